@@ -1,0 +1,41 @@
+//! Command-line surface: one subcommand per file under `cmd/`.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+#[derive(Debug, Parser)]
+#[command(name = "tokenstorm", version, about = "Load and fuzz testing harness for AWS IoT Core custom authorizers with token signing")]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario (default scenarios/quickstart.toml) and judge it.
+    Run(cmd::run::Args),
+    /// Serve the emulated AWS IoT custom-auth data plane until SIGINT/SIGTERM.
+    Emulate(cmd::emulate::Args),
+    /// Generate an RSA key pair for token signing.
+    Keygen(cmd::keygen::Args),
+    /// Sign a token: prints the base64 signature, as `openssl dgst -sha256 -sign KEY | base64 -w0`.
+    Sign(cmd::sign::Args),
+    /// Verify a token signature: exit 0 valid, 1 invalid, 2 usage error.
+    Verify(cmd::verify::Args),
+}
+
+/// Logs go to stderr; results go to stdout.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

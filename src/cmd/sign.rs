@@ -1,0 +1,34 @@
+//! `tokenstorm sign`: the base64 RSASSA-PKCS1-v1_5/SHA-256 signature of a token.
+
+use std::path::PathBuf;
+
+use crate::error::Exit;
+use crate::token::{PrivateKey, encode_signature, sign_token};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Private key PEM (PKCS#1 or PKCS#8, e.g. from `openssl genrsa`).
+    #[arg(long, value_name = "PATH")]
+    pub key: PathBuf,
+    /// The token to sign, exactly as given (no trailing newline is added).
+    #[arg(long, conflicts_with = "token_file", required_unless_present = "token_file")]
+    pub token: Option<String>,
+    /// Read the token from a file, byte for byte.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Percent-encode the signature for a query string or MQTT username (`+`, `/`, `=` encoded).
+    #[arg(long)]
+    pub url_encode: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let token = super::read_token(args.token, args.token_file)?;
+    let key = PrivateKey::from_pem_file(&args.key)?;
+    let sig = encode_signature(&sign_token(&key, &token));
+    if args.url_encode {
+        println!("{}", crate::wire::query::encode_component(&sig));
+    } else {
+        println!("{sig}");
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,37 @@
+//! `tokenstorm verify`: exit 0 when the signature is valid for the token, 1 when not (saying why), 2 on usage errors.
+
+use std::path::PathBuf;
+
+use crate::error::Exit;
+use crate::token::{PublicKey, verify_token};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Public key PEM (SPKI from `openssl rsa -pubout`, or PKCS#1).
+    #[arg(long, value_name = "PATH")]
+    pub public_key: PathBuf,
+    /// The token that was signed.
+    #[arg(long, conflicts_with = "token_file", required_unless_present = "token_file")]
+    pub token: Option<String>,
+    /// Read the token from a file, byte for byte.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// The base64 signature (standard alphabet, padded), as `tokenstorm sign` prints it.
+    #[arg(long, allow_hyphen_values = true)]
+    pub signature: String,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let token = super::read_token(args.token, args.token_file)?;
+    let key = PublicKey::from_pem_file(&args.public_key)?;
+    match verify_token([&key], &token, &args.signature) {
+        Ok(_) => {
+            println!("valid: signature matches the token under {} (rsa-{})", args.public_key.display(), key.bits());
+            Ok(Exit::Ok)
+        }
+        Err(why) => {
+            println!("invalid: {why}");
+            Ok(Exit::Failed)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The emulator's resolved configuration: what `tokenstorm emulate` builds from flags and files, and what a
+//! scenario builds for the embedded emulator. Everything here is validated; nothing downstream re-reads files.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::token::PublicKey;
+
+/// `status` of an authorizer (describe-authorizer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizerStatus {
+    Active,
+    Inactive,
+}
+
+/// One custom authorizer, as `aws iot describe-authorizer` describes it (spec §9).
+#[derive(Debug, Clone)]
+pub struct AuthorizerSpec {
+    pub name: String,
+    /// Header / query parameter / MQTT username parameter that carries the token.
+    pub token_key_name: String,
+    /// `tokenSigningPublicKeys`: (key name, key). A signature valid under any of them passes (rotation).
+    pub signing_keys: Vec<(String, PublicKey)>,
+    pub status: AuthorizerStatus,
+    pub signing_disabled: bool,
+    pub enable_caching_for_http: bool,
+    /// The in-process function that stands in for the authorizer Lambda.
+    pub function: FunctionSpec,
+}
+
+/// What the in-process authorizer function answers. Its responses are validated as AWS does (spec §4).
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub behaviour: FunctionBehaviour,
+    /// Injected latency before answering.
+    pub latency: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum FunctionBehaviour {
+    /// `isAuthenticated: true` with this principal and these policy documents (JSON values: objects or strings).
+    Allow {
+        principal_id: String,
+        policy_documents: Vec<serde_json::Value>,
+        disconnect_after_s: i64,
+        refresh_after_s: i64,
+    },
+    /// `isAuthenticated: false`.
+    Deny,
+    /// Exact token → raw response JSON; tokens not in the table get `fallback`.
+    Table {
+        entries: Vec<(String, serde_json::Value)>,
+        fallback: Box<FunctionBehaviour>,
+    },
+}
+
+/// The whole emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub authorizers: Vec<AuthorizerSpec>,
+    /// Used when a request names no authorizer.
+    pub default_authorizer: Option<String>,
+    /// Host / SNI names the emulator answers for, besides `localhost` and IP literals.
+    pub endpoint_names: Vec<String>,
+    pub region: String,
+    pub account_id: String,
+    /// `None`: that listener is off. Port 0 picks a free port.
+    pub bind_https: Option<SocketAddr>,
+    pub bind_http: Option<SocketAddr>,
+    pub bind_admin: Option<SocketAddr>,
+    /// Where the generated CA (`ca.pem`) and other state are written.
+    pub state_dir: PathBuf,
+    /// `--tls-cert/--tls-key` instead of a generated CA.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The default data endpoint name, in the AWS form.
+pub const DEFAULT_ENDPOINT: &str = "example-ats.iot.eu-west-1.amazonaws.com";
+pub const DEFAULT_REGION: &str = "eu-west-1";
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
+impl FunctionBehaviour {
+    /// With no function configured: allow every valid-signature request as `tokenstormDevice` with a policy
+    /// allowing connect, publish, subscribe and receive on everything.
+    pub fn default_allow() -> Self {
+        Self::Allow {
+            principal_id: "tokenstormDevice".into(),
+            policy_documents: vec![serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": ["iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"],
+                    "Effect": "Allow",
+                    "Resource": "*"
+                }]
+            })],
+            disconnect_after_s: 86400,
+            refresh_after_s: 300,
+        }
+    }
+
+    /// The seed article's function: `myPrincipalDevice123`, publish allowed on `customAuhtTestTopic`.
+    pub fn seed_article() -> Self {
+        Self::Allow {
+            principal_id: "myPrincipalDevice123".into(),
+            policy_documents: vec![serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": "iot:Publish",
+                    "Effect": "Allow",
+                    "Resource": "arn:aws:iot:*:*:topic/customAuhtTestTopic"
+                }]
+            })],
+            disconnect_after_s: 86400,
+            refresh_after_s: 300,
+        }
+    }
+}

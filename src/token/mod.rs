@@ -1,0 +1,13 @@
+//! Keys, signing and verification of custom-authorizer tokens (spec §2).
+//!
+//! Pure functions over bytes: nothing here touches sockets, clocks or files other than the PEM readers.
+//! `aws-lc-rs` is the fast path (bulk signing in the generator, the emulator's gate); the RustCrypto `rsa`
+//! crate is the independent reference verifier the two are tested against.
+
+pub mod keys;
+pub mod sign;
+pub mod verify;
+
+pub use keys::{KeyError, PrivateKey, PublicKey};
+pub use sign::{encode_signature, sign_token};
+pub use verify::{SignatureError, decode_signature, verify_token};

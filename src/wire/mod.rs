@@ -1,0 +1,5 @@
+//! How credentials ride each transport (spec §1), shared by the emulator and the generator so the two
+//! cannot drift.
+
+pub mod http;
+pub mod query;
