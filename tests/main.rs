@@ -1,0 +1,7 @@
+//! The integration test crate: real sockets on port 0, real TLS, and tools nobody here wrote.
+
+mod support;
+
+mod emulator;
+mod run;
+mod token;
