@@ -1,1 +1,28 @@
-//! attempt (in progress).
+//! Credential classes and their catalogue (DESIGN.md `attempt/`): valid, forged variants and replays.
+//!
+//! Every credential is precomputed at setup ([`Catalogue`]); an attempt is a class chosen by the device's seeded
+//! RNG ([`Mix`]) plus an index into the catalogue, and its id ([`id`]) names its class so outcomes and ledger
+//! entries are attributable without per-attempt storage.
+
+pub mod catalogue;
+pub mod class;
+pub mod forge;
+pub mod id;
+pub mod mix;
+#[cfg(test)]
+pub(crate) mod test_keys;
+
+pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
+pub use class::{Class, Forgery};
+pub use mix::{Mix, MixError};
+
+/// The RNG seed of one device: derived from (run seed, device id) so each device's choices are reproducible
+/// and independent of the others'.
+pub fn device_rng(seed: u64, device: u32) -> rand_chacha::ChaCha8Rng {
+    use rand::SeedableRng as _;
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..12].copy_from_slice(&device.to_le_bytes());
+    bytes[12..16].copy_from_slice(b"dev\0");
+    rand_chacha::ChaCha8Rng::from_seed(bytes)
+}

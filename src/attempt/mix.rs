@@ -1,0 +1,111 @@
+//! The weighted credential mix: a seeded choice of class per attempt, from the device's own RNG.
+
+use rand::Rng;
+
+use super::Class;
+
+/// Cumulative weights over [`Class::ALL`]; built once from the plan's validated weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mix {
+    cumulative: [f64; Class::COUNT],
+}
+
+/// Why weights cannot form a mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MixError {
+    #[error("weight must be ≥ 0 and finite")]
+    Negative,
+    #[error("at least one weight must be > 0")]
+    AllZero,
+}
+
+impl Mix {
+    /// Weights indexed like [`Class::ALL`]; they need not sum to 1.
+    pub fn new(weights: [f64; Class::COUNT]) -> Result<Self, MixError> {
+        let mut cumulative = [0.0; Class::COUNT];
+        let mut sum = 0.0;
+        for (i, w) in weights.into_iter().enumerate() {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(MixError::Negative);
+            }
+            sum += w;
+            cumulative[i] = sum;
+        }
+        if sum <= 0.0 {
+            return Err(MixError::AllZero);
+        }
+        Ok(Self { cumulative })
+    }
+
+    fn total(&self) -> f64 {
+        self.cumulative[Class::COUNT - 1]
+    }
+
+    /// The share of attempts of this class (0..=1).
+    pub fn share(&self, class: Class) -> f64 {
+        let i = class.index();
+        let prev = if i == 0 { 0.0 } else { self.cumulative[i - 1] };
+        (self.cumulative[i] - prev) / self.total()
+    }
+
+    /// Picks a class; classes of weight 0 are never picked.
+    pub fn choose<R: Rng + ?Sized>(&self, rng: &mut R) -> Class {
+        let x = rng.random::<f64>() * self.total();
+        for (i, &c) in self.cumulative.iter().enumerate() {
+            if x < c {
+                return Class::ALL[i];
+            }
+        }
+        // x == total only through rounding: the last class with a positive weight.
+        let last = (0..Class::COUNT)
+            .rev()
+            .find(|&i| self.share(Class::ALL[i]) > 0.0)
+            .unwrap_or(0);
+        Class::ALL[last]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::Forgery;
+    use rand::SeedableRng as _;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn rejects_bad_weights() {
+        let mut w = [1.0; Class::COUNT];
+        w[3] = -1.0;
+        assert_eq!(Mix::new(w), Err(MixError::Negative));
+        w[3] = f64::NAN;
+        assert_eq!(Mix::new(w), Err(MixError::Negative));
+        assert_eq!(Mix::new([0.0; Class::COUNT]), Err(MixError::AllZero));
+    }
+
+    #[test]
+    fn choice_follows_weights_and_is_seeded() {
+        let mut w = [0.0; Class::COUNT];
+        w[Class::Valid.index()] = 6.0;
+        w[Class::Replayed.index()] = 2.0;
+        w[Class::Forged(Forgery::BitFlip).index()] = 2.0;
+        let mix = Mix::new(w).unwrap();
+        assert!((mix.share(Class::Valid) - 0.6).abs() < 1e-12);
+        let count = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut counts = [0u32; Class::COUNT];
+            for _ in 0..10_000 {
+                counts[mix.choose(&mut rng).index()] += 1;
+            }
+            counts
+        };
+        let a = count(7);
+        assert_eq!(a, count(7), "same seed, same choices");
+        assert_ne!(a, count(8));
+        assert_eq!(a.iter().sum::<u32>(), 10_000);
+        for c in Class::ALL {
+            let share = a[c.index()] as f64 / 10_000.0;
+            assert!((share - mix.share(c)).abs() < 0.03, "{c:?}: {share}");
+        }
+        assert_eq!(a[Class::Forged(Forgery::WrongKey).index()], 0);
+    }
+}
