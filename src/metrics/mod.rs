@@ -1,1 +1,8 @@
-//! metrics (in progress).
+//! Measurements (DESIGN.md `metrics/`): per-task [`Recorder`]s with enum-indexed counters and HdrHistograms,
+//! merged at the end. Labels are bounded enums ([`Transport`], [`crate::attempt::Class`], [`Outcome`]).
+
+pub mod outcome;
+pub mod recorder;
+
+pub use outcome::{Outcome, Transport};
+pub use recorder::Recorder;

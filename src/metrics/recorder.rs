@@ -1,0 +1,175 @@
+//! A per-task recorder: counters and HdrHistograms (µs) per (transport, class, outcome) in enum-indexed
+//! arrays. Each load task owns one; they are merged at the end. No per-sample storage.
+
+use hdrhistogram::Histogram;
+
+use super::{Outcome, Transport};
+use crate::attempt::Class;
+
+const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
+const STARTS: usize = Transport::COUNT * Class::COUNT;
+
+fn cell(t: Transport, c: Class, o: Outcome) -> usize {
+    (t.index() * Class::COUNT + c.index()) * Outcome::COUNT + o.index()
+}
+
+fn start_cell(t: Transport, c: Class) -> usize {
+    t.index() * Class::COUNT + c.index()
+}
+
+/// Histograms are created on first use and grow with the largest value (3 significant digits).
+fn new_hist() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is a valid histogram precision")
+}
+
+/// Records a value, growing the histogram as needed (at most one hour; longer values are clamped).
+fn record(h: &mut Histogram<u64>, us: u64) {
+    let v = us.clamp(1, 3_600_000_000);
+    if h.record(v).is_err() {
+        h.saturating_record(v);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    started: [u64; STARTS],
+    ended: [u64; CELLS],
+    /// From the intended start (open model) or the actual start (closed model) to the response.
+    latency: Vec<Option<Histogram<u64>>>,
+    /// From the moment the request was actually sent to the response.
+    service: Vec<Option<Histogram<u64>>>,
+    /// Attempts the schedule wanted that could not start before the deadline (the device was behind).
+    pub missed: u64,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self { started: [0; STARTS], ended: [0; CELLS], latency: vec![None; CELLS], service: vec![None; CELLS], missed: 0 }
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An attempt was started (before its outcome is known).
+    pub fn start(&mut self, t: Transport, c: Class) {
+        self.started[start_cell(t, c)] += 1;
+    }
+
+    /// An attempt ended. `histograms: false` (warm-up) counts it without recording its latencies.
+    pub fn end(&mut self, t: Transport, c: Class, o: Outcome, latency_us: u64, service_us: u64, histograms: bool) {
+        let i = cell(t, c, o);
+        self.ended[i] += 1;
+        if histograms {
+            record(self.latency[i].get_or_insert_with(new_hist), latency_us);
+            record(self.service[i].get_or_insert_with(new_hist), service_us);
+        }
+    }
+
+    /// Folds another recorder into this one (lossless).
+    pub fn merge(&mut self, other: &Recorder) {
+        for (a, b) in self.started.iter_mut().zip(other.started) {
+            *a += b;
+        }
+        for (a, b) in self.ended.iter_mut().zip(other.ended) {
+            *a += b;
+        }
+        for (mine, theirs) in [(&mut self.latency, &other.latency), (&mut self.service, &other.service)] {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                if let Some(b) = b {
+                    match a {
+                        Some(a) => {
+                            let _ = a.add(b);
+                        }
+                        None => *a = Some(b.clone()),
+                    }
+                }
+            }
+        }
+        self.missed += other.missed;
+    }
+
+    pub fn started(&self, t: Transport, c: Class) -> u64 {
+        self.started[start_cell(t, c)]
+    }
+
+    pub fn ended(&self, t: Transport, c: Class, o: Outcome) -> u64 {
+        self.ended[cell(t, c, o)]
+    }
+
+    /// Attempts of this class that ended, over all outcomes.
+    pub fn ended_total(&self, t: Transport, c: Class) -> u64 {
+        Outcome::ALL.into_iter().map(|o| self.ended(t, c, o)).sum()
+    }
+
+    pub fn total_started(&self) -> u64 {
+        self.started.iter().sum()
+    }
+
+    pub fn total_ended(&self) -> u64 {
+        self.ended.iter().sum()
+    }
+
+    pub fn latency(&self, t: Transport, c: Class, o: Outcome) -> Option<&Histogram<u64>> {
+        self.latency[cell(t, c, o)].as_ref()
+    }
+
+    pub fn service(&self, t: Transport, c: Class, o: Outcome) -> Option<&Histogram<u64>> {
+        self.service[cell(t, c, o)].as_ref()
+    }
+
+    /// All outcomes of a class merged (for per-class summaries).
+    pub fn class_latency(&self, t: Transport, c: Class) -> Option<Histogram<u64>> {
+        let mut out: Option<Histogram<u64>> = None;
+        for o in Outcome::ALL {
+            if let Some(h) = self.latency(t, c, o) {
+                match &mut out {
+                    Some(acc) => {
+                        let _ = acc.add(h);
+                    }
+                    None => out = Some(h.clone()),
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::Forgery;
+
+    #[test]
+    fn records_and_merges_losslessly() {
+        let t = Transport::Https;
+        let f = Class::Forged(Forgery::BitFlip);
+        let mut a = Recorder::new();
+        let mut b = Recorder::new();
+        for i in 1..=100 {
+            a.start(t, Class::Valid);
+            a.end(t, Class::Valid, Outcome::Allowed, i * 10, i, true);
+        }
+        b.start(t, f);
+        b.end(t, f, Outcome::Forbidden, 5_000, 4_000, true);
+        b.start(t, Class::Valid);
+        b.end(t, Class::Valid, Outcome::Timeout, 7, 7, false);
+        b.missed = 3;
+        a.merge(&b);
+        assert_eq!(a.started(t, Class::Valid), 101);
+        assert_eq!(a.ended_total(t, Class::Valid), 101);
+        assert_eq!(a.ended(t, Class::Valid, Outcome::Timeout), 1);
+        assert!(a.latency(t, Class::Valid, Outcome::Timeout).is_none(), "warm-up attempts skip histograms");
+        assert_eq!(a.total_started(), 102);
+        assert_eq!(a.total_ended(), 102);
+        assert_eq!(a.missed, 3);
+        let h = a.latency(t, Class::Valid, Outcome::Allowed).unwrap();
+        assert_eq!(h.len(), 100);
+        assert_eq!(h.max(), 1000);
+        assert_eq!(h.value_at_quantile(0.5), 500);
+        let hf = a.latency(t, f, Outcome::Forbidden).unwrap();
+        assert!(hf.equivalent(hf.max(), 5_000), "{}", hf.max());
+    }
+}

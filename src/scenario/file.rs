@@ -1,0 +1,275 @@
+//! The scenario file format (TOML). Unknown fields are rejected and every field has a default, documented in
+//! `scenarios/reference.toml` (a test holds that file to [`Scenario::default`]). Nothing here is validated:
+//! [`super::Plan::resolve`] turns a `Scenario` into the checked, resolved plan.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// Names the report folder; empty: the file's stem.
+    pub name: String,
+    pub run: RunSection,
+    pub devices: DevicesSection,
+    pub keys: KeysSection,
+    pub authorizer: AuthorizerSection,
+    pub target: TargetSection,
+    pub http: HttpSection,
+    pub mix: MixSection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    /// A fixed arrival rate; latency counts from each attempt's intended start.
+    Open,
+    /// A fixed number of attempts in flight.
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSection {
+    pub seed: u64,
+    pub duration_s: f64,
+    /// 0: bounded by the duration only.
+    pub max_attempts: u64,
+    pub model: LoadModel,
+    pub rate_per_s: f64,
+    pub concurrency: u32,
+    pub warmup_s: f64,
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScheme {
+    /// Every device sends `static_token` (the seed article's setup).
+    Static,
+    /// Device d sends `token_prefix` + d (zero-padded to 6 digits).
+    PerDevice,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesSection {
+    pub count: u32,
+    pub token: TokenScheme,
+    pub static_token: String,
+    pub token_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysSection {
+    /// How many signing keys to generate when `private_key_files` is empty.
+    pub generate: u32,
+    /// Size of generated keys (signing and attacker).
+    pub bits: u32,
+    /// PEM private keys (PKCS#1 or PKCS#8); device d signs with key d mod n. Relative to the scenario file.
+    pub private_key_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Inactive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthorizerSection {
+    pub name: String,
+    pub token_key_name: String,
+    pub signing_disabled: bool,
+    pub enable_caching_for_http: bool,
+    pub status: Status,
+    /// Send `x-amz-customauthorizer-name`; false relies on the default authorizer.
+    pub send_name: bool,
+    /// The embedded emulator's authorizer function (the emulator's function file format).
+    pub function: toml::Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// Start the emulator inside this process on 127.0.0.1, port 0.
+    Embedded,
+    /// An emulator or endpoint already running elsewhere.
+    External,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetSection {
+    pub kind: TargetKind,
+    /// Host and SNI name; empty: the emulator's default endpoint (embedded) or the URL's host (external).
+    pub endpoint_name: String,
+    /// External only: `https://host:port`.
+    pub url: String,
+    /// External emulator's admin listener (`http://host:port`) for the ledger join; empty: not checked.
+    pub admin_url: String,
+    /// External only: PEM file of the CA to trust.
+    pub ca_file: PathBuf,
+    pub verify_tls: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsIn {
+    Headers,
+    Query,
+    /// Each attempt picks headers or query string at random (seeded).
+    Mixed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    pub topic: String,
+    pub qos: u8,
+    pub payload_bytes: u32,
+    pub credentials_in: CredentialsIn,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MixSection {
+    pub valid: f64,
+    pub forged: f64,
+    pub replayed: f64,
+    /// How forged attempts split between the variants (relative weights).
+    pub forged_variants: ForgedVariants,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForgedVariants {
+    pub wrong_key: f64,
+    pub bit_flip: f64,
+    pub truncated: f64,
+    pub not_base64: f64,
+    pub other_token: f64,
+    pub missing_signature: f64,
+    pub hex_digest: f64,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            run: RunSection::default(),
+            devices: DevicesSection::default(),
+            keys: KeysSection::default(),
+            authorizer: AuthorizerSection::default(),
+            target: TargetSection::default(),
+            http: HttpSection::default(),
+            mix: MixSection::default(),
+        }
+    }
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            duration_s: 10.0,
+            max_attempts: 0,
+            model: LoadModel::Open,
+            rate_per_s: 200.0,
+            concurrency: 16,
+            warmup_s: 0.0,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for DevicesSection {
+    fn default() -> Self {
+        Self {
+            count: 50,
+            token: TokenScheme::Static,
+            static_token: "MyStringThatNeedsToBeSigned".into(),
+            token_prefix: "tokenstorm-device-".into(),
+        }
+    }
+}
+
+impl Default for KeysSection {
+    fn default() -> Self {
+        Self { generate: 1, bits: 2048, private_key_files: Vec::new() }
+    }
+}
+
+impl Default for AuthorizerSection {
+    fn default() -> Self {
+        Self {
+            name: "MyCustomAuthorizer".into(),
+            token_key_name: "X-My-App-custom-key".into(),
+            signing_disabled: false,
+            enable_caching_for_http: false,
+            status: Status::Active,
+            send_name: true,
+            function: toml::Table::new(),
+        }
+    }
+}
+
+impl Default for TargetSection {
+    fn default() -> Self {
+        Self {
+            kind: TargetKind::Embedded,
+            endpoint_name: String::new(),
+            url: String::new(),
+            admin_url: String::new(),
+            ca_file: PathBuf::new(),
+            verify_tls: true,
+        }
+    }
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self { topic: "customAuhtTestTopic".into(), qos: 1, payload_bytes: 64, credentials_in: CredentialsIn::Headers }
+    }
+}
+
+impl Default for MixSection {
+    fn default() -> Self {
+        Self { valid: 80.0, forged: 15.0, replayed: 5.0, forged_variants: ForgedVariants::default() }
+    }
+}
+
+impl Default for ForgedVariants {
+    fn default() -> Self {
+        Self {
+            wrong_key: 1.0,
+            bit_flip: 1.0,
+            truncated: 1.0,
+            not_base64: 1.0,
+            other_token: 1.0,
+            missing_signature: 1.0,
+            hex_digest: 1.0,
+        }
+    }
+}
+
+impl ForgedVariants {
+    /// The weights with their field names, in [`crate::attempt::Forgery::ALL`] order.
+    pub fn weights(&self) -> [(crate::attempt::Forgery, f64); crate::attempt::Forgery::COUNT] {
+        use crate::attempt::Forgery as F;
+        [
+            (F::WrongKey, self.wrong_key),
+            (F::BitFlip, self.bit_flip),
+            (F::Truncated, self.truncated),
+            (F::NotBase64, self.not_base64),
+            (F::OtherToken, self.other_token),
+            (F::MissingSignature, self.missing_signature),
+            (F::HexDigest, self.hex_digest),
+        ]
+    }
+}
