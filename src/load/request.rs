@@ -1,0 +1,177 @@
+//! Pre-built HTTPS publish requests: for every credential set, class and placement (headers or query string),
+//! the URI and header values are encoded once at setup. The request path clones cheap handles and adds the
+//! attempt id.
+
+use bytes::Bytes;
+use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::{Method, Request, Uri};
+
+use crate::attempt::{Catalogue, Class, Credential};
+use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE};
+use crate::wire::query::encode_component;
+
+/// Where the credentials ride.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Headers = 0,
+    Query = 1,
+}
+
+/// What every request shares.
+#[derive(Debug, Clone)]
+pub struct RequestShape {
+    pub host: String,
+    pub topic: String,
+    pub qos: u8,
+    pub authorizer_name: Option<String>,
+    pub token_key_name: String,
+    pub payload: Bytes,
+}
+
+/// One prepared request (without the attempt id).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub uri: Uri,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// Every prepared request: `[set][class][placement]`. Replays use another set's valid request.
+#[derive(Debug)]
+pub struct RequestBook {
+    prepared: Vec<Vec<[Prepared; 2]>>,
+    payload: Bytes,
+    attempt_header: HeaderName,
+}
+
+/// Why a request could not be prepared (bad characters in configured names or tokens).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP request: {0}")]
+pub struct PrepareError(String);
+
+impl RequestBook {
+    pub fn build(shape: &RequestShape, catalogue: &Catalogue) -> Result<Self, PrepareError> {
+        let mut prepared = Vec::with_capacity(catalogue.sets().len());
+        for set in catalogue.sets() {
+            let mut per_class = Vec::with_capacity(Class::COUNT);
+            for class in Class::ALL {
+                let cred = set.get(class);
+                per_class.push([prepare(shape, cred, Placement::Headers)?, prepare(shape, cred, Placement::Query)?]);
+            }
+            prepared.push(per_class);
+        }
+        Ok(Self { prepared, payload: shape.payload.clone(), attempt_header: HeaderName::from_static(ATTEMPT_ID) })
+    }
+
+    /// The request for one attempt. For a replay, `replay_set` is the set whose valid pair is reused.
+    pub fn request(
+        &self,
+        set: usize,
+        class: Class,
+        replay_set: usize,
+        placement: Placement,
+        attempt_id: &str,
+    ) -> Request<http_body_util::Full<Bytes>> {
+        let p = match class {
+            Class::Replayed => &self.prepared[replay_set][Class::Valid.index()][placement as usize],
+            c => &self.prepared[set][c.index()][placement as usize],
+        };
+        let mut req = Request::new(http_body_util::Full::new(self.payload.clone()));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = p.uri.clone();
+        let h = req.headers_mut();
+        h.reserve(p.headers.len() + 1);
+        for (k, v) in &p.headers {
+            h.append(k.clone(), v.clone());
+        }
+        if let Ok(v) = HeaderValue::from_str(attempt_id) {
+            h.insert(self.attempt_header.clone(), v);
+        }
+        req
+    }
+}
+
+fn prepare(shape: &RequestShape, cred: &Credential, placement: Placement) -> Result<Prepared, PrepareError> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| PrepareError(format!("{what}: {e}"));
+    let mut path = format!("/topics/{}?qos={}", encode_component(&shape.topic), shape.qos);
+    let mut headers = vec![
+        (HOST, HeaderValue::from_str(&shape.host).map_err(|e| bad("host", &e))?),
+        (CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+    ];
+    let token_name = HeaderName::from_bytes(shape.token_key_name.as_bytes()).map_err(|e| bad("token key name", &e))?;
+    match placement {
+        Placement::Headers => {
+            if let Some(n) = &shape.authorizer_name {
+                headers.push((HeaderName::from_static(AUTHORIZER_NAME), HeaderValue::from_str(n).map_err(|e| bad("authorizer name", &e))?));
+            }
+            headers.push((token_name, HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?));
+            if let Some(sig) = &cred.signature {
+                headers.push((HeaderName::from_static(SIGNATURE), HeaderValue::from_str(sig).map_err(|e| bad("signature", &e))?));
+            }
+        }
+        Placement::Query => {
+            if let Some(n) = &shape.authorizer_name {
+                path.push_str(&format!("&{AUTHORIZER_NAME}={}", encode_component(n)));
+            }
+            path.push_str(&format!("&{}={}", encode_component(&shape.token_key_name), encode_component(&cred.token)));
+            if let Some(sig) = &cred.signature {
+                path.push_str(&format!("&{SIGNATURE}={}", encode_component(sig)));
+            }
+        }
+    }
+    let uri = path.parse::<Uri>().map_err(|e| bad("uri", &e))?;
+    Ok(Prepared { uri, headers })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::{Forgery, SetSpec, test_keys};
+    use crate::token::PrivateKey;
+    use crate::wire::query::parse_pairs;
+
+    fn book() -> (RequestBook, Catalogue) {
+        let keys = vec![PrivateKey::from_reference(test_keys::signing().reference().clone(), "k").unwrap()];
+        let specs = vec![
+            SetSpec { token: "tok-a".into(), key_index: 0 },
+            SetSpec { token: "tok-b".into(), key_index: 0 },
+        ];
+        let cat = Catalogue::build(&specs, vec![0, 1], &keys, test_keys::attacker(), 3);
+        let shape = RequestShape {
+            host: "example-ats.iot.eu-west-1.amazonaws.com".into(),
+            topic: "a b/c".into(),
+            qos: 1,
+            authorizer_name: Some("MyCustomAuthorizer".into()),
+            token_key_name: "X-My-App-custom-key".into(),
+            payload: Bytes::from_static(b"hi"),
+        };
+        (RequestBook::build(&shape, &cat).unwrap(), cat)
+    }
+
+    #[test]
+    fn headers_carry_the_credentials_and_the_attempt_id() {
+        let (book, cat) = book();
+        let req = book.request(0, Class::Valid, 0, Placement::Headers, "r-valid-0-0");
+        assert_eq!(req.uri().path(), "/topics/a%20b%2Fc");
+        let h = req.headers();
+        assert_eq!(h["x-my-app-custom-key"], "tok-a");
+        assert_eq!(h[SIGNATURE], cat.credential(0, Class::Valid, 0).signature.clone().unwrap().as_str());
+        assert_eq!(h[AUTHORIZER_NAME], "MyCustomAuthorizer");
+        assert_eq!(h[ATTEMPT_ID], "r-valid-0-0");
+        let missing = book.request(0, Class::Forged(Forgery::MissingSignature), 0, Placement::Headers, "x");
+        assert!(missing.headers().get(SIGNATURE).is_none());
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded_and_replays_reuse_another_set() {
+        let (book, cat) = book();
+        let req = book.request(0, Class::Replayed, 1, Placement::Query, "r-replayed-0-1");
+        let q = req.uri().query().unwrap();
+        assert!(!q.contains('+') && !q[q.find("signature=").unwrap()..].contains('/'), "{q}");
+        let pairs = parse_pairs(q);
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("qos").as_deref(), Some("1"));
+        assert_eq!(get("X-My-App-custom-key").as_deref(), Some("tok-b"));
+        assert_eq!(get(SIGNATURE), cat.credential(1, Class::Valid, 1).signature.clone());
+        assert!(req.headers().get(SIGNATURE).is_none());
+    }
+}
