@@ -1,10 +1,128 @@
 //! `tokenstorm emulate`: serve the emulated data plane until SIGINT/SIGTERM.
+//!
+//! Flags override the `--config` file, which overrides the defaults. Once every listener is bound it prints
+//! exactly one JSON line on stdout (`{"https":"127.0.0.1:8443","http":...,"admin":...,"ca_cert":"/abs/ca.pem"}`,
+//! `null` for a listener that is off) so scripts can wait for it; logs go to stderr.
 
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::emulator::authorizer_json::parse_describe_authorizer;
+use crate::emulator::config::{EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles};
+use crate::emulator::file::{EmulatorFile, parse_bind};
+use crate::emulator::{self, ListenAddrs};
 use crate::error::Exit;
+use crate::shutdown::Shutdown;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Emulator configuration file (TOML): authorizers, their functions, listeners.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// An authorizer as `aws iot describe-authorizer` prints it (repeatable). Its function allows every
+    /// valid-signature request as `tokenstormDevice`.
+    #[arg(long = "authorizer-json", value_name = "FILE")]
+    pub authorizer_json: Vec<PathBuf>,
+    /// Authorizer used when a request names none.
+    #[arg(long, value_name = "NAME")]
+    pub default_authorizer: Option<String>,
+    /// HTTPS listener (default 127.0.0.1:8443; `:0` = 127.0.0.1 on a free port; `off`).
+    #[arg(long, value_name = "ADDR")]
+    pub bind_https: Option<String>,
+    /// Plain HTTP listener for tools (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind_http: Option<String>,
+    /// Admin listener: /metrics, /ledger, /healthz (default 127.0.0.1:9100).
+    #[arg(long, value_name = "ADDR")]
+    pub bind_admin: Option<String>,
+    /// An extra name for the server certificate (repeatable), e.g. your data endpoint.
+    #[arg(long = "endpoint-name", value_name = "HOST")]
+    pub endpoint_name: Vec<String>,
+    /// Where ca.pem is written (default .tokenstorm/emulator).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Serve this certificate chain (PEM) instead of a generated one.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("emulate: in progress")
+/// The ready line.
+#[derive(Serialize)]
+struct Ready<'a> {
+    #[serde(flatten)]
+    addrs: &'a ListenAddrs,
+    ca_cert: &'a Path,
+}
+
+/// Builds the resolved configuration from the file, the describe-authorizer files and the flags.
+pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
+    let mut config = match &args.config {
+        Some(path) => EmulatorFile::resolve(path)?,
+        None => EmulatorFile::default().resolve_in(Path::new("."), "defaults")?,
+    };
+    for path in &args.authorizer_json {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;
+        let description = parse_describe_authorizer(&text, &path.display().to_string())?;
+        let function = FunctionSpec { behaviour: FunctionBehaviour::default_allow(), latency: Duration::ZERO };
+        config.authorizers.push(description.with_function(function));
+    }
+    if let Some(name) = &args.default_authorizer {
+        config.default_authorizer = Some(name.clone());
+    }
+    if let Some(v) = &args.bind_https {
+        config.bind_https = parse_bind(v, "--bind-https")?;
+    }
+    if let Some(v) = &args.bind_http {
+        config.bind_http = parse_bind(v, "--bind-http")?;
+    }
+    if let Some(v) = &args.bind_admin {
+        config.bind_admin = parse_bind(v, "--bind-admin")?;
+    }
+    for name in &args.endpoint_name {
+        if !config.endpoint_names.contains(name) {
+            config.endpoint_names.push(name.clone());
+        }
+    }
+    if let Some(dir) = &args.state_dir {
+        config.state_dir = dir.clone();
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() });
+    }
+    Ok(config)
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let config = resolve(&args)?;
+    if config.authorizers.is_empty() {
+        tracing::warn!("no authorizer configured (--config or --authorizer-json): every publish will be refused");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
+    let shutdown = Shutdown::new().on_signals();
+    let running = emulator::start(config, shutdown.clone()).await?;
+    let line = serde_json::to_string(&Ready { addrs: running.addrs(), ca_cert: running.ca_cert_path() })?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").context("cannot write the ready line to stdout")?;
+        out.flush().context("cannot flush stdout")?;
+    }
+    shutdown.wait().await;
+    tracing::info!("shutting down");
+    running.join().await;
+    Ok(Exit::Ok)
 }

@@ -1,11 +1,170 @@
 //! The emulated AWS IoT Core custom-auth data plane (spec §1–§6, §9).
 //!
-//! Contract (implemented in the submodules):
-//! - [`start`]`(config, shutdown) -> RunningEmulator`: binds every configured listener (port 0 allowed), writes the
-//!   CA to `state_dir/ca.pem`, serves until `shutdown` fires.
-//! - `RunningEmulator::addrs()` gives the real listener addresses (the ready line's JSON), `ledger()` the shared
-//!   [`ledger::Ledger`], `metrics()` the counters behind `GET /metrics`.
+//! - [`start`]`(config, shutdown) -> RunningEmulator`: binds every configured listener (port 0 allowed), writes
+//!   the CA to `state_dir/ca.pem`, serves until `shutdown` fires.
+//! - [`RunningEmulator::addrs`] gives the real listener addresses (the ready line's JSON), [`RunningEmulator::ledger`]
+//!   the shared [`ledger::Ledger`], [`RunningEmulator::metrics`] the counters behind `GET /metrics`.
+//!
+//! Pure parts: [`gate`] (authorizer selection, credentials, signature check), [`event`] (the function's event),
+//! [`function`] (the in-process function), [`response`] (judging its answer), [`policy`] (IAM-style
+//! evaluation), [`ledger`], [`metrics`]. The async shell: [`server`] (listeners, connections), `publish` (the
+//! request pipeline), `admin`, [`tls`]. Configuration files: [`file`] (`--config`), [`authorizer_json`]
+//! (`aws iot describe-authorizer` output).
 
+pub mod admin;
+pub mod authorizer_json;
 pub mod config;
+pub mod event;
+pub mod file;
+pub mod function;
+pub mod gate;
+pub mod ledger;
+pub mod metrics;
+pub mod policy;
+pub mod publish;
+pub mod reply;
+pub mod response;
+pub mod server;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 
 pub use config::{AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec};
+pub use ledger::{Ledger, LedgerEntry};
+pub use metrics::EmulatorMetrics;
+
+use crate::shutdown::Shutdown;
+use server::Role;
+
+/// The real addresses of the listeners (`None`: that listener is off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ListenAddrs {
+    pub https: Option<SocketAddr>,
+    pub http: Option<SocketAddr>,
+    pub admin: Option<SocketAddr>,
+}
+
+/// What every connection shares: the resolved authorizers and the recorders.
+pub(crate) struct Shared {
+    pub authorizers: Vec<AuthorizerSpec>,
+    pub default_authorizer: Option<usize>,
+    pub region: String,
+    pub account_id: String,
+    pub metrics: Arc<EmulatorMetrics>,
+    pub ledger: Ledger,
+}
+
+/// A started emulator. Dropping it does not stop it: trigger the shutdown given to [`start`], then [`join`](Self::join).
+pub struct RunningEmulator {
+    addrs: ListenAddrs,
+    ca_cert_path: PathBuf,
+    ledger: Ledger,
+    metrics: Arc<EmulatorMetrics>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningEmulator {
+    pub fn addrs(&self) -> &ListenAddrs {
+        &self.addrs
+    }
+
+    /// The certificate clients should trust (`state_dir/ca.pem`, or the `--tls-cert` file).
+    pub fn ca_cert_path(&self) -> &Path {
+        &self.ca_cert_path
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn metrics(&self) -> &Arc<EmulatorMetrics> {
+        &self.metrics
+    }
+
+    /// Waits for every listener and connection task; returns once shutdown fired and connections drained.
+    pub async fn join(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Checks what the types cannot: unique names, a default that exists, keys where signing is on.
+fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
+    for (i, a) in config.authorizers.iter().enumerate() {
+        if config.authorizers[..i].iter().any(|b| b.name == a.name) {
+            anyhow::bail!("authorizer {:?} is configured twice; authorizer names must be unique", a.name);
+        }
+        if !a.signing_disabled && a.signing_keys.is_empty() {
+            anyhow::bail!(
+                "authorizer {:?}: tokenSigningPublicKeys is empty; give at least one key or set signingDisabled",
+                a.name
+            );
+        }
+        if !a.signing_disabled && a.token_key_name.is_empty() {
+            anyhow::bail!("authorizer {:?}: tokenKeyName is empty; it names the header that carries the token", a.name);
+        }
+    }
+    config
+        .default_authorizer
+        .as_ref()
+        .map(|name| {
+            config.authorizers.iter().position(|a| &a.name == name).with_context(|| {
+                let known: Vec<_> = config.authorizers.iter().map(|a| a.name.as_str()).collect();
+                format!("default authorizer {name:?} is not configured (configured: {known:?})")
+            })
+        })
+        .transpose()
+}
+
+async fn bind(addr: Option<SocketAddr>, what: &str) -> anyhow::Result<Option<(TcpListener, SocketAddr)>> {
+    let Some(addr) = addr else { return Ok(None) };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({what}); choose another address or port 0"))?;
+    let local = listener.local_addr().with_context(|| format!("{what} {addr}: no local address"))?;
+    Ok(Some((listener, local)))
+}
+
+/// Binds every configured listener, writes the CA, and serves until `shutdown` fires.
+pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result<RunningEmulator> {
+    let default_authorizer = validate(&config)?;
+    let tls = match &config.tls {
+        Some(files) => tls::load(files)?,
+        None => tls::generate(&config.state_dir, &config.endpoint_names)?,
+    };
+    let https = bind(config.bind_https, "--bind-https").await?;
+    let http = bind(config.bind_http, "--bind-http").await?;
+    let admin = bind(config.bind_admin, "--bind-admin").await?;
+    let addrs = ListenAddrs {
+        https: https.as_ref().map(|(_, a)| *a),
+        http: http.as_ref().map(|(_, a)| *a),
+        admin: admin.as_ref().map(|(_, a)| *a),
+    };
+
+    let metrics = Arc::new(EmulatorMetrics::new(config.authorizers.iter().map(|a| a.name.clone()).collect()));
+    let ledger = Ledger::new();
+    let shared = Arc::new(Shared {
+        authorizers: config.authorizers,
+        default_authorizer,
+        region: config.region,
+        account_id: config.account_id,
+        metrics: metrics.clone(),
+        ledger: ledger.clone(),
+    });
+    let mut tasks = JoinSet::new();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
+    let listeners = [(https, Role::Https(acceptor)), (http, Role::Http), (admin, Role::Admin)];
+    for (bound, role) in listeners {
+        if let Some((listener, _)) = bound {
+            tasks.spawn(server::serve(listener, role, shared.clone(), shutdown.clone()));
+        }
+    }
+    tracing::info!(?addrs, ca = %tls.ca_cert_path.display(), "emulator listening");
+    Ok(RunningEmulator { addrs, ca_cert_path: tls.ca_cert_path, ledger, metrics, tasks })
+}

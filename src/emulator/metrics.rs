@@ -1,0 +1,217 @@
+//! The emulator's counters, served as Prometheus text on the admin listener (`GET /metrics`).
+//!
+//! Enum-indexed atomics: the hot path never builds a string key. Labels come from bounded sets (transports,
+//! outcomes, gate reasons) and from the authorizer names fixed at start.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::gate::GateRejection;
+
+/// Which listener served a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Https,
+    Http,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 2] = [Self::Https, Self::Http];
+    pub const COUNT: usize = Self::ALL.len();
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Https => "https",
+            Self::Http => "http",
+        }
+    }
+}
+
+/// How a data-plane request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// 200: signature, authorizer and policy all allowed it.
+    Allowed,
+    /// 403 without invoking the authorizer.
+    GateRejected,
+    /// 403: the authorizer said no, answered invalidly, or timed out.
+    AuthorizerDenied,
+    /// 403: authenticated, but the policies do not allow `iot:Publish` on the topic.
+    PolicyDenied,
+    /// 400: malformed request (empty topic, bad qos).
+    BadRequest,
+    /// 413: body over 128 KB.
+    PayloadTooLarge,
+    /// 404 / 405: not a publish request.
+    NotFound,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 7] = [
+        Self::Allowed,
+        Self::GateRejected,
+        Self::AuthorizerDenied,
+        Self::PolicyDenied,
+        Self::BadRequest,
+        Self::PayloadTooLarge,
+        Self::NotFound,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::GateRejected => "gate_rejected",
+            Self::AuthorizerDenied => "authorizer_denied",
+            Self::PolicyDenied => "policy_denied",
+            Self::BadRequest => "bad_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::NotFound => "not_found",
+        }
+    }
+}
+
+/// Every counter the emulator keeps.
+#[derive(Debug)]
+pub struct EmulatorMetrics {
+    authorizer_names: Vec<String>,
+    invocations: Vec<AtomicU64>,
+    cache_hits: Vec<AtomicU64>,
+    gate: [AtomicU64; GateRejection::COUNT],
+    requests: [[AtomicU64; Outcome::COUNT]; Transport::COUNT],
+}
+
+impl EmulatorMetrics {
+    /// One invocation counter per authorizer, in configuration order.
+    pub fn new(authorizer_names: Vec<String>) -> Self {
+        let n = authorizer_names.len();
+        Self {
+            invocations: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            cache_hits: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            authorizer_names,
+            gate: Default::default(),
+            requests: Default::default(),
+        }
+    }
+
+    pub fn record_invocation(&self, authorizer: usize) {
+        if let Some(c) = self.invocations.get(authorizer) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn record_cache_hit(&self, authorizer: usize) {
+        if let Some(c) = self.cache_hits.get(authorizer) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn record_gate_rejection(&self, reason: GateRejection) {
+        self.gate[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn record_request(&self, transport: Transport, outcome: Outcome) {
+        self.requests[transport as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Invocations of one authorizer (by name); 0 for unknown names.
+    pub fn invocations(&self, authorizer: &str) -> u64 {
+        self.authorizer_names
+            .iter()
+            .position(|n| n == authorizer)
+            .map_or(0, |i| self.invocations[i].load(Ordering::Relaxed))
+    }
+
+    /// Invocations of every authorizer together.
+    pub fn invocations_total(&self) -> u64 {
+        self.invocations.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    pub fn gate_rejections(&self, reason: GateRejection) -> u64 {
+        self.gate[reason.index()].load(Ordering::Relaxed)
+    }
+
+    pub fn requests(&self, transport: Transport, outcome: Outcome) -> u64 {
+        self.requests[transport as usize][outcome as usize].load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4). Every label combination is present, zeros too.
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP tokenstorm_authorizer_invocations_total Authorizer function invocations.\n");
+        out.push_str("# TYPE tokenstorm_authorizer_invocations_total counter\n");
+        for (name, c) in self.authorizer_names.iter().zip(&self.invocations) {
+            let _ = writeln!(
+                out,
+                "tokenstorm_authorizer_invocations_total{{authorizer=\"{}\"}} {}",
+                escape_label(name),
+                c.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP tokenstorm_authorizer_cache_hits_total HTTPS publishes served from the per-connection authorizer cache (enableCachingForHttp).\n");
+        out.push_str("# TYPE tokenstorm_authorizer_cache_hits_total counter\n");
+        for (name, c) in self.authorizer_names.iter().zip(&self.cache_hits) {
+            let _ = writeln!(
+                out,
+                "tokenstorm_authorizer_cache_hits_total{{authorizer=\"{}\"}} {}",
+                escape_label(name),
+                c.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP tokenstorm_gate_rejections_total Requests refused by the signature gate, never reaching the authorizer.\n");
+        out.push_str("# TYPE tokenstorm_gate_rejections_total counter\n");
+        for reason in GateRejection::ALL {
+            let _ = writeln!(
+                out,
+                "tokenstorm_gate_rejections_total{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                self.gate_rejections(reason)
+            );
+        }
+        out.push_str("# HELP tokenstorm_requests_total Data-plane requests by transport and outcome.\n");
+        out.push_str("# TYPE tokenstorm_requests_total counter\n");
+        for transport in Transport::ALL {
+            for outcome in Outcome::ALL {
+                let _ = writeln!(
+                    out,
+                    "tokenstorm_requests_total{{transport=\"{}\",outcome=\"{}\"}} {}",
+                    transport.as_str(),
+                    outcome.as_str(),
+                    self.requests(transport, outcome)
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Label values escape `\`, `"` and newlines.
+fn escape_label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_label_with_counts() {
+        let m = EmulatorMetrics::new(vec!["A".into(), "we\"ird".into()]);
+        m.record_invocation(0);
+        m.record_invocation(0);
+        m.record_invocation(7);
+        m.record_gate_rejection(GateRejection::SignatureMismatch);
+        m.record_request(Transport::Http, Outcome::Allowed);
+        let text = m.render_prometheus();
+        assert!(text.contains("tokenstorm_authorizer_invocations_total{authorizer=\"A\"} 2\n"));
+        assert!(text.contains("tokenstorm_authorizer_invocations_total{authorizer=\"we\\\"ird\"} 0\n"));
+        assert!(text.contains("tokenstorm_gate_rejections_total{reason=\"signature_mismatch\"} 1\n"));
+        assert!(text.contains("tokenstorm_gate_rejections_total{reason=\"inactive_authorizer\"} 0\n"));
+        assert!(text.contains("tokenstorm_requests_total{transport=\"http\",outcome=\"allowed\"} 1\n"));
+        assert!(text.contains("tokenstorm_requests_total{transport=\"https\",outcome=\"policy_denied\"} 0\n"));
+        let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(samples, 2 + 2 + GateRejection::COUNT + Transport::COUNT * Outcome::COUNT);
+        assert_eq!(m.invocations("A"), 2);
+        assert_eq!(m.invocations_total(), 2);
+    }
+}

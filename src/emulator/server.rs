@@ -1,0 +1,134 @@
+//! The async shell: accept loops for the HTTPS, plain HTTP and admin listeners, and one hyper HTTP/1.1
+//! connection (keep-alive) per accepted socket. Bounded: TLS handshake and header read timeouts, a maximum
+//! header size, and a graceful drain when shutdown fires.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::metrics::Transport;
+use super::publish::ConnCtx;
+use super::{Shared, admin, publish};
+use crate::shutdown::Shutdown;
+
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper's read buffer, which bounds the request head (hyper answers 431 beyond it). 8 KiB is hyper's minimum.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// How long open connections get to finish their current request after shutdown.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a listener serves.
+#[derive(Clone)]
+pub(crate) enum Role {
+    Https(TlsAcceptor),
+    Http,
+    Admin,
+}
+
+/// Accepts until shutdown, then waits for its connections to drain.
+pub(crate) async fn serve(listener: TcpListener, role: Role, shared: Arc<Shared>, shutdown: Shutdown) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(connection(stream, role.clone(), shared.clone(), shutdown.clone()));
+                }
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn connection(stream: TcpStream, role: Role, shared: Arc<Shared>, shutdown: Shutdown) {
+    let _ = stream.set_nodelay(true);
+    match role {
+        Role::Https(acceptor) => {
+            let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let tls = tokio::select! {
+                r = handshake => match r {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(err)) => {
+                        tracing::debug!(%err, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                },
+                _ = shutdown.wait() => return,
+            };
+            let sni = tls.get_ref().1.server_name().map(str::to_string);
+            let ctx = Arc::new(ConnCtx::new(Transport::Https, sni));
+            data_plane(TokioIo::new(tls), ctx, shared, shutdown).await
+        }
+        Role::Http => {
+            let ctx = Arc::new(ConnCtx::new(Transport::Http, None));
+            data_plane(TokioIo::new(stream), ctx, shared, shutdown).await
+        }
+        Role::Admin => {
+            let service = service_fn(move |req: Request<Incoming>| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(admin::handle(req, &shared).await) }
+            });
+            serve_connection(TokioIo::new(stream), service, shutdown).await
+        }
+    }
+}
+
+async fn data_plane<I>(io: I, ctx: Arc<ConnCtx>, shared: Arc<Shared>, shutdown: Shutdown)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<Incoming>| {
+        let shared = shared.clone();
+        let ctx = ctx.clone();
+        async move { Ok::<_, Infallible>(publish::handle(req, &shared, &ctx).await) }
+    });
+    serve_connection(io, service, shutdown).await
+}
+
+async fn serve_connection<I, S>(io: I, service: S, shutdown: Shutdown)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .keep_alive(true);
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(err) = result {
+                tracing::debug!(%err, "connection ended with an error");
+            }
+        }
+        _ = shutdown.wait() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn).await;
+        }
+    }
+}
