@@ -1,1 +1,156 @@
-//! invariant (in progress).
+//! The rules a run is judged by (DESIGN.md `invariant/`). Each rule looks at the merged measurements and the
+//! ledger join and returns a [`Verdict`]: pass, fail, skipped (cannot be judged here) or info (reported only),
+//! with the numbers and examples that back it.
+
+pub mod conserve;
+pub mod forged;
+pub mod ledger;
+pub mod replay;
+pub mod valid;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::metrics::Recorder;
+pub use ledger::{LedgerRow, LedgerSummary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The run cannot judge this rule (e.g. no ledger for a real AWS endpoint).
+    Skipped,
+    /// Reported, never a failure by itself.
+    Info,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Skipped => "skipped",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// One rule's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub name: &'static str,
+    pub status: Status,
+    /// One sentence, with the numbers.
+    pub summary: String,
+    /// The counts behind it.
+    pub details: BTreeMap<String, u64>,
+    /// Examples (attempt ids, mismatching classes); at most a few.
+    pub evidence: Vec<String>,
+}
+
+/// What rules look at.
+pub struct Inputs<'a> {
+    pub recorder: &'a Recorder,
+    /// `None`: no ledger could be read (a real endpoint, or an external emulator without `admin_url`).
+    pub ledger: Option<&'a LedgerSummary>,
+}
+
+/// A rule: check → verdict.
+pub trait Rule {
+    fn name(&self) -> &'static str;
+    fn check(&self, inputs: &Inputs<'_>) -> Verdict;
+}
+
+/// Every rule, in report order.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(forged::ForgedNeverInvoked),
+        Box::new(conserve::CountsConserve),
+        Box::new(valid::ValidAllowed),
+        Box::new(replay::ReplayExposure),
+    ]
+}
+
+/// Runs every rule.
+pub fn evaluate(inputs: &Inputs<'_>) -> Vec<Verdict> {
+    rules().iter().map(|r| r.check(inputs)).collect()
+}
+
+/// True when no verdict failed.
+pub fn all_hold(verdicts: &[Verdict]) -> bool {
+    verdicts.iter().all(|v| v.status != Status::Fail)
+}
+
+pub(crate) fn verdict(name: &'static str, status: Status, summary: String) -> Verdict {
+    Verdict { name, status, summary, details: BTreeMap::new(), evidence: Vec::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::{Class, Forgery};
+    use crate::metrics::{Outcome, Transport};
+
+    fn run(rec: &Recorder, rows: Vec<LedgerRow>) -> Vec<Verdict> {
+        let l = LedgerSummary::new("test", "r", rows);
+        evaluate(&Inputs { recorder: rec, ledger: Some(&l) })
+    }
+
+    fn row(id: &str, verdict: &str) -> LedgerRow {
+        LedgerRow { attempt_id: Some(id.into()), verdict: verdict.into() }
+    }
+
+    fn attempt(rec: &mut Recorder, c: Class, o: Outcome) {
+        rec.start(Transport::Https, c);
+        rec.end(Transport::Https, c, o, 10, 10, true);
+    }
+
+    #[test]
+    fn a_clean_run_passes() {
+        let mut rec = Recorder::new();
+        attempt(&mut rec, Class::Valid, Outcome::Allowed);
+        attempt(&mut rec, Class::Valid, Outcome::Forbidden);
+        attempt(&mut rec, Class::Replayed, Outcome::Allowed);
+        attempt(&mut rec, Class::Forged(Forgery::WrongKey), Outcome::Forbidden);
+        let v = run(&rec, vec![row("r-valid-0-0", "allow"), row("r-valid-1-0", "deny"), row("r-replayed-0-1", "allow")]);
+        let status: Vec<_> = v.iter().map(|v| (v.name, v.status)).collect();
+        assert_eq!(
+            status,
+            vec![
+                ("forged_never_invoked", Status::Pass),
+                ("counts_conserve", Status::Pass),
+                ("valid_allowed", Status::Pass),
+                ("replay_exposure", Status::Info)
+            ]
+        );
+        assert!(all_hold(&v));
+        assert_eq!(v[3].details["replayed_invocations"], 1);
+    }
+
+    #[test]
+    fn each_rule_can_fail() {
+        let mut rec = Recorder::new();
+        attempt(&mut rec, Class::Forged(Forgery::HexDigest), Outcome::Allowed);
+        attempt(&mut rec, Class::Valid, Outcome::Forbidden);
+        rec.start(Transport::Https, Class::Valid);
+        let v = run(&rec, vec![row("r-forged.hex_digest-3-9", "allow")]);
+        assert_eq!(v[0].status, Status::Fail);
+        assert!(v[0].evidence.iter().any(|e| e.contains("r-forged.hex_digest-3-9")), "{:?}", v[0].evidence);
+        assert_eq!(v[1].status, Status::Fail, "one valid attempt never ended");
+        assert_eq!(v[2].status, Status::Fail, "a 403 the authorizer did not give");
+        assert!(!all_hold(&v));
+    }
+
+    #[test]
+    fn without_a_ledger_forged_is_skipped_unless_answered_200() {
+        let mut rec = Recorder::new();
+        attempt(&mut rec, Class::Forged(Forgery::BitFlip), Outcome::Forbidden);
+        let v = evaluate(&Inputs { recorder: &rec, ledger: None });
+        assert_eq!(v[0].status, Status::Skipped);
+        attempt(&mut rec, Class::Forged(Forgery::BitFlip), Outcome::Allowed);
+        let v = evaluate(&Inputs { recorder: &rec, ledger: None });
+        assert_eq!(v[0].status, Status::Fail);
+    }
+}

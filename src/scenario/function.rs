@@ -1,44 +1,19 @@
-//! The `[authorizer.function]` table → the embedded emulator's [`FunctionSpec`].
-//!
-//! Interim reader until the emulator's `FunctionFile` lands: `mode = "allow" | "deny"`, `principal_id`,
-//! `policy_documents` (JSON strings), `latency_ms`. An empty table is the emulator's default allow-all.
+//! The `[authorizer.function]` table → the embedded emulator's [`FunctionSpec`], read with the emulator's own
+//! function file format ([`FunctionFile`]: mode allow | deny | table, principal_id, policy_documents,
+//! disconnect_after_s, refresh_after_s, latency_ms, table, fallback). An empty table is the emulator's default
+//! allow-all function.
 
-use std::time::Duration;
+use serde::Deserialize as _;
 
-use crate::emulator::config::{FunctionBehaviour, FunctionSpec};
+use crate::emulator::config::FunctionSpec;
+use crate::emulator::file::FunctionFile;
 
-/// Resolves the table; errors are (field within the table, problem).
-pub fn resolve(table: &toml::Table) -> Result<FunctionSpec, (String, String)> {
-    let mut behaviour = FunctionBehaviour::default_allow();
-    let mut latency = Duration::ZERO;
-    for (k, v) in table {
-        match k.as_str() {
-            "mode" => match v.as_str() {
-                Some("allow") => {}
-                Some("deny") => behaviour = FunctionBehaviour::Deny,
-                _ => return Err((k.clone(), format!("must be \"allow\" or \"deny\" (got {v})"))),
-            },
-            "latency_ms" => {
-                let ms = v.as_integer().filter(|ms| *ms >= 0).ok_or((k.clone(), format!("must be an integer ≥ 0 (got {v})")))?;
-                latency = Duration::from_millis(ms as u64);
-            }
-            "principal_id" | "policy_documents" => {}
-            other => return Err((other.to_string(), "unknown field".into())),
-        }
-    }
-    if let FunctionBehaviour::Allow { principal_id, policy_documents, .. } = &mut behaviour {
-        if let Some(p) = table.get("principal_id") {
-            *principal_id = p.as_str().ok_or(("principal_id".to_string(), "must be a string".to_string()))?.into();
-        }
-        if let Some(docs) = table.get("policy_documents") {
-            let arr = docs.as_array().ok_or(("policy_documents".to_string(), "must be an array of JSON strings".to_string()))?;
-            policy_documents.clear();
-            for (i, d) in arr.iter().enumerate() {
-                let s = d.as_str().ok_or((format!("policy_documents[{i}]"), "must be a JSON string".to_string()))?;
-                let json = serde_json::from_str(s).map_err(|e| (format!("policy_documents[{i}]"), format!("not JSON: {e}")))?;
-                policy_documents.push(json);
-            }
-        }
-    }
-    Ok(FunctionSpec { behaviour, latency })
+/// Resolves the table; the error is the problem, naming the field where it can.
+pub fn resolve(table: &toml::Table, file: &str) -> Result<FunctionSpec, String> {
+    let parsed = FunctionFile::deserialize(toml::Value::Table(table.clone())).map_err(|e| e.message().trim().to_string())?;
+    parsed.to_spec(file).map_err(|e| {
+        // to_spec names "<file>: function.<field>: ..."; the caller adds the file and the section.
+        let msg = format!("{e:#}");
+        msg.strip_prefix(&format!("{file}: ")).unwrap_or(&msg).to_string()
+    })
 }

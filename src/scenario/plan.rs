@@ -154,9 +154,7 @@ impl Plan {
         let a = &s.authorizer;
         name_ok(&a.name).map_err(|p| err("authorizer.name", p))?;
         header_name_ok(&a.token_key_name).map_err(|p| err("authorizer.token_key_name", p))?;
-        let function = super::function::resolve(&a.function).map_err(|(field, p)| {
-            err(&if field.is_empty() { "authorizer.function".to_string() } else { format!("authorizer.function.{field}") }, p)
-        })?;
+        let function = super::function::resolve(&a.function, &f).map_err(|p| err("authorizer.function", p))?;
         let h = &s.http;
         if h.topic.is_empty() || h.topic.len() > 256 || h.topic.contains(['#', '+']) {
             return Err(err("http.topic", format!("must be 1–256 bytes without + or # (got {:?})", h.topic)));

@@ -1,0 +1,45 @@
+//! Every attempt ended in exactly one outcome: per class, attempts started = attempts ended (summed over
+//! outcomes), and the ledger holds no more invocations for a class than attempts of that class were sent.
+
+use super::{Inputs, Rule, Status, Verdict, verdict};
+use crate::attempt::Class;
+use crate::metrics::Transport;
+
+pub struct CountsConserve;
+
+impl Rule for CountsConserve {
+    fn name(&self) -> &'static str {
+        "counts_conserve"
+    }
+
+    fn check(&self, inputs: &Inputs<'_>) -> Verdict {
+        let rec = inputs.recorder;
+        let mut v = verdict(self.name(), Status::Pass, String::new());
+        for t in Transport::ALL {
+            for c in Class::ALL {
+                let started = rec.started(t, c);
+                let ended = rec.ended_total(t, c);
+                if started != ended {
+                    v.evidence.push(format!("{} {}: {started} started, {ended} ended", t.as_str(), c.label()));
+                }
+                if let Some(l) = inputs.ledger {
+                    let inv = l.class(c).invocations;
+                    if inv > started {
+                        v.evidence.push(format!("{}: {inv} ledger invocations for {started} attempts", c.label()));
+                    }
+                }
+            }
+        }
+        let started = rec.total_started();
+        let ended = rec.total_ended();
+        v.details.insert("started".into(), started);
+        v.details.insert("ended".into(), ended);
+        if v.evidence.is_empty() {
+            v.summary = format!("all {started} attempts ended in exactly one outcome");
+        } else {
+            v.status = Status::Fail;
+            v.summary = format!("{started} attempts started but {ended} outcomes recorded, or the ledger disagrees");
+        }
+        v
+    }
+}

@@ -1,0 +1,63 @@
+//! No forged attempt reached the authorizer: the ledger shows no invocation for a forged attempt id, and no
+//! forged attempt was answered 200 (which only the authorizer can grant).
+
+use super::{Inputs, Rule, Status, Verdict, verdict};
+use crate::attempt::Class;
+use crate::metrics::{Outcome, Transport};
+
+pub struct ForgedNeverInvoked;
+
+impl Rule for ForgedNeverInvoked {
+    fn name(&self) -> &'static str {
+        "forged_never_invoked"
+    }
+
+    fn check(&self, inputs: &Inputs<'_>) -> Verdict {
+        let rec = inputs.recorder;
+        let t = Transport::Https;
+        let forged: Vec<Class> = Class::ALL.into_iter().filter(|c| c.is_forged()).collect();
+        let sent: u64 = forged.iter().map(|&c| rec.started(t, c)).sum();
+        let allowed: u64 = forged.iter().map(|&c| rec.ended(t, c, Outcome::Allowed)).sum();
+        let mut v = verdict(self.name(), Status::Pass, String::new());
+        v.details.insert("forged_attempts".into(), sent);
+        v.details.insert("forged_allowed".into(), allowed);
+        for &c in &forged {
+            let a = rec.ended(t, c, Outcome::Allowed);
+            if a > 0 {
+                v.evidence.push(format!("{}: {a} attempts answered 200", c.label()));
+            }
+        }
+        match inputs.ledger {
+            Some(l) => {
+                let invoked = l.forged();
+                v.details.insert("forged_invocations".into(), invoked);
+                for &c in &forged {
+                    let n = l.class(c).invocations;
+                    if n > 0 {
+                        v.evidence.push(format!("{}: {n} authorizer invocations", c.label()));
+                    }
+                }
+                v.evidence.extend(l.forged_examples.iter().map(|id| format!("invoked: {id}")));
+                if invoked > 0 || allowed > 0 {
+                    v.status = Status::Fail;
+                    v.summary = format!(
+                        "{invoked} of {sent} forged attempts reached the authorizer ({allowed} answered 200): the signature gate let forged credentials through"
+                    );
+                } else {
+                    v.summary = format!("none of {sent} forged attempts reached the authorizer (ledger: {})", l.source);
+                }
+            }
+            None if allowed > 0 => {
+                v.status = Status::Fail;
+                v.summary = format!("{allowed} of {sent} forged attempts were answered 200, so they reached the authorizer");
+            }
+            None => {
+                v.status = Status::Skipped;
+                v.summary = format!(
+                    "no ledger to join (set target.admin_url for an external emulator); none of {sent} forged attempts was answered 200"
+                );
+            }
+        }
+        v
+    }
+}
