@@ -51,16 +51,16 @@ impl Catalogue {
     pub fn build(
         specs: &[SetSpec],
         device_set: Vec<u32>,
-        keys: &[PrivateKey],
+        keys: &[&PrivateKey],
         attacker: &PrivateKey,
         seed: u64,
     ) -> Self {
         // Valid signatures first: other-token forgeries reuse another set's valid signature when tokens differ.
-        let valid: Vec<Vec<u8>> = par_map(specs, |s| sign_token(&keys[s.key_index], s.token.as_bytes()));
+        let valid: Vec<Vec<u8>> = par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
         let indices: Vec<usize> = (0..specs.len()).collect();
         let sets = par_map(&indices, |&i| {
             let spec = &specs[i];
-            let key = &keys[spec.key_index];
+            let key = keys[spec.key_index];
             let next = (i + 1) % specs.len();
             let other_sig = if specs[next].token != spec.token && specs[next].key_index == spec.key_index {
                 valid[next].clone()
@@ -138,8 +138,8 @@ mod tests {
     use crate::attempt::test_keys;
     use crate::token::verify_token;
 
-    fn keys() -> Vec<PrivateKey> {
-        vec![PrivateKey::from_reference(test_keys::signing().reference().clone(), "k").unwrap()]
+    fn keys() -> Vec<&'static PrivateKey> {
+        vec![test_keys::signing()]
     }
 
     #[test]

@@ -126,11 +126,10 @@ fn prepare(shape: &RequestShape, cred: &Credential, placement: Placement) -> Res
 mod tests {
     use super::*;
     use crate::attempt::{Forgery, SetSpec, test_keys};
-    use crate::token::PrivateKey;
     use crate::wire::query::parse_pairs;
 
     fn book() -> (RequestBook, Catalogue) {
-        let keys = vec![PrivateKey::from_reference(test_keys::signing().reference().clone(), "k").unwrap()];
+        let keys = vec![test_keys::signing()];
         let specs = vec![
             SetSpec { token: "tok-a".into(), key_index: 0 },
             SetSpec { token: "tok-b".into(), key_index: 0 },

@@ -1,1 +1,10 @@
-//! report (in progress).
+//! The report (DESIGN.md `report/`): one [`Report`] struct, rendered to the terminal and to JSON
+//! (`reports/<UTC timestamp>-<scenario>/report.json`, schema in `reports/schema.json`).
+
+pub mod build;
+pub mod json;
+pub mod model;
+pub mod redact;
+pub mod terminal;
+
+pub use model::Report;

@@ -1,0 +1,92 @@
+//! Assembles the [`Report`] from the plan, the merged measurements, the ledger join and the verdicts.
+
+use std::time::Duration;
+
+use super::model::{self, KeyInfo, Report, ScenarioInfo, TargetInfo, Throughput, Timing, Tool};
+use super::redact;
+use crate::invariant::{self, LedgerSummary, Verdict};
+use crate::metrics::Recorder;
+use crate::scenario::file::TokenScheme;
+use crate::scenario::plan::KeySource;
+use crate::scenario::{Plan, Target};
+
+/// Everything a report is made of.
+pub struct Parts<'a> {
+    pub plan: &'a Plan,
+    pub run_id: &'a str,
+    pub started_unix_ms: u64,
+    pub elapsed: Duration,
+    pub interrupted: bool,
+    /// The URL attempts went to.
+    pub url: String,
+    pub recorder: &'a Recorder,
+    pub ledger: Option<&'a LedgerSummary>,
+    pub verdicts: Vec<Verdict>,
+}
+
+pub fn build(p: Parts<'_>) -> Report {
+    let plan = p.plan;
+    let tokens = match plan.tokens {
+        TokenScheme::Static => vec![redact::shorten(&plan.static_token)],
+        TokenScheme::PerDevice => {
+            let mut t = vec![redact::shorten(&plan.token_of(0))];
+            if plan.devices > 1 {
+                t.push(redact::shorten(&plan.token_of(plan.devices - 1)));
+            }
+            t
+        }
+    };
+    let ended = p.recorder.total_ended();
+    let elapsed = p.elapsed.as_secs_f64();
+    let passed = invariant::all_hold(&p.verdicts);
+    Report {
+        tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+        scenario: ScenarioInfo {
+            name: plan.name.clone(),
+            file: plan.source.display().to_string(),
+            resolved: redact::scenario_json(&plan.scenario),
+            keys: plan
+                .keys
+                .iter()
+                .map(|k| KeyInfo {
+                    name: k.name.clone(),
+                    bits: k.public.bits(),
+                    fingerprint: k.public.fingerprint(),
+                    source: match &k.source {
+                        KeySource::Generated => "generated".into(),
+                        KeySource::File(path) => path.display().to_string(),
+                    },
+                })
+                .collect(),
+            tokens,
+        },
+        seed: plan.seed,
+        run_id: p.run_id.into(),
+        started_at: super::json::rfc3339_utc(p.started_unix_ms),
+        timing: Timing {
+            planned_duration_s: plan.duration.as_secs_f64(),
+            elapsed_s: (elapsed * 1000.0).round() / 1000.0,
+            warmup_s: plan.warmup.as_secs_f64(),
+        },
+        interrupted: p.interrupted,
+        target: TargetInfo {
+            kind: match plan.target {
+                Target::Embedded { .. } => "embedded".into(),
+                Target::External { .. } => "external".into(),
+            },
+            url: p.url,
+            endpoint_name: plan.target.endpoint_name().into(),
+        },
+        throughput: Throughput {
+            attempts_started: p.recorder.total_started(),
+            attempts_ended: ended,
+            attempts_per_s: if elapsed > 0.0 { ((ended as f64 / elapsed) * 10.0).round() / 10.0 } else { 0.0 },
+            missed: p.recorder.missed,
+        },
+        results: model::result_rows(p.recorder),
+        invocations: p.ledger.map(|l| model::invocations(p.recorder, l)),
+        invariants: p.verdicts,
+        verdict: if passed { "pass" } else { "fail" }.into(),
+        exit_code: if passed { 0 } else { 1 },
+    }
+}

@@ -1,0 +1,71 @@
+//! The JSON rendering: `<out_dir>/<UTC timestamp>-<scenario>/report.json`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::model::Report;
+
+/// `20261124T211437Z` for a Unix time in seconds.
+pub fn compact_utc(unix_s: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(unix_s);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+/// `2026-11-24T21:14:37.123Z`.
+pub fn rfc3339_utc(unix_ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(unix_ms / 1000);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z", unix_ms % 1000)
+}
+
+/// Days-from-civil inverse (Howard Hinnant's algorithm), for UTC without a date crate.
+fn civil(unix_s: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (unix_s / 86_400) as i64;
+    let rem = unix_s % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+}
+
+/// The run folder: `<out_dir>/<timestamp>-<name>`, made unique with a counter if it exists.
+pub fn run_dir(out_dir: &Path, unix_s: u64, name: &str) -> anyhow::Result<PathBuf> {
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let base = format!("{}-{safe}", compact_utc(unix_s));
+    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create --out-dir {}", out_dir.display()))?;
+    for i in 0..1000 {
+        let dir = if i == 0 { out_dir.join(&base) } else { out_dir.join(format!("{base}-{i}")) };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        }
+    }
+    anyhow::bail!("cannot find a free run folder name under {}", out_dir.display())
+}
+
+/// Writes `report.json` into the run folder; returns its path.
+pub fn write(report: &Report, dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = dir.join("report.json");
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(&path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(compact_utc(0), "19700101T000000Z");
+        assert_eq!(rfc3339_utc(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(compact_utc(1_795_554_877), "20261124T211437Z");
+    }
+}

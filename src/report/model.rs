@@ -1,0 +1,205 @@
+//! The one [`Report`]: every renderer (terminal, JSON) only formats it. Its JSON form is described by
+//! `reports/schema.json` and a test holds it to that schema.
+
+use serde::Serialize;
+
+use crate::attempt::Class;
+use crate::invariant::{LedgerSummary, Status, Verdict};
+use crate::metrics::{Outcome, Recorder, Transport};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tool: Tool,
+    pub scenario: ScenarioInfo,
+    pub seed: u64,
+    pub run_id: String,
+    /// UTC, RFC 3339.
+    pub started_at: String,
+    pub timing: Timing,
+    /// A signal (SIGINT/SIGTERM) stopped the run before its end.
+    pub interrupted: bool,
+    pub target: TargetInfo,
+    pub throughput: Throughput,
+    /// One row per (transport, class, outcome) that occurred.
+    pub results: Vec<ResultRow>,
+    /// Authorizer invocations from the ledger; `null` when no ledger could be read.
+    pub invocations: Option<Invocations>,
+    pub invariants: Vec<Verdict>,
+    /// `pass` when no invariant failed, else `fail`.
+    pub verdict: String,
+    pub exit_code: u8,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: String,
+    /// The effective scenario (after command-line overrides), tokens shortened.
+    pub resolved: serde_json::Value,
+    /// The token signing keys (public fingerprints only).
+    pub keys: Vec<KeyInfo>,
+    /// The tokens devices send, shortened (static: one; per-device: the first and the last).
+    pub tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub name: String,
+    pub bits: usize,
+    pub fingerprint: String,
+    /// `generated` or the PEM file path.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    pub planned_duration_s: f64,
+    pub elapsed_s: f64,
+    pub warmup_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    /// `embedded` or `external`.
+    pub kind: String,
+    pub url: String,
+    /// Host header and SNI.
+    pub endpoint_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    pub attempts_started: u64,
+    pub attempts_ended: u64,
+    /// Ended attempts per second of elapsed time.
+    pub attempts_per_s: f64,
+    /// Attempts the open-model schedule wanted but that could not start before the deadline.
+    pub missed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    pub transport: String,
+    /// `valid`, `forged` or `replayed`.
+    pub class: String,
+    /// The forgery variant, `null` for valid and replayed.
+    pub variant: Option<String>,
+    pub outcome: String,
+    pub count: u64,
+    /// From the intended start; `null` when every such attempt was in the warm-up.
+    pub latency_us: Option<Percentiles>,
+    /// From the actual start.
+    pub service_us: Option<Percentiles>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Invocations {
+    /// `in-process` or the external emulator's admin URL.
+    pub source: String,
+    /// Every ledger entry read.
+    pub total: u64,
+    /// Entries of this run.
+    pub this_run: u64,
+    /// Entries of other runs or without an attempt id.
+    pub foreign: u64,
+    pub by_class: Vec<ClassInvocationRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassInvocationRow {
+    pub class: String,
+    pub variant: Option<String>,
+    pub attempts: u64,
+    pub invocations: u64,
+    pub allowed: u64,
+    pub denied: u64,
+}
+
+impl Percentiles {
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+        Self {
+            count: h.len(),
+            min: h.min(),
+            mean: (h.mean() * 10.0).round() / 10.0,
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+/// The measurement rows: one per (transport, class, outcome) with at least one attempt.
+pub fn result_rows(rec: &Recorder) -> Vec<ResultRow> {
+    let mut rows = Vec::new();
+    for t in Transport::ALL {
+        for c in Class::ALL {
+            for o in Outcome::ALL {
+                let count = rec.ended(t, c, o);
+                if count == 0 {
+                    continue;
+                }
+                rows.push(ResultRow {
+                    transport: t.as_str().into(),
+                    class: c.kind().into(),
+                    variant: c.variant().map(str::to_string),
+                    outcome: o.as_str().into(),
+                    count,
+                    latency_us: rec.latency(t, c, o).map(Percentiles::of),
+                    service_us: rec.service(t, c, o).map(Percentiles::of),
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// Invocations per class (every class, even with zero).
+pub fn invocations(rec: &Recorder, ledger: &LedgerSummary) -> Invocations {
+    Invocations {
+        source: ledger.source.clone(),
+        total: ledger.total,
+        this_run: ledger.ours(),
+        foreign: ledger.foreign,
+        by_class: Class::ALL
+            .into_iter()
+            .map(|c| {
+                let i = ledger.class(c);
+                ClassInvocationRow {
+                    class: c.kind().into(),
+                    variant: c.variant().map(str::to_string),
+                    attempts: Transport::ALL.into_iter().map(|t| rec.started(t, c)).sum(),
+                    invocations: i.invocations,
+                    allowed: i.allowed,
+                    denied: i.denied,
+                }
+            })
+            .collect(),
+    }
+}
+
+impl Report {
+    /// Whether every invariant held.
+    pub fn passed(&self) -> bool {
+        self.invariants.iter().all(|v| v.status != Status::Fail)
+    }
+}
