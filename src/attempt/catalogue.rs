@@ -56,18 +56,21 @@ impl Catalogue {
         seed: u64,
     ) -> Self {
         // Valid signatures first: other-token forgeries reuse another set's valid signature when tokens differ.
-        let valid: Vec<Vec<u8>> = par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
+        let valid: Vec<Vec<u8>> =
+            par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
         let indices: Vec<usize> = (0..specs.len()).collect();
         let sets = par_map(&indices, |&i| {
             let spec = &specs[i];
             let key = keys[spec.key_index];
             let next = (i + 1) % specs.len();
-            let other_sig = if specs[next].token != spec.token && specs[next].key_index == spec.key_index {
-                valid[next].clone()
-            } else {
-                sign_token(key, format!("{}.other", spec.token).as_bytes())
-            };
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let other_sig =
+                if specs[next].token != spec.token && specs[next].key_index == spec.key_index {
+                    valid[next].clone()
+                } else {
+                    sign_token(key, format!("{}.other", spec.token).as_bytes())
+                };
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let inputs = ForgeInputs {
                 token: spec.token.as_bytes(),
                 valid_sig: &valid[i],
@@ -76,15 +79,24 @@ impl Catalogue {
                 other_token_sig: &other_sig,
                 flip_bit: rng.random_range(0..valid[i].len() * 8),
             };
-            let valid_cred = Credential { token: spec.token.clone(), signature: Some(encode_signature(&valid[i])) };
+            let valid_cred = Credential {
+                token: spec.token.clone(),
+                signature: Some(encode_signature(&valid[i])),
+            };
             let creds = Class::ALL
                 .into_iter()
                 .map(|c| match c {
                     Class::Valid | Class::Replayed => valid_cred.clone(),
-                    Class::Forged(f) => Credential { token: spec.token.clone(), signature: forge(f, &inputs) },
+                    Class::Forged(f) => Credential {
+                        token: spec.token.clone(),
+                        signature: forge(f, &inputs),
+                    },
                 })
                 .collect();
-            CredentialSet { key_index: spec.key_index, creds }
+            CredentialSet {
+                key_index: spec.key_index,
+                creds,
+            }
         });
         Self { sets, device_set }
     }
@@ -118,7 +130,9 @@ impl Catalogue {
 
 /// Maps over `items` on up to `available_parallelism` threads, keeping order.
 fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
     let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = items
@@ -146,17 +160,31 @@ mod tests {
     fn valid_passes_forged_fail_replays_use_another_device() {
         let keys = keys();
         let public = keys[0].public_key();
-        let specs: Vec<SetSpec> =
-            (0..3).map(|d| SetSpec { token: format!("device-{d}"), key_index: 0 }).collect();
+        let specs: Vec<SetSpec> = (0..3)
+            .map(|d| SetSpec {
+                token: format!("device-{d}"),
+                key_index: 0,
+            })
+            .collect();
         let cat = Catalogue::build(&specs, vec![0, 1, 2], &keys, test_keys::attacker(), 1);
         for d in 0..3 {
             let v = cat.credential(d, Class::Valid, d);
             assert_eq!(v.token, format!("device-{d}"));
-            assert!(verify_token([&public], v.token.as_bytes(), v.signature.as_deref().unwrap()).is_ok());
+            assert!(
+                verify_token(
+                    [&public],
+                    v.token.as_bytes(),
+                    v.signature.as_deref().unwrap()
+                )
+                .is_ok()
+            );
             for f in Forgery::ALL {
                 let c = cat.credential(d, Class::Forged(f), d);
                 let sig = c.signature.clone().unwrap_or_default();
-                assert!(verify_token([&public], c.token.as_bytes(), &sig).is_err(), "{f:?}");
+                assert!(
+                    verify_token([&public], c.token.as_bytes(), &sig).is_err(),
+                    "{f:?}"
+                );
             }
             let r = cat.credential(d, Class::Replayed, (d + 1) % 3);
             assert_eq!(r, cat.credential((d + 1) % 3, Class::Valid, 0));
@@ -167,11 +195,18 @@ mod tests {
     #[test]
     fn a_static_token_shares_one_set() {
         let keys = keys();
-        let specs = vec![SetSpec { token: "MyStringThatNeedsToBeSigned".into(), key_index: 0 }];
+        let specs = vec![SetSpec {
+            token: "MyStringThatNeedsToBeSigned".into(),
+            key_index: 0,
+        }];
         let cat = Catalogue::build(&specs, vec![0; 5], &keys, test_keys::attacker(), 9);
         assert_eq!(cat.sets().len(), 1);
         assert_eq!(cat.devices(), 5);
-        let other = cat.forged(0, Forgery::OtherToken).signature.clone().unwrap();
+        let other = cat
+            .forged(0, Forgery::OtherToken)
+            .signature
+            .clone()
+            .unwrap();
         let public = keys[0].public_key();
         assert!(verify_token([&public], b"MyStringThatNeedsToBeSigned.other", &other).is_ok());
     }

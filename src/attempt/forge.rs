@@ -32,13 +32,19 @@ pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
         Forgery::NotBase64 => Some(not_base64(&encode_signature(inp.valid_sig))),
         Forgery::OtherToken => Some(encode_signature(inp.other_token_sig)),
         Forgery::MissingSignature => None,
-        Forgery::HexDigest => Some(encode_signature(&sign_token(inp.signing_key, hex_digest(inp.token).as_bytes()))),
+        Forgery::HexDigest => Some(encode_signature(&sign_token(
+            inp.signing_key,
+            hex_digest(inp.token).as_bytes(),
+        ))),
     }
 }
 
 /// The lowercase hex SHA-256 digest of the token, as `shasum -a 256` prints it.
 pub fn hex_digest(token: &[u8]) -> String {
-    sha2::Sha256::digest(token).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(token)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn flip(sig: &[u8], bit: usize) -> Vec<u8> {
@@ -83,7 +89,10 @@ mod tests {
         let token = b"MyStringThatNeedsToBeSigned";
         let valid = sign_token(key, token);
         let other = sign_token(key, b"another token");
-        assert_eq!(verify_token([&public], token, &encode_signature(&valid)), Ok(0));
+        assert_eq!(
+            verify_token([&public], token, &encode_signature(&valid)),
+            Ok(0)
+        );
         for flip_bit in [0, 7, 1000, 4095, 99_999] {
             let inp = ForgeInputs {
                 token,
@@ -98,7 +107,9 @@ mod tests {
                 let got = verify_token([&public], token, &sig);
                 let want = match v {
                     Forgery::NotBase64 => Err(SignatureError::NotBase64),
-                    Forgery::Truncated | Forgery::MissingSignature => Err(SignatureError::WrongLength),
+                    Forgery::Truncated | Forgery::MissingSignature => {
+                        Err(SignatureError::WrongLength)
+                    }
                     _ => Err(SignatureError::Mismatch),
                 };
                 assert_eq!(got, want, "{v:?} bit {flip_bit}");

@@ -28,7 +28,12 @@ pub fn parse(id: &str) -> Option<AttemptId<'_>> {
     if run.is_empty() {
         return None;
     }
-    Some(AttemptId { run, class: Class::from_label(label)?, device, n })
+    Some(AttemptId {
+        run,
+        class: Class::from_label(label)?,
+        device,
+        n,
+    })
 }
 
 #[cfg(test)]
@@ -41,7 +46,15 @@ mod tests {
         let mut s = String::new();
         for c in Class::ALL {
             format_into(&mut s, "r1a2b", c, 17, 42);
-            assert_eq!(parse(&s), Some(AttemptId { run: "r1a2b", class: c, device: 17, n: 42 }));
+            assert_eq!(
+                parse(&s),
+                Some(AttemptId {
+                    run: "r1a2b",
+                    class: c,
+                    device: 17,
+                    n: 42
+                })
+            );
         }
         format_into(&mut s, "x", Class::Forged(Forgery::HexDigest), 0, 0);
         assert_eq!(s, "x-forged.hex_digest-0-0");
@@ -49,7 +62,15 @@ mod tests {
 
     #[test]
     fn rejects_foreign_ids() {
-        for bad in ["", "abc", "-valid-1-2", "r-valid-x-2", "r-bogus-1-2", "r-valid-1-", "r-valid-1-2-3"] {
+        for bad in [
+            "",
+            "abc",
+            "-valid-1-2",
+            "r-valid-x-2",
+            "r-bogus-1-2",
+            "r-valid-1-",
+            "r-valid-1-2-3",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

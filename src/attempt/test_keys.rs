@@ -10,10 +10,18 @@ fn load(cell: &'static OnceLock<PrivateKey>, pem: &str, what: &str) -> &'static 
 
 pub fn signing() -> &'static PrivateKey {
     static K: OnceLock<PrivateKey> = OnceLock::new();
-    load(&K, include_str!("testdata/signing_key.pem"), "test signing key")
+    load(
+        &K,
+        include_str!("testdata/signing_key.pem"),
+        "test signing key",
+    )
 }
 
 pub fn attacker() -> &'static PrivateKey {
     static K: OnceLock<PrivateKey> = OnceLock::new();
-    load(&K, include_str!("testdata/attacker_key.pem"), "test attacker key")
+    load(
+        &K,
+        include_str!("testdata/attacker_key.pem"),
+        "test attacker key",
+    )
 }

@@ -14,8 +14,8 @@ use anyhow::Context as _;
 use bytes::Bytes;
 
 use crate::attempt::{Catalogue, SetSpec};
-use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::emulator::RunningEmulator;
+use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
 use crate::invariant::{self, LedgerRow, LedgerSummary};
 use crate::load::{self, Connector, RequestBook, RequestShape, lane};
@@ -91,12 +91,21 @@ fn catalogue(plan: &Plan) -> Catalogue {
     let (specs, device_set): (Vec<SetSpec>, Vec<u32>) = match plan.tokens {
         TokenScheme::Static => {
             let used = nkeys.min(plan.devices as usize);
-            let specs = (0..used).map(|k| SetSpec { token: plan.static_token.clone(), key_index: k }).collect();
+            let specs = (0..used)
+                .map(|k| SetSpec {
+                    token: plan.static_token.clone(),
+                    key_index: k,
+                })
+                .collect();
             (specs, (0..plan.devices).map(|d| d % used as u32).collect())
         }
         TokenScheme::PerDevice => {
-            let specs =
-                (0..plan.devices).map(|d| SetSpec { token: plan.token_of(d), key_index: d as usize % nkeys }).collect();
+            let specs = (0..plan.devices)
+                .map(|d| SetSpec {
+                    token: plan.token_of(d),
+                    key_index: d as usize % nkeys,
+                })
+                .collect();
             (specs, (0..plan.devices).collect())
         }
     };
@@ -111,24 +120,41 @@ struct Endpoint {
     verify: bool,
 }
 
-async fn session(plan: Plan, catalogue: Catalogue, out_dir: &Path, progress: bool) -> anyhow::Result<Exit> {
+async fn session(
+    plan: Plan,
+    catalogue: Catalogue,
+    out_dir: &Path,
+    progress: bool,
+) -> anyhow::Result<Exit> {
     let signals = Shutdown::new().on_signals();
-    let started = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let emu_shutdown = Shutdown::new();
     let setup = async {
         let emulator = match &plan.target {
-            Target::Embedded { .. } => Some(start_embedded(&plan, &run_dir, emu_shutdown.clone()).await?),
+            Target::Embedded { .. } => {
+                Some(start_embedded(&plan, &run_dir, emu_shutdown.clone()).await?)
+            }
             Target::External { .. } => None,
         };
         let endpoint = endpoint(&plan, emulator.as_ref()).await?;
-        let connector = Connector::new(endpoint.addr, plan.target.endpoint_name(), endpoint.ca_file.as_deref(), endpoint.verify)?;
+        let connector = Connector::new(
+            endpoint.addr,
+            plan.target.endpoint_name(),
+            endpoint.ca_file.as_deref(),
+            endpoint.verify,
+        )?;
         let shape = RequestShape {
             host: plan.target.endpoint_name().to_string(),
             topic: plan.http.topic.clone(),
             qos: plan.http.qos,
-            authorizer_name: plan.authorizer.send_name.then(|| plan.authorizer.name.clone()),
+            authorizer_name: plan
+                .authorizer
+                .send_name
+                .then(|| plan.authorizer.name.clone()),
             token_key_name: plan.authorizer.token_key_name.clone(),
             payload: Bytes::from(payload(plan.http.payload_bytes)),
         };
@@ -151,7 +177,9 @@ async fn session(plan: Plan, catalogue: Catalogue, out_dir: &Path, progress: boo
             plan.target.endpoint_name(),
             plan.model,
             plan.duration.as_secs_f64(),
-            plan.max_attempts.map(|m| format!(" or {m} attempts")).unwrap_or_default()
+            plan.max_attempts
+                .map(|m| format!(" or {m} attempts"))
+                .unwrap_or_default()
         );
     }
     let spec = load::LoadSpec {
@@ -181,14 +209,28 @@ async fn session(plan: Plan, catalogue: Catalogue, out_dir: &Path, progress: boo
     )
     .await;
     if progress {
-        eprintln!("load finished: {} attempts; joining the ledger", result.recorder.total_ended());
+        eprintln!(
+            "load finished: {} attempts; joining the ledger",
+            result.recorder.total_ended()
+        );
     }
     let ledger = match (&emulator, &plan.target) {
         (Some(emu), _) => {
-            let rows = emu.ledger().entries().iter().map(LedgerRow::from).collect::<Vec<_>>();
+            let rows = emu
+                .ledger()
+                .entries()
+                .iter()
+                .map(LedgerRow::from)
+                .collect::<Vec<_>>();
             Some(LedgerSummary::new("in-process", &run_id, rows))
         }
-        (None, Target::External { admin_url: Some(url), .. }) => match invariant::ledger::fetch(url).await {
+        (
+            None,
+            Target::External {
+                admin_url: Some(url),
+                ..
+            },
+        ) => match invariant::ledger::fetch(url).await {
             Ok(rows) => Some(LedgerSummary::new(url.clone(), &run_id, rows)),
             Err(e) => {
                 eprintln!("warning: cannot read the external ledger: {e:#}");
@@ -199,11 +241,17 @@ async fn session(plan: Plan, catalogue: Catalogue, out_dir: &Path, progress: boo
     };
     if let Some(emu) = emulator {
         emu_shutdown.trigger();
-        if tokio::time::timeout(Duration::from_secs(10), emu.join()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), emu.join())
+            .await
+            .is_err()
+        {
             eprintln!("warning: the embedded emulator did not stop within 10 s");
         }
     }
-    let verdicts = invariant::evaluate(&invariant::Inputs { recorder: &result.recorder, ledger: ledger.as_ref() });
+    let verdicts = invariant::evaluate(&invariant::Inputs {
+        recorder: &result.recorder,
+        ledger: ledger.as_ref(),
+    });
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,
@@ -216,18 +264,33 @@ async fn session(plan: Plan, catalogue: Catalogue, out_dir: &Path, progress: boo
         verdicts,
     });
     let path = json::write(&report, &run_dir)?;
-    print!("{}", terminal::render(&report, Some(&path.display().to_string())));
-    Ok(if report.passed() { Exit::Ok } else { Exit::Failed })
+    print!(
+        "{}",
+        terminal::render(&report, Some(&path.display().to_string()))
+    );
+    Ok(if report.passed() {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }
 
 /// The embedded emulator: one authorizer from the plan, HTTPS on 127.0.0.1:0, state in the run folder.
-async fn start_embedded(plan: &Plan, run_dir: &Path, shutdown: Shutdown) -> anyhow::Result<RunningEmulator> {
+async fn start_embedded(
+    plan: &Plan,
+    run_dir: &Path,
+    shutdown: Shutdown,
+) -> anyhow::Result<RunningEmulator> {
     let a = &plan.authorizer;
     let config = EmulatorConfig {
         authorizers: vec![AuthorizerSpec {
             name: a.name.clone(),
             token_key_name: a.token_key_name.clone(),
-            signing_keys: plan.keys.iter().map(|k| (k.name.clone(), k.public.clone())).collect(),
+            signing_keys: plan
+                .keys
+                .iter()
+                .map(|k| (k.name.clone(), k.public.clone()))
+                .collect(),
             status: a.status,
             signing_disabled: a.signing_disabled,
             enable_caching_for_http: a.enable_caching_for_http,
@@ -243,13 +306,18 @@ async fn start_embedded(plan: &Plan, run_dir: &Path, shutdown: Shutdown) -> anyh
         state_dir: run_dir.join("emulator"),
         tls: None,
     };
-    crate::emulator::start(config, shutdown).await.context("cannot start the embedded emulator")
+    crate::emulator::start(config, shutdown)
+        .await
+        .context("cannot start the embedded emulator")
 }
 
 async fn endpoint(plan: &Plan, emulator: Option<&RunningEmulator>) -> anyhow::Result<Endpoint> {
     match (&plan.target, emulator) {
         (Target::Embedded { .. }, Some(emu)) => {
-            let addr = emu.addrs().https.context("the embedded emulator has no HTTPS listener")?;
+            let addr = emu
+                .addrs()
+                .https
+                .context("the embedded emulator has no HTTPS listener")?;
             Ok(Endpoint {
                 addr,
                 url: format!("https://{addr}"),
@@ -257,13 +325,36 @@ async fn endpoint(plan: &Plan, emulator: Option<&RunningEmulator>) -> anyhow::Re
                 verify: true,
             })
         }
-        (Target::External { authority, ca_file, verify_tls, .. }, _) => {
+        (
+            Target::External {
+                authority,
+                ca_file,
+                verify_tls,
+                ..
+            },
+            _,
+        ) => {
             let addr = tokio::net::lookup_host(authority.as_str())
                 .await
-                .with_context(|| format!("{}: target.url: cannot resolve {authority}", plan.source.display()))?
+                .with_context(|| {
+                    format!(
+                        "{}: target.url: cannot resolve {authority}",
+                        plan.source.display()
+                    )
+                })?
                 .next()
-                .with_context(|| format!("{}: target.url: {authority} resolves to no address", plan.source.display()))?;
-            Ok(Endpoint { addr, url: format!("https://{authority}"), ca_file: ca_file.clone(), verify: *verify_tls })
+                .with_context(|| {
+                    format!(
+                        "{}: target.url: {authority} resolves to no address",
+                        plan.source.display()
+                    )
+                })?;
+            Ok(Endpoint {
+                addr,
+                url: format!("https://{authority}"),
+                ca_file: ca_file.clone(),
+                verify: *verify_tls,
+            })
         }
         (Target::Embedded { .. }, None) => anyhow::bail!("the embedded emulator is not running"),
     }

@@ -20,12 +20,19 @@ impl Rule for CountsConserve {
                 let started = rec.started(t, c);
                 let ended = rec.ended_total(t, c);
                 if started != ended {
-                    v.evidence.push(format!("{} {}: {started} started, {ended} ended", t.as_str(), c.label()));
+                    v.evidence.push(format!(
+                        "{} {}: {started} started, {ended} ended",
+                        t.as_str(),
+                        c.label()
+                    ));
                 }
                 if let Some(l) = inputs.ledger {
                     let inv = l.class(c).invocations;
                     if inv > started {
-                        v.evidence.push(format!("{}: {inv} ledger invocations for {started} attempts", c.label()));
+                        v.evidence.push(format!(
+                            "{}: {inv} ledger invocations for {started} attempts",
+                            c.label()
+                        ));
                     }
                 }
             }
@@ -38,7 +45,9 @@ impl Rule for CountsConserve {
             v.summary = format!("all {started} attempts ended in exactly one outcome");
         } else {
             v.status = Status::Fail;
-            v.summary = format!("{started} attempts started but {ended} outcomes recorded, or the ledger disagrees");
+            v.summary = format!(
+                "{started} attempts started but {ended} outcomes recorded, or the ledger disagrees"
+            );
         }
         v
     }

@@ -17,14 +17,18 @@ impl Rule for ForgedNeverInvoked {
         let t = Transport::Https;
         let forged: Vec<Class> = Class::ALL.into_iter().filter(|c| c.is_forged()).collect();
         let sent: u64 = forged.iter().map(|&c| rec.started(t, c)).sum();
-        let allowed: u64 = forged.iter().map(|&c| rec.ended(t, c, Outcome::Allowed)).sum();
+        let allowed: u64 = forged
+            .iter()
+            .map(|&c| rec.ended(t, c, Outcome::Allowed))
+            .sum();
         let mut v = verdict(self.name(), Status::Pass, String::new());
         v.details.insert("forged_attempts".into(), sent);
         v.details.insert("forged_allowed".into(), allowed);
         for &c in &forged {
             let a = rec.ended(t, c, Outcome::Allowed);
             if a > 0 {
-                v.evidence.push(format!("{}: {a} attempts answered 200", c.label()));
+                v.evidence
+                    .push(format!("{}: {a} attempts answered 200", c.label()));
             }
         }
         match inputs.ledger {
@@ -34,22 +38,29 @@ impl Rule for ForgedNeverInvoked {
                 for &c in &forged {
                     let n = l.class(c).invocations;
                     if n > 0 {
-                        v.evidence.push(format!("{}: {n} authorizer invocations", c.label()));
+                        v.evidence
+                            .push(format!("{}: {n} authorizer invocations", c.label()));
                     }
                 }
-                v.evidence.extend(l.forged_examples.iter().map(|id| format!("invoked: {id}")));
+                v.evidence
+                    .extend(l.forged_examples.iter().map(|id| format!("invoked: {id}")));
                 if invoked > 0 || allowed > 0 {
                     v.status = Status::Fail;
                     v.summary = format!(
                         "{invoked} of {sent} forged attempts reached the authorizer ({allowed} answered 200): the signature gate let forged credentials through"
                     );
                 } else {
-                    v.summary = format!("none of {sent} forged attempts reached the authorizer (ledger: {})", l.source);
+                    v.summary = format!(
+                        "none of {sent} forged attempts reached the authorizer (ledger: {})",
+                        l.source
+                    );
                 }
             }
             None if allowed > 0 => {
                 v.status = Status::Fail;
-                v.summary = format!("{allowed} of {sent} forged attempts were answered 200, so they reached the authorizer");
+                v.summary = format!(
+                    "{allowed} of {sent} forged attempts were answered 200, so they reached the authorizer"
+                );
             }
             None => {
                 v.status = Status::Skipped;

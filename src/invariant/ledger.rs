@@ -21,7 +21,10 @@ pub struct LedgerRow {
 
 impl From<&crate::emulator::LedgerEntry> for LedgerRow {
     fn from(e: &crate::emulator::LedgerEntry) -> Self {
-        Self { attempt_id: e.attempt_id.clone(), verdict: e.verdict.clone() }
+        Self {
+            attempt_id: e.attempt_id.clone(),
+            verdict: e.verdict.clone(),
+        }
     }
 }
 
@@ -51,7 +54,11 @@ pub struct LedgerSummary {
 const MAX_EXAMPLES: usize = 10;
 
 impl LedgerSummary {
-    pub fn new(source: impl Into<String>, run_id: &str, rows: impl IntoIterator<Item = LedgerRow>) -> Self {
+    pub fn new(
+        source: impl Into<String>,
+        run_id: &str,
+        rows: impl IntoIterator<Item = LedgerRow>,
+    ) -> Self {
         let mut s = Self {
             source: source.into(),
             total: 0,
@@ -61,7 +68,11 @@ impl LedgerSummary {
         };
         for row in rows {
             s.total += 1;
-            let parsed = row.attempt_id.as_deref().and_then(id::parse).filter(|a| a.run == run_id);
+            let parsed = row
+                .attempt_id
+                .as_deref()
+                .and_then(id::parse)
+                .filter(|a| a.run == run_id);
             let Some(a) = parsed else {
                 s.foreign += 1;
                 continue;
@@ -91,7 +102,11 @@ impl LedgerSummary {
 
     /// Invocations caused by forged attempts.
     pub fn forged(&self) -> u64 {
-        Class::ALL.into_iter().filter(|c| c.is_forged()).map(|c| self.class(c).invocations).sum()
+        Class::ALL
+            .into_iter()
+            .filter(|c| c.is_forged())
+            .map(|c| self.class(c).invocations)
+            .sum()
     }
 }
 
@@ -118,11 +133,18 @@ pub async fn fetch(admin_url: &str) -> anyhow::Result<Vec<LedgerRow>> {
     let req = hyper::Request::get("/ledger?since=0")
         .header(hyper::header::HOST, authority)
         .body(Empty::<bytes::Bytes>::new())?;
-    let resp = sender.send_request(req).await.with_context(|| format!("GET {admin_url}/ledger failed"))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .with_context(|| format!("GET {admin_url}/ledger failed"))?;
     let status = resp.status();
     let body = resp.into_body().collect().await?.to_bytes();
-    anyhow::ensure!(status.is_success(), "GET {admin_url}/ledger answered {status}");
-    let page: Page = serde_json::from_slice(&body).with_context(|| format!("GET {admin_url}/ledger: not a ledger"))?;
+    anyhow::ensure!(
+        status.is_success(),
+        "GET {admin_url}/ledger answered {status}"
+    );
+    let page: Page = serde_json::from_slice(&body)
+        .with_context(|| format!("GET {admin_url}/ledger: not a ledger"))?;
     Ok(page.entries)
 }
 
@@ -132,7 +154,10 @@ mod tests {
     use crate::attempt::Forgery;
 
     fn row(id: Option<&str>, verdict: &str) -> LedgerRow {
-        LedgerRow { attempt_id: id.map(str::to_string), verdict: verdict.into() }
+        LedgerRow {
+            attempt_id: id.map(str::to_string),
+            verdict: verdict.into(),
+        }
     }
 
     #[test]
@@ -150,10 +175,20 @@ mod tests {
         assert_eq!(s.total, 7);
         assert_eq!(s.foreign, 3);
         assert_eq!(s.ours(), 4);
-        assert_eq!(s.class(Class::Valid), ClassInvocations { invocations: 2, allowed: 1, denied: 1 });
+        assert_eq!(
+            s.class(Class::Valid),
+            ClassInvocations {
+                invocations: 2,
+                allowed: 1,
+                denied: 1
+            }
+        );
         assert_eq!(s.class(Class::Replayed).invocations, 1);
         assert_eq!(s.class(Class::Forged(Forgery::BitFlip)).invocations, 1);
         assert_eq!(s.forged(), 1);
-        assert_eq!(s.forged_examples, vec!["r1-forged.bit_flip-3-0".to_string()]);
+        assert_eq!(
+            s.forged_examples,
+            vec!["r1-forged.bit_flip-3-0".to_string()]
+        );
     }
 }

@@ -84,7 +84,13 @@ pub fn all_hold(verdicts: &[Verdict]) -> bool {
 }
 
 pub(crate) fn verdict(name: &'static str, status: Status, summary: String) -> Verdict {
-    Verdict { name, status, summary, details: BTreeMap::new(), evidence: Vec::new() }
+    Verdict {
+        name,
+        status,
+        summary,
+        details: BTreeMap::new(),
+        evidence: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -95,11 +101,17 @@ mod tests {
 
     fn run(rec: &Recorder, rows: Vec<LedgerRow>) -> Vec<Verdict> {
         let l = LedgerSummary::new("test", "r", rows);
-        evaluate(&Inputs { recorder: rec, ledger: Some(&l) })
+        evaluate(&Inputs {
+            recorder: rec,
+            ledger: Some(&l),
+        })
     }
 
     fn row(id: &str, verdict: &str) -> LedgerRow {
-        LedgerRow { attempt_id: Some(id.into()), verdict: verdict.into() }
+        LedgerRow {
+            attempt_id: Some(id.into()),
+            verdict: verdict.into(),
+        }
     }
 
     fn attempt(rec: &mut Recorder, c: Class, o: Outcome) {
@@ -113,8 +125,19 @@ mod tests {
         attempt(&mut rec, Class::Valid, Outcome::Allowed);
         attempt(&mut rec, Class::Valid, Outcome::Forbidden);
         attempt(&mut rec, Class::Replayed, Outcome::Allowed);
-        attempt(&mut rec, Class::Forged(Forgery::WrongKey), Outcome::Forbidden);
-        let v = run(&rec, vec![row("r-valid-0-0", "allow"), row("r-valid-1-0", "deny"), row("r-replayed-0-1", "allow")]);
+        attempt(
+            &mut rec,
+            Class::Forged(Forgery::WrongKey),
+            Outcome::Forbidden,
+        );
+        let v = run(
+            &rec,
+            vec![
+                row("r-valid-0-0", "allow"),
+                row("r-valid-1-0", "deny"),
+                row("r-replayed-0-1", "allow"),
+            ],
+        );
         let status: Vec<_> = v.iter().map(|v| (v.name, v.status)).collect();
         assert_eq!(
             status,
@@ -132,25 +155,49 @@ mod tests {
     #[test]
     fn each_rule_can_fail() {
         let mut rec = Recorder::new();
-        attempt(&mut rec, Class::Forged(Forgery::HexDigest), Outcome::Allowed);
+        attempt(
+            &mut rec,
+            Class::Forged(Forgery::HexDigest),
+            Outcome::Allowed,
+        );
         attempt(&mut rec, Class::Valid, Outcome::Forbidden);
         rec.start(Transport::Https, Class::Valid);
         let v = run(&rec, vec![row("r-forged.hex_digest-3-9", "allow")]);
         assert_eq!(v[0].status, Status::Fail);
-        assert!(v[0].evidence.iter().any(|e| e.contains("r-forged.hex_digest-3-9")), "{:?}", v[0].evidence);
+        assert!(
+            v[0].evidence
+                .iter()
+                .any(|e| e.contains("r-forged.hex_digest-3-9")),
+            "{:?}",
+            v[0].evidence
+        );
         assert_eq!(v[1].status, Status::Fail, "one valid attempt never ended");
-        assert_eq!(v[2].status, Status::Fail, "a 403 the authorizer did not give");
+        assert_eq!(
+            v[2].status,
+            Status::Fail,
+            "a 403 the authorizer did not give"
+        );
         assert!(!all_hold(&v));
     }
 
     #[test]
     fn without_a_ledger_forged_is_skipped_unless_answered_200() {
         let mut rec = Recorder::new();
-        attempt(&mut rec, Class::Forged(Forgery::BitFlip), Outcome::Forbidden);
-        let v = evaluate(&Inputs { recorder: &rec, ledger: None });
+        attempt(
+            &mut rec,
+            Class::Forged(Forgery::BitFlip),
+            Outcome::Forbidden,
+        );
+        let v = evaluate(&Inputs {
+            recorder: &rec,
+            ledger: None,
+        });
         assert_eq!(v[0].status, Status::Skipped);
         attempt(&mut rec, Class::Forged(Forgery::BitFlip), Outcome::Allowed);
-        let v = evaluate(&Inputs { recorder: &rec, ledger: None });
+        let v = evaluate(&Inputs {
+            recorder: &rec,
+            ledger: None,
+        });
         assert_eq!(v[0].status, Status::Fail);
     }
 }

@@ -24,14 +24,20 @@ impl Rule for ReplayExposure {
         match inputs.ledger {
             Some(l) => {
                 let inv = l.class(c);
-                v.details.insert("replayed_invocations".into(), inv.invocations);
-                v.details.insert("replayed_denied_by_authorizer".into(), inv.denied);
+                v.details
+                    .insert("replayed_invocations".into(), inv.invocations);
+                v.details
+                    .insert("replayed_denied_by_authorizer".into(), inv.denied);
                 v.summary = format!(
                     "{} of {sent} replayed attempts reached the authorizer (billed invocations); {allowed} were allowed",
                     inv.invocations
                 );
             }
-            None => v.summary = format!("{allowed} of {sent} replayed attempts were allowed (no ledger for invocations)"),
+            None => {
+                v.summary = format!(
+                    "{allowed} of {sent} replayed attempts were allowed (no ledger for invocations)"
+                )
+            }
         }
         v
     }

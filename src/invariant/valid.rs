@@ -28,7 +28,8 @@ impl Rule for ValidAllowed {
         v.details.insert("allowed".into(), allowed);
         v.details.insert("forbidden".into(), forbidden);
         v.details.insert("other_status".into(), other);
-        v.details.insert("throttled_timeout_or_transport_error".into(), unanswered);
+        v.details
+            .insert("throttled_timeout_or_transport_error".into(), unanswered);
         let denied = inputs.ledger.map(|l| l.class(c).denied);
         if let Some(d) = denied {
             v.details.insert("authorizer_denied".into(), d);
@@ -38,7 +39,9 @@ impl Rule for ValidAllowed {
             None => 0,
         };
         if other > 0 {
-            v.evidence.push(format!("{other} valid attempts answered neither 200, 403 nor 429"));
+            v.evidence.push(format!(
+                "{other} valid attempts answered neither 200, 403 nor 429"
+            ));
         }
         if unexplained > 0 {
             v.evidence.push(format!(
@@ -50,10 +53,15 @@ impl Rule for ValidAllowed {
         }
         if other > 0 || unexplained > 0 {
             v.status = Status::Fail;
-            v.summary = format!("{} of {sent} valid attempts were refused without the authorizer denying them", other + unexplained);
+            v.summary = format!(
+                "{} of {sent} valid attempts were refused without the authorizer denying them",
+                other + unexplained
+            );
         } else if denied.is_none() && forbidden > 0 {
             v.status = Status::Skipped;
-            v.summary = format!("{forbidden} of {sent} valid attempts answered 403, and no ledger says whether the authorizer denied them");
+            v.summary = format!(
+                "{forbidden} of {sent} valid attempts answered 403, and no ledger says whether the authorizer denied them"
+            );
         } else {
             v.summary = format!(
                 "{allowed} of {sent} valid attempts allowed; {forbidden} denied by the authorizer; {unanswered} unanswered"

@@ -26,7 +26,12 @@ pub type Sender = SendRequest<Full<Bytes>>;
 
 impl Connector {
     /// `ca_file`: the PEM CA to trust; `None` with `verify = false` accepts any certificate.
-    pub fn new(addr: SocketAddr, server_name: &str, ca_file: Option<&Path>, verify: bool) -> anyhow::Result<Self> {
+    pub fn new(
+        addr: SocketAddr,
+        server_name: &str,
+        ca_file: Option<&Path>,
+        verify: bool,
+    ) -> anyhow::Result<Self> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -37,8 +42,11 @@ impl Connector {
             let certs = CertificateDer::pem_file_iter(path)
                 .with_context(|| format!("cannot read the CA file {}", path.display()))?;
             for cert in certs {
-                let cert = cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
-                roots.add(cert).with_context(|| format!("{}: unusable CA certificate", path.display()))?;
+                let cert =
+                    cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
+                roots
+                    .add(cert)
+                    .with_context(|| format!("{}: unusable CA certificate", path.display()))?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         } else {
@@ -47,9 +55,18 @@ impl Connector {
                 .with_custom_certificate_verifier(Arc::new(no_verify::AcceptAny(provider)))
                 .with_no_client_auth()
         };
-        let server_name = ServerName::try_from(server_name.trim_start_matches('[').trim_end_matches(']').to_string())
-            .with_context(|| format!("{server_name:?} is not a valid TLS server name"))?;
-        Ok(Self { addr, tls: TlsConnector::from(Arc::new(config)), server_name })
+        let server_name = ServerName::try_from(
+            server_name
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+        )
+        .with_context(|| format!("{server_name:?} is not a valid TLS server name"))?;
+        Ok(Self {
+            addr,
+            tls: TlsConnector::from(Arc::new(config)),
+            server_name,
+        })
     }
 
     /// Opens a connection; its driver runs as a task until the connection closes.

@@ -23,7 +23,11 @@ pub async fn exchange(
     }
 }
 
-async fn send(connector: &Connector, conn: Option<Sender>, req: Request<Full<Bytes>>) -> (Option<Sender>, Outcome) {
+async fn send(
+    connector: &Connector,
+    conn: Option<Sender>,
+    req: Request<Full<Bytes>>,
+) -> (Option<Sender>, Outcome) {
     let mut sender = match usable(conn).await {
         Some(s) => s,
         None => match connector.connect().await {

@@ -43,8 +43,13 @@ pub struct Shared {
 
 /// The lane's share of the work.
 pub enum Work {
-    Open { schedule: OpenSchedule, devices: Vec<u32> },
-    Closed { slots: Vec<ClosedSlot> },
+    Open {
+        schedule: OpenSchedule,
+        devices: Vec<u32>,
+    },
+    Closed {
+        slots: Vec<ClosedSlot>,
+    },
 }
 
 struct Device {
@@ -74,7 +79,12 @@ struct Lane {
 }
 
 /// Runs the lane until its work is done, the deadline passes or `shutdown` fires; in-flight attempts drain.
-pub async fn run(shared: Arc<Shared>, work: Work, shutdown: Shutdown, done: Arc<AtomicU64>) -> Recorder {
+pub async fn run(
+    shared: Arc<Shared>,
+    work: Work,
+    shutdown: Shutdown,
+    done: Arc<AtomicU64>,
+) -> Recorder {
     let mut lane = Lane {
         shared,
         devices: Vec::new(),
@@ -93,7 +103,14 @@ pub async fn run(shared: Arc<Shared>, work: Work, shutdown: Shutdown, done: Arc<
 impl Lane {
     fn add_device(&mut self, id: u32, slot: usize) -> usize {
         let rng = device_rng(self.shared.seed, id);
-        self.devices.push(Device { id, rng, conn: None, k: 0, slot, in_flight: None });
+        self.devices.push(Device {
+            id,
+            rng,
+            conn: None,
+            k: 0,
+            slot,
+            in_flight: None,
+        });
         self.devices.len() - 1
     }
 
@@ -143,7 +160,11 @@ impl Lane {
         let mut states = Vec::with_capacity(slots.len());
         for (j, s) in slots.into_iter().enumerate() {
             let devices = s.devices.iter().map(|&id| self.add_device(id, j)).collect();
-            states.push(Slot { devices, cursor: 0, budget: s.budget });
+            states.push(Slot {
+                devices,
+                cursor: 0,
+                budget: s.budget,
+            });
         }
         let mut stopping = false;
         for j in 0..states.len() {
@@ -207,7 +228,13 @@ impl Lane {
         };
         id::format_into(&mut self.id_buf, &sh.run_id, class, d.id, d.k);
         let set = sh.catalogue.set_of(d.id as usize);
-        let req = sh.book.request(set, class, sh.catalogue.set_of(replay_from as usize), placement, &self.id_buf);
+        let req = sh.book.request(
+            set,
+            class,
+            sh.catalogue.set_of(replay_from as usize),
+            placement,
+            &self.id_buf,
+        );
         self.rec.start(Transport::Https, class);
         d.k += 1;
         let conn = d.conn.take();
@@ -216,7 +243,8 @@ impl Lane {
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
             let (conn, outcome) =
-                super::exchange::exchange(&shared.connector, conn, req, shared.request_timeout).await;
+                super::exchange::exchange(&shared.connector, conn, req, shared.request_timeout)
+                    .await;
             (li, conn, outcome, Instant::now())
         });
     }
@@ -240,7 +268,14 @@ impl Lane {
         let latency = end.saturating_duration_since(intended).as_micros() as u64;
         let service = end.saturating_duration_since(sent).as_micros() as u64;
         let histograms = intended >= self.shared.warmup_end;
-        self.rec.end(Transport::Https, class, outcome, latency, service, histograms);
+        self.rec.end(
+            Transport::Https,
+            class,
+            outcome,
+            latency,
+            service,
+            histograms,
+        );
         self.done.fetch_add(1, Ordering::Relaxed);
         Some(li)
     }

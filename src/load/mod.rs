@@ -60,33 +60,60 @@ pub async fn run(
     let lanes = lane_count(n);
     let mut works: Vec<lane::Work> = match spec.model {
         Model::Open { rate_per_s } => {
-            let schedule = pacer::OpenSchedule { rate_per_s, devices: n, duration: spec.duration, max_attempts: spec.max_attempts };
+            let schedule = pacer::OpenSchedule {
+                rate_per_s,
+                devices: n,
+                duration: spec.duration,
+                max_attempts: spec.max_attempts,
+            };
             (0..lanes)
-                .map(|l| lane::Work::Open { schedule, devices: (l..n).step_by(lanes as usize).collect() })
+                .map(|l| lane::Work::Open {
+                    schedule,
+                    devices: (l..n).step_by(lanes as usize).collect(),
+                })
                 .collect()
         }
         Model::Closed { concurrency } => {
-            let mut per_lane: Vec<Vec<pacer::ClosedSlot>> = (0..lanes).map(|_| Vec::new()).collect();
-            for (j, slot) in pacer::closed_slots(n, concurrency, spec.max_attempts).into_iter().enumerate() {
+            let mut per_lane: Vec<Vec<pacer::ClosedSlot>> =
+                (0..lanes).map(|_| Vec::new()).collect();
+            for (j, slot) in pacer::closed_slots(n, concurrency, spec.max_attempts)
+                .into_iter()
+                .enumerate()
+            {
                 per_lane[j % lanes as usize].push(slot);
             }
-            per_lane.into_iter().map(|slots| lane::Work::Closed { slots }).collect()
+            per_lane
+                .into_iter()
+                .map(|slots| lane::Work::Closed { slots })
+                .collect()
         }
     };
-    let counters: Vec<Arc<AtomicU64>> = (0..works.len()).map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let counters: Vec<Arc<AtomicU64>> = (0..works.len())
+        .map(|_| Arc::new(AtomicU64::new(0)))
+        .collect();
     let mut handles = Vec::new();
     for (work, done) in works.drain(..).zip(&counters) {
-        handles.push(tokio::spawn(lane::run(shared.clone(), work, shutdown.clone(), done.clone())));
+        handles.push(tokio::spawn(lane::run(
+            shared.clone(),
+            work,
+            shutdown.clone(),
+            done.clone(),
+        )));
     }
     let progress = spec.progress.then(|| {
         let counters = counters.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
+            let mut tick =
+                tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
             let mut last = 0;
             loop {
                 let at = tick.tick().await;
                 let total: u64 = counters.iter().map(|c| c.load(Ordering::Relaxed)).sum();
-                eprintln!("  {:>5.0}s  {total:>9} attempts  {:>7}/s", (at - t0).as_secs_f64(), total - last);
+                eprintln!(
+                    "  {:>5.0}s  {total:>9} attempts  {:>7}/s",
+                    (at - t0).as_secs_f64(),
+                    total - last
+                );
                 last = total;
             }
         })
@@ -101,5 +128,9 @@ pub async fn run(
     if let Some(p) = progress {
         p.abort();
     }
-    LoadResult { recorder, elapsed: t0.elapsed(), interrupted: shutdown.is_triggered() }
+    LoadResult {
+        recorder,
+        elapsed: t0.elapsed(),
+        interrupted: shutdown.is_triggered(),
+    }
 }

@@ -65,7 +65,8 @@ pub fn closed_slots(devices: u32, concurrency: u32, max_attempts: Option<u64>) -
     (0..c)
         .map(|j| ClosedSlot {
             devices: (j..devices).step_by(c as usize).collect(),
-            budget: max_attempts.map(|m| m / u64::from(c) + u64::from(u64::from(j) < m % u64::from(c))),
+            budget: max_attempts
+                .map(|m| m / u64::from(c) + u64::from(u64::from(j) < m % u64::from(c))),
         })
         .collect()
 }
@@ -75,7 +76,12 @@ mod tests {
     use super::*;
 
     fn sched(rate: f64, devices: u32, secs: f64, max: Option<u64>) -> OpenSchedule {
-        OpenSchedule { rate_per_s: rate, devices, duration: Duration::from_secs_f64(secs), max_attempts: max }
+        OpenSchedule {
+            rate_per_s: rate,
+            devices,
+            duration: Duration::from_secs_f64(secs),
+            max_attempts: max,
+        }
     }
 
     #[test]
@@ -87,7 +93,9 @@ mod tests {
         assert_eq!(s.intended(3, 24), Some(Duration::from_millis(990)));
         assert_eq!(s.intended(0, 25), None, "t = 1.0 s is past the duration");
         // All intended starts over all devices: exactly rate × duration, all distinct, 10 ms apart.
-        let mut all: Vec<Duration> = (0..4).flat_map(|d| (0..).map_while(move |k| s.intended(d, k))).collect();
+        let mut all: Vec<Duration> = (0..4)
+            .flat_map(|d| (0..).map_while(move |k| s.intended(d, k)))
+            .collect();
         all.sort();
         assert_eq!(all.len(), 100);
         for w in all.windows(2) {
@@ -118,7 +126,14 @@ mod tests {
         assert_eq!(slots.len(), 3);
         assert_eq!(slots[0].devices, vec![0, 3, 6, 9]);
         assert_eq!(slots[2].devices, vec![2, 5, 8]);
-        assert_eq!(slots.iter().map(|s| s.budget.unwrap()).collect::<Vec<_>>(), vec![4, 4, 3]);
-        assert!(closed_slots(2, 5, None).iter().all(|s| s.budget.is_none() && s.devices.len() == 1));
+        assert_eq!(
+            slots.iter().map(|s| s.budget.unwrap()).collect::<Vec<_>>(),
+            vec![4, 4, 3]
+        );
+        assert!(
+            closed_slots(2, 5, None)
+                .iter()
+                .all(|s| s.budget.is_none() && s.devices.len() == 1)
+        );
     }
 }

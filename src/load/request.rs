@@ -55,11 +55,18 @@ impl RequestBook {
             let mut per_class = Vec::with_capacity(Class::COUNT);
             for class in Class::ALL {
                 let cred = set.get(class);
-                per_class.push([prepare(shape, cred, Placement::Headers)?, prepare(shape, cred, Placement::Query)?]);
+                per_class.push([
+                    prepare(shape, cred, Placement::Headers)?,
+                    prepare(shape, cred, Placement::Query)?,
+                ]);
             }
             prepared.push(per_class);
         }
-        Ok(Self { prepared, payload: shape.payload.clone(), attempt_header: HeaderName::from_static(ATTEMPT_ID) })
+        Ok(Self {
+            prepared,
+            payload: shape.payload.clone(),
+            attempt_header: HeaderName::from_static(ATTEMPT_ID),
+        })
     }
 
     /// The request for one attempt. For a replay, `replay_set` is the set whose valid pair is reused.
@@ -90,29 +97,57 @@ impl RequestBook {
     }
 }
 
-fn prepare(shape: &RequestShape, cred: &Credential, placement: Placement) -> Result<Prepared, PrepareError> {
+fn prepare(
+    shape: &RequestShape,
+    cred: &Credential,
+    placement: Placement,
+) -> Result<Prepared, PrepareError> {
     let bad = |what: &str, e: &dyn std::fmt::Display| PrepareError(format!("{what}: {e}"));
-    let mut path = format!("/topics/{}?qos={}", encode_component(&shape.topic), shape.qos);
+    let mut path = format!(
+        "/topics/{}?qos={}",
+        encode_component(&shape.topic),
+        shape.qos
+    );
     let mut headers = vec![
-        (HOST, HeaderValue::from_str(&shape.host).map_err(|e| bad("host", &e))?),
-        (CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+        (
+            HOST,
+            HeaderValue::from_str(&shape.host).map_err(|e| bad("host", &e))?,
+        ),
+        (
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        ),
     ];
-    let token_name = HeaderName::from_bytes(shape.token_key_name.as_bytes()).map_err(|e| bad("token key name", &e))?;
+    let token_name = HeaderName::from_bytes(shape.token_key_name.as_bytes())
+        .map_err(|e| bad("token key name", &e))?;
     match placement {
         Placement::Headers => {
             if let Some(n) = &shape.authorizer_name {
-                headers.push((HeaderName::from_static(AUTHORIZER_NAME), HeaderValue::from_str(n).map_err(|e| bad("authorizer name", &e))?));
+                headers.push((
+                    HeaderName::from_static(AUTHORIZER_NAME),
+                    HeaderValue::from_str(n).map_err(|e| bad("authorizer name", &e))?,
+                ));
             }
-            headers.push((token_name, HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?));
+            headers.push((
+                token_name,
+                HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?,
+            ));
             if let Some(sig) = &cred.signature {
-                headers.push((HeaderName::from_static(SIGNATURE), HeaderValue::from_str(sig).map_err(|e| bad("signature", &e))?));
+                headers.push((
+                    HeaderName::from_static(SIGNATURE),
+                    HeaderValue::from_str(sig).map_err(|e| bad("signature", &e))?,
+                ));
             }
         }
         Placement::Query => {
             if let Some(n) = &shape.authorizer_name {
                 path.push_str(&format!("&{AUTHORIZER_NAME}={}", encode_component(n)));
             }
-            path.push_str(&format!("&{}={}", encode_component(&shape.token_key_name), encode_component(&cred.token)));
+            path.push_str(&format!(
+                "&{}={}",
+                encode_component(&shape.token_key_name),
+                encode_component(&cred.token)
+            ));
             if let Some(sig) = &cred.signature {
                 path.push_str(&format!("&{SIGNATURE}={}", encode_component(sig)));
             }
@@ -131,8 +166,14 @@ mod tests {
     fn book() -> (RequestBook, Catalogue) {
         let keys = vec![test_keys::signing()];
         let specs = vec![
-            SetSpec { token: "tok-a".into(), key_index: 0 },
-            SetSpec { token: "tok-b".into(), key_index: 0 },
+            SetSpec {
+                token: "tok-a".into(),
+                key_index: 0,
+            },
+            SetSpec {
+                token: "tok-b".into(),
+                key_index: 0,
+            },
         ];
         let cat = Catalogue::build(&specs, vec![0, 1], &keys, test_keys::attacker(), 3);
         let shape = RequestShape {
@@ -153,10 +194,23 @@ mod tests {
         assert_eq!(req.uri().path(), "/topics/a%20b%2Fc");
         let h = req.headers();
         assert_eq!(h["x-my-app-custom-key"], "tok-a");
-        assert_eq!(h[SIGNATURE], cat.credential(0, Class::Valid, 0).signature.clone().unwrap().as_str());
+        assert_eq!(
+            h[SIGNATURE],
+            cat.credential(0, Class::Valid, 0)
+                .signature
+                .clone()
+                .unwrap()
+                .as_str()
+        );
         assert_eq!(h[AUTHORIZER_NAME], "MyCustomAuthorizer");
         assert_eq!(h[ATTEMPT_ID], "r-valid-0-0");
-        let missing = book.request(0, Class::Forged(Forgery::MissingSignature), 0, Placement::Headers, "x");
+        let missing = book.request(
+            0,
+            Class::Forged(Forgery::MissingSignature),
+            0,
+            Placement::Headers,
+            "x",
+        );
         assert!(missing.headers().get(SIGNATURE).is_none());
     }
 
@@ -165,12 +219,18 @@ mod tests {
         let (book, cat) = book();
         let req = book.request(0, Class::Replayed, 1, Placement::Query, "r-replayed-0-1");
         let q = req.uri().query().unwrap();
-        assert!(!q.contains('+') && !q[q.find("signature=").unwrap()..].contains('/'), "{q}");
+        assert!(
+            !q.contains('+') && !q[q.find("signature=").unwrap()..].contains('/'),
+            "{q}"
+        );
         let pairs = parse_pairs(q);
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         assert_eq!(get("qos").as_deref(), Some("1"));
         assert_eq!(get("X-My-App-custom-key").as_deref(), Some("tok-b"));
-        assert_eq!(get(SIGNATURE), cat.credential(1, Class::Valid, 1).signature.clone());
+        assert_eq!(
+            get(SIGNATURE),
+            cat.credential(1, Class::Valid, 1).signature.clone()
+        );
         assert!(req.headers().get(SIGNATURE).is_none());
     }
 }

@@ -22,8 +22,14 @@ pub enum Outcome {
 
 impl Outcome {
     pub const COUNT: usize = 6;
-    pub const ALL: [Outcome; Self::COUNT] =
-        [Self::Allowed, Self::Forbidden, Self::Throttled, Self::OtherStatus, Self::TransportError, Self::Timeout];
+    pub const ALL: [Outcome; Self::COUNT] = [
+        Self::Allowed,
+        Self::Forbidden,
+        Self::Throttled,
+        Self::OtherStatus,
+        Self::TransportError,
+        Self::Timeout,
+    ];
 
     pub const fn index(self) -> usize {
         self as usize

@@ -44,7 +44,13 @@ pub struct Recorder {
 
 impl Default for Recorder {
     fn default() -> Self {
-        Self { started: [0; STARTS], ended: [0; CELLS], latency: vec![None; CELLS], service: vec![None; CELLS], missed: 0 }
+        Self {
+            started: [0; STARTS],
+            ended: [0; CELLS],
+            latency: vec![None; CELLS],
+            service: vec![None; CELLS],
+            missed: 0,
+        }
     }
 }
 
@@ -59,7 +65,15 @@ impl Recorder {
     }
 
     /// An attempt ended. `histograms: false` (warm-up) counts it without recording its latencies.
-    pub fn end(&mut self, t: Transport, c: Class, o: Outcome, latency_us: u64, service_us: u64, histograms: bool) {
+    pub fn end(
+        &mut self,
+        t: Transport,
+        c: Class,
+        o: Outcome,
+        latency_us: u64,
+        service_us: u64,
+        histograms: bool,
+    ) {
         let i = cell(t, c, o);
         self.ended[i] += 1;
         if histograms {
@@ -76,7 +90,10 @@ impl Recorder {
         for (a, b) in self.ended.iter_mut().zip(other.ended) {
             *a += b;
         }
-        for (mine, theirs) in [(&mut self.latency, &other.latency), (&mut self.service, &other.service)] {
+        for (mine, theirs) in [
+            (&mut self.latency, &other.latency),
+            (&mut self.service, &other.service),
+        ] {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 if let Some(b) = b {
                     match a {
@@ -161,7 +178,10 @@ mod tests {
         assert_eq!(a.started(t, Class::Valid), 101);
         assert_eq!(a.ended_total(t, Class::Valid), 101);
         assert_eq!(a.ended(t, Class::Valid, Outcome::Timeout), 1);
-        assert!(a.latency(t, Class::Valid, Outcome::Timeout).is_none(), "warm-up attempts skip histograms");
+        assert!(
+            a.latency(t, Class::Valid, Outcome::Timeout).is_none(),
+            "warm-up attempts skip histograms"
+        );
         assert_eq!(a.total_started(), 102);
         assert_eq!(a.total_ended(), 102);
         assert_eq!(a.missed, 3);

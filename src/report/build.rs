@@ -40,7 +40,10 @@ pub fn build(p: Parts<'_>) -> Report {
     let elapsed = p.elapsed.as_secs_f64();
     let passed = invariant::all_hold(&p.verdicts);
     Report {
-        tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         scenario: ScenarioInfo {
             name: plan.name.clone(),
             file: plan.source.display().to_string(),
@@ -80,7 +83,11 @@ pub fn build(p: Parts<'_>) -> Report {
         throughput: Throughput {
             attempts_started: p.recorder.total_started(),
             attempts_ended: ended,
-            attempts_per_s: if elapsed > 0.0 { ((ended as f64 / elapsed) * 10.0).round() / 10.0 } else { 0.0 },
+            attempts_per_s: if elapsed > 0.0 {
+                ((ended as f64 / elapsed) * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
             missed: p.recorder.missed,
         },
         results: model::result_rows(p.recorder),

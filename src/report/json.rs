@@ -15,7 +15,10 @@ pub fn compact_utc(unix_s: u64) -> String {
 /// `2026-11-24T21:14:37.123Z`.
 pub fn rfc3339_utc(unix_ms: u64) -> String {
     let (y, mo, d, h, mi, s) = civil(unix_ms / 1000);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z", unix_ms % 1000)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
+        unix_ms % 1000
+    )
 }
 
 /// Days-from-civil inverse (Howard Hinnant's algorithm), for UTC without a date crate.
@@ -31,30 +34,55 @@ fn civil(unix_s: u64) -> (i64, u32, u32, u32, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 /// The run folder: `<out_dir>/<timestamp>-<name>`, made unique with a counter if it exists.
 pub fn run_dir(out_dir: &Path, unix_s: u64, name: &str) -> anyhow::Result<PathBuf> {
-    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let base = format!("{}-{safe}", compact_utc(unix_s));
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create --out-dir {}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create --out-dir {}", out_dir.display()))?;
     for i in 0..1000 {
-        let dir = if i == 0 { out_dir.join(&base) } else { out_dir.join(format!("{base}-{i}")) };
+        let dir = if i == 0 {
+            out_dir.join(&base)
+        } else {
+            out_dir.join(format!("{base}-{i}"))
+        };
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         }
     }
-    anyhow::bail!("cannot find a free run folder name under {}", out_dir.display())
+    anyhow::bail!(
+        "cannot find a free run folder name under {}",
+        out_dir.display()
+    )
 }
 
 /// Writes `report.json` into the run folder; returns its path.
 pub fn write(report: &Report, dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join("report.json");
     let text = serde_json::to_string_pretty(report)?;
-    std::fs::write(&path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, text + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 

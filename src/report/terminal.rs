@@ -24,7 +24,11 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         "{} {} · scenario {} ({}) · seed {} · run {}",
         r.tool.name, r.tool.version, r.scenario.name, r.scenario.file, r.seed, r.run_id
     );
-    let _ = writeln!(o, "target: {} {} (SNI {})", r.target.kind, r.target.url, r.target.endpoint_name);
+    let _ = writeln!(
+        o,
+        "target: {} {} (SNI {})",
+        r.target.kind, r.target.url, r.target.endpoint_name
+    );
     let t = &r.throughput;
     let _ = writeln!(
         o,
@@ -32,7 +36,14 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         t.attempts_ended,
         r.timing.elapsed_s,
         t.attempts_per_s,
-        if t.missed > 0 { format!(" · {} scheduled attempts missed (generator behind)", t.missed) } else { String::new() },
+        if t.missed > 0 {
+            format!(
+                " · {} scheduled attempts missed (generator behind)",
+                t.missed
+            )
+        } else {
+            String::new()
+        },
         if r.interrupted { " · INTERRUPTED" } else { "" }
     );
     let _ = writeln!(o);
@@ -44,8 +55,22 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     );
     for row in &r.results {
         let cols = match &row.latency_us {
-            Some(Percentiles { p50, p90, p99, p999, max, .. }) => {
-                format!("{:>8} {:>8} {:>8} {:>8} {:>8}", ms(*p50), ms(*p90), ms(*p99), ms(*p999), ms(*max))
+            Some(Percentiles {
+                p50,
+                p90,
+                p99,
+                p999,
+                max,
+                ..
+            }) => {
+                format!(
+                    "{:>8} {:>8} {:>8} {:>8} {:>8}",
+                    ms(*p50),
+                    ms(*p90),
+                    ms(*p99),
+                    ms(*p999),
+                    ms(*max)
+                )
             }
             None => format!("{:>8}", "(warm-up)"),
         };
@@ -66,7 +91,11 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
                 "authorizer invocations (ledger {}): {} this run, {} foreign",
                 inv.source, inv.this_run, inv.foreign
             );
-            for c in inv.by_class.iter().filter(|c| c.attempts > 0 || c.invocations > 0) {
+            for c in inv
+                .by_class
+                .iter()
+                .filter(|c| c.attempts > 0 || c.invocations > 0)
+            {
                 let _ = writeln!(
                     o,
                     "  {:<26} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
@@ -85,7 +114,13 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "verdicts:");
     for v in &r.invariants {
-        let _ = writeln!(o, "  {:<7} {:<22} {}", v.status.as_str().to_uppercase(), v.name, v.summary);
+        let _ = writeln!(
+            o,
+            "  {:<7} {:<22} {}",
+            v.status.as_str().to_uppercase(),
+            v.name,
+            v.summary
+        );
         for e in v.evidence.iter().take(5) {
             let _ = writeln!(o, "          {:<22} · {e}", "");
         }
@@ -95,7 +130,9 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         "result: {} (exit {}){}",
         r.verdict.to_uppercase(),
         r.exit_code,
-        report_path.map(|p| format!(" · report {p}")).unwrap_or_default()
+        report_path
+            .map(|p| format!(" · report {p}"))
+            .unwrap_or_default()
     );
     o
 }

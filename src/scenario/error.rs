@@ -24,8 +24,16 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 impl ScenarioError {
-    pub fn new(file: impl Into<String>, field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { file: file.into(), field: field.into(), problem: problem.into() }
+    pub fn new(
+        file: impl Into<String>,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: file.into(),
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -42,7 +50,10 @@ pub fn field_at(src: &str, span: std::ops::Range<usize>) -> String {
     }
     let end = span.end.min(src.len()).max(start);
     let key = src.get(start..end).unwrap_or("").trim();
-    let is_key = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let is_key = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     let line_key = src[..start]
         .rsplit('\n')
         .next()
@@ -50,7 +61,11 @@ pub fn field_at(src: &str, span: std::ops::Range<usize>) -> String {
         .map(str::trim)
         .filter(|k| !k.is_empty() && !k.starts_with('['))
         .unwrap_or("");
-    let key = if is_key && line_key.is_empty() { key } else { line_key };
+    let key = if is_key && line_key.is_empty() {
+        key
+    } else {
+        line_key
+    };
     match (table.is_empty(), key.is_empty()) {
         (true, _) => key.to_string(),
         (false, true) => table,

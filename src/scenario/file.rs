@@ -201,7 +201,11 @@ impl Default for DevicesSection {
 
 impl Default for KeysSection {
     fn default() -> Self {
-        Self { generate: 1, bits: 2048, private_key_files: Vec::new() }
+        Self {
+            generate: 1,
+            bits: 2048,
+            private_key_files: Vec::new(),
+        }
     }
 }
 
@@ -234,13 +238,23 @@ impl Default for TargetSection {
 
 impl Default for HttpSection {
     fn default() -> Self {
-        Self { topic: "customAuhtTestTopic".into(), qos: 1, payload_bytes: 64, credentials_in: CredentialsIn::Headers }
+        Self {
+            topic: "customAuhtTestTopic".into(),
+            qos: 1,
+            payload_bytes: 64,
+            credentials_in: CredentialsIn::Headers,
+        }
     }
 }
 
 impl Default for MixSection {
     fn default() -> Self {
-        Self { valid: 80.0, forged: 15.0, replayed: 5.0, forged_variants: ForgedVariants::default() }
+        Self {
+            valid: 80.0,
+            forged: 15.0,
+            replayed: 5.0,
+            forged_variants: ForgedVariants::default(),
+        }
     }
 }
 

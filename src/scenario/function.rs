@@ -10,10 +10,13 @@ use crate::emulator::file::FunctionFile;
 
 /// Resolves the table; the error is the problem, naming the field where it can.
 pub fn resolve(table: &toml::Table, file: &str) -> Result<FunctionSpec, String> {
-    let parsed = FunctionFile::deserialize(toml::Value::Table(table.clone())).map_err(|e| e.message().trim().to_string())?;
+    let parsed = FunctionFile::deserialize(toml::Value::Table(table.clone()))
+        .map_err(|e| e.message().trim().to_string())?;
     parsed.to_spec(file).map_err(|e| {
         // to_spec names "<file>: function.<field>: ..."; the caller adds the file and the section.
         let msg = format!("{e:#}");
-        msg.strip_prefix(&format!("{file}: ")).unwrap_or(&msg).to_string()
+        msg.strip_prefix(&format!("{file}: "))
+            .unwrap_or(&msg)
+            .to_string()
     })
 }

@@ -14,15 +14,23 @@ use std::path::Path;
 /// Reads and parses a scenario file (unknown fields rejected). Errors name the file and the field.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError::new(file.clone(), "", format!("cannot read the scenario file: {e}")))?;
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::new(
+            file.clone(),
+            "",
+            format!("cannot read the scenario file: {e}"),
+        )
+    })?;
     parse(&src, &file)
 }
 
 /// Parses scenario text; `file` names it in errors.
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
     toml::from_str(src).map_err(|e| {
-        let field = e.span().map(|s| error::field_at(src, s)).unwrap_or_default();
+        let field = e
+            .span()
+            .map(|s| error::field_at(src, s))
+            .unwrap_or_default();
         let problem = e.message().trim().to_string();
         ScenarioError::new(file, field, problem)
     })

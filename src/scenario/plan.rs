@@ -37,7 +37,9 @@ pub struct SigningKey {
 
 #[derive(Debug, Clone)]
 pub enum Target {
-    Embedded { endpoint_name: String },
+    Embedded {
+        endpoint_name: String,
+    },
     External {
         /// `host:port` to connect to.
         authority: String,
@@ -53,7 +55,9 @@ pub enum Target {
 impl Target {
     pub fn endpoint_name(&self) -> &str {
         match self {
-            Self::Embedded { endpoint_name } | Self::External { endpoint_name, .. } => endpoint_name,
+            Self::Embedded { endpoint_name } | Self::External { endpoint_name, .. } => {
+                endpoint_name
+            }
         }
     }
 }
@@ -119,61 +123,91 @@ impl Plan {
         let r = &s.run;
         positive(r.duration_s, "run.duration_s").map_err(|p| err("run.duration_s", p))?;
         if !(r.warmup_s.is_finite() && r.warmup_s >= 0.0 && r.warmup_s < r.duration_s) {
-            return Err(err("run.warmup_s", format!("must be ≥ 0 and shorter than run.duration_s (got {})", r.warmup_s)));
+            return Err(err(
+                "run.warmup_s",
+                format!(
+                    "must be ≥ 0 and shorter than run.duration_s (got {})",
+                    r.warmup_s
+                ),
+            ));
         }
         if r.request_timeout_ms == 0 {
             return Err(err("run.request_timeout_ms", "must be > 0".into()));
         }
         let devices = s.devices.count;
         if devices == 0 || devices > 1_000_000 {
-            return Err(err("devices.count", format!("must be between 1 and 1000000 (got {devices})")));
+            return Err(err(
+                "devices.count",
+                format!("must be between 1 and 1000000 (got {devices})"),
+            ));
         }
         let model = match r.model {
             LoadModel::Open => {
                 positive(r.rate_per_s, "").map_err(|p| err("run.rate_per_s", p))?;
-                Model::Open { rate_per_s: r.rate_per_s }
+                Model::Open {
+                    rate_per_s: r.rate_per_s,
+                }
             }
             LoadModel::Closed => {
                 if r.concurrency == 0 || r.concurrency > devices {
                     return Err(err(
                         "run.concurrency",
-                        format!("must be between 1 and devices.count = {devices} (got {})", r.concurrency),
+                        format!(
+                            "must be between 1 and devices.count = {devices} (got {})",
+                            r.concurrency
+                        ),
                     ));
                 }
-                Model::Closed { concurrency: r.concurrency }
+                Model::Closed {
+                    concurrency: r.concurrency,
+                }
             }
         };
         match s.devices.token {
-            TokenScheme::Static => header_safe(&s.devices.static_token).map_err(|p| err("devices.static_token", p))?,
+            TokenScheme::Static => {
+                header_safe(&s.devices.static_token).map_err(|p| err("devices.static_token", p))?
+            }
             TokenScheme::PerDevice => {
                 if !s.devices.token_prefix.is_empty() {
-                    header_safe(&s.devices.token_prefix).map_err(|p| err("devices.token_prefix", p))?;
+                    header_safe(&s.devices.token_prefix)
+                        .map_err(|p| err("devices.token_prefix", p))?;
                 }
             }
         }
         let a = &s.authorizer;
         name_ok(&a.name).map_err(|p| err("authorizer.name", p))?;
         header_name_ok(&a.token_key_name).map_err(|p| err("authorizer.token_key_name", p))?;
-        let function = super::function::resolve(&a.function, &f).map_err(|p| err("authorizer.function", p))?;
+        let function =
+            super::function::resolve(&a.function, &f).map_err(|p| err("authorizer.function", p))?;
         let h = &s.http;
         if h.topic.is_empty() || h.topic.len() > 256 || h.topic.contains(['#', '+']) {
-            return Err(err("http.topic", format!("must be 1–256 bytes without + or # (got {:?})", h.topic)));
+            return Err(err(
+                "http.topic",
+                format!("must be 1–256 bytes without + or # (got {:?})", h.topic),
+            ));
         }
         if h.qos > 1 {
             return Err(err("http.qos", format!("must be 0 or 1 (got {})", h.qos)));
         }
         if h.payload_bytes > 128 * 1024 {
-            return Err(err("http.payload_bytes", format!("must be ≤ 131072, the AWS limit (got {})", h.payload_bytes)));
+            return Err(err(
+                "http.payload_bytes",
+                format!("must be ≤ 131072, the AWS limit (got {})", h.payload_bytes),
+            ));
         }
         let mix = resolve_mix(&s, &err)?;
         if mix.share(Class::Replayed) > 0.0 && devices < 2 {
-            return Err(err("mix.replayed", "replays reuse another device's pair: needs devices.count ≥ 2".into()));
+            return Err(err(
+                "mix.replayed",
+                "replays reuse another device's pair: needs devices.count ≥ 2".into(),
+            ));
         }
         let target = resolve_target(&s, file, &err)?;
         let (keys, attacker) = resolve_keys(&s, file, &err)?;
         Ok(Self {
             name: if s.name.is_empty() {
-                file.file_stem().map_or("scenario".into(), |n| n.to_string_lossy().into_owned())
+                file.file_stem()
+                    .map_or("scenario".into(), |n| n.to_string_lossy().into_owned())
             } else {
                 s.name.clone()
             },
@@ -216,34 +250,61 @@ impl Plan {
 }
 
 fn positive(v: f64, _field: &str) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 && v < 1e9 { Ok(()) } else { Err(format!("must be a number > 0 (got {v})")) }
+    if v.is_finite() && v > 0.0 && v < 1e9 {
+        Ok(())
+    } else {
+        Err(format!("must be a number > 0 (got {v})"))
+    }
 }
 
 fn header_safe(v: &str) -> Result<(), String> {
     if v.is_empty() || v.len() > 4096 || !v.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-        return Err(format!("must be 1–4096 printable ASCII characters without spaces (got {} bytes)", v.len()));
+        return Err(format!(
+            "must be 1–4096 printable ASCII characters without spaces (got {} bytes)",
+            v.len()
+        ));
     }
     Ok(())
 }
 
 fn name_ok(v: &str) -> Result<(), String> {
-    if v.is_empty() || v.len() > 128 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-+=,.@".contains(&b)) {
-        return Err(format!("must be 1–128 characters [A-Za-z0-9_-+=,.@] (got {v:?})"));
+    if v.is_empty()
+        || v.len() > 128
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-+=,.@".contains(&b))
+    {
+        return Err(format!(
+            "must be 1–128 characters [A-Za-z0-9_-+=,.@] (got {v:?})"
+        ));
     }
     Ok(())
 }
 
 fn header_name_ok(v: &str) -> Result<(), String> {
-    if v.is_empty() || v.len() > 128 || hyper::header::HeaderName::from_bytes(v.as_bytes()).is_err() {
-        return Err(format!("must be a valid HTTP header name of 1–128 characters (got {v:?})"));
+    if v.is_empty() || v.len() > 128 || hyper::header::HeaderName::from_bytes(v.as_bytes()).is_err()
+    {
+        return Err(format!(
+            "must be a valid HTTP header name of 1–128 characters (got {v:?})"
+        ));
     }
     Ok(())
 }
 
-fn resolve_mix(s: &Scenario, err: &impl Fn(&str, String) -> ScenarioError) -> Result<Mix, ScenarioError> {
+fn resolve_mix(
+    s: &Scenario,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<Mix, ScenarioError> {
     let m = &s.mix;
     let check = |field: &str, w: f64| {
-        if w.is_finite() && w >= 0.0 { Ok(w) } else { Err(err(field, format!("weight must be ≥ 0 and finite (got {w})"))) }
+        if w.is_finite() && w >= 0.0 {
+            Ok(w)
+        } else {
+            Err(err(
+                field,
+                format!("weight must be ≥ 0 and finite (got {w})"),
+            ))
+        }
     };
     let valid = check("mix.valid", m.valid)?;
     let forged = check("mix.forged", m.forged)?;
@@ -254,7 +315,10 @@ fn resolve_mix(s: &Scenario, err: &impl Fn(&str, String) -> ScenarioError) -> Re
         variant_sum += check(&format!("mix.forged_variants.{}", f.as_str()), w)?;
     }
     if forged > 0.0 && variant_sum <= 0.0 {
-        return Err(err("mix.forged_variants", "mix.forged > 0 needs at least one variant weight > 0".into()));
+        return Err(err(
+            "mix.forged_variants",
+            "mix.forged > 0 needs at least one variant weight > 0".into(),
+        ));
     }
     let mut w = [0.0; Class::COUNT];
     w[Class::Valid.index()] = valid;
@@ -265,7 +329,10 @@ fn resolve_mix(s: &Scenario, err: &impl Fn(&str, String) -> ScenarioError) -> Re
         }
     }
     Mix::new(w).map_err(|e| match e {
-        MixError::AllZero => err("mix", "mix.valid, mix.forged and mix.replayed are all 0: nothing to send".into()),
+        MixError::AllZero => err(
+            "mix",
+            "mix.valid, mix.forged and mix.replayed are all 0: nothing to send".into(),
+        ),
         MixError::Negative => err("mix", e.to_string()),
     })
 }
@@ -278,12 +345,22 @@ fn resolve_target(
     let t = &s.target;
     match t.kind {
         TargetKind::Embedded => {
-            for (field, set) in [("target.url", !t.url.is_empty()), ("target.admin_url", !t.admin_url.is_empty())] {
+            for (field, set) in [
+                ("target.url", !t.url.is_empty()),
+                ("target.admin_url", !t.admin_url.is_empty()),
+            ] {
                 if set {
-                    return Err(err(field, "only for target.kind = \"external\"; remove it or set the kind".into()));
+                    return Err(err(
+                        field,
+                        "only for target.kind = \"external\"; remove it or set the kind".into(),
+                    ));
                 }
             }
-            let endpoint_name = if t.endpoint_name.is_empty() { DEFAULT_ENDPOINT.into() } else { t.endpoint_name.clone() };
+            let endpoint_name = if t.endpoint_name.is_empty() {
+                DEFAULT_ENDPOINT.into()
+            } else {
+                t.endpoint_name.clone()
+            };
             Ok(Target::Embedded { endpoint_name })
         }
         TargetKind::External => {
@@ -292,7 +369,10 @@ fn resolve_target(
                 None
             } else {
                 let rest = t.admin_url.strip_prefix("http://").ok_or_else(|| {
-                    err("target.admin_url", format!("must look like http://host:port (got {:?})", t.admin_url))
+                    err(
+                        "target.admin_url",
+                        format!("must look like http://host:port (got {:?})", t.admin_url),
+                    )
                 })?;
                 if rest.trim_end_matches('/').is_empty() {
                     return Err(err("target.admin_url", "has no host".into()));
@@ -307,11 +387,18 @@ fn resolve_target(
             } else {
                 let p = relative_to(file, &t.ca_file);
                 if !p.is_file() {
-                    return Err(err("target.ca_file", format!("{} is not a readable file", p.display())));
+                    return Err(err(
+                        "target.ca_file",
+                        format!("{} is not a readable file", p.display()),
+                    ));
                 }
                 Some(p)
             };
-            let endpoint_name = if t.endpoint_name.is_empty() { host.clone() } else { t.endpoint_name.clone() };
+            let endpoint_name = if t.endpoint_name.is_empty() {
+                host.clone()
+            } else {
+                t.endpoint_name.clone()
+            };
             Ok(Target::External {
                 authority: format!("{host}:{port}"),
                 host,
@@ -332,19 +419,27 @@ fn parse_https_url(url: &str) -> Result<(String, u16), String> {
         .ok_or_else(|| format!("must look like https://host:port (got {url:?})"))?
         .trim_end_matches('/');
     if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
-        return Err(format!("must be https://host[:port] with no path (got {url:?})"));
+        return Err(format!(
+            "must be https://host[:port] with no path (got {url:?})"
+        ));
     }
     let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => {
-            (h.to_string(), p.parse::<u16>().map_err(|_| format!("bad port {p:?} in {url:?}"))?)
-        }
+        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (
+            h.to_string(),
+            p.parse::<u16>()
+                .map_err(|_| format!("bad port {p:?} in {url:?}"))?,
+        ),
         _ => (rest.to_string(), 443),
     };
     Ok((host, port))
 }
 
 fn relative_to(file: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { file.parent().unwrap_or(Path::new(".")).join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(p)
+    }
 }
 
 fn resolve_keys(
@@ -354,15 +449,25 @@ fn resolve_keys(
 ) -> Result<(Vec<SigningKey>, PrivateKey), ScenarioError> {
     let k = &s.keys;
     if ![2048, 3072, 4096].contains(&k.bits) {
-        return Err(err("keys.bits", format!("must be 2048, 3072 or 4096 (got {})", k.bits)));
+        return Err(err(
+            "keys.bits",
+            format!("must be 2048, 3072 or 4096 (got {})", k.bits),
+        ));
     }
     let mut keys = Vec::new();
     if k.private_key_files.is_empty() {
         if k.generate == 0 || k.generate > 16 {
-            return Err(err("keys.generate", format!("must be 1–16 when keys.private_key_files is empty (got {})", k.generate)));
+            return Err(err(
+                "keys.generate",
+                format!(
+                    "must be 1–16 when keys.private_key_files is empty (got {})",
+                    k.generate
+                ),
+            ));
         }
         for i in 0..k.generate {
-            let key = PrivateKey::generate(k.bits as usize).map_err(|e| err("keys.generate", e.to_string()))?;
+            let key = PrivateKey::generate(k.bits as usize)
+                .map_err(|e| err("keys.generate", e.to_string()))?;
             keys.push(SigningKey {
                 name: format!("key{}", i + 1),
                 public: key.public_key(),
@@ -375,11 +480,19 @@ fn resolve_keys(
             let path = relative_to(file, p);
             let field = format!("keys.private_key_files[{i}]");
             let key = PrivateKey::from_pem_file(&path).map_err(|e| err(&field, e.to_string()))?;
-            let stem = path.file_stem().map_or(format!("key{}", i + 1), |s| s.to_string_lossy().into_owned());
-            keys.push(SigningKey { name: stem, public: key.public_key(), key, source: KeySource::File(path) });
+            let stem = path.file_stem().map_or(format!("key{}", i + 1), |s| {
+                s.to_string_lossy().into_owned()
+            });
+            keys.push(SigningKey {
+                name: stem,
+                public: key.public_key(),
+                key,
+                source: KeySource::File(path),
+            });
         }
     }
-    let attacker = PrivateKey::generate(k.bits as usize).map_err(|e| err("keys.bits", e.to_string()))?;
+    let attacker =
+        PrivateKey::generate(k.bits as usize).map_err(|e| err("keys.bits", e.to_string()))?;
     Ok((keys, attacker))
 }
 
@@ -389,9 +502,18 @@ mod tests {
 
     #[test]
     fn urls_parse() {
-        assert_eq!(parse_https_url("https://localhost:8443").unwrap(), ("localhost".into(), 8443));
-        assert_eq!(parse_https_url("https://a.example/").unwrap(), ("a.example".into(), 443));
-        assert_eq!(parse_https_url("https://[::1]:9").unwrap(), ("[::1]".into(), 9));
+        assert_eq!(
+            parse_https_url("https://localhost:8443").unwrap(),
+            ("localhost".into(), 8443)
+        );
+        assert_eq!(
+            parse_https_url("https://a.example/").unwrap(),
+            ("a.example".into(), 443)
+        );
+        assert_eq!(
+            parse_https_url("https://[::1]:9").unwrap(),
+            ("[::1]".into(), 9)
+        );
         assert!(parse_https_url("http://x").is_err());
         assert!(parse_https_url("https://x/path").is_err());
         assert!(parse_https_url("https://x:notaport").is_err());

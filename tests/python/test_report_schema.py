@@ -1,0 +1,65 @@
+"""report.json of a short real run validates against reports/schema.json (JSON Schema draft 2020-12).
+
+The binary comes from $TOKENSTORM_BIN, else target/debug/tokenstorm. Run: pytest tests/python
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import jsonschema
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "reports" / "schema.json").read_text())
+
+
+def binary() -> str:
+    path = os.environ.get("TOKENSTORM_BIN") or str(ROOT / "target" / "debug" / "tokenstorm")
+    if not pathlib.Path(path).is_file():
+        pytest.fail(f"tokenstorm binary not found at {path}: build it (cargo build) or set TOKENSTORM_BIN")
+    return path
+
+
+def run(tmp_path: pathlib.Path, scenario: pathlib.Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [binary(), "run", str(scenario), "--out-dir", str(out), "--quiet", *extra],
+        capture_output=True, text=True, timeout=180, cwd=ROOT,
+    )
+    reports = list(out.glob("*/report.json"))
+    assert len(reports) == 1, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc, json.loads(reports[0].read_text())
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_quickstart_report_validates(tmp_path):
+    proc, report = run(tmp_path, ROOT / "scenarios" / "quickstart.toml", "--attempts", "300", "--duration", "60")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["verdict"] == "pass"
+    assert sum(row["count"] for row in report["results"]) == report["throughput"]["attempts_started"] == 300
+
+
+def test_a_failing_report_validates_too(tmp_path):
+    scenario = tmp_path / "leaky.toml"
+    scenario.write_text(
+        "[run]\nduration_s = 60.0\nmax_attempts = 100\nrate_per_s = 1000.0\n"
+        "[devices]\ncount = 10\n[authorizer]\nsigning_disabled = true\n"
+        "[mix]\nvalid = 1.0\nforged = 2.0\nreplayed = 0.0\n"
+    )
+    proc, report = run(tmp_path, scenario)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["verdict"] == "fail"
+
+
+def test_the_schema_rejects_a_drifted_report(tmp_path):
+    proc, report = run(tmp_path, ROOT / "scenarios" / "quickstart.toml", "--attempts", "50", "--duration", "60")
+    report["unexpected"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(SCHEMA).validate(report)
