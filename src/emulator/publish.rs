@@ -198,3 +198,34 @@ async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<(), (Ou
         Err(_) => Err((Outcome::BadRequest, reply::message(StatusCode::BAD_REQUEST, "The body could not be read"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> Authorization {
+        Authorization { principal_id: "p".into(), policies: vec![], disconnect_after_s: None, refresh_after_s: Some(300) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cache_expires_after_refresh_and_is_keyed_by_authorizer_token_and_signature() {
+        let conn = ConnCtx::new(Transport::Https, None);
+        let (t, s) = (Some("tok".to_string()), Some("sig".to_string()));
+        assert!(conn.cached(0, &t, &s).is_none());
+        conn.store(CacheEntry {
+            authorizer: 0,
+            token: t.clone(),
+            signature: s.clone(),
+            authorization: auth(),
+            expires: Instant::now() + Duration::from_secs(300),
+        });
+        assert_eq!(conn.cached(0, &t, &s), Some(auth()));
+        assert!(conn.cached(1, &t, &s).is_none());
+        assert!(conn.cached(0, &Some("other".into()), &s).is_none());
+        assert!(conn.cached(0, &t, &Some("other".into())).is_none());
+        tokio::time::advance(Duration::from_secs(299)).await;
+        assert!(conn.cached(0, &t, &s).is_some());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(conn.cached(0, &t, &s).is_none(), "expired at refreshAfterInSeconds");
+    }
+}
