@@ -31,7 +31,10 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
                 Some((_, v)) => match v.parse::<u64>() {
                     Ok(n) => n,
                     Err(_) => {
-                        return reply::message(StatusCode::BAD_REQUEST, "since must be a non-negative integer");
+                        return reply::message(
+                            StatusCode::BAD_REQUEST,
+                            "since must be a non-negative integer",
+                        );
                     }
                 },
             };

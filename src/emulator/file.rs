@@ -42,8 +42,8 @@ use serde::Deserialize;
 
 use super::authorizer_json::parse_describe_authorizer;
 use super::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION, EmulatorConfig,
-    FunctionBehaviour, FunctionSpec, TlsFiles,
+    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION,
+    EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
 };
 use crate::token::PublicKey;
 
@@ -132,13 +132,19 @@ pub struct TableEntryFile {
 impl FunctionFile {
     /// Resolves the function. `file` names the source in errors.
     pub fn to_spec(&self, file: &str) -> anyhow::Result<FunctionSpec> {
-        Ok(FunctionSpec { behaviour: self.behaviour(file, "function")?, latency: Duration::from_millis(self.latency_ms) })
+        Ok(FunctionSpec {
+            behaviour: self.behaviour(file, "function")?,
+            latency: Duration::from_millis(self.latency_ms),
+        })
     }
 
     fn behaviour(&self, file: &str, at: &str) -> anyhow::Result<FunctionBehaviour> {
         let only = |set: bool, field: &str, mode: &str| -> anyhow::Result<()> {
             if set {
-                anyhow::bail!("{file}: {at}.{field} only applies to mode = \"{mode}\" (mode is {:?})", self.mode);
+                anyhow::bail!(
+                    "{file}: {at}.{field} only applies to mode = \"{mode}\" (mode is {:?})",
+                    self.mode
+                );
             }
             Ok(())
         };
@@ -147,7 +153,11 @@ impl FunctionFile {
             || self.disconnect_after_s.is_some()
             || self.refresh_after_s.is_some();
         if self.mode != FunctionMode::Allow {
-            only(allow_fields, "principal_id/policy_documents/disconnect_after_s/refresh_after_s", "allow")?;
+            only(
+                allow_fields,
+                "principal_id/policy_documents/disconnect_after_s/refresh_after_s",
+                "allow",
+            )?;
         }
         if self.mode != FunctionMode::Table {
             only(!self.table.is_empty(), "table", "table")?;
@@ -156,8 +166,12 @@ impl FunctionFile {
         match self.mode {
             FunctionMode::Deny => Ok(FunctionBehaviour::Deny),
             FunctionMode::Allow => {
-                let FunctionBehaviour::Allow { principal_id, policy_documents, disconnect_after_s, refresh_after_s } =
-                    FunctionBehaviour::default_allow()
+                let FunctionBehaviour::Allow {
+                    principal_id,
+                    policy_documents,
+                    disconnect_after_s,
+                    refresh_after_s,
+                } = FunctionBehaviour::default_allow()
                 else {
                     unreachable!("default_allow is an Allow")
                 };
@@ -166,7 +180,9 @@ impl FunctionFile {
                     Some(docs) => docs
                         .iter()
                         .enumerate()
-                        .map(|(i, d)| policy_document(d, &format!("{file}: {at}.policy_documents[{i}]")))
+                        .map(|(i, d)| {
+                            policy_document(d, &format!("{file}: {at}.policy_documents[{i}]"))
+                        })
                         .collect::<anyhow::Result<_>>()?,
                 };
                 Ok(FunctionBehaviour::Allow {
@@ -183,7 +199,10 @@ impl FunctionFile {
                     .enumerate()
                     .map(|(i, e)| {
                         let response = serde_json::from_str(&e.response).with_context(|| {
-                            format!("{file}: {at}.table[{i}].response (token {:?}) is not JSON", e.token)
+                            format!(
+                                "{file}: {at}.table[{i}].response (token {:?}) is not JSON",
+                                e.token
+                            )
                         })?;
                         Ok((e.token.clone(), response))
                     })
@@ -192,7 +211,10 @@ impl FunctionFile {
                     Some(f) => f.behaviour(file, &format!("{at}.fallback"))?,
                     None => FunctionBehaviour::Deny,
                 };
-                Ok(FunctionBehaviour::Table { entries, fallback: Box::new(fallback) })
+                Ok(FunctionBehaviour::Table {
+                    entries,
+                    fallback: Box::new(fallback),
+                })
             }
         }
     }
@@ -206,8 +228,13 @@ fn policy_document(doc: &toml::Value, what: &str) -> anyhow::Result<serde_json::
             Ok(_) => anyhow::bail!("{what}: the JSON string does not hold an object"),
             Err(e) => anyhow::bail!("{what}: not JSON: {e}"),
         },
-        toml::Value::Table(_) => serde_json::to_value(doc).with_context(|| format!("{what}: cannot convert to JSON")),
-        other => anyhow::bail!("{what}: expected a table or a JSON string, found {}", other.type_str()),
+        toml::Value::Table(_) => {
+            serde_json::to_value(doc).with_context(|| format!("{what}: cannot convert to JSON"))
+        }
+        other => anyhow::bail!(
+            "{what}: expected a table or a JSON string, found {}",
+            other.type_str()
+        ),
     }
 }
 
@@ -217,9 +244,15 @@ pub fn parse_bind(value: &str, what: &str) -> anyhow::Result<Option<SocketAddr>>
     if value.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    let full = if value.starts_with(':') { format!("127.0.0.1{value}") } else { value.to_string() };
+    let full = if value.starts_with(':') {
+        format!("127.0.0.1{value}")
+    } else {
+        value.to_string()
+    };
     full.parse::<SocketAddr>().map(Some).map_err(|_| {
-        anyhow::anyhow!("{what}: {value:?} is not a listen address (use HOST:PORT, :PORT for 127.0.0.1, or off)")
+        anyhow::anyhow!(
+            "{what}: {value:?} is not a listen address (use HOST:PORT, :PORT for 127.0.0.1, or off)"
+        )
     })
 }
 
@@ -228,9 +261,12 @@ fn key_from(value: &str, base: &Path, what: &str) -> anyhow::Result<PublicKey> {
         return Ok(PublicKey::from_pem(value, what)?);
     }
     let path = base.join(value);
-    let pem =
-        std::fs::read_to_string(&path).with_context(|| format!("{what}: cannot read the key file {}", path.display()))?;
-    Ok(PublicKey::from_pem(&pem, &format!("{what} ({})", path.display()))?)
+    let pem = std::fs::read_to_string(&path)
+        .with_context(|| format!("{what}: cannot read the key file {}", path.display()))?;
+    Ok(PublicKey::from_pem(
+        &pem,
+        &format!("{what} ({})", path.display()),
+    )?)
 }
 
 impl AuthorizerFile {
@@ -238,7 +274,10 @@ impl AuthorizerFile {
         let at = format!("{file}: authorizer[{index}]");
         let function = match &self.function {
             Some(f) => f.to_spec(&format!("{file}: authorizer[{index}]"))?,
-            None => FunctionSpec { behaviour: FunctionBehaviour::default_allow(), latency: Duration::ZERO },
+            None => FunctionSpec {
+                behaviour: FunctionBehaviour::default_allow(),
+                latency: Duration::ZERO,
+            },
         };
         if let Some(json) = &self.describe_json {
             let others = self.name.is_some()
@@ -248,24 +287,40 @@ impl AuthorizerFile {
                 || self.enable_caching_for_http.is_some()
                 || self.signing_keys.is_some();
             if others {
-                anyhow::bail!("{at}: describe_json already describes the authorizer; drop the other fields but function");
+                anyhow::bail!(
+                    "{at}: describe_json already describes the authorizer; drop the other fields but function"
+                );
             }
             let path = base.join(json);
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("{at}.describe_json: cannot read {}", path.display()))?;
-            return Ok(parse_describe_authorizer(&text, &path.display().to_string())?.with_function(function));
+            return Ok(
+                parse_describe_authorizer(&text, &path.display().to_string())?
+                    .with_function(function),
+            );
         }
-        let name = self.name.clone().filter(|n| !n.is_empty()).with_context(|| format!("{at}: name is required"))?;
+        let name = self
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .with_context(|| format!("{at}: name is required"))?;
         let status = match self.status.as_deref() {
             None | Some("ACTIVE") => AuthorizerStatus::Active,
             Some("INACTIVE") => AuthorizerStatus::Inactive,
-            Some(other) => anyhow::bail!("{at}.status: {other:?} is neither \"ACTIVE\" nor \"INACTIVE\""),
+            Some(other) => {
+                anyhow::bail!("{at}.status: {other:?} is neither \"ACTIVE\" nor \"INACTIVE\"")
+            }
         };
         let signing_keys = self
             .signing_keys
             .iter()
             .flatten()
-            .map(|(k, v)| Ok((k.clone(), key_from(v, base, &format!("{at}.signing_keys.{k}"))?)))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    key_from(v, base, &format!("{at}.signing_keys.{k}"))?,
+                ))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(AuthorizerSpec {
             name,
@@ -282,8 +337,10 @@ impl AuthorizerFile {
 impl EmulatorFile {
     /// Reads, parses and resolves a configuration file (relative paths inside it are relative to it).
     pub fn resolve(path: &Path) -> anyhow::Result<EmulatorConfig> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --config {}", path.display()))?;
-        let file: EmulatorFile = toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --config {}", path.display()))?;
+        let file: EmulatorFile = toml::from_str(&text)
+            .with_context(|| format!("{}: invalid configuration", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         file.resolve_in(base, &path.display().to_string())
     }
@@ -294,7 +351,10 @@ impl EmulatorFile {
             parse_bind(v.as_deref().unwrap_or(default), &format!("{file}: {field}"))
         };
         let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert: base.join(cert), key: base.join(key) }),
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: base.join(cert),
+                key: base.join(key),
+            }),
             (None, None) => None,
             _ => anyhow::bail!("{file}: give both tls_cert and tls_key, or neither"),
         };
@@ -307,14 +367,232 @@ impl EmulatorFile {
         Ok(EmulatorConfig {
             authorizers,
             default_authorizer: self.default_authorizer.clone(),
-            endpoint_names: self.endpoint_names.clone().unwrap_or_else(|| vec![DEFAULT_ENDPOINT.to_string()]),
-            region: self.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_string()),
-            account_id: self.account_id.clone().unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()),
+            endpoint_names: self
+                .endpoint_names
+                .clone()
+                .unwrap_or_else(|| vec![DEFAULT_ENDPOINT.to_string()]),
+            region: self
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            account_id: self
+                .account_id
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()),
             bind_https: bind(&self.bind_https, DEFAULT_BIND_HTTPS, "bind_https")?,
             bind_http: bind(&self.bind_http, DEFAULT_BIND_HTTP, "bind_http")?,
             bind_admin: bind(&self.bind_admin, DEFAULT_BIND_ADMIN, "bind_admin")?,
-            state_dir: self.state_dir.as_ref().map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
+            state_dir: self
+                .state_dir
+                .as_ref()
+                .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
             tls,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn function(text: &str) -> anyhow::Result<FunctionSpec> {
+        let f: FunctionFile = toml::from_str(text)?;
+        f.to_spec("s.toml")
+    }
+
+    #[test]
+    fn an_empty_function_is_the_default_allow() {
+        let spec = function("").unwrap();
+        assert_eq!(
+            format!("{:?}", spec.behaviour),
+            format!("{:?}", FunctionBehaviour::default_allow())
+        );
+        assert!(spec.latency.is_zero());
+    }
+
+    #[test]
+    fn allow_with_tables_and_json_strings() {
+        let spec = function(
+            r#"
+            mode = "allow"
+            principal_id = "myPrincipalDevice123"
+            latency_ms = 25
+            refresh_after_s = 600
+            policy_documents = [
+              '{"Version":"2012-10-17","Statement":[{"Action":"iot:Publish","Effect":"Allow","Resource":"*"}]}',
+              { Version = "2012-10-17", Statement = [{ Action = "iot:Connect", Effect = "Allow", Resource = "*" }] },
+            ]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(spec.latency, Duration::from_millis(25));
+        let FunctionBehaviour::Allow {
+            principal_id,
+            policy_documents,
+            disconnect_after_s,
+            refresh_after_s,
+        } = spec.behaviour
+        else {
+            panic!("not allow")
+        };
+        assert_eq!(
+            (principal_id.as_str(), disconnect_after_s, refresh_after_s),
+            ("myPrincipalDevice123", 86400, 600)
+        );
+        assert!(
+            policy_documents[0].is_string(),
+            "JSON strings stay strings, as a Lambda would send them"
+        );
+        assert_eq!(
+            policy_documents[1],
+            json!({"Version": "2012-10-17", "Statement": [{"Action": "iot:Connect", "Effect": "Allow", "Resource": "*"}]})
+        );
+    }
+
+    #[test]
+    fn table_with_fallback() {
+        let spec = function(
+            r#"
+            mode = "table"
+            table = [{ token = "a", response = '{"isAuthenticated": false}' }]
+            fallback = { mode = "allow", principal_id = "x" }
+            "#,
+        )
+        .unwrap();
+        let FunctionBehaviour::Table { entries, fallback } = spec.behaviour else {
+            panic!("not a table")
+        };
+        assert_eq!(
+            entries,
+            vec![("a".to_string(), json!({"isAuthenticated": false}))]
+        );
+        assert!(
+            matches!(*fallback, FunctionBehaviour::Allow { ref principal_id, .. } if principal_id == "x")
+        );
+        let spec = function("mode = \"table\"").unwrap();
+        assert!(
+            matches!(spec.behaviour, FunctionBehaviour::Table { ref fallback, .. } if matches!(**fallback, FunctionBehaviour::Deny))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_and_value() {
+        let msg = |text: &str| format!("{:#}", function(text).unwrap_err());
+        assert!(msg("mode = \"maybe\"").contains("maybe"));
+        assert!(msg("colour = 1").contains("colour"));
+        let m = msg("policy_documents = ['not json']");
+        assert!(
+            m.contains("s.toml") && m.contains("function.policy_documents[0]"),
+            "{m}"
+        );
+        assert!(msg("policy_documents = ['[1]']").contains("does not hold an object"));
+        assert!(msg("policy_documents = [5]").contains("integer"));
+        let m = msg("mode = \"deny\"\nprincipal_id = \"x\"");
+        assert!(m.contains("mode = \"allow\""), "{m}");
+        let m = msg("mode = \"table\"\ntable = [{ token = \"t\", response = \"{\" }]");
+        assert!(
+            m.contains("function.table[0].response") && m.contains("\"t\""),
+            "{m}"
+        );
+        assert!(msg("table = [{ token = \"t\", response = \"{}\" }]").contains("mode = \"table\""));
+    }
+
+    #[test]
+    fn bind_addresses() {
+        assert_eq!(
+            parse_bind(":0", "x").unwrap(),
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        assert_eq!(
+            parse_bind("[::1]:8443", "x").unwrap(),
+            Some("[::1]:8443".parse().unwrap())
+        );
+        assert_eq!(parse_bind("off", "x").unwrap(), None);
+        let err = parse_bind("localhost:80", "--bind-http")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--bind-http") && err.contains("localhost:80"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_whole_file_resolves_relative_to_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::token::PrivateKey::generate(2048).unwrap();
+        std::fs::create_dir(dir.path().join("keys")).unwrap();
+        std::fs::write(
+            dir.path().join("keys/pub.pem"),
+            key.public_key().to_spki_pem(),
+        )
+        .unwrap();
+        let inline = key.public_key().to_spki_pem();
+        let text = format!(
+            r#"
+            default_authorizer = "A"
+            bind_https = ":0"
+            bind_http = "off"
+            state_dir = "st"
+            [[authorizer]]
+            name = "A"
+            token_key_name = "tk"
+            status = "INACTIVE"
+            enable_caching_for_http = true
+            signing_keys = {{ K1 = "keys/pub.pem", K2 = '''{inline}''' }}
+            [authorizer.function]
+            mode = "deny"
+            latency_ms = 3
+            "#
+        );
+        let path = dir.path().join("emulator.toml");
+        std::fs::write(&path, text).unwrap();
+        let c = EmulatorFile::resolve(&path).unwrap();
+        assert_eq!(c.bind_https, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(
+            (c.bind_http, c.bind_admin),
+            (None, Some(DEFAULT_BIND_ADMIN.parse().unwrap()))
+        );
+        assert_eq!(c.state_dir, dir.path().join("st"));
+        assert_eq!(
+            (c.region.as_str(), c.account_id.as_str()),
+            (DEFAULT_REGION, DEFAULT_ACCOUNT)
+        );
+        let a = &c.authorizers[0];
+        assert_eq!(
+            (a.name.as_str(), a.token_key_name.as_str(), a.status),
+            ("A", "tk", AuthorizerStatus::Inactive)
+        );
+        assert!(a.enable_caching_for_http && !a.signing_disabled);
+        assert_eq!(
+            a.signing_keys
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+            ["K1", "K2"]
+        );
+        assert!(matches!(a.function.behaviour, FunctionBehaviour::Deny));
+
+        std::fs::write(
+            &path,
+            "[[authorizer]]\nname = \"A\"\nsigning_keys = { K = \"nope.pem\" }\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", EmulatorFile::resolve(&path).unwrap_err());
+        assert!(
+            err.contains("authorizer[0].signing_keys.K") && err.contains("nope.pem"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[[authorizer]]\ndescribe_json = \"a.json\"\nname = \"A\"\n",
+        )
+        .unwrap();
+        assert!(
+            format!("{:#}", EmulatorFile::resolve(&path).unwrap_err()).contains("describe_json")
+        );
+        std::fs::write(&path, "tls_cert = \"c.pem\"\n").unwrap();
+        assert!(format!("{:#}", EmulatorFile::resolve(&path).unwrap_err()).contains("tls_key"));
     }
 }

@@ -44,15 +44,28 @@ struct CacheEntry {
 
 impl ConnCtx {
     pub fn new(transport: Transport, server_name: Option<String>) -> Self {
-        Self { id: uuid::Uuid::new_v4().to_string(), transport, server_name, cache: Mutex::new(None) }
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            transport,
+            server_name,
+            cache: Mutex::new(None),
+        }
     }
 
-    fn cached(&self, authorizer: usize, token: &Option<String>, signature: &Option<String>) -> Option<Authorization> {
+    fn cached(
+        &self,
+        authorizer: usize,
+        token: &Option<String>,
+        signature: &Option<String>,
+    ) -> Option<Authorization> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .as_ref()
             .filter(|c| {
-                c.authorizer == authorizer && &c.token == token && &c.signature == signature && Instant::now() < c.expires
+                c.authorizer == authorizer
+                    && &c.token == token
+                    && &c.signature == signature
+                    && Instant::now() < c.expires
             })
             .map(|c| c.authorization.clone())
     }
@@ -63,13 +76,21 @@ impl ConnCtx {
 }
 
 /// Serves one data-plane request and counts its outcome.
-pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> Response<Full<Bytes>> {
+pub(crate) async fn handle(
+    req: Request<Incoming>,
+    shared: &Shared,
+    conn: &ConnCtx,
+) -> Response<Full<Bytes>> {
     let (outcome, response) = route(req, shared, conn).await;
     shared.metrics.record_request(conn.transport, outcome);
     response
 }
 
-async fn route(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> (Outcome, Response<Full<Bytes>>) {
+async fn route(
+    req: Request<Incoming>,
+    shared: &Shared,
+    conn: &ConnCtx,
+) -> (Outcome, Response<Full<Bytes>>) {
     let Some(raw_topic) = req.uri().path().strip_prefix("/topics/") else {
         return (Outcome::NotFound, reply::not_found());
     };
@@ -78,7 +99,10 @@ async fn route(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> (Outc
     }
     let topic = decode_component(raw_topic);
     if topic.is_empty() {
-        return (Outcome::BadRequest, reply::message(StatusCode::BAD_REQUEST, "The topic is empty"));
+        return (
+            Outcome::BadRequest,
+            reply::message(StatusCode::BAD_REQUEST, "The topic is empty"),
+        );
     }
     let query = req.uri().query().map(str::to_string);
     let pairs = query.as_deref().map(parse_pairs).unwrap_or_default();
@@ -86,14 +110,20 @@ async fn route(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> (Outc
         && qos != "0"
         && qos != "1"
     {
-        return (Outcome::BadRequest, reply::message(StatusCode::BAD_REQUEST, "qos must be 0 or 1"));
+        return (
+            Outcome::BadRequest,
+            reply::message(StatusCode::BAD_REQUEST, "qos must be 0 or 1"),
+        );
     }
     let (parts, body) = req.into_parts();
     if let Err(outcome) = read_body(&parts.headers, body).await {
         return outcome;
     }
 
-    let creds = RequestCredentials { headers: &parts.headers, query: &pairs };
+    let creds = RequestCredentials {
+        headers: &parts.headers,
+        query: &pairs,
+    };
     let (index, pass) = match gate::check(&shared.authorizers, shared.default_authorizer, &creds) {
         Ok(ok) => ok,
         Err(reason) => {
@@ -125,17 +155,29 @@ async fn route(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> (Outc
         connection_id: &conn.id,
     });
     shared.metrics.record_invocation(index);
-    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let started = Instant::now();
     let result = invoke(&spec.function, &event).await;
     let duration_us = started.elapsed().as_micros() as u64;
 
     let (outcome, deny_reason, response) = match result {
-        Err(err) => (Outcome::AuthorizerDenied, Some(err.as_str().to_string()), None),
+        Err(err) => (
+            Outcome::AuthorizerDenied,
+            Some(err.as_str().to_string()),
+            None,
+        ),
         Ok(response) => {
             let (outcome, reason) = match judge(&response) {
-                Judgement::NotAuthenticated => (Outcome::AuthorizerDenied, Some("not_authenticated".to_string())),
-                Judgement::Invalid(rule) => (Outcome::AuthorizerDenied, Some(format!("invalid_response: {rule}"))),
+                Judgement::NotAuthenticated => (
+                    Outcome::AuthorizerDenied,
+                    Some("not_authenticated".to_string()),
+                ),
+                Judgement::Invalid(rule) => (
+                    Outcome::AuthorizerDenied,
+                    Some(format!("invalid_response: {rule}")),
+                ),
                 Judgement::Authenticated(auth) => {
                     let decision = authorize_publish(&auth, &resource);
                     if spec.enable_caching_for_http
@@ -151,8 +193,14 @@ async fn route(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> (Outc
                     }
                     match decision {
                         Decision::Allow => (Outcome::Allowed, None),
-                        Decision::ExplicitDeny => (Outcome::PolicyDenied, Some("policy_explicit_deny".to_string())),
-                        Decision::ImplicitDeny => (Outcome::PolicyDenied, Some("policy_implicit_deny".to_string())),
+                        Decision::ExplicitDeny => (
+                            Outcome::PolicyDenied,
+                            Some("policy_explicit_deny".to_string()),
+                        ),
+                        Decision::ImplicitDeny => (
+                            Outcome::PolicyDenied,
+                            Some("policy_implicit_deny".to_string()),
+                        ),
                     }
                 }
             };
@@ -164,7 +212,10 @@ async fn route(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> (Outc
         seq: 0,
         unix_ms,
         authorizer: spec.name.clone(),
-        attempt_id: parts.headers.get(ATTEMPT_ID).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        attempt_id: parts
+            .headers
+            .get(ATTEMPT_ID)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         transport: conn.transport.as_str().to_string(),
         trigger: "publish".to_string(),
         signature_verified: pass.signature_verified,
@@ -174,17 +225,37 @@ async fn route(req: Request<Incoming>, shared: &Shared, conn: &ConnCtx) -> (Outc
         deny_reason,
         duration_us,
     });
-    (outcome, if allowed { reply::ok() } else { reply::forbidden() })
+    (
+        outcome,
+        if allowed {
+            reply::ok()
+        } else {
+            reply::forbidden()
+        },
+    )
 }
 
 /// `iot:Publish` on the topic's ARN. HTTPS has no client id, so `${iot:ClientId}` resources match nothing.
 fn authorize_publish(auth: &Authorization, resource: &str) -> Decision {
-    policy::evaluate(&auth.policies, "iot:Publish", resource, &Variables::default())
+    policy::evaluate(
+        &auth.policies,
+        "iot:Publish",
+        resource,
+        &Variables::default(),
+    )
 }
 
 /// Reads (and discards) the payload, refusing more than [`MAX_BODY_BYTES`].
-async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<(), (Outcome, Response<Full<Bytes>>)> {
-    let too_large = || (Outcome::PayloadTooLarge, reply::message(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"));
+async fn read_body(
+    headers: &hyper::HeaderMap,
+    body: Incoming,
+) -> Result<(), (Outcome, Response<Full<Bytes>>)> {
+    let too_large = || {
+        (
+            Outcome::PayloadTooLarge,
+            reply::message(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+        )
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -195,7 +266,10 @@ async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<(), (Ou
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(_) => Ok(()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(_) => Err((Outcome::BadRequest, reply::message(StatusCode::BAD_REQUEST, "The body could not be read"))),
+        Err(_) => Err((
+            Outcome::BadRequest,
+            reply::message(StatusCode::BAD_REQUEST, "The body could not be read"),
+        )),
     }
 }
 
@@ -204,7 +278,12 @@ mod tests {
     use super::*;
 
     fn auth() -> Authorization {
-        Authorization { principal_id: "p".into(), policies: vec![], disconnect_after_s: None, refresh_after_s: Some(300) }
+        Authorization {
+            principal_id: "p".into(),
+            policies: vec![],
+            disconnect_after_s: None,
+            refresh_after_s: Some(300),
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -226,6 +305,9 @@ mod tests {
         tokio::time::advance(Duration::from_secs(299)).await;
         assert!(conn.cached(0, &t, &s).is_some());
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(conn.cached(0, &t, &s).is_none(), "expired at refreshAfterInSeconds");
+        assert!(
+            conn.cached(0, &t, &s).is_none(),
+            "expired at refreshAfterInSeconds"
+        );
     }
 }

@@ -38,7 +38,12 @@ pub(crate) enum Role {
 }
 
 /// Accepts until shutdown, then waits for its connections to drain.
-pub(crate) async fn serve(listener: TcpListener, role: Role, shared: Arc<Shared>, shutdown: Shutdown) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    role: Role,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -109,7 +114,11 @@ where
 async fn serve_connection<I, S>(io: I, service: S, shutdown: Shutdown)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: hyper::service::Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible>,
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = Infallible,
+        >,
     S::Future: Send + 'static,
 {
     let mut builder = http1::Builder::new();

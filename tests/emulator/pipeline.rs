@@ -6,7 +6,9 @@ use tokenstorm::emulator::metrics::{Outcome, Transport};
 
 use crate::support::client::Conn;
 use crate::support::emulator::{config, seed_authorizer, start};
-use crate::support::keys::{SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME, SEED_TOPIC, attacker_key, sign, signing_key};
+use crate::support::keys::{
+    SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME, SEED_TOPIC, attacker_key, sign, signing_key,
+};
 
 fn seed_headers(signature: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -22,32 +24,61 @@ fn refs<'a>(h: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
 
 #[tokio::test]
 async fn https_valid_signature_is_allowed_and_forged_never_invoked() {
-    let emu = start(config(vec![seed_authorizer(FunctionBehaviour::seed_article())], None)).await;
+    let emu = start(config(
+        vec![seed_authorizer(FunctionBehaviour::seed_article())],
+        None,
+    ))
+    .await;
     let addr = emu.addrs().https.unwrap();
     let mut conn = Conn::https(addr, emu.ca_cert_path(), "localhost").await;
     let path = format!("/topics/{SEED_TOPIC}?qos=1");
 
     let good = seed_headers(&sign(signing_key(), SEED_TOKEN));
-    let reply = conn.send(hyper::Method::POST, &path, &[refs(&good), vec![("x-tokenstorm-attempt", "a-1")]].concat(), b"Hello").await;
+    let reply = conn
+        .send(
+            hyper::Method::POST,
+            &path,
+            &[refs(&good), vec![("x-tokenstorm-attempt", "a-1")]].concat(),
+            b"Hello",
+        )
+        .await;
     reply.assert_message(200, "OK");
 
     let forged = seed_headers(&sign(attacker_key(), SEED_TOKEN));
-    conn.post(&path, &refs(&forged)).await.assert_message(403, "Forbidden");
+    conn.post(&path, &refs(&forged))
+        .await
+        .assert_message(403, "Forbidden");
 
     let entries = emu.ledger().entries();
-    assert_eq!(entries.len(), 1, "only the valid request reached the authorizer");
+    assert_eq!(
+        entries.len(),
+        1,
+        "only the valid request reached the authorizer"
+    );
     let e = &entries[0];
-    assert_eq!((e.seq, e.authorizer.as_str(), e.verdict.as_str()), (1, SEED_AUTHORIZER, "allow"));
+    assert_eq!(
+        (e.seq, e.authorizer.as_str(), e.verdict.as_str()),
+        (1, SEED_AUTHORIZER, "allow")
+    );
     assert_eq!(e.attempt_id.as_deref(), Some("a-1"));
-    assert_eq!((e.transport.as_str(), e.trigger.as_str()), ("https", "publish"));
+    assert_eq!(
+        (e.transport.as_str(), e.trigger.as_str()),
+        ("https", "publish")
+    );
     assert!(e.signature_verified);
     assert_eq!(e.event["token"], SEED_TOKEN);
     assert_eq!(e.event["protocols"], serde_json::json!(["tls", "http"]));
     assert_eq!(e.event["protocolData"]["tls"]["serverName"], "localhost");
     assert_eq!(e.event["protocolData"]["http"]["queryString"], "?qos=1");
-    assert_eq!(e.event["protocolData"]["http"]["headers"]["x-tokenstorm-attempt"], "a-1");
+    assert_eq!(
+        e.event["protocolData"]["http"]["headers"]["x-tokenstorm-attempt"],
+        "a-1"
+    );
     assert!(uuid::Uuid::parse_str(e.event["connectionMetadata"]["id"].as_str().unwrap()).is_ok());
-    assert_eq!(e.response.as_ref().unwrap()["principalId"], "myPrincipalDevice123");
+    assert_eq!(
+        e.response.as_ref().unwrap()["principalId"],
+        "myPrincipalDevice123"
+    );
 
     let m = emu.metrics();
     assert_eq!(m.invocations(SEED_AUTHORIZER), 1);
@@ -81,16 +112,27 @@ fn token_with_plus_signature() -> (String, String) {
 
 #[tokio::test]
 async fn query_string_credentials_and_raw_plus_is_not_a_space() {
-    let emu = start(config(vec![seed_authorizer(FunctionBehaviour::default_allow())], None)).await;
+    let emu = start(config(
+        vec![seed_authorizer(FunctionBehaviour::default_allow())],
+        None,
+    ))
+    .await;
     let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
 
     let sig = sign(signing_key(), SEED_TOKEN);
     let path = format!("/topics/{SEED_TOPIC}?qos=0&{}", query_creds(&sig));
     conn.post(&path, &[]).await.assert_message(200, "OK");
     let e = &emu.ledger().entries()[0];
-    assert_eq!(e.event["protocols"], serde_json::json!(["http"]), "the plain listener has no tls");
+    assert_eq!(
+        e.event["protocols"],
+        serde_json::json!(["http"]),
+        "the plain listener has no tls"
+    );
     assert!(e.event["protocolData"].get("tls").is_none());
-    assert_eq!(e.event["protocolData"]["http"]["queryString"], format!("?qos=0&{}", query_creds(&sig)));
+    assert_eq!(
+        e.event["protocolData"]["http"]["queryString"],
+        format!("?qos=0&{}", query_creds(&sig))
+    );
     assert_eq!(e.transport, "http");
 
     // A raw `+` stays `+`: the signature arrives intact and passes.
@@ -102,13 +144,17 @@ async fn query_string_credentials_and_raw_plus_is_not_a_space() {
     assert_eq!(emu.ledger().entries()[1].event["token"], token.as_str());
     // The same signature with the `+` sent as a space (`%20`) is refused at the gate.
     let spaced = raw.replace('+', "%20");
-    conn.post(&spaced, &[]).await.assert_message(403, "Forbidden");
+    conn.post(&spaced, &[])
+        .await
+        .assert_message(403, "Forbidden");
     assert_eq!(emu.metrics().gate_rejections(GateRejection::NotBase64), 1);
     assert_eq!(emu.ledger().len(), 2);
 
     // Headers win over the query string when both are present.
     let h = seed_headers(&sign(attacker_key(), SEED_TOKEN));
-    conn.post(&path, &refs(&h)).await.assert_message(403, "Forbidden");
+    conn.post(&path, &refs(&h))
+        .await
+        .assert_message(403, "Forbidden");
     assert_eq!(emu.ledger().len(), 2);
     emu.stop().await;
 }
@@ -117,12 +163,27 @@ async fn query_string_credentials_and_raw_plus_is_not_a_space() {
 async fn key_rotation_accepts_either_key() {
     use crate::support::emulator::authorizer;
     use crate::support::keys::rotated_key;
-    let emu = start(config(vec![authorizer(SEED_AUTHORIZER, &[0, 1], FunctionBehaviour::default_allow())], None)).await;
+    let emu = start(config(
+        vec![authorizer(
+            SEED_AUTHORIZER,
+            &[0, 1],
+            FunctionBehaviour::default_allow(),
+        )],
+        None,
+    ))
+    .await;
     let mut conn = Conn::https(emu.addrs().https.unwrap(), emu.ca_cert_path(), "localhost").await;
     for key in [signing_key(), rotated_key()] {
-        conn.post("/topics/t", &refs(&seed_headers(&sign(key, SEED_TOKEN)))).await.assert_message(200, "OK");
+        conn.post("/topics/t", &refs(&seed_headers(&sign(key, SEED_TOKEN))))
+            .await
+            .assert_message(200, "OK");
     }
-    conn.post("/topics/t", &refs(&seed_headers(&sign(attacker_key(), SEED_TOKEN)))).await.assert_message(403, "Forbidden");
+    conn.post(
+        "/topics/t",
+        &refs(&seed_headers(&sign(attacker_key(), SEED_TOKEN))),
+    )
+    .await
+    .assert_message(403, "Forbidden");
     assert_eq!(emu.ledger().len(), 2);
     emu.stop().await;
 }
@@ -133,10 +194,16 @@ async fn unknown_inactive_and_default_authorizers() {
     use tokenstorm::emulator::AuthorizerStatus;
     let mut off = authorizer("Off", &[0], FunctionBehaviour::default_allow());
     off.status = AuthorizerStatus::Inactive;
-    let auths = vec![authorizer("Default", &[0], FunctionBehaviour::default_allow()), off];
+    let auths = vec![
+        authorizer("Default", &[0], FunctionBehaviour::default_allow()),
+        off,
+    ];
     let sig = sign(signing_key(), SEED_TOKEN);
     let creds = |name: Option<&'static str>| {
-        let mut h = vec![(SEED_TOKEN_KEY_NAME, SEED_TOKEN.to_string()), ("x-amz-customauthorizer-signature", sig.clone())];
+        let mut h = vec![
+            (SEED_TOKEN_KEY_NAME, SEED_TOKEN.to_string()),
+            ("x-amz-customauthorizer-signature", sig.clone()),
+        ];
         if let Some(n) = name {
             h.push(("x-amz-customauthorizer-name", n.to_string()));
         }
@@ -146,10 +213,18 @@ async fn unknown_inactive_and_default_authorizers() {
     // No default configured: a request naming no authorizer is refused.
     let emu = start(config(auths.clone(), None)).await;
     let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
-    conn.post("/topics/t", &refs(&creds(None))).await.assert_message(403, "Forbidden");
-    conn.post("/topics/t", &refs(&creds(Some("Nope")))).await.assert_message(403, "Forbidden");
-    conn.post("/topics/t", &refs(&creds(Some("Off")))).await.assert_message(403, "Forbidden");
-    conn.post("/topics/t", &refs(&creds(Some("Default")))).await.assert_message(200, "OK");
+    conn.post("/topics/t", &refs(&creds(None)))
+        .await
+        .assert_message(403, "Forbidden");
+    conn.post("/topics/t", &refs(&creds(Some("Nope"))))
+        .await
+        .assert_message(403, "Forbidden");
+    conn.post("/topics/t", &refs(&creds(Some("Off"))))
+        .await
+        .assert_message(403, "Forbidden");
+    conn.post("/topics/t", &refs(&creds(Some("Default"))))
+        .await
+        .assert_message(200, "OK");
     let m = emu.metrics();
     assert_eq!(m.gate_rejections(GateRejection::NoDefaultAuthorizer), 1);
     assert_eq!(m.gate_rejections(GateRejection::UnknownAuthorizer), 1);
@@ -160,7 +235,9 @@ async fn unknown_inactive_and_default_authorizers() {
     // With a default, the unnamed request goes to it.
     let emu = start(config(auths, Some("Default"))).await;
     let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
-    conn.post("/topics/t", &refs(&creds(None))).await.assert_message(200, "OK");
+    conn.post("/topics/t", &refs(&creds(None)))
+        .await
+        .assert_message(200, "OK");
     assert_eq!(emu.ledger().entries()[0].authorizer, "Default");
     emu.stop().await;
 
@@ -169,8 +246,14 @@ async fn unknown_inactive_and_default_authorizers() {
     off.status = AuthorizerStatus::Inactive;
     let emu = start(config(vec![off], Some("Off"))).await;
     let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
-    conn.post("/topics/t", &refs(&creds(None))).await.assert_message(403, "Forbidden");
-    assert_eq!(emu.metrics().gate_rejections(GateRejection::InactiveAuthorizer), 1);
+    conn.post("/topics/t", &refs(&creds(None)))
+        .await
+        .assert_message(403, "Forbidden");
+    assert_eq!(
+        emu.metrics()
+            .gate_rejections(GateRejection::InactiveAuthorizer),
+        1
+    );
     assert_eq!(emu.ledger().len(), 0);
     emu.stop().await;
 }
@@ -178,9 +261,15 @@ async fn unknown_inactive_and_default_authorizers() {
 #[tokio::test]
 async fn a_default_naming_no_authorizer_is_a_start_error() {
     let state = crate::support::tempdir();
-    let mut c = config(vec![seed_authorizer(FunctionBehaviour::Deny)], Some("Missing"));
+    let mut c = config(
+        vec![seed_authorizer(FunctionBehaviour::Deny)],
+        Some("Missing"),
+    );
     c.state_dir = state.path().to_path_buf();
-    let err = tokenstorm::emulator::start(c, tokenstorm::shutdown::Shutdown::new()).await.err().expect("must fail");
+    let err = tokenstorm::emulator::start(c, tokenstorm::shutdown::Shutdown::new())
+        .await
+        .err()
+        .expect("must fail");
     assert!(format!("{err:#}").contains("\"Missing\""), "{err:#}");
 }
 
@@ -191,7 +280,9 @@ async fn signing_disabled_lets_a_forged_signature_reach_the_function() {
     let emu = start(config(vec![spec], None)).await;
     let mut conn = Conn::https(emu.addrs().https.unwrap(), emu.ca_cert_path(), "localhost").await;
     let forged = seed_headers("Zm9yZ2Vk");
-    conn.post("/topics/t", &refs(&forged)).await.assert_message(200, "OK");
+    conn.post("/topics/t", &refs(&forged))
+        .await
+        .assert_message(200, "OK");
     let e = &emu.ledger().entries()[0];
     assert!(!e.signature_verified);
     assert_eq!(e.event["signatureVerified"], false);
@@ -202,18 +293,39 @@ async fn signing_disabled_lets_a_forged_signature_reach_the_function() {
 
 #[tokio::test]
 async fn seed_policy_allows_its_topic_and_denies_another_after_invoking() {
-    let emu = start(config(vec![seed_authorizer(FunctionBehaviour::seed_article())], None)).await;
+    let emu = start(config(
+        vec![seed_authorizer(FunctionBehaviour::seed_article())],
+        None,
+    ))
+    .await;
     let mut conn = Conn::https(emu.addrs().https.unwrap(), emu.ca_cert_path(), "localhost").await;
     let h = seed_headers(&sign(signing_key(), SEED_TOKEN));
-    conn.post(&format!("/topics/{SEED_TOPIC}?qos=1"), &refs(&h)).await.assert_message(200, "OK");
-    conn.post("/topics/otherTopic?qos=1", &refs(&h)).await.assert_message(403, "Forbidden");
+    conn.post(&format!("/topics/{SEED_TOPIC}?qos=1"), &refs(&h))
+        .await
+        .assert_message(200, "OK");
+    conn.post("/topics/otherTopic?qos=1", &refs(&h))
+        .await
+        .assert_message(403, "Forbidden");
     // Percent-encoded topics are decoded before the policy sees them.
-    conn.post("/topics/customAuht%54estTopic", &refs(&h)).await.assert_message(200, "OK");
+    conn.post("/topics/customAuht%54estTopic", &refs(&h))
+        .await
+        .assert_message(200, "OK");
     let entries = emu.ledger().entries();
-    assert_eq!(entries.len(), 3, "the denied publish still invoked the authorizer");
+    assert_eq!(
+        entries.len(),
+        3,
+        "the denied publish still invoked the authorizer"
+    );
     assert_eq!(entries[1].verdict, "deny");
-    assert_eq!(entries[1].deny_reason.as_deref(), Some("policy_implicit_deny"));
-    assert_eq!(emu.metrics().requests(Transport::Https, Outcome::PolicyDenied), 1);
+    assert_eq!(
+        entries[1].deny_reason.as_deref(),
+        Some("policy_implicit_deny")
+    );
+    assert_eq!(
+        emu.metrics()
+            .requests(Transport::Https, Outcome::PolicyDenied),
+        1
+    );
     emu.stop().await;
 }
 
@@ -225,32 +337,62 @@ async fn caching_for_http_reuses_the_result_per_connection() {
     let h = seed_headers(&sign(signing_key(), SEED_TOKEN));
     let mut first = Conn::https(emu.addrs().https.unwrap(), emu.ca_cert_path(), "localhost").await;
     for _ in 0..3 {
-        first.post(&format!("/topics/{SEED_TOPIC}"), &refs(&h)).await.assert_message(200, "OK");
+        first
+            .post(&format!("/topics/{SEED_TOPIC}"), &refs(&h))
+            .await
+            .assert_message(200, "OK");
     }
     // The cached policy is still evaluated per topic.
-    first.post("/topics/otherTopic", &refs(&h)).await.assert_message(403, "Forbidden");
-    assert_eq!(emu.ledger().len(), 1, "one invocation for the whole keep-alive connection");
+    first
+        .post("/topics/otherTopic", &refs(&h))
+        .await
+        .assert_message(403, "Forbidden");
+    assert_eq!(
+        emu.ledger().len(),
+        1,
+        "one invocation for the whole keep-alive connection"
+    );
     // Another connection is another cache.
     let mut second = Conn::https(emu.addrs().https.unwrap(), emu.ca_cert_path(), "localhost").await;
-    second.post(&format!("/topics/{SEED_TOPIC}"), &refs(&h)).await.assert_message(200, "OK");
+    second
+        .post(&format!("/topics/{SEED_TOPIC}"), &refs(&h))
+        .await
+        .assert_message(200, "OK");
     assert_eq!(emu.ledger().len(), 2);
     // Another token on the same connection is not served from the cache, and a forged one still hits the gate.
     let other = vec![
         ("x-amz-customauthorizer-name", SEED_AUTHORIZER.to_string()),
         (SEED_TOKEN_KEY_NAME, "another".to_string()),
-        ("x-amz-customauthorizer-signature", sign(signing_key(), "another")),
+        (
+            "x-amz-customauthorizer-signature",
+            sign(signing_key(), "another"),
+        ),
     ];
-    second.post(&format!("/topics/{SEED_TOPIC}"), &refs(&other)).await.assert_message(200, "OK");
-    second.post(&format!("/topics/{SEED_TOPIC}"), &refs(&seed_headers(&sign(attacker_key(), SEED_TOKEN)))).await
+    second
+        .post(&format!("/topics/{SEED_TOPIC}"), &refs(&other))
+        .await
+        .assert_message(200, "OK");
+    second
+        .post(
+            &format!("/topics/{SEED_TOPIC}"),
+            &refs(&seed_headers(&sign(attacker_key(), SEED_TOKEN))),
+        )
+        .await
         .assert_message(403, "Forbidden");
     assert_eq!(emu.ledger().len(), 3);
     assert_eq!(emu.metrics().invocations(SEED_AUTHORIZER), 3);
 
     // Without enableCachingForHttp every publish invokes.
-    let plain = start(config(vec![seed_authorizer(FunctionBehaviour::seed_article())], None)).await;
+    let plain = start(config(
+        vec![seed_authorizer(FunctionBehaviour::seed_article())],
+        None,
+    ))
+    .await;
     let mut conn = Conn::http(plain.addrs().http.unwrap()).await;
     for _ in 0..3 {
-        conn.post(&format!("/topics/{SEED_TOPIC}"), &refs(&h)).await.assert_message(200, "OK");
+        conn.post(&format!("/topics/{SEED_TOPIC}"), &refs(&h))
+            .await
+            .assert_message(200, "OK");
     }
     assert_eq!(plain.ledger().len(), 3);
     plain.stop().await;
@@ -261,22 +403,39 @@ async fn caching_for_http_reuses_the_result_per_connection() {
 async fn table_mode_and_invalid_responses_deny() {
     let table = FunctionBehaviour::Table {
         entries: vec![
-            ("good".into(), serde_json::json!({"isAuthenticated": true, "principalId": "dev1",
-                "policyDocuments": ["{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"iot:Publish\",\"Resource\":\"*\"}}"]})),
-            ("badprincipal".into(), serde_json::json!({"isAuthenticated": true, "principalId": "dev-1", "policyDocuments": []})),
+            (
+                "good".into(),
+                serde_json::json!({"isAuthenticated": true, "principalId": "dev1",
+                "policyDocuments": ["{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"iot:Publish\",\"Resource\":\"*\"}}"]}),
+            ),
+            (
+                "badprincipal".into(),
+                serde_json::json!({"isAuthenticated": true, "principalId": "dev-1", "policyDocuments": []}),
+            ),
             ("no".into(), serde_json::json!({"isAuthenticated": false})),
         ],
         fallback: Box::new(FunctionBehaviour::Deny),
     };
     let emu = start(config(vec![seed_authorizer(table)], None)).await;
     let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
-    let cases = [("good", 200, None), ("badprincipal", 403, Some("invalid_response: principalId has characters outside [a-zA-Z0-9]")),
-        ("no", 403, Some("not_authenticated")), ("unlisted", 403, Some("not_authenticated"))];
+    let cases = [
+        ("good", 200, None),
+        (
+            "badprincipal",
+            403,
+            Some("invalid_response: principalId has characters outside [a-zA-Z0-9]"),
+        ),
+        ("no", 403, Some("not_authenticated")),
+        ("unlisted", 403, Some("not_authenticated")),
+    ];
     for (token, status, _) in cases {
         let h = vec![
             ("x-amz-customauthorizer-name", SEED_AUTHORIZER.to_string()),
             (SEED_TOKEN_KEY_NAME, token.to_string()),
-            ("x-amz-customauthorizer-signature", sign(signing_key(), token)),
+            (
+                "x-amz-customauthorizer-signature",
+                sign(signing_key(), token),
+            ),
         ];
         let reply = conn.post("/topics/t", &refs(&h)).await;
         reply.assert_message(status, if status == 200 { "OK" } else { "Forbidden" });
@@ -287,26 +446,46 @@ async fn table_mode_and_invalid_responses_deny() {
         assert_eq!(entry.event["token"], token);
         assert_eq!(entry.deny_reason.as_deref(), reason);
     }
-    assert_eq!(emu.metrics().requests(Transport::Http, Outcome::AuthorizerDenied), 3);
+    assert_eq!(
+        emu.metrics()
+            .requests(Transport::Http, Outcome::AuthorizerDenied),
+        3
+    );
     emu.stop().await;
 }
 
 #[tokio::test]
 async fn malformed_requests_are_refused_before_the_gate() {
-    let emu = start(config(vec![seed_authorizer(FunctionBehaviour::default_allow())], None)).await;
+    let emu = start(config(
+        vec![seed_authorizer(FunctionBehaviour::default_allow())],
+        None,
+    ))
+    .await;
     let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
     let h = seed_headers(&sign(signing_key(), SEED_TOKEN));
-    let r = conn.send(hyper::Method::GET, "/topics/t", &refs(&h), b"").await;
+    let r = conn
+        .send(hyper::Method::GET, "/topics/t", &refs(&h), b"")
+        .await;
     r.assert_message(405, "Method Not Allowed");
-    conn.post("/nothing", &refs(&h)).await.assert_message(404, "Not Found");
-    conn.post("/topics/t?qos=2", &refs(&h)).await.assert_message(400, "qos must be 0 or 1");
-    conn.post("/topics/", &refs(&h)).await.assert_message(400, "The topic is empty");
+    conn.post("/nothing", &refs(&h))
+        .await
+        .assert_message(404, "Not Found");
+    conn.post("/topics/t?qos=2", &refs(&h))
+        .await
+        .assert_message(400, "qos must be 0 or 1");
+    conn.post("/topics/", &refs(&h))
+        .await
+        .assert_message(400, "The topic is empty");
     let big = vec![b'x'; 128 * 1024 + 1];
-    let r = conn.send(hyper::Method::POST, "/topics/t", &refs(&h), &big).await;
+    let r = conn
+        .send(hyper::Method::POST, "/topics/t", &refs(&h), &big)
+        .await;
     r.assert_message(413, "Payload Too Large");
     let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
     let exact = vec![b'x'; 128 * 1024];
-    conn.send(hyper::Method::POST, "/topics/t", &refs(&h), &exact).await.assert_message(200, "OK");
+    conn.send(hyper::Method::POST, "/topics/t", &refs(&h), &exact)
+        .await
+        .assert_message(200, "OK");
     assert_eq!(emu.ledger().len(), 1);
     let m = emu.metrics();
     assert_eq!(m.requests(Transport::Http, Outcome::NotFound), 2);
