@@ -165,33 +165,32 @@ impl FunctionFile {
         }
         match self.mode {
             FunctionMode::Deny => Ok(FunctionBehaviour::Deny),
-            FunctionMode::Allow => {
-                let FunctionBehaviour::Allow {
+            FunctionMode::Allow => match FunctionBehaviour::default_allow() {
+                FunctionBehaviour::Allow {
                     principal_id,
                     policy_documents,
                     disconnect_after_s,
                     refresh_after_s,
-                } = FunctionBehaviour::default_allow()
-                else {
-                    unreachable!("default_allow is an Allow")
-                };
-                let policy_documents = match &self.policy_documents {
-                    None => policy_documents,
-                    Some(docs) => docs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, d)| {
-                            policy_document(d, &format!("{file}: {at}.policy_documents[{i}]"))
-                        })
-                        .collect::<anyhow::Result<_>>()?,
-                };
-                Ok(FunctionBehaviour::Allow {
-                    principal_id: self.principal_id.clone().unwrap_or(principal_id),
-                    policy_documents,
-                    disconnect_after_s: self.disconnect_after_s.unwrap_or(disconnect_after_s),
-                    refresh_after_s: self.refresh_after_s.unwrap_or(refresh_after_s),
-                })
-            }
+                } => {
+                    let policy_documents = match &self.policy_documents {
+                        None => policy_documents,
+                        Some(docs) => docs
+                            .iter()
+                            .enumerate()
+                            .map(|(i, d)| {
+                                policy_document(d, &format!("{file}: {at}.policy_documents[{i}]"))
+                            })
+                            .collect::<anyhow::Result<_>>()?,
+                    };
+                    Ok(FunctionBehaviour::Allow {
+                        principal_id: self.principal_id.clone().unwrap_or(principal_id),
+                        policy_documents,
+                        disconnect_after_s: self.disconnect_after_s.unwrap_or(disconnect_after_s),
+                        refresh_after_s: self.refresh_after_s.unwrap_or(refresh_after_s),
+                    })
+                }
+                other => Ok(other),
+            },
             FunctionMode::Table => {
                 let entries = self
                     .table

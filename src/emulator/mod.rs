@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -46,7 +46,7 @@ use crate::shutdown::Shutdown;
 use server::Role;
 
 /// The real addresses of the listeners (`None`: that listener is off).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenAddrs {
     pub https: Option<SocketAddr>,
     pub http: Option<SocketAddr>,

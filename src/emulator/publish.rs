@@ -20,8 +20,8 @@ use super::metrics::{Outcome, Transport};
 use super::policy::{self, Decision, Variables};
 use super::reply;
 use super::response::{Authorization, Judgement, judge};
-use crate::wire::http::ATTEMPT_ID;
-use crate::wire::query::{decode_component, parse_pairs};
+use crate::wire::http::{ATTEMPT_ID, topic_from_path};
+use crate::wire::query::parse_pairs;
 
 /// Largest publish payload AWS IoT accepts (spec §7).
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
@@ -91,13 +91,12 @@ async fn route(
     shared: &Shared,
     conn: &ConnCtx,
 ) -> (Outcome, Response<Full<Bytes>>) {
-    let Some(raw_topic) = req.uri().path().strip_prefix("/topics/") else {
+    let Some(topic) = topic_from_path(req.uri().path()) else {
         return (Outcome::NotFound, reply::not_found());
     };
     if req.method() != Method::POST {
         return (Outcome::NotFound, reply::method_not_allowed("POST"));
     }
-    let topic = decode_component(raw_topic);
     if topic.is_empty() {
         return (
             Outcome::BadRequest,
@@ -115,6 +114,9 @@ async fn route(
             reply::message(StatusCode::BAD_REQUEST, "qos must be 0 or 1"),
         );
     }
+    let retain = pairs
+        .iter()
+        .any(|(k, v)| k == "retain" && v.eq_ignore_ascii_case("true"));
     let (parts, body) = req.into_parts();
     if let Err(outcome) = read_body(&parts.headers, body).await {
         return outcome;
@@ -139,7 +141,7 @@ async fn route(
         && let Some(auth) = conn.cached(index, &pass.token, &pass.signature)
     {
         shared.metrics.record_cache_hit(index);
-        return match authorize_publish(&auth, &resource) {
+        return match authorize_publish(&auth, &resource, retain) {
             Decision::Allow => (Outcome::Allowed, reply::ok()),
             _ => (Outcome::PolicyDenied, reply::forbidden()),
         };
@@ -179,7 +181,7 @@ async fn route(
                     Some(format!("invalid_response: {rule}")),
                 ),
                 Judgement::Authenticated(auth) => {
-                    let decision = authorize_publish(&auth, &resource);
+                    let decision = authorize_publish(&auth, &resource, retain);
                     if spec.enable_caching_for_http
                         && let Some(refresh) = auth.refresh_after_s
                     {
@@ -235,14 +237,15 @@ async fn route(
     )
 }
 
-/// `iot:Publish` on the topic's ARN. HTTPS has no client id, so `${iot:ClientId}` resources match nothing.
-fn authorize_publish(auth: &Authorization, resource: &str) -> Decision {
-    policy::evaluate(
-        &auth.policies,
-        "iot:Publish",
-        resource,
-        &Variables::default(),
-    )
+/// `iot:Publish` on the topic's ARN, plus `iot:RetainPublish` for `retain=true` (spec §4). HTTPS has no client
+/// id, so `${iot:ClientId}` resources match nothing.
+fn authorize_publish(auth: &Authorization, resource: &str, retain: bool) -> Decision {
+    let vars = Variables::default();
+    let publish = policy::evaluate(&auth.policies, "iot:Publish", resource, &vars);
+    if !retain || publish != Decision::Allow {
+        return publish;
+    }
+    policy::evaluate(&auth.policies, "iot:RetainPublish", resource, &vars)
 }
 
 /// Reads (and discards) the payload, refusing more than [`MAX_BODY_BYTES`].

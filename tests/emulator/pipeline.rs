@@ -493,3 +493,98 @@ async fn malformed_requests_are_refused_before_the_gate() {
     assert_eq!(m.requests(Transport::Http, Outcome::PayloadTooLarge), 1);
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn retain_needs_iot_retain_publish_too() {
+    let retaining = FunctionBehaviour::Allow {
+        principal_id: "p".into(),
+        policy_documents: vec![serde_json::json!({"Statement": [{"Effect": "Allow",
+            "Action": ["iot:Publish", "iot:RetainPublish"], "Resource": "arn:aws:iot:*:*:topic/r/*"}]})],
+        disconnect_after_s: 86400,
+        refresh_after_s: 300,
+    };
+    let emu = start(config(
+        vec![
+            seed_authorizer(FunctionBehaviour::seed_article()),
+            crate::support::emulator::authorizer("Retaining", &[0], retaining),
+        ],
+        None,
+    ))
+    .await;
+    let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
+    let h = seed_headers(&sign(signing_key(), SEED_TOKEN));
+    let seed_retained = format!("/topics/{SEED_TOPIC}?qos=1&retain=true");
+    conn.post(&seed_retained, &refs(&h))
+        .await
+        .assert_message(403, "Forbidden");
+    conn.post(
+        &format!("/topics/{SEED_TOPIC}?qos=1&retain=false"),
+        &refs(&h),
+    )
+    .await
+    .assert_message(200, "OK");
+    let mut r = h.clone();
+    r[0].1 = "Retaining".into();
+    conn.post("/topics/r%2Fx?retain=true", &refs(&r))
+        .await
+        .assert_message(200, "OK");
+    assert_eq!(emu.ledger().len(), 3);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn admin_ledger_pages_and_refuses_bad_parameters() {
+    let emu = start(config(
+        vec![seed_authorizer(FunctionBehaviour::default_allow())],
+        None,
+    ))
+    .await;
+    let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
+    let h = seed_headers(&sign(signing_key(), SEED_TOKEN));
+    for i in 0..5 {
+        let attempt = format!("a-{i}");
+        let mut with_id = refs(&h);
+        with_id.push(("x-tokenstorm-attempt", &attempt));
+        conn.post("/topics/t", &with_id)
+            .await
+            .assert_message(200, "OK");
+    }
+    let mut admin = Conn::http(emu.addrs().admin.unwrap()).await;
+    let page = admin.get("/ledger?since=1&limit=2").await.json();
+    let ids: Vec<_> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_u64().unwrap(),
+                e["attempt_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(ids, [(2, "a-1".to_string()), (3, "a-2".to_string())]);
+    let back: Vec<tokenstorm::emulator::LedgerEntry> =
+        serde_json::from_value(admin.get("/ledger").await.json()["entries"].clone()).unwrap();
+    assert_eq!(back, emu.ledger().entries());
+    admin
+        .get("/ledger?since=-1")
+        .await
+        .assert_message(400, "since must be a non-negative integer");
+    admin
+        .get("/ledger?limit=x")
+        .await
+        .assert_message(400, "limit must be a non-negative integer");
+    admin.get("/nope").await.assert_message(404, "Not Found");
+    admin
+        .send(hyper::Method::POST, "/metrics", &[], b"")
+        .await
+        .assert_message(405, "Method Not Allowed");
+    let metrics = admin.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .body
+            .contains("tokenstorm_requests_total{transport=\"http\",outcome=\"allowed\"} 5\n")
+    );
+    emu.stop().await;
+}
