@@ -17,6 +17,7 @@ pub mod config;
 pub mod event;
 pub mod file;
 pub mod function;
+pub mod function_file;
 pub mod gate;
 pub mod ledger;
 pub mod metrics;
