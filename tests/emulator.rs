@@ -3,5 +3,22 @@
 
 mod authorizers;
 mod curl;
+mod gate;
 mod pipeline;
 mod process;
+
+use crate::support::keys::{SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME};
+
+/// The seed's three headers with `signature`.
+fn seed_headers(signature: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-amz-customauthorizer-name", SEED_AUTHORIZER.to_string()),
+        (SEED_TOKEN_KEY_NAME, SEED_TOKEN.to_string()),
+        ("x-amz-customauthorizer-signature", signature.to_string()),
+    ]
+}
+
+/// Borrowed view of owned headers, for `Conn::post`.
+fn refs<'a>(h: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    h.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}

@@ -71,7 +71,10 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;
         let description = parse_describe_authorizer(&text, &path.display().to_string())?;
-        let function = FunctionSpec { behaviour: FunctionBehaviour::default_allow(), latency: Duration::ZERO };
+        let function = FunctionSpec {
+            behaviour: FunctionBehaviour::default_allow(),
+            latency: Duration::ZERO,
+        };
         config.authorizers.push(description.with_function(function));
     }
     if let Some(name) = &args.default_authorizer {
@@ -95,7 +98,10 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
         config.state_dir = dir.clone();
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        config.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() });
+        config.tls = Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
     }
     Ok(config)
 }
@@ -103,7 +109,9 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let config = resolve(&args)?;
     if config.authorizers.is_empty() {
-        tracing::warn!("no authorizer configured (--config or --authorizer-json): every publish will be refused");
+        tracing::warn!(
+            "no authorizer configured (--config or --authorizer-json): every publish will be refused"
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -115,7 +123,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
     let shutdown = Shutdown::new().on_signals();
     let running = emulator::start(config, shutdown.clone()).await?;
-    let line = serde_json::to_string(&Ready { addrs: running.addrs(), ca_cert: running.ca_cert_path() })?;
+    let line = serde_json::to_string(&Ready {
+        addrs: running.addrs(),
+        ca_cert: running.ca_cert_path(),
+    })?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}").context("cannot write the ready line to stdout")?;

@@ -1,5 +1,5 @@
-//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ]` (`{"entries":[...]}`, the
-//! entries with `seq > SEQ`) and `GET /healthz`. Plain HTTP; bind it to loopback.
+//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]`
+//! (`{"entries":[...]}`: the entries with `seq > SEQ`, at most N of them, oldest first) and `GET /healthz`. Plain HTTP; bind it to loopback.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -26,18 +26,28 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
         ),
         "/ledger" => {
             let pairs = req.uri().query().map(parse_pairs).unwrap_or_default();
-            let since = match pairs.iter().find(|(k, _)| k == "since") {
-                None => 0,
-                Some((_, v)) => match v.parse::<u64>() {
-                    Ok(n) => n,
-                    Err(_) => {
-                        return reply::message(StatusCode::BAD_REQUEST, "since must be a non-negative integer");
-                    }
-                },
+            let (since, limit) = match (number(&pairs, "since"), number(&pairs, "limit")) {
+                (Ok(since), Ok(limit)) => (since.unwrap_or(0), limit),
+                (Err(field), _) | (_, Err(field)) => {
+                    let msg = format!("{field} must be a non-negative integer");
+                    return reply::message(StatusCode::BAD_REQUEST, &msg);
+                }
             };
-            let body = serde_json::json!({ "entries": shared.ledger.since(since) });
+            let mut entries = shared.ledger.since(since);
+            if let Some(limit) = limit {
+                entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            }
+            let body = serde_json::json!({ "entries": entries });
             reply::json(StatusCode::OK, body.to_string())
         }
         _ => reply::json(StatusCode::OK, r#"{"status":"ok"}"#.to_string()),
+    }
+}
+
+/// An optional non-negative integer query parameter; `Err(name)` when present but not a number.
+fn number<'a>(pairs: &[(String, String)], name: &'a str) -> Result<Option<u64>, &'a str> {
+    match pairs.iter().find(|(k, _)| k == name) {
+        None => Ok(None),
+        Some((_, v)) => v.parse().map(Some).map_err(|_| name),
     }
 }

@@ -54,11 +54,13 @@ struct Describe {
 
 /// Parses describe-authorizer JSON. `what` names the source (a file path) in errors.
 pub fn parse_describe_authorizer(text: &str, what: &str) -> anyhow::Result<AuthorizerDescription> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).with_context(|| format!("{what}: not JSON (expected `aws iot describe-authorizer` output)"))?;
+    let value: serde_json::Value = serde_json::from_str(text).with_context(|| {
+        format!("{what}: not JSON (expected `aws iot describe-authorizer` output)")
+    })?;
     let inner = value.get("authorizerDescription").cloned().unwrap_or(value);
-    let d: Describe = serde_json::from_value(inner)
-        .with_context(|| format!("{what}: not an authorizer description (authorizerName is required)"))?;
+    let d: Describe = serde_json::from_value(inner).with_context(|| {
+        format!("{what}: not an authorizer description (authorizerName is required)")
+    })?;
     let name = d.authorizer_name;
     if name.is_empty() {
         anyhow::bail!("{what}: authorizerName is empty");
@@ -66,7 +68,9 @@ pub fn parse_describe_authorizer(text: &str, what: &str) -> anyhow::Result<Autho
     let status = match d.status.as_deref() {
         None | Some("ACTIVE") => AuthorizerStatus::Active,
         Some("INACTIVE") => AuthorizerStatus::Inactive,
-        Some(other) => anyhow::bail!("{what}: status {other:?} is neither \"ACTIVE\" nor \"INACTIVE\""),
+        Some(other) => {
+            anyhow::bail!("{what}: status {other:?} is neither \"ACTIVE\" nor \"INACTIVE\"")
+        }
     };
     let signing_disabled = d.signing_disabled.unwrap_or(false);
     let mut signing_keys = Vec::with_capacity(d.token_signing_public_keys.len());
@@ -80,7 +84,9 @@ pub fn parse_describe_authorizer(text: &str, what: &str) -> anyhow::Result<Autho
             anyhow::bail!("{what}: authorizer {name:?} has signing enabled but no tokenKeyName");
         }
         if signing_keys.is_empty() {
-            anyhow::bail!("{what}: authorizer {name:?} has signing enabled but no tokenSigningPublicKeys");
+            anyhow::bail!(
+                "{what}: authorizer {name:?} has signing enabled but no tokenSigningPublicKeys"
+            );
         }
     }
     Ok(AuthorizerDescription {
@@ -118,7 +124,10 @@ mod tests {
 
     #[test]
     fn accepts_the_cli_output_and_the_bare_object() {
-        let pem = PrivateKey::generate(2048).unwrap().public_key().to_spki_pem();
+        let pem = PrivateKey::generate(2048)
+            .unwrap()
+            .public_key()
+            .to_spki_pem();
         let full = describe(&pem);
         let d = parse_describe_authorizer(&full, "a.json").unwrap();
         assert_eq!(d.name, "MyCustomAuthorizer");
@@ -126,8 +135,13 @@ mod tests {
         assert_eq!(d.signing_keys.len(), 2);
         assert_eq!(d.status, AuthorizerStatus::Active);
         assert!(d.enable_caching_for_http && !d.signing_disabled);
-        let inner = serde_json::from_str::<serde_json::Value>(&full).unwrap()["authorizerDescription"].to_string();
-        assert_eq!(parse_describe_authorizer(&inner, "b.json").unwrap().name, "MyCustomAuthorizer");
+        let inner =
+            serde_json::from_str::<serde_json::Value>(&full).unwrap()["authorizerDescription"]
+                .to_string();
+        assert_eq!(
+            parse_describe_authorizer(&inner, "b.json").unwrap().name,
+            "MyCustomAuthorizer"
+        );
     }
 
     #[test]
@@ -135,9 +149,19 @@ mod tests {
         let err = parse_describe_authorizer("{", "x.json").unwrap_err();
         assert!(format!("{err:#}").contains("x.json"));
         let bad_status = r#"{"authorizerName":"A","status":"PAUSED","signingDisabled":true}"#;
-        assert!(format!("{:#}", parse_describe_authorizer(bad_status, "s.json").unwrap_err()).contains("PAUSED"));
-        let bad_key = r#"{"authorizerName":"A","tokenKeyName":"k","tokenSigningPublicKeys":{"K1":"nope"}}"#;
-        let msg = format!("{:#}", parse_describe_authorizer(bad_key, "k.json").unwrap_err());
+        assert!(
+            format!(
+                "{:#}",
+                parse_describe_authorizer(bad_status, "s.json").unwrap_err()
+            )
+            .contains("PAUSED")
+        );
+        let bad_key =
+            r#"{"authorizerName":"A","tokenKeyName":"k","tokenSigningPublicKeys":{"K1":"nope"}}"#;
+        let msg = format!(
+            "{:#}",
+            parse_describe_authorizer(bad_key, "k.json").unwrap_err()
+        );
         assert!(msg.contains("k.json") && msg.contains("K1"), "{msg}");
         let no_keys = r#"{"authorizerName":"A","tokenKeyName":"k"}"#;
         assert!(parse_describe_authorizer(no_keys, "n.json").is_err());

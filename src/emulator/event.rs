@@ -55,10 +55,16 @@ pub fn http_event(input: &HttpEventInput<'_>) -> Value {
     if let Some(token) = input.token {
         event.insert("token".into(), Value::String(token.to_string()));
     }
-    event.insert("signatureVerified".into(), Value::Bool(input.signature_verified));
+    event.insert(
+        "signatureVerified".into(),
+        Value::Bool(input.signature_verified),
+    );
     event.insert("protocols".into(), json!(protocols));
     event.insert("protocolData".into(), Value::Object(protocol_data));
-    event.insert("connectionMetadata".into(), json!({ "id": input.connection_id }));
+    event.insert(
+        "connectionMetadata".into(),
+        json!({ "id": input.connection_id }),
+    );
     Value::Object(event)
 }
 

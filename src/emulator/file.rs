@@ -42,9 +42,10 @@ use serde::Deserialize;
 
 use super::authorizer_json::parse_describe_authorizer;
 use super::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION, EmulatorConfig,
-    FunctionBehaviour, FunctionSpec, TlsFiles,
+    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION,
+    EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
 };
+pub use super::function_file::{FunctionFile, FunctionMode, TableEntryFile};
 use crate::token::PublicKey;
 
 pub const DEFAULT_BIND_HTTPS: &str = "127.0.0.1:8443";
@@ -87,139 +88,21 @@ pub struct AuthorizerFile {
     pub function: Option<FunctionFile>,
 }
 
-/// What the in-process authorizer function does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FunctionMode {
-    /// Answer `isAuthenticated: true` with the principal and policies below.
-    #[default]
-    Allow,
-    /// Answer `isAuthenticated: false`.
-    Deny,
-    /// Look the token up in `table`; tokens not there get `fallback` (default: deny).
-    Table,
-}
-
-/// The in-process authorizer function. Defaults: `FunctionBehaviour::default_allow()` (principal
-/// `tokenstormDevice`, connect/publish/subscribe/receive allowed on `*`, 86400 s / 300 s), no latency.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FunctionFile {
-    #[serde(default)]
-    pub mode: FunctionMode,
-    pub principal_id: Option<String>,
-    /// TOML tables or JSON strings (string documents are passed to the emulator's validation as strings, as a
-    /// Lambda returning strings would).
-    pub policy_documents: Option<Vec<toml::Value>>,
-    pub disconnect_after_s: Option<i64>,
-    pub refresh_after_s: Option<i64>,
-    #[serde(default)]
-    pub latency_ms: u64,
-    #[serde(default)]
-    pub table: Vec<TableEntryFile>,
-    pub fallback: Option<Box<FunctionFile>>,
-}
-
-/// `{ token = "...", response = '{"isAuthenticated": ...}' }`: the exact response for that token, raw (it may
-/// be deliberately invalid, to exercise response validation).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableEntryFile {
-    pub token: String,
-    pub response: String,
-}
-
-impl FunctionFile {
-    /// Resolves the function. `file` names the source in errors.
-    pub fn to_spec(&self, file: &str) -> anyhow::Result<FunctionSpec> {
-        Ok(FunctionSpec { behaviour: self.behaviour(file, "function")?, latency: Duration::from_millis(self.latency_ms) })
-    }
-
-    fn behaviour(&self, file: &str, at: &str) -> anyhow::Result<FunctionBehaviour> {
-        let only = |set: bool, field: &str, mode: &str| -> anyhow::Result<()> {
-            if set {
-                anyhow::bail!("{file}: {at}.{field} only applies to mode = \"{mode}\" (mode is {:?})", self.mode);
-            }
-            Ok(())
-        };
-        let allow_fields = self.principal_id.is_some()
-            || self.policy_documents.is_some()
-            || self.disconnect_after_s.is_some()
-            || self.refresh_after_s.is_some();
-        if self.mode != FunctionMode::Allow {
-            only(allow_fields, "principal_id/policy_documents/disconnect_after_s/refresh_after_s", "allow")?;
-        }
-        if self.mode != FunctionMode::Table {
-            only(!self.table.is_empty(), "table", "table")?;
-            only(self.fallback.is_some(), "fallback", "table")?;
-        }
-        match self.mode {
-            FunctionMode::Deny => Ok(FunctionBehaviour::Deny),
-            FunctionMode::Allow => {
-                let FunctionBehaviour::Allow { principal_id, policy_documents, disconnect_after_s, refresh_after_s } =
-                    FunctionBehaviour::default_allow()
-                else {
-                    unreachable!("default_allow is an Allow")
-                };
-                let policy_documents = match &self.policy_documents {
-                    None => policy_documents,
-                    Some(docs) => docs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, d)| policy_document(d, &format!("{file}: {at}.policy_documents[{i}]")))
-                        .collect::<anyhow::Result<_>>()?,
-                };
-                Ok(FunctionBehaviour::Allow {
-                    principal_id: self.principal_id.clone().unwrap_or(principal_id),
-                    policy_documents,
-                    disconnect_after_s: self.disconnect_after_s.unwrap_or(disconnect_after_s),
-                    refresh_after_s: self.refresh_after_s.unwrap_or(refresh_after_s),
-                })
-            }
-            FunctionMode::Table => {
-                let entries = self
-                    .table
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| {
-                        let response = serde_json::from_str(&e.response).with_context(|| {
-                            format!("{file}: {at}.table[{i}].response (token {:?}) is not JSON", e.token)
-                        })?;
-                        Ok((e.token.clone(), response))
-                    })
-                    .collect::<anyhow::Result<_>>()?;
-                let fallback = match &self.fallback {
-                    Some(f) => f.behaviour(file, &format!("{at}.fallback"))?,
-                    None => FunctionBehaviour::Deny,
-                };
-                Ok(FunctionBehaviour::Table { entries, fallback: Box::new(fallback) })
-            }
-        }
-    }
-}
-
-/// A TOML table becomes a JSON object; a string must hold a JSON object and stays a string.
-fn policy_document(doc: &toml::Value, what: &str) -> anyhow::Result<serde_json::Value> {
-    match doc {
-        toml::Value::String(s) => match serde_json::from_str::<serde_json::Value>(s) {
-            Ok(v) if v.is_object() => Ok(serde_json::Value::String(s.clone())),
-            Ok(_) => anyhow::bail!("{what}: the JSON string does not hold an object"),
-            Err(e) => anyhow::bail!("{what}: not JSON: {e}"),
-        },
-        toml::Value::Table(_) => serde_json::to_value(doc).with_context(|| format!("{what}: cannot convert to JSON")),
-        other => anyhow::bail!("{what}: expected a table or a JSON string, found {}", other.type_str()),
-    }
-}
-
 /// Parses a listen address: `HOST:PORT`, `:PORT` (127.0.0.1), or `off` (no listener).
 pub fn parse_bind(value: &str, what: &str) -> anyhow::Result<Option<SocketAddr>> {
     let value = value.trim();
     if value.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    let full = if value.starts_with(':') { format!("127.0.0.1{value}") } else { value.to_string() };
+    let full = if value.starts_with(':') {
+        format!("127.0.0.1{value}")
+    } else {
+        value.to_string()
+    };
     full.parse::<SocketAddr>().map(Some).map_err(|_| {
-        anyhow::anyhow!("{what}: {value:?} is not a listen address (use HOST:PORT, :PORT for 127.0.0.1, or off)")
+        anyhow::anyhow!(
+            "{what}: {value:?} is not a listen address (use HOST:PORT, :PORT for 127.0.0.1, or off)"
+        )
     })
 }
 
@@ -228,9 +111,12 @@ fn key_from(value: &str, base: &Path, what: &str) -> anyhow::Result<PublicKey> {
         return Ok(PublicKey::from_pem(value, what)?);
     }
     let path = base.join(value);
-    let pem =
-        std::fs::read_to_string(&path).with_context(|| format!("{what}: cannot read the key file {}", path.display()))?;
-    Ok(PublicKey::from_pem(&pem, &format!("{what} ({})", path.display()))?)
+    let pem = std::fs::read_to_string(&path)
+        .with_context(|| format!("{what}: cannot read the key file {}", path.display()))?;
+    Ok(PublicKey::from_pem(
+        &pem,
+        &format!("{what} ({})", path.display()),
+    )?)
 }
 
 impl AuthorizerFile {
@@ -238,7 +124,10 @@ impl AuthorizerFile {
         let at = format!("{file}: authorizer[{index}]");
         let function = match &self.function {
             Some(f) => f.to_spec(&format!("{file}: authorizer[{index}]"))?,
-            None => FunctionSpec { behaviour: FunctionBehaviour::default_allow(), latency: Duration::ZERO },
+            None => FunctionSpec {
+                behaviour: FunctionBehaviour::default_allow(),
+                latency: Duration::ZERO,
+            },
         };
         if let Some(json) = &self.describe_json {
             let others = self.name.is_some()
@@ -248,24 +137,40 @@ impl AuthorizerFile {
                 || self.enable_caching_for_http.is_some()
                 || self.signing_keys.is_some();
             if others {
-                anyhow::bail!("{at}: describe_json already describes the authorizer; drop the other fields but function");
+                anyhow::bail!(
+                    "{at}: describe_json already describes the authorizer; drop the other fields but function"
+                );
             }
             let path = base.join(json);
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("{at}.describe_json: cannot read {}", path.display()))?;
-            return Ok(parse_describe_authorizer(&text, &path.display().to_string())?.with_function(function));
+            return Ok(
+                parse_describe_authorizer(&text, &path.display().to_string())?
+                    .with_function(function),
+            );
         }
-        let name = self.name.clone().filter(|n| !n.is_empty()).with_context(|| format!("{at}: name is required"))?;
+        let name = self
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .with_context(|| format!("{at}: name is required"))?;
         let status = match self.status.as_deref() {
             None | Some("ACTIVE") => AuthorizerStatus::Active,
             Some("INACTIVE") => AuthorizerStatus::Inactive,
-            Some(other) => anyhow::bail!("{at}.status: {other:?} is neither \"ACTIVE\" nor \"INACTIVE\""),
+            Some(other) => {
+                anyhow::bail!("{at}.status: {other:?} is neither \"ACTIVE\" nor \"INACTIVE\"")
+            }
         };
         let signing_keys = self
             .signing_keys
             .iter()
             .flatten()
-            .map(|(k, v)| Ok((k.clone(), key_from(v, base, &format!("{at}.signing_keys.{k}"))?)))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    key_from(v, base, &format!("{at}.signing_keys.{k}"))?,
+                ))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(AuthorizerSpec {
             name,
@@ -282,8 +187,10 @@ impl AuthorizerFile {
 impl EmulatorFile {
     /// Reads, parses and resolves a configuration file (relative paths inside it are relative to it).
     pub fn resolve(path: &Path) -> anyhow::Result<EmulatorConfig> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --config {}", path.display()))?;
-        let file: EmulatorFile = toml::from_str(&text).with_context(|| format!("{}: invalid configuration", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --config {}", path.display()))?;
+        let file: EmulatorFile = toml::from_str(&text)
+            .with_context(|| format!("{}: invalid configuration", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         file.resolve_in(base, &path.display().to_string())
     }
@@ -294,7 +201,10 @@ impl EmulatorFile {
             parse_bind(v.as_deref().unwrap_or(default), &format!("{file}: {field}"))
         };
         let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert: base.join(cert), key: base.join(key) }),
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: base.join(cert),
+                key: base.join(key),
+            }),
             (None, None) => None,
             _ => anyhow::bail!("{file}: give both tls_cert and tls_key, or neither"),
         };
@@ -307,14 +217,129 @@ impl EmulatorFile {
         Ok(EmulatorConfig {
             authorizers,
             default_authorizer: self.default_authorizer.clone(),
-            endpoint_names: self.endpoint_names.clone().unwrap_or_else(|| vec![DEFAULT_ENDPOINT.to_string()]),
-            region: self.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_string()),
-            account_id: self.account_id.clone().unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()),
+            endpoint_names: self
+                .endpoint_names
+                .clone()
+                .unwrap_or_else(|| vec![DEFAULT_ENDPOINT.to_string()]),
+            region: self
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            account_id: self
+                .account_id
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()),
             bind_https: bind(&self.bind_https, DEFAULT_BIND_HTTPS, "bind_https")?,
             bind_http: bind(&self.bind_http, DEFAULT_BIND_HTTP, "bind_http")?,
             bind_admin: bind(&self.bind_admin, DEFAULT_BIND_ADMIN, "bind_admin")?,
-            state_dir: self.state_dir.as_ref().map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
+            state_dir: self
+                .state_dir
+                .as_ref()
+                .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
             tls,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_addresses() {
+        assert_eq!(
+            parse_bind(":0", "x").unwrap(),
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        assert_eq!(
+            parse_bind("[::1]:8443", "x").unwrap(),
+            Some("[::1]:8443".parse().unwrap())
+        );
+        assert_eq!(parse_bind("off", "x").unwrap(), None);
+        let err = parse_bind("localhost:80", "--bind-http")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--bind-http") && err.contains("localhost:80"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_whole_file_resolves_relative_to_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::token::PrivateKey::generate(2048).unwrap();
+        std::fs::create_dir(dir.path().join("keys")).unwrap();
+        std::fs::write(
+            dir.path().join("keys/pub.pem"),
+            key.public_key().to_spki_pem(),
+        )
+        .unwrap();
+        let inline = key.public_key().to_spki_pem();
+        let text = format!(
+            r#"
+            default_authorizer = "A"
+            bind_https = ":0"
+            bind_http = "off"
+            state_dir = "st"
+            [[authorizer]]
+            name = "A"
+            token_key_name = "tk"
+            status = "INACTIVE"
+            enable_caching_for_http = true
+            signing_keys = {{ K1 = "keys/pub.pem", K2 = '''{inline}''' }}
+            [authorizer.function]
+            mode = "deny"
+            latency_ms = 3
+            "#
+        );
+        let path = dir.path().join("emulator.toml");
+        std::fs::write(&path, text).unwrap();
+        let c = EmulatorFile::resolve(&path).unwrap();
+        assert_eq!(c.bind_https, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(
+            (c.bind_http, c.bind_admin),
+            (None, Some(DEFAULT_BIND_ADMIN.parse().unwrap()))
+        );
+        assert_eq!(c.state_dir, dir.path().join("st"));
+        assert_eq!(
+            (c.region.as_str(), c.account_id.as_str()),
+            (DEFAULT_REGION, DEFAULT_ACCOUNT)
+        );
+        let a = &c.authorizers[0];
+        assert_eq!(
+            (a.name.as_str(), a.token_key_name.as_str(), a.status),
+            ("A", "tk", AuthorizerStatus::Inactive)
+        );
+        assert!(a.enable_caching_for_http && !a.signing_disabled);
+        assert_eq!(
+            a.signing_keys
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+            ["K1", "K2"]
+        );
+        assert!(matches!(a.function.behaviour, FunctionBehaviour::Deny));
+
+        std::fs::write(
+            &path,
+            "[[authorizer]]\nname = \"A\"\nsigning_keys = { K = \"nope.pem\" }\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", EmulatorFile::resolve(&path).unwrap_err());
+        assert!(
+            err.contains("authorizer[0].signing_keys.K") && err.contains("nope.pem"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[[authorizer]]\ndescribe_json = \"a.json\"\nname = \"A\"\n",
+        )
+        .unwrap();
+        assert!(
+            format!("{:#}", EmulatorFile::resolve(&path).unwrap_err()).contains("describe_json")
+        );
+        std::fs::write(&path, "tls_cert = \"c.pem\"\n").unwrap();
+        assert!(format!("{:#}", EmulatorFile::resolve(&path).unwrap_err()).contains("tls_key"));
     }
 }

@@ -14,7 +14,12 @@ pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The function's answer for a token. Pure.
 pub fn respond(behaviour: &FunctionBehaviour, token: Option<&str>) -> Value {
     match behaviour {
-        FunctionBehaviour::Allow { principal_id, policy_documents, disconnect_after_s, refresh_after_s } => json!({
+        FunctionBehaviour::Allow {
+            principal_id,
+            policy_documents,
+            disconnect_after_s,
+            refresh_after_s,
+        } => json!({
             "isAuthenticated": true,
             "principalId": principal_id,
             "disconnectAfterInSeconds": disconnect_after_s,
@@ -55,7 +60,9 @@ pub async fn invoke(spec: &FunctionSpec, event: &Value) -> Result<Value, InvokeE
         }
         respond(&spec.behaviour, token)
     };
-    tokio::time::timeout(AUTHORIZER_TIMEOUT, run).await.map_err(|_| InvokeError::Timeout)
+    tokio::time::timeout(AUTHORIZER_TIMEOUT, run)
+        .await
+        .map_err(|_| InvokeError::Timeout)
 }
 
 #[cfg(test)]
@@ -65,10 +72,16 @@ mod tests {
     #[test]
     fn table_then_fallback() {
         let b = FunctionBehaviour::Table {
-            entries: vec![("a".into(), json!({"isAuthenticated": true, "principalId": "x"}))],
+            entries: vec![(
+                "a".into(),
+                json!({"isAuthenticated": true, "principalId": "x"}),
+            )],
             fallback: Box::new(FunctionBehaviour::Deny),
         };
-        assert_eq!(respond(&b, Some("a")), json!({"isAuthenticated": true, "principalId": "x"}));
+        assert_eq!(
+            respond(&b, Some("a")),
+            json!({"isAuthenticated": true, "principalId": "x"})
+        );
         assert_eq!(respond(&b, Some("b")), json!({"isAuthenticated": false}));
         assert_eq!(respond(&b, None), json!({"isAuthenticated": false}));
     }
@@ -76,17 +89,29 @@ mod tests {
     #[test]
     fn default_allow_is_a_valid_response() {
         let r = respond(&FunctionBehaviour::default_allow(), Some("t"));
-        assert!(matches!(super::super::response::judge(&r), super::super::response::Judgement::Authenticated(_)));
+        assert!(matches!(
+            super::super::response::judge(&r),
+            super::super::response::Judgement::Authenticated(_)
+        ));
     }
 
     #[tokio::test(start_paused = true)]
     async fn latency_is_waited_and_five_seconds_time_out() {
         let event = json!({"token": "t"});
-        let slow = FunctionSpec { behaviour: FunctionBehaviour::Deny, latency: Duration::from_millis(4999) };
+        let slow = FunctionSpec {
+            behaviour: FunctionBehaviour::Deny,
+            latency: Duration::from_millis(4999),
+        };
         let start = tokio::time::Instant::now();
-        assert_eq!(invoke(&slow, &event).await, Ok(json!({"isAuthenticated": false})));
+        assert_eq!(
+            invoke(&slow, &event).await,
+            Ok(json!({"isAuthenticated": false}))
+        );
         assert_eq!(start.elapsed(), Duration::from_millis(4999));
-        let too_slow = FunctionSpec { behaviour: FunctionBehaviour::Deny, latency: Duration::from_secs(6) };
+        let too_slow = FunctionSpec {
+            behaviour: FunctionBehaviour::Deny,
+            latency: Duration::from_secs(6),
+        };
         assert_eq!(invoke(&too_slow, &event).await, Err(InvokeError::Timeout));
     }
 }

@@ -81,7 +81,10 @@ impl RequestCredentials<'_> {
         if let Some(v) = self.headers.get(name) {
             return Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
         }
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -126,7 +129,11 @@ pub fn check(
     let named = creds.get(AUTHORIZER_NAME);
     let index = select_authorizer(authorizers, default, named.as_deref())?;
     let spec = &authorizers[index];
-    let token = if spec.token_key_name.is_empty() { None } else { creds.get(&spec.token_key_name) };
+    let token = if spec.token_key_name.is_empty() {
+        None
+    } else {
+        creds.get(&spec.token_key_name)
+    };
     let signature = creds.get(SIGNATURE);
     let pass = verify(spec, token, signature)?;
     Ok((index, pass))
@@ -139,12 +146,28 @@ pub fn verify(
     signature: Option<String>,
 ) -> Result<GatePass, GateRejection> {
     if spec.signing_disabled {
-        return Ok(GatePass { token, signature, signature_verified: false, key_index: None });
+        return Ok(GatePass {
+            token,
+            signature,
+            signature_verified: false,
+            key_index: None,
+        });
     }
     let token = token.ok_or(GateRejection::MissingToken)?;
-    let signature = signature.filter(|s| !s.is_empty()).ok_or(GateRejection::MissingSignature)?;
-    let key_index = verify_token(spec.signing_keys.iter().map(|(_, k)| k), token.as_bytes(), &signature)?;
-    Ok(GatePass { token: Some(token), signature: Some(signature), signature_verified: true, key_index: Some(key_index) })
+    let signature = signature
+        .filter(|s| !s.is_empty())
+        .ok_or(GateRejection::MissingSignature)?;
+    let key_index = verify_token(
+        spec.signing_keys.iter().map(|(_, k)| k),
+        token.as_bytes(),
+        &signature,
+    )?;
+    Ok(GatePass {
+        token: Some(token),
+        signature: Some(signature),
+        signature_verified: true,
+        key_index: Some(key_index),
+    })
 }
 
 #[cfg(test)]
@@ -157,7 +180,12 @@ mod tests {
 
     fn keys() -> &'static (PrivateKey, PrivateKey) {
         static KEYS: OnceLock<(PrivateKey, PrivateKey)> = OnceLock::new();
-        KEYS.get_or_init(|| (PrivateKey::generate(2048).unwrap(), PrivateKey::generate(2048).unwrap()))
+        KEYS.get_or_init(|| {
+            (
+                PrivateKey::generate(2048).unwrap(),
+                PrivateKey::generate(2048).unwrap(),
+            )
+        })
     }
 
     fn spec(name: &str, status: AuthorizerStatus, signing_disabled: bool) -> AuthorizerSpec {
@@ -165,18 +193,27 @@ mod tests {
         AuthorizerSpec {
             name: name.into(),
             token_key_name: "X-My-App-custom-key".into(),
-            signing_keys: vec![("old".into(), a.public_key()), ("new".into(), b.public_key())],
+            signing_keys: vec![
+                ("old".into(), a.public_key()),
+                ("new".into(), b.public_key()),
+            ],
             status,
             signing_disabled,
             enable_caching_for_http: false,
-            function: FunctionSpec { behaviour: FunctionBehaviour::Deny, latency: Duration::ZERO },
+            function: FunctionSpec {
+                behaviour: FunctionBehaviour::Deny,
+                latency: Duration::ZERO,
+            },
         }
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
-            map.insert(hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            map.insert(
+                hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         map
     }
@@ -187,30 +224,72 @@ mod tests {
         let (a, b) = keys();
         for (i, key) in [a, b].into_iter().enumerate() {
             let sig = encode_signature(&sign_token(key, b"tok"));
-            let h = headers(&[("x-amz-customauthorizer-name", "A"), ("x-my-app-custom-key", "tok")]);
+            let h = headers(&[
+                ("x-amz-customauthorizer-name", "A"),
+                ("x-my-app-custom-key", "tok"),
+            ]);
             let q = vec![(SIGNATURE.to_string(), sig)];
-            let (idx, pass) = check(&auths, None, &RequestCredentials { headers: &h, query: &q }).unwrap();
-            assert_eq!((idx, pass.key_index, pass.signature_verified), (0, Some(i), true));
+            let (idx, pass) = check(
+                &auths,
+                None,
+                &RequestCredentials {
+                    headers: &h,
+                    query: &q,
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                (idx, pass.key_index, pass.signature_verified),
+                (0, Some(i), true)
+            );
         }
     }
 
     #[test]
     fn each_refusal_has_its_reason() {
-        let auths = [spec("A", AuthorizerStatus::Active, false), spec("Off", AuthorizerStatus::Inactive, false)];
+        let auths = [
+            spec("A", AuthorizerStatus::Active, false),
+            spec("Off", AuthorizerStatus::Inactive, false),
+        ];
         let (a, _) = keys();
         let good = encode_signature(&sign_token(a, b"tok"));
         let mut flipped = sign_token(a, b"tok");
         flipped[10] ^= 1;
-        let cases: Vec<(Vec<(&str, &str)>, Option<usize>, GateRejection)> = vec![
-            (vec![("x-amz-customauthorizer-name", "B")], Some(0), GateRejection::UnknownAuthorizer),
+        type Case<'a> = (Vec<(&'a str, &'a str)>, Option<usize>, GateRejection);
+        let cases: Vec<Case> = vec![
+            (
+                vec![("x-amz-customauthorizer-name", "B")],
+                Some(0),
+                GateRejection::UnknownAuthorizer,
+            ),
             (vec![], None, GateRejection::NoDefaultAuthorizer),
-            (vec![("x-amz-customauthorizer-name", "Off")], Some(0), GateRejection::InactiveAuthorizer),
-            (vec![("x-amz-customauthorizer-signature", &good)], Some(0), GateRejection::MissingToken),
-            (vec![("x-my-app-custom-key", "tok")], Some(0), GateRejection::MissingSignature),
+            (
+                vec![("x-amz-customauthorizer-name", "Off")],
+                Some(0),
+                GateRejection::InactiveAuthorizer,
+            ),
+            (
+                vec![("x-amz-customauthorizer-signature", &good)],
+                Some(0),
+                GateRejection::MissingToken,
+            ),
+            (
+                vec![("x-my-app-custom-key", "tok")],
+                Some(0),
+                GateRejection::MissingSignature,
+            ),
         ];
         for (h, default, want) in cases {
             let h = headers(&h);
-            let got = check(&auths, default, &RequestCredentials { headers: &h, query: &[] }).unwrap_err();
+            let got = check(
+                &auths,
+                default,
+                &RequestCredentials {
+                    headers: &h,
+                    query: &[],
+                },
+            )
+            .unwrap_err();
             assert_eq!(got, want);
         }
         let sig_cases = [

@@ -48,7 +48,9 @@ impl Ledger {
 
     fn lock(&self) -> MutexGuard<'_, Vec<LedgerEntry>> {
         // A panic while holding the lock cannot leave a half-written Vec behind; keep serving.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Appends an entry, assigning its `seq` (the value passed in is ignored). Returns the assigned seq.
@@ -68,7 +70,9 @@ impl Ledger {
     /// Entries with `seq > since` (so `since(0)` is everything and `since(last_seen)` is what is new).
     pub fn since(&self, since: u64) -> Vec<LedgerEntry> {
         let entries = self.lock();
-        let start = usize::try_from(since).unwrap_or(usize::MAX).min(entries.len());
+        let start = usize::try_from(since)
+            .unwrap_or(usize::MAX)
+            .min(entries.len());
         entries[start..].to_vec()
     }
 
@@ -110,7 +114,11 @@ mod tests {
         assert_eq!(ledger.record(entry("b")), 2);
         assert_eq!(ledger.record(entry("c")), 3);
         assert_eq!(ledger.len(), 3);
-        let names: Vec<_> = ledger.since(1).into_iter().map(|e| (e.seq, e.authorizer)).collect();
+        let names: Vec<_> = ledger
+            .since(1)
+            .into_iter()
+            .map(|e| (e.seq, e.authorizer))
+            .collect();
         assert_eq!(names, vec![(2, "b".to_string()), (3, "c".to_string())]);
         assert_eq!(ledger.since(0).len(), 3);
         assert!(ledger.since(3).is_empty());

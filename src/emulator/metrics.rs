@@ -124,7 +124,10 @@ impl EmulatorMetrics {
 
     /// Invocations of every authorizer together.
     pub fn invocations_total(&self) -> u64 {
-        self.invocations.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.invocations
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub fn gate_rejections(&self, reason: GateRejection) -> u64 {
@@ -138,7 +141,9 @@ impl EmulatorMetrics {
     /// The Prometheus text exposition format (version 0.0.4). Every label combination is present, zeros too.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(4096);
-        out.push_str("# HELP tokenstorm_authorizer_invocations_total Authorizer function invocations.\n");
+        out.push_str(
+            "# HELP tokenstorm_authorizer_invocations_total Authorizer function invocations.\n",
+        );
         out.push_str("# TYPE tokenstorm_authorizer_invocations_total counter\n");
         for (name, c) in self.authorizer_names.iter().zip(&self.invocations) {
             let _ = writeln!(
@@ -168,7 +173,9 @@ impl EmulatorMetrics {
                 self.gate_rejections(reason)
             );
         }
-        out.push_str("# HELP tokenstorm_requests_total Data-plane requests by transport and outcome.\n");
+        out.push_str(
+            "# HELP tokenstorm_requests_total Data-plane requests by transport and outcome.\n",
+        );
         out.push_str("# TYPE tokenstorm_requests_total counter\n");
         for transport in Transport::ALL {
             for outcome in Outcome::ALL {
@@ -187,7 +194,10 @@ impl EmulatorMetrics {
 
 /// Label values escape `\`, `"` and newlines.
 fn escape_label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -204,13 +214,26 @@ mod tests {
         m.record_request(Transport::Http, Outcome::Allowed);
         let text = m.render_prometheus();
         assert!(text.contains("tokenstorm_authorizer_invocations_total{authorizer=\"A\"} 2\n"));
-        assert!(text.contains("tokenstorm_authorizer_invocations_total{authorizer=\"we\\\"ird\"} 0\n"));
-        assert!(text.contains("tokenstorm_gate_rejections_total{reason=\"signature_mismatch\"} 1\n"));
-        assert!(text.contains("tokenstorm_gate_rejections_total{reason=\"inactive_authorizer\"} 0\n"));
-        assert!(text.contains("tokenstorm_requests_total{transport=\"http\",outcome=\"allowed\"} 1\n"));
-        assert!(text.contains("tokenstorm_requests_total{transport=\"https\",outcome=\"policy_denied\"} 0\n"));
+        assert!(
+            text.contains("tokenstorm_authorizer_invocations_total{authorizer=\"we\\\"ird\"} 0\n")
+        );
+        assert!(
+            text.contains("tokenstorm_gate_rejections_total{reason=\"signature_mismatch\"} 1\n")
+        );
+        assert!(
+            text.contains("tokenstorm_gate_rejections_total{reason=\"inactive_authorizer\"} 0\n")
+        );
+        assert!(
+            text.contains("tokenstorm_requests_total{transport=\"http\",outcome=\"allowed\"} 1\n")
+        );
+        assert!(text.contains(
+            "tokenstorm_requests_total{transport=\"https\",outcome=\"policy_denied\"} 0\n"
+        ));
         let samples = text.lines().filter(|l| !l.starts_with('#')).count();
-        assert_eq!(samples, 2 + 2 + GateRejection::COUNT + Transport::COUNT * Outcome::COUNT);
+        assert_eq!(
+            samples,
+            2 + 2 + GateRejection::COUNT + Transport::COUNT * Outcome::COUNT
+        );
         assert_eq!(m.invocations("A"), 2);
         assert_eq!(m.invocations_total(), 2);
     }

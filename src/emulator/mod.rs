@@ -17,6 +17,7 @@ pub mod config;
 pub mod event;
 pub mod file;
 pub mod function;
+pub mod function_file;
 pub mod gate;
 pub mod ledger;
 pub mod metrics;
@@ -32,11 +33,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-pub use config::{AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec};
+pub use config::{
+    AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec,
+};
 pub use ledger::{Ledger, LedgerEntry};
 pub use metrics::EmulatorMetrics;
 
@@ -44,7 +47,7 @@ use crate::shutdown::Shutdown;
 use server::Role;
 
 /// The real addresses of the listeners (`None`: that listener is off).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenAddrs {
     pub https: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
@@ -98,7 +101,10 @@ impl RunningEmulator {
 fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
     for (i, a) in config.authorizers.iter().enumerate() {
         if config.authorizers[..i].iter().any(|b| b.name == a.name) {
-            anyhow::bail!("authorizer {:?} is configured twice; authorizer names must be unique", a.name);
+            anyhow::bail!(
+                "authorizer {:?} is configured twice; authorizer names must be unique",
+                a.name
+            );
         }
         if !a.signing_disabled && a.signing_keys.is_empty() {
             anyhow::bail!(
@@ -107,27 +113,40 @@ fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
             );
         }
         if !a.signing_disabled && a.token_key_name.is_empty() {
-            anyhow::bail!("authorizer {:?}: tokenKeyName is empty; it names the header that carries the token", a.name);
+            anyhow::bail!(
+                "authorizer {:?}: tokenKeyName is empty; it names the header that carries the token",
+                a.name
+            );
         }
     }
     config
         .default_authorizer
         .as_ref()
         .map(|name| {
-            config.authorizers.iter().position(|a| &a.name == name).with_context(|| {
-                let known: Vec<_> = config.authorizers.iter().map(|a| a.name.as_str()).collect();
-                format!("default authorizer {name:?} is not configured (configured: {known:?})")
-            })
+            config
+                .authorizers
+                .iter()
+                .position(|a| &a.name == name)
+                .with_context(|| {
+                    let known: Vec<_> =
+                        config.authorizers.iter().map(|a| a.name.as_str()).collect();
+                    format!("default authorizer {name:?} is not configured (configured: {known:?})")
+                })
         })
         .transpose()
 }
 
-async fn bind(addr: Option<SocketAddr>, what: &str) -> anyhow::Result<Option<(TcpListener, SocketAddr)>> {
+async fn bind(
+    addr: Option<SocketAddr>,
+    what: &str,
+) -> anyhow::Result<Option<(TcpListener, SocketAddr)>> {
     let Some(addr) = addr else { return Ok(None) };
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} ({what}); choose another address or port 0"))?;
-    let local = listener.local_addr().with_context(|| format!("{what} {addr}: no local address"))?;
+    let listener = TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} ({what}); choose another address or port 0")
+    })?;
+    let local = listener
+        .local_addr()
+        .with_context(|| format!("{what} {addr}: no local address"))?;
     Ok(Some((listener, local)))
 }
 
@@ -147,7 +166,9 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         admin: admin.as_ref().map(|(_, a)| *a),
     };
 
-    let metrics = Arc::new(EmulatorMetrics::new(config.authorizers.iter().map(|a| a.name.clone()).collect()));
+    let metrics = Arc::new(EmulatorMetrics::new(
+        config.authorizers.iter().map(|a| a.name.clone()).collect(),
+    ));
     let ledger = Ledger::new();
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
@@ -159,12 +180,27 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
     });
     let mut tasks = JoinSet::new();
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
-    let listeners = [(https, Role::Https(acceptor)), (http, Role::Http), (admin, Role::Admin)];
+    let listeners = [
+        (https, Role::Https(acceptor)),
+        (http, Role::Http),
+        (admin, Role::Admin),
+    ];
     for (bound, role) in listeners {
         if let Some((listener, _)) = bound {
-            tasks.spawn(server::serve(listener, role, shared.clone(), shutdown.clone()));
+            tasks.spawn(server::serve(
+                listener,
+                role,
+                shared.clone(),
+                shutdown.clone(),
+            ));
         }
     }
     tracing::info!(?addrs, ca = %tls.ca_cert_path.display(), "emulator listening");
-    Ok(RunningEmulator { addrs, ca_cert_path: tls.ca_cert_path, ledger, metrics, tasks })
+    Ok(RunningEmulator {
+        addrs,
+        ca_cert_path: tls.ca_cert_path,
+        ledger,
+        metrics,
+        tasks,
+    })
 }

@@ -33,19 +33,31 @@ pub fn topic_arn(region: &str, account: &str, topic: &str) -> String {
 }
 
 /// Evaluates `action` on `resource` against every statement of every document.
-pub fn evaluate(documents: &[Value], action: &str, resource: &str, vars: &Variables<'_>) -> Decision {
+pub fn evaluate(
+    documents: &[Value],
+    action: &str,
+    resource: &str,
+    vars: &Variables<'_>,
+) -> Decision {
     let mut allowed = false;
     for statement in documents.iter().flat_map(statements) {
-        let Some(effect) = statement.get("Effect").and_then(Value::as_str) else { continue };
+        let Some(effect) = statement.get("Effect").and_then(Value::as_str) else {
+            continue;
+        };
         let conditional = statement.get("Condition").is_some();
-        let applies = || action_matches(statement, action) && resource_matches(statement, resource, vars);
+        let applies =
+            || action_matches(statement, action) && resource_matches(statement, resource, vars);
         match effect {
             "Deny" if conditional || applies() => return Decision::ExplicitDeny,
             "Allow" if !conditional && !allowed && applies() => allowed = true,
             _ => {}
         }
     }
-    if allowed { Decision::Allow } else { Decision::ImplicitDeny }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
 }
 
 /// `Statement` may be one object or a list.
@@ -68,7 +80,11 @@ fn strings(value: &Value) -> Vec<&str> {
 
 fn action_matches(statement: &Value, action: &str) -> bool {
     let action = action.to_ascii_lowercase();
-    let any = |v: &Value| strings(v).iter().any(|p| glob(&literal_pattern(&p.to_ascii_lowercase()), &action));
+    let any = |v: &Value| {
+        strings(v)
+            .iter()
+            .any(|p| glob(&literal_pattern(&p.to_ascii_lowercase()), &action))
+    };
     match (statement.get("Action"), statement.get("NotAction")) {
         (Some(a), None) => any(a),
         (None, Some(n)) => !any(n),
@@ -78,7 +94,9 @@ fn action_matches(statement: &Value, action: &str) -> bool {
 
 fn resource_matches(statement: &Value, resource: &str, vars: &Variables<'_>) -> bool {
     let any = |v: &Value| {
-        strings(v).iter().any(|p| substitute(p, vars).is_some_and(|pattern| glob(&pattern, resource)))
+        strings(v)
+            .iter()
+            .any(|p| substitute(p, vars).is_some_and(|pattern| glob(&pattern, resource)))
     };
     match (statement.get("Resource"), statement.get("NotResource")) {
         (Some(r), None) => any(r),
@@ -196,30 +214,66 @@ mod tests {
 
     #[test]
     fn the_seed_policy_allows_its_topic_only() {
-        let seed = doc("Allow", json!("iot:Publish"), json!("arn:aws:iot:*:*:topic/customAuhtTestTopic"));
+        let seed = doc(
+            "Allow",
+            json!("iot:Publish"),
+            json!("arn:aws:iot:*:*:topic/customAuhtTestTopic"),
+        );
         let docs = [seed];
-        assert_eq!(evaluate(&docs, "iot:Publish", &arn("customAuhtTestTopic"), &NONE), Decision::Allow);
-        assert_eq!(evaluate(&docs, "iot:Publish", &arn("otherTopic"), &NONE), Decision::ImplicitDeny);
-        assert_eq!(evaluate(&docs, "iot:Publish", &arn("customauhttesttopic"), &NONE), Decision::ImplicitDeny);
-        assert_eq!(evaluate(&docs, "iot:Subscribe", &arn("customAuhtTestTopic"), &NONE), Decision::ImplicitDeny);
-        assert_eq!(evaluate(&docs, "IOT:publish", &arn("customAuhtTestTopic"), &NONE), Decision::Allow);
+        assert_eq!(
+            evaluate(&docs, "iot:Publish", &arn("customAuhtTestTopic"), &NONE),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&docs, "iot:Publish", &arn("otherTopic"), &NONE),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate(&docs, "iot:Publish", &arn("customauhttesttopic"), &NONE),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate(&docs, "iot:Subscribe", &arn("customAuhtTestTopic"), &NONE),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate(&docs, "IOT:publish", &arn("customAuhtTestTopic"), &NONE),
+            Decision::Allow
+        );
     }
 
     #[test]
     fn deny_wins_in_any_order_and_across_documents() {
         let allow = doc("Allow", json!(["iot:Connect", "iot:*"]), json!("*"));
-        let deny = doc("Deny", json!("iot:Publish"), json!(["arn:aws:iot:*:*:topic/secret/*"]));
+        let deny = doc(
+            "Deny",
+            json!("iot:Publish"),
+            json!(["arn:aws:iot:*:*:topic/secret/*"]),
+        );
         for docs in [[allow.clone(), deny.clone()], [deny, allow]] {
-            assert_eq!(evaluate(&docs, "iot:Publish", &arn("secret/x"), &NONE), Decision::ExplicitDeny);
-            assert_eq!(evaluate(&docs, "iot:Publish", &arn("public/x"), &NONE), Decision::Allow);
+            assert_eq!(
+                evaluate(&docs, "iot:Publish", &arn("secret/x"), &NONE),
+                Decision::ExplicitDeny
+            );
+            assert_eq!(
+                evaluate(&docs, "iot:Publish", &arn("public/x"), &NONE),
+                Decision::Allow
+            );
         }
-        assert_eq!(evaluate(&[], "iot:Publish", &arn("x"), &NONE), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(&[], "iot:Publish", &arn("x"), &NONE),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn statement_may_be_a_single_object_and_odd_shapes_match_nothing() {
-        let single = json!({"Statement": {"Effect": "Allow", "Action": "iot:Publish", "Resource": "*"}});
-        assert_eq!(evaluate(&[single], "iot:Publish", &arn("t"), &NONE), Decision::Allow);
+        let single =
+            json!({"Statement": {"Effect": "Allow", "Action": "iot:Publish", "Resource": "*"}});
+        assert_eq!(
+            evaluate(&[single], "iot:Publish", &arn("t"), &NONE),
+            Decision::Allow
+        );
         let odd = [
             json!({"Statement": [{"Effect": "allow", "Action": "iot:Publish", "Resource": "*"}]}),
             json!({"Statement": [{"Effect": "Allow", "Action": 5, "Resource": "*"}]}),
@@ -227,37 +281,94 @@ mod tests {
             json!({"Statement": "Allow everything"}),
             json!({}),
         ];
-        assert_eq!(evaluate(&odd, "iot:Publish", &arn("t"), &NONE), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(&odd, "iot:Publish", &arn("t"), &NONE),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn client_id_substitution_and_escapes() {
-        let docs = [doc("Allow", json!("iot:Publish"), json!("arn:aws:iot:*:*:topic/devices/${iot:ClientId}/*"))];
-        let dev = Variables { client_id: Some("dev1") };
-        assert_eq!(evaluate(&docs, "iot:Publish", &arn("devices/dev1/up"), &dev), Decision::Allow);
-        assert_eq!(evaluate(&docs, "iot:Publish", &arn("devices/dev2/up"), &dev), Decision::ImplicitDeny);
-        assert_eq!(evaluate(&docs, "iot:Publish", &arn("devices/dev1/up"), &NONE), Decision::ImplicitDeny);
-        let star_id = Variables { client_id: Some("*") };
-        assert_eq!(evaluate(&docs, "iot:Publish", &arn("devices/any/up"), &star_id), Decision::ImplicitDeny);
-        let escaped = [doc("Allow", json!("iot:Publish"), json!("arn:aws:iot:*:*:topic/a${*}b"))];
-        assert_eq!(evaluate(&escaped, "iot:Publish", &arn("a*b"), &NONE), Decision::Allow);
-        assert_eq!(evaluate(&escaped, "iot:Publish", &arn("axb"), &NONE), Decision::ImplicitDeny);
-        let unknown = [doc("Allow", json!("iot:Publish"), json!("arn:aws:iot:*:*:topic/${iot:Nope}"))];
-        assert_eq!(evaluate(&unknown, "iot:Publish", &arn(""), &NONE), Decision::ImplicitDeny);
+        let docs = [doc(
+            "Allow",
+            json!("iot:Publish"),
+            json!("arn:aws:iot:*:*:topic/devices/${iot:ClientId}/*"),
+        )];
+        let dev = Variables {
+            client_id: Some("dev1"),
+        };
+        assert_eq!(
+            evaluate(&docs, "iot:Publish", &arn("devices/dev1/up"), &dev),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&docs, "iot:Publish", &arn("devices/dev2/up"), &dev),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate(&docs, "iot:Publish", &arn("devices/dev1/up"), &NONE),
+            Decision::ImplicitDeny
+        );
+        let star_id = Variables {
+            client_id: Some("*"),
+        };
+        assert_eq!(
+            evaluate(&docs, "iot:Publish", &arn("devices/any/up"), &star_id),
+            Decision::ImplicitDeny
+        );
+        let escaped = [doc(
+            "Allow",
+            json!("iot:Publish"),
+            json!("arn:aws:iot:*:*:topic/a${*}b"),
+        )];
+        assert_eq!(
+            evaluate(&escaped, "iot:Publish", &arn("a*b"), &NONE),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&escaped, "iot:Publish", &arn("axb"), &NONE),
+            Decision::ImplicitDeny
+        );
+        let unknown = [doc(
+            "Allow",
+            json!("iot:Publish"),
+            json!("arn:aws:iot:*:*:topic/${iot:Nope}"),
+        )];
+        assert_eq!(
+            evaluate(&unknown, "iot:Publish", &arn(""), &NONE),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn not_action_not_resource_and_conditions() {
         let not = json!({"Statement": [{"Effect": "Allow", "NotAction": "iot:Subscribe",
             "NotResource": "arn:aws:iot:*:*:topic/private"}]});
-        assert_eq!(evaluate(std::slice::from_ref(&not), "iot:Publish", &arn("t"), &NONE), Decision::Allow);
-        assert_eq!(evaluate(std::slice::from_ref(&not), "iot:Publish", &arn("private"), &NONE), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(std::slice::from_ref(&not), "iot:Publish", &arn("t"), &NONE),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(
+                std::slice::from_ref(&not),
+                "iot:Publish",
+                &arn("private"),
+                &NONE
+            ),
+            Decision::ImplicitDeny
+        );
         let cond_allow = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
             "Condition": {"Bool": {"x": "true"}}}]});
-        assert_eq!(evaluate(&[cond_allow], "iot:Publish", &arn("t"), &NONE), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(&[cond_allow], "iot:Publish", &arn("t"), &NONE),
+            Decision::ImplicitDeny
+        );
         let cond_deny = json!({"Statement": [{"Effect": "Deny", "Action": "iot:Connect", "Resource": "x",
             "Condition": {}}]});
         let all = doc("Allow", json!("*"), json!("*"));
-        assert_eq!(evaluate(&[all, cond_deny], "iot:Publish", &arn("t"), &NONE), Decision::ExplicitDeny);
+        assert_eq!(
+            evaluate(&[all, cond_deny], "iot:Publish", &arn("t"), &NONE),
+            Decision::ExplicitDeny
+        );
     }
 }

@@ -40,20 +40,38 @@ impl std::fmt::Display for ResponseRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::NotAnObject => write!(f, "the response is not a JSON object"),
-            Self::IsAuthenticatedNotBool => write!(f, "isAuthenticated is missing or not a boolean"),
+            Self::IsAuthenticatedNotBool => {
+                write!(f, "isAuthenticated is missing or not a boolean")
+            }
             Self::PrincipalIdMissing => write!(f, "principalId is missing or not a string"),
-            Self::PrincipalIdLength(n) => write!(f, "principalId has {n} characters (1-{MAX_PRINCIPAL_CHARS} allowed)"),
-            Self::PrincipalIdCharacters => write!(f, "principalId has characters outside [a-zA-Z0-9]"),
+            Self::PrincipalIdLength(n) => write!(
+                f,
+                "principalId has {n} characters (1-{MAX_PRINCIPAL_CHARS} allowed)"
+            ),
+            Self::PrincipalIdCharacters => {
+                write!(f, "principalId has characters outside [a-zA-Z0-9]")
+            }
             Self::PolicyDocumentsMissing => write!(f, "policyDocuments is missing or not a list"),
             Self::TooManyPolicyDocuments(n) => {
-                write!(f, "policyDocuments has {n} documents (at most {MAX_POLICY_DOCUMENTS})")
+                write!(
+                    f,
+                    "policyDocuments has {n} documents (at most {MAX_POLICY_DOCUMENTS})"
+                )
             }
             Self::PolicyDocumentTooLong { index, chars } => {
-                write!(f, "policyDocuments[{index}] has {chars} characters (at most {MAX_POLICY_CHARS})")
+                write!(
+                    f,
+                    "policyDocuments[{index}] has {chars} characters (at most {MAX_POLICY_CHARS})"
+                )
             }
-            Self::PolicyDocumentNotJson { index } => write!(f, "policyDocuments[{index}] is a string but not JSON"),
+            Self::PolicyDocumentNotJson { index } => {
+                write!(f, "policyDocuments[{index}] is a string but not JSON")
+            }
             Self::PolicyDocumentNotObject { index } => {
-                write!(f, "policyDocuments[{index}] is not a JSON object or a JSON string holding one")
+                write!(
+                    f,
+                    "policyDocuments[{index}] is not a JSON object or a JSON string holding one"
+                )
             }
             Self::PeriodNotInteger(field) => write!(f, "{field} is not an integer"),
             Self::PeriodOutOfRange(field, v) => {
@@ -91,7 +109,10 @@ fn judge_inner(response: &Value) -> Result<Option<Authorization>, ResponseRule> 
     if !authenticated {
         return Ok(None);
     }
-    let principal = obj.get("principalId").and_then(Value::as_str).ok_or(ResponseRule::PrincipalIdMissing)?;
+    let principal = obj
+        .get("principalId")
+        .and_then(Value::as_str)
+        .ok_or(ResponseRule::PrincipalIdMissing)?;
     let chars = principal.chars().count();
     if chars == 0 || chars > MAX_PRINCIPAL_CHARS {
         return Err(ResponseRule::PrincipalIdLength(chars));
@@ -99,15 +120,25 @@ fn judge_inner(response: &Value) -> Result<Option<Authorization>, ResponseRule> 
     if !principal.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(ResponseRule::PrincipalIdCharacters);
     }
-    let docs = obj.get("policyDocuments").and_then(Value::as_array).ok_or(ResponseRule::PolicyDocumentsMissing)?;
+    let docs = obj
+        .get("policyDocuments")
+        .and_then(Value::as_array)
+        .ok_or(ResponseRule::PolicyDocumentsMissing)?;
     if docs.len() > MAX_POLICY_DOCUMENTS {
         return Err(ResponseRule::TooManyPolicyDocuments(docs.len()));
     }
-    let policies = docs.iter().enumerate().map(|(i, d)| policy_document(i, d)).collect::<Result<Vec<_>, _>>()?;
+    let policies = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| policy_document(i, d))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(Authorization {
         principal_id: principal.to_string(),
         policies,
-        disconnect_after_s: period(obj.get("disconnectAfterInSeconds"), "disconnectAfterInSeconds")?,
+        disconnect_after_s: period(
+            obj.get("disconnectAfterInSeconds"),
+            "disconnectAfterInSeconds",
+        )?,
         refresh_after_s: period(obj.get("refreshAfterInSeconds"), "refreshAfterInSeconds")?,
     }))
 }
@@ -115,14 +146,18 @@ fn judge_inner(response: &Value) -> Result<Option<Authorization>, ResponseRule> 
 fn policy_document(index: usize, doc: &Value) -> Result<Value, ResponseRule> {
     let (text_len, parsed) = match doc {
         Value::String(s) => {
-            let parsed: Value = serde_json::from_str(s).map_err(|_| ResponseRule::PolicyDocumentNotJson { index })?;
+            let parsed: Value = serde_json::from_str(s)
+                .map_err(|_| ResponseRule::PolicyDocumentNotJson { index })?;
             (s.chars().count(), parsed)
         }
         Value::Object(_) => (doc.to_string().chars().count(), doc.clone()),
         _ => return Err(ResponseRule::PolicyDocumentNotObject { index }),
     };
     if text_len > MAX_POLICY_CHARS {
-        return Err(ResponseRule::PolicyDocumentTooLong { index, chars: text_len });
+        return Err(ResponseRule::PolicyDocumentTooLong {
+            index,
+            chars: text_len,
+        });
     }
     if !parsed.is_object() {
         return Err(ResponseRule::PolicyDocumentNotObject { index });
@@ -133,7 +168,9 @@ fn policy_document(index: usize, doc: &Value) -> Result<Value, ResponseRule> {
 /// `disconnectAfterInSeconds` / `refreshAfterInSeconds`: optional; when present an integer in 300-86400.
 fn period(value: Option<&Value>, field: &'static str) -> Result<Option<u32>, ResponseRule> {
     let Some(value) = value else { return Ok(None) };
-    let v = value.as_i64().ok_or(ResponseRule::PeriodNotInteger(field))?;
+    let v = value
+        .as_i64()
+        .ok_or(ResponseRule::PeriodNotInteger(field))?;
     if !(MIN_PERIOD_S..=MAX_PERIOD_S).contains(&v) {
         return Err(ResponseRule::PeriodOutOfRange(field, v));
     }
@@ -165,22 +202,35 @@ mod tests {
 
     #[test]
     fn the_seed_response_is_valid() {
-        let Judgement::Authenticated(auth) = judge(&seed()) else { panic!("seed response rejected") };
+        let Judgement::Authenticated(auth) = judge(&seed()) else {
+            panic!("seed response rejected")
+        };
         assert_eq!(auth.principal_id, "myPrincipalDevice123");
-        assert_eq!((auth.disconnect_after_s, auth.refresh_after_s), (Some(86400), Some(300)));
+        assert_eq!(
+            (auth.disconnect_after_s, auth.refresh_after_s),
+            (Some(86400), Some(300))
+        );
         assert_eq!(auth.policies.len(), 1);
     }
 
     #[test]
     fn string_documents_are_parsed() {
         let doc = r#"{"Version":"2012-10-17","Statement":[]}"#;
-        let Judgement::Authenticated(auth) = judge(&with("policyDocuments", json!([doc]))) else { panic!() };
-        assert_eq!(auth.policies[0], json!({"Version": "2012-10-17", "Statement": []}));
+        let Judgement::Authenticated(auth) = judge(&with("policyDocuments", json!([doc]))) else {
+            panic!()
+        };
+        assert_eq!(
+            auth.policies[0],
+            json!({"Version": "2012-10-17", "Statement": []})
+        );
     }
 
     #[test]
     fn not_authenticated_ignores_the_rest() {
-        assert_eq!(judge(&json!({"isAuthenticated": false, "principalId": "bad id!"})), Judgement::NotAuthenticated);
+        assert_eq!(
+            judge(&json!({"isAuthenticated": false, "principalId": "bad id!"})),
+            Judgement::NotAuthenticated
+        );
     }
 
     #[test]
@@ -188,31 +238,80 @@ mod tests {
         let long_doc = format!(r#"{{"Statement":[],"Pad":"{}"}}"#, "x".repeat(2100));
         let cases = vec![
             (json!([1]), ResponseRule::NotAnObject),
-            (json!({"isAuthenticated": "true"}), ResponseRule::IsAuthenticatedNotBool),
-            (with("principalId", json!(5)), ResponseRule::PrincipalIdMissing),
-            (with("principalId", json!("")), ResponseRule::PrincipalIdLength(0)),
-            (with("principalId", json!("a".repeat(129))), ResponseRule::PrincipalIdLength(129)),
-            (with("principalId", json!("my-device")), ResponseRule::PrincipalIdCharacters),
-            (with("principalId", json!("caf\u{e9}")), ResponseRule::PrincipalIdCharacters),
-            (with("policyDocuments", json!("{}")), ResponseRule::PolicyDocumentsMissing),
-            (with("policyDocuments", json!(vec![json!({}); 11])), ResponseRule::TooManyPolicyDocuments(11)),
-            (with("policyDocuments", json!(["not json"])), ResponseRule::PolicyDocumentNotJson { index: 0 }),
-            (with("policyDocuments", json!([{}, "[1]"])), ResponseRule::PolicyDocumentNotObject { index: 1 }),
-            (with("policyDocuments", json!([7])), ResponseRule::PolicyDocumentNotObject { index: 0 }),
+            (
+                json!({"isAuthenticated": "true"}),
+                ResponseRule::IsAuthenticatedNotBool,
+            ),
+            (
+                with("principalId", json!(5)),
+                ResponseRule::PrincipalIdMissing,
+            ),
+            (
+                with("principalId", json!("")),
+                ResponseRule::PrincipalIdLength(0),
+            ),
+            (
+                with("principalId", json!("a".repeat(129))),
+                ResponseRule::PrincipalIdLength(129),
+            ),
+            (
+                with("principalId", json!("my-device")),
+                ResponseRule::PrincipalIdCharacters,
+            ),
+            (
+                with("principalId", json!("caf\u{e9}")),
+                ResponseRule::PrincipalIdCharacters,
+            ),
+            (
+                with("policyDocuments", json!("{}")),
+                ResponseRule::PolicyDocumentsMissing,
+            ),
+            (
+                with("policyDocuments", json!(vec![json!({}); 11])),
+                ResponseRule::TooManyPolicyDocuments(11),
+            ),
+            (
+                with("policyDocuments", json!(["not json"])),
+                ResponseRule::PolicyDocumentNotJson { index: 0 },
+            ),
+            (
+                with("policyDocuments", json!([{}, "[1]"])),
+                ResponseRule::PolicyDocumentNotObject { index: 1 },
+            ),
+            (
+                with("policyDocuments", json!([7])),
+                ResponseRule::PolicyDocumentNotObject { index: 0 },
+            ),
             (
                 with("policyDocuments", json!([long_doc])),
-                ResponseRule::PolicyDocumentTooLong { index: 0, chars: long_doc.len() },
+                ResponseRule::PolicyDocumentTooLong {
+                    index: 0,
+                    chars: long_doc.len(),
+                },
             ),
-            (with("refreshAfterInSeconds", json!(299)), ResponseRule::PeriodOutOfRange("refreshAfterInSeconds", 299)),
+            (
+                with("refreshAfterInSeconds", json!(299)),
+                ResponseRule::PeriodOutOfRange("refreshAfterInSeconds", 299),
+            ),
             (
                 with("disconnectAfterInSeconds", json!(86401)),
                 ResponseRule::PeriodOutOfRange("disconnectAfterInSeconds", 86401),
             ),
-            (with("refreshAfterInSeconds", json!(300.5)), ResponseRule::PeriodNotInteger("refreshAfterInSeconds")),
-            (with("refreshAfterInSeconds", json!("300")), ResponseRule::PeriodNotInteger("refreshAfterInSeconds")),
+            (
+                with("refreshAfterInSeconds", json!(300.5)),
+                ResponseRule::PeriodNotInteger("refreshAfterInSeconds"),
+            ),
+            (
+                with("refreshAfterInSeconds", json!("300")),
+                ResponseRule::PeriodNotInteger("refreshAfterInSeconds"),
+            ),
         ];
         for (response, rule) in cases {
-            assert_eq!(judge(&response), Judgement::Invalid(rule.clone()), "{response}");
+            assert_eq!(
+                judge(&response),
+                Judgement::Invalid(rule.clone()),
+                "{response}"
+            );
             assert!(!rule.to_string().is_empty());
         }
     }
@@ -227,6 +326,9 @@ mod tests {
         assert!(matches!(judge(&v), Judgement::Authenticated(_)));
         let exactly = format!(r#"{{"Statement":[],"Pad":"{}"}}"#, "x".repeat(2048 - 25));
         assert_eq!(exactly.len(), 2048);
-        assert!(matches!(judge(&with("policyDocuments", json!([exactly]))), Judgement::Authenticated(_)));
+        assert!(matches!(
+            judge(&with("policyDocuments", json!([exactly]))),
+            Judgement::Authenticated(_)
+        ));
     }
 }

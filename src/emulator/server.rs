@@ -23,7 +23,9 @@ use super::{Shared, admin, publish};
 use crate::shutdown::Shutdown;
 
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper runs this timer whenever it waits for a request head, including between requests on a keep-alive
+/// connection: it bounds slow clients and closes keep-alive connections idle for this long.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// hyper's read buffer, which bounds the request head (hyper answers 431 beyond it). 8 KiB is hyper's minimum.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// How long open connections get to finish their current request after shutdown.
@@ -38,7 +40,12 @@ pub(crate) enum Role {
 }
 
 /// Accepts until shutdown, then waits for its connections to drain.
-pub(crate) async fn serve(listener: TcpListener, role: Role, shared: Arc<Shared>, shutdown: Shutdown) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    role: Role,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -109,7 +116,11 @@ where
 async fn serve_connection<I, S>(io: I, service: S, shutdown: Shutdown)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: hyper::service::Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible>,
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = Infallible,
+        >,
     S::Future: Send + 'static,
 {
     let mut builder = http1::Builder::new();

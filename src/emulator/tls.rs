@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -30,9 +33,15 @@ pub fn generate(state_dir: &Path, endpoint_names: &[String]) -> anyhow::Result<T
     dn.push(DnType::CommonName, "tokenstorm emulator throwaway CA");
     ca_params.distinguished_name = dn;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_key = KeyPair::generate().context("generating the CA key")?;
-    let ca_cert = ca_params.self_signed(&ca_key).context("self-signing the CA")?;
+    let ca_cert = ca_params
+        .self_signed(&ca_key)
+        .context("self-signing the CA")?;
     let issuer = Issuer::new(ca_params, ca_key);
 
     let mut names: Vec<String> = BUILTIN_NAMES.iter().map(|s| s.to_string()).collect();
@@ -41,41 +50,75 @@ pub fn generate(state_dir: &Path, endpoint_names: &[String]) -> anyhow::Result<T
             names.push(name.clone());
         }
     }
-    let mut server_params = CertificateParams::new(names.clone())
-        .with_context(|| format!("server certificate names {names:?}: an --endpoint-name is not a valid DNS name"))?;
+    let mut server_params = CertificateParams::new(names.clone()).with_context(|| {
+        format!("server certificate names {names:?}: an --endpoint-name is not a valid DNS name")
+    })?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "tokenstorm emulator");
     server_params.distinguished_name = dn;
     let server_key = KeyPair::generate().context("generating the server key")?;
-    let server_cert = server_params.signed_by(&server_key, &issuer).context("signing the server certificate")?;
+    let server_cert = server_params
+        .signed_by(&server_key, &issuer)
+        .context("signing the server certificate")?;
 
-    std::fs::create_dir_all(state_dir)
-        .with_context(|| format!("cannot create the state directory {} (--state-dir)", state_dir.display()))?;
+    std::fs::create_dir_all(state_dir).with_context(|| {
+        format!(
+            "cannot create the state directory {} (--state-dir)",
+            state_dir.display()
+        )
+    })?;
     let ca_path = absolute(&state_dir.join("ca.pem"));
-    std::fs::write(&ca_path, ca_cert.pem()).with_context(|| format!("cannot write {}", ca_path.display()))?;
+    std::fs::write(&ca_path, ca_cert.pem())
+        .with_context(|| format!("cannot write {}", ca_path.display()))?;
 
     let chain = vec![server_cert.der().clone()];
     let key = PrivateKeyDer::try_from(server_key.serialize_der())
         .map_err(|e| anyhow::anyhow!("server key encoding: {e}"))?;
-    Ok(TlsSetup { server_config: server_config(chain, key)?, ca_cert_path: ca_path })
+    Ok(TlsSetup {
+        server_config: server_config(chain, key)?,
+        ca_cert_path: ca_path,
+    })
 }
 
 /// Loads `--tls-cert` (a PEM chain) and `--tls-key` (a PEM private key).
 pub fn load(files: &TlsFiles) -> anyhow::Result<TlsSetup> {
     let chain = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("--tls-cert {}: cannot read a PEM certificate chain", files.cert.display()))?;
+        .with_context(|| {
+            format!(
+                "--tls-cert {}: cannot read a PEM certificate chain",
+                files.cert.display()
+            )
+        })?;
     if chain.is_empty() {
-        anyhow::bail!("--tls-cert {}: no CERTIFICATE block found", files.cert.display());
+        anyhow::bail!(
+            "--tls-cert {}: no CERTIFICATE block found",
+            files.cert.display()
+        );
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .with_context(|| format!("--tls-key {}: cannot read a PEM private key", files.key.display()))?;
-    let config = server_config(chain, key)
-        .with_context(|| format!("--tls-cert {} / --tls-key {}", files.cert.display(), files.key.display()))?;
-    Ok(TlsSetup { server_config: config, ca_cert_path: absolute(&files.cert) })
+    let key = PrivateKeyDer::from_pem_file(&files.key).with_context(|| {
+        format!(
+            "--tls-key {}: cannot read a PEM private key",
+            files.key.display()
+        )
+    })?;
+    let config = server_config(chain, key).with_context(|| {
+        format!(
+            "--tls-cert {} / --tls-key {}",
+            files.cert.display(),
+            files.key.display()
+        )
+    })?;
+    Ok(TlsSetup {
+        server_config: config,
+        ca_cert_path: absolute(&files.cert),
+    })
 }
 
-fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> anyhow::Result<Arc<ServerConfig>> {
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> anyhow::Result<Arc<ServerConfig>> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -29,7 +29,8 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 
     /// Asserts the AWS answer shape `{"message": msg, "traceId": "<uuid>"}`.
@@ -38,8 +39,16 @@ impl Reply {
         let v = self.json();
         assert_eq!(v["message"], message, "body: {}", self.body);
         let trace = v["traceId"].as_str().expect("traceId");
-        assert!(uuid::Uuid::parse_str(trace).is_ok(), "traceId {trace} is not a uuid");
-        assert_eq!(v.as_object().map(|o| o.len()), Some(2), "body: {}", self.body);
+        assert!(
+            uuid::Uuid::parse_str(trace).is_ok(),
+            "traceId {trace} is not a uuid"
+        );
+        assert_eq!(
+            v.as_object().map(|o| o.len()),
+            Some(2),
+            "body: {}",
+            self.body
+        );
     }
 }
 
@@ -65,7 +74,10 @@ impl Conn {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let stream = TcpStream::connect(addr).await.expect("connect");
         let name = ServerName::try_from(server_name.to_string()).expect("server name");
-        let tls = connector.connect(name, stream).await.expect("TLS handshake");
+        let tls = connector
+            .connect(name, stream)
+            .await
+            .expect("TLS handshake");
         Self::handshake(TokioIo::new(tls), format!("{server_name}:{}", addr.port())).await
     }
 
@@ -73,7 +85,9 @@ impl Conn {
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        let (sender, conn) = hyper::client::conn::http1::handshake(io).await.expect("HTTP handshake");
+        let (sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .expect("HTTP handshake");
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -81,21 +95,36 @@ impl Conn {
     }
 
     /// Sends one request on this connection.
-    pub async fn send(&mut self, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        let mut req = Request::builder().method(method).uri(path).header("host", &self.host);
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.host);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req.body(Full::new(Bytes::copy_from_slice(body))).expect("request");
+        let req = req
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("request");
         self.sender.ready().await.expect("connection closed");
         let resp = self.sender.send_request(req).await.expect("request failed");
         let status = resp.status().as_u16();
         let body = resp.into_body().collect().await.expect("body").to_bytes();
-        Reply { status, body: String::from_utf8_lossy(&body).into_owned() }
+        Reply {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
     }
 
     pub async fn post(&mut self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        self.send(Method::POST, path, headers, b"Hello, world").await
+        self.send(Method::POST, path, headers, b"Hello, world")
+            .await
     }
 
     pub async fn get(&mut self, path: &str) -> Reply {

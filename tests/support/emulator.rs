@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tokenstorm::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION};
 use tokenstorm::emulator::{
-    AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec, RunningEmulator,
+    AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec,
+    RunningEmulator,
 };
 use tokenstorm::shutdown::Shutdown;
 
@@ -30,7 +31,9 @@ impl Handle {
     pub async fn stop(mut self) {
         self.shutdown.trigger();
         if let Some(running) = self.running.take() {
-            tokio::time::timeout(Duration::from_secs(10), running.join()).await.expect("emulator did not stop in 10 s");
+            tokio::time::timeout(Duration::from_secs(10), running.join())
+                .await
+                .expect("emulator did not stop in 10 s");
         }
     }
 
@@ -47,7 +50,10 @@ impl Drop for Handle {
 
 /// A config with every listener on 127.0.0.1:0, no authorizers, and a placeholder state dir (replaced by
 /// [`start`]).
-pub fn config(authorizers: Vec<AuthorizerSpec>, default_authorizer: Option<&str>) -> EmulatorConfig {
+pub fn config(
+    authorizers: Vec<AuthorizerSpec>,
+    default_authorizer: Option<&str>,
+) -> EmulatorConfig {
     let any = Some("127.0.0.1:0".parse().expect("addr"));
     EmulatorConfig {
         authorizers,
@@ -73,11 +79,17 @@ pub fn authorizer(name: &str, keys: &[usize], behaviour: FunctionBehaviour) -> A
     AuthorizerSpec {
         name: name.to_string(),
         token_key_name: SEED_TOKEN_KEY_NAME.to_string(),
-        signing_keys: keys.iter().map(|i| (format!("key{i}"), public(*i))).collect(),
+        signing_keys: keys
+            .iter()
+            .map(|i| (format!("key{i}"), public(*i)))
+            .collect(),
         status: AuthorizerStatus::Active,
         signing_disabled: false,
         enable_caching_for_http: false,
-        function: FunctionSpec { behaviour, latency: Duration::ZERO },
+        function: FunctionSpec {
+            behaviour,
+            latency: Duration::ZERO,
+        },
     }
 }
 
@@ -86,6 +98,12 @@ pub async fn start(mut config: EmulatorConfig) -> Handle {
     let state = super::tempdir();
     config.state_dir = state.path().to_path_buf();
     let shutdown = Shutdown::new();
-    let running = tokenstorm::emulator::start(config, shutdown.clone()).await.expect("emulator failed to start");
-    Handle { running: Some(running), shutdown, _state: state }
+    let running = tokenstorm::emulator::start(config, shutdown.clone())
+        .await
+        .expect("emulator failed to start");
+    Handle {
+        running: Some(running),
+        shutdown,
+        _state: state,
+    }
 }

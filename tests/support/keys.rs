@@ -14,7 +14,11 @@ pub const SEED_TOPIC: &str = "customAuhtTestTopic";
 /// Three distinct 2048-bit keys: the signing key, a rotated one, and an attacker's.
 pub fn key(index: usize) -> &'static PrivateKey {
     static KEYS: OnceLock<Vec<PrivateKey>> = OnceLock::new();
-    &KEYS.get_or_init(|| (0..3).map(|_| PrivateKey::generate(2048).expect("keygen")).collect())[index]
+    &KEYS.get_or_init(|| {
+        (0..3)
+            .map(|_| PrivateKey::generate(2048).expect("keygen"))
+            .collect()
+    })[index]
 }
 
 pub fn signing_key() -> &'static PrivateKey {

@@ -1,0 +1,280 @@
+//! [`FunctionFile`]: the in-process authorizer function as a TOML table. The emulator's `--config` file has it
+//! as `[authorizer.function]`, and scenarios embed the same table, so both read one format. Unknown fields are
+//! rejected; errors name the file, the field and the value.
+//!
+//! ```toml
+//! mode = "allow"                  # "allow" | "deny" | "table"
+//! principal_id = "myPrincipalDevice123"
+//! policy_documents = ['{"Version":"2012-10-17","Statement":[...]}']   # JSON strings or TOML tables
+//! disconnect_after_s = 86400
+//! refresh_after_s = 300
+//! latency_ms = 0                  # injected before answering; 5000 or more times out (deny)
+//! # mode = "table":
+//! # table = [{ token = "t1", response = '{"isAuthenticated": false}' }]   # raw responses, may be invalid
+//! # fallback = { mode = "deny" }  # tokens not in the table (default: deny)
+//! ```
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use super::config::{FunctionBehaviour, FunctionSpec};
+
+/// What the in-process authorizer function does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionMode {
+    /// Answer `isAuthenticated: true` with the principal and policies below.
+    #[default]
+    Allow,
+    /// Answer `isAuthenticated: false`.
+    Deny,
+    /// Look the token up in `table`; tokens not there get `fallback` (default: deny).
+    Table,
+}
+
+/// The in-process authorizer function. Defaults: `FunctionBehaviour::default_allow()` (principal
+/// `tokenstormDevice`, connect/publish/subscribe/receive allowed on `*`, 86400 s / 300 s), no latency.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionFile {
+    #[serde(default)]
+    pub mode: FunctionMode,
+    pub principal_id: Option<String>,
+    /// TOML tables or JSON strings (string documents are passed to the emulator's validation as strings, as a
+    /// Lambda returning strings would).
+    pub policy_documents: Option<Vec<toml::Value>>,
+    pub disconnect_after_s: Option<i64>,
+    pub refresh_after_s: Option<i64>,
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub table: Vec<TableEntryFile>,
+    pub fallback: Option<Box<FunctionFile>>,
+}
+
+/// `{ token = "...", response = '{"isAuthenticated": ...}' }`: the exact response for that token, raw (it may
+/// be deliberately invalid, to exercise response validation).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableEntryFile {
+    pub token: String,
+    pub response: String,
+}
+
+impl FunctionFile {
+    /// Resolves the function. `file` names the source in errors.
+    pub fn to_spec(&self, file: &str) -> anyhow::Result<FunctionSpec> {
+        Ok(FunctionSpec {
+            behaviour: self.behaviour(file, "function")?,
+            latency: Duration::from_millis(self.latency_ms),
+        })
+    }
+
+    fn behaviour(&self, file: &str, at: &str) -> anyhow::Result<FunctionBehaviour> {
+        let only = |set: bool, field: &str, mode: &str| -> anyhow::Result<()> {
+            if set {
+                anyhow::bail!(
+                    "{file}: {at}.{field} only applies to mode = \"{mode}\" (mode is {:?})",
+                    self.mode
+                );
+            }
+            Ok(())
+        };
+        let allow_fields = self.principal_id.is_some()
+            || self.policy_documents.is_some()
+            || self.disconnect_after_s.is_some()
+            || self.refresh_after_s.is_some();
+        if self.mode != FunctionMode::Allow {
+            only(
+                allow_fields,
+                "principal_id/policy_documents/disconnect_after_s/refresh_after_s",
+                "allow",
+            )?;
+        }
+        if self.mode != FunctionMode::Table {
+            only(!self.table.is_empty(), "table", "table")?;
+            only(self.fallback.is_some(), "fallback", "table")?;
+        }
+        match self.mode {
+            FunctionMode::Deny => Ok(FunctionBehaviour::Deny),
+            FunctionMode::Allow => match FunctionBehaviour::default_allow() {
+                FunctionBehaviour::Allow {
+                    principal_id,
+                    policy_documents,
+                    disconnect_after_s,
+                    refresh_after_s,
+                } => {
+                    let policy_documents = match &self.policy_documents {
+                        None => policy_documents,
+                        Some(docs) => docs
+                            .iter()
+                            .enumerate()
+                            .map(|(i, d)| {
+                                policy_document(d, &format!("{file}: {at}.policy_documents[{i}]"))
+                            })
+                            .collect::<anyhow::Result<_>>()?,
+                    };
+                    Ok(FunctionBehaviour::Allow {
+                        principal_id: self.principal_id.clone().unwrap_or(principal_id),
+                        policy_documents,
+                        disconnect_after_s: self.disconnect_after_s.unwrap_or(disconnect_after_s),
+                        refresh_after_s: self.refresh_after_s.unwrap_or(refresh_after_s),
+                    })
+                }
+                other => Ok(other),
+            },
+            FunctionMode::Table => {
+                let entries = self
+                    .table
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let response = serde_json::from_str(&e.response).with_context(|| {
+                            format!(
+                                "{file}: {at}.table[{i}].response (token {:?}) is not JSON",
+                                e.token
+                            )
+                        })?;
+                        Ok((e.token.clone(), response))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                let fallback = match &self.fallback {
+                    Some(f) => f.behaviour(file, &format!("{at}.fallback"))?,
+                    None => FunctionBehaviour::Deny,
+                };
+                Ok(FunctionBehaviour::Table {
+                    entries,
+                    fallback: Box::new(fallback),
+                })
+            }
+        }
+    }
+}
+
+/// A TOML table becomes a JSON object; a string must hold a JSON object and stays a string.
+fn policy_document(doc: &toml::Value, what: &str) -> anyhow::Result<serde_json::Value> {
+    match doc {
+        toml::Value::String(s) => match serde_json::from_str::<serde_json::Value>(s) {
+            Ok(v) if v.is_object() => Ok(serde_json::Value::String(s.clone())),
+            Ok(_) => anyhow::bail!("{what}: the JSON string does not hold an object"),
+            Err(e) => anyhow::bail!("{what}: not JSON: {e}"),
+        },
+        toml::Value::Table(_) => {
+            serde_json::to_value(doc).with_context(|| format!("{what}: cannot convert to JSON"))
+        }
+        other => anyhow::bail!(
+            "{what}: expected a table or a JSON string, found {}",
+            other.type_str()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn function(text: &str) -> anyhow::Result<FunctionSpec> {
+        let f: FunctionFile = toml::from_str(text)?;
+        f.to_spec("s.toml")
+    }
+
+    #[test]
+    fn an_empty_function_is_the_default_allow() {
+        let spec = function("").unwrap();
+        assert_eq!(
+            format!("{:?}", spec.behaviour),
+            format!("{:?}", FunctionBehaviour::default_allow())
+        );
+        assert!(spec.latency.is_zero());
+    }
+
+    #[test]
+    fn allow_with_tables_and_json_strings() {
+        let spec = function(
+            r#"
+            mode = "allow"
+            principal_id = "myPrincipalDevice123"
+            latency_ms = 25
+            refresh_after_s = 600
+            policy_documents = [
+              '{"Version":"2012-10-17","Statement":[{"Action":"iot:Publish","Effect":"Allow","Resource":"*"}]}',
+              { Version = "2012-10-17", Statement = [{ Action = "iot:Connect", Effect = "Allow", Resource = "*" }] },
+            ]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(spec.latency, Duration::from_millis(25));
+        let FunctionBehaviour::Allow {
+            principal_id,
+            policy_documents,
+            disconnect_after_s,
+            refresh_after_s,
+        } = spec.behaviour
+        else {
+            panic!("not allow")
+        };
+        assert_eq!(
+            (principal_id.as_str(), disconnect_after_s, refresh_after_s),
+            ("myPrincipalDevice123", 86400, 600)
+        );
+        assert!(
+            policy_documents[0].is_string(),
+            "JSON strings stay strings, as a Lambda would send them"
+        );
+        assert_eq!(
+            policy_documents[1],
+            json!({"Version": "2012-10-17", "Statement": [{"Action": "iot:Connect", "Effect": "Allow", "Resource": "*"}]})
+        );
+    }
+
+    #[test]
+    fn table_with_fallback() {
+        let spec = function(
+            r#"
+            mode = "table"
+            table = [{ token = "a", response = '{"isAuthenticated": false}' }]
+            fallback = { mode = "allow", principal_id = "x" }
+            "#,
+        )
+        .unwrap();
+        let FunctionBehaviour::Table { entries, fallback } = spec.behaviour else {
+            panic!("not a table")
+        };
+        assert_eq!(
+            entries,
+            vec![("a".to_string(), json!({"isAuthenticated": false}))]
+        );
+        assert!(
+            matches!(*fallback, FunctionBehaviour::Allow { ref principal_id, .. } if principal_id == "x")
+        );
+        let spec = function("mode = \"table\"").unwrap();
+        assert!(
+            matches!(spec.behaviour, FunctionBehaviour::Table { ref fallback, .. } if matches!(**fallback, FunctionBehaviour::Deny))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_and_value() {
+        let msg = |text: &str| format!("{:#}", function(text).unwrap_err());
+        assert!(msg("mode = \"maybe\"").contains("maybe"));
+        assert!(msg("colour = 1").contains("colour"));
+        let m = msg("policy_documents = ['not json']");
+        assert!(
+            m.contains("s.toml") && m.contains("function.policy_documents[0]"),
+            "{m}"
+        );
+        assert!(msg("policy_documents = ['[1]']").contains("does not hold an object"));
+        assert!(msg("policy_documents = [5]").contains("integer"));
+        let m = msg("mode = \"deny\"\nprincipal_id = \"x\"");
+        assert!(m.contains("mode = \"allow\""), "{m}");
+        let m = msg("mode = \"table\"\ntable = [{ token = \"t\", response = \"{\" }]");
+        assert!(
+            m.contains("function.table[0].response") && m.contains("\"t\""),
+            "{m}"
+        );
+        assert!(msg("table = [{ token = \"t\", response = \"{}\" }]").contains("mode = \"table\""));
+    }
+}
