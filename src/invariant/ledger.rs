@@ -13,6 +13,9 @@ use crate::attempt::{Class, id};
 /// The part of a ledger entry the join reads (other fields are ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LedgerRow {
+    /// 1, 2, 3, ... in invocation order (for paging through the admin API).
+    #[serde(default)]
+    pub seq: u64,
     #[serde(default)]
     pub attempt_id: Option<String>,
     /// `allow` or `deny`.
@@ -22,6 +25,7 @@ pub struct LedgerRow {
 impl From<&crate::emulator::LedgerEntry> for LedgerRow {
     fn from(e: &crate::emulator::LedgerEntry) -> Self {
         Self {
+            seq: e.seq,
             attempt_id: e.attempt_id.clone(),
             verdict: e.verdict.clone(),
         }
@@ -110,7 +114,11 @@ impl LedgerSummary {
     }
 }
 
-/// Reads an external emulator's ledger: `GET <admin_url>/ledger` → `{"entries": [...]}` (plain HTTP).
+/// Entries per admin request.
+const PAGE: usize = 10_000;
+
+/// Reads an external emulator's whole ledger: `GET <admin_url>/ledger?since=SEQ&limit=N` → `{"entries": [...]}`
+/// (plain HTTP, one keep-alive connection, pages of [`PAGE`] entries).
 pub async fn fetch(admin_url: &str) -> anyhow::Result<Vec<LedgerRow>> {
     use http_body_util::{BodyExt as _, Empty};
     use hyper_util::rt::TokioIo;
@@ -130,22 +138,40 @@ pub async fn fetch(admin_url: &str) -> anyhow::Result<Vec<LedgerRow>> {
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let req = hyper::Request::get("/ledger?since=0")
-        .header(hyper::header::HOST, authority)
-        .body(Empty::<bytes::Bytes>::new())?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .with_context(|| format!("GET {admin_url}/ledger failed"))?;
-    let status = resp.status();
-    let body = resp.into_body().collect().await?.to_bytes();
-    anyhow::ensure!(
-        status.is_success(),
-        "GET {admin_url}/ledger answered {status}"
-    );
-    let page: Page = serde_json::from_slice(&body)
-        .with_context(|| format!("GET {admin_url}/ledger: not a ledger"))?;
-    Ok(page.entries)
+    let mut rows: Vec<LedgerRow> = Vec::new();
+    loop {
+        let since = rows.last().map_or(0, |r| r.seq);
+        let req = hyper::Request::get(format!("/ledger?since={since}&limit={PAGE}"))
+            .header(hyper::header::HOST, authority)
+            .body(Empty::<bytes::Bytes>::new())?;
+        sender
+            .ready()
+            .await
+            .with_context(|| format!("{admin_url}: connection lost"))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .with_context(|| format!("GET {admin_url}/ledger failed"))?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        anyhow::ensure!(
+            status.is_success(),
+            "GET {admin_url}/ledger answered {status}"
+        );
+        let page: Page = serde_json::from_slice(&body)
+            .with_context(|| format!("GET {admin_url}/ledger: not a ledger"))?;
+        let n = page.entries.len();
+        if let Some(first) = page.entries.first() {
+            anyhow::ensure!(
+                first.seq > since,
+                "GET {admin_url}/ledger: entries do not advance past seq {since}"
+            );
+        }
+        rows.extend(page.entries);
+        if n < PAGE {
+            return Ok(rows);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +181,7 @@ mod tests {
 
     fn row(id: Option<&str>, verdict: &str) -> LedgerRow {
         LedgerRow {
+            seq: 0,
             attempt_id: id.map(str::to_string),
             verdict: verdict.into(),
         }

@@ -109,6 +109,7 @@ mod tests {
 
     fn row(id: &str, verdict: &str) -> LedgerRow {
         LedgerRow {
+            seq: 0,
             attempt_id: Some(id.into()),
             verdict: verdict.into(),
         }

@@ -167,8 +167,8 @@ impl Lane {
             });
         }
         let mut stopping = false;
-        for j in 0..states.len() {
-            self.next_in_slot(&mut states[j]);
+        for slot in &mut states {
+            self.next_in_slot(slot);
         }
         loop {
             if self.tasks.is_empty() {

@@ -7,7 +7,7 @@ use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
 use crate::attempt::{Catalogue, Class, Credential};
-use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE};
+use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE, publish_target};
 use crate::wire::query::encode_component;
 
 /// Where the credentials ride.
@@ -103,11 +103,7 @@ fn prepare(
     placement: Placement,
 ) -> Result<Prepared, PrepareError> {
     let bad = |what: &str, e: &dyn std::fmt::Display| PrepareError(format!("{what}: {e}"));
-    let mut path = format!(
-        "/topics/{}?qos={}",
-        encode_component(&shape.topic),
-        shape.qos
-    );
+    let mut path = publish_target(&shape.topic, shape.qos);
     let mut headers = vec![
         (
             HOST,

@@ -16,17 +16,17 @@ pub fn shorten(secret: &str) -> String {
 /// The effective scenario as JSON with its tokens shortened (`devices.static_token`, function table tokens).
 pub fn scenario_json(s: &crate::scenario::Scenario) -> serde_json::Value {
     let mut v = serde_json::to_value(s).unwrap_or(serde_json::Value::Null);
-    if let Some(t) = v.pointer_mut("/devices/static_token") {
-        if let Some(s) = t.as_str() {
-            *t = shorten(s).into();
-        }
+    if let Some(t) = v.pointer_mut("/devices/static_token")
+        && let Some(s) = t.as_str()
+    {
+        *t = shorten(s).into();
     }
     if let Some(serde_json::Value::Array(rows)) = v.pointer_mut("/authorizer/function/table") {
         for row in rows {
-            if let Some(t) = row.get_mut("token") {
-                if let Some(s) = t.as_str() {
-                    *t = shorten(s).into();
-                }
+            if let Some(t) = row.get_mut("token")
+                && let Some(s) = t.as_str()
+            {
+                *t = shorten(s).into();
             }
         }
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// A whole scenario file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
     /// Names the report folder; empty: the file's stem.
@@ -156,21 +156,6 @@ pub struct ForgedVariants {
     pub other_token: f64,
     pub missing_signature: f64,
     pub hex_digest: f64,
-}
-
-impl Default for Scenario {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            run: RunSection::default(),
-            devices: DevicesSection::default(),
-            keys: KeysSection::default(),
-            authorizer: AuthorizerSection::default(),
-            target: TargetSection::default(),
-            http: HttpSection::default(),
-            mix: MixSection::default(),
-        }
-    }
 }
 
 impl Default for RunSection {
