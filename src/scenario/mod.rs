@@ -3,7 +3,9 @@
 pub mod error;
 pub mod file;
 pub mod function;
+mod keys;
 pub mod plan;
+mod target;
 
 pub use error::ScenarioError;
 pub use file::Scenario;

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::ScenarioError;
-use super::file::{CredentialsIn, LoadModel, Scenario, Status, TargetKind, TokenScheme};
+use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
 use crate::attempt::{Class, Mix, MixError};
-use crate::emulator::config::{AuthorizerStatus, DEFAULT_ENDPOINT, FunctionSpec};
+use crate::emulator::config::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};
 
 /// How attempts are paced.
@@ -121,7 +121,7 @@ impl Plan {
         let f = file.display().to_string();
         let err = |field: &str, problem: String| ScenarioError::new(f.clone(), field, problem);
         let r = &s.run;
-        positive(r.duration_s, "run.duration_s").map_err(|p| err("run.duration_s", p))?;
+        positive(r.duration_s).map_err(|p| err("run.duration_s", p))?;
         if !(r.warmup_s.is_finite() && r.warmup_s >= 0.0 && r.warmup_s < r.duration_s) {
             return Err(err(
                 "run.warmup_s",
@@ -143,7 +143,7 @@ impl Plan {
         }
         let model = match r.model {
             LoadModel::Open => {
-                positive(r.rate_per_s, "").map_err(|p| err("run.rate_per_s", p))?;
+                positive(r.rate_per_s).map_err(|p| err("run.rate_per_s", p))?;
                 Model::Open {
                     rate_per_s: r.rate_per_s,
                 }
@@ -202,8 +202,8 @@ impl Plan {
                 "replays reuse another device's pair: needs devices.count ≥ 2".into(),
             ));
         }
-        let target = resolve_target(&s, file, &err)?;
-        let (keys, attacker) = resolve_keys(&s, file, &err)?;
+        let target = super::target::resolve_target(&s, file, &err)?;
+        let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;
         Ok(Self {
             name: if s.name.is_empty() {
                 file.file_stem()
@@ -249,7 +249,7 @@ impl Plan {
     }
 }
 
-fn positive(v: f64, _field: &str) -> Result<(), String> {
+fn positive(v: f64) -> Result<(), String> {
     if v.is_finite() && v > 0.0 && v < 1e9 {
         Ok(())
     } else {
@@ -335,187 +335,4 @@ fn resolve_mix(
         ),
         MixError::Negative => err("mix", e.to_string()),
     })
-}
-
-fn resolve_target(
-    s: &Scenario,
-    file: &Path,
-    err: &impl Fn(&str, String) -> ScenarioError,
-) -> Result<Target, ScenarioError> {
-    let t = &s.target;
-    match t.kind {
-        TargetKind::Embedded => {
-            for (field, set) in [
-                ("target.url", !t.url.is_empty()),
-                ("target.admin_url", !t.admin_url.is_empty()),
-            ] {
-                if set {
-                    return Err(err(
-                        field,
-                        "only for target.kind = \"external\"; remove it or set the kind".into(),
-                    ));
-                }
-            }
-            let endpoint_name = if t.endpoint_name.is_empty() {
-                DEFAULT_ENDPOINT.into()
-            } else {
-                t.endpoint_name.clone()
-            };
-            Ok(Target::Embedded { endpoint_name })
-        }
-        TargetKind::External => {
-            let (host, port) = parse_https_url(&t.url).map_err(|p| err("target.url", p))?;
-            let admin_url = if t.admin_url.is_empty() {
-                None
-            } else {
-                let rest = t.admin_url.strip_prefix("http://").ok_or_else(|| {
-                    err(
-                        "target.admin_url",
-                        format!("must look like http://host:port (got {:?})", t.admin_url),
-                    )
-                })?;
-                if rest.trim_end_matches('/').is_empty() {
-                    return Err(err("target.admin_url", "has no host".into()));
-                }
-                Some(t.admin_url.trim_end_matches('/').to_string())
-            };
-            let ca_file = if t.ca_file.as_os_str().is_empty() {
-                if t.verify_tls {
-                    return Err(err("target.ca_file", "needed when target.verify_tls = true (the CA that signed the endpoint's certificate)".into()));
-                }
-                None
-            } else {
-                let p = relative_to(file, &t.ca_file);
-                if !p.is_file() {
-                    return Err(err(
-                        "target.ca_file",
-                        format!("{} is not a readable file", p.display()),
-                    ));
-                }
-                Some(p)
-            };
-            let endpoint_name = if t.endpoint_name.is_empty() {
-                host.clone()
-            } else {
-                t.endpoint_name.clone()
-            };
-            Ok(Target::External {
-                authority: format!("{host}:{port}"),
-                host,
-                port,
-                endpoint_name,
-                admin_url,
-                ca_file,
-                verify_tls: t.verify_tls,
-            })
-        }
-    }
-}
-
-/// `https://host[:port][/]` → (host, port). IPv6 literals in brackets are kept with their brackets.
-fn parse_https_url(url: &str) -> Result<(String, u16), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("must look like https://host:port (got {url:?})"))?
-        .trim_end_matches('/');
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
-        return Err(format!(
-            "must be https://host[:port] with no path (got {url:?})"
-        ));
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (
-            h.to_string(),
-            p.parse::<u16>()
-                .map_err(|_| format!("bad port {p:?} in {url:?}"))?,
-        ),
-        _ => (rest.to_string(), 443),
-    };
-    Ok((host, port))
-}
-
-fn relative_to(file: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        file.parent().unwrap_or(Path::new(".")).join(p)
-    }
-}
-
-fn resolve_keys(
-    s: &Scenario,
-    file: &Path,
-    err: &impl Fn(&str, String) -> ScenarioError,
-) -> Result<(Vec<SigningKey>, PrivateKey), ScenarioError> {
-    let k = &s.keys;
-    if ![2048, 3072, 4096].contains(&k.bits) {
-        return Err(err(
-            "keys.bits",
-            format!("must be 2048, 3072 or 4096 (got {})", k.bits),
-        ));
-    }
-    let mut keys = Vec::new();
-    if k.private_key_files.is_empty() {
-        if k.generate == 0 || k.generate > 16 {
-            return Err(err(
-                "keys.generate",
-                format!(
-                    "must be 1–16 when keys.private_key_files is empty (got {})",
-                    k.generate
-                ),
-            ));
-        }
-        for i in 0..k.generate {
-            let key = PrivateKey::generate(k.bits as usize)
-                .map_err(|e| err("keys.generate", e.to_string()))?;
-            keys.push(SigningKey {
-                name: format!("key{}", i + 1),
-                public: key.public_key(),
-                key,
-                source: KeySource::Generated,
-            });
-        }
-    } else {
-        for (i, p) in k.private_key_files.iter().enumerate() {
-            let path = relative_to(file, p);
-            let field = format!("keys.private_key_files[{i}]");
-            let key = PrivateKey::from_pem_file(&path).map_err(|e| err(&field, e.to_string()))?;
-            let stem = path.file_stem().map_or(format!("key{}", i + 1), |s| {
-                s.to_string_lossy().into_owned()
-            });
-            keys.push(SigningKey {
-                name: stem,
-                public: key.public_key(),
-                key,
-                source: KeySource::File(path),
-            });
-        }
-    }
-    let attacker =
-        PrivateKey::generate(k.bits as usize).map_err(|e| err("keys.bits", e.to_string()))?;
-    Ok((keys, attacker))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_parse() {
-        assert_eq!(
-            parse_https_url("https://localhost:8443").unwrap(),
-            ("localhost".into(), 8443)
-        );
-        assert_eq!(
-            parse_https_url("https://a.example/").unwrap(),
-            ("a.example".into(), 443)
-        );
-        assert_eq!(
-            parse_https_url("https://[::1]:9").unwrap(),
-            ("[::1]".into(), 9)
-        );
-        assert!(parse_https_url("http://x").is_err());
-        assert!(parse_https_url("https://x/path").is_err());
-        assert!(parse_https_url("https://x:notaport").is_err());
-    }
 }

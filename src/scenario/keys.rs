@@ -1,0 +1,63 @@
+//! Resolving `[keys]`: PEM files (relative to the scenario) or freshly generated keys, plus the attacker's key.
+
+use std::path::Path;
+
+use super::error::ScenarioError;
+use super::file::Scenario;
+use super::plan::{KeySource, SigningKey};
+use super::target::relative_to;
+use crate::token::PrivateKey;
+
+pub(super) fn resolve_keys(
+    s: &Scenario,
+    file: &Path,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<(Vec<SigningKey>, PrivateKey), ScenarioError> {
+    let k = &s.keys;
+    if ![2048, 3072, 4096].contains(&k.bits) {
+        return Err(err(
+            "keys.bits",
+            format!("must be 2048, 3072 or 4096 (got {})", k.bits),
+        ));
+    }
+    let mut keys = Vec::new();
+    if k.private_key_files.is_empty() {
+        if k.generate == 0 || k.generate > 16 {
+            return Err(err(
+                "keys.generate",
+                format!(
+                    "must be 1–16 when keys.private_key_files is empty (got {})",
+                    k.generate
+                ),
+            ));
+        }
+        for i in 0..k.generate {
+            let key = PrivateKey::generate(k.bits as usize)
+                .map_err(|e| err("keys.generate", e.to_string()))?;
+            keys.push(SigningKey {
+                name: format!("key{}", i + 1),
+                public: key.public_key(),
+                key,
+                source: KeySource::Generated,
+            });
+        }
+    } else {
+        for (i, p) in k.private_key_files.iter().enumerate() {
+            let path = relative_to(file, p);
+            let field = format!("keys.private_key_files[{i}]");
+            let key = PrivateKey::from_pem_file(&path).map_err(|e| err(&field, e.to_string()))?;
+            let stem = path.file_stem().map_or(format!("key{}", i + 1), |s| {
+                s.to_string_lossy().into_owned()
+            });
+            keys.push(SigningKey {
+                name: stem,
+                public: key.public_key(),
+                key,
+                source: KeySource::File(path),
+            });
+        }
+    }
+    let attacker =
+        PrivateKey::generate(k.bits as usize).map_err(|e| err("keys.bits", e.to_string()))?;
+    Ok((keys, attacker))
+}
