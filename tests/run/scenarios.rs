@@ -1,0 +1,121 @@
+//! Scenario files: errors that name the file and the field, the reference file, the shipped scenarios.
+
+use super::*;
+
+#[test]
+fn bad_scenarios_exit_2_naming_the_file_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("unknown.toml", "[run]\ndurations = 3\n", "run.durations"),
+        (
+            "weight.toml",
+            "[mix]\nforged = -1.0\n",
+            "mix.forged: weight must be ≥ 0",
+        ),
+        (
+            "variant.toml",
+            "[mix.forged_variants]\nbit_flip = -2\n",
+            "mix.forged_variants.bit_flip",
+        ),
+        (
+            "keyfile.toml",
+            "[keys]\nprivate_key_files = [\"missing.pem\"]\n",
+            "keys.private_key_files[0]",
+        ),
+        (
+            "type.toml",
+            "[devices]\ncount = \"many\"\n",
+            "devices.count",
+        ),
+        (
+            "cafile.toml",
+            "[target]\nkind = \"external\"\nurl = \"https://127.0.0.1:1\"\nca_file = \"nope.pem\"\n",
+            "target.ca_file",
+        ),
+        (
+            "function.toml",
+            "[authorizer.function]\nmode = \"deny\"\nprincipal_id = \"x\"\n",
+            "authorizer.function",
+        ),
+    ];
+    for (file, body, field) in cases {
+        let path = write_scenario(dir.path(), file, body);
+        let out = dir.path().join(format!("out-{file}"));
+        let (o, report) = run(&[path.to_str().unwrap()], &out);
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{file}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{file}: the file is named: {stderr}"
+        );
+        assert!(
+            stderr.contains(field),
+            "{file}: {field:?} is named: {stderr}"
+        );
+        assert!(report.is_none(), "{file}: no report for a setup error");
+    }
+    let missing = dir.path().join("absent.toml");
+    let (o, _) = run(&[missing.to_str().unwrap()], &dir.path().join("out-absent"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("absent.toml"));
+}
+
+#[test]
+fn reference_toml_shows_every_field_with_its_default() {
+    let path = repo("scenarios/reference.toml");
+    let src = std::fs::read_to_string(&path).unwrap();
+    let parsed = scenario::parse(&src, "scenarios/reference.toml").expect("reference.toml parses");
+    assert_eq!(
+        parsed,
+        Scenario::default(),
+        "reference.toml drifted from Scenario::default()"
+    );
+    // Every field of the defaults is written out (not left to its default) ...
+    let defaults = toml::Table::try_from(Scenario::default()).unwrap();
+    let written: toml::Table = toml::from_str(&src).unwrap();
+    fn walk(want: &toml::Table, got: &toml::Table, at: &str, missing: &mut Vec<String>) {
+        for (k, v) in want {
+            let path = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            match (v, got.get(k)) {
+                (toml::Value::Table(w), Some(toml::Value::Table(g))) => walk(w, g, &path, missing),
+                (_, None) => missing.push(path),
+                _ => {}
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&defaults, &written, "", &mut missing);
+    assert!(missing.is_empty(), "reference.toml lacks {missing:?}");
+    // ... with a comment right above it.
+    let lines: Vec<&str> = src.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim();
+        if t.contains(" = ") && !t.starts_with('#') {
+            assert!(
+                i > 0 && lines[i - 1].trim().starts_with('#'),
+                "reference.toml line {}: {t:?} has no comment",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn shipped_scenarios_parse_and_resolve() {
+    for name in ["scenarios/quickstart.toml", "scenarios/reference.toml"] {
+        let path = repo(name);
+        let s = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let plan = tokenstorm::scenario::Plan::resolve(s, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(plan.devices > 0);
+    }
+    let quick = scenario::load(&repo("scenarios/quickstart.toml")).unwrap();
+    assert_eq!(quick.authorizer.name, "MyCustomAuthorizer");
+    assert_eq!(quick.authorizer.token_key_name, "X-My-App-custom-key");
+    assert_eq!(quick.devices.static_token, "MyStringThatNeedsToBeSigned");
+    assert_eq!(quick.http.topic, "customAuhtTestTopic");
+    assert!(quick.mix.forged > 0.0 && quick.mix.replayed > 0.0 && quick.devices.count >= 200);
+}
