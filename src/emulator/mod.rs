@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod authorizer_json;
 pub mod config;
+pub mod connection;
 pub mod event;
 pub mod file;
 pub mod function;
