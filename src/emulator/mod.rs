@@ -7,9 +7,10 @@
 //!
 //! Pure parts: [`gate`] (authorizer selection, credentials, signature check), [`event`] (the function's event),
 //! [`function`] (the in-process function), [`response`] (judging its answer), [`policy`] (IAM-style
-//! evaluation), [`ledger`], [`metrics`]. The async shell: [`server`] (listeners, connections), `publish` (the
-//! request pipeline), `admin`, [`tls`]. Configuration files: [`file`] (`--config`), [`authorizer_json`]
-//! (`aws iot describe-authorizer` output).
+//! evaluation), [`ledger`], [`metrics`]. The async shell: [`server`] (listeners, connections), [`connection`]
+//! (per-connection state and the HTTPS auth cache), [`publish`] (the request pipeline), [`admin`], [`tls`].
+//! Configuration: [`config`] (the resolved contract), [`file`](mod@file) (`--config`), [`function_file`] (the
+//! function table), [`authorizer_json`] (`aws iot describe-authorizer` output).
 
 pub mod admin;
 pub mod authorizer_json;
