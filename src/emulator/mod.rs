@@ -66,7 +66,8 @@ pub(crate) struct Shared {
     pub ledger: Ledger,
 }
 
-/// A started emulator. Dropping it does not stop it: trigger the shutdown given to [`start`], then [`join`](Self::join).
+/// A started emulator. To stop it gracefully, trigger the shutdown given to [`start`], then [`join`](Self::join);
+/// dropping it aborts its tasks at once.
 pub struct RunningEmulator {
     addrs: ListenAddrs,
     ca_cert_path: PathBuf,
