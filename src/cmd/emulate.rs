@@ -137,3 +137,77 @@ async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
     running.join().await;
     Ok(Exit::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(list: &[&str]) -> Args {
+        Cli::try_parse_from(std::iter::once("emulate").chain(list.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::token::PrivateKey::generate(2048).unwrap();
+        let describe = serde_json::json!({"authorizerDescription": {"authorizerName": "J", "tokenKeyName": "k",
+            "tokenSigningPublicKeys": {"K": key.public_key().to_spki_pem()}}});
+        std::fs::write(dir.path().join("a.json"), describe.to_string()).unwrap();
+        let toml = "bind_http = \"off\"\nendpoint_names = [\"e1\"]\n[[authorizer]]\nname = \"F\"\nsigning_disabled = true\n";
+        std::fs::write(dir.path().join("e.toml"), toml).unwrap();
+        let p = |f: &str| dir.path().join(f).display().to_string();
+        let (config_path, json_path) = (p("e.toml"), p("a.json"));
+
+        let c = resolve(&args(&[])).unwrap();
+        assert_eq!(c.bind_https, Some("127.0.0.1:8443".parse().unwrap()));
+        assert_eq!(c.bind_http, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(c.bind_admin, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(c.state_dir, PathBuf::from(".tokenstorm/emulator"));
+        assert!(c.authorizers.is_empty() && c.default_authorizer.is_none());
+
+        let c = resolve(&args(&[
+            "--config",
+            &config_path,
+            "--authorizer-json",
+            &json_path,
+            "--default-authorizer",
+            "J",
+            "--bind-https",
+            ":0",
+            "--bind-admin",
+            "off",
+            "--endpoint-name",
+            "e2",
+            "--state-dir",
+            "sd",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.authorizers
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+            ["F", "J"]
+        );
+        assert_eq!(c.default_authorizer.as_deref(), Some("J"));
+        assert_eq!(
+            (c.bind_https, c.bind_http, c.bind_admin),
+            (Some("127.0.0.1:0".parse().unwrap()), None, None)
+        );
+        assert_eq!(c.endpoint_names, ["e1", "e2"]);
+        assert_eq!(c.state_dir, PathBuf::from("sd"));
+        assert!(matches!(
+            c.authorizers[1].function.behaviour,
+            FunctionBehaviour::Allow { .. }
+        ));
+    }
+}

@@ -7,13 +7,15 @@
 //!
 //! Pure parts: [`gate`] (authorizer selection, credentials, signature check), [`event`] (the function's event),
 //! [`function`] (the in-process function), [`response`] (judging its answer), [`policy`] (IAM-style
-//! evaluation), [`ledger`], [`metrics`]. The async shell: [`server`] (listeners, connections), `publish` (the
-//! request pipeline), `admin`, [`tls`]. Configuration files: [`file`] (`--config`), [`authorizer_json`]
-//! (`aws iot describe-authorizer` output).
+//! evaluation), [`ledger`], [`metrics`]. The async shell: [`server`] (listeners, connections), [`connection`]
+//! (per-connection state and the HTTPS auth cache), [`publish`] (the request pipeline), [`admin`], [`tls`].
+//! Configuration: [`config`] (the resolved contract), [`file`](mod@file) (`--config`), [`function_file`] (the
+//! function table), [`authorizer_json`] (`aws iot describe-authorizer` output).
 
 pub mod admin;
 pub mod authorizer_json;
 pub mod config;
+pub mod connection;
 pub mod event;
 pub mod file;
 pub mod function;
@@ -64,7 +66,8 @@ pub(crate) struct Shared {
     pub ledger: Ledger,
 }
 
-/// A started emulator. Dropping it does not stop it: trigger the shutdown given to [`start`], then [`join`](Self::join).
+/// A started emulator. To stop it gracefully, trigger the shutdown given to [`start`], then [`join`](Self::join);
+/// dropping it aborts its tasks at once.
 pub struct RunningEmulator {
     addrs: ListenAddrs,
     ca_cert_path: PathBuf,

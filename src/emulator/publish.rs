@@ -2,7 +2,6 @@
 //! qos, body size, then the signature gate (a refusal never invokes the authorizer), the per-connection cache
 //! (`enableCachingForHttp`), the function, response validation, and `iot:Publish` policy evaluation.
 
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -12,8 +11,9 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use tokio::time::{Duration, Instant};
 
 use super::Shared;
+use super::connection::{CacheEntry, ConnCtx};
 use super::event::{HttpEventInput, http_event};
-use super::function::invoke;
+use super::function::{InvokeError, invoke};
 use super::gate::{self, RequestCredentials};
 use super::ledger::LedgerEntry;
 use super::metrics::{Outcome, Transport};
@@ -26,55 +26,6 @@ use crate::wire::query::parse_pairs;
 /// Largest publish payload AWS IoT accepts (spec §7).
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
-/// Per TCP connection: its id (the event's `connectionMetadata.id`), listener, SNI and HTTP auth cache.
-pub struct ConnCtx {
-    pub id: String,
-    pub transport: Transport,
-    pub server_name: Option<String>,
-    cache: Mutex<Option<CacheEntry>>,
-}
-
-struct CacheEntry {
-    authorizer: usize,
-    token: Option<String>,
-    signature: Option<String>,
-    authorization: Authorization,
-    expires: Instant,
-}
-
-impl ConnCtx {
-    pub fn new(transport: Transport, server_name: Option<String>) -> Self {
-        Self {
-            id: uuid::Uuid::new_v4().to_string(),
-            transport,
-            server_name,
-            cache: Mutex::new(None),
-        }
-    }
-
-    fn cached(
-        &self,
-        authorizer: usize,
-        token: &Option<String>,
-        signature: &Option<String>,
-    ) -> Option<Authorization> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .as_ref()
-            .filter(|c| {
-                c.authorizer == authorizer
-                    && &c.token == token
-                    && &c.signature == signature
-                    && Instant::now() < c.expires
-            })
-            .map(|c| c.authorization.clone())
-    }
-
-    fn store(&self, entry: CacheEntry) {
-        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(entry);
-    }
-}
-
 /// Serves one data-plane request and counts its outcome.
 pub(crate) async fn handle(
     req: Request<Incoming>,
@@ -86,45 +37,90 @@ pub(crate) async fn handle(
     response
 }
 
+/// A publish request's target, checked before anything else.
+struct Target {
+    topic: String,
+    /// The raw query string (without `?`), for the event.
+    query: Option<String>,
+    /// Its decoded pairs, where query-string credentials are looked up.
+    pairs: Vec<(String, String)>,
+    retain: bool,
+}
+
+/// A request refused before the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    NotFound,
+    MethodNotAllowed,
+    BadRequest(&'static str),
+    TooLarge,
+}
+
+impl Refused {
+    fn reply(self) -> (Outcome, Response<Full<Bytes>>) {
+        match self {
+            Self::NotFound => (Outcome::NotFound, reply::not_found()),
+            Self::MethodNotAllowed => (Outcome::NotFound, reply::method_not_allowed("POST")),
+            Self::BadRequest(m) => (
+                Outcome::BadRequest,
+                reply::message(StatusCode::BAD_REQUEST, m),
+            ),
+            Self::TooLarge => (
+                Outcome::PayloadTooLarge,
+                reply::message(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+            ),
+        }
+    }
+}
+
+/// Route, method, topic and `qos` (0 or 1). `retain=true` marks a retained publish.
+fn target(method: &Method, uri: &hyper::Uri) -> Result<Target, Refused> {
+    let Some(topic) = topic_from_path(uri.path()) else {
+        return Err(Refused::NotFound);
+    };
+    if method != Method::POST {
+        return Err(Refused::MethodNotAllowed);
+    }
+    if topic.is_empty() {
+        return Err(Refused::BadRequest("The topic is empty"));
+    }
+    let query = uri.query().map(str::to_string);
+    let pairs = query.as_deref().map(parse_pairs).unwrap_or_default();
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if param("qos").is_some_and(|q| q != "0" && q != "1") {
+        return Err(Refused::BadRequest("qos must be 0 or 1"));
+    }
+    let retain = param("retain").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok(Target {
+        topic,
+        query,
+        pairs,
+        retain,
+    })
+}
+
 async fn route(
     req: Request<Incoming>,
     shared: &Shared,
     conn: &ConnCtx,
 ) -> (Outcome, Response<Full<Bytes>>) {
-    let Some(topic) = topic_from_path(req.uri().path()) else {
-        return (Outcome::NotFound, reply::not_found());
+    let target = match target(req.method(), req.uri()) {
+        Ok(t) => t,
+        Err(refused) => return refused.reply(),
     };
-    if req.method() != Method::POST {
-        return (Outcome::NotFound, reply::method_not_allowed("POST"));
-    }
-    if topic.is_empty() {
-        return (
-            Outcome::BadRequest,
-            reply::message(StatusCode::BAD_REQUEST, "The topic is empty"),
-        );
-    }
-    let query = req.uri().query().map(str::to_string);
-    let pairs = query.as_deref().map(parse_pairs).unwrap_or_default();
-    if let Some((_, qos)) = pairs.iter().find(|(k, _)| k == "qos")
-        && qos != "0"
-        && qos != "1"
-    {
-        return (
-            Outcome::BadRequest,
-            reply::message(StatusCode::BAD_REQUEST, "qos must be 0 or 1"),
-        );
-    }
-    let retain = pairs
-        .iter()
-        .any(|(k, v)| k == "retain" && v.eq_ignore_ascii_case("true"));
     let (parts, body) = req.into_parts();
-    if let Err(outcome) = read_body(&parts.headers, body).await {
-        return outcome;
+    if let Err(refused) = read_body(&parts.headers, body).await {
+        return refused.reply();
     }
 
     let creds = RequestCredentials {
         headers: &parts.headers,
-        query: &pairs,
+        query: &target.pairs,
     };
     let (index, pass) = match gate::check(&shared.authorizers, shared.default_authorizer, &creds) {
         Ok(ok) => ok,
@@ -135,16 +131,14 @@ async fn route(
         }
     };
     let spec = &shared.authorizers[index];
-    let resource = policy::topic_arn(&shared.region, &shared.account_id, &topic);
+    let resource = policy::topic_arn(&shared.region, &shared.account_id, &target.topic);
 
     if spec.enable_caching_for_http
         && let Some(auth) = conn.cached(index, &pass.token, &pass.signature)
     {
         shared.metrics.record_cache_hit(index);
-        return match authorize_publish(&auth, &resource, retain) {
-            Decision::Allow => (Outcome::Allowed, reply::ok()),
-            _ => (Outcome::PolicyDenied, reply::forbidden()),
-        };
+        let verdict = policy_verdict(authorize_publish(&auth, &resource, target.retain));
+        return respond(verdict.outcome);
     }
 
     let event = http_event(&HttpEventInput {
@@ -153,7 +147,7 @@ async fn route(
         tls: conn.transport == Transport::Https,
         server_name: conn.server_name.as_deref(),
         headers: &parts.headers,
-        query: query.as_deref(),
+        query: target.query.as_deref(),
         connection_id: &conn.id,
     });
     shared.metrics.record_invocation(index);
@@ -164,52 +158,20 @@ async fn route(
     let result = invoke(&spec.function, &event).await;
     let duration_us = started.elapsed().as_micros() as u64;
 
-    let (outcome, deny_reason, response) = match result {
-        Err(err) => (
-            Outcome::AuthorizerDenied,
-            Some(err.as_str().to_string()),
-            None,
-        ),
-        Ok(response) => {
-            let (outcome, reason) = match judge(&response) {
-                Judgement::NotAuthenticated => (
-                    Outcome::AuthorizerDenied,
-                    Some("not_authenticated".to_string()),
-                ),
-                Judgement::Invalid(rule) => (
-                    Outcome::AuthorizerDenied,
-                    Some(format!("invalid_response: {rule}")),
-                ),
-                Judgement::Authenticated(auth) => {
-                    let decision = authorize_publish(&auth, &resource, retain);
-                    if spec.enable_caching_for_http
-                        && let Some(refresh) = auth.refresh_after_s
-                    {
-                        conn.store(CacheEntry {
-                            authorizer: index,
-                            token: pass.token.clone(),
-                            signature: pass.signature.clone(),
-                            authorization: auth,
-                            expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
-                        });
-                    }
-                    match decision {
-                        Decision::Allow => (Outcome::Allowed, None),
-                        Decision::ExplicitDeny => (
-                            Outcome::PolicyDenied,
-                            Some("policy_explicit_deny".to_string()),
-                        ),
-                        Decision::ImplicitDeny => (
-                            Outcome::PolicyDenied,
-                            Some("policy_implicit_deny".to_string()),
-                        ),
-                    }
-                }
-            };
-            (outcome, reason, Some(response))
-        }
-    };
-    let allowed = outcome == Outcome::Allowed;
+    let verdict = verdict(&result, &resource, target.retain);
+    if spec.enable_caching_for_http
+        && let Some(auth) = verdict.authorization
+        && let Some(refresh) = auth.refresh_after_s
+    {
+        conn.store(CacheEntry {
+            authorizer: index,
+            token: pass.token.clone(),
+            signature: pass.signature.clone(),
+            authorization: auth,
+            expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
+        });
+    }
+    let allowed = verdict.outcome == Outcome::Allowed;
     shared.ledger.record(LedgerEntry {
         seq: 0,
         unix_ms,
@@ -222,19 +184,70 @@ async fn route(
         trigger: "publish".to_string(),
         signature_verified: pass.signature_verified,
         event,
-        response,
+        response: result.ok(),
         verdict: if allowed { "allow" } else { "deny" }.to_string(),
-        deny_reason,
+        deny_reason: verdict.deny_reason,
         duration_us,
     });
-    (
-        outcome,
-        if allowed {
-            reply::ok()
-        } else {
-            reply::forbidden()
+    respond(verdict.outcome)
+}
+
+fn respond(outcome: Outcome) -> (Outcome, Response<Full<Bytes>>) {
+    let response = if outcome == Outcome::Allowed {
+        reply::ok()
+    } else {
+        reply::forbidden()
+    };
+    (outcome, response)
+}
+
+/// What an invocation's result means for one publish.
+#[derive(Debug, PartialEq)]
+struct Verdict {
+    outcome: Outcome,
+    deny_reason: Option<String>,
+    /// The valid, authenticated response (whatever the policy said), for the cache.
+    authorization: Option<Authorization>,
+}
+
+/// Pure: judges the function's answer (spec §4) and evaluates the publish against its policies.
+fn verdict(
+    result: &Result<serde_json::Value, InvokeError>,
+    resource: &str,
+    retain: bool,
+) -> Verdict {
+    let denied = |reason: String| Verdict {
+        outcome: Outcome::AuthorizerDenied,
+        deny_reason: Some(reason),
+        authorization: None,
+    };
+    match result {
+        Err(err) => denied(err.as_str().to_string()),
+        Ok(response) => match judge(response) {
+            Judgement::NotAuthenticated => denied("not_authenticated".to_string()),
+            Judgement::Invalid(rule) => denied(format!("invalid_response: {rule}")),
+            Judgement::Authenticated(auth) => {
+                let decision = authorize_publish(&auth, resource, retain);
+                Verdict {
+                    authorization: Some(auth),
+                    ..policy_verdict(decision)
+                }
+            }
         },
-    )
+    }
+}
+
+fn policy_verdict(decision: Decision) -> Verdict {
+    let (outcome, reason) = match decision {
+        Decision::Allow => (Outcome::Allowed, None),
+        Decision::ExplicitDeny => (Outcome::PolicyDenied, Some("policy_explicit_deny")),
+        Decision::ImplicitDeny => (Outcome::PolicyDenied, Some("policy_implicit_deny")),
+    };
+    Verdict {
+        outcome,
+        deny_reason: reason.map(str::to_string),
+        authorization: None,
+    }
 }
 
 /// `iot:Publish` on the topic's ARN, plus `iot:RetainPublish` for `retain=true` (spec §4). HTTPS has no client
@@ -249,30 +262,18 @@ fn authorize_publish(auth: &Authorization, resource: &str, retain: bool) -> Deci
 }
 
 /// Reads (and discards) the payload, refusing more than [`MAX_BODY_BYTES`].
-async fn read_body(
-    headers: &hyper::HeaderMap,
-    body: Incoming,
-) -> Result<(), (Outcome, Response<Full<Bytes>>)> {
-    let too_large = || {
-        (
-            Outcome::PayloadTooLarge,
-            reply::message(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
-        )
-    };
+async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<(), Refused> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+        return Err(Refused::TooLarge);
     }
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(_) => Ok(()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(_) => Err((
-            Outcome::BadRequest,
-            reply::message(StatusCode::BAD_REQUEST, "The body could not be read"),
-        )),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Refused::TooLarge),
+        Err(_) => Err(Refused::BadRequest("The body could not be read")),
     }
 }
 
@@ -280,37 +281,83 @@ async fn read_body(
 mod tests {
     use super::*;
 
-    fn auth() -> Authorization {
-        Authorization {
-            principal_id: "p".into(),
-            policies: vec![],
-            disconnect_after_s: None,
-            refresh_after_s: Some(300),
-        }
+    #[test]
+    fn verdicts() {
+        use serde_json::json;
+        let arn = "arn:aws:iot:eu-west-1:1:topic/t";
+        let doc = |effect: &str| json!({"Statement": [{"Effect": effect, "Action": "iot:*", "Resource": "*"}]});
+        let ok =
+            json!({"isAuthenticated": true, "principalId": "p", "policyDocuments": [doc("Allow")]});
+        let v = verdict(&Ok(ok), arn, false);
+        assert_eq!((v.outcome, v.deny_reason), (Outcome::Allowed, None));
+        assert!(v.authorization.is_some());
+        let both = json!({"isAuthenticated": true, "principalId": "p", "policyDocuments": [doc("Allow"), doc("Deny")]});
+        let v = verdict(&Ok(both), arn, false);
+        assert_eq!(
+            (v.outcome, v.deny_reason.as_deref()),
+            (Outcome::PolicyDenied, Some("policy_explicit_deny"))
+        );
+        assert!(
+            v.authorization.is_some(),
+            "a valid response is cacheable even when this topic is denied"
+        );
+        let none = json!({"isAuthenticated": true, "principalId": "p", "policyDocuments": []});
+        let v = verdict(&Ok(none), arn, false);
+        assert_eq!(v.deny_reason.as_deref(), Some("policy_implicit_deny"));
+        let v = verdict(&Ok(json!({"isAuthenticated": false})), arn, false);
+        assert_eq!(
+            (v.outcome, v.deny_reason.as_deref()),
+            (Outcome::AuthorizerDenied, Some("not_authenticated"))
+        );
+        let v = verdict(&Ok(json!({"isAuthenticated": true})), arn, false);
+        assert_eq!(
+            v.deny_reason.as_deref(),
+            Some("invalid_response: principalId is missing or not a string")
+        );
+        let v = verdict(&Err(InvokeError::Timeout), arn, false);
+        assert_eq!(
+            (v.outcome, v.deny_reason.as_deref(), v.authorization),
+            (Outcome::AuthorizerDenied, Some("timeout"), None)
+        );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_cache_expires_after_refresh_and_is_keyed_by_authorizer_token_and_signature() {
-        let conn = ConnCtx::new(Transport::Https, None);
-        let (t, s) = (Some("tok".to_string()), Some("sig".to_string()));
-        assert!(conn.cached(0, &t, &s).is_none());
-        conn.store(CacheEntry {
-            authorizer: 0,
-            token: t.clone(),
-            signature: s.clone(),
-            authorization: auth(),
-            expires: Instant::now() + Duration::from_secs(300),
-        });
-        assert_eq!(conn.cached(0, &t, &s), Some(auth()));
-        assert!(conn.cached(1, &t, &s).is_none());
-        assert!(conn.cached(0, &Some("other".into()), &s).is_none());
-        assert!(conn.cached(0, &t, &Some("other".into())).is_none());
-        tokio::time::advance(Duration::from_secs(299)).await;
-        assert!(conn.cached(0, &t, &s).is_some());
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(
-            conn.cached(0, &t, &s).is_none(),
-            "expired at refreshAfterInSeconds"
+    #[test]
+    fn targets() {
+        let t = target(
+            &Method::POST,
+            &"/topics/a%2Fb?qos=1&retain=TRUE".parse().unwrap(),
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            (t.topic.as_str(), t.query.as_deref(), t.retain),
+            ("a/b", Some("qos=1&retain=TRUE"), true)
+        );
+        let t = target(&Method::POST, &"/topics/x".parse().unwrap())
+            .ok()
+            .unwrap();
+        assert_eq!((t.query, t.retain), (None, false));
+        let outcome = |m: Method, u: &str| {
+            target(&m, &u.parse().unwrap()).err().map(|refused| {
+                let (o, r) = refused.reply();
+                (o, r.status().as_u16())
+            })
+        };
+        assert_eq!(
+            outcome(Method::GET, "/topics/x"),
+            Some((Outcome::NotFound, 405))
+        );
+        assert_eq!(
+            outcome(Method::POST, "/topic/x"),
+            Some((Outcome::NotFound, 404))
+        );
+        assert_eq!(
+            outcome(Method::POST, "/topics/"),
+            Some((Outcome::BadRequest, 400))
+        );
+        assert_eq!(
+            outcome(Method::POST, "/topics/x?qos=01"),
+            Some((Outcome::BadRequest, 400))
         );
     }
 }

@@ -17,8 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use super::connection::ConnCtx;
 use super::metrics::Transport;
-use super::publish::ConnCtx;
 use super::{Shared, admin, publish};
 use crate::shutdown::Shutdown;
 

@@ -308,3 +308,55 @@ async fn admin_ledger_pages_and_refuses_bad_parameters() {
     );
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn garbage_and_oversized_heads_do_not_disturb_the_emulator() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let emu = start(config(
+        vec![seed_authorizer(FunctionBehaviour::default_allow())],
+        None,
+    ))
+    .await;
+
+    // Not TLS at all on the TLS port: the handshake fails and the connection is dropped.
+    let mut raw = tokio::net::TcpStream::connect(emu.addrs().https.unwrap())
+        .await
+        .unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        raw.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the emulator closes a non-TLS connection");
+
+    // A request head over the 16 KiB limit is refused by the HTTP layer (431) before any handler runs.
+    let mut raw = tokio::net::TcpStream::connect(emu.addrs().http.unwrap())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /topics/t HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nContent-Length: 0\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    raw.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        raw.read_to_end(&mut buf),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+
+    // Still serving, and none of it reached the authorizer.
+    let mut conn = Conn::https(emu.addrs().https.unwrap(), emu.ca_cert_path(), "localhost").await;
+    let h = seed_headers(&sign(signing_key(), SEED_TOKEN));
+    conn.post("/topics/t", &refs(&h))
+        .await
+        .assert_message(200, "OK");
+    assert_eq!(emu.ledger().len(), 1);
+    emu.stop().await;
+}
