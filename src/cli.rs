@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use crate::cmd;
 
 #[derive(Debug, Parser)]
-#[command(name = "tokenstorm", version, about = "Load and fuzz testing harness for AWS IoT Core custom authorizers with token signing")]
+#[command(
+    name = "tokenstorm",
+    version,
+    about = "Load and fuzz testing harness for AWS IoT Core custom authorizers with token signing"
+)]
 pub struct Cli {
     /// More logging on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -37,5 +41,8 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

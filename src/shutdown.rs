@@ -29,7 +29,9 @@ impl Shutdown {
 
     /// A child that fires with its parent, or on its own.
     pub fn child(&self) -> Self {
-        Self { token: self.token.child_token() }
+        Self {
+            token: self.token.child_token(),
+        }
     }
 
     /// Triggers on SIGINT or SIGTERM. Returns the same shutdown for chaining. Needs a Tokio runtime.
@@ -39,14 +41,16 @@ impl Shutdown {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]
             {
-                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        me.trigger();
-                        return;
-                    }
-                };
+                let mut term =
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(s) => s,
+                        Err(_) => {
+                            let _ = ctrl_c.await;
+                            me.trigger();
+                            return;
+                        }
+                    };
                 tokio::select! {
                     _ = ctrl_c => {}
                     _ = term.recv() => {}

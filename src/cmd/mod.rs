@@ -21,11 +21,16 @@ pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
 }
 
 /// Reads a token given as a literal or a file (the file's bytes exactly, no newline trimming, like `openssl dgst`).
-pub(crate) fn read_token(token: Option<String>, token_file: Option<std::path::PathBuf>) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_token(
+    token: Option<String>,
+    token_file: Option<std::path::PathBuf>,
+) -> anyhow::Result<Vec<u8>> {
     use anyhow::Context as _;
     match (token, token_file) {
         (Some(t), None) => Ok(t.into_bytes()),
-        (None, Some(p)) => std::fs::read(&p).with_context(|| format!("cannot read --token-file {}", p.display())),
+        (None, Some(p)) => {
+            std::fs::read(&p).with_context(|| format!("cannot read --token-file {}", p.display()))
+        }
         _ => anyhow::bail!("give exactly one of --token STRING or --token-file PATH"),
     }
 }

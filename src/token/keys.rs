@@ -11,7 +11,9 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self as lc_sig, KeyPair as _, ParsedPublicKey, RsaKeyPair};
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::traits::PublicKeyParts;
 
 /// Smallest modulus AWS IoT accepts for token signing keys.
@@ -21,10 +23,17 @@ pub const MIN_BITS: usize = 2048;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{what}: not an RSA key in PEM form (expected PKCS#1 or PKCS#8/SPKI as written by openssl genrsa / openssl rsa -pubout)")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{what}: not an RSA key in PEM form (expected PKCS#1 or PKCS#8/SPKI as written by openssl genrsa / openssl rsa -pubout)"
+    )]
     NotPem { what: String },
-    #[error("{what}: the key has {bits} bits; AWS IoT token signing needs RSA keys of at least {MIN_BITS} bits")]
+    #[error(
+        "{what}: the key has {bits} bits; AWS IoT token signing needs RSA keys of at least {MIN_BITS} bits"
+    )]
     TooSmall { what: String, bits: usize },
     #[error("{what}: {reason}")]
     Rejected { what: String, reason: String },
@@ -58,7 +67,10 @@ impl fmt::Debug for PublicKey {
 }
 
 fn read(path: &Path) -> Result<String, KeyError> {
-    std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl PrivateKey {
@@ -68,14 +80,28 @@ impl PrivateKey {
             2048 => KeySize::Rsa2048,
             3072 => KeySize::Rsa3072,
             4096 => KeySize::Rsa4096,
-            b if b < MIN_BITS => return Err(KeyError::TooSmall { what: "keygen".into(), bits: b }),
+            b if b < MIN_BITS => {
+                return Err(KeyError::TooSmall {
+                    what: "keygen".into(),
+                    bits: b,
+                });
+            }
             b => return Err(KeyError::UnsupportedSize(b)),
         };
         let what = || "generated key".to_string();
-        let pair = RsaKeyPair::generate(size).map_err(|e| KeyError::Rejected { what: what(), reason: e.to_string() })?;
-        let der = pair.as_der().map_err(|e| KeyError::Rejected { what: what(), reason: e.to_string() })?;
-        let reference = rsa::PrivateKey::from_pkcs8_der(der.as_ref())
-            .map_err(|e| KeyError::Rejected { what: what(), reason: e.to_string() })?;
+        let pair = RsaKeyPair::generate(size).map_err(|e| KeyError::Rejected {
+            what: what(),
+            reason: e.to_string(),
+        })?;
+        let der = pair.as_der().map_err(|e| KeyError::Rejected {
+            what: what(),
+            reason: e.to_string(),
+        })?;
+        let reference =
+            rsa::PrivateKey::from_pkcs8_der(der.as_ref()).map_err(|e| KeyError::Rejected {
+                what: what(),
+                reason: e.to_string(),
+            })?;
         Ok(Self { pair, reference })
     }
 
@@ -96,13 +122,19 @@ impl PrivateKey {
     pub fn from_reference(reference: rsa::PrivateKey, what: &str) -> Result<Self, KeyError> {
         let bits = reference.n().bit_width() as usize;
         if bits < MIN_BITS {
-            return Err(KeyError::TooSmall { what: what.into(), bits });
+            return Err(KeyError::TooSmall {
+                what: what.into(),
+                bits,
+            });
         }
-        let der = reference
-            .to_pkcs8_der()
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
-        let pair = RsaKeyPair::from_pkcs8(der.as_bytes())
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
+        let der = reference.to_pkcs8_der().map_err(|e| KeyError::Rejected {
+            what: what.into(),
+            reason: e.to_string(),
+        })?;
+        let pair = RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|e| KeyError::Rejected {
+            what: what.into(),
+            reason: e.to_string(),
+        })?;
         Ok(Self { pair, reference })
     }
 
@@ -137,7 +169,10 @@ impl PrivateKey {
         self.reference
             .to_pkcs8_pem(LineEnding::LF)
             .map(|s| s.to_string())
-            .map_err(|e| KeyError::Rejected { what: "private key".into(), reason: e.to_string() })
+            .map_err(|e| KeyError::Rejected {
+                what: "private key".into(),
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -161,13 +196,20 @@ impl PublicKey {
     pub fn from_reference(reference: rsa::PublicKey, what: &str) -> Result<Self, KeyError> {
         let bits = reference.n().bit_width() as usize;
         if bits < MIN_BITS {
-            return Err(KeyError::TooSmall { what: what.into(), bits });
+            return Err(KeyError::TooSmall {
+                what: what.into(),
+                bits,
+            });
         }
-        let der = reference
-            .to_pkcs1_der()
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
+        let der = reference.to_pkcs1_der().map_err(|e| KeyError::Rejected {
+            what: what.into(),
+            reason: e.to_string(),
+        })?;
         let parsed = ParsedPublicKey::new(&lc_sig::RSA_PKCS1_2048_8192_SHA256, der.as_bytes())
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
+            .map_err(|e| KeyError::Rejected {
+                what: what.into(),
+                reason: e.to_string(),
+            })?;
         Ok(Self { parsed, reference })
     }
 
@@ -200,7 +242,10 @@ impl PublicKey {
     /// A short, stable identifier for logs and reports: the first 8 bytes of SHA-256 over the PKCS#1 DER.
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
-        let der = self.reference.to_pkcs1_der().expect("encoding an RSA public key cannot fail");
+        let der = self
+            .reference
+            .to_pkcs1_der()
+            .expect("encoding an RSA public key cannot fail");
         let digest = sha2::Sha256::digest(der.as_bytes());
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
