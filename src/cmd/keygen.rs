@@ -26,7 +26,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .public_out
         .unwrap_or_else(|| args.out.with_file_name("public_key.pem"));
     if public_out == args.out {
-        anyhow::bail!("--public-out must differ from --out ({})", args.out.display());
+        anyhow::bail!(
+            "--public-out must differ from --out ({})",
+            args.out.display()
+        );
     }
     write_private(&args.out, &key.to_pkcs8_pem()?)?;
     std::fs::write(&public_out, key.public_key().to_spki_pem())
@@ -47,7 +50,15 @@ fn write_private(path: &std::path::Path, pem: &str) -> anyhow::Result<()> {
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).with_context(|| format!("cannot write --out {}", path.display()))?;
-    f.write_all(pem.as_bytes()).with_context(|| format!("cannot write --out {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write --out {}", path.display()))?;
+    // `mode` applies only when the file is created: an existing file keeps its mode unless we set it, and the
+    // key must never land in a world-readable file. Truncated above, so nothing is written before this.
+    #[cfg(unix)]
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("cannot make --out {} private (mode 0600)", path.display()))?;
+    f.write_all(pem.as_bytes())
+        .with_context(|| format!("cannot write --out {}", path.display()))?;
     Ok(())
 }

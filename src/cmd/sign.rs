@@ -11,7 +11,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub key: PathBuf,
     /// The token to sign, exactly as given (no trailing newline is added).
-    #[arg(long, conflicts_with = "token_file", required_unless_present = "token_file")]
+    #[arg(
+        long,
+        conflicts_with = "token_file",
+        required_unless_present = "token_file"
+    )]
     pub token: Option<String>,
     /// Read the token from a file, byte for byte.
     #[arg(long, value_name = "PATH")]

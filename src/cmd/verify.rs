@@ -11,7 +11,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub public_key: PathBuf,
     /// The token that was signed.
-    #[arg(long, conflicts_with = "token_file", required_unless_present = "token_file")]
+    #[arg(
+        long,
+        conflicts_with = "token_file",
+        required_unless_present = "token_file"
+    )]
     pub token: Option<String>,
     /// Read the token from a file, byte for byte.
     #[arg(long, value_name = "PATH")]
@@ -26,7 +30,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let key = PublicKey::from_pem_file(&args.public_key)?;
     match verify_token([&key], &token, &args.signature) {
         Ok(_) => {
-            println!("valid: signature matches the token under {} (rsa-{})", args.public_key.display(), key.bits());
+            println!(
+                "valid: signature matches the token under {} (rsa-{})",
+                args.public_key.display(),
+                key.bits()
+            );
             Ok(Exit::Ok)
         }
         Err(why) => {

@@ -11,7 +11,9 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self as lc_sig, KeyPair as _, ParsedPublicKey, RsaKeyPair};
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::traits::PublicKeyParts;
 
 /// Smallest modulus AWS IoT accepts for token signing keys.
@@ -21,10 +23,21 @@ pub const MIN_BITS: usize = 2048;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{what}: not an RSA key in PEM form (expected PKCS#1 or PKCS#8/SPKI as written by openssl genrsa / openssl rsa -pubout)")]
-    NotPem { what: String },
-    #[error("{what}: the key has {bits} bits; AWS IoT token signing needs RSA keys of at least {MIN_BITS} bits")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{what}: not an RSA {kind} key in PEM form (expected PKCS#1 or PKCS#8/SPKI as written by openssl genrsa / openssl rsa -pubout){hint}"
+    )]
+    NotPem {
+        what: String,
+        kind: &'static str,
+        hint: &'static str,
+    },
+    #[error(
+        "{what}: the key has {bits} bits; AWS IoT token signing needs RSA keys of at least {MIN_BITS} bits"
+    )]
     TooSmall { what: String, bits: usize },
     #[error("{what}: {reason}")]
     Rejected { what: String, reason: String },
@@ -57,8 +70,28 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+/// A hint for the common wrong files, judged from the PEM label only (the contents are never echoed).
+fn pem_hint(pem: &str) -> &'static str {
+    if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || pem.contains("Proc-Type: 4,ENCRYPTED")
+    {
+        "; it is encrypted: write a plain copy with `openssl pkey -in KEY -out plain.pem`"
+    } else if pem.contains("PRIVATE KEY-----") {
+        "; it holds a private key: give the public key (`openssl rsa -in KEY -pubout`) or use it with `sign --key`"
+    } else if pem.contains("-----BEGIN CERTIFICATE-----") {
+        "; it is a certificate: extract its key with `openssl x509 -in CERT -pubkey -noout`"
+    } else if pem.contains("PUBLIC KEY-----") {
+        "; it holds a public key: sign with the private key it belongs to"
+    } else {
+        ""
+    }
+}
+
 fn read(path: &Path) -> Result<String, KeyError> {
-    std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl PrivateKey {
@@ -68,14 +101,28 @@ impl PrivateKey {
             2048 => KeySize::Rsa2048,
             3072 => KeySize::Rsa3072,
             4096 => KeySize::Rsa4096,
-            b if b < MIN_BITS => return Err(KeyError::TooSmall { what: "keygen".into(), bits: b }),
+            b if b < MIN_BITS => {
+                return Err(KeyError::TooSmall {
+                    what: "keygen".into(),
+                    bits: b,
+                });
+            }
             b => return Err(KeyError::UnsupportedSize(b)),
         };
         let what = || "generated key".to_string();
-        let pair = RsaKeyPair::generate(size).map_err(|e| KeyError::Rejected { what: what(), reason: e.to_string() })?;
-        let der = pair.as_der().map_err(|e| KeyError::Rejected { what: what(), reason: e.to_string() })?;
-        let reference = rsa::PrivateKey::from_pkcs8_der(der.as_ref())
-            .map_err(|e| KeyError::Rejected { what: what(), reason: e.to_string() })?;
+        let pair = RsaKeyPair::generate(size).map_err(|e| KeyError::Rejected {
+            what: what(),
+            reason: e.to_string(),
+        })?;
+        let der = pair.as_der().map_err(|e| KeyError::Rejected {
+            what: what(),
+            reason: e.to_string(),
+        })?;
+        let reference =
+            rsa::PrivateKey::from_pkcs8_der(der.as_ref()).map_err(|e| KeyError::Rejected {
+                what: what(),
+                reason: e.to_string(),
+            })?;
         Ok(Self { pair, reference })
     }
 
@@ -88,7 +135,11 @@ impl PrivateKey {
     pub fn from_pem(pem: &str, what: &str) -> Result<Self, KeyError> {
         let reference = rsa::PrivateKey::from_pkcs8_pem(pem)
             .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
-            .map_err(|_| KeyError::NotPem { what: what.into() })?;
+            .map_err(|_| KeyError::NotPem {
+                what: what.into(),
+                kind: "private",
+                hint: pem_hint(pem),
+            })?;
         Self::from_reference(reference, what)
     }
 
@@ -96,13 +147,19 @@ impl PrivateKey {
     pub fn from_reference(reference: rsa::PrivateKey, what: &str) -> Result<Self, KeyError> {
         let bits = reference.n().bit_width() as usize;
         if bits < MIN_BITS {
-            return Err(KeyError::TooSmall { what: what.into(), bits });
+            return Err(KeyError::TooSmall {
+                what: what.into(),
+                bits,
+            });
         }
-        let der = reference
-            .to_pkcs8_der()
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
-        let pair = RsaKeyPair::from_pkcs8(der.as_bytes())
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
+        let der = reference.to_pkcs8_der().map_err(|e| KeyError::Rejected {
+            what: what.into(),
+            reason: e.to_string(),
+        })?;
+        let pair = RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|e| KeyError::Rejected {
+            what: what.into(),
+            reason: e.to_string(),
+        })?;
         Ok(Self { pair, reference })
     }
 
@@ -137,7 +194,10 @@ impl PrivateKey {
         self.reference
             .to_pkcs8_pem(LineEnding::LF)
             .map(|s| s.to_string())
-            .map_err(|e| KeyError::Rejected { what: "private key".into(), reason: e.to_string() })
+            .map_err(|e| KeyError::Rejected {
+                what: "private key".into(),
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -153,7 +213,11 @@ impl PublicKey {
         let pem = pem.trim();
         let reference = rsa::PublicKey::from_public_key_pem(pem)
             .or_else(|_| rsa::PublicKey::from_pkcs1_pem(pem))
-            .map_err(|_| KeyError::NotPem { what: what.into() })?;
+            .map_err(|_| KeyError::NotPem {
+                what: what.into(),
+                kind: "public",
+                hint: pem_hint(pem),
+            })?;
         Self::from_reference(reference, what)
     }
 
@@ -161,13 +225,20 @@ impl PublicKey {
     pub fn from_reference(reference: rsa::PublicKey, what: &str) -> Result<Self, KeyError> {
         let bits = reference.n().bit_width() as usize;
         if bits < MIN_BITS {
-            return Err(KeyError::TooSmall { what: what.into(), bits });
+            return Err(KeyError::TooSmall {
+                what: what.into(),
+                bits,
+            });
         }
-        let der = reference
-            .to_pkcs1_der()
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
+        let der = reference.to_pkcs1_der().map_err(|e| KeyError::Rejected {
+            what: what.into(),
+            reason: e.to_string(),
+        })?;
         let parsed = ParsedPublicKey::new(&lc_sig::RSA_PKCS1_2048_8192_SHA256, der.as_bytes())
-            .map_err(|e| KeyError::Rejected { what: what.into(), reason: e.to_string() })?;
+            .map_err(|e| KeyError::Rejected {
+                what: what.into(),
+                reason: e.to_string(),
+            })?;
         Ok(Self { parsed, reference })
     }
 
@@ -200,7 +271,10 @@ impl PublicKey {
     /// A short, stable identifier for logs and reports: the first 8 bytes of SHA-256 over the PKCS#1 DER.
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
-        let der = self.reference.to_pkcs1_der().expect("encoding an RSA public key cannot fail");
+        let der = self
+            .reference
+            .to_pkcs1_der()
+            .expect("encoding an RSA public key cannot fail");
         let digest = sha2::Sha256::digest(der.as_bytes());
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     }

@@ -41,12 +41,18 @@ pub fn decode_signature(b64: &str) -> Result<Vec<u8>, SignatureError> {
     if b64.len() > MAX_SIGNATURE_CHARS {
         return Err(SignatureError::TooLong);
     }
-    STANDARD.decode(b64.as_bytes()).map_err(|_| SignatureError::NotBase64)
+    STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|_| SignatureError::NotBase64)
 }
 
 /// Verifies a base64 signature of `token` against each key in turn (key rotation); returns the index of the
 /// first key that accepts it.
-pub fn verify_token<'a, I>(keys: I, token: &[u8], signature_b64: &str) -> Result<usize, SignatureError>
+pub fn verify_token<'a, I>(
+    keys: I,
+    token: &[u8],
+    signature_b64: &str,
+) -> Result<usize, SignatureError>
 where
     I: IntoIterator<Item = &'a PublicKey>,
 {
@@ -61,7 +67,11 @@ where
             return Ok(i);
         }
     }
-    Err(if any_len_matched { SignatureError::Mismatch } else { SignatureError::WrongLength })
+    Err(if any_len_matched {
+        SignatureError::Mismatch
+    } else {
+        SignatureError::WrongLength
+    })
 }
 
 /// The fast verifier (aws-lc-rs): RSASSA-PKCS1-v1_5, SHA-256.
@@ -71,6 +81,10 @@ pub fn verify_raw(key: &PublicKey, token: &[u8], sig: &[u8]) -> bool {
 
 /// The reference verifier (RustCrypto `rsa`), strict PKCS#1 v1.5 with SHA-256. Must agree with [`verify_raw`].
 pub fn verify_reference(key: &PublicKey, token: &[u8], sig: &[u8]) -> bool {
-    let Ok(sig) = Signature::try_from(sig) else { return false };
-    VerifyingKey::<sha2::Sha256>::new(key.reference().clone()).verify(token, &sig).is_ok()
+    let Ok(sig) = Signature::try_from(sig) else {
+        return false;
+    };
+    VerifyingKey::<sha2::Sha256>::new(key.reference().clone())
+        .verify(token, &sig)
+        .is_ok()
 }
