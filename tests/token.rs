@@ -5,6 +5,7 @@
 //! file byte for byte and hand to the tool as its input file, which is what the pipe delivers.
 
 mod cli;
+mod gate;
 mod interop;
 mod seed;
 mod wycheproof;
