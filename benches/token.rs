@@ -11,7 +11,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime};
+use criterion::{
+    BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
+};
 use tokenstorm::token::verify::{verify_raw, verify_reference};
 use tokenstorm::token::{PrivateKey, PublicKey, encode_signature, sign_token, verify_token};
 
@@ -30,7 +32,12 @@ impl Fixture {
         let public = key.public_key();
         let sig = sign_token(&key, TOKEN);
         assert!(verify_raw(&public, TOKEN, &sig) && verify_reference(&public, TOKEN, &sig));
-        Self { bits, key, public, sig }
+        Self {
+            bits,
+            key,
+            public,
+            sig,
+        }
     }
 }
 
@@ -48,7 +55,9 @@ fn benches(c: &mut Criterion) {
 
     let mut g = group(c, "sign");
     for f in &keys {
-        g.bench_function(format!("aws-lc/{}", f.bits), |b| b.iter(|| sign_token(&f.key, black_box(TOKEN))));
+        g.bench_function(format!("aws-lc/{}", f.bits), |b| {
+            b.iter(|| sign_token(&f.key, black_box(TOKEN)))
+        });
     }
     g.finish();
 
@@ -58,7 +67,13 @@ fn benches(c: &mut Criterion) {
             b.iter(|| assert!(verify_raw(&f.public, black_box(TOKEN), black_box(&f.sig))))
         });
         g.bench_function(format!("rsa-reference/{}", f.bits), |b| {
-            b.iter(|| assert!(verify_reference(&f.public, black_box(TOKEN), black_box(&f.sig))))
+            b.iter(|| {
+                assert!(verify_reference(
+                    &f.public,
+                    black_box(TOKEN),
+                    black_box(&f.sig)
+                ))
+            })
         });
     }
     g.finish();
@@ -71,13 +86,20 @@ fn benches(c: &mut Criterion) {
     let not_base64 = format!("{}!", &valid[..valid.len() - 1]);
     let mut g = group(c, "gate");
     g.bench_function("verify_token/valid/2048", |b| {
-        b.iter(|| assert_eq!(verify_token([&f.public], black_box(TOKEN), black_box(&valid)), Ok(0)))
+        b.iter(|| {
+            assert_eq!(
+                verify_token([&f.public], black_box(TOKEN), black_box(&valid)),
+                Ok(0)
+            )
+        })
     });
     g.bench_function("verify_token/forged-bitflip/2048", |b| {
         b.iter(|| assert!(verify_token([&f.public], black_box(TOKEN), black_box(&forged)).is_err()))
     });
     g.bench_function("verify_token/not-base64/2048", |b| {
-        b.iter(|| assert!(verify_token([&f.public], black_box(TOKEN), black_box(&not_base64)).is_err()))
+        b.iter(|| {
+            assert!(verify_token([&f.public], black_box(TOKEN), black_box(&not_base64)).is_err())
+        })
     });
     g.finish();
 }
