@@ -16,6 +16,8 @@ use rsa::pkcs8::{
 };
 use rsa::traits::PublicKeyParts;
 
+use super::pem::{self, Want};
+
 /// Smallest modulus AWS IoT accepts for token signing keys.
 pub const MIN_BITS: usize = 2048;
 
@@ -70,23 +72,6 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-/// A hint for the common wrong files, judged from the PEM label only (the contents are never echoed).
-fn pem_hint(pem: &str) -> &'static str {
-    if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        || pem.contains("Proc-Type: 4,ENCRYPTED")
-    {
-        "; it is encrypted: write a plain copy with `openssl pkey -in KEY -out plain.pem`"
-    } else if pem.contains("PRIVATE KEY-----") {
-        "; it holds a private key: give the public key (`openssl rsa -in KEY -pubout`) or use it with `sign --key`"
-    } else if pem.contains("-----BEGIN CERTIFICATE-----") {
-        "; it is a certificate: extract its key with `openssl x509 -in CERT -pubkey -noout`"
-    } else if pem.contains("PUBLIC KEY-----") {
-        "; it holds a public key: sign with the private key it belongs to"
-    } else {
-        ""
-    }
-}
-
 fn read(path: &Path) -> Result<String, KeyError> {
     std::fs::read_to_string(path).map_err(|source| KeyError::Read {
         path: path.display().to_string(),
@@ -131,14 +116,16 @@ impl PrivateKey {
         Self::from_pem(&read(path)?, &path.display().to_string())
     }
 
-    /// Parses PKCS#1 or PKCS#8 PEM. `what` names the source in errors.
-    pub fn from_pem(pem: &str, what: &str) -> Result<Self, KeyError> {
+    /// Parses PKCS#1 or PKCS#8 PEM; text around the key block is skipped, as openssl does. `what` names the
+    /// source in errors.
+    pub fn from_pem(text: &str, what: &str) -> Result<Self, KeyError> {
+        let pem = pem::key_block(text, Want::Private);
         let reference = rsa::PrivateKey::from_pkcs8_pem(pem)
             .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
             .map_err(|_| KeyError::NotPem {
                 what: what.into(),
-                kind: "private",
-                hint: pem_hint(pem),
+                kind: Want::Private.as_str(),
+                hint: pem::hint(text, Want::Private),
             })?;
         Self::from_reference(reference, what)
     }
@@ -207,16 +194,16 @@ impl PublicKey {
         Self::from_pem(&read(path)?, &path.display().to_string())
     }
 
-    /// Parses SPKI (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) PEM. Surrounding whitespace is tolerated, as
-    /// in the PEM strings of `aws iot describe-authorizer`.
-    pub fn from_pem(pem: &str, what: &str) -> Result<Self, KeyError> {
-        let pem = pem.trim();
+    /// Parses SPKI (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) PEM. Text around the key block (whitespace, as
+    /// in the PEM strings of `aws iot describe-authorizer`) is skipped.
+    pub fn from_pem(text: &str, what: &str) -> Result<Self, KeyError> {
+        let pem = pem::key_block(text, Want::Public);
         let reference = rsa::PublicKey::from_public_key_pem(pem)
             .or_else(|_| rsa::PublicKey::from_pkcs1_pem(pem))
             .map_err(|_| KeyError::NotPem {
                 what: what.into(),
-                kind: "public",
-                hint: pem_hint(pem),
+                kind: Want::Public.as_str(),
+                hint: pem::hint(text, Want::Public),
             })?;
         Self::from_reference(reference, what)
     }

@@ -319,3 +319,109 @@ fn percent_decode(s: &str) -> String {
         .expect("percent-decoded base64 is ASCII")
         .into_owned()
 }
+
+/// PEM files as people keep them: CRLF line ends, blank lines or PKCS#12 `Bag Attributes` around the key, a
+/// certificate and its key in one file. openssl reads all of these, so sign must too, byte-identically.
+#[test]
+fn pem_files_as_people_store_them() {
+    let s = Scratch::new();
+    let key = s.path("private_key.pem");
+    let public = s.path("public_key.pem");
+    let cert = s.path("cert.pem");
+    openssl_genrsa(&key, 2048, true);
+    tool_ok(
+        "openssl",
+        [
+            OsStr::new("rsa"),
+            "-in".as_ref(),
+            key.as_ref(),
+            "-pubout".as_ref(),
+            "-out".as_ref(),
+            public.as_ref(),
+        ],
+    );
+    tool_ok(
+        "openssl",
+        [
+            OsStr::new("req"),
+            "-x509".as_ref(),
+            "-key".as_ref(),
+            key.as_ref(),
+            "-subj".as_ref(),
+            "/CN=tokenstorm-test".as_ref(),
+            "-days".as_ref(),
+            "1".as_ref(),
+            "-out".as_ref(),
+            cert.as_ref(),
+        ],
+    );
+    let key_pem = String::from_utf8(read(&key)).expect("PEM is ASCII");
+    let pub_pem = String::from_utf8(read(&public)).expect("PEM is ASCII");
+    let cert_pem = String::from_utf8(read(&cert)).expect("PEM is ASCII");
+    let token_file = s.write("token.txt", TOKEN.as_bytes());
+    let expected = openssl_sign_b64(&s, &key, &token_file);
+
+    let variants = [
+        ("crlf", key_pem.replace('\n', "\r\n")),
+        ("blank-lines", format!("\n\n{key_pem}\n\n")),
+        (
+            "bag-attributes",
+            format!(
+                "Bag Attributes\n    localKeyID: 01 02\nKey Attributes: <No Attributes>\n{key_pem}"
+            ),
+        ),
+        ("cert-then-key", format!("{cert_pem}{key_pem}")),
+    ];
+    for (name, text) in variants {
+        let file = s.write(&format!("{name}.pem"), text.as_bytes());
+        assert_eq!(
+            openssl_sign_b64(&s, &file, &token_file),
+            expected,
+            "openssl reads the {name} key"
+        );
+        let out = tokenstorm([
+            OsStr::new("sign"),
+            "--key".as_ref(),
+            file.as_ref(),
+            "--token".as_ref(),
+            TOKEN.as_ref(),
+        ]);
+        assert_exit(&out, 0, &format!("sign with a {name} key"));
+        assert_eq!(stdout_line(&out), expected, "sign with a {name} key");
+        assert_no_key_material(&out, &key_pem, "sign");
+    }
+    let public_variants = [
+        ("crlf", pub_pem.replace('\n', "\r\n")),
+        ("blank-lines", format!("\n{pub_pem}\n\n")),
+        ("cert-then-key", format!("{cert_pem}{pub_pem}")),
+    ];
+    for (name, text) in public_variants {
+        let file = s.write(&format!("{name}.pub.pem"), text.as_bytes());
+        let out = tokenstorm([
+            OsStr::new("verify"),
+            "--public-key".as_ref(),
+            file.as_ref(),
+            "--token".as_ref(),
+            TOKEN.as_ref(),
+            "--signature".as_ref(),
+            expected.as_ref(),
+        ]);
+        assert_exit(&out, 0, &format!("verify with a {name} public key"));
+    }
+    // A certificate alone is not a public key file: refused, with the openssl command that extracts the key.
+    let out = tokenstorm([
+        OsStr::new("verify"),
+        "--public-key".as_ref(),
+        cert.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+        "--signature".as_ref(),
+        expected.as_ref(),
+    ]);
+    assert_exit(&out, 2, "verify with a certificate");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("openssl x509"),
+        "{}",
+        describe(&out)
+    );
+}
