@@ -53,6 +53,11 @@ fn write_private(path: &std::path::Path, pem: &str) -> anyhow::Result<()> {
     let mut f = opts
         .open(path)
         .with_context(|| format!("cannot write --out {}", path.display()))?;
+    // `mode` applies only when the file is created: an existing file keeps its mode unless we set it, and the
+    // key must never land in a world-readable file. Truncated above, so nothing is written before this.
+    #[cfg(unix)]
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("cannot make --out {} private (mode 0600)", path.display()))?;
     f.write_all(pem.as_bytes())
         .with_context(|| format!("cannot write --out {}", path.display()))?;
     Ok(())

@@ -1,6 +1,9 @@
 //! `tokenstorm sign`: the base64 RSASSA-PKCS1-v1_5/SHA-256 signature of a token.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+
+use anyhow::Context as _;
 
 use crate::error::Exit;
 use crate::token::{PrivateKey, encode_signature, sign_token};
@@ -29,10 +32,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let token = super::read_token(args.token, args.token_file)?;
     let key = PrivateKey::from_pem_file(&args.key)?;
     let sig = encode_signature(&sign_token(&key, &token));
-    if args.url_encode {
-        println!("{}", crate::wire::query::encode_component(&sig));
+    let line = if args.url_encode {
+        crate::wire::query::encode_component(&sig)
     } else {
-        println!("{sig}");
-    }
+        sig
+    };
+    // Not `println!`: it panics when stdout is a closed pipe.
+    writeln!(std::io::stdout().lock(), "{line}").context("cannot write the signature to stdout")?;
     Ok(Exit::Ok)
 }

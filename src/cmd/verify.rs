@@ -1,5 +1,6 @@
 //! `tokenstorm verify`: exit 0 when the signature is valid for the token, 1 when not (saying why), 2 on usage errors.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::error::Exit;
@@ -28,18 +29,18 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let token = super::read_token(args.token, args.token_file)?;
     let key = PublicKey::from_pem_file(&args.public_key)?;
-    match verify_token([&key], &token, &args.signature) {
-        Ok(_) => {
-            println!(
+    // The exit code is the verdict; the line says why. Not `println!`, which panics on a closed stdout.
+    let (line, exit) = match verify_token([&key], &token, &args.signature) {
+        Ok(_) => (
+            format!(
                 "valid: signature matches the token under {} (rsa-{})",
                 args.public_key.display(),
                 key.bits()
-            );
-            Ok(Exit::Ok)
-        }
-        Err(why) => {
-            println!("invalid: {why}");
-            Ok(Exit::Failed)
-        }
-    }
+            ),
+            Exit::Ok,
+        ),
+        Err(why) => (format!("invalid: {why}"), Exit::Failed),
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+    Ok(exit)
 }

@@ -16,6 +16,8 @@ use rsa::pkcs8::{
 };
 use rsa::traits::PublicKeyParts;
 
+use super::pem::{self, Want};
+
 /// Smallest modulus AWS IoT accepts for token signing keys.
 pub const MIN_BITS: usize = 2048;
 
@@ -28,9 +30,13 @@ pub enum KeyError {
         source: std::io::Error,
     },
     #[error(
-        "{what}: not an RSA key in PEM form (expected PKCS#1 or PKCS#8/SPKI as written by openssl genrsa / openssl rsa -pubout)"
+        "{what}: not an RSA {kind} key in PEM form (expected PKCS#1 or PKCS#8/SPKI as written by openssl genrsa / openssl rsa -pubout){hint}"
     )]
-    NotPem { what: String },
+    NotPem {
+        what: String,
+        kind: &'static str,
+        hint: &'static str,
+    },
     #[error(
         "{what}: the key has {bits} bits; AWS IoT token signing needs RSA keys of at least {MIN_BITS} bits"
     )]
@@ -110,11 +116,17 @@ impl PrivateKey {
         Self::from_pem(&read(path)?, &path.display().to_string())
     }
 
-    /// Parses PKCS#1 or PKCS#8 PEM. `what` names the source in errors.
-    pub fn from_pem(pem: &str, what: &str) -> Result<Self, KeyError> {
+    /// Parses PKCS#1 or PKCS#8 PEM; text around the key block is skipped, as openssl does. `what` names the
+    /// source in errors.
+    pub fn from_pem(text: &str, what: &str) -> Result<Self, KeyError> {
+        let pem = pem::key_block(text, Want::Private);
         let reference = rsa::PrivateKey::from_pkcs8_pem(pem)
             .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
-            .map_err(|_| KeyError::NotPem { what: what.into() })?;
+            .map_err(|_| KeyError::NotPem {
+                what: what.into(),
+                kind: Want::Private.as_str(),
+                hint: pem::hint(text, Want::Private),
+            })?;
         Self::from_reference(reference, what)
     }
 
@@ -182,13 +194,17 @@ impl PublicKey {
         Self::from_pem(&read(path)?, &path.display().to_string())
     }
 
-    /// Parses SPKI (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) PEM. Surrounding whitespace is tolerated, as
-    /// in the PEM strings of `aws iot describe-authorizer`.
-    pub fn from_pem(pem: &str, what: &str) -> Result<Self, KeyError> {
-        let pem = pem.trim();
+    /// Parses SPKI (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) PEM. Text around the key block (whitespace, as
+    /// in the PEM strings of `aws iot describe-authorizer`) is skipped.
+    pub fn from_pem(text: &str, what: &str) -> Result<Self, KeyError> {
+        let pem = pem::key_block(text, Want::Public);
         let reference = rsa::PublicKey::from_public_key_pem(pem)
             .or_else(|_| rsa::PublicKey::from_pkcs1_pem(pem))
-            .map_err(|_| KeyError::NotPem { what: what.into() })?;
+            .map_err(|_| KeyError::NotPem {
+                what: what.into(),
+                kind: Want::Public.as_str(),
+                hint: pem::hint(text, Want::Public),
+            })?;
         Self::from_reference(reference, what)
     }
 
