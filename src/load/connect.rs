@@ -32,29 +32,7 @@ impl Connector {
         ca_file: Option<&Path>,
         verify: bool,
     ) -> anyhow::Result<Self> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .context("TLS setup")?;
-        let config = if verify {
-            let path = ca_file.context("verifying the server certificate needs a CA file")?;
-            let mut roots = rustls::RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(path)
-                .with_context(|| format!("cannot read the CA file {}", path.display()))?;
-            for cert in certs {
-                let cert =
-                    cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
-                roots
-                    .add(cert)
-                    .with_context(|| format!("{}: unusable CA certificate", path.display()))?;
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(no_verify::AcceptAny(provider)))
-                .with_no_client_auth()
-        };
+        let config = client_config(ca_file, verify, &[])?;
         let server_name = ServerName::try_from(
             server_name
                 .trim_start_matches('[')
@@ -80,6 +58,45 @@ impl Connector {
         });
         Ok(sender)
     }
+}
+
+/// A rustls client configuration trusting `ca_file` (or, with `verify = false`, any certificate), offering
+/// `alpn` (empty: no ALPN extension).
+pub fn client_config(
+    ca_file: Option<&Path>,
+    verify: bool,
+    alpn: &[&[u8]],
+) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?;
+    let mut config = if verify {
+        let path = ca_file.context("verifying the server certificate needs a CA file")?;
+        let mut roots = rustls::RootCertStore::empty();
+        let certs = CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("cannot read the CA file {}", path.display()))?;
+        for cert in certs {
+            let cert = cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
+            roots
+                .add(cert)
+                .with_context(|| format!("{}: unusable CA certificate", path.display()))?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(no_verify::AcceptAny(provider)))
+            .with_no_client_auth()
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(config)
+}
+
+/// A TLS server name from a host (IPv6 brackets removed).
+pub fn server_name(host: &str) -> anyhow::Result<ServerName<'static>> {
+    ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string())
+        .with_context(|| format!("{host:?} is not a valid TLS server name"))
 }
 
 mod no_verify {

@@ -1,14 +1,20 @@
-//! The load generator (DESIGN.md `load/`): devices, the pacer and the HTTPS transport.
+//! The load generator (DESIGN.md `load/`): devices, the pacers and the transports: HTTPS publish (lanes of
+//! attempts) and MQTT over TLS, TCP and WebSocket (a fleet of devices that keep their connections).
 //!
 //! Devices are split between lanes (a few per core); each lane is one task with its own [`Recorder`]. After
 //! the deadline, the attempt bound or a shutdown, lanes stop starting attempts, drain the ones in flight, and
 //! their recorders are merged.
 
 pub mod connect;
+pub mod connect_pacer;
 pub mod exchange;
+pub mod fleet;
 pub mod lane;
+pub mod link;
 pub mod pacer;
 pub mod request;
+pub mod session;
+pub mod username;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,9 @@
 //! merged at the end. Labels are bounded enums ([`Transport`], [`crate::attempt::Class`], [`Outcome`]).
 
 pub mod outcome;
+pub mod phase;
 pub mod recorder;
 
 pub use outcome::{Outcome, Transport};
+pub use phase::{Phase, PubEvent};
 pub use recorder::Recorder;

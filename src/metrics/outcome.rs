@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// 200.
+    /// HTTPS 200, or MQTT CONNACK 0 (connection accepted).
     Allowed,
     /// 403.
     Forbidden,
@@ -14,19 +14,25 @@ pub enum Outcome {
     Throttled,
     /// Any other HTTP status.
     OtherStatus,
-    /// Connecting, TLS or the HTTP exchange failed.
+    /// MQTT: a CONNACK with a non-zero return / reason code (MQTT 5 `0x87`, a broker's 3.1.1 code 4 or 5).
+    Refused,
+    /// MQTT: the connection closed after CONNECT without a CONNACK (how AWS refuses MQTT 3.1.1).
+    ClosedWithoutConnack,
+    /// Connecting, TLS, the WebSocket upgrade, or the HTTP / MQTT exchange failed.
     TransportError,
     /// No response within the request timeout.
     Timeout,
 }
 
 impl Outcome {
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 8;
     pub const ALL: [Outcome; Self::COUNT] = [
         Self::Allowed,
         Self::Forbidden,
         Self::Throttled,
         Self::OtherStatus,
+        Self::Refused,
+        Self::ClosedWithoutConnack,
         Self::TransportError,
         Self::Timeout,
     ];
@@ -41,9 +47,19 @@ impl Outcome {
             Self::Forbidden => "forbidden",
             Self::Throttled => "throttled",
             Self::OtherStatus => "other_status",
+            Self::Refused => "refused",
+            Self::ClosedWithoutConnack => "closed_without_connack",
             Self::TransportError => "transport_error",
             Self::Timeout => "timeout",
         }
+    }
+
+    /// The authorization refused the attempt (403, a refusing CONNACK, or a close without CONNACK).
+    pub const fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            Self::Forbidden | Self::Refused | Self::ClosedWithoutConnack
+        )
     }
 
     /// The outcome of an HTTP status.
@@ -57,16 +73,20 @@ impl Outcome {
     }
 }
 
-/// The transport an attempt used (MQTT and WebSocket come later).
+/// The transport an attempt used: HTTPS publish, MQTT over TLS (ALPN `mqtt`), plain MQTT over TCP, and MQTT
+/// over WebSocket over TLS (`wss://…/mqtt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     Https,
+    MqttTls,
+    Mqtt,
+    Wss,
 }
 
 impl Transport {
-    pub const COUNT: usize = 1;
-    pub const ALL: [Transport; Self::COUNT] = [Self::Https];
+    pub const COUNT: usize = 4;
+    pub const ALL: [Transport; Self::COUNT] = [Self::Https, Self::MqttTls, Self::Mqtt, Self::Wss];
 
     pub const fn index(self) -> usize {
         self as usize
@@ -75,6 +95,14 @@ impl Transport {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Https => "https",
+            Self::MqttTls => "mqtt_tls",
+            Self::Mqtt => "mqtt",
+            Self::Wss => "wss",
         }
+    }
+
+    /// Every transport but HTTPS keeps an MQTT session.
+    pub const fn is_mqtt(self) -> bool {
+        !matches!(self, Self::Https)
     }
 }

@@ -3,11 +3,13 @@
 
 use hdrhistogram::Histogram;
 
-use super::{Outcome, Transport};
+use super::{Outcome, Phase, PubEvent, Transport};
 use crate::attempt::Class;
 
 const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
 const STARTS: usize = Transport::COUNT * Class::COUNT;
+const PHASES: usize = STARTS * Phase::COUNT;
+const PUBS: usize = STARTS * PubEvent::COUNT;
 
 fn cell(t: Transport, c: Class, o: Outcome) -> usize {
     (t.index() * Class::COUNT + c.index()) * Outcome::COUNT + o.index()
@@ -15,6 +17,14 @@ fn cell(t: Transport, c: Class, o: Outcome) -> usize {
 
 fn start_cell(t: Transport, c: Class) -> usize {
     t.index() * Class::COUNT + c.index()
+}
+
+fn phase_cell(t: Transport, c: Class, p: Phase) -> usize {
+    start_cell(t, c) * Phase::COUNT + p.index()
+}
+
+fn pub_cell(t: Transport, c: Class, e: PubEvent) -> usize {
+    start_cell(t, c) * PubEvent::COUNT + e.index()
 }
 
 /// Histograms are created on first use and grow with the largest value (3 significant digits).
@@ -38,6 +48,10 @@ pub struct Recorder {
     latency: Vec<Option<Histogram<u64>>>,
     /// From the moment the request was actually sent to the response.
     service: Vec<Option<Histogram<u64>>>,
+    /// Connection phases and message latencies per (transport, class, phase).
+    phases: Vec<Option<Histogram<u64>>>,
+    /// MQTT publish and delivery counts per (transport, class, event).
+    pubs: Vec<u64>,
     /// Attempts the schedule wanted that could not start before the deadline (the device was behind).
     pub missed: u64,
 }
@@ -49,6 +63,8 @@ impl Default for Recorder {
             ended: [0; CELLS],
             latency: vec![None; CELLS],
             service: vec![None; CELLS],
+            phases: vec![None; PHASES],
+            pubs: vec![0; PUBS],
             missed: 0,
         }
     }
@@ -82,6 +98,32 @@ impl Recorder {
         }
     }
 
+    /// A timed phase of a connection or message (recorded whatever the attempt's outcome).
+    pub fn phase(&mut self, t: Transport, c: Class, p: Phase, us: u64) {
+        record(
+            self.phases[phase_cell(t, c, p)].get_or_insert_with(new_hist),
+            us,
+        );
+    }
+
+    /// Counts an MQTT publish event.
+    pub fn publish(&mut self, t: Transport, c: Class, e: PubEvent) {
+        self.pubs[pub_cell(t, c, e)] += 1;
+    }
+
+    pub fn phase_hist(&self, t: Transport, c: Class, p: Phase) -> Option<&Histogram<u64>> {
+        self.phases[phase_cell(t, c, p)].as_ref()
+    }
+
+    pub fn pub_count(&self, t: Transport, c: Class, e: PubEvent) -> u64 {
+        self.pubs[pub_cell(t, c, e)]
+    }
+
+    /// Attempts started over one transport (all classes).
+    pub fn transport_started(&self, t: Transport) -> u64 {
+        Class::ALL.into_iter().map(|c| self.started(t, c)).sum()
+    }
+
     /// Folds another recorder into this one (lossless).
     pub fn merge(&mut self, other: &Recorder) {
         for (a, b) in self.started.iter_mut().zip(other.started) {
@@ -90,9 +132,13 @@ impl Recorder {
         for (a, b) in self.ended.iter_mut().zip(other.ended) {
             *a += b;
         }
+        for (a, b) in self.pubs.iter_mut().zip(&other.pubs) {
+            *a += b;
+        }
         for (mine, theirs) in [
             (&mut self.latency, &other.latency),
             (&mut self.service, &other.service),
+            (&mut self.phases, &other.phases),
         ] {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 if let Some(b) = b {
@@ -189,6 +235,18 @@ mod tests {
         assert_eq!(h.len(), 100);
         assert_eq!(h.max(), 1000);
         assert_eq!(h.value_at_quantile(0.5), 500);
+        let m = Transport::MqttTls;
+        let mut b2 = Recorder::new();
+        b2.phase(m, f, Phase::ConnectConnack, 900);
+        b2.publish(m, Class::Valid, PubEvent::Sent);
+        let mut c = Recorder::new();
+        c.phase(m, f, Phase::ConnectConnack, 100);
+        c.publish(m, Class::Valid, PubEvent::Sent);
+        a.merge(&b2);
+        a.merge(&c);
+        assert_eq!(a.phase_hist(m, f, Phase::ConnectConnack).unwrap().len(), 2);
+        assert!(a.phase_hist(t, f, Phase::ConnectConnack).is_none());
+        assert_eq!(a.pub_count(m, Class::Valid, PubEvent::Sent), 2);
         let hf = a.latency(t, f, Outcome::Forbidden).unwrap();
         assert!(hf.equivalent(hf.max(), 5_000), "{}", hf.max());
     }

@@ -18,6 +18,8 @@ pub struct Scenario {
     pub authorizer: AuthorizerSection,
     pub target: TargetSection,
     pub http: HttpSection,
+    pub transports: TransportsSection,
+    pub mqtt: MqttSection,
     pub mix: MixSection,
 }
 
@@ -116,6 +118,12 @@ pub struct TargetSection {
     /// External only: PEM file of the CA to trust.
     pub ca_file: PathBuf,
     pub verify_tls: bool,
+    /// External MQTT over TLS (ALPN `mqtt`): `host:port`.
+    pub mqtt_tls_addr: String,
+    /// External plain MQTT over TCP: `host:port`.
+    pub mqtt_addr: String,
+    /// External MQTT over WebSocket: `wss://host:port/path`; empty: `url` + `/mqtt`.
+    pub wss_url: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +142,48 @@ pub struct HttpSection {
     pub qos: u8,
     pub payload_bytes: u32,
     pub credentials_in: CredentialsIn,
+}
+
+/// Device groups by transport: relative weights; devices are split in contiguous id ranges in this order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransportsSection {
+    pub https: f64,
+    pub mqtt_tls: f64,
+    pub mqtt: f64,
+    pub wss: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsernameMode {
+    /// `<attempt id>?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S`.
+    CustomAuthorizer,
+    /// `username` and `password` as given (plain brokers); forged attempts send a wrong password.
+    Plain,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttSection {
+    pub username_mode: UsernameMode,
+    /// Plain mode: the username.
+    pub username: String,
+    /// Plain mode: the password. Custom-authorizer mode: sent when not empty (reaches the authorizer base64).
+    pub password: String,
+    /// Client id of device d: this prefix + d (6 digits).
+    pub client_id_prefix: String,
+    /// `{client_id}` and `{device}` are replaced.
+    pub topic: String,
+    pub qos: u8,
+    /// Each device publishes every this many ms while connected; 0: connect only.
+    pub publish_interval_ms: u64,
+    pub payload_bytes: u32,
+    /// Subscribe to the device's own topic and time publish → receive.
+    pub subscribe: bool,
+    pub keep_alive_s: u16,
+    /// CONNECTs per second over all MQTT devices (first connects and reconnects).
+    pub connects_per_s: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,6 +267,9 @@ impl Default for TargetSection {
             admin_url: String::new(),
             ca_file: PathBuf::new(),
             verify_tls: true,
+            mqtt_tls_addr: String::new(),
+            mqtt_addr: String::new(),
+            wss_url: String::new(),
         }
     }
 }
@@ -228,6 +281,35 @@ impl Default for HttpSection {
             qos: 1,
             payload_bytes: 64,
             credentials_in: CredentialsIn::Headers,
+        }
+    }
+}
+
+impl Default for TransportsSection {
+    fn default() -> Self {
+        Self {
+            https: 100.0,
+            mqtt_tls: 0.0,
+            mqtt: 0.0,
+            wss: 0.0,
+        }
+    }
+}
+
+impl Default for MqttSection {
+    fn default() -> Self {
+        Self {
+            username_mode: UsernameMode::CustomAuthorizer,
+            username: String::new(),
+            password: String::new(),
+            client_id_prefix: "tokenstorm-".into(),
+            topic: "tokenstorm/{client_id}".into(),
+            qos: 1,
+            publish_interval_ms: 1000,
+            payload_bytes: 64,
+            subscribe: false,
+            keep_alive_s: 60,
+            connects_per_s: 200.0,
         }
     }
 }

@@ -3,12 +3,14 @@
 pub mod error;
 pub mod file;
 pub mod function;
+pub mod groups;
 mod keys;
 pub mod plan;
 mod target;
 
 pub use error::ScenarioError;
 pub use file::Scenario;
+pub use groups::{Groups, MqttPlan};
 pub use plan::{Model, Plan, Target};
 
 use std::path::Path;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::ScenarioError;
+use super::groups::{Groups, MqttPlan};
 use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
 use crate::attempt::{Class, Mix, MixError};
 use crate::emulator::config::{AuthorizerStatus, FunctionSpec};
@@ -41,11 +42,15 @@ pub enum Target {
         endpoint_name: String,
     },
     External {
-        /// `host:port` to connect to.
-        authority: String,
-        host: String,
-        port: u16,
+        /// HTTPS `host:port` to connect to; `None` when no device uses HTTPS and `target.url` is empty.
+        authority: Option<String>,
         endpoint_name: String,
+        /// MQTT over TLS `host:port`.
+        mqtt_tls: Option<String>,
+        /// Plain MQTT `host:port`.
+        mqtt: Option<String>,
+        /// MQTT over WebSocket: (`host:port`, path).
+        wss: Option<(String, String)>,
         admin_url: Option<String>,
         ca_file: Option<PathBuf>,
         verify_tls: bool,
@@ -102,6 +107,9 @@ pub struct Plan {
     pub authorizer: AuthorizerPlan,
     pub target: Target,
     pub http: HttpPlan,
+    /// Device id ranges per transport.
+    pub groups: Groups,
+    pub mqtt: MqttPlan,
     pub mix: Mix,
     /// The effective scenario (after overrides), for the report.
     pub scenario: Scenario,
@@ -202,7 +210,9 @@ impl Plan {
                 "replays reuse another device's pair: needs devices.count ≥ 2".into(),
             ));
         }
-        let target = super::target::resolve_target(&s, file, &err)?;
+        let groups = super::groups::resolve_groups(&s, &err)?;
+        let mqtt = super::groups::resolve_mqtt(&s, &err)?;
+        let target = super::target::resolve_target(&s, file, &groups, &err)?;
         let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;
         Ok(Self {
             name: if s.name.is_empty() {
@@ -243,6 +253,8 @@ impl Plan {
                 payload_bytes: h.payload_bytes as usize,
                 credentials_in: h.credentials_in,
             },
+            groups,
+            mqtt,
             mix,
             scenario: s,
         })

@@ -4,12 +4,15 @@ use std::path::{Path, PathBuf};
 
 use super::error::ScenarioError;
 use super::file::{Scenario, TargetKind};
+use super::groups::Groups;
 use super::plan::Target;
+use crate::metrics::Transport;
 use crate::emulator::config::DEFAULT_ENDPOINT;
 
 pub(super) fn resolve_target(
     s: &Scenario,
     file: &Path,
+    groups: &Groups,
     err: &impl Fn(&str, String) -> ScenarioError,
 ) -> Result<Target, ScenarioError> {
     let t = &s.target;
@@ -18,6 +21,9 @@ pub(super) fn resolve_target(
             for (field, set) in [
                 ("target.url", !t.url.is_empty()),
                 ("target.admin_url", !t.admin_url.is_empty()),
+                ("target.mqtt_tls_addr", !t.mqtt_tls_addr.is_empty()),
+                ("target.mqtt_addr", !t.mqtt_addr.is_empty()),
+                ("target.wss_url", !t.wss_url.is_empty()),
             ] {
                 if set {
                     return Err(err(
@@ -34,7 +40,41 @@ pub(super) fn resolve_target(
             Ok(Target::Embedded { endpoint_name })
         }
         TargetKind::External => {
-            let (host, port) = parse_https_url(&t.url).map_err(|p| err("target.url", p))?;
+            let https = if t.url.is_empty() && groups.count(Transport::Https) == 0 {
+                None
+            } else {
+                Some(parse_https_url(&t.url).map_err(|p| err("target.url", p))?)
+            };
+            let needs = |tr: Transport, field: &str, v: &str| -> Result<Option<String>, ScenarioError> {
+                if v.is_empty() {
+                    if groups.count(tr) > 0 {
+                        return Err(err(
+                            field,
+                            format!(
+                                "transports.{} has devices, so the external target needs this address",
+                                tr.as_str()
+                            ),
+                        ));
+                    }
+                    return Ok(None);
+                }
+                parse_authority(v).map(Some).map_err(|p| err(field, p))
+            };
+            let mqtt_tls = needs(Transport::MqttTls, "target.mqtt_tls_addr", &t.mqtt_tls_addr)?;
+            let mqtt = needs(Transport::Mqtt, "target.mqtt_addr", &t.mqtt_addr)?;
+            let wss = if !t.wss_url.is_empty() {
+                Some(parse_wss_url(&t.wss_url).map_err(|p| err("target.wss_url", p))?)
+            } else if groups.count(Transport::Wss) > 0 {
+                let (h, p) = https.clone().ok_or_else(|| {
+                    err(
+                        "target.wss_url",
+                        "transports.wss has devices: set wss_url or url".into(),
+                    )
+                })?;
+                Some((format!("{h}:{p}"), "/mqtt".to_string()))
+            } else {
+                None
+            };
             let admin_url = if t.admin_url.is_empty() {
                 None
             } else {
@@ -64,16 +104,27 @@ pub(super) fn resolve_target(
                 }
                 Some(p)
             };
+            let first_host = https
+                .as_ref()
+                .map(|(h, _)| h.clone())
+                .or_else(|| mqtt_tls.as_deref().map(host_of))
+                .or_else(|| wss.as_ref().map(|(a, _)| host_of(a)))
+                .or_else(|| mqtt.as_deref().map(host_of))
+                .unwrap_or_default();
             let endpoint_name = if t.endpoint_name.is_empty() {
-                host.clone()
+                first_host
             } else {
                 t.endpoint_name.clone()
             };
+            if endpoint_name.is_empty() {
+                return Err(err("target.url", "no target address is set".into()));
+            }
             Ok(Target::External {
-                authority: format!("{host}:{port}"),
-                host,
-                port,
+                authority: https.map(|(h, p)| format!("{h}:{p}")),
                 endpoint_name,
+                mqtt_tls,
+                mqtt,
+                wss,
                 admin_url,
                 ca_file,
                 verify_tls: t.verify_tls,
@@ -102,6 +153,47 @@ pub(super) fn parse_https_url(url: &str) -> Result<(String, u16), String> {
         _ => (rest.to_string(), 443),
     };
     Ok((host, port))
+}
+
+/// `host:port` (port required).
+fn parse_authority(v: &str) -> Result<String, String> {
+    match v.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() && !v.contains(['/', '?', '@']) => {
+            Ok(v.to_string())
+        }
+        _ => Err(format!("must look like host:port (got {v:?})")),
+    }
+}
+
+/// `wss://host:port/path` → (`host:port`, `/path`); the port defaults to 443 and the path to `/mqtt`.
+fn parse_wss_url(url: &str) -> Result<(String, String), String> {
+    let rest = url
+        .strip_prefix("wss://")
+        .ok_or_else(|| format!("must look like wss://host:port/mqtt (got {url:?})"))?;
+    let (auth, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/mqtt"),
+    };
+    if auth.is_empty() || auth.contains(['?', '@', '#']) || path.contains('#') {
+        return Err(format!("must look like wss://host:port/mqtt (got {url:?})"));
+    }
+    let auth = match auth.rsplit_once(':') {
+        Some((_, p)) if !auth.ends_with(']') => {
+            p.parse::<u16>()
+                .map_err(|_| format!("bad port {p:?} in {url:?}"))?;
+            auth.to_string()
+        }
+        _ => format!("{auth}:443"),
+    };
+    Ok((auth, path.to_string()))
+}
+
+/// The host part of `host:port`.
+fn host_of(authority: &str) -> String {
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(h, _)| h)
+        .to_string()
 }
 
 pub(super) fn relative_to(file: &Path, p: &Path) -> PathBuf {
@@ -133,5 +225,17 @@ mod tests {
         assert!(parse_https_url("http://x").is_err());
         assert!(parse_https_url("https://x/path").is_err());
         assert!(parse_https_url("https://x:notaport").is_err());
+        assert_eq!(
+            parse_wss_url("wss://a.example:8443/mqtt").unwrap(),
+            ("a.example:8443".into(), "/mqtt".into())
+        );
+        assert_eq!(
+            parse_wss_url("wss://a.example").unwrap(),
+            ("a.example:443".into(), "/mqtt".into())
+        );
+        assert!(parse_wss_url("ws://a").is_err());
+        assert_eq!(parse_authority("127.0.0.1:1883").unwrap(), "127.0.0.1:1883");
+        assert!(parse_authority("127.0.0.1").is_err());
+        assert!(parse_authority("mqtt://x:1").is_err());
     }
 }

@@ -1,0 +1,178 @@
+//! One device's MQTT byte link: plain TCP, TLS with ALPN `mqtt` and SNI, or a WebSocket (subprotocol `mqtt`)
+//! over TLS without ALPN. Opening it times each step separately (TCP connect, TLS handshake, WebSocket
+//! upgrade), which rumqttc 0.25's event loop cannot do: it folds TCP, TLS and CONNECT into one `poll()` and
+//! takes no established stream (its `Network` type is private). So the generator opens the link itself and
+//! speaks MQTT over it with rumqttc's `mqttbytes` codec (see [`super::session`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_tungstenite::tokio::TokioAdapter;
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::tungstenite::client::IntoClientRequest as _;
+use async_tungstenite::WebSocketStream;
+use bytes::BytesMut;
+use futures_util::{SinkExt, StreamExt as _};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::metrics::{Phase, Transport};
+
+/// How to reach the MQTT endpoint of one transport.
+#[derive(Clone)]
+pub struct LinkSpec {
+    pub transport: Transport,
+    pub addr: SocketAddr,
+    /// TLS and WebSocket: the server name (SNI, and the `Host` of the upgrade).
+    pub server_name: ServerName<'static>,
+    pub host: String,
+    /// TLS and WebSocket only.
+    pub tls: Option<TlsConnector>,
+    /// WebSocket only: the request path (`/mqtt`).
+    pub path: String,
+}
+
+type Ws = WebSocketStream<TokioAdapter<TlsStream<TcpStream>>>;
+
+/// An open link.
+pub enum Link {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    Ws(Box<Ws>),
+}
+
+/// Which step failed, and how long the steps that succeeded took.
+pub struct Opened {
+    pub timings: Vec<(Phase, Duration)>,
+    pub result: Result<Link, String>,
+}
+
+impl LinkSpec {
+    /// Opens the link; never fails with an error value, only with a described [`Opened::result`].
+    pub async fn open(&self) -> Opened {
+        let mut timings = Vec::with_capacity(3);
+        let t = Instant::now();
+        let tcp = match TcpStream::connect(self.addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                return Opened {
+                    timings,
+                    result: Err(format!("TCP connect to {}: {e}", self.addr)),
+                };
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        timings.push((Phase::TcpConnect, t.elapsed()));
+        let Some(tls) = &self.tls else {
+            return Opened {
+                timings,
+                result: Ok(Link::Tcp(tcp)),
+            };
+        };
+        let t = Instant::now();
+        let stream = match tls.connect(self.server_name.clone(), tcp).await {
+            Ok(s) => s,
+            Err(e) => {
+                return Opened {
+                    timings,
+                    result: Err(format!("TLS handshake with {}: {e}", self.addr)),
+                };
+            }
+        };
+        timings.push((Phase::TlsHandshake, t.elapsed()));
+        if self.transport != Transport::Wss {
+            return Opened {
+                timings,
+                result: Ok(Link::Tls(Box::new(stream))),
+            };
+        }
+        let t = Instant::now();
+        let result = match self.upgrade(stream).await {
+            Ok(ws) => {
+                timings.push((Phase::WsUpgrade, t.elapsed()));
+                Ok(Link::Ws(Box::new(ws)))
+            }
+            Err(e) => Err(e),
+        };
+        Opened { timings, result }
+    }
+
+    async fn upgrade(&self, stream: TlsStream<TcpStream>) -> Result<Ws, String> {
+        let url = format!("wss://{}{}", self.host, self.path);
+        let mut req = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| format!("WebSocket request {url}: {e}"))?;
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            async_tungstenite::tungstenite::http::HeaderValue::from_static("mqtt"),
+        );
+        let (ws, _resp) = async_tungstenite::tokio::client_async(req, stream)
+            .await
+            .map_err(|e| format!("WebSocket upgrade at {url}: {e}"))?;
+        Ok(ws)
+    }
+}
+
+/// A TLS connector offering ALPN `mqtt` (MQTT over TLS) or nothing (WebSocket: forcing ALPN breaks real SDKs).
+pub fn tls_connector(config: rustls::ClientConfig) -> TlsConnector {
+    TlsConnector::from(Arc::new(config))
+}
+
+impl Link {
+    /// Writes all of `buf`.
+    pub async fn send(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.write_all(buf).await,
+            Self::Tls(s) => {
+                s.write_all(buf).await?;
+                s.flush().await
+            }
+            Self::Ws(ws) => ws
+                .send(Message::binary(buf.to_vec()))
+                .await
+                .map_err(std::io::Error::other),
+        }
+    }
+
+    /// Reads more bytes into `buf`; `Ok(0)`: the peer closed.
+    pub async fn recv(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read_buf(buf).await,
+            Self::Tls(s) => s.read_buf(buf).await,
+            Self::Ws(ws) => loop {
+                match ws.next().await {
+                    None | Some(Ok(Message::Close(_))) => return Ok(0),
+                    Some(Ok(Message::Binary(b))) => {
+                        buf.extend_from_slice(&b);
+                        if !b.is_empty() {
+                            return Ok(b.len());
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(std::io::Error::other(e)),
+                }
+            },
+        }
+    }
+
+    /// Closes politely (TLS close_notify, WebSocket close); errors are irrelevant here.
+    pub async fn close(&mut self) {
+        match self {
+            Self::Tcp(s) => {
+                let _ = s.shutdown().await;
+            }
+            Self::Tls(s) => {
+                let _ = s.shutdown().await;
+            }
+            Self::Ws(ws) => {
+                let _ = SinkExt::close(ws.as_mut()).await;
+            }
+        }
+    }
+}

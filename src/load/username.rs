@@ -1,0 +1,181 @@
+//! Pre-built MQTT credentials: for every credential set and class, the CONNECT username's query part
+//! (`?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S`, values
+//! percent-encoded) is encoded once at setup; an attempt prepends its attempt id as the free-text part.
+//! Plain mode (brokers with a password file): the configured username, and the configured password for valid
+//! and replayed attempts or a wrong one for forged attempts.
+
+use crate::attempt::{Catalogue, Class};
+use crate::scenario::file::UsernameMode;
+use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
+use crate::wire::query::encode_component;
+
+/// What the book needs to know.
+#[derive(Debug, Clone)]
+pub struct UsernameShape {
+    pub mode: UsernameMode,
+    pub authorizer_name: Option<String>,
+    pub token_key_name: String,
+    /// Plain mode: the username.
+    pub username: String,
+    pub password: Option<String>,
+}
+
+/// The username and password of one CONNECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub username: String,
+    pub password: Option<String>,
+}
+
+/// Every credential query: `[set][class]`.
+#[derive(Debug)]
+pub struct UsernameBook {
+    shape: UsernameShape,
+    queries: Vec<Vec<String>>,
+}
+
+impl UsernameBook {
+    pub fn build(shape: UsernameShape, catalogue: &Catalogue) -> Self {
+        let queries = catalogue
+            .sets()
+            .iter()
+            .map(|set| {
+                Class::ALL
+                    .into_iter()
+                    .map(|c| {
+                        let cred = set.get(c);
+                        credential_query(
+                            shape.authorizer_name.as_deref(),
+                            &shape.token_key_name,
+                            &cred.token,
+                            cred.signature.as_deref(),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { shape, queries }
+    }
+
+    /// The login of one attempt. For a replay, `replay_set` is the set whose valid pair is reused.
+    pub fn login(&self, set: usize, class: Class, replay_set: usize, attempt_id: &str) -> Login {
+        match self.shape.mode {
+            UsernameMode::Plain => Login {
+                username: self.shape.username.clone(),
+                password: match (class, &self.shape.password) {
+                    (Class::Forged(_), Some(p)) => Some(format!("{p}-forged")),
+                    (Class::Forged(_), None) => Some("forged".into()),
+                    (_, p) => p.clone(),
+                },
+            },
+            UsernameMode::CustomAuthorizer => {
+                let q = match class {
+                    Class::Replayed => &self.queries[replay_set][Class::Valid.index()],
+                    c => &self.queries[set][c.index()],
+                };
+                let mut username = String::with_capacity(attempt_id.len() + q.len());
+                username.push_str(attempt_id);
+                username.push_str(q);
+                Login {
+                    username,
+                    password: self.shape.password.clone(),
+                }
+            }
+        }
+    }
+}
+
+/// `?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S` (spec §1): every value
+/// percent-encoded, so `+ / =` in the signature never travel raw; no signature parameter when there is none.
+pub fn credential_query(
+    authorizer_name: Option<&str>,
+    token_key_name: &str,
+    token: &str,
+    signature: Option<&str>,
+) -> String {
+    let mut q = String::from("?");
+    if let Some(n) = authorizer_name {
+        q.push_str(AUTHORIZER_NAME);
+        q.push('=');
+        q.push_str(&encode_component(n));
+        q.push('&');
+    }
+    q.push_str(&encode_component(token_key_name));
+    q.push('=');
+    q.push_str(&encode_component(token));
+    if let Some(s) = signature {
+        q.push('&');
+        q.push_str(SIGNATURE);
+        q.push('=');
+        q.push_str(&encode_component(s));
+    }
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::{Forgery, SetSpec, test_keys};
+    use crate::wire::query::parse_pairs;
+
+    fn book(mode: UsernameMode) -> (UsernameBook, Catalogue) {
+        let keys = vec![test_keys::signing()];
+        let specs = vec![
+            SetSpec {
+                token: "tok-a".into(),
+                key_index: 0,
+            },
+            SetSpec {
+                token: "tok-b".into(),
+                key_index: 0,
+            },
+        ];
+        let cat = Catalogue::build(&specs, vec![0, 1], &keys, test_keys::attacker(), 3);
+        let shape = UsernameShape {
+            mode,
+            authorizer_name: Some("MyCustomAuthorizer".into()),
+            token_key_name: "X-My-App-custom-key".into(),
+            username: "plainuser".into(),
+            password: Some("pw".into()),
+        };
+        (UsernameBook::build(shape, &cat), cat)
+    }
+
+    #[test]
+    fn the_username_is_the_attempt_id_then_the_encoded_credentials() {
+        let (book, cat) = book(UsernameMode::CustomAuthorizer);
+        let l = book.login(0, Class::Replayed, 1, "r-replayed-0-1");
+        let (free, query) = l.username.split_once('?').unwrap();
+        assert_eq!(free, "r-replayed-0-1");
+        assert!(!query.contains(['+', '/', '?']), "{query}");
+        let pairs = parse_pairs(query);
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get(AUTHORIZER_NAME).as_deref(), Some("MyCustomAuthorizer"));
+        assert_eq!(get("X-My-App-custom-key").as_deref(), Some("tok-b"));
+        assert_eq!(get(SIGNATURE), cat.credential(1, Class::Valid, 1).signature);
+        let missing = book.login(
+            0,
+            Class::Forged(Forgery::MissingSignature),
+            0,
+            "x",
+        );
+        assert!(!missing.username.contains(SIGNATURE));
+        assert_eq!(missing.password.as_deref(), Some("pw"));
+    }
+
+    #[test]
+    fn plain_mode_sends_a_wrong_password_for_forged_attempts() {
+        let (book, _) = book(UsernameMode::Plain);
+        let v = book.login(0, Class::Valid, 0, "id");
+        assert_eq!(
+            v,
+            Login {
+                username: "plainuser".into(),
+                password: Some("pw".into())
+            }
+        );
+        let f = book.login(0, Class::Forged(Forgery::BitFlip), 0, "id");
+        assert_eq!(f.username, "plainuser");
+        assert_ne!(f.password, v.password);
+    }
+}
