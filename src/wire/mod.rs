@@ -2,4 +2,5 @@
 //! cannot drift.
 
 pub mod http;
+pub mod mqtt;
 pub mod query;
