@@ -1,13 +1,13 @@
 //! Pre-built MQTT credentials: for every credential set and class, the CONNECT username's query part
 //! (`?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S`, values
-//! percent-encoded) is encoded once at setup; an attempt prepends its attempt id as the free-text part.
+//! percent-encoded) is encoded once at setup; an attempt prepends `ts-<attempt id>` as the free-text part
+//! ([`crate::wire::mqtt`]'s convention, which the emulator's ledger reads back).
 //! Plain mode (brokers with a password file): the configured username, and the configured password for valid
 //! and replayed attempts or a wrong one for forged attempts.
 
 use crate::attempt::{Catalogue, Class};
 use crate::scenario::file::UsernameMode;
-use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
-use crate::wire::query::encode_component;
+use crate::wire::mqtt;
 
 /// What the book needs to know.
 #[derive(Debug, Clone)]
@@ -73,7 +73,9 @@ impl UsernameBook {
                     Class::Replayed => &self.queries[replay_set][Class::Valid.index()],
                     c => &self.queries[set][c.index()],
                 };
-                let mut username = String::with_capacity(attempt_id.len() + q.len());
+                let mut username =
+                    String::with_capacity(mqtt::ATTEMPT_PREFIX.len() + attempt_id.len() + q.len());
+                username.push_str(mqtt::ATTEMPT_PREFIX);
                 username.push_str(attempt_id);
                 username.push_str(q);
                 Login {
@@ -85,38 +87,29 @@ impl UsernameBook {
     }
 }
 
-/// `?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S` (spec §1): every value
-/// percent-encoded, so `+ / =` in the signature never travel raw; no signature parameter when there is none.
+/// `?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S` (spec §1), built by
+/// [`wire::mqtt::build_username`] (every value percent-encoded); no signature parameter when there is none.
 pub fn credential_query(
     authorizer_name: Option<&str>,
     token_key_name: &str,
     token: &str,
     signature: Option<&str>,
 ) -> String {
-    let mut q = String::from("?");
-    if let Some(n) = authorizer_name {
-        q.push_str(AUTHORIZER_NAME);
-        q.push('=');
-        q.push_str(&encode_component(n));
-        q.push('&');
-    }
-    q.push_str(&encode_component(token_key_name));
-    q.push('=');
-    q.push_str(&encode_component(token));
-    if let Some(s) = signature {
-        q.push('&');
-        q.push_str(SIGNATURE);
-        q.push('=');
-        q.push_str(&encode_component(s));
-    }
-    q
+    mqtt::build_username(&mqtt::UsernameParts {
+        attempt_id: None,
+        authorizer_name,
+        token_key_name,
+        token: Some(token),
+        signature,
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attempt::{Forgery, SetSpec, test_keys};
-    use crate::wire::query::parse_pairs;
+    use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 
     fn book(mode: UsernameMode) -> (UsernameBook, Catalogue) {
         let keys = vec![test_keys::signing()];
@@ -145,14 +138,16 @@ mod tests {
     fn the_username_is_the_attempt_id_then_the_encoded_credentials() {
         let (book, cat) = book(UsernameMode::CustomAuthorizer);
         let l = book.login(0, Class::Replayed, 1, "r-replayed-0-1");
-        let (free, query) = l.username.split_once('?').unwrap();
-        assert_eq!(free, "r-replayed-0-1");
-        assert!(!query.contains(['+', '/', '?']), "{query}");
-        let pairs = parse_pairs(query);
-        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        assert_eq!(get(AUTHORIZER_NAME).as_deref(), Some("MyCustomAuthorizer"));
-        assert_eq!(get("X-My-App-custom-key").as_deref(), Some("tok-b"));
-        assert_eq!(get(SIGNATURE), cat.credential(1, Class::Valid, 1).signature);
+        let query = &l.username[l.username.find('?').unwrap()..];
+        assert!(!query.contains(['+', '/']), "{query}");
+        let p = mqtt::parse_username(&l.username).unwrap();
+        assert_eq!(p.attempt_id(), Some("r-replayed-0-1"));
+        assert_eq!(p.get(AUTHORIZER_NAME), Some("MyCustomAuthorizer"));
+        assert_eq!(p.get("X-My-App-custom-key"), Some("tok-b"));
+        assert_eq!(
+            p.signature().map(str::to_string),
+            cat.credential(1, Class::Valid, 1).signature
+        );
         let missing = book.login(
             0,
             Class::Forged(Forgery::MissingSignature),
