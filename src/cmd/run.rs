@@ -305,6 +305,12 @@ async fn start_embedded(
         bind_admin: None,
         state_dir: run_dir.join("emulator"),
         tls: None,
+        ledger_capacity: match plan.target {
+            Target::Embedded {
+                ledger_capacity, ..
+            } => ledger_capacity,
+            Target::External { .. } => crate::emulator::config::DEFAULT_LEDGER_CAPACITY,
+        },
     };
     crate::emulator::start(config, shutdown)
         .await

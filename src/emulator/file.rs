@@ -13,6 +13,7 @@
 //! bind_admin = "127.0.0.1:9100"
 //! # tls_cert = "server.pem"                   # instead of the generated CA (both or neither)
 //! # tls_key = "server.key"
+//! ledger_capacity = 100000                    # invocation-ledger entries kept (the most recent; at least 1)
 //!
 //! [[authorizer]]
 //! name = "MyCustomAuthorizer"
@@ -42,7 +43,7 @@ use serde::Deserialize;
 
 use super::authorizer_json::parse_describe_authorizer;
 use super::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION,
+    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_LEDGER_CAPACITY, DEFAULT_REGION,
     EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
 };
 pub use super::function_file::{FunctionFile, FunctionMode, TableEntryFile};
@@ -67,6 +68,8 @@ pub struct EmulatorFile {
     pub bind_admin: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Invocation-ledger entries kept (the most recent ones).
+    pub ledger_capacity: Option<usize>,
     #[serde(default)]
     pub authorizer: Vec<AuthorizerFile>,
 }
@@ -208,6 +211,12 @@ impl EmulatorFile {
             (None, None) => None,
             _ => anyhow::bail!("{file}: give both tls_cert and tls_key, or neither"),
         };
+        let ledger_capacity = self.ledger_capacity.unwrap_or(DEFAULT_LEDGER_CAPACITY);
+        if ledger_capacity == 0 {
+            anyhow::bail!(
+                "{file}: ledger_capacity = 0; the ledger must keep at least 1 entry (default {DEFAULT_LEDGER_CAPACITY})"
+            );
+        }
         let authorizers = self
             .authorizer
             .iter()
@@ -237,6 +246,7 @@ impl EmulatorFile {
                 .as_ref()
                 .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
             tls,
+            ledger_capacity,
         })
     }
 }
