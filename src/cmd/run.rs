@@ -17,7 +17,8 @@ use crate::attempt::{Catalogue, SetSpec};
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
-use crate::invariant::{self, LedgerRow, LedgerSummary};
+use crate::invariant::drain::{Joiner, LiveJoin};
+use crate::invariant::{self};
 use crate::load::{self, Connector, RequestBook, RequestShape, lane};
 use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
@@ -182,6 +183,26 @@ async fn session(
                 .unwrap_or_default()
         );
     }
+    // The emulator's ledger is bounded: join it while the load runs, not only at the end.
+    let joiner = match (&emulator, &plan.target) {
+        (Some(emu), _) => Some(Joiner::InProcess(LiveJoin::attach(emu.ledger(), &run_id))),
+        (
+            None,
+            Target::External {
+                admin_url: Some(url),
+                ..
+            },
+        ) => match Joiner::admin(url, &run_id).await {
+            Ok(j) => Some(j),
+            Err(e) => {
+                eprintln!("warning: cannot read the external ledger: {e:#}");
+                None
+            }
+        },
+        _ => None,
+    };
+    let stop_join = Shutdown::new();
+    let joining = joiner.map(|j| tokio::spawn(j.run_until(stop_join.clone())));
     let spec = load::LoadSpec {
         model: plan.model,
         duration: plan.duration,
@@ -214,30 +235,22 @@ async fn session(
             result.recorder.total_ended()
         );
     }
-    let ledger = match (&emulator, &plan.target) {
-        (Some(emu), _) => {
-            let rows = emu
-                .ledger()
-                .entries()
-                .iter()
-                .map(LedgerRow::from)
-                .collect::<Vec<_>>();
-            Some(LedgerSummary::new("in-process", &run_id, rows))
-        }
-        (
-            None,
-            Target::External {
-                admin_url: Some(url),
-                ..
+    stop_join.trigger();
+    let ledger = match joining {
+        Some(task) => match task.await {
+            Ok(joiner) => match joiner.finish().await {
+                Ok(summary) => Some(summary),
+                Err(e) => {
+                    eprintln!("warning: cannot read the external ledger: {e:#}");
+                    None
+                }
             },
-        ) => match invariant::ledger::fetch(url).await {
-            Ok(rows) => Some(LedgerSummary::new(url.clone(), &run_id, rows)),
             Err(e) => {
-                eprintln!("warning: cannot read the external ledger: {e:#}");
+                eprintln!("warning: the ledger join stopped: {e}");
                 None
             }
         },
-        _ => None,
+        None => None,
     };
     if let Some(emu) = emulator {
         emu_shutdown.trigger();

@@ -3,6 +3,7 @@
 //! with the numbers and examples that back it.
 
 pub mod conserve;
+pub mod drain;
 pub mod forged;
 pub mod ledger;
 pub mod replay;
