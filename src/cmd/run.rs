@@ -1,7 +1,8 @@
 //! `tokenstorm run [SCENARIO]`: run a scenario and judge it.
 //!
 //! Scenario → Plan (keys loaded or generated) → credential catalogue (all signing happens here) → the embedded
-//! emulator on 127.0.0.1:0, or the external target → load → ledger join → invariants → report on stdout and in
+//! emulator on 127.0.0.1:0, or the external target → load, while the emulator's bounded ledger is joined as it
+//! goes ([`crate::invariant::drain`]) → invariants → report on stdout and in
 //! `<out-dir>/<UTC timestamp>-<scenario>/report.json`. Exit 0 when every invariant holds, 1 when one fails,
 //! 2 on setup or usage errors. Progress goes to stderr, results to stdout. SIGINT/SIGTERM stop the load; the
 //! attempts in flight drain and the report is still written, marked interrupted.

@@ -43,8 +43,8 @@ use serde::Deserialize;
 
 use super::authorizer_json::parse_describe_authorizer;
 use super::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_LEDGER_CAPACITY, DEFAULT_REGION,
-    EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
+    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_LEDGER_CAPACITY,
+    DEFAULT_REGION, EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
 };
 pub use super::function_file::{FunctionFile, FunctionMode, TableEntryFile};
 use crate::token::PublicKey;

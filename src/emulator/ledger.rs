@@ -257,7 +257,13 @@ mod tests {
         let all = ledger.since(0);
         assert_eq!(seqs(&all), [1, 2, 3]);
         assert_eq!(
-            (all.missed, all.first_seq, all.last_seq, all.next_seq, all.evicted),
+            (
+                all.missed,
+                all.first_seq,
+                all.last_seq,
+                all.next_seq,
+                all.evicted
+            ),
             (0, 1, 3, 4, 0)
         );
         assert!(ledger.since(3).entries.is_empty());
@@ -276,7 +282,13 @@ mod tests {
         let all = ledger.since(0);
         assert_eq!(seqs(&all), [3, 4, 5]);
         assert_eq!(
-            (all.missed, all.first_seq, all.last_seq, all.next_seq, all.evicted),
+            (
+                all.missed,
+                all.first_seq,
+                all.last_seq,
+                all.next_seq,
+                all.evicted
+            ),
             (2, 3, 5, 6, 2)
         );
         assert_eq!(

@@ -123,7 +123,9 @@ fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
         }
     }
     if config.ledger_capacity == 0 {
-        anyhow::bail!("ledger_capacity is 0; the ledger must keep at least 1 entry (default 100000)");
+        anyhow::bail!(
+            "ledger_capacity is 0; the ledger must keep at least 1 entry (default 100000)"
+        );
     }
     config
         .default_authorizer

@@ -205,7 +205,7 @@ pub enum Joiner {
     InProcess(LiveJoin),
     Admin {
         ledger: AdminLedger,
-        summary: LedgerSummary,
+        summary: Box<LedgerSummary>,
     },
 }
 
@@ -215,7 +215,10 @@ impl Joiner {
         let mut ledger = AdminLedger::new(admin_url)?;
         let start = ledger.last_seq().await?;
         let summary = LedgerSummary::starting_after(ledger.url().to_string(), run_id, start);
-        Ok(Self::Admin { ledger, summary })
+        Ok(Self::Admin {
+            ledger,
+            summary: Box::new(summary),
+        })
     }
 
     pub async fn drain(&mut self) -> anyhow::Result<()> {
@@ -254,7 +257,7 @@ impl Joiner {
         self.drain().await?;
         Ok(match self {
             Self::InProcess(j) => j.finish(),
-            Self::Admin { summary, .. } => summary,
+            Self::Admin { summary, .. } => *summary,
         })
     }
 }
@@ -288,7 +291,14 @@ mod tests {
         let mut rec = Recorder::new();
         for _ in 0..10 {
             rec.start(Transport::Https, Class::Valid);
-            rec.end(Transport::Https, Class::Valid, Outcome::Allowed, 10, 10, true);
+            rec.end(
+                Transport::Https,
+                Class::Valid,
+                Outcome::Allowed,
+                10,
+                10,
+                true,
+            );
         }
         let f = Class::Forged(Forgery::BitFlip);
         rec.start(Transport::Https, f);
@@ -327,12 +337,17 @@ mod tests {
         });
         assert_eq!(v[0].name, "forged_never_invoked");
         assert_eq!(v[0].status, Status::Fail, "{:?}", v[0]);
-        assert!(v[0].summary.contains("4 ledger entries were evicted"), "{}", v[0].summary);
+        assert!(
+            v[0].summary.contains("4 ledger entries were evicted"),
+            "{}",
+            v[0].summary
+        );
         assert_eq!(v[0].details["ledger_missed"], 4);
         assert_eq!(v[0].details["ledger_joined"], 6);
         assert!(
-            v[0].evidence.iter().any(|e| e.contains("4 entries")
-                && e.contains("--ledger-capacity")),
+            v[0].evidence
+                .iter()
+                .any(|e| e.contains("4 entries") && e.contains("--ledger-capacity")),
             "{:?}",
             v[0].evidence
         );

@@ -34,7 +34,8 @@ pub(super) fn resolve_target(
             if t.ledger_capacity == 0 {
                 return Err(err(
                     "target.ledger_capacity",
-                    "must be at least 1 (default 100000); it bounds the embedded emulator's ledger".into(),
+                    "must be at least 1 (default 100000); it bounds the embedded emulator's ledger"
+                        .into(),
                 ));
             }
             Ok(Target::Embedded {
