@@ -276,6 +276,22 @@ mod tests {
     }
 
     #[test]
+    fn ledger_capacity_defaults_and_refuses_zero() {
+        let parse = |t: &str| toml::from_str::<EmulatorFile>(t).unwrap();
+        let c = parse("").resolve_in(Path::new("."), "e.toml").unwrap();
+        assert_eq!(c.ledger_capacity, DEFAULT_LEDGER_CAPACITY);
+        let c = parse("ledger_capacity = 50")
+            .resolve_in(Path::new("."), "e.toml")
+            .unwrap();
+        assert_eq!(c.ledger_capacity, 50);
+        let err = parse("ledger_capacity = 0")
+            .resolve_in(Path::new("."), "e.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("e.toml: ledger_capacity"), "{err}");
+    }
+
+    #[test]
     fn a_whole_file_resolves_relative_to_itself() {
         let dir = tempfile::tempdir().unwrap();
         let key = crate::token::PrivateKey::generate(2048).unwrap();

@@ -85,6 +85,15 @@ async fn admin_ledger_reports_evictions_and_pages_past_them() {
     publish(&emu, 5, 25).await;
     assert_eq!(emu.ledger().len(), 3);
     assert_eq!((emu.ledger().recorded(), emu.ledger().evicted()), (30, 27));
+    let metrics = admin.get("/metrics").await.body;
+    for line in [
+        "tokenstorm_ledger_entries 3\n",
+        "tokenstorm_ledger_capacity 3\n",
+        "tokenstorm_ledger_recorded_total 30\n",
+        "tokenstorm_ledger_evicted_total 27\n",
+    ] {
+        assert!(metrics.contains(line), "{line:?} in {metrics}");
+    }
     let last = admin.get("/ledger?since=29").await.json();
     assert_eq!(seqs(&last), [30]);
     assert_eq!(counters(&last), [0, 28, 30, 31, 27, 3]);
