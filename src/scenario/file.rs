@@ -124,6 +124,8 @@ pub struct TargetSection {
     pub mqtt_addr: String,
     /// External MQTT over WebSocket: `wss://host:port/path`; empty: `url` + `/mqtt`.
     pub wss_url: String,
+    /// Embedded only: invocation-ledger entries the emulator keeps (the run joins them as it goes).
+    pub ledger_capacity: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,6 +272,7 @@ impl Default for TargetSection {
             mqtt_tls_addr: String::new(),
             mqtt_addr: String::new(),
             wss_url: String::new(),
+            ledger_capacity: crate::emulator::config::DEFAULT_LEDGER_CAPACITY as u64,
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct SigningKey {
 pub enum Target {
     Embedded {
         endpoint_name: String,
+        /// Invocation-ledger entries the embedded emulator keeps.
+        ledger_capacity: usize,
     },
     External {
         /// HTTPS `host:port` to connect to; `None` when no device uses HTTPS and `target.url` is empty.
@@ -60,7 +62,7 @@ pub enum Target {
 impl Target {
     pub fn endpoint_name(&self) -> &str {
         match self {
-            Self::Embedded { endpoint_name } | Self::External { endpoint_name, .. } => {
+            Self::Embedded { endpoint_name, .. } | Self::External { endpoint_name, .. } => {
                 endpoint_name
             }
         }

@@ -66,6 +66,7 @@ pub fn config(
         bind_admin: any,
         state_dir: std::path::PathBuf::from("unused"),
         tls: None,
+        ledger_capacity: 100_000,
     }
 }
 
