@@ -8,6 +8,8 @@
 //! attempts in flight drain and the report is still written, marked interrupted.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +22,10 @@ use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, E
 use crate::error::Exit;
 use crate::invariant::drain::{Joiner, LiveJoin};
 use crate::invariant::{self};
-use crate::load::{self, Connector, RequestBook, RequestShape, lane};
+use crate::load::fleet::{self, Fleet};
+use crate::load::username::{UsernameBook, UsernameShape};
+use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit, lane};
+use crate::metrics::{Recorder, Transport};
 use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
@@ -143,27 +148,34 @@ async fn session(
             Target::External { .. } => None,
         };
         let endpoint = endpoint(&plan, emulator.as_ref()).await?;
-        let connector = Connector::new(
-            endpoint.addr,
-            plan.target.endpoint_name(),
-            endpoint.ca_file.as_deref(),
-            endpoint.verify,
-        )?;
-        let shape = RequestShape {
-            host: plan.target.endpoint_name().to_string(),
-            topic: plan.http.topic.clone(),
-            qos: plan.http.qos,
-            authorizer_name: plan
-                .authorizer
-                .send_name
-                .then(|| plan.authorizer.name.clone()),
-            token_key_name: plan.authorizer.token_key_name.clone(),
-            payload: Bytes::from(payload(plan.http.payload_bytes)),
+        let https = match &endpoint {
+            Some(e) if plan.groups.count(Transport::Https) > 0 => {
+                let connector = Connector::new(
+                    e.addr,
+                    plan.target.endpoint_name(),
+                    e.ca_file.as_deref(),
+                    e.verify,
+                )?;
+                let shape = RequestShape {
+                    host: plan.target.endpoint_name().to_string(),
+                    topic: plan.http.topic.clone(),
+                    qos: plan.http.qos,
+                    authorizer_name: plan
+                        .authorizer
+                        .send_name
+                        .then(|| plan.authorizer.name.clone()),
+                    token_key_name: plan.authorizer.token_key_name.clone(),
+                    payload: Bytes::from(payload(plan.http.payload_bytes)),
+                };
+                Some((connector, RequestBook::build(&shape, &catalogue)?))
+            }
+            _ => None,
         };
-        let book = RequestBook::build(&shape, &catalogue)?;
-        anyhow::Ok((emulator, endpoint, connector, book))
+        let embedded = emulator.as_ref().map(embedded_addrs);
+        let links = load::mqtt_targets::link_specs(&plan, embedded.as_ref()).await?;
+        anyhow::Ok((emulator, endpoint, https, links))
     };
-    let (emulator, endpoint, connector, book) = match setup.await {
+    let (emulator, endpoint, https, links) = match setup.await {
         Ok(s) => s,
         Err(e) => {
             emu_shutdown.trigger();
@@ -171,11 +183,28 @@ async fn session(
             return Err(e);
         }
     };
+    let urls = target_urls(endpoint.as_ref(), &links);
+    let connections = u64::from(plan.groups.mqtt_devices())
+        + if https.is_some() {
+            u64::from(plan.groups.count(Transport::Https))
+        } else {
+            0
+        };
+    let fds = fdlimit::raise(fdlimit::FdCheck::needed(connections, emulator.is_some()));
+    if let Some(w) = fds.warning() {
+        eprintln!("warning: {w}");
+    }
     if progress {
         eprintln!(
-            "run {run_id}: {} devices → {} (SNI {}), {:?}, up to {:.1} s{}",
+            "run {run_id}: {} devices ({}) → {} (SNI {}), {:?}, up to {:.1} s{}",
             plan.devices,
-            endpoint.url,
+            Transport::ALL
+                .into_iter()
+                .filter(|&t| plan.groups.count(t) > 0)
+                .map(|t| format!("{} {}", plan.groups.count(t), t.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            urls.join(" "),
             plan.target.endpoint_name(),
             plan.model,
             plan.duration.as_secs_f64(),
@@ -202,6 +231,10 @@ async fn session(
         },
         _ => None,
     };
+    let joiner = joiner.map(|mut j| {
+        j.set_groups(plan.groups.clone());
+        j
+    });
     let stop_join = Shutdown::new();
     let joining = joiner.map(|j| tokio::spawn(j.run_until(stop_join.clone())));
     let spec = load::LoadSpec {
@@ -211,25 +244,97 @@ async fn session(
         warmup: plan.warmup,
         progress,
     };
-    let result = load::run(
-        spec,
-        |t0, deadline, warmup_end| lane::Shared {
-            run_id: run_id.clone(),
-            seed: plan.seed,
-            devices: plan.devices,
-            t0,
-            deadline,
-            warmup_end,
-            request_timeout: plan.request_timeout,
-            mix: plan.mix.clone(),
-            credentials_in: plan.http.credentials_in,
-            book,
-            catalogue,
-            connector,
-        },
-        signals.clone(),
-    )
-    .await;
+    let t0 = tokio::time::Instant::now();
+    let https_devices = plan.groups.count(Transport::Https);
+    let https_load = async {
+        let Some((connector, book)) = https else {
+            return None;
+        };
+        Some(
+            load::run(
+                spec,
+                |t0, deadline, warmup_end| lane::Shared {
+                    run_id: run_id.clone(),
+                    seed: plan.seed,
+                    devices: https_devices,
+                    t0,
+                    deadline,
+                    warmup_end,
+                    request_timeout: plan.request_timeout,
+                    mix: plan.mix.clone(),
+                    credentials_in: plan.http.credentials_in,
+                    book,
+                    catalogue: catalogue.clone(),
+                    connector,
+                },
+                signals.clone(),
+            )
+            .await,
+        )
+    };
+    let mqtt_load = async {
+        if links.is_empty() {
+            return None;
+        }
+        let fleet = Arc::new(Fleet::new(
+            run_id.clone(),
+            plan.seed,
+            (t0, t0 + plan.duration, t0 + plan.warmup),
+            plan.request_timeout,
+            plan.mix.clone(),
+            catalogue.clone(),
+            UsernameBook::build(
+                UsernameShape {
+                    mode: plan.mqtt.username_mode,
+                    authorizer_name: plan
+                        .authorizer
+                        .send_name
+                        .then(|| plan.authorizer.name.clone()),
+                    token_key_name: plan.authorizer.token_key_name.clone(),
+                    username: plan.mqtt.username.clone(),
+                    password: plan.mqtt.password.clone(),
+                },
+                &catalogue,
+            ),
+            plan.mqtt.clone(),
+            plan.devices,
+            links,
+        ));
+        let ticker = progress.then(|| {
+            let fleet = fleet.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(
+                    t0 + Duration::from_secs(1),
+                    Duration::from_secs(1),
+                );
+                loop {
+                    let at = tick.tick().await;
+                    eprintln!(
+                        "  {:>5.0}s  mqtt: {:>9} connects answered, {:>7} connected",
+                        (at - t0).as_secs_f64(),
+                        fleet.connects.load(Ordering::Relaxed),
+                        fleet.connected.load(Ordering::Relaxed)
+                    );
+                }
+            })
+        });
+        let rec = fleet::run(fleet, signals.clone()).await;
+        if let Some(t) = ticker {
+            t.abort();
+        }
+        Some((rec, t0.elapsed()))
+    };
+    let (https_result, mqtt_result) = tokio::join!(https_load, mqtt_load);
+    let mut result = https_result.unwrap_or(load::LoadResult {
+        recorder: Recorder::new(),
+        elapsed: Duration::ZERO,
+        interrupted: false,
+    });
+    if let Some((rec, elapsed)) = mqtt_result {
+        result.recorder.merge(&rec);
+        result.elapsed = result.elapsed.max(elapsed);
+    }
+    result.interrupted |= signals.is_triggered();
     if progress {
         eprintln!(
             "load finished: {} attempts; joining the ledger",
@@ -265,6 +370,7 @@ async fn session(
     let verdicts = invariant::evaluate(&invariant::Inputs {
         recorder: &result.recorder,
         ledger: ledger.as_ref(),
+        run_secs: result.elapsed.as_secs(),
     });
     let report = build::build(build::Parts {
         plan: &plan,
@@ -272,7 +378,7 @@ async fn session(
         started_unix_ms: started.as_millis() as u64,
         elapsed: result.elapsed,
         interrupted: result.interrupted,
-        url: endpoint.url,
+        urls,
         recorder: &result.recorder,
         ledger: ledger.as_ref(),
         verdicts,
@@ -331,23 +437,33 @@ async fn start_embedded(
         .context("cannot start the embedded emulator")
 }
 
-async fn endpoint(plan: &Plan, emulator: Option<&RunningEmulator>) -> anyhow::Result<Endpoint> {
+/// The HTTPS endpoint; `None` for an external target without `target.url` (no HTTPS devices).
+async fn endpoint(
+    plan: &Plan,
+    emulator: Option<&RunningEmulator>,
+) -> anyhow::Result<Option<Endpoint>> {
     match (&plan.target, emulator) {
         (Target::Embedded { .. }, Some(emu)) => {
             let addr = emu
                 .addrs()
                 .https
                 .context("the embedded emulator has no HTTPS listener")?;
-            Ok(Endpoint {
+            Ok(Some(Endpoint {
                 addr,
                 url: format!("https://{addr}"),
                 ca_file: Some(emu.ca_cert_path().to_path_buf()),
                 verify: true,
-            })
+            }))
         }
         (
             Target::External {
-                authority,
+                authority: None, ..
+            },
+            _,
+        ) => Ok(None),
+        (
+            Target::External {
+                authority: Some(authority),
                 ca_file,
                 verify_tls,
                 ..
@@ -369,15 +485,42 @@ async fn endpoint(plan: &Plan, emulator: Option<&RunningEmulator>) -> anyhow::Re
                         plan.source.display()
                     )
                 })?;
-            Ok(Endpoint {
+            Ok(Some(Endpoint {
                 addr,
                 url: format!("https://{authority}"),
                 ca_file: ca_file.clone(),
                 verify: *verify_tls,
-            })
+            }))
         }
         (Target::Embedded { .. }, None) => anyhow::bail!("the embedded emulator is not running"),
     }
+}
+
+/// The embedded emulator's listeners, for the MQTT groups.
+fn embedded_addrs(emu: &RunningEmulator) -> load::mqtt_targets::Embedded {
+    let a = emu.addrs();
+    load::mqtt_targets::Embedded {
+        https: a.https,
+        mqtt_tls: None,
+        mqtt: None,
+        ca_file: emu.ca_cert_path().to_path_buf(),
+    }
+}
+
+/// Where attempts went, one URL per transport in use.
+fn target_urls(
+    https: Option<&Endpoint>,
+    links: &[(load::link::LinkSpec, std::ops::Range<u32>)],
+) -> Vec<String> {
+    let mut out: Vec<String> = https.map(|e| e.url.clone()).into_iter().collect();
+    for (l, _) in links {
+        out.push(match l.transport {
+            Transport::MqttTls => format!("mqtts://{}", l.addr),
+            Transport::Mqtt => format!("mqtt://{}", l.addr),
+            _ => format!("wss://{}{}", l.addr, l.path),
+        });
+    }
+    out
 }
 
 /// A printable payload of `n` bytes.

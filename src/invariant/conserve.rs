@@ -1,5 +1,7 @@
-//! Every attempt ended in exactly one outcome: per class, attempts started = attempts ended (summed over
-//! outcomes), and the ledger holds no more invocations for a class than attempts of that class were sent.
+//! Every attempt ended in exactly one outcome: per transport and class, attempts started = attempts ended
+//! (summed over outcomes), and the ledger holds no more invocations for a transport and class than attempts
+//! were sent. MQTT connections may be re-authorized (`refreshAfterInSeconds`, at least 300 s), so for MQTT the
+//! bound is one invocation per attempt plus one per 300 s of the run.
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
 use crate::attempt::Class;
@@ -27,10 +29,16 @@ impl Rule for CountsConserve {
                     ));
                 }
                 if let Some(l) = inputs.ledger {
-                    let inv = l.class(c).invocations;
-                    if inv > started {
+                    let inv = l.transport_class(t, c).invocations;
+                    let refreshes = if t.is_mqtt() {
+                        inputs.run_secs / 300
+                    } else {
+                        0
+                    };
+                    if inv > started * (1 + refreshes) {
                         v.evidence.push(format!(
-                            "{}: {inv} ledger invocations for {started} attempts",
+                            "{} {}: {inv} ledger invocations for {started} attempts",
+                            t.as_str(),
                             c.label()
                         ));
                     }
@@ -41,6 +49,12 @@ impl Rule for CountsConserve {
         let ended = rec.total_ended();
         v.details.insert("started".into(), started);
         v.details.insert("ended".into(), ended);
+        for t in Transport::ALL {
+            let n = rec.transport_started(t);
+            if n > 0 {
+                v.details.insert(format!("started_{}", t.as_str()), n);
+            }
+        }
         if v.evidence.is_empty() {
             v.summary = format!("all {started} attempts ended in exactly one outcome");
         } else {

@@ -97,6 +97,14 @@ impl Joiner {
         })
     }
 
+    /// Attributes entries to transports by device id (call before the load starts).
+    pub fn set_groups(&mut self, groups: crate::scenario::Groups) {
+        match self {
+            Self::InProcess(j) => lock(&j.summary).set_groups(groups),
+            Self::Admin { summary, .. } => summary.set_groups(groups),
+        }
+    }
+
     pub async fn drain(&mut self) -> anyhow::Result<()> {
         match self {
             Self::InProcess(j) => {

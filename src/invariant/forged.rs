@@ -1,5 +1,6 @@
-//! No forged attempt reached the authorizer: the ledger shows no invocation for a forged attempt id, and no
-//! forged attempt was answered 200 (which only the authorizer can grant). A join that missed ledger entries (evicted
+//! No forged attempt reached the authorizer, over any transport: the ledger shows no invocation for a forged
+//! attempt id (HTTPS: the attempt header; MQTT and WSS: the `ts-<id>` free text of the CONNECT username), and no
+//! forged attempt was answered 200 or CONNACK 0 (which only the authorizer can grant). A join that missed ledger entries (evicted
 //! before they were read) fails too: a run that could not be fully judged never passes.
 
 use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
@@ -15,34 +16,51 @@ impl Rule for ForgedNeverInvoked {
 
     fn check(&self, inputs: &Inputs<'_>) -> Verdict {
         let rec = inputs.recorder;
-        let t = Transport::Https;
         let forged: Vec<Class> = Class::ALL.into_iter().filter(|c| c.is_forged()).collect();
-        let sent: u64 = forged.iter().map(|&c| rec.started(t, c)).sum();
-        let allowed: u64 = forged
-            .iter()
-            .map(|&c| rec.ended(t, c, Outcome::Allowed))
-            .sum();
+        let mut sent = 0;
+        let mut allowed = 0;
         let mut v = verdict(self.name(), Status::Pass, String::new());
-        v.details.insert("forged_attempts".into(), sent);
-        v.details.insert("forged_allowed".into(), allowed);
-        for &c in &forged {
-            let a = rec.ended(t, c, Outcome::Allowed);
-            if a > 0 {
-                v.evidence
-                    .push(format!("{}: {a} attempts answered 200", c.label()));
+        for t in Transport::ALL {
+            for &c in &forged {
+                sent += rec.started(t, c);
+                let a = rec.ended(t, c, Outcome::Allowed);
+                allowed += a;
+                if a > 0 {
+                    v.evidence.push(format!(
+                        "{} {}: {a} attempts answered {}",
+                        t.as_str(),
+                        c.label(),
+                        if t.is_mqtt() { "CONNACK 0" } else { "200" }
+                    ));
+                }
             }
         }
+        v.details.insert("forged_attempts".into(), sent);
+        v.details.insert("forged_allowed".into(), allowed);
         match inputs.ledger {
             Some(l) => {
                 let invoked = l.forged();
                 v.details.insert("forged_invocations".into(), invoked);
                 v.details.insert("ledger_joined".into(), l.total);
                 v.details.insert("ledger_missed".into(), l.missed);
-                for &c in &forged {
-                    let n = l.class(c).invocations;
+                for t in Transport::ALL {
+                    let n: u64 = forged
+                        .iter()
+                        .map(|&c| l.transport_class(t, c).invocations)
+                        .sum();
                     if n > 0 {
-                        v.evidence
-                            .push(format!("{}: {n} authorizer invocations", c.label()));
+                        v.details
+                            .insert(format!("forged_invocations_{}", t.as_str()), n);
+                    }
+                    for &c in &forged {
+                        let n = l.transport_class(t, c).invocations;
+                        if n > 0 {
+                            v.evidence.push(format!(
+                                "{} {}: {n} authorizer invocations",
+                                t.as_str(),
+                                c.label()
+                            ));
+                        }
                     }
                 }
                 v.evidence
@@ -50,7 +68,7 @@ impl Rule for ForgedNeverInvoked {
                 if invoked > 0 || allowed > 0 {
                     v.status = Status::Fail;
                     v.summary = format!(
-                        "{invoked} of {sent} forged attempts reached the authorizer ({allowed} answered 200): the signature gate let forged credentials through"
+                        "{invoked} of {sent} forged attempts reached the authorizer ({allowed} answered 200 / CONNACK 0): the signature gate let forged credentials through"
                     );
                     if l.missed > 0 {
                         v.evidence.push(missed_evidence(l));
@@ -72,13 +90,13 @@ impl Rule for ForgedNeverInvoked {
             None if allowed > 0 => {
                 v.status = Status::Fail;
                 v.summary = format!(
-                    "{allowed} of {sent} forged attempts were answered 200, so they reached the authorizer"
+                    "{allowed} of {sent} forged attempts were answered 200 / CONNACK 0, so they reached the authorizer (or the target checks no signature)"
                 );
             }
             None => {
                 v.status = Status::Skipped;
                 v.summary = format!(
-                    "no ledger to join (set target.admin_url for an external emulator); none of {sent} forged attempts was answered 200"
+                    "no ledger to join (set target.admin_url for an external emulator); none of {sent} forged attempts was answered 200 / CONNACK 0"
                 );
             }
         }

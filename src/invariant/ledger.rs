@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attempt::{Class, id};
+use crate::metrics::Transport;
+use crate::scenario::Groups;
 
 /// The part of a ledger entry the join reads (other fields are ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -60,6 +62,12 @@ pub struct LedgerSummary {
     pub last_seq: u64,
     #[serde(skip)]
     pub by_class: [ClassInvocations; Class::COUNT],
+    /// The same per transport: the attempt id's device names its group ([`Self::set_groups`]); without groups
+    /// every entry counts as HTTPS.
+    #[serde(skip)]
+    pub by_transport: [[ClassInvocations; Class::COUNT]; Transport::COUNT],
+    #[serde(skip)]
+    groups: Option<Groups>,
     /// Up to 10 attempt ids of forged attempts that reached the authorizer.
     pub forged_examples: Vec<String>,
 }
@@ -78,8 +86,15 @@ impl LedgerSummary {
             start_seq,
             last_seq: start_seq,
             by_class: [ClassInvocations::default(); Class::COUNT],
+            by_transport: [[ClassInvocations::default(); Class::COUNT]; Transport::COUNT],
+            groups: None,
             forged_examples: Vec::new(),
         }
+    }
+
+    /// Attributes entries to transports by device id (set before the first entry is joined).
+    pub fn set_groups(&mut self, groups: Groups) {
+        self.groups = Some(groups);
     }
 
     /// Counts `rows` as they are, whatever their seqs (a complete ledger read at once).
@@ -126,12 +141,22 @@ impl LedgerSummary {
             self.foreign += 1;
             return;
         };
-        let c = &mut self.by_class[a.class.index()];
-        c.invocations += 1;
-        if row.verdict == "allow" {
-            c.allowed += 1;
-        } else {
-            c.denied += 1;
+        let t = self
+            .groups
+            .as_ref()
+            .and_then(|g| g.transport_of(a.device))
+            .unwrap_or(Transport::Https);
+        let allow = row.verdict == "allow";
+        for c in [
+            &mut self.by_class[a.class.index()],
+            &mut self.by_transport[t.index()][a.class.index()],
+        ] {
+            c.invocations += 1;
+            if allow {
+                c.allowed += 1;
+            } else {
+                c.denied += 1;
+            }
         }
         if a.class.is_forged() && self.forged_examples.len() < MAX_EXAMPLES {
             self.forged_examples.extend(row.attempt_id);
@@ -140,6 +165,11 @@ impl LedgerSummary {
 
     pub fn class(&self, c: Class) -> ClassInvocations {
         self.by_class[c.index()]
+    }
+
+    /// Invocations of one class over one transport.
+    pub fn transport_class(&self, t: Transport, c: Class) -> ClassInvocations {
+        self.by_transport[t.index()][c.index()]
     }
 
     /// Invocations of this run (all classes).

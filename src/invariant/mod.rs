@@ -57,6 +57,8 @@ pub struct Inputs<'a> {
     pub recorder: &'a Recorder,
     /// `None`: no ledger could be read (a real endpoint, or an external emulator without `admin_url`).
     pub ledger: Option<&'a LedgerSummary>,
+    /// How long the load ran, whole seconds (bounds MQTT re-authorizations).
+    pub run_secs: u64,
 }
 
 /// A rule: check → verdict.
@@ -106,6 +108,7 @@ mod tests {
         evaluate(&Inputs {
             recorder: rec,
             ledger: Some(&l),
+            run_secs: 10,
         })
     }
 
@@ -194,12 +197,14 @@ mod tests {
         let v = evaluate(&Inputs {
             recorder: &rec,
             ledger: None,
+            run_secs: 10,
         });
         assert_eq!(v[0].status, Status::Skipped);
         attempt(&mut rec, Class::Forged(Forgery::BitFlip), Outcome::Allowed);
         let v = evaluate(&Inputs {
             recorder: &rec,
             ledger: None,
+            run_secs: 10,
         });
         assert_eq!(v[0].status, Status::Fail);
     }

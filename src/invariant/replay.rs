@@ -15,9 +15,12 @@ impl Rule for ReplayExposure {
 
     fn check(&self, inputs: &Inputs<'_>) -> Verdict {
         let rec = inputs.recorder;
-        let (t, c) = (Transport::Https, Class::Replayed);
-        let sent = rec.started(t, c);
-        let allowed = rec.ended(t, c, Outcome::Allowed);
+        let c = Class::Replayed;
+        let sent: u64 = Transport::ALL.into_iter().map(|t| rec.started(t, c)).sum();
+        let allowed: u64 = Transport::ALL
+            .into_iter()
+            .map(|t| rec.ended(t, c, Outcome::Allowed))
+            .sum();
         let mut v = verdict(self.name(), Status::Info, String::new());
         v.details.insert("replayed_attempts".into(), sent);
         v.details.insert("replayed_allowed".into(), allowed);

@@ -1,5 +1,6 @@
-//! Valid attempts were allowed where the authorizer allows them: every valid attempt answered 403 must be
-//! explained by an authorizer deny in the ledger, and none may get another status (5xx, ...). Timeouts and
+//! Valid attempts were allowed where the authorizer allows them: every refused valid attempt (HTTPS 403; MQTT a
+//! refusing CONNACK or a close without CONNACK) must be explained by an authorizer deny in the ledger for the same
+//! transport, and none may get another status (5xx, ...). Timeouts and
 //! transport errors are reported but are not authorization decisions.
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
@@ -15,41 +16,67 @@ impl Rule for ValidAllowed {
 
     fn check(&self, inputs: &Inputs<'_>) -> Verdict {
         let rec = inputs.recorder;
-        let (t, c) = (Transport::Https, Class::Valid);
-        let sent = rec.started(t, c);
-        let allowed = rec.ended(t, c, Outcome::Allowed);
-        let forbidden = rec.ended(t, c, Outcome::Forbidden);
-        let other = rec.ended(t, c, Outcome::OtherStatus);
-        let unanswered = rec.ended(t, c, Outcome::Timeout)
-            + rec.ended(t, c, Outcome::TransportError)
-            + rec.ended(t, c, Outcome::Throttled);
+        let c = Class::Valid;
         let mut v = verdict(self.name(), Status::Pass, String::new());
+        let (mut sent, mut allowed, mut refused, mut other, mut unanswered) = (0, 0, 0, 0, 0);
+        let mut unexplained = 0;
+        let mut unjudged = 0;
+        for t in Transport::ALL {
+            let s_t = rec.started(t, c);
+            if s_t == 0 {
+                continue;
+            }
+            sent += s_t;
+            allowed += rec.ended(t, c, Outcome::Allowed);
+            let r_t: u64 = Outcome::ALL
+                .into_iter()
+                .filter(|o| o.is_refusal())
+                .map(|o| rec.ended(t, c, o))
+                .sum();
+            refused += r_t;
+            let o_t = rec.ended(t, c, Outcome::OtherStatus);
+            other += o_t;
+            unanswered += rec.ended(t, c, Outcome::Timeout)
+                + rec.ended(t, c, Outcome::TransportError)
+                + rec.ended(t, c, Outcome::Throttled);
+            if o_t > 0 {
+                v.evidence.push(format!(
+                    "{}: {o_t} valid attempts answered neither 200, 403 nor 429",
+                    t.as_str()
+                ));
+            }
+            match inputs.ledger {
+                Some(l) => {
+                    let d = l.transport_class(t, c).denied;
+                    v.details
+                        .insert(format!("authorizer_denied_{}", t.as_str()), d);
+                    let u = r_t.saturating_sub(d);
+                    unexplained += u;
+                    if u > 0 {
+                        v.evidence.push(format!(
+                            "{}: {u} valid attempts refused ({}) without an authorizer deny in the ledger (the gate refused valid credentials?)",
+                            t.as_str(),
+                            if t.is_mqtt() { "CONNACK refused or closed without CONNACK" } else { "403" }
+                        ));
+                    }
+                }
+                None => unjudged += r_t,
+            }
+        }
         v.details.insert("valid_attempts".into(), sent);
         v.details.insert("allowed".into(), allowed);
-        v.details.insert("forbidden".into(), forbidden);
+        v.details.insert("refused".into(), refused);
         v.details.insert("other_status".into(), other);
         v.details
             .insert("throttled_timeout_or_transport_error".into(), unanswered);
-        let denied = inputs.ledger.map(|l| l.class(c).denied);
-        if let Some(d) = denied {
-            v.details.insert("authorizer_denied".into(), d);
-        }
-        let unexplained = match denied {
-            Some(d) => forbidden.saturating_sub(d),
-            None => 0,
-        };
-        if other > 0 {
-            v.evidence.push(format!(
-                "{other} valid attempts answered neither 200, 403 nor 429"
-            ));
-        }
-        if unexplained > 0 {
-            v.evidence.push(format!(
-                "{unexplained} valid attempts answered 403 without an authorizer deny in the ledger (the gate refused valid credentials?)"
-            ));
+        if let Some(l) = inputs.ledger {
+            v.details
+                .insert("authorizer_denied".into(), l.class(c).denied);
         }
         if unanswered > 0 {
-            v.evidence.push(format!("{unanswered} valid attempts throttled, timed out or failed in transport (not judged)"));
+            v.evidence.push(format!(
+                "{unanswered} valid attempts throttled, timed out or failed in transport (not judged)"
+            ));
         }
         if other > 0 || unexplained > 0 {
             v.status = Status::Fail;
@@ -57,14 +84,14 @@ impl Rule for ValidAllowed {
                 "{} of {sent} valid attempts were refused without the authorizer denying them",
                 other + unexplained
             );
-        } else if denied.is_none() && forbidden > 0 {
+        } else if unjudged > 0 {
             v.status = Status::Skipped;
             v.summary = format!(
-                "{forbidden} of {sent} valid attempts answered 403, and no ledger says whether the authorizer denied them"
+                "{unjudged} of {sent} valid attempts were refused, and no ledger says whether the authorizer denied them"
             );
         } else {
             v.summary = format!(
-                "{allowed} of {sent} valid attempts allowed; {forbidden} denied by the authorizer; {unanswered} unanswered"
+                "{allowed} of {sent} valid attempts allowed; {refused} denied by the authorizer; {unanswered} unanswered"
             );
         }
         v

@@ -8,9 +8,11 @@
 pub mod connect;
 pub mod connect_pacer;
 pub mod exchange;
+pub mod fdlimit;
 pub mod fleet;
 pub mod lane;
 pub mod link;
+pub mod mqtt_targets;
 pub mod pacer;
 pub mod request;
 pub mod session;

@@ -17,8 +17,8 @@ pub struct Parts<'a> {
     pub started_unix_ms: u64,
     pub elapsed: Duration,
     pub interrupted: bool,
-    /// The URL attempts went to.
-    pub url: String,
+    /// The URLs attempts went to (HTTPS first when in use).
+    pub urls: Vec<String>,
     pub recorder: &'a Recorder,
     pub ledger: Option<&'a LedgerSummary>,
     pub verdicts: Vec<Verdict>,
@@ -77,7 +77,13 @@ pub fn build(p: Parts<'_>) -> Report {
                 Target::Embedded { .. } => "embedded".into(),
                 Target::External { .. } => "external".into(),
             },
-            url: p.url,
+            url: p
+                .urls
+                .iter()
+                .find(|u| u.starts_with("https://"))
+                .cloned()
+                .unwrap_or_default(),
+            urls: p.urls.clone(),
             endpoint_name: plan.target.endpoint_name().into(),
         },
         throughput: Throughput {
@@ -90,7 +96,10 @@ pub fn build(p: Parts<'_>) -> Report {
             },
             missed: p.recorder.missed,
         },
+        transports: super::transports::transport_rows(p.recorder, &plan.groups),
         results: model::result_rows(p.recorder),
+        phases: super::transports::phase_rows(p.recorder),
+        phases_by_kind: super::transports::phase_kind_rows(p.recorder),
         invocations: p.ledger.map(|l| model::invocations(p.recorder, l)),
         invariants: p.verdicts,
         verdict: if passed { "pass" } else { "fail" }.into(),

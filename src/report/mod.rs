@@ -6,5 +6,6 @@ pub mod json;
 pub mod model;
 pub mod redact;
 pub mod terminal;
+pub mod transports;
 
 pub use model::Report;

@@ -20,8 +20,14 @@ pub struct Report {
     pub interrupted: bool,
     pub target: TargetInfo,
     pub throughput: Throughput,
+    /// One row per transport in use: devices, attempts by outcome, MQTT message counts.
+    pub transports: Vec<super::transports::TransportRow>,
     /// One row per (transport, class, outcome) that occurred.
     pub results: Vec<ResultRow>,
+    /// Connection phases and message latencies per (transport, class, phase).
+    pub phases: Vec<super::transports::PhaseRow>,
+    /// The same per class kind (forged variants merged), as the terminal shows them.
+    pub phases_by_kind: Vec<super::transports::PhaseRow>,
     /// Authorizer invocations from the ledger; `null` when no ledger could be read.
     pub invocations: Option<Invocations>,
     pub invariants: Vec<Verdict>,
@@ -68,7 +74,10 @@ pub struct Timing {
 pub struct TargetInfo {
     /// `embedded` or `external`.
     pub kind: String,
+    /// The HTTPS URL; empty when no HTTPS target was set.
     pub url: String,
+    /// Every address attempts went to, one per transport in use (`https://`, `mqtts://`, `mqtt://`, `wss://`).
+    pub urls: Vec<String>,
     /// Host header and SNI.
     pub endpoint_name: String,
 }

@@ -27,7 +27,9 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     let _ = writeln!(
         o,
         "target: {} {} (SNI {})",
-        r.target.kind, r.target.url, r.target.endpoint_name
+        r.target.kind,
+        r.target.urls.join(" "),
+        r.target.endpoint_name
     );
     let t = &r.throughput;
     let _ = writeln!(
@@ -84,6 +86,54 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         );
     }
     let _ = writeln!(o);
+    if r.transports.len() > 1 || r.transports.iter().any(|t| t.transport != "https") {
+        let _ = writeln!(o, "per transport:");
+        for t in &r.transports {
+            let outcomes: Vec<String> = t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(
+                o,
+                "  {:<9} {:>6} devices {:>9} attempts: {}",
+                t.transport,
+                t.devices,
+                t.attempts_ended,
+                outcomes.join(", ")
+            );
+            if !t.messages.is_empty() {
+                let m: Vec<String> = t
+                    .messages
+                    .iter()
+                    .filter(|(_, v)| **v > 0)
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                let _ = writeln!(o, "  {:<9} messages: {}", "", m.join(", "));
+            }
+        }
+        let _ = writeln!(o);
+    }
+    if !r.phases_by_kind.is_empty() {
+        let _ = writeln!(o, "connection and message phases, ms:");
+        let _ = writeln!(
+            o,
+            "  {:<9} {:<9} {:<20} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "", "class", "phase", "count", "p50", "p90", "p99", "max"
+        );
+        for p in &r.phases_by_kind {
+            let l = &p.latency_us;
+            let _ = writeln!(
+                o,
+                "  {:<9} {:<9} {:<20} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                p.transport,
+                p.class,
+                p.phase.trim_end_matches("_us"),
+                l.count,
+                ms(l.p50),
+                ms(l.p90),
+                ms(l.p99),
+                ms(l.max)
+            );
+        }
+        let _ = writeln!(o);
+    }
     match &r.invocations {
         Some(inv) => {
             let _ = writeln!(
