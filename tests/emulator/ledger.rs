@@ -118,6 +118,7 @@ async fn the_admin_join_counts_evicted_entries_as_missed_and_fails_the_run() {
     let v = evaluate(&Inputs {
         recorder: &rec,
         ledger: Some(&s),
+        run_secs: 0,
     });
     let forged = v.iter().find(|v| v.name == "forged_never_invoked").unwrap();
     assert_eq!(forged.status, Status::Fail, "{forged:?}");
