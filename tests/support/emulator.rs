@@ -64,6 +64,9 @@ pub fn config(
         bind_https: any,
         bind_http: any,
         bind_admin: any,
+        bind_mqtt_tls: any,
+        bind_mqtt: any,
+        check_host: true,
         state_dir: std::path::PathBuf::from("unused"),
         tls: None,
     }
