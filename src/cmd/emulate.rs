@@ -1,8 +1,8 @@
 //! `tokenstorm emulate`: serve the emulated data plane until SIGINT/SIGTERM.
 //!
 //! Flags override the `--config` file, which overrides the defaults. Once every listener is bound it prints
-//! exactly one JSON line on stdout (`{"https":"127.0.0.1:8443","http":...,"admin":...,"ca_cert":"/abs/ca.pem"}`,
-//! `null` for a listener that is off) so scripts can wait for it; logs go to stderr.
+//! exactly one JSON line on stdout (`{"https":"127.0.0.1:8443","http":...,"admin":...,"mqtt_tls":...,"mqtt":...,
+//! "ca_cert":"/abs/ca.pem"}`, `null` for a listener that is off) so scripts can wait for it; logs go to stderr.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,15 @@ pub struct Args {
     /// Admin listener: /metrics, /ledger, /healthz (default 127.0.0.1:9100).
     #[arg(long, value_name = "ADDR")]
     pub bind_admin: Option<String>,
+    /// MQTT over TLS listener, ALPN `mqtt` (default off; the HTTPS listener takes ALPN `mqtt` too).
+    #[arg(long, value_name = "ADDR")]
+    pub bind_mqtt_tls: Option<String>,
+    /// Plain MQTT over TCP listener, for tools (default off).
+    #[arg(long, value_name = "ADDR")]
+    pub bind_mqtt: Option<String>,
+    /// Answer any Host / SNI name (default: only the endpoint names, localhost and IP literals).
+    #[arg(long)]
+    pub any_host: bool,
     /// An extra name for the server certificate (repeatable), e.g. your data endpoint.
     #[arg(long = "endpoint-name", value_name = "HOST")]
     pub endpoint_name: Vec<String>,
@@ -92,6 +101,15 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
     }
     if let Some(v) = &args.bind_admin {
         config.bind_admin = parse_bind(v, "--bind-admin")?;
+    }
+    if let Some(v) = &args.bind_mqtt_tls {
+        config.bind_mqtt_tls = parse_bind(v, "--bind-mqtt-tls")?;
+    }
+    if let Some(v) = &args.bind_mqtt {
+        config.bind_mqtt = parse_bind(v, "--bind-mqtt")?;
+    }
+    if args.any_host {
+        config.check_host = false;
     }
     for name in &args.endpoint_name {
         if !config.endpoint_names.contains(name) {
@@ -199,6 +217,9 @@ mod tests {
             "sd",
             "--ledger-capacity",
             "50",
+            "--bind-mqtt-tls",
+            ":0",
+            "--any-host",
         ]))
         .unwrap();
         assert_eq!(
@@ -214,6 +235,10 @@ mod tests {
             (Some("127.0.0.1:0".parse().unwrap()), None, None)
         );
         assert_eq!(c.endpoint_names, ["e1", "e2"]);
+        assert_eq!(
+            (c.bind_mqtt_tls, c.bind_mqtt, c.check_host),
+            (Some("127.0.0.1:0".parse().unwrap()), None, false)
+        );
         assert_eq!(c.state_dir, PathBuf::from("sd"));
         assert_eq!(c.ledger_capacity, 50);
         assert!(matches!(

@@ -423,6 +423,9 @@ async fn start_embedded(
         bind_https: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         bind_http: None,
         bind_admin: None,
+        bind_mqtt_tls: None,
+        bind_mqtt: None,
+        check_host: true,
         state_dir: run_dir.join("emulator"),
         tls: None,
         ledger_capacity: match plan.target {

@@ -69,6 +69,12 @@ pub struct EmulatorConfig {
     pub bind_https: Option<SocketAddr>,
     pub bind_http: Option<SocketAddr>,
     pub bind_admin: Option<SocketAddr>,
+    /// MQTT over TLS (ALPN `mqtt`, SNI), like AWS on 8883/443. The HTTPS listener also takes ALPN `mqtt`.
+    pub bind_mqtt_tls: Option<SocketAddr>,
+    /// Plain MQTT over TCP, for tools.
+    pub bind_mqtt: Option<SocketAddr>,
+    /// Refuse SNI / Host names other than `endpoint_names`, `localhost` and IP literals (see `emulator::host`).
+    pub check_host: bool,
     /// Where the generated CA (`ca.pem`) and other state are written.
     pub state_dir: PathBuf,
     /// `--tls-cert/--tls-key` instead of a generated CA.

@@ -11,6 +11,9 @@
 //! bind_https = "127.0.0.1:8443"               # ":0" = 127.0.0.1, any free port; "off" = no listener
 //! bind_http = "127.0.0.1:8080"
 //! bind_admin = "127.0.0.1:9100"
+//! bind_mqtt_tls = "off"                      # MQTT over TLS (ALPN mqtt); the HTTPS listener takes ALPN mqtt too
+//! bind_mqtt = "off"                          # plain MQTT over TCP, for tools
+//! check_host = true                          # refuse SNI/Host names other than endpoint_names, localhost, IPs
 //! # tls_cert = "server.pem"                   # instead of the generated CA (both or neither)
 //! # tls_key = "server.key"
 //! ledger_capacity = 100000                    # invocation-ledger entries kept (the most recent; at least 1)
@@ -52,6 +55,8 @@ use crate::token::PublicKey;
 pub const DEFAULT_BIND_HTTPS: &str = "127.0.0.1:8443";
 pub const DEFAULT_BIND_HTTP: &str = "127.0.0.1:8080";
 pub const DEFAULT_BIND_ADMIN: &str = "127.0.0.1:9100";
+pub const DEFAULT_BIND_MQTT_TLS: &str = "off";
+pub const DEFAULT_BIND_MQTT: &str = "off";
 pub const DEFAULT_STATE_DIR: &str = ".tokenstorm/emulator";
 
 /// The emulator configuration file. Every field is optional.
@@ -66,6 +71,9 @@ pub struct EmulatorFile {
     pub bind_https: Option<String>,
     pub bind_http: Option<String>,
     pub bind_admin: Option<String>,
+    pub bind_mqtt_tls: Option<String>,
+    pub bind_mqtt: Option<String>,
+    pub check_host: Option<bool>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Invocation-ledger entries kept (the most recent ones).
@@ -241,6 +249,9 @@ impl EmulatorFile {
             bind_https: bind(&self.bind_https, DEFAULT_BIND_HTTPS, "bind_https")?,
             bind_http: bind(&self.bind_http, DEFAULT_BIND_HTTP, "bind_http")?,
             bind_admin: bind(&self.bind_admin, DEFAULT_BIND_ADMIN, "bind_admin")?,
+            bind_mqtt_tls: bind(&self.bind_mqtt_tls, DEFAULT_BIND_MQTT_TLS, "bind_mqtt_tls")?,
+            bind_mqtt: bind(&self.bind_mqtt, DEFAULT_BIND_MQTT, "bind_mqtt")?,
+            check_host: self.check_host.unwrap_or(true),
             state_dir: self
                 .state_dir
                 .as_ref()

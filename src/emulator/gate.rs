@@ -67,22 +67,26 @@ impl From<SignatureError> for GateRejection {
     }
 }
 
-/// Where a request's credentials come from: its headers and its decoded query pairs.
+/// Where a request's credentials come from: HTTP headers, decoded query pairs, and the decoded pairs of an MQTT
+/// CONNECT username (spec §1). HTTPS has no username; plain MQTT has no headers or query; WebSocket has all three.
 pub struct RequestCredentials<'a> {
     pub headers: &'a HeaderMap,
     /// Percent-decoded query pairs (`+` stays `+`), in order.
     pub query: &'a [(String, String)],
+    /// Percent-decoded pairs of the CONNECT username's query (see `wire::mqtt::parse_username`).
+    pub username: &'a [(String, String)],
 }
 
 impl RequestCredentials<'_> {
-    /// A header (names are case-insensitive) or else a query parameter (exact name). Header bytes that are not
-    /// UTF-8 are replaced, never a panic.
+    /// A header (names are case-insensitive), else a query parameter, else a username parameter (exact
+    /// names). Header bytes that are not UTF-8 are replaced, never a panic.
     pub fn get(&self, name: &str) -> Option<String> {
         if let Some(v) = self.headers.get(name) {
             return Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
         }
         self.query
             .iter()
+            .chain(self.username)
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     }
@@ -235,6 +239,7 @@ mod tests {
                 &RequestCredentials {
                     headers: &h,
                     query: &q,
+                    username: &[],
                 },
             )
             .unwrap();
@@ -287,6 +292,7 @@ mod tests {
                 &RequestCredentials {
                     headers: &h,
                     query: &[],
+                    username: &[],
                 },
             )
             .unwrap_err();

@@ -4,25 +4,99 @@
 //! outcomes, gate reasons) and from the authorizer names fixed at start.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use super::gate::GateRejection;
 
-/// Which listener served a request.
+/// Which listener (and protocol) served a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     Https,
     Http,
+    /// MQTT over TLS (the MQTT/TLS listener, or ALPN `mqtt` on the HTTPS listener).
+    MqttTls,
+    /// MQTT over plain TCP.
+    Mqtt,
+    /// MQTT over WebSocket (`GET /mqtt` on the HTTPS listener).
+    Wss,
 }
 
 impl Transport {
-    pub const ALL: [Transport; 2] = [Self::Https, Self::Http];
+    pub const ALL: [Transport; 5] = [
+        Self::Https,
+        Self::Http,
+        Self::MqttTls,
+        Self::Mqtt,
+        Self::Wss,
+    ];
     pub const COUNT: usize = Self::ALL.len();
+    /// The MQTT transports, which keep connections.
+    pub const MQTT: [Transport; 3] = [Self::MqttTls, Self::Mqtt, Self::Wss];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Https => "https",
             Self::Http => "http",
+            Self::MqttTls => "mqtt_tls",
+            Self::Mqtt => "mqtt",
+            Self::Wss => "wss",
+        }
+    }
+
+    /// `protocols` in the authorizer's event for an MQTT transport (spec §3).
+    pub fn is_tls(self) -> bool {
+        matches!(self, Self::Https | Self::MqttTls | Self::Wss)
+    }
+}
+
+/// Why an MQTT connection ended (a bounded set: it labels metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The client sent DISCONNECT or closed the socket.
+    Client,
+    /// CONNECT refused (gate, authorizer, policy, malformed, client id).
+    Refused,
+    /// A malformed or oversized packet, or a protocol violation after CONNECT.
+    ProtocolError,
+    /// No CONNECT in time, or nothing for 1.5 × keep-alive.
+    Timeout,
+    /// A PUBLISH the policy denies (MQTT 3.1.1).
+    PublishDenied,
+    /// Another connection with the same client id.
+    Kicked,
+    /// The policy refresh failed.
+    RefreshFailed,
+    /// `disconnectAfterInSeconds` elapsed.
+    DisconnectAfter,
+    /// The emulator is shutting down.
+    Shutdown,
+}
+
+impl CloseReason {
+    pub const ALL: [CloseReason; 9] = [
+        Self::Client,
+        Self::Refused,
+        Self::ProtocolError,
+        Self::Timeout,
+        Self::PublishDenied,
+        Self::Kicked,
+        Self::RefreshFailed,
+        Self::DisconnectAfter,
+        Self::Shutdown,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Refused => "refused",
+            Self::ProtocolError => "protocol_error",
+            Self::Timeout => "timeout",
+            Self::PublishDenied => "publish_denied",
+            Self::Kicked => "kicked",
+            Self::RefreshFailed => "refresh_failed",
+            Self::DisconnectAfter => "disconnect_after",
+            Self::Shutdown => "shutdown",
         }
     }
 }
@@ -79,6 +153,9 @@ pub struct EmulatorMetrics {
     cache_hits: Vec<AtomicU64>,
     gate: [AtomicU64; GateRejection::COUNT],
     requests: [[AtomicU64; Outcome::COUNT]; Transport::COUNT],
+    /// MQTT sessions past CONNACK, now (a gauge), per transport.
+    sessions: [AtomicI64; Transport::COUNT],
+    closes: [[AtomicU64; CloseReason::COUNT]; Transport::COUNT],
 }
 
 impl EmulatorMetrics {
@@ -91,6 +168,8 @@ impl EmulatorMetrics {
             authorizer_names,
             gate: Default::default(),
             requests: Default::default(),
+            sessions: Default::default(),
+            closes: Default::default(),
         }
     }
 
@@ -112,6 +191,30 @@ impl EmulatorMetrics {
 
     pub fn record_request(&self, transport: Transport, outcome: Outcome) {
         self.requests[transport as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An MQTT session was accepted (CONNACK 0 sent).
+    pub fn session_opened(&self, transport: Transport) {
+        self.sessions[transport as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An MQTT session ended.
+    pub fn session_closed(&self, transport: Transport) {
+        self.sessions[transport as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// An MQTT connection ended (accepted or not), and why.
+    pub fn record_close(&self, transport: Transport, reason: CloseReason) {
+        self.closes[transport as usize][reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// MQTT sessions open now on `transport`.
+    pub fn sessions(&self, transport: Transport) -> i64 {
+        self.sessions[transport as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn closes(&self, transport: Transport, reason: CloseReason) -> u64 {
+        self.closes[transport as usize][reason as usize].load(Ordering::Relaxed)
     }
 
     /// Invocations of one authorizer (by name); 0 for unknown names.
@@ -188,6 +291,29 @@ impl EmulatorMetrics {
                 );
             }
         }
+        out.push_str("# HELP tokenstorm_mqtt_sessions MQTT sessions open now (past CONNACK 0).\n");
+        out.push_str("# TYPE tokenstorm_mqtt_sessions gauge\n");
+        for transport in Transport::MQTT {
+            let _ = writeln!(
+                out,
+                "tokenstorm_mqtt_sessions{{transport=\"{}\"}} {}",
+                transport.as_str(),
+                self.sessions(transport)
+            );
+        }
+        out.push_str("# HELP tokenstorm_mqtt_connections_closed_total MQTT connections ended, by transport and reason.\n");
+        out.push_str("# TYPE tokenstorm_mqtt_connections_closed_total counter\n");
+        for transport in Transport::MQTT {
+            for reason in CloseReason::ALL {
+                let _ = writeln!(
+                    out,
+                    "tokenstorm_mqtt_connections_closed_total{{transport=\"{}\",reason=\"{}\"}} {}",
+                    transport.as_str(),
+                    reason.as_str(),
+                    self.closes(transport, reason)
+                );
+            }
+        }
         out
     }
 }
@@ -232,7 +358,22 @@ mod tests {
         let samples = text.lines().filter(|l| !l.starts_with('#')).count();
         assert_eq!(
             samples,
-            2 + 2 + GateRejection::COUNT + Transport::COUNT * Outcome::COUNT
+            2 + 2
+                + GateRejection::COUNT
+                + Transport::COUNT * Outcome::COUNT
+                + Transport::MQTT.len() * (1 + CloseReason::COUNT)
+        );
+        m.session_opened(Transport::Wss);
+        m.record_close(Transport::Mqtt, CloseReason::Kicked);
+        let text = m.render_prometheus();
+        assert!(text.contains("tokenstorm_mqtt_sessions{transport=\"wss\"} 1\n"));
+        assert!(text.contains(
+            "tokenstorm_mqtt_connections_closed_total{transport=\"mqtt\",reason=\"kicked\"} 1\n"
+        ));
+        assert!(
+            text.contains(
+                "tokenstorm_requests_total{transport=\"mqtt_tls\",outcome=\"allowed\"} 0\n"
+            )
         );
         assert_eq!(m.invocations("A"), 2);
         assert_eq!(m.invocations_total(), 2);

@@ -7,12 +7,16 @@
 //!
 //! Pure parts: [`gate`] (authorizer selection, credentials, signature check), [`event`] (the function's event),
 //! [`function`] (the in-process function), [`response`] (judging its answer), [`policy`] (IAM-style
-//! evaluation), [`ledger`], [`metrics`]. The async shell: [`server`] (listeners, connections), [`connection`]
-//! (per-connection state and the HTTPS auth cache), [`publish`] (the request pipeline), [`admin`], [`tls`].
+//! evaluation), [`host`] (which Host/SNI names are served), [`ledger`], [`metrics`]. [`authorize`] is the
+//! transport-neutral step (invoke, judge, decide, record) every front end shares. The async shell: [`server`]
+//! (listeners, connections, ALPN dispatch), [`connection`] (per-connection state and the HTTPS auth cache),
+//! [`publish`] (the HTTPS request pipeline), [`mqtt`] (MQTT 3.1.1/5 sessions), [`websocket`] (MQTT over
+//! WebSocket at `GET /mqtt`), [`admin`], [`tls`].
 //! Configuration: [`config`] (the resolved contract), [`file`](mod@file) (`--config`), [`function_file`] (the
 //! function table), [`authorizer_json`] (`aws iot describe-authorizer` output).
 
 pub mod admin;
+pub mod authorize;
 pub mod authorizer_json;
 pub mod config;
 pub mod connection;
@@ -21,14 +25,17 @@ pub mod file;
 pub mod function;
 pub mod function_file;
 pub mod gate;
+pub mod host;
 pub mod ledger;
 pub mod metrics;
+pub mod mqtt;
 pub mod policy;
 pub mod publish;
 pub mod reply;
 pub mod response;
 pub mod server;
 pub mod tls;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,6 +61,12 @@ pub struct ListenAddrs {
     pub https: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
     pub admin: Option<SocketAddr>,
+    /// MQTT over TLS (ALPN `mqtt`).
+    #[serde(default)]
+    pub mqtt_tls: Option<SocketAddr>,
+    /// Plain MQTT.
+    #[serde(default)]
+    pub mqtt: Option<SocketAddr>,
 }
 
 /// What every connection shares: the resolved authorizers and the recorders.
@@ -64,6 +77,10 @@ pub(crate) struct Shared {
     pub account_id: String,
     pub metrics: Arc<EmulatorMetrics>,
     pub ledger: Ledger,
+    /// MQTT client ids, subscriptions and delivery queues.
+    pub broker: mqtt::broker::Broker,
+    /// Which Host / SNI names are served.
+    pub host: host::HostRule,
 }
 
 /// A started emulator. To stop it gracefully, trigger the shutdown given to [`start`], then [`join`](Self::join);
@@ -161,17 +178,22 @@ async fn bind(
 /// Binds every configured listener, writes the CA, and serves until `shutdown` fires.
 pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result<RunningEmulator> {
     let default_authorizer = validate(&config)?;
+    let host = host::HostRule::new(&config.endpoint_names, config.check_host);
     let tls = match &config.tls {
-        Some(files) => tls::load(files)?,
-        None => tls::generate(&config.state_dir, &config.endpoint_names)?,
+        Some(files) => tls::load(files, host.clone())?,
+        None => tls::generate(&config.state_dir, &config.endpoint_names, host.clone())?,
     };
     let https = bind(config.bind_https, "--bind-https").await?;
     let http = bind(config.bind_http, "--bind-http").await?;
     let admin = bind(config.bind_admin, "--bind-admin").await?;
+    let mqtt_tls = bind(config.bind_mqtt_tls, "--bind-mqtt-tls").await?;
+    let mqtt = bind(config.bind_mqtt, "--bind-mqtt").await?;
     let addrs = ListenAddrs {
         https: https.as_ref().map(|(_, a)| *a),
         http: http.as_ref().map(|(_, a)| *a),
         admin: admin.as_ref().map(|(_, a)| *a),
+        mqtt_tls: mqtt_tls.as_ref().map(|(_, a)| *a),
+        mqtt: mqtt.as_ref().map(|(_, a)| *a),
     };
 
     let metrics = Arc::new(EmulatorMetrics::new(
@@ -185,13 +207,25 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         account_id: config.account_id,
         metrics: metrics.clone(),
         ledger: ledger.clone(),
+        broker: mqtt::broker::Broker::default(),
+        host,
     });
     let mut tasks = JoinSet::new();
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
+    // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.
+    let https_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
+        &tls.server_config,
+        &[b"http/1.1", crate::wire::mqtt::ALPN_MQTT],
+    ));
+    let mqtt_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
+        &tls.server_config,
+        &[crate::wire::mqtt::ALPN_MQTT],
+    ));
     let listeners = [
-        (https, Role::Https(acceptor)),
+        (https, Role::Https(https_acceptor)),
         (http, Role::Http),
         (admin, Role::Admin),
+        (mqtt_tls, Role::MqttTls(mqtt_acceptor)),
+        (mqtt, Role::Mqtt),
     ];
     for (bound, role) in listeners {
         if let Some((listener, _)) = bound {

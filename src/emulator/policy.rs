@@ -32,6 +32,16 @@ pub fn topic_arn(region: &str, account: &str, topic: &str) -> String {
     format!("arn:aws:iot:{region}:{account}:topic/{topic}")
 }
 
+/// `arn:aws:iot:<region>:<account>:client/<clientId>` (`iot:Connect`).
+pub fn client_arn(region: &str, account: &str, client_id: &str) -> String {
+    format!("arn:aws:iot:{region}:{account}:client/{client_id}")
+}
+
+/// `arn:aws:iot:<region>:<account>:topicfilter/<filter>` (`iot:Subscribe`).
+pub fn topicfilter_arn(region: &str, account: &str, filter: &str) -> String {
+    format!("arn:aws:iot:{region}:{account}:topicfilter/{filter}")
+}
+
 /// Evaluates `action` on `resource` against every statement of every document.
 pub fn evaluate(
     documents: &[Value],

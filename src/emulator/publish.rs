@@ -2,8 +2,6 @@
 //! qos, body size, then the signature gate (a refusal never invokes the authorizer), the per-connection cache
 //! (`enableCachingForHttp`), the function, response validation, and `iot:Publish` policy evaluation.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -11,15 +9,16 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use tokio::time::{Duration, Instant};
 
 use super::Shared;
+#[cfg(test)]
+use super::authorize::Verdict;
+use super::authorize::{Call, Trigger, authorize, policy_verdict};
 use super::connection::{CacheEntry, ConnCtx};
 use super::event::{HttpEventInput, http_event};
-use super::function::{InvokeError, invoke};
 use super::gate::{self, RequestCredentials};
-use super::ledger::LedgerEntry;
 use super::metrics::{Outcome, Transport};
 use super::policy::{self, Decision, Variables};
 use super::reply;
-use super::response::{Authorization, Judgement, judge};
+use super::response::Authorization;
 use crate::wire::http::{ATTEMPT_ID, topic_from_path};
 use crate::wire::query::parse_pairs;
 
@@ -121,6 +120,7 @@ async fn route(
     let creds = RequestCredentials {
         headers: &parts.headers,
         query: &target.pairs,
+        username: &[],
     };
     let (index, pass) = match gate::check(&shared.authorizers, shared.default_authorizer, &creds) {
         Ok(ok) => ok,
@@ -150,15 +150,21 @@ async fn route(
         query: target.query.as_deref(),
         connection_id: &conn.id,
     });
-    shared.metrics.record_invocation(index);
-    let unix_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let started = Instant::now();
-    let result = invoke(&spec.function, &event).await;
-    let duration_us = started.elapsed().as_micros() as u64;
-
-    let verdict = verdict(&result, &resource, target.retain);
+    let call = Call {
+        index,
+        pass: &pass,
+        event,
+        attempt_id: parts
+            .headers
+            .get(ATTEMPT_ID)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        transport: conn.transport,
+        trigger: Trigger::Publish,
+    };
+    let verdict = authorize(shared, call, |auth| {
+        authorize_publish(auth, &resource, target.retain)
+    })
+    .await;
     if spec.enable_caching_for_http
         && let Some(auth) = verdict.authorization
         && let Some(refresh) = auth.refresh_after_s
@@ -171,24 +177,6 @@ async fn route(
             expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
         });
     }
-    let allowed = verdict.outcome == Outcome::Allowed;
-    shared.ledger.record(LedgerEntry {
-        seq: 0,
-        unix_ms,
-        authorizer: spec.name.clone(),
-        attempt_id: parts
-            .headers
-            .get(ATTEMPT_ID)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        transport: conn.transport.as_str().to_string(),
-        trigger: "publish".to_string(),
-        signature_verified: pass.signature_verified,
-        event,
-        response: result.ok(),
-        verdict: if allowed { "allow" } else { "deny" }.to_string(),
-        deny_reason: verdict.deny_reason,
-        duration_us,
-    });
     respond(verdict.outcome)
 }
 
@@ -201,53 +189,14 @@ fn respond(outcome: Outcome) -> (Outcome, Response<Full<Bytes>>) {
     (outcome, response)
 }
 
-/// What an invocation's result means for one publish.
-#[derive(Debug, PartialEq)]
-struct Verdict {
-    outcome: Outcome,
-    deny_reason: Option<String>,
-    /// The valid, authenticated response (whatever the policy said), for the cache.
-    authorization: Option<Authorization>,
-}
-
-/// Pure: judges the function's answer (spec §4) and evaluates the publish against its policies.
+/// Pure: judges the function's answer and evaluates the publish against its policies.
+#[cfg(test)]
 fn verdict(
-    result: &Result<serde_json::Value, InvokeError>,
+    result: &Result<serde_json::Value, super::function::InvokeError>,
     resource: &str,
     retain: bool,
 ) -> Verdict {
-    let denied = |reason: String| Verdict {
-        outcome: Outcome::AuthorizerDenied,
-        deny_reason: Some(reason),
-        authorization: None,
-    };
-    match result {
-        Err(err) => denied(err.as_str().to_string()),
-        Ok(response) => match judge(response) {
-            Judgement::NotAuthenticated => denied("not_authenticated".to_string()),
-            Judgement::Invalid(rule) => denied(format!("invalid_response: {rule}")),
-            Judgement::Authenticated(auth) => {
-                let decision = authorize_publish(&auth, resource, retain);
-                Verdict {
-                    authorization: Some(auth),
-                    ..policy_verdict(decision)
-                }
-            }
-        },
-    }
-}
-
-fn policy_verdict(decision: Decision) -> Verdict {
-    let (outcome, reason) = match decision {
-        Decision::Allow => (Outcome::Allowed, None),
-        Decision::ExplicitDeny => (Outcome::PolicyDenied, Some("policy_explicit_deny")),
-        Decision::ImplicitDeny => (Outcome::PolicyDenied, Some("policy_implicit_deny")),
-    };
-    Verdict {
-        outcome,
-        deny_reason: reason.map(str::to_string),
-        authorization: None,
-    }
+    super::authorize::verdict(result, |auth| authorize_publish(auth, resource, retain))
 }
 
 /// `iot:Publish` on the topic's ARN, plus `iot:RetainPublish` for `retain=true` (spec §4). HTTPS has no client
@@ -280,6 +229,8 @@ async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<(), Ref
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::function::InvokeError;
 
     #[test]
     fn verdicts() {

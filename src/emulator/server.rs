@@ -1,5 +1,8 @@
-//! The async shell: accept loops for the HTTPS, plain HTTP and admin listeners, and one hyper HTTP/1.1
-//! connection (keep-alive) per accepted socket. Bounded: TLS handshake and header read timeouts, a maximum
+//! The async shell: accept loops for the HTTPS, plain HTTP, admin, MQTT/TLS and plain MQTT listeners, and one
+//! hyper HTTP/1.1 connection (keep-alive) or one MQTT session per accepted socket. On the HTTPS listener the
+//! negotiated ALPN picks: `mqtt` → an MQTT session (as AWS does on 443), anything else → HTTP, where
+//! `GET /mqtt` upgrades to MQTT over WebSocket. HTTP requests naming a Host the emulator does not serve get
+//! `421` (see [`super::host`]). Bounded: TLS handshake and header read timeouts, a maximum
 //! header size, and a graceful drain when shutdown fires.
 
 use std::convert::Infallible;
@@ -19,7 +22,8 @@ use tokio_rustls::TlsAcceptor;
 
 use super::connection::ConnCtx;
 use super::metrics::Transport;
-use super::{Shared, admin, publish};
+use super::mqtt::{Origin, session};
+use super::{Shared, admin, publish, reply, websocket};
 use crate::shutdown::Shutdown;
 
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,6 +41,8 @@ pub(crate) enum Role {
     Https(TlsAcceptor),
     Http,
     Admin,
+    MqttTls(TlsAcceptor),
+    Mqtt,
 }
 
 /// Accepts until shutdown, then waits for its connections to drain.
@@ -69,8 +75,10 @@ pub(crate) async fn serve(
 
 async fn connection(stream: TcpStream, role: Role, shared: Arc<Shared>, shutdown: Shutdown) {
     let _ = stream.set_nodelay(true);
+    // The dedicated MQTT/TLS listener speaks MQTT whatever the ALPN; the HTTPS listener only for ALPN `mqtt`.
+    let dedicated = matches!(role, Role::MqttTls(_));
     match role {
-        Role::Https(acceptor) => {
+        Role::Https(acceptor) | Role::MqttTls(acceptor) => {
             let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
             let tls = tokio::select! {
                 r = handshake => match r {
@@ -83,9 +91,31 @@ async fn connection(stream: TcpStream, role: Role, shared: Arc<Shared>, shutdown
                 },
                 _ = shutdown.wait() => return,
             };
-            let sni = tls.get_ref().1.server_name().map(str::to_string);
+            let session = tls.get_ref().1;
+            let sni = session.server_name().map(str::to_string);
+            let mqtt = dedicated || session.alpn_protocol() == Some(crate::wire::mqtt::ALPN_MQTT);
+            if mqtt {
+                let origin = Origin {
+                    transport: Transport::MqttTls,
+                    tls: true,
+                    server_name: sni,
+                    upgrade: None,
+                    connection_id: uuid::Uuid::new_v4().to_string(),
+                };
+                return session::run(tls, origin, shared, shutdown).await;
+            }
             let ctx = Arc::new(ConnCtx::new(Transport::Https, sni));
             data_plane(TokioIo::new(tls), ctx, shared, shutdown).await
+        }
+        Role::Mqtt => {
+            let origin = Origin {
+                transport: Transport::Mqtt,
+                tls: false,
+                server_name: None,
+                upgrade: None,
+                connection_id: uuid::Uuid::new_v4().to_string(),
+            };
+            session::run(stream, origin, shared, shutdown).await
         }
         Role::Http => {
             let ctx = Arc::new(ConnCtx::new(Transport::Http, None));
@@ -105,10 +135,27 @@ async fn data_plane<I>(io: I, ctx: Arc<ConnCtx>, shared: Arc<Shared>, shutdown: 
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let conn_shutdown = shutdown.clone();
     let service = service_fn(move |req: Request<Incoming>| {
         let shared = shared.clone();
         let ctx = ctx.clone();
-        async move { Ok::<_, Infallible>(publish::handle(req, &shared, &ctx).await) }
+        let shutdown = conn_shutdown.clone();
+        async move {
+            let host = req
+                .headers()
+                .get(hyper::header::HOST)
+                .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
+            if !shared.host.allows_host_header(host.as_deref()) {
+                return Ok::<_, Infallible>(reply::message(
+                    hyper::StatusCode::MISDIRECTED_REQUEST,
+                    "Misdirected Request",
+                ));
+            }
+            if websocket::is_mqtt_path(&req) {
+                return Ok(websocket::upgrade(req, shared, &ctx, shutdown));
+            }
+            Ok(publish::handle(req, &shared, &ctx).await)
+        }
     });
     serve_connection(io, service, shutdown).await
 }
@@ -129,7 +176,7 @@ where
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
-    let conn = builder.serve_connection(io, service);
+    let conn = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {

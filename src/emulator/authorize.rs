@@ -1,0 +1,128 @@
+//! The transport-neutral authorization step shared by HTTPS publish, MQTT CONNECT (and its refreshes) and MQTT
+//! over WebSocket: invoke the authorizer function on an event, judge its answer (spec §4), evaluate the
+//! request's policy action, count the invocation and write the ledger entry. The signature gate runs before
+//! this (see [`super::gate`]); nothing reaches this step without passing it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::Shared;
+use super::function::{InvokeError, invoke};
+use super::gate::GatePass;
+use super::ledger::LedgerEntry;
+use super::metrics::{Outcome, Transport};
+use super::policy::Decision;
+use super::response::{Authorization, Judgement, judge};
+
+/// Why the authorizer was invoked (the ledger's `trigger`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Publish,
+    Connect,
+    Refresh,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+            Self::Connect => "connect",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+/// One invocation to make.
+pub(crate) struct Call<'a> {
+    /// The authorizer's index in `Shared::authorizers`.
+    pub index: usize,
+    pub pass: &'a GatePass,
+    pub event: Value,
+    pub attempt_id: Option<String>,
+    pub transport: Transport,
+    pub trigger: Trigger,
+}
+
+/// What an invocation's result means for one request.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Verdict {
+    pub outcome: Outcome,
+    pub deny_reason: Option<String>,
+    /// The valid, authenticated response (whatever the policy said): cached or kept by the session.
+    pub authorization: Option<Authorization>,
+}
+
+/// Pure: judges the function's answer (spec §4), then lets `decide` evaluate the request's action.
+pub(crate) fn verdict(
+    result: &Result<Value, InvokeError>,
+    decide: impl FnOnce(&Authorization) -> Decision,
+) -> Verdict {
+    let denied = |reason: String| Verdict {
+        outcome: Outcome::AuthorizerDenied,
+        deny_reason: Some(reason),
+        authorization: None,
+    };
+    match result {
+        Err(err) => denied(err.as_str().to_string()),
+        Ok(response) => match judge(response) {
+            Judgement::NotAuthenticated => denied("not_authenticated".to_string()),
+            Judgement::Invalid(rule) => denied(format!("invalid_response: {rule}")),
+            Judgement::Authenticated(auth) => {
+                let decision = decide(&auth);
+                Verdict {
+                    authorization: Some(auth),
+                    ..policy_verdict(decision)
+                }
+            }
+        },
+    }
+}
+
+/// A policy decision as a verdict (no authorization attached).
+pub(crate) fn policy_verdict(decision: Decision) -> Verdict {
+    let (outcome, reason) = match decision {
+        Decision::Allow => (Outcome::Allowed, None),
+        Decision::ExplicitDeny => (Outcome::PolicyDenied, Some("policy_explicit_deny")),
+        Decision::ImplicitDeny => (Outcome::PolicyDenied, Some("policy_implicit_deny")),
+    };
+    Verdict {
+        outcome,
+        deny_reason: reason.map(str::to_string),
+        authorization: None,
+    }
+}
+
+/// Invokes the function, judges its answer with `decide`, counts the invocation and records it in the ledger.
+pub(crate) async fn authorize(
+    shared: &Shared,
+    call: Call<'_>,
+    decide: impl FnOnce(&Authorization) -> Decision,
+) -> Verdict {
+    let spec = &shared.authorizers[call.index];
+    shared.metrics.record_invocation(call.index);
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let started = Instant::now();
+    let result = invoke(&spec.function, &call.event).await;
+    let duration_us = started.elapsed().as_micros() as u64;
+    let verdict = verdict(&result, decide);
+    let allowed = verdict.outcome == Outcome::Allowed;
+    shared.ledger.record(LedgerEntry {
+        seq: 0,
+        unix_ms,
+        authorizer: spec.name.clone(),
+        attempt_id: call.attempt_id,
+        transport: call.transport.as_str().to_string(),
+        trigger: call.trigger.as_str().to_string(),
+        signature_verified: call.pass.signature_verified,
+        event: call.event,
+        response: result.ok(),
+        verdict: if allowed { "allow" } else { "deny" }.to_string(),
+        deny_reason: verdict.deny_reason.clone(),
+        duration_us,
+    });
+    verdict
+}

@@ -1,0 +1,453 @@
+//! MQTT 3.1.1 and 5 framing through rumqttc's `mqttbytes` codec, reduced to the version-neutral packets the
+//! session needs ([`Inbound`], [`Outbound`]). Pure: bytes in, packets out, never a panic on bad input.
+//!
+//! Before CONNECT the protocol level is read from the CONNECT's variable header (name `MQTT`, level 4 or 5)
+//! and picks the codec; anything else is refused as [`DecodeError`].
+
+use bytes::{Bytes, BytesMut};
+use rumqttc::mqttbytes::v4;
+use rumqttc::mqttbytes::{self as mb, QoS};
+use rumqttc::v5::mqttbytes::{self as mb5, v5};
+
+/// The largest packet read: the 128 KB payload limit plus room for the topic and properties. Larger packets
+/// are refused from their fixed header alone, before their body is buffered.
+pub const MAX_PACKET_BYTES: usize = 128 * 1024 + 4096;
+
+/// MQTT protocol versions the emulator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// MQTT 3.1.1 (protocol level 4).
+    V4,
+    /// MQTT 5.
+    V5,
+}
+
+/// A CONNECT, whichever the version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectPacket {
+    pub version: Version,
+    pub client_id: String,
+    pub keep_alive_s: u16,
+    pub username: Option<String>,
+    pub password: Option<Bytes>,
+}
+
+/// What a client sends, reduced to what the emulator acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Connect(ConnectPacket),
+    Publish {
+        topic: String,
+        qos: u8,
+        retain: bool,
+        pkid: u16,
+        payload: Bytes,
+    },
+    Subscribe {
+        pkid: u16,
+        /// (filter, requested QoS)
+        filters: Vec<(String, u8)>,
+    },
+    Unsubscribe {
+        pkid: u16,
+        filters: Vec<String>,
+    },
+    PingReq,
+    Disconnect,
+    /// PUBACK and the QoS 2 packets from the client: nothing to do.
+    Ignored,
+}
+
+/// Why bytes could not be read as a packet. Any of these closes the connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the first packet is not a CONNECT")]
+    NotConnect,
+    #[error("protocol name is not MQTT")]
+    WrongProtocolName,
+    #[error("protocol level {0} is not 4 (3.1.1) or 5")]
+    UnsupportedLevel(u8),
+    #[error("packet of {0} bytes is over the limit")]
+    TooLarge(usize),
+    #[error("a second CONNECT")]
+    SecondConnect,
+    #[error("QoS 2 is not supported")]
+    QoS2,
+    #[error("malformed packet: {0}")]
+    Malformed(String),
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// CONNACK with success (code 0) or, for MQTT 5, a reason code such as `0x87`.
+    ConnAck {
+        reason: u8,
+    },
+    PubAck {
+        pkid: u16,
+        reason: u8,
+    },
+    /// Per filter: `Ok(granted qos)` or `Err(())` (3.1.1 `0x80`, 5 `0x87`).
+    SubAck {
+        pkid: u16,
+        codes: Vec<Result<u8, ()>>,
+    },
+    UnsubAck {
+        pkid: u16,
+        count: usize,
+    },
+    PingResp,
+    Publish {
+        topic: String,
+        qos: u8,
+        pkid: u16,
+        payload: Bytes,
+    },
+    /// MQTT 5 only (3.1.1 servers just close).
+    Disconnect {
+        reason: u8,
+    },
+}
+
+/// Reason codes used by the emulator.
+pub const NOT_AUTHORIZED: u8 = 0x87;
+pub const CLIENT_ID_NOT_VALID: u8 = 0x85;
+pub const PACKET_TOO_LARGE: u8 = 0x95;
+pub const SESSION_TAKEN_OVER: u8 = 0x8E;
+pub const KEEP_ALIVE_TIMEOUT: u8 = 0x8D;
+pub const PROTOCOL_ERROR: u8 = 0x82;
+pub const ADMINISTRATIVE_ACTION: u8 = 0x98;
+pub const SERVER_SHUTTING_DOWN: u8 = 0x8B;
+
+fn malformed(e: impl std::fmt::Debug) -> DecodeError {
+    DecodeError::Malformed(format!("{e:?}"))
+}
+
+/// The length of the fixed header at the front of `buf` (which `check` has validated).
+fn header_len(buf: &[u8]) -> usize {
+    1 + buf[1..]
+        .iter()
+        .take(4)
+        .position(|b| b & 0x80 == 0)
+        .map_or(4, |i| i + 1)
+}
+
+/// Reads the protocol level of a CONNECT whose frame starts `buf`. `Ok(None)`: more bytes needed.
+fn connect_level(buf: &[u8]) -> Result<Option<Version>, DecodeError> {
+    let Some(&first) = buf.first() else {
+        return Ok(None);
+    };
+    if first >> 4 != 1 {
+        return Err(DecodeError::NotConnect);
+    }
+    let header = match mb::check(buf.iter(), MAX_PACKET_BYTES) {
+        Ok(h) => h,
+        Err(mb::Error::InsufficientBytes(_)) => return Ok(None),
+        Err(mb::Error::PayloadSizeLimitExceeded(n)) => return Err(DecodeError::TooLarge(n)),
+        Err(e) => return Err(malformed(e)),
+    };
+    // The fixed header is one type byte plus 1-4 remaining-length bytes: the frame minus the remaining length.
+    let remaining = header.frame_length() - header_len(buf);
+    let body = &buf[header.frame_length() - remaining..header.frame_length()];
+    if body.len() < 7 {
+        return Err(DecodeError::Malformed(
+            "CONNECT variable header is truncated".into(),
+        ));
+    }
+    if body[..6] != [0, 4, b'M', b'Q', b'T', b'T'] {
+        return Err(DecodeError::WrongProtocolName);
+    }
+    match body[6] {
+        4 => Ok(Some(Version::V4)),
+        5 => Ok(Some(Version::V5)),
+        level => Err(DecodeError::UnsupportedLevel(level)),
+    }
+}
+
+/// Takes one packet off the front of `buf`. `version` is `None` until CONNECT: then the packet must be a
+/// CONNECT and its level picks the codec. `Ok(None)`: more bytes needed (nothing consumed).
+pub fn decode(
+    version: Option<Version>,
+    buf: &mut BytesMut,
+) -> Result<Option<Inbound>, DecodeError> {
+    let version = match version {
+        Some(v) => v,
+        None => match connect_level(buf)? {
+            Some(v) => {
+                let packet = decode_with(v, buf)?;
+                return match packet {
+                    Some(p @ Inbound::Connect(_)) => Ok(Some(p)),
+                    Some(_) => Err(DecodeError::NotConnect),
+                    None => Ok(None),
+                };
+            }
+            None => return Ok(None),
+        },
+    };
+    match decode_with(version, buf)? {
+        Some(Inbound::Connect(_)) => Err(DecodeError::SecondConnect),
+        other => Ok(other),
+    }
+}
+
+fn qos(q: QoS) -> u8 {
+    q as u8
+}
+
+fn qos5(q: mb5::QoS) -> u8 {
+    q as u8
+}
+
+fn decode_with(version: Version, buf: &mut BytesMut) -> Result<Option<Inbound>, DecodeError> {
+    match version {
+        Version::V4 => match v4::Packet::read(buf, MAX_PACKET_BYTES) {
+            Ok(p) => from_v4(p).map(Some),
+            Err(mb::Error::InsufficientBytes(_)) => Ok(None),
+            Err(mb::Error::PayloadSizeLimitExceeded(n)) => Err(DecodeError::TooLarge(n)),
+            Err(e) => Err(malformed(e)),
+        },
+        Version::V5 => match v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32)) {
+            Ok(p) => from_v5(p).map(Some),
+            Err(mb5::Error::InsufficientBytes(_)) => Ok(None),
+            Err(mb5::Error::PayloadSizeLimitExceeded { pkt_size, .. }) => {
+                Err(DecodeError::TooLarge(pkt_size))
+            }
+            Err(e) => Err(malformed(e)),
+        },
+    }
+}
+
+fn from_v4(p: v4::Packet) -> Result<Inbound, DecodeError> {
+    Ok(match p {
+        v4::Packet::Connect(c) => Inbound::Connect(ConnectPacket {
+            version: Version::V4,
+            client_id: c.client_id,
+            keep_alive_s: c.keep_alive,
+            username: c.login.as_ref().map(|l| l.username.clone()),
+            password: c
+                .login
+                .filter(|l| !l.password.is_empty())
+                .map(|l| Bytes::from(l.password.into_bytes())),
+        }),
+        v4::Packet::Publish(p) => {
+            if p.qos == QoS::ExactlyOnce {
+                return Err(DecodeError::QoS2);
+            }
+            Inbound::Publish {
+                topic: p.topic,
+                qos: qos(p.qos),
+                retain: p.retain,
+                pkid: p.pkid,
+                payload: p.payload,
+            }
+        }
+        v4::Packet::Subscribe(s) => Inbound::Subscribe {
+            pkid: s.pkid,
+            filters: s
+                .filters
+                .into_iter()
+                .map(|f| (f.path, qos(f.qos)))
+                .collect(),
+        },
+        v4::Packet::Unsubscribe(u) => Inbound::Unsubscribe {
+            pkid: u.pkid,
+            filters: u.topics,
+        },
+        v4::Packet::PingReq => Inbound::PingReq,
+        v4::Packet::Disconnect => Inbound::Disconnect,
+        v4::Packet::PubAck(_)
+        | v4::Packet::PubRec(_)
+        | v4::Packet::PubRel(_)
+        | v4::Packet::PubComp(_) => Inbound::Ignored,
+        other => return Err(DecodeError::Malformed(format!("{other:?} from a client"))),
+    })
+}
+
+fn from_v5(p: v5::Packet) -> Result<Inbound, DecodeError> {
+    Ok(match p {
+        v5::Packet::Connect(c, _will, login) => Inbound::Connect(ConnectPacket {
+            version: Version::V5,
+            client_id: c.client_id,
+            keep_alive_s: c.keep_alive,
+            username: login.as_ref().map(|l| l.username.clone()),
+            password: login
+                .filter(|l| !l.password.is_empty())
+                .map(|l| Bytes::from(l.password.into_bytes())),
+        }),
+        v5::Packet::Publish(p) => {
+            if p.qos == mb5::QoS::ExactlyOnce {
+                return Err(DecodeError::QoS2);
+            }
+            Inbound::Publish {
+                topic: String::from_utf8(p.topic.to_vec())
+                    .map_err(|_| DecodeError::Malformed("topic is not UTF-8".into()))?,
+                qos: qos5(p.qos),
+                retain: p.retain,
+                pkid: p.pkid,
+                payload: p.payload,
+            }
+        }
+        v5::Packet::Subscribe(s) => Inbound::Subscribe {
+            pkid: s.pkid,
+            filters: s
+                .filters
+                .into_iter()
+                .map(|f| (f.path, qos5(f.qos)))
+                .collect(),
+        },
+        v5::Packet::Unsubscribe(u) => Inbound::Unsubscribe {
+            pkid: u.pkid,
+            filters: u.filters,
+        },
+        v5::Packet::PingReq(_) => Inbound::PingReq,
+        v5::Packet::Disconnect(_) => Inbound::Disconnect,
+        v5::Packet::PubAck(_)
+        | v5::Packet::PubRec(_)
+        | v5::Packet::PubRel(_)
+        | v5::Packet::PubComp(_) => Inbound::Ignored,
+        other => return Err(DecodeError::Malformed(format!("{other:?} from a client"))),
+    })
+}
+
+fn to_qos(q: u8) -> QoS {
+    if q == 0 {
+        QoS::AtMostOnce
+    } else {
+        QoS::AtLeastOnce
+    }
+}
+
+fn to_qos5(q: u8) -> mb5::QoS {
+    if q == 0 {
+        mb5::QoS::AtMostOnce
+    } else {
+        mb5::QoS::AtLeastOnce
+    }
+}
+
+/// Appends `packet` to `out` in `version`'s encoding. Packets a version has no form for (a 3.1.1 DISCONNECT
+/// from the server, a failing 3.1.1 CONNACK or PUBACK) write nothing: the caller closes instead.
+pub fn encode(version: Version, packet: &Outbound, out: &mut BytesMut) {
+    let failed = match version {
+        Version::V4 => encode_v4(packet, out).err().map(|e| format!("{e:?}")),
+        Version::V5 => encode_v5(packet, out).err().map(|e| format!("{e:?}")),
+    };
+    if let Some(err) = failed {
+        tracing::warn!(err, "cannot encode an MQTT packet");
+    }
+}
+
+fn encode_v4(packet: &Outbound, out: &mut BytesMut) -> Result<usize, mb::Error> {
+    let p = match packet {
+        Outbound::ConnAck { reason: 0 } => {
+            v4::Packet::ConnAck(v4::ConnAck::new(v4::ConnectReturnCode::Success, false))
+        }
+        Outbound::PubAck { pkid, reason: 0 } => v4::Packet::PubAck(v4::PubAck::new(*pkid)),
+        Outbound::SubAck { pkid, codes } => v4::Packet::SubAck(v4::SubAck::new(
+            *pkid,
+            codes
+                .iter()
+                .map(|c| match c {
+                    Ok(q) => v4::SubscribeReasonCode::Success(to_qos(*q)),
+                    Err(()) => v4::SubscribeReasonCode::Failure,
+                })
+                .collect(),
+        )),
+        Outbound::UnsubAck { pkid, .. } => v4::Packet::UnsubAck(v4::UnsubAck::new(*pkid)),
+        Outbound::PingResp => v4::Packet::PingResp,
+        Outbound::Publish {
+            topic,
+            qos,
+            pkid,
+            payload,
+        } => {
+            let mut p = v4::Publish::new(topic.clone(), to_qos(*qos), payload.to_vec());
+            p.pkid = *pkid;
+            v4::Packet::Publish(p)
+        }
+        Outbound::ConnAck { .. } | Outbound::PubAck { .. } | Outbound::Disconnect { .. } => {
+            return Ok(0);
+        }
+    };
+    p.write(out, usize::MAX)
+}
+
+fn encode_v5(packet: &Outbound, out: &mut BytesMut) -> Result<usize, mb5::Error> {
+    let p = match packet {
+        Outbound::ConnAck { reason } => v5::Packet::ConnAck(v5::ConnAck {
+            session_present: false,
+            code: connack_code(*reason),
+            properties: None,
+        }),
+        Outbound::PubAck { pkid, reason } => v5::Packet::PubAck(v5::PubAck {
+            pkid: *pkid,
+            reason: if *reason == 0 {
+                v5::PubAckReason::Success
+            } else {
+                v5::PubAckReason::NotAuthorized
+            },
+            properties: None,
+        }),
+        Outbound::SubAck { pkid, codes } => v5::Packet::SubAck(v5::SubAck {
+            pkid: *pkid,
+            return_codes: codes
+                .iter()
+                .map(|c| match c {
+                    Ok(q) => v5::SubscribeReasonCode::Success(to_qos5(*q)),
+                    Err(()) => v5::SubscribeReasonCode::NotAuthorized,
+                })
+                .collect(),
+            properties: None,
+        }),
+        Outbound::UnsubAck { pkid, count } => v5::Packet::UnsubAck(v5::UnsubAck {
+            pkid: *pkid,
+            reasons: vec![v5::UnsubAckReason::Success; *count],
+            properties: None,
+        }),
+        Outbound::PingResp => v5::Packet::PingResp(v5::PingResp),
+        Outbound::Publish {
+            topic,
+            qos,
+            pkid,
+            payload,
+        } => {
+            let mut p = v5::Publish::new(topic.as_str(), to_qos5(*qos), payload.to_vec(), None);
+            p.pkid = *pkid;
+            v5::Packet::Publish(p)
+        }
+        Outbound::Disconnect { reason } => {
+            v5::Packet::Disconnect(v5::Disconnect::new(disconnect_code(*reason)))
+        }
+    };
+    p.write(out, None)
+}
+
+fn connack_code(reason: u8) -> v5::ConnectReturnCode {
+    use v5::ConnectReturnCode as C;
+    match reason {
+        0 => C::Success,
+        CLIENT_ID_NOT_VALID => C::ClientIdentifierNotValid,
+        PACKET_TOO_LARGE => C::PacketTooLarge,
+        0x81 => C::MalformedPacket,
+        PROTOCOL_ERROR => C::ProtocolError,
+        0x84 => C::UnsupportedProtocolVersion,
+        _ => C::NotAuthorized,
+    }
+}
+
+fn disconnect_code(reason: u8) -> v5::DisconnectReasonCode {
+    use v5::DisconnectReasonCode as D;
+    match reason {
+        0 => D::NormalDisconnection,
+        NOT_AUTHORIZED => D::NotAuthorized,
+        SESSION_TAKEN_OVER => D::SessionTakenOver,
+        KEEP_ALIVE_TIMEOUT => D::KeepAliveTimeout,
+        PACKET_TOO_LARGE => D::PacketTooLarge,
+        PROTOCOL_ERROR => D::ProtocolError,
+        SERVER_SHUTTING_DOWN => D::ServerShuttingDown,
+        ADMINISTRATIVE_ACTION => D::AdministrativeAction,
+        0x81 => D::MalformedPacket,
+        _ => D::UnspecifiedError,
+    }
+}

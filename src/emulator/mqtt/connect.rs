@@ -1,0 +1,163 @@
+//! Admitting a CONNECT (spec §1–§6): client id limit, the username query (a second `?` is refused), the
+//! signature gate over the username (and, for WebSocket, the upgrade headers and query), then the authorizer
+//! and `iot:Connect` on `client/<clientId>`. Nothing reaches the authorizer without passing the gate.
+
+use hyper::HeaderMap;
+
+use super::super::Shared;
+use super::super::authorize::{Call, Trigger, authorize};
+use super::super::event::{MqttEventInput, UpgradeRequest, mqtt_event};
+use super::super::gate::{self, GatePass, RequestCredentials};
+use super::super::metrics::{Outcome, Transport};
+use super::super::policy::{self, Decision, Variables};
+use super::super::response::Authorization;
+use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
+use crate::wire::mqtt::{MAX_CLIENT_ID_BYTES, ParsedUsername, attempt_id, parse_username};
+use crate::wire::query::parse_pairs;
+
+/// The HTTP upgrade of a WebSocket connection (absent on MQTT over TLS or TCP).
+#[derive(Debug, Clone, Default)]
+pub struct Upgrade {
+    pub headers: HeaderMap,
+    /// The raw query without `?`.
+    pub query: Option<String>,
+}
+
+/// Where a connection came from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub transport: Transport,
+    /// Whether TLS carries the connection (the event's `protocols` gets `tls`).
+    pub tls: bool,
+    pub server_name: Option<String>,
+    pub upgrade: Option<Upgrade>,
+    /// The event's `connectionMetadata.id`.
+    pub connection_id: String,
+}
+
+/// An admitted connection: what refreshes re-run and what later packets are checked against.
+pub struct Admitted {
+    pub index: usize,
+    pub pass: GatePass,
+    pub event: serde_json::Value,
+    pub attempt_id: Option<String>,
+    pub authorization: Authorization,
+}
+
+/// A refused CONNECT: the outcome to count and the CONNACK reason for MQTT 5 (3.1.1 just closes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub outcome: Outcome,
+    pub reason: u8,
+}
+
+/// `iot:Connect` on the client's ARN, with `${iot:ClientId}`.
+pub(crate) fn decide_connect(shared: &Shared, client_id: &str, auth: &Authorization) -> Decision {
+    let resource = policy::client_arn(&shared.region, &shared.account_id, client_id);
+    let vars = Variables {
+        client_id: Some(client_id),
+    };
+    policy::evaluate(&auth.policies, "iot:Connect", &resource, &vars)
+}
+
+/// Runs the whole admission for one CONNECT.
+pub(crate) async fn admit(
+    shared: &Shared,
+    origin: &Origin,
+    connect: &ConnectPacket,
+) -> Result<Admitted, Refusal> {
+    let refuse = |outcome, reason| Refusal { outcome, reason };
+    if connect.client_id.len() > MAX_CLIENT_ID_BYTES {
+        return Err(refuse(Outcome::BadRequest, CLIENT_ID_NOT_VALID));
+    }
+    let username: Option<ParsedUsername> = match connect.username.as_deref().map(parse_username) {
+        None => None,
+        Some(Ok(u)) => Some(u),
+        Some(Err(_)) => return Err(refuse(Outcome::BadRequest, NOT_AUTHORIZED)),
+    };
+    let empty = HeaderMap::new();
+    let headers = origin.upgrade.as_ref().map_or(&empty, |u| &u.headers);
+    let query_pairs = origin
+        .upgrade
+        .as_ref()
+        .and_then(|u| u.query.as_deref())
+        .map(parse_pairs)
+        .unwrap_or_default();
+    let creds = RequestCredentials {
+        headers,
+        query: &query_pairs,
+        username: username.as_ref().map_or(&[], |u| u.pairs.as_slice()),
+    };
+    let (index, pass) = match gate::check(&shared.authorizers, shared.default_authorizer, &creds) {
+        Ok(ok) => ok,
+        Err(reason) => {
+            shared.metrics.record_gate_rejection(reason);
+            tracing::debug!(reason = reason.as_str(), "gate rejected a CONNECT");
+            return Err(refuse(Outcome::GateRejected, NOT_AUTHORIZED));
+        }
+    };
+    let event = mqtt_event(&MqttEventInput {
+        token: pass.token.as_deref(),
+        signature_verified: pass.signature_verified,
+        tls: origin.tls,
+        server_name: origin.server_name.as_deref(),
+        upgrade: origin.upgrade.as_ref().map(|u| UpgradeRequest {
+            headers: &u.headers,
+            query: u.query.as_deref(),
+        }),
+        username: connect.username.as_deref(),
+        password: connect.password.as_deref(),
+        client_id: &connect.client_id,
+        connection_id: &origin.connection_id,
+    });
+    let header_attempt = headers
+        .get(crate::wire::http::ATTEMPT_ID)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let attempt_id = header_attempt
+        .or_else(|| attempt_id(username.as_ref(), &connect.client_id).map(str::to_string));
+    let call = Call {
+        index,
+        pass: &pass,
+        event: event.clone(),
+        attempt_id: attempt_id.clone(),
+        transport: origin.transport,
+        trigger: Trigger::Connect,
+    };
+    let verdict = authorize(shared, call, |auth| {
+        decide_connect(shared, &connect.client_id, auth)
+    })
+    .await;
+    match (verdict.outcome, verdict.authorization) {
+        (Outcome::Allowed, Some(authorization)) => Ok(Admitted {
+            index,
+            pass,
+            event,
+            attempt_id,
+            authorization,
+        }),
+        (outcome, _) => Err(refuse(outcome, NOT_AUTHORIZED)),
+    }
+}
+
+/// Re-invokes the authorizer for a live connection (spec §5); `Some` with the new authorization when it still
+/// allows `iot:Connect`.
+pub(crate) async fn refresh(
+    shared: &Shared,
+    transport: Transport,
+    client_id: &str,
+    admitted: &Admitted,
+) -> Option<Authorization> {
+    let call = Call {
+        index: admitted.index,
+        pass: &admitted.pass,
+        event: admitted.event.clone(),
+        attempt_id: admitted.attempt_id.clone(),
+        transport,
+        trigger: Trigger::Refresh,
+    };
+    let verdict = authorize(shared, call, |auth| decide_connect(shared, client_id, auth)).await;
+    match verdict.outcome {
+        Outcome::Allowed => verdict.authorization,
+        _ => None,
+    }
+}

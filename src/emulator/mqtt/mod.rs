@@ -1,0 +1,16 @@
+//! The MQTT front end (spec §1, §3–§7): MQTT 3.1.1 and 5 over TLS (ALPN `mqtt`, SNI), plain TCP, and
+//! WebSocket (bridged to a byte stream by [`super::websocket`]).
+//!
+//! - [`codec`]: rumqttc's `mqttbytes` v4/v5 reduced to version-neutral packets (pure).
+//! - [`topics`]: the topic tree with `+` and `#` (pure).
+//! - [`broker`]: client ids (a newer connection kicks the older), subscriptions, delivery queues.
+//! - [`connect`]: admitting a CONNECT: username query, signature gate, authorizer, `iot:Connect`.
+//! - [`session`]: one connection's life: packets, keep-alive, refresh, disconnect, kick, shutdown.
+
+pub mod broker;
+pub mod codec;
+pub mod connect;
+pub mod session;
+pub mod topics;
+
+pub use connect::{Origin, Upgrade};
