@@ -423,8 +423,10 @@ async fn start_embedded(
         bind_https: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         bind_http: None,
         bind_admin: None,
-        bind_mqtt_tls: None,
-        bind_mqtt: None,
+        bind_mqtt_tls: (plan.groups.count(Transport::MqttTls) > 0)
+            .then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+        bind_mqtt: (plan.groups.count(Transport::Mqtt) > 0)
+            .then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
         check_host: true,
         state_dir: run_dir.join("emulator"),
         tls: None,
@@ -504,8 +506,8 @@ fn embedded_addrs(emu: &RunningEmulator) -> load::mqtt_targets::Embedded {
     let a = emu.addrs();
     load::mqtt_targets::Embedded {
         https: a.https,
-        mqtt_tls: None,
-        mqtt: None,
+        mqtt_tls: a.mqtt_tls,
+        mqtt: a.mqtt,
         ca_file: emu.ca_cert_path().to_path_buf(),
     }
 }

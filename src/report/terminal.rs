@@ -52,7 +52,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     let _ = writeln!(o, "latency from the intended start, ms:");
     let _ = writeln!(
         o,
-        "  {:<5} {:<26} {:<26} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "  {:<8} {:<26} {:<26} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "", "class", "outcome", "count", "p50", "p90", "p99", "p99.9", "max"
     );
     for row in &r.results {
@@ -78,7 +78,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         };
         let _ = writeln!(
             o,
-            "  {:<5} {:<26} {:<26} {:>8} {cols}",
+            "  {:<8} {:<26} {:<26} {:>8} {cols}",
             row.transport,
             label(&row.class, &row.variant),
             row.outcome,
