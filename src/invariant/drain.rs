@@ -218,6 +218,7 @@ mod tests {
         let v = evaluate(&Inputs {
             recorder: &rec,
             ledger: Some(&s),
+            run_secs: 0,
         });
         assert_eq!(v[0].name, "forged_never_invoked");
         assert_eq!(v[0].status, Status::Fail, "{:?}", v[0]);
@@ -256,6 +257,7 @@ mod tests {
         let v = evaluate(&Inputs {
             recorder: &rec,
             ledger: Some(&s),
+            run_secs: 0,
         });
         assert_eq!(v[0].status, Status::Pass, "{:?}", v[0]);
         // Finishing detached the hook: later evictions reach nobody.
@@ -276,6 +278,7 @@ mod tests {
         let v = evaluate(&Inputs {
             recorder: &rec,
             ledger: Some(&s),
+            run_secs: 0,
         });
         assert_eq!(v[0].status, Status::Fail);
         assert!(

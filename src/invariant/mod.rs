@@ -208,4 +208,66 @@ mod tests {
         });
         assert_eq!(v[0].status, Status::Fail);
     }
+
+    #[test]
+    fn mqtt_attempts_are_judged_per_transport_through_the_ledger() {
+        use crate::scenario::Groups;
+        let groups = Groups::split(4, [1.0, 1.0, 1.0, 1.0]);
+        let mut rec = Recorder::new();
+        let m = Transport::MqttTls;
+        rec.start(m, Class::Valid);
+        rec.end(m, Class::Valid, Outcome::ClosedWithoutConnack, 10, 10, true);
+        rec.start(Transport::Wss, Class::Forged(Forgery::BitFlip));
+        rec.end(
+            Transport::Wss,
+            Class::Forged(Forgery::BitFlip),
+            Outcome::ClosedWithoutConnack,
+            10,
+            10,
+            true,
+        );
+        // Device 1 is in the mqtt_tls group: its deny explains the refused CONNECT.
+        let mut l = LedgerSummary::new("test", "r", Vec::new());
+        l.set_groups(groups.clone());
+        l.absorb(LedgerRow {
+            seq: 1,
+            attempt_id: Some("r-valid-1-0".into()),
+            verdict: "deny".into(),
+        });
+        let judge = |l: &LedgerSummary| {
+            evaluate(&Inputs {
+                recorder: &rec,
+                ledger: Some(l),
+                run_secs: 10,
+            })
+        };
+        let v = judge(&l);
+        assert_eq!(v[0].status, Status::Pass, "{:?}", v[0]);
+        assert_eq!(v[2].status, Status::Pass, "{:?}", v[2]);
+        // The same deny attributed to HTTPS (device 0) leaves the MQTT refusal unexplained.
+        let mut wrong = LedgerSummary::new("test", "r", Vec::new());
+        wrong.set_groups(groups.clone());
+        wrong.absorb(LedgerRow {
+            seq: 1,
+            attempt_id: Some("r-valid-0-0".into()),
+            verdict: "deny".into(),
+        });
+        let v = judge(&wrong);
+        assert_eq!(v[2].status, Status::Fail, "{:?}", v[2]);
+        assert!(v[2].evidence[0].starts_with("mqtt_tls:"), "{:?}", v[2].evidence);
+        // A forged WSS CONNECT in the ledger (device 3) fails the run, named by transport.
+        l.absorb(LedgerRow {
+            seq: 2,
+            attempt_id: Some("r-forged.bit_flip-3-0".into()),
+            verdict: "deny".into(),
+        });
+        let v = judge(&l);
+        assert_eq!(v[0].status, Status::Fail);
+        assert_eq!(v[0].details["forged_invocations_wss"], 1);
+        assert!(
+            v[0].evidence.iter().any(|e| e.starts_with("wss forged.bit_flip")),
+            "{:?}",
+            v[0].evidence
+        );
+    }
 }

@@ -63,3 +63,15 @@ def test_the_schema_rejects_a_drifted_report(tmp_path):
     report["unexpected"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(SCHEMA).validate(report)
+
+
+def test_a_mixed_transport_report_validates(tmp_path):
+    proc, report = run(tmp_path, ROOT / "scenarios" / "mixed-transports.toml", "--duration", "3", "--rate", "100")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    transports = {row["transport"]: row for row in report["transports"]}
+    assert set(transports) == {"https", "mqtt_tls", "wss"}
+    assert transports["mqtt_tls"]["messages"]["published"] > 0
+    phases = {(p["transport"], p["phase"]) for p in report["phases_by_kind"]}
+    assert ("mqtt_tls", "connect_connack_us") in phases and ("wss", "ws_upgrade_us") in phases
+    assert sum(row["count"] for row in report["results"]) == report["throughput"]["attempts_started"]

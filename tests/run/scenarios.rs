@@ -111,7 +111,12 @@ fn reference_toml_shows_every_field_with_its_default() {
 
 #[test]
 fn shipped_scenarios_parse_and_resolve() {
-    for name in ["scenarios/quickstart.toml", "scenarios/reference.toml"] {
+    for name in [
+        "scenarios/quickstart.toml",
+        "scenarios/reference.toml",
+        "scenarios/mixed-transports.toml",
+        "scenarios/capacity-mqtt-10k.toml",
+    ] {
         let path = repo(name);
         let s = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let plan = tokenstorm::scenario::Plan::resolve(s, &path).unwrap_or_else(|e| panic!("{e}"));
@@ -123,4 +128,45 @@ fn shipped_scenarios_parse_and_resolve() {
     assert_eq!(quick.devices.static_token, "MyStringThatNeedsToBeSigned");
     assert_eq!(quick.http.topic, "customAuhtTestTopic");
     assert!(quick.mix.forged > 0.0 && quick.mix.replayed > 0.0 && quick.devices.count >= 200);
+}
+
+#[test]
+fn transport_groups_and_mqtt_settings_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "groups.toml",
+            "[transports]\nhttps = 0.0\n",
+            "transports: every transport weight is 0",
+        ),
+        (
+            "neg.toml",
+            "[transports]\nwss = -1.0\n",
+            "transports.wss: weight must be ≥ 0",
+        ),
+        ("qos.toml", "[mqtt]\nqos = 2\n", "mqtt.qos: must be 0 or 1"),
+        (
+            "keepalive.toml",
+            "[mqtt]\nkeep_alive_s = 5\n",
+            "mqtt.keep_alive_s",
+        ),
+        (
+            "external.toml",
+            "[transports]\nhttps = 0.0\nmqtt_tls = 1.0\n[target]\nkind = \"external\"\nverify_tls = false\n",
+            "target.mqtt_tls_addr: transports.mqtt_tls has devices",
+        ),
+        (
+            "plain.toml",
+            "[mqtt]\nusername_mode = \"plain\"\n",
+            "mqtt.username",
+        ),
+    ];
+    for (name, body, want) in cases {
+        let path = write_scenario(dir.path(), name, body);
+        let (o, report) = run(&[path.to_str().unwrap()], &dir.path().join("out"));
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: want {want:?} in {stderr}");
+        assert!(report.is_none(), "{name}: no report for a bad scenario");
+    }
 }

@@ -1,0 +1,335 @@
+//! MQTT device transports end to end: the generator against **mosquitto** (a broker nobody here wrote, with a
+//! password file), and mixed-transport runs (MQTT/TLS, HTTPS, WSS) against the embedded emulator, passing and,
+//! with a gate-bypassing authorizer, failing.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::*;
+
+/// A mosquitto broker on 127.0.0.1 with a password file; killed on drop.
+struct Mosquitto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tool(name: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("{name} is not installed: scripts/test installs the Debian package mosquitto");
+}
+
+/// Starts mosquitto with user `devuser` / `devpass`. The port is found by binding 127.0.0.1:0 and releasing
+/// it; if mosquitto cannot take it (another process won the race), a new port is tried.
+fn mosquitto(dir: &Path) -> Mosquitto {
+    let passwd = dir.join("passwd");
+    let st = Command::new(tool("mosquitto_passwd"))
+        .args(["-b", "-c"])
+        .arg(&passwd)
+        .args(["devuser", "devpass"])
+        .status()
+        .expect("mosquitto_passwd runs");
+    assert!(st.success(), "mosquitto_passwd failed");
+    for attempt in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = dir.join(format!("mosquitto-{attempt}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\n",
+                passwd.display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(tool("mosquitto"))
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto starts");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Mosquitto { child, port };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("mosquitto did not start listening on 127.0.0.1 after 5 tries");
+}
+
+fn transport_row<'a>(r: &'a Value, t: &str) -> &'a Value {
+    r["transports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["transport"] == t)
+        .unwrap_or_else(|| panic!("no {t} row in {}", r["transports"]))
+}
+
+fn count(row: &Value, section: &str, key: &str) -> u64 {
+    row[section][key].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn mosquitto_takes_our_connects_and_publishes_and_refuses_a_wrong_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = mosquitto(dir.path());
+    let body = format!(
+        r#"
+[run]
+duration_s = 3.0
+[devices]
+count = 12
+[transports]
+https = 0.0
+mqtt = 1.0
+[mqtt]
+username_mode = "plain"
+username = "devuser"
+password = "devpass"
+publish_interval_ms = 200
+subscribe = true
+connects_per_s = 100.0
+[target]
+kind = "external"
+mqtt_addr = "127.0.0.1:{}"
+verify_tls = false
+[mix]
+valid = 2.0
+forged = 1.0
+replayed = 0.0
+"#,
+        broker.port
+    );
+    let path = write_scenario(dir.path(), "mosquitto.toml", &body);
+    let (o, report) = run(&[path.to_str().unwrap()], &dir.path().join("out"));
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{}", text(&o.stderr));
+    let r = report.expect("report.json");
+    let row = transport_row(&r, "mqtt");
+    let accepted = count(row, "outcomes", "allowed");
+    let refused = count(row, "outcomes", "refused");
+    // Every device ends up connected once (valid attempts), and every wrong password is a CONNACK refusal.
+    assert_eq!(row["devices"], 12);
+    assert!(accepted >= 1 && accepted <= 12, "{row}");
+    assert!(refused >= 1, "some forged (wrong password) attempts: {row}");
+    assert_eq!(
+        accepted + refused,
+        row["attempts_started"].as_u64().unwrap(),
+        "no transport errors or timeouts against mosquitto: {row}"
+    );
+    for c in super::class_counts(&r).keys() {
+        let want = if c.starts_with("forged") { "refused" } else { "allowed" };
+        let rows: Vec<&Value> = r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["class"].as_str().is_some_and(|k| c.starts_with(k)))
+            .collect();
+        assert!(rows.iter().all(|x| x["outcome"] == want), "{c}: {rows:?}");
+    }
+    // QoS 1 publishes are acknowledged and come back on the device's own subscription.
+    let published = count(row, "messages", "published");
+    assert!(published >= accepted, "{row}");
+    assert_eq!(count(row, "messages", "puback_ok"), published, "{row}");
+    assert_eq!(count(row, "messages", "received"), published, "{row}");
+    let phases: Vec<&str> = r["phases_by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["class"] == "valid")
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    for want in [
+        "tcp_connect_us",
+        "connect_connack_us",
+        "publish_puback_us",
+        "publish_receive_us",
+    ] {
+        assert!(phases.contains(&want), "{want} in {phases:?}");
+    }
+    assert!(!phases.contains(&"tls_handshake_us"), "plain TCP has no TLS");
+    assert_eq!(invariant(&r, "forged_never_invoked")["status"], "skipped");
+    assert!(stdout.contains("per transport:"), "{stdout}");
+}
+
+const MIXED_SHORT: [&str; 4] = ["--duration", "4", "--rate", "100"];
+
+#[test]
+fn a_mixed_transport_run_passes_end_to_end() {
+    let out = tempfile::tempdir().unwrap();
+    let scenario = repo("scenarios/mixed-transports.toml");
+    let mut args = vec![scenario.to_str().unwrap()];
+    args.extend(MIXED_SHORT);
+    let (o, report) = run(&args, out.path());
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{}", text(&o.stderr));
+    let r = report.expect("report.json");
+    assert_eq!(r["verdict"], "pass");
+    let (https, tls, wss) = (
+        transport_row(&r, "https"),
+        transport_row(&r, "mqtt_tls"),
+        transport_row(&r, "wss"),
+    );
+    assert_eq!(
+        (https["devices"].as_u64(), tls["devices"].as_u64(), wss["devices"].as_u64()),
+        (Some(90), Some(180), Some(30))
+    );
+    for row in [https, tls, wss] {
+        assert!(count(row, "outcomes", "allowed") > 0, "{row}");
+        assert_eq!(row["attempts_started"], row["attempts_ended"], "{row}");
+    }
+    // Every MQTT device connected (valid or replayed attempts); forged CONNECTs were closed without CONNACK.
+    for (row, n) in [(tls, 180), (wss, 30)] {
+        assert!(count(row, "outcomes", "allowed") >= n, "{row}");
+        assert_eq!(count(row, "outcomes", "transport_error"), 0, "{row}");
+        let published = count(row, "messages", "published");
+        assert!(published > 0 && count(row, "messages", "puback_ok") == published, "{row}");
+        assert_eq!(count(row, "messages", "received"), published, "{row}");
+    }
+    for row in r["results"].as_array().unwrap() {
+        if row["class"] == "forged" {
+            let want = if row["transport"] == "https" {
+                "forbidden"
+            } else {
+                "closed_without_connack"
+            };
+            assert_eq!(row["outcome"], want, "{row}");
+        }
+    }
+    let wss_phases: Vec<&str> = r["phases_by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["transport"] == "wss" && p["class"] == "valid")
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    for want in [
+        "tcp_connect_us",
+        "tls_handshake_us",
+        "ws_upgrade_us",
+        "connect_connack_us",
+        "publish_puback_us",
+        "publish_receive_us",
+    ] {
+        assert!(wss_phases.contains(&want), "{want} in {wss_phases:?}");
+    }
+    // The ledger join attributes MQTT attempts by their ts-<attempt id> username: valid + replayed only.
+    let counts = class_counts(&r);
+    let inv = &r["invocations"];
+    let forged_invoked: u64 = inv["by_class"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["class"] == "forged")
+        .map(|c| c["invocations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(forged_invoked, 0);
+    assert_eq!(
+        inv["this_run"].as_u64().unwrap(),
+        counts["valid"] + counts["replayed"],
+        "one invocation per valid or replayed attempt, over every transport"
+    );
+    for name in ["forged_never_invoked", "counts_conserve", "valid_allowed"] {
+        assert_eq!(invariant(&r, name)["status"], "pass", "{name}");
+    }
+    assert!(
+        invariant(&r, "counts_conserve")["details"]["started_mqtt_tls"]
+            .as_u64()
+            .unwrap()
+            >= 180
+    );
+    assert!(!stdout.contains("MyStringThatNeedsToBeSigned"), "the token leaked");
+}
+
+#[test]
+fn a_mixed_transport_run_with_a_gate_bypassing_authorizer_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(repo("scenarios/mixed-transports.toml")).unwrap();
+    let body = src.replace(
+        "token_key_name = \"X-My-App-custom-key\"\n",
+        "token_key_name = \"X-My-App-custom-key\"\nsigning_disabled = true\n",
+    );
+    assert_ne!(body, src);
+    let path = write_scenario(dir.path(), "leaky-mixed.toml", &body);
+    let mut args = vec![path.to_str().unwrap()];
+    args.extend(MIXED_SHORT);
+    let (o, report) = run(&args, &dir.path().join("out"));
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{}", text(&o.stderr));
+    let r = report.expect("report.json");
+    assert_eq!(r["verdict"], "fail");
+    let forged = invariant(&r, "forged_never_invoked");
+    assert_eq!(forged["status"], "fail");
+    for t in ["https", "mqtt_tls", "wss"] {
+        assert!(
+            forged["details"][format!("forged_invocations_{t}")]
+                .as_u64()
+                .unwrap_or(0)
+                > 0,
+            "forged {t} attempts reached the authorizer: {forged}"
+        );
+    }
+    assert!(stdout.contains("FAIL") && stdout.contains("forged_never_invoked"));
+}
+
+#[test]
+fn a_bounded_mqtt_tls_fleet_connects_every_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"
+[run]
+duration_s = 6.0
+[devices]
+count = 400
+[transports]
+https = 0.0
+mqtt_tls = 1.0
+[mqtt]
+publish_interval_ms = 2000
+connects_per_s = 400.0
+[mix]
+valid = 1.0
+forged = 0.0
+replayed = 0.0
+"#;
+    let path = write_scenario(dir.path(), "fleet.toml", body);
+    let (o, report) = run(&[path.to_str().unwrap()], &dir.path().join("out"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let r = report.expect("report.json");
+    let row = transport_row(&r, "mqtt_tls");
+    assert_eq!(count(row, "outcomes", "allowed"), 400, "{row}");
+    assert_eq!(row["attempts_started"], 400, "no reconnects: {row}");
+    assert_eq!(r["invocations"]["this_run"], 400);
+}
