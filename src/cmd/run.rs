@@ -8,9 +8,9 @@
 //! attempts in flight drain and the report is still written, marked interrupted.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -247,9 +247,7 @@ async fn session(
     let t0 = tokio::time::Instant::now();
     let https_devices = plan.groups.count(Transport::Https);
     let https_load = async {
-        let Some((connector, book)) = https else {
-            return None;
-        };
+        let (connector, book) = https?;
         Some(
             load::run(
                 spec,
@@ -303,10 +301,8 @@ async fn session(
         let ticker = progress.then(|| {
             let fleet = fleet.clone();
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval_at(
-                    t0 + Duration::from_secs(1),
-                    Duration::from_secs(1),
-                );
+                let mut tick =
+                    tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
                 loop {
                     let at = tick.tick().await;
                     eprintln!(

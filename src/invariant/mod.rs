@@ -254,7 +254,11 @@ mod tests {
         });
         let v = judge(&wrong);
         assert_eq!(v[2].status, Status::Fail, "{:?}", v[2]);
-        assert!(v[2].evidence[0].starts_with("mqtt_tls:"), "{:?}", v[2].evidence);
+        assert!(
+            v[2].evidence[0].starts_with("mqtt_tls:"),
+            "{:?}",
+            v[2].evidence
+        );
         // A forged WSS CONNECT in the ledger (device 3) fails the run, named by transport.
         l.absorb(LedgerRow {
             seq: 2,
@@ -265,7 +269,9 @@ mod tests {
         assert_eq!(v[0].status, Status::Fail);
         assert_eq!(v[0].details["forged_invocations_wss"], 1);
         assert!(
-            v[0].evidence.iter().any(|e| e.starts_with("wss forged.bit_flip")),
+            v[0].evidence
+                .iter()
+                .any(|e| e.starts_with("wss forged.bit_flip")),
             "{:?}",
             v[0].evidence
         );

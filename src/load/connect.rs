@@ -77,7 +77,8 @@ pub fn client_config(
         let certs = CertificateDer::pem_file_iter(path)
             .with_context(|| format!("cannot read the CA file {}", path.display()))?;
         for cert in certs {
-            let cert = cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
+            let cert =
+                cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
             roots
                 .add(cert)
                 .with_context(|| format!("{}: unusable CA certificate", path.display()))?;
@@ -95,8 +96,12 @@ pub fn client_config(
 
 /// A TLS server name from a host (IPv6 brackets removed).
 pub fn server_name(host: &str) -> anyhow::Result<ServerName<'static>> {
-    ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string())
-        .with_context(|| format!("{host:?} is not a valid TLS server name"))
+    ServerName::try_from(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    )
+    .with_context(|| format!("{host:?} is not a valid TLS server name"))
 }
 
 mod no_verify {

@@ -37,7 +37,10 @@ impl ConnectPacer {
     }
 
     fn at(&self, slot: u64) -> Instant {
-        self.t0 + self.interval.saturating_mul(u32::try_from(slot).unwrap_or(u32::MAX))
+        self.t0
+            + self
+                .interval
+                .saturating_mul(u32::try_from(slot).unwrap_or(u32::MAX))
     }
 
     /// Claims the next slot not before `not_before`; returns its instant (the caller sleeps until then).

@@ -37,6 +37,7 @@ impl FdCheck {
 }
 
 /// Raises the soft descriptor limit to the hard limit and checks it against `needed`.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on 64-bit Linux, not everywhere
 pub fn raise(needed: u64) -> FdCheck {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

@@ -156,9 +156,8 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
     let mut last_connect: Option<Instant> = None;
     let mut k: u64 = 0;
     loop {
-        let not_before = last_connect.map_or(Instant::now(), |l| {
-            (l + PER_CLIENT_GAP).max(Instant::now())
-        });
+        let not_before =
+            last_connect.map_or(Instant::now(), |l| (l + PER_CLIENT_GAP).max(Instant::now()));
         if not_before >= fleet.deadline || shutdown.is_triggered() {
             break;
         }
@@ -194,10 +193,7 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
             t,
             class,
         };
-        let opened = match tokio::time::timeout(fleet.timeout, spec.open()).await {
-            Ok(o) => Some(o),
-            Err(_) => None,
-        };
+        let opened = tokio::time::timeout(fleet.timeout, spec.open()).await.ok();
         let (outcome, session) = match opened {
             None => (Outcome::Timeout, None),
             Some(o) => {
@@ -213,12 +209,7 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
                         let mut s = Session::new(link);
                         let c0 = Instant::now();
                         let (outcome, why) = s
-                            .connect(
-                                &client_id,
-                                &login,
-                                fleet.mqtt.keep_alive_s,
-                                fleet.timeout,
-                            )
+                            .connect(&client_id, &login, fleet.mqtt.keep_alive_s, fleet.timeout)
                             .await;
                         sink.phase(Phase::ConnectConnack, c0.elapsed());
                         if let Some(why) = why {

@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_tungstenite::WebSocketStream;
 use async_tungstenite::tokio::TokioAdapter;
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest as _;
-use async_tungstenite::WebSocketStream;
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt as _};
 use rustls::pki_types::ServerName;

@@ -65,11 +65,17 @@ pub async fn link_specs(
             }
             (
                 Target::External {
-                    mqtt_tls, mqtt, wss, ..
+                    mqtt_tls,
+                    mqtt,
+                    wss,
+                    ..
                 },
                 _,
             ) => match t {
-                Transport::MqttTls => (mqtt_tls.clone().context("no target.mqtt_tls_addr")?, String::new()),
+                Transport::MqttTls => (
+                    mqtt_tls.clone().context("no target.mqtt_tls_addr")?,
+                    String::new(),
+                ),
                 Transport::Mqtt => (mqtt.clone().context("no target.mqtt_addr")?, String::new()),
                 _ => wss.clone().context("no target.wss_url")?,
             },
@@ -79,10 +85,19 @@ pub async fn link_specs(
             .await
             .with_context(|| format!("{}: cannot resolve {authority}", plan.source.display()))?
             .next()
-            .with_context(|| format!("{}: {authority} resolves to no address", plan.source.display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: {authority} resolves to no address",
+                    plan.source.display()
+                )
+            })?;
         let tls = match t {
             Transport::Mqtt => None,
-            Transport::MqttTls => Some(tls_connector(client_config(ca.as_deref(), verify, &[ALPN_MQTT])?)),
+            Transport::MqttTls => Some(tls_connector(client_config(
+                ca.as_deref(),
+                verify,
+                &[ALPN_MQTT],
+            )?)),
             _ => Some(tls_connector(client_config(ca.as_deref(), verify, &[])?)),
         };
         let host = match t {

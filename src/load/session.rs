@@ -102,7 +102,10 @@ impl Session {
             login.password.as_deref().unwrap_or(""),
         );
         if let Err(e) = self.write(&Packet::Connect(c)).await {
-            return (Outcome::TransportError, Some(format!("writing CONNECT: {e}")));
+            return (
+                Outcome::TransportError,
+                Some(format!("writing CONNECT: {e}")),
+            );
         }
         let read = match tokio::time::timeout(timeout, self.read()).await {
             Ok(r) => r,

@@ -148,12 +148,7 @@ mod tests {
             p.signature().map(str::to_string),
             cat.credential(1, Class::Valid, 1).signature
         );
-        let missing = book.login(
-            0,
-            Class::Forged(Forgery::MissingSignature),
-            0,
-            "x",
-        );
+        let missing = book.login(0, Class::Forged(Forgery::MissingSignature), 0, "x");
         assert!(!missing.username.contains(SIGNATURE));
         assert_eq!(missing.password.as_deref(), Some("pw"));
     }

@@ -89,7 +89,8 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     if r.transports.len() > 1 || r.transports.iter().any(|t| t.transport != "https") {
         let _ = writeln!(o, "per transport:");
         for t in &r.transports {
-            let outcomes: Vec<String> = t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let outcomes: Vec<String> =
+                t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
             let _ = writeln!(
                 o,
                 "  {:<9} {:>6} devices {:>9} attempts: {}",

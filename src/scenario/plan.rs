@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::ScenarioError;
-use super::groups::{Groups, MqttPlan};
 use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
+use super::groups::{Groups, MqttPlan};
 use crate::attempt::{Class, Mix, MixError};
 use crate::emulator::config::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};

@@ -6,8 +6,8 @@ use super::error::ScenarioError;
 use super::file::{Scenario, TargetKind};
 use super::groups::Groups;
 use super::plan::Target;
-use crate::metrics::Transport;
 use crate::emulator::config::DEFAULT_ENDPOINT;
+use crate::metrics::Transport;
 
 pub(super) fn resolve_target(
     s: &Scenario,
@@ -55,7 +55,10 @@ pub(super) fn resolve_target(
             } else {
                 Some(parse_https_url(&t.url).map_err(|p| err("target.url", p))?)
             };
-            let needs = |tr: Transport, field: &str, v: &str| -> Result<Option<String>, ScenarioError> {
+            let needs = |tr: Transport,
+                         field: &str,
+                         v: &str|
+             -> Result<Option<String>, ScenarioError> {
                 if v.is_empty() {
                     if groups.count(tr) > 0 {
                         return Err(err(
@@ -168,7 +171,9 @@ pub(super) fn parse_https_url(url: &str) -> Result<(String, u16), String> {
 /// `host:port` (port required).
 fn parse_authority(v: &str) -> Result<String, String> {
     match v.rsplit_once(':') {
-        Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() && !v.contains(['/', '?', '@']) => {
+        Some((h, p))
+            if !h.is_empty() && p.parse::<u16>().is_ok() && !v.contains(['/', '?', '@']) =>
+        {
             Ok(v.to_string())
         }
         _ => Err(format!("must look like host:port (got {v:?})")),
