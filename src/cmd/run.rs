@@ -196,7 +196,7 @@ async fn session(
     }
     if progress {
         eprintln!(
-            "run {run_id}: {} devices ({}) → {} (SNI {}), {:?}, up to {:.1} s{}",
+            "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}",
             plan.devices,
             Transport::ALL
                 .into_iter()
@@ -207,6 +207,7 @@ async fn session(
             urls.join(" "),
             plan.target.endpoint_name(),
             plan.model,
+            plan.mqtt.connects_per_s,
             plan.duration.as_secs_f64(),
             plan.max_attempts
                 .map(|m| format!(" or {m} attempts"))

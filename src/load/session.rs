@@ -310,3 +310,53 @@ impl Session {
         ended
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumqttc::mqttbytes::v4::{ConnAck, ConnectReturnCode};
+
+    #[test]
+    fn connack_answers_become_outcomes() {
+        let ack = |c| Ok(Packet::ConnAck(ConnAck::new(c, false)));
+        assert_eq!(
+            connack_outcome(ack(ConnectReturnCode::Success)).0,
+            Outcome::Allowed
+        );
+        assert_eq!(
+            connack_outcome(ack(ConnectReturnCode::NotAuthorized)).0,
+            Outcome::Refused
+        );
+        assert_eq!(
+            connack_outcome(ack(ConnectReturnCode::BadUserNamePassword)).0,
+            Outcome::Refused
+        );
+        assert_eq!(
+            connack_outcome(Err(ReadError::Codec(CodecError::InvalidConnectReturnCode(
+                0x87
+            ))))
+            .0,
+            Outcome::Refused
+        );
+        assert_eq!(
+            connack_outcome(Err(ReadError::Closed)).0,
+            Outcome::ClosedWithoutConnack
+        );
+        assert_eq!(connack_outcome(Err(ReadError::Timeout)).0, Outcome::Timeout);
+        assert_eq!(
+            connack_outcome(Ok(Packet::PingResp)).0,
+            Outcome::TransportError
+        );
+    }
+
+    #[test]
+    fn payloads_carry_their_send_time() {
+        let t0 = Instant::now();
+        let p = payload(t0, 64);
+        assert_eq!(p.len(), 64);
+        let sent = stamp_of(t0, &p).unwrap();
+        assert!(sent >= t0 && sent <= Instant::now());
+        assert_eq!(payload(t0, 0).len(), 8);
+        assert_eq!(stamp_of(t0, b"short"), None);
+    }
+}
