@@ -4,6 +4,7 @@
 mod authorizers;
 mod curl;
 mod gate;
+mod mqtt;
 mod pipeline;
 mod process;
 
