@@ -269,16 +269,12 @@ where
                 }
             }
         }
+        // Biased: ending the connection wins over a refresh due at the same instant.
         tokio::select! {
-            r = stream.read_buf(buf) => match r {
-                Ok(0) | Err(_) => return CloseReason::Client,
-                Ok(_) => {}
-            },
-            Some(d) = deliveries.recv() => {
-                if deliver(stream, live, shared, d).await.is_err() {
-                    return CloseReason::Client;
-                }
-            }
+            biased;
+            _ = shutdown.wait() => return CloseReason::Shutdown,
+            _ = kicked.notified() => return CloseReason::Kicked,
+            _ = sleep_until(disconnect_at) => return CloseReason::DisconnectAfter,
             _ = sleep_until(silent_until) => return CloseReason::Timeout,
             _ = sleep_until(refresh_at) => {
                 match refresh(shared, transport, &live.client_id, &live.admitted).await {
@@ -289,9 +285,15 @@ where
                     None => return CloseReason::RefreshFailed,
                 }
             }
-            _ = sleep_until(disconnect_at) => return CloseReason::DisconnectAfter,
-            _ = kicked.notified() => return CloseReason::Kicked,
-            _ = shutdown.wait() => return CloseReason::Shutdown,
+            r = stream.read_buf(buf) => match r {
+                Ok(0) | Err(_) => return CloseReason::Client,
+                Ok(_) => {}
+            },
+            Some(d) = deliveries.recv() => {
+                if deliver(stream, live, shared, d).await.is_err() {
+                    return CloseReason::Client;
+                }
+            }
         }
     }
 }
@@ -453,3 +455,6 @@ async fn handle<S: AsyncWrite + Unpin>(
         Inbound::Connect(_) => Some(CloseReason::ProtocolError),
     }
 }
+
+#[cfg(test)]
+mod tests;
