@@ -7,6 +7,7 @@ mod gate;
 mod mqtt;
 mod pipeline;
 mod process;
+mod websocket;
 
 use crate::support::keys::{SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME};
 
