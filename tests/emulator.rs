@@ -5,8 +5,10 @@ mod authorizers;
 mod curl;
 mod gate;
 mod ledger;
+mod mqtt;
 mod pipeline;
 mod process;
+mod websocket;
 
 use crate::support::keys::{SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME};
 

@@ -95,6 +95,8 @@ async fn a_user_supplied_certificate_is_served_and_reported() {
         None,
     );
     c.state_dir = dir.path().join("state");
+    // The certificate's name must also be a served endpoint name (Host/SNI rule).
+    c.endpoint_names = vec!["my.endpoint.test".to_string()];
     c.tls = Some(TlsFiles {
         cert: cert_path.clone(),
         key: key_path.clone(),

@@ -61,6 +61,10 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
             ":0",
             "--bind-admin",
             "127.0.0.1:0",
+            "--bind-mqtt-tls",
+            ":0",
+            "--bind-mqtt",
+            ":0",
             "--state-dir",
             "state",
             "--endpoint-name",
@@ -82,10 +86,10 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
     let obj = ready.as_object().unwrap();
     assert_eq!(
         obj.keys().collect::<Vec<_>>(),
-        ["admin", "ca_cert", "http", "https"]
+        ["admin", "ca_cert", "http", "https", "mqtt", "mqtt_tls"]
     );
     let addr = |k: &str| -> std::net::SocketAddr { ready[k].as_str().unwrap().parse().unwrap() };
-    for k in ["https", "http", "admin"] {
+    for k in ["https", "http", "admin", "mqtt_tls", "mqtt"] {
         assert!(addr(k).ip().is_loopback() && addr(k).port() != 0, "{line}");
     }
     let ca = Path::new(ready["ca_cert"].as_str().unwrap());

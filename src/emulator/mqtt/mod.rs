@@ -1,15 +1,18 @@
 //! The MQTT front end (spec §1, §3–§7): MQTT 3.1.1 and 5 over TLS (ALPN `mqtt`, SNI), plain TCP, and
 //! WebSocket (bridged to a byte stream by [`super::websocket`]).
 //!
-//! - [`codec`]: rumqttc's `mqttbytes` v4/v5 reduced to version-neutral packets (pure).
+//! - [`codec`] and [`encode`]: rumqttc's `mqttbytes` v4/v5 reduced to version-neutral packets (pure).
 //! - [`topics`]: the topic tree with `+` and `#` (pure).
 //! - [`broker`]: client ids (a newer connection kicks the older), subscriptions, delivery queues.
 //! - [`connect`]: admitting a CONNECT: username query, signature gate, authorizer, `iot:Connect`.
+//! - [`dispatch`]: what a live session does with each packet and each routed message.
 //! - [`session`]: one connection's life: packets, keep-alive, refresh, disconnect, kick, shutdown.
 
 pub mod broker;
 pub mod codec;
 pub mod connect;
+pub mod dispatch;
+pub mod encode;
 pub mod session;
 pub mod topics;
 

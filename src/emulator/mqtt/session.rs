@@ -12,7 +12,6 @@ use tokio::time::{Duration, Instant, sleep_until, timeout_at};
 
 use super::super::Shared;
 use super::super::metrics::{CloseReason, Outcome, Transport};
-use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::broker::Delivery;
 use super::codec::{
@@ -21,7 +20,7 @@ use super::codec::{
     SESSION_TAKEN_OVER, Version,
 };
 use super::connect::{Admitted, Origin, admit, refresh};
-use super::topics::{valid_filter, valid_topic};
+use super::dispatch::{deliver, handle};
 use crate::shutdown::Shutdown;
 
 /// How long a client gets to send its CONNECT after the connection opens.
@@ -130,26 +129,26 @@ where
 }
 
 /// The state of an admitted connection.
-struct Live {
-    version: Version,
-    client_id: String,
-    filters: Vec<String>,
-    next_pkid: u16,
-    admitted: Admitted,
+pub(super) struct Live {
+    pub(super) version: Version,
+    pub(super) client_id: String,
+    pub(super) filters: Vec<String>,
+    pub(super) next_pkid: u16,
+    pub(super) admitted: Admitted,
 }
 
 impl Live {
-    fn auth(&self) -> &Authorization {
+    pub(super) fn auth(&self) -> &Authorization {
         &self.admitted.authorization
     }
 
-    fn pkid(&mut self) -> u16 {
+    pub(super) fn pkid(&mut self) -> u16 {
         self.next_pkid = self.next_pkid.checked_add(1).unwrap_or(1);
         self.next_pkid
     }
 }
 
-async fn send<S: AsyncWrite + Unpin>(
+pub(super) async fn send<S: AsyncWrite + Unpin>(
     stream: &mut S,
     version: Version,
     packet: &Outbound,
@@ -269,16 +268,12 @@ where
                 }
             }
         }
+        // Biased: ending the connection wins over a refresh due at the same instant.
         tokio::select! {
-            r = stream.read_buf(buf) => match r {
-                Ok(0) | Err(_) => return CloseReason::Client,
-                Ok(_) => {}
-            },
-            Some(d) = deliveries.recv() => {
-                if deliver(stream, live, shared, d).await.is_err() {
-                    return CloseReason::Client;
-                }
-            }
+            biased;
+            _ = shutdown.wait() => return CloseReason::Shutdown,
+            _ = kicked.notified() => return CloseReason::Kicked,
+            _ = sleep_until(disconnect_at) => return CloseReason::DisconnectAfter,
             _ = sleep_until(silent_until) => return CloseReason::Timeout,
             _ = sleep_until(refresh_at) => {
                 match refresh(shared, transport, &live.client_id, &live.admitted).await {
@@ -289,167 +284,18 @@ where
                     None => return CloseReason::RefreshFailed,
                 }
             }
-            _ = sleep_until(disconnect_at) => return CloseReason::DisconnectAfter,
-            _ = kicked.notified() => return CloseReason::Kicked,
-            _ = shutdown.wait() => return CloseReason::Shutdown,
-        }
-    }
-}
-
-fn vars(client_id: &str) -> Variables<'_> {
-    Variables {
-        client_id: Some(client_id),
-    }
-}
-
-/// Sends a routed message if the policy allows `iot:Receive` on its topic; drops it otherwise.
-async fn deliver<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    live: &mut Live,
-    shared: &Shared,
-    d: Delivery,
-) -> std::io::Result<()> {
-    let resource = policy::topic_arn(&shared.region, &shared.account_id, &d.topic);
-    if policy::evaluate(
-        &live.auth().policies,
-        "iot:Receive",
-        &resource,
-        &vars(&live.client_id),
-    ) != Decision::Allow
-    {
-        return Ok(());
-    }
-    let pkid = if d.qos > 0 { live.pkid() } else { 0 };
-    send(
-        stream,
-        live.version,
-        &Outbound::Publish {
-            topic: d.topic,
-            qos: d.qos,
-            pkid,
-            payload: d.payload,
-        },
-    )
-    .await
-}
-
-/// Acts on one packet; `Some` ends the connection.
-async fn handle<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    packet: Inbound,
-    live: &mut Live,
-    id: u64,
-    shared: &Shared,
-    transport: Transport,
-) -> Option<CloseReason> {
-    let version = live.version;
-    let io = |r: std::io::Result<()>| r.err().map(|_| CloseReason::Client);
-    match packet {
-        Inbound::Publish {
-            topic,
-            qos,
-            retain,
-            pkid,
-            payload,
-        } => {
-            if payload.len() > MAX_PAYLOAD_BYTES {
-                shared
-                    .metrics
-                    .record_request(transport, Outcome::PayloadTooLarge);
-                if version == Version::V5 {
-                    let _ = send(
-                        stream,
-                        version,
-                        &Outbound::Disconnect {
-                            reason: PACKET_TOO_LARGE,
-                        },
-                    )
-                    .await;
-                }
-                return Some(CloseReason::Client);
-            }
-            if !valid_topic(&topic) {
-                shared
-                    .metrics
-                    .record_request(transport, Outcome::BadRequest);
-                return Some(CloseReason::ProtocolError);
-            }
-            let resource = policy::topic_arn(&shared.region, &shared.account_id, &topic);
-            let v = vars(&live.client_id);
-            let mut decision =
-                policy::evaluate(&live.auth().policies, "iot:Publish", &resource, &v);
-            if retain && decision == Decision::Allow {
-                decision =
-                    policy::evaluate(&live.auth().policies, "iot:RetainPublish", &resource, &v);
-            }
-            if decision != Decision::Allow {
-                shared
-                    .metrics
-                    .record_request(transport, Outcome::PolicyDenied);
-                // MQTT 3.1.1 has no way to refuse one publish: AWS closes the connection. MQTT 5: PUBACK 0x87.
-                return match version {
-                    Version::V4 => Some(CloseReason::PublishDenied),
-                    Version::V5 if qos > 0 => io(send(
-                        stream,
-                        version,
-                        &Outbound::PubAck {
-                            pkid,
-                            reason: NOT_AUTHORIZED,
-                        },
-                    )
-                    .await),
-                    Version::V5 => None,
-                };
-            }
-            shared.metrics.record_request(transport, Outcome::Allowed);
-            shared.broker.publish(&topic, qos, &payload);
-            if qos > 0 {
-                return io(send(stream, version, &Outbound::PubAck { pkid, reason: 0 }).await);
-            }
-            None
-        }
-        Inbound::Subscribe { pkid, filters } => {
-            let mut codes = Vec::with_capacity(filters.len());
-            for (filter, qos) in filters {
-                let resource = policy::topicfilter_arn(&shared.region, &shared.account_id, &filter);
-                let allowed = valid_filter(&filter)
-                    && policy::evaluate(
-                        &live.auth().policies,
-                        "iot:Subscribe",
-                        &resource,
-                        &vars(&live.client_id),
-                    ) == Decision::Allow;
-                if allowed {
-                    let granted = qos.min(1);
-                    shared.broker.subscribe(id, &filter, granted);
-                    if !live.filters.contains(&filter) {
-                        live.filters.push(filter);
-                    }
-                    codes.push(Ok(granted));
-                } else {
-                    codes.push(Err(()));
+            r = stream.read_buf(buf) => match r {
+                Ok(0) | Err(_) => return CloseReason::Client,
+                Ok(_) => {}
+            },
+            Some(d) = deliveries.recv() => {
+                if deliver(stream, live, shared, d).await.is_err() {
+                    return CloseReason::Client;
                 }
             }
-            io(send(stream, version, &Outbound::SubAck { pkid, codes }).await)
         }
-        Inbound::Unsubscribe { pkid, filters } => {
-            for f in &filters {
-                shared.broker.unsubscribe(id, f);
-                live.filters.retain(|g| g != f);
-            }
-            io(send(
-                stream,
-                version,
-                &Outbound::UnsubAck {
-                    pkid,
-                    count: filters.len(),
-                },
-            )
-            .await)
-        }
-        Inbound::PingReq => io(send(stream, version, &Outbound::PingResp).await),
-        Inbound::Disconnect => Some(CloseReason::Client),
-        Inbound::Ignored => None,
-        Inbound::Connect(_) => Some(CloseReason::ProtocolError),
     }
 }
+
+#[cfg(test)]
+mod tests;

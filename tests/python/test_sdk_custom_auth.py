@@ -1,0 +1,141 @@
+"""The AWS IoT Device SDK v2 for Python (`awsiotsdk`) against `tokenstorm emulate`, as a device would use it with a
+custom authorizer: `mqtt_connection_builder.direct_with_custom_authorizer` (MQTT 3.1.1 over TLS, port 443, ALPN
+`mqtt`), `websockets_with_custom_authorizer` (MQTT over WebSocket at /mqtt) and
+`mqtt5_client_builder.direct_with_custom_authorizer` (MQTT 5). Each connects and publishes with a valid signature
+and is refused with a forged one, which never reaches the authorizer (checked through the emulator's ledger).
+
+The SDK forces port 443: the emulator's HTTPS listener (which also serves ALPN `mqtt` and /mqtt) is bound to
+127.0.0.<x>:443 and the SDK is given that IP literal as its endpoint plus the generated CA (`ca_filepath`); see
+_emulator.start_on_443. Nothing on the system is changed.
+"""
+
+import threading
+
+import pytest
+
+from awscrt import exceptions, mqtt, mqtt5  # noqa: E402
+from awsiot import mqtt5_client_builder, mqtt_connection_builder  # noqa: E402
+
+import _emulator as E  # noqa: E402
+
+WAIT = 15
+
+
+@pytest.fixture
+def emulator(tokenstorm_bin, tmp_path):
+    emu, ip = E.start_on_443(tokenstorm_bin, tmp_path)
+    yield emu, ip
+    emu.stop()
+
+
+def creds(emu, key):
+    return dict(auth_authorizer_name=E.AUTHORIZER, auth_authorizer_signature=emu.sign(key),
+                auth_token_key_name=E.TOKEN_KEY_NAME, auth_token_value=E.TOKEN)
+
+
+def connections(ledger, transport):
+    return [e for e in ledger if e["transport"] == transport and e["trigger"] == "connect"]
+
+
+def connect_publish_disconnect(conn):
+    conn.connect().result(timeout=WAIT)
+    future, _ = conn.publish(topic=E.TOPIC, payload=b"hello", qos=mqtt.QoS.AT_LEAST_ONCE)
+    assert future.result(timeout=WAIT)["packet_id"] > 0
+    conn.disconnect().result(timeout=WAIT)
+
+
+def test_direct_with_custom_authorizer_connects_publishes_and_is_refused_when_forged(emulator):
+    emu, ip = emulator
+    conn = mqtt_connection_builder.direct_with_custom_authorizer(
+        endpoint=ip, ca_filepath=emu.ca, client_id="sdk-direct", clean_session=True, keep_alive_secs=30,
+        **creds(emu, emu.key))
+    connect_publish_disconnect(conn)
+    ledger = emu.ledger()
+    [entry] = connections(ledger, "mqtt_tls")
+    assert entry["verdict"] == "allow" and entry["attempt_id"] == "sdk-direct"
+    event = entry["event"]
+    assert event["protocols"] == ["tls", "mqtt"]
+    assert event["token"] == E.TOKEN and event["signatureVerified"] is True
+    username = event["protocolData"]["mqtt"]["username"]
+    # The Python SDK's order (name, signature, token) with its own parameters appended, signature with raw `/`.
+    assert username.startswith(f"?x-amz-customauthorizer-name={E.AUTHORIZER}&x-amz-customauthorizer-signature=")
+    assert f"&{E.TOKEN_KEY_NAME}={E.TOKEN}&SDK=" in username
+    assert event["protocolData"]["mqtt"]["clientId"] == "sdk-direct"
+
+    forged = mqtt_connection_builder.direct_with_custom_authorizer(
+        endpoint=ip, ca_filepath=emu.ca, client_id="sdk-forged", clean_session=True, keep_alive_secs=30,
+        **creds(emu, emu.attacker_key))
+    with pytest.raises(exceptions.AwsCrtError):
+        forged.connect().result(timeout=WAIT)
+    assert emu.ledger() == ledger, "a forged signature must never reach the authorizer"
+
+
+def test_websockets_with_custom_authorizer_connects_publishes_and_is_refused_when_forged(emulator):
+    emu, ip = emulator
+    conn = mqtt_connection_builder.websockets_with_custom_authorizer(
+        endpoint=ip, port=443, ca_filepath=emu.ca, client_id="sdk-ws", clean_session=True, keep_alive_secs=30,
+        **creds(emu, emu.key))
+    connect_publish_disconnect(conn)
+    ledger = emu.ledger()
+    [entry] = connections(ledger, "wss")
+    assert entry["verdict"] == "allow"
+    event = entry["event"]
+    assert event["protocols"] == ["tls", "http", "mqtt"]
+    assert event["protocolData"]["http"]["headers"]["sec-websocket-protocol"] == "mqtt"
+    assert event["protocolData"]["mqtt"]["clientId"] == "sdk-ws"
+
+    forged = mqtt_connection_builder.websockets_with_custom_authorizer(
+        endpoint=ip, port=443, ca_filepath=emu.ca, client_id="sdk-ws-forged", clean_session=True,
+        keep_alive_secs=30, **creds(emu, emu.attacker_key))
+    with pytest.raises(exceptions.AwsCrtError):
+        forged.connect().result(timeout=WAIT)
+    assert emu.ledger() == ledger, "a forged signature must never reach the authorizer"
+
+
+def mqtt5_client(emu, ip, key, client_id):
+    """An MQTT 5 client and the events its lifecycle callbacks saw."""
+    seen = {"success": threading.Event(), "failure": threading.Event(), "stopped": threading.Event()}
+    result = {}
+
+    def on_success(data):
+        result["connack"] = data.connack_packet
+        seen["success"].set()
+
+    def on_failure(data):
+        result.setdefault("failure", data)
+        seen["failure"].set()
+
+    client = mqtt5_client_builder.direct_with_custom_authorizer(
+        endpoint=ip, ca_filepath=emu.ca, client_id=client_id,
+        on_lifecycle_connection_success=on_success, on_lifecycle_connection_failure=on_failure,
+        on_lifecycle_stopped=lambda _: seen["stopped"].set(), **creds(emu, key))
+    return client, seen, result
+
+
+def test_mqtt5_direct_with_custom_authorizer_sees_0x87_when_refused(emulator):
+    emu, ip = emulator
+    client, seen, result = mqtt5_client(emu, ip, emu.key, "sdk-5")
+    client.start()
+    try:
+        assert seen["success"].wait(WAIT), f"no CONNACK success: {result}"
+        assert result["connack"].reason_code == mqtt5.ConnectReasonCode.SUCCESS
+        publish = client.publish(mqtt5.PublishPacket(topic=E.TOPIC, payload=b"hi", qos=mqtt5.QoS.AT_LEAST_ONCE))
+        puback = publish.result(timeout=WAIT).puback
+        assert puback.reason_code == mqtt5.PubackReasonCode.SUCCESS
+    finally:
+        client.stop()
+        seen["stopped"].wait(WAIT)
+    ledger = emu.ledger()
+    assert [e["verdict"] for e in connections(ledger, "mqtt_tls")] == ["allow"]
+
+    forged, seen, result = mqtt5_client(emu, ip, emu.attacker_key, "sdk-5-forged")
+    forged.start()
+    try:
+        assert seen["failure"].wait(WAIT), "the forged CONNECT did not fail"
+    finally:
+        forged.stop()
+        seen["stopped"].wait(WAIT)
+    connack = result["failure"].connack_packet
+    assert connack is not None, f"no CONNACK: {result['failure'].exception}"
+    assert connack.reason_code == mqtt5.ConnectReasonCode.NOT_AUTHORIZED == 0x87
+    assert emu.ledger() == ledger, "a forged signature must never reach the authorizer"
