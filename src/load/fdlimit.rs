@@ -1,6 +1,8 @@
 //! File descriptors: every kept connection is one descriptor in the generator (and one more in the embedded
-//! emulator, same process). The soft `RLIMIT_NOFILE` is raised to the hard limit at start; when even that is
-//! too low for the run, [`FdCheck::warning`] says how many are needed, how many are allowed and what to do.
+//! emulator, same process). The soft `RLIMIT_NOFILE` is raised to the hard limit at start, and when the hard
+//! limit itself is too low and the process may raise it (root or `CAP_SYS_RESOURCE`, up to `fs.nr_open`), the
+//! hard limit too. When the OS still limits the run, [`FdCheck::warning`] says how many descriptors are needed,
+//! how many are allowed and what to do.
 
 /// Descriptors the process needs besides connections (runtime, files, listeners, stdio).
 const BASE: u64 = 64;
@@ -54,6 +56,17 @@ pub fn raise(needed: u64) -> FdCheck {
         };
     }
     let before = lim.rlim_cur as u64;
+    if (lim.rlim_max as u64) < needed {
+        // Only a privileged process may raise its hard limit; a refusal leaves it as it was.
+        let raised = libc::rlimit {
+            rlim_cur: needed as libc::rlim_t,
+            rlim_max: needed as libc::rlim_t,
+        };
+        // SAFETY: setrlimit only reads the struct passed by pointer.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim = raised;
+        }
+    }
     if lim.rlim_cur < lim.rlim_max {
         let raised = libc::rlimit {
             rlim_cur: lim.rlim_max,
@@ -80,6 +93,7 @@ mod tests {
     fn raising_reaches_the_hard_limit_and_warns_only_when_short() {
         let c = raise(10);
         assert_eq!(c.allowed, c.hard);
+        assert!(c.allowed >= 10);
         assert!(c.allowed >= c.before);
         assert_eq!(c.warning(), None);
         let short = FdCheck {
