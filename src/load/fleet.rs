@@ -206,7 +206,7 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
                         (Outcome::TransportError, None)
                     }
                     Ok(link) => {
-                        let mut s = Session::new(link);
+                        let mut s = Session::new(link, fleet.mqtt.version);
                         let c0 = Instant::now();
                         let (outcome, why) = s
                             .connect(&client_id, &login, fleet.mqtt.keep_alive_s, fleet.timeout)

@@ -5,6 +5,7 @@
 //! the deadline, the attempt bound or a shutdown, lanes stop starting attempts, drain the ones in flight, and
 //! their recorders are merged.
 
+pub mod codec;
 pub mod connect;
 pub mod connect_pacer;
 pub mod exchange;

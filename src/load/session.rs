@@ -1,39 +1,35 @@
-//! MQTT 3.1.1 over an open [`Link`], with rumqttc's `mqttbytes` codec: CONNECT → CONNACK, then the kept
-//! session (SUBSCRIBE to the device's own topic, PUBLISH at the configured interval, PUBACK and delivery
+//! MQTT 3.1.1 or 5 over an open [`Link`], with rumqttc's `mqttbytes` codecs ([`super::codec`]): CONNECT →
+//! CONNACK, then the kept session (SUBSCRIBE to the device's own topic, PUBLISH at the configured interval, PUBACK and delivery
 //! timing, PINGREQ, DISCONNECT at the end). Results are values: a CONNACK verdict, and what the session saw.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use rumqttc::mqttbytes::v4::{Connect, Packet, PubAck, Publish, Subscribe, SubscribeReasonCode};
-use rumqttc::mqttbytes::{Error as CodecError, QoS};
 use tokio::time::Instant;
 
+use super::codec::{DecodeError, In, Out, Version, decode, encode};
 use super::link::Link;
 use super::username::Login;
 use crate::metrics::{Outcome, Phase, PubEvent};
 
-/// Largest packet the generator accepts from the server (AWS: 128 KB payloads).
-const MAX_PACKET: usize = 256 * 1024;
 /// QoS 1 publishes awaiting a PUBACK at once; the device skips a tick when this many are unanswered.
 const MAX_INFLIGHT: usize = 32;
 
 /// What the server answered to CONNECT, as the attempt's outcome.
-pub fn connack_outcome(read: Result<Packet, ReadError>) -> (Outcome, Option<String>) {
+pub fn connack_outcome(read: Result<In, ReadError>) -> (Outcome, Option<String>) {
     match read {
-        Ok(Packet::ConnAck(ack)) => match ack.code as u8 {
-            0 => (Outcome::Allowed, None),
-            c => (Outcome::Refused, Some(format!("CONNACK return code {c}"))),
-        },
+        Ok(In::ConnAck { code: 0 }) => (Outcome::Allowed, None),
+        Ok(In::ConnAck { code }) => (
+            Outcome::Refused,
+            Some(format!("CONNACK return/reason code {code:#04x}")),
+        ),
         Ok(other) => (
             Outcome::TransportError,
             Some(format!("expected CONNACK, got {other:?}")),
         ),
+        // An MQTT 5 server may send DISCONNECT instead; the connection then closes without CONNACK.
         Err(ReadError::Closed) => (Outcome::ClosedWithoutConnack, None),
-        Err(ReadError::Codec(CodecError::InvalidConnectReturnCode(c))) => {
-            (Outcome::Refused, Some(format!("CONNACK return code {c}")))
-        }
         Err(ReadError::Codec(e)) => (Outcome::TransportError, Some(format!("bad packet: {e}"))),
         Err(ReadError::Timeout) => (Outcome::Timeout, None),
     }
@@ -44,40 +40,41 @@ pub fn connack_outcome(read: Result<Packet, ReadError>) -> (Outcome, Option<Stri
 pub enum ReadError {
     /// The peer closed (or reset) the connection.
     Closed,
-    Codec(CodecError),
+    Codec(String),
     Timeout,
 }
 
 /// One connection's packet reader and writer.
 pub struct Session {
     pub link: Link,
+    version: Version,
     rbuf: BytesMut,
     wbuf: BytesMut,
 }
 
 impl Session {
-    pub fn new(link: Link) -> Self {
+    pub fn new(link: Link, version: Version) -> Self {
         Self {
             link,
+            version,
             rbuf: BytesMut::with_capacity(256),
             wbuf: BytesMut::with_capacity(256),
         }
     }
 
-    async fn write(&mut self, p: &Packet) -> std::io::Result<()> {
-        self.wbuf.clear();
-        p.write(&mut self.wbuf, MAX_PACKET)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+    async fn write(&mut self, p: Out<'_>) -> std::io::Result<()> {
+        encode(self.version, p, &mut self.wbuf).map_err(std::io::Error::other)?;
         self.link.send(&self.wbuf).await
     }
 
     /// The next packet (cancel-safe: bytes read stay in the buffer).
-    pub async fn read(&mut self) -> Result<Packet, ReadError> {
+    pub async fn read(&mut self) -> Result<In, ReadError> {
         loop {
-            match Packet::read(&mut self.rbuf, MAX_PACKET) {
+            match decode(self.version, &mut self.rbuf) {
+                Ok(In::Disconnect) => return Err(ReadError::Closed),
                 Ok(p) => return Ok(p),
-                Err(CodecError::InsufficientBytes(_)) => {}
-                Err(e) => return Err(ReadError::Codec(e)),
+                Err(DecodeError::Incomplete) => {}
+                Err(DecodeError::Bad(e)) => return Err(ReadError::Codec(e)),
             }
             match self.link.recv(&mut self.rbuf).await {
                 Ok(0) | Err(_) => return Err(ReadError::Closed),
@@ -94,14 +91,13 @@ impl Session {
         keep_alive_s: u16,
         timeout: Duration,
     ) -> (Outcome, Option<String>) {
-        let mut c = Connect::new(client_id);
-        c.keep_alive = keep_alive_s;
-        c.clean_session = true;
-        c.set_login(
-            login.username.as_str(),
-            login.password.as_deref().unwrap_or(""),
-        );
-        if let Err(e) = self.write(&Packet::Connect(c)).await {
+        let out = Out::Connect {
+            client_id,
+            username: &login.username,
+            password: login.password.as_deref().unwrap_or(""),
+            keep_alive_s,
+        };
+        if let Err(e) = self.write(out).await {
             return (
                 Outcome::TransportError,
                 Some(format!("writing CONNECT: {e}")),
@@ -169,11 +165,7 @@ impl Session {
         sink: &mut (dyn Sink + Send),
         stop: impl std::future::Future<Output = ()>,
     ) -> Ended {
-        let qos = if spec.qos == 1 {
-            QoS::AtLeastOnce
-        } else {
-            QoS::AtMostOnce
-        };
+        let qos1 = spec.qos == 1;
         let mut pkid: u16 = 0;
         let mut next_pkid = || {
             pkid = pkid.checked_add(1).unwrap_or(1);
@@ -183,9 +175,12 @@ impl Session {
         let mut sub_pending: Option<(u16, Instant)> = None;
         if spec.subscribe {
             let id = next_pkid();
-            let mut s = Subscribe::new(spec.topic.as_str(), qos);
-            s.pkid = id;
-            if self.write(&Packet::Subscribe(s)).await.is_err() {
+            let sub = Out::Subscribe {
+                pkid: id,
+                filter: &spec.topic,
+                qos1,
+            };
+            if self.write(sub).await.is_err() {
                 return Ended::Dropped;
             }
             sub_pending = Some((id, Instant::now()));
@@ -206,30 +201,28 @@ impl Session {
                 read = self.read() => {
                     let now = Instant::now();
                     match read {
-                        Ok(Packet::PubAck(ack)) => {
-                            if let Some(i) = inflight.iter().position(|(id, _)| *id == ack.pkid) {
+                        Ok(In::PubAck { pkid: ack, ok }) => {
+                            if let Some(i) = inflight.iter().position(|(id, _)| *id == ack) {
                                 let (_, sent) = inflight.remove(i).unwrap_or((0, now));
                                 sink.phase(Phase::PublishPuback, now - sent);
-                                sink.event(PubEvent::PubackOk);
+                                sink.event(if ok { PubEvent::PubackOk } else { PubEvent::PubackDenied });
                             }
                         }
-                        Ok(Packet::Publish(p)) => {
-                            if p.topic == spec.topic
-                                && let Some(sent) = stamp_of(spec.t0, &p.payload)
+                        Ok(In::Publish { topic, qos1: q1, pkid: id, payload }) => {
+                            if topic == spec.topic
+                                && let Some(sent) = stamp_of(spec.t0, &payload)
                             {
                                 sink.phase(Phase::PublishReceive, now.saturating_duration_since(sent));
                                 sink.event(PubEvent::Received);
                             }
-                            if p.qos == QoS::AtLeastOnce
-                                && self.write(&Packet::PubAck(PubAck::new(p.pkid))).await.is_err()
-                            {
+                            if q1 && self.write(Out::PubAck { pkid: id }).await.is_err() {
                                 break Ended::Dropped;
                             }
                         }
-                        Ok(Packet::SubAck(ack)) => {
-                            if sub_pending.is_some_and(|(id, _)| id == ack.pkid) {
+                        Ok(In::SubAck { pkid: id, failed }) => {
+                            if sub_pending.is_some_and(|(p, _)| p == id) {
                                 sub_pending = None;
-                                if ack.return_codes.iter().any(|c| matches!(c, SubscribeReasonCode::Failure)) {
+                                if failed {
                                     sink.event(PubEvent::SubscribeDenied);
                                 }
                             }
@@ -246,7 +239,7 @@ impl Session {
                     }
                     if now >= next_ping {
                         next_ping = now + ping_every;
-                        if self.write(&Packet::PingReq).await.is_err() {
+                        if self.write(Out::PingReq).await.is_err() {
                             break Ended::Dropped;
                         }
                     }
@@ -258,12 +251,17 @@ impl Session {
                             next_pub = now + every;
                         }
                         if inflight.len() < MAX_INFLIGHT {
-                            let mut p = Publish::from_bytes(spec.topic.as_str(), qos, payload(spec.t0, spec.payload_bytes));
-                            if qos == QoS::AtLeastOnce {
-                                p.pkid = next_pkid();
-                                inflight.push_back((p.pkid, Instant::now()));
+                            let id = if qos1 { next_pkid() } else { 0 };
+                            if qos1 {
+                                inflight.push_back((id, Instant::now()));
                             }
-                            if self.write(&Packet::Publish(p)).await.is_err() {
+                            let p = Out::Publish {
+                                topic: &spec.topic,
+                                qos1,
+                                pkid: id,
+                                payload: payload(spec.t0, spec.payload_bytes),
+                            };
+                            if self.write(p).await.is_err() {
                                 break Ended::Dropped;
                             }
                             sink.event(PubEvent::Sent);
@@ -283,11 +281,15 @@ impl Session {
                 let until = Instant::now() + spec.timeout.min(Duration::from_secs(2));
                 while !inflight.is_empty() {
                     match tokio::time::timeout_at(until, self.read()).await {
-                        Ok(Ok(Packet::PubAck(ack))) => {
-                            if let Some(i) = inflight.iter().position(|(id, _)| *id == ack.pkid) {
+                        Ok(Ok(In::PubAck { pkid: ack, ok })) => {
+                            if let Some(i) = inflight.iter().position(|(id, _)| *id == ack) {
                                 let (_, sent) = inflight.remove(i).unwrap_or((0, until));
                                 sink.phase(Phase::PublishPuback, Instant::now() - sent);
-                                sink.event(PubEvent::PubackOk);
+                                sink.event(if ok {
+                                    PubEvent::PubackOk
+                                } else {
+                                    PubEvent::PubackDenied
+                                });
                             }
                         }
                         Ok(Ok(_)) => {}
@@ -303,7 +305,7 @@ impl Session {
                         }
                     }
                 }
-                let _ = self.write(&Packet::Disconnect).await;
+                let _ = self.write(Out::Disconnect).await;
                 self.link.close().await;
             }
         }
@@ -314,39 +316,23 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rumqttc::mqttbytes::v4::{ConnAck, ConnectReturnCode};
 
     #[test]
     fn connack_answers_become_outcomes() {
-        let ack = |c| Ok(Packet::ConnAck(ConnAck::new(c, false)));
+        let ack = |code| Ok(In::ConnAck { code });
+        assert_eq!(connack_outcome(ack(0)).0, Outcome::Allowed);
+        assert_eq!(connack_outcome(ack(5)).0, Outcome::Refused);
+        assert_eq!(connack_outcome(ack(0x87)).0, Outcome::Refused);
         assert_eq!(
-            connack_outcome(ack(ConnectReturnCode::Success)).0,
-            Outcome::Allowed
-        );
-        assert_eq!(
-            connack_outcome(ack(ConnectReturnCode::NotAuthorized)).0,
-            Outcome::Refused
-        );
-        assert_eq!(
-            connack_outcome(ack(ConnectReturnCode::BadUserNamePassword)).0,
-            Outcome::Refused
-        );
-        assert_eq!(
-            connack_outcome(Err(ReadError::Codec(CodecError::InvalidConnectReturnCode(
-                0x87
-            ))))
-            .0,
-            Outcome::Refused
+            connack_outcome(Err(ReadError::Codec("bad".into()))).0,
+            Outcome::TransportError
         );
         assert_eq!(
             connack_outcome(Err(ReadError::Closed)).0,
             Outcome::ClosedWithoutConnack
         );
         assert_eq!(connack_outcome(Err(ReadError::Timeout)).0, Outcome::Timeout);
-        assert_eq!(
-            connack_outcome(Ok(Packet::PingResp)).0,
-            Outcome::TransportError
-        );
+        assert_eq!(connack_outcome(Ok(In::Other)).0, Outcome::TransportError);
     }
 
     #[test]

@@ -165,9 +165,20 @@ pub enum UsernameMode {
     Plain,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MqttProtocol {
+    /// MQTT 3.1.1: AWS refuses a CONNECT by closing the connection without a CONNACK.
+    #[serde(rename = "3.1.1")]
+    V311,
+    /// MQTT 5: refusals are CONNACK `0x87`, denied publishes PUBACK `0x87`.
+    #[serde(rename = "5")]
+    V5,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MqttSection {
+    pub protocol: MqttProtocol,
     pub username_mode: UsernameMode,
     /// Plain mode: the username.
     pub username: String,
@@ -302,6 +313,7 @@ impl Default for TransportsSection {
 impl Default for MqttSection {
     fn default() -> Self {
         Self {
+            protocol: MqttProtocol::V311,
             username_mode: UsernameMode::CustomAuthorizer,
             username: String::new(),
             password: String::new(),

@@ -6,7 +6,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use super::error::ScenarioError;
-use super::file::{Scenario, UsernameMode};
+use super::file::{MqttProtocol, Scenario, UsernameMode};
+use crate::load::codec::Version;
 use crate::metrics::Transport;
 
 /// Device id ranges per transport.
@@ -77,6 +78,7 @@ impl Groups {
 /// The validated `[mqtt]` section.
 #[derive(Debug, Clone)]
 pub struct MqttPlan {
+    pub version: Version,
     pub username_mode: UsernameMode,
     pub username: String,
     pub password: Option<String>,
@@ -177,6 +179,10 @@ pub(super) fn resolve_mqtt(
         ));
     }
     Ok(MqttPlan {
+        version: match m.protocol {
+            MqttProtocol::V311 => Version::V311,
+            MqttProtocol::V5 => Version::V5,
+        },
         username_mode: m.username_mode,
         username: m.username.clone(),
         password: (!m.password.is_empty()).then(|| m.password.clone()),

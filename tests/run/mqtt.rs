@@ -356,3 +356,62 @@ replayed = 0.0
     assert_eq!(row["attempts_started"], 400, "no reconnects: {row}");
     assert_eq!(r["invocations"]["this_run"], 400);
 }
+
+/// A policy that allows iot:Connect but no publish on the device's topic: MQTT 5 answers PUBACK 0x87 and keeps
+/// the connection; MQTT 3.1.1 closes it, so the device reconnects with a fresh attempt. Forged CONNECTs are
+/// refused with CONNACK 0x87 (MQTT 5) or closed without CONNACK (3.1.1).
+#[test]
+fn denied_publishes_and_refusals_are_counted_per_protocol() {
+    for (protocol, refusal) in [("5", "refused"), ("3.1.1", "closed_without_connack")] {
+        let dir = tempfile::tempdir().unwrap();
+        let body = format!(
+            r#"
+[run]
+duration_s = 3.5
+[devices]
+count = 6
+[transports]
+https = 0.0
+mqtt_tls = 1.0
+[mqtt]
+protocol = "{protocol}"
+publish_interval_ms = 300
+connects_per_s = 100.0
+[mix]
+valid = 2.0
+forged = 1.0
+replayed = 0.0
+[authorizer.function]
+mode = "allow"
+principal_id = "device"
+policy_documents = ['{{"Version": "2012-10-17", "Statement": [{{"Action": "iot:Connect", "Effect": "Allow", "Resource": "*"}}, {{"Action": "iot:Publish", "Effect": "Allow", "Resource": "arn:aws:iot:*:*:topic/elsewhere"}}]}}']
+"#
+        );
+        let path = write_scenario(dir.path(), "deny-publish.toml", &body);
+        let (o, report) = run(&[path.to_str().unwrap()], &dir.path().join("out"));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{protocol}: {}\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        let r = report.expect("report.json");
+        let row = transport_row(&r, "mqtt_tls");
+        assert_eq!(count(row, "messages", "puback_ok"), 0, "{protocol}: {row}");
+        assert!(
+            count(row, "messages", "puback_denied") > 0,
+            "{protocol}: {row}"
+        );
+        assert!(count(row, "outcomes", refusal) > 0, "{protocol}: {row}");
+        let allowed = count(row, "outcomes", "allowed");
+        if protocol == "5" {
+            assert!(allowed <= 6, "MQTT 5 keeps its connections: {row}");
+        } else {
+            assert!(
+                allowed > 6,
+                "MQTT 3.1.1 is disconnected and reconnects: {row}"
+            );
+        }
+    }
+}
