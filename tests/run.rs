@@ -2,6 +2,7 @@
 //! TLS), judged through its exit code, stdout and report.json.
 
 mod e2e;
+mod mosquitto;
 mod mqtt;
 mod scenarios;
 mod signals;
