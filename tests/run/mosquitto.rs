@@ -178,4 +178,8 @@ replayed = 0.0
     );
     assert_eq!(invariant(&r, "forged_never_invoked")["status"], "skipped");
     assert!(stdout.contains("per transport:"), "{stdout}");
+    assert!(
+        !r.to_string().contains("devpass") && !stdout.contains("devpass"),
+        "the password leaked"
+    );
 }
