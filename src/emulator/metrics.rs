@@ -277,7 +277,7 @@ impl EmulatorMetrics {
             );
         }
         out.push_str(
-            "# HELP tokenstorm_requests_total Data-plane requests by transport and outcome.\n",
+            "# HELP tokenstorm_requests_total Data-plane requests by transport and outcome: HTTPS publishes, MQTT CONNECTs and PUBLISHes.\n",
         );
         out.push_str("# TYPE tokenstorm_requests_total counter\n");
         for transport in Transport::ALL {
