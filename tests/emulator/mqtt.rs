@@ -359,3 +359,47 @@ async fn tls_with_alpn_mqtt_on_both_tls_listeners_and_sni_rules() {
     assert_eq!(c.read().await, Read::Packet(CONNACK_OK_V5.to_vec()));
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn delivery_needs_iot_receive_on_the_topic() {
+    // The receiver's token maps to a policy that may receive only `allowed/open`.
+    let limited = json!({"isAuthenticated": true, "principalId": "receiver", "disconnectAfterInSeconds": 86400,
+    "refreshAfterInSeconds": 300, "policyDocuments": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iot:Connect", "iot:Subscribe"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "iot:Receive", "Resource": "arn:aws:iot:*:*:topic/allowed/open"}
+    ]}]});
+    let behaviour = FunctionBehaviour::Table {
+        entries: vec![("receiver-token".to_string(), limited)],
+        fallback: Box::new(scoped()),
+    };
+    let emu = start(config(vec![seed_authorizer(behaviour)], None)).await;
+    let receiver_user = build_username(&UsernameParts {
+        authorizer_name: Some(SEED_AUTHORIZER),
+        token_key_name: SEED_TOKEN_KEY_NAME,
+        token: Some("receiver-token"),
+        signature: Some(&sign(signing_key(), "receiver-token")),
+        ..Default::default()
+    });
+    let mut rx = plain(&emu).await;
+    rx.send(&connect(4, "rx", Some(&receiver_user), None, 60))
+        .await;
+    assert_eq!(rx.read().await, Read::Packet(CONNACK_OK_V4.to_vec()));
+    rx.send(&subscribe(4, 1, &[("allowed/#", 0)])).await;
+    assert_eq!(rx.read().await, Read::Packet(vec![0x90, 3, 0, 1, 0]));
+
+    let mut tx = plain(&emu).await;
+    tx.send(&connect(4, "tx", Some(&good()), None, 60)).await;
+    assert_eq!(tx.read().await, Read::Packet(CONNACK_OK_V4.to_vec()));
+    tx.send(&publish(4, "allowed/secret", 0, 0, b"s")).await;
+    tx.send(&publish(4, "allowed/open", 0, 0, b"o")).await;
+    assert_eq!(
+        rx.read().await,
+        Read::Packet(publish(4, "allowed/open", 0, 0, b"o")),
+        "only the topic iot:Receive allows is delivered"
+    );
+    assert_eq!(
+        rx.read_within(std::time::Duration::from_millis(300)).await,
+        Read::Nothing
+    );
+    emu.stop().await;
+}
