@@ -403,3 +403,25 @@ async fn delivery_needs_iot_receive_on_the_topic() {
     );
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn a_binary_password_reaches_the_authorizer_base64_encoded() {
+    let emu = emulator().await;
+    for level in [4, 5] {
+        let mut c = plain(&emu).await;
+        c.send(&connect(
+            level,
+            "bin",
+            Some(&good()),
+            Some(&[0xff, 0x00, 0x80]),
+            60,
+        ))
+        .await;
+        assert!(matches!(c.read().await, Read::Packet(p) if p[0] == 0x20));
+    }
+    for e in emu.ledger().entries() {
+        assert_eq!(e.event["protocolData"]["mqtt"]["password"], "/wCA");
+    }
+    assert_eq!(emu.ledger().len(), 2);
+    emu.stop().await;
+}

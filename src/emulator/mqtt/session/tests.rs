@@ -144,6 +144,26 @@ async fn silence_for_one_and_a_half_keep_alives_closes() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn keep_alive_is_clamped_to_30_to_1200_seconds() {
+    for (asked, closes_after) in [(5, 45), (0, 1800), (4000, 1800)] {
+        let shared = shared(vec![authorizer("A", allow(86400, 86400))]);
+        let (mut client, server) = tokio::io::duplex(4096);
+        let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+        client.write_all(&connect_bytes(asked)).await.unwrap();
+        let mut connack = [0u8; 4];
+        client.read_exact(&mut connack).await.unwrap();
+        let start = Instant::now();
+        assert!(read_to_end(&mut client).await.is_empty());
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(closes_after),
+            "keep-alive {asked}"
+        );
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn no_connect_within_the_connect_timeout_closes() {
     let shared = shared(vec![authorizer("A", allow(300, 900))]);
     let (mut client, server) = tokio::io::duplex(4096);
