@@ -425,3 +425,22 @@ async fn a_binary_password_reaches_the_authorizer_base64_encoded() {
     assert_eq!(emu.ledger().len(), 2);
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn at_most_fifty_subscriptions_per_connection() {
+    let emu = emulator().await;
+    let mut c = plain(&emu).await;
+    c.send(&connect(4, "subs", Some(&good()), None, 60)).await;
+    assert_eq!(c.read().await, Read::Packet(CONNACK_OK_V4.to_vec()));
+    let names: Vec<String> = (0..51).map(|i| format!("allowed/{i}")).collect();
+    let filters: Vec<(&str, u8)> = names.iter().map(|n| (n.as_str(), 0)).collect();
+    c.send(&subscribe(4, 1, &filters)).await;
+    let Read::Packet(suback) = c.read().await else {
+        panic!("no SUBACK")
+    };
+    assert_eq!(&suback[4..], [[0u8; 50].as_slice(), &[0x80]].concat());
+    // Re-subscribing to a held filter still succeeds.
+    c.send(&subscribe(4, 2, &[("allowed/0", 1)])).await;
+    assert_eq!(c.read().await, Read::Packet(vec![0x90, 3, 0, 2, 1]));
+    emu.stop().await;
+}

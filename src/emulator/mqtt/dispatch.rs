@@ -12,6 +12,9 @@ use super::session::{Live, MAX_PAYLOAD_BYTES, send};
 use super::topics::{valid_filter, valid_topic};
 use tokio::io::AsyncWrite;
 
+/// Subscriptions one connection may hold (AWS IoT's quota); more filters get a SUBACK failure code.
+pub const MAX_SUBSCRIPTIONS: usize = 50;
+
 fn vars(client_id: &str) -> Variables<'_> {
     Variables {
         client_id: Some(client_id),
@@ -128,7 +131,9 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
             let mut codes = Vec::with_capacity(filters.len());
             for (filter, qos) in filters {
                 let resource = policy::topicfilter_arn(&shared.region, &shared.account_id, &filter);
-                let allowed = valid_filter(&filter)
+                let room = live.filters.contains(&filter) || live.filters.len() < MAX_SUBSCRIPTIONS;
+                let allowed = room
+                    && valid_filter(&filter)
                     && policy::evaluate(
                         &live.auth().policies,
                         "iot:Subscribe",
