@@ -5,6 +5,7 @@ mod authorizers;
 mod curl;
 mod gate;
 mod mqtt;
+mod mqtt_policy;
 mod pipeline;
 mod process;
 mod websocket;
