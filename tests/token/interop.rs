@@ -60,7 +60,7 @@ fn openssl_keys_sign_and_verify(s: &Scratch, bits: usize) {
         let what = format!("{bits}-bit {}", key.display());
         let spki = s.path("spki.pem");
         let rsapub = s.path("rsapub.pem");
-        openssl_pubout(&key, &spki);
+        openssl_pubout(key, &spki);
         tool_ok(
             "openssl",
             [
