@@ -4,6 +4,7 @@
 mod authorizers;
 mod curl;
 mod gate;
+mod ledger;
 mod mqtt;
 mod mqtt_policy;
 mod pipeline;

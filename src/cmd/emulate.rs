@@ -60,6 +60,10 @@ pub struct Args {
     /// The private key (PEM) for --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Invocation-ledger entries kept, the most recent ones (default 100000). Readers of `GET /ledger` must
+    /// page faster than this many invocations, or they miss entries.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub ledger_capacity: Option<u64>,
 }
 
 /// The ready line.
@@ -121,6 +125,9 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
             key: key.clone(),
         });
     }
+    if let Some(n) = args.ledger_capacity {
+        config.ledger_capacity = usize::try_from(n).unwrap_or(usize::MAX);
+    }
     Ok(config)
 }
 
@@ -180,7 +187,7 @@ mod tests {
         let describe = serde_json::json!({"authorizerDescription": {"authorizerName": "J", "tokenKeyName": "k",
             "tokenSigningPublicKeys": {"K": key.public_key().to_spki_pem()}}});
         std::fs::write(dir.path().join("a.json"), describe.to_string()).unwrap();
-        let toml = "bind_http = \"off\"\nendpoint_names = [\"e1\"]\n[[authorizer]]\nname = \"F\"\nsigning_disabled = true\n";
+        let toml = "bind_http = \"off\"\nledger_capacity = 7\nendpoint_names = [\"e1\"]\n[[authorizer]]\nname = \"F\"\nsigning_disabled = true\n";
         std::fs::write(dir.path().join("e.toml"), toml).unwrap();
         let p = |f: &str| dir.path().join(f).display().to_string();
         let (config_path, json_path) = (p("e.toml"), p("a.json"));
@@ -191,6 +198,7 @@ mod tests {
         assert_eq!(c.bind_admin, Some("127.0.0.1:9100".parse().unwrap()));
         assert_eq!(c.state_dir, PathBuf::from(".tokenstorm/emulator"));
         assert!(c.authorizers.is_empty() && c.default_authorizer.is_none());
+        assert_eq!(c.ledger_capacity, 100_000);
 
         let c = resolve(&args(&[
             "--config",
@@ -210,6 +218,8 @@ mod tests {
             "--bind-mqtt-tls",
             ":0",
             "--any-host",
+            "--ledger-capacity",
+            "50",
         ]))
         .unwrap();
         assert_eq!(
@@ -230,6 +240,7 @@ mod tests {
             (Some("127.0.0.1:0".parse().unwrap()), None, false)
         );
         assert_eq!(c.state_dir, PathBuf::from("sd"));
+        assert_eq!(c.ledger_capacity, 50);
         assert!(matches!(
             c.authorizers[1].function.behaviour,
             FunctionBehaviour::Allow { .. }

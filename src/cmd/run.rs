@@ -1,7 +1,8 @@
 //! `tokenstorm run [SCENARIO]`: run a scenario and judge it.
 //!
 //! Scenario → Plan (keys loaded or generated) → credential catalogue (all signing happens here) → the embedded
-//! emulator on 127.0.0.1:0, or the external target → load → ledger join → invariants → report on stdout and in
+//! emulator on 127.0.0.1:0, or the external target → load, while the emulator's bounded ledger is joined as it
+//! goes ([`crate::invariant::drain`]) → invariants → report on stdout and in
 //! `<out-dir>/<UTC timestamp>-<scenario>/report.json`. Exit 0 when every invariant holds, 1 when one fails,
 //! 2 on setup or usage errors. Progress goes to stderr, results to stdout. SIGINT/SIGTERM stop the load; the
 //! attempts in flight drain and the report is still written, marked interrupted.
@@ -17,7 +18,8 @@ use crate::attempt::{Catalogue, SetSpec};
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
-use crate::invariant::{self, LedgerRow, LedgerSummary};
+use crate::invariant::drain::{Joiner, LiveJoin};
+use crate::invariant::{self};
 use crate::load::{self, Connector, RequestBook, RequestShape, lane};
 use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
@@ -182,6 +184,26 @@ async fn session(
                 .unwrap_or_default()
         );
     }
+    // The emulator's ledger is bounded: join it while the load runs, not only at the end.
+    let joiner = match (&emulator, &plan.target) {
+        (Some(emu), _) => Some(Joiner::InProcess(LiveJoin::attach(emu.ledger(), &run_id))),
+        (
+            None,
+            Target::External {
+                admin_url: Some(url),
+                ..
+            },
+        ) => match Joiner::admin(url, &run_id).await {
+            Ok(j) => Some(j),
+            Err(e) => {
+                eprintln!("warning: cannot read the external ledger: {e:#}");
+                None
+            }
+        },
+        _ => None,
+    };
+    let stop_join = Shutdown::new();
+    let joining = joiner.map(|j| tokio::spawn(j.run_until(stop_join.clone())));
     let spec = load::LoadSpec {
         model: plan.model,
         duration: plan.duration,
@@ -214,30 +236,22 @@ async fn session(
             result.recorder.total_ended()
         );
     }
-    let ledger = match (&emulator, &plan.target) {
-        (Some(emu), _) => {
-            let rows = emu
-                .ledger()
-                .entries()
-                .iter()
-                .map(LedgerRow::from)
-                .collect::<Vec<_>>();
-            Some(LedgerSummary::new("in-process", &run_id, rows))
-        }
-        (
-            None,
-            Target::External {
-                admin_url: Some(url),
-                ..
+    stop_join.trigger();
+    let ledger = match joining {
+        Some(task) => match task.await {
+            Ok(joiner) => match joiner.finish().await {
+                Ok(summary) => Some(summary),
+                Err(e) => {
+                    eprintln!("warning: cannot read the external ledger: {e:#}");
+                    None
+                }
             },
-        ) => match invariant::ledger::fetch(url).await {
-            Ok(rows) => Some(LedgerSummary::new(url.clone(), &run_id, rows)),
             Err(e) => {
-                eprintln!("warning: cannot read the external ledger: {e:#}");
+                eprintln!("warning: the ledger join stopped: {e}");
                 None
             }
         },
-        _ => None,
+        None => None,
     };
     if let Some(emu) = emulator {
         emu_shutdown.trigger();
@@ -308,6 +322,12 @@ async fn start_embedded(
         check_host: true,
         state_dir: run_dir.join("emulator"),
         tls: None,
+        ledger_capacity: match plan.target {
+            Target::Embedded {
+                ledger_capacity, ..
+            } => ledger_capacity,
+            Target::External { .. } => crate::emulator::config::DEFAULT_LEDGER_CAPACITY,
+        },
     };
     crate::emulator::start(config, shutdown)
         .await

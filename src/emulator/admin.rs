@@ -1,5 +1,12 @@
-//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]`
-//! (`{"entries":[...]}`: the entries with `seq > SEQ`, at most N of them, oldest first) and `GET /healthz`. Plain HTTP; bind it to loopback.
+//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]` and `GET /healthz`.
+//! Plain HTTP; bind it to loopback.
+//!
+//! `/ledger` answers `{"entries":[...],"missed":M,"first_seq":F,"last_seq":L,"next_seq":L+1,"evicted":E,
+//! "capacity":C}`: the held entries with `seq > SEQ` (at most N, oldest first); `missed`, how many entries with
+//! `seq > SEQ` were already evicted (the ledger keeps only the last C); `first_seq`, the oldest seq held;
+//! `last_seq`, the newest seq recorded (0: none); `evicted`, entries evicted so far (seqs `1..=E`).
+//! Page with `since` = the last seq you got; `limit=0` just reads the counters. `/metrics` also carries
+//! `tokenstorm_ledger_entries`, `_capacity`, `_recorded_total` and `_evicted_total`.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -22,7 +29,7 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
         "/metrics" => reply::with_type(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            shared.metrics.render_prometheus(),
+            shared.metrics.render_prometheus() + &ledger_metrics(&shared.ledger),
         ),
         "/ledger" => {
             let pairs = req.uri().query().map(parse_pairs).unwrap_or_default();
@@ -33,15 +40,32 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
                     return reply::message(StatusCode::BAD_REQUEST, &msg);
                 }
             };
-            let mut entries = shared.ledger.since(since);
-            if let Some(limit) = limit {
-                entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+            let page = shared.ledger.page(since, limit);
+            match serde_json::to_string(&page) {
+                Ok(body) => reply::json(StatusCode::OK, body),
+                Err(e) => reply::message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             }
-            let body = serde_json::json!({ "entries": entries });
-            reply::json(StatusCode::OK, body.to_string())
         }
         _ => reply::json(StatusCode::OK, r#"{"status":"ok"}"#.to_string()),
     }
+}
+
+/// The ledger's size and totals, in Prometheus text.
+fn ledger_metrics(ledger: &super::Ledger) -> String {
+    let counts = ledger.page(u64::MAX, 0);
+    let held = counts.next_seq - counts.first_seq;
+    [
+        ("ledger_entries", "gauge", "Invocation-ledger entries held now.", held),
+        ("ledger_capacity", "gauge", "Invocation-ledger entries kept at most (--ledger-capacity).", counts.capacity as u64),
+        ("ledger_recorded_total", "counter", "Invocation-ledger entries ever recorded.", counts.last_seq),
+        ("ledger_evicted_total", "counter", "Invocation-ledger entries evicted to stay within the capacity.", counts.evicted),
+    ]
+    .iter()
+    .map(|(name, kind, help, value)| {
+        format!("# HELP tokenstorm_{name} {help}\n# TYPE tokenstorm_{name} {kind}\ntokenstorm_{name} {value}\n")
+    })
+    .collect()
 }
 
 /// An optional non-negative integer query parameter; `Err(name)` when present but not a number.

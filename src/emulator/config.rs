@@ -79,6 +79,8 @@ pub struct EmulatorConfig {
     pub state_dir: PathBuf,
     /// `--tls-cert/--tls-key` instead of a generated CA.
     pub tls: Option<TlsFiles>,
+    /// How many invocation-ledger entries are kept (the most recent ones; at least 1).
+    pub ledger_capacity: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,8 @@ pub struct TlsFiles {
 pub const DEFAULT_ENDPOINT: &str = "example-ats.iot.eu-west-1.amazonaws.com";
 pub const DEFAULT_REGION: &str = "eu-west-1";
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// Ledger entries kept by default.
+pub const DEFAULT_LEDGER_CAPACITY: usize = super::ledger::DEFAULT_CAPACITY;
 
 impl FunctionBehaviour {
     /// With no function configured: allow every valid-signature request as `tokenstormDevice` with a policy

@@ -16,6 +16,7 @@
 //! check_host = true                          # refuse SNI/Host names other than endpoint_names, localhost, IPs
 //! # tls_cert = "server.pem"                   # instead of the generated CA (both or neither)
 //! # tls_key = "server.key"
+//! ledger_capacity = 100000                    # invocation-ledger entries kept (the most recent; at least 1)
 //!
 //! [[authorizer]]
 //! name = "MyCustomAuthorizer"
@@ -45,8 +46,8 @@ use serde::Deserialize;
 
 use super::authorizer_json::parse_describe_authorizer;
 use super::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION,
-    EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
+    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_LEDGER_CAPACITY,
+    DEFAULT_REGION, EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
 };
 pub use super::function_file::{FunctionFile, FunctionMode, TableEntryFile};
 use crate::token::PublicKey;
@@ -75,6 +76,8 @@ pub struct EmulatorFile {
     pub check_host: Option<bool>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Invocation-ledger entries kept (the most recent ones).
+    pub ledger_capacity: Option<usize>,
     #[serde(default)]
     pub authorizer: Vec<AuthorizerFile>,
 }
@@ -216,6 +219,12 @@ impl EmulatorFile {
             (None, None) => None,
             _ => anyhow::bail!("{file}: give both tls_cert and tls_key, or neither"),
         };
+        let ledger_capacity = self.ledger_capacity.unwrap_or(DEFAULT_LEDGER_CAPACITY);
+        if ledger_capacity == 0 {
+            anyhow::bail!(
+                "{file}: ledger_capacity = 0; the ledger must keep at least 1 entry (default {DEFAULT_LEDGER_CAPACITY})"
+            );
+        }
         let authorizers = self
             .authorizer
             .iter()
@@ -248,6 +257,7 @@ impl EmulatorFile {
                 .as_ref()
                 .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
             tls,
+            ledger_capacity,
         })
     }
 }
@@ -274,6 +284,22 @@ mod tests {
             err.contains("--bind-http") && err.contains("localhost:80"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn ledger_capacity_defaults_and_refuses_zero() {
+        let parse = |t: &str| toml::from_str::<EmulatorFile>(t).unwrap();
+        let c = parse("").resolve_in(Path::new("."), "e.toml").unwrap();
+        assert_eq!(c.ledger_capacity, DEFAULT_LEDGER_CAPACITY);
+        let c = parse("ledger_capacity = 50")
+            .resolve_in(Path::new("."), "e.toml")
+            .unwrap();
+        assert_eq!(c.ledger_capacity, 50);
+        let err = parse("ledger_capacity = 0")
+            .resolve_in(Path::new("."), "e.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("e.toml: ledger_capacity"), "{err}");
     }
 
     #[test]

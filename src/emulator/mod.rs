@@ -139,6 +139,11 @@ fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
             );
         }
     }
+    if config.ledger_capacity == 0 {
+        anyhow::bail!(
+            "ledger_capacity is 0; the ledger must keep at least 1 entry (default 100000)"
+        );
+    }
     config
         .default_authorizer
         .as_ref()
@@ -194,7 +199,7 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
     let metrics = Arc::new(EmulatorMetrics::new(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));
-    let ledger = Ledger::new();
+    let ledger = Ledger::with_capacity(config.ledger_capacity);
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
         default_authorizer,

@@ -1,7 +1,8 @@
 //! No forged attempt reached the authorizer: the ledger shows no invocation for a forged attempt id, and no
-//! forged attempt was answered 200 (which only the authorizer can grant).
+//! forged attempt was answered 200 (which only the authorizer can grant). A join that missed ledger entries (evicted
+//! before they were read) fails too: a run that could not be fully judged never passes.
 
-use super::{Inputs, Rule, Status, Verdict, verdict};
+use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
 use crate::attempt::Class;
 use crate::metrics::{Outcome, Transport};
 
@@ -35,6 +36,8 @@ impl Rule for ForgedNeverInvoked {
             Some(l) => {
                 let invoked = l.forged();
                 v.details.insert("forged_invocations".into(), invoked);
+                v.details.insert("ledger_joined".into(), l.total);
+                v.details.insert("ledger_missed".into(), l.missed);
                 for &c in &forged {
                     let n = l.class(c).invocations;
                     if n > 0 {
@@ -49,6 +52,16 @@ impl Rule for ForgedNeverInvoked {
                     v.summary = format!(
                         "{invoked} of {sent} forged attempts reached the authorizer ({allowed} answered 200): the signature gate let forged credentials through"
                     );
+                    if l.missed > 0 {
+                        v.evidence.push(missed_evidence(l));
+                    }
+                } else if l.missed > 0 {
+                    v.status = Status::Fail;
+                    v.summary = format!(
+                        "cannot tell whether forged attempts reached the authorizer: {} ledger entries were evicted before they were joined ({} joined)",
+                        l.missed, l.total
+                    );
+                    v.evidence.push(missed_evidence(l));
                 } else {
                     v.summary = format!(
                         "none of {sent} forged attempts reached the authorizer (ledger: {})",
@@ -71,4 +84,17 @@ impl Rule for ForgedNeverInvoked {
         }
         v
     }
+}
+
+/// Which entries were missed and which setting to raise.
+fn missed_evidence(l: &LedgerSummary) -> String {
+    let setting = if l.source == "in-process" {
+        "raise target.ledger_capacity in the scenario"
+    } else {
+        "raise the emulator's --ledger-capacity (ledger_capacity in its config file)"
+    };
+    format!(
+        "ledger {}: {} entries after seq {} were evicted before the run joined them; {setting} (the run drains the ledger every 250 ms)",
+        l.source, l.missed, l.start_seq
+    )
 }

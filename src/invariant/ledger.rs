@@ -2,10 +2,9 @@
 //!
 //! Each ledger entry carries the attempt id the generator sent (`x-tokenstorm-attempt`), and the id names the
 //! class ([`crate::attempt::id`]), so the join needs no per-attempt storage. Entries of other runs or without
-//! an id are counted as foreign. The ledger comes from the embedded emulator in-process, or from an external
-//! emulator's admin API (`GET /ledger`).
+//! an id are counted as foreign. The join is incremental (the emulator's ledger is bounded, so it is read as the
+//! run goes, see [`super::drain`]) and counts the entries it could never see as missed.
 
-use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::attempt::{Class, id};
@@ -40,15 +39,25 @@ pub struct ClassInvocations {
     pub denied: u64,
 }
 
-/// The ledger, as counts per class for one run.
+/// The ledger, as counts per class for one run. Built incrementally: [`absorb`](Self::absorb) each new entry in
+/// seq order (entries already joined are skipped), and a hole in the seqs, or [`note_evicted`](Self::note_evicted),
+/// counts the entries that were evicted before they could be joined as [`missed`](Self::missed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LedgerSummary {
     /// `in-process` or the admin URL it was read from.
     pub source: String,
-    /// Every entry read.
+    #[serde(skip)]
+    run_id: String,
+    /// Every entry joined.
     pub total: u64,
     /// Entries without an attempt id of this run.
     pub foreign: u64,
+    /// Entries of the run's span that were evicted before they were joined: nobody knows what they were.
+    pub missed: u64,
+    /// The seq the join started after (entries up to it predate the run).
+    pub start_seq: u64,
+    /// The last seq joined or known missed: the next read asks for entries after it.
+    pub last_seq: u64,
     #[serde(skip)]
     pub by_class: [ClassInvocations; Class::COUNT],
     /// Up to 10 attempt ids of forged attempts that reached the authorizer.
@@ -58,41 +67,75 @@ pub struct LedgerSummary {
 const MAX_EXAMPLES: usize = 10;
 
 impl LedgerSummary {
+    /// An empty join of the entries after `start_seq` (0: the whole ledger).
+    pub fn starting_after(source: impl Into<String>, run_id: &str, start_seq: u64) -> Self {
+        Self {
+            source: source.into(),
+            run_id: run_id.to_string(),
+            total: 0,
+            foreign: 0,
+            missed: 0,
+            start_seq,
+            last_seq: start_seq,
+            by_class: [ClassInvocations::default(); Class::COUNT],
+            forged_examples: Vec::new(),
+        }
+    }
+
+    /// Counts `rows` as they are, whatever their seqs (a complete ledger read at once).
     pub fn new(
         source: impl Into<String>,
         run_id: &str,
         rows: impl IntoIterator<Item = LedgerRow>,
     ) -> Self {
-        let mut s = Self {
-            source: source.into(),
-            total: 0,
-            foreign: 0,
-            by_class: [ClassInvocations::default(); Class::COUNT],
-            forged_examples: Vec::new(),
-        };
+        let mut s = Self::starting_after(source, run_id, 0);
         for row in rows {
-            s.total += 1;
-            let parsed = row
-                .attempt_id
-                .as_deref()
-                .and_then(id::parse)
-                .filter(|a| a.run == run_id);
-            let Some(a) = parsed else {
-                s.foreign += 1;
-                continue;
-            };
-            let c = &mut s.by_class[a.class.index()];
-            c.invocations += 1;
-            if row.verdict == "allow" {
-                c.allowed += 1;
-            } else {
-                c.denied += 1;
-            }
-            if a.class.is_forged() && s.forged_examples.len() < MAX_EXAMPLES {
-                s.forged_examples.extend(row.attempt_id);
-            }
+            s.last_seq = s.last_seq.max(row.seq);
+            s.count(row);
         }
         s
+    }
+
+    /// Joins one entry read after [`last_seq`](Self::last_seq): skipped when already joined; a hole before it
+    /// counts as missed.
+    pub fn absorb(&mut self, row: LedgerRow) {
+        if row.seq <= self.last_seq {
+            return;
+        }
+        self.missed += row.seq - self.last_seq - 1;
+        self.last_seq = row.seq;
+        self.count(row);
+    }
+
+    /// The source says the seqs `1..=evicted` are gone: those after [`last_seq`](Self::last_seq) are missed.
+    pub fn note_evicted(&mut self, evicted: u64) {
+        if evicted > self.last_seq {
+            self.missed += evicted - self.last_seq;
+            self.last_seq = evicted;
+        }
+    }
+
+    fn count(&mut self, row: LedgerRow) {
+        self.total += 1;
+        let parsed = row
+            .attempt_id
+            .as_deref()
+            .and_then(id::parse)
+            .filter(|a| a.run == self.run_id);
+        let Some(a) = parsed else {
+            self.foreign += 1;
+            return;
+        };
+        let c = &mut self.by_class[a.class.index()];
+        c.invocations += 1;
+        if row.verdict == "allow" {
+            c.allowed += 1;
+        } else {
+            c.denied += 1;
+        }
+        if a.class.is_forged() && self.forged_examples.len() < MAX_EXAMPLES {
+            self.forged_examples.extend(row.attempt_id);
+        }
     }
 
     pub fn class(&self, c: Class) -> ClassInvocations {
@@ -111,66 +154,6 @@ impl LedgerSummary {
             .filter(|c| c.is_forged())
             .map(|c| self.class(c).invocations)
             .sum()
-    }
-}
-
-/// Entries per admin request.
-const PAGE: usize = 10_000;
-
-/// Reads an external emulator's whole ledger: `GET <admin_url>/ledger?since=SEQ&limit=N` → `{"entries": [...]}`
-/// (plain HTTP, one keep-alive connection, pages of [`PAGE`] entries).
-pub async fn fetch(admin_url: &str) -> anyhow::Result<Vec<LedgerRow>> {
-    use http_body_util::{BodyExt as _, Empty};
-    use hyper_util::rt::TokioIo;
-
-    #[derive(Deserialize)]
-    struct Page {
-        entries: Vec<LedgerRow>,
-    }
-    let authority = admin_url
-        .strip_prefix("http://")
-        .context("the admin URL must start with http://")?
-        .trim_end_matches('/');
-    let tcp = tokio::net::TcpStream::connect(authority)
-        .await
-        .with_context(|| format!("cannot connect to the emulator's admin listener {admin_url}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let mut rows: Vec<LedgerRow> = Vec::new();
-    loop {
-        let since = rows.last().map_or(0, |r| r.seq);
-        let req = hyper::Request::get(format!("/ledger?since={since}&limit={PAGE}"))
-            .header(hyper::header::HOST, authority)
-            .body(Empty::<bytes::Bytes>::new())?;
-        sender
-            .ready()
-            .await
-            .with_context(|| format!("{admin_url}: connection lost"))?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .with_context(|| format!("GET {admin_url}/ledger failed"))?;
-        let status = resp.status();
-        let body = resp.into_body().collect().await?.to_bytes();
-        anyhow::ensure!(
-            status.is_success(),
-            "GET {admin_url}/ledger answered {status}"
-        );
-        let page: Page = serde_json::from_slice(&body)
-            .with_context(|| format!("GET {admin_url}/ledger: not a ledger"))?;
-        let n = page.entries.len();
-        if let Some(first) = page.entries.first() {
-            anyhow::ensure!(
-                first.seq > since,
-                "GET {admin_url}/ledger: entries do not advance past seq {since}"
-            );
-        }
-        rows.extend(page.entries);
-        if n < PAGE {
-            return Ok(rows);
-        }
     }
 }
 

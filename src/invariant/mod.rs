@@ -2,7 +2,9 @@
 //! ledger join and returns a [`Verdict`]: pass, fail, skipped (cannot be judged here) or info (reported only),
 //! with the numbers and examples that back it.
 
+pub mod admin_ledger;
 pub mod conserve;
+pub mod drain;
 pub mod forged;
 pub mod ledger;
 pub mod replay;

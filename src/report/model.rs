@@ -114,8 +114,15 @@ pub struct Percentiles {
 pub struct Invocations {
     /// `in-process` or the external emulator's admin URL.
     pub source: String,
-    /// Every ledger entry read.
+    /// Ledger entries joined (read during the run, after `after_seq`).
     pub total: u64,
+    /// Entries of the run's span evicted before they were joined (the ledger is bounded); > 0 fails
+    /// `forged_never_invoked`.
+    pub missed: u64,
+    /// The join started after this seq (entries up to it predate the run).
+    pub after_seq: u64,
+    /// The last seq joined.
+    pub last_seq: u64,
     /// Entries of this run.
     pub this_run: u64,
     /// Entries of other runs or without an attempt id.
@@ -178,6 +185,9 @@ pub fn invocations(rec: &Recorder, ledger: &LedgerSummary) -> Invocations {
     Invocations {
         source: ledger.source.clone(),
         total: ledger.total,
+        missed: ledger.missed,
+        after_seq: ledger.start_seq,
+        last_seq: ledger.last_seq,
         this_run: ledger.ours(),
         foreign: ledger.foreign,
         by_class: Class::ALL

@@ -88,8 +88,8 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         Some(inv) => {
             let _ = writeln!(
                 o,
-                "authorizer invocations (ledger {}): {} this run, {} foreign",
-                inv.source, inv.this_run, inv.foreign
+                "authorizer invocations (ledger {}): {} this run, {} foreign; {} entries joined, {} missed",
+                inv.source, inv.this_run, inv.foreign, inv.total, inv.missed
             );
             for c in inv
                 .by_class

@@ -116,6 +116,8 @@ pub struct TargetSection {
     /// External only: PEM file of the CA to trust.
     pub ca_file: PathBuf,
     pub verify_tls: bool,
+    /// Embedded only: invocation-ledger entries the emulator keeps (the run joins them as it goes).
+    pub ledger_capacity: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +219,7 @@ impl Default for TargetSection {
             admin_url: String::new(),
             ca_file: PathBuf::new(),
             verify_tls: true,
+            ledger_capacity: crate::emulator::config::DEFAULT_LEDGER_CAPACITY as u64,
         }
     }
 }

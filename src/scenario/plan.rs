@@ -39,6 +39,8 @@ pub struct SigningKey {
 pub enum Target {
     Embedded {
         endpoint_name: String,
+        /// Invocation-ledger entries the embedded emulator keeps.
+        ledger_capacity: usize,
     },
     External {
         /// `host:port` to connect to.
@@ -55,7 +57,7 @@ pub enum Target {
 impl Target {
     pub fn endpoint_name(&self) -> &str {
         match self {
-            Self::Embedded { endpoint_name } | Self::External { endpoint_name, .. } => {
+            Self::Embedded { endpoint_name, .. } | Self::External { endpoint_name, .. } => {
                 endpoint_name
             }
         }

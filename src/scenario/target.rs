@@ -31,7 +31,17 @@ pub(super) fn resolve_target(
             } else {
                 t.endpoint_name.clone()
             };
-            Ok(Target::Embedded { endpoint_name })
+            if t.ledger_capacity == 0 {
+                return Err(err(
+                    "target.ledger_capacity",
+                    "must be at least 1 (default 100000); it bounds the embedded emulator's ledger"
+                        .into(),
+                ));
+            }
+            Ok(Target::Embedded {
+                endpoint_name,
+                ledger_capacity: usize::try_from(t.ledger_capacity).unwrap_or(usize::MAX),
+            })
         }
         TargetKind::External => {
             let (host, port) = parse_https_url(&t.url).map_err(|p| err("target.url", p))?;

@@ -69,6 +69,8 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
             "state",
             "--endpoint-name",
             "example-ats.iot.eu-west-1.amazonaws.com",
+            "--ledger-capacity",
+            "1",
         ],
         dir.path(),
     );
@@ -109,7 +111,17 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
     let mut admin = Conn::http(addr("admin")).await;
     let ledger = admin.get("/ledger").await.json();
     let entries = ledger["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 2);
+    // --ledger-capacity 1: the newest of the two invocations is held, the first was evicted.
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["seq"], 2);
+    assert_eq!(
+        (&ledger["evicted"], &ledger["last_seq"], &ledger["capacity"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        )
+    );
     assert_eq!(
         entries[0]["event"]["protocolData"]["tls"]["serverName"],
         "example-ats.iot.eu-west-1.amazonaws.com"

@@ -221,3 +221,47 @@ async fn an_external_emulator_is_judged_through_its_admin_ledger() {
     }));
     emu.stop().await;
 }
+
+/// A ledger far smaller than the run: the run joins it as it goes (and before each eviction), so it misses
+/// nothing and the emulator never holds more than 50 entries.
+#[test]
+fn a_small_embedded_ledger_is_joined_without_missing_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "[run]\nduration_s = 120.0\nmax_attempts = 2000\nrate_per_s = 2000.0\n\
+         [devices]\ncount = 20\n\
+         [target]\nledger_capacity = 50\n\
+         [mix]\nvalid = 3.0\nforged = 1.0\nreplayed = 1.0\n";
+    let path = write_scenario(dir.path(), "small-ledger.toml", body);
+    let out = dir.path().join("out");
+    let (o, r) = run(&[path.to_str().unwrap()], &out);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let r = r.unwrap();
+    assert_eq!(r["scenario"]["resolved"]["target"]["ledger_capacity"], 50);
+    let inv = &r["invocations"];
+    assert_eq!(inv["source"], "in-process");
+    assert_eq!(inv["missed"], 0);
+    let counts = class_counts(&r);
+    assert_eq!(counts.values().sum::<u64>(), 2000);
+    let reached =
+        counts.get("valid").copied().unwrap_or(0) + counts.get("replayed").copied().unwrap_or(0);
+    assert!(reached > 500, "{counts:?}");
+    assert_eq!(inv["total"].as_u64().unwrap(), reached);
+    assert_eq!(inv["this_run"].as_u64().unwrap(), reached);
+    assert_eq!(
+        (inv["after_seq"].as_u64(), inv["last_seq"].as_u64()),
+        (Some(0), Some(reached))
+    );
+    let forged = invariant(&r, "forged_never_invoked");
+    assert_eq!(forged["status"], "pass", "{forged}");
+    assert_eq!(forged["details"]["ledger_missed"], 0);
+    assert_eq!(
+        forged["details"]["ledger_joined"].as_u64().unwrap(),
+        reached
+    );
+}

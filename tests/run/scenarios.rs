@@ -33,6 +33,11 @@ fn bad_scenarios_exit_2_naming_the_file_and_the_field() {
             "target.ca_file",
         ),
         (
+            "ledger.toml",
+            "[target]\nledger_capacity = 0\n",
+            "target.ledger_capacity",
+        ),
+        (
             "function.toml",
             "[authorizer.function]\nmode = \"deny\"\nprincipal_id = \"x\"\n",
             "authorizer.function",

@@ -69,6 +69,7 @@ pub fn config(
         check_host: true,
         state_dir: std::path::PathBuf::from("unused"),
         tls: None,
+        ledger_capacity: 100_000,
     }
 }
 

@@ -1,0 +1,129 @@
+//! An external emulator's ledger, read through its admin listener: `GET <admin_url>/ledger?since=SEQ&limit=N`,
+//! page by page, folded into a [`LedgerSummary`] (entries evicted before a read reached them count as missed).
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Empty};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+
+use super::ledger::{LedgerRow, LedgerSummary};
+
+/// Entries per admin request.
+const PAGE: usize = 10_000;
+
+/// One `GET /ledger` answer (the fields the join reads).
+#[derive(Debug, Deserialize)]
+struct Page {
+    entries: Vec<LedgerRow>,
+    #[serde(default)]
+    evicted: u64,
+    #[serde(default)]
+    last_seq: u64,
+}
+
+/// An external emulator's ledger, read through its admin listener (plain HTTP, one keep-alive connection,
+/// reopened after an error).
+pub struct AdminLedger {
+    url: String,
+    authority: String,
+    sender: Option<SendRequest<Empty<Bytes>>>,
+}
+
+impl AdminLedger {
+    pub fn new(admin_url: &str) -> anyhow::Result<Self> {
+        let authority = admin_url
+            .strip_prefix("http://")
+            .with_context(|| format!("the admin URL {admin_url:?} must start with http://"))?
+            .trim_end_matches('/')
+            .to_string();
+        Ok(Self {
+            url: admin_url.trim_end_matches('/').to_string(),
+            authority,
+            sender: None,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn connect(&self) -> anyhow::Result<SendRequest<Empty<Bytes>>> {
+        let tcp = tokio::net::TcpStream::connect(self.authority.as_str())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot connect to the emulator's admin listener {}",
+                    self.url
+                )
+            })?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    async fn get(&mut self, since: u64, limit: usize) -> anyhow::Result<Page> {
+        let result = self.try_get(since, limit).await;
+        if result.is_err() {
+            self.sender = None;
+        }
+        result
+    }
+
+    async fn try_get(&mut self, since: u64, limit: usize) -> anyhow::Result<Page> {
+        let url = self.url.clone();
+        let mut sender = match self.sender.take() {
+            Some(s) => s,
+            None => self.connect().await?,
+        };
+        let req = hyper::Request::get(format!("/ledger?since={since}&limit={limit}"))
+            .header(hyper::header::HOST, self.authority.as_str())
+            .body(Empty::<Bytes>::new())?;
+        sender
+            .ready()
+            .await
+            .with_context(|| format!("{url}: connection lost"))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .with_context(|| format!("GET {url}/ledger failed"))?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        anyhow::ensure!(status.is_success(), "GET {url}/ledger answered {status}");
+        let page: Page = serde_json::from_slice(&body)
+            .with_context(|| format!("GET {url}/ledger: not a ledger"))?;
+        self.sender = Some(sender);
+        Ok(page)
+    }
+
+    /// The newest seq recorded so far (where a join of what comes next starts).
+    pub async fn last_seq(&mut self) -> anyhow::Result<u64> {
+        Ok(self.get(u64::MAX, 0).await?.last_seq)
+    }
+
+    /// Folds every entry after `summary.last_seq`, page by page.
+    pub async fn drain(&mut self, summary: &mut LedgerSummary) -> anyhow::Result<()> {
+        loop {
+            let since = summary.last_seq;
+            let page = self.get(since, PAGE).await?;
+            let n = page.entries.len();
+            if let Some(first) = page.entries.first() {
+                anyhow::ensure!(
+                    first.seq > since,
+                    "GET {}/ledger: entries do not advance past seq {since}",
+                    self.url
+                );
+            }
+            for row in page.entries {
+                summary.absorb(row);
+            }
+            summary.note_evicted(page.evicted);
+            if n < PAGE {
+                return Ok(());
+            }
+        }
+    }
+}
