@@ -211,19 +211,24 @@ fn qos5(q: mb5::QoS) -> u8 {
 }
 
 fn decode_with(version: Version, buf: &mut BytesMut) -> Result<Option<Inbound>, DecodeError> {
+    // Frame first: rumqttc's `read` splits the frame off before parsing it, and a field cut short inside a
+    // whole frame also reports `InsufficientBytes`; only a frame that is not all here yet means "wait".
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    match mb::check(buf.iter(), MAX_PACKET_BYTES) {
+        Ok(_) => {}
+        Err(mb::Error::InsufficientBytes(_)) => return Ok(None),
+        Err(mb::Error::PayloadSizeLimitExceeded(n)) => return Err(DecodeError::TooLarge(n)),
+        Err(e) => return Err(malformed(e)),
+    }
     match version {
         Version::V4 => match v4::Packet::read(buf, MAX_PACKET_BYTES) {
             Ok(p) => from_v4(p).map(Some),
-            Err(mb::Error::InsufficientBytes(_)) => Ok(None),
-            Err(mb::Error::PayloadSizeLimitExceeded(n)) => Err(DecodeError::TooLarge(n)),
             Err(e) => Err(malformed(e)),
         },
         Version::V5 => match v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32)) {
             Ok(p) => from_v5(p).map(Some),
-            Err(mb5::Error::InsufficientBytes(_)) => Ok(None),
-            Err(mb5::Error::PayloadSizeLimitExceeded { pkt_size, .. }) => {
-                Err(DecodeError::TooLarge(pkt_size))
-            }
             Err(e) => Err(malformed(e)),
         },
     }

@@ -148,3 +148,57 @@ fn encodings_match_the_specification_bytes() {
         [0x40, 4, 0, 3, 0x87, 0]
     );
 }
+
+/// Seeded random bytes and mutations of valid packets: decoding never panics, never consumes a partial frame,
+/// and a refusal is an error value.
+#[test]
+fn random_and_mutated_input_never_panics() {
+    use rand::{Rng as _, SeedableRng as _};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
+    let seeds = [
+        connect(4, "dev", "?a=b&c=%3F"),
+        connect(5, "dev", "x?y"),
+        vec![0x32, 8, 0, 3, b'a', b'/', b'b', 0, 1, b'p'],
+        vec![0x82, 6, 0, 1, 0, 1, b'#', 1],
+        vec![0xC0, 0],
+    ];
+    for round in 0..20_000 {
+        let mut bytes = if round % 3 == 0 {
+            let len = rng.random_range(0..64);
+            (0..len).map(|_| rng.random()).collect::<Vec<u8>>()
+        } else {
+            let mut b = seeds[rng.random_range(0..seeds.len())].clone();
+            for _ in 0..rng.random_range(1..4) {
+                let i = rng.random_range(0..b.len());
+                match rng.random_range(0..3) {
+                    0 => b[i] = rng.random(),
+                    1 => b.truncate(i),
+                    _ => b.insert(i, rng.random()),
+                }
+                if b.is_empty() {
+                    break;
+                }
+            }
+            b
+        };
+        bytes.truncate(4096);
+        for version in [None, Some(Version::V4), Some(Version::V5)] {
+            let mut buf = BytesMut::from(&bytes[..]);
+            let before = buf.len();
+            if let Ok(None) = decode(version, &mut buf) {
+                assert_eq!(buf.len(), before, "a partial frame must not be consumed");
+            }
+        }
+    }
+}
+
+/// Regression (found by the random test): a whole frame whose topic length runs past its end was taken as
+/// "need more bytes" after rumqttc had already consumed the frame, desynchronising the stream.
+#[test]
+fn a_field_cut_short_inside_a_whole_frame_is_malformed_not_partial() {
+    let mut buf = BytesMut::from(&[0x30u8, 3, 0, 9, b'a', 0xC0, 0][..]);
+    assert!(matches!(
+        decode(Some(Version::V4), &mut buf),
+        Err(DecodeError::Malformed(_))
+    ));
+}
