@@ -227,6 +227,33 @@ async fn oversized_payload_disconnects() {
     c.send(&publish(4, "allowed/x", 0, 0, &vec![b'x'; 128 * 1024 + 1]))
         .await;
     c.expect_closed("payload over 128 KB").await;
+    // MQTT 5: DISCONNECT 0x95, then closed.
+    let mut c = plain(&emu).await;
+    c.send(&connect(5, "big5", Some(&good()), None, 60)).await;
+    assert_eq!(c.read().await, Read::Packet(CONNACK_OK_V5.to_vec()));
+    c.send(&publish(5, "allowed/x", 0, 0, &vec![b'x'; 128 * 1024 + 1]))
+        .await;
+    assert_eq!(c.read().await, Read::Packet(vec![0xE0, 2, 0x95, 0]));
+    c.expect_closed("after DISCONNECT 0x95").await;
+    // A packet far over the limit is refused from its fixed header, before its body is read (the client may see
+    // the DISCONNECT or, with its own bytes still unread by the server, only a reset).
+    let mut c = plain(&emu).await;
+    c.send(&connect(5, "huge5", Some(&good()), None, 60)).await;
+    assert_eq!(c.read().await, Read::Packet(CONNACK_OK_V5.to_vec()));
+    c.send(&publish(5, "allowed/x", 0, 0, &vec![b'x'; 1024 * 1024]))
+        .await;
+    match c.read().await {
+        Read::Closed => {}
+        Read::Packet(p) => {
+            assert_eq!(p, [0xE0, 2, 0x95, 0]);
+            c.expect_closed("after DISCONNECT 0x95").await;
+        }
+        Read::Nothing => panic!("a 1 MB packet left the connection open"),
+    }
+    assert_eq!(
+        emu.metrics().closes(Transport::Mqtt, CloseReason::TooLarge),
+        3
+    );
     emu.stop().await;
 }
 

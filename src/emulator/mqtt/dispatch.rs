@@ -7,7 +7,7 @@ use super::super::Shared;
 use super::super::metrics::{CloseReason, Outcome, Transport};
 use super::super::policy::{self, Decision, Variables};
 use super::broker::Delivery;
-use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, PACKET_TOO_LARGE, Version};
+use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, Version};
 use super::session::{Live, MAX_PAYLOAD_BYTES, send};
 use super::topics::{valid_filter, valid_topic};
 use tokio::io::AsyncWrite;
@@ -75,17 +75,7 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
                 shared
                     .metrics
                     .record_request(transport, Outcome::PayloadTooLarge);
-                if version == Version::V5 {
-                    let _ = send(
-                        stream,
-                        version,
-                        &Outbound::Disconnect {
-                            reason: PACKET_TOO_LARGE,
-                        },
-                    )
-                    .await;
-                }
-                return Some(CloseReason::Client);
+                return Some(CloseReason::TooLarge);
             }
             if !valid_topic(&topic) {
                 shared

@@ -120,6 +120,7 @@ where
             CloseReason::DisconnectAfter => Some(ADMINISTRATIVE_ACTION),
             CloseReason::Shutdown => Some(SERVER_SHUTTING_DOWN),
             CloseReason::ProtocolError => Some(PROTOCOL_ERROR),
+            CloseReason::TooLarge => Some(PACKET_TOO_LARGE),
             CloseReason::Client | CloseReason::Refused => None,
         };
         if let Some(reason) = code {
@@ -249,20 +250,10 @@ where
                     }
                 }
                 Err(DecodeError::TooLarge(_)) => {
-                    if live.version == Version::V5 {
-                        let _ = send(
-                            stream,
-                            live.version,
-                            &Outbound::Disconnect {
-                                reason: PACKET_TOO_LARGE,
-                            },
-                        )
-                        .await;
-                    }
                     shared
                         .metrics
                         .record_request(transport, Outcome::PayloadTooLarge);
-                    return CloseReason::Client;
+                    return CloseReason::TooLarge;
                 }
                 Err(err) => {
                     tracing::debug!(%err, "closing an MQTT connection");
