@@ -53,6 +53,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
         ledger: Ledger::new(),
         broker: Broker::default(),
         host: HostRule::new(&[], true),
+        _alive: tokio::sync::mpsc::channel(1).0,
     })
 }
 
