@@ -215,11 +215,11 @@ mod tests {
             "e2",
             "--state-dir",
             "sd",
-            "--ledger-capacity",
-            "50",
             "--bind-mqtt-tls",
             ":0",
             "--any-host",
+            "--ledger-capacity",
+            "50",
         ]))
         .unwrap();
         assert_eq!(

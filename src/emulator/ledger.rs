@@ -24,11 +24,12 @@ pub struct LedgerEntry {
     /// Wall-clock time of the invocation, milliseconds since the Unix epoch.
     pub unix_ms: u64,
     pub authorizer: String,
-    /// The `x-tokenstorm-attempt` request header, when the client sent one.
+    /// The attempt this invocation served: the `x-tokenstorm-attempt` header (HTTPS, WebSocket upgrade), else for
+    /// MQTT the `ts-<id>` free text of the CONNECT username, else the client id (see `wire::mqtt`).
     pub attempt_id: Option<String>,
-    /// `https` or `http`.
+    /// `https`, `http`, `mqtt_tls`, `mqtt` or `wss`.
     pub transport: String,
-    /// What caused the invocation: `publish` (later `connect`, `refresh`).
+    /// What caused the invocation: `publish` (HTTPS), `connect` or `refresh` (MQTT, WebSocket).
     pub trigger: String,
     /// `signatureVerified` as given to the function (false only with `signingDisabled`).
     pub signature_verified: bool,

@@ -25,9 +25,12 @@ use crate::shutdown::Shutdown;
 
 /// How long a client gets to send its CONNECT after the connection opens.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one packet may take to write before the connection is given up.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest PUBLISH payload (spec §7).
 pub const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
-/// Keep-alive used when the client asks for 0 (none), and the most the emulator accepts (spec §7).
+/// AWS IoT's keep-alive bounds (spec §7): a request for 0 gets the maximum, anything outside is clamped.
+pub const MIN_KEEP_ALIVE_S: u16 = 30;
 pub const MAX_KEEP_ALIVE_S: u16 = 1200;
 
 /// Serves one MQTT connection to its end.
@@ -69,7 +72,7 @@ where
                 )
                 .await;
             }
-            let _ = stream.shutdown().await;
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
             return;
         }
     };
@@ -119,13 +122,14 @@ where
             CloseReason::DisconnectAfter => Some(ADMINISTRATIVE_ACTION),
             CloseReason::Shutdown => Some(SERVER_SHUTTING_DOWN),
             CloseReason::ProtocolError => Some(PROTOCOL_ERROR),
+            CloseReason::TooLarge => Some(PACKET_TOO_LARGE),
             CloseReason::Client | CloseReason::Refused => None,
         };
         if let Some(reason) = code {
             let _ = send(&mut stream, Version::V5, &Outbound::Disconnect { reason }).await;
         }
     }
-    let _ = stream.shutdown().await;
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
 }
 
 /// The state of an admitted connection.
@@ -155,11 +159,17 @@ pub(super) async fn send<S: AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     let mut out = BytesMut::new();
     codec::encode(version, packet, &mut out);
-    if !out.is_empty() {
-        stream.write_all(&out).await?;
-        stream.flush().await?;
+    if out.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    // A client that stops reading must not hold its session (and shutdown) forever.
+    let write = async {
+        stream.write_all(&out).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 async fn read_connect<S: AsyncRead + Unpin>(
@@ -185,10 +195,11 @@ async fn read_connect<S: AsyncRead + Unpin>(
     }
 }
 
+/// How long a session may stay silent: 1.5 × the keep-alive, clamped to AWS's 30–1200 s (0 means 1200).
 fn keep_alive_limit(keep_alive_s: u16) -> Duration {
     let k = match keep_alive_s {
         0 => MAX_KEEP_ALIVE_S,
-        k => k.min(MAX_KEEP_ALIVE_S),
+        k => k.clamp(MIN_KEEP_ALIVE_S, MAX_KEEP_ALIVE_S),
     };
     Duration::from_millis(u64::from(k) * 1500)
 }
@@ -247,20 +258,10 @@ where
                     }
                 }
                 Err(DecodeError::TooLarge(_)) => {
-                    if live.version == Version::V5 {
-                        let _ = send(
-                            stream,
-                            live.version,
-                            &Outbound::Disconnect {
-                                reason: PACKET_TOO_LARGE,
-                            },
-                        )
-                        .await;
-                    }
                     shared
                         .metrics
                         .record_request(transport, Outcome::PayloadTooLarge);
-                    return CloseReason::Client;
+                    return CloseReason::TooLarge;
                 }
                 Err(err) => {
                     tracing::debug!(%err, "closing an MQTT connection");
