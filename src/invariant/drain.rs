@@ -105,6 +105,14 @@ impl Joiner {
         }
     }
 
+    /// How in-process invocations are billed (call before the load starts).
+    pub fn set_billing(&mut self, billing: super::ledger::Billing) {
+        match self {
+            Self::InProcess(j) => lock(&j.summary).set_billing(billing),
+            Self::Admin { summary, .. } => summary.set_billing(billing),
+        }
+    }
+
     pub async fn drain(&mut self) -> anyhow::Result<()> {
         match self {
             Self::InProcess(j) => {

@@ -21,6 +21,24 @@ pub struct LedgerRow {
     pub attempt_id: Option<String>,
     /// `allow` or `deny`.
     pub verdict: String,
+    /// How long the invocation took, µs (the billed duration when the backend reports none).
+    #[serde(default)]
+    pub duration_us: u64,
+    /// `in_process`, `runtime_api` or `invoke_api`; `None` (older emulators): in-process.
+    #[serde(default)]
+    pub backend: Option<String>,
+    /// The billed duration the backend measured (rounded up to 1 ms).
+    #[serde(default)]
+    pub billed_ms: Option<u64>,
+    /// The function's configured memory.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// The first invocation of a runtime process.
+    #[serde(default)]
+    pub cold_start: bool,
+    /// Lambda concurrency was exhausted: denied without running (not billed).
+    #[serde(default)]
+    pub throttled: bool,
 }
 
 impl From<&crate::emulator::LedgerEntry> for LedgerRow {
@@ -29,16 +47,86 @@ impl From<&crate::emulator::LedgerEntry> for LedgerRow {
             seq: e.seq,
             attempt_id: e.attempt_id.clone(),
             verdict: e.verdict.clone(),
+            duration_us: e.duration_us,
+            backend: None,
+            billed_ms: None,
+            memory_mb: None,
+            cold_start: false,
+            throttled: false,
         }
     }
 }
 
-/// Invocations of one class.
+impl LedgerRow {
+    /// A row with only the join's fields (tests).
+    pub fn new(seq: u64, attempt_id: Option<&str>, verdict: &str) -> Self {
+        Self {
+            seq,
+            attempt_id: attempt_id.map(str::to_string),
+            verdict: verdict.into(),
+            duration_us: 0,
+            backend: None,
+            billed_ms: None,
+            memory_mb: None,
+            cold_start: false,
+            throttled: false,
+        }
+    }
+
+    /// (billed ms, memory MB) of this invocation, or `None` when it is not billed (throttled). The in-process
+    /// function is billed as `[pricing]` says; real functions as their backend measured.
+    pub fn billing(&self, b: &Billing) -> Option<(u64, u64)> {
+        if self.throttled {
+            return None;
+        }
+        let measured = self.duration_us.div_ceil(1000).max(1);
+        let in_process = matches!(self.backend.as_deref(), None | Some("in_process"));
+        Some(if in_process {
+            (
+                b.in_process_billed_ms
+                    .unwrap_or(self.billed_ms.unwrap_or(measured)),
+                u64::from(b.in_process_memory_mb),
+            )
+        } else {
+            (
+                self.billed_ms.unwrap_or(measured).max(1),
+                self.memory_mb.unwrap_or(u64::from(b.in_process_memory_mb)),
+            )
+        })
+    }
+}
+
+/// How the join bills in-process invocations (from `[pricing]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Billing {
+    pub in_process_memory_mb: u32,
+    /// `None`: the ledger's billed or measured duration, rounded up to 1 ms.
+    pub in_process_billed_ms: Option<u64>,
+}
+
+impl Default for Billing {
+    fn default() -> Self {
+        Self {
+            in_process_memory_mb: 128,
+            in_process_billed_ms: None,
+        }
+    }
+}
+
+/// Invocations of one class, and what they are billed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ClassInvocations {
     pub invocations: u64,
     pub allowed: u64,
     pub denied: u64,
+    /// Invocations billed as Lambda requests (all but throttled ones).
+    pub billed: u64,
+    /// Σ billed duration, ms.
+    pub billed_ms: u64,
+    /// Σ memory (MB) × billed duration (ms): GB-seconds × 1024 × 1000, exact.
+    pub mb_ms: u128,
+    pub cold_starts: u64,
+    pub throttled: u64,
 }
 
 /// The ledger, as counts per class for one run. Built incrementally: [`absorb`](Self::absorb) each new entry in
@@ -68,6 +156,8 @@ pub struct LedgerSummary {
     pub by_transport: [[ClassInvocations; Class::COUNT]; Transport::COUNT],
     #[serde(skip)]
     groups: Option<Groups>,
+    #[serde(skip)]
+    billing: Billing,
     /// Up to 10 attempt ids of forged attempts that reached the authorizer.
     pub forged_examples: Vec<String>,
 }
@@ -88,6 +178,7 @@ impl LedgerSummary {
             by_class: [ClassInvocations::default(); Class::COUNT],
             by_transport: [[ClassInvocations::default(); Class::COUNT]; Transport::COUNT],
             groups: None,
+            billing: Billing::default(),
             forged_examples: Vec::new(),
         }
     }
@@ -95,6 +186,11 @@ impl LedgerSummary {
     /// Attributes entries to transports by device id (set before the first entry is joined).
     pub fn set_groups(&mut self, groups: Groups) {
         self.groups = Some(groups);
+    }
+
+    /// How in-process invocations are billed (set before the first entry is joined).
+    pub fn set_billing(&mut self, billing: Billing) {
+        self.billing = billing;
     }
 
     /// Counts `rows` as they are, whatever their seqs (a complete ledger read at once).
@@ -147,6 +243,7 @@ impl LedgerSummary {
             .and_then(|g| g.transport_of(a.device))
             .unwrap_or(Transport::Https);
         let allow = row.verdict == "allow";
+        let billed = row.billing(&self.billing);
         for c in [
             &mut self.by_class[a.class.index()],
             &mut self.by_transport[t.index()][a.class.index()],
@@ -157,6 +254,13 @@ impl LedgerSummary {
             } else {
                 c.denied += 1;
             }
+            if let Some((ms, mb)) = billed {
+                c.billed += 1;
+                c.billed_ms = c.billed_ms.saturating_add(ms);
+                c.mb_ms += u128::from(ms) * u128::from(mb);
+            }
+            c.cold_starts += u64::from(row.cold_start);
+            c.throttled += u64::from(row.throttled);
         }
         if a.class.is_forged() && self.forged_examples.len() < MAX_EXAMPLES {
             self.forged_examples.extend(row.attempt_id);
@@ -193,11 +297,7 @@ mod tests {
     use crate::attempt::Forgery;
 
     fn row(id: Option<&str>, verdict: &str) -> LedgerRow {
-        LedgerRow {
-            seq: 0,
-            attempt_id: id.map(str::to_string),
-            verdict: verdict.into(),
-        }
+        LedgerRow::new(0, id, verdict)
     }
 
     #[test]
@@ -215,20 +315,69 @@ mod tests {
         assert_eq!(s.total, 7);
         assert_eq!(s.foreign, 3);
         assert_eq!(s.ours(), 4);
-        assert_eq!(
-            s.class(Class::Valid),
-            ClassInvocations {
-                invocations: 2,
-                allowed: 1,
-                denied: 1
-            }
-        );
+        let v = s.class(Class::Valid);
+        assert_eq!((v.invocations, v.allowed, v.denied), (2, 1, 1));
+        // In-process, 0 µs measured: billed the 1 ms minimum at 128 MB.
+        assert_eq!((v.billed, v.billed_ms, v.mb_ms), (2, 2, 256));
         assert_eq!(s.class(Class::Replayed).invocations, 1);
         assert_eq!(s.class(Class::Forged(Forgery::BitFlip)).invocations, 1);
         assert_eq!(s.forged(), 1);
         assert_eq!(
             s.forged_examples,
             vec!["r1-forged.bit_flip-3-0".to_string()]
+        );
+    }
+}
+
+#[cfg(test)]
+mod billing_tests {
+    use super::*;
+
+    #[test]
+    fn real_functions_bill_what_they_measured_and_throttles_are_free() {
+        let b = Billing {
+            in_process_memory_mb: 256,
+            in_process_billed_ms: Some(100),
+        };
+        let mut r = LedgerRow::new(1, Some("r-valid-0-0"), "allow");
+        r.duration_us = 1_234;
+        assert_eq!(r.billing(&b), Some((100, 256)), "in-process: [pricing]");
+        assert_eq!(
+            r.billing(&Billing::default()),
+            Some((2, 128)),
+            "1.234 ms → 2 ms"
+        );
+        r.backend = Some("runtime_api".into());
+        r.billed_ms = Some(7);
+        r.memory_mb = Some(512);
+        assert_eq!(r.billing(&b), Some((7, 512)));
+        r.billed_ms = None;
+        assert_eq!(r.billing(&b), Some((2, 512)));
+        r.throttled = true;
+        assert_eq!(r.billing(&b), None);
+
+        let mut s = LedgerSummary::starting_after("t", "r", 0);
+        s.set_billing(b);
+        let mut cold = LedgerRow::new(1, Some("r-replayed-1-0"), "deny");
+        cold.backend = Some("runtime_api".into());
+        cold.billed_ms = Some(30);
+        cold.memory_mb = Some(1024);
+        cold.cold_start = true;
+        s.absorb(cold);
+        let mut throttled = LedgerRow::new(2, Some("r-replayed-1-1"), "deny");
+        throttled.throttled = true;
+        s.absorb(throttled);
+        let c = s.class(Class::Replayed);
+        assert_eq!(
+            (
+                c.invocations,
+                c.billed,
+                c.billed_ms,
+                c.mb_ms,
+                c.cold_starts,
+                c.throttled
+            ),
+            (2, 1, 30, 30 * 1024, 1, 1)
         );
     }
 }

@@ -101,6 +101,19 @@ pub fn build(p: Parts<'_>) -> Report {
         phases: super::transports::phase_rows(p.recorder),
         phases_by_kind: super::transports::phase_kind_rows(p.recorder),
         invocations: p.ledger.map(|l| model::invocations(p.recorder, l)),
+        cost: p.ledger.map(|l| {
+            super::cost::cost(
+                p.recorder,
+                l,
+                &plan.pricing,
+                &super::cost::MessageShape {
+                    https_payload_bytes: plan.http.payload_bytes,
+                    mqtt_payload_bytes: plan.mqtt.payload_bytes,
+                    mqtt_qos: plan.mqtt.qos,
+                },
+                p.elapsed.as_millis() as u64,
+            )
+        }),
         invariants: p.verdicts,
         verdict: if passed { "pass" } else { "fail" }.into(),
         exit_code: if passed { 0 } else { 1 },

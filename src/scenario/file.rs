@@ -21,6 +21,7 @@ pub struct Scenario {
     pub transports: TransportsSection,
     pub mqtt: MqttSection,
     pub mix: MixSection,
+    pub pricing: PricingSection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +220,50 @@ pub struct ForgedVariants {
     pub other_token: f64,
     pub missing_signature: f64,
     pub hex_digest: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Lambda on x86_64: `gb_second_usd_x86_64` per GB-second.
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// Lambda on Graviton: `gb_second_usd_arm64` per GB-second.
+    Arm64,
+}
+
+/// What the run would cost on AWS (spec §7). Defaults: us-east-1 list prices; check them for the region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricingSection {
+    /// Which GB-second price applies.
+    pub architecture: Architecture,
+    /// Lambda: USD per million requests.
+    pub requests_per_million_usd: f64,
+    /// Lambda x86_64: USD per GB-second.
+    pub gb_second_usd_x86_64: f64,
+    /// Lambda arm64: USD per GB-second.
+    pub gb_second_usd_arm64: f64,
+    /// AWS IoT Core messaging: USD per million messages (each 5 KB of payload is one message).
+    pub messages_per_million_usd: f64,
+    /// Memory of the in-process function, MB (real functions report their own in the ledger).
+    pub function_memory_mb: u32,
+    /// Billed duration of one in-process invocation, ms; 0: the ledger's measured duration rounded up to 1 ms.
+    pub function_billed_ms: u64,
+}
+
+impl Default for PricingSection {
+    fn default() -> Self {
+        Self {
+            architecture: Architecture::X86_64,
+            requests_per_million_usd: 0.20,
+            gb_second_usd_x86_64: 0.000_016_666_7,
+            gb_second_usd_arm64: 0.000_013_333_4,
+            messages_per_million_usd: 1.00,
+            function_memory_mb: 128,
+            function_billed_ms: 0,
+        }
+    }
 }
 
 impl Default for RunSection {

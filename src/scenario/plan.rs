@@ -113,6 +113,8 @@ pub struct Plan {
     pub groups: Groups,
     pub mqtt: MqttPlan,
     pub mix: Mix,
+    /// Prices for the cost section of the report.
+    pub pricing: super::Pricing,
     /// The effective scenario (after overrides), for the report.
     pub scenario: Scenario,
 }
@@ -212,6 +214,7 @@ impl Plan {
                 "replays reuse another device's pair: needs devices.count ≥ 2".into(),
             ));
         }
+        let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
         let mqtt = super::groups::resolve_mqtt(&s, &err)?;
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
@@ -258,6 +261,7 @@ impl Plan {
             groups,
             mqtt,
             mix,
+            pricing,
             scenario: s,
         })
     }
