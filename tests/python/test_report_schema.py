@@ -56,6 +56,10 @@ def test_a_failing_report_validates_too(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     assert report["verdict"] == "fail"
+    # Signing disabled: every forged attempt reached the function and is billed.
+    forged = next(row for row in report["cost"]["by_class"] if row["class"] == "forged")
+    assert forged["invocations"] == forged["attempts"] > 0
+    assert forged["total_pusd"] > 0 and forged["per_24h_usd"] > 0
 
 
 def test_the_schema_rejects_a_drifted_report(tmp_path):
