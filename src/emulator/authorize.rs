@@ -123,6 +123,11 @@ pub(crate) async fn authorize(
         verdict: if allowed { "allow" } else { "deny" }.to_string(),
         deny_reason: verdict.deny_reason.clone(),
         duration_us,
+        backend: "in_process".to_string(),
+        billed_ms: spec.function.latency.as_millis().max(duration_us.div_ceil(1000) as u128) as u64,
+        memory_mb: super::ledger::DEFAULT_MEMORY_MB,
+        cold_start: false,
+        throttled: false,
     });
     verdict
 }
