@@ -2,6 +2,7 @@
 
 pub mod emulate;
 pub mod keygen;
+pub mod lambda_args;
 pub mod run;
 pub mod sign;
 pub mod verify;
