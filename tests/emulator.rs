@@ -6,6 +6,7 @@ mod curl;
 mod gate;
 mod ledger;
 mod mqtt;
+mod mqtt_policy;
 mod pipeline;
 mod process;
 mod websocket;

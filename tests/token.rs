@@ -116,6 +116,21 @@ pub fn openssl_genrsa(out: &Path, bits: usize, traditional: bool) {
     tool_ok("openssl", &args);
 }
 
+/// `openssl rsa -in KEY -pubout -out OUT`: the SPKI public key, as in the seed article.
+pub fn openssl_pubout(key: &Path, out: &Path) {
+    tool_ok(
+        "openssl",
+        [
+            OsStr::new("rsa"),
+            "-in".as_ref(),
+            key.as_ref(),
+            "-pubout".as_ref(),
+            "-out".as_ref(),
+            out.as_ref(),
+        ],
+    );
+}
+
 /// `openssl dgst -sha256 -sign KEY -out SIG INPUT`, then `base64 -w0 SIG`: the seed's pipeline without pipes.
 pub fn openssl_sign_b64(scratch: &Scratch, key: &Path, input: &Path) -> String {
     let sig = scratch.path("openssl.sig");

@@ -2,6 +2,7 @@
 
 pub mod emulate;
 pub mod keygen;
+pub mod lambda_args;
 pub mod run;
 pub mod sign;
 pub mod verify;
@@ -20,17 +21,30 @@ pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
     }
 }
 
-/// Reads a token given as a literal or a file (the file's bytes exactly, no newline trimming, like `openssl dgst`).
-pub(crate) fn read_token(
-    token: Option<String>,
-    token_file: Option<std::path::PathBuf>,
-) -> anyhow::Result<Vec<u8>> {
-    use anyhow::Context as _;
-    match (token, token_file) {
-        (Some(t), None) => Ok(t.into_bytes()),
-        (None, Some(p)) => {
-            std::fs::read(&p).with_context(|| format!("cannot read --token-file {}", p.display()))
+/// The token of `sign` and `verify`: a literal or a file.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// The token, exactly as given (no trailing newline is added).
+    #[arg(
+        long,
+        conflicts_with = "token_file",
+        required_unless_present = "token_file"
+    )]
+    pub token: Option<String>,
+    /// Read the token from a file, byte for byte (a trailing newline is part of the token, as for openssl).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
+}
+
+impl TokenArgs {
+    /// The token's bytes.
+    pub fn read(&self) -> anyhow::Result<Vec<u8>> {
+        use anyhow::Context as _;
+        match (&self.token, &self.token_file) {
+            (Some(t), None) => Ok(t.clone().into_bytes()),
+            (None, Some(p)) => std::fs::read(p)
+                .with_context(|| format!("cannot read --token-file {}", p.display())),
+            _ => anyhow::bail!("give exactly one of --token STRING or --token-file PATH"),
         }
-        _ => anyhow::bail!("give exactly one of --token STRING or --token-file PATH"),
     }
 }

@@ -234,10 +234,6 @@ async fn session(
     };
     let joiner = joiner.map(|mut j| {
         j.set_groups(plan.groups.clone());
-        j.set_billing(crate::invariant::Billing {
-            in_process_memory_mb: plan.pricing.function_memory_mb,
-            in_process_billed_ms: plan.pricing.function_billed_ms,
-        });
         j
     });
     let stop_join = Shutdown::new();

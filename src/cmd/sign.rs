@@ -13,23 +13,15 @@ pub struct Args {
     /// Private key PEM (PKCS#1 or PKCS#8, e.g. from `openssl genrsa`).
     #[arg(long, value_name = "PATH")]
     pub key: PathBuf,
-    /// The token to sign, exactly as given (no trailing newline is added).
-    #[arg(
-        long,
-        conflicts_with = "token_file",
-        required_unless_present = "token_file"
-    )]
-    pub token: Option<String>,
-    /// Read the token from a file, byte for byte.
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub token: super::TokenArgs,
     /// Percent-encode the signature for a query string or MQTT username (`+`, `/`, `=` encoded).
     #[arg(long)]
     pub url_encode: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let token = super::read_token(args.token, args.token_file)?;
+    let token = args.token.read()?;
     let key = PrivateKey::from_pem_file(&args.key)?;
     let sig = encode_signature(&sign_token(&key, &token));
     let line = if args.url_encode {

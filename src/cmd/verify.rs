@@ -11,23 +11,15 @@ pub struct Args {
     /// Public key PEM (SPKI from `openssl rsa -pubout`, or PKCS#1).
     #[arg(long, value_name = "PATH")]
     pub public_key: PathBuf,
-    /// The token that was signed.
-    #[arg(
-        long,
-        conflicts_with = "token_file",
-        required_unless_present = "token_file"
-    )]
-    pub token: Option<String>,
-    /// Read the token from a file, byte for byte.
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub token: super::TokenArgs,
     /// The base64 signature (standard alphabet, padded), as `tokenstorm sign` prints it.
     #[arg(long, allow_hyphen_values = true)]
     pub signature: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let token = super::read_token(args.token, args.token_file)?;
+    let token = args.token.read()?;
     let key = PublicKey::from_pem_file(&args.public_key)?;
     // The exit code is the verdict; the line says why. Not `println!`, which panics on a closed stdout.
     let (line, exit) = match verify_token([&key], &token, &args.signature) {

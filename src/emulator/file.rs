@@ -134,11 +134,8 @@ impl AuthorizerFile {
     fn resolve(&self, base: &Path, file: &str, index: usize) -> anyhow::Result<AuthorizerSpec> {
         let at = format!("{file}: authorizer[{index}]");
         let function = match &self.function {
-            Some(f) => f.to_spec(&format!("{file}: authorizer[{index}]"))?,
-            None => FunctionSpec {
-                behaviour: FunctionBehaviour::default_allow(),
-                latency: Duration::ZERO,
-            },
+            Some(f) => f.to_spec_in(base, &format!("{file}: authorizer[{index}]"))?,
+            None => FunctionSpec::in_process(FunctionBehaviour::default_allow(), Duration::ZERO),
         };
         if let Some(json) = &self.describe_json {
             let others = self.name.is_some()

@@ -24,11 +24,12 @@ pub struct LedgerEntry {
     /// Wall-clock time of the invocation, milliseconds since the Unix epoch.
     pub unix_ms: u64,
     pub authorizer: String,
-    /// The `x-tokenstorm-attempt` request header, when the client sent one.
+    /// The attempt this invocation served: the `x-tokenstorm-attempt` header (HTTPS, WebSocket upgrade), else for
+    /// MQTT the `ts-<id>` free text of the CONNECT username, else the client id (see `wire::mqtt`).
     pub attempt_id: Option<String>,
-    /// `https` or `http`.
+    /// `https`, `http`, `mqtt_tls`, `mqtt` or `wss`.
     pub transport: String,
-    /// What caused the invocation: `publish` (later `connect`, `refresh`).
+    /// What caused the invocation: `publish` (HTTPS), `connect` or `refresh` (MQTT, WebSocket).
     pub trigger: String,
     /// `signatureVerified` as given to the function (false only with `signingDisabled`).
     pub signature_verified: bool,
@@ -42,7 +43,34 @@ pub struct LedgerEntry {
     pub deny_reason: Option<String>,
     /// How long the invocation took, microseconds.
     pub duration_us: u64,
+    /// Which function backend served it: `in_process`, `runtime_api` or `invoke_api`.
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// Billed duration, whole milliseconds (the duration rounded up to 1 ms; for the in-process function its
+    /// injected latency or the configured `billed_duration_ms`). 0 when throttled (never ran).
+    #[serde(default)]
+    pub billed_ms: u64,
+    /// The function's configured memory size, MB (default 128).
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+    /// The first invocation served by a fresh runtime process (its init time is part of the duration).
+    #[serde(default)]
+    pub cold_start: bool,
+    /// Refused because every runtime process was busy (concurrency limit): the function never ran.
+    #[serde(default)]
+    pub throttled: bool,
 }
+
+fn default_backend() -> String {
+    "in_process".to_string()
+}
+
+fn default_memory_mb() -> u32 {
+    DEFAULT_MEMORY_MB
+}
+
+/// The memory size a function has when none is configured, MB (the Lambda default).
+pub const DEFAULT_MEMORY_MB: u32 = 128;
 
 /// Called with each entry just before the ledger evicts it (under the ledger's lock: keep it short, and never
 /// call back into the ledger).
@@ -231,6 +259,11 @@ mod tests {
             verdict: "deny".into(),
             deny_reason: Some("timeout".into()),
             duration_us: 5,
+            backend: "in_process".into(),
+            billed_ms: 0,
+            memory_mb: DEFAULT_MEMORY_MB,
+            cold_start: false,
+            throttled: false,
         }
     }
 

@@ -56,8 +56,10 @@ pub enum CloseReason {
     Client,
     /// CONNECT refused (gate, authorizer, policy, malformed, client id).
     Refused,
-    /// A malformed or oversized packet, or a protocol violation after CONNECT.
+    /// A malformed packet or a protocol violation (QoS 2, an invalid topic, a second CONNECT).
     ProtocolError,
+    /// A packet or payload over the 128 KB limit.
+    TooLarge,
     /// No CONNECT in time, or nothing for 1.5 × keep-alive.
     Timeout,
     /// A PUBLISH the policy denies (MQTT 3.1.1).
@@ -73,10 +75,11 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
-    pub const ALL: [CloseReason; 9] = [
+    pub const ALL: [CloseReason; 10] = [
         Self::Client,
         Self::Refused,
         Self::ProtocolError,
+        Self::TooLarge,
         Self::Timeout,
         Self::PublishDenied,
         Self::Kicked,
@@ -91,6 +94,7 @@ impl CloseReason {
             Self::Client => "client",
             Self::Refused => "refused",
             Self::ProtocolError => "protocol_error",
+            Self::TooLarge => "too_large",
             Self::Timeout => "timeout",
             Self::PublishDenied => "publish_denied",
             Self::Kicked => "kicked",
@@ -277,7 +281,7 @@ impl EmulatorMetrics {
             );
         }
         out.push_str(
-            "# HELP tokenstorm_requests_total Data-plane requests by transport and outcome.\n",
+            "# HELP tokenstorm_requests_total Data-plane requests by transport and outcome: HTTPS publishes, MQTT CONNECTs and PUBLISHes.\n",
         );
         out.push_str("# TYPE tokenstorm_requests_total counter\n");
         for transport in Transport::ALL {

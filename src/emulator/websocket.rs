@@ -15,12 +15,12 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Shared;
 use super::connection::ConnCtx;
 use super::metrics::Transport;
-use super::mqtt::{Origin, Upgrade, session};
+use super::mqtt::{Origin, Upgrade, codec, session};
 use super::reply;
 use crate::shutdown::Shutdown;
 use crate::wire::mqtt::{WS_PATH, WS_SUBPROTOCOL};
@@ -83,7 +83,14 @@ pub(crate) fn upgrade(
                 return;
             }
         };
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        // Bound what tungstenite buffers (its default is 64 MiB): one MQTT packet at most, plus framing.
+        let limit = Some(codec::MAX_PACKET_BYTES + 1024);
+        let config = WebSocketConfig::default()
+            .max_message_size(limit)
+            .max_frame_size(limit);
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
         let (near, far) = tokio::io::duplex(64 * 1024);
         let pump = tokio::spawn(bridge(ws, far));
         session::run(near, origin, shared, shutdown).await;

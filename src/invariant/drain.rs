@@ -105,14 +105,6 @@ impl Joiner {
         }
     }
 
-    /// How in-process invocations are billed (call before the load starts).
-    pub fn set_billing(&mut self, billing: super::ledger::Billing) {
-        match self {
-            Self::InProcess(j) => lock(&j.summary).set_billing(billing),
-            Self::Admin { summary, .. } => summary.set_billing(billing),
-        }
-    }
-
     pub async fn drain(&mut self) -> anyhow::Result<()> {
         match self {
             Self::InProcess(j) => {
@@ -175,6 +167,11 @@ mod tests {
             verdict: "allow".into(),
             deny_reason: None,
             duration_us: 5,
+            backend: "in_process".into(),
+            billed_ms: 0,
+            memory_mb: 128,
+            cold_start: false,
+            throttled: false,
         }
     }
 

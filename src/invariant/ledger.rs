@@ -48,11 +48,11 @@ impl From<&crate::emulator::LedgerEntry> for LedgerRow {
             attempt_id: e.attempt_id.clone(),
             verdict: e.verdict.clone(),
             duration_us: e.duration_us,
-            backend: None,
-            billed_ms: None,
-            memory_mb: None,
-            cold_start: false,
-            throttled: false,
+            backend: Some(e.backend.clone()),
+            billed_ms: Some(e.billed_ms),
+            memory_mb: Some(u64::from(e.memory_mb)),
+            cold_start: e.cold_start,
+            throttled: e.throttled,
         }
     }
 }
@@ -73,45 +73,25 @@ impl LedgerRow {
         }
     }
 
-    /// (billed ms, memory MB) of this invocation, or `None` when it is not billed (throttled). The in-process
-    /// function is billed as `[pricing]` says; real functions as their backend measured.
-    pub fn billing(&self, b: &Billing) -> Option<(u64, u64)> {
+    /// (billed ms, memory MB) of this invocation, or `None` when it is not billed (throttled: it never ran).
+    /// The backend's billed duration (the in-process function's `billed_duration_ms` or injected latency; a
+    /// real function's measured duration rounded up to 1 ms); when it reports 0 or none, the measured duration
+    /// rounded up to 1 ms (Lambda bills at least 1 ms). Memory: the function's `memory_mb`, else 128.
+    pub fn billing(&self) -> Option<(u64, u64)> {
         if self.throttled {
             return None;
         }
         let measured = self.duration_us.div_ceil(1000).max(1);
-        let in_process = matches!(self.backend.as_deref(), None | Some("in_process"));
-        Some(if in_process {
-            (
-                b.in_process_billed_ms
-                    .unwrap_or(self.billed_ms.unwrap_or(measured)),
-                u64::from(b.in_process_memory_mb),
-            )
-        } else {
-            (
-                self.billed_ms.unwrap_or(measured).max(1),
-                self.memory_mb.unwrap_or(u64::from(b.in_process_memory_mb)),
-            )
-        })
+        let ms = match self.billed_ms {
+            Some(ms) if ms > 0 => ms,
+            _ => measured,
+        };
+        Some((ms, self.memory_mb.unwrap_or(DEFAULT_MEMORY_MB)))
     }
 }
 
-/// How the join bills in-process invocations (from `[pricing]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Billing {
-    pub in_process_memory_mb: u32,
-    /// `None`: the ledger's billed or measured duration, rounded up to 1 ms.
-    pub in_process_billed_ms: Option<u64>,
-}
-
-impl Default for Billing {
-    fn default() -> Self {
-        Self {
-            in_process_memory_mb: 128,
-            in_process_billed_ms: None,
-        }
-    }
-}
+/// Lambda's default memory size, MB.
+pub const DEFAULT_MEMORY_MB: u64 = 128;
 
 /// Invocations of one class, and what they are billed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -156,8 +136,6 @@ pub struct LedgerSummary {
     pub by_transport: [[ClassInvocations; Class::COUNT]; Transport::COUNT],
     #[serde(skip)]
     groups: Option<Groups>,
-    #[serde(skip)]
-    billing: Billing,
     /// Up to 10 attempt ids of forged attempts that reached the authorizer.
     pub forged_examples: Vec<String>,
 }
@@ -178,7 +156,6 @@ impl LedgerSummary {
             by_class: [ClassInvocations::default(); Class::COUNT],
             by_transport: [[ClassInvocations::default(); Class::COUNT]; Transport::COUNT],
             groups: None,
-            billing: Billing::default(),
             forged_examples: Vec::new(),
         }
     }
@@ -186,11 +163,6 @@ impl LedgerSummary {
     /// Attributes entries to transports by device id (set before the first entry is joined).
     pub fn set_groups(&mut self, groups: Groups) {
         self.groups = Some(groups);
-    }
-
-    /// How in-process invocations are billed (set before the first entry is joined).
-    pub fn set_billing(&mut self, billing: Billing) {
-        self.billing = billing;
     }
 
     /// Counts `rows` as they are, whatever their seqs (a complete ledger read at once).
@@ -243,7 +215,7 @@ impl LedgerSummary {
             .and_then(|g| g.transport_of(a.device))
             .unwrap_or(Transport::Https);
         let allow = row.verdict == "allow";
-        let billed = row.billing(&self.billing);
+        let billed = row.billing();
         for c in [
             &mut self.by_class[a.class.index()],
             &mut self.by_transport[t.index()][a.class.index()],
@@ -334,30 +306,23 @@ mod billing_tests {
     use super::*;
 
     #[test]
-    fn real_functions_bill_what_they_measured_and_throttles_are_free() {
-        let b = Billing {
-            in_process_memory_mb: 256,
-            in_process_billed_ms: Some(100),
-        };
+    fn the_backend_s_billed_duration_counts_and_throttles_are_free() {
         let mut r = LedgerRow::new(1, Some("r-valid-0-0"), "allow");
         r.duration_us = 1_234;
-        assert_eq!(r.billing(&b), Some((100, 256)), "in-process: [pricing]");
         assert_eq!(
-            r.billing(&Billing::default()),
+            r.billing(),
             Some((2, 128)),
-            "1.234 ms → 2 ms"
+            "none reported: 1.234 ms → 2 ms"
         );
-        r.backend = Some("runtime_api".into());
-        r.billed_ms = Some(7);
-        r.memory_mb = Some(512);
-        assert_eq!(r.billing(&b), Some((7, 512)));
-        r.billed_ms = None;
-        assert_eq!(r.billing(&b), Some((2, 512)));
+        r.billed_ms = Some(0);
+        assert_eq!(r.billing(), Some((2, 128)), "0 reported: measured");
+        r.billed_ms = Some(100);
+        r.memory_mb = Some(256);
+        assert_eq!(r.billing(), Some((100, 256)));
         r.throttled = true;
-        assert_eq!(r.billing(&b), None);
+        assert_eq!(r.billing(), None);
 
         let mut s = LedgerSummary::starting_after("t", "r", 0);
-        s.set_billing(b);
         let mut cold = LedgerRow::new(1, Some("r-replayed-1-0"), "deny");
         cold.backend = Some("runtime_api".into());
         cold.billed_ms = Some(30);

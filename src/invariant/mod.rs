@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::metrics::Recorder;
-pub use ledger::{Billing, LedgerRow, LedgerSummary};
+pub use ledger::{LedgerRow, LedgerSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

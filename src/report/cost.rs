@@ -2,7 +2,8 @@
 //! class, with a projection to 24 hours at the measured rate.
 //!
 //! - Lambda requests: billed invocations (all but throttled ones) × the price per million.
-//! - Lambda compute: Σ memory_mb × billed_ms (1 ms granularity) = GB-seconds × 1024 × 1000, × the GB-second
+//! - Lambda compute: Σ memory_mb × billed_ms (1 ms granularity, as the ledger reports them: a real function's
+//!   measured duration, the in-process function's `billed_duration_ms` or latency) = GB-seconds × 1024 × 1000, × the GB-second
 //!   price of `[pricing] architecture`.
 //! - IoT Core messaging: HTTPS publishes answered 200, MQTT publishes accepted (QoS 1: PUBACK success; QoS 0:
 //!   sent) and deliveries received, each counting one message per started 5 KB of payload. Token validation is
@@ -47,10 +48,6 @@ pub struct Prices {
     pub requests_per_million_usd: f64,
     pub gb_second_usd: f64,
     pub messages_per_million_usd: f64,
-    /// The in-process function's memory (real functions: their own, from the ledger).
-    pub function_memory_mb: u32,
-    /// The in-process function's billed duration per invocation; `null`: measured, rounded up to 1 ms.
-    pub function_billed_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -196,8 +193,6 @@ pub fn cost(
             requests_per_million_usd: usd(pricing.requests_per_million_pusd),
             gb_second_usd: usd(pricing.gb_second_pusd),
             messages_per_million_usd: usd(pricing.messages_per_million_pusd),
-            function_memory_mb: pricing.function_memory_mb,
-            function_billed_ms: pricing.function_billed_ms,
         },
         elapsed_ms,
         by_class: rows,
@@ -222,7 +217,7 @@ fn fill(r: &mut CostRow, req: u128, compute: u128, msg: u128, elapsed_ms: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invariant::{Billing, LedgerRow};
+    use crate::invariant::LedgerRow;
 
     #[test]
     fn rounding_is_half_up() {
@@ -236,10 +231,6 @@ mod tests {
     fn a_hand_computed_bill() {
         let mut rec = Recorder::new();
         let mut l = LedgerSummary::starting_after("t", "r", 0);
-        l.set_billing(Billing {
-            in_process_memory_mb: 128,
-            in_process_billed_ms: Some(100),
-        });
         let f = Class::Forged(crate::attempt::Forgery::BitFlip);
         let mut seq = 0;
         for (c, n, label) in [(Class::Valid, 10, "valid"), (f, 4, "forged.bit_flip")] {
@@ -247,11 +238,10 @@ mod tests {
                 rec.start(Transport::Https, c);
                 rec.end(Transport::Https, c, Outcome::Allowed, 1, 1, true);
                 seq += 1;
-                l.absorb(LedgerRow::new(
-                    seq,
-                    Some(&format!("r-{label}-0-{k}")),
-                    "allow",
-                ));
+                let mut row = LedgerRow::new(seq, Some(&format!("r-{label}-0-{k}")), "allow");
+                row.billed_ms = Some(100);
+                row.memory_mb = Some(128);
+                l.absorb(row);
             }
         }
         let shape = MessageShape {

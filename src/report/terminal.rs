@@ -207,15 +207,12 @@ fn cost_table(o: &mut String, c: &super::cost::Cost) {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "cost ({}, Lambda {}: ${}/M requests, ${}/GB-s; IoT ${}/M messages; in-process {} MB, {}):",
+        "cost ({}, Lambda {}: ${}/M requests, ${}/GB-s; IoT ${}/M messages):",
         c.currency,
         c.architecture,
         p.requests_per_million_usd,
         p.gb_second_usd,
         p.messages_per_million_usd,
-        p.function_memory_mb,
-        p.function_billed_ms
-            .map_or("measured ms".to_string(), |ms| format!("{ms} ms billed"))
     );
     let _ = writeln!(
         o,

@@ -246,10 +246,6 @@ pub struct PricingSection {
     pub gb_second_usd_arm64: f64,
     /// AWS IoT Core messaging: USD per million messages (each 5 KB of payload is one message).
     pub messages_per_million_usd: f64,
-    /// Memory of the in-process function, MB (real functions report their own in the ledger).
-    pub function_memory_mb: u32,
-    /// Billed duration of one in-process invocation, ms; 0: the ledger's measured duration rounded up to 1 ms.
-    pub function_billed_ms: u64,
 }
 
 impl Default for PricingSection {
@@ -260,8 +256,6 @@ impl Default for PricingSection {
             gb_second_usd_x86_64: 0.000_016_666_7,
             gb_second_usd_arm64: 0.000_013_333_4,
             messages_per_million_usd: 1.00,
-            function_memory_mb: 128,
-            function_billed_ms: 0,
         }
     }
 }

@@ -17,10 +17,6 @@ pub struct Pricing {
     pub gb_second_pusd: u128,
     /// Pico-dollars per million IoT Core messages.
     pub messages_per_million_pusd: u128,
-    /// Memory of the in-process function, MB.
-    pub function_memory_mb: u32,
-    /// In-process billed duration per invocation, ms (`None`: the measured duration rounded up).
-    pub function_billed_ms: Option<u64>,
 }
 
 impl Default for Pricing {
@@ -43,24 +39,6 @@ fn pico(usd: f64, field: &str) -> Result<u128, (String, String)> {
 pub fn resolve(p: &PricingSection) -> Result<Pricing, (String, String)> {
     let x86 = pico(p.gb_second_usd_x86_64, "gb_second_usd_x86_64")?;
     let arm = pico(p.gb_second_usd_arm64, "gb_second_usd_arm64")?;
-    if !(128..=10_240).contains(&p.function_memory_mb) {
-        return Err((
-            "pricing.function_memory_mb".into(),
-            format!(
-                "must be 128–10240 MB, the Lambda range (got {})",
-                p.function_memory_mb
-            ),
-        ));
-    }
-    if p.function_billed_ms > 900_000 {
-        return Err((
-            "pricing.function_billed_ms".into(),
-            format!(
-                "must be at most 900000 ms (got {}); 0 bills the measured duration",
-                p.function_billed_ms
-            ),
-        ));
-    }
     Ok(Pricing {
         architecture: p.architecture,
         requests_per_million_pusd: pico(p.requests_per_million_usd, "requests_per_million_usd")?,
@@ -69,8 +47,6 @@ pub fn resolve(p: &PricingSection) -> Result<Pricing, (String, String)> {
             Architecture::Arm64 => arm,
         },
         messages_per_million_pusd: pico(p.messages_per_million_usd, "messages_per_million_usd")?,
-        function_memory_mb: p.function_memory_mb,
-        function_billed_ms: (p.function_billed_ms > 0).then_some(p.function_billed_ms),
     })
 }
 
@@ -93,7 +69,6 @@ mod tests {
         assert_eq!(p.requests_per_million_pusd, 200_000_000_000);
         assert_eq!(p.gb_second_pusd, 16_666_700);
         assert_eq!(p.messages_per_million_pusd, 1_000_000_000_000);
-        assert_eq!((p.function_memory_mb, p.function_billed_ms), (128, None));
         let arm = resolve(&PricingSection {
             architecture: Architecture::Arm64,
             ..Default::default()
@@ -112,10 +87,5 @@ mod tests {
             resolve(&bad).unwrap_err().0,
             "pricing.messages_per_million_usd"
         );
-        let bad = PricingSection {
-            function_memory_mb: 64,
-            ..Default::default()
-        };
-        assert_eq!(resolve(&bad).unwrap_err().0, "pricing.function_memory_mb");
     }
 }

@@ -30,6 +30,10 @@ count = 8
 token = "per_device"
 [authorizer]
 signing_disabled = true
+[authorizer.function]
+mode = "allow"
+memory_mb = 256
+billed_duration_ms = 100
 [http]
 payload_bytes = 6000
 [mix]
@@ -41,8 +45,6 @@ architecture = "arm64"
 requests_per_million_usd = 0.2
 gb_second_usd_arm64 = 0.0000133334
 messages_per_million_usd = 1.0
-function_memory_mb = 256
-function_billed_ms = 100
 "#,
     );
     let (o, report) = run(&[scenario.to_str().unwrap()], &dir.path().join("out"));

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 
 use super::interop::assert_mode_0600;
 use super::{
-    Scratch, assert_exit, assert_no_key_material, describe, openssl_genrsa, read, stdout_line,
-    tokenstorm, tool_ok,
+    Scratch, assert_exit, assert_no_key_material, describe, openssl_genrsa, openssl_pubout, read,
+    stdout_line, tokenstorm, tool_ok,
 };
 
 const TOKEN: &str = "device-token-1";
@@ -31,17 +31,7 @@ impl Fixture {
         let key = s.path("private_key.pem");
         let public = s.path("public_key.pem");
         openssl_genrsa(&key, 2048, false);
-        tool_ok(
-            "openssl",
-            [
-                OsStr::new("rsa"),
-                "-in".as_ref(),
-                key.as_ref(),
-                "-pubout".as_ref(),
-                "-out".as_ref(),
-                public.as_ref(),
-            ],
-        );
+        openssl_pubout(&key, &public);
         let out = tokenstorm([
             OsStr::new("sign"),
             "--key".as_ref(),
@@ -215,17 +205,7 @@ fn verify_usage_errors_exit_2() {
     let small = f.s.path("small.pem");
     let small_pub = f.s.path("small.pub.pem");
     openssl_genrsa(&small, 1024, false);
-    tool_ok(
-        "openssl",
-        [
-            OsStr::new("rsa"),
-            "-in".as_ref(),
-            small.as_ref(),
-            "-pubout".as_ref(),
-            "-out".as_ref(),
-            small_pub.as_ref(),
-        ],
-    );
+    openssl_pubout(&small, &small_pub);
     let out = f.verify_with(&small_pub, &f.sig);
     assert_usage(
         &out,

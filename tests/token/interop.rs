@@ -5,8 +5,8 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use super::{
-    Scratch, assert_exit, assert_no_key_material, describe, openssl_genrsa, openssl_sign_b64, read,
-    stdout_line, tokenstorm, tool, tool_ok,
+    Scratch, assert_exit, assert_no_key_material, describe, openssl_genrsa, openssl_pubout,
+    openssl_sign_b64, read, stdout_line, tokenstorm, tool, tool_ok,
 };
 
 const TOKEN: &str = "MyStringThatNeedsToBeSigned";
@@ -60,17 +60,7 @@ fn openssl_keys_sign_and_verify(s: &Scratch, bits: usize) {
         let what = format!("{bits}-bit {}", key.display());
         let spki = s.path("spki.pem");
         let rsapub = s.path("rsapub.pem");
-        tool_ok(
-            "openssl",
-            [
-                OsStr::new("rsa"),
-                "-in".as_ref(),
-                key.as_ref(),
-                "-pubout".as_ref(),
-                "-out".as_ref(),
-                spki.as_ref(),
-            ],
-        );
+        openssl_pubout(key, &spki);
         tool_ok(
             "openssl",
             [
@@ -329,17 +319,7 @@ fn pem_files_as_people_store_them() {
     let public = s.path("public_key.pem");
     let cert = s.path("cert.pem");
     openssl_genrsa(&key, 2048, true);
-    tool_ok(
-        "openssl",
-        [
-            OsStr::new("rsa"),
-            "-in".as_ref(),
-            key.as_ref(),
-            "-pubout".as_ref(),
-            "-out".as_ref(),
-            public.as_ref(),
-        ],
-    );
+    openssl_pubout(&key, &public);
     tool_ok(
         "openssl",
         [

@@ -12,8 +12,8 @@ use std::ffi::OsStr;
 use sha2::Digest as _;
 
 use super::{
-    Scratch, assert_exit, base64_w0, describe, openssl_genrsa, openssl_sign_b64, stdout_line,
-    tokenstorm, tool, tool_ok,
+    Scratch, assert_exit, base64_w0, describe, openssl_genrsa, openssl_pubout, openssl_sign_b64,
+    stdout_line, tokenstorm, tool,
 };
 
 const TOKEN: &str = "MyStringThatNeedsToBeSigned";
@@ -33,17 +33,7 @@ impl Seed {
         let key = s.path("private_key.pem");
         let public = s.path("public_key.pem");
         openssl_genrsa(&key, 2048, false);
-        tool_ok(
-            "openssl",
-            [
-                OsStr::new("rsa"),
-                "-in".as_ref(),
-                key.as_ref(),
-                "-pubout".as_ref(),
-                "-out".as_ref(),
-                public.as_ref(),
-            ],
-        );
+        openssl_pubout(&key, &public);
         Self { s, key, public }
     }
 

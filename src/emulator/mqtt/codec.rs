@@ -9,6 +9,8 @@ use rumqttc::mqttbytes::v4;
 use rumqttc::mqttbytes::{self as mb, QoS};
 use rumqttc::v5::mqttbytes::{self as mb5, v5};
 
+use super::connect_packet;
+
 /// The largest packet read: the 128 KB payload limit plus room for the topic and properties. Larger packets
 /// are refused from their fixed header alone, before their body is buffered.
 pub const MAX_PACKET_BYTES: usize = 128 * 1024 + 4096;
@@ -133,13 +135,25 @@ fn header_len(buf: &[u8]) -> usize {
         .map_or(4, |i| i + 1)
 }
 
+/// A CONNECT frame at the front of the buffer: its version, fixed-header length and whole length.
+struct ConnectFrame {
+    version: Version,
+    header_len: usize,
+    frame_len: usize,
+}
+
 /// Reads the protocol level of a CONNECT whose frame starts `buf`. `Ok(None)`: more bytes needed.
-fn connect_level(buf: &[u8]) -> Result<Option<Version>, DecodeError> {
+fn connect_frame(buf: &[u8]) -> Result<Option<ConnectFrame>, DecodeError> {
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
     if first >> 4 != 1 {
         return Err(DecodeError::NotConnect);
+    }
+    if first & 0x0f != 0 {
+        return Err(DecodeError::Malformed(
+            "CONNECT fixed-header flags are not 0".into(),
+        ));
     }
     let header = match mb::check(buf.iter(), MAX_PACKET_BYTES) {
         Ok(h) => h,
@@ -147,9 +161,9 @@ fn connect_level(buf: &[u8]) -> Result<Option<Version>, DecodeError> {
         Err(mb::Error::PayloadSizeLimitExceeded(n)) => return Err(DecodeError::TooLarge(n)),
         Err(e) => return Err(malformed(e)),
     };
-    // The fixed header is one type byte plus 1-4 remaining-length bytes: the frame minus the remaining length.
-    let remaining = header.frame_length() - header_len(buf);
-    let body = &buf[header.frame_length() - remaining..header.frame_length()];
+    let frame_len = header.frame_length();
+    let header_len = header_len(buf);
+    let body = &buf[header_len..frame_len];
     if body.len() < 7 {
         return Err(DecodeError::Malformed(
             "CONNECT variable header is truncated".into(),
@@ -158,37 +172,34 @@ fn connect_level(buf: &[u8]) -> Result<Option<Version>, DecodeError> {
     if body[..6] != [0, 4, b'M', b'Q', b'T', b'T'] {
         return Err(DecodeError::WrongProtocolName);
     }
-    match body[6] {
-        4 => Ok(Some(Version::V4)),
-        5 => Ok(Some(Version::V5)),
-        level => Err(DecodeError::UnsupportedLevel(level)),
-    }
+    let version = match body[6] {
+        4 => Version::V4,
+        5 => Version::V5,
+        level => return Err(DecodeError::UnsupportedLevel(level)),
+    };
+    Ok(Some(ConnectFrame {
+        version,
+        header_len,
+        frame_len,
+    }))
 }
 
 /// Takes one packet off the front of `buf`. `version` is `None` until CONNECT: then the packet must be a
-/// CONNECT and its level picks the codec. `Ok(None)`: more bytes needed (nothing consumed).
+/// CONNECT (read by [`connect_packet::parse`], which keeps binary passwords) and its level picks the codec for
+/// the rest. `Ok(None)`: more bytes needed (nothing consumed).
 pub fn decode(
     version: Option<Version>,
     buf: &mut BytesMut,
 ) -> Result<Option<Inbound>, DecodeError> {
-    let version = match version {
-        Some(v) => v,
-        None => match connect_level(buf)? {
-            Some(v) => {
-                let packet = decode_with(v, buf)?;
-                return match packet {
-                    Some(p @ Inbound::Connect(_)) => Ok(Some(p)),
-                    Some(_) => Err(DecodeError::NotConnect),
-                    None => Ok(None),
-                };
-            }
-            None => return Ok(None),
-        },
+    let Some(version) = version else {
+        let Some(frame) = connect_frame(buf)? else {
+            return Ok(None);
+        };
+        let packet = buf.split_to(frame.frame_len).freeze();
+        let body = packet.slice(frame.header_len..);
+        return connect_packet::parse(frame.version, body).map(|c| Some(Inbound::Connect(c)));
     };
-    match decode_with(version, buf)? {
-        Some(Inbound::Connect(_)) => Err(DecodeError::SecondConnect),
-        other => Ok(other),
-    }
+    decode_with(version, buf)
 }
 
 fn qos(q: QoS) -> u8 {
@@ -200,19 +211,24 @@ fn qos5(q: mb5::QoS) -> u8 {
 }
 
 fn decode_with(version: Version, buf: &mut BytesMut) -> Result<Option<Inbound>, DecodeError> {
+    // Frame first: rumqttc's `read` splits the frame off before parsing it, and a field cut short inside a
+    // whole frame also reports `InsufficientBytes`; only a frame that is not all here yet means "wait".
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    match mb::check(buf.iter(), MAX_PACKET_BYTES) {
+        Ok(_) => {}
+        Err(mb::Error::InsufficientBytes(_)) => return Ok(None),
+        Err(mb::Error::PayloadSizeLimitExceeded(n)) => return Err(DecodeError::TooLarge(n)),
+        Err(e) => return Err(malformed(e)),
+    }
     match version {
         Version::V4 => match v4::Packet::read(buf, MAX_PACKET_BYTES) {
             Ok(p) => from_v4(p).map(Some),
-            Err(mb::Error::InsufficientBytes(_)) => Ok(None),
-            Err(mb::Error::PayloadSizeLimitExceeded(n)) => Err(DecodeError::TooLarge(n)),
             Err(e) => Err(malformed(e)),
         },
         Version::V5 => match v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32)) {
             Ok(p) => from_v5(p).map(Some),
-            Err(mb5::Error::InsufficientBytes(_)) => Ok(None),
-            Err(mb5::Error::PayloadSizeLimitExceeded { pkt_size, .. }) => {
-                Err(DecodeError::TooLarge(pkt_size))
-            }
             Err(e) => Err(malformed(e)),
         },
     }
@@ -220,16 +236,7 @@ fn decode_with(version: Version, buf: &mut BytesMut) -> Result<Option<Inbound>, 
 
 fn from_v4(p: v4::Packet) -> Result<Inbound, DecodeError> {
     Ok(match p {
-        v4::Packet::Connect(c) => Inbound::Connect(ConnectPacket {
-            version: Version::V4,
-            client_id: c.client_id,
-            keep_alive_s: c.keep_alive,
-            username: c.login.as_ref().map(|l| l.username.clone()),
-            password: c
-                .login
-                .filter(|l| !l.password.is_empty())
-                .map(|l| Bytes::from(l.password.into_bytes())),
-        }),
+        v4::Packet::Connect(..) => return Err(DecodeError::SecondConnect),
         v4::Packet::Publish(p) => {
             if p.qos == QoS::ExactlyOnce {
                 return Err(DecodeError::QoS2);
@@ -266,15 +273,7 @@ fn from_v4(p: v4::Packet) -> Result<Inbound, DecodeError> {
 
 fn from_v5(p: v5::Packet) -> Result<Inbound, DecodeError> {
     Ok(match p {
-        v5::Packet::Connect(c, _will, login) => Inbound::Connect(ConnectPacket {
-            version: Version::V5,
-            client_id: c.client_id,
-            keep_alive_s: c.keep_alive,
-            username: login.as_ref().map(|l| l.username.clone()),
-            password: login
-                .filter(|l| !l.password.is_empty())
-                .map(|l| Bytes::from(l.password.into_bytes())),
-        }),
+        v5::Packet::Connect(..) => return Err(DecodeError::SecondConnect),
         v5::Packet::Publish(p) => {
             if p.qos == mb5::QoS::ExactlyOnce {
                 return Err(DecodeError::QoS2);
@@ -311,3 +310,6 @@ fn from_v5(p: v5::Packet) -> Result<Inbound, DecodeError> {
 }
 
 pub use super::encode::encode;
+
+#[cfg(test)]
+mod tests;

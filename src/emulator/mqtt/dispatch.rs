@@ -7,10 +7,13 @@ use super::super::Shared;
 use super::super::metrics::{CloseReason, Outcome, Transport};
 use super::super::policy::{self, Decision, Variables};
 use super::broker::Delivery;
-use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, PACKET_TOO_LARGE, Version};
+use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, Version};
 use super::session::{Live, MAX_PAYLOAD_BYTES, send};
 use super::topics::{valid_filter, valid_topic};
 use tokio::io::AsyncWrite;
+
+/// Subscriptions one connection may hold (AWS IoT's quota); more filters get a SUBACK failure code.
+pub const MAX_SUBSCRIPTIONS: usize = 50;
 
 fn vars(client_id: &str) -> Variables<'_> {
     Variables {
@@ -72,17 +75,7 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
                 shared
                     .metrics
                     .record_request(transport, Outcome::PayloadTooLarge);
-                if version == Version::V5 {
-                    let _ = send(
-                        stream,
-                        version,
-                        &Outbound::Disconnect {
-                            reason: PACKET_TOO_LARGE,
-                        },
-                    )
-                    .await;
-                }
-                return Some(CloseReason::Client);
+                return Some(CloseReason::TooLarge);
             }
             if !valid_topic(&topic) {
                 shared
@@ -128,7 +121,9 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
             let mut codes = Vec::with_capacity(filters.len());
             for (filter, qos) in filters {
                 let resource = policy::topicfilter_arn(&shared.region, &shared.account_id, &filter);
-                let allowed = valid_filter(&filter)
+                let room = live.filters.contains(&filter) || live.filters.len() < MAX_SUBSCRIPTIONS;
+                let allowed = room
+                    && valid_filter(&filter)
                     && policy::evaluate(
                         &live.auth().policies,
                         "iot:Subscribe",

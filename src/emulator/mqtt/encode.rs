@@ -117,7 +117,11 @@ fn encode_v5(packet: &Outbound, out: &mut BytesMut) -> Result<usize, mb5::Error>
             v5::Packet::Publish(p)
         }
         Outbound::Disconnect { reason } => {
-            v5::Packet::Disconnect(v5::Disconnect::new(disconnect_code(*reason)))
+            // rumqttc 0.25 writes a property length its remaining length does not count; write it by hand:
+            // reason code plus an empty property list.
+            let code = disconnect_code(*reason) as u8;
+            out.extend_from_slice(&[0xE0, 2, code, 0]);
+            return Ok(4);
         }
     };
     p.write(out, None)

@@ -4,6 +4,7 @@
 //! - [`codec`] and [`encode`]: rumqttc's `mqttbytes` v4/v5 reduced to version-neutral packets (pure).
 //! - [`topics`]: the topic tree with `+` and `#` (pure).
 //! - [`broker`]: client ids (a newer connection kicks the older), subscriptions, delivery queues.
+//! - [`connect_packet`]: reading CONNECT by hand (binary passwords, MQTT 5 properties skipped).
 //! - [`connect`]: admitting a CONNECT: username query, signature gate, authorizer, `iot:Connect`.
 //! - [`dispatch`]: what a live session does with each packet and each routed message.
 //! - [`session`]: one connection's life: packets, keep-alive, refresh, disconnect, kick, shutdown.
@@ -11,6 +12,7 @@
 pub mod broker;
 pub mod codec;
 pub mod connect;
+pub mod connect_packet;
 pub mod dispatch;
 pub mod encode;
 pub mod session;

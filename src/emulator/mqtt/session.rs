@@ -27,7 +27,8 @@ use crate::shutdown::Shutdown;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest PUBLISH payload (spec §7).
 pub const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
-/// Keep-alive used when the client asks for 0 (none), and the most the emulator accepts (spec §7).
+/// AWS IoT's keep-alive bounds (spec §7): a request for 0 gets the maximum, anything outside is clamped.
+pub const MIN_KEEP_ALIVE_S: u16 = 30;
 pub const MAX_KEEP_ALIVE_S: u16 = 1200;
 
 /// Serves one MQTT connection to its end.
@@ -119,6 +120,7 @@ where
             CloseReason::DisconnectAfter => Some(ADMINISTRATIVE_ACTION),
             CloseReason::Shutdown => Some(SERVER_SHUTTING_DOWN),
             CloseReason::ProtocolError => Some(PROTOCOL_ERROR),
+            CloseReason::TooLarge => Some(PACKET_TOO_LARGE),
             CloseReason::Client | CloseReason::Refused => None,
         };
         if let Some(reason) = code {
@@ -185,10 +187,11 @@ async fn read_connect<S: AsyncRead + Unpin>(
     }
 }
 
+/// How long a session may stay silent: 1.5 × the keep-alive, clamped to AWS's 30–1200 s (0 means 1200).
 fn keep_alive_limit(keep_alive_s: u16) -> Duration {
     let k = match keep_alive_s {
         0 => MAX_KEEP_ALIVE_S,
-        k => k.min(MAX_KEEP_ALIVE_S),
+        k => k.clamp(MIN_KEEP_ALIVE_S, MAX_KEEP_ALIVE_S),
     };
     Duration::from_millis(u64::from(k) * 1500)
 }
@@ -247,20 +250,10 @@ where
                     }
                 }
                 Err(DecodeError::TooLarge(_)) => {
-                    if live.version == Version::V5 {
-                        let _ = send(
-                            stream,
-                            live.version,
-                            &Outbound::Disconnect {
-                                reason: PACKET_TOO_LARGE,
-                            },
-                        )
-                        .await;
-                    }
                     shared
                         .metrics
                         .record_request(transport, Outcome::PayloadTooLarge);
-                    return CloseReason::Client;
+                    return CloseReason::TooLarge;
                 }
                 Err(err) => {
                     tracing::debug!(%err, "closing an MQTT connection");

@@ -35,17 +35,22 @@ fn authorizer(name: &str, behaviour: FunctionBehaviour) -> AuthorizerSpec {
         status: AuthorizerStatus::Active,
         signing_disabled: true,
         enable_caching_for_http: false,
-        function: FunctionSpec {
-            behaviour,
-            latency: Duration::ZERO,
-        },
+        function: FunctionSpec::in_process(behaviour, Duration::ZERO),
     }
 }
 
 fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
-    let names = authorizers.iter().map(|a| a.name.clone()).collect();
+    let names: Vec<String> = authorizers.iter().map(|a| a.name.clone()).collect();
+    let functions = authorizers
+        .iter()
+        .map(|a| crate::emulator::lambda::LiveFunction::InProcess(a.function.clone()))
+        .collect();
     Arc::new(Shared {
         authorizers,
+        functions,
+        function_metrics: Arc::new(crate::emulator::lambda::metrics::FunctionMetrics::new(
+            names.clone(),
+        )),
         default_authorizer: Some(0),
         region: "eu-west-1".into(),
         account_id: "123456789012".into(),
@@ -141,6 +146,26 @@ async fn silence_for_one_and_a_half_keep_alives_closes() {
         shared.metrics.closes(Transport::Mqtt, CloseReason::Timeout),
         1
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_alive_is_clamped_to_30_to_1200_seconds() {
+    for (asked, closes_after) in [(5, 45), (0, 1800), (4000, 1800)] {
+        let shared = shared(vec![authorizer("A", allow(86400, 86400))]);
+        let (mut client, server) = tokio::io::duplex(4096);
+        let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+        client.write_all(&connect_bytes(asked)).await.unwrap();
+        let mut connack = [0u8; 4];
+        client.read_exact(&mut connack).await.unwrap();
+        let start = Instant::now();
+        assert!(read_to_end(&mut client).await.is_empty());
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(closes_after),
+            "keep-alive {asked}"
+        );
+        task.await.unwrap();
+    }
 }
 
 #[tokio::test(start_paused = true)]
