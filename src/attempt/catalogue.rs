@@ -86,7 +86,11 @@ impl Catalogue {
             let creds = Class::ALL
                 .into_iter()
                 .map(|c| match c {
-                    Class::Valid | Class::Replayed => valid_cred.clone(),
+                    // Replay variants of static and per-device tokens resend the valid pair; replay-resistant
+                    // tokens take theirs from the device's pool (`super::pool`).
+                    Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired => {
+                        valid_cred.clone()
+                    }
                     Class::Forged(f) => Credential {
                         token: spec.token.clone(),
                         signature: forge(f, &inputs),
