@@ -5,9 +5,9 @@
 //!
 //! - valid: the device's next unused pool token. When the pool is used up the attempt is not sent and ends as
 //!   `exhausted` (counted; the pool is sized from the plan, see [`crate::scenario::plan::Plan::pool_size`]).
-//! - `replayed` (another device's captured pair): the last pool token of the victim whose attempt was answered
-//!   (so the function has seen its nonce); `exhausted` while no device has had one answered.
-//! - `replayed.reused_nonce`: the device resends its own last answered token.
+//! - `replayed` (another device's captured pair): the victim's last pool token whose attempt was allowed (so
+//!   the function has seen its nonce); `exhausted` while no device has had one allowed.
+//! - `replayed.reused_nonce`: the device resends its own last allowed token (`exhausted` before it has one).
 //! - `replayed.expired`: a token signed at setup with an issue time older than the function's maximum age.
 //!
 //! Which tokens were answered is the only state shared between lanes: one atomic counter per device.
@@ -113,7 +113,8 @@ impl TokenPool {
         if k as usize >= self.per_device {
             return None;
         }
-        self.valid.get(device as usize * self.per_device + k as usize)
+        self.valid
+            .get(device as usize * self.per_device + k as usize)
     }
 
     /// Device d's expired token.
@@ -168,12 +169,19 @@ mod tests {
             for k in 0..4 {
                 let c = p.valid(d, k).unwrap();
                 assert!(
-                    verify_token([&public], c.token.as_bytes(), c.signature.as_deref().unwrap())
-                        .is_ok()
+                    verify_token(
+                        [&public],
+                        c.token.as_bytes(),
+                        c.signature.as_deref().unwrap()
+                    )
+                    .is_ok()
                 );
                 let f: Vec<&str> = c.token.split('.').collect();
                 assert_eq!(f.len(), 4, "{}", c.token);
-                assert_eq!((f[0], f[1], f[2]), ("v1", device_name(d).as_str(), "1800000000"));
+                assert_eq!(
+                    (f[0], f[1], f[2]),
+                    ("v1", device_name(d).as_str(), "1800000000")
+                );
                 assert!(f[3].len() >= 8 && f[3].bytes().all(|b| b.is_ascii_alphanumeric()));
                 assert!(f[1].bytes().all(|b| b.is_ascii_alphanumeric()));
                 assert!(nonces.insert(f[3].to_string()), "nonce reused: {}", c.token);
@@ -192,8 +200,12 @@ mod tests {
             let e = p.expired(d).unwrap();
             assert_eq!(e.token.split('.').nth(2), Some("1799996400"));
             assert!(
-                verify_token([&public], e.token.as_bytes(), e.signature.as_deref().unwrap())
-                    .is_ok()
+                verify_token(
+                    [&public],
+                    e.token.as_bytes(),
+                    e.signature.as_deref().unwrap()
+                )
+                .is_ok()
             );
         }
     }

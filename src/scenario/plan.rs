@@ -103,6 +103,10 @@ pub struct Plan {
     pub tokens: TokenScheme,
     pub static_token: String,
     pub token_prefix: String,
+    /// Replay-resistant tokens: pool size per device (the file's value, or sized from the plan).
+    pub token_pool: u32,
+    /// Replay-resistant tokens: the function's maximum age, s.
+    pub token_max_age_s: u64,
     pub keys: Vec<SigningKey>,
     /// The attacker's key for wrong-key forgeries; never listed by the authorizer.
     pub attacker: PrivateKey,
@@ -120,11 +124,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Device d's token.
+    /// Device d's token (replay-resistant: the name its tokens carry, `device<6 digits>`).
     pub fn token_of(&self, device: u32) -> String {
         match self.tokens {
             TokenScheme::Static => self.static_token.clone(),
             TokenScheme::PerDevice => format!("{}{device:06}", self.token_prefix),
+            TokenScheme::ReplayResistant => crate::attempt::pool::device_name(device),
         }
     }
 
@@ -185,12 +190,14 @@ impl Plan {
                         .map_err(|p| err("devices.token_prefix", p))?;
                 }
             }
+            TokenScheme::ReplayResistant => {}
         }
         let a = &s.authorizer;
         name_ok(&a.name).map_err(|p| err("authorizer.name", p))?;
         header_name_ok(&a.token_key_name).map_err(|p| err("authorizer.token_key_name", p))?;
         let function =
-            super::function::resolve(&a.function, &f).map_err(|p| err("authorizer.function", p))?;
+            super::function::resolve(&a.function, file.parent().unwrap_or(Path::new(".")), &f)
+                .map_err(|p| err("authorizer.function", p))?;
         let h = &s.http;
         if h.topic.is_empty() || h.topic.len() > 256 || h.topic.contains(['#', '+']) {
             return Err(err(
@@ -208,6 +215,26 @@ impl Plan {
             ));
         }
         let mix = resolve_mix(&s, &err)?;
+        if s.devices.token == TokenScheme::ReplayResistant {
+            let age = s.devices.token_max_age_s;
+            if age == 0 || age > 86_400 || (r.duration_s + 1.0) >= age as f64 {
+                return Err(err(
+                    "devices.token_max_age_s",
+                    format!(
+                        "must be 1–86400 s and longer than run.duration_s + 1 (got {age}): valid tokens are signed at setup and must not expire during the run"
+                    ),
+                ));
+            }
+            if s.devices.token_pool > 100_000 {
+                return Err(err(
+                    "devices.token_pool",
+                    format!(
+                        "must be at most 100000 tokens per device (got {})",
+                        s.devices.token_pool
+                    ),
+                ));
+            }
+        }
         if mix.share(Class::Replayed) > 0.0 && devices < 2 {
             return Err(err(
                 "mix.replayed",
@@ -216,6 +243,12 @@ impl Plan {
         }
         let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
+        if s.devices.token == TokenScheme::ReplayResistant && groups.mqtt_devices() > 0 {
+            return Err(err(
+                "devices.token",
+                "\"replay_resistant\" tokens are sent by HTTPS devices only: set the [transports] mqtt_tls, mqtt and wss weights to 0".into(),
+            ));
+        }
         let mqtt = super::groups::resolve_mqtt(&s, &err)?;
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
         let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;
@@ -237,6 +270,8 @@ impl Plan {
             tokens: s.devices.token,
             static_token: s.devices.static_token.clone(),
             token_prefix: s.devices.token_prefix.clone(),
+            token_pool: pool_size(&s, &model, &mix, devices),
+            token_max_age_s: s.devices.token_max_age_s,
             keys,
             attacker,
             authorizer: AuthorizerPlan {
@@ -338,9 +373,35 @@ fn resolve_mix(
             "mix.forged > 0 needs at least one variant weight > 0".into(),
         ));
     }
+    let rv = &m.replayed_variants;
+    let replays = [
+        (Class::Replayed, "other_device", rv.other_device),
+        (Class::ReusedNonce, "reused_nonce", rv.reused_nonce),
+        (Class::Expired, "expired", rv.expired),
+    ];
+    let mut replay_sum = 0.0;
+    for (_, name, w) in replays {
+        replay_sum += check(&format!("mix.replayed_variants.{name}"), w)?;
+    }
+    if replayed > 0.0 && replay_sum <= 0.0 {
+        return Err(err(
+            "mix.replayed_variants",
+            "mix.replayed > 0 needs at least one variant weight > 0".into(),
+        ));
+    }
+    if replayed > 0.0 && rv.expired > 0.0 && s.devices.token != TokenScheme::ReplayResistant {
+        return Err(err(
+            "mix.replayed_variants.expired",
+            "expired tokens need an issue time: set devices.token = \"replay_resistant\"".into(),
+        ));
+    }
     let mut w = [0.0; Class::COUNT];
     w[Class::Valid.index()] = valid;
-    w[Class::Replayed.index()] = replayed;
+    for (c, _, rw) in replays {
+        if replayed > 0.0 {
+            w[c.index()] = replayed * rw / replay_sum;
+        }
+    }
     for (f, vw) in variants {
         if forged > 0.0 {
             w[Class::Forged(f).index()] = forged * vw / variant_sum;
@@ -353,4 +414,31 @@ fn resolve_mix(
         ),
         MixError::Negative => err("mix", e.to_string()),
     })
+}
+
+/// Most replay-resistant tokens signed when the pool is sized from the plan (about 10 s of signing per core).
+pub const MAX_AUTO_POOL_TOKENS: u64 = 50_000;
+
+/// Tokens per device: `devices.token_pool`, or the expected valid attempts per device + 25% + 2, where the
+/// expected attempts are `run.max_attempts`, else rate × duration (open) or concurrency × duration × 1000 (closed:
+/// at most one attempt per ms per slot), bounded by [`MAX_AUTO_POOL_TOKENS`] over all devices.
+fn pool_size(s: &Scenario, model: &Model, mix: &Mix, devices: u32) -> u32 {
+    if s.devices.token != TokenScheme::ReplayResistant {
+        return 0;
+    }
+    if s.devices.token_pool > 0 {
+        return s.devices.token_pool;
+    }
+    let expected = if s.run.max_attempts > 0 {
+        s.run.max_attempts as f64
+    } else {
+        match *model {
+            Model::Open { rate_per_s } => rate_per_s * s.run.duration_s,
+            Model::Closed { concurrency } => f64::from(concurrency) * s.run.duration_s * 1000.0,
+        }
+    };
+    let per_device =
+        (expected * mix.share(Class::Valid) / f64::from(devices.max(1)) * 1.25).ceil() + 2.0;
+    let cap = (MAX_AUTO_POOL_TOKENS / u64::from(devices.max(1))).max(1) as f64;
+    per_device.min(cap).max(1.0) as u32
 }
