@@ -10,7 +10,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -23,10 +22,8 @@ use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, E
 use crate::error::Exit;
 use crate::invariant::drain::{Joiner, LiveJoin};
 use crate::invariant::{self};
-use crate::load::fleet::{self, Fleet};
-use crate::load::username::{UsernameBook, UsernameShape};
-use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit, lane};
-use crate::metrics::{Recorder, Transport};
+use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit};
+use crate::metrics::Transport;
 use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
@@ -282,101 +279,19 @@ async fn session(
     });
     let stop_join = Shutdown::new();
     let joining = joiner.map(|j| tokio::spawn(j.run_until(stop_join.clone())));
-    let spec = load::LoadSpec {
-        model: plan.model,
-        duration: plan.duration,
-        max_attempts: plan.max_attempts,
-        warmup: plan.warmup,
-        progress,
-    };
-    let t0 = tokio::time::Instant::now();
-    let https_devices = plan.groups.count(Transport::Https);
-    let https_load = async {
-        let (connector, book) = https?;
-        Some(
-            load::run(
-                spec,
-                |t0, deadline, warmup_end| lane::Shared {
-                    run_id: run_id.clone(),
-                    seed: plan.seed,
-                    devices: https_devices,
-                    t0,
-                    deadline,
-                    warmup_end,
-                    request_timeout: plan.request_timeout,
-                    mix: plan.mix.clone(),
-                    credentials_in: plan.http.credentials_in,
-                    book,
-                    catalogue: catalogue.clone(),
-                    pool: pool.clone(),
-                    connector,
-                },
-                signals.clone(),
-            )
-            .await,
-        )
-    };
-    let mqtt_load = async {
-        if links.is_empty() {
-            return None;
-        }
-        let fleet = Arc::new(Fleet::new(
-            run_id.clone(),
-            plan.seed,
-            (t0, t0 + plan.duration, t0 + plan.warmup),
-            plan.request_timeout,
-            plan.mix.clone(),
-            catalogue.clone(),
-            UsernameBook::build(
-                UsernameShape {
-                    mode: plan.mqtt.username_mode,
-                    authorizer_name: plan
-                        .authorizer
-                        .send_name
-                        .then(|| plan.authorizer.name.clone()),
-                    token_key_name: plan.authorizer.token_key_name.clone(),
-                    username: plan.mqtt.username.clone(),
-                    password: plan.mqtt.password.clone(),
-                },
-                &catalogue,
-            ),
-            plan.mqtt.clone(),
-            plan.devices,
+    let result = load::groups::run(
+        load::groups::Parts {
+            plan: &plan,
+            run_id: &run_id,
+            catalogue: &catalogue,
+            pool: pool.clone(),
+            https,
             links,
-        ));
-        let ticker = progress.then(|| {
-            let fleet = fleet.clone();
-            tokio::spawn(async move {
-                let mut tick =
-                    tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
-                loop {
-                    let at = tick.tick().await;
-                    eprintln!(
-                        "  {:>5.0}s  mqtt: {:>9} connects answered, {:>7} connected",
-                        (at - t0).as_secs_f64(),
-                        fleet.connects.load(Ordering::Relaxed),
-                        fleet.connected.load(Ordering::Relaxed)
-                    );
-                }
-            })
-        });
-        let rec = fleet::run(fleet, signals.clone()).await;
-        if let Some(t) = ticker {
-            t.abort();
-        }
-        Some((rec, t0.elapsed()))
-    };
-    let (https_result, mqtt_result) = tokio::join!(https_load, mqtt_load);
-    let mut result = https_result.unwrap_or(load::LoadResult {
-        recorder: Recorder::new(),
-        elapsed: Duration::ZERO,
-        interrupted: false,
-    });
-    if let Some((rec, elapsed)) = mqtt_result {
-        result.recorder.merge(&rec);
-        result.elapsed = result.elapsed.max(elapsed);
-    }
-    result.interrupted |= signals.is_triggered();
+            progress,
+        },
+        signals.clone(),
+    )
+    .await;
     if progress {
         eprintln!(
             "load finished: {} attempts; joining the ledger",

@@ -85,6 +85,11 @@ impl Rule for ValidAllowed {
                 "{} of {sent} valid attempts were refused without the authorizer denying them",
                 other + unexplained
             );
+        } else if sent > 0 && allowed + refused + other == 0 {
+            v.status = Status::Skipped;
+            v.summary = format!(
+                "none of {sent} valid attempts was answered ({unanswered} throttled, timed out or failed in transport): nothing to judge; check the target's address, TLS name and CA"
+            );
         } else if unjudged > 0 {
             v.status = Status::Skipped;
             v.summary = format!(
