@@ -23,7 +23,7 @@ pub enum Command {
     /// Run a scenario (default scenarios/quickstart.toml) and judge it.
     Run(cmd::run::Args),
     /// Serve the emulated AWS IoT custom-auth data plane until SIGINT/SIGTERM.
-    Emulate(cmd::emulate::Args),
+    Emulate(Box<cmd::emulate::Args>),
     /// Generate an RSA key pair for token signing.
     Keygen(cmd::keygen::Args),
     /// Sign a token: prints the base64 signature, as `openssl dgst -sha256 -sign KEY | base64 -w0`.

@@ -84,7 +84,9 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
     };
     let lambda = args.lambda.function()?;
     if lambda.is_some() && args.authorizer_json.is_empty() {
-        anyhow::bail!("--lambda-cmd runs the function of the --authorizer-json authorizers; give at least one --authorizer-json FILE");
+        anyhow::bail!(
+            "--lambda-cmd runs the function of the --authorizer-json authorizers; give at least one --authorizer-json FILE"
+        );
     }
     for path in &args.authorizer_json {
         let text = std::fs::read_to_string(path)

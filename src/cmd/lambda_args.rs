@@ -20,7 +20,12 @@ pub struct LambdaArgs {
     #[arg(long, value_name = "N", requires = "lambda_cmd", default_value_t = 1)]
     pub lambda_concurrency: usize,
     /// The function's memory size, MB (default 128; cost accounting and AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
-    #[arg(long, value_name = "MB", requires = "lambda_cmd", default_value_t = 128)]
+    #[arg(
+        long,
+        value_name = "MB",
+        requires = "lambda_cmd",
+        default_value_t = 128
+    )]
     pub lambda_memory_mb: u32,
 }
 

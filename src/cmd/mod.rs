@@ -14,7 +14,7 @@ use crate::error::Exit;
 pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Run(args) => run::run(args),
-        Command::Emulate(args) => emulate::run(args),
+        Command::Emulate(args) => emulate::run(*args),
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),

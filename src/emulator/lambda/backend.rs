@@ -82,7 +82,12 @@ impl Pool {
         });
         let (result, cold_start) = match tokio::time::timeout(AUTHORIZER_TIMEOUT, rx).await {
             Ok(Ok((reply, cold))) => (from_reply(reply), cold),
-            Ok(Err(_)) => (Err(InvokeError::Crashed("the runtime dropped the invocation".into())), false),
+            Ok(Err(_)) => (
+                Err(InvokeError::Crashed(
+                    "the runtime dropped the invocation".into(),
+                )),
+                false,
+            ),
             Err(_) => {
                 // Lambda stops a function at its timeout; the next invocation gets a fresh process.
                 slot.abandon();
@@ -129,7 +134,9 @@ impl LiveFunction {
         match &spec.backend {
             Backend::InProcess => Ok(Self::InProcess(spec.clone())),
             Backend::InvokeApi(f) => Ok(Self::InvokeApi(f.clone())),
-            Backend::RuntimeApi(f) => Ok(Self::Runtime(start_pool(f, spec.memory_mb, cx, tasks).await?)),
+            Backend::RuntimeApi(f) => Ok(Self::Runtime(
+                start_pool(f, spec.memory_mb, cx, tasks).await?,
+            )),
         }
     }
 
@@ -154,7 +161,10 @@ async fn start_pool(
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> anyhow::Result<Arc<Pool>> {
     use anyhow::Context as _;
-    let name = f.function_name.clone().unwrap_or_else(|| cx.authorizer.to_string());
+    let name = f
+        .function_name
+        .clone()
+        .unwrap_or_else(|| cx.authorizer.to_string());
     let record = match &f.record {
         Some(p) => p.clone(),
         None => {
@@ -172,7 +182,10 @@ async fn start_pool(
         cx.region,
         &handler,
         &dir.display().to_string(),
-        &std::path::absolute(&record).unwrap_or(record.clone()).display().to_string(),
+        &std::path::absolute(&record)
+            .unwrap_or(record.clone())
+            .display()
+            .to_string(),
     );
     env.extend(f.env.iter().cloned());
     let process = Arc::new(ProcessSpec {
@@ -185,12 +198,20 @@ async fn start_pool(
     let mut slots = Vec::with_capacity(f.concurrency);
     for _ in 0..f.concurrency {
         let slot = start_slot(cx.shutdown.clone(), tasks).await?;
-        tasks.spawn(supervise(process.clone(), slot.clone(), cx.metrics.clone(), cx.shutdown.clone()));
+        tasks.spawn(supervise(
+            process.clone(),
+            slot.clone(),
+            cx.metrics.clone(),
+            cx.shutdown.clone(),
+        ));
         slots.push(slot);
     }
     Ok(Arc::new(Pool {
         free: Mutex::new((0..slots.len()).collect()),
         slots,
-        arn: format!("arn:aws:lambda:{}:{}:function:{name}", cx.region, cx.account_id),
+        arn: format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            cx.region, cx.account_id
+        ),
     }))
 }

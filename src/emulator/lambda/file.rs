@@ -66,18 +66,20 @@ pub fn backend(
         (Some(_), Some(_)) => anyhow::bail!(
             "{at}: give either runtime or invoke_api, not both (one function, one place it runs)"
         ),
-        (Some(r), None) => Ok(Backend::RuntimeApi(runtime_function(
-            r.command.clone(),
-            base.join(&r.dir),
-            r.env.clone().into_iter().collect(),
-            r.concurrency,
-            &format!("{at}.runtime"),
-        )
-        .map(|mut f| {
-            f.function_name = r.function_name.clone();
-            f.record = r.record.as_ref().map(|p| base.join(p));
-            f
-        })?)),
+        (Some(r), None) => Ok(Backend::RuntimeApi(
+            runtime_function(
+                r.command.clone(),
+                base.join(&r.dir),
+                r.env.clone().into_iter().collect(),
+                r.concurrency,
+                &format!("{at}.runtime"),
+            )
+            .map(|mut f| {
+                f.function_name = r.function_name.clone();
+                f.record = r.record.as_ref().map(|p| base.join(p));
+                f
+            })?,
+        )),
         (None, Some(i)) => Ok(Backend::InvokeApi(invoke_function(
             &i.url,
             &i.function_name,

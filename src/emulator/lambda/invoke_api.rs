@@ -78,7 +78,11 @@ async fn call(f: &InvokeFunction, event: &Value) -> Result<Value, InvokeError> {
     if let Some(kind) = function_error {
         let error_type = serde_json::from_slice::<Value>(&bytes)
             .ok()
-            .and_then(|v| v.get("errorType").and_then(Value::as_str).map(str::to_string))
+            .and_then(|v| {
+                v.get("errorType")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .unwrap_or(kind);
         return Err(InvokeError::FunctionError { error_type });
     }

@@ -54,12 +54,19 @@ impl FunctionMetrics {
         if head.starts_with("policy_") {
             return "policy_deny";
         }
-        RESULTS.iter().find(|r| **r == head).copied().unwrap_or("other")
+        RESULTS
+            .iter()
+            .find(|r| **r == head)
+            .copied()
+            .unwrap_or("other")
     }
 
     pub fn record_result(&self, authorizer: usize, deny_reason: Option<&str>) {
         let label = Self::result_label(deny_reason);
-        let i = RESULTS.iter().position(|r| *r == label).unwrap_or(RESULTS.len() - 1);
+        let i = RESULTS
+            .iter()
+            .position(|r| *r == label)
+            .unwrap_or(RESULTS.len() - 1);
         if let Some(c) = self.results.get(authorizer * RESULTS.len() + i) {
             c.fetch_add(1, Ordering::Relaxed);
         }
@@ -115,10 +122,21 @@ impl FunctionMetrics {
             }
         }
         for (metric, help, values) in [
-            ("function_cold_starts_total", "Invocations served by a fresh runtime process.", &self.cold_starts),
-            ("function_restarts_total", "Runtime processes restarted (crash, init error, timeout).", &self.restarts),
+            (
+                "function_cold_starts_total",
+                "Invocations served by a fresh runtime process.",
+                &self.cold_starts,
+            ),
+            (
+                "function_restarts_total",
+                "Runtime processes restarted (crash, init error, timeout).",
+                &self.restarts,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP tokenstorm_{metric} {help}\n# TYPE tokenstorm_{metric} counter");
+            let _ = writeln!(
+                out,
+                "# HELP tokenstorm_{metric} {help}\n# TYPE tokenstorm_{metric} counter"
+            );
             for (a, name) in self.names.iter().enumerate() {
                 let _ = writeln!(
                     out,

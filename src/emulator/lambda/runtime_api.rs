@@ -277,7 +277,11 @@ async fn body(req: Request<Incoming>) -> Option<Bytes> {
 fn error_type_of(body: &[u8], header: Option<String>) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("errorType").and_then(|t| t.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("errorType")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
         .or(header)
         .unwrap_or_else(|| "Unknown".to_string())
 }
@@ -288,7 +292,9 @@ fn init_message(body: &[u8], header: Option<String>) -> String {
         v.as_ref()
             .and_then(|v| v.get(k).and_then(|t| t.as_str()).map(str::to_string))
     };
-    let kind = field("errorType").or(header).unwrap_or_else(|| "Unknown".into());
+    let kind = field("errorType")
+        .or(header)
+        .unwrap_or_else(|| "Unknown".into());
     let message: String = field("errorMessage")
         .unwrap_or_default()
         .chars()

@@ -38,8 +38,14 @@ pub fn lambda_env(
         ("AWS_LAMBDA_FUNCTION_NAME", function_name.to_string()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function_name}")),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "tokenstorm/[$LATEST]local".to_string()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{function_name}"),
+        ),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "tokenstorm/[$LATEST]local".to_string(),
+        ),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
         ("AWS_REGION", region.to_string()),
         ("AWS_DEFAULT_REGION", region.to_string()),

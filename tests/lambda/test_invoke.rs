@@ -1,0 +1,1 @@
+//! `tokenstorm test-invoke`.
