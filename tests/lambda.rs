@@ -6,4 +6,5 @@ mod failures;
 mod fixtures;
 mod invoke_api;
 mod runtime;
+mod rust;
 mod test_invoke;
