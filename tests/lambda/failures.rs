@@ -165,7 +165,11 @@ async fn invocations_beyond_the_concurrency_are_throttled_and_never_run() {
         records(&record).len() == 1
     })
     .await;
-    assert_eq!(publish(&emu, "second").await, 403);
+    assert_eq!(
+        publish(&emu, "second").await,
+        429,
+        "HTTPS answers a throttle with 429"
+    );
     std::fs::write(&gate, b"open").unwrap();
     assert_eq!(held.await.unwrap(), 200);
     assert_eq!(

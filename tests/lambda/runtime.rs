@@ -183,3 +183,37 @@ async fn replay_resistant_function_denies_replays_and_expired_tokens_and_both_ar
     );
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn caching_for_http_reuses_the_real_functions_answer_per_connection() {
+    let Some(py) = python() else { return };
+    let dir = crate::support::tempdir();
+    let record = dir.path().join("seed.jsonl");
+    let seed = repo().join("scenarios/lambdas/seed_python");
+    let mut auth = python_authorizer(
+        &py,
+        &seed,
+        "lambda_function.lambda_handler",
+        1,
+        &record,
+        vec![],
+    );
+    auth.enable_caching_for_http = true;
+    let emu = start(config(vec![auth], None)).await;
+    let good = seed_headers_for(SEED_TOKEN, &sign(signing_key(), SEED_TOKEN));
+    for connection in 0..2 {
+        let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
+        for _ in 0..3 {
+            conn.post(&format!("/topics/{SEED_TOPIC}"), &refs(&good))
+                .await
+                .assert_message(200, "OK");
+        }
+        assert_eq!(
+            records(&record).len(),
+            connection + 1,
+            "one invocation per keep-alive connection"
+        );
+    }
+    assert_eq!(emu.ledger().len(), 2);
+    emu.stop().await;
+}
