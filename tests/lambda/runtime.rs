@@ -217,3 +217,45 @@ async fn caching_for_http_reuses_the_real_functions_answer_per_connection() {
     assert_eq!(emu.ledger().len(), 2);
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn seed_function_gets_the_mqtt_over_websocket_event() {
+    let Some(py) = python() else { return };
+    let dir = crate::support::tempdir();
+    let record = dir.path().join("seed.jsonl");
+    let seed = repo().join("scenarios/lambdas/seed_python");
+    let auth = python_authorizer(
+        &py,
+        &seed,
+        "lambda_function.lambda_handler",
+        1,
+        &record,
+        vec![],
+    );
+    let emu = start(config(vec![auth], None)).await;
+    let headers = seed_headers_for(SEED_TOKEN, &sign(signing_key(), SEED_TOKEN));
+    let mut ws = crate::emulator::websocket::open(&emu, "", &headers).await;
+    // The seed policy has no iot:Connect: the CONNECT is refused, after the function ran.
+    let answer =
+        crate::emulator::websocket::connect_over(&mut ws, connect(4, "wsdev", None, None, 60))
+            .await;
+    assert_eq!(answer, None, "refused without CONNACK");
+    let seen = records(&record);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0]["protocols"],
+        serde_json::json!(["tls", "http", "mqtt"])
+    );
+    assert_eq!(seen[0]["shape"]["clientId"], "wsdev");
+    assert_eq!(seen[0]["token"], token_hash(SEED_TOKEN));
+    let ledger = emu.ledger().entries();
+    assert_eq!(
+        (ledger[0].transport.as_str(), ledger[0].trigger.as_str()),
+        ("wss", "connect")
+    );
+    assert_eq!(
+        ledger[0].deny_reason.as_deref(),
+        Some("policy_implicit_deny")
+    );
+    emu.stop().await;
+}
