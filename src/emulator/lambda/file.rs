@@ -68,7 +68,7 @@ pub fn backend(
         ),
         (Some(r), None) => Ok(Backend::RuntimeApi(
             runtime_function(
-                r.command.clone(),
+                program_from(r.command.clone(), base),
                 base.join(&r.dir),
                 r.env.clone().into_iter().collect(),
                 r.concurrency,
@@ -86,6 +86,22 @@ pub fn backend(
             &format!("{at}.invoke_api"),
         )?)),
     }
+}
+
+/// A relative program path with a `/` (e.g. `.venv/bin/python`) is taken from `base`, not from the function's
+/// folder the process starts in; bare names (`python3`) are looked up on PATH.
+pub fn program_from(mut command: Vec<String>, base: &Path) -> Vec<String> {
+    if let Some(program) = command.first_mut() {
+        let path = Path::new(program.as_str());
+        if path.is_relative() && program.contains('/') {
+            let joined = base.join(path);
+            *program = std::path::absolute(&joined)
+                .unwrap_or(joined)
+                .display()
+                .to_string();
+        }
+    }
+    command
 }
 
 /// Checks a runtime function's command, directory and concurrency.
