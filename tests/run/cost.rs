@@ -236,3 +236,46 @@ fn replay_resistant_settings_are_validated() {
         assert!(report.is_none());
     }
 }
+
+/// The two HTTP caching scenarios send the same traffic; with enableCachingForHttp the function runs about once
+/// per keep-alive connection, and the bill's Lambda part shrinks accordingly.
+#[test]
+fn http_caching_scenarios_show_the_invocations_caching_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lambda = Vec::new();
+    for name in ["cost-abuse-http-caching", "cost-abuse-http-no-caching"] {
+        let out = dir.path().join(name);
+        let path = repo(&format!("scenarios/{name}.toml"));
+        let (o, report) = run(
+            &[
+                path.to_str().unwrap(),
+                "--attempts",
+                "400",
+                "--duration",
+                "60",
+            ],
+            &out,
+        );
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stdout));
+        let r = report.expect("report");
+        let valid = row(&r, "valid");
+        assert_eq!(valid["attempts"], 400, "{name}");
+        assert_eq!(
+            valid["messages"], 400,
+            "{name}: every publish allowed and billed"
+        );
+        lambda.push((
+            valid["invocations"].as_u64().unwrap(),
+            valid["lambda_requests_pusd"].as_u64().unwrap()
+                + valid["lambda_compute_pusd"].as_u64().unwrap(),
+        ));
+    }
+    let (cached, uncached) = (lambda[0], lambda[1]);
+    assert_eq!(
+        uncached.0, 400,
+        "without caching: one invocation per publish"
+    );
+    // 50 devices, one keep-alive connection each (a few may reconnect).
+    assert!(cached.0 >= 50 && cached.0 < 100, "with caching: {cached:?}");
+    assert!(cached.1 * 4 < uncached.1, "{cached:?} vs {uncached:?}");
+}
