@@ -55,7 +55,7 @@ pub enum TokenScheme {
     /// Device d sends `token_prefix` + d (zero-padded to 6 digits).
     PerDevice,
     /// `v1.device<d, 6 digits>.<issue time>.<nonce>` (scenarios/lambdas/README.md): a fresh pre-signed token per
-    /// valid attempt, for the replay-resistant function. HTTPS devices only.
+    /// valid attempt (HTTPS publish or MQTT CONNECT), for the replay-resistant function.
     ReplayResistant,
 }
 

@@ -243,12 +243,6 @@ impl Plan {
         }
         let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
-        if s.devices.token == TokenScheme::ReplayResistant && groups.mqtt_devices() > 0 {
-            return Err(err(
-                "devices.token",
-                "\"replay_resistant\" tokens are sent by HTTPS devices only: set the [transports] mqtt_tls, mqtt and wss weights to 0".into(),
-            ));
-        }
         let mqtt = super::groups::resolve_mqtt(&s, &err)?;
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
         let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;

@@ -207,9 +207,9 @@ fn replay_resistant_settings_are_validated() {
             "mix.replayed_variants.expired",
         ),
         (
-            "mqtt.toml",
-            "[devices]\ntoken = \"replay_resistant\"\n[transports]\nhttps = 1.0\nmqtt_tls = 1.0\n",
-            "devices.token",
+            "pool.toml",
+            "[devices]\ntoken = \"replay_resistant\"\ntoken_pool = 100001\n",
+            "devices.token_pool",
         ),
         (
             "age.toml",
