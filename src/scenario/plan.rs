@@ -215,26 +215,7 @@ impl Plan {
             ));
         }
         let mix = resolve_mix(&s, &err)?;
-        if s.devices.token == TokenScheme::ReplayResistant {
-            let age = s.devices.token_max_age_s;
-            if age == 0 || age > 86_400 || (r.duration_s + 1.0) >= age as f64 {
-                return Err(err(
-                    "devices.token_max_age_s",
-                    format!(
-                        "must be 1–86400 s and longer than run.duration_s + 1 (got {age}): valid tokens are signed at setup and must not expire during the run"
-                    ),
-                ));
-            }
-            if s.devices.token_pool > 100_000 {
-                return Err(err(
-                    "devices.token_pool",
-                    format!(
-                        "must be at most 100000 tokens per device (got {})",
-                        s.devices.token_pool
-                    ),
-                ));
-            }
-        }
+        super::tokens::validate(&s, &err)?;
         if mix.share(Class::Replayed) > 0.0 && devices < 2 {
             return Err(err(
                 "mix.replayed",
@@ -264,7 +245,7 @@ impl Plan {
             tokens: s.devices.token,
             static_token: s.devices.static_token.clone(),
             token_prefix: s.devices.token_prefix.clone(),
-            token_pool: pool_size(&s, &model, &mix, devices),
+            token_pool: super::tokens::pool_size(&s, &model, &mix, devices),
             token_max_age_s: s.devices.token_max_age_s,
             keys,
             attacker,
@@ -408,31 +389,4 @@ fn resolve_mix(
         ),
         MixError::Negative => err("mix", e.to_string()),
     })
-}
-
-/// Most replay-resistant tokens signed when the pool is sized from the plan (about 10 s of signing per core).
-pub const MAX_AUTO_POOL_TOKENS: u64 = 50_000;
-
-/// Tokens per device: `devices.token_pool`, or the expected valid attempts per device + 25% + 2, where the
-/// expected attempts are `run.max_attempts`, else rate × duration (open) or concurrency × duration × 1000 (closed:
-/// at most one attempt per ms per slot), bounded by [`MAX_AUTO_POOL_TOKENS`] over all devices.
-fn pool_size(s: &Scenario, model: &Model, mix: &Mix, devices: u32) -> u32 {
-    if s.devices.token != TokenScheme::ReplayResistant {
-        return 0;
-    }
-    if s.devices.token_pool > 0 {
-        return s.devices.token_pool;
-    }
-    let expected = if s.run.max_attempts > 0 {
-        s.run.max_attempts as f64
-    } else {
-        match *model {
-            Model::Open { rate_per_s } => rate_per_s * s.run.duration_s,
-            Model::Closed { concurrency } => f64::from(concurrency) * s.run.duration_s * 1000.0,
-        }
-    };
-    let per_device =
-        (expected * mix.share(Class::Valid) / f64::from(devices.max(1)) * 1.25).ceil() + 2.0;
-    let cap = (MAX_AUTO_POOL_TOKENS / u64::from(devices.max(1))).max(1) as f64;
-    per_device.min(cap).max(1.0) as u32
 }
