@@ -129,9 +129,9 @@ replayed = 0.0
     let row = transport_row(&r, "mqtt");
     let accepted = count(row, "outcomes", "allowed");
     let refused = count(row, "outcomes", "refused");
-    // Every device ends up connected once (valid attempts), and every wrong password is a CONNACK refusal.
+    // Devices connect (at most once each: they keep the session) and every wrong password is a CONNACK refusal.
     assert_eq!(row["devices"], 12);
-    assert!((6..=12).contains(&accepted), "{row}");
+    assert!((1..=12).contains(&accepted), "{row}");
     assert!(refused >= 1, "some forged (wrong password) attempts: {row}");
     assert_eq!(
         accepted + refused,

@@ -19,7 +19,7 @@ pub fn count(row: &Value, section: &str, key: &str) -> u64 {
     row[section][key].as_u64().unwrap_or(0)
 }
 
-const MIXED_SHORT: [&str; 4] = ["--duration", "4", "--rate", "100"];
+const MIXED_SHORT: [&str; 4] = ["--duration", "6", "--rate", "100"];
 
 #[test]
 fn a_mixed_transport_run_passes_end_to_end() {
@@ -49,9 +49,10 @@ fn a_mixed_transport_run_passes_end_to_end() {
         assert!(count(row, "outcomes", "allowed") > 0, "{row}");
         assert_eq!(row["attempts_started"], row["attempts_ended"], "{row}");
     }
-    // Every MQTT device connected (valid or replayed attempts); forged CONNECTs were closed without CONNACK.
+    // Every MQTT device made its first CONNECT (how many reconnects after a refusal fit in the run depends on
+    // the machine's speed, so the count of connected devices is not pinned); none failed in transport.
     for (row, n) in [(tls, 180), (wss, 30)] {
-        assert!(count(row, "outcomes", "allowed") >= n, "{row}");
+        assert!(row["attempts_started"].as_u64().unwrap() >= n, "{row}");
         assert_eq!(count(row, "outcomes", "transport_error"), 0, "{row}");
         let published = count(row, "messages", "published");
         assert!(
@@ -60,15 +61,15 @@ fn a_mixed_transport_run_passes_end_to_end() {
         );
         assert_eq!(count(row, "messages", "received"), published, "{row}");
     }
+    // Valid and replayed attempts were allowed on every transport; forged ones refused: 403 over HTTPS, closed
+    // without CONNACK over MQTT 3.1.1 (TLS and WebSocket).
     for row in r["results"].as_array().unwrap() {
-        if row["class"] == "forged" {
-            let want = if row["transport"] == "https" {
-                "forbidden"
-            } else {
-                "closed_without_connack"
-            };
-            assert_eq!(row["outcome"], want, "{row}");
-        }
+        let want = match (row["class"].as_str(), row["transport"].as_str()) {
+            (Some("forged"), Some("https")) => "forbidden",
+            (Some("forged"), _) => "closed_without_connack",
+            _ => "allowed",
+        };
+        assert_eq!(row["outcome"], want, "{row}");
     }
     let wss_phases: Vec<&str> = r["phases_by_kind"]
         .as_array()
