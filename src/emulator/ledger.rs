@@ -39,7 +39,9 @@ pub struct LedgerEntry {
     pub response: Option<serde_json::Value>,
     /// The request's verdict: `allow` or `deny`.
     pub verdict: String,
-    /// Why it was denied (a short rule name, e.g. `not_authenticated`, `invalid_response: principalId ...`).
+    /// Why it was denied (a short rule name, e.g. `not_authenticated`, `invalid_response: principalId ...`,
+    /// `policy_implicit_deny`, `timeout`, `throttled`, `function_error: <errorType>`, `init_error: ...`,
+    /// `crashed: ...`, `invoke_error: ...`).
     pub deny_reason: Option<String>,
     /// How long the invocation took, microseconds.
     pub duration_us: u64,
