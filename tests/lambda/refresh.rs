@@ -69,7 +69,7 @@ async fn a_refresh_invokes_the_real_function_again() {
 }
 
 #[tokio::test]
-async fn the_replay_resistant_function_refuses_the_refresh_so_the_session_ends() {
+async fn the_replay_resistant_function_allows_its_connections_refresh_but_not_a_replay_elsewhere() {
     let Some(py) = python() else { return };
     let dir = crate::support::tempdir();
     let record = dir.path().join("record.jsonl");
@@ -87,14 +87,32 @@ async fn the_replay_resistant_function_refuses_the_refresh_so_the_session_ends()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let mut c = connect_and_pass_the_refresh(&emu, &format!("v1.dev9.{now}.refreshNonce1")).await;
-    // The refresh re-sends the CONNECT's token: to this function it is a replay, so the connection is closed.
-    c.expect_closed("a refused refresh disconnects").await;
+    let token = format!("v1.dev9.{now}.refreshNonce1");
+    let mut c = connect_and_pass_the_refresh(&emu, &token).await;
+    // The refresh re-sends the CONNECT's token with the same connection id: allowed, the session goes on.
+    wait_until("the refresh invocation", || emu.ledger().len() == 2).await;
+    assert_eq!(
+        c.read_within(Duration::from_millis(200)).await,
+        Read::Nothing,
+        "still connected"
+    );
+    // The same token from another connection is a replay.
+    let mut other = Raw::tcp(emu.addrs().mqtt.unwrap()).await;
+    other
+        .send(&connect(4, "thief", Some(&username(&token)), None, 60))
+        .await;
+    other.expect_closed("a replayed token is refused").await;
     let reasons: Vec<_> = records(&record)
         .iter()
         .map(|r| r["reason"].clone())
         .collect();
-    assert_eq!(reasons, ["fresh", "replayed"]);
-    assert_eq!(emu.ledger().entries()[1].trigger, "refresh");
+    assert_eq!(reasons, ["fresh", "refresh", "replayed"]);
+    let triggers: Vec<_> = emu
+        .ledger()
+        .entries()
+        .iter()
+        .map(|e| e.trigger.clone())
+        .collect();
+    assert_eq!(triggers, ["connect", "refresh", "connect"]);
     emu.stop().await;
 }
