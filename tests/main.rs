@@ -3,5 +3,6 @@
 mod support;
 
 mod emulator;
+mod lambda;
 mod run;
 mod token;

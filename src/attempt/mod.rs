@@ -9,12 +9,14 @@ pub mod class;
 pub mod forge;
 pub mod id;
 pub mod mix;
+pub mod pool;
 #[cfg(test)]
 pub(crate) mod test_keys;
 
 pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
 pub use class::{Class, Forgery};
 pub use mix::{Mix, MixError};
+pub use pool::{PoolSpec, TokenPool};
 
 /// The RNG seed of one device: derived from (run seed, device id) so each device's choices are reproducible
 /// and independent of the others'.

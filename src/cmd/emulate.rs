@@ -23,8 +23,8 @@ pub struct Args {
     /// Emulator configuration file (TOML): authorizers, their functions, listeners.
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
-    /// An authorizer as `aws iot describe-authorizer` prints it (repeatable). Its function allows every
-    /// valid-signature request as `tokenstormDevice`.
+    /// An authorizer as `aws iot describe-authorizer` prints it (repeatable). Its function is the --lambda-cmd
+    /// one, else it allows every valid-signature request as `tokenstormDevice`.
     #[arg(long = "authorizer-json", value_name = "FILE")]
     pub authorizer_json: Vec<PathBuf>,
     /// Authorizer used when a request names none.
@@ -64,6 +64,8 @@ pub struct Args {
     /// page faster than this many invocations, or they miss entries.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub ledger_capacity: Option<u64>,
+    #[command(flatten)]
+    pub lambda: super::lambda_args::LambdaArgs,
 }
 
 /// The ready line.
@@ -80,14 +82,19 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
         Some(path) => EmulatorFile::resolve(path)?,
         None => EmulatorFile::default().resolve_in(Path::new("."), "defaults")?,
     };
+    let lambda = args.lambda.function()?;
+    if lambda.is_some() && args.authorizer_json.is_empty() {
+        anyhow::bail!(
+            "--lambda-cmd runs the function of the --authorizer-json authorizers; give at least one --authorizer-json FILE"
+        );
+    }
     for path in &args.authorizer_json {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;
         let description = parse_describe_authorizer(&text, &path.display().to_string())?;
-        let function = FunctionSpec {
-            behaviour: FunctionBehaviour::default_allow(),
-            latency: Duration::ZERO,
-        };
+        let function = lambda.clone().unwrap_or_else(|| {
+            FunctionSpec::in_process(FunctionBehaviour::default_allow(), Duration::ZERO)
+        });
         config.authorizers.push(description.with_function(function));
     }
     if let Some(name) = &args.default_authorizer {

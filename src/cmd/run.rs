@@ -9,12 +9,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use bytes::Bytes;
 
-use crate::attempt::{Catalogue, SetSpec};
+use crate::attempt::pool as token_pool;
+use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
@@ -72,12 +74,16 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let plan = Plan::resolve(s, &args.scenario)?;
     let catalogue = catalogue(&plan);
+    let pool = pool(&plan);
     if progress {
         eprintln!(
-            "prepared {} credential sets for {} devices ({} signing keys); no signing from here on",
+            "prepared {} credential sets for {} devices ({} signing keys){}; no signing from here on",
             catalogue.sets().len(),
             plan.devices,
-            plan.keys.len()
+            plan.keys.len(),
+            pool.as_ref()
+                .map(|p| format!(", {} replay-resistant tokens per device", p.per_device()))
+                .unwrap_or_default()
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -85,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .thread_name("tokenstorm")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(session(plan, catalogue, &args.out_dir, progress))
+    runtime.block_on(session(plan, catalogue, pool, &args.out_dir, progress))
 }
 
 /// Every credential, signed once: one set per distinct (token, key).
@@ -111,9 +117,47 @@ fn catalogue(plan: &Plan) -> Catalogue {
                 .collect();
             (specs, (0..plan.devices).collect())
         }
+        // Forgeries start from a well-formed v1 token of the device that no valid attempt sends; valid and
+        // replayed credentials come from the pool ([`pool`]).
+        TokenScheme::ReplayResistant => {
+            let now = unix_now();
+            let specs = (0..plan.devices)
+                .map(|d| SetSpec {
+                    token: token_pool::token(&plan.token_of(d), now, "forgerybase"),
+                    key_index: d as usize % nkeys,
+                })
+                .collect();
+            (specs, (0..plan.devices).collect())
+        }
     };
     let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
     Catalogue::build(&specs, device_set, &keys, &plan.attacker, plan.seed)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Replay-resistant tokens, all signed here (none on the request path): `plan.token_pool` valid tokens per
+/// device issued now, and one expired token per device issued `token_max_age_s + 60` s ago.
+fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
+    if plan.tokens != TokenScheme::ReplayResistant {
+        return None;
+    }
+    let now = unix_now();
+    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
+    Some(Arc::new(TokenPool::build(
+        PoolSpec {
+            devices: plan.devices,
+            per_device: plan.token_pool,
+            issued_unix_s: now,
+            expired_unix_s: now.saturating_sub(plan.token_max_age_s + 60),
+            seed: plan.seed,
+        },
+        &keys,
+    )))
 }
 
 struct Endpoint {
@@ -126,6 +170,7 @@ struct Endpoint {
 async fn session(
     plan: Plan,
     catalogue: Catalogue,
+    pool: Option<Arc<TokenPool>>,
     out_dir: &Path,
     progress: bool,
 ) -> anyhow::Result<Exit> {
@@ -239,6 +284,7 @@ async fn session(
             plan: &plan,
             run_id: &run_id,
             catalogue: &catalogue,
+            pool: pool.clone(),
             https,
             links,
             progress,

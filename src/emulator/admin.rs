@@ -29,7 +29,9 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
         "/metrics" => reply::with_type(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            shared.metrics.render_prometheus() + &ledger_metrics(&shared.ledger),
+            shared.metrics.render_prometheus()
+                + &shared.function_metrics.render_prometheus()
+                + &ledger_metrics(&shared.ledger),
         ),
         "/ledger" => {
             let pairs = req.uri().query().map(parse_pairs).unwrap_or_default();

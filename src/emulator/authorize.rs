@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::Shared;
-use super::function::{InvokeError, invoke};
+use super::function::InvokeError;
 use super::gate::GatePass;
 use super::ledger::LedgerEntry;
 use super::metrics::{Outcome, Transport};
@@ -65,7 +65,7 @@ pub(crate) fn verdict(
         authorization: None,
     };
     match result {
-        Err(err) => denied(err.as_str().to_string()),
+        Err(err) => denied(err.reason()),
         Ok(response) => match judge(response) {
             Judgement::NotAuthenticated => denied("not_authenticated".to_string()),
             Judgement::Invalid(rule) => denied(format!("invalid_response: {rule}")),
@@ -106,9 +106,19 @@ pub(crate) async fn authorize(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let started = Instant::now();
-    let result = invoke(&spec.function, &call.event).await;
+    let invocation = shared.functions[call.index].invoke(&call.event).await;
     let duration_us = started.elapsed().as_micros() as u64;
+    let result = invocation.result;
     let verdict = verdict(&result, decide);
+    if let Err(err) = &result {
+        tracing::warn!(authorizer = %spec.name, reason = %err.reason(), "authorizer invocation failed; denied");
+    }
+    shared
+        .function_metrics
+        .record_result(call.index, verdict.deny_reason.as_deref());
+    if invocation.cold_start {
+        shared.function_metrics.record_cold_start(call.index);
+    }
     let allowed = verdict.outcome == Outcome::Allowed;
     shared.ledger.record(LedgerEntry {
         seq: 0,
@@ -123,6 +133,52 @@ pub(crate) async fn authorize(
         verdict: if allowed { "allow" } else { "deny" }.to_string(),
         deny_reason: verdict.deny_reason.clone(),
         duration_us,
+        backend: spec.function.backend.as_str().to_string(),
+        billed_ms: billed_ms(&spec.function, duration_us, invocation.throttled),
+        memory_mb: spec.function.memory_mb,
+        cold_start: invocation.cold_start,
+        throttled: invocation.throttled,
     });
     verdict
+}
+
+/// The billed duration: 0 when throttled (the function never ran); in process, the configured
+/// `billed_duration_ms`, else the injected latency rounded up to whole ms (at least 1 ms, Lambda's minimum); for a
+/// real function, the measured duration rounded up to whole ms (at least 1).
+fn billed_ms(function: &super::config::FunctionSpec, duration_us: u64, throttled: bool) -> u64 {
+    if throttled {
+        return 0;
+    }
+    match function.backend {
+        super::config::Backend::InProcess => function
+            .billed_duration_ms
+            .unwrap_or_else(|| (function.latency.as_micros().div_ceil(1000) as u64).max(1)),
+        _ => duration_us.div_ceil(1000).max(1),
+    }
+}
+
+#[cfg(test)]
+mod billing_tests {
+    use std::time::Duration;
+
+    use super::billed_ms;
+    use crate::emulator::config::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
+
+    #[test]
+    fn billed_duration_rounds_up_and_throttles_are_free() {
+        let mut f = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO);
+        assert_eq!(billed_ms(&f, 10, false), 1, "Lambda bills at least 1 ms");
+        f.latency = Duration::from_micros(2_001);
+        assert_eq!(billed_ms(&f, 2_100, false), 3);
+        f.billed_duration_ms = Some(7);
+        assert_eq!(billed_ms(&f, 2_100, false), 7);
+        assert_eq!(billed_ms(&f, 2_100, true), 0);
+        f.backend = Backend::InvokeApi(InvokeFunction {
+            url: "http://127.0.0.1:1".into(),
+            function_name: "f".into(),
+        });
+        assert_eq!(billed_ms(&f, 1_000, false), 1);
+        assert_eq!(billed_ms(&f, 1_001, false), 2);
+        assert_eq!(billed_ms(&f, 1_001, true), 0);
+    }
 }

@@ -29,12 +29,79 @@ pub struct AuthorizerSpec {
     pub function: FunctionSpec,
 }
 
-/// What the in-process authorizer function answers. Its responses are validated as AWS does (spec §4).
+/// The authorizer function: in process (`behaviour` after `latency`), or a real Lambda function reached through
+/// the Runtime API or the Invoke API (`backend`). Its responses are validated as AWS does (spec §4).
 #[derive(Debug, Clone)]
 pub struct FunctionSpec {
     pub behaviour: FunctionBehaviour,
-    /// Injected latency before answering.
+    /// Injected latency before answering (in-process function only).
     pub latency: Duration,
+    /// Where the function runs.
+    pub backend: Backend,
+    /// The function's memory size, MB (cost accounting; passed to real runtimes). Default 128.
+    pub memory_mb: u32,
+    /// In-process only: the billed duration recorded per invocation (default: the injected latency).
+    pub billed_duration_ms: Option<u64>,
+}
+
+impl FunctionSpec {
+    /// The in-process function with default memory and billing.
+    pub fn in_process(behaviour: FunctionBehaviour, latency: Duration) -> Self {
+        Self {
+            behaviour,
+            latency,
+            backend: Backend::InProcess,
+            memory_mb: super::ledger::DEFAULT_MEMORY_MB,
+            billed_duration_ms: None,
+        }
+    }
+}
+
+/// Where an authorizer function runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backend {
+    /// In the emulator ([`FunctionBehaviour`]).
+    InProcess,
+    /// Real runtime processes the emulator starts, talking to its Lambda Runtime API (spec §10).
+    RuntimeApi(RuntimeFunction),
+    /// A Lambda Invoke API endpoint (`sam local start-lambda`, LocalStack, the Runtime Interface Emulator).
+    InvokeApi(InvokeFunction),
+}
+
+impl Backend {
+    /// The ledger's `backend` name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::InProcess => "in_process",
+            Self::RuntimeApi(_) => "runtime_api",
+            Self::InvokeApi(_) => "invoke_api",
+        }
+    }
+}
+
+/// A function run by the emulator's own runtime processes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeFunction {
+    /// The runtime command, e.g. `["python3", "-m", "awslambdaric", "lambda_function.lambda_handler"]`.
+    pub command: Vec<String>,
+    /// Working directory of the processes (`LAMBDA_TASK_ROOT`).
+    pub dir: PathBuf,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Runtime processes = reserved concurrency; invocations beyond it are throttled (denied).
+    pub concurrency: usize,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (default: the authorizer's name).
+    pub function_name: Option<String>,
+    /// `TOKENSTORM_FUNCTION_RECORD` for the function (default: `<state_dir>/functions/<authorizer>.jsonl`).
+    pub record: Option<PathBuf>,
+}
+
+/// A function behind a Lambda Invoke API endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeFunction {
+    /// `http://host:port` (plain HTTP, as the local emulators serve it).
+    pub url: String,
+    pub function_name: String,
 }
 
 #[derive(Debug, Clone)]

@@ -35,18 +35,60 @@ pub fn respond(behaviour: &FunctionBehaviour, token: Option<&str>) -> Value {
     }
 }
 
-/// Why an invocation produced no response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why an invocation produced no usable response. Every one denies the request (fail closed, spec §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvokeError {
     /// The function ran longer than [`AUTHORIZER_TIMEOUT`].
     Timeout,
+    /// Every runtime process was busy (the concurrency limit; AWS: 429 from Lambda).
+    Throttled,
+    /// The function raised / returned an error (`/invocation/{id}/error`, `X-Amz-Function-Error`).
+    FunctionError { error_type: String },
+    /// The runtime failed to start the function (`/runtime/init/error`, or the command cannot run).
+    InitError(String),
+    /// The runtime process exited during the invocation.
+    Crashed(String),
+    /// The function's answer is not JSON.
+    NotJson,
+    /// The Invoke API endpoint could not be reached or answered an unexpected status.
+    Unreachable(String),
 }
 
+/// Bounded labels for [`InvokeError::label`] (metrics).
+pub const INVOKE_ERROR_LABELS: [&str; 7] = [
+    "timeout",
+    "throttled",
+    "function_error",
+    "init_error",
+    "crashed",
+    "invalid_response",
+    "invoke_error",
+];
+
 impl InvokeError {
-    pub fn as_str(self) -> &'static str {
+    /// A label from the bounded set [`INVOKE_ERROR_LABELS`].
+    pub fn label(&self) -> &'static str {
         match self {
             Self::Timeout => "timeout",
+            Self::Throttled => "throttled",
+            Self::FunctionError { .. } => "function_error",
+            Self::InitError(_) => "init_error",
+            Self::Crashed(_) => "crashed",
+            Self::NotJson => "invalid_response",
+            Self::Unreachable(_) => "invoke_error",
         }
+    }
+
+    /// The ledger's `deny_reason`: the label, and what is known (shortened to 200 characters).
+    pub fn reason(&self) -> String {
+        let detail = match self {
+            Self::Timeout | Self::Throttled => return self.label().to_string(),
+            Self::FunctionError { error_type } => error_type.as_str(),
+            Self::InitError(m) | Self::Crashed(m) | Self::Unreachable(m) => m.as_str(),
+            Self::NotJson => "the response is not JSON",
+        };
+        let detail: String = detail.chars().take(200).collect();
+        format!("{}: {detail}", self.label())
     }
 }
 
@@ -98,20 +140,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn latency_is_waited_and_five_seconds_time_out() {
         let event = json!({"token": "t"});
-        let slow = FunctionSpec {
-            behaviour: FunctionBehaviour::Deny,
-            latency: Duration::from_millis(4999),
-        };
+        let slow = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::from_millis(4999));
         let start = tokio::time::Instant::now();
         assert_eq!(
             invoke(&slow, &event).await,
             Ok(json!({"isAuthenticated": false}))
         );
         assert_eq!(start.elapsed(), Duration::from_millis(4999));
-        let too_slow = FunctionSpec {
-            behaviour: FunctionBehaviour::Deny,
-            latency: Duration::from_secs(6),
-        };
+        let too_slow = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::from_secs(6));
         assert_eq!(invoke(&too_slow, &event).await, Err(InvokeError::Timeout));
     }
 }

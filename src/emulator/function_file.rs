@@ -12,6 +12,9 @@
 //! # mode = "table":
 //! # table = [{ token = "t1", response = '{"isAuthenticated": false}' }]   # raw responses, may be invalid
 //! # fallback = { mode = "deny" }  # tokens not in the table (default: deny)
+//! memory_mb = 128                 # cost accounting (default 128)
+//! billed_duration_ms = 3          # in process: billed per invocation (default: latency_ms)
+//! # A real function instead (see emulator::lambda::file): [runtime] (Runtime API) or [invoke_api].
 //! ```
 
 use std::time::Duration;
@@ -52,6 +55,14 @@ pub struct FunctionFile {
     #[serde(default)]
     pub table: Vec<TableEntryFile>,
     pub fallback: Option<Box<FunctionFile>>,
+    /// Memory size, MB (default 128): cost accounting, and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` for a runtime.
+    pub memory_mb: Option<u32>,
+    /// In-process only: the billed duration per invocation (default: `latency_ms`).
+    pub billed_duration_ms: Option<u64>,
+    /// Run a real function through the emulator's Lambda Runtime API (see `emulator::lambda::file`).
+    pub runtime: Option<super::lambda::file::RuntimeFile>,
+    /// Call a real function through a Lambda Invoke API endpoint.
+    pub invoke_api: Option<super::lambda::file::InvokeApiFile>,
 }
 
 /// `{ token = "...", response = '{"isAuthenticated": ...}' }`: the exact response for that token, raw (it may
@@ -65,10 +76,36 @@ pub struct TableEntryFile {
 
 impl FunctionFile {
     /// Resolves the function. `file` names the source in errors.
+    /// Relative paths (`runtime.dir`) are taken from the current directory.
     pub fn to_spec(&self, file: &str) -> anyhow::Result<FunctionSpec> {
+        self.to_spec_in(std::path::Path::new("."), file)
+    }
+
+    /// Resolves the function; relative paths are taken from `base` (the file's directory).
+    pub fn to_spec_in(&self, base: &std::path::Path, file: &str) -> anyhow::Result<FunctionSpec> {
+        use super::lambda::file as lf;
+        let at = format!("{file}: function");
+        let backend = lf::backend(self.runtime.as_ref(), self.invoke_api.as_ref(), base, &at)?;
+        if backend != super::config::Backend::InProcess
+            && (self.mode != FunctionMode::Allow
+                || self.latency_ms != 0
+                || self.billed_duration_ms.is_some()
+                || self.principal_id.is_some()
+                || self.policy_documents.is_some())
+        {
+            anyhow::bail!(
+                "{at}: mode/latency_ms/billed_duration_ms/principal_id/policy_documents describe the in-process function; drop them when runtime or invoke_api runs a real one"
+            );
+        }
         Ok(FunctionSpec {
             behaviour: self.behaviour(file, "function")?,
             latency: Duration::from_millis(self.latency_ms),
+            backend,
+            memory_mb: lf::memory_mb(
+                self.memory_mb.unwrap_or(super::ledger::DEFAULT_MEMORY_MB),
+                &at,
+            )?,
+            billed_duration_ms: self.billed_duration_ms,
         })
     }
 

@@ -204,10 +204,7 @@ mod tests {
             status,
             signing_disabled,
             enable_caching_for_http: false,
-            function: FunctionSpec {
-                behaviour: FunctionBehaviour::Deny,
-                latency: Duration::ZERO,
-            },
+            function: FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO),
         }
     }
 

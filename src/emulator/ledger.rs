@@ -39,11 +39,41 @@ pub struct LedgerEntry {
     pub response: Option<serde_json::Value>,
     /// The request's verdict: `allow` or `deny`.
     pub verdict: String,
-    /// Why it was denied (a short rule name, e.g. `not_authenticated`, `invalid_response: principalId ...`).
+    /// Why it was denied (a short rule name, e.g. `not_authenticated`, `invalid_response: principalId ...`,
+    /// `policy_implicit_deny`, `timeout`, `throttled`, `function_error: <errorType>`, `init_error: ...`,
+    /// `crashed: ...`, `invoke_error: ...`).
     pub deny_reason: Option<String>,
     /// How long the invocation took, microseconds.
     pub duration_us: u64,
+    /// Which function backend served it: `in_process`, `runtime_api` or `invoke_api`.
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// Billed duration, whole milliseconds (the measured duration rounded up, at least 1; for the in-process
+    /// function the configured `billed_duration_ms`, else its injected latency rounded up, at least 1). 0 when
+    /// throttled (the function never ran).
+    #[serde(default)]
+    pub billed_ms: u64,
+    /// The function's configured memory size, MB (default 128).
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+    /// The first invocation served by a fresh runtime process (its init time is part of the duration).
+    #[serde(default)]
+    pub cold_start: bool,
+    /// Refused because every runtime process was busy (concurrency limit): the function never ran.
+    #[serde(default)]
+    pub throttled: bool,
 }
+
+fn default_backend() -> String {
+    "in_process".to_string()
+}
+
+fn default_memory_mb() -> u32 {
+    DEFAULT_MEMORY_MB
+}
+
+/// The memory size a function has when none is configured, MB (the Lambda default).
+pub const DEFAULT_MEMORY_MB: u32 = 128;
 
 /// Called with each entry just before the ledger evicts it (under the ledger's lock: keep it short, and never
 /// call back into the ledger).
@@ -232,6 +262,11 @@ mod tests {
             verdict: "deny".into(),
             deny_reason: Some("timeout".into()),
             duration_us: 5,
+            backend: "in_process".into(),
+            billed_ms: 0,
+            memory_mb: DEFAULT_MEMORY_MB,
+            cold_start: false,
+            throttled: false,
         }
     }
 

@@ -12,6 +12,9 @@
 //! (listeners, connections, ALPN dispatch), [`connection`] (per-connection state and the HTTPS auth cache),
 //! [`publish`] (the HTTPS request pipeline), [`mqtt`] (MQTT 3.1.1/5 sessions), [`websocket`] (MQTT over
 //! WebSocket at `GET /mqtt`), [`admin`], [`tls`].
+//! Real authorizer functions: [`lambda`] (the Lambda Runtime API, supervised runtime processes, the Invoke API
+//! client, throttling at the concurrency limit, cold starts; every authorizer's function is started by [`start`]
+//! and invoked through [`lambda::LiveFunction`]).
 //! Configuration: [`config`] (the resolved contract), [`file`](mod@file) (`--config`), [`function_file`] (the
 //! function table), [`authorizer_json`] (`aws iot describe-authorizer` output).
 
@@ -26,6 +29,7 @@ pub mod function;
 pub mod function_file;
 pub mod gate;
 pub mod host;
+pub mod lambda;
 pub mod ledger;
 pub mod metrics;
 pub mod mqtt;
@@ -72,6 +76,10 @@ pub struct ListenAddrs {
 /// What every connection shares: the resolved authorizers and the recorders.
 pub(crate) struct Shared {
     pub authorizers: Vec<AuthorizerSpec>,
+    /// The started function of each authorizer (same order).
+    pub functions: Vec<lambda::LiveFunction>,
+    /// Results, cold starts and restarts per authorizer function.
+    pub function_metrics: Arc<lambda::metrics::FunctionMetrics>,
     pub default_authorizer: Option<usize>,
     pub region: String,
     pub account_id: String,
@@ -93,6 +101,7 @@ pub struct RunningEmulator {
     ca_cert_path: PathBuf,
     ledger: Ledger,
     metrics: Arc<EmulatorMetrics>,
+    function_metrics: Arc<lambda::metrics::FunctionMetrics>,
     tasks: JoinSet<()>,
     /// Yields `None` once every holder of the shared state is gone.
     alive: tokio::sync::mpsc::Receiver<()>,
@@ -114,6 +123,11 @@ impl RunningEmulator {
 
     pub fn metrics(&self) -> &Arc<EmulatorMetrics> {
         &self.metrics
+    }
+
+    /// Per-authorizer function results, cold starts and runtime restarts.
+    pub fn function_metrics(&self) -> &Arc<lambda::metrics::FunctionMetrics> {
+        &self.function_metrics
     }
 
     /// Waits for every listener and connection task; returns once shutdown fired and connections drained.
@@ -207,9 +221,28 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));
     let ledger = Ledger::with_capacity(config.ledger_capacity);
+    let function_metrics = Arc::new(lambda::metrics::FunctionMetrics::new(
+        config.authorizers.iter().map(|a| a.name.clone()).collect(),
+    ));
+    let mut tasks = JoinSet::new();
+    let mut functions = Vec::with_capacity(config.authorizers.len());
+    for (index, a) in config.authorizers.iter().enumerate() {
+        let cx = lambda::backend::StartContext {
+            authorizer: &a.name,
+            authorizer_index: index,
+            region: &config.region,
+            account_id: &config.account_id,
+            state_dir: &config.state_dir,
+            metrics: function_metrics.clone(),
+            shutdown: shutdown.clone(),
+        };
+        functions.push(lambda::LiveFunction::start(&a.function, cx, &mut tasks).await?);
+    }
     let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
+        functions,
+        function_metrics: function_metrics.clone(),
         default_authorizer,
         region: config.region,
         account_id: config.account_id,
@@ -219,7 +252,6 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         host,
         _alive: alive_tx,
     });
-    let mut tasks = JoinSet::new();
     // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.
     let https_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
         &tls.server_config,
@@ -252,6 +284,7 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         ca_cert_path: tls.ca_cert_path,
         ledger,
         metrics,
+        function_metrics,
         tasks,
         alive: alive_rx,
     })

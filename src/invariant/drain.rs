@@ -167,6 +167,11 @@ mod tests {
             verdict: "allow".into(),
             deny_reason: None,
             duration_us: 5,
+            backend: "in_process".into(),
+            billed_ms: 0,
+            memory_mb: 128,
+            cold_start: false,
+            throttled: false,
         }
     }
 

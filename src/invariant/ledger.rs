@@ -21,6 +21,24 @@ pub struct LedgerRow {
     pub attempt_id: Option<String>,
     /// `allow` or `deny`.
     pub verdict: String,
+    /// How long the invocation took, µs (the billed duration when the backend reports none).
+    #[serde(default)]
+    pub duration_us: u64,
+    /// `in_process`, `runtime_api` or `invoke_api`; `None` (older emulators): in-process.
+    #[serde(default)]
+    pub backend: Option<String>,
+    /// The billed duration the backend measured (rounded up to 1 ms).
+    #[serde(default)]
+    pub billed_ms: Option<u64>,
+    /// The function's configured memory.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// The first invocation of a runtime process.
+    #[serde(default)]
+    pub cold_start: bool,
+    /// Lambda concurrency was exhausted: denied without running (not billed).
+    #[serde(default)]
+    pub throttled: bool,
 }
 
 impl From<&crate::emulator::LedgerEntry> for LedgerRow {
@@ -29,16 +47,66 @@ impl From<&crate::emulator::LedgerEntry> for LedgerRow {
             seq: e.seq,
             attempt_id: e.attempt_id.clone(),
             verdict: e.verdict.clone(),
+            duration_us: e.duration_us,
+            backend: Some(e.backend.clone()),
+            billed_ms: Some(e.billed_ms),
+            memory_mb: Some(u64::from(e.memory_mb)),
+            cold_start: e.cold_start,
+            throttled: e.throttled,
         }
     }
 }
 
-/// Invocations of one class.
+impl LedgerRow {
+    /// A row with only the join's fields (tests).
+    pub fn new(seq: u64, attempt_id: Option<&str>, verdict: &str) -> Self {
+        Self {
+            seq,
+            attempt_id: attempt_id.map(str::to_string),
+            verdict: verdict.into(),
+            duration_us: 0,
+            backend: None,
+            billed_ms: None,
+            memory_mb: None,
+            cold_start: false,
+            throttled: false,
+        }
+    }
+
+    /// (billed ms, memory MB) of this invocation, or `None` when it is not billed (throttled: it never ran).
+    /// The backend's billed duration (the in-process function's `billed_duration_ms` or injected latency; a
+    /// real function's measured duration rounded up to 1 ms); when it reports 0 or none, the measured duration
+    /// rounded up to 1 ms (Lambda bills at least 1 ms). Memory: the function's `memory_mb`, else 128.
+    pub fn billing(&self) -> Option<(u64, u64)> {
+        if self.throttled {
+            return None;
+        }
+        let measured = self.duration_us.div_ceil(1000).max(1);
+        let ms = match self.billed_ms {
+            Some(ms) if ms > 0 => ms,
+            _ => measured,
+        };
+        Some((ms, self.memory_mb.unwrap_or(DEFAULT_MEMORY_MB)))
+    }
+}
+
+/// Lambda's default memory size, MB.
+pub const DEFAULT_MEMORY_MB: u64 = 128;
+
+/// Invocations of one class, and what they are billed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ClassInvocations {
     pub invocations: u64,
     pub allowed: u64,
     pub denied: u64,
+    /// Invocations billed as Lambda requests (all but throttled ones).
+    pub billed: u64,
+    /// Σ billed duration, ms.
+    pub billed_ms: u64,
+    /// Σ memory (MB) × billed duration (ms): GB-seconds × 1024 × 1000, exact.
+    pub mb_ms: u128,
+    pub cold_starts: u64,
+    pub throttled: u64,
 }
 
 /// The ledger, as counts per class for one run. Built incrementally: [`absorb`](Self::absorb) each new entry in
@@ -147,6 +215,7 @@ impl LedgerSummary {
             .and_then(|g| g.transport_of(a.device))
             .unwrap_or(Transport::Https);
         let allow = row.verdict == "allow";
+        let billed = row.billing();
         for c in [
             &mut self.by_class[a.class.index()],
             &mut self.by_transport[t.index()][a.class.index()],
@@ -157,6 +226,13 @@ impl LedgerSummary {
             } else {
                 c.denied += 1;
             }
+            if let Some((ms, mb)) = billed {
+                c.billed += 1;
+                c.billed_ms = c.billed_ms.saturating_add(ms);
+                c.mb_ms += u128::from(ms) * u128::from(mb);
+            }
+            c.cold_starts += u64::from(row.cold_start);
+            c.throttled += u64::from(row.throttled);
         }
         if a.class.is_forged() && self.forged_examples.len() < MAX_EXAMPLES {
             self.forged_examples.extend(row.attempt_id);
@@ -193,11 +269,7 @@ mod tests {
     use crate::attempt::Forgery;
 
     fn row(id: Option<&str>, verdict: &str) -> LedgerRow {
-        LedgerRow {
-            seq: 0,
-            attempt_id: id.map(str::to_string),
-            verdict: verdict.into(),
-        }
+        LedgerRow::new(0, id, verdict)
     }
 
     #[test]
@@ -215,20 +287,62 @@ mod tests {
         assert_eq!(s.total, 7);
         assert_eq!(s.foreign, 3);
         assert_eq!(s.ours(), 4);
-        assert_eq!(
-            s.class(Class::Valid),
-            ClassInvocations {
-                invocations: 2,
-                allowed: 1,
-                denied: 1
-            }
-        );
+        let v = s.class(Class::Valid);
+        assert_eq!((v.invocations, v.allowed, v.denied), (2, 1, 1));
+        // In-process, 0 µs measured: billed the 1 ms minimum at 128 MB.
+        assert_eq!((v.billed, v.billed_ms, v.mb_ms), (2, 2, 256));
         assert_eq!(s.class(Class::Replayed).invocations, 1);
         assert_eq!(s.class(Class::Forged(Forgery::BitFlip)).invocations, 1);
         assert_eq!(s.forged(), 1);
         assert_eq!(
             s.forged_examples,
             vec!["r1-forged.bit_flip-3-0".to_string()]
+        );
+    }
+}
+
+#[cfg(test)]
+mod billing_tests {
+    use super::*;
+
+    #[test]
+    fn the_backend_s_billed_duration_counts_and_throttles_are_free() {
+        let mut r = LedgerRow::new(1, Some("r-valid-0-0"), "allow");
+        r.duration_us = 1_234;
+        assert_eq!(
+            r.billing(),
+            Some((2, 128)),
+            "none reported: 1.234 ms → 2 ms"
+        );
+        r.billed_ms = Some(0);
+        assert_eq!(r.billing(), Some((2, 128)), "0 reported: measured");
+        r.billed_ms = Some(100);
+        r.memory_mb = Some(256);
+        assert_eq!(r.billing(), Some((100, 256)));
+        r.throttled = true;
+        assert_eq!(r.billing(), None);
+
+        let mut s = LedgerSummary::starting_after("t", "r", 0);
+        let mut cold = LedgerRow::new(1, Some("r-replayed-1-0"), "deny");
+        cold.backend = Some("runtime_api".into());
+        cold.billed_ms = Some(30);
+        cold.memory_mb = Some(1024);
+        cold.cold_start = true;
+        s.absorb(cold);
+        let mut throttled = LedgerRow::new(2, Some("r-replayed-1-1"), "deny");
+        throttled.throttled = true;
+        s.absorb(throttled);
+        let c = s.class(Class::Replayed);
+        assert_eq!(
+            (
+                c.invocations,
+                c.billed,
+                c.billed_ms,
+                c.mb_ms,
+                c.cold_starts,
+                c.throttled
+            ),
+            (2, 1, 30, 30 * 1024, 1, 1)
         );
     }
 }

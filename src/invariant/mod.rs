@@ -113,11 +113,7 @@ mod tests {
     }
 
     fn row(id: &str, verdict: &str) -> LedgerRow {
-        LedgerRow {
-            seq: 0,
-            attempt_id: Some(id.into()),
-            verdict: verdict.into(),
-        }
+        LedgerRow::new(0, Some(id), verdict)
     }
 
     fn attempt(rec: &mut Recorder, c: Class, o: Outcome) {
@@ -229,11 +225,7 @@ mod tests {
         // Device 1 is in the mqtt_tls group: its deny explains the refused CONNECT.
         let mut l = LedgerSummary::new("test", "r", Vec::new());
         l.set_groups(groups.clone());
-        l.absorb(LedgerRow {
-            seq: 1,
-            attempt_id: Some("r-valid-1-0".into()),
-            verdict: "deny".into(),
-        });
+        l.absorb(LedgerRow::new(1, Some("r-valid-1-0"), "deny"));
         let judge = |l: &LedgerSummary| {
             evaluate(&Inputs {
                 recorder: &rec,
@@ -247,11 +239,7 @@ mod tests {
         // The same deny attributed to HTTPS (device 0) leaves the MQTT refusal unexplained.
         let mut wrong = LedgerSummary::new("test", "r", Vec::new());
         wrong.set_groups(groups.clone());
-        wrong.absorb(LedgerRow {
-            seq: 1,
-            attempt_id: Some("r-valid-0-0".into()),
-            verdict: "deny".into(),
-        });
+        wrong.absorb(LedgerRow::new(1, Some("r-valid-0-0"), "deny"));
         let v = judge(&wrong);
         assert_eq!(v[2].status, Status::Fail, "{:?}", v[2]);
         assert!(
@@ -260,11 +248,7 @@ mod tests {
             v[2].evidence
         );
         // A forged WSS CONNECT in the ledger (device 3) fails the run, named by transport.
-        l.absorb(LedgerRow {
-            seq: 2,
-            attempt_id: Some("r-forged.bit_flip-3-0".into()),
-            verdict: "deny".into(),
-        });
+        l.absorb(LedgerRow::new(2, Some("r-forged.bit_flip-3-0"), "deny"));
         let v = judge(&l);
         assert_eq!(v[0].status, Status::Fail);
         assert_eq!(v[0].details["forged_invocations_wss"], 1);

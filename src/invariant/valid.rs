@@ -38,7 +38,8 @@ impl Rule for ValidAllowed {
             other += o_t;
             unanswered += rec.ended(t, c, Outcome::Timeout)
                 + rec.ended(t, c, Outcome::TransportError)
-                + rec.ended(t, c, Outcome::Throttled);
+                + rec.ended(t, c, Outcome::Throttled)
+                + rec.ended(t, c, Outcome::Exhausted);
             if o_t > 0 {
                 v.evidence.push(format!(
                     "{}: {o_t} valid attempts answered neither 200, 403 nor 429",

@@ -21,6 +21,8 @@ pub struct Parts<'a> {
     pub plan: &'a Plan,
     pub run_id: &'a str,
     pub catalogue: &'a Catalogue,
+    /// Replay-resistant tokens for HTTPS devices (see [`crate::attempt::pool`]).
+    pub pool: Option<std::sync::Arc<crate::attempt::TokenPool>>,
     /// The HTTPS connector and prepared requests; `None` when no device uses HTTPS.
     pub https: Option<(Connector, RequestBook)>,
     /// One link per MQTT group with devices.
@@ -57,6 +59,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
                     credentials_in: parts.plan.http.credentials_in,
                     book,
                     catalogue: parts.catalogue.clone(),
+                    pool: parts.pool.clone(),
                     connector,
                 },
                 shutdown.clone(),
@@ -68,31 +71,34 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
         if parts.links.is_empty() {
             return None;
         }
-        let fleet = Arc::new(Fleet::new(
-            parts.run_id.to_string(),
-            parts.plan.seed,
-            (t0, t0 + parts.plan.duration, t0 + parts.plan.warmup),
-            parts.plan.request_timeout,
-            parts.plan.mix.clone(),
-            parts.catalogue.clone(),
-            UsernameBook::build(
-                UsernameShape {
-                    mode: parts.plan.mqtt.username_mode,
-                    authorizer_name: parts
-                        .plan
-                        .authorizer
-                        .send_name
-                        .then(|| parts.plan.authorizer.name.clone()),
-                    token_key_name: parts.plan.authorizer.token_key_name.clone(),
-                    username: parts.plan.mqtt.username.clone(),
-                    password: parts.plan.mqtt.password.clone(),
-                },
-                parts.catalogue,
-            ),
-            parts.plan.mqtt.clone(),
-            parts.plan.devices,
-            parts.links,
-        ));
+        let fleet = Arc::new(
+            Fleet::new(
+                parts.run_id.to_string(),
+                parts.plan.seed,
+                (t0, t0 + parts.plan.duration, t0 + parts.plan.warmup),
+                parts.plan.request_timeout,
+                parts.plan.mix.clone(),
+                parts.catalogue.clone(),
+                UsernameBook::build(
+                    UsernameShape {
+                        mode: parts.plan.mqtt.username_mode,
+                        authorizer_name: parts
+                            .plan
+                            .authorizer
+                            .send_name
+                            .then(|| parts.plan.authorizer.name.clone()),
+                        token_key_name: parts.plan.authorizer.token_key_name.clone(),
+                        username: parts.plan.mqtt.username.clone(),
+                        password: parts.plan.mqtt.password.clone(),
+                    },
+                    parts.catalogue,
+                ),
+                parts.plan.mqtt.clone(),
+                parts.plan.devices,
+                parts.links,
+            )
+            .with_pool(parts.pool.clone()),
+        );
         let ticker = parts.progress.then(|| {
             let fleet = fleet.clone();
             tokio::spawn(async move {

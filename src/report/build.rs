@@ -27,6 +27,12 @@ pub struct Parts<'a> {
 pub fn build(p: Parts<'_>) -> Report {
     let plan = p.plan;
     let tokens = match plan.tokens {
+        // No secret in the pattern: every token is signed at setup and differs in its nonce.
+        TokenScheme::ReplayResistant => vec![format!(
+            "v1.{}.<issue unix_s>.<nonce>, {} per device",
+            plan.token_of(0),
+            plan.token_pool
+        )],
         TokenScheme::Static => vec![redact::shorten(&plan.static_token)],
         TokenScheme::PerDevice => {
             let mut t = vec![redact::shorten(&plan.token_of(0))];
@@ -101,6 +107,19 @@ pub fn build(p: Parts<'_>) -> Report {
         phases: super::transports::phase_rows(p.recorder),
         phases_by_kind: super::transports::phase_kind_rows(p.recorder),
         invocations: p.ledger.map(|l| model::invocations(p.recorder, l)),
+        cost: p.ledger.map(|l| {
+            super::cost::cost(
+                p.recorder,
+                l,
+                &plan.pricing,
+                &super::cost::MessageShape {
+                    https_payload_bytes: plan.http.payload_bytes,
+                    mqtt_payload_bytes: plan.mqtt.payload_bytes,
+                    mqtt_qos: plan.mqtt.qos,
+                },
+                p.elapsed.as_millis() as u64,
+            )
+        }),
         invariants: p.verdicts,
         verdict: if passed { "pass" } else { "fail" }.into(),
         exit_code: if passed { 0 } else { 1 },

@@ -2,6 +2,7 @@
 //! (`reports/<UTC timestamp>-<scenario>/report.json`, schema in `reports/schema.json`).
 
 pub mod build;
+pub mod cost;
 pub mod json;
 pub mod model;
 pub mod redact;

@@ -30,6 +30,8 @@ pub struct Report {
     pub phases_by_kind: Vec<super::transports::PhaseRow>,
     /// Authorizer invocations from the ledger; `null` when no ledger could be read.
     pub invocations: Option<Invocations>,
+    /// What the run would cost on AWS, by credential class, with a 24 h projection; `null` without a ledger.
+    pub cost: Option<super::cost::Cost>,
     pub invariants: Vec<Verdict>,
     /// `pass` when no invariant failed, else `fail`.
     pub verdict: String,

@@ -162,6 +162,9 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
             let _ = writeln!(o, "authorizer invocations: no ledger available");
         }
     }
+    if let Some(c) = &r.cost {
+        cost_table(&mut o, c);
+    }
     let _ = writeln!(o);
     let _ = writeln!(o, "verdicts:");
     for v in &r.invariants {
@@ -186,4 +189,71 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
             .unwrap_or_default()
     );
     o
+}
+
+fn usd(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v < 0.01 {
+        format!("{v:.8}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The cost table: one row per class kind with spending, then the total and the 24 h projection.
+fn cost_table(o: &mut String, c: &super::cost::Cost) {
+    let p = &c.prices;
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "cost ({}, Lambda {}: ${}/M requests, ${}/GB-s; IoT ${}/M messages):",
+        c.currency,
+        c.architecture,
+        p.requests_per_million_usd,
+        p.gb_second_usd,
+        p.messages_per_million_usd,
+    );
+    let _ = writeln!(
+        o,
+        "  {:<9} {:>9} {:>11} {:>9} {:>11} {:>9} {:>9} {:>13} {:>14}",
+        "class",
+        "attempts",
+        "invocations",
+        "throttled",
+        "GB-s",
+        "cold",
+        "messages",
+        "USD",
+        "USD per 24 h"
+    );
+    for r in c
+        .by_class
+        .iter()
+        .filter(|r| r.attempts > 0 || r.invocations > 0)
+        .chain(std::iter::once(&c.total))
+    {
+        let _ = writeln!(
+            o,
+            "  {:<9} {:>9} {:>11} {:>9} {:>11.4} {:>9} {:>9} {:>13} {:>14}",
+            r.class,
+            r.attempts,
+            r.invocations,
+            r.throttled,
+            r.gb_seconds,
+            r.cold_starts,
+            r.messages,
+            usd(r.total_usd),
+            r.per_24h_usd.map_or("-".into(), usd)
+        );
+    }
+    if let Some(n) = c.total.invocations_per_24h {
+        let _ = writeln!(
+            o,
+            "  sustained for 24 h at this rate: {n} invocations, ${} (replayed: ${}; forged: ${})",
+            c.total.per_24h_usd.map_or("-".into(), usd),
+            c.by_class[1].per_24h_usd.map_or("-".into(), usd),
+            c.by_class[2].per_24h_usd.map_or("-".into(), usd),
+        );
+    }
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::pricing::{Architecture, PricingSection};
+
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -21,6 +23,7 @@ pub struct Scenario {
     pub transports: TransportsSection,
     pub mqtt: MqttSection,
     pub mix: MixSection,
+    pub pricing: PricingSection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +56,9 @@ pub enum TokenScheme {
     Static,
     /// Device d sends `token_prefix` + d (zero-padded to 6 digits).
     PerDevice,
+    /// `v1.device<d, 6 digits>.<issue time>.<nonce>` (scenarios/lambdas/README.md): a fresh pre-signed token per
+    /// valid attempt (HTTPS publish or MQTT CONNECT), for the replay-resistant function.
+    ReplayResistant,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +68,10 @@ pub struct DevicesSection {
     pub token: TokenScheme,
     pub static_token: String,
     pub token_prefix: String,
+    /// Replay-resistant tokens signed per device at setup; 0: sized from the plan (bounded).
+    pub token_pool: u32,
+    /// The function's maximum token age, s (its TOKENSTORM_MAX_TOKEN_AGE_S): expired tokens are older.
+    pub token_max_age_s: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,6 +217,30 @@ pub struct MixSection {
     pub replayed: f64,
     /// How forged attempts split between the variants (relative weights).
     pub forged_variants: ForgedVariants,
+    /// How replayed attempts split between the variants (relative weights).
+    pub replayed_variants: ReplayedVariants,
+}
+
+/// Replay variants (spec §8), relative weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplayedVariants {
+    /// Another device's captured (token, signature) pair (`replayed`).
+    pub other_device: f64,
+    /// The same device resends a token it already used (`replayed.reused_nonce`).
+    pub reused_nonce: f64,
+    /// A token older than the function's maximum age (`replayed.expired`; replay_resistant tokens only).
+    pub expired: f64,
+}
+
+impl Default for ReplayedVariants {
+    fn default() -> Self {
+        Self {
+            other_device: 1.0,
+            reused_nonce: 0.0,
+            expired: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,6 +277,8 @@ impl Default for DevicesSection {
             token: TokenScheme::Static,
             static_token: "MyStringThatNeedsToBeSigned".into(),
             token_prefix: "tokenstorm-device-".into(),
+            token_pool: 0,
+            token_max_age_s: 300,
         }
     }
 }
@@ -336,6 +372,7 @@ impl Default for MixSection {
             forged: 15.0,
             replayed: 5.0,
             forged_variants: ForgedVariants::default(),
+            replayed_variants: ReplayedVariants::default(),
         }
     }
 }

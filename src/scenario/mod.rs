@@ -6,12 +6,15 @@ pub mod function;
 pub mod groups;
 mod keys;
 pub mod plan;
+pub mod pricing;
 mod target;
+mod tokens;
 
 pub use error::ScenarioError;
 pub use file::Scenario;
 pub use groups::{Groups, MqttPlan};
 pub use plan::{Model, Plan, Target};
+pub use pricing::Pricing;
 
 use std::path::Path;
 

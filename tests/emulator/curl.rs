@@ -165,10 +165,10 @@ fn seed_spec(public: &Path) -> AuthorizerSpec {
         status: AuthorizerStatus::Active,
         signing_disabled: false,
         enable_caching_for_http: false,
-        function: FunctionSpec {
-            behaviour: FunctionBehaviour::seed_article(),
-            latency: std::time::Duration::ZERO,
-        },
+        function: FunctionSpec::in_process(
+            FunctionBehaviour::seed_article(),
+            std::time::Duration::ZERO,
+        ),
     }
 }
 

@@ -23,7 +23,7 @@ use tokenstorm::emulator::FunctionBehaviour;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 
-async fn open(emu: &Handle, query: &str, headers: &[(&str, String)]) -> Ws {
+pub(crate) async fn open(emu: &Handle, query: &str, headers: &[(&str, String)]) -> Ws {
     let ca = emu.ca_cert_path();
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("CA") {
@@ -62,7 +62,7 @@ async fn open(emu: &Handle, query: &str, headers: &[(&str, String)]) -> Ws {
 }
 
 /// Sends one CONNECT and returns the first binary message, or `None` when the server closed first.
-async fn connect_over(ws: &mut Ws, packet: Vec<u8>) -> Option<Vec<u8>> {
+pub(crate) async fn connect_over(ws: &mut Ws, packet: Vec<u8>) -> Option<Vec<u8>> {
     ws.send(Message::Binary(packet.into())).await.unwrap();
     let next = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
         .await

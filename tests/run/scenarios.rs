@@ -111,13 +111,29 @@ fn reference_toml_shows_every_field_with_its_default() {
 
 #[test]
 fn shipped_scenarios_parse_and_resolve() {
-    for name in [
-        "scenarios/quickstart.toml",
-        "scenarios/reference.toml",
-        "scenarios/mixed-transports.toml",
-        "scenarios/capacity-mqtt-10k.toml",
+    // Every scenarios/*.toml (the cost-abuse ones included), so a new file cannot ship broken.
+    let mut paths: Vec<_> = std::fs::read_dir(repo("scenarios"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in [
+        "quickstart.toml",
+        "reference.toml",
+        "cost-abuse-replay-static.toml",
+        "cost-abuse-signing-disabled.toml",
+        "cost-abuse-http-caching.toml",
+        "cost-abuse-http-no-caching.toml",
     ] {
-        let path = repo(name);
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    for path in paths {
         let s = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let plan = tokenstorm::scenario::Plan::resolve(s, &path).unwrap_or_else(|e| panic!("{e}"));
         assert!(plan.devices > 0);

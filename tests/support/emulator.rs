@@ -90,10 +90,7 @@ pub fn authorizer(name: &str, keys: &[usize], behaviour: FunctionBehaviour) -> A
         status: AuthorizerStatus::Active,
         signing_disabled: false,
         enable_caching_for_http: false,
-        function: FunctionSpec {
-            behaviour,
-            latency: Duration::ZERO,
-        },
+        function: FunctionSpec::in_process(behaviour, Duration::ZERO),
     }
 }
 

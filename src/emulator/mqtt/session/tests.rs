@@ -35,17 +35,22 @@ fn authorizer(name: &str, behaviour: FunctionBehaviour) -> AuthorizerSpec {
         status: AuthorizerStatus::Active,
         signing_disabled: true,
         enable_caching_for_http: false,
-        function: FunctionSpec {
-            behaviour,
-            latency: Duration::ZERO,
-        },
+        function: FunctionSpec::in_process(behaviour, Duration::ZERO),
     }
 }
 
 fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
-    let names = authorizers.iter().map(|a| a.name.clone()).collect();
+    let names: Vec<String> = authorizers.iter().map(|a| a.name.clone()).collect();
+    let functions = authorizers
+        .iter()
+        .map(|a| crate::emulator::lambda::LiveFunction::InProcess(a.function.clone()))
+        .collect();
     Arc::new(Shared {
         authorizers,
+        functions,
+        function_metrics: Arc::new(crate::emulator::lambda::metrics::FunctionMetrics::new(
+            names.clone(),
+        )),
         default_authorizer: Some(0),
         region: "eu-west-1".into(),
         account_id: "123456789012".into(),

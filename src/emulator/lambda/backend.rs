@@ -1,0 +1,222 @@
+//! One authorizer's function, started: in process, a pool of runtime processes behind the Runtime API (one slot
+//! each; a free slot or a throttle), or an Invoke API endpoint. [`LiveFunction::invoke`] always answers within
+//! the 5 s authorizer timeout, with what the ledger needs for cost accounting.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::metrics::FunctionMetrics;
+use super::runtime_api::{Job, Reply, Slot, start_slot};
+use super::supervisor::{ProcessSpec, lambda_env, supervise};
+use crate::emulator::config::{Backend, FunctionSpec, InvokeFunction, RuntimeFunction};
+use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError, invoke as invoke_in_process};
+use crate::shutdown::Shutdown;
+
+/// An invocation's result and its billing facts.
+#[derive(Debug)]
+pub struct Invocation {
+    pub result: Result<Value, InvokeError>,
+    pub cold_start: bool,
+    pub throttled: bool,
+}
+
+/// A started function.
+pub enum LiveFunction {
+    InProcess(FunctionSpec),
+    Runtime(Arc<Pool>),
+    InvokeApi(InvokeFunction),
+}
+
+/// The runtime processes of one function: their slots, and which are free.
+pub struct Pool {
+    slots: Vec<Arc<Slot>>,
+    free: Mutex<VecDeque<usize>>,
+    arn: String,
+}
+
+/// Puts a slot back in the free list when the invocation ends, however it ends.
+struct Taken<'a> {
+    pool: &'a Pool,
+    index: usize,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        let mut free = self.pool.free.lock().unwrap_or_else(|p| p.into_inner());
+        free.push_back(self.index);
+    }
+}
+
+impl Pool {
+    fn take(&self) -> Option<Taken<'_>> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        // Last freed first: warm processes are reused, as Lambda reuses warm instances.
+        free.pop_back().map(|index| Taken { pool: self, index })
+    }
+
+    async fn invoke(&self, event: &Value) -> Invocation {
+        let Some(taken) = self.take() else {
+            return Invocation {
+                result: Err(InvokeError::Throttled),
+                cold_start: false,
+                throttled: true,
+            };
+        };
+        let slot = &self.slots[taken.index];
+        let (tx, rx) = oneshot::channel();
+        let deadline_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+            + AUTHORIZER_TIMEOUT.as_millis() as u64;
+        slot.submit(Job {
+            id: uuid::Uuid::new_v4().to_string(),
+            event: bytes::Bytes::from(serde_json::to_vec(event).unwrap_or_default()),
+            deadline_ms,
+            arn: self.arn.clone(),
+            reply: tx,
+        });
+        let (result, cold_start) = match tokio::time::timeout(AUTHORIZER_TIMEOUT, rx).await {
+            Ok(Ok((reply, cold))) => (from_reply(reply), cold),
+            Ok(Err(_)) => (
+                Err(InvokeError::Crashed(
+                    "the runtime dropped the invocation".into(),
+                )),
+                false,
+            ),
+            Err(_) => {
+                // Lambda stops a function at its timeout; the next invocation gets a fresh process.
+                slot.abandon();
+                slot.recycle.notify_one();
+                (Err(InvokeError::Timeout), false)
+            }
+        };
+        drop(taken);
+        Invocation {
+            result,
+            cold_start,
+            throttled: false,
+        }
+    }
+}
+
+fn from_reply(reply: Reply) -> Result<Value, InvokeError> {
+    match reply {
+        Reply::Response(body) => serde_json::from_slice(&body).map_err(|_| InvokeError::NotJson),
+        Reply::Error(error_type) => Err(InvokeError::FunctionError { error_type }),
+        Reply::InitError(m) => Err(InvokeError::InitError(m)),
+        Reply::Crashed(m) => Err(InvokeError::Crashed(m)),
+    }
+}
+
+/// What starting a runtime function needs from the emulator.
+pub struct StartContext<'a> {
+    pub authorizer: &'a str,
+    pub authorizer_index: usize,
+    pub region: &'a str,
+    pub account_id: &'a str,
+    pub state_dir: &'a Path,
+    pub metrics: Arc<FunctionMetrics>,
+    pub shutdown: Shutdown,
+}
+
+impl LiveFunction {
+    /// Starts the function: for the Runtime API, its slots' listeners and its processes (on `tasks`).
+    pub async fn start(
+        spec: &FunctionSpec,
+        cx: StartContext<'_>,
+        tasks: &mut tokio::task::JoinSet<()>,
+    ) -> anyhow::Result<Self> {
+        match &spec.backend {
+            Backend::InProcess => Ok(Self::InProcess(spec.clone())),
+            Backend::InvokeApi(f) => Ok(Self::InvokeApi(f.clone())),
+            Backend::RuntimeApi(f) => Ok(Self::Runtime(
+                start_pool(f, spec.memory_mb, cx, tasks).await?,
+            )),
+        }
+    }
+
+    /// Invokes the function on an event (fails closed: every failure is an `Err`).
+    pub async fn invoke(&self, event: &Value) -> Invocation {
+        match self {
+            Self::InProcess(spec) => Invocation {
+                result: invoke_in_process(spec, event).await,
+                cold_start: false,
+                throttled: false,
+            },
+            Self::Runtime(pool) => pool.invoke(event).await,
+            Self::InvokeApi(f) => super::invoke_api::invoke(f, event).await,
+        }
+    }
+}
+
+async fn start_pool(
+    f: &RuntimeFunction,
+    memory_mb: u32,
+    cx: StartContext<'_>,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> anyhow::Result<Arc<Pool>> {
+    use anyhow::Context as _;
+    let name = f
+        .function_name
+        .clone()
+        .unwrap_or_else(|| cx.authorizer.to_string());
+    let record = match &f.record {
+        Some(p) => p.clone(),
+        None => {
+            let dir = cx.state_dir.join("functions");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.join(format!("{}.jsonl", cx.authorizer.replace(['/', '\\'], "_")))
+        }
+    };
+    let dir = std::path::absolute(&f.dir).unwrap_or_else(|_| f.dir.clone());
+    let handler = f.command.last().cloned().unwrap_or_default();
+    let mut env = lambda_env(
+        &name,
+        memory_mb,
+        cx.region,
+        &handler,
+        &dir.display().to_string(),
+        &std::path::absolute(&record)
+            .unwrap_or(record.clone())
+            .display()
+            .to_string(),
+    );
+    env.extend(f.env.iter().cloned());
+    let process = Arc::new(ProcessSpec {
+        command: f.command.clone(),
+        dir,
+        env,
+        authorizer: cx.authorizer.to_string(),
+        authorizer_index: cx.authorizer_index,
+    });
+    let mut slots = Vec::with_capacity(f.concurrency);
+    for _ in 0..f.concurrency {
+        let slot = start_slot(
+            Some((cx.metrics.clone(), cx.authorizer_index)),
+            cx.shutdown.clone(),
+            tasks,
+        )
+        .await?;
+        tasks.spawn(supervise(
+            process.clone(),
+            slot.clone(),
+            cx.metrics.clone(),
+            cx.shutdown.clone(),
+        ));
+        slots.push(slot);
+    }
+    Ok(Arc::new(Pool {
+        free: Mutex::new((0..slots.len()).collect()),
+        slots,
+        arn: format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            cx.region, cx.account_id
+        ),
+    }))
+}

@@ -1,0 +1,185 @@
+//! Runtime processes: one per slot. Starts the function's command with `AWS_LAMBDA_RUNTIME_API` pointing at the
+//! slot's Runtime API and the usual Lambda environment, restarts it when it exits or after a timeout (the process
+//! is recycled, as Lambda does), and stops it at shutdown (SIGTERM, then SIGKILL after 2 s; `kill_on_drop` if the
+//! task is aborted). Restarts of a process that dies at once back off from 100 ms to 5 s.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use super::metrics::FunctionMetrics;
+use super::runtime_api::Slot;
+use crate::shutdown::Shutdown;
+
+/// What a runtime process needs besides its slot.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    pub command: Vec<String>,
+    pub dir: std::path::PathBuf,
+    /// Everything but `AWS_LAMBDA_RUNTIME_API`.
+    pub env: Vec<(String, String)>,
+    /// For messages.
+    pub authorizer: String,
+    pub authorizer_index: usize,
+}
+
+/// The Lambda environment a runtime expects (awslambdaric, lambda_runtime).
+pub fn lambda_env(
+    function_name: &str,
+    memory_mb: u32,
+    region: &str,
+    handler: &str,
+    task_root: &str,
+    record: &str,
+) -> Vec<(String, String)> {
+    [
+        ("AWS_LAMBDA_FUNCTION_NAME", function_name.to_string()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{function_name}"),
+        ),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "tokenstorm/[$LATEST]local".to_string(),
+        ),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
+        ("AWS_REGION", region.to_string()),
+        ("AWS_DEFAULT_REGION", region.to_string()),
+        ("AWS_EXECUTION_ENV", "tokenstorm".to_string()),
+        ("_HANDLER", handler.to_string()),
+        ("LAMBDA_TASK_ROOT", task_root.to_string()),
+        ("LAMBDA_RUNTIME_DIR", task_root.to_string()),
+        ("TZ", ":UTC".to_string()),
+        ("TOKENSTORM_FUNCTION_RECORD", record.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn spawn(spec: &ProcessSpec, slot: &Slot) -> std::io::Result<Child> {
+    let stderr = || {
+        use std::os::fd::AsFd as _;
+        std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null())
+    };
+    let mut cmd = Command::new(&spec.command[0]);
+    cmd.args(&spec.command[1..])
+        .current_dir(&spec.dir)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env("AWS_LAMBDA_RUNTIME_API", slot.addr.to_string())
+        .stdin(Stdio::null())
+        // The function's logs go to the emulator's stderr: stdout carries the ready line.
+        .stdout(stderr())
+        .stderr(stderr())
+        .kill_on_drop(true);
+    cmd.spawn()
+}
+
+/// Runs the slot's process until `shutdown`.
+pub async fn supervise(
+    spec: Arc<ProcessSpec>,
+    slot: Arc<Slot>,
+    metrics: Arc<FunctionMetrics>,
+    shutdown: Shutdown,
+) {
+    /// Marks the slot stopped however supervision ends (return or abort).
+    struct Stopped(Arc<Slot>);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            self.0.mark_stopped();
+        }
+    }
+    let _stopped = Stopped(slot.clone());
+    let mut backoff = Duration::from_millis(100);
+    let mut first = true;
+    while !shutdown.is_triggered() {
+        if !first {
+            metrics.record_restart(spec.authorizer_index);
+        }
+        first = false;
+        let started = tokio::time::Instant::now();
+        let mut child = match spawn(&spec, &slot) {
+            Ok(child) => child,
+            Err(e) => {
+                let message = format!(
+                    "cannot start {:?} in {}: {e}; check the command and the function's folder",
+                    spec.command,
+                    spec.dir.display()
+                );
+                eprintln!("tokenstorm: authorizer {:?}: {message}", spec.authorizer);
+                slot.fail_pending(message);
+                if !pause(&shutdown, &mut backoff, true).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        slot.process_started();
+        let status = tokio::select! {
+            s = child.wait() => match s {
+                Ok(s) => s.to_string(),
+                Err(e) => e.to_string(),
+            },
+            _ = slot.recycle.notified() => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                "recycled after a timeout".to_string()
+            }
+            _ = shutdown.wait() => {
+                stop(&mut child).await;
+                return;
+            }
+        };
+        if status != "recycled after a timeout" {
+            eprintln!(
+                "tokenstorm: authorizer {:?}: runtime process exited ({status}); restarting it",
+                spec.authorizer
+            );
+        }
+        slot.process_exited(&status);
+        let quick = started.elapsed() < Duration::from_secs(1);
+        if !pause(&shutdown, &mut backoff, quick).await {
+            return;
+        }
+    }
+}
+
+/// Waits before a restart (backing off when the process died at once). False: shutdown.
+async fn pause(shutdown: &Shutdown, backoff: &mut Duration, quick: bool) -> bool {
+    if !quick {
+        *backoff = Duration::from_millis(100);
+        return !shutdown.is_triggered();
+    }
+    let wait = *backoff;
+    *backoff = (*backoff * 2).min(Duration::from_secs(5));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = shutdown.wait() => false,
+    }
+}
+
+/// SIGTERM, then SIGKILL if it is still running after 2 s.
+async fn stop(child: &mut Child) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        if tokio::time::timeout(Duration::from_secs(2), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+}
