@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::io::Write as _;
+
 use anyhow::Context as _;
 
 use crate::error::Exit;
@@ -79,8 +81,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let summary = runtime.block_on(runner::run(&opts, &shutdown))?;
     let report = write_report(&summary)?;
-    print!("{}", render_summary(&summary));
-    println!("report: {}", report.display());
+    // A closed stdout (`| head`) must not panic the harness.
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", render_summary(&summary));
+    let _ = writeln!(out, "report: {}", report.display());
     Ok(if summary.verdict == "pass" {
         Exit::Ok
     } else {

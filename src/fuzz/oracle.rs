@@ -3,6 +3,7 @@
 //! by a panic hook, since task panics never reach `catch_unwind`), a hang (a case or a liveness probe past its
 //! deadline), and resident memory past its bound.
 
+use std::collections::HashMap;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,6 +23,9 @@ pub enum FindingKind {
     Hang,
     /// Resident memory passed the bound.
     Memory,
+    /// The case's valid prefix (a validly signed request or CONNECT) never reached the authorizer: a valid
+    /// device was not served.
+    ValidRefused,
 }
 
 impl FindingKind {
@@ -31,6 +35,7 @@ impl FindingKind {
             Self::Panic => "panic",
             Self::Hang => "hang",
             Self::Memory => "memory",
+            Self::ValidRefused => "valid_refused",
         }
     }
 }
@@ -63,26 +68,63 @@ pub fn rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Judges the ledger entries recorded during a case: each must carry the attempt id of the case's valid prefix,
-/// and there can be at most `allowed` of them. Returns why the case failed.
+/// The valid attempt ids a run has issued (valid prefixes, probes) and how often each reached the authorizer.
+/// An invocation may be recorded a little after its case ended (WebSocket sessions authorize in their own
+/// task), so an entry is judged against every id issued so far, not only the current case's.
+#[derive(Debug, Default)]
+pub struct Issued {
+    seen: HashMap<String, u32>,
+}
+
+impl Issued {
+    pub fn issue(&mut self, attempt: &str) {
+        self.seen.entry(attempt.to_string()).or_insert(0);
+    }
+
+    fn count(&self, attempt: &str) -> u32 {
+        self.seen.get(attempt).copied().unwrap_or(0)
+    }
+}
+
+/// Judges the ledger entries recorded during a case: each must carry an issued valid attempt id, each id may
+/// reach the authorizer once, and the case's own valid prefix (`own`) must have reached it. Returns why not.
 pub fn judge_entries(
     entries: &[LedgerEntry],
-    legit: Option<&str>,
-    allowed: usize,
-) -> Option<String> {
-    let mut legit_seen = 0;
+    own: Option<&str>,
+    issued: &mut Issued,
+) -> Option<(FindingKind, String)> {
     for e in entries {
-        let ok = legit.is_some() && e.attempt_id.as_deref() == legit;
-        if !ok {
-            return Some(format!(
-                "invocation seq {} ({}, {}) carries attempt id {:?}, which sent no valid signature",
-                e.seq, e.transport, e.trigger, e.attempt_id
-            ));
+        let id = e.attempt_id.as_deref().unwrap_or_default();
+        match issued.seen.get_mut(id) {
+            None => {
+                return Some((
+                    FindingKind::ReachedAuthorizer,
+                    format!(
+                        "invocation seq {} ({}, {}) carries attempt id {:?}, which sent no valid signature",
+                        e.seq, e.transport, e.trigger, e.attempt_id
+                    ),
+                ));
+            }
+            Some(n) => {
+                *n += 1;
+                if *n > 1 {
+                    return Some((
+                        FindingKind::ReachedAuthorizer,
+                        format!(
+                            "attempt {id:?} reached the authorizer {n} times with one valid signature"
+                        ),
+                    ));
+                }
+            }
         }
-        legit_seen += 1;
     }
-    (legit_seen > allowed)
-        .then(|| format!("{legit_seen} invocations for a case with {allowed} valid signature(s)"))
+    let own = own?;
+    (issued.count(own) == 0).then(|| {
+        (
+            FindingKind::ValidRefused,
+            format!("the valid prefix {own:?} never reached the authorizer"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -112,12 +154,52 @@ mod tests {
     }
 
     #[test]
-    fn only_the_valid_prefix_may_reach_the_authorizer_and_only_as_often_as_allowed() {
-        assert_eq!(judge_entries(&[], None, 0), None);
-        assert_eq!(judge_entries(&[entry(1, Some("p"))], Some("p"), 1), None);
-        assert!(judge_entries(&[entry(1, Some("x"))], Some("p"), 1).is_some());
-        assert!(judge_entries(&[entry(1, None)], None, 0).is_some());
-        assert!(judge_entries(&[entry(1, Some("p")), entry(2, Some("p"))], Some("p"), 1).is_some());
+    fn only_issued_valid_attempts_may_reach_the_authorizer_once_each() {
+        let mut issued = Issued::default();
+        assert_eq!(judge_entries(&[], None, &mut issued), None);
+        issued.issue("p");
+        assert_eq!(
+            judge_entries(&[entry(1, Some("p"))], Some("p"), &mut issued),
+            None
+        );
+        // Twice for one valid signature.
+        assert!(judge_entries(&[entry(2, Some("p"))], None, &mut issued).is_some());
+        // Not issued, or no attempt id at all.
+        assert!(judge_entries(&[entry(3, Some("x"))], None, &mut issued).is_some());
+        assert!(judge_entries(&[entry(4, None)], None, &mut issued).is_some());
+        // A late entry of an earlier case is fine; a valid prefix that never arrived is not.
+        issued.issue("q");
+        issued.issue("r");
+        assert_eq!(
+            judge_entries(&[], Some("q"), &mut issued).map(|(k, _)| k),
+            Some(FindingKind::ValidRefused)
+        );
+        assert_eq!(
+            judge_entries(
+                &[entry(5, Some("q")), entry(6, Some("r"))],
+                Some("r"),
+                &mut issued
+            ),
+            None
+        );
+    }
+
+    /// Found by the fuzz mode (seed 77, case 17257): a WebSocket session's invocation was recorded after its
+    /// case had ended, and was blamed on the next case. Entries are judged against every issued id.
+    #[test]
+    fn regression_wss_invocation_recorded_after_its_case_is_not_a_finding() {
+        let mut issued = Issued::default();
+        issued.issue("fz77-17257");
+        assert_eq!(
+            judge_entries(&[], None, &mut issued),
+            None,
+            "the WebSocket case itself"
+        );
+        assert_eq!(
+            judge_entries(&[entry(8702, Some("fz77-17257"))], None, &mut issued),
+            None,
+            "the next case sees the late entry"
+        );
     }
 
     #[test]

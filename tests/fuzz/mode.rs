@@ -156,3 +156,42 @@ fn the_fuzz_command_ends_with_a_verdict_a_summary_and_a_report_file() {
     assert_eq!(report["verdict"], "pass");
     assert_eq!(report["cases_run"], 300);
 }
+
+/// Found by the fuzz mode (seed 1): hyper dropped an in-flight request when the client half-closed, so a valid
+/// request followed by the client's shutdown(write) reached the authorizer only sometimes. The emulator now
+/// serves half-closed requests (`half_close(true)`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_half_closed_valid_request_always_reaches_the_authorizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = tokenstorm::emulator::start(runner::emulator_config(dir.path()), Shutdown::new())
+        .await
+        .unwrap();
+    let f = tokenstorm::fuzz::targets::fixture();
+    let ep = tokenstorm::fuzz::exec::Endpoints::new(
+        *running.addrs(),
+        running.ca_cert_path(),
+        f.target.clone(),
+        f.key,
+    )
+    .unwrap();
+    for (i, transport) in [Transport::Http, Transport::Https]
+        .into_iter()
+        .cycle()
+        .take(40)
+        .enumerate()
+    {
+        let id = format!("half-close-{i}");
+        let sent = ep
+            .send(transport, Some(&id), b"", Duration::from_secs(20))
+            .await;
+        assert_eq!(sent, tokenstorm::fuzz::exec::Sent::Closed);
+        assert!(
+            running
+                .ledger()
+                .entries()
+                .iter()
+                .any(|e| e.attempt_id.as_deref() == Some(id.as_str())),
+            "{id} over {transport:?} never reached the authorizer"
+        );
+    }
+}
