@@ -150,7 +150,7 @@ pub enum MqttTransport {
 
 #[derive(Debug, Clone, Arbitrary)]
 pub enum Connect {
-    Fields(ConnectFields),
+    Fields(Box<ConnectFields>),
     Raw(Vec<u8>),
 }
 

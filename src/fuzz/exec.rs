@@ -170,10 +170,7 @@ impl Endpoints {
             ..Default::default()
         });
         let mut body = Vec::new();
-        for s in [&b"MQTT"[..]] {
-            body.extend_from_slice(&(s.len() as u16).to_be_bytes());
-            body.extend_from_slice(s);
-        }
+        body.extend_from_slice(b"\x00\x04MQTT");
         body.extend_from_slice(&[4, 0x82, 0, 60]);
         for s in [attempt.as_bytes(), username.as_bytes()] {
             body.extend_from_slice(&(s.len() as u16).to_be_bytes());

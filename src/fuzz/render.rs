@@ -346,7 +346,7 @@ pub fn readable(bytes: &[u8], max: usize) -> String {
             cut -= 1;
         }
         s.truncate(cut);
-        s.push_str("…");
+        s.push('…');
     }
     s
 }
@@ -382,7 +382,7 @@ mod tests {
             &Case::Mqtt(MqttCase {
                 transport: MqttTransport::Plain,
                 valid_prefix: false,
-                connect: Connect::Fields(fields),
+                connect: Connect::Fields(Box::new(fields)),
                 after: vec![],
             }),
             &target(),

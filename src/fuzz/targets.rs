@@ -281,7 +281,10 @@ pub fn signature(data: &[u8]) {
 }
 
 /// Every target by name (the cargo-fuzz target names; the corpus test iterates this).
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+/// A target's entry point.
+pub type EntryPoint = fn(&[u8]);
+
+pub const TARGETS: [(&str, EntryPoint); 4] = [
     ("credentials", credentials),
     ("username", username),
     ("connect", connect),
