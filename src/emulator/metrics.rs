@@ -393,6 +393,7 @@ mod tests {
                 + GateRejection::COUNT
                 + Transport::COUNT * Outcome::COUNT
                 + Transport::MQTT.len() * (1 + CloseReason::COUNT)
+                + 4 // connections refused per listener (https, http, mqtt_tls, mqtt)
         );
         m.session_opened(Transport::Wss);
         m.record_close(Transport::Mqtt, CloseReason::Kicked);
