@@ -32,6 +32,8 @@ pub enum Command {
     Sign(cmd::sign::Args),
     /// Verify a token signature: exit 0 valid, 1 invalid, 2 usage error.
     Verify(cmd::verify::Args),
+    /// Invoke an authorizer's function once, as `aws iot test-invoke-authorizer` does (signature checked first).
+    TestInvoke(Box<cmd::test_invoke::Args>),
 }
 
 /// Logs go to stderr; results go to stdout.

@@ -2,8 +2,11 @@
 //! against the emulator's Lambda Runtime API, real runtime processes, the Invoke API backend against a stand-in
 //! server, and `tokenstorm test-invoke`. Tests with real processes bound their waits by counts, not durations.
 
+mod emulate;
 mod failures;
 mod fixtures;
 mod invoke_api;
+mod refresh;
 mod runtime;
+mod rust;
 mod test_invoke;

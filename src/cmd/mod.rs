@@ -6,6 +6,7 @@ pub mod keygen;
 pub mod lambda_args;
 pub mod run;
 pub mod sign;
+pub mod test_invoke;
 pub mod verify;
 
 use crate::cli::Command;
@@ -20,6 +21,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::TestInvoke(args) => test_invoke::run(*args),
     }
 }
 

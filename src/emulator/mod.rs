@@ -12,6 +12,9 @@
 //! (listeners, connections, ALPN dispatch), [`connection`] (per-connection state and the HTTPS auth cache),
 //! [`publish`] (the HTTPS request pipeline), [`mqtt`] (MQTT 3.1.1/5 sessions), [`websocket`] (MQTT over
 //! WebSocket at `GET /mqtt`), [`admin`], [`tls`].
+//! Real authorizer functions: [`lambda`] (the Lambda Runtime API, supervised runtime processes, the Invoke API
+//! client, throttling at the concurrency limit, cold starts; every authorizer's function is started by [`start`]
+//! and invoked through [`lambda::LiveFunction`]).
 //! Configuration: [`config`] (the resolved contract), [`file`](mod@file) (`--config`), [`function_file`] (the
 //! function table), [`authorizer_json`] (`aws iot describe-authorizer` output).
 
@@ -86,6 +89,9 @@ pub(crate) struct Shared {
     pub broker: mqtt::broker::Broker,
     /// Which Host / SNI names are served.
     pub host: host::HostRule,
+    /// Held by `Shared` only: it closes when the last task holding `Arc<Shared>` (listener, connection, or a
+    /// WebSocket session spawned outside the listeners' task sets) has ended, which is what `join` waits for.
+    pub _alive: tokio::sync::mpsc::Sender<()>,
 }
 
 /// A started emulator. To stop it gracefully, trigger the shutdown given to [`start`], then [`join`](Self::join);
@@ -97,6 +103,8 @@ pub struct RunningEmulator {
     metrics: Arc<EmulatorMetrics>,
     function_metrics: Arc<lambda::metrics::FunctionMetrics>,
     tasks: JoinSet<()>,
+    /// Yields `None` once every holder of the shared state is gone.
+    alive: tokio::sync::mpsc::Receiver<()>,
 }
 
 impl RunningEmulator {
@@ -125,6 +133,8 @@ impl RunningEmulator {
     /// Waits for every listener and connection task; returns once shutdown fired and connections drained.
     pub async fn join(mut self) {
         while self.tasks.join_next().await.is_some() {}
+        // WebSocket sessions run outside the listeners' task sets; they end at shutdown too.
+        while self.alive.recv().await.is_some() {}
     }
 }
 
@@ -238,6 +248,7 @@ pub async fn start_with_limits(
         };
         functions.push(lambda::LiveFunction::start(&a.function, cx, &mut tasks).await?);
     }
+    let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
         functions,
@@ -249,6 +260,7 @@ pub async fn start_with_limits(
         ledger: ledger.clone(),
         broker: mqtt::broker::Broker::default(),
         host,
+        _alive: alive_tx,
     });
     // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.
     let https_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
@@ -285,5 +297,6 @@ pub async fn start_with_limits(
         metrics,
         function_metrics,
         tasks,
+        alive: alive_rx,
     })
 }

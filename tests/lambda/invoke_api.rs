@@ -93,7 +93,7 @@ async fn invoke_api_backend_allows_denies_and_fails_closed() {
         ("allow", 200),
         ("deny", 403),
         ("raise", 403),
-        ("throttle", 403),
+        ("throttle", 429),
     ] {
         let h = seed_headers_for(token, &sign(signing_key(), token));
         assert_eq!(

@@ -108,6 +108,9 @@ async fn seed_function_gets_https_and_mqtt_events_and_never_sees_forged_attempts
         1
     );
     assert_eq!(emu.function_metrics().cold_starts("MyCustomAuthorizer"), 1);
+    let (inits, init_us) = emu.function_metrics().inits("MyCustomAuthorizer");
+    assert_eq!(inits, 1, "one process, one init measured");
+    assert!(init_us > 0);
     emu.stop().await;
 }
 
@@ -180,6 +183,82 @@ async fn replay_resistant_function_denies_replays_and_expired_tokens_and_both_ar
     assert!(
         ledger.iter().all(|e| e.billed_ms >= 1),
         "denied replays are still billed"
+    );
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn caching_for_http_reuses_the_real_functions_answer_per_connection() {
+    let Some(py) = python() else { return };
+    let dir = crate::support::tempdir();
+    let record = dir.path().join("seed.jsonl");
+    let seed = repo().join("scenarios/lambdas/seed_python");
+    let mut auth = python_authorizer(
+        &py,
+        &seed,
+        "lambda_function.lambda_handler",
+        1,
+        &record,
+        vec![],
+    );
+    auth.enable_caching_for_http = true;
+    let emu = start(config(vec![auth], None)).await;
+    let good = seed_headers_for(SEED_TOKEN, &sign(signing_key(), SEED_TOKEN));
+    for connection in 0..2 {
+        let mut conn = Conn::http(emu.addrs().http.unwrap()).await;
+        for _ in 0..3 {
+            conn.post(&format!("/topics/{SEED_TOPIC}"), &refs(&good))
+                .await
+                .assert_message(200, "OK");
+        }
+        assert_eq!(
+            records(&record).len(),
+            connection + 1,
+            "one invocation per keep-alive connection"
+        );
+    }
+    assert_eq!(emu.ledger().len(), 2);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn seed_function_gets_the_mqtt_over_websocket_event() {
+    let Some(py) = python() else { return };
+    let dir = crate::support::tempdir();
+    let record = dir.path().join("seed.jsonl");
+    let seed = repo().join("scenarios/lambdas/seed_python");
+    let auth = python_authorizer(
+        &py,
+        &seed,
+        "lambda_function.lambda_handler",
+        1,
+        &record,
+        vec![],
+    );
+    let emu = start(config(vec![auth], None)).await;
+    let headers = seed_headers_for(SEED_TOKEN, &sign(signing_key(), SEED_TOKEN));
+    let mut ws = crate::emulator::websocket::open(&emu, "", &headers).await;
+    // The seed policy has no iot:Connect: the CONNECT is refused, after the function ran.
+    let answer =
+        crate::emulator::websocket::connect_over(&mut ws, connect(4, "wsdev", None, None, 60))
+            .await;
+    assert_eq!(answer, None, "refused without CONNACK");
+    let seen = records(&record);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0]["protocols"],
+        serde_json::json!(["tls", "http", "mqtt"])
+    );
+    assert_eq!(seen[0]["shape"]["clientId"], "wsdev");
+    assert_eq!(seen[0]["token"], token_hash(SEED_TOKEN));
+    let ledger = emu.ledger().entries();
+    assert_eq!(
+        (ledger[0].transport.as_str(), ledger[0].trigger.as_str()),
+        ("wss", "connect")
+    );
+    assert_eq!(
+        ledger[0].deny_reason.as_deref(),
+        Some("policy_implicit_deny")
     );
     emu.stop().await;
 }
