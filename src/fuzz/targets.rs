@@ -152,17 +152,27 @@ pub fn username(data: &[u8]) {
         },
         &f.target,
     );
+    // Values are percent-encoded, so a '?' can only come from the attempt text: two or more are refused.
+    let question_marks = rendered.matches('?').count();
     let attempt_has_q = attempt.as_deref().is_some_and(|a| a.contains('?'));
     match parse_username(&rendered) {
         Ok(p) => {
-            assert!(!attempt_has_q, "a second '?' was accepted: {rendered:?}");
-            assert_eq!(
-                p.get(&f.target.token_key_name),
-                credentials.token.as_deref(),
-                "token did not round-trip through {rendered:?}"
+            assert!(
+                question_marks < 2,
+                "a second '?' was accepted: {rendered:?}"
             );
+            if !attempt_has_q {
+                assert_eq!(
+                    p.get(&f.target.token_key_name),
+                    credentials.token.as_deref(),
+                    "token did not round-trip through {rendered:?}"
+                );
+            }
         }
-        Err(_) => assert!(attempt_has_q, "a built username was refused: {rendered:?}"),
+        Err(_) => assert!(
+            question_marks >= 2,
+            "a built username was refused: {rendered:?}"
+        ),
     }
 }
 
@@ -178,6 +188,8 @@ pub fn connect(data: &[u8]) {
             && fields.flags.is_none()
             && fields.protocol_name.is_none()
             && matches!(fields.level, Level::V311)
+            // 3.1.1 forbids a password without a username (MQTT-3.1.2-22); the emulator refuses it.
+            && (fields.password.is_none() || fields.username.is_some())
             && bytes.len() < 4096;
         let mut buf = BytesMut::from(&bytes[..]);
         let decoded = codec::decode(None, &mut buf);
