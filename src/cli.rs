@@ -24,6 +24,8 @@ pub enum Command {
     Run(cmd::run::Args),
     /// Serve the emulated AWS IoT custom-auth data plane until SIGINT/SIGTERM.
     Emulate(Box<cmd::emulate::Args>),
+    /// Send arbitrary-driven attack traffic over every transport to the embedded emulator and judge it.
+    Fuzz(cmd::fuzz::Args),
     /// Generate an RSA key pair for token signing.
     Keygen(cmd::keygen::Args),
     /// Sign a token: prints the base64 signature, as `openssl dgst -sha256 -sign KEY | base64 -w0`.

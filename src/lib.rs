@@ -27,6 +27,7 @@ pub mod cli;
 pub mod cmd;
 pub mod emulator;
 pub mod error;
+pub mod fuzz;
 pub mod invariant;
 pub mod load;
 pub mod metrics;

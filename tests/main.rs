@@ -3,6 +3,7 @@
 mod support;
 
 mod emulator;
+mod fuzz;
 mod lambda;
 mod run;
 mod token;

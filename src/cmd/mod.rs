@@ -1,6 +1,7 @@
 //! One module per subcommand: an `Args` struct and a `run` function.
 
 pub mod emulate;
+pub mod fuzz;
 pub mod keygen;
 pub mod lambda_args;
 pub mod run;
@@ -16,6 +17,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Run(args) => run::run(args),
         Command::Emulate(args) => emulate::run(*args),
+        Command::Fuzz(args) => fuzz::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),

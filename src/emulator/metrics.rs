@@ -160,6 +160,8 @@ pub struct EmulatorMetrics {
     /// MQTT sessions past CONNACK, now (a gauge), per transport.
     sessions: [AtomicI64; Transport::COUNT],
     closes: [[AtomicU64; CloseReason::COUNT]; Transport::COUNT],
+    /// Connections refused at accept because the listener was at its connection cap.
+    refused: [AtomicU64; Transport::COUNT],
 }
 
 impl EmulatorMetrics {
@@ -174,6 +176,7 @@ impl EmulatorMetrics {
             requests: Default::default(),
             sessions: Default::default(),
             closes: Default::default(),
+            refused: Default::default(),
         }
     }
 
@@ -210,6 +213,15 @@ impl EmulatorMetrics {
     /// An MQTT connection ended (accepted or not), and why.
     pub fn record_close(&self, transport: Transport, reason: CloseReason) {
         self.closes[transport as usize][reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was refused at accept: the listener serving `transport` was at its connection cap.
+    pub fn record_connection_refused(&self, transport: Transport) {
+        self.refused[transport as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connections_refused(&self, transport: Transport) -> u64 {
+        self.refused[transport as usize].load(Ordering::Relaxed)
     }
 
     /// MQTT sessions open now on `transport`.
@@ -318,6 +330,21 @@ impl EmulatorMetrics {
                 );
             }
         }
+        out.push_str("# HELP tokenstorm_connections_refused_total Connections refused at accept because the listener was at its connection cap.\n");
+        out.push_str("# TYPE tokenstorm_connections_refused_total counter\n");
+        for transport in [
+            Transport::Https,
+            Transport::Http,
+            Transport::MqttTls,
+            Transport::Mqtt,
+        ] {
+            let _ = writeln!(
+                out,
+                "tokenstorm_connections_refused_total{{listener=\"{}\"}} {}",
+                transport.as_str(),
+                self.connections_refused(transport)
+            );
+        }
         out
     }
 }
@@ -366,6 +393,7 @@ mod tests {
                 + GateRejection::COUNT
                 + Transport::COUNT * Outcome::COUNT
                 + Transport::MQTT.len() * (1 + CloseReason::COUNT)
+                + 4 // connections refused per listener (https, http, mqtt_tls, mqtt)
         );
         m.session_opened(Transport::Wss);
         m.record_close(Transport::Mqtt, CloseReason::Kicked);

@@ -198,6 +198,16 @@ async fn bind(
 
 /// Binds every configured listener, writes the CA, and serves until `shutdown` fires.
 pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result<RunningEmulator> {
+    start_with_limits(config, server::Limits::default(), shutdown).await
+}
+
+/// [`start`] with per-connection bounds other than the defaults (connection caps, handshake and header
+/// timeouts).
+pub async fn start_with_limits(
+    config: EmulatorConfig,
+    limits: server::Limits,
+    shutdown: Shutdown,
+) -> anyhow::Result<RunningEmulator> {
     let default_authorizer = validate(&config)?;
     let host = host::HostRule::new(&config.endpoint_names, config.check_host);
     let tls = match &config.tls {
@@ -275,6 +285,7 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
                 role,
                 shared.clone(),
                 shutdown.clone(),
+                limits,
             ));
         }
     }

@@ -2,8 +2,9 @@
 //! hyper HTTP/1.1 connection (keep-alive) or one MQTT session per accepted socket. On the HTTPS listener the
 //! negotiated ALPN picks: `mqtt` → an MQTT session (as AWS does on 443), anything else → HTTP, where
 //! `GET /mqtt` upgrades to MQTT over WebSocket. HTTP requests naming a Host the emulator does not serve get
-//! `421` (see [`super::host`]). Bounded: TLS handshake and header read timeouts, a maximum
-//! header size, and a graceful drain when shutdown fires.
+//! `421` (see [`super::host`]). Bounded ([`Limits`]): a cap on open connections per listener (refused beyond
+//! it, counted), TLS handshake and header read timeouts (slowloris, half-open handshakes), a maximum header
+//! size (431), MQTT's CONNECT timeout (see `mqtt::session`), and a graceful drain when shutdown fires.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,6 +36,34 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// How long open connections get to finish their current request after shutdown.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Per-connection bounds. [`Limits::default`] is what `emulate` and `run` use; tests and the fuzz mode may
+/// tighten them (see `emulator::start_with_limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections per listener; further connections are refused at accept (plain HTTP gets a 503),
+    /// counted in `tokenstorm_connections_refused_total`.
+    pub max_connections_per_listener: usize,
+    pub tls_handshake_timeout: Duration,
+    pub header_read_timeout: Duration,
+}
+
+/// Open connections per listener by default: far above a test load, far below the file descriptor limit.
+pub const MAX_CONNECTIONS_PER_LISTENER: usize = 10_000;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections_per_listener: MAX_CONNECTIONS_PER_LISTENER,
+            tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        }
+    }
+}
+
+/// The refusal a plain HTTP client reads when the listener is at its cap.
+const REFUSED_HTTP: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+
 /// What a listener serves.
 #[derive(Clone)]
 pub(crate) enum Role {
@@ -51,6 +80,7 @@ pub(crate) async fn serve(
     role: Role,
     shared: Arc<Shared>,
     shutdown: Shutdown,
+    limits: Limits,
 ) {
     let mut connections = JoinSet::new();
     loop {
@@ -58,7 +88,12 @@ pub(crate) async fn serve(
             _ = shutdown.wait() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    connections.spawn(connection(stream, role.clone(), shared.clone(), shutdown.clone()));
+                    while connections.try_join_next().is_some() {}
+                    if connections.len() >= limits.max_connections_per_listener {
+                        refuse(&stream, &role, &shared);
+                        continue;
+                    }
+                    connections.spawn(connection(stream, role.clone(), shared.clone(), shutdown.clone(), limits));
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -73,13 +108,39 @@ pub(crate) async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-async fn connection(stream: TcpStream, role: Role, shared: Arc<Shared>, shutdown: Shutdown) {
+/// At the cap: never waits (a flood must not stall the accept loop); plain HTTP gets a 503 if the socket takes
+/// it at once, the others are closed (TLS and MQTT have nothing to say before a handshake or CONNECT).
+fn refuse(stream: &TcpStream, role: &Role, shared: &Shared) {
+    let transport = match role {
+        Role::Https(_) => Transport::Https,
+        Role::Http | Role::Admin => Transport::Http,
+        Role::MqttTls(_) => Transport::MqttTls,
+        Role::Mqtt => Transport::Mqtt,
+    };
+    if matches!(role, Role::Http | Role::Admin) {
+        let _ = stream.try_write(REFUSED_HTTP);
+    }
+    shared.metrics.record_connection_refused(transport);
+    tracing::debug!(
+        listener = transport.as_str(),
+        "connection cap reached: connection refused"
+    );
+}
+
+async fn connection(
+    stream: TcpStream,
+    role: Role,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+    limits: Limits,
+) {
     let _ = stream.set_nodelay(true);
     // The dedicated MQTT/TLS listener speaks MQTT whatever the ALPN; the HTTPS listener only for ALPN `mqtt`.
     let dedicated = matches!(role, Role::MqttTls(_));
     match role {
         Role::Https(acceptor) | Role::MqttTls(acceptor) => {
-            let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let handshake =
+                tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(stream));
             let tls = tokio::select! {
                 r = handshake => match r {
                     Ok(Ok(tls)) => tls,
@@ -105,7 +166,7 @@ async fn connection(stream: TcpStream, role: Role, shared: Arc<Shared>, shutdown
                 return session::run(tls, origin, shared, shutdown).await;
             }
             let ctx = Arc::new(ConnCtx::new(Transport::Https, sni));
-            data_plane(TokioIo::new(tls), ctx, shared, shutdown).await
+            data_plane(TokioIo::new(tls), ctx, shared, shutdown, limits).await
         }
         Role::Mqtt => {
             let origin = Origin {
@@ -119,20 +180,25 @@ async fn connection(stream: TcpStream, role: Role, shared: Arc<Shared>, shutdown
         }
         Role::Http => {
             let ctx = Arc::new(ConnCtx::new(Transport::Http, None));
-            data_plane(TokioIo::new(stream), ctx, shared, shutdown).await
+            data_plane(TokioIo::new(stream), ctx, shared, shutdown, limits).await
         }
         Role::Admin => {
             let service = service_fn(move |req: Request<Incoming>| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(admin::handle(req, &shared).await) }
             });
-            serve_connection(TokioIo::new(stream), service, shutdown).await
+            serve_connection(TokioIo::new(stream), service, shutdown, limits).await
         }
     }
 }
 
-async fn data_plane<I>(io: I, ctx: Arc<ConnCtx>, shared: Arc<Shared>, shutdown: Shutdown)
-where
+async fn data_plane<I>(
+    io: I,
+    ctx: Arc<ConnCtx>,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+    limits: Limits,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let conn_shutdown = shutdown.clone();
@@ -157,10 +223,10 @@ where
             Ok(publish::handle(req, &shared, &ctx).await)
         }
     });
-    serve_connection(io, service, shutdown).await
+    serve_connection(io, service, shutdown, limits).await
 }
 
-async fn serve_connection<I, S>(io: I, service: S, shutdown: Shutdown)
+async fn serve_connection<I, S>(io: I, service: S, shutdown: Shutdown, limits: Limits)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: hyper::service::Service<
@@ -173,8 +239,12 @@ where
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
+        // A client that shuts down its write side after its request still gets the answer (and the request is
+        // judged): without this hyper drops the in-flight request at EOF, so whether a half-closed request
+        // reached the gate and the authorizer would depend on timing.
+        .half_close(true)
         .keep_alive(true);
     let conn = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);

@@ -1,0 +1,20 @@
+//! Fuzz mode (`tokenstorm fuzz`) and the cargo-fuzz targets' library side.
+//!
+//! Pure parts: [`case`] (the `arbitrary` case types and seeded generation), [`render`] (case → wire bytes),
+//! [`reduce`] (delta minimization), [`oracle`] (what counts as a finding), [`reproducer`] (the file a finding
+//! is written to), [`targets`] (the cargo-fuzz entry points). The async shell: [`exec`] (sends one case to the
+//! emulator over its transport) and [`runner`] (the seeded loop, probes, findings, minimization).
+//!
+//! ```text
+//! (seed, index) ─► ChaCha bytes ─► Case ─► bytes ─► exec (TLS/TCP, valid prefix) ─► emulator
+//!                                                   oracle: ledger entries, panic count, probes, RSS ─► findings
+//! ```
+
+pub mod case;
+pub mod exec;
+pub mod oracle;
+pub mod reduce;
+pub mod render;
+pub mod reproducer;
+pub mod runner;
+pub mod targets;

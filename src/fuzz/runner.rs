@@ -1,0 +1,434 @@
+//! The fuzz loop (async shell): starts the embedded emulator, sends case after case (each generated from
+//! (seed, index)), judges each with the [`super::oracle`], probes liveness and memory every few cases, minimizes
+//! and writes each finding as a [`Reproducer`], and returns the [`Summary`] the command renders.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::case::{Transport, generate};
+use super::exec::{Endpoints, Sent};
+use super::oracle::{self, FindingKind, Issued, judge_entries, panics};
+use super::reduce::Reducer;
+use super::render::render;
+use super::reproducer::Reproducer;
+use super::targets::fixture;
+use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION};
+use crate::emulator::{EmulatorConfig, Ledger, RunningEmulator};
+use crate::shutdown::Shutdown;
+
+/// How a fuzz run is bounded and where its files go.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: u64,
+    pub cases: u64,
+    /// A case's connection must be closed by the emulator within this (after the client's half-close).
+    pub case_deadline: Duration,
+    /// Liveness and memory probes every this many cases (and at the end).
+    pub probe_every: u64,
+    pub max_rss_kib: u64,
+    /// Time spent minimizing each finding.
+    pub minimize_budget: Duration,
+    /// Stop after this many findings.
+    pub max_findings: usize,
+    /// Reproducers and the report go here (created).
+    pub run_dir: PathBuf,
+    /// Progress lines on stderr.
+    pub progress: bool,
+}
+
+impl Options {
+    pub fn new(seed: u64, cases: u64, run_dir: PathBuf) -> Self {
+        Self {
+            seed,
+            cases,
+            case_deadline: Duration::from_secs(5),
+            probe_every: 500,
+            max_rss_kib: 1024 * 1024,
+            minimize_budget: Duration::from_secs(20),
+            max_findings: 20,
+            run_dir,
+            progress: false,
+        }
+    }
+}
+
+/// Cases sent per transport.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TransportStats {
+    pub transport: &'static str,
+    pub cases: u64,
+    pub with_valid_prefix: u64,
+    /// Wall time spent in this transport's cases, seconds.
+    pub seconds: f64,
+    pub cases_per_second: f64,
+    /// Cases whose connection could not be opened (TCP or TLS refused): counted, not findings.
+    pub not_connected: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub case_index: Option<u64>,
+    pub transport: Option<&'static str>,
+    pub detail: String,
+    /// The reproducer file, when the finding belongs to a case.
+    pub reproducer: Option<PathBuf>,
+    /// Bytes before and after minimization.
+    pub bytes: Option<(usize, usize)>,
+}
+
+/// What a fuzz run found; the report file is this as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub seed: u64,
+    pub cases_planned: u64,
+    pub cases_run: u64,
+    pub seconds: f64,
+    pub cases_per_second: f64,
+    pub transports: Vec<TransportStats>,
+    pub probes: u64,
+    /// Authorizer invocations in the run (valid prefixes and probes: shows the valid paths were exercised).
+    pub invocations: u64,
+    pub peak_rss_kib: Option<u64>,
+    pub max_rss_kib: u64,
+    pub findings: Vec<Finding>,
+    pub interrupted: bool,
+    /// `pass` or `fail`.
+    pub verdict: &'static str,
+    pub run_dir: PathBuf,
+}
+
+/// The embedded emulator a fuzz run attacks: the fixture's authorizer, every data-plane listener on 127.0.0.1:0.
+pub fn emulator_config(state_dir: &Path) -> EmulatorConfig {
+    let any = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let f = fixture();
+    EmulatorConfig {
+        authorizers: f.authorizers.clone(),
+        default_authorizer: Some(f.target.authorizer.clone()),
+        endpoint_names: vec![f.target.host.clone()],
+        region: DEFAULT_REGION.into(),
+        account_id: DEFAULT_ACCOUNT.into(),
+        bind_https: any,
+        bind_http: any,
+        bind_admin: None,
+        bind_mqtt_tls: any,
+        bind_mqtt: any,
+        check_host: true,
+        state_dir: state_dir.to_path_buf(),
+        tls: None,
+        // Bounded, so resident memory is too: the fuzz oracle reads each case's entries right after it.
+        ledger_capacity: 10_000,
+    }
+}
+
+async fn start(
+    run_dir: &Path,
+    shutdown: &Shutdown,
+) -> anyhow::Result<(RunningEmulator, Endpoints)> {
+    oracle::install_panic_counter();
+    std::fs::create_dir_all(run_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the run folder {}: {e}", run_dir.display()))?;
+    let running =
+        crate::emulator::start(emulator_config(&run_dir.join("emulator")), shutdown.clone())
+            .await?;
+    let f = fixture();
+    let ep = Endpoints::new(
+        *running.addrs(),
+        running.ca_cert_path(),
+        f.target.clone(),
+        f.key,
+    )?;
+    Ok((running, ep))
+}
+
+/// The attempt id of case `index`'s valid prefix.
+pub fn attempt_id(seed: u64, index: u64) -> String {
+    format!("fz{seed}-{index}")
+}
+
+/// Sends one case and judges it. `None`: nothing wrong.
+pub async fn judge_case(
+    ep: &Endpoints,
+    ledger: &Ledger,
+    issued: &mut Issued,
+    transport: Transport,
+    prefix: Option<&str>,
+    bytes: &[u8],
+    deadline: Duration,
+) -> (Sent, Option<(FindingKind, String)>) {
+    if let Some(p) = prefix {
+        issued.issue(p);
+    }
+    let seq = ledger.recorded();
+    let panics_before = panics();
+    let sent = ep.send(transport, prefix, bytes, deadline).await;
+    let entries = ledger.since(seq).entries;
+    let verdict = if panics() > panics_before {
+        Some((
+            FindingKind::Panic,
+            format!("{} panic(s) during the case", panics() - panics_before),
+        ))
+    } else if let Some(found) = judge_entries(&entries, prefix, issued)
+        .filter(|(k, _)| *k != FindingKind::ValidRefused || transport != Transport::Wss)
+    {
+        // Over WebSocket the frame reader runs while the CONNECT is being authorized, so a broken frame after
+        // a valid CONNECT may end the connection first: whether the valid prefix is served is then a race,
+        // not a finding. HTTP and MQTT read the next request or packet only after authorizing this one.
+        Some(found)
+    } else if sent == Sent::Deadline {
+        Some((
+            FindingKind::Hang,
+            format!(
+                "the emulator kept the connection open {deadline:?} after the client closed its side"
+            ),
+        ))
+    } else {
+        None
+    };
+    (sent, verdict)
+}
+
+/// Shrinks `bytes` while the same kind of finding reproduces, within the time budget.
+async fn minimize(
+    ep: &Endpoints,
+    ledger: &Ledger,
+    transport: Transport,
+    prefix: Option<&str>,
+    bytes: &[u8],
+    kind: FindingKind,
+    opts: &Options,
+) -> Vec<u8> {
+    if kind == FindingKind::Hang {
+        return bytes.to_vec(); // each try would cost a whole deadline
+    }
+    let stop = Instant::now() + opts.minimize_budget;
+    let mut r = Reducer::new(bytes.to_vec());
+    while Instant::now() < stop {
+        let Some(c) = r.next_candidate() else { break };
+        // Minimization re-sends the same valid prefix: each try judges its own invocations.
+        let mut issued = Issued::default();
+        let (_, v) = judge_case(
+            ep,
+            ledger,
+            &mut issued,
+            transport,
+            prefix,
+            &c,
+            opts.case_deadline,
+        )
+        .await;
+        r.report(v.is_some_and(|(k, _)| k == kind));
+    }
+    r.into_best()
+}
+
+/// Runs `opts.cases` cases against a fresh embedded emulator.
+pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary> {
+    let emu_shutdown = Shutdown::new();
+    let (running, ep) = start(&opts.run_dir, &emu_shutdown).await?;
+    let ledger = running.ledger().clone();
+    let mut stats: Vec<TransportStats> = Transport::ALL
+        .iter()
+        .map(|t| TransportStats {
+            transport: t.as_str(),
+            ..Default::default()
+        })
+        .collect();
+    let mut findings = Vec::new();
+    let mut probes = 0;
+    let mut issued = Issued::default();
+    let mut peak_rss = oracle::rss_kib();
+    let started = Instant::now();
+    let mut index = 0;
+    let mut interrupted = false;
+    while index < opts.cases {
+        if shutdown.is_triggered() {
+            interrupted = true;
+            break;
+        }
+        let case = generate(opts.seed, index);
+        let transport = case.transport();
+        let bytes = render(&case, &ep.target);
+        let attempt = case.valid_prefix().then(|| attempt_id(opts.seed, index));
+        let t0 = Instant::now();
+        let (sent, verdict) = judge_case(
+            &ep,
+            &ledger,
+            &mut issued,
+            transport,
+            attempt.as_deref(),
+            &bytes,
+            opts.case_deadline,
+        )
+        .await;
+        let s = &mut stats[transport.index()];
+        s.cases += 1;
+        s.with_valid_prefix += u64::from(attempt.is_some());
+        s.seconds += t0.elapsed().as_secs_f64();
+        s.not_connected += u64::from(matches!(sent, Sent::NotConnected(_)));
+        if let Some((kind, detail)) = verdict {
+            let small = minimize(
+                &ep,
+                &ledger,
+                transport,
+                attempt.as_deref(),
+                &bytes,
+                kind,
+                opts,
+            )
+            .await;
+            let rep = Reproducer::new(
+                opts.seed,
+                index,
+                transport,
+                attempt.is_some(),
+                kind,
+                detail.clone(),
+                &small,
+                (small.len() < bytes.len()).then_some(&bytes[..]),
+            );
+            let path = rep.write(&opts.run_dir)?;
+            findings.push(Finding {
+                kind,
+                case_index: Some(index),
+                transport: Some(transport.as_str()),
+                detail,
+                reproducer: Some(path),
+                bytes: Some((bytes.len(), small.len())),
+            });
+        }
+        index += 1;
+        let probe_due = index % opts.probe_every.max(1) == 0 || index == opts.cases;
+        if probe_due || matches!(sent, Sent::NotConnected(_)) {
+            probes += 1;
+            if let Err(why) = ep
+                .probe(
+                    &probe_id(&mut issued, &format!("probe-{index}")),
+                    opts.case_deadline,
+                )
+                .await
+            {
+                findings.push(run_finding(
+                    FindingKind::Hang,
+                    index,
+                    format!("liveness probe failed: {why}"),
+                ));
+            }
+            let rss = oracle::rss_kib();
+            peak_rss = peak_rss.max(rss);
+            if let Some(kib) = rss.filter(|&k| k > opts.max_rss_kib)
+                && !findings
+                    .iter()
+                    .any(|f: &Finding| f.kind == FindingKind::Memory)
+            {
+                findings.push(run_finding(
+                    FindingKind::Memory,
+                    index,
+                    format!(
+                        "resident memory {kib} KiB passed the bound {} KiB",
+                        opts.max_rss_kib
+                    ),
+                ));
+            }
+            if opts.progress && index % (opts.probe_every.max(1) * 10) == 0 {
+                eprintln!(
+                    "fuzz: {index}/{} cases, {:.0} cases/s, {} finding(s)",
+                    opts.cases,
+                    index as f64 / started.elapsed().as_secs_f64().max(1e-9),
+                    findings.len()
+                );
+            }
+        }
+        if findings.len() >= opts.max_findings {
+            break;
+        }
+    }
+    emu_shutdown.trigger();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running.join()).await;
+    let seconds = started.elapsed().as_secs_f64();
+    for s in &mut stats {
+        s.cases_per_second = if s.seconds > 0.0 {
+            s.cases as f64 / s.seconds
+        } else {
+            0.0
+        };
+    }
+    Ok(Summary {
+        seed: opts.seed,
+        cases_planned: opts.cases,
+        cases_run: index,
+        seconds,
+        cases_per_second: index as f64 / seconds.max(1e-9),
+        transports: stats,
+        probes,
+        invocations: ledger.recorded(),
+        peak_rss_kib: peak_rss,
+        max_rss_kib: opts.max_rss_kib,
+        verdict: if findings.is_empty() && !interrupted {
+            "pass"
+        } else {
+            "fail"
+        },
+        findings,
+        interrupted,
+        run_dir: opts.run_dir.clone(),
+    })
+}
+
+/// Issues the attempt ids a probe will use (`<id>-https`, `<id>-mqtt`) and returns `id`.
+fn probe_id(issued: &mut Issued, id: &str) -> String {
+    issued.issue(&format!("{id}-https"));
+    issued.issue(&format!("{id}-mqtt"));
+    id.to_string()
+}
+
+fn run_finding(kind: FindingKind, after: u64, detail: String) -> Finding {
+    Finding {
+        kind,
+        case_index: None,
+        transport: None,
+        detail: format!("after {after} cases: {detail}"),
+        reproducer: None,
+        bytes: None,
+    }
+}
+
+/// Replays a reproducer against a fresh embedded emulator: `Some` when the finding still reproduces.
+pub async fn replay(
+    rep: &Reproducer,
+    opts: &Options,
+) -> anyhow::Result<Option<(FindingKind, String)>> {
+    let emu_shutdown = Shutdown::new();
+    let (running, ep) = start(&opts.run_dir, &emu_shutdown).await?;
+    let bytes = rep.bytes()?;
+    let attempt = rep
+        .valid_prefix
+        .then(|| attempt_id(rep.seed, rep.case_index));
+    let ledger = running.ledger().clone();
+    let mut issued = Issued::default();
+    let (_, verdict) = judge_case(
+        &ep,
+        &ledger,
+        &mut issued,
+        rep.transport,
+        attempt.as_deref(),
+        &bytes,
+        opts.case_deadline,
+    )
+    .await;
+    let verdict = match verdict {
+        Some(v) => Some(v),
+        None => ep
+            .probe(&probe_id(&mut issued, "replay-probe"), opts.case_deadline)
+            .await
+            .err()
+            .map(|why| (FindingKind::Hang, format!("liveness probe failed: {why}"))),
+    };
+    emu_shutdown.trigger();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running.join()).await;
+    Ok(verdict)
+}

@@ -1,0 +1,198 @@
+//! The emulator under attack: slowloris heads, half-open TLS handshakes, pre-CONNECT stalls and a connection
+//! flood are held open while valid devices keep being served; the flood is refused clearly and counted; the
+//! stalled connections are closed by the emulator; oversized heads get 431.
+
+use std::time::Duration;
+
+use tokenstorm::emulator::metrics::Transport as Listener;
+use tokenstorm::emulator::server::Limits;
+use tokenstorm::fuzz::case::Transport;
+use tokenstorm::fuzz::exec::{Endpoints, Sent};
+use tokenstorm::fuzz::runner::emulator_config;
+use tokenstorm::fuzz::targets::fixture;
+use tokenstorm::shutdown::Shutdown;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+const SLOWLORIS: usize = 20;
+const HANDSHAKE_STALLS: usize = 20;
+const CONNECT_STALLS: usize = 20;
+const CAP: usize = 48;
+const FLOOD: usize = 80;
+
+async fn open(addr: std::net::SocketAddr, first: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    if !first.is_empty() {
+        s.write_all(first).await.expect("write");
+    }
+    s
+}
+
+/// Reads until the emulator closes the socket (EOF or reset); returns what it said.
+async fn until_closed(s: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_hold_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_connections_per_listener: CAP,
+        tls_handshake_timeout: Duration::from_secs(2),
+        header_read_timeout: Duration::from_secs(2),
+    };
+    let shutdown = Shutdown::new();
+    let running = tokenstorm::emulator::start_with_limits(
+        emulator_config(dir.path()),
+        limits,
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let addrs = *running.addrs();
+    let f = fixture();
+    let ep = Endpoints::new(addrs, running.ca_cert_path(), f.target.clone(), f.key).unwrap();
+    let host = &f.target.host;
+
+    // Slowloris on plain HTTP: a request head that never ends.
+    let mut slow = Vec::new();
+    for _ in 0..SLOWLORIS {
+        let head = format!("POST /topics/t?qos=0 HTTP/1.1\r\nhost: {host}\r\nx-slow: ");
+        slow.push(open(addrs.http.unwrap(), head.as_bytes()).await);
+    }
+    // Half-open TLS handshakes on the HTTPS and MQTT/TLS listeners: a ClientHello's first bytes, then nothing.
+    let mut stalls = Vec::new();
+    for i in 0..HANDSHAKE_STALLS {
+        let addr = if i % 2 == 0 {
+            addrs.https
+        } else {
+            addrs.mqtt_tls
+        };
+        stalls.push(open(addr.unwrap(), b"\x16\x03\x01\x02\x00\x01").await);
+    }
+    // Plain MQTT connections that never finish their CONNECT.
+    for _ in 0..CONNECT_STALLS {
+        stalls.push(open(addrs.mqtt.unwrap(), b"\x10\x20\x00\x04MQ").await);
+    }
+    // A flood on the plain HTTP listener: more connections than its cap allows.
+    let mut flood = Vec::new();
+    for _ in 0..FLOOD {
+        flood.push(open(addrs.http.unwrap(), b"").await);
+    }
+
+    // Valid devices on the attacked listeners (HTTPS, MQTT/TLS via ALPN, plain MQTT) are served all along.
+    for round in 0..10 {
+        ep.probe(&format!("valid-{round}"), Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: a valid device was not served: {e}"));
+        let attempt = format!("valid-tls-{round}");
+        let sent = ep
+            .send(
+                Transport::MqttTls,
+                Some(&attempt),
+                b"",
+                Duration::from_secs(20),
+            )
+            .await;
+        assert_eq!(sent, Sent::Closed);
+        assert!(
+            running
+                .ledger()
+                .entries()
+                .iter()
+                .any(|e| e.attempt_id.as_deref() == Some(attempt.as_str())),
+            "round {round}: the valid MQTT/TLS CONNECT did not reach the authorizer"
+        );
+    }
+
+    // The flood beyond the cap was refused with a clear 503, and counted.
+    let mut refused = 0;
+    for s in flood.iter_mut() {
+        let said = tokio::time::timeout(Duration::from_millis(200), until_closed(s)).await;
+        if let Ok(said) = said {
+            assert!(
+                said.is_empty() || said.starts_with(b"HTTP/1.1 503"),
+                "{:?}",
+                String::from_utf8_lossy(&said)
+            );
+            refused += usize::from(said.starts_with(b"HTTP/1.1 503"));
+        }
+    }
+    assert!(
+        refused >= FLOOD + SLOWLORIS - CAP,
+        "only {refused} flood connections refused"
+    );
+    assert!(running.metrics().connections_refused(Listener::Http) >= refused as u64);
+    assert!(
+        running
+            .metrics()
+            .render_prometheus()
+            .contains("tokenstorm_connections_refused_total{listener=\"http\"}")
+    );
+
+    // The emulator closes every stalled connection itself (header, handshake and CONNECT deadlines).
+    for s in slow.iter_mut().chain(stalls.iter_mut()) {
+        tokio::time::timeout(Duration::from_secs(60), until_closed(s))
+            .await
+            .expect("the emulator kept a stalled connection open");
+    }
+    // Once the flood is gone, the HTTP listener serves again.
+    drop(flood);
+    drop(slow);
+    let mut served = false;
+    for i in 0..50 {
+        let attempt = format!("after-flood-{i}");
+        ep.send(
+            Transport::Http,
+            Some(&attempt),
+            b"",
+            Duration::from_secs(20),
+        )
+        .await;
+        if running
+            .ledger()
+            .entries()
+            .iter()
+            .any(|e| e.attempt_id.as_deref() == Some(attempt.as_str()))
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "the HTTP listener did not recover after the flood");
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(20), running.join())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_request_head_is_refused_with_431() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = tokenstorm::emulator::start(emulator_config(dir.path()), Shutdown::new())
+        .await
+        .unwrap();
+    let mut s = open(running.addrs().http.unwrap(), b"").await;
+    let head = format!(
+        "POST /topics/t HTTP/1.1\r\nhost: {}\r\nx-big: {}\r\n\r\n",
+        fixture().target.host,
+        "a".repeat(64 * 1024)
+    );
+    let _ = s.write_all(head.as_bytes()).await;
+    let said = tokio::time::timeout(Duration::from_secs(20), until_closed(&mut s))
+        .await
+        .unwrap();
+    assert!(
+        said.starts_with(b"HTTP/1.1 431"),
+        "{:?}",
+        String::from_utf8_lossy(&said)
+    );
+}
