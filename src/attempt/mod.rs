@@ -4,11 +4,13 @@
 //! RNG ([`Mix`]) plus an index into the catalogue, and its id ([`id`]) names its class so outcomes and ledger
 //! entries are attributable without per-attempt storage.
 
+mod attacker_keys;
 pub mod catalogue;
 pub mod class;
 pub mod forge;
 pub mod id;
 pub mod mix;
+pub mod oracle;
 #[cfg(test)]
 pub(crate) mod test_keys;
 

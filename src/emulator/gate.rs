@@ -7,6 +7,9 @@ use super::config::{AuthorizerSpec, AuthorizerStatus};
 use crate::token::{SignatureError, verify_token};
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 
+/// Longest token the gate accepts (AWS IoT quotas; issue 5): longer ones are refused before the authorizer.
+pub const MAX_TOKEN_CHARS: usize = 6144;
+
 /// Why the gate refused a request. A bounded set: it labels metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GateRejection {
@@ -19,10 +22,11 @@ pub enum GateRejection {
     UnknownAuthorizer,
     NoDefaultAuthorizer,
     InactiveAuthorizer,
+    TokenTooLong,
 }
 
 impl GateRejection {
-    pub const ALL: [GateRejection; 9] = [
+    pub const ALL: [GateRejection; 10] = [
         Self::MissingToken,
         Self::MissingSignature,
         Self::NotBase64,
@@ -32,6 +36,7 @@ impl GateRejection {
         Self::UnknownAuthorizer,
         Self::NoDefaultAuthorizer,
         Self::InactiveAuthorizer,
+        Self::TokenTooLong,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -47,6 +52,7 @@ impl GateRejection {
             Self::UnknownAuthorizer => "unknown_authorizer",
             Self::NoDefaultAuthorizer => "no_default_authorizer",
             Self::InactiveAuthorizer => "inactive_authorizer",
+            Self::TokenTooLong => "token_too_long",
         }
     }
 
@@ -158,6 +164,9 @@ pub fn verify(
         });
     }
     let token = token.ok_or(GateRejection::MissingToken)?;
+    if token.chars().count() > MAX_TOKEN_CHARS {
+        return Err(GateRejection::TokenTooLong);
+    }
     let signature = signature
         .filter(|s| !s.is_empty())
         .ok_or(GateRejection::MissingSignature)?;

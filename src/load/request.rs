@@ -114,6 +114,12 @@ fn prepare(
             HeaderValue::from_static("application/octet-stream"),
         ),
     ];
+    // A value an HTTP header cannot carry (the line breaks of `wrapped_64`, see the oracle's `Applies::Moved`)
+    // rides in the query string instead.
+    let placement = match placement {
+        Placement::Headers if !header_safe(cred) => Placement::Query,
+        p => p,
+    };
     let token_name = HeaderName::from_bytes(shape.token_key_name.as_bytes())
         .map_err(|e| bad("token key name", &e))?;
     match placement {
@@ -151,6 +157,15 @@ fn prepare(
     }
     let uri = path.parse::<Uri>().map_err(|e| bad("uri", &e))?;
     Ok(Prepared { uri, headers })
+}
+
+/// Whether the token and signature are valid header values.
+fn header_safe(cred: &Credential) -> bool {
+    HeaderValue::from_str(&cred.token).is_ok()
+        && cred
+            .signature
+            .as_deref()
+            .is_none_or(|s| HeaderValue::from_str(s).is_ok())
 }
 
 #[cfg(test)]
