@@ -7,7 +7,7 @@
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::forge::{ForgeInputs, forge, forged_token};
+use super::forge::{ForgeInputs, forge, forged_token, needs_raw_rsa};
 use super::{Class, Forgery};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
@@ -59,7 +59,8 @@ impl Catalogue {
         let valid: Vec<Vec<u8>> =
             par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
         let indices: Vec<usize> = (0..specs.len()).collect();
-        let sets = par_map(&indices, |&i| {
+        let crafting = crafting_sets(specs);
+        let mut sets = par_map(&indices, |&i| {
             let spec = &specs[i];
             let key = keys[spec.key_index];
             let next = (i + 1) % specs.len();
@@ -87,6 +88,11 @@ impl Catalogue {
                 .into_iter()
                 .map(|c| match c {
                     Class::Valid | Class::Replayed => valid_cred.clone(),
+                    // Borrowed below from a crafting set of the same key.
+                    Class::Forged(f) if needs_raw_rsa(f) && crafting[i] != i => Credential {
+                        token: String::new(),
+                        signature: None,
+                    },
                     Class::Forged(f) => Credential {
                         token: forged_token(f, &spec.token),
                         signature: forge(f, &inputs),
@@ -98,6 +104,14 @@ impl Catalogue {
                 creds,
             }
         });
+        for (i, &from) in crafting.iter().enumerate() {
+            if from != i {
+                for f in Forgery::ALL.into_iter().filter(|&f| needs_raw_rsa(f)) {
+                    let c = Class::Forged(f).index();
+                    sets[i].creds[c] = sets[from].creds[c].clone();
+                }
+            }
+        }
         Self { sets, device_set }
     }
 
@@ -126,6 +140,30 @@ impl Catalogue {
     pub fn forged(&self, set: usize, f: Forgery) -> &Credential {
         self.sets[set].get(Class::Forged(f))
     }
+}
+
+/// Distinct tokens per signing key whose raw-RSA forgeries are crafted (the `rsa` crate's private-key operation
+/// is slow in debug builds); further sets send one of these (token and signature together, so the forgery is
+/// exactly the named variant, only over another device's token).
+pub const CRAFTED_SETS_PER_KEY: usize = 4;
+
+/// For each set, the set whose raw-RSA forgeries it sends (itself for the first [`CRAFTED_SETS_PER_KEY`] sets of
+/// each key).
+fn crafting_sets(specs: &[SetSpec]) -> Vec<usize> {
+    let mut by_key: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let list = by_key.entry(s.key_index).or_default();
+            if list.len() < CRAFTED_SETS_PER_KEY {
+                list.push(i);
+                i
+            } else {
+                list[i % list.len()]
+            }
+        })
+        .collect()
 }
 
 /// Maps over `items` on up to `available_parallelism` threads, keeping order.
@@ -214,5 +252,33 @@ mod tests {
             .unwrap();
         let public = keys[0].public_key();
         assert!(verify_token([&public], b"MyStringThatNeedsToBeSigned.other", &other).is_ok());
+    }
+
+    #[test]
+    fn sets_past_the_crafted_ones_send_a_crafted_pair_whole() {
+        let keys = keys();
+        let public = keys[0].public_key();
+        let specs: Vec<SetSpec> = (0..6)
+            .map(|d| SetSpec {
+                token: format!("device-{d}"),
+                key_index: 0,
+            })
+            .collect();
+        let cat = Catalogue::build(&specs, (0..6).collect(), &keys, test_keys::attacker(), 2);
+        let f = Forgery::BytesAfterDigest;
+        assert_eq!(cat.forged(5, f), cat.forged(1, f));
+        assert_eq!(cat.forged(5, f).token, "device-1");
+        assert_eq!(cat.forged(3, f).token, "device-3");
+        // Forgeries that need no raw RSA stay the set's own.
+        assert_eq!(cat.forged(5, Forgery::BitFlip).token, "device-5");
+        let c = cat.forged(5, f);
+        assert!(
+            verify_token(
+                [&public],
+                c.token.as_bytes(),
+                c.signature.as_deref().unwrap()
+            )
+            .is_err()
+        );
     }
 }

@@ -40,6 +40,23 @@ pub fn forged_token(variant: Forgery, token: &str) -> String {
     }
 }
 
+/// Whether the forgery runs a private-key operation of the `rsa` crate (crafted encodings, other digests).
+pub const fn needs_raw_rsa(f: Forgery) -> bool {
+    matches!(
+        f,
+        Forgery::ShortKey
+            | Forgery::Sha1
+            | Forgery::Sha384
+            | Forgery::Sha512
+            | Forgery::DigestInfoWrongOid
+            | Forgery::DigestInfoNoNull
+            | Forgery::ShortPadding
+            | Forgery::BlockType02
+            | Forgery::BytesAfterDigest
+            | Forgery::GarbagePadding
+    )
+}
+
 /// The signature string a forgery sends; `None` means the signature is left out entirely. `inp.token` is the
 /// set's token; the token sent is [`forged_token`].
 pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
