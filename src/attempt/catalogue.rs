@@ -7,7 +7,7 @@
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::forge::{ForgeInputs, forge, forged_token, needs_raw_rsa};
+use super::forge::{ForgeInputs, Wire, forge, forged_token, needs_raw_rsa, wire_of};
 use super::{Class, Forgery};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
@@ -16,6 +16,8 @@ use crate::token::{PrivateKey, encode_signature, sign_token};
 pub struct Credential {
     pub token: String,
     pub signature: Option<String>,
+    /// How the credential is put on the wire (placement forgeries).
+    pub wire: Wire,
 }
 
 /// The credentials of one (token, signing key): indexed by [`Class::index`]; the `Replayed` slot holds the
@@ -83,6 +85,7 @@ impl Catalogue {
             let valid_cred = Credential {
                 token: spec.token.clone(),
                 signature: Some(encode_signature(&valid[i])),
+                wire: Wire::Standard,
             };
             let creds = Class::ALL
                 .into_iter()
@@ -92,10 +95,12 @@ impl Catalogue {
                     Class::Forged(f) if needs_raw_rsa(f) && crafting[i] != i => Credential {
                         token: String::new(),
                         signature: None,
+                        wire: Wire::Standard,
                     },
                     Class::Forged(f) => Credential {
                         token: forged_token(f, &spec.token),
                         signature: forge(f, &inputs),
+                        wire: wire_of(f),
                     },
                 })
                 .collect();
@@ -219,9 +224,9 @@ mod tests {
             for f in Forgery::ALL {
                 let c = cat.credential(d, Class::Forged(f), d);
                 let sig = c.signature.clone().unwrap_or_default();
-                if f == Forgery::TokenOverLong {
-                    // Refused for the token's length; its signature is valid.
-                    assert!(c.token.len() > 6144);
+                if f == Forgery::TokenOverLong || c.wire != Wire::Standard {
+                    // Refused for the token's length or where it is put; its signature is valid.
+                    assert!(c.token.len() > 6144 || c.wire == wire_of(f));
                 } else {
                     assert!(
                         verify_token([&public], c.token.as_bytes(), &sig).is_err(),

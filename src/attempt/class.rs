@@ -93,6 +93,18 @@ forgeries! {
     OverLong => "over_long",
     /// The valid signature of a token over 6144 characters (the token is the problem, not the signature).
     TokenOverLong => "token_over_long",
+    /// The valid signature percent-encoded twice (`%252B`): once decoded, it still holds `%`.
+    DoublePercentEncoding => "double_percent_encoding",
+    /// Valid credentials naming an authorizer that does not exist.
+    UnknownAuthorizer => "unknown_authorizer",
+    /// A valid signature without the token parameter.
+    MissingToken => "missing_token",
+    /// The valid signature under a misspelt parameter name (`x-amz-customauthorizer-signatures`).
+    SignatureMisnamed => "signature_misnamed",
+    /// A token with `&smuggled=1` in it, validly signed, sent unencoded in a query string: the `&` splits it.
+    SmuggledAmpersand => "smuggled_ampersand",
+    /// Valid credentials in an MQTT username with a second `?`.
+    SecondQuestionMark => "second_question_mark",
 }
 
 impl Forgery {

@@ -24,9 +24,48 @@ pub struct ForgeInputs<'a> {
 /// Length of the token of [`Forgery::TokenOverLong`]: over the 6144 characters AWS accepts (spec §1).
 pub const OVERLONG_TOKEN_CHARS: usize = 6145;
 
-/// The token a forgery sends: the set's own token, except for [`Forgery::TokenOverLong`].
+/// How a credential is put on the wire: where the scenario says, or one of the placement forgeries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wire {
+    /// Where the scenario puts credentials, each value percent-encoded once in a query string.
+    #[default]
+    Standard,
+    /// The authorizer name [`UNKNOWN_AUTHORIZER`].
+    UnknownAuthorizer,
+    /// No token parameter.
+    NoToken,
+    /// The signature under [`MISNAMED_SIGNATURE`].
+    SignatureMisnamed,
+    /// The token unencoded in a query string (`&` and `=` raw); in HTTPS always in the query string.
+    RawToken,
+    /// A second `?` in the MQTT username (not sent over HTTPS).
+    SecondQuestionMark,
+}
+
+/// An authorizer name no emulator or account has.
+pub const UNKNOWN_AUTHORIZER: &str = "tokenstorm-unknown-authorizer";
+/// A misspelt signature parameter.
+pub const MISNAMED_SIGNATURE: &str = "x-amz-customauthorizer-signatures";
+/// What [`Forgery::SmuggledAmpersand`] appends to the token.
+pub const SMUGGLED: &str = "&smuggled=1";
+
+/// The wire shape of a forgery.
+pub const fn wire_of(f: Forgery) -> Wire {
+    match f {
+        Forgery::UnknownAuthorizer => Wire::UnknownAuthorizer,
+        Forgery::MissingToken => Wire::NoToken,
+        Forgery::SignatureMisnamed => Wire::SignatureMisnamed,
+        Forgery::SmuggledAmpersand => Wire::RawToken,
+        Forgery::SecondQuestionMark => Wire::SecondQuestionMark,
+        _ => Wire::Standard,
+    }
+}
+
+/// The token a forgery sends: the set's own token, except for [`Forgery::TokenOverLong`] and
+/// [`Forgery::SmuggledAmpersand`].
 pub fn forged_token(variant: Forgery, token: &str) -> String {
     match variant {
+        Forgery::SmuggledAmpersand => format!("{token}{SMUGGLED}"),
         Forgery::TokenOverLong => {
             let mut t = String::with_capacity(OVERLONG_TOKEN_CHARS);
             while t.len() < OVERLONG_TOKEN_CHARS {
@@ -148,6 +187,16 @@ pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
                 s.push_str(&v);
             }
             Some(s)
+        }
+        Forgery::DoublePercentEncoding => Some(crate::wire::query::encode_component(&valid_b64())),
+        Forgery::UnknownAuthorizer
+        | Forgery::MissingToken
+        | Forgery::SignatureMisnamed
+        | Forgery::SecondQuestionMark => Some(valid_b64()),
+        // Validly signed over the whole token, `&` included: only the parsing splits it.
+        Forgery::SmuggledAmpersand => {
+            let t = forged_token(variant, &String::from_utf8_lossy(inp.token));
+            Some(encode_signature(&sign_token(inp.signing_key, t.as_bytes())))
         }
         // A valid signature of the over-long token ([`forged_token`]): only the token's length is wrong.
         Forgery::TokenOverLong => {
@@ -271,7 +320,12 @@ mod tests {
                 other_token_sig: &other,
                 flip_bit,
             };
-            for v in Forgery::ALL {
+            // Placement forgeries carry valid signatures: the wire tests (load::request, load::username) and
+            // tests/catalogue check them.
+            for v in Forgery::ALL
+                .into_iter()
+                .filter(|&v| wire_of(v) == Wire::Standard)
+            {
                 let sig = forge(v, &inp);
                 let sent = forged_token(v, "MyStringThatNeedsToBeSigned");
                 let got = gate_reason(&sent, sig.as_deref(), &public);

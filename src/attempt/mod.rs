@@ -16,6 +16,7 @@ pub(crate) mod test_keys;
 
 pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
 pub use class::{Class, Forgery};
+pub use forge::Wire;
 pub use mix::{Mix, MixError};
 
 /// The RNG seed of one device: derived from (run seed, device id) so each device's choices are reproducible

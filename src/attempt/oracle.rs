@@ -80,9 +80,26 @@ const TOKEN_LEN: Evidence = Evidence::Documented(
     "AWS IoT quotas (issue 5): a custom-authorizer token is at most 6144 characters",
 );
 
+const QUERY: Evidence = Evidence::Documented(
+    "spec §1: query values are percent-decoded once, split on `&`, each pair on its first `=`",
+);
+
 const ALL: [Applies; Transport::COUNT] = [Applies::Yes; Transport::COUNT];
 const NO_HEADER_NEWLINE: [Applies; Transport::COUNT] = [
     Applies::Moved("an HTTP header cannot carry a line break: always sent in the query string"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+
+const QUERY_ONLY: [Applies; Transport::COUNT] = [
+    Applies::Moved("a header value is not split on `&`: always sent in the query string"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+const USERNAME_ONLY: [Applies; Transport::COUNT] = [
+    Applies::Skipped("HTTPS has no MQTT CONNECT username"),
     Applies::Yes,
     Applies::Yes,
     Applies::Yes,
@@ -143,6 +160,30 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
     row(F::Whitespace, E, NOT_B64, B64),
     row(F::OverLong, E, "too_long", LEN),
     row(F::TokenOverLong, P, "token_too_long", TOKEN_LEN),
+    row(F::DoublePercentEncoding, E, NOT_B64, QUERY),
+    row(
+        F::UnknownAuthorizer,
+        P,
+        "unknown_authorizer",
+        Evidence::Documented("spec §1: an unknown authorizer name fails without a Lambda call"),
+    ),
+    row(F::MissingToken, P, "missing_token", MISSING),
+    row(F::SignatureMisnamed, P, "missing_signature", MISSING),
+    Entry {
+        transports: QUERY_ONLY,
+        ..row(F::SmuggledAmpersand, P, MISMATCH, QUERY)
+    },
+    Entry {
+        transports: USERNAME_ONLY,
+        ..row(
+            F::SecondQuestionMark,
+            P,
+            "malformed_username",
+            Evidence::Documented(
+                "spec §1: a second `?` makes the real service reject the connection",
+            ),
+        )
+    },
 ];
 
 /// The oracle row of a variant.
@@ -194,6 +235,14 @@ pub const fn describe(f: Forgery) -> &'static str {
         F::Whitespace => "the valid signature with a space inside",
         F::OverLong => "the valid signature repeated past 2560 characters",
         F::TokenOverLong => "a valid signature of a token longer than 6144 characters",
+        F::DoublePercentEncoding => "the valid signature percent-encoded twice (`%252B`)",
+        F::UnknownAuthorizer => "valid credentials naming an authorizer that does not exist",
+        F::MissingToken => "a valid signature without the token parameter",
+        F::SignatureMisnamed => "the valid signature under `x-amz-customauthorizer-signatures`",
+        F::SmuggledAmpersand => {
+            "a validly signed token holding `&smuggled=1`, sent unencoded: the `&` splits it"
+        }
+        F::SecondQuestionMark => "valid credentials in an MQTT username with a second `?`",
     }
 }
 

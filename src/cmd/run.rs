@@ -260,7 +260,10 @@ async fn session(
                     deadline,
                     warmup_end,
                     request_timeout: plan.request_timeout,
-                    mix: plan.mix.clone(),
+                    mix: plan
+                        .mix
+                        .for_transport(Transport::Https)
+                        .unwrap_or_else(|_| plan.mix.clone()),
                     credentials_in: plan.http.credentials_in,
                     book,
                     catalogue: catalogue.clone(),
@@ -364,11 +367,16 @@ async fn session(
             eprintln!("warning: the embedded emulator did not stop within 10 s");
         }
     }
-    let verdicts = invariant::evaluate(&invariant::Inputs {
+    let mut verdicts = invariant::evaluate(&invariant::Inputs {
         recorder: &result.recorder,
         ledger: ledger.as_ref(),
         run_secs: result.elapsed.as_secs(),
     });
+    let in_use: Vec<Transport> = Transport::ALL
+        .into_iter()
+        .filter(|&t| plan.groups.count(t) > 0)
+        .collect();
+    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,

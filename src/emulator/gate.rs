@@ -23,10 +23,11 @@ pub enum GateRejection {
     NoDefaultAuthorizer,
     InactiveAuthorizer,
     TokenTooLong,
+    MalformedUsername,
 }
 
 impl GateRejection {
-    pub const ALL: [GateRejection; 10] = [
+    pub const ALL: [GateRejection; 11] = [
         Self::MissingToken,
         Self::MissingSignature,
         Self::NotBase64,
@@ -37,6 +38,7 @@ impl GateRejection {
         Self::NoDefaultAuthorizer,
         Self::InactiveAuthorizer,
         Self::TokenTooLong,
+        Self::MalformedUsername,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -53,6 +55,7 @@ impl GateRejection {
             Self::NoDefaultAuthorizer => "no_default_authorizer",
             Self::InactiveAuthorizer => "inactive_authorizer",
             Self::TokenTooLong => "token_too_long",
+            Self::MalformedUsername => "malformed_username",
         }
     }
 

@@ -6,9 +6,10 @@ use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
-use crate::attempt::{Catalogue, Class, Credential};
+use crate::attempt::forge::{MISNAMED_SIGNATURE, UNKNOWN_AUTHORIZER};
+use crate::attempt::{Catalogue, Class, Credential, Wire};
 use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE, publish_target};
-use crate::wire::query::encode_component;
+use crate::wire::query::{encode_component, raw_query_value};
 
 /// Where the credentials ride.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,44 +115,60 @@ fn prepare(
             HeaderValue::from_static("application/octet-stream"),
         ),
     ];
-    // A value an HTTP header cannot carry (the line breaks of `wrapped_64`, see the oracle's `Applies::Moved`)
-    // rides in the query string instead.
+    // A value an HTTP header cannot carry (the line breaks of `wrapped_64`) or a token meant to be split by a
+    // query parser (`smuggled_ampersand`) rides in the query string (the oracle's `Applies::Moved`).
     let placement = match placement {
-        Placement::Headers if !header_safe(cred) => Placement::Query,
+        Placement::Headers if !header_safe(cred) || cred.wire == Wire::RawToken => Placement::Query,
         p => p,
     };
+    let authorizer_name = match cred.wire {
+        Wire::UnknownAuthorizer => Some(UNKNOWN_AUTHORIZER),
+        _ => shape.authorizer_name.as_deref(),
+    };
+    let signature_name = match cred.wire {
+        Wire::SignatureMisnamed => MISNAMED_SIGNATURE,
+        _ => SIGNATURE,
+    };
+    let send_token = cred.wire != Wire::NoToken;
     let token_name = HeaderName::from_bytes(shape.token_key_name.as_bytes())
         .map_err(|e| bad("token key name", &e))?;
     match placement {
         Placement::Headers => {
-            if let Some(n) = &shape.authorizer_name {
+            if let Some(n) = authorizer_name {
                 headers.push((
                     HeaderName::from_static(AUTHORIZER_NAME),
                     HeaderValue::from_str(n).map_err(|e| bad("authorizer name", &e))?,
                 ));
             }
-            headers.push((
-                token_name,
-                HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?,
-            ));
+            if send_token {
+                headers.push((
+                    token_name,
+                    HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?,
+                ));
+            }
             if let Some(sig) = &cred.signature {
                 headers.push((
-                    HeaderName::from_static(SIGNATURE),
+                    HeaderName::from_static(signature_name),
                     HeaderValue::from_str(sig).map_err(|e| bad("signature", &e))?,
                 ));
             }
         }
         Placement::Query => {
-            if let Some(n) = &shape.authorizer_name {
+            if let Some(n) = authorizer_name {
                 path.push_str(&format!("&{AUTHORIZER_NAME}={}", encode_component(n)));
             }
-            path.push_str(&format!(
-                "&{}={}",
-                encode_component(&shape.token_key_name),
-                encode_component(&cred.token)
-            ));
+            if send_token {
+                let token = match cred.wire {
+                    Wire::RawToken => raw_query_value(&cred.token),
+                    _ => encode_component(&cred.token),
+                };
+                path.push_str(&format!(
+                    "&{}={token}",
+                    encode_component(&shape.token_key_name),
+                ));
+            }
             if let Some(sig) = &cred.signature {
-                path.push_str(&format!("&{SIGNATURE}={}", encode_component(sig)));
+                path.push_str(&format!("&{signature_name}={}", encode_component(sig)));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! `rsa` (the reference) and `aws-lc-rs` (the gate's verifier) agree on every catalogue signature.
 
-use tokenstorm::attempt::{Catalogue, Forgery, SetSpec};
+use tokenstorm::attempt::{Catalogue, Forgery, SetSpec, Wire};
 use tokenstorm::token::decode_signature;
 use tokenstorm::token::verify::{verify_raw, verify_reference};
 
@@ -33,7 +33,8 @@ fn rsa_and_aws_lc_agree_on_every_catalogue_signature() {
             let fast = verify_raw(&key, c.token.as_bytes(), &raw);
             let reference = verify_reference(&key, c.token.as_bytes(), &raw);
             assert_eq!(fast, reference, "{} over set {set}", f.as_str());
-            let expect_valid = f == Forgery::TokenOverLong;
+            // Refused for the token's length or for where it is put: the signature itself is valid.
+            let expect_valid = f == Forgery::TokenOverLong || c.wire != Wire::Standard;
             assert_eq!(fast, expect_valid, "{} over set {set}", f.as_str());
         }
     }
