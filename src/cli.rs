@@ -23,13 +23,15 @@ pub enum Command {
     /// Run a scenario (default scenarios/quickstart.toml) and judge it.
     Run(cmd::run::Args),
     /// Serve the emulated AWS IoT custom-auth data plane until SIGINT/SIGTERM.
-    Emulate(cmd::emulate::Args),
+    Emulate(Box<cmd::emulate::Args>),
     /// Generate an RSA key pair for token signing.
     Keygen(cmd::keygen::Args),
     /// Sign a token: prints the base64 signature, as `openssl dgst -sha256 -sign KEY | base64 -w0`.
     Sign(cmd::sign::Args),
     /// Verify a token signature: exit 0 valid, 1 invalid, 2 usage error.
     Verify(cmd::verify::Args),
+    /// Invoke an authorizer's function once, as `aws iot test-invoke-authorizer` does (signature checked first).
+    TestInvoke(Box<cmd::test_invoke::Args>),
 }
 
 /// Logs go to stderr; results go to stdout.

@@ -8,8 +8,8 @@ mod ledger;
 mod mqtt;
 mod mqtt_policy;
 mod pipeline;
-mod process;
-mod websocket;
+pub(crate) mod process;
+pub(crate) mod websocket;
 
 use crate::support::keys::{SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME};
 

@@ -4,5 +4,6 @@ mod support;
 
 mod catalogue;
 mod emulator;
+mod lambda;
 mod run;
 mod token;

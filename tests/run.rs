@@ -3,6 +3,7 @@
 
 mod cost;
 mod e2e;
+mod mosquitto;
 mod mqtt;
 mod scenarios;
 mod signals;

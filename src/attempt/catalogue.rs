@@ -90,7 +90,11 @@ impl Catalogue {
             let creds = Class::ALL
                 .into_iter()
                 .map(|c| match c {
-                    Class::Valid | Class::Replayed => valid_cred.clone(),
+                    // Replay variants of static and per-device tokens resend the valid pair; replay-resistant
+                    // tokens take theirs from the device's pool (`super::pool`).
+                    Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired => {
+                        valid_cred.clone()
+                    }
                     // Borrowed below from a crafting set of the same key.
                     Class::Forged(f) if needs_raw_rsa(f) && crafting[i] != i => Credential {
                         token: String::new(),
@@ -172,7 +176,7 @@ fn crafting_sets(specs: &[SetSpec]) -> Vec<usize> {
 }
 
 /// Maps over `items` on up to `available_parallelism` threads, keeping order.
-fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len().max(1));

@@ -134,20 +134,28 @@ pub enum Class {
     Valid,
     /// A forged signature; the gate must refuse it before the authorizer.
     Forged(Forgery),
-    /// Another device's valid (token, signature) pair, captured and reused (spec §8).
+    /// Another device's valid (token, signature) pair, captured and reused (spec §8). Label `replayed`.
     Replayed,
+    /// The same device resends a token it already used (replay-resistant tokens: a reused nonce).
+    /// Label `replayed.reused_nonce`.
+    ReusedNonce,
+    /// A token whose issue time is older than the function's maximum age (signed at setup with an old
+    /// timestamp). Label `replayed.expired`.
+    Expired,
 }
 
 impl Class {
-    pub const COUNT: usize = 2 + Forgery::COUNT;
+    pub const COUNT: usize = 4 + Forgery::COUNT;
 
     /// Every class, in index order.
     pub const ALL: [Class; Self::COUNT] = {
         let mut all = [Self::Valid; Self::COUNT];
         all[1] = Self::Replayed;
+        all[2] = Self::ReusedNonce;
+        all[3] = Self::Expired;
         let mut i = 0;
         while i < Forgery::COUNT {
-            all[2 + i] = Self::Forged(Forgery::ALL[i]);
+            all[4 + i] = Self::Forged(Forgery::ALL[i]);
             i += 1;
         }
         all
@@ -157,32 +165,43 @@ impl Class {
         match self {
             Self::Valid => 0,
             Self::Replayed => 1,
-            Self::Forged(f) => 2 + f.index(),
+            Self::ReusedNonce => 2,
+            Self::Expired => 3,
+            Self::Forged(f) => 4 + f.index(),
         }
     }
 
-    /// `valid`, `forged` or `replayed`.
+    /// `valid`, `forged` or `replayed` (every replay variant).
     pub const fn kind(self) -> &'static str {
         match self {
             Self::Valid => "valid",
             Self::Forged(_) => "forged",
-            Self::Replayed => "replayed",
+            Self::Replayed | Self::ReusedNonce | Self::Expired => "replayed",
         }
     }
 
-    /// The forgery variant, if any.
+    /// The forgery or replay variant, if any (`None` for valid and for another device's captured pair).
     pub const fn variant(self) -> Option<&'static str> {
         match self {
             Self::Forged(f) => Some(f.as_str()),
+            Self::ReusedNonce => Some("reused_nonce"),
+            Self::Expired => Some("expired"),
             _ => None,
         }
     }
 
-    /// A stable label: `valid`, `replayed` or `forged.<variant>`.
+    /// A replay of any variant.
+    pub const fn is_replay(self) -> bool {
+        matches!(self, Self::Replayed | Self::ReusedNonce | Self::Expired)
+    }
+
+    /// A stable label: `valid`, `replayed`, `replayed.<variant>` or `forged.<variant>`.
     pub const fn label(self) -> &'static str {
         match self {
             Self::Valid => "valid",
             Self::Replayed => "replayed",
+            Self::ReusedNonce => "replayed.reused_nonce",
+            Self::Expired => "replayed.expired",
             Self::Forged(f) => f.label(),
         }
     }

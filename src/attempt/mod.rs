@@ -11,6 +11,7 @@ pub mod forge;
 pub mod id;
 pub mod mix;
 pub mod oracle;
+pub mod pool;
 #[cfg(test)]
 pub(crate) mod test_keys;
 
@@ -18,6 +19,7 @@ pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
 pub use class::{Class, Forgery};
 pub use forge::Wire;
 pub use mix::{Mix, MixError};
+pub use pool::{PoolSpec, TokenPool};
 
 /// The RNG seed of one device: derived from (run seed, device id) so each device's choices are reproducible
 /// and independent of the others'.

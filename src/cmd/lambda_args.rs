@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::emulator::config::{Backend, FunctionBehaviour, FunctionSpec};
-use crate::emulator::lambda::file::{memory_mb, runtime_function};
+use crate::emulator::lambda::file::{memory_mb, program_from, runtime_function};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LambdaArgs {
@@ -36,6 +36,7 @@ impl LambdaArgs {
             return Ok(None);
         };
         let command: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+        let command = program_from(command, std::path::Path::new("."));
         let f = runtime_function(
             command,
             dir.clone(),

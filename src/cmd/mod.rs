@@ -5,6 +5,7 @@ pub mod keygen;
 pub mod lambda_args;
 pub mod run;
 pub mod sign;
+pub mod test_invoke;
 pub mod verify;
 
 use crate::cli::Command;
@@ -14,10 +15,11 @@ use crate::error::Exit;
 pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Run(args) => run::run(args),
-        Command::Emulate(args) => emulate::run(args),
+        Command::Emulate(args) => emulate::run(*args),
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::TestInvoke(args) => test_invoke::run(*args),
     }
 }
 

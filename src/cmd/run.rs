@@ -10,22 +10,20 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use bytes::Bytes;
 
-use crate::attempt::{Catalogue, SetSpec};
+use crate::attempt::pool as token_pool;
+use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
 use crate::invariant::drain::{Joiner, LiveJoin};
 use crate::invariant::{self};
-use crate::load::fleet::{self, Fleet};
-use crate::load::username::{UsernameBook, UsernameShape};
-use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit, lane};
-use crate::metrics::{Recorder, Transport};
+use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit};
+use crate::metrics::Transport;
 use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
@@ -76,12 +74,16 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let plan = Plan::resolve(s, &args.scenario)?;
     let catalogue = catalogue(&plan);
+    let pool = pool(&plan);
     if progress {
         eprintln!(
-            "prepared {} credential sets for {} devices ({} signing keys); no signing from here on",
+            "prepared {} credential sets for {} devices ({} signing keys){}; no signing from here on",
             catalogue.sets().len(),
             plan.devices,
-            plan.keys.len()
+            plan.keys.len(),
+            pool.as_ref()
+                .map(|p| format!(", {} replay-resistant tokens per device", p.per_device()))
+                .unwrap_or_default()
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -89,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .thread_name("tokenstorm")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(session(plan, catalogue, &args.out_dir, progress))
+    runtime.block_on(session(plan, catalogue, pool, &args.out_dir, progress))
 }
 
 /// Every credential, signed once: one set per distinct (token, key).
@@ -115,9 +117,47 @@ fn catalogue(plan: &Plan) -> Catalogue {
                 .collect();
             (specs, (0..plan.devices).collect())
         }
+        // Forgeries start from a well-formed v1 token of the device that no valid attempt sends; valid and
+        // replayed credentials come from the pool ([`pool`]).
+        TokenScheme::ReplayResistant => {
+            let now = unix_now();
+            let specs = (0..plan.devices)
+                .map(|d| SetSpec {
+                    token: token_pool::token(&plan.token_of(d), now, "forgerybase"),
+                    key_index: d as usize % nkeys,
+                })
+                .collect();
+            (specs, (0..plan.devices).collect())
+        }
     };
     let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
     Catalogue::build(&specs, device_set, &keys, &plan.attacker, plan.seed)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Replay-resistant tokens, all signed here (none on the request path): `plan.token_pool` valid tokens per
+/// device issued now, and one expired token per device issued `token_max_age_s + 60` s ago.
+fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
+    if plan.tokens != TokenScheme::ReplayResistant {
+        return None;
+    }
+    let now = unix_now();
+    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
+    Some(Arc::new(TokenPool::build(
+        PoolSpec {
+            devices: plan.devices,
+            per_device: plan.token_pool,
+            issued_unix_s: now,
+            expired_unix_s: now.saturating_sub(plan.token_max_age_s + 60),
+            seed: plan.seed,
+        },
+        &keys,
+    )))
 }
 
 struct Endpoint {
@@ -130,6 +170,7 @@ struct Endpoint {
 async fn session(
     plan: Plan,
     catalogue: Catalogue,
+    pool: Option<Arc<TokenPool>>,
     out_dir: &Path,
     progress: bool,
 ) -> anyhow::Result<Exit> {
@@ -238,103 +279,19 @@ async fn session(
     });
     let stop_join = Shutdown::new();
     let joining = joiner.map(|j| tokio::spawn(j.run_until(stop_join.clone())));
-    let spec = load::LoadSpec {
-        model: plan.model,
-        duration: plan.duration,
-        max_attempts: plan.max_attempts,
-        warmup: plan.warmup,
-        progress,
-    };
-    let t0 = tokio::time::Instant::now();
-    let https_devices = plan.groups.count(Transport::Https);
-    let https_load = async {
-        let (connector, book) = https?;
-        Some(
-            load::run(
-                spec,
-                |t0, deadline, warmup_end| lane::Shared {
-                    run_id: run_id.clone(),
-                    seed: plan.seed,
-                    devices: https_devices,
-                    t0,
-                    deadline,
-                    warmup_end,
-                    request_timeout: plan.request_timeout,
-                    mix: plan
-                        .mix
-                        .for_transport(Transport::Https)
-                        .unwrap_or_else(|_| plan.mix.clone()),
-                    credentials_in: plan.http.credentials_in,
-                    book,
-                    catalogue: catalogue.clone(),
-                    connector,
-                },
-                signals.clone(),
-            )
-            .await,
-        )
-    };
-    let mqtt_load = async {
-        if links.is_empty() {
-            return None;
-        }
-        let fleet = Arc::new(Fleet::new(
-            run_id.clone(),
-            plan.seed,
-            (t0, t0 + plan.duration, t0 + plan.warmup),
-            plan.request_timeout,
-            plan.mix.clone(),
-            catalogue.clone(),
-            UsernameBook::build(
-                UsernameShape {
-                    mode: plan.mqtt.username_mode,
-                    authorizer_name: plan
-                        .authorizer
-                        .send_name
-                        .then(|| plan.authorizer.name.clone()),
-                    token_key_name: plan.authorizer.token_key_name.clone(),
-                    username: plan.mqtt.username.clone(),
-                    password: plan.mqtt.password.clone(),
-                },
-                &catalogue,
-            ),
-            plan.mqtt.clone(),
-            plan.devices,
+    let result = load::groups::run(
+        load::groups::Parts {
+            plan: &plan,
+            run_id: &run_id,
+            catalogue: &catalogue,
+            pool: pool.clone(),
+            https,
             links,
-        ));
-        let ticker = progress.then(|| {
-            let fleet = fleet.clone();
-            tokio::spawn(async move {
-                let mut tick =
-                    tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
-                loop {
-                    let at = tick.tick().await;
-                    eprintln!(
-                        "  {:>5.0}s  mqtt: {:>9} connects answered, {:>7} connected",
-                        (at - t0).as_secs_f64(),
-                        fleet.connects.load(Ordering::Relaxed),
-                        fleet.connected.load(Ordering::Relaxed)
-                    );
-                }
-            })
-        });
-        let rec = fleet::run(fleet, signals.clone()).await;
-        if let Some(t) = ticker {
-            t.abort();
-        }
-        Some((rec, t0.elapsed()))
-    };
-    let (https_result, mqtt_result) = tokio::join!(https_load, mqtt_load);
-    let mut result = https_result.unwrap_or(load::LoadResult {
-        recorder: Recorder::new(),
-        elapsed: Duration::ZERO,
-        interrupted: false,
-    });
-    if let Some((rec, elapsed)) = mqtt_result {
-        result.recorder.merge(&rec);
-        result.elapsed = result.elapsed.max(elapsed);
-    }
-    result.interrupted |= signals.is_triggered();
+            progress,
+        },
+        signals.clone(),
+    )
+    .await;
     if progress {
         eprintln!(
             "load finished: {} attempts; joining the ledger",

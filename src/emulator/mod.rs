@@ -86,6 +86,9 @@ pub(crate) struct Shared {
     pub broker: mqtt::broker::Broker,
     /// Which Host / SNI names are served.
     pub host: host::HostRule,
+    /// Held by `Shared` only: it closes when the last task holding `Arc<Shared>` (listener, connection, or a
+    /// WebSocket session spawned outside the listeners' task sets) has ended, which is what `join` waits for.
+    pub _alive: tokio::sync::mpsc::Sender<()>,
 }
 
 /// A started emulator. To stop it gracefully, trigger the shutdown given to [`start`], then [`join`](Self::join);
@@ -97,6 +100,8 @@ pub struct RunningEmulator {
     metrics: Arc<EmulatorMetrics>,
     function_metrics: Arc<lambda::metrics::FunctionMetrics>,
     tasks: JoinSet<()>,
+    /// Yields `None` once every holder of the shared state is gone.
+    alive: tokio::sync::mpsc::Receiver<()>,
 }
 
 impl RunningEmulator {
@@ -125,6 +130,8 @@ impl RunningEmulator {
     /// Waits for every listener and connection task; returns once shutdown fired and connections drained.
     pub async fn join(mut self) {
         while self.tasks.join_next().await.is_some() {}
+        // WebSocket sessions run outside the listeners' task sets; they end at shutdown too.
+        while self.alive.recv().await.is_some() {}
     }
 }
 
@@ -228,6 +235,7 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         };
         functions.push(lambda::LiveFunction::start(&a.function, cx, &mut tasks).await?);
     }
+    let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
         functions,
@@ -239,6 +247,7 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         ledger: ledger.clone(),
         broker: mqtt::broker::Broker::default(),
         host,
+        _alive: alive_tx,
     });
     // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.
     let https_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
@@ -274,5 +283,6 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
         metrics,
         function_metrics,
         tasks,
+        alive: alive_rx,
     })
 }

@@ -177,6 +177,13 @@ async fn route(
             expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
         });
     }
+    if verdict.deny_reason.as_deref() == Some("throttled") {
+        // Lambda's concurrency was exhausted: AWS answers HTTPS with 429 (spec §6); still a deny.
+        return (
+            verdict.outcome,
+            reply::message(hyper::StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+        );
+    }
     respond(verdict.outcome)
 }
 

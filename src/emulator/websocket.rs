@@ -92,9 +92,15 @@ pub(crate) fn upgrade(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
         let (near, far) = tokio::io::duplex(64 * 1024);
-        let pump = tokio::spawn(bridge(ws, far));
+        let mut pump = tokio::spawn(bridge(ws, far));
         session::run(near, origin, shared, shutdown).await;
-        let _ = pump.await;
+        // The bridge ends once the session has; a client that stopped reading could stall its last send.
+        if tokio::time::timeout(session::WRITE_TIMEOUT, &mut pump)
+            .await
+            .is_err()
+        {
+            pump.abort();
+        }
     });
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -261,4 +261,24 @@ mod tests {
             v[0].evidence
         );
     }
+
+    #[test]
+    fn an_unreachable_target_is_not_judged_as_allowed() {
+        let mut rec = Recorder::new();
+        for _ in 0..3 {
+            rec.start(Transport::MqttTls, Class::Valid);
+            rec.end(
+                Transport::MqttTls,
+                Class::Valid,
+                Outcome::TransportError,
+                10,
+                10,
+                true,
+            );
+        }
+        let v = run(&rec, Vec::new());
+        assert_eq!(v[2].name, "valid_allowed");
+        assert_eq!(v[2].status, Status::Skipped, "{:?}", v[2]);
+        assert!(v[2].summary.contains("none of 3"), "{}", v[2].summary);
+    }
 }

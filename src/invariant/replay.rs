@@ -15,25 +15,43 @@ impl Rule for ReplayExposure {
 
     fn check(&self, inputs: &Inputs<'_>) -> Verdict {
         let rec = inputs.recorder;
-        let c = Class::Replayed;
-        let sent: u64 = Transport::ALL.into_iter().map(|t| rec.started(t, c)).sum();
-        let allowed: u64 = Transport::ALL
-            .into_iter()
-            .map(|t| rec.ended(t, c, Outcome::Allowed))
-            .sum();
+        let replays = || Class::ALL.into_iter().filter(|c| c.is_replay());
+        let sent_of =
+            |c: Class| -> u64 { Transport::ALL.into_iter().map(|t| rec.started(t, c)).sum() };
+        let allowed_of = |c: Class| -> u64 {
+            Transport::ALL
+                .into_iter()
+                .map(|t| rec.ended(t, c, Outcome::Allowed))
+                .sum()
+        };
+        let sent: u64 = replays().map(sent_of).sum();
+        let allowed: u64 = replays().map(allowed_of).sum();
         let mut v = verdict(self.name(), Status::Info, String::new());
         v.details.insert("replayed_attempts".into(), sent);
         v.details.insert("replayed_allowed".into(), allowed);
+        // Per variant too (`replayed` = another device's captured pair), when any were sent.
+        for c in replays().filter(|&c| sent_of(c) > 0) {
+            v.details
+                .insert(format!("{}_attempts", c.label()), sent_of(c));
+            v.details
+                .insert(format!("{}_allowed", c.label()), allowed_of(c));
+        }
         match inputs.ledger {
             Some(l) => {
-                let inv = l.class(c);
+                let invocations: u64 = replays().map(|c| l.class(c).invocations).sum();
+                let denied: u64 = replays().map(|c| l.class(c).denied).sum();
+                v.details.insert("replayed_invocations".into(), invocations);
                 v.details
-                    .insert("replayed_invocations".into(), inv.invocations);
-                v.details
-                    .insert("replayed_denied_by_authorizer".into(), inv.denied);
+                    .insert("replayed_denied_by_authorizer".into(), denied);
+                for c in replays().filter(|&c| sent_of(c) > 0) {
+                    let i = l.class(c);
+                    v.details
+                        .insert(format!("{}_invocations", c.label()), i.invocations);
+                    v.details
+                        .insert(format!("{}_denied_by_authorizer", c.label()), i.denied);
+                }
                 v.summary = format!(
-                    "{} of {sent} replayed attempts reached the authorizer (billed invocations); {allowed} were allowed",
-                    inv.invocations
+                    "{invocations} of {sent} replayed attempts reached the authorizer (billed invocations); {allowed} were allowed, {denied} denied by the function"
                 );
             }
             None => {

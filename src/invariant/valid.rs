@@ -38,7 +38,8 @@ impl Rule for ValidAllowed {
             other += o_t;
             unanswered += rec.ended(t, c, Outcome::Timeout)
                 + rec.ended(t, c, Outcome::TransportError)
-                + rec.ended(t, c, Outcome::Throttled);
+                + rec.ended(t, c, Outcome::Throttled)
+                + rec.ended(t, c, Outcome::Exhausted);
             if o_t > 0 {
                 v.evidence.push(format!(
                     "{}: {o_t} valid attempts answered neither 200, 403 nor 429",
@@ -83,6 +84,11 @@ impl Rule for ValidAllowed {
             v.summary = format!(
                 "{} of {sent} valid attempts were refused without the authorizer denying them",
                 other + unexplained
+            );
+        } else if sent > 0 && allowed + refused + other == 0 {
+            v.status = Status::Skipped;
+            v.summary = format!(
+                "none of {sent} valid attempts was answered ({unanswered} throttled, timed out or failed in transport): nothing to judge; check the target's address, TLS name and CA"
             );
         } else if unjudged > 0 {
             v.status = Status::Skipped;

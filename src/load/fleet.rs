@@ -16,7 +16,7 @@ use super::connect_pacer::{ConnectPacer, PER_CLIENT_GAP};
 use super::link::LinkSpec;
 use super::session::{Ended, Session, SessionSpec, Sink};
 use super::username::UsernameBook;
-use crate::attempt::{Catalogue, Class, Mix, device_rng, id};
+use crate::attempt::{Catalogue, Class, Mix, TokenPool, device_rng, id};
 use crate::metrics::{Outcome, Phase, PubEvent, Recorder, Transport};
 use crate::scenario::MqttPlan;
 use crate::shutdown::Shutdown;
@@ -42,6 +42,8 @@ pub struct Fleet {
     pub connects: AtomicU64,
     /// Devices connected right now (progress).
     pub connected: AtomicU64,
+    /// Replay-resistant tokens: valid and replayed CONNECTs take their credentials from here.
+    pub pool: Option<Arc<TokenPool>>,
     shards: Vec<Mutex<Recorder>>,
 }
 
@@ -76,8 +78,15 @@ impl Fleet {
             groups,
             connects: AtomicU64::new(0),
             connected: AtomicU64::new(0),
+            pool: None,
             shards: (0..shards).map(|_| Mutex::new(Recorder::new())).collect(),
         }
+    }
+
+    /// Takes valid and replayed credentials from a replay-resistant token pool.
+    pub fn with_pool(mut self, pool: Option<Arc<TokenPool>>) -> Self {
+        self.pool = pool;
+        self
     }
 
     pub fn devices(&self) -> u32 {
@@ -155,6 +164,7 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
     let mut attempt_id = String::with_capacity(64);
     let mut last_connect: Option<Instant> = None;
     let mut k: u64 = 0;
+    let mut next_valid: u32 = 0;
     loop {
         let not_before =
             last_connect.map_or(Instant::now(), |l| (l + PER_CLIENT_GAP).max(Instant::now()));
@@ -177,13 +187,39 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
         };
         id::format_into(&mut attempt_id, &fleet.run_id, class, d, k);
         k += 1;
-        let login = fleet.book.login(
-            fleet.catalogue.set_of(d as usize),
-            class,
-            fleet.catalogue.set_of(replay_from as usize),
-            &attempt_id,
-        );
+        let mut pool_token = None;
+        let login = match (&fleet.pool, class) {
+            (Some(pool), Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired) => {
+                let cred = match class {
+                    Class::Valid => {
+                        let c = pool.valid(d, next_valid);
+                        if c.is_some() {
+                            pool_token = Some(next_valid);
+                            next_valid += 1;
+                        }
+                        c
+                    }
+                    Class::Replayed => pool.capture_from(replay_from),
+                    Class::ReusedNonce => pool.captured(d),
+                    _ => pool.expired(d),
+                };
+                cred.map(|c| fleet.book.login_with(c, &attempt_id))
+            }
+            _ => Some(fleet.book.login(
+                fleet.catalogue.set_of(d as usize),
+                class,
+                fleet.catalogue.set_of(replay_from as usize),
+                &attempt_id,
+            )),
+        };
         fleet.with_rec(d, |r| r.start(t, class));
+        // No credential (pool used up, or nothing allowed yet to replay): nothing is sent.
+        let Some(login) = login else {
+            fleet.with_rec(d, |r| r.end(t, class, Outcome::Exhausted, 0, 0, false));
+            fleet.connects.fetch_add(1, Ordering::Relaxed);
+            last_connect = Some(Instant::now());
+            continue;
+        };
         let histograms = intended >= fleet.warmup_end;
         let sent = Instant::now();
         last_connect = Some(sent);
@@ -231,6 +267,11 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
                 histograms,
             )
         });
+        if let (Some(pool), Some(k)) = (&fleet.pool, pool_token)
+            && outcome == Outcome::Allowed
+        {
+            pool.answered(d, k);
+        }
         fleet.connects.fetch_add(1, Ordering::Relaxed);
         let Some(mut session) = session else { continue };
         fleet.connected.fetch_add(1, Ordering::Relaxed);

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::connect::{Connector, Sender};
 use super::pacer::{ClosedSlot, OpenSchedule};
 use super::request::{Placement, RequestBook};
-use crate::attempt::{Catalogue, Class, Mix, device_rng, id};
+use crate::attempt::{Catalogue, Class, Mix, TokenPool, device_rng, id};
 use crate::metrics::{Outcome, Recorder, Transport};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
@@ -38,6 +38,9 @@ pub struct Shared {
     pub credentials_in: CredentialsIn,
     pub book: RequestBook,
     pub catalogue: Catalogue,
+    /// Replay-resistant tokens (`devices.token = "replay_resistant"`): valid and replayed credentials come
+    /// from here instead of the catalogue.
+    pub pool: Option<Arc<TokenPool>>,
     pub connector: Connector,
 }
 
@@ -60,7 +63,10 @@ struct Device {
     k: u64,
     /// Closed model: its slot.
     slot: usize,
-    in_flight: Option<(Class, Instant, Instant)>,
+    /// Replay-resistant tokens: the next pool token a valid attempt sends.
+    next_valid: u32,
+    /// (class, intended start, sent, the pool token a valid attempt sent).
+    in_flight: Option<(Class, Instant, Instant, Option<u32>)>,
 }
 
 struct Slot {
@@ -109,6 +115,7 @@ impl Lane {
             conn: None,
             k: 0,
             slot,
+            next_valid: 0,
             in_flight: None,
         });
         self.devices.len() - 1
@@ -227,21 +234,49 @@ impl Lane {
             }
         };
         id::format_into(&mut self.id_buf, &sh.run_id, class, d.id, d.k);
-        let set = sh.catalogue.set_of(d.id as usize);
-        let req = sh.book.request(
-            set,
-            class,
-            sh.catalogue.set_of(replay_from as usize),
-            placement,
-            &self.id_buf,
-        );
+        let mut pool_token = None;
+        let req = match (&sh.pool, class) {
+            (Some(pool), Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired) => {
+                let cred = match class {
+                    Class::Valid => {
+                        let c = pool.valid(d.id, d.next_valid);
+                        if c.is_some() {
+                            pool_token = Some(d.next_valid);
+                            d.next_valid += 1;
+                        }
+                        c
+                    }
+                    Class::Replayed => pool.capture_from(replay_from),
+                    Class::ReusedNonce => pool.captured(d.id),
+                    _ => pool.expired(d.id),
+                };
+                // No credential (pool used up, or nothing answered yet to replay): nothing is sent.
+                cred.and_then(|c| match sh.book.request_with(c, placement, &self.id_buf) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::error!("device {}: {e}", d.id);
+                        None
+                    }
+                })
+            }
+            _ => Some(sh.book.request(
+                sh.catalogue.set_of(d.id as usize),
+                class,
+                sh.catalogue.set_of(replay_from as usize),
+                placement,
+                &self.id_buf,
+            )),
+        };
         self.rec.start(Transport::Https, class);
         d.k += 1;
         let conn = d.conn.take();
         let sent = Instant::now();
-        d.in_flight = Some((class, intended, sent));
+        d.in_flight = Some((class, intended, sent, pool_token));
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
+            let Some(req) = req else {
+                return (li, conn, Outcome::Exhausted, Instant::now());
+            };
             let (conn, outcome) =
                 super::exchange::exchange(&shared.connector, conn, req, shared.request_timeout)
                     .await;
@@ -264,7 +299,14 @@ impl Lane {
         };
         let d = &mut self.devices[li];
         d.conn = conn;
-        let (class, intended, sent) = d.in_flight.take()?;
+        let (class, intended, sent, pool_token) = d.in_flight.take()?;
+        // A valid token that was allowed has been seen by the function (a 403 may be a throttle that never ran
+        // it): replays may capture it from now on.
+        if let (Some(pool), Some(k)) = (&self.shared.pool, pool_token)
+            && outcome == Outcome::Allowed
+        {
+            pool.answered(d.id, k);
+        }
         let latency = end.saturating_duration_since(intended).as_micros() as u64;
         let service = end.saturating_duration_since(sent).as_micros() as u64;
         let histograms = intended >= self.shared.warmup_end;

@@ -8,20 +8,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_tungstenite::WebSocketStream;
-use async_tungstenite::tokio::TokioAdapter;
-use async_tungstenite::tungstenite::Message;
-use async_tungstenite::tungstenite::client::IntoClientRequest as _;
 use bytes::BytesMut;
-use futures_util::{SinkExt, StreamExt as _};
+use futures_util::{SinkExt as _, StreamExt as _};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 use crate::metrics::{Phase, Transport};
+use crate::wire::mqtt::WS_SUBPROTOCOL;
 
 /// How to reach the MQTT endpoint of one transport.
 #[derive(Clone)]
@@ -37,7 +37,7 @@ pub struct LinkSpec {
     pub path: String,
 }
 
-type Ws = WebSocketStream<TokioAdapter<TlsStream<TcpStream>>>;
+type Ws = WebSocketStream<TlsStream<TcpStream>>;
 
 /// An open link.
 pub enum Link {
@@ -110,9 +110,9 @@ impl LinkSpec {
             .map_err(|e| format!("WebSocket request {url}: {e}"))?;
         req.headers_mut().insert(
             "Sec-WebSocket-Protocol",
-            async_tungstenite::tungstenite::http::HeaderValue::from_static("mqtt"),
+            tokio_tungstenite::tungstenite::http::HeaderValue::from_static(WS_SUBPROTOCOL),
         );
-        let (ws, _resp) = async_tungstenite::tokio::client_async(req, stream)
+        let (ws, _resp) = tokio_tungstenite::client_async(req, stream)
             .await
             .map_err(|e| format!("WebSocket upgrade at {url}: {e}"))?;
         Ok(ws)
@@ -171,7 +171,7 @@ impl Link {
                 let _ = s.shutdown().await;
             }
             Self::Ws(ws) => {
-                let _ = SinkExt::close(ws.as_mut()).await;
+                let _ = ws.close().await;
             }
         }
     }

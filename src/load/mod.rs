@@ -11,6 +11,7 @@ pub mod connect_pacer;
 pub mod exchange;
 pub mod fdlimit;
 pub mod fleet;
+pub mod groups;
 pub mod lane;
 pub mod link;
 pub mod mqtt_targets;

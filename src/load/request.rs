@@ -40,6 +40,8 @@ pub struct Prepared {
 #[derive(Debug)]
 pub struct RequestBook {
     prepared: Vec<Vec<[Prepared; 2]>>,
+    /// For credentials prepared per attempt (replay-resistant tokens).
+    shape: RequestShape,
     payload: Bytes,
     attempt_header: HeaderName,
 }
@@ -65,6 +67,7 @@ impl RequestBook {
         }
         Ok(Self {
             prepared,
+            shape: shape.clone(),
             payload: shape.payload.clone(),
             attempt_header: HeaderName::from_static(ATTEMPT_ID),
         })
@@ -83,6 +86,22 @@ impl RequestBook {
             Class::Replayed => &self.prepared[replay_set][Class::Valid.index()][placement as usize],
             c => &self.prepared[set][c.index()][placement as usize],
         };
+        self.assemble(p, attempt_id)
+    }
+
+    /// The request for a credential not in the catalogue (a pre-signed replay-resistant token): encoded here,
+    /// which is string work only (no signing).
+    pub fn request_with(
+        &self,
+        cred: &Credential,
+        placement: Placement,
+        attempt_id: &str,
+    ) -> Result<Request<http_body_util::Full<Bytes>>, PrepareError> {
+        let p = prepare(&self.shape, cred, placement)?;
+        Ok(self.assemble(&p, attempt_id))
+    }
+
+    fn assemble(&self, p: &Prepared, attempt_id: &str) -> Request<http_body_util::Full<Bytes>> {
         let mut req = Request::new(http_body_util::Full::new(self.payload.clone()));
         *req.method_mut() = Method::POST;
         *req.uri_mut() = p.uri.clone();

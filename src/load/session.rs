@@ -171,8 +171,7 @@ impl Session {
             pkid = pkid.checked_add(1).unwrap_or(1);
             pkid
         };
-        let mut inflight: VecDeque<(u16, Instant)> = VecDeque::new();
-        let mut sub_pending: Option<(u16, Instant)> = None;
+        let mut track = Tracker::default();
         if spec.subscribe {
             let id = next_pkid();
             let sub = Out::Subscribe {
@@ -183,7 +182,8 @@ impl Session {
             if self.write(sub).await.is_err() {
                 return Ended::Dropped;
             }
-            sub_pending = Some((id, Instant::now()));
+            track.sub_pending = Some(id);
+            track.subscribed = true;
         }
         let far = Duration::from_secs(86_400 * 365);
         let mut next_pub = Instant::now() + first_publish;
@@ -199,42 +199,17 @@ impl Session {
                 biased;
                 _ = &mut stop => break Ended::Done,
                 read = self.read() => {
-                    let now = Instant::now();
-                    match read {
-                        Ok(In::PubAck { pkid: ack, ok }) => {
-                            if let Some(i) = inflight.iter().position(|(id, _)| *id == ack) {
-                                let (_, sent) = inflight.remove(i).unwrap_or((0, now));
-                                sink.phase(Phase::PublishPuback, now - sent);
-                                sink.event(if ok { PubEvent::PubackOk } else { PubEvent::PubackDenied });
-                            }
-                        }
-                        Ok(In::Publish { topic, qos1: q1, pkid: id, payload }) => {
-                            if topic == spec.topic
-                                && let Some(sent) = stamp_of(spec.t0, &payload)
-                            {
-                                sink.phase(Phase::PublishReceive, now.saturating_duration_since(sent));
-                                sink.event(PubEvent::Received);
-                            }
-                            if q1 && self.write(Out::PubAck { pkid: id }).await.is_err() {
-                                break Ended::Dropped;
-                            }
-                        }
-                        Ok(In::SubAck { pkid: id, failed }) => {
-                            if sub_pending.is_some_and(|(p, _)| p == id) {
-                                sub_pending = None;
-                                if failed {
-                                    sink.event(PubEvent::SubscribeDenied);
-                                }
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(_) => break Ended::Dropped,
+                    let Ok(p) = read else { break Ended::Dropped };
+                    if let Some(id) = track.absorb(p, spec, sink)
+                        && self.write(Out::PubAck { pkid: id }).await.is_err()
+                    {
+                        break Ended::Dropped;
                     }
                 }
                 _ = tokio::time::sleep_until(wake) => {
                     let now = Instant::now();
-                    while inflight.front().is_some_and(|(_, t)| now - *t >= spec.timeout) {
-                        inflight.pop_front();
+                    while track.inflight.front().is_some_and(|(_, t)| now - *t >= spec.timeout) {
+                        track.inflight.pop_front();
                         sink.event(PubEvent::PubackTimeout);
                     }
                     if now >= next_ping {
@@ -250,10 +225,10 @@ impl Session {
                         if next_pub < now {
                             next_pub = now + every;
                         }
-                        if inflight.len() < MAX_INFLIGHT {
+                        if track.inflight.len() < MAX_INFLIGHT {
                             let id = if qos1 { next_pkid() } else { 0 };
                             if qos1 {
-                                inflight.push_back((id, Instant::now()));
+                                track.inflight.push_back((id, Instant::now()));
                             }
                             let p = Out::Publish {
                                 topic: &spec.topic,
@@ -265,6 +240,9 @@ impl Session {
                                 break Ended::Dropped;
                             }
                             sink.event(PubEvent::Sent);
+                            if track.subscribed {
+                                track.awaiting_rx += 1;
+                            }
                         }
                     }
                 }
@@ -273,43 +251,100 @@ impl Session {
         match ended {
             Ended::Dropped => {
                 // MQTT 3.1.1 answers a denied publish by closing the connection.
-                for _ in inflight.drain(..) {
+                for _ in track.inflight.drain(..) {
                     sink.event(PubEvent::PubackDenied);
                 }
             }
             Ended::Done => {
+                // Wait (briefly) for the PUBACKs and own deliveries still under way, then DISCONNECT.
                 let until = Instant::now() + spec.timeout.min(Duration::from_secs(2));
-                while !inflight.is_empty() {
+                // Unacknowledged at the end: the connection closed (3.1.1 denial) or the wait ran out.
+                let mut lost = PubEvent::PubackTimeout;
+                while !track.inflight.is_empty() || track.awaiting_rx > 0 {
                     match tokio::time::timeout_at(until, self.read()).await {
-                        Ok(Ok(In::PubAck { pkid: ack, ok })) => {
-                            if let Some(i) = inflight.iter().position(|(id, _)| *id == ack) {
-                                let (_, sent) = inflight.remove(i).unwrap_or((0, until));
-                                sink.phase(Phase::PublishPuback, Instant::now() - sent);
-                                sink.event(if ok {
-                                    PubEvent::PubackOk
-                                } else {
-                                    PubEvent::PubackDenied
-                                });
+                        Ok(Ok(p)) => {
+                            if let Some(id) = track.absorb(p, spec, sink)
+                                && self.write(Out::PubAck { pkid: id }).await.is_err()
+                            {
+                                lost = PubEvent::PubackDenied;
+                                break;
                             }
                         }
-                        Ok(Ok(_)) => {}
                         Ok(Err(_)) => {
-                            for _ in inflight.drain(..) {
-                                sink.event(PubEvent::PubackDenied);
-                            }
+                            lost = PubEvent::PubackDenied;
+                            break;
                         }
-                        Err(_) => {
-                            for _ in inflight.drain(..) {
-                                sink.event(PubEvent::PubackTimeout);
-                            }
-                        }
+                        Err(_) => break,
                     }
+                }
+                for _ in track.inflight.drain(..) {
+                    sink.event(lost);
                 }
                 let _ = self.write(Out::Disconnect).await;
                 self.link.close().await;
             }
         }
         ended
+    }
+}
+
+/// What a kept session waits for.
+#[derive(Default)]
+struct Tracker {
+    /// QoS 1 publishes awaiting their PUBACK, oldest first.
+    inflight: VecDeque<(u16, Instant)>,
+    sub_pending: Option<u16>,
+    /// Subscribed to the own topic (until a SUBACK says otherwise).
+    subscribed: bool,
+    /// Publishes sent while subscribed whose delivery has not come back yet.
+    awaiting_rx: u64,
+}
+
+impl Tracker {
+    /// Folds one packet from the server in; returns the packet id to PUBACK (a QoS 1 delivery).
+    fn absorb(&mut self, p: In, spec: &SessionSpec, sink: &mut (dyn Sink + Send)) -> Option<u16> {
+        let now = Instant::now();
+        match p {
+            In::PubAck { pkid, ok } => {
+                if let Some(i) = self.inflight.iter().position(|(id, _)| *id == pkid) {
+                    let (_, sent) = self.inflight.remove(i).unwrap_or((0, now));
+                    sink.phase(Phase::PublishPuback, now - sent);
+                    sink.event(if ok {
+                        PubEvent::PubackOk
+                    } else {
+                        PubEvent::PubackDenied
+                    });
+                }
+                None
+            }
+            In::Publish {
+                topic,
+                qos1,
+                pkid,
+                payload,
+            } => {
+                if topic == spec.topic
+                    && let Some(sent) = stamp_of(spec.t0, &payload)
+                {
+                    sink.phase(Phase::PublishReceive, now.saturating_duration_since(sent));
+                    sink.event(PubEvent::Received);
+                    self.awaiting_rx = self.awaiting_rx.saturating_sub(1);
+                }
+                qos1.then_some(pkid)
+            }
+            In::SubAck { pkid, failed } => {
+                if self.sub_pending == Some(pkid) {
+                    self.sub_pending = None;
+                    if failed {
+                        sink.event(PubEvent::SubscribeDenied);
+                        self.subscribed = false;
+                        self.awaiting_rx = 0;
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
     }
 }
 

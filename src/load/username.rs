@@ -58,6 +58,29 @@ impl UsernameBook {
         Self { shape, queries }
     }
 
+    /// The login for a credential not in the catalogue (a pre-signed replay-resistant token): the query is
+    /// encoded here, string work only.
+    pub fn login_with(&self, cred: &crate::attempt::Credential, attempt_id: &str) -> Login {
+        if self.shape.mode == UsernameMode::Plain {
+            return self.login(0, Class::Valid, 0, attempt_id);
+        }
+        let q = credential_query(
+            self.shape.authorizer_name.as_deref(),
+            &self.shape.token_key_name,
+            &cred.token,
+            cred.signature.as_deref(),
+        );
+        let mut username =
+            String::with_capacity(mqtt::ATTEMPT_PREFIX.len() + attempt_id.len() + q.len());
+        username.push_str(mqtt::ATTEMPT_PREFIX);
+        username.push_str(attempt_id);
+        username.push_str(&q);
+        Login {
+            username,
+            password: self.shape.password.clone(),
+        }
+    }
+
     /// The login of one attempt. For a replay, `replay_set` is the set whose valid pair is reused.
     pub fn login(&self, set: usize, class: Class, replay_set: usize, attempt_id: &str) -> Login {
         match self.shape.mode {

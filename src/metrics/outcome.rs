@@ -22,10 +22,13 @@ pub enum Outcome {
     TransportError,
     /// No response within the request timeout.
     Timeout,
+    /// Nothing was sent: no credential was available (replay-resistant tokens: the device's pre-signed pool
+    /// ran out, or no valid token had been used yet that a replay could capture). Never signs on the hot path.
+    Exhausted,
 }
 
 impl Outcome {
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 9;
     pub const ALL: [Outcome; Self::COUNT] = [
         Self::Allowed,
         Self::Forbidden,
@@ -35,6 +38,7 @@ impl Outcome {
         Self::ClosedWithoutConnack,
         Self::TransportError,
         Self::Timeout,
+        Self::Exhausted,
     ];
 
     pub const fn index(self) -> usize {
@@ -51,6 +55,7 @@ impl Outcome {
             Self::ClosedWithoutConnack => "closed_without_connack",
             Self::TransportError => "transport_error",
             Self::Timeout => "timeout",
+            Self::Exhausted => "exhausted",
         }
     }
 

@@ -27,6 +27,12 @@ pub struct Parts<'a> {
 pub fn build(p: Parts<'_>) -> Report {
     let plan = p.plan;
     let tokens = match plan.tokens {
+        // No secret in the pattern: every token is signed at setup and differs in its nonce.
+        TokenScheme::ReplayResistant => vec![format!(
+            "v1.{}.<issue unix_s>.<nonce>, {} per device",
+            plan.token_of(0),
+            plan.token_pool
+        )],
         TokenScheme::Static => vec![redact::shorten(&plan.static_token)],
         TokenScheme::PerDevice => {
             let mut t = vec![redact::shorten(&plan.token_of(0))];

@@ -9,6 +9,9 @@
 //!   sent) and deliveries received, each counting one message per started 5 KB of payload. Token validation is
 //!   free; connectivity minutes are not modelled.
 //!
+//! The 24 h projection scales linearly by the measured elapsed time: what ran once at the start (cold starts, the
+//! first fill of an HTTP cache) is scaled too, so for short runs with caching it overstates the day.
+//!
 //! Arithmetic is exact integers in pico-dollars (1e-12 USD): each amount is rounded once to the nearest
 //! pico-dollar (half up), and totals are the sums of the class rows. `usd` fields are those integers / 1e12.
 

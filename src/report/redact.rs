@@ -13,13 +13,17 @@ pub fn shorten(secret: &str) -> String {
     format!("{prefix}…({n} chars, sha256:{hash})")
 }
 
-/// The effective scenario as JSON with its tokens shortened (`devices.static_token`, function table tokens).
+/// The effective scenario as JSON with its secrets shortened (`devices.static_token`, `mqtt.password`, function
+/// table tokens).
 pub fn scenario_json(s: &crate::scenario::Scenario) -> serde_json::Value {
     let mut v = serde_json::to_value(s).unwrap_or(serde_json::Value::Null);
-    if let Some(t) = v.pointer_mut("/devices/static_token")
-        && let Some(s) = t.as_str()
-    {
-        *t = shorten(s).into();
+    for at in ["/devices/static_token", "/mqtt/password"] {
+        if let Some(t) = v.pointer_mut(at)
+            && let Some(s) = t.as_str()
+            && !s.is_empty()
+        {
+            *t = shorten(s).into();
+        }
     }
     if let Some(serde_json::Value::Array(rows)) = v.pointer_mut("/authorizer/function/table") {
         for row in rows {
@@ -46,5 +50,9 @@ mod tests {
         let text = json.to_string();
         assert!(!text.contains("MyStringThatNeedsToBeSigned"), "{text}");
         assert!(text.contains("8de411c9"));
+        let mut plain = crate::scenario::Scenario::default();
+        plain.mqtt.password = "devpass-secret".into();
+        let text = scenario_json(&plain).to_string();
+        assert!(!text.contains("devpass-secret"), "{text}");
     }
 }

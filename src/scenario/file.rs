@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::pricing::{Architecture, PricingSection};
+
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -54,6 +56,9 @@ pub enum TokenScheme {
     Static,
     /// Device d sends `token_prefix` + d (zero-padded to 6 digits).
     PerDevice,
+    /// `v1.device<d, 6 digits>.<issue time>.<nonce>` (scenarios/lambdas/README.md): a fresh pre-signed token per
+    /// valid attempt (HTTPS publish or MQTT CONNECT), for the replay-resistant function.
+    ReplayResistant,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +68,10 @@ pub struct DevicesSection {
     pub token: TokenScheme,
     pub static_token: String,
     pub token_prefix: String,
+    /// Replay-resistant tokens signed per device at setup; 0: sized from the plan (bounded).
+    pub token_pool: u32,
+    /// The function's maximum token age, s (its TOKENSTORM_MAX_TOKEN_AGE_S): expired tokens are older.
+    pub token_max_age_s: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,50 +217,36 @@ pub struct MixSection {
     pub replayed: f64,
     /// How forged attempts split between the variants (relative weights).
     pub forged_variants: ForgedVariants,
+    /// How replayed attempts split between the variants (relative weights).
+    pub replayed_variants: ReplayedVariants,
+}
+
+/// Replay variants (spec §8), relative weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplayedVariants {
+    /// Another device's captured (token, signature) pair (`replayed`).
+    pub other_device: f64,
+    /// The same device resends a token it already used (`replayed.reused_nonce`).
+    pub reused_nonce: f64,
+    /// A token older than the function's maximum age (`replayed.expired`; replay_resistant tokens only).
+    pub expired: f64,
+}
+
+impl Default for ReplayedVariants {
+    fn default() -> Self {
+        Self {
+            other_device: 1.0,
+            reused_nonce: 0.0,
+            expired: 0.0,
+        }
+    }
 }
 
 /// `[mix.forged_variants]`: a relative weight per forgery variant, keyed by its stable name (the catalogue in
 /// `attempt::oracle`). Variants left out keep their default weight 1.0; an unknown name is an error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForgedVariants([f64; crate::attempt::Forgery::COUNT]);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Architecture {
-    /// Lambda on x86_64: `gb_second_usd_x86_64` per GB-second.
-    #[serde(rename = "x86_64")]
-    X86_64,
-    /// Lambda on Graviton: `gb_second_usd_arm64` per GB-second.
-    Arm64,
-}
-
-/// What the run would cost on AWS (spec §7). Defaults: us-east-1 list prices; check them for the region.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PricingSection {
-    /// Which GB-second price applies.
-    pub architecture: Architecture,
-    /// Lambda: USD per million requests.
-    pub requests_per_million_usd: f64,
-    /// Lambda x86_64: USD per GB-second.
-    pub gb_second_usd_x86_64: f64,
-    /// Lambda arm64: USD per GB-second.
-    pub gb_second_usd_arm64: f64,
-    /// AWS IoT Core messaging: USD per million messages (each 5 KB of payload is one message).
-    pub messages_per_million_usd: f64,
-}
-
-impl Default for PricingSection {
-    fn default() -> Self {
-        Self {
-            architecture: Architecture::X86_64,
-            requests_per_million_usd: 0.20,
-            gb_second_usd_x86_64: 0.000_016_666_7,
-            gb_second_usd_arm64: 0.000_013_333_4,
-            messages_per_million_usd: 1.00,
-        }
-    }
-}
 
 impl Default for RunSection {
     fn default() -> Self {
@@ -275,6 +270,8 @@ impl Default for DevicesSection {
             token: TokenScheme::Static,
             static_token: "MyStringThatNeedsToBeSigned".into(),
             token_prefix: "tokenstorm-device-".into(),
+            token_pool: 0,
+            token_max_age_s: 300,
         }
     }
 }
@@ -368,6 +365,7 @@ impl Default for MixSection {
             forged: 15.0,
             replayed: 5.0,
             forged_variants: ForgedVariants::default(),
+            replayed_variants: ReplayedVariants::default(),
         }
     }
 }

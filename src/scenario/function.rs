@@ -8,11 +8,16 @@ use serde::Deserialize as _;
 use crate::emulator::config::FunctionSpec;
 use crate::emulator::file::FunctionFile;
 
-/// Resolves the table; the error is the problem, naming the field where it can.
-pub fn resolve(table: &toml::Table, file: &str) -> Result<FunctionSpec, String> {
+/// Resolves the table; relative paths (`runtime.dir`) are taken from `base`, the scenario file's directory.
+/// The error is the problem, naming the field where it can.
+pub fn resolve(
+    table: &toml::Table,
+    base: &std::path::Path,
+    file: &str,
+) -> Result<FunctionSpec, String> {
     let parsed = FunctionFile::deserialize(toml::Value::Table(table.clone()))
         .map_err(|e| e.message().trim().to_string())?;
-    parsed.to_spec(file).map_err(|e| {
+    parsed.to_spec_in(base, file).map_err(|e| {
         // to_spec names "<file>: function.<field>: ..."; the caller adds the file and the section.
         let msg = format!("{e:#}");
         msg.strip_prefix(&format!("{file}: "))

@@ -8,6 +8,7 @@ mod keys;
 pub mod plan;
 pub mod pricing;
 mod target;
+mod tokens;
 
 pub use error::ScenarioError;
 pub use file::Scenario;

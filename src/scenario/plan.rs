@@ -103,6 +103,10 @@ pub struct Plan {
     pub tokens: TokenScheme,
     pub static_token: String,
     pub token_prefix: String,
+    /// Replay-resistant tokens: pool size per device (the file's value, or sized from the plan).
+    pub token_pool: u32,
+    /// Replay-resistant tokens: the function's maximum age, s.
+    pub token_max_age_s: u64,
     pub keys: Vec<SigningKey>,
     /// The attacker's key for wrong-key forgeries; never listed by the authorizer.
     pub attacker: PrivateKey,
@@ -120,11 +124,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Device d's token.
+    /// Device d's token (replay-resistant: the name its tokens carry, `device<6 digits>`).
     pub fn token_of(&self, device: u32) -> String {
         match self.tokens {
             TokenScheme::Static => self.static_token.clone(),
             TokenScheme::PerDevice => format!("{}{device:06}", self.token_prefix),
+            TokenScheme::ReplayResistant => crate::attempt::pool::device_name(device),
         }
     }
 
@@ -185,12 +190,14 @@ impl Plan {
                         .map_err(|p| err("devices.token_prefix", p))?;
                 }
             }
+            TokenScheme::ReplayResistant => {}
         }
         let a = &s.authorizer;
         name_ok(&a.name).map_err(|p| err("authorizer.name", p))?;
         header_name_ok(&a.token_key_name).map_err(|p| err("authorizer.token_key_name", p))?;
         let function =
-            super::function::resolve(&a.function, &f).map_err(|p| err("authorizer.function", p))?;
+            super::function::resolve(&a.function, file.parent().unwrap_or(Path::new(".")), &f)
+                .map_err(|p| err("authorizer.function", p))?;
         let h = &s.http;
         if h.topic.is_empty() || h.topic.len() > 256 || h.topic.contains(['#', '+']) {
             return Err(err(
@@ -208,6 +215,7 @@ impl Plan {
             ));
         }
         let mix = resolve_mix(&s, &err)?;
+        super::tokens::validate(&s, &err)?;
         if mix.share(Class::Replayed) > 0.0 && devices < 2 {
             return Err(err(
                 "mix.replayed",
@@ -248,6 +256,8 @@ impl Plan {
             tokens: s.devices.token,
             static_token: s.devices.static_token.clone(),
             token_prefix: s.devices.token_prefix.clone(),
+            token_pool: super::tokens::pool_size(&s, &model, &mix, devices),
+            token_max_age_s: s.devices.token_max_age_s,
             keys,
             attacker,
             authorizer: AuthorizerPlan {
@@ -349,9 +359,35 @@ fn resolve_mix(
             "mix.forged > 0 needs at least one variant weight > 0".into(),
         ));
     }
+    let rv = &m.replayed_variants;
+    let replays = [
+        (Class::Replayed, "other_device", rv.other_device),
+        (Class::ReusedNonce, "reused_nonce", rv.reused_nonce),
+        (Class::Expired, "expired", rv.expired),
+    ];
+    let mut replay_sum = 0.0;
+    for (_, name, w) in replays {
+        replay_sum += check(&format!("mix.replayed_variants.{name}"), w)?;
+    }
+    if replayed > 0.0 && replay_sum <= 0.0 {
+        return Err(err(
+            "mix.replayed_variants",
+            "mix.replayed > 0 needs at least one variant weight > 0".into(),
+        ));
+    }
+    if replayed > 0.0 && rv.expired > 0.0 && s.devices.token != TokenScheme::ReplayResistant {
+        return Err(err(
+            "mix.replayed_variants.expired",
+            "expired tokens need an issue time: set devices.token = \"replay_resistant\"".into(),
+        ));
+    }
     let mut w = [0.0; Class::COUNT];
     w[Class::Valid.index()] = valid;
-    w[Class::Replayed.index()] = replayed;
+    for (c, _, rw) in replays {
+        if replayed > 0.0 {
+            w[c.index()] = replayed * rw / replay_sum;
+        }
+    }
     for (f, vw) in variants {
         if forged > 0.0 {
             w[Class::Forged(f).index()] = forged * vw / variant_sum;

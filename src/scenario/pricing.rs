@@ -1,8 +1,46 @@
-//! The resolved `[pricing]` section: prices as integer pico-dollars (1e-12 USD) so cost sums are exact integer
+//! The `[pricing]` section of a scenario file ([`PricingSection`]) and its resolved form ([`Pricing`]): prices as integer pico-dollars (1e-12 USD) so cost sums are exact integer
 //! arithmetic ([`crate::report::cost`]). A price given with more than 12 decimal places is rounded to the
 //! nearest pico-dollar once, here.
 
-use super::file::{Architecture, PricingSection};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Lambda on x86_64: `gb_second_usd_x86_64` per GB-second.
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// Lambda on Graviton: `gb_second_usd_arm64` per GB-second.
+    Arm64,
+}
+
+/// What the run would cost on AWS (spec §7). Defaults: us-east-1 list prices; check them for the region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricingSection {
+    /// Which GB-second price applies.
+    pub architecture: Architecture,
+    /// Lambda: USD per million requests.
+    pub requests_per_million_usd: f64,
+    /// Lambda x86_64: USD per GB-second.
+    pub gb_second_usd_x86_64: f64,
+    /// Lambda arm64: USD per GB-second.
+    pub gb_second_usd_arm64: f64,
+    /// AWS IoT Core messaging: USD per million messages (each 5 KB of payload is one message).
+    pub messages_per_million_usd: f64,
+}
+
+impl Default for PricingSection {
+    fn default() -> Self {
+        Self {
+            architecture: Architecture::X86_64,
+            requests_per_million_usd: 0.20,
+            gb_second_usd_x86_64: 0.000_016_666_7,
+            gb_second_usd_arm64: 0.000_013_333_4,
+            messages_per_million_usd: 1.00,
+        }
+    }
+}
 
 /// Pico-dollars per dollar.
 pub const PICO: u128 = 1_000_000_000_000;

@@ -23,7 +23,7 @@ use tokenstorm::emulator::FunctionBehaviour;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 
-async fn open(emu: &Handle, query: &str, headers: &[(&str, String)]) -> Ws {
+pub(crate) async fn open(emu: &Handle, query: &str, headers: &[(&str, String)]) -> Ws {
     let ca = emu.ca_cert_path();
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("CA") {
@@ -62,7 +62,7 @@ async fn open(emu: &Handle, query: &str, headers: &[(&str, String)]) -> Ws {
 }
 
 /// Sends one CONNECT and returns the first binary message, or `None` when the server closed first.
-async fn connect_over(ws: &mut Ws, packet: Vec<u8>) -> Option<Vec<u8>> {
+pub(crate) async fn connect_over(ws: &mut Ws, packet: Vec<u8>) -> Option<Vec<u8>> {
     ws.send(Message::Binary(packet.into())).await.unwrap();
     let next = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
         .await
@@ -188,5 +188,41 @@ async fn a_host_the_emulator_does_not_serve_gets_421() {
         assert!(status_for_host(&emu, ok).await.contains(" 403 "), "{ok}");
     }
     assert_eq!(emu.metrics().invocations_total(), 0);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn websocket_on_the_plain_http_listener_has_no_tls_part() {
+    let emu = start(config(
+        vec![seed_authorizer(FunctionBehaviour::default_allow())],
+        None,
+    ))
+    .await;
+    let tcp = TcpStream::connect(emu.addrs().http.unwrap()).await.unwrap();
+    let mut req = format!("ws://{DEFAULT_ENDPOINT}/mqtt")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("sec-websocket-protocol", "mqtt".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tcp)
+        .await
+        .expect("WebSocket handshake");
+    let user = format!(
+        "?x-amz-customauthorizer-name={SEED_AUTHORIZER}&{SEED_TOKEN_KEY_NAME}={SEED_TOKEN}&x-amz-customauthorizer-signature={}",
+        encode_component(&sign(signing_key(), SEED_TOKEN))
+    );
+    ws.send(Message::Binary(
+        connect(4, "plain-ws", Some(&user), None, 60).into(),
+    ))
+    .await
+    .unwrap();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("no answer in 5 s");
+    assert!(matches!(answer, Some(Ok(Message::Binary(b))) if b.as_ref() == CONNACK_OK_V4));
+    let [entry] = emu.ledger().entries().try_into().expect("one invocation");
+    assert_eq!(entry.transport, "wss");
+    assert_eq!(entry.event["protocols"], json!(["http", "mqtt"]));
+    assert!(entry.event["protocolData"].get("tls").is_none());
     emu.stop().await;
 }

@@ -79,3 +79,92 @@ def test_a_mixed_transport_report_validates(tmp_path):
     phases = {(p["transport"], p["phase"]) for p in report["phases_by_kind"]}
     assert ("mqtt_tls", "connect_connack_us") in phases and ("wss", "ws_upgrade_us") in phases
     assert sum(row["count"] for row in report["results"]) == report["throughput"]["attempts_started"]
+
+
+def test_replay_resistant_function_denies_replays_and_they_are_billed(tmp_path):
+    """cost-abuse-replay-resistant.toml against the real Python function under awslambdaric (from this venv)."""
+    import sys
+
+    env = dict(os.environ, PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [binary(), "run", str(ROOT / "scenarios" / "cost-abuse-replay-resistant.toml"), "--attempts", "400",
+         "--out-dir", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=180, cwd=ROOT, env=env,
+    )
+    reports = list(out.glob("*/report.json"))
+    assert len(reports) == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    report = json.loads(reports[0].read_text())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    rows = {(row["class"], row["variant"]): row for row in report["invocations"]["by_class"]}
+    replay_invocations = 0
+    for variant in (None, "reused_nonce", "expired"):
+        row = rows[("replayed", variant)]
+        assert row["invocations"] > 0 and row["allowed"] == 0, row
+        assert row["denied"] == row["invocations"], row
+        replay_invocations += row["invocations"]
+    valid = rows[("valid", None)]
+    assert valid["allowed"] == valid["invocations"] == valid["attempts"] > 0, valid
+    cost = {row["class"]: row for row in report["cost"]["by_class"]}
+    assert cost["replayed"]["invocations"] == cost["replayed"]["billed_requests"] == replay_invocations
+    assert cost["replayed"]["total_pusd"] > 0 and cost["replayed"]["messages"] == 0
+    # The function's own record is an independent witness: one denial per replay invocation.
+    record = reports[0].parent / "emulator" / "functions" / "MyCustomAuthorizer.jsonl"
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    reasons = [line["reason"] for line in lines if not line["authenticated"]]
+    assert len(reasons) == replay_invocations
+    assert set(reasons) == {"replayed", "expired"}
+    assert sum(1 for line in lines if line["authenticated"]) == valid["invocations"]
+
+
+def test_replay_resistant_tokens_over_mqtt_with_the_real_function(tmp_path):
+    """MQTT/TLS devices with v1 tokens: fresh CONNECTs allowed, replayed ones denied (closed without CONNACK)."""
+    import sys
+
+    scenario = tmp_path / "mqtt-replay.toml"
+    scenario.write_text(f"""
+[run]
+duration_s = 4.0
+[devices]
+count = 6
+token = "replay_resistant"
+[transports]
+https = 0.0
+mqtt_tls = 1.0
+[mqtt]
+publish_interval_ms = 500
+connects_per_s = 50.0
+[mix]
+valid = 1.0
+forged = 1.0
+replayed = 2.0
+[mix.replayed_variants]
+other_device = 1.0
+reused_nonce = 1.0
+expired = 1.0
+[authorizer.function.runtime]
+command = ["python3", "-m", "awslambdaric", "lambda_function.lambda_handler"]
+dir = "{ROOT / 'scenarios' / 'lambdas' / 'replay_resistant_python'}"
+concurrency = 1
+""")
+    env = dict(os.environ, PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [binary(), "run", str(scenario), "--out-dir", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=180, cwd=ROOT, env=env,
+    )
+    reports = list(out.glob("*/report.json"))
+    assert len(reports) == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    report = json.loads(reports[0].read_text())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    inv = {(row["class"], row["variant"]): row for row in report["invocations"]["by_class"]}
+    assert inv[("valid", None)]["allowed"] > 0
+    replays = [inv[("replayed", v)] for v in (None, "reused_nonce", "expired")]
+    assert sum(r["invocations"] for r in replays) > 0, replays
+    assert all(r["allowed"] == 0 for r in replays), replays
+    assert all(row["class"] != "forged" or row["invocations"] == 0 for row in report["invocations"]["by_class"])
+    outcomes = {(r["class"], r["outcome"]) for r in report["results"] if r["transport"] == "mqtt_tls"}
+    assert ("replayed", "allowed") not in outcomes, outcomes
+    assert ("valid", "allowed") in outcomes, outcomes

@@ -113,3 +113,169 @@ messages_per_million_usd = 1.0
         .sum();
     assert_eq!(c["total"]["total_pusd"], sum);
 }
+
+/// A replay-resistant run against the in-process allow-all function: the generator side alone. Pools of 3 tokens
+/// per device: the fourth valid attempt of a device is not sent (`exhausted`), replays are sent only once a
+/// token was allowed, and expired tokens go out from the start. The function allows everything (it checks no
+/// nonce), so what the report shows is what the generator sent.
+#[test]
+fn replay_resistant_pools_run_out_as_exhausted_and_every_variant_has_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "pool.toml",
+        r#"
+[run]
+model = "closed"
+concurrency = 1
+max_attempts = 60
+duration_s = 30.0
+[devices]
+count = 4
+token = "replay_resistant"
+token_pool = 3
+token_max_age_s = 300
+[mix]
+valid = 2.0
+forged = 1.0
+replayed = 1.0
+[mix.replayed_variants]
+other_device = 1.0
+reused_nonce = 1.0
+expired = 1.0
+"#,
+    );
+    let (o, report) = run(&[scenario.to_str().unwrap()], &dir.path().join("out"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let r = report.expect("report");
+    let mut by = std::collections::BTreeMap::<(String, String), u64>::new();
+    for row in r["results"].as_array().unwrap() {
+        let label = match row["variant"].as_str() {
+            Some(v) => format!("{}.{v}", row["class"].as_str().unwrap()),
+            None => row["class"].as_str().unwrap().to_string(),
+        };
+        *by.entry((label, row["outcome"].as_str().unwrap().to_string()))
+            .or_default() += row["count"].as_u64().unwrap();
+    }
+    let get = |l: &str, o: &str| {
+        by.get(&(l.to_string(), o.to_string()))
+            .copied()
+            .unwrap_or(0)
+    };
+    // 4 devices × 3 pool tokens: at most 12 valid attempts are sent, the rest end as exhausted.
+    let valid_sent = get("valid", "allowed");
+    assert_eq!(valid_sent, 12, "{by:?}");
+    assert!(get("valid", "exhausted") > 0, "{by:?}");
+    // Expired tokens are well-formed and signed: the allow-all function lets them in.
+    assert!(get("replayed.expired", "allowed") > 0, "{by:?}");
+    let exhausted_or_allowed = |l: &str| get(l, "allowed") + get(l, "exhausted");
+    let counts = class_counts(&r);
+    for l in ["replayed", "replayed.reused_nonce"] {
+        assert!(counts.contains_key(l), "{l}: {by:?}");
+        assert_eq!(exhausted_or_allowed(l), counts[l], "{l}: {by:?}");
+    }
+    // Forged attempts never reach the function; nothing is unexplained.
+    assert_eq!(r["verdict"], "pass");
+    let inv = r["invocations"]["by_class"].as_array().unwrap();
+    let invoked: u64 = inv.iter().map(|c| c["invocations"].as_u64().unwrap()).sum();
+    let exhausted: u64 = by
+        .iter()
+        .filter(|((_, o), _)| o == "exhausted")
+        .map(|(_, n)| n)
+        .sum();
+    let forged: u64 = counts
+        .iter()
+        .filter(|(k, _)| k.starts_with("forged."))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(invoked, 60 - exhausted - forged, "{by:?}");
+    // The report names the scheme without any token.
+    let tokens = r["scenario"]["tokens"][0].as_str().unwrap();
+    assert!(
+        tokens.starts_with("v1.device000000.<issue unix_s>.<nonce>"),
+        "{tokens}"
+    );
+}
+
+#[test]
+fn replay_resistant_settings_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "expired.toml",
+            "[mix.replayed_variants]\nexpired = 1.0\n",
+            "mix.replayed_variants.expired",
+        ),
+        (
+            "pool.toml",
+            "[devices]\ntoken = \"replay_resistant\"\ntoken_pool = 100001\n",
+            "devices.token_pool",
+        ),
+        (
+            "age.toml",
+            "[devices]\ntoken = \"replay_resistant\"\ntoken_max_age_s = 5\n",
+            "devices.token_max_age_s",
+        ),
+        (
+            "price.toml",
+            "[pricing]\nrequests_per_million_usd = -0.2\n",
+            "pricing.requests_per_million_usd",
+        ),
+        (
+            "arch.toml",
+            "[pricing]\narchitecture = \"riscv\"\n",
+            "pricing.architecture",
+        ),
+    ];
+    for (name, body, want) in cases {
+        let path = write_scenario(dir.path(), name, body);
+        let (o, report) = run(&[path.to_str().unwrap()], &dir.path().join("out"));
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: want {want:?} in {stderr}");
+        assert!(report.is_none());
+    }
+}
+
+/// The two HTTP caching scenarios send the same traffic; with enableCachingForHttp the function runs about once
+/// per keep-alive connection, and the bill's Lambda part shrinks accordingly.
+#[test]
+fn http_caching_scenarios_show_the_invocations_caching_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lambda = Vec::new();
+    for name in ["cost-abuse-http-caching", "cost-abuse-http-no-caching"] {
+        let out = dir.path().join(name);
+        let path = repo(&format!("scenarios/{name}.toml"));
+        let (o, report) = run(
+            &[
+                path.to_str().unwrap(),
+                "--attempts",
+                "400",
+                "--duration",
+                "60",
+            ],
+            &out,
+        );
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stdout));
+        let r = report.expect("report");
+        let valid = row(&r, "valid");
+        assert_eq!(valid["attempts"], 400, "{name}");
+        assert_eq!(
+            valid["messages"], 400,
+            "{name}: every publish allowed and billed"
+        );
+        lambda.push((
+            valid["invocations"].as_u64().unwrap(),
+            valid["lambda_requests_pusd"].as_u64().unwrap()
+                + valid["lambda_compute_pusd"].as_u64().unwrap(),
+        ));
+    }
+    let (cached, uncached) = (lambda[0], lambda[1]);
+    assert_eq!(
+        uncached.0, 400,
+        "without caching: one invocation per publish"
+    );
+    // 50 devices, one keep-alive connection each (a few may reconnect).
+    assert!(cached.0 >= 50 && cached.0 < 100, "with caching: {cached:?}");
+    assert!(cached.1 * 4 < uncached.1, "{cached:?} vs {uncached:?}");
+}

@@ -10,6 +10,19 @@ import json
 import os
 
 
+def _shape(event):
+    """What the event carried, without secrets: protocolData's parts and their keys, the SNI, the client id."""
+    if not isinstance(event, dict):
+        return None
+    data = event.get("protocolData") or {}
+    return {
+        "protocolData": {k: sorted(v) for k, v in data.items() if isinstance(v, dict)},
+        "serverName": (data.get("tls") or {}).get("serverName"),
+        "clientId": (data.get("mqtt") or {}).get("clientId"),
+        "connectionId": bool((event.get("connectionMetadata") or {}).get("id")),
+    }
+
+
 def _record(event, response):
     path = os.environ.get("TOKENSTORM_FUNCTION_RECORD")
     if not path:
@@ -22,7 +35,7 @@ def _record(event, response):
         "pid": os.getpid(),
         "protocols": event.get("protocols") if isinstance(event, dict) else None,
         "signatureVerified": event.get("signatureVerified") if isinstance(event, dict) else None,
-        "event": event,
+        "shape": _shape(event),
     }
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")

@@ -68,7 +68,7 @@ pub fn backend(
         ),
         (Some(r), None) => Ok(Backend::RuntimeApi(
             runtime_function(
-                r.command.clone(),
+                program_from(r.command.clone(), base),
                 base.join(&r.dir),
                 r.env.clone().into_iter().collect(),
                 r.concurrency,
@@ -86,6 +86,22 @@ pub fn backend(
             &format!("{at}.invoke_api"),
         )?)),
     }
+}
+
+/// A relative program path with a `/` (e.g. `.venv/bin/python`) is taken from `base`, not from the function's
+/// folder the process starts in; bare names (`python3`) are looked up on PATH.
+pub fn program_from(mut command: Vec<String>, base: &Path) -> Vec<String> {
+    if let Some(program) = command.first_mut() {
+        let path = Path::new(program.as_str());
+        if path.is_relative() && program.contains('/') {
+            let joined = base.join(path);
+            *program = std::path::absolute(&joined)
+                .unwrap_or(joined)
+                .display()
+                .to_string();
+        }
+    }
+    command
 }
 
 /// Checks a runtime function's command, directory and concurrency.
@@ -147,4 +163,59 @@ pub fn memory_mb(value: u32, at: &str) -> anyhow::Result<u32> {
         anyhow::bail!("{at}.memory_mb {value} is out of range; Lambda allows 128 to 10240 MB");
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::emulator::config::Backend;
+    use crate::emulator::function_file::FunctionFile;
+
+    fn spec(text: &str, base: &std::path::Path) -> anyhow::Result<crate::emulator::FunctionSpec> {
+        let f: FunctionFile = toml::from_str(text)?;
+        f.to_spec_in(base, "e.toml")
+    }
+
+    #[test]
+    fn runtime_and_invoke_api_tables_resolve_and_refuse_mistakes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("fn")).unwrap();
+        let s = spec(
+            "memory_mb = 512\n[runtime]\ncommand = [\"python3\", \"-m\", \"awslambdaric\", \"h.handler\"]\ndir = \"fn\"\nconcurrency = 4\nenv = { A = \"1\" }\n",
+            dir.path(),
+        )
+        .unwrap();
+        let Backend::RuntimeApi(r) = &s.backend else {
+            panic!("{:?}", s.backend)
+        };
+        assert_eq!((r.concurrency, s.memory_mb), (4, 512));
+        assert_eq!(r.dir, dir.path().join("fn"));
+        assert_eq!(r.env, [("A".to_string(), "1".to_string())]);
+        let s = spec(
+            "[invoke_api]\nurl = \"http://127.0.0.1:3001/\"\nfunction_name = \"F\"\n",
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(s.backend.as_str(), "invoke_api");
+        assert_eq!(s.memory_mb, 128);
+
+        let err = |text: &str| spec(text, dir.path()).unwrap_err().to_string();
+        assert!(err("[runtime]\ncommand = []\ndir = \"fn\"\n").contains("command is empty"));
+        assert!(err("[runtime]\ncommand = [\"x\"]\ndir = \"nope\"\n").contains("not a directory"));
+        assert!(
+            err("[runtime]\ncommand = [\"x\"]\ndir = \"fn\"\nconcurrency = 0\n")
+                .contains("1 to 256")
+        );
+        assert!(err("memory_mb = 64\n").contains("128 to 10240"));
+        assert!(
+            err("[invoke_api]\nurl = \"https://x\"\nfunction_name = \"F\"\n").contains("http://")
+        );
+        assert!(
+            err("mode = \"deny\"\n[runtime]\ncommand = [\"x\"]\ndir = \"fn\"\n")
+                .contains("in-process")
+        );
+        assert!(err(
+            "[runtime]\ncommand = [\"x\"]\ndir = \"fn\"\n[invoke_api]\nurl = \"http://a:1\"\nfunction_name = \"F\"\n"
+        )
+        .contains("not both"));
+    }
 }

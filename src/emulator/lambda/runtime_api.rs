@@ -62,6 +62,8 @@ pub struct Slot {
     pub recycle: Notify,
     /// Set once a process of this slot has been started at least once.
     pub started: AtomicBool,
+    /// True once the supervisor has stopped for good (its process is gone).
+    stopped: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -101,6 +103,16 @@ impl Slot {
         if let Some(m) = init_error {
             self.fail_pending(m);
         }
+    }
+
+    /// The supervisor is done: no process will ask again.
+    pub fn mark_stopped(&self) {
+        self.stopped.send_replace(true);
+    }
+
+    async fn wait_stopped(&self) {
+        let mut rx = self.stopped.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
     }
 
     /// Fails the waiting job with an init error (the function cannot start).
@@ -152,6 +164,7 @@ impl Slot {
             init_error: Mutex::new(None),
             recycle: Notify::new(),
             started: AtomicBool::new(false),
+            stopped: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -194,6 +207,9 @@ async fn serve(listener: TcpListener, slot: Arc<Slot>, shutdown: Shutdown) {
         });
         while conns.try_join_next().is_some() {}
     }
+    // Keep serving the processes' open `/next` calls until the supervisor has stopped them (SIGTERM first), so a
+    // runtime does not see its Runtime API vanish and log a failure; bounded in case a process ignores SIGTERM.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), slot.wait_stopped()).await;
     conns.abort_all();
 }
 

@@ -90,6 +90,14 @@ pub async fn supervise(
     metrics: Arc<FunctionMetrics>,
     shutdown: Shutdown,
 ) {
+    /// Marks the slot stopped however supervision ends (return or abort).
+    struct Stopped(Arc<Slot>);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            self.0.mark_stopped();
+        }
+    }
+    let _stopped = Stopped(slot.clone());
     let mut backoff = Duration::from_millis(100);
     let mut first = true;
     while !shutdown.is_triggered() {

@@ -25,6 +25,8 @@ use crate::shutdown::Shutdown;
 
 /// How long a client gets to send its CONNECT after the connection opens.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one packet may take to write before the connection is given up.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest PUBLISH payload (spec §7).
 pub const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
 /// AWS IoT's keep-alive bounds (spec §7): a request for 0 gets the maximum, anything outside is clamped.
@@ -70,7 +72,7 @@ where
                 )
                 .await;
             }
-            let _ = stream.shutdown().await;
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
             return;
         }
     };
@@ -127,7 +129,7 @@ where
             let _ = send(&mut stream, Version::V5, &Outbound::Disconnect { reason }).await;
         }
     }
-    let _ = stream.shutdown().await;
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
 }
 
 /// The state of an admitted connection.
@@ -157,11 +159,17 @@ pub(super) async fn send<S: AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     let mut out = BytesMut::new();
     codec::encode(version, packet, &mut out);
-    if !out.is_empty() {
-        stream.write_all(&out).await?;
-        stream.flush().await?;
+    if out.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    // A client that stops reading must not hold its session (and shutdown) forever.
+    let write = async {
+        stream.write_all(&out).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 async fn read_connect<S: AsyncRead + Unpin>(

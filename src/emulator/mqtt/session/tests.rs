@@ -58,6 +58,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
         ledger: Ledger::new(),
         broker: Broker::default(),
         host: HostRule::new(&[], true),
+        _alive: tokio::sync::mpsc::channel(1).0,
     })
 }
 
@@ -256,4 +257,37 @@ async fn a_failed_refresh_disconnects() {
     );
     drop(server);
     assert!(read_to_end(&mut client).await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_given_up_after_the_write_timeout() {
+    let shared = shared(vec![authorizer("A", allow(3600, 86400))]);
+    let (mut client, server) = tokio::io::duplex(64);
+    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+    client.write_all(&connect_bytes(0)).await.unwrap();
+    let mut connack = [0u8; 4];
+    client.read_exact(&mut connack).await.unwrap();
+    client
+        .write_all(&[0x82, 6, 0, 1, 0, 1, b't', 0])
+        .await
+        .unwrap();
+    let mut suback = [0u8; 5];
+    client.read_exact(&mut suback).await.unwrap();
+    assert_eq!(suback, [0x90, 3, 0, 1, 0]);
+    // A delivery far larger than the pipe, which the client never reads.
+    let start = Instant::now();
+    assert_eq!(
+        shared
+            .broker
+            .publish("t", 0, &bytes::Bytes::from(vec![0u8; 4096])),
+        1
+    );
+    task.await.unwrap();
+    assert_eq!(start.elapsed(), WRITE_TIMEOUT);
+    assert_eq!(
+        shared.metrics.closes(Transport::Mqtt, CloseReason::Client),
+        1
+    );
+    assert_eq!(shared.broker.sessions(), 0);
+    drop(client);
 }

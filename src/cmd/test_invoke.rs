@@ -1,0 +1,260 @@
+//! `tokenstorm test-invoke`: the local counterpart of `aws iot test-invoke-authorizer` (spec §9). Checks the
+//! token signature first (a refused signature exits 1 and the function never runs, as in AWS), then runs the
+//! authorizer's function once — in process, or a real one through the Runtime API (`--lambda-cmd`, or
+//! `runtime` in the `--config` file) or the Invoke API — judges its answer (spec §4) and prints the AWS response
+//! shape: `{"isAuthenticated", "principalId", "policyDocuments": [<JSON strings>], "refreshAfterInSeconds",
+//! "disconnectAfterInSeconds"}`. Exit 0: the function answered validly (allowed or not); 1: the signature was
+//! refused or the function failed / answered invalidly; 2: usage.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde_json::{Map, Value, json};
+
+use crate::emulator::authorizer_json::parse_describe_authorizer;
+use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
+use crate::emulator::file::EmulatorFile;
+use crate::emulator::lambda::LiveFunction;
+use crate::emulator::lambda::backend::StartContext;
+use crate::emulator::response::{Authorization, Judgement, judge};
+use crate::error::Exit;
+use crate::shutdown::Shutdown;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The authorizer to invoke (from --config or --authorizer-json).
+    #[arg(long, value_name = "NAME")]
+    pub authorizer: String,
+    /// The token, as the device sends it.
+    #[arg(long)]
+    pub token: String,
+    /// The token's base64 signature (ignored when the authorizer has signingDisabled).
+    #[arg(long, value_name = "BASE64", default_value = "")]
+    pub token_signature: String,
+    /// `{"headers": {...}, "queryString": "?a=b"}`, as for `aws iot test-invoke-authorizer --http-context`.
+    #[arg(long, value_name = "JSON")]
+    pub http_context: Option<String>,
+    /// `{"username": "...", "password": "<base64>", "clientId": "..."}`.
+    #[arg(long, value_name = "JSON")]
+    pub mqtt_context: Option<String>,
+    /// `{"serverName": "..."}`.
+    #[arg(long, value_name = "JSON")]
+    pub tls_context: Option<String>,
+    /// An authorizer as `aws iot describe-authorizer` prints it (repeatable).
+    #[arg(long = "authorizer-json", value_name = "FILE")]
+    pub authorizer_json: Vec<PathBuf>,
+    /// Emulator configuration file (TOML) with `[[authorizer]]` tables and their functions.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Where a runtime function's record and state go (default .tokenstorm/test-invoke).
+    #[arg(long, value_name = "DIR", default_value = ".tokenstorm/test-invoke")]
+    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub lambda: super::lambda_args::LambdaArgs,
+}
+
+/// The contexts as given, checked to be JSON objects.
+fn context(flag: &str, text: Option<&str>) -> anyhow::Result<Option<Map<String, Value>>> {
+    let Some(text) = text else { return Ok(None) };
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        Ok(_) => {
+            anyhow::bail!("{flag} must be a JSON object, e.g. {{\"serverName\": \"example.com\"}}")
+        }
+        Err(e) => anyhow::bail!("{flag} is not JSON: {e}"),
+    }
+}
+
+/// The event the function receives (spec §3): `protocols` lists the contexts given, in the order tls, http, mqtt.
+pub fn event(
+    token: &str,
+    signature_verified: bool,
+    http: Option<Map<String, Value>>,
+    mqtt: Option<Map<String, Value>>,
+    tls: Option<Map<String, Value>>,
+    connection_id: &str,
+) -> Value {
+    let mut protocols = Vec::new();
+    let mut data = Map::new();
+    for (name, ctx) in [("tls", tls), ("http", http), ("mqtt", mqtt)] {
+        if let Some(ctx) = ctx {
+            protocols.push(name);
+            data.insert(name.to_string(), Value::Object(ctx));
+        }
+    }
+    json!({
+        "token": token,
+        "signatureVerified": signature_verified,
+        "protocols": protocols,
+        "protocolData": data,
+        "connectionMetadata": { "id": connection_id },
+    })
+}
+
+/// The `test-invoke-authorizer` answer for a valid response.
+pub fn answer(judgement: &Judgement) -> Option<Value> {
+    match judgement {
+        Judgement::NotAuthenticated => Some(json!({
+            "isAuthenticated": false,
+            "principalId": Value::Null,
+            "policyDocuments": [],
+            "refreshAfterInSeconds": Value::Null,
+            "disconnectAfterInSeconds": Value::Null,
+        })),
+        Judgement::Authenticated(Authorization {
+            principal_id,
+            policies,
+            disconnect_after_s,
+            refresh_after_s,
+        }) => Some(json!({
+            "isAuthenticated": true,
+            "principalId": principal_id,
+            "policyDocuments": policies.iter().map(Value::to_string).collect::<Vec<_>>(),
+            "refreshAfterInSeconds": refresh_after_s,
+            "disconnectAfterInSeconds": disconnect_after_s,
+        })),
+        Judgement::Invalid(_) => None,
+    }
+}
+
+fn authorizers(args: &Args) -> anyhow::Result<(Vec<AuthorizerSpec>, String, String)> {
+    let mut config = match &args.config {
+        Some(path) => EmulatorFile::resolve(path)?,
+        None => EmulatorFile::default().resolve_in(Path::new("."), "defaults")?,
+    };
+    let lambda = args.lambda.function()?;
+    for path in &args.authorizer_json {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;
+        let description = parse_describe_authorizer(&text, &path.display().to_string())?;
+        let function = lambda.clone().unwrap_or_else(|| {
+            FunctionSpec::in_process(
+                FunctionBehaviour::default_allow(),
+                std::time::Duration::ZERO,
+            )
+        });
+        config.authorizers.push(description.with_function(function));
+    }
+    Ok((config.authorizers, config.region, config.account_id))
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let (all, region, account_id) = authorizers(&args)?;
+    let Some((index, spec)) = all
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.name == args.authorizer)
+    else {
+        let known: Vec<_> = all.iter().map(|a| a.name.as_str()).collect();
+        anyhow::bail!(
+            "authorizer {:?} is not configured (configured: {known:?}); give --config or --authorizer-json",
+            args.authorizer
+        );
+    };
+    let http = context("--http-context", args.http_context.as_deref())?;
+    let mqtt = context("--mqtt-context", args.mqtt_context.as_deref())?;
+    let tls = context("--tls-context", args.tls_context.as_deref())?;
+    if spec.status == AuthorizerStatus::Inactive {
+        eprintln!(
+            "refused: authorizer {:?} is INACTIVE; the function was not invoked",
+            spec.name
+        );
+        return Ok(Exit::Failed);
+    }
+    if !spec.signing_disabled {
+        let keys = spec.signing_keys.iter().map(|(_, k)| k);
+        if let Err(e) =
+            crate::token::verify_token(keys, args.token.as_bytes(), &args.token_signature)
+        {
+            eprintln!(
+                "refused: the token signature does not verify under authorizer {:?}'s tokenSigningPublicKeys ({e}); the function was not invoked",
+                spec.name
+            );
+            return Ok(Exit::Failed);
+        }
+    }
+    let connection_id = uuid::Uuid::new_v4().to_string();
+    let event = event(
+        &args.token,
+        !spec.signing_disabled,
+        http,
+        mqtt,
+        tls,
+        &connection_id,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let state_dir = args.state_dir.clone();
+    let function = spec.function.clone();
+    let name = spec.name.clone();
+    let invocation = runtime.block_on(async move {
+        let shutdown = Shutdown::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let metrics = std::sync::Arc::new(crate::emulator::lambda::metrics::FunctionMetrics::new(
+            vec![name.clone()],
+        ));
+        let cx = StartContext {
+            authorizer: &name,
+            authorizer_index: index,
+            region: &region,
+            account_id: &account_id,
+            state_dir: &state_dir,
+            metrics,
+            shutdown: shutdown.clone(),
+        };
+        let live = LiveFunction::start(&function, cx, &mut tasks).await?;
+        let invocation = live.invoke(&event).await;
+        shutdown.trigger();
+        while tasks.join_next().await.is_some() {}
+        anyhow::Ok(invocation)
+    })?;
+    let response = match invocation.result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "denied: the function failed ({}); AWS denies the request",
+                e.reason()
+            );
+            return Ok(Exit::Failed);
+        }
+    };
+    let judgement = judge(&response);
+    let Some(out) = answer(&judgement) else {
+        if let Judgement::Invalid(rule) = judgement {
+            eprintln!("denied: invalid_response: {rule}; AWS denies the request");
+        }
+        return Ok(Exit::Failed);
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lists_the_given_contexts_in_order() {
+        let tls = context("t", Some(r#"{"serverName":"e.com"}"#)).unwrap();
+        let mqtt = context("m", Some(r#"{"clientId":"c1"}"#)).unwrap();
+        let e = event("tok", true, None, mqtt, tls, "id1");
+        assert_eq!(e["protocols"], json!(["tls", "mqtt"]));
+        assert_eq!(e["protocolData"]["tls"]["serverName"], "e.com");
+        assert_eq!(e["connectionMetadata"]["id"], "id1");
+        assert!(context("--http-context", Some("[1]")).is_err());
+        assert!(context("--http-context", Some("{")).is_err());
+    }
+
+    #[test]
+    fn policy_documents_are_printed_as_json_strings() {
+        let r = crate::emulator::function::respond(&FunctionBehaviour::seed_article(), Some("t"));
+        let out = answer(&judge(&r)).unwrap();
+        let doc = out["policyDocuments"][0].as_str().unwrap();
+        let parsed: Value = serde_json::from_str(doc).unwrap();
+        assert_eq!(parsed["Statement"][0]["Action"], "iot:Publish");
+        assert_eq!(out["principalId"], "myPrincipalDevice123");
+        assert_eq!(out["refreshAfterInSeconds"], 300);
+    }
+}
