@@ -337,4 +337,16 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), GateRejection::COUNT);
     }
+
+    #[test]
+    fn regression_a_token_over_6144_characters_is_refused_even_when_validly_signed() {
+        let auths = [spec("A", AuthorizerStatus::Active, false)];
+        let (a, _) = keys();
+        for (len, want) in [(6144, None), (6145, Some(GateRejection::TokenTooLong))] {
+            let token = "t".repeat(len);
+            let sig = encode_signature(&sign_token(a, token.as_bytes()));
+            let got = verify(&auths[0], Some(token), Some(sig)).err();
+            assert_eq!(got, want, "{len}");
+        }
+    }
 }

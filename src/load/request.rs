@@ -280,4 +280,45 @@ mod tests {
         );
         assert!(req.headers().get(SIGNATURE).is_none());
     }
+
+    #[test]
+    fn regression_a_wrapped_signature_in_a_header_rides_in_the_query_instead_of_failing_the_build()
+    {
+        // A line break cannot be a header value: building the book used to fail for `wrapped_64`.
+        let (book, cat) = book();
+        let f = Class::Forged(Forgery::Wrapped64);
+        let req = book.request(0, f, 0, Placement::Headers, "r-x-0-0");
+        assert!(req.headers().get(SIGNATURE).is_none());
+        let pairs = parse_pairs(req.uri().query().unwrap());
+        let sig = &pairs.iter().find(|(k, _)| k == SIGNATURE).unwrap().1;
+        assert_eq!(Some(sig), cat.credential(0, f, 0).signature.as_ref());
+        assert!(sig.contains('\n'));
+    }
+
+    #[test]
+    fn placement_forgeries_are_put_where_they_say() {
+        let (book, _) = book();
+        let q = |f, p| {
+            let req = book.request(0, Class::Forged(f), 0, p, "r-x-0-0");
+            (
+                req.uri().query().unwrap_or("").to_string(),
+                req.headers().clone(),
+            )
+        };
+        let (query, _) = q(Forgery::SmuggledAmpersand, Placement::Headers);
+        assert!(query.contains("=tok-a&smuggled=1&"), "{query}");
+        let (_, h) = q(Forgery::UnknownAuthorizer, Placement::Headers);
+        assert_eq!(
+            h[AUTHORIZER_NAME],
+            crate::attempt::forge::UNKNOWN_AUTHORIZER
+        );
+        let (_, h) = q(Forgery::SignatureMisnamed, Placement::Headers);
+        assert!(h.get(SIGNATURE).is_none());
+        assert!(h.get(crate::attempt::forge::MISNAMED_SIGNATURE).is_some());
+        let (query, h) = q(Forgery::MissingToken, Placement::Query);
+        assert!(
+            !query.contains("tok-a") && h.get("x-my-app-custom-key").is_none(),
+            "{query}"
+        );
+    }
 }
