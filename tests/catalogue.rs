@@ -3,4 +3,6 @@
 //! every catalogue signature; `scenarios/ci-security.toml` passes end to end.
 
 mod agreement;
+mod ci;
 mod gate;
+mod rotation;

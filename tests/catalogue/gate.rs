@@ -132,9 +132,35 @@ async fn every_forged_variant_is_refused_at_the_gate_over_every_transport() {
     );
     assert_eq!(outcomes.get("allowed"), None, "{outcomes:?}");
 
-    // The ledger: no forged attempt id; one invocation per valid or replayed attempt.
     let counts = class_counts(&r);
-    let reached = counts["valid"] + counts["replayed"];
+    // Replays reach the authorizer exactly as the replay oracle says: once per attempt.
+    for row in r["invocations"]["by_class"].as_array().unwrap() {
+        if row["class"] != "replayed" {
+            continue;
+        }
+        let label = match row["variant"].as_str() {
+            Some(v) => format!("replayed.{v}"),
+            None => "replayed".to_string(),
+        };
+        let entry = oracle::replay(&label).unwrap_or_else(|| panic!("{label}: no replay row"));
+        let want = if entry.refusal.is_none() {
+            &row["attempts"]
+        } else {
+            &Value::from(0)
+        };
+        assert_eq!(&row["invocations"], want, "{label}: {row}");
+    }
+    assert!(
+        counts.get("replayed.reused_nonce").copied().unwrap_or(0) > 0,
+        "{counts:?}"
+    );
+
+    // The ledger: no forged attempt id; one invocation per valid or replayed attempt.
+    let reached: u64 = counts
+        .iter()
+        .filter(|(k, _)| !k.starts_with("forged."))
+        .map(|(_, n)| n)
+        .sum();
     let entries = emu.ledger().entries();
     assert_eq!(entries.len() as u64, reached);
     assert!(entries.iter().all(|e| {
