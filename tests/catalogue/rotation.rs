@@ -29,7 +29,7 @@ async fn emulator(keys: &[usize]) -> Handle {
 async fn https(emu: &Handle, token: &str, signature: &str) -> u16 {
     let mut c = Conn::https(
         emu.addrs().https.unwrap(),
-        &emu.ca_cert_path(),
+        emu.ca_cert_path(),
         DEFAULT_ENDPOINT,
     )
     .await;
