@@ -6,6 +6,7 @@ mod emulate;
 mod failures;
 mod fixtures;
 mod invoke_api;
+mod refresh;
 mod runtime;
 mod rust;
 mod test_invoke;

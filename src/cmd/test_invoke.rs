@@ -123,6 +123,11 @@ fn authorizers(args: &Args) -> anyhow::Result<(Vec<AuthorizerSpec>, String, Stri
         None => EmulatorFile::default().resolve_in(Path::new("."), "defaults")?,
     };
     let lambda = args.lambda.function()?;
+    if lambda.is_some() && args.authorizer_json.is_empty() {
+        anyhow::bail!(
+            "--lambda-cmd runs the function of the --authorizer-json authorizers; give --authorizer-json FILE (a --config authorizer takes its function from [authorizer.function.runtime])"
+        );
+    }
     for path in &args.authorizer_json {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;

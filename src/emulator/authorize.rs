@@ -143,7 +143,8 @@ pub(crate) async fn authorize(
 }
 
 /// The billed duration: 0 when throttled (the function never ran); in process, the configured
-/// `billed_duration_ms` or the injected latency; for a real function, the measured duration rounded up to 1 ms.
+/// `billed_duration_ms`, else the injected latency rounded up to whole ms (at least 1 ms, Lambda's minimum); for a
+/// real function, the measured duration rounded up to whole ms (at least 1).
 fn billed_ms(function: &super::config::FunctionSpec, duration_us: u64, throttled: bool) -> u64 {
     if throttled {
         return 0;
@@ -151,7 +152,33 @@ fn billed_ms(function: &super::config::FunctionSpec, duration_us: u64, throttled
     match function.backend {
         super::config::Backend::InProcess => function
             .billed_duration_ms
-            .unwrap_or_else(|| function.latency.as_micros().div_ceil(1000) as u64),
+            .unwrap_or_else(|| (function.latency.as_micros().div_ceil(1000) as u64).max(1)),
         _ => duration_us.div_ceil(1000).max(1),
+    }
+}
+
+#[cfg(test)]
+mod billing_tests {
+    use std::time::Duration;
+
+    use super::billed_ms;
+    use crate::emulator::config::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
+
+    #[test]
+    fn billed_duration_rounds_up_and_throttles_are_free() {
+        let mut f = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO);
+        assert_eq!(billed_ms(&f, 10, false), 1, "Lambda bills at least 1 ms");
+        f.latency = Duration::from_micros(2_001);
+        assert_eq!(billed_ms(&f, 2_100, false), 3);
+        f.billed_duration_ms = Some(7);
+        assert_eq!(billed_ms(&f, 2_100, false), 7);
+        assert_eq!(billed_ms(&f, 2_100, true), 0);
+        f.backend = Backend::InvokeApi(InvokeFunction {
+            url: "http://127.0.0.1:1".into(),
+            function_name: "f".into(),
+        });
+        assert_eq!(billed_ms(&f, 1_000, false), 1);
+        assert_eq!(billed_ms(&f, 1_001, false), 2);
+        assert_eq!(billed_ms(&f, 1_001, true), 0);
     }
 }

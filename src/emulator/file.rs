@@ -34,6 +34,15 @@
 //! disconnect_after_s = 86400
 //! refresh_after_s = 300
 //! latency_ms = 0
+//! # memory_mb = 128 / billed_duration_ms = 1  # cost accounting (ledger memory_mb, billed_ms)
+//! # A real function instead of the in-process one (see `emulator::lambda::file`):
+//! # [authorizer.function.runtime]             # runtime processes on the emulator's Lambda Runtime API
+//! # command = ["python3", "-m", "awslambdaric", "lambda_function.lambda_handler"]
+//! # dir = "my_function"                       # relative to this file
+//! # concurrency = 4
+//! # [authorizer.function.invoke_api]          # or a Lambda Invoke API endpoint (sam local start-lambda, ...)
+//! # url = "http://127.0.0.1:3001"
+//! # function_name = "MyAuthorizerFunction"
 //! ```
 
 use std::collections::BTreeMap;

@@ -12,6 +12,9 @@
 //! # mode = "table":
 //! # table = [{ token = "t1", response = '{"isAuthenticated": false}' }]   # raw responses, may be invalid
 //! # fallback = { mode = "deny" }  # tokens not in the table (default: deny)
+//! memory_mb = 128                 # cost accounting (default 128)
+//! billed_duration_ms = 3          # in process: billed per invocation (default: latency_ms)
+//! # A real function instead (see emulator::lambda::file): [runtime] (Runtime API) or [invoke_api].
 //! ```
 
 use std::time::Duration;

@@ -39,15 +39,18 @@ pub struct LedgerEntry {
     pub response: Option<serde_json::Value>,
     /// The request's verdict: `allow` or `deny`.
     pub verdict: String,
-    /// Why it was denied (a short rule name, e.g. `not_authenticated`, `invalid_response: principalId ...`).
+    /// Why it was denied (a short rule name, e.g. `not_authenticated`, `invalid_response: principalId ...`,
+    /// `policy_implicit_deny`, `timeout`, `throttled`, `function_error: <errorType>`, `init_error: ...`,
+    /// `crashed: ...`, `invoke_error: ...`).
     pub deny_reason: Option<String>,
     /// How long the invocation took, microseconds.
     pub duration_us: u64,
     /// Which function backend served it: `in_process`, `runtime_api` or `invoke_api`.
     #[serde(default = "default_backend")]
     pub backend: String,
-    /// Billed duration, whole milliseconds (the duration rounded up to 1 ms; for the in-process function its
-    /// injected latency or the configured `billed_duration_ms`). 0 when throttled (never ran).
+    /// Billed duration, whole milliseconds (the measured duration rounded up, at least 1; for the in-process
+    /// function the configured `billed_duration_ms`, else its injected latency rounded up, at least 1). 0 when
+    /// throttled (the function never ran).
     #[serde(default)]
     pub billed_ms: u64,
     /// The function's configured memory size, MB (default 128).

@@ -12,6 +12,9 @@
 //! (listeners, connections, ALPN dispatch), [`connection`] (per-connection state and the HTTPS auth cache),
 //! [`publish`] (the HTTPS request pipeline), [`mqtt`] (MQTT 3.1.1/5 sessions), [`websocket`] (MQTT over
 //! WebSocket at `GET /mqtt`), [`admin`], [`tls`].
+//! Real authorizer functions: [`lambda`] (the Lambda Runtime API, supervised runtime processes, the Invoke API
+//! client, throttling at the concurrency limit, cold starts; every authorizer's function is started by [`start`]
+//! and invoked through [`lambda::LiveFunction`]).
 //! Configuration: [`config`] (the resolved contract), [`file`](mod@file) (`--config`), [`function_file`] (the
 //! function table), [`authorizer_json`] (`aws iot describe-authorizer` output).
 

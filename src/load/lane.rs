@@ -275,6 +275,9 @@ impl Lane {
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
             let Some(req) = req else {
+                // Nothing to send. A short pause keeps a closed-model slot whose devices are all used up
+                // from spinning until the deadline.
+                tokio::time::sleep(Duration::from_millis(1)).await;
                 return (li, conn, Outcome::Exhausted, Instant::now());
             };
             let (conn, outcome) =

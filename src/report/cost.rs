@@ -278,4 +278,32 @@ mod tests {
         );
         assert_eq!(c.total.invocations, 14);
     }
+
+    #[test]
+    fn mqtt_messages_count_accepted_publishes_and_deliveries_per_5_kb() {
+        let mut rec = Recorder::new();
+        let t = Transport::MqttTls;
+        for e in [
+            PubEvent::Sent,
+            PubEvent::Sent,
+            PubEvent::Sent,
+            PubEvent::PubackOk,
+            PubEvent::PubackOk,
+        ] {
+            rec.publish(t, Class::Valid, e);
+        }
+        rec.publish(t, Class::Valid, PubEvent::PubackDenied);
+        rec.publish(Transport::Wss, Class::Valid, PubEvent::Received);
+        let shape = |qos, bytes| MessageShape {
+            https_payload_bytes: 10,
+            mqtt_payload_bytes: bytes,
+            mqtt_qos: qos,
+        };
+        // QoS 1: 2 PUBACK successes + 1 delivery; QoS 0: 3 sent + 1 delivery.
+        assert_eq!(messages(&rec, Class::Valid, &shape(1, 64)), 3);
+        assert_eq!(messages(&rec, Class::Valid, &shape(0, 64)), 4);
+        // 5121 bytes are two 5 KB units.
+        assert_eq!(messages(&rec, Class::Valid, &shape(1, 5121)), 6);
+        assert_eq!(messages(&rec, Class::Replayed, &shape(1, 64)), 0);
+    }
 }

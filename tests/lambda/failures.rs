@@ -137,6 +137,11 @@ async fn a_crashed_process_denies_and_is_restarted_cold() {
         [true, false, true],
         "the restarted process's first invocation is cold"
     );
+    assert_eq!(
+        emu.function_metrics().inits(SEED_AUTHORIZER).0,
+        2,
+        "the restarted process's init is measured"
+    );
     let pids: Vec<_> = records(&record).iter().map(|r| r["pid"].clone()).collect();
     assert_eq!(pids.len(), 3);
     assert_eq!(pids[0], pids[1]);

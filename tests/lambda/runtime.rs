@@ -108,6 +108,9 @@ async fn seed_function_gets_https_and_mqtt_events_and_never_sees_forged_attempts
         1
     );
     assert_eq!(emu.function_metrics().cold_starts("MyCustomAuthorizer"), 1);
+    let (inits, init_us) = emu.function_metrics().inits("MyCustomAuthorizer");
+    assert_eq!(inits, 1, "one process, one init measured");
+    assert!(init_us > 0);
     emu.stop().await;
 }
 

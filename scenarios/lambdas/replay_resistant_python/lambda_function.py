@@ -16,7 +16,12 @@ TOKEN = re.compile(r"^v1\.([A-Za-z0-9]{1,64})\.([0-9]{1,12})\.([A-Za-z0-9_-]{8,6
 MAX_AGE_S = int(os.environ.get("TOKENSTORM_MAX_TOKEN_AGE_S", "300"))
 MAX_SKEW_S = int(os.environ.get("TOKENSTORM_MAX_CLOCK_SKEW_S", "30"))
 
-# (device, nonce) -> issue time; entries older than MAX_AGE_S are dropped (their tokens are expired anyway).
+# AWS re-invokes the function on every MQTT refresh with the CONNECT's token and the same connectionMetadata.id:
+# a nonce is bound to the first connection that used it, and that connection's refreshes are allowed (without the
+# age check) for as long as a session may last (MAX_SESSION_S, the largest disconnectAfterInSeconds).
+MAX_SESSION_S = int(os.environ.get("TOKENSTORM_MAX_SESSION_S", "86400"))
+
+# (device, nonce) -> (issue time, connection id); dropped after max(MAX_AGE_S, MAX_SESSION_S).
 _seen = {}
 
 
@@ -42,7 +47,8 @@ def _deny(event, reason):
 
 
 def _forget_old(now):
-    for key in [k for k, issued in _seen.items() if now - issued > MAX_AGE_S]:
+    keep = max(MAX_AGE_S, MAX_SESSION_S)
+    for key in [k for k, (issued, _) in _seen.items() if now - issued > keep]:
         del _seen[key]
 
 
@@ -54,16 +60,25 @@ def lambda_handler(event, context):
     if not match:
         return _deny(event, "malformed")
     device, issued, nonce = match.group(1), int(match.group(2)), match.group(3)
+    connection = (event.get("connectionMetadata") or {}).get("id")
     now = int(time.time())
+    _forget_old(now)
+    seen = _seen.get((device, nonce))
+    if seen is not None:
+        if connection and seen[1] == connection and "mqtt" in (event.get("protocols") or []):
+            _record(event, True, "refresh")
+            return _allow(device)
+        return _deny(event, "replayed")
     if now - issued > MAX_AGE_S:
         return _deny(event, "expired")
     if issued - now > MAX_SKEW_S:
         return _deny(event, "future")
-    _forget_old(now)
-    if (device, nonce) in _seen:
-        return _deny(event, "replayed")
-    _seen[(device, nonce)] = issued
+    _seen[(device, nonce)] = (issued, connection)
     _record(event, True, "fresh")
+    return _allow(device)
+
+
+def _allow(device):
     return {
         "isAuthenticated": True,
         "principalId": device,

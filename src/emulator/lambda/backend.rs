@@ -197,7 +197,12 @@ async fn start_pool(
     });
     let mut slots = Vec::with_capacity(f.concurrency);
     for _ in 0..f.concurrency {
-        let slot = start_slot(cx.shutdown.clone(), tasks).await?;
+        let slot = start_slot(
+            Some((cx.metrics.clone(), cx.authorizer_index)),
+            cx.shutdown.clone(),
+            tasks,
+        )
+        .await?;
         tasks.spawn(supervise(
             process.clone(),
             slot.clone(),

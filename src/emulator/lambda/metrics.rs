@@ -28,6 +28,8 @@ pub struct FunctionMetrics {
     results: Vec<AtomicU64>,
     cold_starts: Vec<AtomicU64>,
     restarts: Vec<AtomicU64>,
+    init_us: Vec<AtomicU64>,
+    inits: Vec<AtomicU64>,
 }
 
 fn counters(n: usize) -> Vec<AtomicU64> {
@@ -42,6 +44,8 @@ impl FunctionMetrics {
             results: counters(n * RESULTS.len()),
             cold_starts: counters(n),
             restarts: counters(n),
+            init_us: counters(n),
+            inits: counters(n),
         }
     }
 
@@ -76,6 +80,28 @@ impl FunctionMetrics {
         if let Some(c) = self.cold_starts.get(authorizer) {
             c.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A runtime process finished its init (start → first `/next`) in `took`.
+    pub fn record_init(&self, authorizer: usize, took: std::time::Duration) {
+        if let (Some(sum), Some(count)) = (self.init_us.get(authorizer), self.inits.get(authorizer))
+        {
+            sum.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Runtime process inits completed, and their total time in microseconds.
+    pub fn inits(&self, authorizer: &str) -> (u64, u64) {
+        self.names
+            .iter()
+            .position(|n| n == authorizer)
+            .map_or((0, 0), |a| {
+                (
+                    self.inits[a].load(Ordering::Relaxed),
+                    self.init_us[a].load(Ordering::Relaxed),
+                )
+            })
     }
 
     pub fn record_restart(&self, authorizer: usize) {
@@ -144,6 +170,22 @@ impl FunctionMetrics {
                     values[a].load(Ordering::Relaxed)
                 );
             }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tokenstorm_function_init_seconds Runtime process init time (start to first /next): the cost behind a cold start.\n# TYPE tokenstorm_function_init_seconds summary"
+        );
+        for (a, name) in self.names.iter().enumerate() {
+            let sum = self.init_us[a].load(Ordering::Relaxed) as f64 / 1e6;
+            let count = self.inits[a].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "tokenstorm_function_init_seconds_sum{{authorizer=\"{name}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "tokenstorm_function_init_seconds_count{{authorizer=\"{name}\"}} {count}"
+            );
         }
         out
     }

@@ -64,6 +64,10 @@ pub struct Slot {
     pub started: AtomicBool,
     /// True once the supervisor has stopped for good (its process is gone).
     stopped: tokio::sync::watch::Sender<bool>,
+    /// When the current process was started, until its first `/next` (its init time, a cold start's cost).
+    spawned: Mutex<Option<std::time::Instant>>,
+    /// Where init times are counted: the function's metrics and the authorizer's index.
+    metrics: Option<(Arc<super::metrics::FunctionMetrics>, usize)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,6 +92,17 @@ impl Slot {
         self.served.store(0, Ordering::SeqCst);
         lock(&self.init_error).take();
         self.started.store(true, Ordering::SeqCst);
+        *lock(&self.spawned) = Some(std::time::Instant::now());
+    }
+
+    /// The process asked for work: the first time since it started, its init is over.
+    fn ready(&self) {
+        let Some(spawned) = lock(&self.spawned).take() else {
+            return;
+        };
+        if let Some((metrics, index)) = &self.metrics {
+            metrics.record_init(*index, spawned.elapsed());
+        }
     }
 
     /// The process exited: fails the job it was working on, and with an init error also the waiting one.
@@ -154,7 +169,10 @@ impl Slot {
 }
 
 impl Slot {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(
+        addr: SocketAddr,
+        metrics: Option<(Arc<super::metrics::FunctionMetrics>, usize)>,
+    ) -> Self {
         Self {
             addr,
             pending: Mutex::new(None),
@@ -165,12 +183,15 @@ impl Slot {
             recycle: Notify::new(),
             started: AtomicBool::new(false),
             stopped: tokio::sync::watch::Sender::new(false),
+            spawned: Mutex::new(None),
+            metrics,
         }
     }
 }
 
 /// Binds a slot's Runtime API on 127.0.0.1 port 0 and serves it until `shutdown`.
 pub async fn start_slot(
+    metrics: Option<(Arc<super::metrics::FunctionMetrics>, usize)>,
     shutdown: Shutdown,
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> anyhow::Result<Arc<Slot>> {
@@ -181,7 +202,7 @@ pub async fn start_slot(
     let addr = listener
         .local_addr()
         .context("Lambda Runtime API listener: no local address")?;
-    let slot = Arc::new(Slot::new(addr));
+    let slot = Arc::new(Slot::new(addr, metrics));
     tasks.spawn(serve(listener, slot.clone(), shutdown));
     Ok(slot)
 }
@@ -321,6 +342,7 @@ fn init_message(body: &[u8], header: Option<String>) -> String {
 
 /// `GET .../invocation/next`: waits for the slot's job.
 async fn next(slot: &Slot) -> Response<Full<Bytes>> {
+    slot.ready();
     loop {
         if let Some((id, event, deadline_ms, arn)) = slot.take_job() {
             let mut r = Response::new(Full::new(event));

@@ -62,3 +62,9 @@ def gate_handler(event, context):
             break
         time.sleep(0.01)
     return ALLOW
+
+
+def allow_handler(event, context):
+    """Allows everything (iot:* on *), refresh after 300 s."""
+    _record("allow", event)
+    return ALLOW
