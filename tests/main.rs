@@ -2,6 +2,7 @@
 
 mod support;
 
+mod catalogue;
 mod emulator;
 mod fuzz;
 mod lambda;

@@ -7,7 +7,7 @@
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::forge::{ForgeInputs, forge};
+use super::forge::{ForgeInputs, Wire, forge, forged_token, needs_raw_rsa, wire_of};
 use super::{Class, Forgery};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
@@ -16,6 +16,8 @@ use crate::token::{PrivateKey, encode_signature, sign_token};
 pub struct Credential {
     pub token: String,
     pub signature: Option<String>,
+    /// How the credential is put on the wire (placement forgeries).
+    pub wire: Wire,
 }
 
 /// The credentials of one (token, signing key): indexed by [`Class::index`]; the `Replayed` slot holds the
@@ -59,7 +61,8 @@ impl Catalogue {
         let valid: Vec<Vec<u8>> =
             par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
         let indices: Vec<usize> = (0..specs.len()).collect();
-        let sets = par_map(&indices, |&i| {
+        let crafting = crafting_sets(specs);
+        let mut sets = par_map(&indices, |&i| {
             let spec = &specs[i];
             let key = keys[spec.key_index];
             let next = (i + 1) % specs.len();
@@ -82,6 +85,7 @@ impl Catalogue {
             let valid_cred = Credential {
                 token: spec.token.clone(),
                 signature: Some(encode_signature(&valid[i])),
+                wire: Wire::Standard,
             };
             let creds = Class::ALL
                 .into_iter()
@@ -91,9 +95,16 @@ impl Catalogue {
                     Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired => {
                         valid_cred.clone()
                     }
+                    // Borrowed below from a crafting set of the same key.
+                    Class::Forged(f) if needs_raw_rsa(f) && crafting[i] != i => Credential {
+                        token: String::new(),
+                        signature: None,
+                        wire: Wire::Standard,
+                    },
                     Class::Forged(f) => Credential {
-                        token: spec.token.clone(),
+                        token: forged_token(f, &spec.token),
                         signature: forge(f, &inputs),
+                        wire: wire_of(f),
                     },
                 })
                 .collect();
@@ -102,6 +113,14 @@ impl Catalogue {
                 creds,
             }
         });
+        for (i, &from) in crafting.iter().enumerate() {
+            if from != i {
+                for f in Forgery::ALL.into_iter().filter(|&f| needs_raw_rsa(f)) {
+                    let c = Class::Forged(f).index();
+                    sets[i].creds[c] = sets[from].creds[c].clone();
+                }
+            }
+        }
         Self { sets, device_set }
     }
 
@@ -130,6 +149,30 @@ impl Catalogue {
     pub fn forged(&self, set: usize, f: Forgery) -> &Credential {
         self.sets[set].get(Class::Forged(f))
     }
+}
+
+/// Distinct tokens per signing key whose raw-RSA forgeries are crafted (the `rsa` crate's private-key operation
+/// is slow in debug builds); further sets send one of these (token and signature together, so the forgery is
+/// exactly the named variant, only over another device's token).
+pub const CRAFTED_SETS_PER_KEY: usize = 4;
+
+/// For each set, the set whose raw-RSA forgeries it sends (itself for the first [`CRAFTED_SETS_PER_KEY`] sets of
+/// each key).
+fn crafting_sets(specs: &[SetSpec]) -> Vec<usize> {
+    let mut by_key: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let list = by_key.entry(s.key_index).or_default();
+            if list.len() < CRAFTED_SETS_PER_KEY {
+                list.push(i);
+                i
+            } else {
+                list[i % list.len()]
+            }
+        })
+        .collect()
 }
 
 /// Maps over `items` on up to `available_parallelism` threads, keeping order.
@@ -185,10 +228,15 @@ mod tests {
             for f in Forgery::ALL {
                 let c = cat.credential(d, Class::Forged(f), d);
                 let sig = c.signature.clone().unwrap_or_default();
-                assert!(
-                    verify_token([&public], c.token.as_bytes(), &sig).is_err(),
-                    "{f:?}"
-                );
+                if f == Forgery::TokenOverLong || c.wire != Wire::Standard {
+                    // Refused for the token's length or where it is put; its signature is valid.
+                    assert!(c.token.len() > 6144 || c.wire == wire_of(f));
+                } else {
+                    assert!(
+                        verify_token([&public], c.token.as_bytes(), &sig).is_err(),
+                        "{f:?}"
+                    );
+                }
             }
             let r = cat.credential(d, Class::Replayed, (d + 1) % 3);
             assert_eq!(r, cat.credential((d + 1) % 3, Class::Valid, 0));
@@ -213,5 +261,33 @@ mod tests {
             .unwrap();
         let public = keys[0].public_key();
         assert!(verify_token([&public], b"MyStringThatNeedsToBeSigned.other", &other).is_ok());
+    }
+
+    #[test]
+    fn sets_past_the_crafted_ones_send_a_crafted_pair_whole() {
+        let keys = keys();
+        let public = keys[0].public_key();
+        let specs: Vec<SetSpec> = (0..6)
+            .map(|d| SetSpec {
+                token: format!("device-{d}"),
+                key_index: 0,
+            })
+            .collect();
+        let cat = Catalogue::build(&specs, (0..6).collect(), &keys, test_keys::attacker(), 2);
+        let f = Forgery::BytesAfterDigest;
+        assert_eq!(cat.forged(5, f), cat.forged(1, f));
+        assert_eq!(cat.forged(5, f).token, "device-1");
+        assert_eq!(cat.forged(3, f).token, "device-3");
+        // Forgeries that need no raw RSA stay the set's own.
+        assert_eq!(cat.forged(5, Forgery::BitFlip).token, "device-5");
+        let c = cat.forged(5, f);
+        assert!(
+            verify_token(
+                [&public],
+                c.token.as_bytes(),
+                c.signature.as_deref().unwrap()
+            )
+            .is_err()
+        );
     }
 }

@@ -1,51 +1,121 @@
 //! Credential classes: what kind of credential an attempt carries. Enum-indexed so counters and histograms
 //! are plain arrays, and every outcome is attributable to a class and variant.
+//!
+//! The forgery variants are declared once, in [`forgeries!`]: the enum, its stable snake_case names and the
+//! `forged.<name>` labels all come from that list, so they cannot drift apart. What each variant is and what
+//! the gate must do with it is the oracle table in [`super::oracle`].
 
 use serde::{Deserialize, Serialize};
 
-/// How a forged credential was made. Each must be refused by the signature gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Forgery {
-    /// Signed with a key the authorizer does not list (the attacker's own key).
-    WrongKey,
+macro_rules! forgeries {
+    ($($(#[$doc:meta])* $v:ident => $name:literal,)*) => {
+        /// How a forged credential was made. Each must be refused by the signature gate.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Forgery {
+            $($(#[$doc])* $v,)*
+        }
+
+        impl Forgery {
+            pub const COUNT: usize = [$($name,)*].len();
+            pub const ALL: [Forgery; Self::COUNT] = [$(Self::$v,)*];
+            const NAMES: [&'static str; Self::COUNT] = [$($name,)*];
+            const LABELS: [&'static str; Self::COUNT] = [$(concat!("forged.", $name),)*];
+        }
+    };
+}
+
+forgeries! {
+    /// Signed with a key the authorizer does not list (the attacker's own key, same size).
+    WrongKey => "wrong_key",
+    /// Signed with the attacker's 3072-bit key (another size than the registered key).
+    WrongKeyOtherSize => "wrong_key_other_size",
+    /// Signed with a 1024-bit key (shorter than the 2048 bits AWS accepts).
+    ShortKey => "short_key",
     /// A valid signature with one bit flipped.
-    BitFlip,
+    BitFlip => "bit_flip",
     /// A valid signature with its last bytes cut off (still valid base64).
-    Truncated,
+    Truncated => "truncated",
+    /// A valid signature with a byte appended.
+    Extended => "extended",
+    /// The signature parameter present but empty.
+    Empty => "empty",
+    /// The integer 0, as a modulus-length signature.
+    ValueZero => "value_zero",
+    /// The integer 1.
+    ValueOne => "value_one",
+    /// The integer n − 1 (n: the registered key's modulus).
+    ValueNMinusOne => "value_n_minus_one",
+    /// The integer n.
+    ValueN => "value_n",
+    /// The integer n + 1.
+    ValueNPlusOne => "value_n_plus_one",
     /// Characters outside the base64 alphabet.
-    NotBase64,
+    NotBase64 => "not_base64",
     /// A valid signature, but of another token.
-    OtherToken,
+    OtherToken => "other_token",
+    /// A valid signature of `token\n` (`echo` without `-n`).
+    TokenNewline => "token_newline",
     /// No signature at all.
-    MissingSignature,
+    MissingSignature => "missing_signature",
     /// The seed article's `pkeyutl` pipeline: PKCS#1 v1.5 SHA-256 over the ASCII hex digest of the token.
-    HexDigest,
+    HexDigest => "hex_digest",
+    /// RSASSA-PSS (SHA-256) with the real key instead of PKCS#1 v1.5.
+    Pss => "pss",
+    /// PKCS#1 v1.5 with SHA-1 and the real key.
+    Sha1 => "sha1",
+    /// PKCS#1 v1.5 with SHA-384 and the real key.
+    Sha384 => "sha384",
+    /// PKCS#1 v1.5 with SHA-512 and the real key.
+    Sha512 => "sha512",
+    /// Raw RSA with the real key over a PKCS#1 encoding whose DigestInfo names another hash (SHA-224's OID).
+    DigestInfoWrongOid => "digest_info_wrong_oid",
+    /// Raw RSA over a PKCS#1 encoding whose DigestInfo leaves out the NULL parameters.
+    DigestInfoNoNull => "digest_info_no_null",
+    /// Raw RSA over a PKCS#1 encoding with fewer than 8 padding bytes (the digest moved right, zeros in front).
+    ShortPadding => "short_padding",
+    /// Raw RSA over an encoding with block type 02 (encryption padding) instead of 01.
+    BlockType02 => "block_type_02",
+    /// Raw RSA over an encoding with bytes after the digest (the padding shortened to make room).
+    BytesAfterDigest => "bytes_after_digest",
+    /// Raw RSA over an encoding whose padding bytes are garbage instead of 0xFF (the shape of e=3 forgeries
+    /// against lax parsers).
+    GarbagePadding => "garbage_padding",
+    /// The valid signature in the base64url alphabet (`-` `_` for `+` `/`).
+    Base64Url => "base64url",
+    /// The valid signature without its `=` padding.
+    MissingPadding => "missing_padding",
+    /// The valid signature wrapped at 64 columns, as `openssl base64` writes it without `-A`.
+    Wrapped64 => "wrapped_64",
+    /// The valid signature with a space inside.
+    Whitespace => "whitespace",
+    /// The valid signature repeated past 2560 characters.
+    OverLong => "over_long",
+    /// The valid signature of a token over 6144 characters (the token is the problem, not the signature).
+    TokenOverLong => "token_over_long",
+    /// The valid signature percent-encoded twice (`%252B`): once decoded, it still holds `%`.
+    DoublePercentEncoding => "double_percent_encoding",
+    /// Valid credentials naming an authorizer that does not exist.
+    UnknownAuthorizer => "unknown_authorizer",
+    /// A valid signature without the token parameter.
+    MissingToken => "missing_token",
+    /// The valid signature under a misspelt parameter name (`x-amz-customauthorizer-signatures`).
+    SignatureMisnamed => "signature_misnamed",
+    /// A token with `&smuggled=1` in it, validly signed, sent unencoded in a query string: the `&` splits it.
+    SmuggledAmpersand => "smuggled_ampersand",
+    /// Valid credentials in an MQTT username with a second `?`.
+    SecondQuestionMark => "second_question_mark",
 }
 
 impl Forgery {
-    pub const COUNT: usize = 7;
-    pub const ALL: [Forgery; Self::COUNT] = [
-        Self::WrongKey,
-        Self::BitFlip,
-        Self::Truncated,
-        Self::NotBase64,
-        Self::OtherToken,
-        Self::MissingSignature,
-        Self::HexDigest,
-    ];
-
     /// Stable snake_case name (scenario files, reports, attempt ids).
     pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::WrongKey => "wrong_key",
-            Self::BitFlip => "bit_flip",
-            Self::Truncated => "truncated",
-            Self::NotBase64 => "not_base64",
-            Self::OtherToken => "other_token",
-            Self::MissingSignature => "missing_signature",
-            Self::HexDigest => "hex_digest",
-        }
+        Self::NAMES[self as usize]
+    }
+
+    /// `forged.<name>`.
+    pub const fn label(self) -> &'static str {
+        Self::LABELS[self as usize]
     }
 
     pub const fn index(self) -> usize {
@@ -78,19 +148,18 @@ impl Class {
     pub const COUNT: usize = 4 + Forgery::COUNT;
 
     /// Every class, in index order.
-    pub const ALL: [Class; Self::COUNT] = [
-        Self::Valid,
-        Self::Replayed,
-        Self::ReusedNonce,
-        Self::Expired,
-        Self::Forged(Forgery::WrongKey),
-        Self::Forged(Forgery::BitFlip),
-        Self::Forged(Forgery::Truncated),
-        Self::Forged(Forgery::NotBase64),
-        Self::Forged(Forgery::OtherToken),
-        Self::Forged(Forgery::MissingSignature),
-        Self::Forged(Forgery::HexDigest),
-    ];
+    pub const ALL: [Class; Self::COUNT] = {
+        let mut all = [Self::Valid; Self::COUNT];
+        all[1] = Self::Replayed;
+        all[2] = Self::ReusedNonce;
+        all[3] = Self::Expired;
+        let mut i = 0;
+        while i < Forgery::COUNT {
+            all[4 + i] = Self::Forged(Forgery::ALL[i]);
+            i += 1;
+        }
+        all
+    };
 
     pub const fn index(self) -> usize {
         match self {
@@ -133,13 +202,7 @@ impl Class {
             Self::Replayed => "replayed",
             Self::ReusedNonce => "replayed.reused_nonce",
             Self::Expired => "replayed.expired",
-            Self::Forged(Forgery::WrongKey) => "forged.wrong_key",
-            Self::Forged(Forgery::BitFlip) => "forged.bit_flip",
-            Self::Forged(Forgery::Truncated) => "forged.truncated",
-            Self::Forged(Forgery::NotBase64) => "forged.not_base64",
-            Self::Forged(Forgery::OtherToken) => "forged.other_token",
-            Self::Forged(Forgery::MissingSignature) => "forged.missing_signature",
-            Self::Forged(Forgery::HexDigest) => "forged.hex_digest",
+            Self::Forged(f) => f.label(),
         }
     }
 

@@ -1,9 +1,11 @@
-//! Forged signatures: pure functions from a token, keys and a valid signature to a credential the gate must
+//! Forged credentials: pure functions from a token, keys and a valid signature to a credential the gate must
 //! refuse. Each is computed once per distinct token at setup, never on the request path.
 
 use sha2::Digest as _;
 
 use super::Forgery;
+use super::attacker_keys;
+use crate::token::craft::{self, Malformed};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
 /// What each forgery needs: the token, its valid signature (raw bytes), the attacker's key, and the valid
@@ -19,24 +21,223 @@ pub struct ForgeInputs<'a> {
     pub flip_bit: usize,
 }
 
-/// The signature string a forgery sends; `None` means the signature is left out entirely.
+/// Length of the token of [`Forgery::TokenOverLong`]: over the 6144 characters AWS accepts (spec §1).
+pub const OVERLONG_TOKEN_CHARS: usize = 6145;
+
+/// How a credential is put on the wire: where the scenario says, or one of the placement forgeries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wire {
+    /// Where the scenario puts credentials, each value percent-encoded once in a query string.
+    #[default]
+    Standard,
+    /// The authorizer name [`UNKNOWN_AUTHORIZER`].
+    UnknownAuthorizer,
+    /// No token parameter.
+    NoToken,
+    /// The signature under [`MISNAMED_SIGNATURE`].
+    SignatureMisnamed,
+    /// The token unencoded in a query string (`&` and `=` raw); in HTTPS always in the query string.
+    RawToken,
+    /// A second `?` in the MQTT username (not sent over HTTPS).
+    SecondQuestionMark,
+}
+
+/// An authorizer name no emulator or account has.
+pub const UNKNOWN_AUTHORIZER: &str = "tokenstorm-unknown-authorizer";
+/// A misspelt signature parameter.
+pub const MISNAMED_SIGNATURE: &str = "x-amz-customauthorizer-signatures";
+/// What [`Forgery::SmuggledAmpersand`] appends to the token.
+pub const SMUGGLED: &str = "&smuggled=1";
+
+/// The wire shape of a forgery.
+pub const fn wire_of(f: Forgery) -> Wire {
+    match f {
+        Forgery::UnknownAuthorizer => Wire::UnknownAuthorizer,
+        Forgery::MissingToken => Wire::NoToken,
+        Forgery::SignatureMisnamed => Wire::SignatureMisnamed,
+        Forgery::SmuggledAmpersand => Wire::RawToken,
+        Forgery::SecondQuestionMark => Wire::SecondQuestionMark,
+        _ => Wire::Standard,
+    }
+}
+
+/// The token a forgery sends: the set's own token, except for [`Forgery::TokenOverLong`] and
+/// [`Forgery::SmuggledAmpersand`].
+pub fn forged_token(variant: Forgery, token: &str) -> String {
+    match variant {
+        Forgery::SmuggledAmpersand => format!("{token}{SMUGGLED}"),
+        Forgery::TokenOverLong => {
+            let mut t = String::with_capacity(OVERLONG_TOKEN_CHARS);
+            while t.len() < OVERLONG_TOKEN_CHARS {
+                t.push_str(token);
+                t.push('.');
+            }
+            t.truncate(OVERLONG_TOKEN_CHARS);
+            t
+        }
+        _ => token.to_string(),
+    }
+}
+
+/// Whether the forgery runs a private-key operation of the `rsa` crate (crafted encodings, other digests).
+pub const fn needs_raw_rsa(f: Forgery) -> bool {
+    matches!(
+        f,
+        Forgery::ShortKey
+            | Forgery::Sha1
+            | Forgery::Sha384
+            | Forgery::Sha512
+            | Forgery::DigestInfoWrongOid
+            | Forgery::DigestInfoNoNull
+            | Forgery::ShortPadding
+            | Forgery::BlockType02
+            | Forgery::BytesAfterDigest
+            | Forgery::GarbagePadding
+    )
+}
+
+/// The signature string a forgery sends; `None` means the signature is left out entirely. `inp.token` is the
+/// set's token; the token sent is [`forged_token`].
 pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
+    let real = inp.signing_key.reference();
+    let k = inp.signing_key.signature_len();
+    let digest = craft::sha256(inp.token);
+    let valid_b64 = || encode_signature(inp.valid_sig);
+    let malformed = |shape| {
+        craft::malformed_em(k, &digest, shape)
+            .and_then(|em| craft::raw_sign(real, &em))
+            .map(|s| encode_signature(&s))
+    };
+    let prefixed = |prefix: &[u8], digest: &[u8]| {
+        craft::sign_with_prefix(real, prefix, digest).map(|s| encode_signature(&s))
+    };
     match variant {
         Forgery::WrongKey => Some(encode_signature(&sign_token(inp.attacker, inp.token))),
+        Forgery::WrongKeyOtherSize => Some(encode_signature(&sign_token(
+            attacker_keys::other_size(),
+            inp.token,
+        ))),
+        Forgery::ShortKey => {
+            craft::sign_with_prefix(attacker_keys::short(), craft::SHA256_PREFIX, &digest)
+                .map(|s| encode_signature(&s))
+        }
         Forgery::BitFlip => Some(encode_signature(&flip(inp.valid_sig, inp.flip_bit))),
         Forgery::Truncated => {
             // Drop the last 3 bytes: still canonical base64 (no padding), but too short for the key.
             let keep = inp.valid_sig.len().saturating_sub(3);
             Some(encode_signature(&inp.valid_sig[..keep]))
         }
-        Forgery::NotBase64 => Some(not_base64(&encode_signature(inp.valid_sig))),
+        Forgery::Extended => {
+            let mut s = inp.valid_sig.to_vec();
+            s.push(0x00);
+            Some(encode_signature(&s))
+        }
+        Forgery::Empty => Some(String::new()),
+        Forgery::ValueZero => Some(encode_signature(&craft::small_value(k, 0))),
+        Forgery::ValueOne => Some(encode_signature(&craft::small_value(k, 1))),
+        Forgery::ValueNMinusOne => Some(encode_signature(&craft::modulus_plus(
+            &real.to_public_key(),
+            -1,
+        ))),
+        Forgery::ValueN => Some(encode_signature(&craft::modulus_plus(
+            &real.to_public_key(),
+            0,
+        ))),
+        Forgery::ValueNPlusOne => Some(encode_signature(&craft::modulus_plus(
+            &real.to_public_key(),
+            1,
+        ))),
+        Forgery::NotBase64 => Some(not_base64(&valid_b64())),
         Forgery::OtherToken => Some(encode_signature(inp.other_token_sig)),
+        Forgery::TokenNewline => {
+            let mut t = inp.token.to_vec();
+            t.push(b'\n');
+            Some(encode_signature(&sign_token(inp.signing_key, &t)))
+        }
         Forgery::MissingSignature => None,
         Forgery::HexDigest => Some(encode_signature(&sign_token(
             inp.signing_key,
             hex_digest(inp.token).as_bytes(),
         ))),
+        Forgery::Pss => Some(encode_signature(&craft::sign_pss(
+            inp.signing_key,
+            inp.token,
+        ))),
+        Forgery::Sha1 => prefixed(craft::SHA1_PREFIX, &craft::sha1(inp.token)),
+        Forgery::Sha384 => prefixed(craft::SHA384_PREFIX, &sha2::Sha384::digest(inp.token)),
+        Forgery::Sha512 => prefixed(craft::SHA512_PREFIX, &sha2::Sha512::digest(inp.token)),
+        Forgery::DigestInfoWrongOid => prefixed(craft::SHA256_WRONG_OID_PREFIX, &digest),
+        Forgery::DigestInfoNoNull => prefixed(craft::SHA256_NO_NULL_PREFIX, &digest),
+        Forgery::ShortPadding => malformed(Malformed::ShortPadding),
+        Forgery::BlockType02 => malformed(Malformed::BlockType02),
+        Forgery::BytesAfterDigest => malformed(Malformed::BytesAfterDigest),
+        Forgery::GarbagePadding => malformed(Malformed::GarbagePadding),
+        Forgery::Base64Url => Some(base64url(&valid_b64())),
+        Forgery::MissingPadding => Some(valid_b64().trim_end_matches('=').to_string()),
+        Forgery::Wrapped64 => Some(wrap64(&valid_b64())),
+        Forgery::Whitespace => {
+            let mut s = valid_b64();
+            s.insert(s.len() / 2, ' ');
+            Some(s)
+        }
+        Forgery::OverLong => {
+            let v = valid_b64();
+            let mut s = String::with_capacity(crate::token::verify::MAX_SIGNATURE_CHARS + v.len());
+            while s.len() <= crate::token::verify::MAX_SIGNATURE_CHARS {
+                s.push_str(&v);
+            }
+            Some(s)
+        }
+        Forgery::DoublePercentEncoding => Some(crate::wire::query::encode_component(&valid_b64())),
+        Forgery::UnknownAuthorizer
+        | Forgery::MissingToken
+        | Forgery::SignatureMisnamed
+        | Forgery::SecondQuestionMark => Some(valid_b64()),
+        // Validly signed over the whole token, `&` included: only the parsing splits it.
+        Forgery::SmuggledAmpersand => {
+            let t = forged_token(variant, &String::from_utf8_lossy(inp.token));
+            Some(encode_signature(&sign_token(inp.signing_key, t.as_bytes())))
+        }
+        // A valid signature of the over-long token ([`forged_token`]): only the token's length is wrong.
+        Forgery::TokenOverLong => {
+            let long = forged_token(variant, &String::from_utf8_lossy(inp.token));
+            Some(encode_signature(&sign_token(
+                inp.signing_key,
+                long.as_bytes(),
+            )))
+        }
     }
+}
+
+/// The base64url alphabet; if the signature has neither `+` nor `/` (so the alphabets agree), the padding is
+/// dropped too so the variant never degenerates into the valid signature.
+fn base64url(b64: &str) -> String {
+    let url: String = b64
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    if url == b64 {
+        url.trim_end_matches('=').to_string()
+    } else {
+        url
+    }
+}
+
+/// Lines of 64 characters joined by `\n`, with a final `\n`, as `openssl base64` writes without `-A`.
+fn wrap64(b64: &str) -> String {
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 1);
+    for (i, c) in b64.chars().enumerate() {
+        if i > 0 && i % 64 == 0 {
+            out.push('\n');
+        }
+        out.push(c);
+    }
+    out.push('\n');
+    out
 }
 
 /// The lowercase hex SHA-256 digest of the token, as `shasum -a 256` prints it.
@@ -81,8 +282,25 @@ mod tests {
         );
     }
 
+    /// The gate's answer for a credential, as the emulator's `gate::verify` computes it, in its metric label.
+    fn gate_reason(token: &str, sig: Option<&str>, key: &crate::token::PublicKey) -> &'static str {
+        if token.chars().count() > 6144 {
+            return "token_too_long";
+        }
+        match sig.filter(|s| !s.is_empty()) {
+            None => "missing_signature",
+            Some(s) => match verify_token([key], token.as_bytes(), s) {
+                Ok(_) => "passed",
+                Err(SignatureError::TooLong) => "too_long",
+                Err(SignatureError::NotBase64) => "not_base64",
+                Err(SignatureError::WrongLength) => "wrong_length",
+                Err(SignatureError::Mismatch) => "signature_mismatch",
+            },
+        }
+    }
+
     #[test]
-    fn every_forgery_fails_verification_and_the_valid_one_passes() {
+    fn every_forgery_is_refused_for_the_reason_the_oracle_gives() {
         let key = crate::attempt::test_keys::signing();
         let attacker = crate::attempt::test_keys::attacker();
         let public = key.public_key();
@@ -93,7 +311,7 @@ mod tests {
             verify_token([&public], token, &encode_signature(&valid)),
             Ok(0)
         );
-        for flip_bit in [0, 7, 1000, 4095, 99_999] {
+        for flip_bit in [0, 7, 4095, 99_999] {
             let inp = ForgeInputs {
                 token,
                 valid_sig: &valid,
@@ -102,18 +320,40 @@ mod tests {
                 other_token_sig: &other,
                 flip_bit,
             };
-            for v in Forgery::ALL {
-                let sig = forge(v, &inp).unwrap_or_default();
-                let got = verify_token([&public], token, &sig);
-                let want = match v {
-                    Forgery::NotBase64 => Err(SignatureError::NotBase64),
-                    Forgery::Truncated | Forgery::MissingSignature => {
-                        Err(SignatureError::WrongLength)
-                    }
-                    _ => Err(SignatureError::Mismatch),
-                };
+            // Placement forgeries carry valid signatures: the wire tests (load::request, load::username) and
+            // tests/catalogue check them.
+            for v in Forgery::ALL
+                .into_iter()
+                .filter(|&v| wire_of(v) == Wire::Standard)
+            {
+                let sig = forge(v, &inp);
+                let sent = forged_token(v, "MyStringThatNeedsToBeSigned");
+                let got = gate_reason(&sent, sig.as_deref(), &public);
+                let want = crate::attempt::oracle::entry(v).refusal;
                 assert_eq!(got, want, "{v:?} bit {flip_bit}");
             }
         }
+    }
+
+    #[test]
+    fn the_over_long_token_is_validly_signed_so_only_its_length_is_refused() {
+        let key = crate::attempt::test_keys::signing();
+        let token = b"tok";
+        let valid = sign_token(key, token);
+        let inp = ForgeInputs {
+            token,
+            valid_sig: &valid,
+            attacker: crate::attempt::test_keys::attacker(),
+            signing_key: key,
+            other_token_sig: &valid,
+            flip_bit: 0,
+        };
+        let long = forged_token(Forgery::TokenOverLong, "tok");
+        assert_eq!(long.len(), OVERLONG_TOKEN_CHARS);
+        let sig = forge(Forgery::TokenOverLong, &inp).unwrap();
+        assert_eq!(
+            verify_token([&key.public_key()], long.as_bytes(), &sig),
+            Ok(0)
+        );
     }
 }

@@ -48,6 +48,50 @@ impl Mix {
         (self.cumulative[i] - prev) / self.total()
     }
 
+    /// The mix for one transport: forgery variants the oracle skips on `t` get weight 0. `Err(AllZero)` when
+    /// nothing weighted is left to send there.
+    pub fn for_transport(&self, t: crate::metrics::Transport) -> Result<Self, MixError> {
+        let mut w = [0.0; Class::COUNT];
+        for c in Class::ALL {
+            let skipped = match c {
+                Class::Forged(f) => matches!(
+                    super::oracle::entry(f).applies(t),
+                    super::oracle::Applies::Skipped(_)
+                ),
+                _ => false,
+            };
+            if !skipped {
+                w[c.index()] = self.share(c);
+            }
+        }
+        Self::new(w)
+    }
+
+    /// Picks the class of device `device`'s attempt number `k`: valid, replayed or forged at random (seeded
+    /// `rng`, by weight), and a forged attempt's variant from a low-discrepancy (Weyl) sequence over the variant
+    /// weights, `frac(device·(√2−1) + k·(φ−1))`. Each device walks the variants evenly from its own starting
+    /// point, so every weighted variant is sent over every transport after a few attempts per device, not only
+    /// on average: what a CI run that promises "every variant over every transport" needs.
+    pub fn choose_at<R: Rng + ?Sized>(&self, rng: &mut R, device: u32, k: u64) -> Class {
+        let c = self.choose(rng);
+        let Class::Forged(_) = c else {
+            return c;
+        };
+        let first = Class::Forged(super::Forgery::ALL[0]).index();
+        let lo = self.cumulative[first - 1];
+        let hi = self.cumulative[Class::COUNT - 1];
+        let u = (f64::from(device) * (std::f64::consts::SQRT_2 - 1.0)
+            + (k % (1 << 40)) as f64 * 0.618_033_988_749_894_9)
+            .fract();
+        let x = lo + u * (hi - lo);
+        for i in first..Class::COUNT {
+            if x < self.cumulative[i] {
+                return Class::ALL[i];
+            }
+        }
+        c
+    }
+
     /// Picks a class; classes of weight 0 are never picked.
     pub fn choose<R: Rng + ?Sized>(&self, rng: &mut R) -> Class {
         let x = rng.random::<f64>() * self.total();
@@ -107,5 +151,54 @@ mod tests {
             assert!((share - mix.share(c)).abs() < 0.03, "{c:?}: {share}");
         }
         assert_eq!(a[Class::Forged(Forgery::WrongKey).index()], 0);
+    }
+
+    #[test]
+    fn a_transport_mix_drops_the_variants_the_oracle_skips_there() {
+        use crate::metrics::Transport;
+        let mut w = [1.0; Class::COUNT];
+        w[Class::Valid.index()] = 0.0;
+        let mix = Mix::new(w).unwrap();
+        let q = Class::Forged(Forgery::SecondQuestionMark);
+        let https = mix.for_transport(Transport::Https).unwrap();
+        assert_eq!(https.share(q), 0.0);
+        assert!(
+            https.share(Class::Forged(Forgery::BitFlip))
+                > mix.share(Class::Forged(Forgery::BitFlip))
+        );
+        let mqtt = mix.for_transport(Transport::Mqtt).unwrap();
+        for c in Class::ALL {
+            assert!((mqtt.share(c) - mix.share(c)).abs() < 1e-12, "{c:?}");
+        }
+        let mut only = [0.0; Class::COUNT];
+        only[q.index()] = 1.0;
+        let only = Mix::new(only).unwrap();
+        assert_eq!(only.for_transport(Transport::Https), Err(MixError::AllZero));
+        assert!(only.for_transport(Transport::Wss).is_ok());
+    }
+
+    #[test]
+    fn each_device_walks_every_forged_variant_evenly() {
+        let mut w = [0.0; Class::COUNT];
+        for f in Forgery::ALL {
+            w[Class::Forged(f).index()] = 1.0;
+        }
+        w[Class::Forged(Forgery::BitFlip).index()] = 0.0;
+        let mix = Mix::new(w).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for device in [0, 7, 99] {
+            let mut seen = [0u32; Class::COUNT];
+            for k in 0..(3 * Forgery::COUNT as u64) {
+                seen[mix.choose_at(&mut rng, device, k).index()] += 1;
+            }
+            for f in Forgery::ALL {
+                let n = seen[Class::Forged(f).index()];
+                if f == Forgery::BitFlip {
+                    assert_eq!(n, 0, "weight 0 is never sent");
+                } else {
+                    assert!((1..=6).contains(&n), "device {device} {f:?}: {n}");
+                }
+            }
+        }
     }
 }

@@ -4,17 +4,20 @@
 //! RNG ([`Mix`]) plus an index into the catalogue, and its id ([`id`]) names its class so outcomes and ledger
 //! entries are attributable without per-attempt storage.
 
+mod attacker_keys;
 pub mod catalogue;
 pub mod class;
 pub mod forge;
 pub mod id;
 pub mod mix;
+pub mod oracle;
 pub mod pool;
 #[cfg(test)]
 pub(crate) mod test_keys;
 
 pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
 pub use class::{Class, Forgery};
+pub use forge::Wire;
 pub use mix::{Mix, MixError};
 pub use pool::{PoolSpec, TokenPool};
 

@@ -66,7 +66,11 @@ fn nonce(rng: &mut ChaCha8Rng) -> String {
 
 fn signed(key: &PrivateKey, token: String) -> Credential {
     let signature = Some(encode_signature(&sign_token(key, token.as_bytes())));
-    Credential { token, signature }
+    Credential {
+        token,
+        signature,
+        wire: super::Wire::Standard,
+    }
 }
 
 impl TokenPool {

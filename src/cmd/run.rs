@@ -324,11 +324,16 @@ async fn session(
             eprintln!("warning: the embedded emulator did not stop within 10 s");
         }
     }
-    let verdicts = invariant::evaluate(&invariant::Inputs {
+    let mut verdicts = invariant::evaluate(&invariant::Inputs {
         recorder: &result.recorder,
         ledger: ledger.as_ref(),
         run_secs: result.elapsed.as_secs(),
     });
+    let in_use: Vec<Transport> = Transport::ALL
+        .into_iter()
+        .filter(|&t| plan.groups.count(t) > 0)
+        .collect();
+    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,

@@ -7,6 +7,9 @@ use super::config::{AuthorizerSpec, AuthorizerStatus};
 use crate::token::{SignatureError, verify_token};
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 
+/// Longest token the gate accepts (AWS IoT quotas; issue 5): longer ones are refused before the authorizer.
+pub const MAX_TOKEN_CHARS: usize = 6144;
+
 /// Why the gate refused a request. A bounded set: it labels metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GateRejection {
@@ -19,10 +22,12 @@ pub enum GateRejection {
     UnknownAuthorizer,
     NoDefaultAuthorizer,
     InactiveAuthorizer,
+    TokenTooLong,
+    MalformedUsername,
 }
 
 impl GateRejection {
-    pub const ALL: [GateRejection; 9] = [
+    pub const ALL: [GateRejection; 11] = [
         Self::MissingToken,
         Self::MissingSignature,
         Self::NotBase64,
@@ -32,6 +37,8 @@ impl GateRejection {
         Self::UnknownAuthorizer,
         Self::NoDefaultAuthorizer,
         Self::InactiveAuthorizer,
+        Self::TokenTooLong,
+        Self::MalformedUsername,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -47,6 +54,8 @@ impl GateRejection {
             Self::UnknownAuthorizer => "unknown_authorizer",
             Self::NoDefaultAuthorizer => "no_default_authorizer",
             Self::InactiveAuthorizer => "inactive_authorizer",
+            Self::TokenTooLong => "token_too_long",
+            Self::MalformedUsername => "malformed_username",
         }
     }
 
@@ -158,6 +167,9 @@ pub fn verify(
         });
     }
     let token = token.ok_or(GateRejection::MissingToken)?;
+    if token.chars().count() > MAX_TOKEN_CHARS {
+        return Err(GateRejection::TokenTooLong);
+    }
     let signature = signature
         .filter(|s| !s.is_empty())
         .ok_or(GateRejection::MissingSignature)?;
@@ -324,5 +336,17 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), GateRejection::COUNT);
+    }
+
+    #[test]
+    fn regression_a_token_over_6144_characters_is_refused_even_when_validly_signed() {
+        let auths = [spec("A", AuthorizerStatus::Active, false)];
+        let (a, _) = keys();
+        for (len, want) in [(6144, None), (6145, Some(GateRejection::TokenTooLong))] {
+            let token = "t".repeat(len);
+            let sig = encode_signature(&sign_token(a, token.as_bytes()));
+            let got = verify(&auths[0], Some(token), Some(sig)).err();
+            assert_eq!(got, want, "{len}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! with the numbers and examples that back it.
 
 pub mod admin_ledger;
+pub mod catalogue;
 pub mod conserve;
 pub mod drain;
 pub mod forged;

@@ -179,7 +179,7 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
             _ = tokio::time::sleep_until(intended) => {}
             _ = shutdown.wait() => break,
         }
-        let class = fleet.mix.choose(&mut rng);
+        let class = fleet.mix.choose_at(&mut rng, d, k);
         let replay_from = if class == Class::Replayed && fleet.replay_pool > 1 {
             (d + rng.random_range(1..fleet.replay_pool)) % fleet.replay_pool
         } else {

@@ -55,7 +55,12 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
                     deadline,
                     warmup_end,
                     request_timeout: parts.plan.request_timeout,
-                    mix: parts.plan.mix.clone(),
+                    // Without the variants the oracle skips on HTTPS (the plan refuses a mix left empty).
+                    mix: parts
+                        .plan
+                        .mix
+                        .for_transport(Transport::Https)
+                        .unwrap_or_else(|_| parts.plan.mix.clone()),
                     credentials_in: parts.plan.http.credentials_in,
                     book,
                     catalogue: parts.catalogue.clone(),

@@ -216,7 +216,7 @@ impl Lane {
     fn launch(&mut self, li: usize, intended: Instant) {
         let sh = &self.shared;
         let d = &mut self.devices[li];
-        let class = sh.mix.choose(&mut d.rng);
+        let class = sh.mix.choose_at(&mut d.rng, d.id, d.k);
         let replay_from = if class == Class::Replayed && sh.devices > 1 {
             (d.id + d.rng.random_range(1..sh.devices)) % sh.devices
         } else {

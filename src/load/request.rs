@@ -6,9 +6,10 @@ use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
-use crate::attempt::{Catalogue, Class, Credential};
+use crate::attempt::forge::{MISNAMED_SIGNATURE, UNKNOWN_AUTHORIZER};
+use crate::attempt::{Catalogue, Class, Credential, Wire};
 use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE, publish_target};
-use crate::wire::query::encode_component;
+use crate::wire::query::{encode_component, raw_query_value};
 
 /// Where the credentials ride.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,43 +134,74 @@ fn prepare(
             HeaderValue::from_static("application/octet-stream"),
         ),
     ];
+    // A value an HTTP header cannot carry (the line breaks of `wrapped_64`) or a token meant to be split by a
+    // query parser (`smuggled_ampersand`) rides in the query string (the oracle's `Applies::Moved`).
+    let placement = match placement {
+        Placement::Headers if !header_safe(cred) || cred.wire == Wire::RawToken => Placement::Query,
+        p => p,
+    };
+    let authorizer_name = match cred.wire {
+        Wire::UnknownAuthorizer => Some(UNKNOWN_AUTHORIZER),
+        _ => shape.authorizer_name.as_deref(),
+    };
+    let signature_name = match cred.wire {
+        Wire::SignatureMisnamed => MISNAMED_SIGNATURE,
+        _ => SIGNATURE,
+    };
+    let send_token = cred.wire != Wire::NoToken;
     let token_name = HeaderName::from_bytes(shape.token_key_name.as_bytes())
         .map_err(|e| bad("token key name", &e))?;
     match placement {
         Placement::Headers => {
-            if let Some(n) = &shape.authorizer_name {
+            if let Some(n) = authorizer_name {
                 headers.push((
                     HeaderName::from_static(AUTHORIZER_NAME),
                     HeaderValue::from_str(n).map_err(|e| bad("authorizer name", &e))?,
                 ));
             }
-            headers.push((
-                token_name,
-                HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?,
-            ));
+            if send_token {
+                headers.push((
+                    token_name,
+                    HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?,
+                ));
+            }
             if let Some(sig) = &cred.signature {
                 headers.push((
-                    HeaderName::from_static(SIGNATURE),
+                    HeaderName::from_static(signature_name),
                     HeaderValue::from_str(sig).map_err(|e| bad("signature", &e))?,
                 ));
             }
         }
         Placement::Query => {
-            if let Some(n) = &shape.authorizer_name {
+            if let Some(n) = authorizer_name {
                 path.push_str(&format!("&{AUTHORIZER_NAME}={}", encode_component(n)));
             }
-            path.push_str(&format!(
-                "&{}={}",
-                encode_component(&shape.token_key_name),
-                encode_component(&cred.token)
-            ));
+            if send_token {
+                let token = match cred.wire {
+                    Wire::RawToken => raw_query_value(&cred.token),
+                    _ => encode_component(&cred.token),
+                };
+                path.push_str(&format!(
+                    "&{}={token}",
+                    encode_component(&shape.token_key_name),
+                ));
+            }
             if let Some(sig) = &cred.signature {
-                path.push_str(&format!("&{SIGNATURE}={}", encode_component(sig)));
+                path.push_str(&format!("&{signature_name}={}", encode_component(sig)));
             }
         }
     }
     let uri = path.parse::<Uri>().map_err(|e| bad("uri", &e))?;
     Ok(Prepared { uri, headers })
+}
+
+/// Whether the token and signature are valid header values.
+fn header_safe(cred: &Credential) -> bool {
+    HeaderValue::from_str(&cred.token).is_ok()
+        && cred
+            .signature
+            .as_deref()
+            .is_none_or(|s| HeaderValue::from_str(s).is_ok())
 }
 
 #[cfg(test)]
@@ -247,5 +279,46 @@ mod tests {
             cat.credential(1, Class::Valid, 1).signature.clone()
         );
         assert!(req.headers().get(SIGNATURE).is_none());
+    }
+
+    #[test]
+    fn regression_a_wrapped_signature_in_a_header_rides_in_the_query_instead_of_failing_the_build()
+    {
+        // A line break cannot be a header value: building the book used to fail for `wrapped_64`.
+        let (book, cat) = book();
+        let f = Class::Forged(Forgery::Wrapped64);
+        let req = book.request(0, f, 0, Placement::Headers, "r-x-0-0");
+        assert!(req.headers().get(SIGNATURE).is_none());
+        let pairs = parse_pairs(req.uri().query().unwrap());
+        let sig = &pairs.iter().find(|(k, _)| k == SIGNATURE).unwrap().1;
+        assert_eq!(Some(sig), cat.credential(0, f, 0).signature.as_ref());
+        assert!(sig.contains('\n'));
+    }
+
+    #[test]
+    fn placement_forgeries_are_put_where_they_say() {
+        let (book, _) = book();
+        let q = |f, p| {
+            let req = book.request(0, Class::Forged(f), 0, p, "r-x-0-0");
+            (
+                req.uri().query().unwrap_or("").to_string(),
+                req.headers().clone(),
+            )
+        };
+        let (query, _) = q(Forgery::SmuggledAmpersand, Placement::Headers);
+        assert!(query.contains("=tok-a&smuggled=1&"), "{query}");
+        let (_, h) = q(Forgery::UnknownAuthorizer, Placement::Headers);
+        assert_eq!(
+            h[AUTHORIZER_NAME],
+            crate::attempt::forge::UNKNOWN_AUTHORIZER
+        );
+        let (_, h) = q(Forgery::SignatureMisnamed, Placement::Headers);
+        assert!(h.get(SIGNATURE).is_none());
+        assert!(h.get(crate::attempt::forge::MISNAMED_SIGNATURE).is_some());
+        let (query, h) = q(Forgery::MissingToken, Placement::Query);
+        assert!(
+            !query.contains("tok-a") && h.get("x-my-app-custom-key").is_none(),
+            "{query}"
+        );
     }
 }

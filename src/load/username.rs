@@ -5,9 +5,12 @@
 //! Plain mode (brokers with a password file): the configured username, and the configured password for valid
 //! and replayed attempts or a wrong one for forged attempts.
 
-use crate::attempt::{Catalogue, Class};
+use crate::attempt::forge::{MISNAMED_SIGNATURE, UNKNOWN_AUTHORIZER};
+use crate::attempt::{Catalogue, Class, Credential, Wire};
 use crate::scenario::file::UsernameMode;
+use crate::wire::http::SIGNATURE;
 use crate::wire::mqtt;
+use crate::wire::query::{encode_component, raw_query_value};
 
 /// What the book needs to know.
 #[derive(Debug, Clone)]
@@ -43,12 +46,10 @@ impl UsernameBook {
                 Class::ALL
                     .into_iter()
                     .map(|c| {
-                        let cred = set.get(c);
-                        credential_query(
+                        wire_query(
                             shape.authorizer_name.as_deref(),
                             &shape.token_key_name,
-                            &cred.token,
-                            cred.signature.as_deref(),
+                            set.get(c),
                         )
                     })
                     .collect()
@@ -107,6 +108,39 @@ impl UsernameBook {
                 }
             }
         }
+    }
+}
+
+/// The username query of one credential, placement forgeries included ([`Wire`]).
+pub fn wire_query(
+    authorizer_name: Option<&str>,
+    token_key_name: &str,
+    cred: &Credential,
+) -> String {
+    let authorizer_name = match cred.wire {
+        Wire::UnknownAuthorizer => Some(UNKNOWN_AUTHORIZER),
+        _ => authorizer_name,
+    };
+    let q = mqtt::build_username(&mqtt::UsernameParts {
+        attempt_id: None,
+        authorizer_name,
+        token_key_name,
+        token: (cred.wire != Wire::NoToken).then_some(cred.token.as_str()),
+        signature: cred.signature.as_deref(),
+        ..Default::default()
+    });
+    let encoded_token = format!("={}", encode_component(&cred.token));
+    match cred.wire {
+        Wire::SignatureMisnamed => {
+            q.replace(&format!("{SIGNATURE}="), &format!("{MISNAMED_SIGNATURE}="))
+        }
+        Wire::RawToken => q.replacen(
+            &encoded_token,
+            &format!("={}", raw_query_value(&cred.token)),
+            1,
+        ),
+        Wire::SecondQuestionMark => format!("{q}&SDK=tokenstorm?v=1"),
+        _ => q,
     }
 }
 

@@ -52,7 +52,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     let _ = writeln!(o, "latency from the intended start, ms:");
     let _ = writeln!(
         o,
-        "  {:<8} {:<26} {:<26} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "  {:<8} {:<34} {:<26} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "", "class", "outcome", "count", "p50", "p90", "p99", "p99.9", "max"
     );
     for row in &r.results {
@@ -78,7 +78,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         };
         let _ = writeln!(
             o,
-            "  {:<8} {:<26} {:<26} {:>8} {cols}",
+            "  {:<8} {:<34} {:<26} {:>8} {cols}",
             row.transport,
             label(&row.class, &row.variant),
             row.outcome,
@@ -149,7 +149,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
             {
                 let _ = writeln!(
                     o,
-                    "  {:<26} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
+                    "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
                     label(&c.class, &c.variant),
                     c.attempts,
                     c.invocations,

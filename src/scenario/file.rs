@@ -243,17 +243,10 @@ impl Default for ReplayedVariants {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ForgedVariants {
-    pub wrong_key: f64,
-    pub bit_flip: f64,
-    pub truncated: f64,
-    pub not_base64: f64,
-    pub other_token: f64,
-    pub missing_signature: f64,
-    pub hex_digest: f64,
-}
+/// `[mix.forged_variants]`: a relative weight per forgery variant, keyed by its stable name (the catalogue in
+/// `attempt::oracle`). Variants left out keep their default weight 1.0; an unknown name is an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForgedVariants([f64; crate::attempt::Forgery::COUNT]);
 
 impl Default for RunSection {
     fn default() -> Self {
@@ -379,30 +372,48 @@ impl Default for MixSection {
 
 impl Default for ForgedVariants {
     fn default() -> Self {
-        Self {
-            wrong_key: 1.0,
-            bit_flip: 1.0,
-            truncated: 1.0,
-            not_base64: 1.0,
-            other_token: 1.0,
-            missing_signature: 1.0,
-            hex_digest: 1.0,
+        Self([1.0; crate::attempt::Forgery::COUNT])
+    }
+}
+
+impl Serialize for ForgedVariants {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (f, w) in self.weights() {
+            m.serialize_entry(f.as_str(), &w)?;
         }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ForgedVariants {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::attempt::Forgery;
+        let given = std::collections::BTreeMap::<String, f64>::deserialize(d)?;
+        let mut out = Self::default();
+        for (name, w) in given {
+            let Some(f) = Forgery::from_name(&name) else {
+                let known: Vec<&str> = Forgery::ALL.iter().map(|f| f.as_str()).collect();
+                return Err(serde::de::Error::custom(format!(
+                    "unknown forgery variant `{name}`; the variants are: {}",
+                    known.join(", ")
+                )));
+            };
+            out.0[f.index()] = w;
+        }
+        Ok(out)
     }
 }
 
 impl ForgedVariants {
-    /// The weights with their field names, in [`crate::attempt::Forgery::ALL`] order.
+    /// The weights with their variants, in [`crate::attempt::Forgery::ALL`] order.
     pub fn weights(&self) -> [(crate::attempt::Forgery, f64); crate::attempt::Forgery::COUNT] {
-        use crate::attempt::Forgery as F;
-        [
-            (F::WrongKey, self.wrong_key),
-            (F::BitFlip, self.bit_flip),
-            (F::Truncated, self.truncated),
-            (F::NotBase64, self.not_base64),
-            (F::OtherToken, self.other_token),
-            (F::MissingSignature, self.missing_signature),
-            (F::HexDigest, self.hex_digest),
-        ]
+        std::array::from_fn(|i| (crate::attempt::Forgery::ALL[i], self.0[i]))
+    }
+
+    /// Sets one variant's weight.
+    pub fn set(&mut self, f: crate::attempt::Forgery, weight: f64) {
+        self.0[f.index()] = weight;
     }
 }

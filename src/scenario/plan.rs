@@ -224,6 +224,17 @@ impl Plan {
         }
         let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
+        for t in crate::metrics::Transport::ALL {
+            if groups.count(t) > 0 && mix.for_transport(t).is_err() {
+                return Err(err(
+                    "mix.forged_variants",
+                    format!(
+                        "every weighted class is a variant the catalogue cannot send over {} (see the oracle's skips): weight another class or drop that transport",
+                        t.as_str()
+                    ),
+                ));
+            }
+        }
         let mqtt = super::groups::resolve_mqtt(&s, &err)?;
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
         let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;

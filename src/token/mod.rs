@@ -4,6 +4,7 @@
 //! `aws-lc-rs` is the fast path (bulk signing in the generator, the emulator's gate); the RustCrypto `rsa`
 //! crate is the independent reference verifier the two are tested against.
 
+pub mod craft;
 pub mod keys;
 mod pem;
 pub mod sign;

@@ -33,6 +33,14 @@ pub fn parse_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A value percent-encoded except for `&` and `=`, which stay raw: what a client that forgets to encode its
+/// token sends, and how a token smuggles extra parameters into a query string.
+pub fn raw_query_value(value: &str) -> String {
+    encode_component(value)
+        .replace("%26", "&")
+        .replace("%3D", "=")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

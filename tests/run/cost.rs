@@ -40,6 +40,9 @@ payload_bytes = 6000
 valid = 1.0
 forged = 3.0
 replayed = 0.0
+# An unknown authorizer name is refused before any signature check, signing disabled or not.
+[mix.forged_variants]
+unknown_authorizer = 0.0
 [pricing]
 architecture = "arm64"
 requests_per_million_usd = 0.2

@@ -73,7 +73,13 @@ pub(crate) async fn admit(
     let username: Option<ParsedUsername> = match connect.username.as_deref().map(parse_username) {
         None => None,
         Some(Ok(u)) => Some(u),
-        Some(Err(_)) => return Err(refuse(Outcome::BadRequest, NOT_AUTHORIZED)),
+        Some(Err(_)) => {
+            // A second `?` (spec §1): refused before any authorizer, like the gate's own refusals.
+            shared
+                .metrics
+                .record_gate_rejection(gate::GateRejection::MalformedUsername);
+            return Err(refuse(Outcome::BadRequest, NOT_AUTHORIZED));
+        }
     };
     let empty = HeaderMap::new();
     let headers = origin.upgrade.as_ref().map_or(&empty, |u| &u.headers);

@@ -1,0 +1,333 @@
+//! The oracle: ONE table saying, for every forgery variant, what it is, what the signature gate must answer
+//! (the refusal reason the emulator counts in `tokenstorm_gate_rejections_total{reason=…}`), on which transports
+//! it is sent, and whether the real service's behaviour is documented or unconfirmed (then the emulator
+//! setting that covers it and that setting's documented default). The invariants, the report and the tests read
+//! this table; nothing else restates it.
+
+use super::Forgery;
+use crate::metrics::Transport;
+
+/// Which part of the credential a variant attacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Cryptographic,
+    Encoding,
+    Placement,
+}
+
+impl Family {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cryptographic => "cryptographic",
+            Self::Encoding => "encoding",
+            Self::Placement => "placement",
+        }
+    }
+}
+
+/// What backs the expected verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// Stated by AWS (the spec section that says so).
+    Documented(&'static str),
+    /// Not stated by AWS: the emulator setting that chooses the behaviour, and its documented default.
+    Unconfirmed {
+        setting: &'static str,
+        default: &'static str,
+    },
+}
+
+/// Whether a variant is sent over a transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    Yes,
+    /// Sent, but not where the mix placed it (why).
+    Moved(&'static str),
+    /// Not sent over this transport (why); the report lists it as skipped.
+    Skipped(&'static str),
+}
+
+/// One row of the oracle.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub forgery: Forgery,
+    pub family: Family,
+    /// Expected gate verdict: refused, with this reason (the emulator's metric label).
+    pub refusal: &'static str,
+    pub evidence: Evidence,
+    /// HTTPS, MQTT/TLS, MQTT, WSS in [`Transport::ALL`] order.
+    pub transports: [Applies; Transport::COUNT],
+}
+
+impl Entry {
+    pub fn applies(&self, t: Transport) -> Applies {
+        self.transports[t.index()]
+    }
+
+    /// What the variant is (the doc line of its enum variant, kept in [`describe`]).
+    pub fn what(&self) -> &'static str {
+        describe(self.forgery)
+    }
+}
+
+const SIG: Evidence =
+    Evidence::Documented("spec §2: RSASSA-PKCS1-v1_5 with SHA-256, keys of at least 2048 bits");
+const B64: Evidence = Evidence::Documented("spec §2: standard base64 alphabet with padding");
+const LEN: Evidence = Evidence::Documented("spec §2: at most 2560 characters");
+const MISSING: Evidence =
+    Evidence::Documented("spec §2: a missing token or signature fails without invoking the Lambda");
+const TOKEN_LEN: Evidence = Evidence::Documented(
+    "AWS IoT quotas (issue 5): a custom-authorizer token is at most 6144 characters",
+);
+
+const QUERY: Evidence = Evidence::Documented(
+    "spec §1: query values are percent-decoded once, split on `&`, each pair on its first `=`",
+);
+
+const ALL: [Applies; Transport::COUNT] = [Applies::Yes; Transport::COUNT];
+const NO_HEADER_NEWLINE: [Applies; Transport::COUNT] = [
+    Applies::Moved("an HTTP header cannot carry a line break: always sent in the query string"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+
+const QUERY_ONLY: [Applies; Transport::COUNT] = [
+    Applies::Moved("a header value is not split on `&`: always sent in the query string"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+const USERNAME_ONLY: [Applies; Transport::COUNT] = [
+    Applies::Skipped("HTTPS has no MQTT CONNECT username"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+
+const fn row(forgery: Forgery, family: Family, refusal: &'static str, evidence: Evidence) -> Entry {
+    Entry {
+        forgery,
+        family,
+        refusal,
+        evidence,
+        transports: ALL,
+    }
+}
+
+use Family::{Cryptographic as C, Encoding as E, Placement as P};
+use Forgery as F;
+
+const MISMATCH: &str = "signature_mismatch";
+const WRONG_LEN: &str = "wrong_length";
+const NOT_B64: &str = "not_base64";
+
+/// The oracle, in [`Forgery::ALL`] order.
+pub static TABLE: [Entry; Forgery::COUNT] = [
+    row(F::WrongKey, C, MISMATCH, SIG),
+    row(F::WrongKeyOtherSize, C, WRONG_LEN, SIG),
+    row(F::ShortKey, C, WRONG_LEN, SIG),
+    row(F::BitFlip, C, MISMATCH, SIG),
+    row(F::Truncated, C, WRONG_LEN, SIG),
+    row(F::Extended, C, WRONG_LEN, SIG),
+    row(F::Empty, P, "missing_signature", MISSING),
+    row(F::ValueZero, C, MISMATCH, SIG),
+    row(F::ValueOne, C, MISMATCH, SIG),
+    row(F::ValueNMinusOne, C, MISMATCH, SIG),
+    row(F::ValueN, C, MISMATCH, SIG),
+    row(F::ValueNPlusOne, C, MISMATCH, SIG),
+    row(F::NotBase64, E, NOT_B64, B64),
+    row(F::OtherToken, C, MISMATCH, SIG),
+    row(F::TokenNewline, C, MISMATCH, SIG),
+    row(F::MissingSignature, P, "missing_signature", MISSING),
+    row(F::HexDigest, C, MISMATCH, SIG),
+    row(F::Pss, C, MISMATCH, SIG),
+    row(F::Sha1, C, MISMATCH, SIG),
+    row(F::Sha384, C, MISMATCH, SIG),
+    row(F::Sha512, C, MISMATCH, SIG),
+    row(F::DigestInfoWrongOid, C, MISMATCH, SIG),
+    row(F::DigestInfoNoNull, C, MISMATCH, SIG),
+    row(F::ShortPadding, C, MISMATCH, SIG),
+    row(F::BlockType02, C, MISMATCH, SIG),
+    row(F::BytesAfterDigest, C, MISMATCH, SIG),
+    row(F::GarbagePadding, C, MISMATCH, SIG),
+    row(F::Base64Url, E, NOT_B64, B64),
+    row(F::MissingPadding, E, NOT_B64, B64),
+    Entry {
+        transports: NO_HEADER_NEWLINE,
+        ..row(F::Wrapped64, E, NOT_B64, B64)
+    },
+    row(F::Whitespace, E, NOT_B64, B64),
+    row(F::OverLong, E, "too_long", LEN),
+    row(F::TokenOverLong, P, "token_too_long", TOKEN_LEN),
+    row(F::DoublePercentEncoding, E, NOT_B64, QUERY),
+    row(
+        F::UnknownAuthorizer,
+        P,
+        "unknown_authorizer",
+        Evidence::Documented("spec §1: an unknown authorizer name fails without a Lambda call"),
+    ),
+    row(F::MissingToken, P, "missing_token", MISSING),
+    row(F::SignatureMisnamed, P, "missing_signature", MISSING),
+    Entry {
+        transports: QUERY_ONLY,
+        ..row(F::SmuggledAmpersand, P, MISMATCH, QUERY)
+    },
+    Entry {
+        transports: USERNAME_ONLY,
+        ..row(
+            F::SecondQuestionMark,
+            P,
+            "malformed_username",
+            Evidence::Documented(
+                "spec §1: a second `?` makes the real service reject the connection",
+            ),
+        )
+    },
+];
+
+/// What the oracle expects of a replay: the signature gate cannot tell a captured valid pair from the original
+/// (spec §8), so every replay reaches the authorizer, one invocation per attempt, and only the function can
+/// refuse it — except a pair whose key was rotated out, which is a forgery.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayEntry {
+    /// The class label (`replayed`, `replayed.<variant>`), or `rotated_key` (a test, not a mix class).
+    pub label: &'static str,
+    pub what: &'static str,
+    /// `None`: passes the gate and reaches the authorizer; `Some(reason)`: refused at the gate.
+    pub refusal: Option<&'static str>,
+    pub evidence: Evidence,
+}
+
+const REPLAY: Evidence = Evidence::Documented(
+    "spec §8: the signature covers only the token; a captured pair passes the gate until the key is rotated",
+);
+
+/// The replay catalogue. `replayed.reused_nonce` and `replayed.expired` are the cost scenarios' replay-resistant
+/// variants (`[mix.replayed_variants]`); their function denies them, the gate does not.
+pub static REPLAYS: [ReplayEntry; 4] = [
+    ReplayEntry {
+        label: "replayed",
+        what: "another device's captured valid pair, reused (from many connections at once under load)",
+        refusal: None,
+        evidence: REPLAY,
+    },
+    ReplayEntry {
+        label: "replayed.reused_nonce",
+        what: "the same device resends a token it already used (replay-resistant tokens: a reused nonce)",
+        refusal: None,
+        evidence: REPLAY,
+    },
+    ReplayEntry {
+        label: "replayed.expired",
+        what: "a token older than the function's maximum age (replay-resistant tokens)",
+        refusal: None,
+        evidence: REPLAY,
+    },
+    ReplayEntry {
+        label: "rotated_key",
+        what: "a captured pair signed with a key since removed from tokenSigningPublicKeys",
+        refusal: Some(MISMATCH),
+        evidence: REPLAY,
+    },
+];
+
+/// The replay row of a class label, if it is a replay.
+pub fn replay(label: &str) -> Option<&'static ReplayEntry> {
+    REPLAYS.iter().find(|r| r.label == label)
+}
+
+/// The oracle row of a variant.
+pub fn entry(f: Forgery) -> &'static Entry {
+    &TABLE[f.index()]
+}
+
+/// One line on what a variant is (README table, report).
+pub const fn describe(f: Forgery) -> &'static str {
+    match f {
+        F::WrongKey => "signed with the attacker's own 2048-bit key (same size, not registered)",
+        F::WrongKeyOtherSize => "signed with the attacker's 3072-bit key (another size)",
+        F::ShortKey => "signed with a 1024-bit key (shorter than the 2048 bits AWS accepts)",
+        F::BitFlip => "the valid signature with one (seeded) bit flipped",
+        F::Truncated => "the valid signature with its last 3 bytes cut",
+        F::Extended => "the valid signature with a zero byte appended",
+        F::Empty => "the signature parameter present but empty",
+        F::ValueZero => "the integer 0 as a modulus-length signature",
+        F::ValueOne => "the integer 1",
+        F::ValueNMinusOne => "the integer n-1 (n: the registered modulus)",
+        F::ValueN => "the integer n",
+        F::ValueNPlusOne => "the integer n+1",
+        F::NotBase64 => "the valid signature with characters outside base64 (! * ~)",
+        F::OtherToken => "a valid signature of another token",
+        F::TokenNewline => "a valid signature of `token\\n` (`echo` without `-n`)",
+        F::MissingSignature => "no signature parameter at all",
+        F::HexDigest => {
+            "the seed article's `pkeyutl` pipeline: a signature of the hex digest string"
+        }
+        F::Pss => "RSASSA-PSS (SHA-256) with the real key instead of PKCS#1 v1.5",
+        F::Sha1 => "PKCS#1 v1.5 with SHA-1 and the real key",
+        F::Sha384 => "PKCS#1 v1.5 with SHA-384 and the real key",
+        F::Sha512 => "PKCS#1 v1.5 with SHA-512 and the real key",
+        F::DigestInfoWrongOid => {
+            "raw RSA with the real key: DigestInfo names SHA-224 over a SHA-256 digest"
+        }
+        F::DigestInfoNoNull => "raw RSA with the real key: DigestInfo without the NULL parameters",
+        F::ShortPadding => "raw RSA with the real key: 4 padding bytes instead of at least 8",
+        F::BlockType02 => "raw RSA with the real key: block type 02 (encryption padding)",
+        F::BytesAfterDigest => {
+            "raw RSA with the real key: 16 bytes after the digest (Bleichenbacher 2006)"
+        }
+        F::GarbagePadding => {
+            "raw RSA with the real key: non-0xFF garbage in the padding (e=3 forgery shape)"
+        }
+        F::Base64Url => "the valid signature in the base64url alphabet",
+        F::MissingPadding => "the valid signature without its `=` padding",
+        F::Wrapped64 => "the valid signature wrapped at 64 columns (`openssl base64` without -A)",
+        F::Whitespace => "the valid signature with a space inside",
+        F::OverLong => "the valid signature repeated past 2560 characters",
+        F::TokenOverLong => "a valid signature of a token longer than 6144 characters",
+        F::DoublePercentEncoding => "the valid signature percent-encoded twice (`%252B`)",
+        F::UnknownAuthorizer => "valid credentials naming an authorizer that does not exist",
+        F::MissingToken => "a valid signature without the token parameter",
+        F::SignatureMisnamed => "the valid signature under `x-amz-customauthorizer-signatures`",
+        F::SmuggledAmpersand => {
+            "a validly signed token holding `&smuggled=1`, sent unencoded: the `&` splits it"
+        }
+        F::SecondQuestionMark => "valid credentials in an MQTT username with a second `?`",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_one_row_per_variant_in_order() {
+        for (i, f) in Forgery::ALL.into_iter().enumerate() {
+            assert_eq!(TABLE[i].forgery, f, "row {i}");
+            assert!(!describe(f).is_empty());
+        }
+    }
+
+    #[test]
+    fn every_replay_class_has_a_replay_row() {
+        use crate::attempt::Class;
+        for c in Class::ALL.into_iter().filter(|c| c.is_replay()) {
+            assert!(replay(c.label()).is_some(), "{c:?}");
+        }
+        assert_eq!(
+            replay("rotated_key").unwrap().refusal,
+            Some("signature_mismatch")
+        );
+    }
+
+    #[test]
+    fn unconfirmed_rows_name_a_setting_and_its_default() {
+        for e in &TABLE {
+            if let Evidence::Unconfirmed { setting, default } = e.evidence {
+                assert!(setting.starts_with("gate."), "{:?}", e.forgery);
+                assert!(!default.is_empty());
+            }
+        }
+    }
+}
