@@ -194,7 +194,8 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
 fn usd(v: f64) -> String {
     if v == 0.0 {
         "0".into()
-    } else if v < 0.01 {
+    } else if v < 1.0 {
+        // Small bills keep their digits: a total of $0.0103 must not print as 0.01 beside rows of $0.0096.
         format!("{v:.8}")
     } else {
         format!("{v:.2}")
