@@ -6,14 +6,12 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::emulator::authorizer_json::parse_describe_authorizer;
-use crate::emulator::config::{EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles};
-use crate::emulator::file::{EmulatorFile, parse_bind};
+use crate::emulator::config::{EmulatorConfig, TlsFiles};
+use crate::emulator::file::parse_bind;
 use crate::emulator::{self, ListenAddrs};
 use crate::error::Exit;
 use crate::shutdown::Shutdown;
@@ -78,25 +76,11 @@ struct Ready<'a> {
 
 /// Builds the resolved configuration from the file, the describe-authorizer files and the flags.
 pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
-    let mut config = match &args.config {
-        Some(path) => EmulatorFile::resolve(path)?,
-        None => EmulatorFile::default().resolve_in(Path::new("."), "defaults")?,
-    };
-    let lambda = args.lambda.function()?;
-    if lambda.is_some() && args.authorizer_json.is_empty() {
-        anyhow::bail!(
-            "--lambda-cmd runs the function of the --authorizer-json authorizers; give at least one --authorizer-json FILE"
-        );
-    }
-    for path in &args.authorizer_json {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;
-        let description = parse_describe_authorizer(&text, &path.display().to_string())?;
-        let function = lambda.clone().unwrap_or_else(|| {
-            FunctionSpec::in_process(FunctionBehaviour::default_allow(), Duration::ZERO)
-        });
-        config.authorizers.push(description.with_function(function));
-    }
+    let mut config = super::lambda_args::base_config(
+        args.config.as_deref(),
+        &args.authorizer_json,
+        &args.lambda,
+    )?;
     if let Some(name) = &args.default_authorizer {
         config.default_authorizer = Some(name.clone());
     }
@@ -173,6 +157,7 @@ async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::FunctionBehaviour;
     use clap::Parser as _;
 
     #[derive(clap::Parser)]

@@ -51,3 +51,40 @@ impl LambdaArgs {
         Ok(Some(spec))
     }
 }
+
+/// The emulator configuration both `emulate` and `test-invoke` start from: the `--config` file (or the defaults),
+/// plus one authorizer per `--authorizer-json` file, each running the `--lambda-cmd` function when one is given
+/// and the default in-process function otherwise.
+pub fn base_config(
+    config: Option<&std::path::Path>,
+    authorizer_json: &[PathBuf],
+    lambda: &LambdaArgs,
+) -> anyhow::Result<crate::emulator::config::EmulatorConfig> {
+    use crate::emulator::authorizer_json::parse_describe_authorizer;
+    use crate::emulator::file::EmulatorFile;
+    use anyhow::Context as _;
+
+    let mut resolved = match config {
+        Some(path) => EmulatorFile::resolve(path)?,
+        None => EmulatorFile::default().resolve_in(std::path::Path::new("."), "defaults")?,
+    };
+    let function = lambda.function()?;
+    if function.is_some() && authorizer_json.is_empty() {
+        anyhow::bail!(
+            "--lambda-cmd runs the function of the --authorizer-json authorizers; give at least one --authorizer-json FILE (a --config authorizer takes its function from [authorizer.function.runtime])"
+        );
+    }
+    for path in authorizer_json {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;
+        let description = parse_describe_authorizer(&text, &path.display().to_string())?;
+        let spec = function.clone().unwrap_or_else(|| {
+            FunctionSpec::in_process(
+                FunctionBehaviour::default_allow(),
+                std::time::Duration::ZERO,
+            )
+        });
+        resolved.authorizers.push(description.with_function(spec));
+    }
+    Ok(resolved)
+}

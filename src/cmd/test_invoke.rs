@@ -6,14 +6,12 @@
 //! "disconnectAfterInSeconds"}`. Exit 0: the function answered validly (allowed or not); 1: the signature was
 //! refused or the function failed / answered invalidly; 2: usage.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use serde_json::{Map, Value, json};
 
-use crate::emulator::authorizer_json::parse_describe_authorizer;
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
-use crate::emulator::file::EmulatorFile;
+use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus};
 use crate::emulator::lambda::LiveFunction;
 use crate::emulator::lambda::backend::StartContext;
 use crate::emulator::response::{Authorization, Judgement, judge};
@@ -118,28 +116,11 @@ pub fn answer(judgement: &Judgement) -> Option<Value> {
 }
 
 fn authorizers(args: &Args) -> anyhow::Result<(Vec<AuthorizerSpec>, String, String)> {
-    let mut config = match &args.config {
-        Some(path) => EmulatorFile::resolve(path)?,
-        None => EmulatorFile::default().resolve_in(Path::new("."), "defaults")?,
-    };
-    let lambda = args.lambda.function()?;
-    if lambda.is_some() && args.authorizer_json.is_empty() {
-        anyhow::bail!(
-            "--lambda-cmd runs the function of the --authorizer-json authorizers; give --authorizer-json FILE (a --config authorizer takes its function from [authorizer.function.runtime])"
-        );
-    }
-    for path in &args.authorizer_json {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --authorizer-json {}", path.display()))?;
-        let description = parse_describe_authorizer(&text, &path.display().to_string())?;
-        let function = lambda.clone().unwrap_or_else(|| {
-            FunctionSpec::in_process(
-                FunctionBehaviour::default_allow(),
-                std::time::Duration::ZERO,
-            )
-        });
-        config.authorizers.push(description.with_function(function));
-    }
+    let config = super::lambda_args::base_config(
+        args.config.as_deref(),
+        &args.authorizer_json,
+        &args.lambda,
+    )?;
     Ok((config.authorizers, config.region, config.account_id))
 }
 
@@ -239,6 +220,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::FunctionBehaviour;
 
     #[test]
     fn event_lists_the_given_contexts_in_order() {
