@@ -29,6 +29,9 @@ use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
+mod target;
+use target::{embedded_addrs, endpoint, start_embedded, target_urls};
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario file.
@@ -158,13 +161,6 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
         },
         &keys,
     )))
-}
-
-struct Endpoint {
-    addr: SocketAddr,
-    url: String,
-    ca_file: Option<PathBuf>,
-    verify: bool,
 }
 
 async fn session(
@@ -355,139 +351,6 @@ async fn session(
     } else {
         Exit::Failed
     })
-}
-
-/// The embedded emulator: one authorizer from the plan, HTTPS on 127.0.0.1:0, state in the run folder.
-async fn start_embedded(
-    plan: &Plan,
-    run_dir: &Path,
-    shutdown: Shutdown,
-) -> anyhow::Result<RunningEmulator> {
-    let a = &plan.authorizer;
-    let config = EmulatorConfig {
-        authorizers: vec![AuthorizerSpec {
-            name: a.name.clone(),
-            token_key_name: a.token_key_name.clone(),
-            signing_keys: plan
-                .keys
-                .iter()
-                .map(|k| (k.name.clone(), k.public.clone()))
-                .collect(),
-            status: a.status,
-            signing_disabled: a.signing_disabled,
-            enable_caching_for_http: a.enable_caching_for_http,
-            function: a.function.clone(),
-        }],
-        default_authorizer: Some(a.name.clone()),
-        endpoint_names: vec![plan.target.endpoint_name().to_string()],
-        region: DEFAULT_REGION.into(),
-        account_id: DEFAULT_ACCOUNT.into(),
-        bind_https: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        bind_http: None,
-        bind_admin: None,
-        bind_mqtt_tls: (plan.groups.count(Transport::MqttTls) > 0)
-            .then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
-        bind_mqtt: (plan.groups.count(Transport::Mqtt) > 0)
-            .then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
-        check_host: true,
-        state_dir: run_dir.join("emulator"),
-        tls: None,
-        ledger_capacity: match plan.target {
-            Target::Embedded {
-                ledger_capacity, ..
-            } => ledger_capacity,
-            Target::External { .. } => crate::emulator::config::DEFAULT_LEDGER_CAPACITY,
-        },
-    };
-    crate::emulator::start(config, shutdown)
-        .await
-        .context("cannot start the embedded emulator")
-}
-
-/// The HTTPS endpoint; `None` for an external target without `target.url` (no HTTPS devices).
-async fn endpoint(
-    plan: &Plan,
-    emulator: Option<&RunningEmulator>,
-) -> anyhow::Result<Option<Endpoint>> {
-    match (&plan.target, emulator) {
-        (Target::Embedded { .. }, Some(emu)) => {
-            let addr = emu
-                .addrs()
-                .https
-                .context("the embedded emulator has no HTTPS listener")?;
-            Ok(Some(Endpoint {
-                addr,
-                url: format!("https://{addr}"),
-                ca_file: Some(emu.ca_cert_path().to_path_buf()),
-                verify: true,
-            }))
-        }
-        (
-            Target::External {
-                authority: None, ..
-            },
-            _,
-        ) => Ok(None),
-        (
-            Target::External {
-                authority: Some(authority),
-                ca_file,
-                verify_tls,
-                ..
-            },
-            _,
-        ) => {
-            let addr = tokio::net::lookup_host(authority.as_str())
-                .await
-                .with_context(|| {
-                    format!(
-                        "{}: target.url: cannot resolve {authority}",
-                        plan.source.display()
-                    )
-                })?
-                .next()
-                .with_context(|| {
-                    format!(
-                        "{}: target.url: {authority} resolves to no address",
-                        plan.source.display()
-                    )
-                })?;
-            Ok(Some(Endpoint {
-                addr,
-                url: format!("https://{authority}"),
-                ca_file: ca_file.clone(),
-                verify: *verify_tls,
-            }))
-        }
-        (Target::Embedded { .. }, None) => anyhow::bail!("the embedded emulator is not running"),
-    }
-}
-
-/// The embedded emulator's listeners, for the MQTT groups.
-fn embedded_addrs(emu: &RunningEmulator) -> load::mqtt_targets::Embedded {
-    let a = emu.addrs();
-    load::mqtt_targets::Embedded {
-        https: a.https,
-        mqtt_tls: a.mqtt_tls,
-        mqtt: a.mqtt,
-        ca_file: emu.ca_cert_path().to_path_buf(),
-    }
-}
-
-/// Where attempts went, one URL per transport in use.
-fn target_urls(
-    https: Option<&Endpoint>,
-    links: &[(load::link::LinkSpec, std::ops::Range<u32>)],
-) -> Vec<String> {
-    let mut out: Vec<String> = https.map(|e| e.url.clone()).into_iter().collect();
-    for (l, _) in links {
-        out.push(match l.transport {
-            Transport::MqttTls => format!("mqtts://{}", l.addr),
-            Transport::Mqtt => format!("mqtt://{}", l.addr),
-            _ => format!("wss://{}{}", l.addr, l.path),
-        });
-    }
-    out
 }
 
 /// A printable payload of `n` bytes.
