@@ -7,7 +7,7 @@
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::forge::{ForgeInputs, Wire, forge, forged_token, needs_raw_rsa, wire_of};
+use super::forge::{ForgeInputs, Wire, forge, forged_token, needs_raw_rsa, raw_plus_pair, wire_of};
 use super::{Class, Forgery};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
@@ -101,6 +101,14 @@ impl Catalogue {
                         signature: None,
                         wire: Wire::Standard,
                     },
+                    Class::Forged(f @ Forgery::RawPlus) => {
+                        let (token, signature) = raw_plus_pair(&spec.token, key, &valid[i]);
+                        Credential {
+                            token,
+                            signature: Some(signature),
+                            wire: wire_of(f),
+                        }
+                    }
                     Class::Forged(f) => Credential {
                         token: forged_token(f, &spec.token),
                         signature: forge(f, &inputs),

@@ -105,6 +105,22 @@ forgeries! {
     SmuggledAmpersand => "smuggled_ampersand",
     /// Valid credentials in an MQTT username with a second `?`.
     SecondQuestionMark => "second_question_mark",
+    /// A valid signature holding `+`, with the `+` unencoded in a query string (`gate.query_plus`).
+    RawPlus => "raw_plus",
+    /// The token parameter twice: the signed token, then another (`gate.duplicates`).
+    DuplicatedToken => "duplicated_token",
+    /// The signature parameter twice: a wrong one, then the valid one (`gate.duplicates`).
+    DuplicatedSignature => "duplicated_signature",
+    /// The valid signature in a query string under `X-Amz-CustomAuthorizer-Signature` (`gate.query_names`).
+    SignatureNameCase => "signature_name_case",
+    /// A validly signed token holding `=`, sent unencoded in a query string.
+    SmuggledEquals => "smuggled_equals",
+    /// Valid credentials in the HTTPS request body instead of headers or query string.
+    InBody => "in_body",
+    /// Valid credentials in the MQTT CONNECT password instead of the username.
+    InPassword => "in_password",
+    /// Valid credentials naming the target's INACTIVE authorizer.
+    InactiveAuthorizer => "inactive_authorizer",
 }
 
 impl Forgery {

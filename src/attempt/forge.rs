@@ -40,14 +40,72 @@ pub enum Wire {
     RawToken,
     /// A second `?` in the MQTT username (not sent over HTTPS).
     SecondQuestionMark,
+    /// The signature with its `+` unencoded in a query string; in HTTPS always in the query string.
+    RawPlus,
+    /// The token parameter twice: the credential's token, then [`second_token`].
+    DuplicateToken,
+    /// The signature parameter twice: [`decoy_signature`], then the credential's.
+    DuplicateSignature,
+    /// The signature under [`SIGNATURE_DOCS_CASE`]; in HTTPS always in the query string.
+    SignatureNameCase,
+    /// HTTPS: token and signature in the body (form-encoded), not in headers or query string.
+    InBody,
+    /// MQTT: token and signature in the CONNECT password; the username names only the authorizer.
+    InPassword,
+    /// The authorizer name of the target's INACTIVE authorizer.
+    InactiveAuthorizer,
 }
 
 /// An authorizer name no emulator or account has.
 pub const UNKNOWN_AUTHORIZER: &str = "tokenstorm-unknown-authorizer";
+/// The default name of the target's INACTIVE authorizer (`target.inactive_authorizer`).
+pub const INACTIVE_AUTHORIZER: &str = "tokenstorm-inactive-authorizer";
 /// A misspelt signature parameter.
 pub const MISNAMED_SIGNATURE: &str = "x-amz-customauthorizer-signatures";
 /// What [`Forgery::SmuggledAmpersand`] appends to the token.
 pub const SMUGGLED: &str = "&smuggled=1";
+/// What [`Forgery::SmuggledEquals`] appends to the token.
+pub const SMUGGLED_EQUALS: &str = "=smuggled";
+/// The signature parameter as the AWS docs spell the header, in a query string ([`Forgery::SignatureNameCase`]).
+pub const SIGNATURE_DOCS_CASE: &str = "X-Amz-CustomAuthorizer-Signature";
+
+/// The second token of [`Wire::DuplicateToken`]: not the one the signature covers.
+pub fn second_token(token: &str) -> String {
+    format!("{token}.dup")
+}
+
+/// The first signature of [`Wire::DuplicateSignature`]: the valid one with its first character changed (same
+/// length, still base64, so it decodes and fails as a mismatch).
+pub fn decoy_signature(sig: &str) -> String {
+    let mut out = String::with_capacity(sig.len());
+    let mut chars = sig.chars();
+    out.push(match chars.next() {
+        Some('A') => 'B',
+        Some(_) | None => 'A',
+    });
+    out.extend(chars);
+    out
+}
+
+/// A validly signed (token, signature) whose signature holds a `+` ([`Forgery::RawPlus`]): the set's own pair
+/// when its signature has one (almost always: 342 characters), else the first `<token>.plus<n>` whose has.
+pub fn raw_plus_pair(token: &str, key: &PrivateKey, valid_sig: &[u8]) -> (String, String) {
+    let own = encode_signature(valid_sig);
+    if own.contains('+') {
+        return (token.to_string(), own);
+    }
+    let mut last = (token.to_string(), own);
+    for n in 1..=64 {
+        let t = format!("{token}.plus{n}");
+        let sig = encode_signature(&sign_token(key, t.as_bytes()));
+        let found = sig.contains('+');
+        last = (t, sig);
+        if found {
+            break;
+        }
+    }
+    last
+}
 
 /// The wire shape of a forgery.
 pub const fn wire_of(f: Forgery) -> Wire {
@@ -55,8 +113,15 @@ pub const fn wire_of(f: Forgery) -> Wire {
         Forgery::UnknownAuthorizer => Wire::UnknownAuthorizer,
         Forgery::MissingToken => Wire::NoToken,
         Forgery::SignatureMisnamed => Wire::SignatureMisnamed,
-        Forgery::SmuggledAmpersand => Wire::RawToken,
+        Forgery::SmuggledAmpersand | Forgery::SmuggledEquals => Wire::RawToken,
         Forgery::SecondQuestionMark => Wire::SecondQuestionMark,
+        Forgery::RawPlus => Wire::RawPlus,
+        Forgery::DuplicatedToken => Wire::DuplicateToken,
+        Forgery::DuplicatedSignature => Wire::DuplicateSignature,
+        Forgery::SignatureNameCase => Wire::SignatureNameCase,
+        Forgery::InBody => Wire::InBody,
+        Forgery::InPassword => Wire::InPassword,
+        Forgery::InactiveAuthorizer => Wire::InactiveAuthorizer,
         _ => Wire::Standard,
     }
 }
@@ -66,6 +131,7 @@ pub const fn wire_of(f: Forgery) -> Wire {
 pub fn forged_token(variant: Forgery, token: &str) -> String {
     match variant {
         Forgery::SmuggledAmpersand => format!("{token}{SMUGGLED}"),
+        Forgery::SmuggledEquals => format!("{token}{SMUGGLED_EQUALS}"),
         Forgery::TokenOverLong => {
             let mut t = String::with_capacity(OVERLONG_TOKEN_CHARS);
             while t.len() < OVERLONG_TOKEN_CHARS {
@@ -189,12 +255,21 @@ pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
             Some(s)
         }
         Forgery::DoublePercentEncoding => Some(crate::wire::query::encode_component(&valid_b64())),
+        // Valid credentials in a wrong place or shape ([`Wire`]). `raw_plus` needs a signature with a `+`: the
+        // catalogue makes that pair with [`raw_plus_pair`].
         Forgery::UnknownAuthorizer
         | Forgery::MissingToken
         | Forgery::SignatureMisnamed
-        | Forgery::SecondQuestionMark => Some(valid_b64()),
-        // Validly signed over the whole token, `&` included: only the parsing splits it.
-        Forgery::SmuggledAmpersand => {
+        | Forgery::SecondQuestionMark
+        | Forgery::RawPlus
+        | Forgery::DuplicatedToken
+        | Forgery::DuplicatedSignature
+        | Forgery::SignatureNameCase
+        | Forgery::InBody
+        | Forgery::InPassword
+        | Forgery::InactiveAuthorizer => Some(valid_b64()),
+        // Validly signed over the whole token, `&` or `=` included: only the parsing may split it.
+        Forgery::SmuggledAmpersand | Forgery::SmuggledEquals => {
             let t = forged_token(variant, &String::from_utf8_lossy(inp.token));
             Some(encode_signature(&sign_token(inp.signing_key, t.as_bytes())))
         }
@@ -329,7 +404,7 @@ mod tests {
                 let sig = forge(v, &inp);
                 let sent = forged_token(v, "MyStringThatNeedsToBeSigned");
                 let got = gate_reason(&sent, sig.as_deref(), &public);
-                let want = crate::attempt::oracle::entry(v).refusal;
+                let want = crate::attempt::oracle::entry(v).verdict.as_str();
                 assert_eq!(got, want, "{v:?} bit {flip_bit}");
             }
         }

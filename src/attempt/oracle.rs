@@ -1,11 +1,17 @@
 //! The oracle: ONE table saying, for every forgery variant, what it is, what the signature gate must answer
-//! (the refusal reason the emulator counts in `tokenstorm_gate_rejections_total{reason=…}`), on which transports
-//! it is sent, and whether the real service's behaviour is documented or unconfirmed (then the emulator
-//! setting that covers it and that setting's documented default). The invariants, the report and the tests read
-//! this table; nothing else restates it.
+//! (the refusal reason the emulator counts in `tokenstorm_gate_rejections_total{reason=…}`, or that it passes),
+//! on which transports it is sent, and whether the real service's behaviour is documented or unconfirmed (then
+//! the emulator setting that covers it and that setting's documented default). The invariants, the report and
+//! the tests read this table; nothing else restates it.
+//!
+//! Most variants are refused whatever the settings. A few are what they are only under an unconfirmed
+//! behaviour: `raw_plus` is a valid credential where `+` stays `+` and undecodable where it is a space;
+//! `duplicated_token` passes where the first value counts. [`Entry::expected`] gives the verdict under the
+//! settings in force ([`GateSettings`]: the embedded emulator's, or what an external target is declared to do).
 
 use super::Forgery;
 use crate::metrics::Transport;
+use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 
 /// Which part of the credential a variant attacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +43,29 @@ pub enum Evidence {
     },
 }
 
+/// What the signature gate must do with a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateVerdict {
+    /// Refused before the authorizer, counted under this reason.
+    Refused(&'static str),
+    /// Passes the gate (in effect a valid credential) and reaches the authorizer, once per attempt.
+    Passes,
+}
+
+impl GateVerdict {
+    pub const fn is_refused(self) -> bool {
+        matches!(self, Self::Refused(_))
+    }
+
+    /// The refusal reason, or `passes`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Refused(r) => r,
+            Self::Passes => "passes",
+        }
+    }
+}
+
 /// Whether a variant is sent over a transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applies {
@@ -52,8 +81,8 @@ pub enum Applies {
 pub struct Entry {
     pub forgery: Forgery,
     pub family: Family,
-    /// Expected gate verdict: refused, with this reason (the emulator's metric label).
-    pub refusal: &'static str,
+    /// Expected gate verdict under the default settings (see [`Entry::expected`]).
+    pub verdict: GateVerdict,
     pub evidence: Evidence,
     /// HTTPS, MQTT/TLS, MQTT, WSS in [`Transport::ALL`] order.
     pub transports: [Applies; Transport::COUNT],
@@ -67,6 +96,38 @@ impl Entry {
     /// What the variant is (the doc line of its enum variant, kept in [`describe`]).
     pub fn what(&self) -> &'static str {
         describe(self.forgery)
+    }
+
+    /// The expected gate verdict under `s`: [`Self::verdict`], except for the rows whose behaviour is an
+    /// unconfirmed setting.
+    pub fn expected(&self, s: &GateSettings) -> GateVerdict {
+        use GateVerdict::{Passes, Refused};
+        match self.forgery {
+            F::RawPlus => match s.query_plus {
+                QueryPlus::Literal => Passes,
+                QueryPlus::Space => Refused(NOT_B64),
+            },
+            F::DuplicatedToken => match s.duplicates {
+                Duplicates::First => Passes,
+                Duplicates::Last => Refused(MISMATCH),
+                Duplicates::Reject => Refused(DUPLICATED),
+            },
+            F::DuplicatedSignature => match s.duplicates {
+                Duplicates::First => Refused(MISMATCH),
+                Duplicates::Last => Passes,
+                Duplicates::Reject => Refused(DUPLICATED),
+            },
+            F::SignatureNameCase => match s.query_names {
+                QueryNames::Exact => Refused("missing_signature"),
+                QueryNames::CaseInsensitive => Passes,
+            },
+            _ => self.verdict,
+        }
+    }
+
+    /// Whether the variant is refused at the gate under `s`.
+    pub fn refused_under(&self, s: &GateSettings) -> bool {
+        self.expected(s).is_refused()
     }
 }
 
@@ -105,13 +166,42 @@ const USERNAME_ONLY: [Applies; Transport::COUNT] = [
     Applies::Yes,
 ];
 
+const HTTPS_ONLY: [Applies; Transport::COUNT] = [
+    Applies::Yes,
+    Applies::Skipped("MQTT has no HTTP request body"),
+    Applies::Skipped("MQTT has no HTTP request body"),
+    Applies::Skipped("the generator's WebSocket devices send no upgrade body"),
+];
+const MQTT_ONLY: [Applies; Transport::COUNT] = [
+    Applies::Skipped("HTTPS has no MQTT CONNECT password"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+const NAME_CASE: [Applies; Transport::COUNT] = [
+    Applies::Moved(
+        "HTTP header names are case-insensitive (RFC 9110 §5.1): always sent in the query string, where case can matter",
+    ),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+
 const fn row(forgery: Forgery, family: Family, refusal: &'static str, evidence: Evidence) -> Entry {
     Entry {
         forgery,
         family,
-        refusal,
+        verdict: GateVerdict::Refused(refusal),
         evidence,
         transports: ALL,
+    }
+}
+
+/// A row whose verdict under the default settings is [`GateVerdict::Passes`].
+const fn passes(forgery: Forgery, family: Family, evidence: Evidence) -> Entry {
+    Entry {
+        verdict: GateVerdict::Passes,
+        ..row(forgery, family, "", evidence)
     }
 }
 
@@ -121,6 +211,20 @@ use Forgery as F;
 const MISMATCH: &str = "signature_mismatch";
 const WRONG_LEN: &str = "wrong_length";
 const NOT_B64: &str = "not_base64";
+const DUPLICATED: &str = "duplicated_parameter";
+
+const PLUS: Evidence = Evidence::Unconfirmed {
+    setting: "gate.query_plus",
+    default: "literal: `+` stays `+`, so the raw-`+` signature is the valid one and passes",
+};
+const DUPLICATES: Evidence = Evidence::Unconfirmed {
+    setting: "gate.duplicates",
+    default: "first: the first value counts (headers, then query, then username)",
+};
+const NAMES: Evidence = Evidence::Unconfirmed {
+    setting: "gate.query_names",
+    default: "exact: query and username parameter names are case-sensitive",
+};
 
 /// The oracle, in [`Forgery::ALL`] order.
 pub static TABLE: [Entry; Forgery::COUNT] = [
@@ -184,6 +288,48 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
             ),
         )
     },
+    Entry {
+        transports: QUERY_ONLY,
+        ..passes(F::RawPlus, E, PLUS)
+    },
+    passes(F::DuplicatedToken, P, DUPLICATES),
+    row(F::DuplicatedSignature, P, MISMATCH, DUPLICATES),
+    Entry {
+        transports: NAME_CASE,
+        ..row(F::SignatureNameCase, P, "missing_signature", NAMES)
+    },
+    Entry {
+        transports: QUERY_ONLY,
+        ..passes(F::SmuggledEquals, P, QUERY)
+    },
+    Entry {
+        transports: HTTPS_ONLY,
+        ..row(
+            F::InBody,
+            P,
+            "missing_token",
+            Evidence::Documented(
+                "spec §1: HTTPS credentials travel in headers or the query string, not the body",
+            ),
+        )
+    },
+    Entry {
+        transports: MQTT_ONLY,
+        ..row(
+            F::InPassword,
+            P,
+            "missing_token",
+            Evidence::Documented(
+                "spec §1: MQTT credentials travel in the CONNECT username's query, not the password",
+            ),
+        )
+    },
+    row(
+        F::InactiveAuthorizer,
+        P,
+        "inactive_authorizer",
+        Evidence::Documented("spec §1: an INACTIVE authorizer fails without a Lambda call"),
+    ),
 ];
 
 /// What the oracle expects of a replay: the signature gate cannot tell a captured valid pair from the original
@@ -235,6 +381,16 @@ pub static REPLAYS: [ReplayEntry; 4] = [
 /// The replay row of a class label, if it is a replay.
 pub fn replay(label: &str) -> Option<&'static ReplayEntry> {
     REPLAYS.iter().find(|r| r.label == label)
+}
+
+/// Whether attempts of class `c` must never reach the authorizer under `s`: the forged variants the oracle
+/// expects the gate to refuse (valid credentials and replays pass; so do the variants [`Entry::expected`] lets
+/// through under `s`).
+pub fn must_be_refused(c: super::Class, s: &GateSettings) -> bool {
+    match c {
+        super::Class::Forged(f) => entry(f).refused_under(s),
+        _ => false,
+    }
 }
 
 /// The oracle row of a variant.
@@ -294,6 +450,16 @@ pub const fn describe(f: Forgery) -> &'static str {
             "a validly signed token holding `&smuggled=1`, sent unencoded: the `&` splits it"
         }
         F::SecondQuestionMark => "valid credentials in an MQTT username with a second `?`",
+        F::RawPlus => "a valid signature holding `+`, the `+` left unencoded in a query string",
+        F::DuplicatedToken => "the token parameter twice: the signed token, then another",
+        F::DuplicatedSignature => "the signature parameter twice: a wrong one, then the valid one",
+        F::SignatureNameCase => {
+            "the valid signature under `X-Amz-CustomAuthorizer-Signature` in a query string"
+        }
+        F::SmuggledEquals => "a validly signed token holding `=`, sent unencoded in a query string",
+        F::InBody => "valid credentials in the HTTPS request body (form-encoded)",
+        F::InPassword => "valid credentials in the MQTT CONNECT password, not the username",
+        F::InactiveAuthorizer => "valid credentials naming the target's INACTIVE authorizer",
     }
 }
 
@@ -321,12 +487,55 @@ mod tests {
         );
     }
 
+    use crate::emulator::gate::test_support::all_settings;
+
     #[test]
     fn unconfirmed_rows_name_a_setting_and_its_default() {
+        let mut unconfirmed = 0;
         for e in &TABLE {
             if let Evidence::Unconfirmed { setting, default } = e.evidence {
+                unconfirmed += 1;
                 assert!(setting.starts_with("gate."), "{:?}", e.forgery);
-                assert!(!default.is_empty());
+                let field = setting.trim_start_matches("gate.");
+                let defaults = serde_json::to_value(GateSettings::default()).unwrap();
+                let value = defaults[field]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{setting}"));
+                assert!(default.starts_with(value), "{setting}: {default}");
+            }
+        }
+        assert_eq!(unconfirmed, 4);
+    }
+
+    #[test]
+    fn only_unconfirmed_rows_depend_on_the_settings_and_defaults_give_the_table_verdict() {
+        let labels: Vec<&str> = crate::emulator::gate::GateRejection::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        for e in &TABLE {
+            assert_eq!(
+                e.expected(&GateSettings::default()),
+                e.verdict,
+                "{:?}",
+                e.forgery
+            );
+            let verdicts: Vec<GateVerdict> = all_settings().iter().map(|s| e.expected(s)).collect();
+            let varies = verdicts.iter().any(|v| *v != e.verdict);
+            assert_eq!(
+                varies,
+                matches!(e.evidence, Evidence::Unconfirmed { .. }),
+                "{:?}",
+                e.forgery
+            );
+            for v in verdicts {
+                if let GateVerdict::Refused(r) = v {
+                    assert!(
+                        labels.contains(&r),
+                        "{:?}: {r} is no gate reason",
+                        e.forgery
+                    );
+                }
             }
         }
     }

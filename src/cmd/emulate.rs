@@ -62,6 +62,16 @@ pub struct Args {
     /// page faster than this many invocations, or they miss entries.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub ledger_capacity: Option<u64>,
+    /// A raw `+` in a query string (unconfirmed on AWS): `literal` (default: `+` stays `+`) or `space`.
+    #[arg(long, value_name = "HOW")]
+    pub gate_query_plus: Option<crate::wire::settings::QueryPlus>,
+    /// A credential parameter given more than once (unconfirmed on AWS): `first` (default), `last` or `reject`.
+    #[arg(long, value_name = "WHICH")]
+    pub gate_duplicates: Option<crate::wire::settings::Duplicates>,
+    /// Query-string and MQTT-username parameter names (unconfirmed on AWS): `exact` (default) or
+    /// `case_insensitive`.
+    #[arg(long, value_name = "HOW")]
+    pub gate_query_names: Option<crate::wire::settings::QueryNames>,
     #[command(flatten)]
     pub lambda: super::lambda_args::LambdaArgs,
 }
@@ -72,6 +82,8 @@ struct Ready<'a> {
     #[serde(flatten)]
     addrs: &'a ListenAddrs,
     ca_cert: &'a Path,
+    /// The gate's unconfirmed behaviours in force.
+    gate: crate::wire::settings::GateSettings,
 }
 
 /// Builds the resolved configuration from the file, the describe-authorizer files and the flags.
@@ -119,6 +131,15 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
     if let Some(n) = args.ledger_capacity {
         config.ledger_capacity = usize::try_from(n).unwrap_or(usize::MAX);
     }
+    if let Some(v) = args.gate_query_plus {
+        config.gate.query_plus = v;
+    }
+    if let Some(v) = args.gate_duplicates {
+        config.gate.duplicates = v;
+    }
+    if let Some(v) = args.gate_query_names {
+        config.gate.query_names = v;
+    }
     Ok(config)
 }
 
@@ -138,10 +159,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 
 async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
     let shutdown = Shutdown::new().on_signals();
+    let gate = config.gate;
     let running = emulator::start(config, shutdown.clone()).await?;
     let line = serde_json::to_string(&Ready {
         addrs: running.addrs(),
         ca_cert: running.ca_cert_path(),
+        gate,
     })?;
     {
         let mut out = std::io::stdout().lock();

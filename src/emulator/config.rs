@@ -148,6 +148,8 @@ pub struct EmulatorConfig {
     pub tls: Option<TlsFiles>,
     /// How many invocation-ledger entries are kept (the most recent ones; at least 1).
     pub ledger_capacity: usize,
+    /// The signature gate's unconfirmed behaviours (`[gate]`, `--gate-*`).
+    pub gate: crate::wire::settings::GateSettings,
 }
 
 #[derive(Debug, Clone)]

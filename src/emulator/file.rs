@@ -18,6 +18,11 @@
 //! # tls_key = "server.key"
 //! ledger_capacity = 100000                    # invocation-ledger entries kept (the most recent; at least 1)
 //!
+//! [gate]                                      # unconfirmed behaviours (spec §1); these are the defaults
+//! query_plus = "literal"                      # a raw `+` in a query string: "literal" | "space"
+//! duplicates = "first"                        # a credential parameter given twice: "first" | "last" | "reject"
+//! query_names = "exact"                       # query/username parameter names: "exact" | "case_insensitive"
+//!
 //! [[authorizer]]
 //! name = "MyCustomAuthorizer"
 //! token_key_name = "X-My-App-custom-key"
@@ -87,6 +92,9 @@ pub struct EmulatorFile {
     pub tls_key: Option<PathBuf>,
     /// Invocation-ledger entries kept (the most recent ones).
     pub ledger_capacity: Option<usize>,
+    /// The gate's unconfirmed behaviours.
+    #[serde(default)]
+    pub gate: crate::wire::settings::GateSettings,
     #[serde(default)]
     pub authorizer: Vec<AuthorizerFile>,
 }
@@ -264,6 +272,7 @@ impl EmulatorFile {
                 .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
             tls,
             ledger_capacity,
+            gate: self.gate,
         })
     }
 }

@@ -6,6 +6,7 @@ use hyper::HeaderMap;
 use super::config::{AuthorizerSpec, AuthorizerStatus};
 use crate::token::{SignatureError, verify_token};
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
+use crate::wire::settings::{Duplicates, GateSettings};
 
 /// Longest token the gate accepts (AWS IoT quotas; issue 5): longer ones are refused before the authorizer.
 pub const MAX_TOKEN_CHARS: usize = 6144;
@@ -24,10 +25,12 @@ pub enum GateRejection {
     InactiveAuthorizer,
     TokenTooLong,
     MalformedUsername,
+    /// A credential parameter given more than once, under `gate.duplicates = "reject"`.
+    DuplicatedParameter,
 }
 
 impl GateRejection {
-    pub const ALL: [GateRejection; 11] = [
+    pub const ALL: [GateRejection; 12] = [
         Self::MissingToken,
         Self::MissingSignature,
         Self::NotBase64,
@@ -39,6 +42,7 @@ impl GateRejection {
         Self::InactiveAuthorizer,
         Self::TokenTooLong,
         Self::MalformedUsername,
+        Self::DuplicatedParameter,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -56,6 +60,7 @@ impl GateRejection {
             Self::InactiveAuthorizer => "inactive_authorizer",
             Self::TokenTooLong => "token_too_long",
             Self::MalformedUsername => "malformed_username",
+            Self::DuplicatedParameter => "duplicated_parameter",
         }
     }
 
@@ -80,24 +85,40 @@ impl From<SignatureError> for GateRejection {
 /// CONNECT username (spec §1). HTTPS has no username; plain MQTT has no headers or query; WebSocket has all three.
 pub struct RequestCredentials<'a> {
     pub headers: &'a HeaderMap,
-    /// Percent-decoded query pairs (`+` stays `+`), in order.
+    /// Percent-decoded query pairs (`+` as `settings.query_plus` says), in order.
     pub query: &'a [(String, String)],
     /// Percent-decoded pairs of the CONNECT username's query (see `wire::mqtt::parse_username`).
     pub username: &'a [(String, String)],
+    /// The unconfirmed behaviours: how names match and which of several values counts.
+    pub settings: GateSettings,
 }
 
 impl RequestCredentials<'_> {
-    /// A header (names are case-insensitive), else a query parameter, else a username parameter (exact
-    /// names). Header bytes that are not UTF-8 are replaced, never a panic.
-    pub fn get(&self, name: &str) -> Option<String> {
-        if let Some(v) = self.headers.get(name) {
-            return Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
-        }
-        self.query
+    /// Every value of parameter `name`: header lines (names are case-insensitive, RFC 9110), then query
+    /// parameters, then username parameters (names compared as `settings.query_names` says); then the one that
+    /// counts under `settings.duplicates`. Header bytes that are not UTF-8 are replaced, never a panic.
+    pub fn get(&self, name: &str) -> Result<Option<String>, GateRejection> {
+        let mut values = self
+            .headers
+            .get_all(name)
             .iter()
-            .chain(self.username)
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .chain(
+                self.query
+                    .iter()
+                    .chain(self.username)
+                    .filter(|(k, _)| self.settings.names_match(k, name))
+                    .map(|(_, v)| v.clone()),
+            );
+        let first = values.next();
+        match self.settings.duplicates {
+            Duplicates::First => Ok(first),
+            Duplicates::Last => Ok(values.last().or(first)),
+            Duplicates::Reject if values.next().is_some() => {
+                Err(GateRejection::DuplicatedParameter)
+            }
+            Duplicates::Reject => Ok(first),
+        }
     }
 }
 
@@ -139,15 +160,15 @@ pub fn check(
     default: Option<usize>,
     creds: &RequestCredentials<'_>,
 ) -> Result<(usize, GatePass), GateRejection> {
-    let named = creds.get(AUTHORIZER_NAME);
+    let named = creds.get(AUTHORIZER_NAME)?;
     let index = select_authorizer(authorizers, default, named.as_deref())?;
     let spec = &authorizers[index];
     let token = if spec.token_key_name.is_empty() {
         None
     } else {
-        creds.get(&spec.token_key_name)
+        creds.get(&spec.token_key_name)?
     };
-    let signature = creds.get(SIGNATURE);
+    let signature = creds.get(SIGNATURE)?;
     let pass = verify(spec, token, signature)?;
     Ok((index, pass))
 }
@@ -184,6 +205,62 @@ pub fn verify(
         signature_verified: true,
         key_index: Some(key_index),
     })
+}
+
+/// For the generator's unit tests: the gate's verdict on what a request or CONNECT carries, in the oracle's terms.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::attempt::oracle::GateVerdict;
+    use crate::emulator::config::{FunctionBehaviour, FunctionSpec};
+
+    /// `MyCustomAuthorizer` (token key `X-My-App-custom-key`, the unit-test signing key) and its INACTIVE twin
+    /// `Off`; the first is the default.
+    pub(crate) fn authorizers() -> Vec<AuthorizerSpec> {
+        let active = AuthorizerSpec {
+            name: "MyCustomAuthorizer".into(),
+            token_key_name: "X-My-App-custom-key".into(),
+            signing_keys: vec![(
+                "k".into(),
+                crate::attempt::test_keys::signing().public_key(),
+            )],
+            status: AuthorizerStatus::Active,
+            signing_disabled: false,
+            enable_caching_for_http: false,
+            function: FunctionSpec::in_process(FunctionBehaviour::Deny, std::time::Duration::ZERO),
+        };
+        let inactive = AuthorizerSpec {
+            name: "Off".into(),
+            status: AuthorizerStatus::Inactive,
+            ..active.clone()
+        };
+        vec![active, inactive]
+    }
+
+    pub(crate) fn verdict(creds: &RequestCredentials<'_>) -> GateVerdict {
+        match check(&authorizers(), Some(0), creds) {
+            Ok(_) => GateVerdict::Passes,
+            Err(r) => GateVerdict::Refused(r.as_str()),
+        }
+    }
+
+    /// Every combination of the unconfirmed settings.
+    pub(crate) fn all_settings() -> Vec<GateSettings> {
+        use crate::wire::settings::{QueryNames, QueryPlus};
+        let mut out = Vec::new();
+        for query_plus in [QueryPlus::Literal, QueryPlus::Space] {
+            for duplicates in [Duplicates::First, Duplicates::Last, Duplicates::Reject] {
+                for query_names in [QueryNames::Exact, QueryNames::CaseInsensitive] {
+                    out.push(GateSettings {
+                        query_plus,
+                        duplicates,
+                        query_names,
+                    });
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +326,7 @@ mod tests {
                     headers: &h,
                     query: &q,
                     username: &[],
+                    settings: GateSettings::default(),
                 },
             )
             .unwrap();
@@ -302,6 +380,7 @@ mod tests {
                     headers: &h,
                     query: &[],
                     username: &[],
+                    settings: GateSettings::default(),
                 },
             )
             .unwrap_err();
@@ -317,6 +396,53 @@ mod tests {
             let got = verify(&auths[0], Some("tok".into()), Some(sig)).unwrap_err();
             assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn duplicates_and_name_case_follow_the_settings() {
+        use crate::wire::settings::QueryNames;
+        let h = headers(&[("x-my-app-custom-key", "t1")]);
+        let q = vec![
+            ("x-my-app-custom-key".to_string(), "t2".to_string()),
+            (
+                "X-Amz-CustomAuthorizer-Signature".to_string(),
+                "s".to_string(),
+            ),
+        ];
+        let u = vec![("x-my-app-custom-key".to_string(), "t3".to_string())];
+        let creds = |settings| RequestCredentials {
+            headers: &h,
+            query: &q,
+            username: &u,
+            settings,
+        };
+        let mut s = GateSettings::default();
+        assert_eq!(creds(s).get("x-my-app-custom-key"), Ok(Some("t1".into())));
+        assert_eq!(creds(s).get(SIGNATURE), Ok(None));
+        s.duplicates = Duplicates::Last;
+        assert_eq!(creds(s).get("x-my-app-custom-key"), Ok(Some("t3".into())));
+        s.duplicates = Duplicates::Reject;
+        assert_eq!(
+            creds(s).get("x-my-app-custom-key"),
+            Err(GateRejection::DuplicatedParameter)
+        );
+        assert_eq!(creds(s).get(AUTHORIZER_NAME), Ok(None));
+        s.query_names = QueryNames::CaseInsensitive;
+        assert_eq!(creds(s).get(SIGNATURE), Ok(Some("s".into())));
+        // Repeated header lines are duplicates too.
+        let mut twice = HeaderMap::new();
+        twice.append("x-my-app-custom-key", "a".parse().unwrap());
+        twice.append("x-my-app-custom-key", "b".parse().unwrap());
+        let c = RequestCredentials {
+            headers: &twice,
+            query: &[],
+            username: &[],
+            settings: GateSettings {
+                duplicates: Duplicates::Last,
+                ..GateSettings::default()
+            },
+        };
+        assert_eq!(c.get("X-My-App-Custom-Key"), Ok(Some("b".into())));
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     pub broker: mqtt::broker::Broker,
     /// Which Host / SNI names are served.
     pub host: host::HostRule,
+    /// The gate's unconfirmed behaviours.
+    pub gate: crate::wire::settings::GateSettings,
     /// Held by `Shared` only: it closes when the last task holding `Arc<Shared>` (listener, connection, or a
     /// WebSocket session spawned outside the listeners' task sets) has ended, which is what `join` waits for.
     pub _alive: tokio::sync::mpsc::Sender<()>,
@@ -260,6 +262,7 @@ pub async fn start_with_limits(
         ledger: ledger.clone(),
         broker: mqtt::broker::Broker::default(),
         host,
+        gate: config.gate,
         _alive: alive_tx,
     });
     // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.

@@ -20,7 +20,8 @@ use super::policy::{self, Decision, Variables};
 use super::reply;
 use super::response::Authorization;
 use crate::wire::http::{ATTEMPT_ID, topic_from_path};
-use crate::wire::query::parse_pairs;
+use crate::wire::query::parse_pairs_with;
+use crate::wire::settings::QueryPlus;
 
 /// Largest publish payload AWS IoT accepts (spec §7).
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
@@ -73,7 +74,7 @@ impl Refused {
 }
 
 /// Route, method, topic and `qos` (0 or 1). `retain=true` marks a retained publish.
-fn target(method: &Method, uri: &hyper::Uri) -> Result<Target, Refused> {
+fn target(method: &Method, uri: &hyper::Uri, plus: QueryPlus) -> Result<Target, Refused> {
     let Some(topic) = topic_from_path(uri.path()) else {
         return Err(Refused::NotFound);
     };
@@ -84,7 +85,10 @@ fn target(method: &Method, uri: &hyper::Uri) -> Result<Target, Refused> {
         return Err(Refused::BadRequest("The topic is empty"));
     }
     let query = uri.query().map(str::to_string);
-    let pairs = query.as_deref().map(parse_pairs).unwrap_or_default();
+    let pairs = query
+        .as_deref()
+        .map(|q| parse_pairs_with(q, plus))
+        .unwrap_or_default();
     let param = |name: &str| {
         pairs
             .iter()
@@ -108,7 +112,7 @@ async fn route(
     shared: &Shared,
     conn: &ConnCtx,
 ) -> (Outcome, Response<Full<Bytes>>) {
-    let target = match target(req.method(), req.uri()) {
+    let target = match target(req.method(), req.uri(), shared.gate.query_plus) {
         Ok(t) => t,
         Err(refused) => return refused.reply(),
     };
@@ -121,6 +125,7 @@ async fn route(
         headers: &parts.headers,
         query: &target.pairs,
         username: &[],
+        settings: shared.gate,
     };
     let (index, pass) = match gate::check(&shared.authorizers, shared.default_authorizer, &creds) {
         Ok(ok) => ok,
@@ -284,6 +289,7 @@ mod tests {
         let t = target(
             &Method::POST,
             &"/topics/a%2Fb?qos=1&retain=TRUE".parse().unwrap(),
+            QueryPlus::Literal,
         )
         .ok()
         .unwrap();
@@ -291,15 +297,21 @@ mod tests {
             (t.topic.as_str(), t.query.as_deref(), t.retain),
             ("a/b", Some("qos=1&retain=TRUE"), true)
         );
-        let t = target(&Method::POST, &"/topics/x".parse().unwrap())
-            .ok()
-            .unwrap();
+        let t = target(
+            &Method::POST,
+            &"/topics/x".parse().unwrap(),
+            QueryPlus::Literal,
+        )
+        .ok()
+        .unwrap();
         assert_eq!((t.query, t.retain), (None, false));
         let outcome = |m: Method, u: &str| {
-            target(&m, &u.parse().unwrap()).err().map(|refused| {
-                let (o, r) = refused.reply();
-                (o, r.status().as_u16())
-            })
+            target(&m, &u.parse().unwrap(), QueryPlus::Literal)
+                .err()
+                .map(|refused| {
+                    let (o, r) = refused.reply();
+                    (o, r.status().as_u16())
+                })
         };
         assert_eq!(
             outcome(Method::GET, "/topics/x"),

@@ -122,6 +122,7 @@ pub fn emulator_config(state_dir: &Path) -> EmulatorConfig {
         tls: None,
         // Bounded, so resident memory is too: the fuzz oracle reads each case's entries right after it.
         ledger_capacity: 10_000,
+        gate: Default::default(),
     }
 }
 

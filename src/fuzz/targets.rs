@@ -90,6 +90,7 @@ pub fn credentials(data: &[u8]) {
         headers: &headers,
         query: &query,
         username: &[],
+        settings: Default::default(),
     };
     if let Ok((_, pass)) = gate::check(&f.authorizers, Some(0), &creds) {
         let token = pass.token.unwrap_or_default();

@@ -97,11 +97,20 @@ impl Joiner {
         })
     }
 
-    /// Attributes entries to transports by device id (call before the load starts).
-    pub fn set_groups(&mut self, groups: crate::scenario::Groups) {
+    /// Attributes entries to transports by device id, and judges forged variants by `gate` (call before the
+    /// load starts).
+    pub fn configure(
+        &mut self,
+        groups: crate::scenario::Groups,
+        gate: crate::wire::settings::GateSettings,
+    ) {
+        let apply = |s: &mut super::LedgerSummary| {
+            s.set_groups(groups);
+            s.set_gate(gate);
+        };
         match self {
-            Self::InProcess(j) => lock(&j.summary).set_groups(groups),
-            Self::Admin { summary, .. } => summary.set_groups(groups),
+            Self::InProcess(j) => apply(&mut lock(&j.summary)),
+            Self::Admin { summary, .. } => apply(summary),
         }
     }
 
@@ -224,6 +233,7 @@ mod tests {
             recorder: &rec,
             ledger: Some(&s),
             run_secs: 0,
+            gate: Default::default(),
         });
         assert_eq!(v[0].name, "forged_never_invoked");
         assert_eq!(v[0].status, Status::Fail, "{:?}", v[0]);
@@ -263,6 +273,7 @@ mod tests {
             recorder: &rec,
             ledger: Some(&s),
             run_secs: 0,
+            gate: Default::default(),
         });
         assert_eq!(v[0].status, Status::Pass, "{:?}", v[0]);
         // Finishing detached the hook: later evictions reach nobody.
@@ -284,6 +295,7 @@ mod tests {
             recorder: &rec,
             ledger: Some(&s),
             run_secs: 0,
+            gate: Default::default(),
         });
         assert_eq!(v[0].status, Status::Fail);
         assert!(

@@ -2,9 +2,14 @@
 //! attempt id (HTTPS: the attempt header; MQTT and WSS: the `ts-<id>` free text of the CONNECT username), and no
 //! forged attempt was answered 200 or CONNACK 0 (which only the authorizer can grant). A join that missed ledger entries (evicted
 //! before they were read) fails too: a run that could not be fully judged never passes.
+//!
+//! "Forged" here means the variants the oracle expects the gate to refuse under the run's gate settings; the few
+//! that pass under them (e.g. `duplicated_token` where the first value counts) are judged by
+//! [`super::passes::OraclePasses`].
 
 use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
 use crate::attempt::Class;
+use crate::attempt::oracle::must_be_refused;
 use crate::metrics::{Outcome, Transport};
 
 pub struct ForgedNeverInvoked;
@@ -16,7 +21,10 @@ impl Rule for ForgedNeverInvoked {
 
     fn check(&self, inputs: &Inputs<'_>) -> Verdict {
         let rec = inputs.recorder;
-        let forged: Vec<Class> = Class::ALL.into_iter().filter(|c| c.is_forged()).collect();
+        let forged: Vec<Class> = Class::ALL
+            .into_iter()
+            .filter(|c| must_be_refused(*c, &inputs.gate))
+            .collect();
         let mut sent = 0;
         let mut allowed = 0;
         let mut v = verdict(self.name(), Status::Pass, String::new());

@@ -7,9 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attempt::oracle::must_be_refused;
 use crate::attempt::{Class, id};
 use crate::metrics::Transport;
 use crate::scenario::Groups;
+use crate::wire::settings::GateSettings;
 
 /// The part of a ledger entry the join reads (other fields are ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -136,7 +138,10 @@ pub struct LedgerSummary {
     pub by_transport: [[ClassInvocations; Class::COUNT]; Transport::COUNT],
     #[serde(skip)]
     groups: Option<Groups>,
-    /// Up to 10 attempt ids of forged attempts that reached the authorizer.
+    /// The gate settings the oracle judges by ([`Self::set_gate`]): which forged variants must be refused.
+    #[serde(skip)]
+    gate: GateSettings,
+    /// Up to 10 attempt ids of forged attempts the gate must refuse that reached the authorizer.
     pub forged_examples: Vec<String>,
 }
 
@@ -156,6 +161,7 @@ impl LedgerSummary {
             by_class: [ClassInvocations::default(); Class::COUNT],
             by_transport: [[ClassInvocations::default(); Class::COUNT]; Transport::COUNT],
             groups: None,
+            gate: GateSettings::default(),
             forged_examples: Vec::new(),
         }
     }
@@ -234,7 +240,7 @@ impl LedgerSummary {
             c.cold_starts += u64::from(row.cold_start);
             c.throttled += u64::from(row.throttled);
         }
-        if a.class.is_forged() && self.forged_examples.len() < MAX_EXAMPLES {
+        if must_be_refused(a.class, &self.gate) && self.forged_examples.len() < MAX_EXAMPLES {
             self.forged_examples.extend(row.attempt_id);
         }
     }
@@ -253,13 +259,18 @@ impl LedgerSummary {
         self.by_class.iter().map(|c| c.invocations).sum()
     }
 
-    /// Invocations caused by forged attempts.
+    /// Invocations caused by forged attempts the gate must refuse under the settings ([`must_be_refused`]).
     pub fn forged(&self) -> u64 {
         Class::ALL
             .into_iter()
-            .filter(|c| c.is_forged())
+            .filter(|c| must_be_refused(*c, &self.gate))
             .map(|c| self.class(c).invocations)
             .sum()
+    }
+
+    /// Which gate settings decide the forged variants that must be refused (default: the spec's).
+    pub fn set_gate(&mut self, gate: GateSettings) {
+        self.gate = gate;
     }
 }
 

@@ -8,6 +8,7 @@ pub mod conserve;
 pub mod drain;
 pub mod forged;
 pub mod ledger;
+pub mod passes;
 pub mod replay;
 pub mod valid;
 
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::metrics::Recorder;
+use crate::wire::settings::GateSettings;
 pub use ledger::{LedgerRow, LedgerSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,6 +62,8 @@ pub struct Inputs<'a> {
     pub ledger: Option<&'a LedgerSummary>,
     /// How long the load ran, whole seconds (bounds MQTT re-authorizations).
     pub run_secs: u64,
+    /// The gate's unconfirmed behaviours the oracle judges forged variants by.
+    pub gate: GateSettings,
 }
 
 /// A rule: check → verdict.
@@ -75,6 +79,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
         Box::new(conserve::CountsConserve),
         Box::new(valid::ValidAllowed),
         Box::new(replay::ReplayExposure),
+        Box::new(passes::OraclePasses),
     ]
 }
 
@@ -110,6 +115,7 @@ mod tests {
             recorder: rec,
             ledger: Some(&l),
             run_secs: 10,
+            gate: GateSettings::default(),
         })
     }
 
@@ -148,7 +154,8 @@ mod tests {
                 ("forged_never_invoked", Status::Pass),
                 ("counts_conserve", Status::Pass),
                 ("valid_allowed", Status::Pass),
-                ("replay_exposure", Status::Info)
+                ("replay_exposure", Status::Info),
+                ("oracle_passes", Status::Info)
             ]
         );
         assert!(all_hold(&v));
@@ -195,6 +202,7 @@ mod tests {
             recorder: &rec,
             ledger: None,
             run_secs: 10,
+            gate: GateSettings::default(),
         });
         assert_eq!(v[0].status, Status::Skipped);
         attempt(&mut rec, Class::Forged(Forgery::BitFlip), Outcome::Allowed);
@@ -202,6 +210,7 @@ mod tests {
             recorder: &rec,
             ledger: None,
             run_secs: 10,
+            gate: GateSettings::default(),
         });
         assert_eq!(v[0].status, Status::Fail);
     }
@@ -232,6 +241,7 @@ mod tests {
                 recorder: &rec,
                 ledger: Some(l),
                 run_secs: 10,
+                gate: GateSettings::default(),
             })
         };
         let v = judge(&l);

@@ -29,7 +29,8 @@ pub struct Fleet {
     pub deadline: Instant,
     pub warmup_end: Instant,
     pub timeout: Duration,
-    pub mix: Mix,
+    /// The mix per transport ([`Transport::index`]), without the variants the oracle skips there.
+    pub mixes: Vec<Mix>,
     pub catalogue: Catalogue,
     pub book: UsernameBook,
     pub mqtt: MqttPlan,
@@ -70,7 +71,11 @@ impl Fleet {
             deadline,
             warmup_end,
             timeout,
-            mix,
+            // The plan refuses a mix left empty on a transport in use; keep the whole mix for the others.
+            mixes: crate::metrics::Transport::ALL
+                .into_iter()
+                .map(|t| mix.for_transport(t).unwrap_or_else(|_| mix.clone()))
+                .collect(),
             catalogue,
             book,
             mqtt,
@@ -179,7 +184,7 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
             _ = tokio::time::sleep_until(intended) => {}
             _ = shutdown.wait() => break,
         }
-        let class = fleet.mix.choose_at(&mut rng, d, k);
+        let class = fleet.mixes[t.index()].choose_at(&mut rng, d, k);
         let replay_from = if class == Class::Replayed && fleet.replay_pool > 1 {
             (d + rng.random_range(1..fleet.replay_pool)) % fleet.replay_pool
         } else {

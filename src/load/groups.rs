@@ -95,6 +95,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
                         token_key_name: parts.plan.authorizer.token_key_name.clone(),
                         username: parts.plan.mqtt.username.clone(),
                         password: parts.plan.mqtt.password.clone(),
+                        inactive_authorizer: parts.plan.inactive_authorizer.clone(),
                     },
                     parts.catalogue,
                 ),

@@ -6,10 +6,12 @@ use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
-use crate::attempt::forge::{MISNAMED_SIGNATURE, UNKNOWN_AUTHORIZER};
+use crate::attempt::forge::{
+    MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature, second_token,
+};
 use crate::attempt::{Catalogue, Class, Credential, Wire};
 use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE, publish_target};
-use crate::wire::query::{encode_component, raw_query_value};
+use crate::wire::query::{encode_component, raw_plus_value, raw_query_value};
 
 /// Where the credentials ride.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,13 +29,18 @@ pub struct RequestShape {
     pub authorizer_name: Option<String>,
     pub token_key_name: String,
     pub payload: Bytes,
+    /// The target's INACTIVE authorizer (`forged.inactive_authorizer`).
+    pub inactive_authorizer: String,
 }
 
 /// One prepared request (without the attempt id).
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub uri: Uri,
+    /// Header lines in order; a name may repeat (`forged.duplicated_*`).
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Instead of the payload (`forged.in_body`: the credentials, form-encoded).
+    pub body: Option<Bytes>,
 }
 
 /// Every prepared request: `[set][class][placement]`. Replays use another set's valid request.
@@ -102,7 +109,8 @@ impl RequestBook {
     }
 
     fn assemble(&self, p: &Prepared, attempt_id: &str) -> Request<http_body_util::Full<Bytes>> {
-        let mut req = Request::new(http_body_util::Full::new(self.payload.clone()));
+        let body = p.body.clone().unwrap_or_else(|| self.payload.clone());
+        let mut req = Request::new(http_body_util::Full::new(body));
         *req.method_mut() = Method::POST;
         *req.uri_mut() = p.uri.clone();
         let h = req.headers_mut();
@@ -134,23 +142,53 @@ fn prepare(
             HeaderValue::from_static("application/octet-stream"),
         ),
     ];
-    // A value an HTTP header cannot carry (the line breaks of `wrapped_64`) or a token meant to be split by a
-    // query parser (`smuggled_ampersand`) rides in the query string (the oracle's `Applies::Moved`).
+    // A value an HTTP header cannot carry (the line breaks of `wrapped_64`), or a shape only a query string has
+    // (a token meant to be split by a query parser, a raw `+`, a parameter name's case) rides in the query
+    // string (the oracle's `Applies::Moved`).
     let placement = match placement {
-        Placement::Headers if !header_safe(cred) || cred.wire == Wire::RawToken => Placement::Query,
+        Placement::Headers
+            if !header_safe(cred)
+                || matches!(
+                    cred.wire,
+                    Wire::RawToken | Wire::RawPlus | Wire::SignatureNameCase
+                ) =>
+        {
+            Placement::Query
+        }
         p => p,
     };
     let authorizer_name = match cred.wire {
         Wire::UnknownAuthorizer => Some(UNKNOWN_AUTHORIZER),
+        Wire::InactiveAuthorizer => Some(shape.inactive_authorizer.as_str()),
         _ => shape.authorizer_name.as_deref(),
     };
     let signature_name = match cred.wire {
         Wire::SignatureMisnamed => MISNAMED_SIGNATURE,
+        Wire::SignatureNameCase => SIGNATURE_DOCS_CASE,
         _ => SIGNATURE,
     };
-    let send_token = cred.wire != Wire::NoToken;
-    let token_name = HeaderName::from_bytes(shape.token_key_name.as_bytes())
-        .map_err(|e| bad("token key name", &e))?;
+    // (name, value) of every credential parameter after the authorizer name, in order.
+    let mut params: Vec<(&str, String)> = Vec::with_capacity(4);
+    if cred.wire != Wire::NoToken {
+        params.push((&shape.token_key_name, cred.token.clone()));
+    }
+    if cred.wire == Wire::DuplicateToken {
+        params.push((&shape.token_key_name, second_token(&cred.token)));
+    }
+    if let Some(sig) = &cred.signature {
+        if cred.wire == Wire::DuplicateSignature {
+            params.push((signature_name, decoy_signature(sig)));
+        }
+        params.push((signature_name, sig.clone()));
+    }
+    let mut body = None;
+    if cred.wire == Wire::InBody {
+        let form: Vec<String> = params
+            .drain(..)
+            .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(&v)))
+            .collect();
+        body = Some(Bytes::from(form.join("&")));
+    }
     match placement {
         Placement::Headers => {
             if let Some(n) = authorizer_name {
@@ -159,16 +197,10 @@ fn prepare(
                     HeaderValue::from_str(n).map_err(|e| bad("authorizer name", &e))?,
                 ));
             }
-            if send_token {
+            for (k, v) in &params {
                 headers.push((
-                    token_name,
-                    HeaderValue::from_str(&cred.token).map_err(|e| bad("token", &e))?,
-                ));
-            }
-            if let Some(sig) = &cred.signature {
-                headers.push((
-                    HeaderName::from_static(signature_name),
-                    HeaderValue::from_str(sig).map_err(|e| bad("signature", &e))?,
+                    HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad("header name", &e))?,
+                    HeaderValue::from_str(v).map_err(|e| bad("header value", &e))?,
                 ));
             }
         }
@@ -176,23 +208,18 @@ fn prepare(
             if let Some(n) = authorizer_name {
                 path.push_str(&format!("&{AUTHORIZER_NAME}={}", encode_component(n)));
             }
-            if send_token {
-                let token = match cred.wire {
-                    Wire::RawToken => raw_query_value(&cred.token),
-                    _ => encode_component(&cred.token),
+            for (k, v) in &params {
+                let value = match cred.wire {
+                    Wire::RawToken if *v == cred.token => raw_query_value(v),
+                    Wire::RawPlus if *k == signature_name => raw_plus_value(v),
+                    _ => encode_component(v),
                 };
-                path.push_str(&format!(
-                    "&{}={token}",
-                    encode_component(&shape.token_key_name),
-                ));
-            }
-            if let Some(sig) = &cred.signature {
-                path.push_str(&format!("&{signature_name}={}", encode_component(sig)));
+                path.push_str(&format!("&{}={value}", encode_component(k)));
             }
         }
     }
     let uri = path.parse::<Uri>().map_err(|e| bad("uri", &e))?;
-    Ok(Prepared { uri, headers })
+    Ok(Prepared { uri, headers, body })
 }
 
 /// Whether the token and signature are valid header values.
@@ -230,6 +257,7 @@ mod tests {
             authorizer_name: Some("MyCustomAuthorizer".into()),
             token_key_name: "X-My-App-custom-key".into(),
             payload: Bytes::from_static(b"hi"),
+            inactive_authorizer: "Off".into(),
         };
         (RequestBook::build(&shape, &cat).unwrap(), cat)
     }
@@ -295,6 +323,42 @@ mod tests {
         assert!(sig.contains('\n'));
     }
 
+    /// The emulator's gate, fed what each request carries (headers, and the query string parsed as the settings
+    /// say), answers exactly what the oracle expects under every combination of the unconfirmed settings.
+    #[test]
+    fn every_variant_gets_the_oracles_verdict_from_the_gate_under_every_setting() {
+        use crate::attempt::oracle::{self, Applies, GateVerdict};
+        use crate::emulator::gate::{RequestCredentials, test_support};
+        use crate::metrics::Transport;
+        use crate::wire::query::parse_pairs_with;
+        let (book, _) = book();
+        for settings in test_support::all_settings() {
+            for placement in [Placement::Headers, Placement::Query] {
+                let valid = book.request(0, Class::Valid, 0, placement, "r-valid-0-0");
+                let mut classes = vec![(Class::Valid, GateVerdict::Passes)];
+                for f in Forgery::ALL {
+                    let e = oracle::entry(f);
+                    if !matches!(e.applies(Transport::Https), Applies::Skipped(_)) {
+                        classes.push((Class::Forged(f), e.expected(&settings)));
+                    }
+                }
+                for (c, want) in classes {
+                    let req = book.request(0, c, 0, placement, "r-x-0-0");
+                    let pairs =
+                        parse_pairs_with(req.uri().query().unwrap_or(""), settings.query_plus);
+                    let got = test_support::verdict(&RequestCredentials {
+                        headers: req.headers(),
+                        query: &pairs,
+                        username: &[],
+                        settings,
+                    });
+                    assert_eq!(got, want, "{c:?} {placement:?} {}", settings.describe());
+                }
+                assert!(valid.headers().get(ATTEMPT_ID).is_some());
+            }
+        }
+    }
+
     #[test]
     fn placement_forgeries_are_put_where_they_say() {
         let (book, _) = book();
@@ -319,6 +383,57 @@ mod tests {
         assert!(
             !query.contains("tok-a") && h.get("x-my-app-custom-key").is_none(),
             "{query}"
+        );
+        // Duplicates: two header lines, or two query parameters, in the order the variant says.
+        let (_, h) = q(Forgery::DuplicatedToken, Placement::Headers);
+        let tokens: Vec<_> = h.get_all("x-my-app-custom-key").iter().collect();
+        assert_eq!(tokens, ["tok-a", "tok-a.dup"]);
+        let (query, _) = q(Forgery::DuplicatedSignature, Placement::Query);
+        assert_eq!(
+            query.matches(&format!("{SIGNATURE}=")).count(),
+            2,
+            "{query}"
+        );
+        // A raw `+` and the docs' spelling of the name ride in the query string.
+        let (query, h) = q(Forgery::RawPlus, Placement::Headers);
+        assert!(h.get(SIGNATURE).is_none() && query.contains('+'), "{query}");
+        let (query, _) = q(Forgery::SignatureNameCase, Placement::Headers);
+        assert!(
+            query.contains("&X-Amz-CustomAuthorizer-Signature="),
+            "{query}"
+        );
+        let (query, _) = q(Forgery::SmuggledEquals, Placement::Query);
+        assert!(query.contains("=tok-a=smuggled&"), "{query}");
+        // In the body: neither headers nor query carry token or signature; the body does.
+        let req = book.request(
+            0,
+            Class::Forged(Forgery::InBody),
+            0,
+            Placement::Headers,
+            "x",
+        );
+        assert!(req.headers().get("x-my-app-custom-key").is_none());
+        assert!(req.headers().get(SIGNATURE).is_none());
+        assert_eq!(req.headers()[AUTHORIZER_NAME], "MyCustomAuthorizer");
+        let (_, h) = q(Forgery::InactiveAuthorizer, Placement::Headers);
+        assert_eq!(h[AUTHORIZER_NAME], "Off");
+    }
+
+    #[tokio::test]
+    async fn the_in_body_variant_sends_the_form_encoded_credentials_as_its_body() {
+        use http_body_util::BodyExt as _;
+        let (book, cat) = book();
+        let c = Class::Forged(Forgery::InBody);
+        let req = book.request(0, c, 0, Placement::Query, "x");
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        let pairs = parse_pairs(std::str::from_utf8(&body).unwrap());
+        let cred = cat.credential(0, c, 0);
+        assert_eq!(
+            pairs,
+            vec![
+                ("X-My-App-custom-key".to_string(), cred.token.clone()),
+                (SIGNATURE.to_string(), cred.signature.clone().unwrap())
+            ]
         );
     }
 }

@@ -5,12 +5,14 @@
 //! Plain mode (brokers with a password file): the configured username, and the configured password for valid
 //! and replayed attempts or a wrong one for forged attempts.
 
-use crate::attempt::forge::{MISNAMED_SIGNATURE, UNKNOWN_AUTHORIZER};
-use crate::attempt::{Catalogue, Class, Credential, Wire};
+use crate::attempt::forge::{
+    MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature, second_token,
+};
+use crate::attempt::{Catalogue, Class, Credential, Forgery, Wire};
 use crate::scenario::file::UsernameMode;
 use crate::wire::http::SIGNATURE;
 use crate::wire::mqtt;
-use crate::wire::query::{encode_component, raw_query_value};
+use crate::wire::query::{encode_component, raw_plus_value, raw_query_value};
 
 /// What the book needs to know.
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct UsernameShape {
     /// Plain mode: the username.
     pub username: String,
     pub password: Option<String>,
+    /// The target's INACTIVE authorizer (`forged.inactive_authorizer`).
+    pub inactive_authorizer: String,
 }
 
 /// The username and password of one CONNECT.
@@ -30,11 +34,12 @@ pub struct Login {
     pub password: Option<String>,
 }
 
-/// Every credential query: `[set][class]`.
+/// Every credential query: `[set][class]`, and the password of `forged.in_password` per set.
 #[derive(Debug)]
 pub struct UsernameBook {
     shape: UsernameShape,
     queries: Vec<Vec<String>>,
+    in_password: Vec<String>,
 }
 
 impl UsernameBook {
@@ -45,17 +50,29 @@ impl UsernameBook {
             .map(|set| {
                 Class::ALL
                     .into_iter()
-                    .map(|c| {
-                        wire_query(
-                            shape.authorizer_name.as_deref(),
-                            &shape.token_key_name,
-                            set.get(c),
-                        )
-                    })
+                    .map(|c| wire_query(&shape, set.get(c)))
                     .collect()
             })
             .collect();
-        Self { shape, queries }
+        let in_password = catalogue
+            .sets()
+            .iter()
+            .map(|set| {
+                let cred = set.get(Class::Forged(Forgery::InPassword));
+                let q = credential_query(
+                    None,
+                    &shape.token_key_name,
+                    &cred.token,
+                    cred.signature.as_deref(),
+                );
+                q.trim_start_matches('?').to_string()
+            })
+            .collect();
+        Self {
+            shape,
+            queries,
+            in_password,
+        }
     }
 
     /// The login for a credential not in the catalogue (a pre-signed replay-resistant token): the query is
@@ -102,44 +119,61 @@ impl UsernameBook {
                 username.push_str(mqtt::ATTEMPT_PREFIX);
                 username.push_str(attempt_id);
                 username.push_str(q);
-                Login {
-                    username,
-                    password: self.shape.password.clone(),
-                }
+                let password = match class {
+                    Class::Forged(Forgery::InPassword) => Some(self.in_password[set].clone()),
+                    _ => self.shape.password.clone(),
+                };
+                Login { username, password }
             }
         }
     }
 }
 
 /// The username query of one credential, placement forgeries included ([`Wire`]).
-pub fn wire_query(
-    authorizer_name: Option<&str>,
-    token_key_name: &str,
-    cred: &Credential,
-) -> String {
+pub fn wire_query(shape: &UsernameShape, cred: &Credential) -> String {
     let authorizer_name = match cred.wire {
         Wire::UnknownAuthorizer => Some(UNKNOWN_AUTHORIZER),
-        _ => authorizer_name,
+        Wire::InactiveAuthorizer => Some(shape.inactive_authorizer.as_str()),
+        _ => shape.authorizer_name.as_deref(),
+    };
+    let in_username = !matches!(cred.wire, Wire::InPassword);
+    let signature = match cred.wire {
+        Wire::DuplicateSignature => cred.signature.as_deref().map(decoy_signature),
+        _ => cred.signature.clone(),
     };
     let q = mqtt::build_username(&mqtt::UsernameParts {
         attempt_id: None,
         authorizer_name,
-        token_key_name,
-        token: (cred.wire != Wire::NoToken).then_some(cred.token.as_str()),
-        signature: cred.signature.as_deref(),
+        token_key_name: &shape.token_key_name,
+        token: (in_username && cred.wire != Wire::NoToken).then_some(cred.token.as_str()),
+        signature: signature.as_deref().filter(|_| in_username),
         ..Default::default()
     });
     let encoded_token = format!("={}", encode_component(&cred.token));
-    match cred.wire {
-        Wire::SignatureMisnamed => {
+    let signature_param = |sig: &str| format!("{SIGNATURE}={}", encode_component(sig));
+    match (cred.wire, cred.signature.as_deref()) {
+        (Wire::SignatureMisnamed, _) => {
             q.replace(&format!("{SIGNATURE}="), &format!("{MISNAMED_SIGNATURE}="))
         }
-        Wire::RawToken => q.replacen(
+        (Wire::SignatureNameCase, _) => {
+            q.replace(&format!("{SIGNATURE}="), &format!("{SIGNATURE_DOCS_CASE}="))
+        }
+        (Wire::RawToken, _) => q.replacen(
             &encoded_token,
             &format!("={}", raw_query_value(&cred.token)),
             1,
         ),
-        Wire::SecondQuestionMark => format!("{q}&SDK=tokenstorm?v=1"),
+        (Wire::RawPlus, Some(sig)) => q.replace(
+            &signature_param(sig),
+            &format!("{SIGNATURE}={}", raw_plus_value(sig)),
+        ),
+        (Wire::DuplicateToken, _) => format!(
+            "{q}&{}={}",
+            encode_component(&shape.token_key_name),
+            encode_component(&second_token(&cred.token))
+        ),
+        (Wire::DuplicateSignature, Some(sig)) => format!("{q}&{}", signature_param(sig)),
+        (Wire::SecondQuestionMark, _) => format!("{q}&SDK=tokenstorm?v=1"),
         _ => q,
     }
 }
@@ -187,6 +221,7 @@ mod tests {
             token_key_name: "X-My-App-custom-key".into(),
             username: "plainuser".into(),
             password: Some("pw".into()),
+            inactive_authorizer: "Off".into(),
         };
         (UsernameBook::build(shape, &cat), cat)
     }
@@ -208,6 +243,65 @@ mod tests {
         let missing = book.login(0, Class::Forged(Forgery::MissingSignature), 0, "x");
         assert!(!missing.username.contains(SIGNATURE));
         assert_eq!(missing.password.as_deref(), Some("pw"));
+    }
+
+    /// The emulator's gate, fed the username as the emulator parses it under each setting, answers exactly what
+    /// the oracle expects, for every variant sent over MQTT.
+    #[test]
+    fn every_variant_gets_the_oracles_verdict_from_the_gate_under_every_setting() {
+        use crate::attempt::oracle::{self, Applies, GateVerdict};
+        use crate::emulator::gate::{RequestCredentials, test_support};
+        use crate::metrics::Transport;
+        let (book, _) = book(UsernameMode::CustomAuthorizer);
+        let empty = hyper::HeaderMap::new();
+        for settings in test_support::all_settings() {
+            let mut classes = vec![(Class::Valid, GateVerdict::Passes)];
+            for f in Forgery::ALL {
+                let e = oracle::entry(f);
+                if !matches!(e.applies(Transport::Mqtt), Applies::Skipped(_)) {
+                    classes.push((Class::Forged(f), e.expected(&settings)));
+                }
+            }
+            for (c, want) in classes {
+                let l = book.login(0, c, 0, "r-x-0-0");
+                let got = match mqtt::parse_username_with(&l.username, settings.query_plus) {
+                    Err(_) => GateVerdict::Refused("malformed_username"),
+                    Ok(p) => test_support::verdict(&RequestCredentials {
+                        headers: &empty,
+                        query: &[],
+                        username: &p.pairs,
+                        settings,
+                    }),
+                };
+                assert_eq!(got, want, "{c:?} {} {}", l.username, settings.describe());
+            }
+        }
+    }
+
+    #[test]
+    fn the_in_password_variant_moves_the_credentials_to_the_password() {
+        let (book, cat) = book(UsernameMode::CustomAuthorizer);
+        let c = Class::Forged(Forgery::InPassword);
+        let l = book.login(0, c, 0, "r-x-0-0");
+        let p = mqtt::parse_username(&l.username).unwrap();
+        assert_eq!(p.get(AUTHORIZER_NAME), Some("MyCustomAuthorizer"));
+        assert_eq!(p.get("X-My-App-custom-key"), None);
+        assert_eq!(p.signature(), None);
+        let pw = l.password.unwrap();
+        let in_pw = crate::wire::query::parse_pairs(&pw);
+        let cred = cat.credential(0, c, 0);
+        assert_eq!(
+            in_pw,
+            vec![
+                ("X-My-App-custom-key".to_string(), cred.token.clone()),
+                (SIGNATURE.to_string(), cred.signature.clone().unwrap())
+            ]
+        );
+        // Other attempts keep the configured password.
+        assert_eq!(
+            book.login(0, Class::Valid, 0, "x").password.as_deref(),
+            Some("pw")
+        );
     }
 
     #[test]

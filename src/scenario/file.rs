@@ -24,6 +24,9 @@ pub struct Scenario {
     pub mqtt: MqttSection,
     pub mix: MixSection,
     pub pricing: PricingSection,
+    /// The signature gate's unconfirmed behaviours: the embedded emulator's settings, or what an external
+    /// target does (the oracle judges forged variants by them).
+    pub gate: crate::wire::settings::GateSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +139,9 @@ pub struct TargetSection {
     pub wss_url: String,
     /// Embedded only: invocation-ledger entries the emulator keeps (the run joins them as it goes).
     pub ledger_capacity: u64,
+    /// An authorizer of the target whose status is INACTIVE, named by `forged.inactive_authorizer` attempts.
+    /// The embedded emulator adds it (same keys and function as `[authorizer]`).
+    pub inactive_authorizer: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +319,7 @@ impl Default for TargetSection {
             mqtt_addr: String::new(),
             wss_url: String::new(),
             ledger_capacity: crate::emulator::config::DEFAULT_LEDGER_CAPACITY as u64,
+            inactive_authorizer: crate::attempt::forge::INACTIVE_AUTHORIZER.to_string(),
         }
     }
 }

@@ -119,6 +119,10 @@ pub struct Plan {
     pub mix: Mix,
     /// Prices for the cost section of the report.
     pub pricing: super::Pricing,
+    /// The gate's unconfirmed behaviours (the embedded emulator's; an external target's as declared).
+    pub gate: crate::wire::settings::GateSettings,
+    /// The target's INACTIVE authorizer (`target.inactive_authorizer`).
+    pub inactive_authorizer: String,
     /// The effective scenario (after overrides), for the report.
     pub scenario: Scenario,
 }
@@ -283,6 +287,8 @@ impl Plan {
             mqtt,
             mix,
             pricing,
+            gate: s.gate,
+            inactive_authorizer: s.target.inactive_authorizer.clone(),
             scenario: s,
         })
     }

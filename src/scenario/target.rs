@@ -16,6 +16,16 @@ pub(super) fn resolve_target(
     err: &impl Fn(&str, String) -> ScenarioError,
 ) -> Result<Target, ScenarioError> {
     let t = &s.target;
+    if t.inactive_authorizer.is_empty() || t.inactive_authorizer == s.authorizer.name {
+        return Err(err(
+            "target.inactive_authorizer",
+            format!(
+                "{:?} cannot name the INACTIVE authorizer: give a name other than authorizer.name (default \"{}\")",
+                t.inactive_authorizer,
+                crate::attempt::forge::INACTIVE_AUTHORIZER
+            ),
+        ));
+    }
     match t.kind {
         TargetKind::Embedded => {
             for (field, set) in [

@@ -13,7 +13,8 @@
 //! to the client id ([`attempt_id`]). Free text that does not start with [`ATTEMPT_PREFIX`] is not an attempt id.
 
 use super::http::{AUTHORIZER_NAME, SIGNATURE};
-use super::query::{encode_component, parse_pairs};
+use super::query::{encode_component, parse_pairs_with};
+use super::settings::QueryPlus;
 
 /// The free text of a username that carries a tokenstorm attempt id starts with this; the id follows it.
 pub const ATTEMPT_PREFIX: &str = "ts-";
@@ -76,6 +77,14 @@ impl ParsedUsername {
 
 /// Reads a CONNECT username (spec §1). Never panics; a second `?` is the only refusal.
 pub fn parse_username(username: &str) -> Result<ParsedUsername, UsernameError> {
+    parse_username_with(username, QueryPlus::Literal)
+}
+
+/// [`parse_username`] with the `gate.query_plus` setting deciding what a raw `+` in the query is.
+pub fn parse_username_with(
+    username: &str,
+    plus: QueryPlus,
+) -> Result<ParsedUsername, UsernameError> {
     let Some((free_text, query)) = username.split_once('?') else {
         return Ok(ParsedUsername {
             free_text: username.to_string(),
@@ -89,7 +98,7 @@ pub fn parse_username(username: &str) -> Result<ParsedUsername, UsernameError> {
     Ok(ParsedUsername {
         free_text: free_text.to_string(),
         query: Some(query.to_string()),
-        pairs: parse_pairs(query),
+        pairs: parse_pairs_with(query, plus),
     })
 }
 

@@ -1,7 +1,10 @@
 //! Query strings as AWS IoT reads them: split on `&`, each pair on its first `=`, values percent-decoded,
-//! and `+` is **not** a space (spec §1: the emulator percent-decodes only).
+//! and `+` is **not** a space (spec §1: the emulator percent-decodes only) unless the unconfirmed-behaviour
+//! setting `gate.query_plus = "space"` says so ([`parse_pairs_with`]).
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+use super::settings::QueryPlus;
 
 /// Everything but the RFC 3986 unreserved characters is encoded, so `+`, `/` and `=` never travel raw.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -23,14 +26,30 @@ pub fn decode_component(value: &str) -> String {
 /// Parses `a=b&c=d` (without the leading `?`) into decoded pairs, in order. A pair without `=` has an empty
 /// value; empty segments are skipped.
 pub fn parse_pairs(query: &str) -> Vec<(String, String)> {
+    parse_pairs_with(query, QueryPlus::Literal)
+}
+
+/// [`parse_pairs`] with `plus` deciding what a raw `+` is (form decoding turns it into a space before
+/// percent-decoding, so `%2B` is `+` either way).
+pub fn parse_pairs_with(query: &str, plus: QueryPlus) -> Vec<(String, String)> {
+    let decode = |s: &str| match plus {
+        QueryPlus::Literal => decode_component(s),
+        QueryPlus::Space if s.contains('+') => decode_component(&s.replace('+', " ")),
+        QueryPlus::Space => decode_component(s),
+    };
     query
         .split('&')
         .filter(|s| !s.is_empty())
         .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (decode_component(k), decode_component(v)),
-            None => (decode_component(pair), String::new()),
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
         })
         .collect()
+}
+
+/// A value percent-encoded except for `+`, which stays raw (what a client that encodes only `/` and `=` sends).
+pub fn raw_plus_value(value: &str) -> String {
+    encode_component(value).replace("%2B", "+")
 }
 
 /// A value percent-encoded except for `&` and `=`, which stay raw: what a client that forgets to encode its
@@ -56,6 +75,16 @@ mod tests {
                 ("c".into(), "1=2".into())
             ]
         );
+    }
+
+    #[test]
+    fn form_decoding_turns_a_raw_plus_into_a_space_but_not_an_encoded_one() {
+        let pairs = parse_pairs_with("a=x+y%2Bz&b+c=1", QueryPlus::Space);
+        assert_eq!(
+            pairs,
+            vec![("a".into(), "x y+z".into()), ("b c".into(), "1".into())]
+        );
+        assert_eq!(raw_plus_value("ab+/c="), "ab+%2Fc%3D");
     }
 
     #[test]

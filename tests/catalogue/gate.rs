@@ -1,14 +1,19 @@
 //! Every forged variant over HTTPS, MQTT/TLS, MQTT and WSS against an emulator the run did not start: refused at
 //! the gate for the oracle's reason (counted by `/metrics`, `tokenstorm_gate_rejections_total{reason}`), never
-//! in the invocation ledger; replays reach the authorizer, one invocation each. The run is
-//! `scenarios/ci-security.toml` itself, pointed at the external emulator and shortened.
+//! in the invocation ledger, or passing where the oracle says so under the gate settings; replays reach the
+//! authorizer, one invocation each. The run is `scenarios/ci-security.toml` itself, pointed at the external
+//! emulator and shortened, under the default and the other values of the unconfirmed behaviours.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use tokenstorm::attempt::forge::INACTIVE_AUTHORIZER;
+use tokenstorm::attempt::oracle::GateVerdict;
 use tokenstorm::attempt::{Forgery, oracle};
 use tokenstorm::emulator::FunctionBehaviour;
+use tokenstorm::emulator::config::AuthorizerStatus;
 use tokenstorm::metrics::Transport;
+use tokenstorm::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::run::{class_counts, invariant, repo, run, text, write_scenario};
@@ -38,8 +43,11 @@ fn gate_rejections(metrics: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Attempts per (transport, forged variant), and the outcomes forged attempts ended in.
-fn forged_rows(r: &Value) -> (BTreeMap<(String, String), u64>, BTreeMap<String, u64>) {
+/// Attempts per (transport, forged variant), and the outcomes of forged attempts the gate must refuse.
+fn forged_rows(
+    r: &Value,
+    gate: &GateSettings,
+) -> (BTreeMap<(String, String), u64>, BTreeMap<String, u64>) {
     let mut per = BTreeMap::new();
     let mut outcomes = BTreeMap::new();
     for row in r["results"].as_array().unwrap() {
@@ -47,25 +55,56 @@ fn forged_rows(r: &Value) -> (BTreeMap<(String, String), u64>, BTreeMap<String, 
             continue;
         }
         let n = row["count"].as_u64().unwrap();
+        let variant = row["variant"].as_str().unwrap().to_string();
         let key = (
             row["transport"].as_str().unwrap().to_string(),
-            row["variant"].as_str().unwrap().to_string(),
+            variant.clone(),
         );
         *per.entry(key).or_default() += n;
-        *outcomes
-            .entry(row["outcome"].as_str().unwrap().to_string())
-            .or_default() += n;
+        let f = Forgery::from_name(&variant).unwrap();
+        if oracle::entry(f).refused_under(gate) {
+            *outcomes
+                .entry(row["outcome"].as_str().unwrap().to_string())
+                .or_default() += n;
+        }
     }
     (per, outcomes)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_forged_variant_is_refused_at_the_gate_over_every_transport() {
-    let emu = emulator::start(emulator::config(
-        vec![emulator::seed_authorizer(FunctionBehaviour::default_allow())],
+/// The gate settings as a scenario's `[gate]` table.
+fn gate_table(g: &GateSettings) -> String {
+    format!(
+        "[gate]\nquery_plus = \"{}\"\nduplicates = \"{}\"\nquery_names = \"{}\"\n",
+        g.query_plus.as_str(),
+        g.duplicates.as_str(),
+        g.query_names.as_str()
+    )
+}
+
+/// Runs `scenarios/ci-security.toml`, shortened, against an emulator the run did not start, whose gate behaves
+/// as `emulator_gate` while the scenario declares `declared`. Returns the run's exit code, its report, and the
+/// emulator's ledger entries and `/metrics` gate rejections.
+async fn ci_security_against(
+    emulator_gate: GateSettings,
+    declared: GateSettings,
+) -> (
+    Option<i32>,
+    Value,
+    Vec<tokenstorm::emulator::LedgerEntry>,
+    BTreeMap<String, u64>,
+) {
+    let mut inactive = emulator::seed_authorizer(FunctionBehaviour::default_allow());
+    inactive.name = INACTIVE_AUTHORIZER.to_string();
+    inactive.status = AuthorizerStatus::Inactive;
+    let mut config = emulator::config(
+        vec![
+            emulator::seed_authorizer(FunctionBehaviour::default_allow()),
+            inactive,
+        ],
         Some(keys::SEED_AUTHORIZER),
-    ))
-    .await;
+    );
+    config.gate = emulator_gate;
+    let emu = emulator::start(config).await;
     let dir = tempfile::tempdir().unwrap();
     let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
     let addrs = emu.addrs();
@@ -78,11 +117,12 @@ async fn every_forged_variant_is_refused_at_the_gate_over_every_transport() {
         &format!(
             "[keys]\nprivate_key_files = [{private:?}]\n\
              [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{}\"\nadmin_url = \"http://{admin}\"\n\
-             ca_file = {:?}\nmqtt_tls_addr = \"{}\"\nmqtt_addr = \"{}\"\n",
+             ca_file = {:?}\nmqtt_tls_addr = \"{}\"\nmqtt_addr = \"{}\"\n{}",
             emu.https_port(),
             emu.ca_cert_path(),
             addrs.mqtt_tls.unwrap(),
             addrs.mqtt.unwrap(),
+            gate_table(&declared),
         ),
     );
     let path = write_scenario(dir.path(), "ci-security-external.toml", &body);
@@ -92,18 +132,31 @@ async fn every_forged_variant_is_refused_at_the_gate_over_every_transport() {
     })
     .await
     .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    let r = r.unwrap();
-    assert_eq!(invariant(&r, "forged_never_invoked")["status"], "pass");
+    let r = r.unwrap_or_else(|| panic!("no report: {}{}", text(&o.stdout), text(&o.stderr)));
+    let entries = emu.ledger().entries();
+    let metrics = get(admin, "/metrics").await;
+    let rejections = gate_rejections(&metrics)
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    emu.stop().await;
+    (o.status.code(), r, entries, rejections)
+}
 
-    // Every variant went over every transport, and none was answered 200 / CONNACK 0.
-    let (per, outcomes) = forged_rows(&r);
+/// Every variant over every transport, refused for the oracle's reason under `gate` or passing as it says.
+async fn every_variant_as_the_oracle_says(gate: GateSettings) {
+    let (code, r, entries, rejections) = ci_security_against(gate, gate).await;
+    assert_eq!(code, Some(0), "{:#}", r["invariants"]);
+    assert_eq!(invariant(&r, "forged_never_invoked")["status"], "pass");
+    assert_eq!(
+        invariant(&r, "oracle_passes")["status"],
+        "pass",
+        "{:#}",
+        r["invariants"]
+    );
+
+    // Every variant went over every transport, and none the gate must refuse was answered 200 / CONNACK 0.
+    let (per, outcomes) = forged_rows(&r, &gate);
     for t in Transport::ALL {
         for f in Forgery::ALL {
             let n = per
@@ -133,17 +186,24 @@ async fn every_forged_variant_is_refused_at_the_gate_over_every_transport() {
     assert_eq!(outcomes.get("allowed"), None, "{outcomes:?}");
 
     let counts = class_counts(&r);
-    // Replays reach the authorizer exactly as the replay oracle says: once per attempt.
+    // Replays, and the forged variants that pass under `gate`, reach the authorizer once per attempt.
     for row in r["invocations"]["by_class"].as_array().unwrap() {
-        if row["class"] != "replayed" {
-            continue;
-        }
         let label = match row["variant"].as_str() {
-            Some(v) => format!("replayed.{v}"),
-            None => "replayed".to_string(),
+            Some(v) => format!("{}.{v}", row["class"].as_str().unwrap()),
+            None => row["class"].as_str().unwrap().to_string(),
         };
-        let entry = oracle::replay(&label).unwrap_or_else(|| panic!("{label}: no replay row"));
-        let want = if entry.refusal.is_none() {
+        let reaches = match row["class"].as_str().unwrap() {
+            "replayed" => oracle::replay(&label)
+                .unwrap_or_else(|| panic!("{label}: no replay row"))
+                .refusal
+                .is_none(),
+            "forged" => {
+                let f = Forgery::from_name(row["variant"].as_str().unwrap()).unwrap();
+                !oracle::entry(f).refused_under(&gate)
+            }
+            _ => continue,
+        };
+        let want = if reaches {
             &row["attempts"]
         } else {
             &Value::from(0)
@@ -155,33 +215,73 @@ async fn every_forged_variant_is_refused_at_the_gate_over_every_transport() {
         "{counts:?}"
     );
 
-    // The ledger: no forged attempt id; one invocation per valid or replayed attempt.
+    // The ledger: no attempt id of a variant the gate must refuse; one invocation per attempt that passes.
+    let passes = |label: &str| {
+        label
+            .strip_prefix("forged.")
+            .is_none_or(|v| !oracle::entry(Forgery::from_name(v).unwrap()).refused_under(&gate))
+    };
     let reached: u64 = counts
         .iter()
-        .filter(|(k, _)| !k.starts_with("forged."))
+        .filter(|(k, _)| passes(k))
         .map(|(_, n)| n)
         .sum();
-    let entries = emu.ledger().entries();
     assert_eq!(entries.len() as u64, reached);
-    assert!(entries.iter().all(|e| {
-        e.attempt_id
-            .as_deref()
-            .is_some_and(|id| !id.contains("-forged."))
-    }));
+    for e in &entries {
+        let id = e.attempt_id.as_deref().expect("attempt id");
+        let parsed = tokenstorm::attempt::id::parse(id).expect("one of the run's attempt ids");
+        assert!(passes(parsed.class.label()), "{id} reached the authorizer");
+    }
 
     // /metrics: each refusal reason counted exactly as often as the oracle predicts from what was sent.
     let mut want: BTreeMap<String, u64> = BTreeMap::new();
     for ((_, variant), n) in &per {
         let f = Forgery::from_name(variant).unwrap();
-        *want
-            .entry(oracle::entry(f).refusal.to_string())
-            .or_default() += n;
+        if let GateVerdict::Refused(reason) = oracle::entry(f).expected(&gate) {
+            *want.entry(reason.to_string()).or_default() += n;
+        }
     }
-    let metrics = get(admin, "/metrics").await;
-    let got: BTreeMap<String, u64> = gate_rejections(&metrics)
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    assert_eq!(got, want, "gate rejections by reason");
-    emu.stop().await;
+    assert_eq!(rejections, want, "gate rejections by reason");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_forged_variant_is_judged_by_the_oracle_over_every_transport() {
+    every_variant_as_the_oracle_says(GateSettings::default()).await;
+}
+
+/// The other value of every unconfirmed behaviour: `+` is a space, duplicates are refused, names match in any
+/// case. The variants that passed under the defaults are refused now (and `signature_name_case` passes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unconfirmed_behaviours_are_settings_the_oracle_follows() {
+    every_variant_as_the_oracle_says(GateSettings {
+        query_plus: QueryPlus::Space,
+        duplicates: Duplicates::Last,
+        query_names: QueryNames::CaseInsensitive,
+    })
+    .await;
+    every_variant_as_the_oracle_says(GateSettings {
+        duplicates: Duplicates::Reject,
+        ..GateSettings::default()
+    })
+    .await;
+}
+
+/// A target that reads `+` as a space while the scenario declares the default: the run fails and says which
+/// setting to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_differs_from_the_declared_settings_fails_the_run_naming_the_setting() {
+    let space = GateSettings {
+        query_plus: QueryPlus::Space,
+        ..GateSettings::default()
+    };
+    let (code, r, _, rejections) = ci_security_against(space, GateSettings::default()).await;
+    assert_eq!(code, Some(1), "{:#}", r["invariants"]);
+    let v = invariant(&r, "oracle_passes");
+    assert_eq!(v["status"], "fail", "{v}");
+    let evidence = v["evidence"].to_string();
+    assert!(evidence.contains("forged.raw_plus"), "{evidence}");
+    assert!(evidence.contains("gate.query_plus"), "{evidence}");
+    // The refusals were the gate's own (not_base64), and nothing forged reached the authorizer.
+    assert!(rejections.get("not_base64").copied().unwrap_or(0) > 0);
+    assert_eq!(invariant(&r, "forged_never_invoked")["status"], "pass");
 }

@@ -119,6 +119,7 @@ async fn the_admin_join_counts_evicted_entries_as_missed_and_fails_the_run() {
         recorder: &rec,
         ledger: Some(&s),
         run_secs: 0,
+        gate: Default::default(),
     });
     let forged = v.iter().find(|v| v.name == "forged_never_invoked").unwrap();
     assert_eq!(forged.status, Status::Fail, "{forged:?}");

@@ -70,6 +70,7 @@ pub fn config(
         state_dir: std::path::PathBuf::from("unused"),
         tls: None,
         ledger_capacity: 100_000,
+        gate: Default::default(),
     }
 }
 

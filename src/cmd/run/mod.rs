@@ -18,7 +18,10 @@ use bytes::Bytes;
 use crate::attempt::pool as token_pool;
 use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::emulator::RunningEmulator;
-use crate::emulator::config::{AuthorizerSpec, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
+use crate::emulator::config::{
+    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig,
+    FunctionBehaviour, FunctionSpec,
+};
 use crate::error::Exit;
 use crate::invariant::drain::{Joiner, LiveJoin};
 use crate::invariant::{self};
@@ -203,6 +206,7 @@ async fn session(
                         .then(|| plan.authorizer.name.clone()),
                     token_key_name: plan.authorizer.token_key_name.clone(),
                     payload: Bytes::from(payload(plan.http.payload_bytes)),
+                    inactive_authorizer: plan.inactive_authorizer.clone(),
                 };
                 Some((connector, RequestBook::build(&shape, &catalogue)?))
             }
@@ -270,7 +274,7 @@ async fn session(
         _ => None,
     };
     let joiner = joiner.map(|mut j| {
-        j.set_groups(plan.groups.clone());
+        j.configure(plan.groups.clone(), plan.gate);
         j
     });
     let stop_join = Shutdown::new();
@@ -324,6 +328,7 @@ async fn session(
         recorder: &result.recorder,
         ledger: ledger.as_ref(),
         run_secs: result.elapsed.as_secs(),
+        gate: plan.gate,
     });
     let in_use: Vec<Transport> = Transport::ALL
         .into_iter()

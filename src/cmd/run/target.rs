@@ -18,20 +18,29 @@ pub(super) async fn start_embedded(
     shutdown: Shutdown,
 ) -> anyhow::Result<RunningEmulator> {
     let a = &plan.authorizer;
+    let authorizer = AuthorizerSpec {
+        name: a.name.clone(),
+        token_key_name: a.token_key_name.clone(),
+        signing_keys: plan
+            .keys
+            .iter()
+            .map(|k| (k.name.clone(), k.public.clone()))
+            .collect(),
+        status: a.status,
+        signing_disabled: a.signing_disabled,
+        enable_caching_for_http: a.enable_caching_for_http,
+        function: a.function.clone(),
+    };
+    // The authorizer `forged.inactive_authorizer` names: the same keys, but INACTIVE, so the gate refuses it and
+    // its function (in process: no runtime processes are started for it) is never invoked.
+    let inactive = AuthorizerSpec {
+        name: plan.inactive_authorizer.clone(),
+        status: AuthorizerStatus::Inactive,
+        function: FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO),
+        ..authorizer.clone()
+    };
     let config = EmulatorConfig {
-        authorizers: vec![AuthorizerSpec {
-            name: a.name.clone(),
-            token_key_name: a.token_key_name.clone(),
-            signing_keys: plan
-                .keys
-                .iter()
-                .map(|k| (k.name.clone(), k.public.clone()))
-                .collect(),
-            status: a.status,
-            signing_disabled: a.signing_disabled,
-            enable_caching_for_http: a.enable_caching_for_http,
-            function: a.function.clone(),
-        }],
+        authorizers: vec![authorizer, inactive],
         default_authorizer: Some(a.name.clone()),
         endpoint_names: vec![plan.target.endpoint_name().to_string()],
         region: DEFAULT_REGION.into(),
@@ -52,6 +61,7 @@ pub(super) async fn start_embedded(
             } => ledger_capacity,
             Target::External { .. } => crate::emulator::config::DEFAULT_LEDGER_CAPACITY,
         },
+        gate: plan.gate,
     };
     crate::emulator::start(config, shutdown)
         .await

@@ -12,8 +12,8 @@ use super::super::metrics::{Outcome, Transport};
 use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
-use crate::wire::mqtt::{MAX_CLIENT_ID_BYTES, ParsedUsername, attempt_id, parse_username};
-use crate::wire::query::parse_pairs;
+use crate::wire::mqtt::{MAX_CLIENT_ID_BYTES, ParsedUsername, attempt_id, parse_username_with};
+use crate::wire::query::parse_pairs_with;
 
 /// The HTTP upgrade of a WebSocket connection (absent on MQTT over TLS or TCP).
 #[derive(Debug, Clone, Default)]
@@ -70,7 +70,12 @@ pub(crate) async fn admit(
     if connect.client_id.len() > MAX_CLIENT_ID_BYTES {
         return Err(refuse(Outcome::BadRequest, CLIENT_ID_NOT_VALID));
     }
-    let username: Option<ParsedUsername> = match connect.username.as_deref().map(parse_username) {
+    let plus = shared.gate.query_plus;
+    let username: Option<ParsedUsername> = match connect
+        .username
+        .as_deref()
+        .map(|u| parse_username_with(u, plus))
+    {
         None => None,
         Some(Ok(u)) => Some(u),
         Some(Err(_)) => {
@@ -87,12 +92,13 @@ pub(crate) async fn admit(
         .upgrade
         .as_ref()
         .and_then(|u| u.query.as_deref())
-        .map(parse_pairs)
+        .map(|q| parse_pairs_with(q, plus))
         .unwrap_or_default();
     let creds = RequestCredentials {
         headers,
         query: &query_pairs,
         username: username.as_ref().map_or(&[], |u| u.pairs.as_slice()),
+        settings: shared.gate,
     };
     let (index, pass) = match gate::check(&shared.authorizers, shared.default_authorizer, &creds) {
         Ok(ok) => ok,

@@ -58,6 +58,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
         ledger: Ledger::new(),
         broker: Broker::default(),
         host: HostRule::new(&[], true),
+        gate: Default::default(),
         _alive: tokio::sync::mpsc::channel(1).0,
     })
 }
