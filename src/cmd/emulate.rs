@@ -261,4 +261,65 @@ mod tests {
             FunctionBehaviour::Allow { .. }
         ));
     }
+
+    #[test]
+    fn gate_settings_come_from_the_file_and_flags_override_them() {
+        use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.toml");
+        std::fs::write(
+            &path,
+            "[gate]\nquery_plus = \"space\"\nduplicates = \"last\"\n",
+        )
+        .unwrap();
+        let path = path.display().to_string();
+        assert_eq!(resolve(&args(&[])).unwrap().gate, GateSettings::default());
+        let c = resolve(&args(&["--config", &path])).unwrap();
+        assert_eq!(
+            c.gate,
+            GateSettings {
+                query_plus: QueryPlus::Space,
+                duplicates: Duplicates::Last,
+                query_names: QueryNames::Exact,
+            }
+        );
+        let c = resolve(&args(&[
+            "--config",
+            &path,
+            "--gate-duplicates",
+            "reject",
+            "--gate-query-names",
+            "case_insensitive",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.gate.query_plus, c.gate.duplicates, c.gate.query_names),
+            (
+                QueryPlus::Space,
+                Duplicates::Reject,
+                QueryNames::CaseInsensitive
+            )
+        );
+        // A bad value names the flag and the accepted values.
+        let e = Cli::try_parse_from(["emulate", "--gate-query-plus", "plus"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("--gate-query-plus") && e.contains("literal"),
+            "{e}"
+        );
+        // ... and in the file, the file and the value.
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            "[gate]\nduplicates = \"middle\"\n",
+        )
+        .unwrap();
+        let bad = dir.path().join("bad.toml").display().to_string();
+        let e = format!("{:#}", resolve(&args(&["--config", &bad])).unwrap_err());
+        assert!(
+            e.contains("bad.toml") && e.contains("middle") && e.contains("reject"),
+            "{e}"
+        );
+    }
 }

@@ -115,14 +115,15 @@ def try_start(bin_path: Path, tmp: Path, **flags: str) -> "Emulator | str":
     return Emulator(proc=proc, ready=json.loads(line), key=key, attacker_key=attacker, bin=bin_path)
 
 
-def start_on_443(bin_path: Path, tmp: Path) -> tuple[Emulator, str]:
-    """An emulator whose HTTPS listener (HTTPS, ALPN `mqtt`, WebSocket) is on 127.0.0.<x>:443; returns it and x's IP."""
+def start_on_443(bin_path: Path, tmp: Path, **flags: str) -> tuple[Emulator, str]:
+    """An emulator whose HTTPS listener (HTTPS, ALPN `mqtt`, WebSocket) is on 127.0.0.<x>:443; returns it and x's IP.
+    `flags` are further `tokenstorm emulate` flags (`gate_duplicates="reject"`)."""
     tried = []
     for _ in range(8):
         ip = f"127.0.0.{random.randint(2, 254)}"
         sub = tmp / ip
         sub.mkdir()
-        emu = try_start(bin_path, sub, bind_https=f"{ip}:443", endpoint_name=ip)
+        emu = try_start(bin_path, sub, bind_https=f"{ip}:443", endpoint_name=ip, **flags)
         if not isinstance(emu, str):
             return emu, ip
         tried.append(f"{ip}: {emu.strip().splitlines()[-1] if emu.strip() else '(no output)'}")

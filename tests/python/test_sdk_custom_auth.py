@@ -139,3 +139,30 @@ def test_mqtt5_direct_with_custom_authorizer_sees_0x87_when_refused(emulator):
     assert connack is not None, f"no CONNACK: {result['failure'].exception}"
     assert connack.reason_code == mqtt5.ConnectReasonCode.NOT_AUTHORIZED == 0x87
     assert emu.ledger() == ledger, "a forged signature must never reach the authorizer"
+
+
+# The other value of every unconfirmed gate behaviour (README "Unconfirmed behaviours"): `+` read as a space, a
+# credential given twice refused, parameter names matched in any case. The SDK percent-encodes `+` in the
+# signature and sends each credential once, so it connects under these stricter settings too.
+STRICT = dict(gate_query_plus="space", gate_duplicates="reject", gate_query_names="case_insensitive")
+
+
+@pytest.mark.parametrize("builder", ["direct", "websockets"])
+def test_the_sdk_connects_under_the_strict_gate_settings(tokenstorm_bin, tmp_path, builder):
+    emu, ip = E.start_on_443(tokenstorm_bin, tmp_path, **STRICT)
+    try:
+        assert emu.ready["gate"] == {"query_plus": "space", "duplicates": "reject",
+                                     "query_names": "case_insensitive"}
+        if builder == "direct":
+            conn = mqtt_connection_builder.direct_with_custom_authorizer(
+                endpoint=ip, ca_filepath=emu.ca, client_id="sdk-strict", clean_session=True,
+                keep_alive_secs=30, **creds(emu, emu.key))
+        else:
+            conn = mqtt_connection_builder.websockets_with_custom_authorizer(
+                endpoint=ip, port=443, ca_filepath=emu.ca, client_id="sdk-strict", clean_session=True,
+                keep_alive_secs=30, **creds(emu, emu.key))
+        connect_publish_disconnect(conn)
+        [entry] = connections(emu.ledger(), "mqtt_tls" if builder == "direct" else "wss")
+        assert entry["verdict"] == "allow"
+    finally:
+        emu.stop()
