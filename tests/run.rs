@@ -74,6 +74,40 @@ pub fn class_counts(report: &Value) -> std::collections::BTreeMap<String, u64> {
     m
 }
 
+/// Whether attempts of a class label (`valid`, `replayed[.variant]`, `forged.<variant>`) reach the authorizer under
+/// the default gate settings, as the oracle says: valid and replayed ones do, and the few forged variants that
+/// pass the gate (`raw_plus`, `duplicated_token`, `smuggled_equals`).
+pub fn reaches_authorizer(label: &str) -> bool {
+    use tokenstorm::attempt::{Forgery, oracle};
+    match label.strip_prefix("forged.") {
+        Some(v) => {
+            let f = Forgery::from_name(v).unwrap_or_else(|| panic!("{v}: no such variant"));
+            !oracle::entry(f).refused_under(&Default::default())
+        }
+        None => true,
+    }
+}
+
+/// Attempts of the classes that reach the authorizer ([`reaches_authorizer`]).
+pub fn reaching(counts: &std::collections::BTreeMap<String, u64>) -> u64 {
+    counts
+        .iter()
+        .filter(|(k, _)| reaches_authorizer(k))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Whether a report row (`results[]`, `invocations.by_class[]`) is of a forged variant the gate must refuse.
+pub fn refused_row(row: &Value) -> bool {
+    row["class"] == "forged"
+        && !reaches_authorizer(&format!("forged.{}", row["variant"].as_str().unwrap_or("")))
+}
+
+/// Whether a ledger attempt id is of a class that may reach the authorizer.
+pub fn may_reach(attempt_id: &str) -> bool {
+    tokenstorm::attempt::id::parse(attempt_id).is_some_and(|a| reaches_authorizer(a.class.label()))
+}
+
 pub fn invariant<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["invariants"]
         .as_array()

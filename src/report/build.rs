@@ -91,6 +91,7 @@ pub fn build(p: Parts<'_>) -> Report {
                 .unwrap_or_default(),
             urls: p.urls.clone(),
             endpoint_name: plan.target.endpoint_name().into(),
+            gate: plan.gate,
         },
         throughput: Throughput {
             attempts_started: p.recorder.total_started(),

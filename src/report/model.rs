@@ -82,6 +82,9 @@ pub struct TargetInfo {
     pub urls: Vec<String>,
     /// Host header and SNI.
     pub endpoint_name: String,
+    /// The gate settings the oracle judged by: the embedded emulator's, or what the external target was declared
+    /// to do.
+    pub gate: crate::wire::settings::GateSettings,
 }
 
 #[derive(Debug, Clone, Serialize)]

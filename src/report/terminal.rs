@@ -26,10 +26,15 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     );
     let _ = writeln!(
         o,
-        "target: {} {} (SNI {})",
+        "target: {} {} (SNI {}){}",
         r.target.kind,
         r.target.urls.join(" "),
-        r.target.endpoint_name
+        r.target.endpoint_name,
+        if r.target.gate == Default::default() {
+            String::new()
+        } else {
+            format!(" · gate {}", r.target.gate.describe())
+        }
     );
     let t = &r.throughput;
     let _ = writeln!(

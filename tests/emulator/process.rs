@@ -86,7 +86,13 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
     let obj = ready.as_object().unwrap();
     assert_eq!(
         obj.keys().collect::<Vec<_>>(),
-        ["admin", "ca_cert", "http", "https", "mqtt", "mqtt_tls"]
+        [
+            "admin", "ca_cert", "gate", "http", "https", "mqtt", "mqtt_tls"
+        ]
+    );
+    assert_eq!(
+        ready["gate"],
+        serde_json::json!({"query_plus": "literal", "duplicates": "first", "query_names": "exact"})
     );
     let addr = |k: &str| -> std::net::SocketAddr { ready[k].as_str().unwrap().parse().unwrap() };
     for k in ["https", "http", "admin", "mqtt_tls", "mqtt"] {
