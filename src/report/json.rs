@@ -90,6 +90,39 @@ pub fn write(report: &Report, dir: &Path) -> anyhow::Result<PathBuf> {
 mod tests {
     use super::*;
 
+    /// The schema lists every variant a report row can name: the catalogue's forgeries, then the replay variants.
+    #[test]
+    fn the_schema_names_every_catalogue_variant() {
+        use crate::attempt::{Class, Forgery};
+        let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/reports/schema.json"
+        )))
+        .unwrap();
+        let listed = &schema["$defs"]["variant"]["enum"];
+        let mut want = vec![serde_json::Value::Null];
+        want.extend(Forgery::ALL.map(|f| f.as_str().into()));
+        want.extend(
+            Class::ALL
+                .into_iter()
+                .filter(|c| c.is_replay())
+                .filter_map(|c| c.variant())
+                .map(Into::into),
+        );
+        assert_eq!(listed.as_array().unwrap(), &want);
+        // ... and every invariant a report carries.
+        let names = schema["properties"]["invariants"]["items"]["properties"]["name"]["enum"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let mut rules: Vec<serde_json::Value> = crate::invariant::rules()
+            .iter()
+            .map(|r| r.name().into())
+            .collect();
+        rules.push("catalogue_coverage".into());
+        assert_eq!(names, rules);
+    }
+
     #[test]
     fn utc_formatting() {
         assert_eq!(compact_utc(0), "19700101T000000Z");

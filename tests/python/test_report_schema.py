@@ -51,8 +51,8 @@ def test_a_failing_report_validates_too(tmp_path):
         "[run]\nduration_s = 60.0\nmax_attempts = 100\nrate_per_s = 1000.0\n"
         "[devices]\ncount = 10\n[authorizer]\nsigning_disabled = true\n"
         "[mix]\nvalid = 1.0\nforged = 2.0\nreplayed = 0.0\n"
-        # An unknown authorizer name is refused before any signature check, signing disabled or not.
-        "[mix.forged_variants]\nunknown_authorizer = 0.0\n"
+        # An unknown or INACTIVE authorizer is refused before any signature check, signing disabled or not.
+        "[mix.forged_variants]\nunknown_authorizer = 0.0\ninactive_authorizer = 0.0\n"
     )
     proc, report = run(tmp_path, scenario)
     assert proc.returncode == 1, proc.stdout + proc.stderr
