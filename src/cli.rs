@@ -26,6 +26,8 @@ pub enum Command {
     Emulate(Box<cmd::emulate::Args>),
     /// Send arbitrary-driven attack traffic over every transport to the embedded emulator and judge it.
     Fuzz(cmd::fuzz::Args),
+    /// Print the forged-credential catalogue and the oracle's verdicts (under the gate settings given).
+    Catalogue(cmd::catalogue::Args),
     /// Generate an RSA key pair for token signing.
     Keygen(cmd::keygen::Args),
     /// Sign a token: prints the base64 signature, as `openssl dgst -sha256 -sign KEY | base64 -w0`.

@@ -62,16 +62,8 @@ pub struct Args {
     /// page faster than this many invocations, or they miss entries.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub ledger_capacity: Option<u64>,
-    /// A raw `+` in a query string (unconfirmed on AWS): `literal` (default: `+` stays `+`) or `space`.
-    #[arg(long, value_name = "HOW")]
-    pub gate_query_plus: Option<crate::wire::settings::QueryPlus>,
-    /// A credential parameter given more than once (unconfirmed on AWS): `first` (default), `last` or `reject`.
-    #[arg(long, value_name = "WHICH")]
-    pub gate_duplicates: Option<crate::wire::settings::Duplicates>,
-    /// Query-string and MQTT-username parameter names (unconfirmed on AWS): `exact` (default) or
-    /// `case_insensitive`.
-    #[arg(long, value_name = "HOW")]
-    pub gate_query_names: Option<crate::wire::settings::QueryNames>,
+    #[command(flatten)]
+    pub gate: super::gate_args::GateArgs,
     #[command(flatten)]
     pub lambda: super::lambda_args::LambdaArgs,
 }
@@ -131,15 +123,7 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
     if let Some(n) = args.ledger_capacity {
         config.ledger_capacity = usize::try_from(n).unwrap_or(usize::MAX);
     }
-    if let Some(v) = args.gate_query_plus {
-        config.gate.query_plus = v;
-    }
-    if let Some(v) = args.gate_duplicates {
-        config.gate.duplicates = v;
-    }
-    if let Some(v) = args.gate_query_names {
-        config.gate.query_names = v;
-    }
+    config.gate = args.gate.apply(config.gate);
     Ok(config)
 }
 

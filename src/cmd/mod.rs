@@ -1,7 +1,9 @@
 //! One module per subcommand: an `Args` struct and a `run` function.
 
+pub mod catalogue;
 pub mod emulate;
 pub mod fuzz;
+pub mod gate_args;
 pub mod keygen;
 pub mod lambda_args;
 pub mod run;
@@ -16,6 +18,7 @@ use crate::error::Exit;
 pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Catalogue(args) => catalogue::run(args),
         Command::Emulate(args) => emulate::run(*args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Keygen(args) => keygen::run(args),
