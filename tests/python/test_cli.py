@@ -2,6 +2,7 @@
 `openssl dgst -verify` round trip, with Python's own base64 and URL decoding as independent checks."""
 
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ import urllib.parse
 
 import pytest
 
-SUBCOMMANDS = ["run", "emulate", "keygen", "sign", "verify"]
+SUBCOMMANDS = ["run", "emulate", "fuzz", "catalogue", "keygen", "sign", "verify", "test-invoke"]
 FLAGS = {
     "keygen": ["--out", "--public-out", "--bits"],
     "sign": ["--key", "--token", "--token-file", "--url-encode"],
@@ -80,3 +81,18 @@ def test_keygen_sign_verifies_under_openssl(tokenstorm, tmp_path):
     assert ok.returncode == 0, ok
     bad = tokenstorm("verify", "--public-key", pub, "--token", token + " ", "--signature", b64)
     assert bad.returncode == 1 and b"does not match" in bad.stdout, bad
+
+
+def test_catalogue_prints_the_oracle_under_the_gate_settings_given(tokenstorm):
+    out = tokenstorm("catalogue", "--json", "--gate-query-plus", "space")
+    assert out.returncode == 0, out
+    doc = json.loads(out.stdout)
+    assert doc["gate"] == {"query_plus": "space", "duplicates": "first", "query_names": "exact"}
+    rows = {r["variant"]: r for r in doc["forged"]}
+    assert len(rows) == len(doc["forged"]) >= 47
+    assert rows["raw_plus"]["verdict"] == "not_base64" and rows["raw_plus"]["refused"] is True
+    assert rows["duplicated_token"]["verdict"] == "passes"
+    assert rows["second_question_mark"]["transports"]["https"]["sent"] == "skipped"
+    bad = tokenstorm("catalogue", "--gate-duplicates", "middle")
+    assert bad.returncode == 2
+    assert "--gate-duplicates" in bad.stderr.decode() and "reject" in bad.stderr.decode()
