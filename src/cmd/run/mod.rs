@@ -76,7 +76,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let progress = !args.quiet;
     if progress {
-        eprintln!("tokenstorm run {}: preparing keys", args.scenario.display());
+        eprintln!(
+            "tokenstorm run {}: checking the scenario, preparing keys",
+            args.scenario.display()
+        );
     }
     let plan = Plan::resolve(s, &args.scenario)?;
     let catalogue = catalogue(&plan);
