@@ -18,7 +18,8 @@ use crate::emulator::mqtt::codec::{self, Inbound};
 use crate::token::verify::{verify_raw, verify_reference};
 use crate::token::{PrivateKey, PublicKey, sign_token, verify_token};
 use crate::wire::mqtt::parse_username;
-use crate::wire::query::parse_pairs;
+use crate::wire::query::parse_pairs_with;
+use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 
 /// The names and keys every target uses.
 pub struct Fixture {
@@ -62,10 +63,31 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-/// Credential extraction from an HTTP request (headers, query) and the gate: whatever the request, a pass
-/// means the signature verifies for the configured key.
+/// The gate settings an input is judged under: one of the 12 combinations, picked by the input's byte sum (so
+/// the corpus keeps its meaning and every combination gets inputs).
+pub fn settings_of(data: &[u8]) -> GateSettings {
+    let pick = data.iter().fold(0u8, |a, &b| a.wrapping_add(b));
+    GateSettings {
+        query_plus: if pick & 1 == 0 {
+            QueryPlus::Literal
+        } else {
+            QueryPlus::Space
+        },
+        duplicates: [Duplicates::First, Duplicates::Last, Duplicates::Reject]
+            [usize::from(pick >> 1) % 3],
+        query_names: if pick & 0x40 == 0 {
+            QueryNames::Exact
+        } else {
+            QueryNames::CaseInsensitive
+        },
+    }
+}
+
+/// Credential extraction from an HTTP request (headers, query) and the gate, under any of the gate settings:
+/// whatever the request, a pass means the signature verifies for the configured key.
 pub fn credentials(data: &[u8]) {
     let f = fixture();
+    let settings = settings_of(data);
     let mut u = Unstructured::new(data);
     let Ok(case) = HttpCase::arbitrary(&mut u) else {
         return;
@@ -85,12 +107,12 @@ pub fn credentials(data: &[u8]) {
     for (k, v) in &case.headers {
         insert(&mut headers, k.as_bytes(), v);
     }
-    let query = parse_pairs(&query_text);
+    let query = parse_pairs_with(&query_text, settings.query_plus);
     let creds = RequestCredentials {
         headers: &headers,
         query: &query,
         username: &[],
-        settings: Default::default(),
+        settings,
     };
     if let Ok((_, pass)) = gate::check(&f.authorizers, Some(0), &creds) {
         let token = pass.token.unwrap_or_default();
@@ -303,3 +325,15 @@ pub const TARGETS: [(&str, EntryPoint); 4] = [
     ("connect", connect),
     ("signature", signature),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gate_setting_combination_gets_inputs() {
+        let seen: std::collections::HashSet<String> =
+            (0..=255u8).map(|b| settings_of(&[b]).describe()).collect();
+        assert_eq!(seen.len(), 12, "{seen:?}");
+    }
+}
