@@ -256,7 +256,7 @@ impl Plan {
             tokens: s.devices.token,
             static_token: s.devices.static_token.clone(),
             token_prefix: s.devices.token_prefix.clone(),
-            token_pool: super::tokens::pool_size(&s, &model, &mix, devices),
+            token_pool: super::tokens::pool_size(&s, &model, &mix, &groups),
             token_max_age_s: s.devices.token_max_age_s,
             keys,
             attacker,
