@@ -25,7 +25,7 @@ use crate::wire::mqtt::{UsernameParts, build_username};
 pub struct Endpoints {
     pub addrs: ListenAddrs,
     pub target: Target,
-    pub key: &'static PrivateKey,
+    pub key: Arc<PrivateKey>,
     http_tls: TlsConnector,
     mqtt_tls: TlsConnector,
     server_name: ServerName<'static>,
@@ -63,7 +63,7 @@ impl Endpoints {
         addrs: ListenAddrs,
         ca: &Path,
         target: Target,
-        key: &'static PrivateKey,
+        key: Arc<PrivateKey>,
     ) -> anyhow::Result<Self> {
         let server_name = ServerName::try_from(target.host.clone())
             .with_context(|| format!("{:?} is not a TLS server name", target.host))?;
@@ -125,7 +125,7 @@ impl Endpoints {
     /// The valid, signed opening of a connection on `transport` for attempt `attempt`.
     pub fn prefix(&self, transport: Transport, attempt: &str) -> Vec<u8> {
         let token = format!("fuzz-{attempt}");
-        let sig = encode_signature(&sign_token(self.key, token.as_bytes()));
+        let sig = encode_signature(&sign_token(&self.key, token.as_bytes()));
         let t = &self.target;
         match transport {
             Transport::Https | Transport::Http => format!(

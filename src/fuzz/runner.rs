@@ -2,8 +2,8 @@
 //! (seed, index)), judges each with the [`super::oracle`], probes liveness and memory every few cases, minimizes
 //! and writes each finding as a [`Reproducer`], and returns the [`Summary`] the command renders.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -15,9 +15,8 @@ use super::oracle::{self, FindingKind, Issued, judge_entries, panics};
 use super::reduce::Reducer;
 use super::render::render;
 use super::reproducer::Reproducer;
-use super::targets::fixture;
-use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION};
-use crate::emulator::{EmulatorConfig, Ledger, RunningEmulator};
+use super::setup::Setup;
+use crate::emulator::Ledger;
 use crate::shutdown::Shutdown;
 
 /// How a fuzz run is bounded and where its files go.
@@ -38,6 +37,8 @@ pub struct Options {
     pub run_dir: PathBuf,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// The authorizers attacked and the key of valid prefixes (default: the built-in fixture).
+    pub setup: Arc<Setup>,
 }
 
 impl Options {
@@ -52,6 +53,7 @@ impl Options {
             max_findings: 20,
             run_dir,
             progress: false,
+            setup: Arc::new(Setup::builtin()),
         }
     }
 }
@@ -100,49 +102,6 @@ pub struct Summary {
     /// `pass` or `fail`.
     pub verdict: &'static str,
     pub run_dir: PathBuf,
-}
-
-/// The embedded emulator a fuzz run attacks: the fixture's authorizer, every data-plane listener on 127.0.0.1:0.
-pub fn emulator_config(state_dir: &Path) -> EmulatorConfig {
-    let any = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    let f = fixture();
-    EmulatorConfig {
-        authorizers: f.authorizers.clone(),
-        default_authorizer: Some(f.target.authorizer.clone()),
-        endpoint_names: vec![f.target.host.clone()],
-        region: DEFAULT_REGION.into(),
-        account_id: DEFAULT_ACCOUNT.into(),
-        bind_https: any,
-        bind_http: any,
-        bind_admin: None,
-        bind_mqtt_tls: any,
-        bind_mqtt: any,
-        check_host: true,
-        state_dir: state_dir.to_path_buf(),
-        tls: None,
-        // Bounded, so resident memory is too: the fuzz oracle reads each case's entries right after it.
-        ledger_capacity: 10_000,
-    }
-}
-
-async fn start(
-    run_dir: &Path,
-    shutdown: &Shutdown,
-) -> anyhow::Result<(RunningEmulator, Endpoints)> {
-    oracle::install_panic_counter();
-    std::fs::create_dir_all(run_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the run folder {}: {e}", run_dir.display()))?;
-    let running =
-        crate::emulator::start(emulator_config(&run_dir.join("emulator")), shutdown.clone())
-            .await?;
-    let f = fixture();
-    let ep = Endpoints::new(
-        *running.addrs(),
-        running.ca_cert_path(),
-        f.target.clone(),
-        f.key,
-    )?;
-    Ok((running, ep))
 }
 
 /// The attempt id of case `index`'s valid prefix.
@@ -229,7 +188,7 @@ async fn minimize(
 /// Runs `opts.cases` cases against a fresh embedded emulator.
 pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary> {
     let emu_shutdown = Shutdown::new();
-    let (running, ep) = start(&opts.run_dir, &emu_shutdown).await?;
+    let (running, ep) = opts.setup.start(&opts.run_dir, &emu_shutdown).await?;
     let ledger = running.ledger().clone();
     let mut stats: Vec<TransportStats> = Transport::ALL
         .iter()
@@ -403,7 +362,7 @@ pub async fn replay(
     opts: &Options,
 ) -> anyhow::Result<Option<(FindingKind, String)>> {
     let emu_shutdown = Shutdown::new();
-    let (running, ep) = start(&opts.run_dir, &emu_shutdown).await?;
+    let (running, ep) = opts.setup.start(&opts.run_dir, &emu_shutdown).await?;
     let bytes = rep.bytes()?;
     let attempt = rep
         .valid_prefix

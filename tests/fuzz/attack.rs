@@ -8,7 +8,7 @@ use tokenstorm::emulator::metrics::Transport as Listener;
 use tokenstorm::emulator::server::Limits;
 use tokenstorm::fuzz::case::Transport;
 use tokenstorm::fuzz::exec::{Endpoints, Sent};
-use tokenstorm::fuzz::runner::emulator_config;
+use tokenstorm::fuzz::setup::Setup;
 use tokenstorm::fuzz::targets::fixture;
 use tokenstorm::shutdown::Shutdown;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -49,8 +49,9 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
         header_read_timeout: Duration::from_secs(2),
     };
     let shutdown = Shutdown::new();
+    let setup = Setup::builtin();
     let running = tokenstorm::emulator::start_with_limits(
-        emulator_config(dir.path()),
+        setup.emulator_config(dir.path()),
         limits,
         shutdown.clone(),
     )
@@ -58,7 +59,13 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
     .unwrap();
     let addrs = *running.addrs();
     let f = fixture();
-    let ep = Endpoints::new(addrs, running.ca_cert_path(), f.target.clone(), f.key).unwrap();
+    let ep = Endpoints::new(
+        addrs,
+        running.ca_cert_path(),
+        f.target.clone(),
+        setup.key.clone(),
+    )
+    .unwrap();
     let host = &f.target.host;
 
     // Slowloris on plain HTTP: a request head that never ends.
@@ -177,7 +184,7 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_request_head_is_refused_with_431() {
     let dir = tempfile::tempdir().unwrap();
-    let running = tokenstorm::emulator::start(emulator_config(dir.path()), Shutdown::new())
+    let running = tokenstorm::emulator::start(Setup::builtin().emulator_config(dir.path()), Shutdown::new())
         .await
         .unwrap();
     let mut s = open(running.addrs().http.unwrap(), b"").await;

@@ -163,17 +163,10 @@ fn the_fuzz_command_ends_with_a_verdict_a_summary_and_a_report_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_half_closed_valid_request_always_reaches_the_authorizer() {
     let dir = tempfile::tempdir().unwrap();
-    let running = tokenstorm::emulator::start(runner::emulator_config(dir.path()), Shutdown::new())
+    let (running, ep) = tokenstorm::fuzz::setup::Setup::builtin()
+        .start(dir.path(), &Shutdown::new())
         .await
         .unwrap();
-    let f = tokenstorm::fuzz::targets::fixture();
-    let ep = tokenstorm::fuzz::exec::Endpoints::new(
-        *running.addrs(),
-        running.ca_cert_path(),
-        f.target.clone(),
-        f.key,
-    )
-    .unwrap();
     for (i, transport) in [Transport::Http, Transport::Https]
         .into_iter()
         .cycle()
