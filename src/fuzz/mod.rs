@@ -13,6 +13,7 @@
 
 pub mod case;
 pub mod exec;
+pub mod judge;
 pub mod oracle;
 pub mod reduce;
 pub mod render;

@@ -1,6 +1,7 @@
-//! The fuzz loop (async shell): starts the embedded emulator, sends case after case (each generated from
-//! (seed, index)), judges each with the [`super::oracle`], probes liveness and memory every few cases, minimizes
-//! and writes each finding as a [`Reproducer`], and returns the [`Summary`] the command renders.
+//! The fuzz loop (async shell): starts the embedded emulator ([`super::setup`]), sends case after case (each
+//! generated from (seed, index)), judges each ([`super::judge`], [`super::oracle`]), probes liveness and memory
+//! every few cases, minimizes and writes each finding as a [`Reproducer`], and returns the [`Summary`] the
+//! command renders.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,13 +11,13 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::case::{Transport, generate};
-use super::exec::{Endpoints, Sent};
-use super::oracle::{self, FindingKind, Issued, judge_entries, panics};
-use super::reduce::Reducer;
+use super::exec::Sent;
+pub use super::judge::{attempt_id, judge_case};
+use super::judge::{minimize, probe};
+use super::oracle::{self, FindingKind, Issued};
 use super::render::render;
 use super::reproducer::Reproducer;
 use super::setup::Setup;
-use crate::emulator::Ledger;
 use crate::shutdown::Shutdown;
 
 /// How a fuzz run is bounded and where its files go.
@@ -104,87 +105,6 @@ pub struct Summary {
     pub run_dir: PathBuf,
 }
 
-/// The attempt id of case `index`'s valid prefix.
-pub fn attempt_id(seed: u64, index: u64) -> String {
-    format!("fz{seed}-{index}")
-}
-
-/// Sends one case and judges it. `None`: nothing wrong.
-pub async fn judge_case(
-    ep: &Endpoints,
-    ledger: &Ledger,
-    issued: &mut Issued,
-    transport: Transport,
-    prefix: Option<&str>,
-    bytes: &[u8],
-    deadline: Duration,
-) -> (Sent, Option<(FindingKind, String)>) {
-    if let Some(p) = prefix {
-        issued.issue(p);
-    }
-    let seq = ledger.recorded();
-    let panics_before = panics();
-    let sent = ep.send(transport, prefix, bytes, deadline).await;
-    let entries = ledger.since(seq).entries;
-    let verdict = if panics() > panics_before {
-        Some((
-            FindingKind::Panic,
-            format!("{} panic(s) during the case", panics() - panics_before),
-        ))
-    } else if let Some(found) = judge_entries(&entries, prefix, issued)
-        .filter(|(k, _)| *k != FindingKind::ValidRefused || transport != Transport::Wss)
-    {
-        // Over WebSocket the frame reader runs while the CONNECT is being authorized, so a broken frame after
-        // a valid CONNECT may end the connection first: whether the valid prefix is served is then a race,
-        // not a finding. HTTP and MQTT read the next request or packet only after authorizing this one.
-        Some(found)
-    } else if sent == Sent::Deadline {
-        Some((
-            FindingKind::Hang,
-            format!(
-                "the emulator kept the connection open {deadline:?} after the client closed its side"
-            ),
-        ))
-    } else {
-        None
-    };
-    (sent, verdict)
-}
-
-/// Shrinks `bytes` while the same kind of finding reproduces, within the time budget.
-async fn minimize(
-    ep: &Endpoints,
-    ledger: &Ledger,
-    transport: Transport,
-    prefix: Option<&str>,
-    bytes: &[u8],
-    kind: FindingKind,
-    opts: &Options,
-) -> Vec<u8> {
-    if kind == FindingKind::Hang {
-        return bytes.to_vec(); // each try would cost a whole deadline
-    }
-    let stop = Instant::now() + opts.minimize_budget;
-    let mut r = Reducer::new(bytes.to_vec());
-    while Instant::now() < stop {
-        let Some(c) = r.next_candidate() else { break };
-        // Minimization re-sends the same valid prefix: each try judges its own invocations.
-        let mut issued = Issued::default();
-        let (_, v) = judge_case(
-            ep,
-            ledger,
-            &mut issued,
-            transport,
-            prefix,
-            &c,
-            opts.case_deadline,
-        )
-        .await;
-        r.report(v.is_some_and(|(k, _)| k == kind));
-    }
-    r.into_best()
-}
-
 /// Runs `opts.cases` cases against a fresh embedded emulator.
 pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary> {
     let emu_shutdown = Shutdown::new();
@@ -264,12 +184,14 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
         let probe_due = index % opts.probe_every.max(1) == 0 || index == opts.cases;
         if probe_due || matches!(sent, Sent::NotConnected(_)) {
             probes += 1;
-            if let Err(why) = ep
-                .probe(
-                    &probe_id(&mut issued, &format!("probe-{index}")),
-                    opts.case_deadline,
-                )
-                .await
+            if let Err(why) = probe(
+                &ep,
+                &ledger,
+                &mut issued,
+                &format!("probe-{index}"),
+                opts.case_deadline,
+            )
+            .await
             {
                 findings.push(run_finding(
                     FindingKind::Hang,
@@ -338,13 +260,6 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
     })
 }
 
-/// Issues the attempt ids a probe will use (`<id>-https`, `<id>-mqtt`) and returns `id`.
-fn probe_id(issued: &mut Issued, id: &str) -> String {
-    issued.issue(&format!("{id}-https"));
-    issued.issue(&format!("{id}-mqtt"));
-    id.to_string()
-}
-
 fn run_finding(kind: FindingKind, after: u64, detail: String) -> Finding {
     Finding {
         kind,
@@ -381,11 +296,16 @@ pub async fn replay(
     .await;
     let verdict = match verdict {
         Some(v) => Some(v),
-        None => ep
-            .probe(&probe_id(&mut issued, "replay-probe"), opts.case_deadline)
-            .await
-            .err()
-            .map(|why| (FindingKind::Hang, format!("liveness probe failed: {why}"))),
+        None => probe(
+            &ep,
+            &ledger,
+            &mut issued,
+            "replay-probe",
+            opts.case_deadline,
+        )
+        .await
+        .err()
+        .map(|why| (FindingKind::Hang, format!("liveness probe failed: {why}"))),
     };
     emu_shutdown.trigger();
     let _ = tokio::time::timeout(Duration::from_secs(10), running.join()).await;
