@@ -203,3 +203,90 @@ async fn an_oversized_request_head_is_refused_with_431() {
         String::from_utf8_lossy(&said)
     );
 }
+
+/// Opens an MQTT-over-WebSocket session on the plain HTTP listener with a valid CONNECT; returns the socket once
+/// the upgrade and the CONNACK came back.
+async fn websocket_session(ep: &Endpoints, addr: std::net::SocketAddr, id: &str) -> TcpStream {
+    let mut s = open(addr, &ep.prefix(Transport::Wss, id)).await;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !tokenstorm::fuzz::exec::first_frame_complete(&got) {
+        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+            .await
+            .expect("the session answers")
+            .expect("read");
+        assert!(n > 0, "closed before the CONNACK: {got:?}");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101"), "{got:?}");
+    assert!(
+        got.windows(4).any(|w| w == [0x20, 0x02, 0x00, 0x00]),
+        "no CONNACK 0: {got:?}"
+    );
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_sessions_hold_their_place_under_the_connection_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_connections_per_listener: 2,
+        ..Limits::default()
+    };
+    let setup = Setup::builtin();
+    let running = tokenstorm::emulator::start_with_limits(
+        setup.emulator_config(dir.path()),
+        limits,
+        Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    let http = running.addrs().http.unwrap();
+    let ep = Endpoints::new(
+        *running.addrs(),
+        running.ca_cert_path(),
+        setup.target.clone(),
+        setup.key.clone(),
+    )
+    .unwrap();
+    // Two upgraded sessions fill the plain HTTP listener's cap of 2.
+    let first = websocket_session(&ep, http, "ws-cap-1").await;
+    let _second = websocket_session(&ep, http, "ws-cap-2").await;
+    // A third connection is refused with a 503 while both sessions are open.
+    let mut third = open(http, &ep.prefix(Transport::Http, "ws-cap-3")).await;
+    let said = tokio::time::timeout(Duration::from_secs(20), until_closed(&mut third))
+        .await
+        .unwrap();
+    assert!(
+        said.starts_with(b"HTTP/1.1 503"),
+        "{}",
+        String::from_utf8_lossy(&said)
+    );
+    assert_eq!(running.metrics().connections_refused(Listener::Http), 1);
+    assert!(
+        !running
+            .ledger()
+            .entries()
+            .iter()
+            .any(|e| e.attempt_id.as_deref() == Some("ws-cap-3"))
+    );
+    // When one session ends, its place is free again: a valid publish is served.
+    drop(first);
+    let mut served = false;
+    for i in 0..100 {
+        let id = format!("ws-cap-after-{i}");
+        ep.send(Transport::Http, Some(&id), b"", Duration::from_secs(20))
+            .await;
+        if running
+            .ledger()
+            .entries()
+            .iter()
+            .any(|e| e.attempt_id.as_deref() == Some(id.as_str()))
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "the freed place was never reused");
+}
