@@ -170,9 +170,8 @@ impl FunctionFile {
                     disconnect_after_s,
                     refresh_after_s,
                 } => {
-                    let policy_documents = self
-                        .policy_documents(file, at)?
-                        .unwrap_or(policy_documents);
+                    let policy_documents =
+                        self.policy_documents(file, at)?.unwrap_or(policy_documents);
                     Ok(FunctionBehaviour::Allow {
                         principal_id: self.principal_id.clone().unwrap_or(principal_id),
                         policy_documents,
@@ -211,13 +210,19 @@ impl FunctionFile {
 }
 
 impl FunctionFile {
-    fn policy_documents(&self, file: &str, at: &str) -> anyhow::Result<Option<Vec<serde_json::Value>>> {
+    fn policy_documents(
+        &self,
+        file: &str,
+        at: &str,
+    ) -> anyhow::Result<Option<Vec<serde_json::Value>>> {
         self.policy_documents
             .as_ref()
             .map(|docs| {
                 docs.iter()
                     .enumerate()
-                    .map(|(i, d)| policy_document(d, &format!("{file}: {at}.policy_documents[{i}]")))
+                    .map(|(i, d)| {
+                        policy_document(d, &format!("{file}: {at}.policy_documents[{i}]"))
+                    })
                     .collect()
             })
             .transpose()
@@ -230,7 +235,9 @@ impl FunctionFile {
             max_clock_skew_s: self.max_clock_skew_s.unwrap_or(d.max_clock_skew_s),
             max_session_s: self.max_session_s.unwrap_or(d.max_session_s),
             nonce_capacity: self.nonce_capacity.unwrap_or(d.nonce_capacity),
-            policy_documents: self.policy_documents(file, at)?.unwrap_or(d.policy_documents),
+            policy_documents: self
+                .policy_documents(file, at)?
+                .unwrap_or(d.policy_documents),
             disconnect_after_s: self.disconnect_after_s.unwrap_or(d.disconnect_after_s),
             refresh_after_s: self.refresh_after_s.unwrap_or(d.refresh_after_s),
         };
@@ -366,7 +373,11 @@ mod tests {
             panic!("not replay_resistant")
         };
         assert_eq!(
-            (rules.max_token_age_s, rules.max_clock_skew_s, rules.max_session_s),
+            (
+                rules.max_token_age_s,
+                rules.max_clock_skew_s,
+                rules.max_session_s
+            ),
             (120, 30, 86400)
         );
         assert_eq!((rules.nonce_capacity, rules.refresh_after_s), (10, 600));
@@ -379,9 +390,15 @@ mod tests {
         let m = msg("mode = \"replay_resistant\"\nprincipal_id = \"x\"");
         assert!(m.contains("function.principal_id"), "{m}");
         let m = msg("max_token_age_s = 5");
-        assert!(m.contains("max_token_age_s") && m.contains("replay_resistant"), "{m}");
+        assert!(
+            m.contains("max_token_age_s") && m.contains("replay_resistant"),
+            "{m}"
+        );
         let m = msg("mode = \"replay_resistant\"\nnonce_capacity = 0");
-        assert!(m.contains("s.toml: function.nonce_capacity") && m.contains("got 0"), "{m}");
+        assert!(
+            m.contains("s.toml: function.nonce_capacity") && m.contains("got 0"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -262,7 +262,10 @@ mod tests {
             (f.device, f.issued, f.nonce),
             ("device000001", NOW, "0123456789abcdef")
         );
-        assert!(parse("v1.d.1.abcdefgh\n").is_some(), "Python's $ before \\n");
+        assert!(
+            parse("v1.d.1.abcdefgh\n").is_some(),
+            "Python's $ before \\n"
+        );
         for bad in [
             "v2.d.1.abcdefgh",
             "v1.d.1.abcdefg",
@@ -338,7 +341,10 @@ mod tests {
         assert_eq!(rule(&r, &mut n, &event(&t, "", &mqtt), NOW), "replayed");
         // The same nonce under another device is another pair.
         let other = format!("v1.dev3.{NOW}.nonce0001");
-        assert_eq!(rule(&r, &mut n, &event(&other, "conn-b", &mqtt), NOW), "fresh");
+        assert_eq!(
+            rule(&r, &mut n, &event(&other, "conn-b", &mqtt), NOW),
+            "fresh"
+        );
     }
 
     #[test]
@@ -353,9 +359,15 @@ mod tests {
         let https = ["http"];
         let t = format!("v1.d.{NOW}.nonce0001");
         assert_eq!(rule(&r, &mut n, &event(&t, "c", &https), NOW), "fresh");
-        assert_eq!(rule(&r, &mut n, &event(&t, "c", &https), NOW + 100), "replayed");
+        assert_eq!(
+            rule(&r, &mut n, &event(&t, "c", &https), NOW + 100),
+            "replayed"
+        );
         // Forgotten after max(age, session); the age check still refuses the token itself.
-        assert_eq!(rule(&r, &mut n, &event(&t, "c", &https), NOW + 101), "expired");
+        assert_eq!(
+            rule(&r, &mut n, &event(&t, "c", &https), NOW + 101),
+            "expired"
+        );
         assert!(n.is_empty());
         for i in 0..5 {
             let t = format!("v1.d.{NOW}.nonce100{i}");
@@ -366,6 +378,9 @@ mod tests {
         let first = format!("v1.d.{NOW}.nonce1000");
         assert_eq!(rule(&r, &mut n, &event(&first, "c", &https), NOW), "fresh");
         let last = format!("v1.d.{NOW}.nonce1004");
-        assert_eq!(rule(&r, &mut n, &event(&last, "c", &https), NOW), "replayed");
+        assert_eq!(
+            rule(&r, &mut n, &event(&last, "c", &https), NOW),
+            "replayed"
+        );
     }
 }

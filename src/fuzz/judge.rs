@@ -111,8 +111,13 @@ pub async fn probe(
     let entries = ledger.since(seq).entries;
     for t in ["https", "mqtt"] {
         let want = format!("{id}-{t}");
-        if !entries.iter().any(|e| e.attempt_id.as_deref() == Some(want.as_str())) {
-            return Err(format!("the {t} probe was answered without reaching the authorizer"));
+        if !entries
+            .iter()
+            .any(|e| e.attempt_id.as_deref() == Some(want.as_str()))
+        {
+            return Err(format!(
+                "the {t} probe was answered without reaching the authorizer"
+            ));
         }
     }
     Ok(())

@@ -10,8 +10,8 @@ use super::case::{
 };
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE, publish_target};
 
-pub use super::render_mqtt::{connect_packet, render_username, varint};
 use super::render_mqtt::mqtt;
+pub use super::render_mqtt::{connect_packet, render_username, varint};
 use crate::wire::query::encode_component;
 
 /// What the rendering needs to know about the target: names a case may reuse so it gets past the easy checks.

@@ -78,7 +78,9 @@ impl Setup {
         };
         let source = plan.source.display().to_string();
         let key = plan.keys.into_iter().next().map(|k| k.key).ok_or_else(|| {
-            anyhow::anyhow!("{source}: keys: the scenario has no signing key to sign valid prefixes with")
+            anyhow::anyhow!(
+                "{source}: keys: the scenario has no signing key to sign valid prefixes with"
+            )
         })?;
         Ok(Self {
             default_authorizer: Some(spec.name.clone()),

@@ -2,12 +2,12 @@
 //! device sized from the plan. The tokens themselves are made by [`crate::attempt::pool`].
 
 use super::error::ScenarioError;
-use super::groups::Groups;
-use crate::load::connect_pacer::PER_CLIENT_GAP;
-use crate::metrics::Transport;
 use super::file::{Scenario, TokenScheme};
+use super::groups::Groups;
 use super::plan::Model;
 use crate::attempt::{Class, Mix};
+use crate::load::connect_pacer::PER_CLIENT_GAP;
+use crate::metrics::Transport;
 
 /// Checks `devices.token_max_age_s` and `devices.token_pool` of a replay-resistant scenario.
 pub(super) fn validate(
@@ -61,9 +61,7 @@ pub(super) fn pool_size(s: &Scenario, model: &Model, mix: &Mix, groups: &Groups)
         } else {
             match *model {
                 Model::Open { rate_per_s } => rate_per_s * s.run.duration_s,
-                Model::Closed { concurrency } => {
-                    f64::from(concurrency) * s.run.duration_s * 1000.0
-                }
+                Model::Closed { concurrency } => f64::from(concurrency) * s.run.duration_s * 1000.0,
             }
         };
         expected / https

@@ -16,7 +16,10 @@ fn replays_sent(r: &Value) -> BTreeMap<(String, String), BTreeMap<String, u64>> 
         if row["class"] != "replayed" || row["outcome"] == "exhausted" {
             continue;
         }
-        let variant = row["variant"].as_str().unwrap_or("other_device").to_string();
+        let variant = row["variant"]
+            .as_str()
+            .unwrap_or("other_device")
+            .to_string();
         let key = (row["transport"].as_str().unwrap().to_string(), variant);
         *out.entry(key)
             .or_default()

@@ -184,9 +184,12 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_request_head_is_refused_with_431() {
     let dir = tempfile::tempdir().unwrap();
-    let running = tokenstorm::emulator::start(Setup::builtin().emulator_config(dir.path()), Shutdown::new())
-        .await
-        .unwrap();
+    let running = tokenstorm::emulator::start(
+        Setup::builtin().emulator_config(dir.path()),
+        Shutdown::new(),
+    )
+    .await
+    .unwrap();
     let mut s = open(running.addrs().http.unwrap(), b"").await;
     let head = format!(
         "POST /topics/t HTTP/1.1\r\nhost: {}\r\nx-big: {}\r\n\r\n",

@@ -207,11 +207,9 @@ async fn fuzzing_a_scenario_attacks_its_authorizer_and_signs_with_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("own.toml");
     std::fs::write(&path, OWN_SCENARIO).unwrap();
-    let plan = tokenstorm::scenario::Plan::resolve(
-        tokenstorm::scenario::load(&path).unwrap(),
-        &path,
-    )
-    .unwrap();
+    let plan =
+        tokenstorm::scenario::Plan::resolve(tokenstorm::scenario::load(&path).unwrap(), &path)
+            .unwrap();
     let setup = tokenstorm::fuzz::setup::Setup::from_plan(plan).unwrap();
     assert_eq!(setup.target.authorizer, "OwnAuthorizer");
     assert_eq!(setup.target.token_key_name, "X-Own-Token");
@@ -294,7 +292,10 @@ fn the_fuzz_command_takes_a_scenario_and_names_its_mistakes() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
-        OWN_SCENARIO.replace("bits = 2048", "bits = 2048\nprivate_key_files = [\"missing.pem\"]"),
+        OWN_SCENARIO.replace(
+            "bits = 2048",
+            "bits = 2048\nprivate_key_files = [\"missing.pem\"]",
+        ),
     )
     .unwrap();
     let out = std::process::Command::new(crate::run::bin())
@@ -306,5 +307,8 @@ fn the_fuzz_command_takes_a_scenario_and_names_its_mistakes() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("bad.toml") && stderr.contains("keys"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("keys"),
+        "{stderr}"
+    );
 }

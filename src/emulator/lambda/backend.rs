@@ -31,7 +31,7 @@ pub struct Invocation {
 /// A started function.
 pub enum LiveFunction {
     /// In process, with the replay-resistant function's memory (empty for the other behaviours).
-    InProcess(FunctionSpec, Mutex<Nonces>),
+    InProcess(Box<(FunctionSpec, Mutex<Nonces>)>),
     Runtime(Arc<Pool>),
     InvokeApi(InvokeFunction),
 }
@@ -148,14 +148,14 @@ impl LiveFunction {
 
     /// The in-process function, with an empty memory.
     pub fn in_process(spec: FunctionSpec) -> Self {
-        Self::InProcess(spec, Mutex::default())
+        Self::InProcess(Box::new((spec, Mutex::default())))
     }
 
     /// Invokes the function on an event (fails closed: every failure is an `Err`).
     pub async fn invoke(&self, event: &Value) -> Invocation {
         match self {
-            Self::InProcess(spec, nonces) => {
-                let (result, rule) = invoke_in_process(spec, nonces, event).await;
+            Self::InProcess(f) => {
+                let (result, rule) = invoke_in_process(&f.0, &f.1, event).await;
                 Invocation {
                     result,
                     cold_start: false,
