@@ -53,27 +53,14 @@ impl Setup {
     /// elsewhere (Runtime API, Invoke API) is replaced by the in-process default allow: the fuzz oracle judges
     /// what reaches the authorizer, not what it answers, and must not wait on real runtimes.
     pub fn from_plan(plan: Plan) -> anyhow::Result<Self> {
-        let a = &plan.authorizer;
-        let function = match a.function.backend {
-            Backend::InProcess => a.function.clone(),
-            _ => FunctionSpec::in_process(FunctionBehaviour::default_allow(), Duration::ZERO),
-        };
-        let spec = AuthorizerSpec {
-            name: a.name.clone(),
-            token_key_name: a.token_key_name.clone(),
-            signing_keys: plan
-                .keys
-                .iter()
-                .map(|k| (k.name.clone(), k.public.clone()))
-                .collect(),
-            status: a.status,
-            signing_disabled: a.signing_disabled,
-            enable_caching_for_http: a.enable_caching_for_http,
-            function,
-        };
+        let mut spec = plan.authorizer_spec();
+        if spec.function.backend != Backend::InProcess {
+            spec.function =
+                FunctionSpec::in_process(FunctionBehaviour::default_allow(), Duration::ZERO);
+        }
         let target = Target {
-            authorizer: a.name.clone(),
-            token_key_name: a.token_key_name.clone(),
+            authorizer: spec.name.clone(),
+            token_key_name: spec.token_key_name.clone(),
             host: plan.target.endpoint_name().to_string(),
         };
         let source = plan.source.display().to_string();

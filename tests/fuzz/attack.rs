@@ -28,6 +28,30 @@ async fn open(addr: std::net::SocketAddr, first: &[u8]) -> TcpStream {
     s
 }
 
+/// Sends valid plain HTTP publishes (`<prefix>-<i>`) until one reaches the authorizer (at most 100 tries, 50 ms
+/// apart): whether the listener serves again once connections went away.
+async fn served_again(
+    ep: &Endpoints,
+    running: &tokenstorm::emulator::RunningEmulator,
+    prefix: &str,
+) -> bool {
+    for i in 0..100 {
+        let id = format!("{prefix}-{i}");
+        ep.send(Transport::Http, Some(&id), b"", Duration::from_secs(20))
+            .await;
+        if running
+            .ledger()
+            .entries()
+            .iter()
+            .any(|e| e.attempt_id.as_deref() == Some(id.as_str()))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// Reads until the emulator closes the socket (EOF or reset); returns what it said.
 async fn until_closed(s: &mut TcpStream) -> Vec<u8> {
     let mut got = Vec::new();
@@ -153,28 +177,10 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
     // Once the flood is gone, the HTTP listener serves again.
     drop(flood);
     drop(slow);
-    let mut served = false;
-    for i in 0..50 {
-        let attempt = format!("after-flood-{i}");
-        ep.send(
-            Transport::Http,
-            Some(&attempt),
-            b"",
-            Duration::from_secs(20),
-        )
-        .await;
-        if running
-            .ledger()
-            .entries()
-            .iter()
-            .any(|e| e.attempt_id.as_deref() == Some(attempt.as_str()))
-        {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(served, "the HTTP listener did not recover after the flood");
+    assert!(
+        served_again(&ep, &running, "after-flood").await,
+        "the HTTP listener did not recover after the flood"
+    );
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(20), running.join())
         .await
@@ -275,21 +281,8 @@ async fn websocket_sessions_hold_their_place_under_the_connection_cap() {
     );
     // When one session ends, its place is free again: a valid publish is served.
     drop(first);
-    let mut served = false;
-    for i in 0..100 {
-        let id = format!("ws-cap-after-{i}");
-        ep.send(Transport::Http, Some(&id), b"", Duration::from_secs(20))
-            .await;
-        if running
-            .ledger()
-            .entries()
-            .iter()
-            .any(|e| e.attempt_id.as_deref() == Some(id.as_str()))
-        {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(served, "the freed place was never reused");
+    assert!(
+        served_again(&ep, &running, "ws-cap-after").await,
+        "the freed place was never reused"
+    );
 }
