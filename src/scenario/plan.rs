@@ -216,6 +216,7 @@ impl Plan {
         let function =
             super::function::resolve(&a.function, file.parent().unwrap_or(Path::new(".")), &f)
                 .map_err(|p| err("authorizer.function", p))?;
+        super::tokens::same_max_age(&s, &function.behaviour, &err)?;
         let h = &s.http;
         if h.topic.is_empty() || h.topic.len() > 256 || h.topic.contains(['#', '+']) {
             return Err(err(

@@ -6,6 +6,7 @@ use super::file::{Scenario, TokenScheme};
 use super::groups::Groups;
 use super::plan::Model;
 use crate::attempt::{Class, Mix};
+use crate::emulator::config::FunctionBehaviour;
 use crate::load::connect_pacer::PER_CLIENT_GAP;
 use crate::metrics::Transport;
 
@@ -34,6 +35,28 @@ pub(super) fn validate(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// The in-process replay-resistant function and the tokens must agree on the maximum age: `replayed.expired`
+/// tokens are issued `devices.token_max_age_s` + 60 s ago, and must be expired for the function.
+pub(super) fn same_max_age(
+    s: &Scenario,
+    function: &FunctionBehaviour,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    if let (TokenScheme::ReplayResistant, FunctionBehaviour::ReplayResistant(rules)) =
+        (s.devices.token, function)
+        && rules.max_token_age_s != s.devices.token_max_age_s
+    {
+        return Err(err(
+            "authorizer.function.max_token_age_s",
+            format!(
+                "is {} s but devices.token_max_age_s is {} s: set both to the same age",
+                rules.max_token_age_s, s.devices.token_max_age_s
+            ),
+        ));
     }
     Ok(())
 }
@@ -146,5 +169,32 @@ mod tests {
         // ... or its share of connects_per_s when lower: 40/s × 10 s / 300 + 1 = 2.33, μ = 0.47 → 0.58 + 2.05 → 3, + 2.
         s.mqtt.connects_per_s = 40.0;
         assert_eq!(pool_size(&s, &open, &mix(1.0, 4.0), &mqtt), 5);
+    }
+
+    #[test]
+    fn the_function_and_the_tokens_agree_on_the_maximum_age() {
+        use crate::emulator::replay_resistant::ReplayRules;
+        let err = |field: &str, problem: String| ScenarioError::new("s.toml", field, problem);
+        let mut s = Scenario::default();
+        let f = |age| {
+            FunctionBehaviour::ReplayResistant(ReplayRules {
+                max_token_age_s: age,
+                ..ReplayRules::default()
+            })
+        };
+        s.devices.token_max_age_s = 300;
+        assert!(
+            same_max_age(&s, &f(120), &err).is_ok(),
+            "other token schemes"
+        );
+        s.devices.token = TokenScheme::ReplayResistant;
+        assert!(same_max_age(&s, &f(300), &err).is_ok());
+        assert!(same_max_age(&s, &FunctionBehaviour::Deny, &err).is_ok());
+        let e = same_max_age(&s, &f(120), &err).unwrap_err();
+        assert_eq!(e.field, "authorizer.function.max_token_age_s");
+        assert!(
+            e.problem.contains("120") && e.problem.contains("300"),
+            "{e}"
+        );
     }
 }
