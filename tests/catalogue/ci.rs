@@ -34,7 +34,10 @@ fn ci_security_passes_against_the_embedded_emulator() {
     let out = tempfile::tempdir().unwrap();
     let scenario = repo("scenarios/ci-security.toml");
     // 10 s: an MQTT device resends its own token only after one was allowed, and other tests share the CPU.
-    let (o, r) = run(&[scenario.to_str().unwrap(), "--duration", "10"], out.path());
+    let (o, r) = run(
+        &[scenario.to_str().unwrap(), "--duration", "10"],
+        out.path(),
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
