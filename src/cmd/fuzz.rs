@@ -12,11 +12,13 @@ use anyhow::Context as _;
 use crate::error::Exit;
 use crate::fuzz::reproducer::Reproducer;
 use crate::fuzz::runner::{self, Options, Summary};
+use crate::fuzz::setup::Setup;
 use crate::shutdown::Shutdown;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A scenario file: its `run.seed` is the default seed and its name names the run folder.
+    /// A scenario file: the emulator fuzzed serves its `[authorizer]` with its `[keys]` (valid prefixes are
+    /// signed with its first key), its `run.seed` is the default seed and its name names the run folder.
     pub scenario: Option<PathBuf>,
     /// The run's seed (case i is generated from ChaCha20(seed, i)). Default: the scenario's seed, else 1.
     #[arg(long)]
@@ -46,16 +48,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let (seed, name) = match &args.scenario {
+    let (seed, name, setup) = match &args.scenario {
         Some(path) => {
             let s = crate::scenario::load(path)?;
+            let seed = args.seed.unwrap_or(s.run.seed);
+            let plan = crate::scenario::Plan::resolve(s, path)?;
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "fuzz".into());
-            (args.seed.unwrap_or(s.run.seed), name)
+            (seed, name, Setup::from_plan(plan)?)
         }
-        None => (args.seed.unwrap_or(1), "fuzz".to_string()),
+        None => (args.seed.unwrap_or(1), "fuzz".to_string(), Setup::builtin()),
     };
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -63,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .unwrap_or(0);
     let run_dir = args.out_dir.join(format!("{unix}-fuzz-{name}-seed{seed}"));
     let mut opts = Options::new(seed, args.cases, run_dir);
+    opts.setup = std::sync::Arc::new(setup);
     opts.case_deadline = Duration::from_millis(args.case_timeout_ms.max(1));
     opts.max_rss_kib = args.max_rss_mb.saturating_mul(1024);
     opts.minimize_budget = Duration::from_secs(args.minimize_s);

@@ -109,7 +109,13 @@ pub(crate) async fn authorize(
     let invocation = shared.functions[call.index].invoke(&call.event).await;
     let duration_us = started.elapsed().as_micros() as u64;
     let result = invocation.result;
-    let verdict = verdict(&result, decide);
+    let mut verdict = verdict(&result, decide);
+    // The in-process replay-resistant function names its rule, as the Python one does in its record.
+    if let (Some(rule), Some(reason)) = (invocation.rule, verdict.deny_reason.as_mut())
+        && reason == "not_authenticated"
+    {
+        *reason = format!("not_authenticated: {rule}");
+    }
     if let Err(err) = &result {
         tracing::warn!(authorizer = %spec.name, reason = %err.reason(), "authorizer invocation failed; denied");
     }

@@ -120,6 +120,10 @@ pub enum FunctionBehaviour {
         entries: Vec<(String, serde_json::Value)>,
         fallback: Box<FunctionBehaviour>,
     },
+    /// The replay-resistant function's checks (`v1` tokens, maximum age, nonces remembered per authorizer),
+    /// then `isAuthenticated: true` as the token's device with these policies (see
+    /// [`super::replay_resistant`]).
+    ReplayResistant(super::replay_resistant::ReplayRules),
 }
 
 /// The whole emulator.

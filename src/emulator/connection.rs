@@ -2,7 +2,8 @@
 //! the HTTPS authorizer cache (`enableCachingForHttp`, spec §5): a valid response is reused on the same
 //! keep-alive connection for `refreshAfterInSeconds`, keyed by authorizer, token and signature.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
@@ -15,6 +16,38 @@ pub struct ConnCtx {
     pub transport: Transport,
     pub server_name: Option<String>,
     cache: Mutex<Option<CacheEntry>>,
+    /// The connection's place under its listener's cap: a WebSocket session keeps a clone after the upgrade.
+    pub(crate) slot: Option<Arc<Slot>>,
+}
+
+/// The open connections of one listener, counted against its cap (`server::Limits`).
+#[derive(Debug, Default)]
+pub(crate) struct OpenConnections(Arc<AtomicUsize>);
+
+impl OpenConnections {
+    /// A slot, or `None` when `cap` connections are open.
+    pub(crate) fn take(&self, cap: usize) -> Option<Slot> {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < cap).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(self.0.clone()))
+    }
+
+    pub(crate) fn open(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// One open connection (or the WebSocket session it became); its place is freed when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub(crate) struct CacheEntry {
@@ -32,7 +65,14 @@ impl ConnCtx {
             transport,
             server_name,
             cache: Mutex::new(None),
+            slot: None,
         }
+    }
+
+    /// The connection, holding its place under the listener's cap.
+    pub(crate) fn with_slot(mut self, slot: Arc<Slot>) -> Self {
+        self.slot = Some(slot);
+        self
     }
 
     pub(crate) fn cached(

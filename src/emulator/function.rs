@@ -1,19 +1,39 @@
-//! The in-process authorizer function that stands in for the Lambda: allow, deny, or a table of token →
-//! response, after an injected latency. It answers raw JSON, exactly what a Lambda would return; judging the
+//! The in-process authorizer function that stands in for the Lambda: allow, deny, a table of token →
+//! response, or the replay-resistant checks ([`super::replay_resistant`]), after an injected latency. It answers raw JSON, exactly what a Lambda would return; judging the
 //! answer is [`super::response`]'s job.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
 use super::config::{FunctionBehaviour, FunctionSpec};
+use super::replay_resistant::{self, Nonces};
 
 /// AWS stops waiting for an authorizer after 5 s and denies (spec §4, §7).
 pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The function's answer for a token. Pure.
+/// The function's answer for a token, without state (a replay-resistant function sees an unsigned event). Pure.
 pub fn respond(behaviour: &FunctionBehaviour, token: Option<&str>) -> Value {
-    match behaviour {
+    respond_to(
+        behaviour,
+        &json!({ "token": token }),
+        &mut Nonces::default(),
+        0,
+    )
+    .0
+}
+
+/// The function's answer to an event at `now` (Unix seconds), and the replay-resistant function's rule when it
+/// answered. Pure but for `nonces` (the replay-resistant function's memory).
+pub fn respond_to(
+    behaviour: &FunctionBehaviour,
+    event: &Value,
+    nonces: &mut Nonces,
+    now: u64,
+) -> (Value, Option<replay_resistant::Rule>) {
+    let token = event.get("token").and_then(Value::as_str);
+    let response = match behaviour {
         FunctionBehaviour::Allow {
             principal_id,
             policy_documents,
@@ -27,12 +47,18 @@ pub fn respond(behaviour: &FunctionBehaviour, token: Option<&str>) -> Value {
             "policyDocuments": policy_documents,
         }),
         FunctionBehaviour::Deny => json!({ "isAuthenticated": false }),
-        FunctionBehaviour::Table { entries, fallback } => entries
-            .iter()
-            .find(|(t, _)| Some(t.as_str()) == token)
-            .map(|(_, response)| response.clone())
-            .unwrap_or_else(|| respond(fallback, token)),
-    }
+        FunctionBehaviour::Table { entries, fallback } => {
+            match entries.iter().find(|(t, _)| Some(t.as_str()) == token) {
+                Some((_, response)) => response.clone(),
+                None => return respond_to(fallback, event, nonces, now),
+            }
+        }
+        FunctionBehaviour::ReplayResistant(rules) => {
+            let (response, rule) = replay_resistant::respond(rules, nonces, event, now);
+            return (response, Some(rule));
+        }
+    };
+    (response, None)
 }
 
 /// Why an invocation produced no usable response. Every one denies the request (fail closed, spec §4).
@@ -93,18 +119,27 @@ impl InvokeError {
 }
 
 /// Runs the function on an event: waits the injected latency (through `tokio::time`, so tests can pause time),
-/// then answers. Gives up after [`AUTHORIZER_TIMEOUT`].
-pub async fn invoke(spec: &FunctionSpec, event: &Value) -> Result<Value, InvokeError> {
-    let token = event.get("token").and_then(Value::as_str);
+/// then answers (with the replay-resistant rule, if that function answered). Gives up after
+/// [`AUTHORIZER_TIMEOUT`].
+pub async fn invoke(
+    spec: &FunctionSpec,
+    nonces: &Mutex<Nonces>,
+    event: &Value,
+) -> (Result<Value, InvokeError>, Option<replay_resistant::Rule>) {
     let run = async {
         if !spec.latency.is_zero() {
             tokio::time::sleep(spec.latency).await;
         }
-        respond(&spec.behaviour, token)
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut nonces = nonces.lock().unwrap_or_else(|p| p.into_inner());
+        respond_to(&spec.behaviour, event, &mut nonces, now)
     };
-    tokio::time::timeout(AUTHORIZER_TIMEOUT, run)
-        .await
-        .map_err(|_| InvokeError::Timeout)
+    match tokio::time::timeout(AUTHORIZER_TIMEOUT, run).await {
+        Ok((response, rule)) => (Ok(response), rule),
+        Err(_) => (Err(InvokeError::Timeout), None),
+    }
 }
 
 #[cfg(test)]
@@ -140,14 +175,18 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn latency_is_waited_and_five_seconds_time_out() {
         let event = json!({"token": "t"});
+        let nonces = Mutex::default();
         let slow = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::from_millis(4999));
         let start = tokio::time::Instant::now();
         assert_eq!(
-            invoke(&slow, &event).await,
-            Ok(json!({"isAuthenticated": false}))
+            invoke(&slow, &nonces, &event).await,
+            (Ok(json!({"isAuthenticated": false})), None)
         );
         assert_eq!(start.elapsed(), Duration::from_millis(4999));
         let too_slow = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::from_secs(6));
-        assert_eq!(invoke(&too_slow, &event).await, Err(InvokeError::Timeout));
+        assert_eq!(
+            invoke(&too_slow, &nonces, &event).await,
+            (Err(InvokeError::Timeout), None)
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! rejected; errors name the file, the field and the value.
 //!
 //! ```toml
-//! mode = "allow"                  # "allow" | "deny" | "table"
+//! mode = "allow"                  # "allow" | "deny" | "table" | "replay_resistant"
 //! principal_id = "myPrincipalDevice123"
 //! policy_documents = ['{"Version":"2012-10-17","Statement":[...]}']   # JSON strings or TOML tables
 //! disconnect_after_s = 86400
@@ -23,10 +23,11 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use super::config::{FunctionBehaviour, FunctionSpec};
+use super::replay_resistant::ReplayRules;
 
 /// What the in-process authorizer function does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum FunctionMode {
     /// Answer `isAuthenticated: true` with the principal and policies below.
     #[default]
@@ -35,6 +36,8 @@ pub enum FunctionMode {
     Deny,
     /// Look the token up in `table`; tokens not there get `fallback` (default: deny).
     Table,
+    /// The replay-resistant function's checks (`v1` tokens, maximum age, nonces), then allow.
+    ReplayResistant,
 }
 
 /// The in-process authorizer function. Defaults: `FunctionBehaviour::default_allow()` (principal
@@ -55,6 +58,14 @@ pub struct FunctionFile {
     #[serde(default)]
     pub table: Vec<TableEntryFile>,
     pub fallback: Option<Box<FunctionFile>>,
+    /// `replay_resistant`: tokens older than this are `expired` (default 300 s).
+    pub max_token_age_s: Option<u64>,
+    /// `replay_resistant`: tokens issued further ahead are `future` (default 30 s).
+    pub max_clock_skew_s: Option<u64>,
+    /// `replay_resistant`: how long a connection's refreshes reuse its nonce (default 86400 s).
+    pub max_session_s: Option<u64>,
+    /// `replay_resistant`: most nonces remembered (default 100000).
+    pub nonce_capacity: Option<usize>,
     /// Memory size, MB (default 128): cost accounting, and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` for a runtime.
     pub memory_mb: Option<u32>,
     /// In-process only: the billed duration per invocation (default: `latency_ms`).
@@ -119,15 +130,30 @@ impl FunctionFile {
             }
             Ok(())
         };
-        let allow_fields = self.principal_id.is_some()
-            || self.policy_documents.is_some()
+        let allow_fields = self.policy_documents.is_some()
             || self.disconnect_after_s.is_some()
             || self.refresh_after_s.is_some();
         if self.mode != FunctionMode::Allow {
+            only(self.principal_id.is_some(), "principal_id", "allow")?;
+        }
+        if !matches!(
+            self.mode,
+            FunctionMode::Allow | FunctionMode::ReplayResistant
+        ) {
             only(
                 allow_fields,
-                "principal_id/policy_documents/disconnect_after_s/refresh_after_s",
-                "allow",
+                "policy_documents/disconnect_after_s/refresh_after_s",
+                "allow\" or \"replay_resistant",
+            )?;
+        }
+        if self.mode != FunctionMode::ReplayResistant {
+            only(
+                self.max_token_age_s.is_some()
+                    || self.max_clock_skew_s.is_some()
+                    || self.max_session_s.is_some()
+                    || self.nonce_capacity.is_some(),
+                "max_token_age_s/max_clock_skew_s/max_session_s/nonce_capacity",
+                "replay_resistant",
             )?;
         }
         if self.mode != FunctionMode::Table {
@@ -136,6 +162,7 @@ impl FunctionFile {
         }
         match self.mode {
             FunctionMode::Deny => Ok(FunctionBehaviour::Deny),
+            FunctionMode::ReplayResistant => self.replay_rules(file, at),
             FunctionMode::Allow => match FunctionBehaviour::default_allow() {
                 FunctionBehaviour::Allow {
                     principal_id,
@@ -143,16 +170,8 @@ impl FunctionFile {
                     disconnect_after_s,
                     refresh_after_s,
                 } => {
-                    let policy_documents = match &self.policy_documents {
-                        None => policy_documents,
-                        Some(docs) => docs
-                            .iter()
-                            .enumerate()
-                            .map(|(i, d)| {
-                                policy_document(d, &format!("{file}: {at}.policy_documents[{i}]"))
-                            })
-                            .collect::<anyhow::Result<_>>()?,
-                    };
+                    let policy_documents =
+                        self.policy_documents(file, at)?.unwrap_or(policy_documents);
                     Ok(FunctionBehaviour::Allow {
                         principal_id: self.principal_id.clone().unwrap_or(principal_id),
                         policy_documents,
@@ -190,6 +209,51 @@ impl FunctionFile {
     }
 }
 
+impl FunctionFile {
+    fn policy_documents(
+        &self,
+        file: &str,
+        at: &str,
+    ) -> anyhow::Result<Option<Vec<serde_json::Value>>> {
+        self.policy_documents
+            .as_ref()
+            .map(|docs| {
+                docs.iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        policy_document(d, &format!("{file}: {at}.policy_documents[{i}]"))
+                    })
+                    .collect()
+            })
+            .transpose()
+    }
+
+    fn replay_rules(&self, file: &str, at: &str) -> anyhow::Result<FunctionBehaviour> {
+        let d = ReplayRules::default();
+        let rules = ReplayRules {
+            max_token_age_s: self.max_token_age_s.unwrap_or(d.max_token_age_s),
+            max_clock_skew_s: self.max_clock_skew_s.unwrap_or(d.max_clock_skew_s),
+            max_session_s: self.max_session_s.unwrap_or(d.max_session_s),
+            nonce_capacity: self.nonce_capacity.unwrap_or(d.nonce_capacity),
+            policy_documents: self
+                .policy_documents(file, at)?
+                .unwrap_or(d.policy_documents),
+            disconnect_after_s: self.disconnect_after_s.unwrap_or(d.disconnect_after_s),
+            refresh_after_s: self.refresh_after_s.unwrap_or(d.refresh_after_s),
+        };
+        if rules.nonce_capacity == 0 || rules.nonce_capacity > 10_000_000 {
+            anyhow::bail!(
+                "{file}: {at}.nonce_capacity must be 1–10000000 (got {})",
+                rules.nonce_capacity
+            );
+        }
+        if rules.max_token_age_s == 0 {
+            anyhow::bail!("{file}: {at}.max_token_age_s must be at least 1 (got 0)");
+        }
+        Ok(FunctionBehaviour::ReplayResistant(rules))
+    }
+}
+
 /// A TOML table becomes a JSON object; a string must hold a JSON object and stays a string.
 fn policy_document(doc: &toml::Value, what: &str) -> anyhow::Result<serde_json::Value> {
     match doc {
@@ -209,109 +273,4 @@ fn policy_document(doc: &toml::Value, what: &str) -> anyhow::Result<serde_json::
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn function(text: &str) -> anyhow::Result<FunctionSpec> {
-        let f: FunctionFile = toml::from_str(text)?;
-        f.to_spec("s.toml")
-    }
-
-    #[test]
-    fn an_empty_function_is_the_default_allow() {
-        let spec = function("").unwrap();
-        assert_eq!(
-            format!("{:?}", spec.behaviour),
-            format!("{:?}", FunctionBehaviour::default_allow())
-        );
-        assert!(spec.latency.is_zero());
-    }
-
-    #[test]
-    fn allow_with_tables_and_json_strings() {
-        let spec = function(
-            r#"
-            mode = "allow"
-            principal_id = "myPrincipalDevice123"
-            latency_ms = 25
-            refresh_after_s = 600
-            policy_documents = [
-              '{"Version":"2012-10-17","Statement":[{"Action":"iot:Publish","Effect":"Allow","Resource":"*"}]}',
-              { Version = "2012-10-17", Statement = [{ Action = "iot:Connect", Effect = "Allow", Resource = "*" }] },
-            ]
-            "#,
-        )
-        .unwrap();
-        assert_eq!(spec.latency, Duration::from_millis(25));
-        let FunctionBehaviour::Allow {
-            principal_id,
-            policy_documents,
-            disconnect_after_s,
-            refresh_after_s,
-        } = spec.behaviour
-        else {
-            panic!("not allow")
-        };
-        assert_eq!(
-            (principal_id.as_str(), disconnect_after_s, refresh_after_s),
-            ("myPrincipalDevice123", 86400, 600)
-        );
-        assert!(
-            policy_documents[0].is_string(),
-            "JSON strings stay strings, as a Lambda would send them"
-        );
-        assert_eq!(
-            policy_documents[1],
-            json!({"Version": "2012-10-17", "Statement": [{"Action": "iot:Connect", "Effect": "Allow", "Resource": "*"}]})
-        );
-    }
-
-    #[test]
-    fn table_with_fallback() {
-        let spec = function(
-            r#"
-            mode = "table"
-            table = [{ token = "a", response = '{"isAuthenticated": false}' }]
-            fallback = { mode = "allow", principal_id = "x" }
-            "#,
-        )
-        .unwrap();
-        let FunctionBehaviour::Table { entries, fallback } = spec.behaviour else {
-            panic!("not a table")
-        };
-        assert_eq!(
-            entries,
-            vec![("a".to_string(), json!({"isAuthenticated": false}))]
-        );
-        assert!(
-            matches!(*fallback, FunctionBehaviour::Allow { ref principal_id, .. } if principal_id == "x")
-        );
-        let spec = function("mode = \"table\"").unwrap();
-        assert!(
-            matches!(spec.behaviour, FunctionBehaviour::Table { ref fallback, .. } if matches!(**fallback, FunctionBehaviour::Deny))
-        );
-    }
-
-    #[test]
-    fn errors_name_the_field_and_value() {
-        let msg = |text: &str| format!("{:#}", function(text).unwrap_err());
-        assert!(msg("mode = \"maybe\"").contains("maybe"));
-        assert!(msg("colour = 1").contains("colour"));
-        let m = msg("policy_documents = ['not json']");
-        assert!(
-            m.contains("s.toml") && m.contains("function.policy_documents[0]"),
-            "{m}"
-        );
-        assert!(msg("policy_documents = ['[1]']").contains("does not hold an object"));
-        assert!(msg("policy_documents = [5]").contains("integer"));
-        let m = msg("mode = \"deny\"\nprincipal_id = \"x\"");
-        assert!(m.contains("mode = \"allow\""), "{m}");
-        let m = msg("mode = \"table\"\ntable = [{ token = \"t\", response = \"{\" }]");
-        assert!(
-            m.contains("function.table[0].response") && m.contains("\"t\""),
-            "{m}"
-        );
-        assert!(msg("table = [{ token = \"t\", response = \"{}\" }]").contains("mode = \"table\""));
-    }
-}
+mod tests;

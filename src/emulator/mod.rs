@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod policy;
 pub mod publish;
+pub mod replay_resistant;
 pub mod reply;
 pub mod response;
 pub mod server;

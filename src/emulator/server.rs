@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::connection::ConnCtx;
+use super::connection::{ConnCtx, OpenConnections, Slot};
 use super::metrics::Transport;
 use super::mqtt::{Origin, session};
 use super::{Shared, admin, publish, reply, websocket};
@@ -40,8 +40,9 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// tighten them (see `emulator::start_with_limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Open connections per listener; further connections are refused at accept (plain HTTP gets a 503),
-    /// counted in `tokenstorm_connections_refused_total`.
+    /// Open connections per listener, WebSocket sessions included (an upgraded connection keeps its place until
+    /// its session ends); further connections are refused at accept (plain HTTP gets a 503), counted in
+    /// `tokenstorm_connections_refused_total`.
     pub max_connections_per_listener: usize,
     pub tls_handshake_timeout: Duration,
     pub header_read_timeout: Duration,
@@ -83,17 +84,19 @@ pub(crate) async fn serve(
     limits: Limits,
 ) {
     let mut connections = JoinSet::new();
+    // Counted by slot, not by task: an upgraded WebSocket session runs in its own task and keeps its slot.
+    let open = OpenConnections::default();
     loop {
         tokio::select! {
             _ = shutdown.wait() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     while connections.try_join_next().is_some() {}
-                    if connections.len() >= limits.max_connections_per_listener {
+                    let Some(slot) = open.take(limits.max_connections_per_listener) else {
                         refuse(&stream, &role, &shared);
                         continue;
-                    }
-                    connections.spawn(connection(stream, role.clone(), shared.clone(), shutdown.clone(), limits));
+                    };
+                    connections.spawn(connection(stream, role.clone(), shared.clone(), shutdown.clone(), limits, Arc::new(slot)));
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -106,6 +109,7 @@ pub(crate) async fn serve(
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
+    tracing::debug!(open = open.open(), "listener drained");
 }
 
 /// At the cap: never waits (a flood must not stall the accept loop); plain HTTP gets a 503 if the socket takes
@@ -133,6 +137,7 @@ async fn connection(
     shared: Arc<Shared>,
     shutdown: Shutdown,
     limits: Limits,
+    slot: Arc<Slot>,
 ) {
     let _ = stream.set_nodelay(true);
     // The dedicated MQTT/TLS listener speaks MQTT whatever the ALPN; the HTTPS listener only for ALPN `mqtt`.
@@ -165,7 +170,7 @@ async fn connection(
                 };
                 return session::run(tls, origin, shared, shutdown).await;
             }
-            let ctx = Arc::new(ConnCtx::new(Transport::Https, sni));
+            let ctx = Arc::new(ConnCtx::new(Transport::Https, sni).with_slot(slot));
             data_plane(TokioIo::new(tls), ctx, shared, shutdown, limits).await
         }
         Role::Mqtt => {
@@ -179,7 +184,7 @@ async fn connection(
             session::run(stream, origin, shared, shutdown).await
         }
         Role::Http => {
-            let ctx = Arc::new(ConnCtx::new(Transport::Http, None));
+            let ctx = Arc::new(ConnCtx::new(Transport::Http, None).with_slot(slot));
             data_plane(TokioIo::new(stream), ctx, shared, shutdown, limits).await
         }
         Role::Admin => {

@@ -75,7 +75,10 @@ pub(crate) fn upgrade(
         connection_id: conn.id.clone(),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
+    // The session keeps the connection's place under the listener's cap until it ends.
+    let slot = conn.slot.clone();
     tokio::spawn(async move {
+        let _slot = slot;
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(err) => {

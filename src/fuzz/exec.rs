@@ -25,7 +25,7 @@ use crate::wire::mqtt::{UsernameParts, build_username};
 pub struct Endpoints {
     pub addrs: ListenAddrs,
     pub target: Target,
-    pub key: &'static PrivateKey,
+    pub key: Arc<PrivateKey>,
     http_tls: TlsConnector,
     mqtt_tls: TlsConnector,
     server_name: ServerName<'static>,
@@ -63,7 +63,7 @@ impl Endpoints {
         addrs: ListenAddrs,
         ca: &Path,
         target: Target,
-        key: &'static PrivateKey,
+        key: Arc<PrivateKey>,
     ) -> anyhow::Result<Self> {
         let server_name = ServerName::try_from(target.host.clone())
             .with_context(|| format!("{:?} is not a TLS server name", target.host))?;
@@ -97,6 +97,13 @@ impl Endpoints {
         let mut wire = prefix_attempt
             .map(|a| self.prefix(transport, a))
             .unwrap_or_default();
+        // A WebSocket session authorizes its CONNECT in its own task while the frame reader goes on: the case's
+        // bytes are sent only once the valid prefix was answered (the CONNACK frame, or the close), so a broken
+        // frame cannot end the connection before the authorizer saw the CONNECT.
+        let split = match (transport, prefix_attempt) {
+            (Transport::Wss, Some(_)) => wire.len(),
+            _ => 0,
+        };
         wire.extend_from_slice(bytes);
         let run = async {
             let Some(addr) = self.addr(transport) else {
@@ -113,7 +120,12 @@ impl Endpoints {
                 Transport::Https | Transport::Wss => &self.http_tls,
             };
             match tls.connect(self.server_name.clone(), tcp).await {
-                Ok(s) => exchange(s, &wire).await.1,
+                Ok(mut s) => {
+                    if split > 0 && !answered(&mut s, &wire[..split]).await {
+                        return Sent::Closed;
+                    }
+                    exchange(s, &wire[split..]).await.1
+                }
                 Err(e) => Sent::NotConnected(format!("TLS: {e}")),
             }
         };
@@ -125,7 +137,7 @@ impl Endpoints {
     /// The valid, signed opening of a connection on `transport` for attempt `attempt`.
     pub fn prefix(&self, transport: Transport, attempt: &str) -> Vec<u8> {
         let token = format!("fuzz-{attempt}");
-        let sig = encode_signature(&sign_token(self.key, token.as_bytes()));
+        let sig = encode_signature(&sign_token(&self.key, token.as_bytes()));
         let t = &self.target;
         match transport {
             Transport::Https | Transport::Http => format!(
@@ -185,10 +197,12 @@ impl Endpoints {
     /// The liveness probe: a valid HTTPS publish must get 200 and a valid plain MQTT CONNECT a CONNACK 0, each
     /// within `deadline`. `Err` says which failed.
     pub async fn probe(&self, attempt: &str, deadline: Duration) -> Result<(), String> {
+        // An authorization answer either way: the scenario's function or policy may deny the probe (the caller
+        // checks in the ledger that both probes reached the authorizer).
         let reply = self
             .open_and_read(Transport::Https, &format!("{attempt}-https"), deadline)
             .await?;
-        if !reply.starts_with(b"HTTP/1.1 200") {
+        if !(reply.starts_with(b"HTTP/1.1 200") || reply.starts_with(b"HTTP/1.1 403")) {
             return Err(format!(
                 "HTTPS probe answered {:?}",
                 super::render::readable(&reply, 80)
@@ -197,7 +211,8 @@ impl Endpoints {
         let reply = self
             .open_and_read(Transport::Mqtt, &format!("{attempt}-mqtt"), deadline)
             .await?;
-        if !reply.starts_with(&[0x20, 0x02, 0x00, 0x00]) {
+        // A CONNACK (any return code), or MQTT 3.1.1's refusal: the connection closed without one.
+        if !(reply.is_empty() || reply.starts_with(&[0x20, 0x02, 0x00])) {
             return Err(format!(
                 "MQTT probe answered {:?}",
                 super::render::readable(&reply, 80)
@@ -251,6 +266,45 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, wire: &[u8]) -> (
     }
 }
 
+/// Writes a WebSocket opening and reads until its answer is complete: the upgrade's response head and, after
+/// a `101`, the first frame. `false` when the emulator closed first (that is an answer too).
+async fn answered<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, opening: &[u8]) -> bool {
+    if s.write_all(opening).await.is_err() {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !first_frame_complete(&got) {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}
+
+/// Whether `got` holds a complete upgrade answer: a response head that is not `101`, or a `101` head followed
+/// by one whole (unmasked, server) frame. Pure.
+pub fn first_frame_complete(got: &[u8]) -> bool {
+    let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return got.len() > 16 * 1024; // no head in 16 KiB: stop waiting, send the case
+    };
+    if !got.starts_with(b"HTTP/1.1 101") {
+        return true;
+    }
+    let frame = &got[end + 4..];
+    let Some(&len) = frame.get(1) else {
+        return false;
+    };
+    match len & 0x7f {
+        n @ 0..=125 => frame.len() >= 2 + usize::from(n),
+        126 => frame
+            .get(2..4)
+            .is_some_and(|l| frame.len() >= 4 + usize::from(u16::from_be_bytes([l[0], l[1]]))),
+        _ => true, // a server frame this large is not a CONNACK: stop waiting
+    }
+}
+
 /// Writes and reads until `want` bytes of a reply arrive (the connection stays open until dropped).
 async fn first_reply<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
@@ -269,4 +323,27 @@ async fn first_reply<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     got
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_frame_complete;
+
+    #[test]
+    fn the_websocket_answer_is_complete_after_the_head_and_one_frame() {
+        let head = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n".to_vec();
+        assert!(!first_frame_complete(&head[..20]));
+        assert!(!first_frame_complete(&head));
+        let mut connack = head.clone();
+        connack.extend_from_slice(&[0x82, 0x04, 0x20, 0x02]);
+        assert!(!first_frame_complete(&connack), "half a frame");
+        connack.extend_from_slice(&[0x00, 0x00]);
+        assert!(first_frame_complete(&connack));
+        let mut long = head.clone();
+        long.extend_from_slice(&[0x82, 126, 0x01, 0x00]);
+        assert!(!first_frame_complete(&long));
+        long.extend_from_slice(&[0u8; 256]);
+        assert!(first_frame_complete(&long));
+        assert!(first_frame_complete(b"HTTP/1.1 403 Forbidden\r\n\r\n"));
+    }
 }

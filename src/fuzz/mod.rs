@@ -3,7 +3,8 @@
 //! Pure parts: [`case`] (the `arbitrary` case types and seeded generation), [`render`] (case → wire bytes),
 //! [`reduce`] (delta minimization), [`oracle`] (what counts as a finding), [`reproducer`] (the file a finding
 //! is written to), [`targets`] (the cargo-fuzz entry points). The async shell: [`exec`] (sends one case to the
-//! emulator over its transport) and [`runner`] (the seeded loop, probes, findings, minimization).
+//! emulator over its transport), [`setup`] (the authorizers attacked: built in, or a scenario's; the emulator's
+//! start) and [`runner`] (the seeded loop, probes, findings, minimization).
 //!
 //! ```text
 //! (seed, index) ─► ChaCha bytes ─► Case ─► bytes ─► exec (TLS/TCP, valid prefix) ─► emulator
@@ -12,9 +13,12 @@
 
 pub mod case;
 pub mod exec;
+pub mod judge;
 pub mod oracle;
 pub mod reduce;
 pub mod render;
+pub mod render_mqtt;
 pub mod reproducer;
 pub mod runner;
+pub mod setup;
 pub mod targets;

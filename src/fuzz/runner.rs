@@ -1,23 +1,23 @@
-//! The fuzz loop (async shell): starts the embedded emulator, sends case after case (each generated from
-//! (seed, index)), judges each with the [`super::oracle`], probes liveness and memory every few cases, minimizes
-//! and writes each finding as a [`Reproducer`], and returns the [`Summary`] the command renders.
+//! The fuzz loop (async shell): starts the embedded emulator ([`super::setup`]), sends case after case (each
+//! generated from (seed, index)), judges each ([`super::judge`], [`super::oracle`]), probes liveness and memory
+//! every few cases, minimizes and writes each finding as a [`Reproducer`], and returns the [`Summary`] the
+//! command renders.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
 
 use super::case::{Transport, generate};
-use super::exec::{Endpoints, Sent};
-use super::oracle::{self, FindingKind, Issued, judge_entries, panics};
-use super::reduce::Reducer;
+use super::exec::Sent;
+pub use super::judge::{attempt_id, judge_case};
+use super::judge::{minimize, probe};
+use super::oracle::{self, FindingKind, Issued};
 use super::render::render;
 use super::reproducer::Reproducer;
-use super::targets::fixture;
-use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION};
-use crate::emulator::{EmulatorConfig, Ledger, RunningEmulator};
+use super::setup::Setup;
 use crate::shutdown::Shutdown;
 
 /// How a fuzz run is bounded and where its files go.
@@ -38,6 +38,8 @@ pub struct Options {
     pub run_dir: PathBuf,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// The authorizers attacked and the key of valid prefixes (default: the built-in fixture).
+    pub setup: Arc<Setup>,
 }
 
 impl Options {
@@ -52,6 +54,7 @@ impl Options {
             max_findings: 20,
             run_dir,
             progress: false,
+            setup: Arc::new(Setup::builtin()),
         }
     }
 }
@@ -102,135 +105,10 @@ pub struct Summary {
     pub run_dir: PathBuf,
 }
 
-/// The embedded emulator a fuzz run attacks: the fixture's authorizer, every data-plane listener on 127.0.0.1:0.
-pub fn emulator_config(state_dir: &Path) -> EmulatorConfig {
-    let any = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    let f = fixture();
-    EmulatorConfig {
-        authorizers: f.authorizers.clone(),
-        default_authorizer: Some(f.target.authorizer.clone()),
-        endpoint_names: vec![f.target.host.clone()],
-        region: DEFAULT_REGION.into(),
-        account_id: DEFAULT_ACCOUNT.into(),
-        bind_https: any,
-        bind_http: any,
-        bind_admin: None,
-        bind_mqtt_tls: any,
-        bind_mqtt: any,
-        check_host: true,
-        state_dir: state_dir.to_path_buf(),
-        tls: None,
-        // Bounded, so resident memory is too: the fuzz oracle reads each case's entries right after it.
-        ledger_capacity: 10_000,
-        gate: Default::default(),
-    }
-}
-
-async fn start(
-    run_dir: &Path,
-    shutdown: &Shutdown,
-) -> anyhow::Result<(RunningEmulator, Endpoints)> {
-    oracle::install_panic_counter();
-    std::fs::create_dir_all(run_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the run folder {}: {e}", run_dir.display()))?;
-    let running =
-        crate::emulator::start(emulator_config(&run_dir.join("emulator")), shutdown.clone())
-            .await?;
-    let f = fixture();
-    let ep = Endpoints::new(
-        *running.addrs(),
-        running.ca_cert_path(),
-        f.target.clone(),
-        f.key,
-    )?;
-    Ok((running, ep))
-}
-
-/// The attempt id of case `index`'s valid prefix.
-pub fn attempt_id(seed: u64, index: u64) -> String {
-    format!("fz{seed}-{index}")
-}
-
-/// Sends one case and judges it. `None`: nothing wrong.
-pub async fn judge_case(
-    ep: &Endpoints,
-    ledger: &Ledger,
-    issued: &mut Issued,
-    transport: Transport,
-    prefix: Option<&str>,
-    bytes: &[u8],
-    deadline: Duration,
-) -> (Sent, Option<(FindingKind, String)>) {
-    if let Some(p) = prefix {
-        issued.issue(p);
-    }
-    let seq = ledger.recorded();
-    let panics_before = panics();
-    let sent = ep.send(transport, prefix, bytes, deadline).await;
-    let entries = ledger.since(seq).entries;
-    let verdict = if panics() > panics_before {
-        Some((
-            FindingKind::Panic,
-            format!("{} panic(s) during the case", panics() - panics_before),
-        ))
-    } else if let Some(found) = judge_entries(&entries, prefix, issued)
-        .filter(|(k, _)| *k != FindingKind::ValidRefused || transport != Transport::Wss)
-    {
-        // Over WebSocket the frame reader runs while the CONNECT is being authorized, so a broken frame after
-        // a valid CONNECT may end the connection first: whether the valid prefix is served is then a race,
-        // not a finding. HTTP and MQTT read the next request or packet only after authorizing this one.
-        Some(found)
-    } else if sent == Sent::Deadline {
-        Some((
-            FindingKind::Hang,
-            format!(
-                "the emulator kept the connection open {deadline:?} after the client closed its side"
-            ),
-        ))
-    } else {
-        None
-    };
-    (sent, verdict)
-}
-
-/// Shrinks `bytes` while the same kind of finding reproduces, within the time budget.
-async fn minimize(
-    ep: &Endpoints,
-    ledger: &Ledger,
-    transport: Transport,
-    prefix: Option<&str>,
-    bytes: &[u8],
-    kind: FindingKind,
-    opts: &Options,
-) -> Vec<u8> {
-    if kind == FindingKind::Hang {
-        return bytes.to_vec(); // each try would cost a whole deadline
-    }
-    let stop = Instant::now() + opts.minimize_budget;
-    let mut r = Reducer::new(bytes.to_vec());
-    while Instant::now() < stop {
-        let Some(c) = r.next_candidate() else { break };
-        // Minimization re-sends the same valid prefix: each try judges its own invocations.
-        let mut issued = Issued::default();
-        let (_, v) = judge_case(
-            ep,
-            ledger,
-            &mut issued,
-            transport,
-            prefix,
-            &c,
-            opts.case_deadline,
-        )
-        .await;
-        r.report(v.is_some_and(|(k, _)| k == kind));
-    }
-    r.into_best()
-}
-
 /// Runs `opts.cases` cases against a fresh embedded emulator.
 pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary> {
     let emu_shutdown = Shutdown::new();
-    let (running, ep) = start(&opts.run_dir, &emu_shutdown).await?;
+    let (running, ep) = opts.setup.start(&opts.run_dir, &emu_shutdown).await?;
     let ledger = running.ledger().clone();
     let mut stats: Vec<TransportStats> = Transport::ALL
         .iter()
@@ -306,12 +184,14 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
         let probe_due = index % opts.probe_every.max(1) == 0 || index == opts.cases;
         if probe_due || matches!(sent, Sent::NotConnected(_)) {
             probes += 1;
-            if let Err(why) = ep
-                .probe(
-                    &probe_id(&mut issued, &format!("probe-{index}")),
-                    opts.case_deadline,
-                )
-                .await
+            if let Err(why) = probe(
+                &ep,
+                &ledger,
+                &mut issued,
+                &format!("probe-{index}"),
+                opts.case_deadline,
+            )
+            .await
             {
                 findings.push(run_finding(
                     FindingKind::Hang,
@@ -380,13 +260,6 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
     })
 }
 
-/// Issues the attempt ids a probe will use (`<id>-https`, `<id>-mqtt`) and returns `id`.
-fn probe_id(issued: &mut Issued, id: &str) -> String {
-    issued.issue(&format!("{id}-https"));
-    issued.issue(&format!("{id}-mqtt"));
-    id.to_string()
-}
-
 fn run_finding(kind: FindingKind, after: u64, detail: String) -> Finding {
     Finding {
         kind,
@@ -404,7 +277,7 @@ pub async fn replay(
     opts: &Options,
 ) -> anyhow::Result<Option<(FindingKind, String)>> {
     let emu_shutdown = Shutdown::new();
-    let (running, ep) = start(&opts.run_dir, &emu_shutdown).await?;
+    let (running, ep) = opts.setup.start(&opts.run_dir, &emu_shutdown).await?;
     let bytes = rep.bytes()?;
     let attempt = rep
         .valid_prefix
@@ -423,11 +296,16 @@ pub async fn replay(
     .await;
     let verdict = match verdict {
         Some(v) => Some(v),
-        None => ep
-            .probe(&probe_id(&mut issued, "replay-probe"), opts.case_deadline)
-            .await
-            .err()
-            .map(|why| (FindingKind::Hang, format!("liveness probe failed: {why}"))),
+        None => probe(
+            &ep,
+            &ledger,
+            &mut issued,
+            "replay-probe",
+            opts.case_deadline,
+        )
+        .await
+        .err()
+        .map(|why| (FindingKind::Hang, format!("liveness probe failed: {why}"))),
     };
     emu_shutdown.trigger();
     let _ = tokio::time::timeout(Duration::from_secs(10), running.join()).await;

@@ -283,19 +283,23 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
         let first = session_spec
             .publish_interval
             .map_or(Duration::ZERO, |p| p.mul_f64(rng.random::<f64>()));
+        // `mqtt.session_s`: the session ends early and the device comes back with a fresh attempt.
+        let until = fleet
+            .mqtt
+            .session
+            .map_or(fleet.deadline, |s| (Instant::now() + s).min(fleet.deadline));
         let stop = {
             let shutdown = shutdown.clone();
-            let deadline = fleet.deadline;
             async move {
                 tokio::select! {
-                    _ = tokio::time::sleep_until(deadline) => {}
+                    _ = tokio::time::sleep_until(until) => {}
                     _ = shutdown.wait() => {}
                 }
             }
         };
         let ended = session.keep(&session_spec, first, &mut sink, stop).await;
         fleet.connected.fetch_sub(1, Ordering::Relaxed);
-        if ended == Ended::Done {
+        if ended == Ended::Done && (until >= fleet.deadline || shutdown.is_triggered()) {
             break;
         }
     }

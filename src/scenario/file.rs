@@ -213,6 +213,9 @@ pub struct MqttSection {
     pub keep_alive_s: u16,
     /// CONNECTs per second over all MQTT devices (first connects and reconnects).
     pub connects_per_s: f64,
+    /// A device that got in disconnects after this many seconds and reconnects with a fresh attempt; 0: it keeps
+    /// its session to the end of the run.
+    pub session_s: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -361,6 +364,7 @@ impl Default for MqttSection {
             subscribe: false,
             keep_alive_s: 60,
             connects_per_s: 200.0,
+            session_s: 0.0,
         }
     }
 }

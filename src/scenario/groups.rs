@@ -91,6 +91,8 @@ pub struct MqttPlan {
     pub subscribe: bool,
     pub keep_alive_s: u16,
     pub connects_per_s: f64,
+    /// `None`: a device keeps its session to the end; else it reconnects after this long.
+    pub session: Option<Duration>,
 }
 
 impl MqttPlan {
@@ -163,6 +165,15 @@ pub(super) fn resolve_mqtt(
             format!("must be 1–200 bytes without + or # (got {:?})", m.topic),
         ));
     }
+    if !(m.session_s.is_finite() && (0.0..=86_400.0).contains(&m.session_s)) {
+        return Err(err(
+            "mqtt.session_s",
+            format!(
+                "must be 0 (keep the session) or at most 86400 s (got {})",
+                m.session_s
+            ),
+        ));
+    }
     if m.keep_alive_s != 0 && !(30..=1200).contains(&m.keep_alive_s) {
         return Err(err(
             "mqtt.keep_alive_s",
@@ -195,6 +206,7 @@ pub(super) fn resolve_mqtt(
         subscribe: m.subscribe,
         keep_alive_s: m.keep_alive_s,
         connects_per_s: m.connects_per_s,
+        session: (m.session_s > 0.0).then(|| Duration::from_secs_f64(m.session_s)),
     })
 }
 

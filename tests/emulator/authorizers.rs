@@ -121,3 +121,65 @@ async fn a_user_supplied_certificate_is_served_and_reported() {
     let err = start(c, Shutdown::new()).await.err().expect("must fail");
     assert!(format!("{err:#}").contains("key.pem"), "{err:#}");
 }
+
+/// `mode = "replay_resistant"` in an emulator config: a fresh `v1` token is allowed as its device, the same token
+/// again is `replayed`, an old one `expired`, a malformed one `malformed`; the ledger names each rule.
+#[tokio::test]
+async fn replay_resistant_function_from_a_config_file() {
+    let dir = crate::support::tempdir();
+    let toml = r#"
+bind_https = "off"
+bind_http = ":0"
+state_dir = "state"
+
+[[authorizer]]
+name = "Fresh"
+token_key_name = "tok"
+signing_keys = { K = "pub.pem" }
+
+[authorizer.function]
+mode = "replay_resistant"
+max_token_age_s = 60
+"#;
+    let (_, public) =
+        crate::support::keys::write_pems(crate::support::keys::signing_key(), dir.path(), "k");
+    std::fs::rename(public, dir.path().join("pub.pem")).unwrap();
+    let path = dir.path().join("emulator.toml");
+    std::fs::write(&path, toml).unwrap();
+    let config = EmulatorFile::resolve(&path).unwrap();
+    let running = start(config, Shutdown::new()).await.unwrap();
+    let mut conn = Conn::http(running.addrs().http.unwrap()).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let fresh = format!("v1.dev7.{now}.nonce0001");
+    let old = format!("v1.dev7.{}.nonce0002", now - 120);
+    let malformed = "v2.x".to_string();
+    for (token, status) in [(&fresh, 200), (&fresh, 403), (&old, 403), (&malformed, 403)] {
+        let sig = sign(crate::support::keys::signing_key(), token);
+        let r = conn
+            .post(
+                "/topics/t",
+                &[
+                    ("x-amz-customauthorizer-name", "Fresh"),
+                    ("tok", token),
+                    ("x-amz-customauthorizer-signature", &sig),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, status, "{token}: {}", r.body);
+    }
+    let entries = running.ledger().entries();
+    let reasons: Vec<Option<&str>> = entries.iter().map(|e| e.deny_reason.as_deref()).collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some("not_authenticated: replayed"),
+            Some("not_authenticated: expired"),
+            Some("not_authenticated: malformed")
+        ]
+    );
+    assert_eq!(entries[0].response.as_ref().unwrap()["principalId"], "dev7");
+}

@@ -8,7 +8,7 @@ use tokenstorm::emulator::metrics::Transport as Listener;
 use tokenstorm::emulator::server::Limits;
 use tokenstorm::fuzz::case::Transport;
 use tokenstorm::fuzz::exec::{Endpoints, Sent};
-use tokenstorm::fuzz::runner::emulator_config;
+use tokenstorm::fuzz::setup::Setup;
 use tokenstorm::fuzz::targets::fixture;
 use tokenstorm::shutdown::Shutdown;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -26,6 +26,30 @@ async fn open(addr: std::net::SocketAddr, first: &[u8]) -> TcpStream {
         s.write_all(first).await.expect("write");
     }
     s
+}
+
+/// Sends valid plain HTTP publishes (`<prefix>-<i>`) until one reaches the authorizer (at most 100 tries, 50 ms
+/// apart): whether the listener serves again once connections went away.
+async fn served_again(
+    ep: &Endpoints,
+    running: &tokenstorm::emulator::RunningEmulator,
+    prefix: &str,
+) -> bool {
+    for i in 0..100 {
+        let id = format!("{prefix}-{i}");
+        ep.send(Transport::Http, Some(&id), b"", Duration::from_secs(20))
+            .await;
+        if running
+            .ledger()
+            .entries()
+            .iter()
+            .any(|e| e.attempt_id.as_deref() == Some(id.as_str()))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// Reads until the emulator closes the socket (EOF or reset); returns what it said.
@@ -49,8 +73,9 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
         header_read_timeout: Duration::from_secs(2),
     };
     let shutdown = Shutdown::new();
+    let setup = Setup::builtin();
     let running = tokenstorm::emulator::start_with_limits(
-        emulator_config(dir.path()),
+        setup.emulator_config(dir.path()),
         limits,
         shutdown.clone(),
     )
@@ -58,7 +83,13 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
     .unwrap();
     let addrs = *running.addrs();
     let f = fixture();
-    let ep = Endpoints::new(addrs, running.ca_cert_path(), f.target.clone(), f.key).unwrap();
+    let ep = Endpoints::new(
+        addrs,
+        running.ca_cert_path(),
+        f.target.clone(),
+        setup.key.clone(),
+    )
+    .unwrap();
     let host = &f.target.host;
 
     // Slowloris on plain HTTP: a request head that never ends.
@@ -146,28 +177,10 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
     // Once the flood is gone, the HTTP listener serves again.
     drop(flood);
     drop(slow);
-    let mut served = false;
-    for i in 0..50 {
-        let attempt = format!("after-flood-{i}");
-        ep.send(
-            Transport::Http,
-            Some(&attempt),
-            b"",
-            Duration::from_secs(20),
-        )
-        .await;
-        if running
-            .ledger()
-            .entries()
-            .iter()
-            .any(|e| e.attempt_id.as_deref() == Some(attempt.as_str()))
-        {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(served, "the HTTP listener did not recover after the flood");
+    assert!(
+        served_again(&ep, &running, "after-flood").await,
+        "the HTTP listener did not recover after the flood"
+    );
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(20), running.join())
         .await
@@ -177,9 +190,12 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_request_head_is_refused_with_431() {
     let dir = tempfile::tempdir().unwrap();
-    let running = tokenstorm::emulator::start(emulator_config(dir.path()), Shutdown::new())
-        .await
-        .unwrap();
+    let running = tokenstorm::emulator::start(
+        Setup::builtin().emulator_config(dir.path()),
+        Shutdown::new(),
+    )
+    .await
+    .unwrap();
     let mut s = open(running.addrs().http.unwrap(), b"").await;
     let head = format!(
         "POST /topics/t HTTP/1.1\r\nhost: {}\r\nx-big: {}\r\n\r\n",
@@ -194,5 +210,79 @@ async fn an_oversized_request_head_is_refused_with_431() {
         said.starts_with(b"HTTP/1.1 431"),
         "{:?}",
         String::from_utf8_lossy(&said)
+    );
+}
+
+/// Opens an MQTT-over-WebSocket session on the plain HTTP listener with a valid CONNECT; returns the socket once
+/// the upgrade and the CONNACK came back.
+async fn websocket_session(ep: &Endpoints, addr: std::net::SocketAddr, id: &str) -> TcpStream {
+    let mut s = open(addr, &ep.prefix(Transport::Wss, id)).await;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !tokenstorm::fuzz::exec::first_frame_complete(&got) {
+        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+            .await
+            .expect("the session answers")
+            .expect("read");
+        assert!(n > 0, "closed before the CONNACK: {got:?}");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101"), "{got:?}");
+    assert!(
+        got.windows(4).any(|w| w == [0x20, 0x02, 0x00, 0x00]),
+        "no CONNACK 0: {got:?}"
+    );
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_sessions_hold_their_place_under_the_connection_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_connections_per_listener: 2,
+        ..Limits::default()
+    };
+    let setup = Setup::builtin();
+    let running = tokenstorm::emulator::start_with_limits(
+        setup.emulator_config(dir.path()),
+        limits,
+        Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    let http = running.addrs().http.unwrap();
+    let ep = Endpoints::new(
+        *running.addrs(),
+        running.ca_cert_path(),
+        setup.target.clone(),
+        setup.key.clone(),
+    )
+    .unwrap();
+    // Two upgraded sessions fill the plain HTTP listener's cap of 2.
+    let first = websocket_session(&ep, http, "ws-cap-1").await;
+    let _second = websocket_session(&ep, http, "ws-cap-2").await;
+    // A third connection is refused with a 503 while both sessions are open.
+    let mut third = open(http, &ep.prefix(Transport::Http, "ws-cap-3")).await;
+    let said = tokio::time::timeout(Duration::from_secs(20), until_closed(&mut third))
+        .await
+        .unwrap();
+    assert!(
+        said.starts_with(b"HTTP/1.1 503"),
+        "{}",
+        String::from_utf8_lossy(&said)
+    );
+    assert_eq!(running.metrics().connections_refused(Listener::Http), 1);
+    assert!(
+        !running
+            .ledger()
+            .entries()
+            .iter()
+            .any(|e| e.attempt_id.as_deref() == Some("ws-cap-3"))
+    );
+    // When one session ends, its place is free again: a valid publish is served.
+    drop(first);
+    assert!(
+        served_again(&ep, &running, "ws-cap-after").await,
+        "the freed place was never reused"
     );
 }

@@ -163,17 +163,10 @@ fn the_fuzz_command_ends_with_a_verdict_a_summary_and_a_report_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_half_closed_valid_request_always_reaches_the_authorizer() {
     let dir = tempfile::tempdir().unwrap();
-    let running = tokenstorm::emulator::start(runner::emulator_config(dir.path()), Shutdown::new())
+    let (running, ep) = tokenstorm::fuzz::setup::Setup::builtin()
+        .start(dir.path(), &Shutdown::new())
         .await
         .unwrap();
-    let f = tokenstorm::fuzz::targets::fixture();
-    let ep = tokenstorm::fuzz::exec::Endpoints::new(
-        *running.addrs(),
-        running.ca_cert_path(),
-        f.target.clone(),
-        f.key,
-    )
-    .unwrap();
     for (i, transport) in [Transport::Http, Transport::Https]
         .into_iter()
         .cycle()
@@ -194,4 +187,128 @@ async fn regression_half_closed_valid_request_always_reaches_the_authorizer() {
             "{id} over {transport:?} never reached the authorizer"
         );
     }
+}
+
+/// A scenario whose authorizer name, token key name and key differ from the built-in fixture's.
+const OWN_SCENARIO: &str = r#"
+name = "fuzz-own"
+[run]
+seed = 11
+[keys]
+generate = 1
+bits = 2048
+[authorizer]
+name = "OwnAuthorizer"
+token_key_name = "X-Own-Token"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzing_a_scenario_attacks_its_authorizer_and_signs_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("own.toml");
+    std::fs::write(&path, OWN_SCENARIO).unwrap();
+    let plan =
+        tokenstorm::scenario::Plan::resolve(tokenstorm::scenario::load(&path).unwrap(), &path)
+            .unwrap();
+    let setup = tokenstorm::fuzz::setup::Setup::from_plan(plan).unwrap();
+    assert_eq!(setup.target.authorizer, "OwnAuthorizer");
+    assert_eq!(setup.target.token_key_name, "X-Own-Token");
+    let builtin = tokenstorm::fuzz::targets::fixture();
+    assert_ne!(setup.target.authorizer, builtin.target.authorizer);
+    assert_ne!(setup.target.token_key_name, builtin.target.token_key_name);
+    let setup = std::sync::Arc::new(setup);
+
+    let mut opts = options(dir.path(), 11, 600);
+    opts.setup = setup.clone();
+    let s = runner::run(&opts, &Shutdown::new()).await.unwrap();
+    // Valid prefixes signed with the scenario's key, named for its authorizer, reach it (no valid_refused);
+    // nothing else does (no reached_authorizer).
+    assert!(s.findings.is_empty(), "findings: {:#?}", s.findings);
+    let prefixed: u64 = s.transports.iter().map(|t| t.with_valid_prefix).sum();
+    assert!(prefixed > 0 && s.invocations >= s.probes * 2 + prefixed / 2);
+
+    // The emulator trusts the scenario's key only: the built-in fixture's key is now a forgery.
+    let (running, ep) = setup
+        .start(&dir.path().join("check"), &Shutdown::new())
+        .await
+        .unwrap();
+    let ledger = running.ledger().clone();
+    let mut issued = tokenstorm::fuzz::oracle::Issued::default();
+    let (_, verdict) = runner::judge_case(
+        &ep,
+        &ledger,
+        &mut issued,
+        Transport::Https,
+        Some("own-1"),
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(verdict, None);
+    assert_eq!(ledger.entries()[0].authorizer, "OwnAuthorizer");
+    let builtin_key = tokenstorm::fuzz::setup::Setup::builtin().key;
+    let foreign = tokenstorm::fuzz::exec::Endpoints::new(
+        *running.addrs(),
+        running.ca_cert_path(),
+        setup.target.clone(),
+        builtin_key,
+    )
+    .unwrap();
+    let (_, verdict) = runner::judge_case(
+        &foreign,
+        &ledger,
+        &mut issued,
+        Transport::Https,
+        Some("foreign-1"),
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(
+        verdict.map(|(k, _)| k),
+        Some(FindingKind::ValidRefused),
+        "a prefix signed with an unregistered key must not reach the authorizer"
+    );
+    assert_eq!(ledger.entries().len(), 1);
+}
+
+#[test]
+fn the_fuzz_command_takes_a_scenario_and_names_its_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("own.toml");
+    std::fs::write(&path, OWN_SCENARIO).unwrap();
+    let out = std::process::Command::new(crate::run::bin())
+        .arg("fuzz")
+        .arg(&path)
+        .args(["--cases", "200", "--quiet", "--out-dir"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("seed 11,"), "{stdout}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        OWN_SCENARIO.replace(
+            "bits = 2048",
+            "bits = 2048\nprivate_key_files = [\"missing.pem\"]",
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::run::bin())
+        .arg("fuzz")
+        .arg(&bad)
+        .args(["--cases", "10", "--quiet", "--out-dir"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("keys"),
+        "{stderr}"
+    );
 }

@@ -18,10 +18,7 @@ use bytes::Bytes;
 use crate::attempt::pool as token_pool;
 use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::emulator::RunningEmulator;
-use crate::emulator::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig,
-    FunctionBehaviour, FunctionSpec,
-};
+use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
 use crate::invariant::drain::{Joiner, LiveJoin};
 use crate::invariant::{self};

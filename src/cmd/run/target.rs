@@ -17,31 +17,9 @@ pub(super) async fn start_embedded(
     run_dir: &Path,
     shutdown: Shutdown,
 ) -> anyhow::Result<RunningEmulator> {
-    let a = &plan.authorizer;
-    let authorizer = AuthorizerSpec {
-        name: a.name.clone(),
-        token_key_name: a.token_key_name.clone(),
-        signing_keys: plan
-            .keys
-            .iter()
-            .map(|k| (k.name.clone(), k.public.clone()))
-            .collect(),
-        status: a.status,
-        signing_disabled: a.signing_disabled,
-        enable_caching_for_http: a.enable_caching_for_http,
-        function: a.function.clone(),
-    };
-    // The authorizer `forged.inactive_authorizer` names: the same keys, but INACTIVE, so the gate refuses it and
-    // its function (in process: no runtime processes are started for it) is never invoked.
-    let inactive = AuthorizerSpec {
-        name: plan.inactive_authorizer.clone(),
-        status: AuthorizerStatus::Inactive,
-        function: FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO),
-        ..authorizer.clone()
-    };
     let config = EmulatorConfig {
-        authorizers: vec![authorizer, inactive],
-        default_authorizer: Some(a.name.clone()),
+        authorizers: plan.authorizer_specs(),
+        default_authorizer: Some(plan.authorizer.name.clone()),
         endpoint_names: vec![plan.target.endpoint_name().to_string()],
         region: DEFAULT_REGION.into(),
         account_id: DEFAULT_ACCOUNT.into(),

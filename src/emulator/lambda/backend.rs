@@ -15,6 +15,7 @@ use super::runtime_api::{Job, Reply, Slot, start_slot};
 use super::supervisor::{ProcessSpec, lambda_env, supervise};
 use crate::emulator::config::{Backend, FunctionSpec, InvokeFunction, RuntimeFunction};
 use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError, invoke as invoke_in_process};
+use crate::emulator::replay_resistant::Nonces;
 use crate::shutdown::Shutdown;
 
 /// An invocation's result and its billing facts.
@@ -23,11 +24,14 @@ pub struct Invocation {
     pub result: Result<Value, InvokeError>,
     pub cold_start: bool,
     pub throttled: bool,
+    /// The in-process replay-resistant function's rule (`replayed`, `expired`, ...), when it answered.
+    pub rule: Option<&'static str>,
 }
 
 /// A started function.
 pub enum LiveFunction {
-    InProcess(FunctionSpec),
+    /// In process, with the replay-resistant function's memory (empty for the other behaviours).
+    InProcess(Box<(FunctionSpec, Mutex<Nonces>)>),
     Runtime(Arc<Pool>),
     InvokeApi(InvokeFunction),
 }
@@ -65,6 +69,7 @@ impl Pool {
                 result: Err(InvokeError::Throttled),
                 cold_start: false,
                 throttled: true,
+                rule: None,
             };
         };
         let slot = &self.slots[taken.index];
@@ -100,6 +105,7 @@ impl Pool {
             result,
             cold_start,
             throttled: false,
+            rule: None,
         }
     }
 }
@@ -132,7 +138,7 @@ impl LiveFunction {
         tasks: &mut tokio::task::JoinSet<()>,
     ) -> anyhow::Result<Self> {
         match &spec.backend {
-            Backend::InProcess => Ok(Self::InProcess(spec.clone())),
+            Backend::InProcess => Ok(Self::in_process(spec.clone())),
             Backend::InvokeApi(f) => Ok(Self::InvokeApi(f.clone())),
             Backend::RuntimeApi(f) => Ok(Self::Runtime(
                 start_pool(f, spec.memory_mb, cx, tasks).await?,
@@ -140,14 +146,23 @@ impl LiveFunction {
         }
     }
 
+    /// The in-process function, with an empty memory.
+    pub fn in_process(spec: FunctionSpec) -> Self {
+        Self::InProcess(Box::new((spec, Mutex::default())))
+    }
+
     /// Invokes the function on an event (fails closed: every failure is an `Err`).
     pub async fn invoke(&self, event: &Value) -> Invocation {
         match self {
-            Self::InProcess(spec) => Invocation {
-                result: invoke_in_process(spec, event).await,
-                cold_start: false,
-                throttled: false,
-            },
+            Self::InProcess(f) => {
+                let (result, rule) = invoke_in_process(&f.0, &f.1, event).await;
+                Invocation {
+                    result,
+                    cold_start: false,
+                    throttled: false,
+                    rule: rule.map(|r| r.as_str()),
+                }
+            }
             Self::Runtime(pool) => pool.invoke(event).await,
             Self::InvokeApi(f) => super::invoke_api::invoke(f, event).await,
         }

@@ -23,6 +23,7 @@ pub async fn invoke(f: &InvokeFunction, event: &Value) -> Invocation {
         result,
         cold_start: false,
         throttled,
+        rule: None,
     }
 }
 

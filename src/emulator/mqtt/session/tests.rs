@@ -43,7 +43,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
     let names: Vec<String> = authorizers.iter().map(|a| a.name.clone()).collect();
     let functions = authorizers
         .iter()
-        .map(|a| crate::emulator::lambda::LiveFunction::InProcess(a.function.clone()))
+        .map(|a| crate::emulator::lambda::LiveFunction::in_process(a.function.clone()))
         .collect();
     Arc::new(Shared {
         authorizers,
