@@ -146,6 +146,20 @@ const QUERY: Evidence = Evidence::Documented(
 );
 
 const ALL: [Applies; Transport::COUNT] = [Applies::Yes; Transport::COUNT];
+const RAW_PLUS: [Applies; Transport::COUNT] = [
+    Applies::Moved(
+        "a header value is not percent- or form-decoded: always sent in the query string",
+    ),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
+const RAW_EQUALS: [Applies; Transport::COUNT] = [
+    Applies::Moved("a header value is not split on `=`: always sent in the query string"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
 const NO_HEADER_NEWLINE: [Applies; Transport::COUNT] = [
     Applies::Moved("an HTTP header cannot carry a line break: always sent in the query string"),
     Applies::Yes,
@@ -289,7 +303,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         )
     },
     Entry {
-        transports: QUERY_ONLY,
+        transports: RAW_PLUS,
         ..passes(F::RawPlus, E, PLUS)
     },
     passes(F::DuplicatedToken, P, DUPLICATES),
@@ -299,7 +313,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         ..row(F::SignatureNameCase, P, "missing_signature", NAMES)
     },
     Entry {
-        transports: QUERY_ONLY,
+        transports: RAW_EQUALS,
         ..passes(F::SmuggledEquals, P, QUERY)
     },
     Entry {

@@ -90,7 +90,7 @@ impl Rule for ForgedNeverInvoked {
                     v.evidence.push(missed_evidence(l));
                 } else {
                     v.summary = format!(
-                        "none of {sent} forged attempts reached the authorizer (ledger: {})",
+                        "none of {sent} forged attempts the gate must refuse reached the authorizer (ledger: {})",
                         l.source
                     );
                 }

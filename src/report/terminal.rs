@@ -16,6 +16,25 @@ fn label(class: &str, variant: &Option<String>) -> String {
     }
 }
 
+/// A row's label, marked `†` when it is a forged variant the oracle lets through under the run's gate settings
+/// (in effect a valid credential: allowed and invoked like one).
+fn marked_label(r: &Report, class: &str, variant: &Option<String>) -> String {
+    let l = label(class, variant);
+    if passes_gate(r, class, variant) {
+        format!("{l} †")
+    } else {
+        l
+    }
+}
+
+fn passes_gate(r: &Report, class: &str, variant: &Option<String>) -> bool {
+    class == "forged"
+        && variant
+            .as_deref()
+            .and_then(crate::attempt::Forgery::from_name)
+            .is_some_and(|f| !crate::attempt::oracle::entry(f).refused_under(&r.target.gate))
+}
+
 /// Renders the report as text.
 pub fn render(r: &Report, report_path: Option<&str>) -> String {
     let mut o = String::new();
@@ -85,9 +104,19 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
             o,
             "  {:<8} {:<34} {:<26} {:>8} {cols}",
             row.transport,
-            label(&row.class, &row.variant),
+            marked_label(r, &row.class, &row.variant),
             row.outcome,
             row.count
+        );
+    }
+    if r.results
+        .iter()
+        .any(|row| passes_gate(r, &row.class, &row.variant))
+    {
+        let _ = writeln!(
+            o,
+            "  † passes the gate under {} (in effect a valid credential; `tokenstorm catalogue`)",
+            r.target.gate.describe()
         );
     }
     let _ = writeln!(o);
@@ -155,7 +184,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
                 let _ = writeln!(
                     o,
                     "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
-                    label(&c.class, &c.variant),
+                    marked_label(r, &c.class, &c.variant),
                     c.attempts,
                     c.invocations,
                     c.allowed,

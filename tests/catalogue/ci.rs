@@ -54,6 +54,20 @@ fn ci_security_passes_against_the_embedded_emulator() {
             .unwrap()
             > 0
     );
+    // The terminal marks the forged variants that pass the gate under the default settings, and says why.
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("forged.duplicated_token †"), "{stdout}");
+    assert!(
+        !stdout.contains("forged.duplicated_signature †"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "† passes the gate under query_plus=literal, duplicates=first, query_names=exact"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(invariant(&r, "oracle_passes")["status"], "pass");
 
     // Every replay variant over every transport, each one refused (403, or the connection closed).
     let sent = replays_sent(&r);
