@@ -13,6 +13,12 @@ use super::Forgery;
 use crate::metrics::Transport;
 use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 
+mod describe;
+mod replays;
+
+pub use describe::describe;
+pub use replays::{REPLAYS, ReplayEntry, replay};
+
 /// Which part of the credential a variant attacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -346,57 +352,6 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
     ),
 ];
 
-/// What the oracle expects of a replay: the signature gate cannot tell a captured valid pair from the original
-/// (spec §8), so every replay reaches the authorizer, one invocation per attempt, and only the function can
-/// refuse it — except a pair whose key was rotated out, which is a forgery.
-#[derive(Debug, Clone, Copy)]
-pub struct ReplayEntry {
-    /// The class label (`replayed`, `replayed.<variant>`), or `rotated_key` (a test, not a mix class).
-    pub label: &'static str,
-    pub what: &'static str,
-    /// `None`: passes the gate and reaches the authorizer; `Some(reason)`: refused at the gate.
-    pub refusal: Option<&'static str>,
-    pub evidence: Evidence,
-}
-
-const REPLAY: Evidence = Evidence::Documented(
-    "spec §8: the signature covers only the token; a captured pair passes the gate until the key is rotated",
-);
-
-/// The replay catalogue. `replayed.reused_nonce` and `replayed.expired` are the cost scenarios' replay-resistant
-/// variants (`[mix.replayed_variants]`); their function denies them, the gate does not.
-pub static REPLAYS: [ReplayEntry; 4] = [
-    ReplayEntry {
-        label: "replayed",
-        what: "another device's captured valid pair, reused (from many connections at once under load)",
-        refusal: None,
-        evidence: REPLAY,
-    },
-    ReplayEntry {
-        label: "replayed.reused_nonce",
-        what: "the same device resends a token it already used (replay-resistant tokens: a reused nonce)",
-        refusal: None,
-        evidence: REPLAY,
-    },
-    ReplayEntry {
-        label: "replayed.expired",
-        what: "a token older than the function's maximum age (replay-resistant tokens)",
-        refusal: None,
-        evidence: REPLAY,
-    },
-    ReplayEntry {
-        label: "rotated_key",
-        what: "a captured pair signed with a key since removed from tokenSigningPublicKeys",
-        refusal: Some(MISMATCH),
-        evidence: REPLAY,
-    },
-];
-
-/// The replay row of a class label, if it is a replay.
-pub fn replay(label: &str) -> Option<&'static ReplayEntry> {
-    REPLAYS.iter().find(|r| r.label == label)
-}
-
 /// Whether attempts of class `c` must never reach the authorizer under `s`: the forged variants the oracle
 /// expects the gate to refuse (valid credentials and replays pass; so do the variants [`Entry::expected`] lets
 /// through under `s`).
@@ -412,145 +367,5 @@ pub fn entry(f: Forgery) -> &'static Entry {
     &TABLE[f.index()]
 }
 
-/// One line on what a variant is (README table, report).
-pub const fn describe(f: Forgery) -> &'static str {
-    match f {
-        F::WrongKey => "signed with the attacker's own 2048-bit key (same size, not registered)",
-        F::WrongKeyOtherSize => "signed with the attacker's 3072-bit key (another size)",
-        F::ShortKey => "signed with a 1024-bit key (shorter than the 2048 bits AWS accepts)",
-        F::BitFlip => "the valid signature with one (seeded) bit flipped",
-        F::Truncated => "the valid signature with its last 3 bytes cut",
-        F::Extended => "the valid signature with a zero byte appended",
-        F::Empty => "the signature parameter present but empty",
-        F::ValueZero => "the integer 0 as a modulus-length signature",
-        F::ValueOne => "the integer 1",
-        F::ValueNMinusOne => "the integer n-1 (n: the registered modulus)",
-        F::ValueN => "the integer n",
-        F::ValueNPlusOne => "the integer n+1",
-        F::NotBase64 => "the valid signature with characters outside base64 (! * ~)",
-        F::OtherToken => "a valid signature of another token",
-        F::TokenNewline => "a valid signature of `token\\n` (`echo` without `-n`)",
-        F::MissingSignature => "no signature parameter at all",
-        F::HexDigest => {
-            "the seed article's `pkeyutl` pipeline: a signature of the hex digest string"
-        }
-        F::Pss => "RSASSA-PSS (SHA-256) with the real key instead of PKCS#1 v1.5",
-        F::Sha1 => "PKCS#1 v1.5 with SHA-1 and the real key",
-        F::Sha384 => "PKCS#1 v1.5 with SHA-384 and the real key",
-        F::Sha512 => "PKCS#1 v1.5 with SHA-512 and the real key",
-        F::DigestInfoWrongOid => {
-            "raw RSA with the real key: DigestInfo names SHA-224 over a SHA-256 digest"
-        }
-        F::DigestInfoNoNull => "raw RSA with the real key: DigestInfo without the NULL parameters",
-        F::ShortPadding => "raw RSA with the real key: 4 padding bytes instead of at least 8",
-        F::BlockType02 => "raw RSA with the real key: block type 02 (encryption padding)",
-        F::BytesAfterDigest => {
-            "raw RSA with the real key: 16 bytes after the digest (Bleichenbacher 2006)"
-        }
-        F::GarbagePadding => {
-            "raw RSA with the real key: non-0xFF garbage in the padding (e=3 forgery shape)"
-        }
-        F::Base64Url => "the valid signature in the base64url alphabet",
-        F::MissingPadding => "the valid signature without its `=` padding",
-        F::Wrapped64 => "the valid signature wrapped at 64 columns (`openssl base64` without -A)",
-        F::Whitespace => "the valid signature with a space inside",
-        F::OverLong => "the valid signature repeated past 2560 characters",
-        F::TokenOverLong => "a valid signature of a token longer than 6144 characters",
-        F::DoublePercentEncoding => "the valid signature percent-encoded twice (`%252B`)",
-        F::UnknownAuthorizer => "valid credentials naming an authorizer that does not exist",
-        F::MissingToken => "a valid signature without the token parameter",
-        F::SignatureMisnamed => "the valid signature under `x-amz-customauthorizer-signatures`",
-        F::SmuggledAmpersand => {
-            "a validly signed token holding `&smuggled=1`, sent unencoded: the `&` splits it"
-        }
-        F::SecondQuestionMark => "valid credentials in an MQTT username with a second `?`",
-        F::RawPlus => "a valid signature holding `+`, the `+` left unencoded in a query string",
-        F::DuplicatedToken => "the token parameter twice: the signed token, then another",
-        F::DuplicatedSignature => "the signature parameter twice: a wrong one, then the valid one",
-        F::SignatureNameCase => {
-            "the valid signature under `X-Amz-CustomAuthorizer-Signature` in a query string"
-        }
-        F::SmuggledEquals => "a validly signed token holding `=`, sent unencoded in a query string",
-        F::InBody => "valid credentials in the HTTPS request body (form-encoded)",
-        F::InPassword => "valid credentials in the MQTT CONNECT password, not the username",
-        F::InactiveAuthorizer => "valid credentials naming the target's INACTIVE authorizer",
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_has_one_row_per_variant_in_order() {
-        for (i, f) in Forgery::ALL.into_iter().enumerate() {
-            assert_eq!(TABLE[i].forgery, f, "row {i}");
-            assert!(!describe(f).is_empty());
-        }
-    }
-
-    #[test]
-    fn every_replay_class_has_a_replay_row() {
-        use crate::attempt::Class;
-        for c in Class::ALL.into_iter().filter(|c| c.is_replay()) {
-            assert!(replay(c.label()).is_some(), "{c:?}");
-        }
-        assert_eq!(
-            replay("rotated_key").unwrap().refusal,
-            Some("signature_mismatch")
-        );
-    }
-
-    use crate::emulator::gate::test_support::all_settings;
-
-    #[test]
-    fn unconfirmed_rows_name_a_setting_and_its_default() {
-        let mut unconfirmed = 0;
-        for e in &TABLE {
-            if let Evidence::Unconfirmed { setting, default } = e.evidence {
-                unconfirmed += 1;
-                assert!(setting.starts_with("gate."), "{:?}", e.forgery);
-                let field = setting.trim_start_matches("gate.");
-                let defaults = serde_json::to_value(GateSettings::default()).unwrap();
-                let value = defaults[field]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{setting}"));
-                assert!(default.starts_with(value), "{setting}: {default}");
-            }
-        }
-        assert_eq!(unconfirmed, 4);
-    }
-
-    #[test]
-    fn only_unconfirmed_rows_depend_on_the_settings_and_defaults_give_the_table_verdict() {
-        let labels: Vec<&str> = crate::emulator::gate::GateRejection::ALL
-            .iter()
-            .map(|r| r.as_str())
-            .collect();
-        for e in &TABLE {
-            assert_eq!(
-                e.expected(&GateSettings::default()),
-                e.verdict,
-                "{:?}",
-                e.forgery
-            );
-            let verdicts: Vec<GateVerdict> = all_settings().iter().map(|s| e.expected(s)).collect();
-            let varies = verdicts.iter().any(|v| *v != e.verdict);
-            assert_eq!(
-                varies,
-                matches!(e.evidence, Evidence::Unconfirmed { .. }),
-                "{:?}",
-                e.forgery
-            );
-            for v in verdicts {
-                if let GateVerdict::Refused(r) = v {
-                    assert!(
-                        labels.contains(&r),
-                        "{:?}: {r} is no gate reason",
-                        e.forgery
-                    );
-                }
-            }
-        }
-    }
-}
+mod tests;

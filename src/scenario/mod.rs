@@ -1,5 +1,6 @@
 //! Scenarios: the TOML file format ([`Scenario`]) and the validated, resolved [`Plan`] (STYLE.md §4).
 
+mod authorizers;
 pub mod error;
 pub mod file;
 pub mod function;

@@ -8,7 +8,7 @@ use super::error::ScenarioError;
 use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
 use super::groups::{Groups, MqttPlan};
 use crate::attempt::{Class, Mix, MixError};
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
+use crate::emulator::config::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};
 
 /// How attempts are paced.
@@ -128,41 +128,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The authorizer an emulator serves for this plan: `[authorizer]` with every key of `[keys]` registered.
-    pub fn authorizer_spec(&self) -> AuthorizerSpec {
-        let a = &self.authorizer;
-        AuthorizerSpec {
-            name: a.name.clone(),
-            token_key_name: a.token_key_name.clone(),
-            signing_keys: self
-                .keys
-                .iter()
-                .map(|k| (k.name.clone(), k.public.clone()))
-                .collect(),
-            status: a.status,
-            signing_disabled: a.signing_disabled,
-            enable_caching_for_http: a.enable_caching_for_http,
-            function: a.function.clone(),
-        }
-    }
-
-    /// The authorizers a target built from this plan serves: [`Self::authorizer_spec`], then its INACTIVE twin
-    /// named `target.inactive_authorizer` (same keys), which `forged.inactive_authorizer` attempts name. The twin's
-    /// function is in process (no runtime processes are started for it); the gate never lets it run.
-    pub fn authorizer_specs(&self) -> Vec<AuthorizerSpec> {
-        let active = self.authorizer_spec();
-        let inactive = AuthorizerSpec {
-            name: self.inactive_authorizer.clone(),
-            status: crate::emulator::config::AuthorizerStatus::Inactive,
-            function: crate::emulator::config::FunctionSpec::in_process(
-                crate::emulator::config::FunctionBehaviour::Deny,
-                std::time::Duration::ZERO,
-            ),
-            ..active.clone()
-        };
-        vec![active, inactive]
-    }
-
     /// Device d's token (replay-resistant: the name its tokens carry, `device<6 digits>`).
     pub fn token_of(&self, device: u32) -> String {
         match self.tokens {

@@ -1,0 +1,74 @@
+use super::*;
+
+#[test]
+fn the_table_has_one_row_per_variant_in_order() {
+    for (i, f) in Forgery::ALL.into_iter().enumerate() {
+        assert_eq!(TABLE[i].forgery, f, "row {i}");
+        assert!(!describe(f).is_empty());
+    }
+}
+
+#[test]
+fn every_replay_class_has_a_replay_row() {
+    use crate::attempt::Class;
+    for c in Class::ALL.into_iter().filter(|c| c.is_replay()) {
+        assert!(replay(c.label()).is_some(), "{c:?}");
+    }
+    assert_eq!(
+        replay("rotated_key").unwrap().refusal,
+        Some("signature_mismatch")
+    );
+}
+
+use crate::emulator::gate::test_support::all_settings;
+
+#[test]
+fn unconfirmed_rows_name_a_setting_and_its_default() {
+    let mut unconfirmed = 0;
+    for e in &TABLE {
+        if let Evidence::Unconfirmed { setting, default } = e.evidence {
+            unconfirmed += 1;
+            assert!(setting.starts_with("gate."), "{:?}", e.forgery);
+            let field = setting.trim_start_matches("gate.");
+            let defaults = serde_json::to_value(GateSettings::default()).unwrap();
+            let value = defaults[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{setting}"));
+            assert!(default.starts_with(value), "{setting}: {default}");
+        }
+    }
+    assert_eq!(unconfirmed, 4);
+}
+
+#[test]
+fn only_unconfirmed_rows_depend_on_the_settings_and_defaults_give_the_table_verdict() {
+    let labels: Vec<&str> = crate::emulator::gate::GateRejection::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    for e in &TABLE {
+        assert_eq!(
+            e.expected(&GateSettings::default()),
+            e.verdict,
+            "{:?}",
+            e.forgery
+        );
+        let verdicts: Vec<GateVerdict> = all_settings().iter().map(|s| e.expected(s)).collect();
+        let varies = verdicts.iter().any(|v| *v != e.verdict);
+        assert_eq!(
+            varies,
+            matches!(e.evidence, Evidence::Unconfirmed { .. }),
+            "{:?}",
+            e.forgery
+        );
+        for v in verdicts {
+            if let GateVerdict::Refused(r) = v {
+                assert!(
+                    labels.contains(&r),
+                    "{:?}: {r} is no gate reason",
+                    e.forgery
+                );
+            }
+        }
+    }
+}
