@@ -92,38 +92,34 @@ async fn hex_pkeyutl_sign(private: &Path, token: &str, with_digest_opt: bool) ->
 
 /// The seed's curl command against the emulator; returns (status, body).
 async fn seed_curl(emu: &Handle, signature: &str) -> (u16, String) {
+    let name = format!("x-amz-customauthorizer-name: {SEED_AUTHORIZER}");
+    let token = format!("{SEED_TOKEN_KEY_NAME}: {SEED_TOKEN} ");
+    let sig = format!("x-amz-customauthorizer-signature: {signature}");
+    curl_publish(emu, &[&name, &token, &sig]).await
+}
+
+/// curl publishing to the seed's topic with these header lines, sent as written (curl keeps their case and
+/// repeats); returns (status, body).
+async fn curl_publish(emu: &Handle, headers: &[&str]) -> (u16, String) {
     let url = format!(
         "https://localhost:{}/topics/{SEED_TOPIC}?qos=1",
         emu.https_port()
     );
-    let name = format!("x-amz-customauthorizer-name: {SEED_AUTHORIZER}");
-    let token = format!("{SEED_TOKEN_KEY_NAME}: {SEED_TOKEN} ");
-    let sig = format!("x-amz-customauthorizer-signature: {signature}");
     let ca = emu.ca_cert_path().to_str().unwrap().to_string();
-    let out = run(
-        "curl",
-        &[
-            "-sS",
-            "--max-time",
-            "20",
-            "--cacert",
-            &ca,
-            "--header",
-            &name,
-            "--header",
-            &token,
-            "--header",
-            &sig,
-            "--request",
-            "POST",
-            "--data",
-            "Hello, world",
-            "-w",
-            "\n%{http_code}",
-            &url,
-        ],
-    )
-    .await;
+    let mut args = vec!["-sS", "--max-time", "20", "--cacert", &ca];
+    for h in headers {
+        args.extend(["--header", h]);
+    }
+    args.extend([
+        "--request",
+        "POST",
+        "--data",
+        "Hello, world",
+        "-w",
+        "\n%{http_code}",
+        &url,
+    ]);
+    let out = run("curl", &args).await;
     assert!(
         out.status.success(),
         "curl failed: {}",
@@ -268,6 +264,52 @@ async fn seed_hex_digest_pipelines_are_refused_at_the_gate() {
         emu.metrics()
             .gate_rejections(GateRejection::SignatureMismatch),
         1
+    );
+    emu.stop().await;
+}
+
+/// Header case games on the wire: names in any case are the same field (RFC 9110), so credentials under
+/// upper-case names pass, and two signature lines that differ only in case are a duplicate, judged by
+/// `gate.duplicates` (`reject`: refused at the gate, never invoked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_names_in_any_case_are_one_field_and_case_duplicates_follow_the_gate_setting() {
+    let dir = crate::support::tempdir();
+    let (private, public) = openssl_keys(dir.path()).await;
+    let signature = dgst_sign(&private, SEED_TOKEN).await;
+    let mut wrong: Vec<char> = signature.chars().collect();
+    wrong[0] = if wrong[0] == 'A' { 'B' } else { 'A' };
+    let wrong: String = wrong.into_iter().collect();
+    let name = format!("X-AMZ-CUSTOMAUTHORIZER-NAME: {SEED_AUTHORIZER}");
+    let token = format!("{}: {SEED_TOKEN}", SEED_TOKEN_KEY_NAME.to_uppercase());
+    let upper = format!("X-AMZ-CUSTOMAUTHORIZER-SIGNATURE: {signature}");
+    let lower_wrong = format!("x-amz-customauthorizer-signature: {wrong}");
+
+    let emu = start(config(vec![seed_spec(&public)], None)).await;
+    let (status, body) = curl_publish(&emu, &[&name, &token, &upper]).await;
+    assert_eq!(status, 200, "{body}");
+    // A wrong signature first, the valid one second, names differing only in case: the first counts by default.
+    let (status, _) = curl_publish(&emu, &[&name, &token, &lower_wrong, &upper]).await;
+    assert_eq!(status, 403);
+    let metrics = admin_get(&emu, "/metrics").await;
+    assert!(
+        metrics.contains("tokenstorm_gate_rejections_total{reason=\"signature_mismatch\"} 1\n"),
+        "{metrics}"
+    );
+    emu.stop().await;
+
+    let mut strict = config(vec![seed_spec(&public)], None);
+    strict.gate.duplicates = tokenstorm::wire::settings::Duplicates::Reject;
+    let emu = start(strict).await;
+    let (status, _) = curl_publish(&emu, &[&name, &token, &upper, &lower_wrong]).await;
+    assert_eq!(status, 403);
+    let metrics = admin_get(&emu, "/metrics").await;
+    assert!(
+        metrics.contains("tokenstorm_gate_rejections_total{reason=\"duplicated_parameter\"} 1\n"),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric_sum(&metrics, "tokenstorm_authorizer_invocations_total"),
+        0
     );
     emu.stop().await;
 }
