@@ -25,3 +25,15 @@ pub fn attacker() -> &'static PrivateKey {
         "test attacker key",
     )
 }
+
+/// The catalogue of two devices, `tok-a` and `tok-b`, under the signing key (the generator's unit tests).
+pub fn two_device_catalogue() -> super::Catalogue {
+    let specs: Vec<super::SetSpec> = ["tok-a", "tok-b"]
+        .into_iter()
+        .map(|token| super::SetSpec {
+            token: token.into(),
+            key_index: 0,
+        })
+        .collect();
+    super::Catalogue::build(&specs, vec![0, 1], &[signing()], attacker(), 3)
+}

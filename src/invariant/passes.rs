@@ -35,11 +35,7 @@ impl Rule for OraclePasses {
                 }
                 sent_f += s_t;
                 allowed += rec.ended(t, c, Outcome::Allowed);
-                let r_t: u64 = Outcome::ALL
-                    .into_iter()
-                    .filter(|o| o.is_refusal())
-                    .map(|o| rec.ended(t, c, o))
-                    .sum();
+                let r_t = rec.ended_refused(t, c);
                 refused += r_t;
                 let Some(l) = inputs.ledger else { continue };
                 let u = r_t.saturating_sub(l.transport_class(t, c).denied);

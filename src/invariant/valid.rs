@@ -28,11 +28,7 @@ impl Rule for ValidAllowed {
             }
             sent += s_t;
             allowed += rec.ended(t, c, Outcome::Allowed);
-            let r_t: u64 = Outcome::ALL
-                .into_iter()
-                .filter(|o| o.is_refusal())
-                .map(|o| rec.ended(t, c, o))
-                .sum();
+            let r_t = rec.ended_refused(t, c);
             refused += r_t;
             let o_t = rec.ended(t, c, Outcome::OtherStatus);
             other += o_t;

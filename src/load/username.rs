@@ -199,22 +199,11 @@ pub fn credential_query(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::{Forgery, SetSpec, test_keys};
+    use crate::attempt::{Forgery, test_keys};
     use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 
     fn book(mode: UsernameMode) -> (UsernameBook, Catalogue) {
-        let keys = vec![test_keys::signing()];
-        let specs = vec![
-            SetSpec {
-                token: "tok-a".into(),
-                key_index: 0,
-            },
-            SetSpec {
-                token: "tok-b".into(),
-                key_index: 0,
-            },
-        ];
-        let cat = Catalogue::build(&specs, vec![0, 1], &keys, test_keys::attacker(), 3);
+        let cat = test_keys::two_device_catalogue();
         let shape = UsernameShape {
             mode,
             authorizer_name: Some("MyCustomAuthorizer".into()),

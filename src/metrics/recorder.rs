@@ -167,6 +167,15 @@ impl Recorder {
         Outcome::ALL.into_iter().map(|o| self.ended(t, c, o)).sum()
     }
 
+    /// Attempts of this class that ended refused (403, a refusing CONNACK, closed without CONNACK).
+    pub fn ended_refused(&self, t: Transport, c: Class) -> u64 {
+        Outcome::ALL
+            .into_iter()
+            .filter(|o| o.is_refusal())
+            .map(|o| self.ended(t, c, o))
+            .sum()
+    }
+
     pub fn total_started(&self) -> u64 {
         self.started.iter().sum()
     }

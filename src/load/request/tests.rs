@@ -1,20 +1,9 @@
 use super::*;
-use crate::attempt::{Forgery, SetSpec, test_keys};
+use crate::attempt::{Forgery, test_keys};
 use crate::wire::query::parse_pairs;
 
 fn book() -> (RequestBook, Catalogue) {
-    let keys = vec![test_keys::signing()];
-    let specs = vec![
-        SetSpec {
-            token: "tok-a".into(),
-            key_index: 0,
-        },
-        SetSpec {
-            token: "tok-b".into(),
-            key_index: 0,
-        },
-    ];
-    let cat = Catalogue::build(&specs, vec![0, 1], &keys, test_keys::attacker(), 3);
+    let cat = test_keys::two_device_catalogue();
     let shape = RequestShape {
         host: "example-ats.iot.eu-west-1.amazonaws.com".into(),
         topic: "a b/c".into(),
