@@ -62,13 +62,18 @@ pub fn text(b: &[u8]) -> String {
 }
 
 /// Attempts per class label, from the report's results.
+/// A report row's class label: `valid`, `replayed[.variant]`, `forged.<variant>`.
+pub fn row_label(row: &Value) -> String {
+    match row["variant"].as_str() {
+        Some(v) => format!("{}.{v}", row["class"].as_str().unwrap()),
+        None => row["class"].as_str().unwrap().to_string(),
+    }
+}
+
 pub fn class_counts(report: &Value) -> std::collections::BTreeMap<String, u64> {
     let mut m = std::collections::BTreeMap::new();
     for row in report["results"].as_array().expect("results") {
-        let label = match row["variant"].as_str() {
-            Some(v) => format!("{}.{v}", row["class"].as_str().unwrap()),
-            None => row["class"].as_str().unwrap().to_string(),
-        };
+        let label = row_label(row);
         *m.entry(label).or_default() += row["count"].as_u64().unwrap();
     }
     m
@@ -99,8 +104,7 @@ pub fn reaching(counts: &std::collections::BTreeMap<String, u64>) -> u64 {
 
 /// Whether a report row (`results[]`, `invocations.by_class[]`) is of a forged variant the gate must refuse.
 pub fn refused_row(row: &Value) -> bool {
-    row["class"] == "forged"
-        && !reaches_authorizer(&format!("forged.{}", row["variant"].as_str().unwrap_or("")))
+    row["class"] == "forged" && !reaches_authorizer(&row_label(row))
 }
 
 /// Whether a ledger attempt id is of a class that may reach the authorizer.

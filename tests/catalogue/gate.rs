@@ -206,10 +206,7 @@ async fn every_variant_as_the_oracle_says(gate: GateSettings) {
     let counts = class_counts(&r);
     // Replays, and the forged variants that pass under `gate`, reach the authorizer once per attempt.
     for row in r["invocations"]["by_class"].as_array().unwrap() {
-        let label = match row["variant"].as_str() {
-            Some(v) => format!("{}.{v}", row["class"].as_str().unwrap()),
-            None => row["class"].as_str().unwrap().to_string(),
-        };
+        let label = crate::run::row_label(row);
         let reaches = match row["class"].as_str().unwrap() {
             "replayed" => oracle::replay(&label)
                 .unwrap_or_else(|| panic!("{label}: no replay row"))
@@ -254,10 +251,7 @@ async fn every_variant_as_the_oracle_says(gate: GateSettings) {
         .iter()
         .filter(|x| x["outcome"] != "exhausted")
         .filter(|x| {
-            let label = match x["variant"].as_str() {
-                Some(v) => format!("{}.{v}", x["class"].as_str().unwrap()),
-                None => x["class"].as_str().unwrap().to_string(),
-            };
+            let label = crate::run::row_label(x);
             passes(&label)
         })
         .map(|x| x["count"].as_u64().unwrap())

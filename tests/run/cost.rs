@@ -153,10 +153,7 @@ expired = 1.0
     let r = report.expect("report");
     let mut by = std::collections::BTreeMap::<(String, String), u64>::new();
     for row in r["results"].as_array().unwrap() {
-        let label = match row["variant"].as_str() {
-            Some(v) => format!("{}.{v}", row["class"].as_str().unwrap()),
-            None => row["class"].as_str().unwrap().to_string(),
-        };
+        let label = row_label(row);
         *by.entry((label, row["outcome"].as_str().unwrap().to_string()))
             .or_default() += row["count"].as_u64().unwrap();
     }
