@@ -9,38 +9,34 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng as _;
-use rand_chacha::ChaCha8Rng;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::connect::{Connector, Sender};
 use super::pacer::{ClosedSlot, OpenSchedule};
+use super::progress::Progress;
 use super::request::{Placement, RequestBook};
-use crate::attempt::{Catalogue, Class, Mix, TokenPool, device_rng, id};
+use crate::attempt::planner::{Credentials, Cursor};
+use crate::attempt::{Class, Planner, Ticket};
 use crate::metrics::{Outcome, Recorder, Transport};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
 
 /// What every lane shares (read-only).
 pub struct Shared {
-    pub run_id: String,
-    pub seed: u64,
+    /// HTTPS devices: ids `0..devices`.
     pub devices: u32,
     pub t0: Instant,
     pub deadline: Instant,
     pub warmup_end: Instant,
     pub request_timeout: Duration,
-    pub mix: Mix,
+    /// Decides every attempt (shared with the MQTT fleet).
+    pub planner: Arc<Planner>,
     pub credentials_in: CredentialsIn,
     pub book: RequestBook,
-    pub catalogue: Catalogue,
-    /// Replay-resistant tokens (`devices.token = "replay_resistant"`): valid and replayed credentials come
-    /// from here instead of the catalogue.
-    pub pool: Option<Arc<TokenPool>>,
     pub connector: Connector,
 }
 
@@ -56,17 +52,13 @@ pub enum Work {
 }
 
 struct Device {
-    id: u32,
-    rng: ChaCha8Rng,
+    /// Its id, RNG and attempts planned so far.
+    cursor: Cursor,
     conn: Option<Sender>,
-    /// Attempts started so far.
-    k: u64,
     /// Closed model: its slot.
     slot: usize,
-    /// Replay-resistant tokens: the next pool token a valid attempt sends.
-    next_valid: u32,
     /// (class, intended start, sent, the pool token a valid attempt sent).
-    in_flight: Option<(Class, Instant, Instant, Option<u32>)>,
+    in_flight: Option<(Class, Instant, Instant, Option<Ticket>)>,
 }
 
 struct Slot {
@@ -81,7 +73,7 @@ struct Lane {
     tasks: JoinSet<(usize, Option<Sender>, Outcome, Instant)>,
     rec: Recorder,
     id_buf: String,
-    done: Arc<AtomicU64>,
+    progress: Arc<Progress>,
 }
 
 /// Runs the lane until its work is done, the deadline passes or `shutdown` fires; in-flight attempts drain.
@@ -89,7 +81,7 @@ pub async fn run(
     shared: Arc<Shared>,
     work: Work,
     shutdown: Shutdown,
-    done: Arc<AtomicU64>,
+    progress: Arc<Progress>,
 ) -> Recorder {
     let mut lane = Lane {
         shared,
@@ -97,7 +89,7 @@ pub async fn run(
         tasks: JoinSet::new(),
         rec: Recorder::new(),
         id_buf: String::with_capacity(64),
-        done,
+        progress,
     };
     match work {
         Work::Open { schedule, devices } => lane.run_open(schedule, devices, shutdown).await,
@@ -108,14 +100,11 @@ pub async fn run(
 
 impl Lane {
     fn add_device(&mut self, id: u32, slot: usize) -> usize {
-        let rng = device_rng(self.shared.seed, id);
+        let cursor = self.shared.planner.cursor(id, Transport::Https);
         self.devices.push(Device {
-            id,
-            rng,
+            cursor,
             conn: None,
-            k: 0,
             slot,
-            next_valid: 0,
             in_flight: None,
         });
         self.devices.len() - 1
@@ -145,7 +134,7 @@ impl Lane {
                 Some(joined) = self.tasks.join_next() => {
                     if let Some(li) = self.complete(joined)
                         && !stopping
-                        && let Some(off) = schedule.intended(self.devices[li].id, self.devices[li].k)
+                        && let Some(off) = schedule.intended(self.devices[li].cursor.id(), self.devices[li].cursor.planned())
                     {
                         heap.push(Reverse((t0 + off, li)));
                     }
@@ -154,7 +143,7 @@ impl Lane {
                     let Some(Reverse((intended, li))) = heap.pop() else { continue };
                     if Instant::now() >= self.shared.deadline {
                         let d = &self.devices[li];
-                        self.rec.missed += schedule.attempts_of(d.id).saturating_sub(d.k);
+                        self.rec.missed += schedule.attempts_of(d.cursor.id()).saturating_sub(d.cursor.planned());
                     } else {
                         self.launch(li, intended);
                     }
@@ -212,66 +201,44 @@ impl Lane {
         self.launch(li, now);
     }
 
-    /// Starts the device's next attempt: class, replay source and placement from the device's RNG.
+    /// Starts the device's next attempt, as the planner decides it; the placement is the lane's own draw.
     fn launch(&mut self, li: usize, intended: Instant) {
         let sh = &self.shared;
         let d = &mut self.devices[li];
-        let class = sh.mix.choose_at(&mut d.rng, d.id, d.k);
-        let replay_from = if class == Class::Replayed && sh.devices > 1 {
-            (d.id + d.rng.random_range(1..sh.devices)) % sh.devices
-        } else {
-            d.id
-        };
+        let a = sh.planner.next(&mut d.cursor);
         let placement = match sh.credentials_in {
             CredentialsIn::Headers => Placement::Headers,
             CredentialsIn::Query => Placement::Query,
             CredentialsIn::Mixed => {
-                if d.rng.random_bool(0.5) {
+                if d.cursor.rng().random_bool(0.5) {
                     Placement::Query
                 } else {
                     Placement::Headers
                 }
             }
         };
-        id::format_into(&mut self.id_buf, &sh.run_id, class, d.id, d.k);
-        let mut pool_token = None;
-        let req = match (&sh.pool, class) {
-            (Some(pool), Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired) => {
-                let cred = match class {
-                    Class::Valid => {
-                        let c = pool.valid(d.id, d.next_valid);
-                        if c.is_some() {
-                            pool_token = Some(d.next_valid);
-                            d.next_valid += 1;
-                        }
-                        c
-                    }
-                    Class::Replayed => pool.capture_from(replay_from),
-                    Class::ReusedNonce => pool.captured(d.id),
-                    _ => pool.expired(d.id),
-                };
-                // No credential (pool used up, or nothing answered yet to replay): nothing is sent.
-                cred.and_then(|c| match sh.book.request_with(c, placement, &self.id_buf) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        tracing::error!("device {}: {e}", d.id);
-                        None
-                    }
-                })
+        sh.planner.id_into(&a, &mut self.id_buf);
+        let req = match a.credentials {
+            Credentials::Catalogue { set, replay_set } => {
+                Some(
+                    sh.book
+                        .request(set, a.class, replay_set, placement, &self.id_buf),
+                )
             }
-            _ => Some(sh.book.request(
-                sh.catalogue.set_of(d.id as usize),
-                class,
-                sh.catalogue.set_of(replay_from as usize),
-                placement,
-                &self.id_buf,
-            )),
+            Credentials::Pooled(c) => match sh.book.request_with(c, placement, &self.id_buf) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::error!("device {}: {e}", a.device);
+                    None
+                }
+            },
+            // Nothing to send (pool used up, or nothing answered yet to replay).
+            Credentials::Exhausted => None,
         };
-        self.rec.start(Transport::Https, class);
-        d.k += 1;
+        self.rec.start(Transport::Https, a.class);
         let conn = d.conn.take();
         let sent = Instant::now();
-        d.in_flight = Some((class, intended, sent, pool_token));
+        d.in_flight = Some((a.class, intended, sent, a.ticket));
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
             let Some(req) = req else {
@@ -302,13 +269,11 @@ impl Lane {
         };
         let d = &mut self.devices[li];
         d.conn = conn;
-        let (class, intended, sent, pool_token) = d.in_flight.take()?;
-        // A valid token that was allowed has been seen by the function (a 403 may be a throttle that never ran
-        // it): replays may capture it from now on.
-        if let (Some(pool), Some(k)) = (&self.shared.pool, pool_token)
+        let (class, intended, sent, ticket) = d.in_flight.take()?;
+        if let Some(t) = ticket
             && outcome == Outcome::Allowed
         {
-            pool.answered(d.id, k);
+            self.shared.planner.allowed(t);
         }
         let latency = end.saturating_duration_since(intended).as_micros() as u64;
         let service = end.saturating_duration_since(sent).as_micros() as u64;
@@ -321,7 +286,7 @@ impl Lane {
             service,
             histograms,
         );
-        self.done.fetch_add(1, Ordering::Relaxed);
+        self.progress.attempt_ended();
         Some(li)
     }
 }

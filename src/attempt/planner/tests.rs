@@ -209,8 +209,14 @@ fn a_used_up_pool_and_an_empty_capture_plan_exhausted_attempts() {
     let mut c = valid.cursor(0, Transport::Https);
     let first = valid.next(&mut c);
     let second = valid.next(&mut c);
-    assert_ne!(first.credentials, second.credentials, "a fresh token each time");
-    assert_eq!(first.credentials, Credentials::Pooled(pool.valid(0, 0).unwrap()));
+    assert_ne!(
+        first.credentials, second.credentials,
+        "a fresh token each time"
+    );
+    assert_eq!(
+        first.credentials,
+        Credentials::Pooled(pool.valid(0, 0).unwrap())
+    );
     let third = valid.next(&mut c);
     assert_eq!(
         (third.credentials, third.ticket, third.n),
