@@ -1,6 +1,9 @@
 //! The load generator (DESIGN.md `load/`): devices, the pacers and the transports: HTTPS publish (lanes of
 //! attempts) and MQTT over TLS, TCP and WebSocket (a fleet of devices that keep their connections).
 //!
+//! What each attempt sends (class, variant, replay victim, credential) is decided by one pure
+//! [`crate::attempt::Planner`] for every transport; lanes and the fleet only carry it out.
+//!
 //! Devices are split between lanes (a few per core); each lane is one task with its own [`Recorder`]. After
 //! the deadline, the attempt bound or a shutdown, lanes stop starting attempts, drain the ones in flight, and
 //! their recorders are merged.
