@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use tokio::time::Instant;
 
-use super::connect_pacer::{ConnectPacer, PER_CLIENT_GAP};
+use super::connect_pacer::{self, ConnectPacer};
 use super::link::LinkSpec;
 use super::progress::Progress;
 use super::session::{Ended, Session, SessionSpec, Sink};
@@ -176,10 +176,7 @@ impl<'f> Device<'f> {
     /// Waits for the device's next CONNECT slot (the shared pacer, one per second per client id); `None` at
     /// the deadline or on shutdown.
     async fn turn(&self, shutdown: &Shutdown) -> Option<Instant> {
-        let now = Instant::now();
-        let not_before = self
-            .last_connect
-            .map_or(now, |l| (l + PER_CLIENT_GAP).max(now));
+        let not_before = connect_pacer::not_before(self.last_connect, Instant::now());
         if not_before >= self.fleet.deadline || shutdown.is_triggered() {
             return None;
         }
