@@ -1,6 +1,7 @@
 //! A lane: one task driving a fixed set of devices, with its own [`Recorder`] (no state shared with other
-//! lanes on the request path). Each attempt runs as its own task; the lane owns every device's RNG and
-//! connection between attempts and records outcomes as attempts finish.
+//! lanes on the request path). Each attempt runs as its own task; the lane owns every device's planner cursor
+//! (its RNG) and connection between attempts, sends what the [`Planner`] decides, and records outcomes as
+//! attempts finish.
 //!
 //! Latency is measured from the attempt's intended start (open model: the pacer's schedule, so a device that
 //! falls behind accrues the delay — coordinated-omission safe; closed model: when its slot became free).

@@ -3,7 +3,7 @@
 //! timing, PINGREQ, DISCONNECT at the end). Results are values: a CONNACK verdict, and what the session saw.
 //!
 //! This is the thin async shell (after rumqttc's `eventloop.rs`): it reads, writes and waits. What to send
-//! next, what a packet means and when the timers fire live in [`state`], which does no I/O.
+//! next, what a packet means and when the timers fire live in `state` ([`SessionState`]), which does no I/O.
 
 mod state;
 

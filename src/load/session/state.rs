@@ -143,7 +143,7 @@ impl<'s> SessionState<'s> {
     }
 
     /// The PUBLISH due at `now`, if any (the next one is then scheduled; a tick is skipped while
-    /// [`MAX_INFLIGHT`] publishes await their PUBACK). Call [`Self::published`] once it is written.
+    /// `MAX_INFLIGHT` publishes await their PUBACK). Call [`Self::published`] once it is written.
     pub fn publish_due(&mut self, now: Instant) -> Option<Out<'s>> {
         let every = self.spec.publish_interval?;
         if now < self.next_pub {
