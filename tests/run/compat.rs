@@ -55,10 +55,10 @@ fn mask_terminal(out: &str) -> String {
             .split_whitespace()
             .map(|t| mask_token(t, all))
             .collect();
-        if let Some(i) = tokens.iter().position(|t| t == "run") {
-            if let Some(id) = tokens.get_mut(i + 1) {
-                *id = MASK.into();
-            }
+        if let Some(i) = tokens.iter().position(|t| t == "run")
+            && let Some(id) = tokens.get_mut(i + 1)
+        {
+            *id = MASK.into();
         }
         lines.push(tokens.join(" "));
     }
