@@ -25,21 +25,33 @@ const VARYING: &[&str] = &[
     "service_us",
 ];
 
+/// What also varies in an MQTT run: how many messages a connection published before the run ended, and the
+/// messaging cost that follows from them.
+const VARYING_MQTT: &[&str] = &[
+    "messages",
+    "messaging_pusd",
+    "total_pusd",
+    "total_usd",
+    "published",
+    "puback_ok",
+    "received",
+];
+
 const MASK: &str = "<varies>";
 
-/// Replaces the values of [`VARYING`] keys, at any depth, with [`MASK`].
-fn mask_json(v: &mut Value) {
+/// Replaces the values of [`VARYING`] keys (and `extra` ones), at any depth, with [`MASK`].
+fn mask_json(v: &mut Value, extra: &[&str]) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                if VARYING.contains(&k.as_str()) {
+                if VARYING.contains(&k.as_str()) || extra.contains(&k.as_str()) {
                     *child = Value::String(MASK.into());
                 } else {
-                    mask_json(child);
+                    mask_json(child, extra);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(mask_json),
+        Value::Array(items) => items.iter_mut().for_each(|i| mask_json(i, extra)),
         _ => {}
     }
 }
@@ -113,22 +125,13 @@ fn golden(name: &str, actual: &str) {
     }
 }
 
-#[test]
-fn quickstart_report_and_table_match_the_golden_files_with_run_varying_fields_masked() {
-    let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("out");
+/// Runs `tokenstorm run ARGS` from the repository root; returns stdout and the report.
+fn run_from_repo(args: &[&str], out_dir: &Path) -> (String, Value) {
     let mut child = Command::new(bin())
-        .args([
-            "run",
-            "--seed",
-            "42",
-            "--attempts",
-            "600",
-            "--duration",
-            "30",
-        ])
+        .arg("run")
+        .args(args)
         .arg("--out-dir")
-        .arg(&out_dir)
+        .arg(out_dir)
         .arg("--quiet")
         .current_dir(repo(""))
         .stdout(Stdio::piped())
@@ -139,7 +142,7 @@ fn quickstart_report_and_table_match_the_golden_files_with_run_varying_fields_ma
     while child.try_wait().expect("wait").is_none() {
         assert!(
             Instant::now() < deadline,
-            "the quickstart did not finish within 120 s"
+            "the run did not finish within 120 s"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -151,13 +154,56 @@ fn quickstart_report_and_table_match_the_golden_files_with_run_varying_fields_ma
         text(&o.stdout),
         text(&o.stderr)
     );
-    let mut report = report_in(&out_dir).expect("report.json written");
-    mask_json(&mut report);
+    (
+        text(&o.stdout),
+        report_in(out_dir).expect("report.json written"),
+    )
+}
+
+#[test]
+fn quickstart_report_and_table_match_the_golden_files_with_run_varying_fields_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--seed", "42", "--attempts", "600", "--duration", "30"];
+    let (stdout, mut report) = run_from_repo(&args, &dir.path().join("out"));
+    mask_json(&mut report, &[]);
     golden(
         "quickstart-report.json",
         &(serde_json::to_string_pretty(&report).unwrap() + "\n"),
     );
-    golden("quickstart-terminal.txt", &mask_terminal(&text(&o.stdout)));
+    golden("quickstart-terminal.txt", &mask_terminal(&stdout));
+}
+
+/// The MQTT/TLS and WebSocket half of `scenarios/mixed-transports.toml` (HTTPS weighted 0): MQTT rows, phases and
+/// the ledger's transports in report.json.
+#[test]
+fn mqtt_and_wss_report_matches_the_golden_file_with_run_varying_fields_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mixed = std::fs::read_to_string(repo("scenarios/mixed-transports.toml")).unwrap();
+    let body = mixed
+        .replace("\nhttps = 30.0\n", "\nhttps = 0.0\n")
+        .replace("name = \"mixed-transports\"", "name = \"mqtt-wss\"");
+    assert_ne!(
+        body, mixed,
+        "mixed-transports.toml changed: update this test's edit"
+    );
+    let path = write_scenario(dir.path(), "mqtt-wss.toml", &body);
+    let args = [
+        path.to_str().unwrap(),
+        "--attempts",
+        "300",
+        "--duration",
+        "12",
+        "--rate",
+        "300",
+    ];
+    let (_, mut report) = run_from_repo(&args, &dir.path().join("out"));
+    mask_json(&mut report, VARYING_MQTT);
+    // The scenario's path is the temporary directory's.
+    report["scenario"]["file"] = Value::String(MASK.into());
+    golden(
+        "mqtt-wss-report.json",
+        &(serde_json::to_string_pretty(&report).unwrap() + "\n"),
+    );
 }
 
 #[test]
@@ -169,7 +215,7 @@ fn the_masks_keep_counts_and_hide_what_varies() {
     );
     let mut v =
         serde_json::json!({"run_id": "ab", "results": [{"count": 3, "latency_us": {"p50": 1}}]});
-    mask_json(&mut v);
+    mask_json(&mut v, &[]);
     assert_eq!(
         v,
         serde_json::json!({"run_id": MASK, "results": [{"count": 3, "latency_us": MASK}]})
