@@ -62,6 +62,17 @@ struct Device {
     in_flight: Option<(Class, Instant, Instant, Option<Ticket>)>,
 }
 
+impl Device {
+    fn id(&self) -> u32 {
+        self.cursor.id()
+    }
+
+    /// Attempts started so far.
+    fn started(&self) -> u64 {
+        self.cursor.planned()
+    }
+}
+
 struct Slot {
     devices: Vec<usize>,
     cursor: usize,
@@ -135,7 +146,7 @@ impl Lane {
                 Some(joined) = self.tasks.join_next() => {
                     if let Some(li) = self.complete(joined)
                         && !stopping
-                        && let Some(off) = schedule.intended(self.devices[li].cursor.id(), self.devices[li].cursor.planned())
+                        && let Some(off) = schedule.intended(self.devices[li].id(), self.devices[li].started())
                     {
                         heap.push(Reverse((t0 + off, li)));
                     }
@@ -144,7 +155,7 @@ impl Lane {
                     let Some(Reverse((intended, li))) = heap.pop() else { continue };
                     if Instant::now() >= self.shared.deadline {
                         let d = &self.devices[li];
-                        self.rec.missed += schedule.attempts_of(d.cursor.id()).saturating_sub(d.cursor.planned());
+                        self.rec.missed += schedule.attempts_of(d.id()).saturating_sub(d.started());
                     } else {
                         self.launch(li, intended);
                     }
