@@ -28,11 +28,12 @@ pub async fn invoke(f: &InvokeFunction, event: &Value) -> Invocation {
 }
 
 async fn call(f: &InvokeFunction, event: &Value) -> Result<Value, InvokeError> {
-    let host = f.url.trim_start_matches("http://");
     let unreachable = |what: &str, e: &dyn std::fmt::Display| {
         InvokeError::Unreachable(format!("{what} {}: {e}", f.url))
     };
-    let stream = tokio::net::TcpStream::connect(host)
+    let origin = crate::wire::url::http_origin(&f.url).map_err(|e| unreachable("bad URL", &e))?;
+    let host = origin.authority.as_str();
+    let stream = tokio::net::TcpStream::connect(origin.addr())
         .await
         .map_err(|e| unreachable("cannot connect to", &e))?;
     let (mut sender, conn) =
