@@ -7,23 +7,15 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use serde_json::Value;
 
-use super::backend::Invocation;
 use super::runtime_api::MAX_PAYLOAD;
 use crate::emulator::config::InvokeFunction;
 use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError};
 
-/// Invokes the function once (one connection per call).
-pub async fn invoke(f: &InvokeFunction, event: &Value) -> Invocation {
-    let result = match tokio::time::timeout(AUTHORIZER_TIMEOUT, call(f, event)).await {
+/// Invokes the function once (one connection per call): its answer, or why there is none.
+pub async fn invoke(f: &InvokeFunction, event: &Value) -> Result<Value, InvokeError> {
+    match tokio::time::timeout(AUTHORIZER_TIMEOUT, call(f, event)).await {
         Ok(r) => r,
         Err(_) => Err(InvokeError::Timeout),
-    };
-    let throttled = result == Err(InvokeError::Throttled);
-    Invocation {
-        result,
-        cold_start: false,
-        throttled,
-        rule: None,
     }
 }
 
