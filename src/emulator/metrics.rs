@@ -42,6 +42,11 @@ impl Transport {
             Self::Wss => "wss",
         }
     }
+
+    /// `protocols` in the authorizer's event for an MQTT transport (spec §3).
+    pub fn is_tls(self) -> bool {
+        matches!(self, Self::Https | Self::MqttTls | Self::Wss)
+    }
 }
 
 /// Why an MQTT connection ended (a bounded set: it labels metrics).
