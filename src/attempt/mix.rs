@@ -50,7 +50,7 @@ impl Mix {
 
     /// The mix for one transport: forgery variants the oracle skips on `t` get weight 0. `Err(AllZero)` when
     /// nothing weighted is left to send there.
-    pub fn for_transport(&self, t: crate::metrics::Transport) -> Result<Self, MixError> {
+    pub fn for_transport(&self, t: crate::contract::Transport) -> Result<Self, MixError> {
         let mut w = [0.0; Class::COUNT];
         for c in Class::ALL {
             let skipped = match c {
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_transport_mix_drops_the_variants_the_oracle_skips_there() {
-        use crate::metrics::Transport;
+        use crate::contract::Transport;
         let mut w = [1.0; Class::COUNT];
         w[Class::Valid.index()] = 0.0;
         let mix = Mix::new(w).unwrap();

@@ -10,7 +10,7 @@
 //! settings in force ([`GateSettings`]: the embedded emulator's, or what an external target is declared to do).
 
 use super::Forgery;
-use crate::metrics::Transport;
+use crate::contract::Transport;
 use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 
 mod describe;

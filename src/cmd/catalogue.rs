@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::gate_args::GateArgs;
 use crate::attempt::Forgery;
 use crate::attempt::oracle::{self, Applies, Evidence, GateVerdict};
+use crate::contract::Transport;
 use crate::error::Exit;
-use crate::metrics::Transport;
 use crate::wire::settings::GateSettings;
 
 #[derive(Debug, clap::Args)]

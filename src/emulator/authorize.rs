@@ -12,9 +12,10 @@ use super::Shared;
 use super::function::InvokeError;
 use super::gate::GatePass;
 use super::ledger::LedgerEntry;
-use super::metrics::{Outcome, Transport};
+use super::metrics::Outcome;
 use super::policy::Decision;
 use super::response::{Authorization, Judgement, judge};
+use crate::contract::Route;
 
 /// Why the authorizer was invoked (the ledger's `trigger`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub(crate) struct Call<'a> {
     pub pass: &'a GatePass,
     pub event: Value,
     pub attempt_id: Option<String>,
-    pub transport: Transport,
+    pub transport: Route,
     pub trigger: Trigger,
 }
 
@@ -131,7 +132,7 @@ pub(crate) async fn authorize(
         unix_ms,
         authorizer: spec.name.clone(),
         attempt_id: call.attempt_id,
-        transport: call.transport.as_str().to_string(),
+        transport: call.transport.label().to_string(),
         trigger: call.trigger.as_str().to_string(),
         signature_verified: call.pass.signature_verified,
         event: call.event,

@@ -15,7 +15,7 @@ use super::authorize::{Call, Trigger, authorize, policy_verdict};
 use super::connection::{CacheEntry, ConnCtx};
 use super::event::{HttpEventInput, http_event};
 use super::gate::{self, RequestCredentials};
-use super::metrics::{Outcome, Transport};
+use super::metrics::Outcome;
 use super::policy::{self, Decision, Variables};
 use super::reply;
 use super::response::Authorization;
@@ -149,7 +149,7 @@ async fn route(
     let event = http_event(&HttpEventInput {
         token: pass.token.as_deref(),
         signature_verified: pass.signature_verified,
-        tls: conn.transport == Transport::Https,
+        tls: conn.transport.is_tls(),
         server_name: conn.server_name.as_deref(),
         headers: &parts.headers,
         query: target.query.as_deref(),

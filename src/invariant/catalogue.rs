@@ -4,7 +4,7 @@
 use super::{Status, Verdict, verdict};
 use crate::attempt::oracle::{self, Applies};
 use crate::attempt::{Class, Forgery, Mix};
-use crate::metrics::Transport;
+use crate::contract::Transport;
 
 /// The `catalogue_coverage` verdict for a mix and the transports that have devices.
 pub fn coverage(mix: &Mix, in_use: &[Transport]) -> Verdict {

@@ -5,7 +5,7 @@
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
 use crate::attempt::Class;
-use crate::metrics::Transport;
+use crate::contract::Transport;
 
 pub struct CountsConserve;
 

@@ -159,8 +159,9 @@ impl Joiner {
 mod tests {
     use super::*;
     use crate::attempt::{Class, Forgery};
+    use crate::contract::Transport;
     use crate::invariant::{Inputs, Status, evaluate};
-    use crate::metrics::{Outcome, Recorder, Transport};
+    use crate::metrics::{Outcome, Recorder};
 
     fn entry(id: &str) -> LedgerEntry {
         LedgerEntry {

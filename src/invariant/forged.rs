@@ -10,7 +10,8 @@
 use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
 use crate::attempt::Class;
 use crate::attempt::oracle::must_be_refused;
-use crate::metrics::{Outcome, Transport};
+use crate::contract::Transport;
+use crate::metrics::Outcome;
 
 pub struct ForgedNeverInvoked;
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attempt::oracle::must_be_refused;
 use crate::attempt::{Class, id};
-use crate::metrics::Transport;
+use crate::contract::Transport;
 use crate::scenario::Groups;
 use crate::wire::settings::GateSettings;
 

@@ -4,7 +4,8 @@
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
 use crate::attempt::Class;
-use crate::metrics::{Outcome, Transport};
+use crate::contract::Transport;
+use crate::metrics::Outcome;
 
 pub struct ReplayExposure;
 

@@ -17,7 +17,8 @@ use super::link::LinkSpec;
 use super::session::{Ended, Session, SessionSpec, Sink};
 use super::username::UsernameBook;
 use crate::attempt::{Catalogue, Class, Mix, TokenPool, device_rng, id};
-use crate::metrics::{Outcome, Phase, PubEvent, Recorder, Transport};
+use crate::contract::Transport;
+use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::MqttPlan;
 use crate::shutdown::Shutdown;
 
@@ -72,7 +73,7 @@ impl Fleet {
             warmup_end,
             timeout,
             // The plan refuses a mix left empty on a transport in use; keep the whole mix for the others.
-            mixes: crate::metrics::Transport::ALL
+            mixes: crate::contract::Transport::ALL
                 .into_iter()
                 .map(|t| mix.for_transport(t).unwrap_or_else(|_| mix.clone()))
                 .collect(),

@@ -21,7 +21,8 @@ use super::connect::{Connector, Sender};
 use super::pacer::{ClosedSlot, OpenSchedule};
 use super::request::{Placement, RequestBook};
 use crate::attempt::{Catalogue, Class, Mix, TokenPool, device_rng, id};
-use crate::metrics::{Outcome, Recorder, Transport};
+use crate::contract::Transport;
+use crate::metrics::{Outcome, Recorder};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
 

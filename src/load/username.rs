@@ -239,8 +239,8 @@ mod tests {
     #[test]
     fn every_variant_gets_the_oracles_verdict_from_the_gate_under_every_setting() {
         use crate::attempt::oracle::{self, Applies, GateVerdict};
+        use crate::contract::Transport;
         use crate::emulator::gate::{RequestCredentials, test_support};
-        use crate::metrics::Transport;
         let (book, _) = book(UsernameMode::CustomAuthorizer);
         let empty = hyper::HeaderMap::new();
         for settings in test_support::all_settings() {

@@ -5,6 +5,6 @@ pub mod outcome;
 pub mod phase;
 pub mod recorder;
 
-pub use outcome::{Outcome, Transport};
+pub use outcome::Outcome;
 pub use phase::{Phase, PubEvent};
 pub use recorder::Recorder;

@@ -3,8 +3,9 @@
 
 use hdrhistogram::Histogram;
 
-use super::{Outcome, Phase, PubEvent, Transport};
+use super::{Outcome, Phase, PubEvent};
 use crate::attempt::Class;
+use crate::contract::Transport;
 
 const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
 const STARTS: usize = Transport::COUNT * Class::COUNT;

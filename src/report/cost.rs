@@ -18,8 +18,9 @@
 use serde::Serialize;
 
 use crate::attempt::Class;
+use crate::contract::Transport;
 use crate::invariant::LedgerSummary;
-use crate::metrics::{Outcome, PubEvent, Recorder, Transport};
+use crate::metrics::{Outcome, PubEvent, Recorder};
 use crate::scenario::Pricing;
 use crate::scenario::pricing::PICO;
 

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::model::Percentiles;
 use crate::attempt::Class;
-use crate::metrics::{Outcome, Phase, PubEvent, Recorder, Transport};
+use crate::contract::Transport;
+use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::Groups;
 
 #[derive(Debug, Clone, Serialize)]

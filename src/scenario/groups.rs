@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::error::ScenarioError;
 use super::file::{MqttProtocol, Scenario, UsernameMode};
+use crate::contract::Transport;
 use crate::load::codec::Version;
-use crate::metrics::Transport;
 
 /// Device id ranges per transport.
 #[derive(Debug, Clone, PartialEq, Eq)]

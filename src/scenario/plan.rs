@@ -229,7 +229,7 @@ impl Plan {
         }
         let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
-        for t in crate::metrics::Transport::ALL {
+        for t in crate::contract::Transport::ALL {
             if groups.count(t) > 0 && mix.for_transport(t).is_err() {
                 return Err(err(
                     "mix.forged_variants",

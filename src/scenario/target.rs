@@ -6,8 +6,8 @@ use super::error::ScenarioError;
 use super::file::{Scenario, TargetKind};
 use super::groups::Groups;
 use super::plan::Target;
+use crate::contract::Transport;
 use crate::emulator::config::DEFAULT_ENDPOINT;
-use crate::metrics::Transport;
 
 pub(super) fn resolve_target(
     s: &Scenario,

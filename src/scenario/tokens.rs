@@ -6,9 +6,9 @@ use super::file::{Scenario, TokenScheme};
 use super::groups::Groups;
 use super::plan::Model;
 use crate::attempt::{Class, Mix};
+use crate::contract::Transport;
 use crate::emulator::config::FunctionBehaviour;
 use crate::load::connect_pacer::PER_CLIENT_GAP;
-use crate::metrics::Transport;
 
 /// Checks `devices.token_max_age_s` and `devices.token_pool` of a replay-resistant scenario.
 pub(super) fn validate(

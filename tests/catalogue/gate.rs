@@ -10,9 +10,9 @@ use serde_json::Value;
 use tokenstorm::attempt::forge::INACTIVE_AUTHORIZER;
 use tokenstorm::attempt::oracle::GateVerdict;
 use tokenstorm::attempt::{Forgery, oracle};
+use tokenstorm::contract::Transport;
 use tokenstorm::emulator::FunctionBehaviour;
 use tokenstorm::emulator::config::AuthorizerStatus;
-use tokenstorm::metrics::Transport;
 use tokenstorm::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

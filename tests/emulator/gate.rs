@@ -1,9 +1,10 @@
 //! The signature gate end to end: where credentials are read from, which authorizer is chosen, key rotation,
 //! and `signingDisabled`. A refusal here never reaches the function.
 
+use tokenstorm::contract::{Route, Transport};
 use tokenstorm::emulator::FunctionBehaviour;
 use tokenstorm::emulator::gate::GateRejection;
-use tokenstorm::emulator::metrics::{Outcome, Transport};
+use tokenstorm::emulator::metrics::Outcome;
 
 use super::{refs, seed_headers};
 use crate::support::client::Conn;
@@ -73,8 +74,11 @@ async fn https_valid_signature_is_allowed_and_forged_never_invoked() {
     let m = emu.metrics();
     assert_eq!(m.invocations(SEED_AUTHORIZER), 1);
     assert_eq!(m.gate_rejections(GateRejection::SignatureMismatch), 1);
-    assert_eq!(m.requests(Transport::Https, Outcome::Allowed), 1);
-    assert_eq!(m.requests(Transport::Https, Outcome::GateRejected), 1);
+    assert_eq!(m.requests(Route::of(Transport::Https), Outcome::Allowed), 1);
+    assert_eq!(
+        m.requests(Route::of(Transport::Https), Outcome::GateRejected),
+        1
+    );
     emu.stop().await;
 }
 

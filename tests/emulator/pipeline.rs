@@ -1,8 +1,9 @@
 //! After the gate: the function's answer, response validation, policy evaluation, the per-connection cache,
 //! malformed requests, and the admin API.
 
+use tokenstorm::contract::{Route, Transport};
 use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::metrics::{Outcome, Transport};
+use tokenstorm::emulator::metrics::Outcome;
 
 use super::{refs, seed_headers};
 use crate::support::client::Conn;
@@ -43,7 +44,7 @@ async fn seed_policy_allows_its_topic_and_denies_another_after_invoking() {
     );
     assert_eq!(
         emu.metrics()
-            .requests(Transport::Https, Outcome::PolicyDenied),
+            .requests(Route::of(Transport::Https), Outcome::PolicyDenied),
         1
     );
     emu.stop().await;
@@ -168,7 +169,7 @@ async fn table_mode_and_invalid_responses_deny() {
     }
     assert_eq!(
         emu.metrics()
-            .requests(Transport::Http, Outcome::AuthorizerDenied),
+            .requests(Route::PLAIN_HTTP, Outcome::AuthorizerDenied),
         3
     );
     emu.stop().await;
@@ -208,9 +209,9 @@ async fn malformed_requests_are_refused_before_the_gate() {
         .assert_message(200, "OK");
     assert_eq!(emu.ledger().len(), 1);
     let m = emu.metrics();
-    assert_eq!(m.requests(Transport::Http, Outcome::NotFound), 2);
-    assert_eq!(m.requests(Transport::Http, Outcome::BadRequest), 2);
-    assert_eq!(m.requests(Transport::Http, Outcome::PayloadTooLarge), 1);
+    assert_eq!(m.requests(Route::PLAIN_HTTP, Outcome::NotFound), 2);
+    assert_eq!(m.requests(Route::PLAIN_HTTP, Outcome::BadRequest), 2);
+    assert_eq!(m.requests(Route::PLAIN_HTTP, Outcome::PayloadTooLarge), 1);
     emu.stop().await;
 }
 

@@ -4,12 +4,13 @@
 //! publish, MQTT 5 answers PUBACK `0x87`; a denied filter gets SUBACK `0x80` (3.1.1) or `0x87` (5).
 
 use super::super::Shared;
-use super::super::metrics::{CloseReason, Outcome, Transport};
+use super::super::metrics::{CloseReason, Outcome};
 use super::super::policy::{self, Decision, Variables};
 use super::broker::Delivery;
 use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, Version};
 use super::session::{Live, MAX_PAYLOAD_BYTES, send};
 use super::topics::{valid_filter, valid_topic};
+use crate::contract::Route;
 use tokio::io::AsyncWrite;
 
 /// Subscriptions one connection may hold (AWS IoT's quota); more filters get a SUBACK failure code.
@@ -59,7 +60,7 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
     live: &mut Live,
     id: u64,
     shared: &Shared,
-    transport: Transport,
+    transport: Route,
 ) -> Option<CloseReason> {
     let version = live.version;
     let io = |r: std::io::Result<()>| r.err().map(|_| CloseReason::Client);

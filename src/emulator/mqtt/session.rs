@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::time::{Duration, Instant, sleep_until, timeout_at};
 
 use super::super::Shared;
-use super::super::metrics::{CloseReason, Outcome, Transport};
+use super::super::metrics::{CloseReason, Outcome};
 use super::super::response::Authorization;
 use super::broker::Delivery;
 use super::codec::{
@@ -21,6 +21,7 @@ use super::codec::{
 };
 use super::connect::{Admitted, Origin, admit, refresh};
 use super::dispatch::{deliver, handle};
+use crate::contract::Route;
 use crate::shutdown::Shutdown;
 
 /// How long a client gets to send its CONNECT after the connection opens.
@@ -220,7 +221,7 @@ struct Links<'a> {
     kicked: &'a tokio::sync::Notify,
     shared: &'a Shared,
     shutdown: &'a Shutdown,
-    transport: Transport,
+    transport: Route,
 }
 
 async fn serve<S>(

@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
 use tokio::time::{Duration, Instant};
 
 use super::*;
+use crate::contract::Transport;
 use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
 use crate::emulator::gate::GatePass;
 use crate::emulator::host::HostRule;
@@ -65,8 +66,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
 
 fn origin() -> Origin {
     Origin {
-        transport: Transport::Mqtt,
-        tls: false,
+        transport: Route::of(Transport::Mqtt),
         server_name: None,
         upgrade: None,
         connection_id: "c1".into(),
@@ -119,10 +119,10 @@ async fn refreshes_every_refresh_period_and_closes_at_disconnect_after() {
     assert_eq!(
         shared
             .metrics
-            .closes(Transport::Mqtt, CloseReason::DisconnectAfter),
+            .closes(Route::of(Transport::Mqtt), CloseReason::DisconnectAfter),
         1
     );
-    assert_eq!(shared.metrics.sessions(Transport::Mqtt), 0);
+    assert_eq!(shared.metrics.sessions(Route::of(Transport::Mqtt)), 0);
     assert_eq!(shared.broker.sessions(), 0);
 }
 
@@ -145,7 +145,9 @@ async fn silence_for_one_and_a_half_keep_alives_closes() {
     assert_eq!(start.elapsed(), Duration::from_secs(170));
     task.await.unwrap();
     assert_eq!(
-        shared.metrics.closes(Transport::Mqtt, CloseReason::Timeout),
+        shared
+            .metrics
+            .closes(Route::of(Transport::Mqtt), CloseReason::Timeout),
         1
     );
 }
@@ -231,7 +233,7 @@ async fn a_failed_refresh_disconnects() {
         kicked: &reg.kicked,
         shared: &shared,
         shutdown: &shutdown,
-        transport: Transport::Mqtt,
+        transport: Route::of(Transport::Mqtt),
     };
     let start = Instant::now();
     let mut buf = BytesMut::new();
@@ -286,7 +288,9 @@ async fn a_client_that_stops_reading_is_given_up_after_the_write_timeout() {
     task.await.unwrap();
     assert_eq!(start.elapsed(), WRITE_TIMEOUT);
     assert_eq!(
-        shared.metrics.closes(Transport::Mqtt, CloseReason::Client),
+        shared
+            .metrics
+            .closes(Route::of(Transport::Mqtt), CloseReason::Client),
         1
     );
     assert_eq!(shared.broker.sessions(), 0);
