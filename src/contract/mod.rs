@@ -5,6 +5,8 @@
 //! The bottom layer: it imports nothing from the crate but `token/`. Serde names here are external formats
 //! (`report.json`, `/ledger`, `/metrics`, fuzz outputs) and never change.
 
+pub mod gate;
 pub mod transport;
 
+pub use gate::GateRejection;
 pub use transport::{Listener, Route, Transport};

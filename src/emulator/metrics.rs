@@ -6,8 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use super::gate::GateRejection;
-use crate::contract::{Listener, Route, Transport};
+use crate::contract::{GateRejection, Listener, Route, Transport};
 
 /// Why an MQTT connection ended (a bounded set: it labels metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -254,7 +254,9 @@ mod tests {
             for (c, want) in classes {
                 let l = book.login(0, c, 0, "r-x-0-0");
                 let got = match mqtt::parse_username_with(&l.username, settings.query_plus) {
-                    Err(_) => GateVerdict::Refused("malformed_username"),
+                    Err(_) => {
+                        GateVerdict::Refused(crate::contract::GateRejection::MalformedUsername)
+                    }
                     Ok(p) => test_support::verdict(&RequestCredentials {
                         headers: &empty,
                         query: &[],

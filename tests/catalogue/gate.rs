@@ -270,7 +270,7 @@ async fn every_variant_as_the_oracle_says(gate: GateSettings) {
     for ((_, variant), n) in &per {
         let f = Forgery::from_name(variant).unwrap();
         if let GateVerdict::Refused(reason) = oracle::entry(f).expected(&gate) {
-            *want.entry(reason.to_string()).or_default() += n;
+            *want.entry(reason.as_str().to_string()).or_default() += n;
         }
     }
     assert_eq!(rejections, want, "gate rejections by reason");

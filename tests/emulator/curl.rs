@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use tokenstorm::contract::GateRejection;
+use tokenstorm::emulator::FunctionBehaviour;
 use tokenstorm::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
-use tokenstorm::emulator::{FunctionBehaviour, gate::GateRejection};
 use tokenstorm::token::PublicKey;
 
 use crate::support::emulator::{Handle, config, start};

@@ -1,9 +1,9 @@
 //! The signature gate end to end: where credentials are read from, which authorizer is chosen, key rotation,
 //! and `signingDisabled`. A refusal here never reaches the function.
 
+use tokenstorm::contract::GateRejection;
 use tokenstorm::contract::{Route, Transport};
 use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::gate::GateRejection;
 use tokenstorm::emulator::metrics::Outcome;
 
 use super::{refs, seed_headers};

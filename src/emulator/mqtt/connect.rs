@@ -12,7 +12,7 @@ use super::super::metrics::Outcome;
 use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
-use crate::contract::Route;
+use crate::contract::{GateRejection, Route};
 use crate::wire::mqtt::{MAX_CLIENT_ID_BYTES, ParsedUsername, attempt_id, parse_username_with};
 use crate::wire::query::parse_pairs_with;
 
@@ -82,7 +82,7 @@ pub(crate) async fn admit(
             // A second `?` (spec §1): refused before any authorizer, like the gate's own refusals.
             shared
                 .metrics
-                .record_gate_rejection(gate::GateRejection::MalformedUsername);
+                .record_gate_rejection(GateRejection::MalformedUsername);
             return Err(refuse(Outcome::BadRequest, NOT_AUTHORIZED));
         }
     };
