@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::Class;
+use crate::contract::Class;
 
 /// Cumulative weights over [`Class::ALL`]; built once from the plan's validated weights.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +77,7 @@ impl Mix {
         let Class::Forged(_) = c else {
             return c;
         };
-        let first = Class::Forged(super::Forgery::ALL[0]).index();
+        let first = Class::Forged(crate::contract::Forgery::ALL[0]).index();
         let lo = self.cumulative[first - 1];
         let hi = self.cumulative[Class::COUNT - 1];
         let u = (f64::from(device) * (std::f64::consts::SQRT_2 - 1.0)
@@ -112,7 +112,7 @@ impl Mix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
     use rand::SeedableRng as _;
     use rand_chacha::ChaCha8Rng;
 

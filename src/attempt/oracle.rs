@@ -9,7 +9,7 @@
 //! `duplicated_token` passes where the first value counts. [`Entry::expected`] gives the verdict under the
 //! settings in force ([`GateSettings`]: the embedded emulator's, or what an external target is declared to do).
 
-use super::Forgery;
+use crate::contract::Forgery;
 use crate::contract::{GateRejection, Transport};
 use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 
@@ -361,9 +361,9 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
 /// Whether attempts of class `c` must never reach the authorizer under `s`: the forged variants the oracle
 /// expects the gate to refuse (valid credentials and replays pass; so do the variants [`Entry::expected`] lets
 /// through under `s`).
-pub fn must_be_refused(c: super::Class, s: &GateSettings) -> bool {
+pub fn must_be_refused(c: crate::contract::Class, s: &GateSettings) -> bool {
     match c {
-        super::Class::Forged(f) => entry(f).refused_under(s),
+        crate::contract::Class::Forged(f) => entry(f).refused_under(s),
         _ => false,
     }
 }

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::gate_args::GateArgs;
-use crate::attempt::Forgery;
 use crate::attempt::oracle::{self, Applies, Evidence, GateVerdict};
+use crate::contract::Forgery;
 use crate::contract::{GateRejection, Transport};
 use crate::error::Exit;
 use crate::wire::settings::GateSettings;

@@ -5,8 +5,14 @@
 //! The bottom layer: it imports nothing from the crate but `token/`. Serde names here are external formats
 //! (`report.json`, `/ledger`, `/metrics`, fuzz outputs) and never change.
 
+pub mod attempt_id;
+pub mod class;
 pub mod gate;
+pub mod mqtt;
 pub mod transport;
 
+pub use attempt_id::AttemptId;
+pub use class::{Class, Forgery};
 pub use gate::GateRejection;
+pub use mqtt::MqttVersion;
 pub use transport::{Listener, Route, Transport};

@@ -145,6 +145,8 @@ pub struct ConnectFields {
     pub remaining_length: Option<u32>,
 }
 
+/// The protocol level byte a fuzzed CONNECT claims: one of the [`crate::contract::MqttVersion`]s, or any
+/// byte. Its own enum because its `Arbitrary` layout fixes which case a (seed, index) generates.
 #[derive(Debug, Clone, Copy, Arbitrary)]
 pub enum Level {
     V311,

@@ -158,8 +158,8 @@ impl Joiner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::{Class, Forgery};
     use crate::contract::Transport;
+    use crate::contract::{Class, Forgery};
     use crate::invariant::{Inputs, Status, evaluate};
     use crate::metrics::{Outcome, Recorder};
 

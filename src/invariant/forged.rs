@@ -8,8 +8,8 @@
 //! [`super::passes::OraclePasses`].
 
 use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
 use crate::attempt::oracle::must_be_refused;
+use crate::contract::Class;
 use crate::contract::Transport;
 use crate::metrics::Outcome;
 

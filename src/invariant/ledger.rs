@@ -1,15 +1,15 @@
 //! The ledger join: the emulator's invocation ledger, reduced to counts per credential class for this run.
 //!
 //! Each ledger entry carries the attempt id the generator sent (`x-tokenstorm-attempt`), and the id names the
-//! class ([`crate::attempt::id`]), so the join needs no per-attempt storage. Entries of other runs or without
+//! class ([`crate::contract::attempt_id`]), so the join needs no per-attempt storage. Entries of other runs or without
 //! an id are counted as foreign. The join is incremental (the emulator's ledger is bounded, so it is read as the
 //! run goes, see [`super::drain`]) and counts the entries it could never see as missed.
 
 use serde::{Deserialize, Serialize};
 
 use crate::attempt::oracle::must_be_refused;
-use crate::attempt::{Class, id};
 use crate::contract::Transport;
+use crate::contract::{Class, attempt_id as id};
 use crate::scenario::Groups;
 use crate::wire::settings::GateSettings;
 
@@ -277,7 +277,7 @@ impl LedgerSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
 
     fn row(id: Option<&str>, verdict: &str) -> LedgerRow {
         LedgerRow::new(0, id, verdict)

@@ -6,8 +6,8 @@
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
 use crate::attempt::oracle::{self, Applies, Evidence, GateVerdict};
-use crate::attempt::{Class, Forgery};
 use crate::contract::Transport;
+use crate::contract::{Class, Forgery};
 use crate::metrics::Outcome;
 
 pub struct OraclePasses;

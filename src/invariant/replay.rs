@@ -3,7 +3,7 @@
 //! with a replay-resistant function.
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
+use crate::contract::Class;
 use crate::contract::Transport;
 use crate::metrics::Outcome;
 

@@ -4,7 +4,7 @@
 //! transport errors are reported but are not authorization decisions.
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
+use crate::contract::Class;
 use crate::contract::Transport;
 use crate::metrics::Outcome;
 

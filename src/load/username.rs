@@ -8,7 +8,8 @@
 use crate::attempt::forge::{
     MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature, second_token,
 };
-use crate::attempt::{Catalogue, Class, Credential, Forgery, Wire};
+use crate::attempt::{Catalogue, Credential, Wire};
+use crate::contract::{Class, Forgery};
 use crate::scenario::file::UsernameMode;
 use crate::wire::http::SIGNATURE;
 use crate::wire::mqtt;
@@ -199,7 +200,8 @@ pub fn credential_query(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::{Forgery, test_keys};
+    use crate::attempt::test_keys;
+    use crate::contract::Forgery;
     use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 
     fn book(mode: UsernameMode) -> (UsernameBook, Catalogue) {

@@ -4,7 +4,7 @@
 use hdrhistogram::Histogram;
 
 use super::{Outcome, Phase, PubEvent};
-use crate::attempt::Class;
+use crate::contract::Class;
 use crate::contract::Transport;
 
 const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
@@ -213,7 +213,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
 
     #[test]
     fn records_and_merges_losslessly() {

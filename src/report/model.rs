@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::attempt::Class;
+use crate::contract::Class;
 use crate::contract::Transport;
 use crate::invariant::{LedgerSummary, Status, Verdict};
 use crate::metrics::{Outcome, Recorder};

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::model::Percentiles;
-use crate::attempt::Class;
+use crate::contract::Class;
 use crate::contract::Transport;
 use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::Groups;

@@ -6,9 +6,9 @@ use std::ops::Range;
 use std::time::Duration;
 
 use super::error::ScenarioError;
-use super::file::{MqttProtocol, Scenario, UsernameMode};
+use super::file::{Scenario, UsernameMode};
+use crate::contract::MqttVersion;
 use crate::contract::Transport;
-use crate::load::codec::Version;
 
 /// Device id ranges per transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ impl Groups {
 /// The validated `[mqtt]` section.
 #[derive(Debug, Clone)]
 pub struct MqttPlan {
-    pub version: Version,
+    pub version: MqttVersion,
     pub username_mode: UsernameMode,
     pub username: String,
     pub password: Option<String>,
@@ -190,10 +190,7 @@ pub(super) fn resolve_mqtt(
         ));
     }
     Ok(MqttPlan {
-        version: match m.protocol {
-            MqttProtocol::V311 => Version::V311,
-            MqttProtocol::V5 => Version::V5,
-        },
+        version: m.protocol,
         username_mode: m.username_mode,
         username: m.username.clone(),
         password: (!m.password.is_empty()).then(|| m.password.clone()),

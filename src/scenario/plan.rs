@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::error::ScenarioError;
 use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
 use super::groups::{Groups, MqttPlan};
-use crate::attempt::{Class, Mix, MixError};
+use crate::attempt::{Mix, MixError};
+use crate::contract::Class;
 use crate::emulator::config::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};
 

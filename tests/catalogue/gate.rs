@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tokenstorm::attempt::forge::INACTIVE_AUTHORIZER;
+use tokenstorm::attempt::oracle;
 use tokenstorm::attempt::oracle::GateVerdict;
-use tokenstorm::attempt::{Forgery, oracle};
+use tokenstorm::contract::Forgery;
 use tokenstorm::contract::Transport;
 use tokenstorm::emulator::FunctionBehaviour;
 use tokenstorm::emulator::config::AuthorizerStatus;
@@ -261,7 +262,8 @@ async fn every_variant_as_the_oracle_says(gate: GateSettings) {
     assert_eq!(invocations, reached);
     for e in &entries {
         let id = e.attempt_id.as_deref().expect("attempt id");
-        let parsed = tokenstorm::attempt::id::parse(id).expect("one of the run's attempt ids");
+        let parsed =
+            tokenstorm::contract::attempt_id::parse(id).expect("one of the run's attempt ids");
         assert!(passes(parsed.class.label()), "{id} reached the authorizer");
     }
 

@@ -10,7 +10,7 @@ fn the_table_has_one_row_per_variant_in_order() {
 
 #[test]
 fn every_replay_class_has_a_replay_row() {
-    use crate::attempt::Class;
+    use crate::contract::Class;
     for c in Class::ALL.into_iter().filter(|c| c.is_replay()) {
         assert!(replay(c.label()).is_some(), "{c:?}");
     }

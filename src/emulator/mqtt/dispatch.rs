@@ -7,9 +7,10 @@ use super::super::Shared;
 use super::super::metrics::{CloseReason, Outcome};
 use super::super::policy::{self, Decision, Variables};
 use super::broker::Delivery;
-use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, Version};
+use super::codec::{Inbound, NOT_AUTHORIZED, Outbound};
 use super::session::{Live, MAX_PAYLOAD_BYTES, send};
 use super::topics::{valid_filter, valid_topic};
+use crate::contract::MqttVersion;
 use crate::contract::Route;
 use tokio::io::AsyncWrite;
 
@@ -98,8 +99,8 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
                     .record_request(transport, Outcome::PolicyDenied);
                 // MQTT 3.1.1 has no way to refuse one publish: AWS closes the connection. MQTT 5: PUBACK 0x87.
                 return match version {
-                    Version::V4 => Some(CloseReason::PublishDenied),
-                    Version::V5 if qos > 0 => io(send(
+                    MqttVersion::V311 => Some(CloseReason::PublishDenied),
+                    MqttVersion::V5 if qos > 0 => io(send(
                         stream,
                         version,
                         &Outbound::PubAck {
@@ -108,7 +109,7 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
                         },
                     )
                     .await),
-                    Version::V5 => None,
+                    MqttVersion::V5 => None,
                 };
             }
             shared.metrics.record_request(transport, Outcome::Allowed);

@@ -17,10 +17,11 @@ use super::broker::Delivery;
 use super::codec::{
     self, ADMINISTRATIVE_ACTION, ConnectPacket, DecodeError, Inbound, KEEP_ALIVE_TIMEOUT,
     NOT_AUTHORIZED, Outbound, PACKET_TOO_LARGE, PROTOCOL_ERROR, SERVER_SHUTTING_DOWN,
-    SESSION_TAKEN_OVER, Version,
+    SESSION_TAKEN_OVER,
 };
 use super::connect::{Admitted, Origin, admit, refresh};
 use super::dispatch::{deliver, handle};
+use crate::contract::MqttVersion;
 use crate::contract::Route;
 use crate::shutdown::Shutdown;
 
@@ -63,10 +64,10 @@ where
             shared.metrics.record_request(transport, refusal.outcome);
             shared.metrics.record_close(transport, CloseReason::Refused);
             // MQTT 3.1.1: close without CONNACK (spec §6). MQTT 5: CONNACK with the reason code.
-            if connect.version == Version::V5 {
+            if connect.version == MqttVersion::V5 {
                 let _ = send(
                     &mut stream,
-                    Version::V5,
+                    MqttVersion::V5,
                     &Outbound::ConnAck {
                         reason: refusal.reason,
                     },
@@ -115,7 +116,7 @@ where
         .unregister(reg.id, &live.client_id, &live.filters);
     shared.metrics.session_closed(transport);
     shared.metrics.record_close(transport, reason);
-    if live.version == Version::V5 {
+    if live.version == MqttVersion::V5 {
         let code = match reason {
             CloseReason::Kicked => Some(SESSION_TAKEN_OVER),
             CloseReason::Timeout => Some(KEEP_ALIVE_TIMEOUT),
@@ -127,7 +128,12 @@ where
             CloseReason::Client | CloseReason::Refused => None,
         };
         if let Some(reason) = code {
-            let _ = send(&mut stream, Version::V5, &Outbound::Disconnect { reason }).await;
+            let _ = send(
+                &mut stream,
+                MqttVersion::V5,
+                &Outbound::Disconnect { reason },
+            )
+            .await;
         }
     }
     let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
@@ -135,7 +141,7 @@ where
 
 /// The state of an admitted connection.
 pub(super) struct Live {
-    pub(super) version: Version,
+    pub(super) version: MqttVersion,
     pub(super) client_id: String,
     pub(super) filters: Vec<String>,
     pub(super) next_pkid: u16,
@@ -155,7 +161,7 @@ impl Live {
 
 pub(super) async fn send<S: AsyncWrite + Unpin>(
     stream: &mut S,
-    version: Version,
+    version: MqttVersion,
     packet: &Outbound,
 ) -> std::io::Result<()> {
     let mut out = BytesMut::new();

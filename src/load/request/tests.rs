@@ -1,5 +1,6 @@
 use super::*;
-use crate::attempt::{Forgery, test_keys};
+use crate::attempt::test_keys;
+use crate::contract::Forgery;
 use crate::wire::query::parse_pairs;
 
 fn book() -> (RequestBook, Catalogue) {

@@ -202,14 +202,14 @@ async fn a_failed_refresh_disconnects() {
         refresh_after_s: Some(300),
     };
     let connect = ConnectPacket {
-        version: Version::V5,
+        version: MqttVersion::V5,
         client_id: "id".into(),
         keep_alive_s: 0,
         username: None,
         password: None,
     };
     let mut live = Live {
-        version: Version::V5,
+        version: MqttVersion::V5,
         client_id: "id".into(),
         filters: vec![],
         next_pkid: 0,
