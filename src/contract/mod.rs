@@ -7,12 +7,16 @@
 
 pub mod attempt_id;
 pub mod class;
+pub mod deny_reason;
 pub mod gate;
+pub mod ledger;
 pub mod mqtt;
 pub mod transport;
 
 pub use attempt_id::AttemptId;
 pub use class::{Class, Forgery};
+pub use deny_reason::DenyReason;
 pub use gate::GateRejection;
+pub use ledger::{BackendKind, LedgerEntry, Trigger, Verdict};
 pub use mqtt::MqttVersion;
 pub use transport::{Listener, Route, Transport};

@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use crate::contract::BackendKind;
 use std::time::Duration;
 
 use crate::token::PublicKey;
@@ -51,7 +53,7 @@ impl FunctionSpec {
             behaviour,
             latency,
             backend: Backend::InProcess,
-            memory_mb: super::ledger::DEFAULT_MEMORY_MB,
+            memory_mb: crate::contract::ledger::DEFAULT_MEMORY_MB,
             billed_duration_ms: None,
         }
     }
@@ -69,13 +71,18 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The ledger's `backend`.
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Self::InProcess => BackendKind::InProcess,
+            Self::RuntimeApi(_) => BackendKind::RuntimeApi,
+            Self::InvokeApi(_) => BackendKind::InvokeApi,
+        }
+    }
+
     /// The ledger's `backend` name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::InProcess => "in_process",
-            Self::RuntimeApi(_) => "runtime_api",
-            Self::InvokeApi(_) => "invoke_api",
-        }
+        self.kind().as_str()
     }
 }
 

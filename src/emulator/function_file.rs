@@ -113,7 +113,8 @@ impl FunctionFile {
             latency: Duration::from_millis(self.latency_ms),
             backend,
             memory_mb: lf::memory_mb(
-                self.memory_mb.unwrap_or(super::ledger::DEFAULT_MEMORY_MB),
+                self.memory_mb
+                    .unwrap_or(crate::contract::ledger::DEFAULT_MEMORY_MB),
                 &at,
             )?,
             billed_duration_ms: self.billed_duration_ms,

@@ -54,7 +54,7 @@ use tokio::task::JoinSet;
 pub use config::{
     AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec,
 };
-pub use ledger::{Ledger, LedgerEntry};
+pub use ledger::Ledger;
 pub use metrics::EmulatorMetrics;
 
 use crate::shutdown::Shutdown;

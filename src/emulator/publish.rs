@@ -19,6 +19,7 @@ use super::metrics::Outcome;
 use super::policy::{self, Decision, Variables};
 use super::reply;
 use super::response::Authorization;
+use crate::contract::DenyReason;
 use crate::wire::http::{ATTEMPT_ID, topic_from_path};
 use crate::wire::query::parse_pairs_with;
 use crate::wire::settings::QueryPlus;
@@ -182,7 +183,7 @@ async fn route(
             expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
         });
     }
-    if verdict.deny_reason.as_deref() == Some("throttled") {
+    if verdict.deny_reason == Some(DenyReason::Throttled) {
         // Lambda's concurrency was exhausted: AWS answers HTTPS with 429 (spec §6); still a deny.
         return (
             verdict.outcome,
@@ -257,7 +258,10 @@ mod tests {
         let both = json!({"isAuthenticated": true, "principalId": "p", "policyDocuments": [doc("Allow"), doc("Deny")]});
         let v = verdict(&Ok(both), arn, false);
         assert_eq!(
-            (v.outcome, v.deny_reason.as_deref()),
+            (
+                v.outcome,
+                v.deny_reason.as_ref().map(ToString::to_string).as_deref()
+            ),
             (Outcome::PolicyDenied, Some("policy_explicit_deny"))
         );
         assert!(
@@ -266,20 +270,30 @@ mod tests {
         );
         let none = json!({"isAuthenticated": true, "principalId": "p", "policyDocuments": []});
         let v = verdict(&Ok(none), arn, false);
-        assert_eq!(v.deny_reason.as_deref(), Some("policy_implicit_deny"));
+        assert_eq!(
+            v.deny_reason.as_ref().map(ToString::to_string).as_deref(),
+            Some("policy_implicit_deny")
+        );
         let v = verdict(&Ok(json!({"isAuthenticated": false})), arn, false);
         assert_eq!(
-            (v.outcome, v.deny_reason.as_deref()),
+            (
+                v.outcome,
+                v.deny_reason.as_ref().map(ToString::to_string).as_deref()
+            ),
             (Outcome::AuthorizerDenied, Some("not_authenticated"))
         );
         let v = verdict(&Ok(json!({"isAuthenticated": true})), arn, false);
         assert_eq!(
-            v.deny_reason.as_deref(),
+            v.deny_reason.as_ref().map(ToString::to_string).as_deref(),
             Some("invalid_response: principalId is missing or not a string")
         );
         let v = verdict(&Err(InvokeError::Timeout), arn, false);
         assert_eq!(
-            (v.outcome, v.deny_reason.as_deref(), v.authorization),
+            (
+                v.outcome,
+                v.deny_reason.as_ref().map(ToString::to_string).as_deref(),
+                v.authorization
+            ),
             (Outcome::AuthorizerDenied, Some("timeout"), None)
         );
     }

@@ -151,7 +151,7 @@ async fn ci_security_against(emulator_gate: GateSettings, declared: GateSettings
 struct Judged {
     code: Option<i32>,
     report: Value,
-    entries: Vec<tokenstorm::emulator::LedgerEntry>,
+    entries: Vec<tokenstorm::contract::LedgerEntry>,
     rejections: BTreeMap<String, u64>,
     invocations: u64,
 }

@@ -64,7 +64,7 @@ table = [
         .ledger()
         .entries()
         .into_iter()
-        .map(|e| e.deny_reason)
+        .map(|e| e.deny_text())
         .collect();
     assert_eq!(
         reasons,
@@ -171,14 +171,14 @@ max_token_age_s = 60
         assert_eq!(r.status, status, "{token}: {}", r.body);
     }
     let entries = running.ledger().entries();
-    let reasons: Vec<Option<&str>> = entries.iter().map(|e| e.deny_reason.as_deref()).collect();
+    let reasons: Vec<Option<String>> = entries.iter().map(|e| e.deny_text()).collect();
     assert_eq!(
         reasons,
         [
             None,
-            Some("not_authenticated: replayed"),
-            Some("not_authenticated: expired"),
-            Some("not_authenticated: malformed")
+            Some("not_authenticated: replayed".into()),
+            Some("not_authenticated: expired".into()),
+            Some("not_authenticated: malformed".into())
         ]
     );
     assert_eq!(entries[0].response.as_ref().unwrap()["principalId"], "dev7");

@@ -53,7 +53,7 @@ async fn https_valid_signature_is_allowed_and_forged_never_invoked() {
     );
     assert_eq!(e.attempt_id.as_deref(), Some("a-1"));
     assert_eq!(
-        (e.transport.as_str(), e.trigger.as_str()),
+        (e.transport.label(), e.trigger.as_str()),
         ("https", "publish")
     );
     assert!(e.signature_verified);
@@ -127,7 +127,7 @@ async fn query_string_credentials_and_raw_plus_is_not_a_space() {
         e.event["protocolData"]["http"]["queryString"],
         format!("?qos=0&{}", query_creds(&sig))
     );
-    assert_eq!(e.transport, "http");
+    assert_eq!(e.transport.label(), "http");
 
     // A raw `+` stays `+`: the signature arrives intact and passes.
     let (token, plus_sig) = token_with_plus_signature();

@@ -92,7 +92,7 @@ async fn mqtt311_connect_publish_subscribe_receive_ping_over_tcp() {
     );
     let e = &ledger[0];
     assert_eq!(
-        (e.transport.as_str(), e.trigger.as_str()),
+        (e.transport.label(), e.trigger.as_str()),
         ("mqtt", "connect")
     );
     assert_eq!(e.attempt_id.as_deref(), Some("r1-valid-0-0"));
@@ -316,7 +316,7 @@ async fn tls_with_alpn_mqtt_on_both_tls_listeners_and_sni_rules() {
     let entries = emu.ledger().entries();
     assert_eq!(entries.len(), 2);
     for e in &entries {
-        assert_eq!(e.transport, "mqtt_tls");
+        assert_eq!(e.transport.label(), "mqtt_tls");
         assert_eq!(e.event["protocols"], json!(["tls", "mqtt"]));
         assert_eq!(
             e.event["protocolData"]["tls"]["serverName"],

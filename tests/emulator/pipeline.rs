@@ -39,7 +39,7 @@ async fn seed_policy_allows_its_topic_and_denies_another_after_invoking() {
     );
     assert_eq!(entries[1].verdict, "deny");
     assert_eq!(
-        entries[1].deny_reason.as_deref(),
+        entries[1].deny_text().as_deref(),
         Some("policy_implicit_deny")
     );
     assert_eq!(
@@ -165,7 +165,7 @@ async fn table_mode_and_invalid_responses_deny() {
     assert_eq!(entries.len(), 4);
     for (entry, (token, _, reason)) in entries.iter().zip(cases) {
         assert_eq!(entry.event["token"], token);
-        assert_eq!(entry.deny_reason.as_deref(), reason);
+        assert_eq!(entry.deny_text().as_deref(), reason);
     }
     assert_eq!(
         emu.metrics()
@@ -284,7 +284,7 @@ async fn admin_ledger_pages_and_refuses_bad_parameters() {
         })
         .collect();
     assert_eq!(ids, [(2, "a-1".to_string()), (3, "a-2".to_string())]);
-    let back: Vec<tokenstorm::emulator::LedgerEntry> =
+    let back: Vec<tokenstorm::contract::LedgerEntry> =
         serde_json::from_value(admin.get("/ledger").await.json()["entries"].clone()).unwrap();
     assert_eq!(back, emu.ledger().entries());
     admin

@@ -132,7 +132,7 @@ async fn credentials_in_headers_query_or_username() {
     assert_eq!(entries.len(), 3);
     for e in &entries {
         assert_eq!(
-            (e.transport.as_str(), e.trigger.as_str()),
+            (e.transport.label(), e.trigger.as_str()),
             ("wss", "connect")
         );
         assert_eq!(e.event["protocols"], json!(["tls", "http", "mqtt"]));
@@ -221,7 +221,7 @@ async fn websocket_on_the_plain_http_listener_has_no_tls_part() {
         .expect("no answer in 5 s");
     assert!(matches!(answer, Some(Ok(Message::Binary(b))) if b.as_ref() == CONNACK_OK_V4));
     let [entry] = emu.ledger().entries().try_into().expect("one invocation");
-    assert_eq!(entry.transport, "wss");
+    assert_eq!(entry.transport.label(), "wss");
     assert_eq!(entry.event["protocols"], json!(["http", "mqtt"]));
     assert!(entry.event["protocolData"].get("tls").is_none());
     emu.stop().await;

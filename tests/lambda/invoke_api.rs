@@ -110,7 +110,7 @@ async fn invoke_api_backend_allows_denies_and_fails_closed() {
         "the forged attempt never reached the function"
     );
     let ledger = emu.ledger().entries();
-    let reasons: Vec<_> = ledger.iter().map(|e| e.deny_reason.clone()).collect();
+    let reasons: Vec<_> = ledger.iter().map(|e| e.deny_text()).collect();
     assert_eq!(
         reasons,
         [

@@ -96,7 +96,7 @@ fn triggers(shared: &Shared) -> Vec<String> {
         .ledger
         .entries()
         .into_iter()
-        .map(|e| e.trigger)
+        .map(|e| e.trigger.as_str().to_string())
         .collect()
 }
 
