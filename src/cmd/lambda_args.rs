@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::emulator::config::{Backend, FunctionBehaviour, FunctionSpec};
+use crate::contract::authorizer::{Backend, FunctionBehaviour, FunctionSpec};
 use crate::emulator::lambda::file::{memory_mb, program_from, runtime_function};
 
 #[derive(Debug, Clone, clap::Args)]

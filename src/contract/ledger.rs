@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::Route;
 use super::deny_reason::DenyReason;
 
+/// Entries a ledger keeps when nothing else is configured (the emulator's ring, a scenario's
+/// `target.ledger_capacity`).
+pub const DEFAULT_LEDGER_CAPACITY: usize = 100_000;
+
 /// The memory size a function has when none is configured, MB (the Lambda default).
 pub const DEFAULT_MEMORY_MB: u32 = 128;
 

@@ -6,10 +6,12 @@
 //! (`report.json`, `/ledger`, `/metrics`, fuzz outputs) and never change.
 
 pub mod attempt_id;
+pub mod authorizer;
 pub mod class;
 pub mod deny_reason;
 pub mod gate;
 pub mod ledger;
+pub mod limits;
 pub mod mqtt;
 pub mod transport;
 

@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The default data endpoint name, in the AWS form: what the emulator answers for and a scenario targets.
+pub const DEFAULT_ENDPOINT: &str = "example-ats.iot.eu-west-1.amazonaws.com";
+
 /// The transport an attempt uses: HTTPS publish, MQTT over TLS (ALPN `mqtt`), plain MQTT over TCP, and MQTT
 /// over WebSocket over TLS (`wss://…/mqtt`). Bounded: usable as an array index and a metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -139,12 +139,16 @@ pub(crate) async fn authorize(
 /// The billed duration: 0 when throttled (the function never ran); in process, the configured
 /// `billed_duration_ms`, else the injected latency rounded up to whole ms (at least 1 ms, Lambda's minimum); for a
 /// real function, the measured duration rounded up to whole ms (at least 1).
-fn billed_ms(function: &super::config::FunctionSpec, duration_us: u64, throttled: bool) -> u64 {
+fn billed_ms(
+    function: &crate::contract::authorizer::FunctionSpec,
+    duration_us: u64,
+    throttled: bool,
+) -> u64 {
     if throttled {
         return 0;
     }
     match function.backend {
-        super::config::Backend::InProcess => function
+        crate::contract::authorizer::Backend::InProcess => function
             .billed_duration_ms
             .unwrap_or_else(|| (function.latency.as_micros().div_ceil(1000) as u64).max(1)),
         _ => lambda_billed_ms(duration_us),
@@ -156,7 +160,7 @@ mod billing_tests {
     use std::time::Duration;
 
     use super::billed_ms;
-    use crate::emulator::config::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
+    use crate::contract::authorizer::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
 
     #[test]
     fn billed_duration_rounds_up_and_throttles_are_free() {

@@ -59,11 +59,13 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use super::authorizer_json::parse_describe_authorizer;
-use super::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_LEDGER_CAPACITY,
-    DEFAULT_REGION, EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
-};
+use super::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig, TlsFiles};
 pub use super::function_file::{FunctionFile, FunctionMode, TableEntryFile};
+use crate::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
+};
+use crate::contract::ledger::DEFAULT_LEDGER_CAPACITY;
+use crate::contract::transport::DEFAULT_ENDPOINT;
 use crate::token::PublicKey;
 
 pub const DEFAULT_BIND_HTTPS: &str = "127.0.0.1:8443";

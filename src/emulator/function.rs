@@ -3,17 +3,16 @@
 //! answer is [`super::response`]'s job.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::contract::DenyReason;
 
 use serde_json::{Value, json};
 
-use super::config::{FunctionBehaviour, FunctionSpec};
 use super::replay_resistant::{self, Nonces};
+use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 
-/// AWS stops waiting for an authorizer after 5 s and denies (spec §4, §7).
-pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::contract::limits::AUTHORIZER_TIMEOUT;
 
 /// The function's answer for a token, without state (a replay-resistant function sees an unsigned event). Pure.
 pub fn respond(behaviour: &FunctionBehaviour, token: Option<&str>) -> Value {
@@ -154,6 +153,7 @@ pub async fn invoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn table_then_fallback() {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use super::config::{FunctionBehaviour, FunctionSpec};
-use super::replay_resistant::ReplayRules;
+use crate::contract::authorizer::ReplayRules;
+use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 
 /// What the in-process authorizer function does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -97,7 +97,7 @@ impl FunctionFile {
         use super::lambda::file as lf;
         let at = format!("{file}: function");
         let backend = lf::backend(self.runtime.as_ref(), self.invoke_api.as_ref(), base, &at)?;
-        if backend != super::config::Backend::InProcess
+        if backend != crate::contract::authorizer::Backend::InProcess
             && (self.mode != FunctionMode::Allow
                 || self.latency_ms != 0
                 || self.billed_duration_ms.is_some()

@@ -3,14 +3,13 @@
 
 use hyper::HeaderMap;
 
-use super::config::{AuthorizerSpec, AuthorizerStatus};
 use crate::contract::GateRejection;
+use crate::contract::authorizer::{AuthorizerSpec, AuthorizerStatus};
 use crate::token::verify_token;
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 use crate::wire::settings::{Duplicates, GateSettings};
 
-/// Longest token the gate accepts (AWS IoT quotas; issue 5): longer ones are refused before the authorizer.
-pub const MAX_TOKEN_CHARS: usize = 6144;
+pub use crate::contract::limits::MAX_TOKEN_CHARS;
 
 /// Where a request's credentials come from: HTTP headers, decoded query pairs, and the decoded pairs of an MQTT
 /// CONNECT username (spec §1). HTTPS has no username; plain MQTT has no headers or query; WebSocket has all three.
@@ -143,7 +142,7 @@ pub fn verify(
 pub(crate) mod test_support {
     use super::*;
     use crate::attempt::oracle::GateVerdict;
-    use crate::emulator::config::{FunctionBehaviour, FunctionSpec};
+    use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 
     /// `MyCustomAuthorizer` (token key `X-My-App-custom-key`, the unit-test signing key) and its INACTIVE twin
     /// `Off`; the first is the default.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::LedgerEntry;
 
 /// Entries kept when nothing else is configured.
-pub const DEFAULT_CAPACITY: usize = 100_000;
+pub const DEFAULT_CAPACITY: usize = crate::contract::ledger::DEFAULT_LEDGER_CAPACITY;
 
 /// Called with each entry just before the ledger evicts it (under the ledger's lock: keep it short, and never
 /// call back into the ledger).

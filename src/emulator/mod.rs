@@ -51,12 +51,11 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-pub use config::{
-    AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec,
-};
+pub use config::EmulatorConfig;
 pub use ledger::Ledger;
 pub use metrics::EmulatorMetrics;
 
+use crate::contract::authorizer::AuthorizerSpec;
 use crate::shutdown::Shutdown;
 use server::Role;
 

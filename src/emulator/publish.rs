@@ -25,7 +25,7 @@ use crate::wire::query::parse_pairs_with;
 use crate::wire::settings::QueryPlus;
 
 /// Largest publish payload AWS IoT accepts (spec §7).
-pub const MAX_BODY_BYTES: usize = 128 * 1024;
+pub const MAX_BODY_BYTES: usize = crate::contract::limits::MAX_PAYLOAD_BYTES;
 
 /// Serves one data-plane request and counts its outcome.
 pub(crate) async fn handle(

@@ -313,7 +313,7 @@ impl Default for TargetSection {
             mqtt_tls_addr: String::new(),
             mqtt_addr: String::new(),
             wss_url: String::new(),
-            ledger_capacity: crate::emulator::config::DEFAULT_LEDGER_CAPACITY as u64,
+            ledger_capacity: crate::contract::ledger::DEFAULT_LEDGER_CAPACITY as u64,
             inactive_authorizer: crate::attempt::forge::INACTIVE_AUTHORIZER.to_string(),
         }
     }

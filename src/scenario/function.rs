@@ -5,7 +5,7 @@
 
 use serde::Deserialize as _;
 
-use crate::emulator::config::FunctionSpec;
+use crate::contract::authorizer::FunctionSpec;
 use crate::emulator::file::FunctionFile;
 
 /// Resolves the table; relative paths (`runtime.dir`) are taken from `base`, the scenario file's directory.

@@ -9,6 +9,7 @@ use super::error::ScenarioError;
 use super::file::{Scenario, UsernameMode};
 use crate::contract::MqttVersion;
 use crate::contract::Transport;
+use crate::contract::limits::MAX_PAYLOAD_BYTES;
 
 /// Device id ranges per transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +139,7 @@ pub(super) fn resolve_mqtt(
     if m.qos > 1 {
         return Err(err("mqtt.qos", format!("must be 0 or 1 (got {})", m.qos)));
     }
-    if m.payload_bytes > 128 * 1024 {
+    if m.payload_bytes as usize > MAX_PAYLOAD_BYTES {
         return Err(err(
             "mqtt.payload_bytes",
             format!("must be ≤ 131072, the AWS limit (got {})", m.payload_bytes),

@@ -9,7 +9,7 @@ use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
 use super::groups::{Groups, MqttPlan};
 use crate::attempt::{Mix, MixError};
 use crate::contract::Class;
-use crate::emulator::config::{AuthorizerStatus, FunctionSpec};
+use crate::contract::authorizer::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};
 
 /// How attempts are paced.
@@ -214,7 +214,7 @@ impl Plan {
         if h.qos > 1 {
             return Err(err("http.qos", format!("must be 0 or 1 (got {})", h.qos)));
         }
-        if h.payload_bytes > 128 * 1024 {
+        if h.payload_bytes as usize > crate::contract::limits::MAX_PAYLOAD_BYTES {
             return Err(err(
                 "http.payload_bytes",
                 format!("must be ≤ 131072, the AWS limit (got {})", h.payload_bytes),

@@ -7,7 +7,7 @@ use super::file::{Scenario, TargetKind};
 use super::groups::Groups;
 use super::plan::Target;
 use crate::contract::Transport;
-use crate::emulator::config::DEFAULT_ENDPOINT;
+use crate::contract::transport::DEFAULT_ENDPOINT;
 
 pub(super) fn resolve_target(
     s: &Scenario,

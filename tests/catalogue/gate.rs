@@ -12,8 +12,8 @@ use tokenstorm::attempt::oracle;
 use tokenstorm::attempt::oracle::GateVerdict;
 use tokenstorm::contract::Forgery;
 use tokenstorm::contract::Transport;
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::AuthorizerStatus;
+use tokenstorm::contract::authorizer::AuthorizerStatus;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

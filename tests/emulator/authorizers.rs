@@ -1,9 +1,10 @@
 //! Authorizers from files: a `--config` TOML that takes its authorizer from describe-authorizer JSON and
 //! defines the function as a table; and a user-supplied TLS certificate.
 
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::emulator::config::TlsFiles;
 use tokenstorm::emulator::file::EmulatorFile;
-use tokenstorm::emulator::{FunctionBehaviour, start};
+use tokenstorm::emulator::start;
 use tokenstorm::shutdown::Shutdown;
 
 use super::process::describe_json;

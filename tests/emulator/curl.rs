@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use tokenstorm::contract::GateRejection;
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::authorizer::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
 use tokenstorm::token::PublicKey;
 
 use crate::support::emulator::{Handle, config, start};

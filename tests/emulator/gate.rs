@@ -2,8 +2,8 @@
 //! and `signingDisabled`. A refusal here never reaches the function.
 
 use tokenstorm::contract::GateRejection;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::contract::{Route, Transport};
-use tokenstorm::emulator::FunctionBehaviour;
 use tokenstorm::emulator::metrics::Outcome;
 
 use super::{refs, seed_headers};
@@ -185,7 +185,7 @@ async fn key_rotation_accepts_either_key() {
 #[tokio::test]
 async fn unknown_inactive_and_default_authorizers() {
     use crate::support::emulator::authorizer;
-    use tokenstorm::emulator::AuthorizerStatus;
+    use tokenstorm::contract::authorizer::AuthorizerStatus;
     let mut off = authorizer("Off", &[0], FunctionBehaviour::default_allow());
     off.status = AuthorizerStatus::Inactive;
     let auths = vec![

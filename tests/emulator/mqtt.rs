@@ -2,9 +2,9 @@
 //! with ALPN `mqtt`, and malformed ones that must be refused without a panic and without an authorizer call.
 
 use serde_json::json;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::transport::DEFAULT_ENDPOINT;
 use tokenstorm::contract::{Route, Transport};
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::DEFAULT_ENDPOINT;
 use tokenstorm::emulator::metrics::CloseReason;
 use tokenstorm::wire::mqtt::{ParamOrder, UsernameParts, build_username};
 

@@ -1,8 +1,8 @@
 //! After the gate: the function's answer, response validation, policy evaluation, the per-connection cache,
 //! malformed requests, and the admin API.
 
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::contract::{Route, Transport};
-use tokenstorm::emulator::FunctionBehaviour;
 use tokenstorm::emulator::metrics::Outcome;
 
 use super::{refs, seed_headers};

@@ -7,7 +7,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use rustls::pki_types::ServerName;
 use rustls::pki_types::pem::PemObject as _;
 use serde_json::json;
-use tokenstorm::emulator::config::DEFAULT_ENDPOINT;
+use tokenstorm::contract::transport::DEFAULT_ENDPOINT;
 use tokenstorm::wire::query::encode_component;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -19,7 +19,7 @@ use crate::support::keys::{
     SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME, attacker_key, sign, signing_key,
 };
 use crate::support::mqtt::{CONNACK_OK_V4, CONNACK_OK_V5, connect};
-use tokenstorm::emulator::FunctionBehaviour;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 

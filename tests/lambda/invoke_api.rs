@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::{Backend, InvokeFunction};
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::authorizer::{Backend, InvokeFunction};
 
 use super::fixtures::{refs, seed_headers_for};
 use crate::support::client::Conn;

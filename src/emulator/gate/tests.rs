@@ -1,5 +1,5 @@
 use super::*;
-use crate::emulator::config::{FunctionBehaviour, FunctionSpec};
+use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 use std::sync::OnceLock;
 use std::time::Duration;

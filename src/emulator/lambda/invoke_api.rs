@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::backend::Invocation;
 use super::runtime_api::MAX_PAYLOAD;
-use crate::emulator::config::InvokeFunction;
+use crate::contract::authorizer::InvokeFunction;
 use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError};
 
 /// Invokes the function once (one connection per call).

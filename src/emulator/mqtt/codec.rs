@@ -14,7 +14,7 @@ use crate::contract::MqttVersion;
 
 /// The largest packet read: the 128 KB payload limit plus room for the topic and properties. Larger packets
 /// are refused from their fixed header alone, before their body is buffered.
-pub const MAX_PACKET_BYTES: usize = 128 * 1024 + 4096;
+pub const MAX_PACKET_BYTES: usize = crate::contract::limits::MAX_PAYLOAD_BYTES + 4096;
 
 /// A CONNECT, whichever the version.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::contract::Route;
 use tokio::io::AsyncWrite;
 
 /// Subscriptions one connection may hold (AWS IoT's quota); more filters get a SUBACK failure code.
-pub const MAX_SUBSCRIPTIONS: usize = 50;
+pub use crate::contract::limits::MAX_SUBSCRIPTIONS;
 
 fn vars(client_id: &str) -> Variables<'_> {
     Variables {

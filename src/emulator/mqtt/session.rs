@@ -29,11 +29,7 @@ use crate::shutdown::Shutdown;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one packet may take to write before the connection is given up.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest PUBLISH payload (spec §7).
-pub const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
-/// AWS IoT's keep-alive bounds (spec §7): a request for 0 gets the maximum, anything outside is clamped.
-pub const MIN_KEEP_ALIVE_S: u16 = 30;
-pub const MAX_KEEP_ALIVE_S: u16 = 1200;
+pub use crate::contract::limits::{MAX_KEEP_ALIVE_S, MAX_PAYLOAD_BYTES, MIN_KEEP_ALIVE_S};
 
 /// Serves one MQTT connection to its end.
 pub(crate) async fn run<S>(mut stream: S, origin: Origin, shared: Arc<Shared>, shutdown: Shutdown)

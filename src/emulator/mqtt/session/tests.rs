@@ -10,7 +10,9 @@ use tokio::time::{Duration, Instant};
 
 use super::*;
 use crate::contract::Transport;
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
+use crate::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
+};
 use crate::emulator::gate::GatePass;
 use crate::emulator::host::HostRule;
 use crate::emulator::metrics::EmulatorMetrics;
