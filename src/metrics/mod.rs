@@ -1,5 +1,5 @@
 //! Measurements (DESIGN.md `metrics/`): per-task [`Recorder`]s with enum-indexed counters and HdrHistograms,
-//! merged at the end. Labels are bounded enums ([`Transport`], [`crate::contract::Class`], [`Outcome`]).
+//! merged at the end. Labels are bounded enums ([`crate::contract::Transport`], [`crate::contract::Class`], [`Outcome`]).
 
 pub mod outcome;
 pub mod phase;

@@ -6,7 +6,7 @@
 use serde::Deserialize as _;
 
 use crate::contract::authorizer::FunctionSpec;
-use crate::emulator::file::FunctionFile;
+use crate::contract::function_file::FunctionFile;
 
 /// Resolves the table; relative paths (`runtime.dir`) are taken from `base`, the scenario file's directory.
 /// The error is the problem, naming the field where it can.

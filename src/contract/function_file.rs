@@ -14,7 +14,7 @@
 //! # fallback = { mode = "deny" }  # tokens not in the table (default: deny)
 //! memory_mb = 128                 # cost accounting (default 128)
 //! billed_duration_ms = 3          # in process: billed per invocation (default: latency_ms)
-//! # A real function instead (see emulator::lambda::file): [runtime] (Runtime API) or [invoke_api].
+//! # A real function instead (see `contract::lambda_file`): [runtime] (Runtime API) or [invoke_api].
 //! ```
 
 use std::time::Duration;
@@ -70,10 +70,10 @@ pub struct FunctionFile {
     pub memory_mb: Option<u32>,
     /// In-process only: the billed duration per invocation (default: `latency_ms`).
     pub billed_duration_ms: Option<u64>,
-    /// Run a real function through the emulator's Lambda Runtime API (see `emulator::lambda::file`).
-    pub runtime: Option<super::lambda::file::RuntimeFile>,
+    /// Run a real function through the emulator's Lambda Runtime API (see [`super::lambda_file`]).
+    pub runtime: Option<super::lambda_file::RuntimeFile>,
     /// Call a real function through a Lambda Invoke API endpoint.
-    pub invoke_api: Option<super::lambda::file::InvokeApiFile>,
+    pub invoke_api: Option<super::lambda_file::InvokeApiFile>,
 }
 
 /// `{ token = "...", response = '{"isAuthenticated": ...}' }`: the exact response for that token, raw (it may
@@ -94,7 +94,7 @@ impl FunctionFile {
 
     /// Resolves the function; relative paths are taken from `base` (the file's directory).
     pub fn to_spec_in(&self, base: &std::path::Path, file: &str) -> anyhow::Result<FunctionSpec> {
-        use super::lambda::file as lf;
+        use super::lambda_file as lf;
         let at = format!("{file}: function");
         let backend = lf::backend(self.runtime.as_ref(), self.invoke_api.as_ref(), base, &at)?;
         if backend != crate::contract::authorizer::Backend::InProcess

@@ -168,7 +168,7 @@ pub fn memory_mb(value: u32, at: &str) -> anyhow::Result<u32> {
 #[cfg(test)]
 mod tests {
     use crate::contract::authorizer::Backend;
-    use crate::emulator::function_file::FunctionFile;
+    use crate::contract::function_file::FunctionFile;
 
     fn spec(
         text: &str,
