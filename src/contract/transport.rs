@@ -111,6 +111,17 @@ impl Route {
         Route::of(Transport::Wss),
     ];
 
+    /// The routes a client speaks to AWS-like listeners, plus plain HTTP: each a different [`Self::name`], in the
+    /// order fuzz reports list them (`https`, `http`, `mqtt_tls`, `mqtt_alpn`, `mqtt`, `wss`).
+    pub const SPOKEN: [Route; 6] = [
+        Route::of(Transport::Https),
+        Route::PLAIN_HTTP,
+        Route::of(Transport::MqttTls),
+        Route::MQTT_ALPN,
+        Route::of(Transport::Mqtt),
+        Route::of(Transport::Wss),
+    ];
+
     pub const fn new(transport: Transport, listener: Listener) -> Self {
         Self {
             transport,
@@ -161,16 +172,10 @@ impl Route {
 
     /// The route a [`Self::name`] names.
     pub fn from_name(name: &str) -> Option<Route> {
-        const NAMED: [Route; 7] = [
-            Route::of(Transport::Https),
-            Route::PLAIN_HTTP,
-            Route::of(Transport::MqttTls),
-            Route::MQTT_ALPN,
-            Route::of(Transport::Mqtt),
-            Route::of(Transport::Wss),
-            Route::new(Transport::Wss, Listener::Http),
-        ];
-        NAMED.into_iter().find(|r| r.name() == name)
+        Self::SPOKEN
+            .into_iter()
+            .chain([Route::new(Transport::Wss, Listener::Http)])
+            .find(|r| r.name() == name)
     }
 
     /// The route a label names (the inverse of [`Self::label`] on [`Self::LABELLED`]).

@@ -14,14 +14,7 @@ use crate::contract::{Route, Transport};
 /// The routes fuzz cases speak, in report order: HTTP/1.1 over TLS (ALPN http/1.1) and plain on their
 /// listeners, MQTT over TLS on the dedicated listener and by ALPN `mqtt` on the HTTPS listener (port 443 on AWS),
 /// plain MQTT, and MQTT over WebSocket (`GET /mqtt` upgrade) on the HTTPS listener.
-pub const TARGETS: [Route; 6] = [
-    Route::of(Transport::Https),
-    Route::PLAIN_HTTP,
-    Route::of(Transport::MqttTls),
-    Route::MQTT_ALPN,
-    Route::of(Transport::Mqtt),
-    Route::of(Transport::Wss),
-];
+pub const TARGETS: [Route; 6] = Route::SPOKEN;
 
 /// A route's position in [`TARGETS`] (per-route counters); routes outside it count as the last.
 pub fn target_index(route: Route) -> usize {

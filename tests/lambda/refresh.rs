@@ -111,7 +111,7 @@ async fn the_replay_resistant_function_allows_its_connections_refresh_but_not_a_
         .ledger()
         .entries()
         .iter()
-        .map(|e| e.trigger.clone())
+        .map(|e| e.trigger)
         .collect();
     assert_eq!(triggers, ["connect", "refresh", "connect"]);
     emu.stop().await;
