@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::replay_resistant::{self, Nonces};
 use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 
-pub use crate::contract::limits::AUTHORIZER_TIMEOUT;
+use crate::contract::limits::AUTHORIZER_TIMEOUT;
 
 /// The function's answer for a token, without state (a replay-resistant function sees an unsigned event). Pure.
 pub fn respond(behaviour: &FunctionBehaviour, token: Option<&str>) -> Value {

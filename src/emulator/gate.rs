@@ -9,7 +9,7 @@ use crate::token::verify_token;
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 use crate::wire::settings::{Duplicates, GateSettings};
 
-pub use crate::contract::limits::MAX_TOKEN_CHARS;
+use crate::contract::limits::MAX_TOKEN_CHARS;
 
 /// Where a request's credentials come from: HTTP headers, decoded query pairs, and the decoded pairs of an MQTT
 /// CONNECT username (spec §1). HTTPS has no username; plain MQTT has no headers or query; WebSocket has all three.

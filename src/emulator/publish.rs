@@ -20,12 +20,10 @@ use super::policy::{self, Decision, Variables};
 use super::reply;
 use super::response::Authorization;
 use crate::contract::DenyReason;
+use crate::contract::limits::MAX_PAYLOAD_BYTES;
 use crate::wire::http::{ATTEMPT_ID, topic_from_path};
 use crate::wire::query::parse_pairs_with;
 use crate::wire::settings::QueryPlus;
-
-/// Largest publish payload AWS IoT accepts (spec §7).
-pub const MAX_BODY_BYTES: usize = crate::contract::limits::MAX_PAYLOAD_BYTES;
 
 /// Serves one data-plane request and counts its outcome.
 pub(crate) async fn handle(
@@ -223,16 +221,16 @@ fn authorize_publish(auth: &Authorization, resource: &str, retain: bool) -> Deci
     policy::evaluate(&auth.policies, "iot:RetainPublish", resource, &vars)
 }
 
-/// Reads (and discards) the payload, refusing more than [`MAX_BODY_BYTES`].
+/// Reads (and discards) the payload, refusing more than [`MAX_PAYLOAD_BYTES`].
 async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<(), Refused> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64) {
         return Err(Refused::TooLarge);
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
         Ok(_) => Ok(()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Refused::TooLarge),
         Err(_) => Err(Refused::BadRequest("The body could not be read")),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-pub use crate::contract::limits::{
+use crate::contract::limits::{
     MAX_PERIOD_S, MAX_POLICY_CHARS, MAX_POLICY_DOCUMENTS, MAX_PRINCIPAL_CHARS, MIN_PERIOD_S,
 };
 

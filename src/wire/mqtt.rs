@@ -19,8 +19,6 @@ use super::settings::QueryPlus;
 /// The free text of a username that carries a tokenstorm attempt id starts with this; the id follows it.
 pub const ATTEMPT_PREFIX: &str = "ts-";
 
-pub use crate::contract::limits::MAX_CLIENT_ID_BYTES;
-
 /// ALPN protocol name AWS IoT serves MQTT under on port 443.
 pub const ALPN_MQTT: &[u8] = b"mqtt";
 

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::backend::Invocation;
 use super::runtime_api::MAX_PAYLOAD;
 use crate::contract::authorizer::InvokeFunction;
-use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError};
+use crate::contract::limits::AUTHORIZER_TIMEOUT;
+use crate::emulator::function::InvokeError;
 
 /// Invokes the function once (one connection per call).
 pub async fn invoke(f: &InvokeFunction, event: &Value) -> Invocation {

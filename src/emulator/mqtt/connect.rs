@@ -12,8 +12,9 @@ use super::super::metrics::Outcome;
 use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
+use crate::contract::limits::MAX_CLIENT_ID_BYTES;
 use crate::contract::{GateRejection, Route};
-use crate::wire::mqtt::{MAX_CLIENT_ID_BYTES, ParsedUsername, attempt_id, parse_username_with};
+use crate::wire::mqtt::{ParsedUsername, attempt_id, parse_username_with};
 use crate::wire::query::parse_pairs_with;
 
 /// The HTTP upgrade of a WebSocket connection (absent on MQTT over TLS or TCP).

@@ -3,19 +3,17 @@
 //! (delivered only when `iot:Receive` allows its topic). Denials follow spec §6: MQTT 3.1.1 closes on a denied
 //! publish, MQTT 5 answers PUBACK `0x87`; a denied filter gets SUBACK `0x80` (3.1.1) or `0x87` (5).
 
+use tokio::io::AsyncWrite;
+
 use super::super::Shared;
 use super::super::metrics::{CloseReason, Outcome};
 use super::super::policy::{self, Decision, Variables};
 use super::broker::Delivery;
 use super::codec::{Inbound, NOT_AUTHORIZED, Outbound};
-use super::session::{Live, MAX_PAYLOAD_BYTES, send};
+use super::session::{Live, send};
 use super::topics::{valid_filter, valid_topic};
-use crate::contract::MqttVersion;
-use crate::contract::Route;
-use tokio::io::AsyncWrite;
-
-/// Subscriptions one connection may hold (AWS IoT's quota); more filters get a SUBACK failure code.
-pub use crate::contract::limits::MAX_SUBSCRIPTIONS;
+use crate::contract::limits::{MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS};
+use crate::contract::{MqttVersion, Route};
 
 fn vars(client_id: &str) -> Variables<'_> {
     Variables {

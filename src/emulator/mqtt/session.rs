@@ -29,7 +29,7 @@ use crate::shutdown::Shutdown;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one packet may take to write before the connection is given up.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-pub use crate::contract::limits::{MAX_KEEP_ALIVE_S, MAX_PAYLOAD_BYTES, MIN_KEEP_ALIVE_S};
+use crate::contract::limits::{MAX_KEEP_ALIVE_S, MIN_KEEP_ALIVE_S};
 
 /// Serves one MQTT connection to its end.
 pub(crate) async fn run<S>(mut stream: S, origin: Origin, shared: Arc<Shared>, shutdown: Shutdown)
