@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::BackendKind;
-use super::ledger::DEFAULT_MEMORY_MB;
+use super::ledger::{DEFAULT_MEMORY_MB, lambda_billed_ms};
 use crate::token::PublicKey;
 
 /// `status` of an authorizer (describe-authorizer).
@@ -57,6 +57,21 @@ impl FunctionSpec {
             backend: Backend::InProcess,
             memory_mb: DEFAULT_MEMORY_MB,
             billed_duration_ms: None,
+        }
+    }
+
+    /// The billed duration an invocation records: 0 when throttled (the function never ran); in process, the
+    /// configured `billed_duration_ms`, else the injected latency under Lambda's rule; for a real function, the
+    /// measured `duration_us` under Lambda's rule ([`lambda_billed_ms`]: whole ms, at least 1).
+    pub fn billed_ms(&self, duration_us: u64, throttled: bool) -> u64 {
+        if throttled {
+            return 0;
+        }
+        match self.backend {
+            Backend::InProcess => self
+                .billed_duration_ms
+                .unwrap_or_else(|| lambda_billed_ms(self.latency.as_micros() as u64)),
+            _ => lambda_billed_ms(duration_us),
         }
     }
 }
@@ -211,5 +226,30 @@ impl Default for ReplayRules {
             disconnect_after_s: 86_400,
             refresh_after_s: 300,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::contract::authorizer::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
+
+    #[test]
+    fn billed_duration_rounds_up_and_throttles_are_free() {
+        let mut f = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO);
+        assert_eq!(f.billed_ms(10, false), 1, "Lambda bills at least 1 ms");
+        f.latency = Duration::from_micros(2_001);
+        assert_eq!(f.billed_ms(2_100, false), 3);
+        f.billed_duration_ms = Some(7);
+        assert_eq!(f.billed_ms(2_100, false), 7);
+        assert_eq!(f.billed_ms(2_100, true), 0);
+        f.backend = Backend::InvokeApi(InvokeFunction {
+            url: "http://127.0.0.1:1".into(),
+            function_name: "f".into(),
+        });
+        assert_eq!(f.billed_ms(1_000, false), 1);
+        assert_eq!(f.billed_ms(1_001, false), 2);
+        assert_eq!(f.billed_ms(1_001, true), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! The vocabulary every other part shares and none owns: transports and the emulator's listeners, MQTT
 //! versions, credential classes and forged variants, the attempt id, gate refusal reasons, the typed ledger
-//! entry, the authorizer and function description, and AWS's limits as named constants.
+//! entry and Lambda's billing rule, the authorizer and function description (and the function table both the
+//! emulator's `--config` and scenarios read), and AWS's limits as named constants.
 //!
 //! The bottom layer: it imports nothing from the crate but `token/`. Serde names here are external formats
 //! (`report.json`, `/ledger`, `/metrics`, fuzz outputs) and never change.

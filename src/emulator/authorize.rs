@@ -15,7 +15,6 @@ use super::metrics::Outcome;
 use super::policy::Decision;
 use super::response::{Authorization, Judgement, judge};
 pub(crate) use crate::contract::Trigger;
-use crate::contract::ledger::lambda_billed_ms;
 use crate::contract::{DenyReason, LedgerEntry, Route, Verdict as LedgerVerdict};
 
 /// One invocation to make.
@@ -128,55 +127,10 @@ pub(crate) async fn authorize(
         deny_reason: verdict.deny_reason.clone(),
         duration_us,
         backend: spec.function.backend.kind(),
-        billed_ms: billed_ms(&spec.function, duration_us, invocation.throttled),
+        billed_ms: spec.function.billed_ms(duration_us, invocation.throttled),
         memory_mb: spec.function.memory_mb,
         cold_start: invocation.cold_start,
         throttled: invocation.throttled,
     });
     verdict
-}
-
-/// The billed duration: 0 when throttled (the function never ran); in process, the configured
-/// `billed_duration_ms`, else the injected latency rounded up to whole ms (at least 1 ms, Lambda's minimum); for a
-/// real function, the measured duration rounded up to whole ms (at least 1).
-fn billed_ms(
-    function: &crate::contract::authorizer::FunctionSpec,
-    duration_us: u64,
-    throttled: bool,
-) -> u64 {
-    if throttled {
-        return 0;
-    }
-    match function.backend {
-        crate::contract::authorizer::Backend::InProcess => function
-            .billed_duration_ms
-            .unwrap_or_else(|| (function.latency.as_micros().div_ceil(1000) as u64).max(1)),
-        _ => lambda_billed_ms(duration_us),
-    }
-}
-
-#[cfg(test)]
-mod billing_tests {
-    use std::time::Duration;
-
-    use super::billed_ms;
-    use crate::contract::authorizer::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
-
-    #[test]
-    fn billed_duration_rounds_up_and_throttles_are_free() {
-        let mut f = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO);
-        assert_eq!(billed_ms(&f, 10, false), 1, "Lambda bills at least 1 ms");
-        f.latency = Duration::from_micros(2_001);
-        assert_eq!(billed_ms(&f, 2_100, false), 3);
-        f.billed_duration_ms = Some(7);
-        assert_eq!(billed_ms(&f, 2_100, false), 7);
-        assert_eq!(billed_ms(&f, 2_100, true), 0);
-        f.backend = Backend::InvokeApi(InvokeFunction {
-            url: "http://127.0.0.1:1".into(),
-            function_name: "f".into(),
-        });
-        assert_eq!(billed_ms(&f, 1_000, false), 1);
-        assert_eq!(billed_ms(&f, 1_001, false), 2);
-        assert_eq!(billed_ms(&f, 1_001, true), 0);
-    }
 }
