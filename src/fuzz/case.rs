@@ -107,6 +107,8 @@ pub struct MqttCase {
     pub after: Vec<Packet>,
 }
 
+/// Which [`Route`] an MQTT case takes ([`Case::transport`]). Its own enum because its `Arbitrary` layout fixes
+/// which case a (seed, index) generates.
 #[derive(Debug, Clone, Copy, Arbitrary)]
 pub enum MqttTransport {
     Tls,
