@@ -14,7 +14,8 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::render::{Target, varint};
+use super::render::varint;
+use super::target::Target;
 use crate::contract::{Listener, Route, Transport};
 use crate::emulator::ListenAddrs;
 use crate::token::{PrivateKey, encode_signature, sign_token};

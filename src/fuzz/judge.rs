@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::exec::{Endpoints, Sent};
+use super::options::Options;
 use super::oracle::{FindingKind, Issued, judge_entries, panics};
 use super::reduce::Reducer;
-use super::runner::Options;
 use crate::contract::Route;
 use crate::emulator::Ledger;
 

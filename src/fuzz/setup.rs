@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::exec::Endpoints;
 use super::oracle;
-use super::render::Target;
+use super::target::Target;
 use super::targets::fixture;
 use crate::contract::authorizer::{AuthorizerSpec, Backend, FunctionBehaviour, FunctionSpec};
 use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION};

@@ -11,7 +11,8 @@ use bytes::BytesMut;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::case::{Credentials, HttpCase, Level, Username};
-use super::render::{Target, connect_packet};
+use super::render::connect_packet;
+use super::target::Target;
 use crate::contract::authorizer::{
     AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
 };
