@@ -19,8 +19,8 @@ use std::sync::Arc;
 use rand::Rng as _;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Catalogue, Class, Credential, Mix, TokenPool, device_rng, id};
-use crate::metrics::Transport;
+use super::{Catalogue, Credential, Mix, TokenPool, device_rng};
+use crate::contract::{Class, Transport, attempt_id as id};
 
 /// Decides every attempt of a run (shared, read-only but for the token pool's captures).
 #[derive(Debug)]

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 pub use super::admin_ledger::AdminLedger;
 use super::ledger::{LedgerRow, LedgerSummary};
-use crate::emulator::{Ledger, LedgerEntry};
+use crate::contract::LedgerEntry;
+use crate::emulator::Ledger;
 use crate::shutdown::Shutdown;
 
 /// How often the run drains the ledger.
@@ -158,9 +159,10 @@ impl Joiner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::{Class, Forgery};
+    use crate::contract::Transport;
+    use crate::contract::{Class, Forgery};
     use crate::invariant::{Inputs, Status, evaluate};
-    use crate::metrics::{Outcome, Recorder, Transport};
+    use crate::metrics::{Outcome, Recorder};
 
     fn entry(id: &str) -> LedgerEntry {
         LedgerEntry {
@@ -168,15 +170,15 @@ mod tests {
             unix_ms: 1,
             authorizer: "A".into(),
             attempt_id: Some(id.into()),
-            transport: "https".into(),
-            trigger: "publish".into(),
+            transport: crate::contract::Route::of(crate::contract::Transport::Https),
+            trigger: crate::contract::Trigger::Publish,
             signature_verified: true,
             event: serde_json::json!({}),
             response: None,
-            verdict: "allow".into(),
+            verdict: crate::contract::Verdict::Allow,
             deny_reason: None,
             duration_us: 5,
-            backend: "in_process".into(),
+            backend: crate::contract::BackendKind::InProcess,
             billed_ms: 0,
             memory_mb: 128,
             cold_start: false,

@@ -8,9 +8,10 @@
 //! [`super::passes::OraclePasses`].
 
 use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
 use crate::attempt::oracle::must_be_refused;
-use crate::metrics::{Outcome, Transport};
+use crate::contract::Class;
+use crate::contract::Transport;
+use crate::metrics::Outcome;
 
 pub struct ForgedNeverInvoked;
 

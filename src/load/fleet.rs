@@ -16,9 +16,10 @@ use super::link::LinkSpec;
 use super::progress::Progress;
 use super::session::{Ended, Session, SessionSpec, Sink};
 use super::username::{Login, UsernameBook};
+use crate::attempt::Planner;
 use crate::attempt::planner::{Credentials, Cursor};
-use crate::attempt::{Class, Planner};
-use crate::metrics::{Outcome, Phase, PubEvent, Recorder, Transport};
+use crate::contract::{Class, Transport};
+use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::MqttPlan;
 use crate::shutdown::Shutdown;
 

@@ -13,7 +13,8 @@ use super::progress::{self, Progress};
 use super::username::{UsernameBook, UsernameShape};
 use super::{Connector, LoadResult, RequestBook, lane};
 use crate::attempt::{Catalogue, Planner};
-use crate::metrics::{Recorder, Transport};
+use crate::contract::Transport;
+use crate::metrics::Recorder;
 use crate::scenario::Plan;
 use crate::shutdown::Shutdown;
 

@@ -21,8 +21,9 @@ use super::pacer::{ClosedSlot, OpenSchedule};
 use super::progress::Progress;
 use super::request::{Placement, RequestBook};
 use crate::attempt::planner::{Credentials, Cursor};
-use crate::attempt::{Class, Planner, Ticket};
-use crate::metrics::{Outcome, Recorder, Transport};
+use crate::attempt::{Planner, Ticket};
+use crate::contract::{Class, Transport};
+use crate::metrics::{Outcome, Recorder};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
 

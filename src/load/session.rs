@@ -12,9 +12,10 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::time::Instant;
 
-use super::codec::{DecodeError, In, Out, Version, decode, encode};
+use super::codec::{DecodeError, In, Out, decode, encode};
 use super::link::Link;
 use super::username::Login;
+use crate::contract::MqttVersion;
 use crate::metrics::{Outcome, PubEvent};
 pub use state::{SessionSpec, SessionState, Sink};
 
@@ -49,13 +50,13 @@ pub enum ReadError {
 /// One connection's packet reader and writer.
 pub struct Session {
     pub link: Link,
-    version: Version,
+    version: MqttVersion,
     rbuf: BytesMut,
     wbuf: BytesMut,
 }
 
 impl Session {
-    pub fn new(link: Link, version: Version) -> Self {
+    pub fn new(link: Link, version: MqttVersion) -> Self {
         Self {
             link,
             version,

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use crate::attempt::Class;
+use crate::contract::Class;
+use crate::contract::Transport;
 use crate::invariant::{LedgerSummary, Status, Verdict};
-use crate::metrics::{Outcome, Recorder, Transport};
+use crate::metrics::{Outcome, Recorder};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

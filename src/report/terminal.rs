@@ -31,7 +31,7 @@ fn passes_gate(r: &Report, class: &str, variant: &Option<String>) -> bool {
     class == "forged"
         && variant
             .as_deref()
-            .and_then(crate::attempt::Forgery::from_name)
+            .and_then(crate::contract::Forgery::from_name)
             .is_some_and(|f| !crate::attempt::oracle::entry(f).refused_under(&r.target.gate))
 }
 

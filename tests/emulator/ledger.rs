@@ -1,7 +1,7 @@
 //! The bounded ledger through the admin API: eviction counters, paging after evictions, and the run's
 //! incremental join of an external emulator that misses evicted entries.
 
-use tokenstorm::emulator::FunctionBehaviour;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::invariant::drain::Joiner;
 use tokenstorm::invariant::{Inputs, Status, evaluate};
 use tokenstorm::metrics::Recorder;

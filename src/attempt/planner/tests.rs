@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use rand::Rng as _;
 
 use super::*;
-use crate::attempt::{Forgery, PoolSpec, SetSpec, test_keys};
+use crate::attempt::{PoolSpec, SetSpec, test_keys};
+use crate::contract::Forgery;
 
 /// Devices 0 and 1 use HTTPS, 2 and 3 MQTT/TLS; each pair shares a set, so a replay's set names the transport
 /// of the device whose pair it reuses.

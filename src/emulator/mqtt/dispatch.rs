@@ -3,17 +3,17 @@
 //! (delivered only when `iot:Receive` allows its topic). Denials follow spec §6: MQTT 3.1.1 closes on a denied
 //! publish, MQTT 5 answers PUBACK `0x87`; a denied filter gets SUBACK `0x80` (3.1.1) or `0x87` (5).
 
-use super::super::Shared;
-use super::super::metrics::{CloseReason, Outcome, Transport};
-use super::super::policy::{self, Decision, Variables};
-use super::broker::Delivery;
-use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, Version};
-use super::session::{Live, MAX_PAYLOAD_BYTES, send};
-use super::topics::{valid_filter, valid_topic};
 use tokio::io::AsyncWrite;
 
-/// Subscriptions one connection may hold (AWS IoT's quota); more filters get a SUBACK failure code.
-pub const MAX_SUBSCRIPTIONS: usize = 50;
+use super::super::Shared;
+use super::super::metrics::{CloseReason, Outcome};
+use super::super::policy::{self, Decision, Variables};
+use super::broker::Delivery;
+use super::codec::{Inbound, NOT_AUTHORIZED, Outbound};
+use super::session::{Live, send};
+use super::topics::{valid_filter, valid_topic};
+use crate::contract::limits::{MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS};
+use crate::contract::{MqttVersion, Route};
 
 fn vars(client_id: &str) -> Variables<'_> {
     Variables {
@@ -59,7 +59,7 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
     live: &mut Live,
     id: u64,
     shared: &Shared,
-    transport: Transport,
+    transport: Route,
 ) -> Option<CloseReason> {
     let version = live.version;
     let io = |r: std::io::Result<()>| r.err().map(|_| CloseReason::Client);
@@ -97,8 +97,8 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
                     .record_request(transport, Outcome::PolicyDenied);
                 // MQTT 3.1.1 has no way to refuse one publish: AWS closes the connection. MQTT 5: PUBACK 0x87.
                 return match version {
-                    Version::V4 => Some(CloseReason::PublishDenied),
-                    Version::V5 if qos > 0 => io(send(
+                    MqttVersion::V311 => Some(CloseReason::PublishDenied),
+                    MqttVersion::V5 if qos > 0 => io(send(
                         stream,
                         version,
                         &Outbound::PubAck {
@@ -107,7 +107,7 @@ pub(super) async fn handle<S: AsyncWrite + Unpin>(
                         },
                     )
                     .await),
-                    Version::V5 => None,
+                    MqttVersion::V5 => None,
                 };
             }
             shared.metrics.record_request(transport, Outcome::Allowed);

@@ -11,27 +11,25 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::time::{Duration, Instant, sleep_until, timeout_at};
 
 use super::super::Shared;
-use super::super::metrics::{CloseReason, Outcome, Transport};
+use super::super::metrics::{CloseReason, Outcome};
 use super::super::response::Authorization;
 use super::broker::Delivery;
 use super::codec::{
     self, ADMINISTRATIVE_ACTION, ConnectPacket, DecodeError, Inbound, KEEP_ALIVE_TIMEOUT,
     NOT_AUTHORIZED, Outbound, PACKET_TOO_LARGE, PROTOCOL_ERROR, SERVER_SHUTTING_DOWN,
-    SESSION_TAKEN_OVER, Version,
+    SESSION_TAKEN_OVER,
 };
 use super::connect::{Admitted, Origin, admit, refresh};
 use super::dispatch::{deliver, handle};
+use crate::contract::MqttVersion;
+use crate::contract::Route;
 use crate::shutdown::Shutdown;
 
 /// How long a client gets to send its CONNECT after the connection opens.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one packet may take to write before the connection is given up.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest PUBLISH payload (spec §7).
-pub const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
-/// AWS IoT's keep-alive bounds (spec §7): a request for 0 gets the maximum, anything outside is clamped.
-pub const MIN_KEEP_ALIVE_S: u16 = 30;
-pub const MAX_KEEP_ALIVE_S: u16 = 1200;
+use crate::contract::limits::{MAX_KEEP_ALIVE_S, MIN_KEEP_ALIVE_S};
 
 /// Serves one MQTT connection to its end.
 pub(crate) async fn run<S>(mut stream: S, origin: Origin, shared: Arc<Shared>, shutdown: Shutdown)
@@ -62,10 +60,10 @@ where
             shared.metrics.record_request(transport, refusal.outcome);
             shared.metrics.record_close(transport, CloseReason::Refused);
             // MQTT 3.1.1: close without CONNACK (spec §6). MQTT 5: CONNACK with the reason code.
-            if connect.version == Version::V5 {
+            if connect.version == MqttVersion::V5 {
                 let _ = send(
                     &mut stream,
-                    Version::V5,
+                    MqttVersion::V5,
                     &Outbound::ConnAck {
                         reason: refusal.reason,
                     },
@@ -114,7 +112,7 @@ where
         .unregister(reg.id, &live.client_id, &live.filters);
     shared.metrics.session_closed(transport);
     shared.metrics.record_close(transport, reason);
-    if live.version == Version::V5 {
+    if live.version == MqttVersion::V5 {
         let code = match reason {
             CloseReason::Kicked => Some(SESSION_TAKEN_OVER),
             CloseReason::Timeout => Some(KEEP_ALIVE_TIMEOUT),
@@ -126,7 +124,12 @@ where
             CloseReason::Client | CloseReason::Refused => None,
         };
         if let Some(reason) = code {
-            let _ = send(&mut stream, Version::V5, &Outbound::Disconnect { reason }).await;
+            let _ = send(
+                &mut stream,
+                MqttVersion::V5,
+                &Outbound::Disconnect { reason },
+            )
+            .await;
         }
     }
     let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
@@ -134,7 +137,7 @@ where
 
 /// The state of an admitted connection.
 pub(super) struct Live {
-    pub(super) version: Version,
+    pub(super) version: MqttVersion,
     pub(super) client_id: String,
     pub(super) filters: Vec<String>,
     pub(super) next_pkid: u16,
@@ -154,7 +157,7 @@ impl Live {
 
 pub(super) async fn send<S: AsyncWrite + Unpin>(
     stream: &mut S,
-    version: Version,
+    version: MqttVersion,
     packet: &Outbound,
 ) -> std::io::Result<()> {
     let mut out = BytesMut::new();
@@ -220,7 +223,7 @@ struct Links<'a> {
     kicked: &'a tokio::sync::Notify,
     shared: &'a Shared,
     shutdown: &'a Shutdown,
-    transport: Transport,
+    transport: Route,
 }
 
 async fn serve<S>(

@@ -9,7 +9,10 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
 use tokio::time::{Duration, Instant};
 
 use super::*;
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
+use crate::contract::Transport;
+use crate::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
+};
 use crate::emulator::gate::GatePass;
 use crate::emulator::host::HostRule;
 use crate::emulator::metrics::EmulatorMetrics;
@@ -65,8 +68,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
 
 fn origin() -> Origin {
     Origin {
-        transport: Transport::Mqtt,
-        tls: false,
+        transport: Route::of(Transport::Mqtt),
         server_name: None,
         upgrade: None,
         connection_id: "c1".into(),
@@ -96,7 +98,7 @@ fn triggers(shared: &Shared) -> Vec<String> {
         .ledger
         .entries()
         .into_iter()
-        .map(|e| e.trigger)
+        .map(|e| e.trigger.as_str().to_string())
         .collect()
 }
 
@@ -119,10 +121,10 @@ async fn refreshes_every_refresh_period_and_closes_at_disconnect_after() {
     assert_eq!(
         shared
             .metrics
-            .closes(Transport::Mqtt, CloseReason::DisconnectAfter),
+            .closes(Route::of(Transport::Mqtt), CloseReason::DisconnectAfter),
         1
     );
-    assert_eq!(shared.metrics.sessions(Transport::Mqtt), 0);
+    assert_eq!(shared.metrics.sessions(Route::of(Transport::Mqtt)), 0);
     assert_eq!(shared.broker.sessions(), 0);
 }
 
@@ -145,7 +147,9 @@ async fn silence_for_one_and_a_half_keep_alives_closes() {
     assert_eq!(start.elapsed(), Duration::from_secs(170));
     task.await.unwrap();
     assert_eq!(
-        shared.metrics.closes(Transport::Mqtt, CloseReason::Timeout),
+        shared
+            .metrics
+            .closes(Route::of(Transport::Mqtt), CloseReason::Timeout),
         1
     );
 }
@@ -200,14 +204,14 @@ async fn a_failed_refresh_disconnects() {
         refresh_after_s: Some(300),
     };
     let connect = ConnectPacket {
-        version: Version::V5,
+        version: MqttVersion::V5,
         client_id: "id".into(),
         keep_alive_s: 0,
         username: None,
         password: None,
     };
     let mut live = Live {
-        version: Version::V5,
+        version: MqttVersion::V5,
         client_id: "id".into(),
         filters: vec![],
         next_pkid: 0,
@@ -231,7 +235,7 @@ async fn a_failed_refresh_disconnects() {
         kicked: &reg.kicked,
         shared: &shared,
         shutdown: &shutdown,
-        transport: Transport::Mqtt,
+        transport: Route::of(Transport::Mqtt),
     };
     let start = Instant::now();
     let mut buf = BytesMut::new();
@@ -286,7 +290,9 @@ async fn a_client_that_stops_reading_is_given_up_after_the_write_timeout() {
     task.await.unwrap();
     assert_eq!(start.elapsed(), WRITE_TIMEOUT);
     assert_eq!(
-        shared.metrics.closes(Transport::Mqtt, CloseReason::Client),
+        shared
+            .metrics
+            .closes(Route::of(Transport::Mqtt), CloseReason::Client),
         1
     );
     assert_eq!(shared.broker.sessions(), 0);
