@@ -7,9 +7,10 @@
 //! that pass under them (e.g. `duplicated_token` where the first value counts) are judged by
 //! [`super::passes::OraclePasses`].
 
-use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
+use super::{Inputs, Rule, Status, Verdict, verdict};
 use crate::attempt::Class;
 use crate::attempt::oracle::must_be_refused;
+use crate::join::LedgerSummary;
 use crate::metrics::{Outcome, Transport};
 
 pub struct ForgedNeverInvoked;

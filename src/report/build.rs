@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::model::{self, KeyInfo, Report, ScenarioInfo, TargetInfo, Throughput, Timing, Tool};
 use super::redact;
-use crate::invariant::{self, LedgerSummary, Verdict};
+use crate::invariant::{self, Verdict};
+use crate::join::LedgerSummary;
 use crate::metrics::Recorder;
 use crate::scenario::file::TokenScheme;
 use crate::scenario::plan::KeySource;

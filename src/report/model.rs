@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::attempt::Class;
-use crate::invariant::{LedgerSummary, Status, Verdict};
+use crate::invariant::{Status, Verdict};
+use crate::join::LedgerSummary;
 use crate::metrics::{Outcome, Recorder, Transport};
 
 #[derive(Debug, Clone, Serialize)]

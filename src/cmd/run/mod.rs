@@ -2,7 +2,7 @@
 //!
 //! Scenario → Plan (keys loaded or generated) → credential catalogue (all signing happens here) → the embedded
 //! emulator on 127.0.0.1:0, or the external target → load, while the emulator's bounded ledger is joined as it
-//! goes ([`crate::invariant::drain`]) → invariants → report on stdout and in
+//! goes ([`crate::join`]) → invariants → report on stdout and in
 //! `<out-dir>/<UTC timestamp>-<scenario>/report.json`. Exit 0 when every invariant holds, 1 when one fails,
 //! 2 on setup or usage errors. Progress goes to stderr, results to stdout. SIGINT/SIGTERM stop the load; the
 //! attempts in flight drain and the report is still written, marked interrupted.
@@ -20,8 +20,8 @@ use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
-use crate::invariant::drain::{Joiner, LiveJoin};
 use crate::invariant::{self};
+use crate::join;
 use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit};
 use crate::metrics::Transport;
 use crate::report::{build, json, terminal};
@@ -256,29 +256,9 @@ async fn session(
         );
     }
     // The emulator's ledger is bounded: join it while the load runs, not only at the end.
-    let joiner = match (&emulator, &plan.target) {
-        (Some(emu), _) => Some(Joiner::InProcess(LiveJoin::attach(emu.ledger(), &run_id))),
-        (
-            None,
-            Target::External {
-                admin_url: Some(url),
-                ..
-            },
-        ) => match Joiner::admin(url, &run_id).await {
-            Ok(j) => Some(j),
-            Err(e) => {
-                eprintln!("warning: cannot read the external ledger: {e:#}");
-                None
-            }
-        },
-        _ => None,
-    };
-    let joiner = joiner.map(|mut j| {
-        j.configure(plan.groups.clone(), plan.gate);
-        j
-    });
-    let stop_join = Shutdown::new();
-    let joining = joiner.map(|j| tokio::spawn(j.run_until(stop_join.clone())));
+    let joining = witness(&plan, emulator.as_ref(), &run_id)
+        .await
+        .map(join::spawn);
     let result = load::groups::run(
         load::groups::Parts {
             plan: &plan,
@@ -298,21 +278,8 @@ async fn session(
             result.recorder.total_ended()
         );
     }
-    stop_join.trigger();
     let ledger = match joining {
-        Some(task) => match task.await {
-            Ok(joiner) => match joiner.finish().await {
-                Ok(summary) => Some(summary),
-                Err(e) => {
-                    eprintln!("warning: cannot read the external ledger: {e:#}");
-                    None
-                }
-            },
-            Err(e) => {
-                eprintln!("warning: the ledger join stopped: {e}");
-                None
-            }
-        },
+        Some(j) => j.finish().await,
         None => None,
     };
     if let Some(emu) = emulator {
@@ -356,6 +323,38 @@ async fn session(
     } else {
         Exit::Failed
     })
+}
+
+/// The witness of the run's authorizer invocations: the embedded emulator's ledger, or an external emulator's
+/// through its `admin_url`; `None` (judged without a ledger) for a real endpoint or an unreachable admin URL.
+async fn witness(
+    plan: &Plan,
+    emulator: Option<&RunningEmulator>,
+    run_id: &str,
+) -> Option<Box<dyn join::Witness>> {
+    let source = match (emulator, &plan.target) {
+        (Some(emu), _) => join::Source::InProcess(emu.ledger()),
+        (
+            None,
+            Target::External {
+                admin_url: Some(url),
+                ..
+            },
+        ) => join::Source::Admin(url),
+        _ => return None,
+    };
+    let spec = join::Spec {
+        run_id: run_id.to_string(),
+        groups: Some(plan.groups.clone()),
+        gate: plan.gate,
+    };
+    match join::start(source, &spec).await {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("warning: cannot read the external ledger: {e:#}");
+            None
+        }
+    }
 }
 
 /// A printable payload of `n` bytes.

@@ -3,7 +3,7 @@
 //! Each ledger entry carries the attempt id the generator sent (`x-tokenstorm-attempt`), and the id names the
 //! class ([`crate::attempt::id`]), so the join needs no per-attempt storage. Entries of other runs or without
 //! an id are counted as foreign. The join is incremental (the emulator's ledger is bounded, so it is read as the
-//! run goes, see [`super::drain`]) and counts the entries it could never see as missed.
+//! run goes, see [`super::Witness`]) and counts the entries it could never see as missed.
 
 use serde::{Deserialize, Serialize};
 
