@@ -105,10 +105,12 @@ pub fn build(p: Parts<'_>) -> Report {
             missed: p.recorder.missed,
         },
         transports: super::transports::transport_rows(p.recorder, &plan.groups),
-        results: model::result_rows(p.recorder),
+        results: model::result_rows(p.recorder, &plan.gate),
         phases: super::transports::phase_rows(p.recorder),
         phases_by_kind: super::transports::phase_kind_rows(p.recorder),
-        invocations: p.ledger.map(|l| model::invocations(p.recorder, l)),
+        invocations: p
+            .ledger
+            .map(|l| model::invocations(p.recorder, l, &plan.gate)),
         cost: p.ledger.map(|l| {
             super::cost::cost(
                 p.recorder,
