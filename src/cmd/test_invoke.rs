@@ -12,8 +12,8 @@ use anyhow::Context as _;
 use serde_json::{Map, Value, json};
 
 use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus};
-use crate::emulator::lambda::LiveFunction;
 use crate::emulator::lambda::backend::StartContext;
+use crate::emulator::lambda::{Invocation, LiveFunction};
 use crate::emulator::response::{Authorization, Judgement, judge};
 use crate::error::Exit;
 use crate::shutdown::Shutdown;
@@ -140,24 +140,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let http = context("--http-context", args.http_context.as_deref())?;
     let mqtt = context("--mqtt-context", args.mqtt_context.as_deref())?;
     let tls = context("--tls-context", args.tls_context.as_deref())?;
-    if spec.status == AuthorizerStatus::Inactive {
-        eprintln!(
-            "refused: authorizer {:?} is INACTIVE; the function was not invoked",
-            spec.name
-        );
+    if let Some(refusal) = gate_refusal(spec, &args) {
+        eprintln!("refused: {refusal}; the function was not invoked");
         return Ok(Exit::Failed);
-    }
-    if !spec.signing_disabled {
-        let keys = spec.signing_keys.iter().map(|(_, k)| k);
-        if let Err(e) =
-            crate::token::verify_token(keys, args.token.as_bytes(), &args.token_signature)
-        {
-            eprintln!(
-                "refused: the token signature does not verify under authorizer {:?}'s tokenSigningPublicKeys ({e}); the function was not invoked",
-                spec.name
-            );
-            return Ok(Exit::Failed);
-        }
     }
     let connection_id = uuid::Uuid::new_v4().to_string();
     let event = event(
@@ -168,34 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         tls,
         &connection_id,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let state_dir = args.state_dir.clone();
-    let function = spec.function.clone();
-    let name = spec.name.clone();
-    let invocation = runtime.block_on(async move {
-        let shutdown = Shutdown::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        let metrics = std::sync::Arc::new(crate::emulator::lambda::metrics::FunctionMetrics::new(
-            vec![name.clone()],
-        ));
-        let cx = StartContext {
-            authorizer: &name,
-            authorizer_index: index,
-            region: &region,
-            account_id: &account_id,
-            state_dir: &state_dir,
-            metrics,
-            shutdown: shutdown.clone(),
-        };
-        let live = LiveFunction::start(&function, cx, &mut tasks).await?;
-        let invocation = live.invoke(&event).await;
-        shutdown.trigger();
-        while tasks.join_next().await.is_some() {}
-        anyhow::Ok(invocation)
-    })?;
+    let invocation = invoke_once(spec, index, &region, &account_id, &args, &event)?;
     let response = match invocation.result {
         Ok(r) => r,
         Err(e) => {
@@ -215,6 +173,63 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(Exit::Ok)
+}
+
+/// Why the gate refuses the request before any invocation (an INACTIVE authorizer, a signature that does not
+/// verify), as AWS's test-invoke-authorizer would; `None` when the function is to be invoked.
+fn gate_refusal(spec: &AuthorizerSpec, args: &Args) -> Option<String> {
+    if spec.status == AuthorizerStatus::Inactive {
+        return Some(format!("authorizer {:?} is INACTIVE", spec.name));
+    }
+    if spec.signing_disabled {
+        return None;
+    }
+    let keys = spec.signing_keys.iter().map(|(_, k)| k);
+    crate::token::verify_token(keys, args.token.as_bytes(), &args.token_signature)
+        .err()
+        .map(|e| {
+            format!(
+                "the token signature does not verify under authorizer {:?}'s tokenSigningPublicKeys ({e})",
+                spec.name
+            )
+        })
+}
+
+/// Starts the authorizer's function (in-process, Runtime API or Invoke API) on a runtime of its own, invokes it
+/// once with `event` and stops it.
+fn invoke_once(
+    spec: &AuthorizerSpec,
+    index: usize,
+    region: &str,
+    account_id: &str,
+    args: &Args,
+    event: &serde_json::Value,
+) -> anyhow::Result<Invocation> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = Shutdown::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let metrics = std::sync::Arc::new(crate::emulator::lambda::metrics::FunctionMetrics::new(
+            vec![spec.name.clone()],
+        ));
+        let cx = StartContext {
+            authorizer: &spec.name,
+            authorizer_index: index,
+            region,
+            account_id,
+            state_dir: &args.state_dir,
+            metrics,
+            shutdown: shutdown.clone(),
+        };
+        let live = LiveFunction::start(&spec.function, cx, &mut tasks).await?;
+        let invocation = live.invoke(event).await;
+        shutdown.trigger();
+        while tasks.join_next().await.is_some() {}
+        anyhow::Ok(invocation)
+    })
 }
 
 #[cfg(test)]

@@ -121,45 +121,7 @@ impl FunctionFile {
     }
 
     fn behaviour(&self, file: &str, at: &str) -> anyhow::Result<FunctionBehaviour> {
-        let only = |set: bool, field: &str, mode: &str| -> anyhow::Result<()> {
-            if set {
-                anyhow::bail!(
-                    "{file}: {at}.{field} only applies to mode = \"{mode}\" (mode is {:?})",
-                    self.mode
-                );
-            }
-            Ok(())
-        };
-        let allow_fields = self.policy_documents.is_some()
-            || self.disconnect_after_s.is_some()
-            || self.refresh_after_s.is_some();
-        if self.mode != FunctionMode::Allow {
-            only(self.principal_id.is_some(), "principal_id", "allow")?;
-        }
-        if !matches!(
-            self.mode,
-            FunctionMode::Allow | FunctionMode::ReplayResistant
-        ) {
-            only(
-                allow_fields,
-                "policy_documents/disconnect_after_s/refresh_after_s",
-                "allow\" or \"replay_resistant",
-            )?;
-        }
-        if self.mode != FunctionMode::ReplayResistant {
-            only(
-                self.max_token_age_s.is_some()
-                    || self.max_clock_skew_s.is_some()
-                    || self.max_session_s.is_some()
-                    || self.nonce_capacity.is_some(),
-                "max_token_age_s/max_clock_skew_s/max_session_s/nonce_capacity",
-                "replay_resistant",
-            )?;
-        }
-        if self.mode != FunctionMode::Table {
-            only(!self.table.is_empty(), "table", "table")?;
-            only(self.fallback.is_some(), "fallback", "table")?;
-        }
+        self.fields_fit_the_mode(file, at)?;
         match self.mode {
             FunctionMode::Deny => Ok(FunctionBehaviour::Deny),
             FunctionMode::ReplayResistant => self.replay_rules(file, at),
@@ -210,6 +172,51 @@ impl FunctionFile {
 }
 
 impl FunctionFile {
+    /// Refuses a field that only applies to another mode, naming it (a `table` under `mode = "allow"` is a
+    /// mistake, not something to ignore).
+    fn fields_fit_the_mode(&self, file: &str, at: &str) -> anyhow::Result<()> {
+        let only = |set: bool, field: &str, mode: &str| -> anyhow::Result<()> {
+            if set {
+                anyhow::bail!(
+                    "{file}: {at}.{field} only applies to mode = \"{mode}\" (mode is {:?})",
+                    self.mode
+                );
+            }
+            Ok(())
+        };
+        let allow_fields = self.policy_documents.is_some()
+            || self.disconnect_after_s.is_some()
+            || self.refresh_after_s.is_some();
+        if self.mode != FunctionMode::Allow {
+            only(self.principal_id.is_some(), "principal_id", "allow")?;
+        }
+        if !matches!(
+            self.mode,
+            FunctionMode::Allow | FunctionMode::ReplayResistant
+        ) {
+            only(
+                allow_fields,
+                "policy_documents/disconnect_after_s/refresh_after_s",
+                "allow\" or \"replay_resistant",
+            )?;
+        }
+        if self.mode != FunctionMode::ReplayResistant {
+            only(
+                self.max_token_age_s.is_some()
+                    || self.max_clock_skew_s.is_some()
+                    || self.max_session_s.is_some()
+                    || self.nonce_capacity.is_some(),
+                "max_token_age_s/max_clock_skew_s/max_session_s/nonce_capacity",
+                "replay_resistant",
+            )?;
+        }
+        if self.mode != FunctionMode::Table {
+            only(!self.table.is_empty(), "table", "table")?;
+            only(self.fallback.is_some(), "fallback", "table")?;
+        }
+        Ok(())
+    }
+
     fn policy_documents(
         &self,
         file: &str,
