@@ -114,7 +114,7 @@ fn a_denied_publish_closes_3_1_1_and_is_refused_by_puback_in_5() {
     );
     assert_eq!(
         handle(publish("other", 0, false), &mut v5, ACCOUNT),
-        [denied.clone()]
+        std::slice::from_ref(&denied)
     );
     // Retained: `iot:RetainPublish` is needed too, and this policy lacks it.
     assert_eq!(handle(publish("t/a", 0, true), &mut v5, ACCOUNT), [denied]);
