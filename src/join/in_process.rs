@@ -119,6 +119,16 @@ mod tests {
         rec
     }
 
+    /// The verdicts on [`recorder`]'s attempts with `s` as the join.
+    fn judge(s: &LedgerSummary) -> Vec<crate::invariant::Verdict> {
+        evaluate(&Inputs {
+            recorder: &recorder(),
+            ledger: Some(s),
+            run_secs: 0,
+            gate: Default::default(),
+        })
+    }
+
     fn record_valid(ledger: &Ledger, n: usize) {
         for i in 0..n {
             ledger.record(entry(&format!("r-valid-{i}-0")));
@@ -143,13 +153,7 @@ mod tests {
         s.note_evicted(page.evicted);
         assert_eq!((s.total, s.missed, s.last_seq), (6, 4, 10));
 
-        let rec = recorder();
-        let v = evaluate(&Inputs {
-            recorder: &rec,
-            ledger: Some(&s),
-            run_secs: 0,
-            gate: Default::default(),
-        });
+        let v = judge(&s);
         assert_eq!(v[0].name, "forged_never_invoked");
         assert_eq!(v[0].status, Status::Fail, "{:?}", v[0]);
         assert!(
@@ -183,13 +187,7 @@ mod tests {
         assert_eq!((s.total, s.missed, s.ours()), (11, 0, 11));
         assert_eq!(s.class(Class::Valid).allowed, 11);
 
-        let rec = recorder();
-        let v = evaluate(&Inputs {
-            recorder: &rec,
-            ledger: Some(&s),
-            run_secs: 0,
-            gate: Default::default(),
-        });
+        let v = judge(&s);
         assert_eq!(v[0].status, Status::Pass, "{:?}", v[0]);
         // Finishing detached the hook: later evictions reach nobody.
         record_valid(&ledger, 5);
@@ -205,13 +203,7 @@ mod tests {
         for e in &page.entries {
             s.absorb(LedgerRow::from(e));
         }
-        let rec = recorder();
-        let v = evaluate(&Inputs {
-            recorder: &rec,
-            ledger: Some(&s),
-            run_secs: 0,
-            gate: Default::default(),
-        });
+        let v = judge(&s);
         assert_eq!(v[0].status, Status::Fail);
         assert!(
             v[0].evidence
