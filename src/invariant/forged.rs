@@ -113,15 +113,14 @@ impl Rule for ForgedNeverInvoked {
     }
 }
 
-/// Which entries were missed and which setting to raise.
+/// Which entries were missed and which setting to raise (the witness's remedy).
 fn missed_evidence(l: &LedgerSummary) -> String {
-    let setting = if l.source == "in-process" {
-        "raise target.ledger_capacity in the scenario"
-    } else {
-        "raise the emulator's --ledger-capacity (ledger_capacity in its config file)"
-    };
     format!(
-        "ledger {}: {} entries after seq {} were evicted before the run joined them; {setting} (the run drains the ledger every 250 ms)",
-        l.source, l.missed, l.start_seq
+        "ledger {}: {} entries after seq {} were evicted before the run joined them; {} (the run drains the ledger every {} ms)",
+        l.source,
+        l.missed,
+        l.start_seq,
+        l.remedy,
+        crate::join::EVERY.as_millis()
     )
 }

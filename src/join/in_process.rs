@@ -13,6 +13,9 @@ fn lock(s: &Mutex<LedgerSummary>) -> MutexGuard<'_, LedgerSummary> {
     s.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What to raise when the in-process join missed entries (it cannot, while its eviction hook is attached).
+pub const REMEDY: &str = "raise target.ledger_capacity in the scenario";
+
 /// The join of an in-process ledger, from the moment it is attached.
 pub struct InProcess {
     ledger: Ledger,
@@ -22,7 +25,9 @@ pub struct InProcess {
 impl InProcess {
     /// Joins every entry recorded from now on; entries about to be evicted are joined by the eviction hook.
     pub fn attach(ledger: &Ledger, spec: &Spec) -> Self {
-        let summary = Arc::new(Mutex::new(spec.summary("in-process", ledger.recorded())));
+        let mut summary = spec.summary("in-process", ledger.recorded());
+        summary.remedy = REMEDY;
+        let summary = Arc::new(Mutex::new(summary));
         let hooked = summary.clone();
         ledger.set_evict_hook(Some(Arc::new(move |e: &LedgerEntry| {
             lock(&hooked).absorb(LedgerRow::from(e));
@@ -198,6 +203,7 @@ mod tests {
     fn a_missed_in_process_entry_names_the_scenario_setting() {
         let ledger = Ledger::with_capacity(2);
         let mut s = LedgerSummary::starting_after("in-process", "r", 0);
+        s.remedy = REMEDY;
         record_valid(&ledger, 5);
         let page = ledger.since(0);
         for e in &page.entries {

@@ -1,7 +1,9 @@
 //! The join (DESIGN.md `join/`): what witnessed the run's authorizer invocations, reduced to the
 //! [`LedgerSummary`] the invariants judge. A witness is anything behind the [`Witness`] trait: it is started
 //! before the load, drained every [`EVERY`] while the load runs (its source may keep only recent entries), and
-//! finished once after the load, returning the summary with whatever it could not see counted as `missed`.
+//! finished once after the load, returning the summary with whatever it could not see counted as `missed`, its
+//! `source` and its `remedy` (the setting to raise when something was missed), so the rules never ask which
+//! witness it was.
 //!
 //! - [`InProcess`]: the embedded emulator's [`Ledger`], read directly, with its eviction hooked so nothing is
 //!   missed even when a drain falls behind.
