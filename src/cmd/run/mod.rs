@@ -30,7 +30,7 @@ use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
 mod target;
-use target::{embedded_addrs, endpoint, start_embedded, target_urls};
+use target::{prepare, raise_fd_limit, target_urls};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -180,43 +180,8 @@ async fn session(
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let emu_shutdown = Shutdown::new();
-    let setup = async {
-        let emulator = match &plan.target {
-            Target::Embedded { .. } => {
-                Some(start_embedded(&plan, &run_dir, emu_shutdown.clone()).await?)
-            }
-            Target::External { .. } => None,
-        };
-        let endpoint = endpoint(&plan, emulator.as_ref()).await?;
-        let https = match &endpoint {
-            Some(e) if plan.groups.count(Transport::Https) > 0 => {
-                let connector = Connector::new(
-                    e.addr,
-                    plan.target.endpoint_name(),
-                    e.ca_file.as_deref(),
-                    e.verify,
-                )?;
-                let shape = RequestShape {
-                    host: plan.target.endpoint_name().to_string(),
-                    topic: plan.http.topic.clone(),
-                    qos: plan.http.qos,
-                    authorizer_name: plan
-                        .authorizer
-                        .send_name
-                        .then(|| plan.authorizer.name.clone()),
-                    token_key_name: plan.authorizer.token_key_name.clone(),
-                    payload: Bytes::from(payload(plan.http.payload_bytes)),
-                    inactive_authorizer: plan.inactive_authorizer.clone(),
-                };
-                Some((connector, RequestBook::build(&shape, &catalogue)?))
-            }
-            _ => None,
-        };
-        let embedded = emulator.as_ref().map(embedded_addrs);
-        let links = load::mqtt_targets::link_specs(&plan, embedded.as_ref()).await?;
-        anyhow::Ok((emulator, endpoint, https, links))
-    };
-    let (emulator, endpoint, https, links) = match setup.await {
+    let prepared = prepare(&plan, &catalogue, &run_dir, emu_shutdown.clone()).await;
+    let (emulator, endpoint, https, links) = match prepared {
         Ok(s) => s,
         Err(e) => {
             emu_shutdown.trigger();
@@ -225,35 +190,9 @@ async fn session(
         }
     };
     let urls = target_urls(endpoint.as_ref(), &links);
-    let connections = u64::from(plan.groups.mqtt_devices())
-        + if https.is_some() {
-            u64::from(plan.groups.count(Transport::Https))
-        } else {
-            0
-        };
-    let fds = fdlimit::raise(fdlimit::FdCheck::needed(connections, emulator.is_some()));
-    if let Some(w) = fds.warning() {
-        eprintln!("warning: {w}");
-    }
+    raise_fd_limit(&plan, https.is_some(), emulator.is_some());
     if progress {
-        eprintln!(
-            "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}",
-            plan.devices,
-            Transport::ALL
-                .into_iter()
-                .filter(|&t| plan.groups.count(t) > 0)
-                .map(|t| format!("{} {}", plan.groups.count(t), t.as_str()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            urls.join(" "),
-            plan.target.endpoint_name(),
-            plan.model,
-            plan.mqtt.connects_per_s,
-            plan.duration.as_secs_f64(),
-            plan.max_attempts
-                .map(|m| format!(" or {m} attempts"))
-                .unwrap_or_default()
-        );
+        announce(&plan, &run_id, &urls);
     }
     // The emulator's ledger is bounded: join it while the load runs, not only at the end.
     let joining = witness(&plan, emulator.as_ref(), &run_id)
@@ -283,25 +222,9 @@ async fn session(
         None => None,
     };
     if let Some(emu) = emulator {
-        emu_shutdown.trigger();
-        if tokio::time::timeout(Duration::from_secs(10), emu.join())
-            .await
-            .is_err()
-        {
-            eprintln!("warning: the embedded emulator did not stop within 10 s");
-        }
+        stop_embedded(emu, &emu_shutdown).await;
     }
-    let mut verdicts = invariant::evaluate(&invariant::Inputs {
-        recorder: &result.recorder,
-        ledger: ledger.as_ref(),
-        run_secs: result.elapsed.as_secs(),
-        gate: plan.gate,
-    });
-    let in_use: Vec<Transport> = Transport::ALL
-        .into_iter()
-        .filter(|&t| plan.groups.count(t) > 0)
-        .collect();
-    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
+    let verdicts = judge(&plan, &result, ledger.as_ref());
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,
@@ -323,6 +246,59 @@ async fn session(
     } else {
         Exit::Failed
     })
+}
+
+/// The progress line that opens the load.
+fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
+    eprintln!(
+        "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}",
+        plan.devices,
+        Transport::ALL
+            .into_iter()
+            .filter(|&t| plan.groups.count(t) > 0)
+            .map(|t| format!("{} {}", plan.groups.count(t), t.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        urls.join(" "),
+        plan.target.endpoint_name(),
+        plan.model,
+        plan.mqtt.connects_per_s,
+        plan.duration.as_secs_f64(),
+        plan.max_attempts
+            .map(|m| format!(" or {m} attempts"))
+            .unwrap_or_default()
+    );
+}
+
+/// Stops the embedded emulator, waiting up to 10 s for its tasks.
+async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown) {
+    shutdown.trigger();
+    if tokio::time::timeout(Duration::from_secs(10), emu.join())
+        .await
+        .is_err()
+    {
+        eprintln!("warning: the embedded emulator did not stop within 10 s");
+    }
+}
+
+/// Every invariant on the load's measurements and the join, then the catalogue's coverage of the transports in use.
+fn judge(
+    plan: &Plan,
+    result: &load::LoadResult,
+    ledger: Option<&join::LedgerSummary>,
+) -> Vec<invariant::Verdict> {
+    let mut verdicts = invariant::evaluate(&invariant::Inputs {
+        recorder: &result.recorder,
+        ledger,
+        run_secs: result.elapsed.as_secs(),
+        gate: plan.gate,
+    });
+    let in_use: Vec<Transport> = Transport::ALL
+        .into_iter()
+        .filter(|&t| plan.groups.count(t) > 0)
+        .collect();
+    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
+    verdicts
 }
 
 /// The witness of the run's authorizer invocations: the embedded emulator's ledger, or an external emulator's
