@@ -1,5 +1,6 @@
 //! The terminal rendering of a [`Report`] (stdout): throughput, latency per class and outcome, invocations
-//! by class, and the verdicts.
+//! by class, and the verdicts. It only formats: what it marks (`†`, the variants that pass the gate) is in the
+//! rows when the report is built.
 
 use std::fmt::Write as _;
 
