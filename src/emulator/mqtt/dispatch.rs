@@ -3,7 +3,7 @@
 //! (delivered only when `iot:Receive` allows its topic). Denials follow spec §6: MQTT 3.1.1 closes on a denied
 //! publish, MQTT 5 answers PUBACK `0x87`; a denied filter gets SUBACK `0x80` (3.1.1) or `0x87` (5).
 //!
-//! Pure: each decision is a list of [`Effect`]s the session's shell carries out (policy evaluation is pure too).
+//! Pure: each decision is a list of `Effect`s (`session::state`) the session's shell carries out (policy evaluation is pure too).
 
 use bytes::Bytes;
 

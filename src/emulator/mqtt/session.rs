@@ -4,8 +4,8 @@
 //! after `disconnectAfterInSeconds`, after 1.5 × keep-alive of silence, when kicked by a newer connection with
 //! the same client id, or at shutdown.
 //!
-//! Split after rumqttc: [`state`] is the pure protocol state (what each packet, message, refresh or failure
-//! changes and sends), [`eventloop`] the thin async shell around the socket and the timers.
+//! Split after rumqttc: `state` is the pure protocol state (what each packet, message, refresh or failure
+//! changes and sends), `eventloop` the thin async shell around the socket and the timers.
 
 pub(super) mod eventloop;
 pub(super) mod state;
