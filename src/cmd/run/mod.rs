@@ -236,10 +236,16 @@ async fn session(
         ledger: ledger.as_ref(),
         verdicts,
     });
-    let path = json::write(&report, &run_dir)?;
+    publish(&report, &run_dir)
+}
+
+/// Writes `report.json` into the run folder and the terminal rendering to stdout; the exit code says whether
+/// every invariant held.
+fn publish(report: &crate::report::Report, run_dir: &Path) -> anyhow::Result<Exit> {
+    let path = json::write(report, run_dir)?;
     print!(
         "{}",
-        terminal::render(&report, Some(&path.display().to_string()))
+        terminal::render(report, Some(&path.display().to_string()))
     );
     Ok(if report.passed() {
         Exit::Ok
