@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::cmd;
+use crate::error::Exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +37,22 @@ pub enum Command {
     Verify(cmd::verify::Args),
     /// Invoke an authorizer's function once, as `aws iot test-invoke-authorizer` does (signature checked first).
     TestInvoke(Box<cmd::test_invoke::Args>),
+}
+
+impl Command {
+    /// Runs the chosen subcommand. `Err` means a usage or setup problem (exit 2).
+    pub fn run(self) -> anyhow::Result<Exit> {
+        match self {
+            Self::Run(args) => cmd::run::run(args),
+            Self::Catalogue(args) => cmd::catalogue::run(args),
+            Self::Emulate(args) => cmd::emulate::run(*args),
+            Self::Fuzz(args) => cmd::fuzz::run(args),
+            Self::Keygen(args) => cmd::keygen::run(args),
+            Self::Sign(args) => cmd::sign::run(args),
+            Self::Verify(args) => cmd::verify::run(args),
+            Self::TestInvoke(args) => cmd::test_invoke::run(*args),
+        }
+    }
 }
 
 /// Logs go to stderr; results go to stdout.

@@ -7,7 +7,7 @@ use tokenstorm::error::Exit;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tokenstorm::cli::init_tracing(cli.verbose);
-    let exit = match tokenstorm::cmd::dispatch(cli.command) {
+    let exit = match cli.command.run() {
         Ok(exit) => exit,
         Err(err) => {
             eprintln!("error: {err:#}");

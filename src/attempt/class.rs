@@ -225,10 +225,6 @@ impl Class {
     pub fn from_label(label: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.label() == label)
     }
-
-    pub const fn is_forged(self) -> bool {
-        matches!(self, Self::Forged(_))
-    }
 }
 
 #[cfg(test)]

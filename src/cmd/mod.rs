@@ -11,23 +11,6 @@ pub mod sign;
 pub mod test_invoke;
 pub mod verify;
 
-use crate::cli::Command;
-use crate::error::Exit;
-
-/// Runs the chosen subcommand. `Err` means a usage or setup problem (exit 2).
-pub fn dispatch(command: Command) -> anyhow::Result<Exit> {
-    match command {
-        Command::Run(args) => run::run(args),
-        Command::Catalogue(args) => catalogue::run(args),
-        Command::Emulate(args) => emulate::run(*args),
-        Command::Fuzz(args) => fuzz::run(args),
-        Command::Keygen(args) => keygen::run(args),
-        Command::Sign(args) => sign::run(args),
-        Command::Verify(args) => verify::run(args),
-        Command::TestInvoke(args) => test_invoke::run(*args),
-    }
-}
-
 /// The token of `sign` and `verify`: a literal or a file.
 #[derive(Debug, clap::Args)]
 pub struct TokenArgs {

@@ -15,7 +15,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::case::Transport;
-use super::render::{Target, varint};
+use super::render::varint;
+use super::target::Target;
 use crate::emulator::ListenAddrs;
 use crate::token::{PrivateKey, encode_signature, sign_token};
 use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE};

@@ -7,9 +7,9 @@ use tokio::time::Instant;
 
 use super::case::Transport;
 use super::exec::{Endpoints, Sent};
+use super::options::Options;
 use super::oracle::{FindingKind, Issued, judge_entries, panics};
 use super::reduce::Reducer;
-use super::runner::Options;
 use crate::emulator::Ledger;
 
 /// The attempt id of case `index`'s valid prefix.

@@ -4,7 +4,7 @@
 //! [`reduce`] (delta minimization), [`oracle`] (what counts as a finding), [`reproducer`] (the file a finding
 //! is written to), [`targets`] (the cargo-fuzz entry points). The async shell: [`exec`] (sends one case to the
 //! emulator over its transport), [`setup`] (the authorizers attacked: built in, or a scenario's; the emulator's
-//! start) and [`runner`] (the seeded loop, probes, findings, minimization).
+//! start), [`options`] (a run's bounds and folder) and [`runner`] (the seeded loop, probes, findings, minimization).
 //!
 //! ```text
 //! (seed, index) ─► ChaCha bytes ─► Case ─► bytes ─► exec (TLS/TCP, valid prefix) ─► emulator
@@ -14,6 +14,7 @@
 pub mod case;
 pub mod exec;
 pub mod judge;
+pub mod options;
 pub mod oracle;
 pub mod reduce;
 pub mod render;
@@ -21,4 +22,5 @@ pub mod render_mqtt;
 pub mod reproducer;
 pub mod runner;
 pub mod setup;
+pub mod target;
 pub mod targets;

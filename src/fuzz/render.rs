@@ -2,26 +2,13 @@
 //! hand so nothing is normalised away; MQTT CONNECTs are encoded field by field with an optionally wrong
 //! remaining length; WebSocket frames are well-formed, lying about their length, or raw.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
-use super::case::{
-    Case, ContentLength, Credentials, Frame, HttpCase, Method, Placement, Signature, WsCase,
-};
+use super::case::{Case, ContentLength, Credentials, Frame, HttpCase, Method, Placement, WsCase};
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE, publish_target};
 
 use super::render_mqtt::mqtt;
 pub use super::render_mqtt::{connect_packet, render_username, varint};
+use super::target::{Target, signature_text};
 use crate::wire::query::encode_component;
-
-/// What the rendering needs to know about the target: names a case may reuse so it gets past the easy checks.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub authorizer: String,
-    pub token_key_name: String,
-    /// The Host / SNI name served.
-    pub host: String,
-}
 
 /// Bytes of a case (after any valid prefix, which the shell adds).
 pub fn render(case: &Case, target: &Target) -> Vec<u8> {
@@ -47,18 +34,6 @@ fn credential_pairs(creds: &Credentials, target: &Target) -> Vec<(String, String
         pairs.push((SIGNATURE.to_string(), signature_text(sig)));
     }
     pairs
-}
-
-pub(super) fn signature_text(sig: &Signature) -> String {
-    match sig {
-        Signature::Bytes(b) => STANDARD.encode(b),
-        Signature::KeySized(b) => {
-            let mut b = b.clone();
-            b.resize(256, 0);
-            STANDARD.encode(b)
-        }
-        Signature::Text(t) => t.clone(),
-    }
 }
 
 fn query_string(pairs: &[(String, String)]) -> String {

@@ -2,7 +2,7 @@
 //! length), the custom-authorizer username, and the packets that follow. Part of [`super::render`].
 
 use super::case::{Connect, ConnectFields, Level, MqttCase, Packet, Username};
-use super::render::{Target, signature_text};
+use super::target::{Target, signature_text};
 use crate::wire::mqtt::{ParamOrder, UsernameParts, build_username};
 
 /// MQTT's variable byte integer (at most 4 bytes; larger values are cut to the 4-byte maximum).
@@ -127,8 +127,7 @@ fn packet(p: &Packet, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::emulator::mqtt::codec::{self, Inbound};
-    use crate::fuzz::case::{Case, MqttTransport};
-    use crate::fuzz::render::render;
+    use crate::fuzz::case::MqttTransport;
 
     fn target() -> Target {
         Target {
@@ -151,13 +150,13 @@ mod tests {
             password: Some(b"pw".to_vec()),
             remaining_length: None,
         };
-        let bytes = render(
-            &Case::Mqtt(MqttCase {
+        let bytes = mqtt(
+            &MqttCase {
                 transport: MqttTransport::Plain,
                 valid_prefix: false,
                 connect: Connect::Fields(Box::new(fields)),
                 after: vec![],
-            }),
+            },
             &target(),
         );
         let mut buf = bytes::BytesMut::from(&bytes[..]);

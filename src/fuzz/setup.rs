@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::exec::Endpoints;
 use super::oracle;
-use super::render::Target;
+use super::target::Target;
 use super::targets::fixture;
 use crate::emulator::config::{
     AuthorizerSpec, Backend, DEFAULT_ACCOUNT, DEFAULT_REGION, FunctionBehaviour, FunctionSpec,

@@ -11,7 +11,8 @@ use bytes::BytesMut;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::case::{Credentials, HttpCase, Level, Username};
-use super::render::{Target, connect_packet};
+use super::render::connect_packet;
+use super::target::Target;
 use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
 use crate::emulator::gate::{self, RequestCredentials};
 use crate::emulator::mqtt::codec::{self, Inbound};

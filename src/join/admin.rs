@@ -35,11 +35,9 @@ pub struct AdminLedger {
 
 impl AdminLedger {
     pub fn new(admin_url: &str) -> anyhow::Result<Self> {
-        let authority = admin_url
-            .strip_prefix("http://")
-            .with_context(|| format!("the admin URL {admin_url:?} must start with http://"))?
-            .trim_end_matches('/')
-            .to_string();
+        let authority = crate::wire::url::http_origin(admin_url)
+            .with_context(|| format!("the admin URL {admin_url:?}"))?
+            .addr();
         Ok(Self {
             url: admin_url.trim_end_matches('/').to_string(),
             authority,

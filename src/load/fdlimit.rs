@@ -41,46 +41,30 @@ impl FdCheck {
 /// Raises the soft descriptor limit to the hard limit and checks it against `needed`.
 #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on 64-bit Linux, not everywhere
 pub fn raise(needed: u64) -> FdCheck {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
-    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
-    if !got {
+    use nix::sys::resource::{Resource, getrlimit, rlim_t, setrlimit};
+    let Ok((mut soft, mut hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return FdCheck {
             needed,
             allowed: u64::MAX,
             hard: u64::MAX,
             before: u64::MAX,
         };
-    }
-    let before = lim.rlim_cur as u64;
-    if (lim.rlim_max as u64) < needed {
+    };
+    let before = soft as u64;
+    if (hard as u64) < needed {
         // Only a privileged process may raise its hard limit; a refusal leaves it as it was.
-        let raised = libc::rlimit {
-            rlim_cur: needed as libc::rlim_t,
-            rlim_max: needed as libc::rlim_t,
-        };
-        // SAFETY: setrlimit only reads the struct passed by pointer.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            lim = raised;
+        let raised = needed as rlim_t;
+        if setrlimit(Resource::RLIMIT_NOFILE, raised, raised).is_ok() {
+            (soft, hard) = (raised, raised);
         }
     }
-    if lim.rlim_cur < lim.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: as above.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            lim.rlim_cur = lim.rlim_max;
-        }
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        soft = hard;
     }
     FdCheck {
         needed,
-        allowed: lim.rlim_cur as u64,
-        hard: lim.rlim_max as u64,
+        allowed: soft as u64,
+        hard: hard as u64,
         before,
     }
 }

@@ -191,22 +191,6 @@ impl Recorder {
     pub fn service(&self, t: Transport, c: Class, o: Outcome) -> Option<&Histogram<u64>> {
         self.service[cell(t, c, o)].as_ref()
     }
-
-    /// All outcomes of a class merged (for per-class summaries).
-    pub fn class_latency(&self, t: Transport, c: Class) -> Option<Histogram<u64>> {
-        let mut out: Option<Histogram<u64>> = None;
-        for o in Outcome::ALL {
-            if let Some(h) = self.latency(t, c, o) {
-                match &mut out {
-                    Some(acc) => {
-                        let _ = acc.add(h);
-                    }
-                    None => out = Some(h.clone()),
-                }
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]

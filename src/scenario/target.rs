@@ -8,6 +8,7 @@ use super::groups::Groups;
 use super::plan::Target;
 use crate::emulator::config::DEFAULT_ENDPOINT;
 use crate::metrics::Transport;
+use crate::wire::url;
 
 pub(super) fn resolve_target(
     s: &Scenario,
@@ -63,7 +64,7 @@ pub(super) fn resolve_target(
             let https = if t.url.is_empty() && groups.count(Transport::Https) == 0 {
                 None
             } else {
-                Some(parse_https_url(&t.url).map_err(|p| err("target.url", p))?)
+                Some(url::https_origin(&t.url).map_err(|e| err("target.url", e.to_string()))?)
             };
             let needs = |tr: Transport,
                          field: &str,
@@ -81,35 +82,32 @@ pub(super) fn resolve_target(
                     }
                     return Ok(None);
                 }
-                parse_authority(v).map(Some).map_err(|p| err(field, p))
+                url::host_port(v)
+                    .map(Some)
+                    .map_err(|e| err(field, e.to_string()))
             };
             let mqtt_tls = needs(Transport::MqttTls, "target.mqtt_tls_addr", &t.mqtt_tls_addr)?;
             let mqtt = needs(Transport::Mqtt, "target.mqtt_addr", &t.mqtt_addr)?;
             let wss = if !t.wss_url.is_empty() {
-                Some(parse_wss_url(&t.wss_url).map_err(|p| err("target.wss_url", p))?)
+                let (origin, path) = url::wss_endpoint(&t.wss_url)
+                    .map_err(|e| err("target.wss_url", e.to_string()))?;
+                Some((origin.addr(), path))
             } else if groups.count(Transport::Wss) > 0 {
-                let (h, p) = https.clone().ok_or_else(|| {
+                let origin = https.as_ref().ok_or_else(|| {
                     err(
                         "target.wss_url",
                         "transports.wss has devices: set wss_url or url".into(),
                     )
                 })?;
-                Some((format!("{h}:{p}"), "/mqtt".to_string()))
+                Some((origin.addr(), "/mqtt".to_string()))
             } else {
                 None
             };
             let admin_url = if t.admin_url.is_empty() {
                 None
             } else {
-                let rest = t.admin_url.strip_prefix("http://").ok_or_else(|| {
-                    err(
-                        "target.admin_url",
-                        format!("must look like http://host:port (got {:?})", t.admin_url),
-                    )
-                })?;
-                if rest.trim_end_matches('/').is_empty() {
-                    return Err(err("target.admin_url", "has no host".into()));
-                }
+                url::http_origin(&t.admin_url)
+                    .map_err(|e| err("target.admin_url", e.to_string()))?;
                 Some(t.admin_url.trim_end_matches('/').to_string())
             };
             let ca_file = if t.ca_file.as_os_str().is_empty() {
@@ -129,10 +127,10 @@ pub(super) fn resolve_target(
             };
             let first_host = https
                 .as_ref()
-                .map(|(h, _)| h.clone())
-                .or_else(|| mqtt_tls.as_deref().map(host_of))
-                .or_else(|| wss.as_ref().map(|(a, _)| host_of(a)))
-                .or_else(|| mqtt.as_deref().map(host_of))
+                .map(|o| o.host.clone())
+                .or_else(|| mqtt_tls.as_deref().map(url::host_of))
+                .or_else(|| wss.as_ref().map(|(a, _)| url::host_of(a)))
+                .or_else(|| mqtt.as_deref().map(url::host_of))
                 .unwrap_or_default();
             let endpoint_name = if t.endpoint_name.is_empty() {
                 first_host
@@ -143,7 +141,7 @@ pub(super) fn resolve_target(
                 return Err(err("target.url", "no target address is set".into()));
             }
             Ok(Target::External {
-                authority: https.map(|(h, p)| format!("{h}:{p}")),
+                authority: https.map(|o| o.addr()),
                 endpoint_name,
                 mqtt_tls,
                 mqtt,
@@ -156,71 +154,6 @@ pub(super) fn resolve_target(
     }
 }
 
-/// `https://host[:port][/]` → (host, port). IPv6 literals in brackets are kept with their brackets.
-pub(super) fn parse_https_url(url: &str) -> Result<(String, u16), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("must look like https://host:port (got {url:?})"))?
-        .trim_end_matches('/');
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
-        return Err(format!(
-            "must be https://host[:port] with no path (got {url:?})"
-        ));
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (
-            h.to_string(),
-            p.parse::<u16>()
-                .map_err(|_| format!("bad port {p:?} in {url:?}"))?,
-        ),
-        _ => (rest.to_string(), 443),
-    };
-    Ok((host, port))
-}
-
-/// `host:port` (port required).
-fn parse_authority(v: &str) -> Result<String, String> {
-    match v.rsplit_once(':') {
-        Some((h, p))
-            if !h.is_empty() && p.parse::<u16>().is_ok() && !v.contains(['/', '?', '@']) =>
-        {
-            Ok(v.to_string())
-        }
-        _ => Err(format!("must look like host:port (got {v:?})")),
-    }
-}
-
-/// `wss://host:port/path` → (`host:port`, `/path`); the port defaults to 443 and the path to `/mqtt`.
-fn parse_wss_url(url: &str) -> Result<(String, String), String> {
-    let rest = url
-        .strip_prefix("wss://")
-        .ok_or_else(|| format!("must look like wss://host:port/mqtt (got {url:?})"))?;
-    let (auth, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/mqtt"),
-    };
-    if auth.is_empty() || auth.contains(['?', '@', '#']) || path.contains('#') {
-        return Err(format!("must look like wss://host:port/mqtt (got {url:?})"));
-    }
-    let auth = match auth.rsplit_once(':') {
-        Some((_, p)) if !auth.ends_with(']') => {
-            p.parse::<u16>()
-                .map_err(|_| format!("bad port {p:?} in {url:?}"))?;
-            auth.to_string()
-        }
-        _ => format!("{auth}:443"),
-    };
-    Ok((auth, path.to_string()))
-}
-
-/// The host part of `host:port`.
-fn host_of(authority: &str) -> String {
-    authority
-        .rsplit_once(':')
-        .map_or(authority, |(h, _)| h)
-        .to_string()
-}
-
 pub(super) fn relative_to(file: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -231,36 +164,66 @@ pub(super) fn relative_to(file: &Path, p: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::path::Path;
+
+    use crate::scenario::plan::{Plan, Target};
+
+    fn external(target: &str) -> Result<Target, String> {
+        let text = format!("[target]\nkind = \"external\"\nverify_tls = false\n{target}");
+        let s = crate::scenario::parse(&text, "t.toml").map_err(|e| e.to_string())?;
+        Plan::resolve(s, Path::new("t.toml"))
+            .map(|p| p.target)
+            .map_err(|e| e.to_string())
+    }
+
+    /// `https://[::1]` was refused: `rsplit_once(':')` read `1]` as the port.
+    #[test]
+    fn an_ipv6_literal_url_without_port_resolves_to_port_443() {
+        let Target::External {
+            authority,
+            endpoint_name,
+            wss,
+            ..
+        } = external("url = \"https://[::1]\"\n").unwrap()
+        else {
+            panic!("external");
+        };
+        assert_eq!(authority.as_deref(), Some("[::1]:443"));
+        assert_eq!(endpoint_name, "[::1]");
+        assert_eq!(wss, None);
+        let Target::External { authority, .. } =
+            external("url = \"https://[::1]:8443/\"\n").unwrap()
+        else {
+            panic!("external");
+        };
+        assert_eq!(authority.as_deref(), Some("[::1]:8443"));
+    }
 
     #[test]
-    fn urls_parse() {
-        assert_eq!(
-            parse_https_url("https://localhost:8443").unwrap(),
-            ("localhost".into(), 8443)
-        );
-        assert_eq!(
-            parse_https_url("https://a.example/").unwrap(),
-            ("a.example".into(), 443)
-        );
-        assert_eq!(
-            parse_https_url("https://[::1]:9").unwrap(),
-            ("[::1]".into(), 9)
-        );
-        assert!(parse_https_url("http://x").is_err());
-        assert!(parse_https_url("https://x/path").is_err());
-        assert!(parse_https_url("https://x:notaport").is_err());
-        assert_eq!(
-            parse_wss_url("wss://a.example:8443/mqtt").unwrap(),
-            ("a.example:8443".into(), "/mqtt".into())
-        );
-        assert_eq!(
-            parse_wss_url("wss://a.example").unwrap(),
-            ("a.example:443".into(), "/mqtt".into())
-        );
-        assert!(parse_wss_url("ws://a").is_err());
-        assert_eq!(parse_authority("127.0.0.1:1883").unwrap(), "127.0.0.1:1883");
-        assert!(parse_authority("127.0.0.1").is_err());
-        assert!(parse_authority("mqtt://x:1").is_err());
+    fn bad_target_urls_name_the_field_and_the_value() {
+        for (line, want) in [
+            (
+                "url = \"https://[::1]:port\"\n",
+                "t.toml: target.url: must look like https://host[:port] (got \"https://[::1]:port\": bad port \"port\")",
+            ),
+            (
+                "url = \"https://x/p\"\n",
+                "t.toml: target.url: must be https://host[:port] with no path (got \"https://x/p\")",
+            ),
+            (
+                "url = \"https://x\"\nadmin_url = \"x:9\"\n",
+                "t.toml: target.admin_url: must look like http://host[:port] (got \"x:9\")",
+            ),
+            (
+                "url = \"https://x\"\nmqtt_addr = \"[::1]\"\n",
+                "t.toml: target.mqtt_addr: must look like host:port (got \"[::1]\": no port)",
+            ),
+            (
+                "url = \"https://x\"\nwss_url = \"ws://x\"\n",
+                "t.toml: target.wss_url: must look like wss://host[:port]/mqtt (got \"ws://x\")",
+            ),
+        ] {
+            assert_eq!(external(line).unwrap_err(), want, "{line}");
+        }
     }
 }

@@ -9,11 +9,9 @@ use std::path::Path;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{self as lc_sig, KeyPair as _, ParsedPublicKey, RsaKeyPair};
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
-use rsa::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
+use aws_lc_rs::signature::{self as lc_sig, ParsedPublicKey, RsaKeyPair};
+use rsa::pkcs1::EncodeRsaPublicKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 
 use super::pem::{self, Want};
@@ -119,14 +117,11 @@ impl PrivateKey {
     /// Parses PKCS#1 or PKCS#8 PEM; text around the key block is skipped, as openssl does. `what` names the
     /// source in errors.
     pub fn from_pem(text: &str, what: &str) -> Result<Self, KeyError> {
-        let pem = pem::key_block(text, Want::Private);
-        let reference = rsa::PrivateKey::from_pkcs8_pem(pem)
-            .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
-            .map_err(|_| KeyError::NotPem {
-                what: what.into(),
-                kind: Want::Private.as_str(),
-                hint: pem::hint(text, Want::Private),
-            })?;
+        let reference = pem::private_key(text).ok_or_else(|| KeyError::NotPem {
+            what: what.into(),
+            kind: Want::Private.as_str(),
+            hint: pem::hint(text, Want::Private),
+        })?;
         Self::from_reference(reference, what)
     }
 
@@ -197,14 +192,11 @@ impl PublicKey {
     /// Parses SPKI (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) PEM. Text around the key block (whitespace, as
     /// in the PEM strings of `aws iot describe-authorizer`) is skipped.
     pub fn from_pem(text: &str, what: &str) -> Result<Self, KeyError> {
-        let pem = pem::key_block(text, Want::Public);
-        let reference = rsa::PublicKey::from_public_key_pem(pem)
-            .or_else(|_| rsa::PublicKey::from_pkcs1_pem(pem))
-            .map_err(|_| KeyError::NotPem {
-                what: what.into(),
-                kind: Want::Public.as_str(),
-                hint: pem::hint(text, Want::Public),
-            })?;
+        let reference = pem::public_key(text).ok_or_else(|| KeyError::NotPem {
+            what: what.into(),
+            kind: Want::Public.as_str(),
+            hint: pem::hint(text, Want::Public),
+        })?;
         Self::from_reference(reference, what)
     }
 
@@ -265,10 +257,4 @@ impl PublicKey {
         let digest = sha2::Sha256::digest(der.as_bytes());
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
-}
-
-/// Keep `KeyPair` in scope for `public_key()` on aws-lc pairs elsewhere in the crate.
-#[allow(dead_code)]
-fn _assert_keypair(p: &RsaKeyPair) -> &[u8] {
-    p.public_key().as_ref()
 }

@@ -1,8 +1,14 @@
-//! Finding the key inside a PEM file the way `openssl` does, and saying what a wrong file is.
+//! Finding the RSA key inside a PEM file the way `openssl` does, and saying what a wrong file is.
 //!
 //! openssl skips text around a PEM block (blank lines, `Bag Attributes` from a PKCS#12 export, a certificate in
-//! the same file), so a key it reads must load here too. The hints are judged from PEM labels only: a file's
-//! contents are never echoed, since it may hold a private key.
+//! the same file), so a key it reads must load here too. The blocks are read by `rustls-pki-types` (whose PEM
+//! reader skips text between blocks and blocks of other kinds) and decoded by `rsa`. The hints are judged from
+//! PEM labels only: a file's contents are never echoed, since it may hold a private key.
+
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
+use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer};
 
 /// Which kind of key the caller wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,37 +24,37 @@ impl Want {
             Self::Public => "public",
         }
     }
-
-    fn label_suffix(self) -> &'static str {
-        match self {
-            Self::Private => "PRIVATE KEY",
-            Self::Public => "PUBLIC KEY",
-        }
-    }
 }
 
-/// The first complete PEM block whose label ends in `PRIVATE KEY` / `PUBLIC KEY` (as wanted), from its BEGIN
-/// line to the end of its END line; the trimmed text when there is none, so the parser reports it.
-pub(crate) fn key_block(text: &str, want: Want) -> &str {
-    let mut from = 0;
-    while let Some(offset) = text[from..].find("-----BEGIN ") {
-        let start = from + offset;
-        let after_begin = start + "-----BEGIN ".len();
-        let Some(label_len) = text[after_begin..].find("-----") else {
-            break;
-        };
-        let label = &text[after_begin..after_begin + label_len];
-        let end_marker = format!("-----END {label}-----");
-        let Some(end) = text[start..].find(&end_marker) else {
-            break;
-        };
-        let block_end = start + end + end_marker.len();
-        if label.ends_with(want.label_suffix()) {
-            return &text[start..block_end];
-        }
-        from = block_end;
-    }
-    text.trim()
+/// The first RSA private key: PKCS#8 (`PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`). Blocks that do not decode
+/// to one (damaged, encrypted, EC) are passed over; `None` when there is none.
+pub(crate) fn private_key(text: &str) -> Option<rsa::PrivateKey> {
+    PrivateKeyDer::pem_slice_iter(text.as_bytes())
+        .filter_map(Result::ok)
+        .find_map(|der| match der {
+            PrivateKeyDer::Pkcs8(k) => rsa::PrivateKey::from_pkcs8_der(k.secret_pkcs8_der()).ok(),
+            PrivateKeyDer::Pkcs1(k) => rsa::PrivateKey::from_pkcs1_der(k.secret_pkcs1_der()).ok(),
+            _ => None,
+        })
+}
+
+/// The first RSA public key: SPKI (`PUBLIC KEY`), else PKCS#1 (`RSA PUBLIC KEY`, `openssl rsa
+/// -RSAPublicKey_out`). `None` when there is none.
+pub(crate) fn public_key(text: &str) -> Option<rsa::PublicKey> {
+    SubjectPublicKeyInfoDer::pem_slice_iter(text.as_bytes())
+        .filter_map(Result::ok)
+        .find_map(|der| rsa::PublicKey::from_public_key_der(&der).ok())
+        .or_else(|| pkcs1_public_key(text))
+}
+
+/// `RSA PUBLIC KEY`, which pki-types has no section kind for: the block is cut out at its BEGIN and END lines
+/// and handed to `rsa`'s strict PEM decoder.
+fn pkcs1_public_key(text: &str) -> Option<rsa::PublicKey> {
+    const BEGIN: &str = "-----BEGIN RSA PUBLIC KEY-----";
+    const END: &str = "-----END RSA PUBLIC KEY-----";
+    let start = text.find(BEGIN)?;
+    let end = start + text[start..].find(END)? + END.len();
+    rsa::PublicKey::from_pkcs1_pem(&text[start..end]).ok()
 }
 
 /// A hint for the common wrong files, appended to the "not an RSA key" error.
@@ -86,35 +92,53 @@ pub(crate) fn hint(text: &str, want: Want) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use rsa::pkcs1::{EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
+    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+
     use super::*;
 
-    const PRIV: &str = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
-    const PUB: &str = "-----BEGIN PUBLIC KEY-----\nBBBB\n-----END PUBLIC KEY-----";
-    const CERT: &str = "-----BEGIN CERTIFICATE-----\nCCCC\n-----END CERTIFICATE-----";
+    const CERT: &str = "-----BEGIN CERTIFICATE-----\nCCCC\n-----END CERTIFICATE-----\n";
 
-    #[test]
-    fn finds_the_wanted_block_among_others() {
-        let text =
-            format!("Bag Attributes\n  friendlyName: x\n{CERT}\n\n{PRIV}\n{PUB}\ntrailing\n");
-        assert_eq!(key_block(&text, Want::Private), PRIV);
-        assert_eq!(key_block(&text, Want::Public), PUB);
-        let rsa = "\n\n-----BEGIN RSA PRIVATE KEY-----\nDDDD\n-----END RSA PRIVATE KEY-----\n\n";
-        assert_eq!(key_block(rsa, Want::Private), rsa.trim());
+    fn key() -> rsa::PrivateKey {
+        let pem = include_str!("../attempt/testdata/signing_key.pem");
+        rsa::PrivateKey::from_pkcs8_pem(pem).unwrap()
     }
 
     #[test]
-    fn falls_back_to_the_trimmed_text() {
-        assert_eq!(key_block("  junk  \n", Want::Private), "junk");
+    fn finds_the_key_among_other_blocks_and_text() {
+        let k = key();
+        let pkcs8 = k.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+        let pkcs1 = k.to_pkcs1_pem(LineEnding::CRLF).unwrap().to_string();
+        let spki = k.to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
+        let rsa_pub = k.to_public_key().to_pkcs1_pem(LineEnding::LF).unwrap();
+        for private in [&pkcs8, &pkcs1] {
+            let text =
+                format!("Bag Attributes\n  friendlyName: x\n{CERT}\n\n{private}\n{spki}trailing\n");
+            assert_eq!(private_key(&text).as_ref(), Some(&k));
+            assert_eq!(public_key(&text).as_ref(), Some(&k.to_public_key()));
+        }
+        let text = format!("\n{CERT}{rsa_pub}\n");
+        assert_eq!(public_key(&text).as_ref(), Some(&k.to_public_key()));
+        assert_eq!(private_key(&text), None);
+    }
+
+    #[test]
+    fn damaged_or_missing_blocks_are_none() {
+        assert_eq!(private_key("  junk  \n"), None);
+        assert_eq!(private_key("-----BEGIN PRIVATE KEY-----\nAAAA\n"), None);
         assert_eq!(
-            key_block("-----BEGIN PRIVATE KEY-----\nAAAA\n", Want::Private),
-            "-----BEGIN PRIVATE KEY-----\nAAAA"
+            private_key("-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----"),
+            None
         );
-        assert_eq!(key_block("-----BEGIN ", Want::Public), "-----BEGIN");
-        assert_eq!(key_block(CERT, Want::Public), CERT);
+        assert_eq!(public_key("-----BEGIN "), None);
+        assert_eq!(public_key(CERT), None);
+        assert_eq!(public_key("-----BEGIN RSA PUBLIC KEY-----\nAAAA\n"), None);
     }
 
     #[test]
     fn hints_name_the_wrong_kind_of_file() {
+        const PRIV: &str = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
+        const PUB: &str = "-----BEGIN PUBLIC KEY-----\nBBBB\n-----END PUBLIC KEY-----";
         assert!(hint(PUB, Want::Private).contains("holds a public key"));
         assert!(hint(PRIV, Want::Public).contains("holds a private key"));
         assert!(hint(PRIV, Want::Private).contains("damaged or not RSA"));

@@ -5,7 +5,7 @@ use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::PrivateKey;
+use super::keys::PrivateKey;
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 over the exact token bytes. PKCS#1 v1.5 is deterministic, so the result is
 /// byte-identical to openssl's.

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier as _;
 
-use super::PublicKey;
+use super::keys::PublicKey;
 
 /// Longest signature string AWS accepts (spec §2).
 pub const MAX_SIGNATURE_CHARS: usize = 2560;

@@ -4,6 +4,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -135,9 +137,8 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
     assert_eq!(entries[0]["response"]["principalId"], "tokenstormDevice");
     assert_eq!(admin.get("/healthz").await.json()["status"], "ok");
 
-    let pid = child.id().expect("running") as i32;
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let pid = Pid::from_raw(child.id().expect("running") as i32);
+    kill(pid, Signal::SIGTERM).expect("SIGTERM to the emulator");
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("did not exit")

@@ -7,17 +7,17 @@ use crate::support::client::Conn;
 use crate::support::emulator::{Handle, config, start};
 use crate::support::keys::{SEED_AUTHORIZER, sign, signing_key};
 
-/// An emulator whose seed authorizer runs `handler` from tests/lambda/functions; `None`: no python (skipped).
+/// An emulator whose seed authorizer runs `handler` from tests/lambda/functions (fails without python).
 async fn with_handler(
     handler: &str,
     concurrency: usize,
     env: Vec<(String, String)>,
-) -> Option<(Handle, tempfile::TempDir, std::path::PathBuf)> {
-    let py = python()?;
+) -> (Handle, tempfile::TempDir, std::path::PathBuf) {
+    let py = python();
     let dir = crate::support::tempdir();
     let record = dir.path().join("record.jsonl");
     let auth = python_authorizer(&py, &test_functions(), handler, concurrency, &record, env);
-    Some((start(config(vec![auth], None)).await, dir, record))
+    (start(config(vec![auth], None)).await, dir, record)
 }
 
 async fn publish(emu: &Handle, token: &str) -> u16 {
@@ -35,11 +35,7 @@ fn only_reason(emu: &Handle) -> String {
 
 #[tokio::test]
 async fn a_raising_function_is_a_function_error() {
-    let Some((emu, _dir, record)) =
-        with_handler("lambda_function.raising_handler", 1, vec![]).await
-    else {
-        return;
-    };
+    let (emu, _dir, record) = with_handler("lambda_function.raising_handler", 1, vec![]).await;
     assert_eq!(publish(&emu, "t1").await, 403);
     assert_eq!(only_reason(&emu), "function_error: ValueError");
     assert_eq!(records(&record).len(), 1);
@@ -53,11 +49,8 @@ async fn a_raising_function_is_a_function_error() {
 
 #[tokio::test]
 async fn an_invalid_principal_is_denied_with_the_rule() {
-    let Some((emu, _dir, _record)) =
-        with_handler("lambda_function.bad_principal_handler", 1, vec![]).await
-    else {
-        return;
-    };
+    let (emu, _dir, _record) =
+        with_handler("lambda_function.bad_principal_handler", 1, vec![]).await;
     assert_eq!(publish(&emu, "t1").await, 403);
     assert_eq!(
         only_reason(&emu),
@@ -73,10 +66,7 @@ async fn an_invalid_principal_is_denied_with_the_rule() {
 
 #[tokio::test]
 async fn a_function_past_five_seconds_times_out_and_its_process_is_recycled() {
-    let Some((emu, _dir, record)) = with_handler("lambda_function.slow_handler", 1, vec![]).await
-    else {
-        return;
-    };
+    let (emu, _dir, record) = with_handler("lambda_function.slow_handler", 1, vec![]).await;
     assert_eq!(publish(&emu, "t1").await, 403);
     assert_eq!(only_reason(&emu), "timeout");
     assert_eq!(records(&record).len(), 1);
@@ -93,9 +83,7 @@ async fn a_function_past_five_seconds_times_out_and_its_process_is_recycled() {
 
 #[tokio::test]
 async fn an_init_error_denies_and_is_reported() {
-    let Some((emu, _dir, _record)) = with_handler("broken_module.handler", 1, vec![]).await else {
-        return;
-    };
+    let (emu, _dir, _record) = with_handler("broken_module.handler", 1, vec![]).await;
     assert_eq!(publish(&emu, "t1").await, 403);
     let reason = only_reason(&emu);
     assert!(
@@ -112,10 +100,7 @@ async fn an_init_error_denies_and_is_reported() {
 
 #[tokio::test]
 async fn a_crashed_process_denies_and_is_restarted_cold() {
-    let Some((emu, _dir, record)) = with_handler("lambda_function.crash_handler", 1, vec![]).await
-    else {
-        return;
-    };
+    let (emu, _dir, record) = with_handler("lambda_function.crash_handler", 1, vec![]).await;
     assert_eq!(publish(&emu, "ok").await, 200);
     assert_eq!(publish(&emu, "crash").await, 403);
     wait_until("the crashed process to be restarted", || {
@@ -157,10 +142,7 @@ async fn invocations_beyond_the_concurrency_are_throttled_and_never_run() {
         "TOKENSTORM_TEST_GATE".to_string(),
         gate.display().to_string(),
     )];
-    let Some((emu, _dir, record)) = with_handler("lambda_function.gate_handler", 1, env).await
-    else {
-        return;
-    };
+    let (emu, _dir, record) = with_handler("lambda_function.gate_handler", 1, env).await;
     let emu = std::sync::Arc::new(emu);
     let held = tokio::spawn({
         let emu = emu.clone();

@@ -11,7 +11,7 @@ use crate::support::mqtt::{Raw, connect};
 
 #[tokio::test]
 async fn seed_function_gets_https_and_mqtt_events_and_never_sees_forged_attempts() {
-    let Some(py) = python() else { return };
+    let py = python();
     let dir = crate::support::tempdir();
     let record = dir.path().join("seed.jsonl");
     let seed = repo().join("scenarios/lambdas/seed_python");
@@ -123,7 +123,7 @@ fn now_s() -> u64 {
 
 #[tokio::test]
 async fn replay_resistant_function_denies_replays_and_expired_tokens_and_both_are_billed() {
-    let Some(py) = python() else { return };
+    let py = python();
     let dir = crate::support::tempdir();
     let record = dir.path().join("replay.jsonl");
     let func = repo().join("scenarios/lambdas/replay_resistant_python");
@@ -189,7 +189,7 @@ async fn replay_resistant_function_denies_replays_and_expired_tokens_and_both_ar
 
 #[tokio::test]
 async fn caching_for_http_reuses_the_real_functions_answer_per_connection() {
-    let Some(py) = python() else { return };
+    let py = python();
     let dir = crate::support::tempdir();
     let record = dir.path().join("seed.jsonl");
     let seed = repo().join("scenarios/lambdas/seed_python");
@@ -223,7 +223,7 @@ async fn caching_for_http_reuses_the_real_functions_answer_per_connection() {
 
 #[tokio::test]
 async fn seed_function_gets_the_mqtt_over_websocket_event() {
-    let Some(py) = python() else { return };
+    let py = python();
     let dir = crate::support::tempdir();
     let record = dir.path().join("seed.jsonl");
     let seed = repo().join("scenarios/lambdas/seed_python");

@@ -1,5 +1,8 @@
 //! SIGINT stops the load, drains it, and still writes the report, marked interrupted.
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
 use super::*;
 
 #[cfg(unix)]
@@ -37,8 +40,7 @@ fn sigint_stops_the_run_and_still_writes_an_interrupted_report() {
             break;
         }
     }
-    // SAFETY: kill(2) on the child we spawned; no memory is involved.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT to the run");
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "run did not stop after SIGINT");

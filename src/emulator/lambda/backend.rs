@@ -164,7 +164,15 @@ impl LiveFunction {
                 }
             }
             Self::Runtime(pool) => pool.invoke(event).await,
-            Self::InvokeApi(f) => super::invoke_api::invoke(f, event).await,
+            Self::InvokeApi(f) => {
+                let result = super::invoke_api::invoke(f, event).await;
+                Invocation {
+                    throttled: result == Err(InvokeError::Throttled),
+                    result,
+                    cold_start: false,
+                    rule: None,
+                }
+            }
         }
     }
 }

@@ -140,13 +140,16 @@ pub fn runtime_function(
 
 /// Checks an Invoke API endpoint.
 pub fn invoke_function(url: &str, name: &str, at: &str) -> anyhow::Result<InvokeFunction> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        anyhow::bail!(
+    use crate::wire::url::{UrlError, http_origin};
+    match http_origin(url) {
+        Ok(_) => {}
+        Err(UrlError::Scheme { .. }) => anyhow::bail!(
             "{at}.url {url:?} must start with http:// (the local Invoke API emulators serve plain HTTP)"
-        );
-    };
-    if rest.trim_end_matches('/').is_empty() || rest.trim_end_matches('/').contains('/') {
-        anyhow::bail!("{at}.url {url:?} must be http://host:port with no path");
+        ),
+        Err(UrlError::Extra { .. }) => {
+            anyhow::bail!("{at}.url {url:?} must be http://host:port with no path")
+        }
+        Err(e) => anyhow::bail!("{at}.url {e}"),
     }
     if name.is_empty() || name.contains('/') {
         anyhow::bail!("{at}.function_name {name:?} must be a non-empty function name without '/'");

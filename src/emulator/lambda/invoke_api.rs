@@ -7,32 +7,25 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use serde_json::Value;
 
-use super::backend::Invocation;
 use super::runtime_api::MAX_PAYLOAD;
 use crate::emulator::config::InvokeFunction;
 use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError};
 
-/// Invokes the function once (one connection per call).
-pub async fn invoke(f: &InvokeFunction, event: &Value) -> Invocation {
-    let result = match tokio::time::timeout(AUTHORIZER_TIMEOUT, call(f, event)).await {
+/// Invokes the function once (one connection per call): its answer, or why there is none.
+pub async fn invoke(f: &InvokeFunction, event: &Value) -> Result<Value, InvokeError> {
+    match tokio::time::timeout(AUTHORIZER_TIMEOUT, call(f, event)).await {
         Ok(r) => r,
         Err(_) => Err(InvokeError::Timeout),
-    };
-    let throttled = result == Err(InvokeError::Throttled);
-    Invocation {
-        result,
-        cold_start: false,
-        throttled,
-        rule: None,
     }
 }
 
 async fn call(f: &InvokeFunction, event: &Value) -> Result<Value, InvokeError> {
-    let host = f.url.trim_start_matches("http://");
     let unreachable = |what: &str, e: &dyn std::fmt::Display| {
         InvokeError::Unreachable(format!("{what} {}: {e}", f.url))
     };
-    let stream = tokio::net::TcpStream::connect(host)
+    let origin = crate::wire::url::http_origin(&f.url).map_err(|e| unreachable("bad URL", &e))?;
+    let host = origin.authority.as_str();
+    let stream = tokio::net::TcpStream::connect(origin.addr())
         .await
         .map_err(|e| unreachable("cannot connect to", &e))?;
     let (mut sender, conn) =

@@ -169,10 +169,8 @@ async fn pause(shutdown: &Shutdown, backoff: &mut Duration, quick: bool) -> bool
 /// SIGTERM, then SIGKILL if it is still running after 2 s.
 async fn stop(child: &mut Child) {
     if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) on our own child's pid; no memory is touched.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
+        use nix::sys::signal::{Signal, kill};
+        let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
         if tokio::time::timeout(Duration::from_secs(2), child.wait())
             .await
             .is_ok()
