@@ -2,6 +2,7 @@
 //!
 //! # Module map
 //!
+//! - [`contract`]: the shared vocabulary (transports, MQTT versions, classes, gate refusals, ledger entries, AWS limits).
 //! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded [`scenario::Plan`].
 //! - [`token`]: RSA keys, signing and verification of tokens (pure; aws-lc-rs fast path, `rsa` as reference).
 //! - [`attempt`]: credential classes (valid, forged variants, replayed) and how each attempt's credentials are made.
@@ -28,6 +29,7 @@
 pub mod attempt;
 pub mod cli;
 pub mod cmd;
+pub mod contract;
 pub mod emulator;
 pub mod error;
 pub mod fuzz;

@@ -84,7 +84,8 @@ pub fn class_counts(report: &Value) -> std::collections::BTreeMap<String, u64> {
 /// the default gate settings, as the oracle says: valid and replayed ones do, and the few forged variants that
 /// pass the gate (`raw_plus`, `duplicated_token`, `smuggled_equals`).
 pub fn reaches_authorizer(label: &str) -> bool {
-    use tokenstorm::attempt::{Forgery, oracle};
+    use tokenstorm::attempt::oracle;
+    use tokenstorm::contract::Forgery;
     match label.strip_prefix("forged.") {
         Some(v) => {
             let f = Forgery::from_name(v).unwrap_or_else(|| panic!("{v}: no such variant"));
@@ -110,7 +111,8 @@ pub fn refused_row(row: &Value) -> bool {
 
 /// Whether a ledger attempt id is of a class that may reach the authorizer.
 pub fn may_reach(attempt_id: &str) -> bool {
-    tokenstorm::attempt::id::parse(attempt_id).is_some_and(|a| reaches_authorizer(a.class.label()))
+    tokenstorm::contract::attempt_id::parse(attempt_id)
+        .is_some_and(|a| reaches_authorizer(a.class.label()))
 }
 
 pub fn invariant<'a>(report: &'a Value, name: &str) -> &'a Value {

@@ -8,7 +8,7 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
 use super::forge::{ForgeInputs, Wire, forge, forged_token, needs_raw_rsa, raw_plus_pair, wire_of};
-use super::{Class, Forgery};
+use crate::contract::{Class, Forgery};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
 /// One credential as sent: the token and the base64 signature (`None`: no signature sent).

@@ -3,8 +3,8 @@
 
 use sha2::Digest as _;
 
-use super::Forgery;
 use super::attacker_keys;
+use crate::contract::Forgery;
 use crate::token::craft::{self, Malformed};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 

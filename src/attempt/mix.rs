@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::Class;
+use crate::contract::Class;
 
 /// Cumulative weights over [`Class::ALL`]; built once from the plan's validated weights.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +50,7 @@ impl Mix {
 
     /// The mix for one transport: forgery variants the oracle skips on `t` get weight 0. `Err(AllZero)` when
     /// nothing weighted is left to send there.
-    pub fn for_transport(&self, t: crate::metrics::Transport) -> Result<Self, MixError> {
+    pub fn for_transport(&self, t: crate::contract::Transport) -> Result<Self, MixError> {
         let mut w = [0.0; Class::COUNT];
         for c in Class::ALL {
             let skipped = match c {
@@ -77,7 +77,7 @@ impl Mix {
         let Class::Forged(_) = c else {
             return c;
         };
-        let first = Class::Forged(super::Forgery::ALL[0]).index();
+        let first = Class::Forged(crate::contract::Forgery::ALL[0]).index();
         let lo = self.cumulative[first - 1];
         let hi = self.cumulative[Class::COUNT - 1];
         let u = (f64::from(device) * (std::f64::consts::SQRT_2 - 1.0)
@@ -112,7 +112,7 @@ impl Mix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
     use rand::SeedableRng as _;
     use rand_chacha::ChaCha8Rng;
 
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_transport_mix_drops_the_variants_the_oracle_skips_there() {
-        use crate::metrics::Transport;
+        use crate::contract::Transport;
         let mut w = [1.0; Class::COUNT];
         w[Class::Valid.index()] = 0.0;
         let mix = Mix::new(w).unwrap();

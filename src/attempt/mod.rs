@@ -1,14 +1,14 @@
-//! Credential classes and their catalogue (DESIGN.md `attempt/`): valid, forged variants and replays.
+//! The credential catalogue (DESIGN.md `attempt/`): how each class's credentials are made (valid, forged
+//! variants, replays), the mix that picks a class, the oracle and the token pool. The classes themselves and the
+//! attempt id are shared vocabulary, in [`crate::contract`].
 //!
 //! Every credential is precomputed at setup ([`Catalogue`]); an attempt is a class chosen by the device's seeded
-//! RNG ([`Mix`]) plus an index into the catalogue, and its id ([`id`]) names its class so outcomes and ledger
-//! entries are attributable without per-attempt storage.
+//! RNG ([`Mix`]) plus an index into the catalogue, and its id ([`crate::contract::attempt_id`]) names its class
+//! so outcomes and ledger entries are attributable without per-attempt storage.
 
 mod attacker_keys;
 pub mod catalogue;
-pub mod class;
 pub mod forge;
-pub mod id;
 pub mod mix;
 pub mod oracle;
 pub mod pool;
@@ -16,7 +16,6 @@ pub mod pool;
 pub(crate) mod test_keys;
 
 pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
-pub use class::{Class, Forgery};
 pub use forge::Wire;
 pub use mix::{Mix, MixError};
 pub use pool::{PoolSpec, TokenPool};

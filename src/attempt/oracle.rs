@@ -9,8 +9,8 @@
 //! `duplicated_token` passes where the first value counts. [`Entry::expected`] gives the verdict under the
 //! settings in force ([`GateSettings`]: the embedded emulator's, or what an external target is declared to do).
 
-use super::Forgery;
-use crate::metrics::Transport;
+use crate::contract::Forgery;
+use crate::contract::{GateRejection, Transport};
 use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 
 mod describe;
@@ -53,7 +53,7 @@ pub enum Evidence {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GateVerdict {
     /// Refused before the authorizer, counted under this reason.
-    Refused(&'static str),
+    Refused(GateRejection),
     /// Passes the gate (in effect a valid credential) and reaches the authorizer, once per attempt.
     Passes,
 }
@@ -66,7 +66,7 @@ impl GateVerdict {
     /// The refusal reason, or `passes`.
     pub const fn as_str(self) -> &'static str {
         match self {
-            Self::Refused(r) => r,
+            Self::Refused(r) => r.as_str(),
             Self::Passes => "passes",
         }
     }
@@ -124,7 +124,7 @@ impl Entry {
                 Duplicates::Reject => Refused(DUPLICATED),
             },
             F::SignatureNameCase => match s.query_names {
-                QueryNames::Exact => Refused("missing_signature"),
+                QueryNames::Exact => Refused(R::MissingSignature),
                 QueryNames::CaseInsensitive => Passes,
             },
             _ => self.verdict,
@@ -207,7 +207,12 @@ const NAME_CASE: [Applies; Transport::COUNT] = [
     Applies::Yes,
 ];
 
-const fn row(forgery: Forgery, family: Family, refusal: &'static str, evidence: Evidence) -> Entry {
+const fn row(
+    forgery: Forgery,
+    family: Family,
+    refusal: GateRejection,
+    evidence: Evidence,
+) -> Entry {
     Entry {
         forgery,
         family,
@@ -221,17 +226,18 @@ const fn row(forgery: Forgery, family: Family, refusal: &'static str, evidence: 
 const fn passes(forgery: Forgery, family: Family, evidence: Evidence) -> Entry {
     Entry {
         verdict: GateVerdict::Passes,
-        ..row(forgery, family, "", evidence)
+        ..row(forgery, family, R::MissingToken, evidence)
     }
 }
 
 use Family::{Cryptographic as C, Encoding as E, Placement as P};
 use Forgery as F;
+use GateRejection as R;
 
-const MISMATCH: &str = "signature_mismatch";
-const WRONG_LEN: &str = "wrong_length";
-const NOT_B64: &str = "not_base64";
-const DUPLICATED: &str = "duplicated_parameter";
+const MISMATCH: GateRejection = R::SignatureMismatch;
+const WRONG_LEN: GateRejection = R::WrongLength;
+const NOT_B64: GateRejection = R::NotBase64;
+const DUPLICATED: GateRejection = R::DuplicatedParameter;
 
 const PLUS: Evidence = Evidence::Unconfirmed {
     setting: "gate.query_plus",
@@ -254,7 +260,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
     row(F::BitFlip, C, MISMATCH, SIG),
     row(F::Truncated, C, WRONG_LEN, SIG),
     row(F::Extended, C, WRONG_LEN, SIG),
-    row(F::Empty, P, "missing_signature", MISSING),
+    row(F::Empty, P, R::MissingSignature, MISSING),
     row(F::ValueZero, C, MISMATCH, SIG),
     row(F::ValueOne, C, MISMATCH, SIG),
     row(F::ValueNMinusOne, C, MISMATCH, SIG),
@@ -263,7 +269,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
     row(F::NotBase64, E, NOT_B64, B64),
     row(F::OtherToken, C, MISMATCH, SIG),
     row(F::TokenNewline, C, MISMATCH, SIG),
-    row(F::MissingSignature, P, "missing_signature", MISSING),
+    row(F::MissingSignature, P, R::MissingSignature, MISSING),
     row(F::HexDigest, C, MISMATCH, SIG),
     row(F::Pss, C, MISMATCH, SIG),
     row(F::Sha1, C, MISMATCH, SIG),
@@ -282,17 +288,17 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         ..row(F::Wrapped64, E, NOT_B64, B64)
     },
     row(F::Whitespace, E, NOT_B64, B64),
-    row(F::OverLong, E, "too_long", LEN),
-    row(F::TokenOverLong, P, "token_too_long", TOKEN_LEN),
+    row(F::OverLong, E, R::TooLong, LEN),
+    row(F::TokenOverLong, P, R::TokenTooLong, TOKEN_LEN),
     row(F::DoublePercentEncoding, E, NOT_B64, QUERY),
     row(
         F::UnknownAuthorizer,
         P,
-        "unknown_authorizer",
+        R::UnknownAuthorizer,
         Evidence::Documented("spec §1: an unknown authorizer name fails without a Lambda call"),
     ),
-    row(F::MissingToken, P, "missing_token", MISSING),
-    row(F::SignatureMisnamed, P, "missing_signature", MISSING),
+    row(F::MissingToken, P, R::MissingToken, MISSING),
+    row(F::SignatureMisnamed, P, R::MissingSignature, MISSING),
     Entry {
         transports: QUERY_ONLY,
         ..row(F::SmuggledAmpersand, P, MISMATCH, QUERY)
@@ -302,7 +308,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         ..row(
             F::SecondQuestionMark,
             P,
-            "malformed_username",
+            R::MalformedUsername,
             Evidence::Documented(
                 "spec §1: a second `?` makes the real service reject the connection",
             ),
@@ -316,7 +322,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
     row(F::DuplicatedSignature, P, MISMATCH, DUPLICATES),
     Entry {
         transports: NAME_CASE,
-        ..row(F::SignatureNameCase, P, "missing_signature", NAMES)
+        ..row(F::SignatureNameCase, P, R::MissingSignature, NAMES)
     },
     Entry {
         transports: RAW_EQUALS,
@@ -327,7 +333,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         ..row(
             F::InBody,
             P,
-            "missing_token",
+            R::MissingToken,
             Evidence::Documented(
                 "spec §1: HTTPS credentials travel in headers or the query string, not the body",
             ),
@@ -338,7 +344,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         ..row(
             F::InPassword,
             P,
-            "missing_token",
+            R::MissingToken,
             Evidence::Documented(
                 "spec §1: MQTT credentials travel in the CONNECT username's query, not the password",
             ),
@@ -347,7 +353,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
     row(
         F::InactiveAuthorizer,
         P,
-        "inactive_authorizer",
+        R::InactiveAuthorizer,
         Evidence::Documented("spec §1: an INACTIVE authorizer fails without a Lambda call"),
     ),
 ];
@@ -355,9 +361,9 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
 /// Whether attempts of class `c` must never reach the authorizer under `s`: the forged variants the oracle
 /// expects the gate to refuse (valid credentials and replays pass; so do the variants [`Entry::expected`] lets
 /// through under `s`).
-pub fn must_be_refused(c: super::Class, s: &GateSettings) -> bool {
+pub fn must_be_refused(c: crate::contract::Class, s: &GateSettings) -> bool {
     match c {
-        super::Class::Forged(f) => entry(f).refused_under(s),
+        crate::contract::Class::Forged(f) => entry(f).refused_under(s),
         _ => false,
     }
 }

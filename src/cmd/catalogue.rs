@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::gate_args::GateArgs;
-use crate::attempt::Forgery;
 use crate::attempt::oracle::{self, Applies, Evidence, GateVerdict};
+use crate::contract::Forgery;
+use crate::contract::{GateRejection, Transport};
 use crate::error::Exit;
-use crate::metrics::Transport;
 use crate::wire::settings::GateSettings;
 
 #[derive(Debug, clap::Args)]
@@ -138,7 +138,7 @@ pub fn table(gate: &GateSettings) -> String {
         "\nreplays (the gate cannot tell a captured pair from the original):"
     );
     for r in &oracle::REPLAYS {
-        let verdict = r.refusal.map_or("passes the gate", |reason| reason);
+        let verdict = r.refusal.map_or("passes the gate", GateRejection::as_str);
         let _ = writeln!(o, "  {:<24} {:<22} {}", r.label, verdict, r.what);
     }
     o

@@ -164,7 +164,7 @@ async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::FunctionBehaviour;
+    use crate::contract::authorizer::FunctionBehaviour;
     use clap::Parser as _;
 
     #[derive(clap::Parser)]

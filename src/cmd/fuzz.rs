@@ -104,7 +104,7 @@ async fn replay(file: &Path, opts: &Options) -> anyhow::Result<Exit> {
         file.display(),
         rep.seed,
         rep.case_index,
-        rep.transport.as_str(),
+        rep.transport.name(),
         rep.bytes()?.len(),
         if rep.valid_prefix {
             ", after a valid prefix"

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::emulator::config::{Backend, FunctionBehaviour, FunctionSpec};
-use crate::emulator::lambda::file::{memory_mb, program_from, runtime_function};
+use crate::contract::authorizer::{Backend, FunctionBehaviour, FunctionSpec};
+use crate::contract::lambda_file::{memory_mb, program_from, runtime_function};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LambdaArgs {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::{Map, Value, json};
 
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus};
+use crate::contract::authorizer::{AuthorizerSpec, AuthorizerStatus};
 use crate::emulator::lambda::backend::StartContext;
 use crate::emulator::lambda::{Invocation, LiveFunction};
 use crate::emulator::response::{Authorization, Judgement, judge};
@@ -235,7 +235,7 @@ fn invoke_once(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::FunctionBehaviour;
+    use crate::contract::authorizer::FunctionBehaviour;
 
     #[test]
     fn event_lists_the_given_contexts_in_order() {

@@ -11,28 +11,11 @@ use tokio::time::Instant;
 use super::Shared;
 use super::function::InvokeError;
 use super::gate::GatePass;
-use super::ledger::LedgerEntry;
-use super::metrics::{Outcome, Transport};
+use super::metrics::Outcome;
 use super::policy::Decision;
 use super::response::{Authorization, Judgement, judge};
-
-/// Why the authorizer was invoked (the ledger's `trigger`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Publish,
-    Connect,
-    Refresh,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Publish => "publish",
-            Self::Connect => "connect",
-            Self::Refresh => "refresh",
-        }
-    }
-}
+pub(crate) use crate::contract::Trigger;
+use crate::contract::{DenyReason, LedgerEntry, Route, Verdict as LedgerVerdict};
 
 /// One invocation to make.
 pub(crate) struct Call<'a> {
@@ -41,7 +24,7 @@ pub(crate) struct Call<'a> {
     pub pass: &'a GatePass,
     pub event: Value,
     pub attempt_id: Option<String>,
-    pub transport: Transport,
+    pub transport: Route,
     pub trigger: Trigger,
 }
 
@@ -49,7 +32,7 @@ pub(crate) struct Call<'a> {
 #[derive(Debug, PartialEq)]
 pub(crate) struct Verdict {
     pub outcome: Outcome,
-    pub deny_reason: Option<String>,
+    pub deny_reason: Option<DenyReason>,
     /// The valid, authenticated response (whatever the policy said): cached or kept by the session.
     pub authorization: Option<Authorization>,
 }
@@ -59,16 +42,16 @@ pub(crate) fn verdict(
     result: &Result<Value, InvokeError>,
     decide: impl FnOnce(&Authorization) -> Decision,
 ) -> Verdict {
-    let denied = |reason: String| Verdict {
+    let denied = |reason: DenyReason| Verdict {
         outcome: Outcome::AuthorizerDenied,
         deny_reason: Some(reason),
         authorization: None,
     };
     match result {
-        Err(err) => denied(err.reason()),
+        Err(err) => denied(err.deny_reason()),
         Ok(response) => match judge(response) {
-            Judgement::NotAuthenticated => denied("not_authenticated".to_string()),
-            Judgement::Invalid(rule) => denied(format!("invalid_response: {rule}")),
+            Judgement::NotAuthenticated => denied(DenyReason::NotAuthenticated(None)),
+            Judgement::Invalid(rule) => denied(DenyReason::InvalidResponse(rule.to_string())),
             Judgement::Authenticated(auth) => {
                 let decision = decide(&auth);
                 Verdict {
@@ -84,12 +67,12 @@ pub(crate) fn verdict(
 pub(crate) fn policy_verdict(decision: Decision) -> Verdict {
     let (outcome, reason) = match decision {
         Decision::Allow => (Outcome::Allowed, None),
-        Decision::ExplicitDeny => (Outcome::PolicyDenied, Some("policy_explicit_deny")),
-        Decision::ImplicitDeny => (Outcome::PolicyDenied, Some("policy_implicit_deny")),
+        Decision::ExplicitDeny => (Outcome::PolicyDenied, Some(DenyReason::PolicyExplicitDeny)),
+        Decision::ImplicitDeny => (Outcome::PolicyDenied, Some(DenyReason::PolicyImplicitDeny)),
     };
     Verdict {
         outcome,
-        deny_reason: reason.map(str::to_string),
+        deny_reason: reason,
         authorization: None,
     }
 }
@@ -111,17 +94,17 @@ pub(crate) async fn authorize(
     let result = invocation.result;
     let mut verdict = verdict(&result, decide);
     // The in-process replay-resistant function names its rule, as the Python one does in its record.
-    if let (Some(rule), Some(reason)) = (invocation.rule, verdict.deny_reason.as_mut())
-        && reason == "not_authenticated"
+    if let (Some(rule), Some(DenyReason::NotAuthenticated(named))) =
+        (invocation.rule, verdict.deny_reason.as_mut())
     {
-        *reason = format!("not_authenticated: {rule}");
+        *named = Some(rule.to_string());
     }
     if let Err(err) = &result {
         tracing::warn!(authorizer = %spec.name, reason = %err.reason(), "authorizer invocation failed; denied");
     }
     shared
         .function_metrics
-        .record_result(call.index, verdict.deny_reason.as_deref());
+        .record_result(call.index, verdict.deny_reason.as_ref());
     if invocation.cold_start {
         shared.function_metrics.record_cold_start(call.index);
     }
@@ -131,60 +114,23 @@ pub(crate) async fn authorize(
         unix_ms,
         authorizer: spec.name.clone(),
         attempt_id: call.attempt_id,
-        transport: call.transport.as_str().to_string(),
-        trigger: call.trigger.as_str().to_string(),
+        transport: call.transport,
+        trigger: call.trigger,
         signature_verified: call.pass.signature_verified,
         event: call.event,
         response: result.ok(),
-        verdict: if allowed { "allow" } else { "deny" }.to_string(),
+        verdict: if allowed {
+            LedgerVerdict::Allow
+        } else {
+            LedgerVerdict::Deny
+        },
         deny_reason: verdict.deny_reason.clone(),
         duration_us,
-        backend: spec.function.backend.as_str().to_string(),
-        billed_ms: billed_ms(&spec.function, duration_us, invocation.throttled),
+        backend: spec.function.backend.kind(),
+        billed_ms: spec.function.billed_ms(duration_us, invocation.throttled),
         memory_mb: spec.function.memory_mb,
         cold_start: invocation.cold_start,
         throttled: invocation.throttled,
     });
     verdict
-}
-
-/// The billed duration: 0 when throttled (the function never ran); in process, the configured
-/// `billed_duration_ms`, else the injected latency rounded up to whole ms (at least 1 ms, Lambda's minimum); for a
-/// real function, the measured duration rounded up to whole ms (at least 1).
-fn billed_ms(function: &super::config::FunctionSpec, duration_us: u64, throttled: bool) -> u64 {
-    if throttled {
-        return 0;
-    }
-    match function.backend {
-        super::config::Backend::InProcess => function
-            .billed_duration_ms
-            .unwrap_or_else(|| (function.latency.as_micros().div_ceil(1000) as u64).max(1)),
-        _ => duration_us.div_ceil(1000).max(1),
-    }
-}
-
-#[cfg(test)]
-mod billing_tests {
-    use std::time::Duration;
-
-    use super::billed_ms;
-    use crate::emulator::config::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
-
-    #[test]
-    fn billed_duration_rounds_up_and_throttles_are_free() {
-        let mut f = FunctionSpec::in_process(FunctionBehaviour::Deny, Duration::ZERO);
-        assert_eq!(billed_ms(&f, 10, false), 1, "Lambda bills at least 1 ms");
-        f.latency = Duration::from_micros(2_001);
-        assert_eq!(billed_ms(&f, 2_100, false), 3);
-        f.billed_duration_ms = Some(7);
-        assert_eq!(billed_ms(&f, 2_100, false), 7);
-        assert_eq!(billed_ms(&f, 2_100, true), 0);
-        f.backend = Backend::InvokeApi(InvokeFunction {
-            url: "http://127.0.0.1:1".into(),
-            function_name: "f".into(),
-        });
-        assert_eq!(billed_ms(&f, 1_000, false), 1);
-        assert_eq!(billed_ms(&f, 1_001, false), 2);
-        assert_eq!(billed_ms(&f, 1_001, true), 0);
-    }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use super::config::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
+use crate::contract::authorizer::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
 use crate::token::PublicKey;
 
 /// An authorizer as the control plane describes it: everything but the function that stands in for its Lambda.

@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
-use super::metrics::Transport;
 use super::response::Authorization;
+use crate::contract::Route;
 
 /// Per TCP connection: its id (the event's `connectionMetadata.id`), listener, SNI and HTTP auth cache.
 pub struct ConnCtx {
     pub id: String,
-    pub transport: Transport,
+    /// HTTPS, or HTTP on the plain listener.
+    pub transport: Route,
     pub server_name: Option<String>,
     cache: Mutex<Option<CacheEntry>>,
     /// The connection's place under its listener's cap: a WebSocket session keeps a clone after the upgrade.
@@ -59,7 +60,7 @@ pub(crate) struct CacheEntry {
 }
 
 impl ConnCtx {
-    pub fn new(transport: Transport, server_name: Option<String>) -> Self {
+    pub fn new(transport: Route, server_name: Option<String>) -> Self {
         Self {
             id: uuid::Uuid::new_v4().to_string(),
             transport,
@@ -114,7 +115,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_cache_expires_after_refresh_and_is_keyed_by_authorizer_token_and_signature() {
-        let conn = ConnCtx::new(Transport::Https, None);
+        let conn = ConnCtx::new(Route::of(crate::contract::Transport::Https), None);
         let (t, s) = (Some("tok".to_string()), Some("sig".to_string()));
         assert!(conn.cached(0, &t, &s).is_none());
         conn.store(CacheEntry {

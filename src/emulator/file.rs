@@ -40,7 +40,7 @@
 //! refresh_after_s = 300
 //! latency_ms = 0
 //! # memory_mb = 128 / billed_duration_ms = 1  # cost accounting (ledger memory_mb, billed_ms)
-//! # A real function instead of the in-process one (see `emulator::lambda::file`):
+//! # A real function instead of the in-process one (see `contract::lambda_file`):
 //! # [authorizer.function.runtime]             # runtime processes on the emulator's Lambda Runtime API
 //! # command = ["python3", "-m", "awslambdaric", "lambda_function.lambda_handler"]
 //! # dir = "my_function"                       # relative to this file
@@ -59,11 +59,13 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use super::authorizer_json::parse_describe_authorizer;
-use super::config::{
-    AuthorizerSpec, AuthorizerStatus, DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_LEDGER_CAPACITY,
-    DEFAULT_REGION, EmulatorConfig, FunctionBehaviour, FunctionSpec, TlsFiles,
+use super::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig, TlsFiles};
+use crate::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
 };
-pub use super::function_file::{FunctionFile, FunctionMode, TableEntryFile};
+pub use crate::contract::function_file::{FunctionFile, FunctionMode, TableEntryFile};
+use crate::contract::ledger::DEFAULT_LEDGER_CAPACITY;
+use crate::contract::transport::DEFAULT_ENDPOINT;
 use crate::token::PublicKey;
 
 pub const DEFAULT_BIND_HTTPS: &str = "127.0.0.1:8443";

@@ -3,15 +3,16 @@
 //! answer is [`super::response`]'s job.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::contract::DenyReason;
 
 use serde_json::{Value, json};
 
-use super::config::{FunctionBehaviour, FunctionSpec};
 use super::replay_resistant::{self, Nonces};
+use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 
-/// AWS stops waiting for an authorizer after 5 s and denies (spec §4, §7).
-pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::contract::limits::AUTHORIZER_TIMEOUT;
 
 /// The function's answer for a token, without state (a replay-resistant function sees an unsigned event). Pure.
 pub fn respond(behaviour: &FunctionBehaviour, token: Option<&str>) -> Value {
@@ -106,15 +107,22 @@ impl InvokeError {
     }
 
     /// The ledger's `deny_reason`: the label, and what is known (shortened to 200 characters).
+    pub fn deny_reason(&self) -> DenyReason {
+        let short = |d: &str| d.chars().take(200).collect::<String>();
+        match self {
+            Self::Timeout => DenyReason::Timeout,
+            Self::Throttled => DenyReason::Throttled,
+            Self::FunctionError { error_type } => DenyReason::FunctionError(short(error_type)),
+            Self::InitError(m) => DenyReason::InitError(short(m)),
+            Self::Crashed(m) => DenyReason::Crashed(short(m)),
+            Self::Unreachable(m) => DenyReason::InvokeError(short(m)),
+            Self::NotJson => DenyReason::InvalidResponse(short("the response is not JSON")),
+        }
+    }
+
+    /// [`Self::deny_reason`] as text (logs, `test-invoke`).
     pub fn reason(&self) -> String {
-        let detail = match self {
-            Self::Timeout | Self::Throttled => return self.label().to_string(),
-            Self::FunctionError { error_type } => error_type.as_str(),
-            Self::InitError(m) | Self::Crashed(m) | Self::Unreachable(m) => m.as_str(),
-            Self::NotJson => "the response is not JSON",
-        };
-        let detail: String = detail.chars().take(200).collect();
-        format!("{}: {detail}", self.label())
+        self.deny_reason().to_string()
     }
 }
 
@@ -145,6 +153,7 @@ pub async fn invoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn table_then_fallback() {

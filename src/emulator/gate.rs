@@ -3,83 +3,13 @@
 
 use hyper::HeaderMap;
 
-use super::config::{AuthorizerSpec, AuthorizerStatus};
-use crate::token::{SignatureError, verify_token};
+use crate::contract::GateRejection;
+use crate::contract::authorizer::{AuthorizerSpec, AuthorizerStatus};
+use crate::token::verify_token;
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 use crate::wire::settings::{Duplicates, GateSettings};
 
-/// Longest token the gate accepts (AWS IoT quotas; issue 5): longer ones are refused before the authorizer.
-pub const MAX_TOKEN_CHARS: usize = 6144;
-
-/// Why the gate refused a request. A bounded set: it labels metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GateRejection {
-    MissingToken,
-    MissingSignature,
-    NotBase64,
-    TooLong,
-    WrongLength,
-    SignatureMismatch,
-    UnknownAuthorizer,
-    NoDefaultAuthorizer,
-    InactiveAuthorizer,
-    TokenTooLong,
-    MalformedUsername,
-    /// A credential parameter given more than once, under `gate.duplicates = "reject"`.
-    DuplicatedParameter,
-}
-
-impl GateRejection {
-    pub const ALL: [GateRejection; 12] = [
-        Self::MissingToken,
-        Self::MissingSignature,
-        Self::NotBase64,
-        Self::TooLong,
-        Self::WrongLength,
-        Self::SignatureMismatch,
-        Self::UnknownAuthorizer,
-        Self::NoDefaultAuthorizer,
-        Self::InactiveAuthorizer,
-        Self::TokenTooLong,
-        Self::MalformedUsername,
-        Self::DuplicatedParameter,
-    ];
-    pub const COUNT: usize = Self::ALL.len();
-
-    /// Stable snake_case label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MissingToken => "missing_token",
-            Self::MissingSignature => "missing_signature",
-            Self::NotBase64 => "not_base64",
-            Self::TooLong => "too_long",
-            Self::WrongLength => "wrong_length",
-            Self::SignatureMismatch => "signature_mismatch",
-            Self::UnknownAuthorizer => "unknown_authorizer",
-            Self::NoDefaultAuthorizer => "no_default_authorizer",
-            Self::InactiveAuthorizer => "inactive_authorizer",
-            Self::TokenTooLong => "token_too_long",
-            Self::MalformedUsername => "malformed_username",
-            Self::DuplicatedParameter => "duplicated_parameter",
-        }
-    }
-
-    /// Position in [`Self::ALL`], for enum-indexed counters.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl From<SignatureError> for GateRejection {
-    fn from(e: SignatureError) -> Self {
-        match e {
-            SignatureError::TooLong => Self::TooLong,
-            SignatureError::NotBase64 => Self::NotBase64,
-            SignatureError::WrongLength => Self::WrongLength,
-            SignatureError::Mismatch => Self::SignatureMismatch,
-        }
-    }
-}
+use crate::contract::limits::MAX_TOKEN_CHARS;
 
 /// Where a request's credentials come from: HTTP headers, decoded query pairs, and the decoded pairs of an MQTT
 /// CONNECT username (spec §1). HTTPS has no username; plain MQTT has no headers or query; WebSocket has all three.
@@ -212,7 +142,7 @@ pub fn verify(
 pub(crate) mod test_support {
     use super::*;
     use crate::attempt::oracle::GateVerdict;
-    use crate::emulator::config::{FunctionBehaviour, FunctionSpec};
+    use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 
     /// `MyCustomAuthorizer` (token key `X-My-App-custom-key`, the unit-test signing key) and its INACTIVE twin
     /// `Off`; the first is the default.
@@ -240,7 +170,7 @@ pub(crate) mod test_support {
     pub(crate) fn verdict(creds: &RequestCredentials<'_>) -> GateVerdict {
         match check(&authorizers(), Some(0), creds) {
             Ok(_) => GateVerdict::Passes,
-            Err(r) => GateVerdict::Refused(r.as_str()),
+            Err(r) => GateVerdict::Refused(r),
         }
     }
 

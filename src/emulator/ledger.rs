@@ -13,67 +13,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::LedgerEntry;
+
 /// Entries kept when nothing else is configured.
-pub const DEFAULT_CAPACITY: usize = 100_000;
-
-/// One authorizer invocation and what came of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LedgerEntry {
-    /// 1, 2, 3, ... in invocation order.
-    pub seq: u64,
-    /// Wall-clock time of the invocation, milliseconds since the Unix epoch.
-    pub unix_ms: u64,
-    pub authorizer: String,
-    /// The attempt this invocation served: the `x-tokenstorm-attempt` header (HTTPS, WebSocket upgrade), else for
-    /// MQTT the `ts-<id>` free text of the CONNECT username, else the client id (see `wire::mqtt`).
-    pub attempt_id: Option<String>,
-    /// `https`, `http`, `mqtt_tls`, `mqtt` or `wss`.
-    pub transport: String,
-    /// What caused the invocation: `publish` (HTTPS), `connect` or `refresh` (MQTT, WebSocket).
-    pub trigger: String,
-    /// `signatureVerified` as given to the function (false only with `signingDisabled`).
-    pub signature_verified: bool,
-    /// The event the function received.
-    pub event: serde_json::Value,
-    /// The function's raw response; `None` when it failed or timed out.
-    pub response: Option<serde_json::Value>,
-    /// The request's verdict: `allow` or `deny`.
-    pub verdict: String,
-    /// Why it was denied (a short rule name, e.g. `not_authenticated`, `invalid_response: principalId ...`,
-    /// `policy_implicit_deny`, `timeout`, `throttled`, `function_error: <errorType>`, `init_error: ...`,
-    /// `crashed: ...`, `invoke_error: ...`).
-    pub deny_reason: Option<String>,
-    /// How long the invocation took, microseconds.
-    pub duration_us: u64,
-    /// Which function backend served it: `in_process`, `runtime_api` or `invoke_api`.
-    #[serde(default = "default_backend")]
-    pub backend: String,
-    /// Billed duration, whole milliseconds (the measured duration rounded up, at least 1; for the in-process
-    /// function the configured `billed_duration_ms`, else its injected latency rounded up, at least 1). 0 when
-    /// throttled (the function never ran).
-    #[serde(default)]
-    pub billed_ms: u64,
-    /// The function's configured memory size, MB (default 128).
-    #[serde(default = "default_memory_mb")]
-    pub memory_mb: u32,
-    /// The first invocation served by a fresh runtime process (its init time is part of the duration).
-    #[serde(default)]
-    pub cold_start: bool,
-    /// Refused because every runtime process was busy (concurrency limit): the function never ran.
-    #[serde(default)]
-    pub throttled: bool,
-}
-
-fn default_backend() -> String {
-    "in_process".to_string()
-}
-
-fn default_memory_mb() -> u32 {
-    DEFAULT_MEMORY_MB
-}
-
-/// The memory size a function has when none is configured, MB (the Lambda default).
-pub const DEFAULT_MEMORY_MB: u32 = 128;
+pub const DEFAULT_CAPACITY: usize = crate::contract::ledger::DEFAULT_LEDGER_CAPACITY;
 
 /// Called with each entry just before the ledger evicts it (under the ledger's lock: keep it short, and never
 /// call back into the ledger).
@@ -246,6 +189,8 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::ledger::DEFAULT_MEMORY_MB;
+    use crate::contract::{BackendKind, DenyReason, Route, Transport, Trigger, Verdict};
     use std::sync::atomic::{AtomicU64, Ordering};
 
     fn entry(name: &str) -> LedgerEntry {
@@ -254,15 +199,15 @@ mod tests {
             unix_ms: 1,
             authorizer: name.into(),
             attempt_id: None,
-            transport: "https".into(),
-            trigger: "publish".into(),
+            transport: Route::of(Transport::Https),
+            trigger: Trigger::Publish,
             signature_verified: true,
             event: serde_json::json!({}),
             response: None,
-            verdict: "deny".into(),
-            deny_reason: Some("timeout".into()),
+            verdict: Verdict::Deny,
+            deny_reason: Some(DenyReason::Timeout),
             duration_us: 5,
-            backend: "in_process".into(),
+            backend: BackendKind::InProcess,
             billed_ms: 0,
             memory_mb: DEFAULT_MEMORY_MB,
             cold_start: false,

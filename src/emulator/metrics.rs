@@ -6,48 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use super::gate::GateRejection;
-
-/// Which listener (and protocol) served a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    Https,
-    Http,
-    /// MQTT over TLS (the MQTT/TLS listener, or ALPN `mqtt` on the HTTPS listener).
-    MqttTls,
-    /// MQTT over plain TCP.
-    Mqtt,
-    /// MQTT over WebSocket (`GET /mqtt` on the HTTPS listener).
-    Wss,
-}
-
-impl Transport {
-    pub const ALL: [Transport; 5] = [
-        Self::Https,
-        Self::Http,
-        Self::MqttTls,
-        Self::Mqtt,
-        Self::Wss,
-    ];
-    pub const COUNT: usize = Self::ALL.len();
-    /// The MQTT transports, which keep connections.
-    pub const MQTT: [Transport; 3] = [Self::MqttTls, Self::Mqtt, Self::Wss];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Https => "https",
-            Self::Http => "http",
-            Self::MqttTls => "mqtt_tls",
-            Self::Mqtt => "mqtt",
-            Self::Wss => "wss",
-        }
-    }
-
-    /// `protocols` in the authorizer's event for an MQTT transport (spec §3).
-    pub fn is_tls(self) -> bool {
-        matches!(self, Self::Https | Self::MqttTls | Self::Wss)
-    }
-}
+use crate::contract::{GateRejection, Listener, Route, Transport};
 
 /// Why an MQTT connection ended (a bounded set: it labels metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,12 +115,13 @@ pub struct EmulatorMetrics {
     invocations: Vec<AtomicU64>,
     cache_hits: Vec<AtomicU64>,
     gate: [AtomicU64; GateRejection::COUNT],
-    requests: [[AtomicU64; Outcome::COUNT]; Transport::COUNT],
+    /// Per [`Route::LABELLED`] label.
+    requests: [[AtomicU64; Outcome::COUNT]; Route::LABELLED.len()],
     /// MQTT sessions past CONNACK, now (a gauge), per transport.
     sessions: [AtomicI64; Transport::COUNT],
     closes: [[AtomicU64; CloseReason::COUNT]; Transport::COUNT],
     /// Connections refused at accept because the listener was at its connection cap.
-    refused: [AtomicU64; Transport::COUNT],
+    refused: [AtomicU64; Listener::COUNT],
 }
 
 impl EmulatorMetrics {
@@ -196,41 +156,41 @@ impl EmulatorMetrics {
         self.gate[reason.index()].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn record_request(&self, transport: Transport, outcome: Outcome) {
-        self.requests[transport as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
+    pub fn record_request(&self, route: Route, outcome: Outcome) {
+        self.requests[route.label_index()][outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// An MQTT session was accepted (CONNACK 0 sent).
-    pub fn session_opened(&self, transport: Transport) {
-        self.sessions[transport as usize].fetch_add(1, Ordering::Relaxed);
+    pub fn session_opened(&self, route: Route) {
+        self.sessions[route.transport.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// An MQTT session ended.
-    pub fn session_closed(&self, transport: Transport) {
-        self.sessions[transport as usize].fetch_sub(1, Ordering::Relaxed);
+    pub fn session_closed(&self, route: Route) {
+        self.sessions[route.transport.index()].fetch_sub(1, Ordering::Relaxed);
     }
 
     /// An MQTT connection ended (accepted or not), and why.
-    pub fn record_close(&self, transport: Transport, reason: CloseReason) {
-        self.closes[transport as usize][reason as usize].fetch_add(1, Ordering::Relaxed);
+    pub fn record_close(&self, route: Route, reason: CloseReason) {
+        self.closes[route.transport.index()][reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A connection was refused at accept: the listener serving `transport` was at its connection cap.
-    pub fn record_connection_refused(&self, transport: Transport) {
-        self.refused[transport as usize].fetch_add(1, Ordering::Relaxed);
+    /// A connection was refused at accept: `listener` was at its connection cap.
+    pub fn record_connection_refused(&self, listener: Listener) {
+        self.refused[listener.index()].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn connections_refused(&self, transport: Transport) -> u64 {
-        self.refused[transport as usize].load(Ordering::Relaxed)
+    pub fn connections_refused(&self, listener: Listener) -> u64 {
+        self.refused[listener.index()].load(Ordering::Relaxed)
     }
 
     /// MQTT sessions open now on `transport`.
-    pub fn sessions(&self, transport: Transport) -> i64 {
-        self.sessions[transport as usize].load(Ordering::Relaxed)
+    pub fn sessions(&self, route: Route) -> i64 {
+        self.sessions[route.transport.index()].load(Ordering::Relaxed)
     }
 
-    pub fn closes(&self, transport: Transport, reason: CloseReason) -> u64 {
-        self.closes[transport as usize][reason as usize].load(Ordering::Relaxed)
+    pub fn closes(&self, route: Route, reason: CloseReason) -> u64 {
+        self.closes[route.transport.index()][reason as usize].load(Ordering::Relaxed)
     }
 
     /// Invocations of one authorizer (by name); 0 for unknown names.
@@ -253,8 +213,8 @@ impl EmulatorMetrics {
         self.gate[reason.index()].load(Ordering::Relaxed)
     }
 
-    pub fn requests(&self, transport: Transport, outcome: Outcome) -> u64 {
-        self.requests[transport as usize][outcome as usize].load(Ordering::Relaxed)
+    pub fn requests(&self, route: Route, outcome: Outcome) -> u64 {
+        self.requests[route.label_index()][outcome as usize].load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition format (version 0.0.4). Every label combination is present, zeros too.
@@ -296,14 +256,14 @@ impl EmulatorMetrics {
             "# HELP tokenstorm_requests_total Data-plane requests by transport and outcome: HTTPS publishes, MQTT CONNECTs and PUBLISHes.\n",
         );
         out.push_str("# TYPE tokenstorm_requests_total counter\n");
-        for transport in Transport::ALL {
+        for route in Route::LABELLED {
             for outcome in Outcome::ALL {
                 let _ = writeln!(
                     out,
                     "tokenstorm_requests_total{{transport=\"{}\",outcome=\"{}\"}} {}",
-                    transport.as_str(),
+                    route.label(),
                     outcome.as_str(),
-                    self.requests(transport, outcome)
+                    self.requests(route, outcome)
                 );
             }
         }
@@ -314,7 +274,7 @@ impl EmulatorMetrics {
                 out,
                 "tokenstorm_mqtt_sessions{{transport=\"{}\"}} {}",
                 transport.as_str(),
-                self.sessions(transport)
+                self.sessions(Route::of(transport))
             );
         }
         out.push_str("# HELP tokenstorm_mqtt_connections_closed_total MQTT connections ended, by transport and reason.\n");
@@ -326,23 +286,18 @@ impl EmulatorMetrics {
                     "tokenstorm_mqtt_connections_closed_total{{transport=\"{}\",reason=\"{}\"}} {}",
                     transport.as_str(),
                     reason.as_str(),
-                    self.closes(transport, reason)
+                    self.closes(Route::of(transport), reason)
                 );
             }
         }
         out.push_str("# HELP tokenstorm_connections_refused_total Connections refused at accept because the listener was at its connection cap.\n");
         out.push_str("# TYPE tokenstorm_connections_refused_total counter\n");
-        for transport in [
-            Transport::Https,
-            Transport::Http,
-            Transport::MqttTls,
-            Transport::Mqtt,
-        ] {
+        for listener in Listener::ALL {
             let _ = writeln!(
                 out,
                 "tokenstorm_connections_refused_total{{listener=\"{}\"}} {}",
-                transport.as_str(),
-                self.connections_refused(transport)
+                listener.as_str(),
+                self.connections_refused(listener)
             );
         }
         out
@@ -368,7 +323,7 @@ mod tests {
         m.record_invocation(0);
         m.record_invocation(7);
         m.record_gate_rejection(GateRejection::SignatureMismatch);
-        m.record_request(Transport::Http, Outcome::Allowed);
+        m.record_request(Route::PLAIN_HTTP, Outcome::Allowed);
         let text = m.render_prometheus();
         assert!(text.contains("tokenstorm_authorizer_invocations_total{authorizer=\"A\"} 2\n"));
         assert!(
@@ -391,12 +346,12 @@ mod tests {
             samples,
             2 + 2
                 + GateRejection::COUNT
-                + Transport::COUNT * Outcome::COUNT
+                + Route::LABELLED.len() * Outcome::COUNT
                 + Transport::MQTT.len() * (1 + CloseReason::COUNT)
                 + 4 // connections refused per listener (https, http, mqtt_tls, mqtt)
         );
-        m.session_opened(Transport::Wss);
-        m.record_close(Transport::Mqtt, CloseReason::Kicked);
+        m.session_opened(Route::of(Transport::Wss));
+        m.record_close(Route::of(Transport::Mqtt), CloseReason::Kicked);
         let text = m.render_prometheus();
         assert!(text.contains("tokenstorm_mqtt_sessions{transport=\"wss\"} 1\n"));
         assert!(text.contains(

@@ -15,8 +15,9 @@
 //! Real authorizer functions: [`lambda`] (the Lambda Runtime API, supervised runtime processes, the Invoke API
 //! client, throttling at the concurrency limit, cold starts; every authorizer's function is started by [`start`]
 //! and invoked through [`lambda::LiveFunction`]).
-//! Configuration: [`config`] (the resolved contract), [`file`](mod@file) (`--config`), [`function_file`] (the
-//! function table), [`authorizer_json`] (`aws iot describe-authorizer` output).
+//! Configuration: [`config`] (the resolved emulator), [`file`](mod@file) (`--config`), [`authorizer_json`]
+//! (`aws iot describe-authorizer` output); the authorizer and function description and the function table are
+//! shared with scenarios, in [`crate::contract`].
 
 pub mod admin;
 pub mod authorize;
@@ -26,7 +27,6 @@ pub mod connection;
 pub mod event;
 pub mod file;
 pub mod function;
-pub mod function_file;
 pub mod gate;
 pub mod host;
 pub mod lambda;
@@ -51,12 +51,11 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-pub use config::{
-    AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec,
-};
-pub use ledger::{Ledger, LedgerEntry};
+pub use config::EmulatorConfig;
+pub use ledger::Ledger;
 pub use metrics::EmulatorMetrics;
 
+use crate::contract::authorizer::AuthorizerSpec;
 use crate::shutdown::Shutdown;
 use server::Role;
 

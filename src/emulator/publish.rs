@@ -15,16 +15,15 @@ use super::authorize::{Call, Trigger, authorize, policy_verdict};
 use super::connection::{CacheEntry, ConnCtx};
 use super::event::{HttpEventInput, http_event};
 use super::gate::{self, RequestCredentials};
-use super::metrics::{Outcome, Transport};
+use super::metrics::Outcome;
 use super::policy::{self, Decision, Variables};
 use super::reply;
 use super::response::Authorization;
+use crate::contract::DenyReason;
+use crate::contract::limits::MAX_PAYLOAD_BYTES;
 use crate::wire::http::{ATTEMPT_ID, topic_from_path};
 use crate::wire::query::parse_pairs_with;
 use crate::wire::settings::QueryPlus;
-
-/// Largest publish payload AWS IoT accepts (spec §7).
-pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// Serves one data-plane request and counts its outcome.
 pub(crate) async fn handle(
@@ -149,7 +148,7 @@ async fn route(
     let event = http_event(&HttpEventInput {
         token: pass.token.as_deref(),
         signature_verified: pass.signature_verified,
-        tls: conn.transport == Transport::Https,
+        tls: conn.transport.is_tls(),
         server_name: conn.server_name.as_deref(),
         headers: &parts.headers,
         query: target.query.as_deref(),
@@ -182,7 +181,7 @@ async fn route(
             expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
         });
     }
-    if verdict.deny_reason.as_deref() == Some("throttled") {
+    if verdict.deny_reason == Some(DenyReason::Throttled) {
         // Lambda's concurrency was exhausted: AWS answers HTTPS with 429 (spec §6); still a deny.
         return (
             verdict.outcome,
@@ -222,16 +221,16 @@ fn authorize_publish(auth: &Authorization, resource: &str, retain: bool) -> Deci
     policy::evaluate(&auth.policies, "iot:RetainPublish", resource, &vars)
 }
 
-/// Reads (and discards) the payload, refusing more than [`MAX_BODY_BYTES`].
+/// Reads (and discards) the payload, refusing more than [`MAX_PAYLOAD_BYTES`].
 async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<(), Refused> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64) {
         return Err(Refused::TooLarge);
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
         Ok(_) => Ok(()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Refused::TooLarge),
         Err(_) => Err(Refused::BadRequest("The body could not be read")),
@@ -257,7 +256,10 @@ mod tests {
         let both = json!({"isAuthenticated": true, "principalId": "p", "policyDocuments": [doc("Allow"), doc("Deny")]});
         let v = verdict(&Ok(both), arn, false);
         assert_eq!(
-            (v.outcome, v.deny_reason.as_deref()),
+            (
+                v.outcome,
+                v.deny_reason.as_ref().map(ToString::to_string).as_deref()
+            ),
             (Outcome::PolicyDenied, Some("policy_explicit_deny"))
         );
         assert!(
@@ -266,20 +268,30 @@ mod tests {
         );
         let none = json!({"isAuthenticated": true, "principalId": "p", "policyDocuments": []});
         let v = verdict(&Ok(none), arn, false);
-        assert_eq!(v.deny_reason.as_deref(), Some("policy_implicit_deny"));
+        assert_eq!(
+            v.deny_reason.as_ref().map(ToString::to_string).as_deref(),
+            Some("policy_implicit_deny")
+        );
         let v = verdict(&Ok(json!({"isAuthenticated": false})), arn, false);
         assert_eq!(
-            (v.outcome, v.deny_reason.as_deref()),
+            (
+                v.outcome,
+                v.deny_reason.as_ref().map(ToString::to_string).as_deref()
+            ),
             (Outcome::AuthorizerDenied, Some("not_authenticated"))
         );
         let v = verdict(&Ok(json!({"isAuthenticated": true})), arn, false);
         assert_eq!(
-            v.deny_reason.as_deref(),
+            v.deny_reason.as_ref().map(ToString::to_string).as_deref(),
             Some("invalid_response: principalId is missing or not a string")
         );
         let v = verdict(&Err(InvokeError::Timeout), arn, false);
         assert_eq!(
-            (v.outcome, v.deny_reason.as_deref(), v.authorization),
+            (
+                v.outcome,
+                v.deny_reason.as_ref().map(ToString::to_string).as_deref(),
+                v.authorization
+            ),
             (Outcome::AuthorizerDenied, Some("timeout"), None)
         );
     }

@@ -22,47 +22,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Value, json};
 
-/// The function's settings (`[authorizer.function]` with `mode = "replay_resistant"`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplayRules {
-    /// `TOKENSTORM_MAX_TOKEN_AGE_S` of the Python function (default 300).
-    pub max_token_age_s: u64,
-    /// `TOKENSTORM_MAX_CLOCK_SKEW_S` (default 30).
-    pub max_clock_skew_s: u64,
-    /// `TOKENSTORM_MAX_SESSION_S` (default 86400): how long a connection's refreshes are allowed.
-    pub max_session_s: u64,
-    /// Most nonces remembered (default [`DEFAULT_NONCE_CAPACITY`]).
-    pub nonce_capacity: usize,
-    /// Policies of an allowed token (JSON values: objects or strings).
-    pub policy_documents: Vec<Value>,
-    pub disconnect_after_s: i64,
-    pub refresh_after_s: i64,
-}
-
-/// Nonces remembered by default: at ~150 bytes each, about 15 MB at most.
-pub const DEFAULT_NONCE_CAPACITY: usize = 100_000;
-
-impl Default for ReplayRules {
-    /// The Python function's defaults and its allow-all policy.
-    fn default() -> Self {
-        Self {
-            max_token_age_s: 300,
-            max_clock_skew_s: 30,
-            max_session_s: 86_400,
-            nonce_capacity: DEFAULT_NONCE_CAPACITY,
-            policy_documents: vec![json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Action": ["iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"],
-                    "Effect": "Allow",
-                    "Resource": "*"
-                }]
-            })],
-            disconnect_after_s: 86_400,
-            refresh_after_s: 300,
-        }
-    }
-}
+use crate::contract::authorizer::ReplayRules;
 
 /// Why the function allowed or denied (the Python function's `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,11 +3,9 @@
 
 use serde_json::Value;
 
-pub const MAX_PRINCIPAL_CHARS: usize = 128;
-pub const MAX_POLICY_DOCUMENTS: usize = 10;
-pub const MAX_POLICY_CHARS: usize = 2048;
-pub const MIN_PERIOD_S: i64 = 300;
-pub const MAX_PERIOD_S: i64 = 86_400;
+use crate::contract::limits::{
+    MAX_PERIOD_S, MAX_POLICY_CHARS, MAX_POLICY_DOCUMENTS, MAX_PRINCIPAL_CHARS, MIN_PERIOD_S,
+};
 
 /// A valid, authenticated response.
 #[derive(Debug, Clone, PartialEq)]

@@ -22,9 +22,9 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use super::connection::{ConnCtx, OpenConnections, Slot};
-use super::metrics::Transport;
 use super::mqtt::{Origin, session};
 use super::{Shared, admin, publish, reply, websocket};
+use crate::contract::{Listener, Route, Transport};
 use crate::shutdown::Shutdown;
 
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,18 +115,18 @@ pub(crate) async fn serve(
 /// At the cap: never waits (a flood must not stall the accept loop); plain HTTP gets a 503 if the socket takes
 /// it at once, the others are closed (TLS and MQTT have nothing to say before a handshake or CONNECT).
 fn refuse(stream: &TcpStream, role: &Role, shared: &Shared) {
-    let transport = match role {
-        Role::Https(_) => Transport::Https,
-        Role::Http | Role::Admin => Transport::Http,
-        Role::MqttTls(_) => Transport::MqttTls,
-        Role::Mqtt => Transport::Mqtt,
+    let listener = match role {
+        Role::Https(_) => Listener::Https,
+        Role::Http | Role::Admin => Listener::Http,
+        Role::MqttTls(_) => Listener::MqttTls,
+        Role::Mqtt => Listener::Mqtt,
     };
     if matches!(role, Role::Http | Role::Admin) {
         let _ = stream.try_write(REFUSED_HTTP);
     }
-    shared.metrics.record_connection_refused(transport);
+    shared.metrics.record_connection_refused(listener);
     tracing::debug!(
-        listener = transport.as_str(),
+        listener = listener.as_str(),
         "connection cap reached: connection refused"
     );
 }
@@ -162,21 +162,23 @@ async fn connection(
             let mqtt = dedicated || session.alpn_protocol() == Some(crate::wire::mqtt::ALPN_MQTT);
             if mqtt {
                 let origin = Origin {
-                    transport: Transport::MqttTls,
-                    tls: true,
+                    transport: if dedicated {
+                        Route::of(Transport::MqttTls)
+                    } else {
+                        Route::MQTT_ALPN
+                    },
                     server_name: sni,
                     upgrade: None,
                     connection_id: uuid::Uuid::new_v4().to_string(),
                 };
                 return session::run(tls, origin, shared, shutdown).await;
             }
-            let ctx = Arc::new(ConnCtx::new(Transport::Https, sni).with_slot(slot));
+            let ctx = Arc::new(ConnCtx::new(Route::of(Transport::Https), sni).with_slot(slot));
             data_plane(TokioIo::new(tls), ctx, shared, shutdown, limits).await
         }
         Role::Mqtt => {
             let origin = Origin {
-                transport: Transport::Mqtt,
-                tls: false,
+                transport: Route::of(Transport::Mqtt),
                 server_name: None,
                 upgrade: None,
                 connection_id: uuid::Uuid::new_v4().to_string(),
@@ -184,7 +186,7 @@ async fn connection(
             session::run(stream, origin, shared, shutdown).await
         }
         Role::Http => {
-            let ctx = Arc::new(ConnCtx::new(Transport::Http, None).with_slot(slot));
+            let ctx = Arc::new(ConnCtx::new(Route::PLAIN_HTTP, None).with_slot(slot));
             data_plane(TokioIo::new(stream), ctx, shared, shutdown, limits).await
         }
         Role::Admin => {

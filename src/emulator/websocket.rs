@@ -19,9 +19,9 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Shared;
 use super::connection::ConnCtx;
-use super::metrics::Transport;
 use super::mqtt::{Origin, Upgrade, codec, session};
 use super::reply;
+use crate::contract::{Route, Transport};
 use crate::shutdown::Shutdown;
 use crate::wire::mqtt::{WS_PATH, WS_SUBPROTOCOL};
 
@@ -65,8 +65,7 @@ pub(crate) fn upgrade(
     }
     let origin = Origin {
         // Also on the plain HTTP listener (for tools); there the event has no `tls` part.
-        transport: Transport::Wss,
-        tls: conn.transport == Transport::Https,
+        transport: Route::new(Transport::Wss, conn.transport.listener),
         server_name: conn.server_name.clone(),
         upgrade: Some(Upgrade {
             headers: req.headers().clone(),

@@ -8,54 +8,20 @@
 use arbitrary::{Arbitrary, Unstructured};
 use rand::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
-use serde::{Deserialize, Serialize};
 
-/// Which listener and protocol a case speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transport {
-    /// HTTP/1.1 over TLS (ALPN http/1.1) on the HTTPS listener.
-    Https,
-    /// Plain HTTP/1.1.
-    Http,
-    /// MQTT over TLS on the dedicated MQTT/TLS listener.
-    MqttTls,
-    /// MQTT over TLS with ALPN `mqtt` on the HTTPS listener (port 443 on AWS).
-    MqttAlpn,
-    /// Plain MQTT.
-    Mqtt,
-    /// MQTT over WebSocket (`GET /mqtt` upgrade) on the HTTPS listener.
-    Wss,
-}
+use crate::contract::{Route, Transport};
 
-impl Transport {
-    pub const ALL: [Transport; 6] = [
-        Self::Https,
-        Self::Http,
-        Self::MqttTls,
-        Self::MqttAlpn,
-        Self::Mqtt,
-        Self::Wss,
-    ];
+/// The routes fuzz cases speak, in report order: HTTP/1.1 over TLS (ALPN http/1.1) and plain on their
+/// listeners, MQTT over TLS on the dedicated listener and by ALPN `mqtt` on the HTTPS listener (port 443 on AWS),
+/// plain MQTT, and MQTT over WebSocket (`GET /mqtt` upgrade) on the HTTPS listener.
+pub const TARGETS: [Route; 6] = Route::SPOKEN;
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Https => "https",
-            Self::Http => "http",
-            Self::MqttTls => "mqtt_tls",
-            Self::MqttAlpn => "mqtt_alpn",
-            Self::Mqtt => "mqtt",
-            Self::Wss => "wss",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    pub fn is_mqtt(self) -> bool {
-        matches!(self, Self::MqttTls | Self::MqttAlpn | Self::Mqtt)
-    }
+/// A route's position in [`TARGETS`] (per-route counters); routes outside it count as the last.
+pub fn target_index(route: Route) -> usize {
+    TARGETS
+        .iter()
+        .position(|&r| r == route)
+        .unwrap_or(TARGETS.len() - 1)
 }
 
 /// One fuzz case.
@@ -141,6 +107,8 @@ pub struct MqttCase {
     pub after: Vec<Packet>,
 }
 
+/// Which [`Route`] an MQTT case takes ([`Case::transport`]). Its own enum because its `Arbitrary` layout fixes
+/// which case a (seed, index) generates.
 #[derive(Debug, Clone, Copy, Arbitrary)]
 pub enum MqttTransport {
     Tls,
@@ -172,6 +140,8 @@ pub struct ConnectFields {
     pub remaining_length: Option<u32>,
 }
 
+/// The protocol level byte a fuzzed CONNECT claims: one of the [`crate::contract::MqttVersion`]s, or any
+/// byte. Its own enum because its `Arbitrary` layout fixes which case a (seed, index) generates.
 #[derive(Debug, Clone, Copy, Arbitrary)]
 pub enum Level {
     V311,
@@ -232,16 +202,16 @@ pub enum Frame {
 
 impl Case {
     /// The transport this case speaks.
-    pub fn transport(&self) -> Transport {
+    pub fn transport(&self) -> Route {
         match self {
-            Case::Http(h) if h.tls => Transport::Https,
-            Case::Http(_) => Transport::Http,
+            Case::Http(h) if h.tls => Route::of(Transport::Https),
+            Case::Http(_) => Route::PLAIN_HTTP,
             Case::Mqtt(m) => match m.transport {
-                MqttTransport::Tls => Transport::MqttTls,
-                MqttTransport::Alpn => Transport::MqttAlpn,
-                MqttTransport::Plain => Transport::Mqtt,
+                MqttTransport::Tls => Route::of(Transport::MqttTls),
+                MqttTransport::Alpn => Route::MQTT_ALPN,
+                MqttTransport::Plain => Route::of(Transport::Mqtt),
             },
-            Case::WebSocket(_) => Transport::Wss,
+            Case::WebSocket(_) => Route::of(Transport::Wss),
         }
     }
 
@@ -313,11 +283,11 @@ mod tests {
 
     #[test]
     fn every_transport_comes_up_in_a_few_hundred_cases() {
-        let mut seen = [0usize; Transport::ALL.len()];
+        let mut seen = [0usize; TARGETS.len()];
         let mut prefixed = 0;
         for i in 0..600 {
             let case = generate(42, i);
-            seen[case.transport().index()] += 1;
+            seen[target_index(case.transport())] += 1;
             prefixed += usize::from(case.valid_prefix());
         }
         assert!(seen.iter().all(|&n| n > 0), "{seen:?}");

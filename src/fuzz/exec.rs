@@ -14,9 +14,9 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::case::Transport;
 use super::render::varint;
 use super::target::Target;
+use crate::contract::{Listener, Route, Transport};
 use crate::emulator::ListenAddrs;
 use crate::token::{PrivateKey, encode_signature, sign_token};
 use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE};
@@ -78,19 +78,19 @@ impl Endpoints {
         })
     }
 
-    fn addr(&self, t: Transport) -> Option<SocketAddr> {
-        match t {
-            Transport::Https | Transport::Wss | Transport::MqttAlpn => self.addrs.https,
-            Transport::Http => self.addrs.http,
-            Transport::MqttTls => self.addrs.mqtt_tls,
-            Transport::Mqtt => self.addrs.mqtt,
+    fn addr(&self, t: Route) -> Option<SocketAddr> {
+        match t.listener {
+            Listener::Https => self.addrs.https,
+            Listener::Http => self.addrs.http,
+            Listener::MqttTls => self.addrs.mqtt_tls,
+            Listener::Mqtt => self.addrs.mqtt,
         }
     }
 
     /// Sends `bytes` (after the valid prefix of `prefix_attempt`, if given) and waits for the close.
     pub async fn send(
         &self,
-        transport: Transport,
+        transport: Route,
         prefix_attempt: Option<&str>,
         bytes: &[u8],
         deadline: Duration,
@@ -101,23 +101,23 @@ impl Endpoints {
         // A WebSocket session authorizes its CONNECT in its own task while the frame reader goes on: the case's
         // bytes are sent only once the valid prefix was answered (the CONNACK frame, or the close), so a broken
         // frame cannot end the connection before the authorizer saw the CONNECT.
-        let split = match (transport, prefix_attempt) {
+        let split = match (transport.transport, prefix_attempt) {
             (Transport::Wss, Some(_)) => wire.len(),
             _ => 0,
         };
         wire.extend_from_slice(bytes);
         let run = async {
             let Some(addr) = self.addr(transport) else {
-                return Sent::NotConnected(format!("no {} listener", transport.as_str()));
+                return Sent::NotConnected(format!("no {} listener", transport.name()));
             };
             let tcp = match TcpStream::connect(addr).await {
                 Ok(t) => t,
                 Err(e) => return Sent::NotConnected(e.to_string()),
             };
             let _ = tcp.set_nodelay(true);
-            let tls = match transport {
-                Transport::Http | Transport::Mqtt => return exchange(tcp, &wire).await.1,
-                Transport::MqttTls | Transport::MqttAlpn => &self.mqtt_tls,
+            let tls = match transport.transport {
+                _ if !transport.is_tls() => return exchange(tcp, &wire).await.1,
+                Transport::MqttTls | Transport::Mqtt => &self.mqtt_tls,
                 Transport::Https | Transport::Wss => &self.http_tls,
             };
             match tls.connect(self.server_name.clone(), tcp).await {
@@ -136,18 +136,18 @@ impl Endpoints {
     }
 
     /// The valid, signed opening of a connection on `transport` for attempt `attempt`.
-    pub fn prefix(&self, transport: Transport, attempt: &str) -> Vec<u8> {
+    pub fn prefix(&self, transport: Route, attempt: &str) -> Vec<u8> {
         let token = format!("fuzz-{attempt}");
         let sig = encode_signature(&sign_token(&self.key, token.as_bytes()));
         let t = &self.target;
-        match transport {
-            Transport::Https | Transport::Http => format!(
+        match transport.transport {
+            Transport::Https => format!(
                 "POST /topics/fuzz?qos=0 HTTP/1.1\r\nhost: {}\r\n{AUTHORIZER_NAME}: {}\r\n{}: {token}\r\n\
                  {SIGNATURE}: {sig}\r\n{ATTEMPT_ID}: {attempt}\r\ncontent-length: 2\r\n\r\n{{}}",
                 t.host, t.authorizer, t.token_key_name
             )
             .into_bytes(),
-            Transport::Mqtt | Transport::MqttTls | Transport::MqttAlpn => {
+            Transport::Mqtt | Transport::MqttTls => {
                 self.valid_connect(attempt, &token, &sig)
             }
             Transport::Wss => {
@@ -201,7 +201,11 @@ impl Endpoints {
         // An authorization answer either way: the scenario's function or policy may deny the probe (the caller
         // checks in the ledger that both probes reached the authorizer).
         let reply = self
-            .open_and_read(Transport::Https, &format!("{attempt}-https"), deadline)
+            .open_and_read(
+                Route::of(Transport::Https),
+                &format!("{attempt}-https"),
+                deadline,
+            )
             .await?;
         if !(reply.starts_with(b"HTTP/1.1 200") || reply.starts_with(b"HTTP/1.1 403")) {
             return Err(format!(
@@ -210,7 +214,11 @@ impl Endpoints {
             ));
         }
         let reply = self
-            .open_and_read(Transport::Mqtt, &format!("{attempt}-mqtt"), deadline)
+            .open_and_read(
+                Route::of(Transport::Mqtt),
+                &format!("{attempt}-mqtt"),
+                deadline,
+            )
             .await?;
         // A CONNACK (any return code), or MQTT 3.1.1's refusal: the connection closed without one.
         if !(reply.is_empty() || reply.starts_with(&[0x20, 0x02, 0x00])) {
@@ -224,7 +232,7 @@ impl Endpoints {
 
     async fn open_and_read(
         &self,
-        transport: Transport,
+        transport: Route,
         attempt: &str,
         deadline: Duration,
     ) -> Result<Vec<u8>, String> {
@@ -232,7 +240,7 @@ impl Endpoints {
         let run = async {
             let addr = self.addr(transport).ok_or("listener off")?;
             let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-            if transport == Transport::Https {
+            if transport == Route::of(Transport::Https) {
                 let tls = self
                     .http_tls
                     .connect(self.server_name.clone(), tcp)
@@ -245,7 +253,7 @@ impl Endpoints {
         };
         tokio::time::timeout(deadline, run)
             .await
-            .unwrap_or_else(|_| Err(format!("{} probe timed out", transport.as_str())))
+            .unwrap_or_else(|_| Err(format!("{} probe timed out", transport.name())))
     }
 }
 

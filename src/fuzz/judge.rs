@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::case::Transport;
 use super::exec::{Endpoints, Sent};
 use super::options::Options;
 use super::oracle::{FindingKind, Issued, judge_entries, panics};
 use super::reduce::Reducer;
+use crate::contract::Route;
 use crate::emulator::Ledger;
 
 /// The attempt id of case `index`'s valid prefix.
@@ -22,7 +22,7 @@ pub async fn judge_case(
     ep: &Endpoints,
     ledger: &Ledger,
     issued: &mut Issued,
-    transport: Transport,
+    transport: Route,
     prefix: Option<&str>,
     bytes: &[u8],
     deadline: Duration,
@@ -60,7 +60,7 @@ pub async fn judge_case(
 pub(super) async fn minimize(
     ep: &Endpoints,
     ledger: &Ledger,
-    transport: Transport,
+    transport: Route,
     prefix: Option<&str>,
     bytes: &[u8],
     kind: FindingKind,

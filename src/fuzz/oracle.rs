@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::emulator::LedgerEntry;
+use crate::contract::LedgerEntry;
 
 /// The kinds of finding, in report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +101,10 @@ pub fn judge_entries(
                     FindingKind::ReachedAuthorizer,
                     format!(
                         "invocation seq {} ({}, {}) carries attempt id {:?}, which sent no valid signature",
-                        e.seq, e.transport, e.trigger, e.attempt_id
+                        e.seq,
+                        e.transport.label(),
+                        e.trigger,
+                        e.attempt_id
                     ),
                 ));
             }
@@ -137,15 +140,15 @@ mod tests {
             unix_ms: 0,
             authorizer: "A".into(),
             attempt_id: attempt.map(str::to_string),
-            transport: "mqtt".into(),
-            trigger: "connect".into(),
+            transport: crate::contract::Route::of(crate::contract::Transport::Mqtt),
+            trigger: crate::contract::Trigger::Connect,
             signature_verified: true,
             event: serde_json::Value::Null,
             response: None,
-            verdict: "allow".into(),
+            verdict: crate::contract::Verdict::Allow,
             deny_reason: None,
             duration_us: 0,
-            backend: "in_process".into(),
+            backend: crate::contract::BackendKind::InProcess,
             billed_ms: 0,
             memory_mb: 128,
             cold_start: false,

@@ -3,6 +3,7 @@
 
 use super::case::{Connect, ConnectFields, Level, MqttCase, Packet, Username};
 use super::target::{Target, signature_text};
+use crate::contract::MqttVersion;
 use crate::wire::mqtt::{ParamOrder, UsernameParts, build_username};
 
 /// MQTT's variable byte integer (at most 4 bytes; larger values are cut to the 4-byte maximum).
@@ -30,8 +31,8 @@ fn mqtt_string(s: &[u8], out: &mut Vec<u8>) {
 /// A CONNECT packet from its fields.
 pub fn connect_packet(c: &ConnectFields, target: &Target) -> Vec<u8> {
     let level = match c.level {
-        Level::V311 => 4,
-        Level::V5 => 5,
+        Level::V311 => MqttVersion::V311.level(),
+        Level::V5 => MqttVersion::V5.level(),
         Level::Other(b) => b,
     };
     let username = c.username.as_ref().map(|u| render_username(u, target));

@@ -10,16 +10,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::case::Transport;
 use super::oracle::FindingKind;
 use super::render::readable;
+use crate::contract::Route;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reproducer {
     pub seed: u64,
     pub case_index: u64,
-    pub transport: Transport,
+    pub transport: Route,
     pub valid_prefix: bool,
     pub kind: FindingKind,
     pub detail: String,
@@ -52,7 +52,7 @@ impl Reproducer {
     pub fn new(
         seed: u64,
         case_index: u64,
-        transport: Transport,
+        transport: Route,
         valid_prefix: bool,
         kind: FindingKind,
         detail: String,
@@ -82,7 +82,7 @@ impl Reproducer {
         let path = dir.join(format!(
             "finding-{}-{}-{}.json",
             self.case_index,
-            self.transport.as_str(),
+            self.transport.name(),
             self.kind.as_str()
         ));
         let text = serde_json::to_string_pretty(self)?;
@@ -121,7 +121,7 @@ mod tests {
         let r = Reproducer::new(
             1,
             2,
-            Transport::Mqtt,
+            Route::of(crate::contract::Transport::Mqtt),
             true,
             FindingKind::Panic,
             "d".into(),

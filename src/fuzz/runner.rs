@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::case::{Transport, generate};
+use super::case::{TARGETS, generate, target_index};
 use super::exec::Sent;
 pub use super::judge::{attempt_id, judge_case};
 use super::judge::{minimize, probe};
@@ -70,10 +70,10 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
     let emu_shutdown = Shutdown::new();
     let (running, ep) = opts.setup.start(&opts.run_dir, &emu_shutdown).await?;
     let ledger = running.ledger().clone();
-    let mut stats: Vec<TransportStats> = Transport::ALL
+    let mut stats: Vec<TransportStats> = TARGETS
         .iter()
         .map(|t| TransportStats {
-            transport: t.as_str(),
+            transport: t.name(),
             ..Default::default()
         })
         .collect();
@@ -104,7 +104,7 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
             opts.case_deadline,
         )
         .await;
-        let s = &mut stats[transport.index()];
+        let s = &mut stats[target_index(transport)];
         s.cases += 1;
         s.with_valid_prefix += u64::from(attempt.is_some());
         s.seconds += t0.elapsed().as_secs_f64();
@@ -134,7 +134,7 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
             findings.push(Finding {
                 kind,
                 case_index: Some(index),
-                transport: Some(transport.as_str()),
+                transport: Some(transport.name()),
                 detail,
                 reproducer: Some(path),
                 bytes: Some((bytes.len(), small.len())),

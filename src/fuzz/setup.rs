@@ -13,9 +13,8 @@ use super::exec::Endpoints;
 use super::oracle;
 use super::target::Target;
 use super::targets::fixture;
-use crate::emulator::config::{
-    AuthorizerSpec, Backend, DEFAULT_ACCOUNT, DEFAULT_REGION, FunctionBehaviour, FunctionSpec,
-};
+use crate::contract::authorizer::{AuthorizerSpec, Backend, FunctionBehaviour, FunctionSpec};
+use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION};
 use crate::emulator::{EmulatorConfig, RunningEmulator};
 use crate::scenario::Plan;
 use crate::shutdown::Shutdown;

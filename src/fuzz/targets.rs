@@ -13,7 +13,9 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use super::case::{Credentials, HttpCase, Level, Username};
 use super::render::connect_packet;
 use super::target::Target;
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
+use crate::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
+};
 use crate::emulator::gate::{self, RequestCredentials};
 use crate::emulator::mqtt::codec::{self, Inbound};
 use crate::token::verify::{verify_raw, verify_reference};
@@ -44,7 +46,7 @@ pub fn fixture() -> &'static Fixture {
         let target = Target {
             authorizer: "FuzzAuthorizer".into(),
             token_key_name: "x-token".into(),
-            host: crate::emulator::config::DEFAULT_ENDPOINT.into(),
+            host: crate::contract::transport::DEFAULT_ENDPOINT.into(),
         };
         let authorizers = vec![AuthorizerSpec {
             name: target.authorizer.clone(),

@@ -2,9 +2,10 @@
 //! does not send over a transport in use, each with the oracle's reason, and the ones it moves.
 
 use super::{Status, Verdict, verdict};
+use crate::attempt::Mix;
 use crate::attempt::oracle::{self, Applies};
-use crate::attempt::{Class, Forgery, Mix};
-use crate::metrics::Transport;
+use crate::contract::Transport;
+use crate::contract::{Class, Forgery};
 
 /// The `catalogue_coverage` verdict for a mix and the transports that have devices.
 pub fn coverage(mix: &Mix, in_use: &[Transport]) -> Verdict {

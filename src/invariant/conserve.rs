@@ -4,8 +4,8 @@
 //! bound is one invocation per attempt plus one per 300 s of the run.
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
-use crate::metrics::Transport;
+use crate::contract::Class;
+use crate::contract::Transport;
 
 pub struct CountsConserve;
 

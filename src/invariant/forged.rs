@@ -8,10 +8,11 @@
 //! [`super::passes::OraclePasses`].
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
 use crate::attempt::oracle::must_be_refused;
+use crate::contract::Class;
+use crate::contract::Transport;
 use crate::join::LedgerSummary;
-use crate::metrics::{Outcome, Transport};
+use crate::metrics::Outcome;
 
 pub struct ForgedNeverInvoked;
 

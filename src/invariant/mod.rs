@@ -103,9 +103,10 @@ pub(crate) fn verdict(name: &'static str, status: Status, summary: String) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::{Class, Forgery};
+    use crate::contract::Transport;
+    use crate::contract::{Class, Forgery};
     use crate::join::LedgerRow;
-    use crate::metrics::{Outcome, Transport};
+    use crate::metrics::Outcome;
 
     fn run(rec: &Recorder, rows: Vec<LedgerRow>) -> Vec<Verdict> {
         let l = LedgerSummary::new("test", "r", rows);

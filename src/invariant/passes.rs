@@ -6,8 +6,9 @@
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
 use crate::attempt::oracle::{self, Applies, Evidence, GateVerdict};
-use crate::attempt::{Class, Forgery};
-use crate::metrics::{Outcome, Transport};
+use crate::contract::Transport;
+use crate::contract::{Class, Forgery};
+use crate::metrics::Outcome;
 
 pub struct OraclePasses;
 

@@ -3,8 +3,9 @@
 //! with a replay-resistant function.
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
-use crate::metrics::{Outcome, Transport};
+use crate::contract::Class;
+use crate::contract::Transport;
+use crate::metrics::Outcome;
 
 pub struct ReplayExposure;
 

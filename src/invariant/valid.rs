@@ -4,8 +4,9 @@
 //! transport errors are reported but are not authorization decisions.
 
 use super::{Inputs, Rule, Status, Verdict, verdict};
-use crate::attempt::Class;
-use crate::metrics::{Outcome, Transport};
+use crate::contract::Class;
+use crate::contract::Transport;
+use crate::metrics::Outcome;
 
 pub struct ValidAllowed;
 

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::summary::{LedgerRow, LedgerSummary};
 use super::{Pending, Spec, Witness};
-use crate::emulator::{Ledger, LedgerEntry};
+use crate::contract::LedgerEntry;
+use crate::emulator::Ledger;
 
 fn lock(s: &Mutex<LedgerSummary>) -> MutexGuard<'_, LedgerSummary> {
     s.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -78,9 +79,10 @@ impl Drop for InProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::{Class, Forgery};
+    use crate::contract::Transport;
+    use crate::contract::{Class, Forgery};
     use crate::invariant::{Inputs, Status, evaluate};
-    use crate::metrics::{Outcome, Recorder, Transport};
+    use crate::metrics::{Outcome, Recorder};
 
     fn entry(id: &str) -> LedgerEntry {
         LedgerEntry {
@@ -88,15 +90,15 @@ mod tests {
             unix_ms: 1,
             authorizer: "A".into(),
             attempt_id: Some(id.into()),
-            transport: "https".into(),
-            trigger: "publish".into(),
+            transport: crate::contract::Route::of(crate::contract::Transport::Https),
+            trigger: crate::contract::Trigger::Publish,
             signature_verified: true,
             event: serde_json::json!({}),
             response: None,
-            verdict: "allow".into(),
+            verdict: crate::contract::Verdict::Allow,
             deny_reason: None,
             duration_us: 5,
-            backend: "in_process".into(),
+            backend: crate::contract::BackendKind::InProcess,
             billed_ms: 0,
             memory_mb: 128,
             cold_start: false,

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use admin::{Admin, AdminLedger};
 pub use in_process::InProcess;
-pub use summary::{ClassInvocations, DEFAULT_MEMORY_MB, LedgerRow, LedgerSummary};
+pub use summary::{ClassInvocations, LedgerRow, LedgerSummary};
 
 use crate::emulator::Ledger;
 use crate::scenario::Groups;
@@ -151,7 +151,7 @@ impl Running {
 mod tests {
     use super::*;
 
-    fn entry(id: String) -> crate::emulator::LedgerEntry {
+    fn entry(id: String) -> crate::contract::LedgerEntry {
         let row = serde_json::json!({
             "seq": 0, "unix_ms": 1, "authorizer": "A", "attempt_id": id, "transport": "https",
             "trigger": "publish", "signature_verified": true, "event": {}, "response": null,

@@ -1,15 +1,16 @@
 //! The ledger join: the emulator's invocation ledger, reduced to counts per credential class for this run.
 //!
 //! Each ledger entry carries the attempt id the generator sent (`x-tokenstorm-attempt`), and the id names the
-//! class ([`crate::attempt::id`]), so the join needs no per-attempt storage. Entries of other runs or without
+//! class ([`crate::contract::attempt_id`]), so the join needs no per-attempt storage. Entries of other runs or without
 //! an id are counted as foreign. The join is incremental (the emulator's ledger is bounded, so it is read as the
 //! run goes, see [`super::Witness`]) and counts the entries it could never see as missed.
 
 use serde::{Deserialize, Serialize};
 
 use crate::attempt::oracle::must_be_refused;
-use crate::attempt::{Class, id};
-use crate::metrics::Transport;
+use crate::contract::ledger::billing;
+use crate::contract::{BackendKind, Transport, Verdict};
+use crate::contract::{Class, attempt_id as id};
 use crate::scenario::Groups;
 use crate::wire::settings::GateSettings;
 
@@ -21,14 +22,13 @@ pub struct LedgerRow {
     pub seq: u64,
     #[serde(default)]
     pub attempt_id: Option<String>,
-    /// `allow` or `deny`.
-    pub verdict: String,
+    pub verdict: Verdict,
     /// How long the invocation took, µs (the billed duration when the backend reports none).
     #[serde(default)]
     pub duration_us: u64,
-    /// `in_process`, `runtime_api` or `invoke_api`; `None` (older emulators): in-process.
+    /// `None` (older emulators): in-process.
     #[serde(default)]
-    pub backend: Option<String>,
+    pub backend: Option<BackendKind>,
     /// The billed duration the backend measured (rounded up to 1 ms).
     #[serde(default)]
     pub billed_ms: Option<u64>,
@@ -43,14 +43,14 @@ pub struct LedgerRow {
     pub throttled: bool,
 }
 
-impl From<&crate::emulator::LedgerEntry> for LedgerRow {
-    fn from(e: &crate::emulator::LedgerEntry) -> Self {
+impl From<&crate::contract::LedgerEntry> for LedgerRow {
+    fn from(e: &crate::contract::LedgerEntry) -> Self {
         Self {
             seq: e.seq,
             attempt_id: e.attempt_id.clone(),
-            verdict: e.verdict.clone(),
+            verdict: e.verdict,
             duration_us: e.duration_us,
-            backend: Some(e.backend.clone()),
+            backend: Some(e.backend),
             billed_ms: Some(e.billed_ms),
             memory_mb: Some(u64::from(e.memory_mb)),
             cold_start: e.cold_start,
@@ -60,12 +60,16 @@ impl From<&crate::emulator::LedgerEntry> for LedgerRow {
 }
 
 impl LedgerRow {
-    /// A row with only the join's fields (tests).
+    /// A row with only the join's fields (tests): `verdict` is `allow`, else a deny.
     pub fn new(seq: u64, attempt_id: Option<&str>, verdict: &str) -> Self {
         Self {
             seq,
             attempt_id: attempt_id.map(str::to_string),
-            verdict: verdict.into(),
+            verdict: if verdict == Verdict::Allow.as_str() {
+                Verdict::Allow
+            } else {
+                Verdict::Deny
+            },
             duration_us: 0,
             backend: None,
             billed_ms: None,
@@ -80,20 +84,14 @@ impl LedgerRow {
     /// real function's measured duration rounded up to 1 ms); when it reports 0 or none, the measured duration
     /// rounded up to 1 ms (Lambda bills at least 1 ms). Memory: the function's `memory_mb`, else 128.
     pub fn billing(&self) -> Option<(u64, u64)> {
-        if self.throttled {
-            return None;
-        }
-        let measured = self.duration_us.div_ceil(1000).max(1);
-        let ms = match self.billed_ms {
-            Some(ms) if ms > 0 => ms,
-            _ => measured,
-        };
-        Some((ms, self.memory_mb.unwrap_or(DEFAULT_MEMORY_MB)))
+        billing(
+            self.throttled,
+            self.billed_ms,
+            self.duration_us,
+            self.memory_mb,
+        )
     }
 }
-
-/// Lambda's default memory size, MB.
-pub const DEFAULT_MEMORY_MB: u64 = 128;
 
 /// Invocations of one class, and what they are billed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -228,7 +226,7 @@ impl LedgerSummary {
             .as_ref()
             .and_then(|g| g.transport_of(a.device))
             .unwrap_or(Transport::Https);
-        let allow = row.verdict == "allow";
+        let allow = row.verdict == Verdict::Allow;
         let billed = row.billing();
         for c in [
             &mut self.by_class[a.class.index()],
@@ -285,7 +283,7 @@ impl LedgerSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
 
     fn row(id: Option<&str>, verdict: &str) -> LedgerRow {
         LedgerRow::new(0, id, verdict)
@@ -343,7 +341,7 @@ mod billing_tests {
 
         let mut s = LedgerSummary::starting_after("t", "r", 0);
         let mut cold = LedgerRow::new(1, Some("r-replayed-1-0"), "deny");
-        cold.backend = Some("runtime_api".into());
+        cold.backend = Some(BackendKind::RuntimeApi);
         cold.billed_ms = Some(30);
         cold.memory_mb = Some(1024);
         cold.cold_start = true;

@@ -8,15 +8,10 @@ use rumqttc::mqttbytes::v4 as p4;
 use rumqttc::v5::mqttbytes as m5;
 use rumqttc::v5::mqttbytes::v5 as p5;
 
+use crate::contract::MqttVersion;
+
 /// Largest packet the generator accepts from the server (AWS: 128 KB payloads).
 pub const MAX_PACKET: usize = 256 * 1024;
-
-/// The MQTT protocol version a device speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    V311,
-    V5,
-}
 
 /// A packet from the server, reduced to what the session acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +78,9 @@ fn v5_connack_code(c: p5::ConnectReturnCode) -> u8 {
 }
 
 /// Decodes the next packet at the front of `buf` (consumed only when complete).
-pub fn decode(v: Version, buf: &mut BytesMut) -> Result<In, DecodeError> {
+pub fn decode(v: MqttVersion, buf: &mut BytesMut) -> Result<In, DecodeError> {
     match v {
-        Version::V311 => match p4::Packet::read(buf, MAX_PACKET) {
+        MqttVersion::V311 => match p4::Packet::read(buf, MAX_PACKET) {
             Ok(p4::Packet::ConnAck(a)) => Ok(In::ConnAck { code: a.code as u8 }),
             Ok(p4::Packet::PubAck(a)) => Ok(In::PubAck {
                 pkid: a.pkid,
@@ -110,7 +105,7 @@ pub fn decode(v: Version, buf: &mut BytesMut) -> Result<In, DecodeError> {
             Err(m4::Error::InvalidConnectReturnCode(c)) => Ok(In::ConnAck { code: c.max(1) }),
             Err(e) => Err(DecodeError::Bad(e.to_string())),
         },
-        Version::V5 => match p5::Packet::read(buf, Some(MAX_PACKET as u32)) {
+        MqttVersion::V5 => match p5::Packet::read(buf, Some(MAX_PACKET as u32)) {
             Ok(p5::Packet::ConnAck(a)) => Ok(In::ConnAck {
                 code: v5_connack_code(a.code),
             }),
@@ -170,10 +165,10 @@ pub enum Out<'a> {
 }
 
 /// Encodes `out` into `buf` (cleared first).
-pub fn encode(v: Version, out: Out<'_>, buf: &mut BytesMut) -> Result<(), String> {
+pub fn encode(v: MqttVersion, out: Out<'_>, buf: &mut BytesMut) -> Result<(), String> {
     buf.clear();
     match v {
-        Version::V311 => {
+        MqttVersion::V311 => {
             let q = |qos1| {
                 if qos1 {
                     m4::QoS::AtLeastOnce
@@ -217,7 +212,7 @@ pub fn encode(v: Version, out: Out<'_>, buf: &mut BytesMut) -> Result<(), String
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         }
-        Version::V5 => {
+        MqttVersion::V5 => {
             let q = |qos1| {
                 if qos1 {
                     m5::QoS::AtLeastOnce
@@ -275,13 +270,13 @@ mod tests {
     use super::*;
 
     /// What a server would send, encoded with the same codec.
-    fn server(v: Version, p: Result<p4::Packet, p5::Packet>) -> BytesMut {
+    fn server(v: MqttVersion, p: Result<p4::Packet, p5::Packet>) -> BytesMut {
         let mut b = BytesMut::new();
         match (v, p) {
-            (Version::V311, Ok(p)) => {
+            (MqttVersion::V311, Ok(p)) => {
                 p.write(&mut b, MAX_PACKET).unwrap();
             }
-            (Version::V5, Err(p)) => {
+            (MqttVersion::V5, Err(p)) => {
                 p.write(&mut b, Some(MAX_PACKET as u32)).unwrap();
             }
             _ => unreachable!("test setup"),
@@ -292,18 +287,18 @@ mod tests {
     #[test]
     fn connacks_of_both_versions() {
         let mut b = server(
-            Version::V311,
+            MqttVersion::V311,
             Ok(p4::Packet::ConnAck(p4::ConnAck::new(
                 p4::ConnectReturnCode::NotAuthorized,
                 false,
             ))),
         );
         assert_eq!(
-            decode(Version::V311, &mut b).unwrap(),
+            decode(MqttVersion::V311, &mut b).unwrap(),
             In::ConnAck { code: 5 }
         );
         let mut b = server(
-            Version::V5,
+            MqttVersion::V5,
             Err(p5::Packet::ConnAck(p5::ConnAck {
                 session_present: false,
                 code: p5::ConnectReturnCode::NotAuthorized,
@@ -311,12 +306,12 @@ mod tests {
             })),
         );
         assert_eq!(
-            decode(Version::V5, &mut b).unwrap(),
+            decode(MqttVersion::V5, &mut b).unwrap(),
             In::ConnAck { code: 0x87 }
         );
         let mut partial = BytesMut::from(&[0x20u8][..]);
         assert!(matches!(
-            decode(Version::V311, &mut partial),
+            decode(MqttVersion::V311, &mut partial),
             Err(DecodeError::Incomplete)
         ));
         assert_eq!(partial.len(), 1, "nothing consumed");
@@ -326,9 +321,9 @@ mod tests {
     fn a_refused_v5_publish_is_not_ok() {
         let mut ack = p5::PubAck::new(7, None);
         ack.reason = p5::PubAckReason::NotAuthorized;
-        let mut b = server(Version::V5, Err(p5::Packet::PubAck(ack)));
+        let mut b = server(MqttVersion::V5, Err(p5::Packet::PubAck(ack)));
         assert_eq!(
-            decode(Version::V5, &mut b).unwrap(),
+            decode(MqttVersion::V5, &mut b).unwrap(),
             In::PubAck { pkid: 7, ok: false }
         );
     }
@@ -342,7 +337,7 @@ mod tests {
             password: "",
             keep_alive_s: 60,
         };
-        encode(Version::V311, out(), &mut b).unwrap();
+        encode(MqttVersion::V311, out(), &mut b).unwrap();
         match p4::Packet::read(&mut b, MAX_PACKET).unwrap() {
             p4::Packet::Connect(c) => {
                 assert_eq!(c.client_id, "tokenstorm-000001");
@@ -353,7 +348,7 @@ mod tests {
             }
             p => panic!("{p:?}"),
         }
-        encode(Version::V5, out(), &mut b).unwrap();
+        encode(MqttVersion::V5, out(), &mut b).unwrap();
         match p5::Packet::read(&mut b, None).unwrap() {
             p5::Packet::Connect(c, _, login) => {
                 assert_eq!(c.keep_alive, 60);

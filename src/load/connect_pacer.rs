@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// The minimum gap between two CONNECTs with the same client id.
-pub const PER_CLIENT_GAP: Duration = Duration::from_secs(1);
+/// The minimum gap between two CONNECTs with the same client id (AWS's limit).
+pub use crate::contract::limits::CONNECT_GAP_PER_CLIENT_ID as PER_CLIENT_GAP;
 
 /// The pure slot rule: with `next` the first unclaimed slot and `now_slot` the slot of the present, the
 /// claimed slot and the new `next`.

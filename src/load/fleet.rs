@@ -16,8 +16,10 @@ use super::connect_pacer::{ConnectPacer, PER_CLIENT_GAP};
 use super::link::LinkSpec;
 use super::session::{Ended, Session, SessionSpec, Sink};
 use super::username::UsernameBook;
-use crate::attempt::{Catalogue, Class, Mix, TokenPool, device_rng, id};
-use crate::metrics::{Outcome, Phase, PubEvent, Recorder, Transport};
+use crate::attempt::{Catalogue, Mix, TokenPool, device_rng};
+use crate::contract::Transport;
+use crate::contract::{Class, attempt_id as id};
+use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::MqttPlan;
 use crate::shutdown::Shutdown;
 
@@ -72,7 +74,7 @@ impl Fleet {
             warmup_end,
             timeout,
             // The plan refuses a mix left empty on a transport in use; keep the whole mix for the others.
-            mixes: crate::metrics::Transport::ALL
+            mixes: crate::contract::Transport::ALL
                 .into_iter()
                 .map(|t| mix.for_transport(t).unwrap_or_else(|_| mix.clone()))
                 .collect(),

@@ -12,7 +12,8 @@ use super::link::LinkSpec;
 use super::username::{UsernameBook, UsernameShape};
 use super::{Connector, LoadResult, RequestBook, lane};
 use crate::attempt::Catalogue;
-use crate::metrics::{Recorder, Transport};
+use crate::contract::Transport;
+use crate::metrics::Recorder;
 use crate::scenario::Plan;
 use crate::shutdown::Shutdown;
 

@@ -20,8 +20,10 @@ use tokio::time::Instant;
 use super::connect::{Connector, Sender};
 use super::pacer::{ClosedSlot, OpenSchedule};
 use super::request::{Placement, RequestBook};
-use crate::attempt::{Catalogue, Class, Mix, TokenPool, device_rng, id};
-use crate::metrics::{Outcome, Recorder, Transport};
+use crate::attempt::{Catalogue, Mix, TokenPool, device_rng};
+use crate::contract::Transport;
+use crate::contract::{Class, attempt_id as id};
+use crate::metrics::{Outcome, Recorder};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
 

@@ -20,7 +20,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-use crate::metrics::{Phase, Transport};
+use crate::contract::Transport;
+use crate::metrics::Phase;
 use crate::wire::mqtt::WS_SUBPROTOCOL;
 
 /// How to reach the MQTT endpoint of one transport.

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 
 use super::connect::{client_config, server_name};
 use super::link::{LinkSpec, tls_connector};
-use crate::metrics::Transport;
+use crate::contract::Transport;
 use crate::scenario::{Plan, Target};
 use crate::wire::mqtt::{ALPN_MQTT, WS_PATH};
 

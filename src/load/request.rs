@@ -9,7 +9,8 @@ use hyper::{Method, Request, Uri};
 use crate::attempt::forge::{
     MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature, second_token,
 };
-use crate::attempt::{Catalogue, Class, Credential, Wire};
+use crate::attempt::{Catalogue, Credential, Wire};
+use crate::contract::Class;
 use crate::wire::http::{ATTEMPT_ID, AUTHORIZER_NAME, SIGNATURE, publish_target};
 use crate::wire::query::{encode_component, raw_plus_value, raw_query_value};
 

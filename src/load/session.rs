@@ -8,9 +8,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
-use super::codec::{DecodeError, In, Out, Version, decode, encode};
+use super::codec::{DecodeError, In, Out, decode, encode};
 use super::link::Link;
 use super::username::Login;
+use crate::contract::MqttVersion;
 use crate::metrics::{Outcome, Phase, PubEvent};
 
 /// QoS 1 publishes awaiting a PUBACK at once; the device skips a tick when this many are unanswered.
@@ -47,13 +48,13 @@ pub enum ReadError {
 /// One connection's packet reader and writer.
 pub struct Session {
     pub link: Link,
-    version: Version,
+    version: MqttVersion,
     rbuf: BytesMut,
     wbuf: BytesMut,
 }
 
 impl Session {
-    pub fn new(link: Link, version: Version) -> Self {
+    pub fn new(link: Link, version: MqttVersion) -> Self {
         Self {
             link,
             version,

@@ -8,7 +8,8 @@
 use crate::attempt::forge::{
     MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature, second_token,
 };
-use crate::attempt::{Catalogue, Class, Credential, Forgery, Wire};
+use crate::attempt::{Catalogue, Credential, Wire};
+use crate::contract::{Class, Forgery};
 use crate::scenario::file::UsernameMode;
 use crate::wire::http::SIGNATURE;
 use crate::wire::mqtt;
@@ -199,7 +200,8 @@ pub fn credential_query(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::{Forgery, test_keys};
+    use crate::attempt::test_keys;
+    use crate::contract::Forgery;
     use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 
     fn book(mode: UsernameMode) -> (UsernameBook, Catalogue) {
@@ -239,8 +241,8 @@ mod tests {
     #[test]
     fn every_variant_gets_the_oracles_verdict_from_the_gate_under_every_setting() {
         use crate::attempt::oracle::{self, Applies, GateVerdict};
+        use crate::contract::Transport;
         use crate::emulator::gate::{RequestCredentials, test_support};
-        use crate::metrics::Transport;
         let (book, _) = book(UsernameMode::CustomAuthorizer);
         let empty = hyper::HeaderMap::new();
         for settings in test_support::all_settings() {
@@ -254,7 +256,9 @@ mod tests {
             for (c, want) in classes {
                 let l = book.login(0, c, 0, "r-x-0-0");
                 let got = match mqtt::parse_username_with(&l.username, settings.query_plus) {
-                    Err(_) => GateVerdict::Refused("malformed_username"),
+                    Err(_) => {
+                        GateVerdict::Refused(crate::contract::GateRejection::MalformedUsername)
+                    }
                     Ok(p) => test_support::verdict(&RequestCredentials {
                         headers: &empty,
                         query: &[],

@@ -1,10 +1,10 @@
 //! Measurements (DESIGN.md `metrics/`): per-task [`Recorder`]s with enum-indexed counters and HdrHistograms,
-//! merged at the end. Labels are bounded enums ([`Transport`], [`crate::attempt::Class`], [`Outcome`]).
+//! merged at the end. Labels are bounded enums ([`crate::contract::Transport`], [`crate::contract::Class`], [`Outcome`]).
 
 pub mod outcome;
 pub mod phase;
 pub mod recorder;
 
-pub use outcome::{Outcome, Transport};
+pub use outcome::Outcome;
 pub use phase::{Phase, PubEvent};
 pub use recorder::Recorder;

@@ -77,37 +77,3 @@ impl Outcome {
         }
     }
 }
-
-/// The transport an attempt used: HTTPS publish, MQTT over TLS (ALPN `mqtt`), plain MQTT over TCP, and MQTT
-/// over WebSocket over TLS (`wss://…/mqtt`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transport {
-    Https,
-    MqttTls,
-    Mqtt,
-    Wss,
-}
-
-impl Transport {
-    pub const COUNT: usize = 4;
-    pub const ALL: [Transport; Self::COUNT] = [Self::Https, Self::MqttTls, Self::Mqtt, Self::Wss];
-
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Https => "https",
-            Self::MqttTls => "mqtt_tls",
-            Self::Mqtt => "mqtt",
-            Self::Wss => "wss",
-        }
-    }
-
-    /// Every transport but HTTPS keeps an MQTT session.
-    pub const fn is_mqtt(self) -> bool {
-        !matches!(self, Self::Https)
-    }
-}

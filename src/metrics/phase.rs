@@ -1,5 +1,5 @@
 //! The phases of a kept connection, timed separately (µs), and what happened to each MQTT publish. Bounded
-//! enums, usable as array indices next to [`super::Transport`] and [`crate::attempt::Class`].
+//! enums, usable as array indices next to [`crate::contract::Transport`] and [`crate::contract::Class`].
 
 use serde::{Deserialize, Serialize};
 

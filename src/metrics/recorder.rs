@@ -3,8 +3,9 @@
 
 use hdrhistogram::Histogram;
 
-use super::{Outcome, Phase, PubEvent, Transport};
-use crate::attempt::Class;
+use super::{Outcome, Phase, PubEvent};
+use crate::contract::Class;
+use crate::contract::Transport;
 
 const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
 const STARTS: usize = Transport::COUNT * Class::COUNT;
@@ -196,7 +197,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
 
     #[test]
     fn records_and_merges_losslessly() {

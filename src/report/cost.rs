@@ -17,9 +17,10 @@
 
 use serde::Serialize;
 
-use crate::attempt::Class;
+use crate::contract::Class;
+use crate::contract::Transport;
 use crate::join::LedgerSummary;
-use crate::metrics::{Outcome, PubEvent, Recorder, Transport};
+use crate::metrics::{Outcome, PubEvent, Recorder};
 use crate::scenario::Pricing;
 use crate::scenario::pricing::PICO;
 
@@ -234,7 +235,7 @@ mod tests {
     fn a_hand_computed_bill() {
         let mut rec = Recorder::new();
         let mut l = LedgerSummary::starting_after("t", "r", 0);
-        let f = Class::Forged(crate::attempt::Forgery::BitFlip);
+        let f = Class::Forged(crate::contract::Forgery::BitFlip);
         let mut seq = 0;
         for (c, n, label) in [(Class::Valid, 10, "valid"), (f, 4, "forged.bit_flip")] {
             for k in 0..n {

@@ -93,7 +93,7 @@ mod tests {
     /// The schema lists every variant a report row can name: the catalogue's forgeries, then the replay variants.
     #[test]
     fn the_schema_names_every_catalogue_variant() {
-        use crate::attempt::{Class, Forgery};
+        use crate::contract::{Class, Forgery};
         let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/reports/schema.json"

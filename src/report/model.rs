@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 
-use crate::attempt::{Class, oracle};
+use crate::attempt::oracle;
+use crate::contract::Class;
+use crate::contract::Transport;
 use crate::invariant::{Status, Verdict};
 use crate::join::LedgerSummary;
-use crate::metrics::{Outcome, Recorder, Transport};
+use crate::metrics::{Outcome, Recorder};
 use crate::wire::settings::GateSettings;
 
 #[derive(Debug, Clone, Serialize)]
@@ -249,7 +251,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
     use crate::wire::settings::Duplicates;
 
     /// Rows carry the oracle's judgement under the run's gate, so renderers need not ask the oracle again.

@@ -8,8 +8,9 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::model::Percentiles;
-use crate::attempt::Class;
-use crate::metrics::{Outcome, Phase, PubEvent, Recorder, Transport};
+use crate::contract::Class;
+use crate::contract::Transport;
+use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::Groups;
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,7 +1,9 @@
 //! The authorizers a target built from a [`Plan`] serves (the embedded emulator, the fuzz emulator).
 
 use super::Plan;
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
+use crate::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
+};
 
 impl Plan {
     /// The authorizer an emulator serves for this plan: `[authorizer]` with every key of `[keys]` registered.

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::MqttVersion;
+
 pub use super::pricing::{Architecture, PricingSection};
 
 /// A whole scenario file.
@@ -181,20 +183,10 @@ pub enum UsernameMode {
     Plain,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MqttProtocol {
-    /// MQTT 3.1.1: AWS refuses a CONNECT by closing the connection without a CONNACK.
-    #[serde(rename = "3.1.1")]
-    V311,
-    /// MQTT 5: refusals are CONNACK `0x87`, denied publishes PUBACK `0x87`.
-    #[serde(rename = "5")]
-    V5,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MqttSection {
-    pub protocol: MqttProtocol,
+    pub protocol: MqttVersion,
     pub username_mode: UsernameMode,
     /// Plain mode: the username.
     pub username: String,
@@ -255,7 +247,7 @@ impl Default for ReplayedVariants {
 /// `[mix.forged_variants]`: a relative weight per forgery variant, keyed by its stable name (the catalogue in
 /// `attempt::oracle`). Variants left out keep their default weight 1.0; an unknown name is an error.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ForgedVariants([f64; crate::attempt::Forgery::COUNT]);
+pub struct ForgedVariants([f64; crate::contract::Forgery::COUNT]);
 
 impl Default for RunSection {
     fn default() -> Self {
@@ -321,7 +313,7 @@ impl Default for TargetSection {
             mqtt_tls_addr: String::new(),
             mqtt_addr: String::new(),
             wss_url: String::new(),
-            ledger_capacity: crate::emulator::config::DEFAULT_LEDGER_CAPACITY as u64,
+            ledger_capacity: crate::contract::ledger::DEFAULT_LEDGER_CAPACITY as u64,
             inactive_authorizer: crate::attempt::forge::INACTIVE_AUTHORIZER.to_string(),
         }
     }
@@ -352,7 +344,7 @@ impl Default for TransportsSection {
 impl Default for MqttSection {
     fn default() -> Self {
         Self {
-            protocol: MqttProtocol::V311,
+            protocol: MqttVersion::V311,
             username_mode: UsernameMode::CustomAuthorizer,
             username: String::new(),
             password: String::new(),
@@ -383,7 +375,7 @@ impl Default for MixSection {
 
 impl Default for ForgedVariants {
     fn default() -> Self {
-        Self([1.0; crate::attempt::Forgery::COUNT])
+        Self([1.0; crate::contract::Forgery::COUNT])
     }
 }
 
@@ -400,7 +392,7 @@ impl Serialize for ForgedVariants {
 
 impl<'de> Deserialize<'de> for ForgedVariants {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use crate::attempt::Forgery;
+        use crate::contract::Forgery;
         let given = std::collections::BTreeMap::<String, f64>::deserialize(d)?;
         let mut out = Self::default();
         for (name, w) in given {
@@ -418,13 +410,13 @@ impl<'de> Deserialize<'de> for ForgedVariants {
 }
 
 impl ForgedVariants {
-    /// The weights with their variants, in [`crate::attempt::Forgery::ALL`] order.
-    pub fn weights(&self) -> [(crate::attempt::Forgery, f64); crate::attempt::Forgery::COUNT] {
-        std::array::from_fn(|i| (crate::attempt::Forgery::ALL[i], self.0[i]))
+    /// The weights with their variants, in [`crate::contract::Forgery::ALL`] order.
+    pub fn weights(&self) -> [(crate::contract::Forgery, f64); crate::contract::Forgery::COUNT] {
+        std::array::from_fn(|i| (crate::contract::Forgery::ALL[i], self.0[i]))
     }
 
     /// Sets one variant's weight.
-    pub fn set(&mut self, f: crate::attempt::Forgery, weight: f64) {
+    pub fn set(&mut self, f: crate::contract::Forgery, weight: f64) {
         self.0[f.index()] = weight;
     }
 }

@@ -5,8 +5,8 @@
 
 use serde::Deserialize as _;
 
-use crate::emulator::config::FunctionSpec;
-use crate::emulator::file::FunctionFile;
+use crate::contract::authorizer::FunctionSpec;
+use crate::contract::function_file::FunctionFile;
 
 /// Resolves the table; relative paths (`runtime.dir`) are taken from `base`, the scenario file's directory.
 /// The error is the problem, naming the field where it can.

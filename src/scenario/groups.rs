@@ -6,9 +6,10 @@ use std::ops::Range;
 use std::time::Duration;
 
 use super::error::ScenarioError;
-use super::file::{MqttProtocol, Scenario, UsernameMode};
-use crate::load::codec::Version;
-use crate::metrics::Transport;
+use super::file::{Scenario, UsernameMode};
+use crate::contract::MqttVersion;
+use crate::contract::Transport;
+use crate::contract::limits::MAX_PAYLOAD_BYTES;
 
 /// Device id ranges per transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +79,7 @@ impl Groups {
 /// The validated `[mqtt]` section.
 #[derive(Debug, Clone)]
 pub struct MqttPlan {
-    pub version: Version,
+    pub version: MqttVersion,
     pub username_mode: UsernameMode,
     pub username: String,
     pub password: Option<String>,
@@ -138,7 +139,7 @@ pub(super) fn resolve_mqtt(
     if m.qos > 1 {
         return Err(err("mqtt.qos", format!("must be 0 or 1 (got {})", m.qos)));
     }
-    if m.payload_bytes > 128 * 1024 {
+    if m.payload_bytes as usize > MAX_PAYLOAD_BYTES {
         return Err(err(
             "mqtt.payload_bytes",
             format!("must be ≤ 131072, the AWS limit (got {})", m.payload_bytes),
@@ -190,10 +191,7 @@ pub(super) fn resolve_mqtt(
         ));
     }
     Ok(MqttPlan {
-        version: match m.protocol {
-            MqttProtocol::V311 => Version::V311,
-            MqttProtocol::V5 => Version::V5,
-        },
+        version: m.protocol,
         username_mode: m.username_mode,
         username: m.username.clone(),
         password: (!m.password.is_empty()).then(|| m.password.clone()),

@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::error::ScenarioError;
 use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
 use super::groups::{Groups, MqttPlan};
-use crate::attempt::{Class, Mix, MixError};
-use crate::emulator::config::{AuthorizerStatus, FunctionSpec};
+use crate::attempt::{Mix, MixError};
+use crate::contract::Class;
+use crate::contract::authorizer::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};
 
 /// How attempts are paced.
@@ -213,7 +214,7 @@ impl Plan {
         if h.qos > 1 {
             return Err(err("http.qos", format!("must be 0 or 1 (got {})", h.qos)));
         }
-        if h.payload_bytes > 128 * 1024 {
+        if h.payload_bytes as usize > crate::contract::limits::MAX_PAYLOAD_BYTES {
             return Err(err(
                 "http.payload_bytes",
                 format!("must be ≤ 131072, the AWS limit (got {})", h.payload_bytes),
@@ -229,7 +230,7 @@ impl Plan {
         }
         let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
-        for t in crate::metrics::Transport::ALL {
+        for t in crate::contract::Transport::ALL {
             if groups.count(t) > 0 && mix.for_transport(t).is_err() {
                 return Err(err(
                     "mix.forged_variants",

@@ -6,8 +6,8 @@ use super::error::ScenarioError;
 use super::file::{Scenario, TargetKind};
 use super::groups::Groups;
 use super::plan::Target;
-use crate::emulator::config::DEFAULT_ENDPOINT;
-use crate::metrics::Transport;
+use crate::contract::Transport;
+use crate::contract::transport::DEFAULT_ENDPOINT;
 use crate::wire::url;
 
 pub(super) fn resolve_target(

@@ -5,10 +5,11 @@ use super::error::ScenarioError;
 use super::file::{Scenario, TokenScheme};
 use super::groups::Groups;
 use super::plan::Model;
-use crate::attempt::{Class, Mix};
-use crate::emulator::config::FunctionBehaviour;
-use crate::load::connect_pacer::PER_CLIENT_GAP;
-use crate::metrics::Transport;
+use crate::attempt::Mix;
+use crate::contract::Class;
+use crate::contract::Transport;
+use crate::contract::authorizer::FunctionBehaviour;
+use crate::contract::limits::CONNECT_GAP_PER_CLIENT_ID as PER_CLIENT_GAP;
 
 /// Checks `devices.token_max_age_s` and `devices.token_pool` of a replay-resistant scenario.
 pub(super) fn validate(
@@ -173,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_function_and_the_tokens_agree_on_the_maximum_age() {
-        use crate::emulator::replay_resistant::ReplayRules;
+        use crate::contract::authorizer::ReplayRules;
         let err = |field: &str, problem: String| ScenarioError::new("s.toml", field, problem);
         let mut s = Scenario::default();
         let f = |age| {

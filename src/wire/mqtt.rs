@@ -19,9 +19,6 @@ use super::settings::QueryPlus;
 /// The free text of a username that carries a tokenstorm attempt id starts with this; the id follows it.
 pub const ATTEMPT_PREFIX: &str = "ts-";
 
-/// Client ids longer than this are refused (spec §7).
-pub const MAX_CLIENT_ID_BYTES: usize = 128;
-
 /// ALPN protocol name AWS IoT serves MQTT under on port 443.
 pub const ALPN_MQTT: &[u8] = b"mqtt";
 

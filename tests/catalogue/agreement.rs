@@ -1,6 +1,7 @@
 //! `rsa` (the reference) and `aws-lc-rs` (the gate's verifier) agree on every catalogue signature.
 
-use tokenstorm::attempt::{Catalogue, Forgery, SetSpec, Wire};
+use tokenstorm::attempt::{Catalogue, SetSpec, Wire};
+use tokenstorm::contract::Forgery;
 use tokenstorm::token::decode_signature;
 use tokenstorm::token::verify::{verify_raw, verify_reference};
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use tokenstorm::metrics::Transport;
+use tokenstorm::contract::Transport;
 
 use crate::run::{invariant, repo, run, text, write_scenario};
 

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tokenstorm::attempt::forge::INACTIVE_AUTHORIZER;
+use tokenstorm::attempt::oracle;
 use tokenstorm::attempt::oracle::GateVerdict;
-use tokenstorm::attempt::{Forgery, oracle};
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::AuthorizerStatus;
-use tokenstorm::metrics::Transport;
+use tokenstorm::contract::Forgery;
+use tokenstorm::contract::Transport;
+use tokenstorm::contract::authorizer::AuthorizerStatus;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -150,7 +151,7 @@ async fn ci_security_against(emulator_gate: GateSettings, declared: GateSettings
 struct Judged {
     code: Option<i32>,
     report: Value,
-    entries: Vec<tokenstorm::emulator::LedgerEntry>,
+    entries: Vec<tokenstorm::contract::LedgerEntry>,
     rejections: BTreeMap<String, u64>,
     invocations: u64,
 }
@@ -261,7 +262,8 @@ async fn every_variant_as_the_oracle_says(gate: GateSettings) {
     assert_eq!(invocations, reached);
     for e in &entries {
         let id = e.attempt_id.as_deref().expect("attempt id");
-        let parsed = tokenstorm::attempt::id::parse(id).expect("one of the run's attempt ids");
+        let parsed =
+            tokenstorm::contract::attempt_id::parse(id).expect("one of the run's attempt ids");
         assert!(passes(parsed.class.label()), "{id} reached the authorizer");
     }
 
@@ -270,7 +272,7 @@ async fn every_variant_as_the_oracle_says(gate: GateSettings) {
     for ((_, variant), n) in &per {
         let f = Forgery::from_name(variant).unwrap();
         if let GateVerdict::Refused(reason) = oracle::entry(f).expected(&gate) {
-            *want.entry(reason.to_string()).or_default() += n;
+            *want.entry(reason.as_str().to_string()).or_default() += n;
         }
     }
     assert_eq!(rejections, want, "gate rejections by reason");

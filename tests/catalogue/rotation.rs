@@ -3,8 +3,8 @@
 //! ledger — over HTTPS and MQTT, while the key still listed keeps passing. Before the rotation the same pair
 //! reaches the authorizer, as spec §8 says a replay does.
 
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::DEFAULT_ENDPOINT;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::transport::DEFAULT_ENDPOINT;
 use tokenstorm::wire::mqtt::{UsernameParts, build_username};
 
 use crate::support::client::Conn;

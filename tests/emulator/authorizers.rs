@@ -1,9 +1,10 @@
 //! Authorizers from files: a `--config` TOML that takes its authorizer from describe-authorizer JSON and
 //! defines the function as a table; and a user-supplied TLS certificate.
 
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::emulator::config::TlsFiles;
 use tokenstorm::emulator::file::EmulatorFile;
-use tokenstorm::emulator::{FunctionBehaviour, start};
+use tokenstorm::emulator::start;
 use tokenstorm::shutdown::Shutdown;
 
 use super::process::describe_json;
@@ -64,7 +65,7 @@ table = [
         .ledger()
         .entries()
         .into_iter()
-        .map(|e| e.deny_reason)
+        .map(|e| e.deny_text())
         .collect();
     assert_eq!(
         reasons,
@@ -171,14 +172,14 @@ max_token_age_s = 60
         assert_eq!(r.status, status, "{token}: {}", r.body);
     }
     let entries = running.ledger().entries();
-    let reasons: Vec<Option<&str>> = entries.iter().map(|e| e.deny_reason.as_deref()).collect();
+    let reasons: Vec<Option<String>> = entries.iter().map(|e| e.deny_text()).collect();
     assert_eq!(
         reasons,
         [
             None,
-            Some("not_authenticated: replayed"),
-            Some("not_authenticated: expired"),
-            Some("not_authenticated: malformed")
+            Some("not_authenticated: replayed".into()),
+            Some("not_authenticated: expired".into()),
+            Some("not_authenticated: malformed".into())
         ]
     );
     assert_eq!(entries[0].response.as_ref().unwrap()["principalId"], "dev7");

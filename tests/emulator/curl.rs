@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use tokenstorm::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
-use tokenstorm::emulator::{FunctionBehaviour, gate::GateRejection};
+use tokenstorm::contract::GateRejection;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::authorizer::{AuthorizerSpec, AuthorizerStatus, FunctionSpec};
 use tokenstorm::token::PublicKey;
 
 use crate::support::emulator::{Handle, config, start};

@@ -1,9 +1,10 @@
 //! The signature gate end to end: where credentials are read from, which authorizer is chosen, key rotation,
 //! and `signingDisabled`. A refusal here never reaches the function.
 
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::gate::GateRejection;
-use tokenstorm::emulator::metrics::{Outcome, Transport};
+use tokenstorm::contract::GateRejection;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::{Route, Transport};
+use tokenstorm::emulator::metrics::Outcome;
 
 use super::{refs, seed_headers};
 use crate::support::client::Conn;
@@ -52,7 +53,7 @@ async fn https_valid_signature_is_allowed_and_forged_never_invoked() {
     );
     assert_eq!(e.attempt_id.as_deref(), Some("a-1"));
     assert_eq!(
-        (e.transport.as_str(), e.trigger.as_str()),
+        (e.transport.label(), e.trigger.as_str()),
         ("https", "publish")
     );
     assert!(e.signature_verified);
@@ -73,8 +74,11 @@ async fn https_valid_signature_is_allowed_and_forged_never_invoked() {
     let m = emu.metrics();
     assert_eq!(m.invocations(SEED_AUTHORIZER), 1);
     assert_eq!(m.gate_rejections(GateRejection::SignatureMismatch), 1);
-    assert_eq!(m.requests(Transport::Https, Outcome::Allowed), 1);
-    assert_eq!(m.requests(Transport::Https, Outcome::GateRejected), 1);
+    assert_eq!(m.requests(Route::of(Transport::Https), Outcome::Allowed), 1);
+    assert_eq!(
+        m.requests(Route::of(Transport::Https), Outcome::GateRejected),
+        1
+    );
     emu.stop().await;
 }
 
@@ -123,7 +127,7 @@ async fn query_string_credentials_and_raw_plus_is_not_a_space() {
         e.event["protocolData"]["http"]["queryString"],
         format!("?qos=0&{}", query_creds(&sig))
     );
-    assert_eq!(e.transport, "http");
+    assert_eq!(e.transport.label(), "http");
 
     // A raw `+` stays `+`: the signature arrives intact and passes.
     let (token, plus_sig) = token_with_plus_signature();
@@ -181,7 +185,7 @@ async fn key_rotation_accepts_either_key() {
 #[tokio::test]
 async fn unknown_inactive_and_default_authorizers() {
     use crate::support::emulator::authorizer;
-    use tokenstorm::emulator::AuthorizerStatus;
+    use tokenstorm::contract::authorizer::AuthorizerStatus;
     let mut off = authorizer("Off", &[0], FunctionBehaviour::default_allow());
     off.status = AuthorizerStatus::Inactive;
     let auths = vec![

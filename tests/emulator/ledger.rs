@@ -2,7 +2,7 @@
 //! incremental join of an external emulator that misses evicted entries, and both witnesses of the join
 //! ([`tokenstorm::join::Witness`]) driven through the trait over the same traffic.
 
-use tokenstorm::emulator::FunctionBehaviour;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::invariant::{Inputs, Status, evaluate};
 use tokenstorm::join::{self, Source, Spec, Witness};
 use tokenstorm::metrics::Recorder;
@@ -185,7 +185,7 @@ async fn both_witnesses_join_the_same_traffic_through_the_trait() {
             "{}",
             s.source
         );
-        let valid = s.class(tokenstorm::attempt::Class::Valid);
+        let valid = s.class(tokenstorm::contract::Class::Valid);
         assert_eq!((valid.invocations, valid.allowed), (15, 15), "{}", s.source);
     }
     emu.stop().await;

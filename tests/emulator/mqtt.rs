@@ -2,9 +2,10 @@
 //! with ALPN `mqtt`, and malformed ones that must be refused without a panic and without an authorizer call.
 
 use serde_json::json;
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::DEFAULT_ENDPOINT;
-use tokenstorm::emulator::metrics::{CloseReason, Transport};
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::transport::DEFAULT_ENDPOINT;
+use tokenstorm::contract::{Route, Transport};
+use tokenstorm::emulator::metrics::CloseReason;
 use tokenstorm::wire::mqtt::{ParamOrder, UsernameParts, build_username};
 
 use crate::support::emulator::{Handle, config, seed_authorizer, start};
@@ -91,7 +92,7 @@ async fn mqtt311_connect_publish_subscribe_receive_ping_over_tcp() {
     );
     let e = &ledger[0];
     assert_eq!(
-        (e.transport.as_str(), e.trigger.as_str()),
+        (e.transport.label(), e.trigger.as_str()),
         ("mqtt", "connect")
     );
     assert_eq!(e.attempt_id.as_deref(), Some("r1-valid-0-0"));
@@ -106,7 +107,7 @@ async fn mqtt311_connect_publish_subscribe_receive_ping_over_tcp() {
             .as_str()
             .is_some_and(|s| !s.is_empty())
     );
-    assert_eq!(emu.metrics().sessions(Transport::Mqtt), 1);
+    assert_eq!(emu.metrics().sessions(Route::of(Transport::Mqtt)), 1);
 
     // A publish the policy denies closes a 3.1.1 connection.
     c.send(&publish(4, "denied/x", 0, 0, b"no")).await;
@@ -202,7 +203,11 @@ async fn mqtt311_refusals_close_without_connack_and_never_invoke() {
         "no refused CONNECT may reach the authorizer"
     );
     assert_eq!(emu.metrics().invocations_total(), 0);
-    assert!(emu.metrics().closes(Transport::Mqtt, CloseReason::Refused) >= 5);
+    assert!(
+        emu.metrics()
+            .closes(Route::of(Transport::Mqtt), CloseReason::Refused)
+            >= 5
+    );
     // And the emulator still serves.
     let mut c = plain(&emu).await;
     c.send(&full).await;
@@ -251,7 +256,8 @@ async fn oversized_payload_disconnects() {
         Read::Nothing => panic!("a 1 MB packet left the connection open"),
     }
     assert_eq!(
-        emu.metrics().closes(Transport::Mqtt, CloseReason::TooLarge),
+        emu.metrics()
+            .closes(Route::of(Transport::Mqtt), CloseReason::TooLarge),
         3
     );
     emu.stop().await;
@@ -284,7 +290,8 @@ async fn same_client_id_kicks_the_older_connection() {
         other => panic!("expected DISCONNECT 0x8E, got {other:?}"),
     }
     assert_eq!(
-        emu.metrics().closes(Transport::Mqtt, CloseReason::Kicked),
+        emu.metrics()
+            .closes(Route::of(Transport::Mqtt), CloseReason::Kicked),
         2
     );
     emu.stop().await;
@@ -309,7 +316,7 @@ async fn tls_with_alpn_mqtt_on_both_tls_listeners_and_sni_rules() {
     let entries = emu.ledger().entries();
     assert_eq!(entries.len(), 2);
     for e in &entries {
-        assert_eq!(e.transport, "mqtt_tls");
+        assert_eq!(e.transport.label(), "mqtt_tls");
         assert_eq!(e.event["protocols"], json!(["tls", "mqtt"]));
         assert_eq!(
             e.event["protocolData"]["tls"]["serverName"],

@@ -2,7 +2,7 @@
 //! subscriptions, `iot:Receive` on delivery, and the per-connection subscription quota.
 
 use serde_json::json;
-use tokenstorm::emulator::FunctionBehaviour;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 use tokenstorm::wire::mqtt::{UsernameParts, build_username};
 
 use super::mqtt::{emulator, good, plain, scoped, username};

@@ -1,8 +1,9 @@
 //! After the gate: the function's answer, response validation, policy evaluation, the per-connection cache,
 //! malformed requests, and the admin API.
 
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::metrics::{Outcome, Transport};
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::{Route, Transport};
+use tokenstorm::emulator::metrics::Outcome;
 
 use super::{refs, seed_headers};
 use crate::support::client::Conn;
@@ -38,12 +39,12 @@ async fn seed_policy_allows_its_topic_and_denies_another_after_invoking() {
     );
     assert_eq!(entries[1].verdict, "deny");
     assert_eq!(
-        entries[1].deny_reason.as_deref(),
+        entries[1].deny_text().as_deref(),
         Some("policy_implicit_deny")
     );
     assert_eq!(
         emu.metrics()
-            .requests(Transport::Https, Outcome::PolicyDenied),
+            .requests(Route::of(Transport::Https), Outcome::PolicyDenied),
         1
     );
     emu.stop().await;
@@ -164,11 +165,11 @@ async fn table_mode_and_invalid_responses_deny() {
     assert_eq!(entries.len(), 4);
     for (entry, (token, _, reason)) in entries.iter().zip(cases) {
         assert_eq!(entry.event["token"], token);
-        assert_eq!(entry.deny_reason.as_deref(), reason);
+        assert_eq!(entry.deny_text().as_deref(), reason);
     }
     assert_eq!(
         emu.metrics()
-            .requests(Transport::Http, Outcome::AuthorizerDenied),
+            .requests(Route::PLAIN_HTTP, Outcome::AuthorizerDenied),
         3
     );
     emu.stop().await;
@@ -208,9 +209,9 @@ async fn malformed_requests_are_refused_before_the_gate() {
         .assert_message(200, "OK");
     assert_eq!(emu.ledger().len(), 1);
     let m = emu.metrics();
-    assert_eq!(m.requests(Transport::Http, Outcome::NotFound), 2);
-    assert_eq!(m.requests(Transport::Http, Outcome::BadRequest), 2);
-    assert_eq!(m.requests(Transport::Http, Outcome::PayloadTooLarge), 1);
+    assert_eq!(m.requests(Route::PLAIN_HTTP, Outcome::NotFound), 2);
+    assert_eq!(m.requests(Route::PLAIN_HTTP, Outcome::BadRequest), 2);
+    assert_eq!(m.requests(Route::PLAIN_HTTP, Outcome::PayloadTooLarge), 1);
     emu.stop().await;
 }
 
@@ -283,7 +284,7 @@ async fn admin_ledger_pages_and_refuses_bad_parameters() {
         })
         .collect();
     assert_eq!(ids, [(2, "a-1".to_string()), (3, "a-2".to_string())]);
-    let back: Vec<tokenstorm::emulator::LedgerEntry> =
+    let back: Vec<tokenstorm::contract::LedgerEntry> =
         serde_json::from_value(admin.get("/ledger").await.json()["entries"].clone()).unwrap();
     assert_eq!(back, emu.ledger().entries());
     admin

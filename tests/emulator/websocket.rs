@@ -7,7 +7,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use rustls::pki_types::ServerName;
 use rustls::pki_types::pem::PemObject as _;
 use serde_json::json;
-use tokenstorm::emulator::config::DEFAULT_ENDPOINT;
+use tokenstorm::contract::transport::DEFAULT_ENDPOINT;
 use tokenstorm::wire::query::encode_component;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -19,7 +19,7 @@ use crate::support::keys::{
     SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME, attacker_key, sign, signing_key,
 };
 use crate::support::mqtt::{CONNACK_OK_V4, CONNACK_OK_V5, connect};
-use tokenstorm::emulator::FunctionBehaviour;
+use tokenstorm::contract::authorizer::FunctionBehaviour;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 
@@ -132,7 +132,7 @@ async fn credentials_in_headers_query_or_username() {
     assert_eq!(entries.len(), 3);
     for e in &entries {
         assert_eq!(
-            (e.transport.as_str(), e.trigger.as_str()),
+            (e.transport.label(), e.trigger.as_str()),
             ("wss", "connect")
         );
         assert_eq!(e.event["protocols"], json!(["tls", "http", "mqtt"]));
@@ -221,7 +221,7 @@ async fn websocket_on_the_plain_http_listener_has_no_tls_part() {
         .expect("no answer in 5 s");
     assert!(matches!(answer, Some(Ok(Message::Binary(b))) if b.as_ref() == CONNACK_OK_V4));
     let [entry] = emu.ledger().entries().try_into().expect("one invocation");
-    assert_eq!(entry.transport, "wss");
+    assert_eq!(entry.transport.label(), "wss");
     assert_eq!(entry.event["protocols"], json!(["http", "mqtt"]));
     assert!(entry.event["protocolData"].get("tls").is_none());
     emu.stop().await;

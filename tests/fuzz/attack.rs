@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use tokenstorm::emulator::metrics::Transport as Listener;
+use tokenstorm::contract::Listener;
+use tokenstorm::contract::{Route, Transport};
 use tokenstorm::emulator::server::Limits;
-use tokenstorm::fuzz::case::Transport;
 use tokenstorm::fuzz::exec::{Endpoints, Sent};
 use tokenstorm::fuzz::setup::Setup;
 use tokenstorm::fuzz::targets::fixture;
@@ -37,7 +37,7 @@ async fn served_again(
 ) -> bool {
     for i in 0..100 {
         let id = format!("{prefix}-{i}");
-        ep.send(Transport::Http, Some(&id), b"", Duration::from_secs(20))
+        ep.send(Route::PLAIN_HTTP, Some(&id), b"", Duration::from_secs(20))
             .await;
         if running
             .ledger()
@@ -126,7 +126,7 @@ async fn valid_devices_are_served_while_slowloris_handshake_stalls_and_a_flood_h
         let attempt = format!("valid-tls-{round}");
         let sent = ep
             .send(
-                Transport::MqttTls,
+                Route::of(Transport::MqttTls),
                 Some(&attempt),
                 b"",
                 Duration::from_secs(20),
@@ -216,7 +216,7 @@ async fn an_oversized_request_head_is_refused_with_431() {
 /// Opens an MQTT-over-WebSocket session on the plain HTTP listener with a valid CONNECT; returns the socket once
 /// the upgrade and the CONNACK came back.
 async fn websocket_session(ep: &Endpoints, addr: std::net::SocketAddr, id: &str) -> TcpStream {
-    let mut s = open(addr, &ep.prefix(Transport::Wss, id)).await;
+    let mut s = open(addr, &ep.prefix(Route::of(Transport::Wss), id)).await;
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
     while !tokenstorm::fuzz::exec::first_frame_complete(&got) {
@@ -262,7 +262,7 @@ async fn websocket_sessions_hold_their_place_under_the_connection_cap() {
     let first = websocket_session(&ep, http, "ws-cap-1").await;
     let _second = websocket_session(&ep, http, "ws-cap-2").await;
     // A third connection is refused with a 503 while both sessions are open.
-    let mut third = open(http, &ep.prefix(Transport::Http, "ws-cap-3")).await;
+    let mut third = open(http, &ep.prefix(Route::PLAIN_HTTP, "ws-cap-3")).await;
     let said = tokio::time::timeout(Duration::from_secs(20), until_closed(&mut third))
         .await
         .unwrap();

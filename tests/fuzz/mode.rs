@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokenstorm::fuzz::case::Transport;
+use tokenstorm::contract::{Route, Transport};
 use tokenstorm::fuzz::oracle::FindingKind;
 use tokenstorm::fuzz::reproducer::Reproducer;
 use tokenstorm::fuzz::runner::{self, Options};
@@ -53,7 +53,7 @@ fn valid_request_bytes_without_a_declared_prefix(dir: &std::path::Path) -> Repro
     let rep = Reproducer::new(
         9,
         9,
-        Transport::Https,
+        Route::of(Transport::Https),
         false,
         FindingKind::ReachedAuthorizer,
         "synthetic".into(),
@@ -167,7 +167,7 @@ async fn regression_half_closed_valid_request_always_reaches_the_authorizer() {
         .start(dir.path(), &Shutdown::new())
         .await
         .unwrap();
-    for (i, transport) in [Transport::Http, Transport::Https]
+    for (i, transport) in [Route::PLAIN_HTTP, Route::of(Transport::Https)]
         .into_iter()
         .cycle()
         .take(40)
@@ -238,7 +238,7 @@ async fn fuzzing_a_scenario_attacks_its_authorizer_and_signs_with_its_key() {
         &ep,
         &ledger,
         &mut issued,
-        Transport::Https,
+        Route::of(Transport::Https),
         Some("own-1"),
         b"",
         Duration::from_secs(5),
@@ -258,7 +258,7 @@ async fn fuzzing_a_scenario_attacks_its_authorizer_and_signs_with_its_key() {
         &foreign,
         &ledger,
         &mut issued,
-        Transport::Https,
+        Route::of(Transport::Https),
         Some("foreign-1"),
         b"",
         Duration::from_secs(5),

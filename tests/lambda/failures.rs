@@ -30,7 +30,7 @@ fn only_reason(emu: &Handle) -> String {
     let ledger = emu.ledger().entries();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].verdict, "deny");
-    ledger[0].deny_reason.clone().unwrap_or_default()
+    ledger[0].deny_text().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -111,7 +111,7 @@ async fn a_crashed_process_denies_and_is_restarted_cold() {
     let ledger = emu.ledger().entries();
     assert!(
         ledger[1]
-            .deny_reason
+            .deny_text()
             .as_deref()
             .is_some_and(|r| r.starts_with("crashed: ")),
         "{:?}",
@@ -167,7 +167,7 @@ async fn invocations_beyond_the_concurrency_are_throttled_and_never_run() {
     let ledger = emu.ledger().entries();
     let throttled: Vec<_> = ledger.iter().filter(|e| e.throttled).collect();
     assert_eq!(throttled.len(), 1);
-    assert_eq!(throttled[0].deny_reason.as_deref(), Some("throttled"));
+    assert_eq!(throttled[0].deny_text().as_deref(), Some("throttled"));
     assert_eq!(throttled[0].billed_ms, 0);
     assert_eq!(
         emu.function_metrics().results(SEED_AUTHORIZER, "throttled"),

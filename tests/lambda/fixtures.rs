@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use tokenstorm::emulator::config::{Backend, RuntimeFunction};
-use tokenstorm::emulator::{AuthorizerSpec, FunctionBehaviour};
+use tokenstorm::contract::authorizer::{AuthorizerSpec, FunctionBehaviour};
+use tokenstorm::contract::authorizer::{Backend, RuntimeFunction};
 
 use crate::support::emulator::seed_authorizer;
 

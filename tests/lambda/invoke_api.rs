@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use tokenstorm::emulator::FunctionBehaviour;
-use tokenstorm::emulator::config::{Backend, InvokeFunction};
+use tokenstorm::contract::authorizer::FunctionBehaviour;
+use tokenstorm::contract::authorizer::{Backend, InvokeFunction};
 
 use super::fixtures::{refs, seed_headers_for};
 use crate::support::client::Conn;
@@ -110,7 +110,7 @@ async fn invoke_api_backend_allows_denies_and_fails_closed() {
         "the forged attempt never reached the function"
     );
     let ledger = emu.ledger().entries();
-    let reasons: Vec<_> = ledger.iter().map(|e| e.deny_reason.clone()).collect();
+    let reasons: Vec<_> = ledger.iter().map(|e| e.deny_text()).collect();
     assert_eq!(
         reasons,
         [

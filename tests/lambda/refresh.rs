@@ -107,12 +107,7 @@ async fn the_replay_resistant_function_allows_its_connections_refresh_but_not_a_
         .map(|r| r["reason"].clone())
         .collect();
     assert_eq!(reasons, ["fresh", "refresh", "replayed"]);
-    let triggers: Vec<_> = emu
-        .ledger()
-        .entries()
-        .iter()
-        .map(|e| e.trigger.clone())
-        .collect();
+    let triggers: Vec<_> = emu.ledger().entries().iter().map(|e| e.trigger).collect();
     assert_eq!(triggers, ["connect", "refresh", "connect"]);
     emu.stop().await;
 }

@@ -86,7 +86,7 @@ async fn seed_function_gets_https_and_mqtt_events_and_never_sees_forged_attempts
         ["allow", "deny", "deny"]
     );
     assert_eq!(
-        ledger[1].deny_reason.as_deref(),
+        ledger[1].deny_text().as_deref(),
         Some("policy_implicit_deny")
     );
     assert_eq!(ledger[2].trigger, "connect");
@@ -178,7 +178,7 @@ async fn replay_resistant_function_denies_replays_and_expired_tokens_and_both_ar
     assert!(
         ledger[1..5]
             .iter()
-            .all(|e| e.deny_reason.as_deref() == Some("not_authenticated"))
+            .all(|e| e.deny_text().as_deref() == Some("not_authenticated"))
     );
     assert!(
         ledger.iter().all(|e| e.billed_ms >= 1),
@@ -253,11 +253,11 @@ async fn seed_function_gets_the_mqtt_over_websocket_event() {
     assert_eq!(seen[0]["token"], token_hash(SEED_TOKEN));
     let ledger = emu.ledger().entries();
     assert_eq!(
-        (ledger[0].transport.as_str(), ledger[0].trigger.as_str()),
+        (ledger[0].transport.label(), ledger[0].trigger.as_str()),
         ("wss", "connect")
     );
     assert_eq!(
-        ledger[0].deny_reason.as_deref(),
+        ledger[0].deny_text().as_deref(),
         Some("policy_implicit_deny")
     );
     emu.stop().await;

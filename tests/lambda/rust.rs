@@ -84,6 +84,6 @@ async fn rust_lambda_runtime_function_answers_through_the_runtime_api() {
             .all(|e| e.backend == "runtime_api" && e.memory_mb == 512)
     );
     assert!(ledger[0].cold_start);
-    assert_eq!(ledger[1].deny_reason.as_deref(), Some("not_authenticated"));
+    assert_eq!(ledger[1].deny_text().as_deref(), Some("not_authenticated"));
     emu.stop().await;
 }

@@ -171,7 +171,7 @@ fn the_closed_model_runs_its_attempt_budget_with_per_device_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_external_emulator_is_judged_through_its_admin_ledger() {
     use crate::support::{emulator, keys};
-    use tokenstorm::emulator::FunctionBehaviour;
+    use tokenstorm::contract::authorizer::FunctionBehaviour;
 
     let emu = emulator::start(emulator::config(
         vec![emulator::seed_authorizer(FunctionBehaviour::seed_article())],

@@ -3,11 +3,12 @@
 use std::ops::Deref;
 use std::time::Duration;
 
-use tokenstorm::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION};
-use tokenstorm::emulator::{
-    AuthorizerSpec, AuthorizerStatus, EmulatorConfig, FunctionBehaviour, FunctionSpec,
-    RunningEmulator,
+use tokenstorm::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
 };
+use tokenstorm::contract::transport::DEFAULT_ENDPOINT;
+use tokenstorm::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION};
+use tokenstorm::emulator::{EmulatorConfig, RunningEmulator};
 use tokenstorm::shutdown::Shutdown;
 
 use super::keys::{SEED_AUTHORIZER, SEED_TOKEN_KEY_NAME, public};

@@ -1,4 +1,7 @@
 use super::*;
+use crate::attempt::oracle::GateVerdict;
+use crate::contract::GateRejection;
+use crate::contract::limits::MAX_TOKEN_CHARS;
 use crate::token::{SignatureError, verify_token};
 
 #[test]
@@ -9,19 +12,16 @@ fn hex_digest_matches_the_seed_article() {
     );
 }
 
-/// The gate's answer for a credential, as the emulator's `gate::verify` computes it, in its metric label.
-fn gate_reason(token: &str, sig: Option<&str>, key: &crate::token::PublicKey) -> &'static str {
-    if token.chars().count() > 6144 {
-        return "token_too_long";
+/// The gate's answer for a credential, as the emulator's `gate::verify` computes it.
+fn gate_verdict(token: &str, sig: Option<&str>, key: &crate::token::PublicKey) -> GateVerdict {
+    if token.chars().count() > MAX_TOKEN_CHARS {
+        return GateVerdict::Refused(GateRejection::TokenTooLong);
     }
     match sig.filter(|s| !s.is_empty()) {
-        None => "missing_signature",
+        None => GateVerdict::Refused(GateRejection::MissingSignature),
         Some(s) => match verify_token([key], token.as_bytes(), s) {
-            Ok(_) => "passed",
-            Err(SignatureError::TooLong) => "too_long",
-            Err(SignatureError::NotBase64) => "not_base64",
-            Err(SignatureError::WrongLength) => "wrong_length",
-            Err(SignatureError::Mismatch) => "signature_mismatch",
+            Ok(_) => GateVerdict::Passes,
+            Err(e) => GateVerdict::Refused(e.into()),
         },
     }
 }
@@ -55,8 +55,8 @@ fn every_forgery_is_refused_for_the_reason_the_oracle_gives() {
         {
             let sig = forge(v, &inp);
             let sent = forged_token(v, "MyStringThatNeedsToBeSigned");
-            let got = gate_reason(&sent, sig.as_deref(), &public);
-            let want = crate::attempt::oracle::entry(v).verdict.as_str();
+            let got = gate_verdict(&sent, sig.as_deref(), &public);
+            let want = crate::attempt::oracle::entry(v).verdict;
             assert_eq!(got, want, "{v:?} bit {flip_bit}");
         }
     }

@@ -1,7 +1,7 @@
 //! One line per forgery variant on what it is (the README table, `tokenstorm catalogue`, the report).
 
 use super::F;
-use crate::attempt::Forgery;
+use crate::contract::Forgery;
 
 /// One line on what a variant is (README table, report).
 pub const fn describe(f: Forgery) -> &'static str {

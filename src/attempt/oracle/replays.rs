@@ -1,6 +1,7 @@
 //! The replay catalogue: what the oracle expects of a captured valid pair reused.
 
 use super::{Evidence, MISMATCH};
+use crate::contract::GateRejection;
 
 /// What the oracle expects of a replay: the signature gate cannot tell a captured valid pair from the original
 /// (spec §8), so every replay reaches the authorizer, one invocation per attempt, and only the function can
@@ -11,7 +12,7 @@ pub struct ReplayEntry {
     pub label: &'static str,
     pub what: &'static str,
     /// `None`: passes the gate and reaches the authorizer; `Some(reason)`: refused at the gate.
-    pub refusal: Option<&'static str>,
+    pub refusal: Option<GateRejection>,
     pub evidence: Evidence,
 }
 

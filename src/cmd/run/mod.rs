@@ -17,13 +17,13 @@ use bytes::Bytes;
 
 use crate::attempt::pool as token_pool;
 use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
+use crate::contract::Transport;
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
 use crate::invariant::{self};
 use crate::join;
 use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit};
-use crate::metrics::Transport;
 use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};

@@ -37,7 +37,7 @@ pub(super) async fn start_embedded(
             Target::Embedded {
                 ledger_capacity, ..
             } => ledger_capacity,
-            Target::External { .. } => crate::emulator::config::DEFAULT_LEDGER_CAPACITY,
+            Target::External { .. } => crate::contract::ledger::DEFAULT_LEDGER_CAPACITY,
         },
         gate: plan.gate,
     };

@@ -1,5 +1,5 @@
 use super::*;
-use crate::emulator::config::{FunctionBehaviour, FunctionSpec};
+use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -184,17 +184,6 @@ fn signing_disabled_skips_the_check() {
     let pass = verify(&s, Some("tok".into()), Some("forged".into())).unwrap();
     assert!(!pass.signature_verified);
     assert_eq!(pass.key_index, None);
-}
-
-#[test]
-fn labels_are_unique_and_indexed() {
-    for (i, r) in GateRejection::ALL.iter().enumerate() {
-        assert_eq!(r.index(), i);
-    }
-    let mut names: Vec<_> = GateRejection::ALL.iter().map(|r| r.as_str()).collect();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), GateRejection::COUNT);
 }
 
 #[test]

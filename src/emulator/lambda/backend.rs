@@ -13,8 +13,9 @@ use tokio::sync::oneshot;
 use super::metrics::FunctionMetrics;
 use super::runtime_api::{Job, Reply, Slot, start_slot};
 use super::supervisor::{ProcessSpec, lambda_env, supervise};
-use crate::emulator::config::{Backend, FunctionSpec, InvokeFunction, RuntimeFunction};
-use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError, invoke as invoke_in_process};
+use crate::contract::authorizer::{Backend, FunctionSpec, InvokeFunction, RuntimeFunction};
+use crate::contract::limits::AUTHORIZER_TIMEOUT;
+use crate::emulator::function::{InvokeError, invoke as invoke_in_process};
 use crate::emulator::replay_resistant::Nonces;
 use crate::shutdown::Shutdown;
 

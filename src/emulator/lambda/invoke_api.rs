@@ -8,8 +8,9 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use serde_json::Value;
 
 use super::runtime_api::MAX_PAYLOAD;
-use crate::emulator::config::InvokeFunction;
-use crate::emulator::function::{AUTHORIZER_TIMEOUT, InvokeError};
+use crate::contract::authorizer::InvokeFunction;
+use crate::contract::limits::AUTHORIZER_TIMEOUT;
+use crate::emulator::function::InvokeError;
 
 /// Invokes the function once (one connection per call): its answer, or why there is none.
 pub async fn invoke(f: &InvokeFunction, event: &Value) -> Result<Value, InvokeError> {

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::contract::DenyReason;
 use crate::emulator::function::INVOKE_ERROR_LABELS;
 
 /// Every `result` label: the outcome of an invocation for its request.
@@ -50,14 +51,14 @@ impl FunctionMetrics {
     }
 
     /// Maps a ledger deny reason (or none: allowed) to its `result` label.
-    pub fn result_label(deny_reason: Option<&str>) -> &'static str {
+    pub fn result_label(deny_reason: Option<&DenyReason>) -> &'static str {
         let Some(reason) = deny_reason else {
             return "allow";
         };
-        let head = reason.split(':').next().unwrap_or(reason);
-        if head.starts_with("policy_") {
+        if reason.is_policy() {
             return "policy_deny";
         }
+        let head = reason.label();
         RESULTS
             .iter()
             .find(|r| **r == head)
@@ -65,7 +66,7 @@ impl FunctionMetrics {
             .unwrap_or("other")
     }
 
-    pub fn record_result(&self, authorizer: usize, deny_reason: Option<&str>) {
+    pub fn record_result(&self, authorizer: usize, deny_reason: Option<&DenyReason>) {
         let label = Self::result_label(deny_reason);
         let i = RESULTS
             .iter()

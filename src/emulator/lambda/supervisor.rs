@@ -123,22 +123,23 @@ pub async fn supervise(
             }
         };
         slot.process_started();
-        let status = tokio::select! {
+        // `recycled`: the emulator killed it (after a timeout), which is no news to the user.
+        let (status, recycled) = tokio::select! {
             s = child.wait() => match s {
-                Ok(s) => s.to_string(),
-                Err(e) => e.to_string(),
+                Ok(s) => (s.to_string(), false),
+                Err(e) => (e.to_string(), false),
             },
             _ = slot.recycle.notified() => {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
-                "recycled after a timeout".to_string()
+                ("recycled after a timeout".to_string(), true)
             }
             _ = shutdown.wait() => {
                 stop(&mut child).await;
                 return;
             }
         };
-        if status != "recycled after a timeout" {
+        if !recycled {
             eprintln!(
                 "tokenstorm: authorizer {:?}: runtime process exited ({status}); restarting it",
                 spec.authorizer

@@ -10,24 +10,16 @@ use rumqttc::mqttbytes::{self as mb, QoS};
 use rumqttc::v5::mqttbytes::{self as mb5, v5};
 
 use super::connect_packet;
+use crate::contract::MqttVersion;
 
 /// The largest packet read: the 128 KB payload limit plus room for the topic and properties. Larger packets
 /// are refused from their fixed header alone, before their body is buffered.
-pub const MAX_PACKET_BYTES: usize = 128 * 1024 + 4096;
-
-/// MQTT protocol versions the emulator speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    /// MQTT 3.1.1 (protocol level 4).
-    V4,
-    /// MQTT 5.
-    V5,
-}
+pub const MAX_PACKET_BYTES: usize = crate::contract::limits::MAX_PAYLOAD_BYTES + 4096;
 
 /// A CONNECT, whichever the version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectPacket {
-    pub version: Version,
+    pub version: MqttVersion,
     pub client_id: String,
     pub keep_alive_s: u16,
     pub username: Option<String>,
@@ -137,7 +129,7 @@ fn header_len(buf: &[u8]) -> usize {
 
 /// A CONNECT frame at the front of the buffer: its version, fixed-header length and whole length.
 struct ConnectFrame {
-    version: Version,
+    version: MqttVersion,
     header_len: usize,
     frame_len: usize,
 }
@@ -172,10 +164,8 @@ fn connect_frame(buf: &[u8]) -> Result<Option<ConnectFrame>, DecodeError> {
     if body[..6] != [0, 4, b'M', b'Q', b'T', b'T'] {
         return Err(DecodeError::WrongProtocolName);
     }
-    let version = match body[6] {
-        4 => Version::V4,
-        5 => Version::V5,
-        level => return Err(DecodeError::UnsupportedLevel(level)),
+    let Some(version) = MqttVersion::from_level(body[6]) else {
+        return Err(DecodeError::UnsupportedLevel(body[6]));
     };
     Ok(Some(ConnectFrame {
         version,
@@ -188,7 +178,7 @@ fn connect_frame(buf: &[u8]) -> Result<Option<ConnectFrame>, DecodeError> {
 /// CONNECT (read by [`connect_packet::parse`], which keeps binary passwords) and its level picks the codec for
 /// the rest. `Ok(None)`: more bytes needed (nothing consumed).
 pub fn decode(
-    version: Option<Version>,
+    version: Option<MqttVersion>,
     buf: &mut BytesMut,
 ) -> Result<Option<Inbound>, DecodeError> {
     let Some(version) = version else {
@@ -210,7 +200,7 @@ fn qos5(q: mb5::QoS) -> u8 {
     q as u8
 }
 
-fn decode_with(version: Version, buf: &mut BytesMut) -> Result<Option<Inbound>, DecodeError> {
+fn decode_with(version: MqttVersion, buf: &mut BytesMut) -> Result<Option<Inbound>, DecodeError> {
     // Frame first: rumqttc's `read` splits the frame off before parsing it, and a field cut short inside a
     // whole frame also reports `InsufficientBytes`; only a frame that is not all here yet means "wait".
     if buf.is_empty() {
@@ -223,11 +213,11 @@ fn decode_with(version: Version, buf: &mut BytesMut) -> Result<Option<Inbound>, 
         Err(e) => return Err(malformed(e)),
     }
     match version {
-        Version::V4 => match v4::Packet::read(buf, MAX_PACKET_BYTES) {
+        MqttVersion::V311 => match v4::Packet::read(buf, MAX_PACKET_BYTES) {
             Ok(p) => from_v4(p).map(Some),
             Err(e) => Err(malformed(e)),
         },
-        Version::V5 => match v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32)) {
+        MqttVersion::V5 => match v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32)) {
             Ok(p) => from_v5(p).map(Some),
             Err(e) => Err(malformed(e)),
         },

@@ -8,11 +8,13 @@ use super::super::Shared;
 use super::super::authorize::{Call, Trigger, authorize};
 use super::super::event::{MqttEventInput, UpgradeRequest, mqtt_event};
 use super::super::gate::{self, GatePass, RequestCredentials};
-use super::super::metrics::{Outcome, Transport};
+use super::super::metrics::Outcome;
 use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
-use crate::wire::mqtt::{MAX_CLIENT_ID_BYTES, ParsedUsername, attempt_id, parse_username_with};
+use crate::contract::limits::MAX_CLIENT_ID_BYTES;
+use crate::contract::{GateRejection, Route};
+use crate::wire::mqtt::{ParsedUsername, attempt_id, parse_username_with};
 use crate::wire::query::parse_pairs_with;
 
 /// The HTTP upgrade of a WebSocket connection (absent on MQTT over TLS or TCP).
@@ -26,9 +28,8 @@ pub struct Upgrade {
 /// Where a connection came from.
 #[derive(Debug, Clone)]
 pub struct Origin {
-    pub transport: Transport,
-    /// Whether TLS carries the connection (the event's `protocols` gets `tls`).
-    pub tls: bool,
+    /// The transport and its listener (TLS or not: the event's `protocols` gets `tls`).
+    pub transport: Route,
     pub server_name: Option<String>,
     pub upgrade: Option<Upgrade>,
     /// The event's `connectionMetadata.id`.
@@ -82,7 +83,7 @@ pub(crate) async fn admit(
             // A second `?` (spec §1): refused before any authorizer, like the gate's own refusals.
             shared
                 .metrics
-                .record_gate_rejection(gate::GateRejection::MalformedUsername);
+                .record_gate_rejection(GateRejection::MalformedUsername);
             return Err(refuse(Outcome::BadRequest, NOT_AUTHORIZED));
         }
     };
@@ -111,7 +112,7 @@ pub(crate) async fn admit(
     let event = mqtt_event(&MqttEventInput {
         token: pass.token.as_deref(),
         signature_verified: pass.signature_verified,
-        tls: origin.tls,
+        tls: origin.transport.is_tls(),
         server_name: origin.server_name.as_deref(),
         upgrade: origin.upgrade.as_ref().map(|u| UpgradeRequest {
             headers: &u.headers,
@@ -155,7 +156,7 @@ pub(crate) async fn admit(
 /// allows `iot:Connect`.
 pub(crate) async fn refresh(
     shared: &Shared,
-    transport: Transport,
+    transport: Route,
     client_id: &str,
     admitted: &Admitted,
 ) -> Option<Authorization> {

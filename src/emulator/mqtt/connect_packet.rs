@@ -5,7 +5,8 @@
 
 use bytes::{Buf, Bytes};
 
-use super::codec::{ConnectPacket, DecodeError, Version};
+use super::codec::{ConnectPacket, DecodeError};
+use crate::contract::MqttVersion;
 
 fn malformed(what: &str) -> DecodeError {
     DecodeError::Malformed(format!("CONNECT: {what}"))
@@ -56,7 +57,7 @@ fn skip_properties(b: &mut Bytes, what: &str) -> Result<(), DecodeError> {
 }
 
 /// Parses a CONNECT's variable header and payload (`body`: everything after the fixed header).
-pub fn parse(version: Version, mut body: Bytes) -> Result<ConnectPacket, DecodeError> {
+pub fn parse(version: MqttVersion, mut body: Bytes) -> Result<ConnectPacket, DecodeError> {
     let b = &mut body;
     if binary(b, "protocol name")?.as_ref() != b"MQTT" {
         return Err(DecodeError::WrongProtocolName);
@@ -73,16 +74,16 @@ pub fn parse(version: Version, mut body: Bytes) -> Result<ConnectPacket, DecodeE
     }
     let has_username = flags & 0x80 != 0;
     let has_password = flags & 0x40 != 0;
-    if version == Version::V4 && has_password && !has_username {
+    if version == MqttVersion::V311 && has_password && !has_username {
         return Err(malformed("a password without a username (3.1.1)"));
     }
     let keep_alive_s = u16_(b, "keep alive")?;
-    if version == Version::V5 {
+    if version == MqttVersion::V5 {
         skip_properties(b, "properties")?;
     }
     let client_id = string(b, "client id")?;
     if will {
-        if version == Version::V5 {
+        if version == MqttVersion::V5 {
             skip_properties(b, "will properties")?;
         }
         string(b, "will topic")?;
@@ -124,7 +125,7 @@ mod tests {
             &[0, 3, 0xff, 0x00, 0x80][..], // a binary password
         ]
         .concat();
-        let v4 = parse(Version::V4, body(4, 0xC6, &tail)).unwrap();
+        let v4 = parse(MqttVersion::V311, body(4, 0xC6, &tail)).unwrap();
         assert_eq!(v4.password.as_deref(), Some(&[0xff, 0x00, 0x80][..]));
         assert_eq!(
             (
@@ -136,7 +137,7 @@ mod tests {
         );
         let mut tail5 = tail.clone();
         tail5.splice(4..4, [2, 0x01, 0x01]); // will properties
-        let v5 = parse(Version::V5, body(5, 0xC6, &tail5)).unwrap();
+        let v5 = parse(MqttVersion::V5, body(5, 0xC6, &tail5)).unwrap();
         assert_eq!(v5.password, v4.password);
     }
 
@@ -153,16 +154,19 @@ mod tests {
             (0x00, &[0, 1, b'x', 9][..], "trailing bytes"),
             (0x80, &[0, 1, b'x', 0, 1, 0xff][..], "username not UTF-8"),
         ] {
-            assert!(parse(Version::V4, body(4, flags, tail)).is_err(), "{what}");
+            assert!(
+                parse(MqttVersion::V311, body(4, flags, tail)).is_err(),
+                "{what}"
+            );
         }
         let mut bad_props = vec![
             0, 4, b'M', b'Q', b'T', b'T', 5, 0, 0, 60, 0xff, 0xff, 0xff, 0xff, 0x7f,
         ];
         bad_props.extend_from_slice(&id);
-        assert!(parse(Version::V5, Bytes::from(bad_props)).is_err());
+        assert!(parse(MqttVersion::V5, Bytes::from(bad_props)).is_err());
         let wrong = Bytes::from_static(&[0, 4, b'M', b'Q', b'I', b's', 4, 0, 0, 60, 0, 0]);
         assert_eq!(
-            parse(Version::V4, wrong),
+            parse(MqttVersion::V311, wrong),
             Err(DecodeError::WrongProtocolName)
         );
     }

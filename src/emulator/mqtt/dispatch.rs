@@ -10,13 +10,11 @@ use bytes::Bytes;
 use super::super::metrics::{CloseReason, Outcome};
 use super::super::policy::{self, Decision, Variables};
 use super::broker::Delivery;
-use super::codec::{Inbound, NOT_AUTHORIZED, Outbound, Version};
-use super::session::MAX_PAYLOAD_BYTES;
+use super::codec::{Inbound, NOT_AUTHORIZED, Outbound};
 use super::session::state::{Effect, Live};
 use super::topics::{valid_filter, valid_topic};
-
-/// Subscriptions one connection may hold (AWS IoT's quota); more filters get a SUBACK failure code.
-pub const MAX_SUBSCRIPTIONS: usize = 50;
+use crate::contract::MqttVersion;
+use crate::contract::limits::{MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS};
 
 /// Where policy resources live: `arn:aws:iot:<region>:<account_id>:...`.
 #[derive(Debug, Clone, Copy)]
@@ -109,12 +107,12 @@ fn publish(
     if !allowed {
         // MQTT 3.1.1 has no way to refuse one publish: AWS closes the connection. MQTT 5: PUBACK 0x87.
         let answer = match live.version {
-            Version::V4 => Some(Effect::Close(CloseReason::PublishDenied)),
-            Version::V5 if qos > 0 => Some(Effect::Send(Outbound::PubAck {
+            MqttVersion::V311 => Some(Effect::Close(CloseReason::PublishDenied)),
+            MqttVersion::V5 if qos > 0 => Some(Effect::Send(Outbound::PubAck {
                 pkid,
                 reason: NOT_AUTHORIZED,
             })),
-            Version::V5 => None,
+            MqttVersion::V5 => None,
         };
         return std::iter::once(Effect::Record(Outcome::PolicyDenied))
             .chain(answer)

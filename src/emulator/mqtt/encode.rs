@@ -7,8 +7,9 @@ use rumqttc::v5::mqttbytes::{self as mb5, v5};
 
 use super::codec::{
     ADMINISTRATIVE_ACTION, CLIENT_ID_NOT_VALID, KEEP_ALIVE_TIMEOUT, NOT_AUTHORIZED, Outbound,
-    PACKET_TOO_LARGE, PROTOCOL_ERROR, SERVER_SHUTTING_DOWN, SESSION_TAKEN_OVER, Version,
+    PACKET_TOO_LARGE, PROTOCOL_ERROR, SERVER_SHUTTING_DOWN, SESSION_TAKEN_OVER,
 };
+use crate::contract::MqttVersion;
 
 fn to_qos(q: u8) -> QoS {
     if q == 0 {
@@ -28,10 +29,10 @@ fn to_qos5(q: u8) -> mb5::QoS {
 
 /// Appends `packet` to `out` in `version`'s encoding. Packets a version has no form for (a 3.1.1 DISCONNECT
 /// from the server, a failing 3.1.1 CONNACK or PUBACK) write nothing: the caller closes instead.
-pub fn encode(version: Version, packet: &Outbound, out: &mut BytesMut) {
+pub fn encode(version: MqttVersion, packet: &Outbound, out: &mut BytesMut) {
     let failed = match version {
-        Version::V4 => encode_v4(packet, out).err().map(|e| format!("{e:?}")),
-        Version::V5 => encode_v5(packet, out).err().map(|e| format!("{e:?}")),
+        MqttVersion::V311 => encode_v4(packet, out).err().map(|e| format!("{e:?}")),
+        MqttVersion::V5 => encode_v5(packet, out).err().map(|e| format!("{e:?}")),
     };
     if let Some(err) = failed {
         tracing::warn!(err, "cannot encode an MQTT packet");

@@ -18,11 +18,6 @@ pub(crate) use eventloop::run;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one packet may take to write before the connection is given up.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest PUBLISH payload (spec §7).
-pub const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
-/// AWS IoT's keep-alive bounds (spec §7): a request for 0 gets the maximum, anything outside is clamped.
-pub const MIN_KEEP_ALIVE_S: u16 = 30;
-pub const MAX_KEEP_ALIVE_S: u16 = 1200;
 
 #[cfg(test)]
 mod state_tests;

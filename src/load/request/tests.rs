@@ -1,5 +1,6 @@
 use super::*;
-use crate::attempt::{Forgery, test_keys};
+use crate::attempt::test_keys;
+use crate::contract::Forgery;
 use crate::wire::query::parse_pairs;
 
 fn book() -> (RequestBook, Catalogue) {
@@ -81,8 +82,8 @@ fn regression_a_wrapped_signature_in_a_header_rides_in_the_query_instead_of_fail
 #[test]
 fn every_variant_gets_the_oracles_verdict_from_the_gate_under_every_setting() {
     use crate::attempt::oracle::{self, Applies, GateVerdict};
+    use crate::contract::Transport;
     use crate::emulator::gate::{RequestCredentials, test_support};
-    use crate::metrics::Transport;
     use crate::wire::query::parse_pairs_with;
     let (book, _) = book();
     for settings in test_support::all_settings() {

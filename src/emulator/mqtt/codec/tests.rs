@@ -19,7 +19,7 @@ fn connect(level: u8, id: &str, u: &str) -> Vec<u8> {
 
 #[test]
 fn connect_is_read_whole_in_both_versions_and_partial_input_waits() {
-    for (level, version) in [(4, Version::V4), (5, Version::V5)] {
+    for (level, version) in [(4, MqttVersion::V311), (5, MqttVersion::V5)] {
         let bytes = connect(level, "dev", "?a=b");
         for cut in 0..bytes.len() {
             let mut partial = BytesMut::from(&bytes[..cut]);
@@ -74,12 +74,12 @@ fn refusals_before_and_after_connect() {
     ));
     let again = connect(4, "d", "u");
     assert_eq!(
-        decode(Some(Version::V4), &mut BytesMut::from(&again[..])),
+        decode(Some(MqttVersion::V311), &mut BytesMut::from(&again[..])),
         Err(DecodeError::SecondConnect)
     );
     let qos2 = [0x34u8, 5, 0, 1, b't', 0, 1];
     assert_eq!(
-        decode(Some(Version::V4), &mut BytesMut::from(&qos2[..])),
+        decode(Some(MqttVersion::V311), &mut BytesMut::from(&qos2[..])),
         Err(DecodeError::QoS2)
     );
 }
@@ -92,12 +92,12 @@ fn encodings_match_the_specification_bytes() {
         out.to_vec()
     };
     assert_eq!(
-        enc(Version::V4, Outbound::ConnAck { reason: 0 }),
+        enc(MqttVersion::V311, Outbound::ConnAck { reason: 0 }),
         [0x20, 2, 0, 0]
     );
     assert!(
         enc(
-            Version::V4,
+            MqttVersion::V311,
             Outbound::ConnAck {
                 reason: NOT_AUTHORIZED
             }
@@ -106,7 +106,7 @@ fn encodings_match_the_specification_bytes() {
     );
     assert_eq!(
         enc(
-            Version::V5,
+            MqttVersion::V5,
             Outbound::ConnAck {
                 reason: NOT_AUTHORIZED
             }
@@ -117,11 +117,11 @@ fn encodings_match_the_specification_bytes() {
         pkid: 9,
         codes: vec![Ok(1), Err(())],
     };
-    assert_eq!(enc(Version::V4, suback()), [0x90, 4, 0, 9, 1, 0x80]);
-    assert_eq!(enc(Version::V5, suback()), [0x90, 5, 0, 9, 0, 1, 0x87]);
+    assert_eq!(enc(MqttVersion::V311, suback()), [0x90, 4, 0, 9, 1, 0x80]);
+    assert_eq!(enc(MqttVersion::V5, suback()), [0x90, 5, 0, 9, 0, 1, 0x87]);
     assert!(
         enc(
-            Version::V4,
+            MqttVersion::V311,
             Outbound::Disconnect {
                 reason: SESSION_TAKEN_OVER
             }
@@ -130,7 +130,7 @@ fn encodings_match_the_specification_bytes() {
     );
     assert_eq!(
         enc(
-            Version::V5,
+            MqttVersion::V5,
             Outbound::Disconnect {
                 reason: SESSION_TAKEN_OVER
             }
@@ -139,7 +139,7 @@ fn encodings_match_the_specification_bytes() {
     );
     assert_eq!(
         enc(
-            Version::V5,
+            MqttVersion::V5,
             Outbound::PubAck {
                 pkid: 3,
                 reason: NOT_AUTHORIZED
@@ -182,7 +182,7 @@ fn random_and_mutated_input_never_panics() {
             b
         };
         bytes.truncate(4096);
-        for version in [None, Some(Version::V4), Some(Version::V5)] {
+        for version in [None, Some(MqttVersion::V311), Some(MqttVersion::V5)] {
             let mut buf = BytesMut::from(&bytes[..]);
             let before = buf.len();
             if let Ok(None) = decode(version, &mut buf) {
@@ -198,7 +198,7 @@ fn random_and_mutated_input_never_panics() {
 fn a_field_cut_short_inside_a_whole_frame_is_malformed_not_partial() {
     let mut buf = BytesMut::from(&[0x30u8, 3, 0, 9, b'a', 0xC0, 0][..]);
     assert!(matches!(
-        decode(Some(Version::V4), &mut buf),
+        decode(Some(MqttVersion::V311), &mut buf),
         Err(DecodeError::Malformed(_))
     ));
 }

@@ -10,13 +10,15 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use super::super::super::Shared;
-use super::super::super::metrics::{CloseReason, Outcome, Transport};
+use super::super::super::metrics::{CloseReason, Outcome};
 use super::super::broker::Delivery;
-use super::super::codec::{self, ConnectPacket, Outbound, Version};
+use super::super::codec::{self, ConnectPacket, Outbound};
 use super::super::connect::{Admitted, Origin, admit, refresh};
 use super::super::dispatch::{Account, deliver, handle};
 use super::state::{self, Clocks, Effect, Live};
 use super::{CONNECT_TIMEOUT, WRITE_TIMEOUT};
+use crate::contract::MqttVersion as Version;
+use crate::contract::Route;
 use crate::shutdown::Shutdown;
 
 /// Serves one MQTT connection to its end.
@@ -158,7 +160,7 @@ pub(super) struct Links<'a> {
     pub(super) kicked: &'a tokio::sync::Notify,
     pub(super) shared: &'a Shared,
     pub(super) shutdown: &'a Shutdown,
-    pub(super) transport: Transport,
+    pub(super) transport: Route,
 }
 
 /// Serves an admitted session until it ends; returns why.
@@ -229,7 +231,7 @@ struct Peer<'a> {
     /// The session's broker registration.
     id: u64,
     shared: &'a Shared,
-    transport: Transport,
+    transport: Route,
 }
 
 /// Decodes and acts on every complete packet in `buf`.

@@ -10,10 +10,11 @@ use super::super::super::metrics::{CloseReason, Outcome};
 use super::super::super::response::Authorization;
 use super::super::codec::{
     ADMINISTRATIVE_ACTION, ConnectPacket, DecodeError, Inbound, KEEP_ALIVE_TIMEOUT, NOT_AUTHORIZED,
-    Outbound, PACKET_TOO_LARGE, PROTOCOL_ERROR, SERVER_SHUTTING_DOWN, SESSION_TAKEN_OVER, Version,
+    Outbound, PACKET_TOO_LARGE, PROTOCOL_ERROR, SERVER_SHUTTING_DOWN, SESSION_TAKEN_OVER,
 };
 use super::super::connect::Admitted;
-use super::{MAX_KEEP_ALIVE_S, MIN_KEEP_ALIVE_S};
+use crate::contract::MqttVersion as Version;
+use crate::contract::limits::{MAX_KEEP_ALIVE_S, MIN_KEEP_ALIVE_S};
 
 /// The state of an admitted connection.
 pub(in super::super) struct Live {

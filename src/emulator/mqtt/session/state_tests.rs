@@ -6,14 +6,16 @@ use serde_json::json;
 use tokio::time::{Duration, Instant};
 
 use super::state::{self, Clocks, Effect, Live};
+use crate::contract::MqttVersion as Version;
+use crate::contract::limits::{MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS};
 use crate::emulator::gate::GatePass;
 use crate::emulator::metrics::{CloseReason, Outcome};
 use crate::emulator::mqtt::broker::Delivery;
 use crate::emulator::mqtt::codec::{
-    ConnectPacket, DecodeError, Inbound, NOT_AUTHORIZED, Outbound, SESSION_TAKEN_OVER, Version,
+    ConnectPacket, DecodeError, Inbound, NOT_AUTHORIZED, Outbound, SESSION_TAKEN_OVER,
 };
 use crate::emulator::mqtt::connect::Admitted;
-use crate::emulator::mqtt::dispatch::{Account, MAX_SUBSCRIPTIONS, deliver, handle};
+use crate::emulator::mqtt::dispatch::{Account, deliver, handle};
 use crate::emulator::response::Authorization;
 
 const ACCOUNT: Account<'static> = Account {
@@ -76,7 +78,7 @@ fn publish(topic: &str, qos: u8, retain: bool) -> Inbound {
 
 #[test]
 fn an_allowed_publish_is_counted_routed_and_acknowledged() {
-    let mut l = live(Version::V4);
+    let mut l = live(Version::V311);
     assert_eq!(
         handle(publish("t/a", 1, false), &mut l, ACCOUNT),
         [
@@ -96,7 +98,7 @@ fn an_allowed_publish_is_counted_routed_and_acknowledged() {
 #[test]
 fn a_denied_publish_closes_3_1_1_and_is_refused_by_puback_in_5() {
     let denied = Effect::Record(Outcome::PolicyDenied);
-    let mut v4 = live(Version::V4);
+    let mut v4 = live(Version::V311);
     assert_eq!(
         handle(publish("other", 1, false), &mut v4, ACCOUNT),
         [denied.clone(), Effect::Close(CloseReason::PublishDenied)]
@@ -128,7 +130,7 @@ fn bad_publishes_end_the_connection() {
         qos: 0,
         retain: false,
         pkid: 0,
-        payload: Bytes::from(vec![0; super::MAX_PAYLOAD_BYTES + 1]),
+        payload: Bytes::from(vec![0; MAX_PAYLOAD_BYTES + 1]),
     };
     assert_eq!(
         handle(big, &mut l, ACCOUNT),
@@ -148,7 +150,7 @@ fn bad_publishes_end_the_connection() {
 
 #[test]
 fn subscriptions_are_granted_per_filter_up_to_the_quota_and_dropped_again() {
-    let mut l = live(Version::V4);
+    let mut l = live(Version::V311);
     let effects = handle(
         Inbound::Subscribe {
             pkid: 3,
@@ -207,7 +209,7 @@ fn subscriptions_are_granted_per_filter_up_to_the_quota_and_dropped_again() {
 
 #[test]
 fn control_packets() {
-    let mut l = live(Version::V4);
+    let mut l = live(Version::V311);
     assert_eq!(
         handle(Inbound::PingReq, &mut l, ACCOUNT),
         [Effect::Send(Outbound::PingResp)]
@@ -218,14 +220,14 @@ fn control_packets() {
     );
     assert_eq!(handle(Inbound::Ignored, &mut l, ACCOUNT), []);
     assert_eq!(
-        handle(Inbound::Connect(connect(Version::V4, 0)), &mut l, ACCOUNT),
+        handle(Inbound::Connect(connect(Version::V311, 0)), &mut l, ACCOUNT),
         [Effect::Close(CloseReason::ProtocolError)]
     );
 }
 
 #[test]
 fn routed_messages_need_receive_and_take_packet_ids_from_1() {
-    let mut l = live(Version::V4);
+    let mut l = live(Version::V311);
     let d = |topic: &str, qos| Delivery {
         topic: topic.into(),
         qos,
@@ -293,7 +295,7 @@ fn before_connect_and_at_the_close() {
         state::first_packet(Ok(Some(Inbound::PingReq))),
         Err(CloseReason::ProtocolError)
     );
-    assert_eq!(state::refusal(Version::V4, NOT_AUTHORIZED), None);
+    assert_eq!(state::refusal(Version::V311, NOT_AUTHORIZED), None);
     assert_eq!(
         state::refusal(Version::V5, NOT_AUTHORIZED),
         Some(Outbound::ConnAck {
@@ -304,7 +306,7 @@ fn before_connect_and_at_the_close() {
         state::undecodable(&DecodeError::TooLarge(1)),
         (Some(Outcome::PayloadTooLarge), CloseReason::TooLarge)
     );
-    assert_eq!(state::goodbye(Version::V4, CloseReason::Kicked), None);
+    assert_eq!(state::goodbye(Version::V311, CloseReason::Kicked), None);
     assert_eq!(state::goodbye(Version::V5, CloseReason::Client), None);
     assert_eq!(
         state::goodbye(Version::V5, CloseReason::Kicked),

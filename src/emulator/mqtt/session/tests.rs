@@ -11,13 +11,18 @@ use tokio::time::{Duration, Instant};
 use super::eventloop::{Links, run, serve};
 use super::state::Live;
 use super::*;
-use crate::emulator::config::{AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec};
+use crate::contract::MqttVersion;
+use crate::contract::Route;
+use crate::contract::Transport;
+use crate::contract::authorizer::{
+    AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
+};
 use crate::emulator::gate::GatePass;
 use crate::emulator::host::HostRule;
+use crate::emulator::metrics::CloseReason;
 use crate::emulator::metrics::EmulatorMetrics;
-use crate::emulator::metrics::{CloseReason, Transport};
 use crate::emulator::mqtt::broker::Broker;
-use crate::emulator::mqtt::codec::{ConnectPacket, Version};
+use crate::emulator::mqtt::codec::ConnectPacket;
 use crate::emulator::mqtt::connect::{Admitted, Origin};
 use crate::emulator::{Ledger, Shared};
 use crate::shutdown::Shutdown;
@@ -71,8 +76,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
 
 fn origin() -> Origin {
     Origin {
-        transport: Transport::Mqtt,
-        tls: false,
+        transport: Route::of(Transport::Mqtt),
         server_name: None,
         upgrade: None,
         connection_id: "c1".into(),
@@ -102,7 +106,7 @@ fn triggers(shared: &Shared) -> Vec<String> {
         .ledger
         .entries()
         .into_iter()
-        .map(|e| e.trigger)
+        .map(|e| e.trigger.as_str().to_string())
         .collect()
 }
 
@@ -125,10 +129,10 @@ async fn refreshes_every_refresh_period_and_closes_at_disconnect_after() {
     assert_eq!(
         shared
             .metrics
-            .closes(Transport::Mqtt, CloseReason::DisconnectAfter),
+            .closes(Route::of(Transport::Mqtt), CloseReason::DisconnectAfter),
         1
     );
-    assert_eq!(shared.metrics.sessions(Transport::Mqtt), 0);
+    assert_eq!(shared.metrics.sessions(Route::of(Transport::Mqtt)), 0);
     assert_eq!(shared.broker.sessions(), 0);
 }
 
@@ -151,7 +155,9 @@ async fn silence_for_one_and_a_half_keep_alives_closes() {
     assert_eq!(start.elapsed(), Duration::from_secs(170));
     task.await.unwrap();
     assert_eq!(
-        shared.metrics.closes(Transport::Mqtt, CloseReason::Timeout),
+        shared
+            .metrics
+            .closes(Route::of(Transport::Mqtt), CloseReason::Timeout),
         1
     );
 }
@@ -206,14 +212,14 @@ async fn a_failed_refresh_disconnects() {
         refresh_after_s: Some(300),
     };
     let connect = ConnectPacket {
-        version: Version::V5,
+        version: MqttVersion::V5,
         client_id: "id".into(),
         keep_alive_s: 0,
         username: None,
         password: None,
     };
     let mut live = Live {
-        version: Version::V5,
+        version: MqttVersion::V5,
         client_id: "id".into(),
         filters: vec![],
         next_pkid: 0,
@@ -237,7 +243,7 @@ async fn a_failed_refresh_disconnects() {
         kicked: &reg.kicked,
         shared: &shared,
         shutdown: &shutdown,
-        transport: Transport::Mqtt,
+        transport: Route::of(Transport::Mqtt),
     };
     let start = Instant::now();
     let mut buf = BytesMut::new();
@@ -292,7 +298,9 @@ async fn a_client_that_stops_reading_is_given_up_after_the_write_timeout() {
     task.await.unwrap();
     assert_eq!(start.elapsed(), WRITE_TIMEOUT);
     assert_eq!(
-        shared.metrics.closes(Transport::Mqtt, CloseReason::Client),
+        shared
+            .metrics
+            .closes(Route::of(Transport::Mqtt), CloseReason::Client),
         1
     );
     assert_eq!(shared.broker.sessions(), 0);

@@ -14,7 +14,7 @@
 //! # fallback = { mode = "deny" }  # tokens not in the table (default: deny)
 //! memory_mb = 128                 # cost accounting (default 128)
 //! billed_duration_ms = 3          # in process: billed per invocation (default: latency_ms)
-//! # A real function instead (see emulator::lambda::file): [runtime] (Runtime API) or [invoke_api].
+//! # A real function instead (see `contract::lambda_file`): [runtime] (Runtime API) or [invoke_api].
 //! ```
 
 use std::time::Duration;
@@ -22,8 +22,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use super::config::{FunctionBehaviour, FunctionSpec};
-use super::replay_resistant::ReplayRules;
+use crate::contract::authorizer::ReplayRules;
+use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
 
 /// What the in-process authorizer function does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -70,10 +70,10 @@ pub struct FunctionFile {
     pub memory_mb: Option<u32>,
     /// In-process only: the billed duration per invocation (default: `latency_ms`).
     pub billed_duration_ms: Option<u64>,
-    /// Run a real function through the emulator's Lambda Runtime API (see `emulator::lambda::file`).
-    pub runtime: Option<super::lambda::file::RuntimeFile>,
+    /// Run a real function through the emulator's Lambda Runtime API (see [`super::lambda_file`]).
+    pub runtime: Option<super::lambda_file::RuntimeFile>,
     /// Call a real function through a Lambda Invoke API endpoint.
-    pub invoke_api: Option<super::lambda::file::InvokeApiFile>,
+    pub invoke_api: Option<super::lambda_file::InvokeApiFile>,
 }
 
 /// `{ token = "...", response = '{"isAuthenticated": ...}' }`: the exact response for that token, raw (it may
@@ -94,10 +94,10 @@ impl FunctionFile {
 
     /// Resolves the function; relative paths are taken from `base` (the file's directory).
     pub fn to_spec_in(&self, base: &std::path::Path, file: &str) -> anyhow::Result<FunctionSpec> {
-        use super::lambda::file as lf;
+        use super::lambda_file as lf;
         let at = format!("{file}: function");
         let backend = lf::backend(self.runtime.as_ref(), self.invoke_api.as_ref(), base, &at)?;
-        if backend != super::config::Backend::InProcess
+        if backend != crate::contract::authorizer::Backend::InProcess
             && (self.mode != FunctionMode::Allow
                 || self.latency_ms != 0
                 || self.billed_duration_ms.is_some()
@@ -113,7 +113,8 @@ impl FunctionFile {
             latency: Duration::from_millis(self.latency_ms),
             backend,
             memory_mb: lf::memory_mb(
-                self.memory_mb.unwrap_or(super::ledger::DEFAULT_MEMORY_MB),
+                self.memory_mb
+                    .unwrap_or(crate::contract::ledger::DEFAULT_MEMORY_MB),
                 &at,
             )?,
             billed_duration_ms: self.billed_duration_ms,

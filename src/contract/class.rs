@@ -3,7 +3,7 @@
 //!
 //! The forgery variants are declared once, in [`forgeries!`]: the enum, its stable snake_case names and the
 //! `forged.<name>` labels all come from that list, so they cannot drift apart. What each variant is and what
-//! the gate must do with it is the oracle table in [`super::oracle`].
+//! the gate must do with it is the oracle table in [`crate::attempt::oracle`].
 
 use serde::{Deserialize, Serialize};
 

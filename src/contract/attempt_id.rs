@@ -39,7 +39,7 @@ pub fn parse(id: &str) -> Option<AttemptId<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Forgery;
+    use crate::contract::Forgery;
 
     #[test]
     fn round_trips_every_class() {

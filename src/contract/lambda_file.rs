@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::emulator::config::{Backend, InvokeFunction, RuntimeFunction};
+use crate::contract::authorizer::{Backend, InvokeFunction, RuntimeFunction};
 
 /// Most runtime processes one function may have.
 pub const MAX_CONCURRENCY: usize = 256;
@@ -170,10 +170,13 @@ pub fn memory_mb(value: u32, at: &str) -> anyhow::Result<u32> {
 
 #[cfg(test)]
 mod tests {
-    use crate::emulator::config::Backend;
-    use crate::emulator::function_file::FunctionFile;
+    use crate::contract::authorizer::Backend;
+    use crate::contract::function_file::FunctionFile;
 
-    fn spec(text: &str, base: &std::path::Path) -> anyhow::Result<crate::emulator::FunctionSpec> {
+    fn spec(
+        text: &str,
+        base: &std::path::Path,
+    ) -> anyhow::Result<crate::contract::authorizer::FunctionSpec> {
         let f: FunctionFile = toml::from_str(text)?;
         f.to_spec_in(base, "e.toml")
     }
