@@ -12,6 +12,8 @@
 //!   response validation, policy evaluation, the invocation ledger and Prometheus metrics.
 //! - [`load`]: devices, the pacer (open and closed models) and the transports that carry attempts.
 //! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end.
+//! - [`join`]: the witnesses of authorizer invocations behind one trait (the embedded emulator's ledger, an
+//!   external emulator's admin API), joined by attempt id into the summary the invariants judge.
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
 //! - [`report`]: the single `Report` and its renderers (terminal, JSON).
 //! - [`cmd`]: one module per subcommand; [`cli`] parses, `main.rs` maps results to exit codes.
@@ -22,6 +24,7 @@
 //! scenario.toml ─► Plan ─┬─► emulator (embedded) ─► gate ─► authorizer ─► policy ─► ledger
 //!                        └─► load: devices ─► pacer ─► attempt ─► transport ─► Recorder
 //!                                                   Recorders ─► Metrics ─► invariants ─► Report ─► terminal / JSON
+//!                                        ledger ─► join (drained as the run goes) ─► invariants
 //! ```
 
 pub mod attempt;
@@ -32,6 +35,7 @@ pub mod emulator;
 pub mod error;
 pub mod fuzz;
 pub mod invariant;
+pub mod join;
 pub mod load;
 pub mod metrics;
 pub mod report;

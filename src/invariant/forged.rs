@@ -7,10 +7,11 @@
 //! that pass under them (e.g. `duplicated_token` where the first value counts) are judged by
 //! [`super::passes::OraclePasses`].
 
-use super::{Inputs, LedgerSummary, Rule, Status, Verdict, verdict};
+use super::{Inputs, Rule, Status, Verdict, verdict};
 use crate::attempt::oracle::must_be_refused;
 use crate::contract::Class;
 use crate::contract::Transport;
+use crate::join::LedgerSummary;
 use crate::metrics::Outcome;
 
 pub struct ForgedNeverInvoked;
@@ -113,15 +114,14 @@ impl Rule for ForgedNeverInvoked {
     }
 }
 
-/// Which entries were missed and which setting to raise.
+/// Which entries were missed and which setting to raise (the witness's remedy).
 fn missed_evidence(l: &LedgerSummary) -> String {
-    let setting = if l.source == "in-process" {
-        "raise target.ledger_capacity in the scenario"
-    } else {
-        "raise the emulator's --ledger-capacity (ledger_capacity in its config file)"
-    };
     format!(
-        "ledger {}: {} entries after seq {} were evicted before the run joined them; {setting} (the run drains the ledger every 250 ms)",
-        l.source, l.missed, l.start_seq
+        "ledger {}: {} entries after seq {} were evicted before the run joined them; {} (the run drains the ledger every {} ms)",
+        l.source,
+        l.missed,
+        l.start_seq,
+        l.remedy,
+        crate::join::EVERY.as_millis()
     )
 }

@@ -1,13 +1,10 @@
 //! The rules a run is judged by (DESIGN.md `invariant/`). Each rule looks at the merged measurements and the
-//! ledger join and returns a [`Verdict`]: pass, fail, skipped (cannot be judged here) or info (reported only),
+//! ledger join ([`crate::join`]'s summary) and returns a [`Verdict`]: pass, fail, skipped (cannot be judged here) or info (reported only),
 //! with the numbers and examples that back it.
 
-pub mod admin_ledger;
 pub mod catalogue;
 pub mod conserve;
-pub mod drain;
 pub mod forged;
-pub mod ledger;
 pub mod passes;
 pub mod replay;
 pub mod valid;
@@ -16,9 +13,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::join::LedgerSummary;
 use crate::metrics::Recorder;
 use crate::wire::settings::GateSettings;
-pub use ledger::{LedgerRow, LedgerSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +105,7 @@ mod tests {
     use super::*;
     use crate::contract::Transport;
     use crate::contract::{Class, Forgery};
+    use crate::join::LedgerRow;
     use crate::metrics::Outcome;
 
     fn run(rec: &Recorder, rows: Vec<LedgerRow>) -> Vec<Verdict> {

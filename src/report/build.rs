@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::model::{self, KeyInfo, Report, ScenarioInfo, TargetInfo, Throughput, Timing, Tool};
 use super::redact;
-use crate::invariant::{self, LedgerSummary, Verdict};
+use crate::invariant::{self, Verdict};
+use crate::join::LedgerSummary;
 use crate::metrics::Recorder;
 use crate::scenario::file::TokenScheme;
 use crate::scenario::plan::KeySource;
@@ -26,22 +27,6 @@ pub struct Parts<'a> {
 
 pub fn build(p: Parts<'_>) -> Report {
     let plan = p.plan;
-    let tokens = match plan.tokens {
-        // No secret in the pattern: every token is signed at setup and differs in its nonce.
-        TokenScheme::ReplayResistant => vec![format!(
-            "v1.{}.<issue unix_s>.<nonce>, {} per device",
-            plan.token_of(0),
-            plan.token_pool
-        )],
-        TokenScheme::Static => vec![redact::shorten(&plan.static_token)],
-        TokenScheme::PerDevice => {
-            let mut t = vec![redact::shorten(&plan.token_of(0))];
-            if plan.devices > 1 {
-                t.push(redact::shorten(&plan.token_of(plan.devices - 1)));
-            }
-            t
-        }
-    };
     let ended = p.recorder.total_ended();
     let elapsed = p.elapsed.as_secs_f64();
     let passed = invariant::all_hold(&p.verdicts);
@@ -50,25 +35,7 @@ pub fn build(p: Parts<'_>) -> Report {
             name: env!("CARGO_PKG_NAME").into(),
             version: env!("CARGO_PKG_VERSION").into(),
         },
-        scenario: ScenarioInfo {
-            name: plan.name.clone(),
-            file: plan.source.display().to_string(),
-            resolved: redact::scenario_json(&plan.scenario),
-            keys: plan
-                .keys
-                .iter()
-                .map(|k| KeyInfo {
-                    name: k.name.clone(),
-                    bits: k.public.bits(),
-                    fingerprint: k.public.fingerprint(),
-                    source: match &k.source {
-                        KeySource::Generated => "generated".into(),
-                        KeySource::File(path) => path.display().to_string(),
-                    },
-                })
-                .collect(),
-            tokens,
-        },
+        scenario: scenario_info(plan),
         seed: plan.seed,
         run_id: p.run_id.into(),
         started_at: super::json::rfc3339_utc(p.started_unix_ms),
@@ -78,21 +45,7 @@ pub fn build(p: Parts<'_>) -> Report {
             warmup_s: plan.warmup.as_secs_f64(),
         },
         interrupted: p.interrupted,
-        target: TargetInfo {
-            kind: match plan.target {
-                Target::Embedded { .. } => "embedded".into(),
-                Target::External { .. } => "external".into(),
-            },
-            url: p
-                .urls
-                .iter()
-                .find(|u| u.starts_with("https://"))
-                .cloned()
-                .unwrap_or_default(),
-            urls: p.urls.clone(),
-            endpoint_name: plan.target.endpoint_name().into(),
-            gate: plan.gate,
-        },
+        target: target_info(plan, p.urls),
         throughput: Throughput {
             attempts_started: p.recorder.total_started(),
             attempts_ended: ended,
@@ -104,10 +57,12 @@ pub fn build(p: Parts<'_>) -> Report {
             missed: p.recorder.missed,
         },
         transports: super::transports::transport_rows(p.recorder, &plan.groups),
-        results: model::result_rows(p.recorder),
+        results: model::result_rows(p.recorder, &plan.gate),
         phases: super::transports::phase_rows(p.recorder),
         phases_by_kind: super::transports::phase_kind_rows(p.recorder),
-        invocations: p.ledger.map(|l| model::invocations(p.recorder, l)),
+        invocations: p
+            .ledger
+            .map(|l| model::invocations(p.recorder, l, &plan.gate)),
         cost: p.ledger.map(|l| {
             super::cost::cost(
                 p.recorder,
@@ -124,5 +79,62 @@ pub fn build(p: Parts<'_>) -> Report {
         invariants: p.verdicts,
         verdict: if passed { "pass" } else { "fail" }.into(),
         exit_code: if passed { 0 } else { 1 },
+    }
+}
+
+/// The scenario's name, file, resolved form, keys (public fingerprints) and tokens (shortened).
+fn scenario_info(plan: &Plan) -> ScenarioInfo {
+    let tokens = match plan.tokens {
+        // No secret in the pattern: every token is signed at setup and differs in its nonce.
+        TokenScheme::ReplayResistant => vec![format!(
+            "v1.{}.<issue unix_s>.<nonce>, {} per device",
+            plan.token_of(0),
+            plan.token_pool
+        )],
+        TokenScheme::Static => vec![redact::shorten(&plan.static_token)],
+        TokenScheme::PerDevice => {
+            let mut t = vec![redact::shorten(&plan.token_of(0))];
+            if plan.devices > 1 {
+                t.push(redact::shorten(&plan.token_of(plan.devices - 1)));
+            }
+            t
+        }
+    };
+    ScenarioInfo {
+        name: plan.name.clone(),
+        file: plan.source.display().to_string(),
+        resolved: redact::scenario_json(&plan.scenario),
+        keys: plan
+            .keys
+            .iter()
+            .map(|k| KeyInfo {
+                name: k.name.clone(),
+                bits: k.public.bits(),
+                fingerprint: k.public.fingerprint(),
+                source: match &k.source {
+                    KeySource::Generated => "generated".into(),
+                    KeySource::File(path) => path.display().to_string(),
+                },
+            })
+            .collect(),
+        tokens,
+    }
+}
+
+/// Where attempts went (`urls`: HTTPS first when in use) and the gate settings the oracle judged by.
+fn target_info(plan: &Plan, urls: Vec<String>) -> TargetInfo {
+    TargetInfo {
+        kind: match plan.target {
+            Target::Embedded { .. } => "embedded".into(),
+            Target::External { .. } => "external".into(),
+        },
+        url: urls
+            .iter()
+            .find(|u| u.starts_with("https://"))
+            .cloned()
+            .unwrap_or_default(),
+        urls,
+        endpoint_name: plan.target.endpoint_name().into(),
+        gate: plan.gate,
     }
 }

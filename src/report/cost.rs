@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::contract::Class;
 use crate::contract::Transport;
-use crate::invariant::LedgerSummary;
+use crate::join::LedgerSummary;
 use crate::metrics::{Outcome, PubEvent, Recorder};
 use crate::scenario::Pricing;
 use crate::scenario::pricing::PICO;
@@ -221,7 +221,7 @@ fn fill(r: &mut CostRow, req: u128, compute: u128, msg: u128, elapsed_ms: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invariant::LedgerRow;
+    use crate::join::LedgerRow;
 
     #[test]
     fn rounding_is_half_up() {

@@ -3,10 +3,13 @@
 
 use serde::Serialize;
 
+use crate::attempt::oracle;
 use crate::contract::Class;
 use crate::contract::Transport;
-use crate::invariant::{LedgerSummary, Status, Verdict};
+use crate::invariant::{Status, Verdict};
+use crate::join::LedgerSummary;
 use crate::metrics::{Outcome, Recorder};
+use crate::wire::settings::GateSettings;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -85,7 +88,7 @@ pub struct TargetInfo {
     pub endpoint_name: String,
     /// The gate settings the oracle judged by: the embedded emulator's, or what the external target was declared
     /// to do.
-    pub gate: crate::wire::settings::GateSettings,
+    pub gate: GateSettings,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +114,10 @@ pub struct ResultRow {
     pub latency_us: Option<Percentiles>,
     /// From the actual start.
     pub service_us: Option<Percentiles>,
+    /// A forged variant the oracle lets through under the run's gate settings (the terminal marks it `†`); not
+    /// in the JSON, which names the settings in `target.gate`.
+    #[serde(skip)]
+    pub passes_gate: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +160,15 @@ pub struct ClassInvocationRow {
     pub invocations: u64,
     pub allowed: u64,
     pub denied: u64,
+    /// As [`ResultRow::passes_gate`] (not in the JSON).
+    #[serde(skip)]
+    pub passes_gate: bool,
+}
+
+/// A forged variant the oracle expects to pass the gate under `gate`: in effect a valid credential, allowed and
+/// invoked like one.
+fn passes_gate(c: Class, gate: &GateSettings) -> bool {
+    matches!(c, Class::Forged(f) if !oracle::entry(f).refused_under(gate))
 }
 
 impl Percentiles {
@@ -170,8 +186,9 @@ impl Percentiles {
     }
 }
 
-/// The measurement rows: one per (transport, class, outcome) with at least one attempt.
-pub fn result_rows(rec: &Recorder) -> Vec<ResultRow> {
+/// The measurement rows: one per (transport, class, outcome) with at least one attempt; `gate`: the settings the
+/// oracle judges forged variants by.
+pub fn result_rows(rec: &Recorder, gate: &GateSettings) -> Vec<ResultRow> {
     let mut rows = Vec::new();
     for t in Transport::ALL {
         for c in Class::ALL {
@@ -188,6 +205,7 @@ pub fn result_rows(rec: &Recorder) -> Vec<ResultRow> {
                     count,
                     latency_us: rec.latency(t, c, o).map(Percentiles::of),
                     service_us: rec.service(t, c, o).map(Percentiles::of),
+                    passes_gate: passes_gate(c, gate),
                 });
             }
         }
@@ -196,7 +214,7 @@ pub fn result_rows(rec: &Recorder) -> Vec<ResultRow> {
 }
 
 /// Invocations per class (every class, even with zero).
-pub fn invocations(rec: &Recorder, ledger: &LedgerSummary) -> Invocations {
+pub fn invocations(rec: &Recorder, ledger: &LedgerSummary, gate: &GateSettings) -> Invocations {
     Invocations {
         source: ledger.source.clone(),
         total: ledger.total,
@@ -216,6 +234,7 @@ pub fn invocations(rec: &Recorder, ledger: &LedgerSummary) -> Invocations {
                     invocations: i.invocations,
                     allowed: i.allowed,
                     denied: i.denied,
+                    passes_gate: passes_gate(c, gate),
                 }
             })
             .collect(),
@@ -226,5 +245,55 @@ impl Report {
     /// Whether every invariant held.
     pub fn passed(&self) -> bool {
         self.invariants.iter().all(|v| v.status != Status::Fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Forgery;
+    use crate::wire::settings::Duplicates;
+
+    /// Rows carry the oracle's judgement under the run's gate, so renderers need not ask the oracle again.
+    #[test]
+    fn rows_mark_the_forged_variants_that_pass_the_gate() {
+        let mut rec = Recorder::new();
+        for c in [
+            Class::Valid,
+            Class::Forged(Forgery::DuplicatedToken),
+            Class::Forged(Forgery::BitFlip),
+        ] {
+            rec.start(Transport::Https, c);
+            rec.end(Transport::Https, c, Outcome::Allowed, 10, 10, true);
+        }
+        let marked = |gate: &GateSettings| -> Vec<String> {
+            result_rows(&rec, gate)
+                .into_iter()
+                .filter(|r| r.passes_gate)
+                .filter_map(|r| r.variant)
+                .collect()
+        };
+        let reject = GateSettings {
+            duplicates: Duplicates::Reject,
+            ..GateSettings::default()
+        };
+        assert_eq!(marked(&reject), Vec::<String>::new());
+        let first = GateSettings {
+            duplicates: Duplicates::First,
+            ..GateSettings::default()
+        };
+        assert_eq!(marked(&first), ["duplicated_token"]);
+        let ledger = LedgerSummary::new("t", "r", Vec::new());
+        let inv = invocations(&rec, &ledger, &first);
+        let passing: Vec<_> = inv
+            .by_class
+            .iter()
+            .filter(|c| c.passes_gate && c.attempts > 0)
+            .collect();
+        assert_eq!(passing.len(), 1);
+        assert_eq!(passing[0].variant.as_deref(), Some("duplicated_token"));
+        // Not part of report.json.
+        let json = serde_json::to_value(&inv).unwrap();
+        assert!(json["by_class"][0].get("passes_gate").is_none(), "{json}");
     }
 }

@@ -1,5 +1,6 @@
 //! The terminal rendering of a [`Report`] (stdout): throughput, latency per class and outcome, invocations
-//! by class, and the verdicts.
+//! by class, and the verdicts. It only formats: what it marks (`†`, the variants that pass the gate) is in the
+//! rows when the report is built.
 
 use std::fmt::Write as _;
 
@@ -16,28 +17,33 @@ fn label(class: &str, variant: &Option<String>) -> String {
     }
 }
 
-/// A row's label, marked `†` when it is a forged variant the oracle lets through under the run's gate settings
+/// A row's label, marked `†` when it is a forged variant that passes the gate under the run's gate settings
 /// (in effect a valid credential: allowed and invoked like one).
-fn marked_label(r: &Report, class: &str, variant: &Option<String>) -> String {
+fn marked_label(class: &str, variant: &Option<String>, passes_gate: bool) -> String {
     let l = label(class, variant);
-    if passes_gate(r, class, variant) {
-        format!("{l} †")
-    } else {
-        l
-    }
-}
-
-fn passes_gate(r: &Report, class: &str, variant: &Option<String>) -> bool {
-    class == "forged"
-        && variant
-            .as_deref()
-            .and_then(crate::contract::Forgery::from_name)
-            .is_some_and(|f| !crate::attempt::oracle::entry(f).refused_under(&r.target.gate))
+    if passes_gate { format!("{l} †") } else { l }
 }
 
 /// Renders the report as text.
 pub fn render(r: &Report, report_path: Option<&str>) -> String {
     let mut o = String::new();
+    header(&mut o, r);
+    let _ = writeln!(o);
+    latency_table(&mut o, r);
+    let _ = writeln!(o);
+    transport_table(&mut o, r);
+    phase_table(&mut o, r);
+    invocations(&mut o, r);
+    if let Some(c) = &r.cost {
+        cost_table(&mut o, c);
+    }
+    let _ = writeln!(o);
+    verdicts(&mut o, r, report_path);
+    o
+}
+
+/// Run, target and throughput lines.
+fn header(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "{} {} · scenario {} ({}) · seed {} · run {}",
@@ -72,7 +78,10 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
         },
         if r.interrupted { " · INTERRUPTED" } else { "" }
     );
-    let _ = writeln!(o);
+}
+
+/// One row per (transport, class, outcome), then the `†` note when a row carries it.
+fn latency_table(o: &mut String, r: &Report) {
     let _ = writeln!(o, "latency from the intended start, ms:");
     let _ = writeln!(
         o,
@@ -104,102 +113,108 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
             o,
             "  {:<8} {:<34} {:<26} {:>8} {cols}",
             row.transport,
-            marked_label(r, &row.class, &row.variant),
+            marked_label(&row.class, &row.variant, row.passes_gate),
             row.outcome,
             row.count
         );
     }
-    if r.results
-        .iter()
-        .any(|row| passes_gate(r, &row.class, &row.variant))
-    {
+    if r.results.iter().any(|row| row.passes_gate) {
         let _ = writeln!(
             o,
             "  † passes the gate under {} (in effect a valid credential; `tokenstorm catalogue`)",
             r.target.gate.describe()
         );
     }
-    let _ = writeln!(o);
-    if r.transports.len() > 1 || r.transports.iter().any(|t| t.transport != "https") {
-        let _ = writeln!(o, "per transport:");
-        for t in &r.transports {
-            let outcomes: Vec<String> =
-                t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            let _ = writeln!(
-                o,
-                "  {:<9} {:>6} devices {:>9} attempts: {}",
-                t.transport,
-                t.devices,
-                t.attempts_ended,
-                outcomes.join(", ")
-            );
-            if !t.messages.is_empty() {
-                let m: Vec<String> = t
-                    .messages
-                    .iter()
-                    .filter(|(_, v)| **v > 0)
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect();
-                let _ = writeln!(o, "  {:<9} messages: {}", "", m.join(", "));
-            }
-        }
-        let _ = writeln!(o);
+}
+
+/// Devices, outcomes and MQTT message counts per transport; only when a transport other than HTTPS is in use.
+fn transport_table(o: &mut String, r: &Report) {
+    if r.transports.len() <= 1 && r.transports.iter().all(|t| t.transport == "https") {
+        return;
     }
-    if !r.phases_by_kind.is_empty() {
-        let _ = writeln!(o, "connection and message phases, ms:");
+    let _ = writeln!(o, "per transport:");
+    for t in &r.transports {
+        let outcomes: Vec<String> = t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(
+            o,
+            "  {:<9} {:>6} devices {:>9} attempts: {}",
+            t.transport,
+            t.devices,
+            t.attempts_ended,
+            outcomes.join(", ")
+        );
+        if !t.messages.is_empty() {
+            let m: Vec<String> = t
+                .messages
+                .iter()
+                .filter(|(_, v)| **v > 0)
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(o, "  {:<9} messages: {}", "", m.join(", "));
+        }
+    }
+    let _ = writeln!(o);
+}
+
+/// Connection and message phases per (transport, class kind, phase), when any were measured.
+fn phase_table(o: &mut String, r: &Report) {
+    if r.phases_by_kind.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "connection and message phases, ms:");
+    let _ = writeln!(
+        o,
+        "  {:<9} {:<9} {:<20} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "", "class", "phase", "count", "p50", "p90", "p99", "max"
+    );
+    for p in &r.phases_by_kind {
+        let l = &p.latency_us;
         let _ = writeln!(
             o,
             "  {:<9} {:<9} {:<20} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            "", "class", "phase", "count", "p50", "p90", "p99", "max"
+            p.transport,
+            p.class,
+            p.phase.trim_end_matches("_us"),
+            l.count,
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p99),
+            ms(l.max)
         );
-        for p in &r.phases_by_kind {
-            let l = &p.latency_us;
-            let _ = writeln!(
-                o,
-                "  {:<9} {:<9} {:<20} {:>8} {:>8} {:>8} {:>8} {:>8}",
-                p.transport,
-                p.class,
-                p.phase.trim_end_matches("_us"),
-                l.count,
-                ms(l.p50),
-                ms(l.p90),
-                ms(l.p99),
-                ms(l.max)
-            );
-        }
-        let _ = writeln!(o);
-    }
-    match &r.invocations {
-        Some(inv) => {
-            let _ = writeln!(
-                o,
-                "authorizer invocations (ledger {}): {} this run, {} foreign; {} entries joined, {} missed",
-                inv.source, inv.this_run, inv.foreign, inv.total, inv.missed
-            );
-            for c in inv
-                .by_class
-                .iter()
-                .filter(|c| c.attempts > 0 || c.invocations > 0)
-            {
-                let _ = writeln!(
-                    o,
-                    "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
-                    marked_label(r, &c.class, &c.variant),
-                    c.attempts,
-                    c.invocations,
-                    c.allowed,
-                    c.denied
-                );
-            }
-        }
-        None => {
-            let _ = writeln!(o, "authorizer invocations: no ledger available");
-        }
-    }
-    if let Some(c) = &r.cost {
-        cost_table(&mut o, c);
     }
     let _ = writeln!(o);
+}
+
+/// Authorizer invocations by class, or that no ledger could be read.
+fn invocations(o: &mut String, r: &Report) {
+    let Some(inv) = &r.invocations else {
+        let _ = writeln!(o, "authorizer invocations: no ledger available");
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "authorizer invocations (ledger {}): {} this run, {} foreign; {} entries joined, {} missed",
+        inv.source, inv.this_run, inv.foreign, inv.total, inv.missed
+    );
+    for c in inv
+        .by_class
+        .iter()
+        .filter(|c| c.attempts > 0 || c.invocations > 0)
+    {
+        let _ = writeln!(
+            o,
+            "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
+            marked_label(&c.class, &c.variant, c.passes_gate),
+            c.attempts,
+            c.invocations,
+            c.allowed,
+            c.denied
+        );
+    }
+}
+
+/// One line per verdict (with up to 5 pieces of evidence), then the result.
+fn verdicts(o: &mut String, r: &Report, report_path: Option<&str>) {
     let _ = writeln!(o, "verdicts:");
     for v in &r.invariants {
         let _ = writeln!(
@@ -222,7 +237,6 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
             .map(|p| format!(" · report {p}"))
             .unwrap_or_default()
     );
-    o
 }
 
 fn usd(v: f64) -> String {

@@ -1,9 +1,10 @@
 //! The bounded ledger through the admin API: eviction counters, paging after evictions, and the run's
-//! incremental join of an external emulator that misses evicted entries.
+//! incremental join of an external emulator that misses evicted entries, and both witnesses of the join
+//! ([`tokenstorm::join::Witness`]) driven through the trait over the same traffic.
 
 use tokenstorm::contract::authorizer::FunctionBehaviour;
-use tokenstorm::invariant::drain::Joiner;
 use tokenstorm::invariant::{Inputs, Status, evaluate};
+use tokenstorm::join::{self, Source, Spec, Witness};
 use tokenstorm::metrics::Recorder;
 
 use super::{refs, seed_headers};
@@ -105,7 +106,9 @@ async fn the_admin_join_counts_evicted_entries_as_missed_and_fails_the_run() {
     let emu = small(4).await;
     publish(&emu, 100, 6).await; // before the run: never joined, never missed
     let url = format!("http://{}", emu.addrs().admin.unwrap());
-    let mut joiner = Joiner::admin(&url, "r").await.unwrap();
+    let mut joiner = join::start(Source::Admin(&url), &Spec::new("r"))
+        .await
+        .unwrap();
     publish(&emu, 0, 3).await;
     joiner.drain().await.unwrap();
     publish(&emu, 3, 9).await; // seqs 10..=18; 10..=14 are evicted before the next drain
@@ -133,9 +136,57 @@ async fn the_admin_join_counts_evicted_entries_as_missed_and_fails_the_run() {
     );
 
     // A join that keeps up misses nothing.
-    let joiner = Joiner::admin(&url, "r").await.unwrap();
+    let joiner = join::start(Source::Admin(&url), &Spec::new("r"))
+        .await
+        .unwrap();
     publish(&emu, 20, 4).await;
     let s = joiner.finish().await.unwrap();
     assert_eq!((s.total, s.missed, s.start_seq), (4, 0, 18));
+    emu.stop().await;
+}
+
+/// The same traffic seen by the in-process ledger and through the admin API, each drained through
+/// [`Witness`]: both joins count the same entries of the run, and neither misses one while it keeps up.
+#[tokio::test]
+async fn both_witnesses_join_the_same_traffic_through_the_trait() {
+    let emu = small(8).await;
+    publish(&emu, 100, 2).await; // before the run: neither joins it
+    let url = format!("http://{}", emu.addrs().admin.unwrap());
+    let spec = Spec::new("r");
+    let mut witnesses: Vec<Box<dyn Witness>> = vec![
+        join::start(Source::InProcess(emu.ledger()), &spec)
+            .await
+            .unwrap(),
+        join::start(Source::Admin(&url), &spec).await.unwrap(),
+    ];
+    for round in 0..3 {
+        publish(&emu, round * 5, 5).await;
+        for w in &mut witnesses {
+            w.drain().await.unwrap();
+        }
+    }
+    let mut summaries = Vec::new();
+    for w in witnesses {
+        summaries.push(w.finish().await.unwrap());
+    }
+    let sources: Vec<&str> = summaries.iter().map(|s| s.source.as_str()).collect();
+    assert_eq!(sources, ["in-process", url.as_str()]);
+    for s in &summaries {
+        assert_eq!(
+            (
+                s.start_seq,
+                s.last_seq,
+                s.total,
+                s.missed,
+                s.ours(),
+                s.foreign
+            ),
+            (2, 17, 15, 0, 15, 0),
+            "{}",
+            s.source
+        );
+        let valid = s.class(tokenstorm::contract::Class::Valid);
+        assert_eq!((valid.invocations, valid.allowed), (15, 15), "{}", s.source);
+    }
     emu.stop().await;
 }

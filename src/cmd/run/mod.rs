@@ -2,7 +2,7 @@
 //!
 //! Scenario → Plan (keys loaded or generated) → credential catalogue (all signing happens here) → the embedded
 //! emulator on 127.0.0.1:0, or the external target → load, while the emulator's bounded ledger is joined as it
-//! goes ([`crate::invariant::drain`]) → invariants → report on stdout and in
+//! goes ([`crate::join`]) → invariants → report on stdout and in
 //! `<out-dir>/<UTC timestamp>-<scenario>/report.json`. Exit 0 when every invariant holds, 1 when one fails,
 //! 2 on setup or usage errors. Progress goes to stderr, results to stdout. SIGINT/SIGTERM stop the load; the
 //! attempts in flight drain and the report is still written, marked interrupted.
@@ -21,8 +21,8 @@ use crate::contract::Transport;
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
-use crate::invariant::drain::{Joiner, LiveJoin};
 use crate::invariant::{self};
+use crate::join;
 use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit};
 use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
@@ -30,7 +30,7 @@ use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
 mod target;
-use target::{embedded_addrs, endpoint, start_embedded, target_urls};
+use target::{prepare, raise_fd_limit, target_urls};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -180,43 +180,8 @@ async fn session(
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let emu_shutdown = Shutdown::new();
-    let setup = async {
-        let emulator = match &plan.target {
-            Target::Embedded { .. } => {
-                Some(start_embedded(&plan, &run_dir, emu_shutdown.clone()).await?)
-            }
-            Target::External { .. } => None,
-        };
-        let endpoint = endpoint(&plan, emulator.as_ref()).await?;
-        let https = match &endpoint {
-            Some(e) if plan.groups.count(Transport::Https) > 0 => {
-                let connector = Connector::new(
-                    e.addr,
-                    plan.target.endpoint_name(),
-                    e.ca_file.as_deref(),
-                    e.verify,
-                )?;
-                let shape = RequestShape {
-                    host: plan.target.endpoint_name().to_string(),
-                    topic: plan.http.topic.clone(),
-                    qos: plan.http.qos,
-                    authorizer_name: plan
-                        .authorizer
-                        .send_name
-                        .then(|| plan.authorizer.name.clone()),
-                    token_key_name: plan.authorizer.token_key_name.clone(),
-                    payload: Bytes::from(payload(plan.http.payload_bytes)),
-                    inactive_authorizer: plan.inactive_authorizer.clone(),
-                };
-                Some((connector, RequestBook::build(&shape, &catalogue)?))
-            }
-            _ => None,
-        };
-        let embedded = emulator.as_ref().map(embedded_addrs);
-        let links = load::mqtt_targets::link_specs(&plan, embedded.as_ref()).await?;
-        anyhow::Ok((emulator, endpoint, https, links))
-    };
-    let (emulator, endpoint, https, links) = match setup.await {
+    let prepared = prepare(&plan, &catalogue, &run_dir, emu_shutdown.clone()).await;
+    let (emulator, endpoint, https, links) = match prepared {
         Ok(s) => s,
         Err(e) => {
             emu_shutdown.trigger();
@@ -225,60 +190,14 @@ async fn session(
         }
     };
     let urls = target_urls(endpoint.as_ref(), &links);
-    let connections = u64::from(plan.groups.mqtt_devices())
-        + if https.is_some() {
-            u64::from(plan.groups.count(Transport::Https))
-        } else {
-            0
-        };
-    let fds = fdlimit::raise(fdlimit::FdCheck::needed(connections, emulator.is_some()));
-    if let Some(w) = fds.warning() {
-        eprintln!("warning: {w}");
-    }
+    raise_fd_limit(&plan, https.is_some(), emulator.is_some());
     if progress {
-        eprintln!(
-            "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}",
-            plan.devices,
-            Transport::ALL
-                .into_iter()
-                .filter(|&t| plan.groups.count(t) > 0)
-                .map(|t| format!("{} {}", plan.groups.count(t), t.as_str()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            urls.join(" "),
-            plan.target.endpoint_name(),
-            plan.model,
-            plan.mqtt.connects_per_s,
-            plan.duration.as_secs_f64(),
-            plan.max_attempts
-                .map(|m| format!(" or {m} attempts"))
-                .unwrap_or_default()
-        );
+        announce(&plan, &run_id, &urls);
     }
     // The emulator's ledger is bounded: join it while the load runs, not only at the end.
-    let joiner = match (&emulator, &plan.target) {
-        (Some(emu), _) => Some(Joiner::InProcess(LiveJoin::attach(emu.ledger(), &run_id))),
-        (
-            None,
-            Target::External {
-                admin_url: Some(url),
-                ..
-            },
-        ) => match Joiner::admin(url, &run_id).await {
-            Ok(j) => Some(j),
-            Err(e) => {
-                eprintln!("warning: cannot read the external ledger: {e:#}");
-                None
-            }
-        },
-        _ => None,
-    };
-    let joiner = joiner.map(|mut j| {
-        j.configure(plan.groups.clone(), plan.gate);
-        j
-    });
-    let stop_join = Shutdown::new();
-    let joining = joiner.map(|j| tokio::spawn(j.run_until(stop_join.clone())));
+    let joining = witness(&plan, emulator.as_ref(), &run_id)
+        .await
+        .map(join::spawn);
     let result = load::groups::run(
         load::groups::Parts {
             plan: &plan,
@@ -298,43 +217,14 @@ async fn session(
             result.recorder.total_ended()
         );
     }
-    stop_join.trigger();
     let ledger = match joining {
-        Some(task) => match task.await {
-            Ok(joiner) => match joiner.finish().await {
-                Ok(summary) => Some(summary),
-                Err(e) => {
-                    eprintln!("warning: cannot read the external ledger: {e:#}");
-                    None
-                }
-            },
-            Err(e) => {
-                eprintln!("warning: the ledger join stopped: {e}");
-                None
-            }
-        },
+        Some(j) => j.finish().await,
         None => None,
     };
     if let Some(emu) = emulator {
-        emu_shutdown.trigger();
-        if tokio::time::timeout(Duration::from_secs(10), emu.join())
-            .await
-            .is_err()
-        {
-            eprintln!("warning: the embedded emulator did not stop within 10 s");
-        }
+        stop_embedded(emu, &emu_shutdown).await;
     }
-    let mut verdicts = invariant::evaluate(&invariant::Inputs {
-        recorder: &result.recorder,
-        ledger: ledger.as_ref(),
-        run_secs: result.elapsed.as_secs(),
-        gate: plan.gate,
-    });
-    let in_use: Vec<Transport> = Transport::ALL
-        .into_iter()
-        .filter(|&t| plan.groups.count(t) > 0)
-        .collect();
-    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
+    let verdicts = judge(&plan, &result, ledger.as_ref());
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,
@@ -346,16 +236,107 @@ async fn session(
         ledger: ledger.as_ref(),
         verdicts,
     });
-    let path = json::write(&report, &run_dir)?;
+    publish(&report, &run_dir)
+}
+
+/// Writes `report.json` into the run folder and the terminal rendering to stdout; the exit code says whether
+/// every invariant held.
+fn publish(report: &crate::report::Report, run_dir: &Path) -> anyhow::Result<Exit> {
+    let path = json::write(report, run_dir)?;
     print!(
         "{}",
-        terminal::render(&report, Some(&path.display().to_string()))
+        terminal::render(report, Some(&path.display().to_string()))
     );
     Ok(if report.passed() {
         Exit::Ok
     } else {
         Exit::Failed
     })
+}
+
+/// The progress line that opens the load.
+fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
+    eprintln!(
+        "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}",
+        plan.devices,
+        Transport::ALL
+            .into_iter()
+            .filter(|&t| plan.groups.count(t) > 0)
+            .map(|t| format!("{} {}", plan.groups.count(t), t.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        urls.join(" "),
+        plan.target.endpoint_name(),
+        plan.model,
+        plan.mqtt.connects_per_s,
+        plan.duration.as_secs_f64(),
+        plan.max_attempts
+            .map(|m| format!(" or {m} attempts"))
+            .unwrap_or_default()
+    );
+}
+
+/// Stops the embedded emulator, waiting up to 10 s for its tasks.
+async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown) {
+    shutdown.trigger();
+    if tokio::time::timeout(Duration::from_secs(10), emu.join())
+        .await
+        .is_err()
+    {
+        eprintln!("warning: the embedded emulator did not stop within 10 s");
+    }
+}
+
+/// Every invariant on the load's measurements and the join, then the catalogue's coverage of the transports in use.
+fn judge(
+    plan: &Plan,
+    result: &load::LoadResult,
+    ledger: Option<&join::LedgerSummary>,
+) -> Vec<invariant::Verdict> {
+    let mut verdicts = invariant::evaluate(&invariant::Inputs {
+        recorder: &result.recorder,
+        ledger,
+        run_secs: result.elapsed.as_secs(),
+        gate: plan.gate,
+    });
+    let in_use: Vec<Transport> = Transport::ALL
+        .into_iter()
+        .filter(|&t| plan.groups.count(t) > 0)
+        .collect();
+    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
+    verdicts
+}
+
+/// The witness of the run's authorizer invocations: the embedded emulator's ledger, or an external emulator's
+/// through its `admin_url`; `None` (judged without a ledger) for a real endpoint or an unreachable admin URL.
+async fn witness(
+    plan: &Plan,
+    emulator: Option<&RunningEmulator>,
+    run_id: &str,
+) -> Option<Box<dyn join::Witness>> {
+    let source = match (emulator, &plan.target) {
+        (Some(emu), _) => join::Source::InProcess(emu.ledger()),
+        (
+            None,
+            Target::External {
+                admin_url: Some(url),
+                ..
+            },
+        ) => join::Source::Admin(url),
+        _ => return None,
+    };
+    let spec = join::Spec {
+        run_id: run_id.to_string(),
+        groups: Some(plan.groups.clone()),
+        gate: plan.gate,
+    };
+    match join::start(source, &spec).await {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("warning: cannot read the external ledger: {e:#}");
+            None
+        }
+    }
 }
 
 /// A printable payload of `n` bytes.

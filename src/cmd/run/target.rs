@@ -1,5 +1,5 @@
 //! Where a run's attempts go: the embedded emulator (started here on 127.0.0.1:0 with the plan's authorizer) or
-//! an external target, resolved to addresses, URLs and the CA to trust.
+//! an external target, resolved to addresses, URLs and the CA to trust, and what the load needs to reach them.
 
 use super::*;
 
@@ -130,4 +130,69 @@ pub(super) fn target_urls(
         });
     }
     out
+}
+
+/// The embedded emulator (when the target is), the HTTPS endpoint, the HTTPS lane's connector and requests (when
+/// HTTPS devices have an endpoint), and the MQTT/WSS links.
+pub(super) async fn prepare(
+    plan: &Plan,
+    catalogue: &Catalogue,
+    run_dir: &Path,
+    emu_shutdown: Shutdown,
+) -> anyhow::Result<Prepared> {
+    let emulator = match &plan.target {
+        Target::Embedded { .. } => Some(start_embedded(plan, run_dir, emu_shutdown).await?),
+        Target::External { .. } => None,
+    };
+    let endpoint = endpoint(plan, emulator.as_ref()).await?;
+    let https = match &endpoint {
+        Some(e) if plan.groups.count(Transport::Https) > 0 => {
+            let connector = Connector::new(
+                e.addr,
+                plan.target.endpoint_name(),
+                e.ca_file.as_deref(),
+                e.verify,
+            )?;
+            let shape = RequestShape {
+                host: plan.target.endpoint_name().to_string(),
+                topic: plan.http.topic.clone(),
+                qos: plan.http.qos,
+                authorizer_name: plan
+                    .authorizer
+                    .send_name
+                    .then(|| plan.authorizer.name.clone()),
+                token_key_name: plan.authorizer.token_key_name.clone(),
+                payload: Bytes::from(payload(plan.http.payload_bytes)),
+                inactive_authorizer: plan.inactive_authorizer.clone(),
+            };
+            Some((connector, RequestBook::build(&shape, catalogue)?))
+        }
+        _ => None,
+    };
+    let embedded = emulator.as_ref().map(embedded_addrs);
+    let links = load::mqtt_targets::link_specs(plan, embedded.as_ref()).await?;
+    Ok((emulator, endpoint, https, links))
+}
+
+/// What [`prepare`] returns.
+pub(super) type Prepared = (
+    Option<RunningEmulator>,
+    Option<Endpoint>,
+    Option<(Connector, RequestBook)>,
+    Vec<(load::link::LinkSpec, std::ops::Range<u32>)>,
+);
+
+/// Raises the open-file limit for one connection per device (and the embedded emulator's side); warns when it
+/// cannot.
+pub(super) fn raise_fd_limit(plan: &Plan, https: bool, embedded: bool) {
+    let connections = u64::from(plan.groups.mqtt_devices())
+        + if https {
+            u64::from(plan.groups.count(Transport::Https))
+        } else {
+            0
+        };
+    let fds = fdlimit::raise(fdlimit::FdCheck::needed(connections, embedded));
+    if let Some(w) = fds.warning() {
+        eprintln!("warning: {w}");
+    }
 }

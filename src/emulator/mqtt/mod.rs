@@ -6,8 +6,9 @@
 //! - [`broker`]: client ids (a newer connection kicks the older), subscriptions, delivery queues.
 //! - [`connect_packet`]: reading CONNECT by hand (binary passwords, MQTT 5 properties skipped).
 //! - [`connect`]: admitting a CONNECT: username query, signature gate, authorizer, `iot:Connect`.
-//! - [`dispatch`]: what a live session does with each packet and each routed message.
-//! - [`session`]: one connection's life: packets, keep-alive, refresh, disconnect, kick, shutdown.
+//! - [`dispatch`]: what a live session does with each packet and each routed message (pure: a list of effects).
+//! - [`session`]: one connection's life: packets, keep-alive, refresh, disconnect, kick, shutdown; its pure
+//!   protocol state (`session::state`) apart from the async shell around the socket (`session::eventloop`).
 
 pub mod broker;
 pub mod codec;

@@ -8,16 +8,24 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
 use tokio::time::{Duration, Instant};
 
+use super::eventloop::{Links, run, serve};
+use super::state::Live;
 use super::*;
+use crate::contract::MqttVersion;
+use crate::contract::Route;
 use crate::contract::Transport;
 use crate::contract::authorizer::{
     AuthorizerSpec, AuthorizerStatus, FunctionBehaviour, FunctionSpec,
 };
 use crate::emulator::gate::GatePass;
 use crate::emulator::host::HostRule;
+use crate::emulator::metrics::CloseReason;
 use crate::emulator::metrics::EmulatorMetrics;
 use crate::emulator::mqtt::broker::Broker;
+use crate::emulator::mqtt::codec::ConnectPacket;
+use crate::emulator::mqtt::connect::{Admitted, Origin};
 use crate::emulator::{Ledger, Shared};
+use crate::shutdown::Shutdown;
 
 fn allow(refresh: i64, disconnect: i64) -> FunctionBehaviour {
     FunctionBehaviour::Allow {

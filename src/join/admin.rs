@@ -1,5 +1,6 @@
 //! An external emulator's ledger, read through its admin listener: `GET <admin_url>/ledger?since=SEQ&limit=N`,
 //! page by page, folded into a [`LedgerSummary`] (entries evicted before a read reached them count as missed).
+//! [`AdminLedger`] is the pager; [`Admin`] is the [`Witness`] the run drains.
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -8,7 +9,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 
-use super::ledger::{LedgerRow, LedgerSummary};
+use super::summary::{LedgerRow, LedgerSummary};
+use super::{Pending, Spec, Witness};
 
 /// Entries per admin request.
 const PAGE: usize = 10_000;
@@ -123,5 +125,34 @@ impl AdminLedger {
                 return Ok(());
             }
         }
+    }
+}
+
+/// An external emulator's ledger as a [`Witness`]: the join of the entries recorded after it started.
+pub struct Admin {
+    ledger: AdminLedger,
+    summary: LedgerSummary,
+}
+
+impl Admin {
+    /// Starts joining an external emulator's ledger after the entries it holds now.
+    pub async fn start(admin_url: &str, spec: &Spec) -> anyhow::Result<Self> {
+        let mut ledger = AdminLedger::new(admin_url)?;
+        let start = ledger.last_seq().await?;
+        let summary = spec.summary(ledger.url(), start);
+        Ok(Self { ledger, summary })
+    }
+}
+
+impl Witness for Admin {
+    fn drain(&mut self) -> Pending<'_, anyhow::Result<()>> {
+        Box::pin(self.ledger.drain(&mut self.summary))
+    }
+
+    fn finish(mut self: Box<Self>) -> Pending<'static, anyhow::Result<LedgerSummary>> {
+        Box::pin(async move {
+            self.ledger.drain(&mut self.summary).await?;
+            Ok(self.summary)
+        })
     }
 }

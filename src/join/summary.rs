@@ -3,7 +3,7 @@
 //! Each ledger entry carries the attempt id the generator sent (`x-tokenstorm-attempt`), and the id names the
 //! class ([`crate::contract::attempt_id`]), so the join needs no per-attempt storage. Entries of other runs or without
 //! an id are counted as foreign. The join is incremental (the emulator's ledger is bounded, so it is read as the
-//! run goes, see [`super::drain`]) and counts the entries it could never see as missed.
+//! run goes, see [`super::Witness`]) and counts the entries it could never see as missed.
 
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +116,9 @@ pub struct ClassInvocations {
 pub struct LedgerSummary {
     /// `in-process` or the admin URL it was read from.
     pub source: String,
+    /// What to change so that no entry is missed next time: the witness knows its source's setting.
+    #[serde(skip)]
+    pub remedy: &'static str,
     #[serde(skip)]
     run_id: String,
     /// Every entry joined.
@@ -145,11 +148,16 @@ pub struct LedgerSummary {
 
 const MAX_EXAMPLES: usize = 10;
 
+/// The remedy for an emulator's ledger read from outside (the default).
+pub const EXTERNAL_REMEDY: &str =
+    "raise the emulator's --ledger-capacity (ledger_capacity in its config file)";
+
 impl LedgerSummary {
     /// An empty join of the entries after `start_seq` (0: the whole ledger).
     pub fn starting_after(source: impl Into<String>, run_id: &str, start_seq: u64) -> Self {
         Self {
             source: source.into(),
+            remedy: EXTERNAL_REMEDY,
             run_id: run_id.to_string(),
             total: 0,
             foreign: 0,

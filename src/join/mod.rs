@@ -1,0 +1,180 @@
+//! The join (DESIGN.md `join/`): what witnessed the run's authorizer invocations, reduced to the
+//! [`LedgerSummary`] the invariants judge. A witness is anything behind the [`Witness`] trait: it is started
+//! before the load, drained every [`EVERY`] while the load runs (its source may keep only recent entries), and
+//! finished once after the load, returning the summary with whatever it could not see counted as `missed`, its
+//! `source` and its `remedy` (the setting to raise when something was missed), so the rules never ask which
+//! witness it was.
+//!
+//! - [`InProcess`]: the embedded emulator's [`Ledger`], read directly, with its eviction hooked so nothing is
+//!   missed even when a drain falls behind.
+//! - [`Admin`]: an external emulator's ledger, paged through `GET <admin_url>/ledger?since=SEQ&limit=N`
+//!   ([`AdminLedger`]); entries evicted before a drain reached them count as missed.
+//!
+//! A new witness (CloudWatch Logs, CloudWatch metrics) is a third implementation and a [`Source`]; the
+//! invariants only read the summary.
+
+pub mod admin;
+pub mod in_process;
+pub mod summary;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use admin::{Admin, AdminLedger};
+pub use in_process::InProcess;
+pub use summary::{ClassInvocations, LedgerRow, LedgerSummary};
+
+use crate::emulator::Ledger;
+use crate::scenario::Groups;
+use crate::shutdown::Shutdown;
+use crate::wire::settings::GateSettings;
+
+/// How often the run drains its witness.
+pub const EVERY: Duration = Duration::from_millis(250);
+
+/// A boxed future a witness returns (the trait is used as `dyn Witness`, so its async methods are boxed).
+pub type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A witness of authorizer invocations, joined by attempt id into a [`LedgerSummary`].
+pub trait Witness: Send {
+    /// Folds what the witness recorded since the last drain; `Err` when its source could not be read (the next
+    /// drain tries again from the same place).
+    fn drain(&mut self) -> Pending<'_, anyhow::Result<()>>;
+    /// The final drain, then the join; `Err` when the final drain failed (the join is then incomplete).
+    fn finish(self: Box<Self>) -> Pending<'static, anyhow::Result<LedgerSummary>>;
+}
+
+/// Which run a join belongs to and how it attributes entries.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Entries with another run's attempt id count as foreign.
+    pub run_id: String,
+    /// Attributes entries to transports by device id; `None`: every entry counts as HTTPS.
+    pub groups: Option<Groups>,
+    /// Which forged variants must be refused (the oracle's judgement under these settings).
+    pub gate: GateSettings,
+}
+
+impl Spec {
+    /// A join of `run_id` with no transport groups and the spec's gate.
+    pub fn new(run_id: &str) -> Self {
+        Self {
+            run_id: run_id.to_string(),
+            groups: None,
+            gate: GateSettings::default(),
+        }
+    }
+
+    /// An empty summary of the entries after `start_seq`, read from `source`.
+    pub(crate) fn summary(&self, source: impl Into<String>, start_seq: u64) -> LedgerSummary {
+        let mut s = LedgerSummary::starting_after(source, &self.run_id, start_seq);
+        if let Some(g) = &self.groups {
+            s.set_groups(g.clone());
+        }
+        s.set_gate(self.gate);
+        s
+    }
+}
+
+/// Where a run's invocations are witnessed.
+pub enum Source<'a> {
+    /// The embedded emulator's ledger.
+    InProcess(&'a Ledger),
+    /// An external emulator's admin listener (`http://HOST:PORT`).
+    Admin(&'a str),
+}
+
+/// Starts a witness of what `source` records from now on.
+pub async fn start(source: Source<'_>, spec: &Spec) -> anyhow::Result<Box<dyn Witness>> {
+    Ok(match source {
+        Source::InProcess(ledger) => Box::new(InProcess::attach(ledger, spec)),
+        Source::Admin(url) => Box::new(Admin::start(url, spec).await?),
+    })
+}
+
+/// A witness being drained every [`EVERY`] by a task of its own.
+pub struct Running {
+    stop: Shutdown,
+    task: tokio::task::JoinHandle<Box<dyn Witness>>,
+}
+
+/// Drains `witness` every [`EVERY`] until [`Running::finish`]; a failed drain is retried at the next tick and
+/// warned about once on stderr.
+pub fn spawn(witness: Box<dyn Witness>) -> Running {
+    let stop = Shutdown::new();
+    let task = tokio::spawn(drain_until(witness, stop.clone()));
+    Running { stop, task }
+}
+
+async fn drain_until(mut witness: Box<dyn Witness>, stop: Shutdown) -> Box<dyn Witness> {
+    let mut tick = tokio::time::interval(EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut warned = false;
+    loop {
+        tokio::select! {
+            _ = stop.wait() => return witness,
+            _ = tick.tick() => {
+                if let Err(e) = witness.drain().await
+                    && !warned
+                {
+                    warned = true;
+                    eprintln!("warning: cannot drain the ledger (will retry): {e:#}");
+                }
+            }
+        }
+    }
+}
+
+impl Running {
+    /// Stops the periodic drains and finishes the witness. `None` (with a warning on stderr) when the final
+    /// drain failed or the draining task died: the run is then judged without a ledger.
+    pub async fn finish(self) -> Option<LedgerSummary> {
+        self.stop.trigger();
+        match self.task.await {
+            Ok(witness) => match witness.finish().await {
+                Ok(summary) => Some(summary),
+                Err(e) => {
+                    eprintln!("warning: cannot read the external ledger: {e:#}");
+                    None
+                }
+            },
+            Err(e) => {
+                eprintln!("warning: the ledger join stopped: {e}");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: String) -> crate::contract::LedgerEntry {
+        let row = serde_json::json!({
+            "seq": 0, "unix_ms": 1, "authorizer": "A", "attempt_id": id, "transport": "https",
+            "trigger": "publish", "signature_verified": true, "event": {}, "response": null,
+            "verdict": "allow", "deny_reason": null, "duration_us": 5, "backend": "in_process",
+            "billed_ms": 0, "memory_mb": 128, "cold_start": false, "throttled": false
+        });
+        serde_json::from_value(row).unwrap()
+    }
+
+    /// A spawned witness is drained while entries arrive and finished once: every entry of the run is joined.
+    #[tokio::test(start_paused = true)]
+    async fn a_spawned_witness_joins_what_arrives_while_it_runs() {
+        let ledger = Ledger::with_capacity(4);
+        let running = spawn(
+            start(Source::InProcess(&ledger), &Spec::new("r"))
+                .await
+                .unwrap(),
+        );
+        for i in 0..6 {
+            ledger.record(entry(format!("r-valid-{i}-0")));
+            tokio::time::sleep(EVERY).await;
+        }
+        let s = running.finish().await.unwrap();
+        assert_eq!((s.total, s.missed, s.ours(), s.last_seq), (6, 0, 6, 6));
+    }
+}
