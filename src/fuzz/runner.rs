@@ -79,7 +79,7 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
         }
         let sent = fuzz.case().await?;
         let index = fuzz.index;
-        let probe_due = index % opts.probe_every.max(1) == 0 || index == opts.cases;
+        let probe_due = index.is_multiple_of(opts.probe_every.max(1)) || index == opts.cases;
         if probe_due || matches!(sent, Sent::NotConnected(_)) {
             fuzz.probe().await;
         }
