@@ -10,13 +10,14 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::case::{TARGETS, generate, target_index};
-use super::exec::Sent;
+use super::exec::{Endpoints, Sent};
 pub use super::judge::{attempt_id, judge_case};
 use super::judge::{minimize, probe};
 pub use super::options::Options;
 use super::oracle::{self, FindingKind, Issued};
 use super::render::render;
 use super::reproducer::Reproducer;
+use crate::emulator::Ledger;
 use crate::shutdown::Shutdown;
 
 /// Cases sent per transport.
@@ -69,50 +70,94 @@ pub struct Summary {
 pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary> {
     let emu_shutdown = Shutdown::new();
     let (running, ep) = opts.setup.start(&opts.run_dir, &emu_shutdown).await?;
-    let ledger = running.ledger().clone();
-    let mut stats: Vec<TransportStats> = TARGETS
-        .iter()
-        .map(|t| TransportStats {
-            transport: t.name(),
-            ..Default::default()
-        })
-        .collect();
-    let mut findings = Vec::new();
-    let mut probes = 0;
-    let mut issued = Issued::default();
-    let mut peak_rss = oracle::rss_kib();
-    let started = Instant::now();
-    let mut index = 0;
+    let mut fuzz = Fuzz::new(opts, ep, running.ledger().clone());
     let mut interrupted = false;
-    while index < opts.cases {
+    while fuzz.index < opts.cases {
         if shutdown.is_triggered() {
             interrupted = true;
             break;
         }
+        let sent = fuzz.case().await?;
+        let index = fuzz.index;
+        let probe_due = index.is_multiple_of(opts.probe_every.max(1)) || index == opts.cases;
+        if probe_due || matches!(sent, Sent::NotConnected(_)) {
+            fuzz.probe().await;
+        }
+        if fuzz.findings.len() >= opts.max_findings {
+            break;
+        }
+    }
+    emu_shutdown.trigger();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running.join()).await;
+    Ok(fuzz.summary(interrupted))
+}
+
+/// The fuzz loop's state: the emulator's endpoints, the per-transport counters and the findings so far.
+struct Fuzz<'a> {
+    opts: &'a Options,
+    ep: Endpoints,
+    ledger: Ledger,
+    issued: Issued,
+    stats: Vec<TransportStats>,
+    findings: Vec<Finding>,
+    probes: u64,
+    peak_rss: Option<u64>,
+    started: Instant,
+    /// Cases sent so far (the next case's index).
+    index: u64,
+}
+
+impl<'a> Fuzz<'a> {
+    /// A loop with nothing sent yet; the clock starts now.
+    fn new(opts: &'a Options, ep: Endpoints, ledger: Ledger) -> Self {
+        let stats = TARGETS
+            .iter()
+            .map(|t| TransportStats {
+                transport: t.name(),
+                ..Default::default()
+            })
+            .collect();
+        Self {
+            opts,
+            ep,
+            ledger,
+            issued: Issued::default(),
+            stats,
+            findings: Vec::new(),
+            probes: 0,
+            peak_rss: oracle::rss_kib(),
+            started: Instant::now(),
+            index: 0,
+        }
+    }
+
+    /// Sends and judges the next case, minimizing and writing a reproducer when it is a finding.
+    async fn case(&mut self) -> anyhow::Result<Sent> {
+        let (opts, index) = (self.opts, self.index);
         let case = generate(opts.seed, index);
         let transport = case.transport();
-        let bytes = render(&case, &ep.target);
+        let bytes = render(&case, &self.ep.target);
         let attempt = case.valid_prefix().then(|| attempt_id(opts.seed, index));
         let t0 = Instant::now();
         let (sent, verdict) = judge_case(
-            &ep,
-            &ledger,
-            &mut issued,
+            &self.ep,
+            &self.ledger,
+            &mut self.issued,
             transport,
             attempt.as_deref(),
             &bytes,
             opts.case_deadline,
         )
         .await;
-        let s = &mut stats[target_index(transport)];
+        let s = &mut self.stats[target_index(transport)];
         s.cases += 1;
         s.with_valid_prefix += u64::from(attempt.is_some());
         s.seconds += t0.elapsed().as_secs_f64();
         s.not_connected += u64::from(matches!(sent, Sent::NotConnected(_)));
         if let Some((kind, detail)) = verdict {
             let small = minimize(
-                &ep,
-                &ledger,
+                &self.ep,
+                &self.ledger,
                 transport,
                 attempt.as_deref(),
                 &bytes,
@@ -131,7 +176,7 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
                 (small.len() < bytes.len()).then_some(&bytes[..]),
             );
             let path = rep.write(&opts.run_dir)?;
-            findings.push(Finding {
+            self.findings.push(Finding {
                 kind,
                 case_index: Some(index),
                 transport: Some(transport.name()),
@@ -140,86 +185,91 @@ pub async fn run(opts: &Options, shutdown: &Shutdown) -> anyhow::Result<Summary>
                 bytes: Some((bytes.len(), small.len())),
             });
         }
-        index += 1;
-        let probe_due = index % opts.probe_every.max(1) == 0 || index == opts.cases;
-        if probe_due || matches!(sent, Sent::NotConnected(_)) {
-            probes += 1;
-            if let Err(why) = probe(
-                &ep,
-                &ledger,
-                &mut issued,
-                &format!("probe-{index}"),
-                opts.case_deadline,
-            )
-            .await
-            {
-                findings.push(run_finding(
-                    FindingKind::Hang,
-                    index,
-                    format!("liveness probe failed: {why}"),
-                ));
-            }
-            let rss = oracle::rss_kib();
-            peak_rss = peak_rss.max(rss);
-            if let Some(kib) = rss.filter(|&k| k > opts.max_rss_kib)
-                && !findings
-                    .iter()
-                    .any(|f: &Finding| f.kind == FindingKind::Memory)
-            {
-                findings.push(run_finding(
-                    FindingKind::Memory,
-                    index,
-                    format!(
-                        "resident memory {kib} KiB passed the bound {} KiB",
-                        opts.max_rss_kib
-                    ),
-                ));
-            }
-            if opts.progress && index % (opts.probe_every.max(1) * 10) == 0 {
-                eprintln!(
-                    "fuzz: {index}/{} cases, {:.0} cases/s, {} finding(s)",
-                    opts.cases,
-                    index as f64 / started.elapsed().as_secs_f64().max(1e-9),
-                    findings.len()
-                );
-            }
+        self.index += 1;
+        Ok(sent)
+    }
+
+    /// Probes liveness and resident memory after the cases so far, and prints progress when asked.
+    async fn probe(&mut self) {
+        let (opts, index) = (self.opts, self.index);
+        self.probes += 1;
+        if let Err(why) = probe(
+            &self.ep,
+            &self.ledger,
+            &mut self.issued,
+            &format!("probe-{index}"),
+            opts.case_deadline,
+        )
+        .await
+        {
+            self.findings.push(run_finding(
+                FindingKind::Hang,
+                index,
+                format!("liveness probe failed: {why}"),
+            ));
         }
-        if findings.len() >= opts.max_findings {
-            break;
+        let rss = oracle::rss_kib();
+        self.peak_rss = self.peak_rss.max(rss);
+        if let Some(kib) = rss.filter(|&k| k > opts.max_rss_kib)
+            && !self
+                .findings
+                .iter()
+                .any(|f: &Finding| f.kind == FindingKind::Memory)
+        {
+            self.findings.push(run_finding(
+                FindingKind::Memory,
+                index,
+                format!(
+                    "resident memory {kib} KiB passed the bound {} KiB",
+                    opts.max_rss_kib
+                ),
+            ));
+        }
+        if opts.progress && index % (opts.probe_every.max(1) * 10) == 0 {
+            eprintln!(
+                "fuzz: {index}/{} cases, {:.0} cases/s, {} finding(s)",
+                opts.cases,
+                index as f64 / self.started.elapsed().as_secs_f64().max(1e-9),
+                self.findings.len()
+            );
         }
     }
-    emu_shutdown.trigger();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running.join()).await;
-    let seconds = started.elapsed().as_secs_f64();
-    for s in &mut stats {
-        s.cases_per_second = if s.seconds > 0.0 {
-            s.cases as f64 / s.seconds
-        } else {
-            0.0
-        };
+
+    /// The run's summary, timed up to now (after the emulator has stopped).
+    fn summary(mut self, interrupted: bool) -> Summary {
+        let opts = self.opts;
+        let seconds = self.started.elapsed().as_secs_f64();
+        for s in &mut self.stats {
+            s.cases_per_second = if s.seconds > 0.0 {
+                s.cases as f64 / s.seconds
+            } else {
+                0.0
+            };
+        }
+        Summary {
+            seed: opts.seed,
+            cases_planned: opts.cases,
+            cases_run: self.index,
+            seconds,
+            cases_per_second: self.index as f64 / seconds.max(1e-9),
+            transports: self.stats,
+            probes: self.probes,
+            invocations: self.ledger.recorded(),
+            peak_rss_kib: self.peak_rss,
+            max_rss_kib: opts.max_rss_kib,
+            verdict: if self.findings.is_empty() && !interrupted {
+                "pass"
+            } else {
+                "fail"
+            },
+            findings: self.findings,
+            interrupted,
+            run_dir: opts.run_dir.clone(),
+        }
     }
-    Ok(Summary {
-        seed: opts.seed,
-        cases_planned: opts.cases,
-        cases_run: index,
-        seconds,
-        cases_per_second: index as f64 / seconds.max(1e-9),
-        transports: stats,
-        probes,
-        invocations: ledger.recorded(),
-        peak_rss_kib: peak_rss,
-        max_rss_kib: opts.max_rss_kib,
-        verdict: if findings.is_empty() && !interrupted {
-            "pass"
-        } else {
-            "fail"
-        },
-        findings,
-        interrupted,
-        run_dir: opts.run_dir.clone(),
-    })
 }
 
+/// A finding about the whole run (not one case), after `after` cases.
 fn run_finding(kind: FindingKind, after: u64, detail: String) -> Finding {
     Finding {
         kind,

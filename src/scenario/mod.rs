@@ -1,11 +1,13 @@
 //! Scenarios: the TOML file format ([`Scenario`]) and the validated, resolved [`Plan`] (STYLE.md §4).
 
 mod authorizers;
+mod checks;
 pub mod error;
 pub mod file;
 pub mod function;
 pub mod groups;
 mod keys;
+mod mix;
 pub mod plan;
 pub mod pricing;
 mod target;

@@ -4,10 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::checks::{header_name_ok, header_safe, name_ok, positive};
 use super::error::ScenarioError;
-use super::file::{CredentialsIn, LoadModel, Scenario, Status, TokenScheme};
+use super::file::{
+    AuthorizerSection, CredentialsIn, HttpSection, LoadModel, Scenario, Status, TokenScheme,
+};
 use super::groups::{Groups, MqttPlan};
-use crate::attempt::{Mix, MixError};
+use crate::attempt::Mix;
 use crate::contract::Class;
 use crate::contract::authorizer::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};
@@ -139,90 +142,17 @@ impl Plan {
     }
 
     /// Validates and resolves `s`, loading or generating keys. `file` is how errors name the scenario.
+    /// Checks run in file order so the first problem reported stays the same.
     pub fn resolve(s: Scenario, file: &Path) -> Result<Self, ScenarioError> {
         let f = file.display().to_string();
         let err = |field: &str, problem: String| ScenarioError::new(f.clone(), field, problem);
-        let r = &s.run;
-        positive(r.duration_s).map_err(|p| err("run.duration_s", p))?;
-        if !(r.warmup_s.is_finite() && r.warmup_s >= 0.0 && r.warmup_s < r.duration_s) {
-            return Err(err(
-                "run.warmup_s",
-                format!(
-                    "must be ≥ 0 and shorter than run.duration_s (got {})",
-                    r.warmup_s
-                ),
-            ));
-        }
-        if r.request_timeout_ms == 0 {
-            return Err(err("run.request_timeout_ms", "must be > 0".into()));
-        }
-        let devices = s.devices.count;
-        if devices == 0 || devices > 1_000_000 {
-            return Err(err(
-                "devices.count",
-                format!("must be between 1 and 1000000 (got {devices})"),
-            ));
-        }
-        let model = match r.model {
-            LoadModel::Open => {
-                positive(r.rate_per_s).map_err(|p| err("run.rate_per_s", p))?;
-                Model::Open {
-                    rate_per_s: r.rate_per_s,
-                }
-            }
-            LoadModel::Closed => {
-                if r.concurrency == 0 || r.concurrency > devices {
-                    return Err(err(
-                        "run.concurrency",
-                        format!(
-                            "must be between 1 and devices.count = {devices} (got {})",
-                            r.concurrency
-                        ),
-                    ));
-                }
-                Model::Closed {
-                    concurrency: r.concurrency,
-                }
-            }
-        };
-        match s.devices.token {
-            TokenScheme::Static => {
-                header_safe(&s.devices.static_token).map_err(|p| err("devices.static_token", p))?
-            }
-            TokenScheme::PerDevice => {
-                if !s.devices.token_prefix.is_empty() {
-                    header_safe(&s.devices.token_prefix)
-                        .map_err(|p| err("devices.token_prefix", p))?;
-                }
-            }
-            TokenScheme::ReplayResistant => {}
-        }
-        let a = &s.authorizer;
-        name_ok(&a.name).map_err(|p| err("authorizer.name", p))?;
-        header_name_ok(&a.token_key_name).map_err(|p| err("authorizer.token_key_name", p))?;
-        let function =
-            super::function::resolve(&a.function, file.parent().unwrap_or(Path::new(".")), &f)
-                .map_err(|p| err("authorizer.function", p))?;
-        super::tokens::same_max_age(&s, &function.behaviour, &err)?;
-        let h = &s.http;
-        if h.topic.is_empty() || h.topic.len() > 256 || h.topic.contains(['#', '+']) {
-            return Err(err(
-                "http.topic",
-                format!("must be 1–256 bytes without + or # (got {:?})", h.topic),
-            ));
-        }
-        if h.qos > 1 {
-            return Err(err("http.qos", format!("must be 0 or 1 (got {})", h.qos)));
-        }
-        if h.payload_bytes as usize > crate::contract::limits::MAX_PAYLOAD_BYTES {
-            return Err(err(
-                "http.payload_bytes",
-                format!("must be ≤ 131072, the AWS limit (got {})", h.payload_bytes),
-            ));
-        }
-        let mix = resolve_mix(&s, &err)?;
+        let model = resolve_model(&s, &err)?;
+        check_tokens(&s, &err)?;
+        let function = resolve_authorizer(&s, file, &f, &err)?;
+        check_http(&s.http, &err)?;
+        let mix = super::mix::resolve_mix(&s, &err)?;
         super::tokens::validate(&s, &err)?;
-        if mix.share(Class::Replayed) > 0.0 && devices < 2 {
+        if mix.share(Class::Replayed) > 0.0 && s.devices.count < 2 {
             return Err(err(
                 "mix.replayed",
                 "replays reuse another device's pair: needs devices.count ≥ 2".into(),
@@ -230,30 +160,16 @@ impl Plan {
         }
         let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
-        for t in crate::contract::Transport::ALL {
-            if groups.count(t) > 0 && mix.for_transport(t).is_err() {
-                return Err(err(
-                    "mix.forged_variants",
-                    format!(
-                        "every weighted class is a variant the catalogue cannot send over {} (see the oracle's skips): weight another class or drop that transport",
-                        t.as_str()
-                    ),
-                ));
-            }
-        }
+        check_mix_per_transport(&mix, &groups, &err)?;
         let mqtt = super::groups::resolve_mqtt(&s, &err)?;
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
         let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;
+        let r = &s.run;
         Ok(Self {
-            name: if s.name.is_empty() {
-                file.file_stem()
-                    .map_or("scenario".into(), |n| n.to_string_lossy().into_owned())
-            } else {
-                s.name.clone()
-            },
+            name: plan_name(&s, file),
             source: file.to_path_buf(),
             seed: r.seed,
-            devices,
+            devices: s.devices.count,
             model,
             duration: Duration::from_secs_f64(r.duration_s),
             max_attempts: (r.max_attempts > 0).then_some(r.max_attempts),
@@ -266,25 +182,9 @@ impl Plan {
             token_max_age_s: s.devices.token_max_age_s,
             keys,
             attacker,
-            authorizer: AuthorizerPlan {
-                name: a.name.clone(),
-                token_key_name: a.token_key_name.clone(),
-                signing_disabled: a.signing_disabled,
-                enable_caching_for_http: a.enable_caching_for_http,
-                status: match a.status {
-                    Status::Active => AuthorizerStatus::Active,
-                    Status::Inactive => AuthorizerStatus::Inactive,
-                },
-                send_name: a.send_name,
-                function,
-            },
+            authorizer: AuthorizerPlan::new(&s.authorizer, function),
             target,
-            http: HttpPlan {
-                topic: h.topic.clone(),
-                qos: h.qos,
-                payload_bytes: h.payload_bytes as usize,
-                credentials_in: h.credentials_in,
-            },
+            http: HttpPlan::new(&s.http),
             groups,
             mqtt,
             mix,
@@ -296,116 +196,171 @@ impl Plan {
     }
 }
 
-fn positive(v: f64) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 && v < 1e9 {
-        Ok(())
+impl AuthorizerPlan {
+    /// The authorizer as the plan carries it, with its resolved function.
+    fn new(a: &AuthorizerSection, function: FunctionSpec) -> Self {
+        Self {
+            name: a.name.clone(),
+            token_key_name: a.token_key_name.clone(),
+            signing_disabled: a.signing_disabled,
+            enable_caching_for_http: a.enable_caching_for_http,
+            status: match a.status {
+                Status::Active => AuthorizerStatus::Active,
+                Status::Inactive => AuthorizerStatus::Inactive,
+            },
+            send_name: a.send_name,
+            function,
+        }
+    }
+}
+
+impl HttpPlan {
+    /// The `[http]` section as the plan carries it (already checked by [`check_http`]).
+    fn new(h: &HttpSection) -> Self {
+        Self {
+            topic: h.topic.clone(),
+            qos: h.qos,
+            payload_bytes: h.payload_bytes as usize,
+            credentials_in: h.credentials_in,
+        }
+    }
+}
+
+/// The run's name: the file's `name`, else the file's stem.
+fn plan_name(s: &Scenario, file: &Path) -> String {
+    if s.name.is_empty() {
+        file.file_stem()
+            .map_or("scenario".into(), |n| n.to_string_lossy().into_owned())
     } else {
-        Err(format!("must be a number > 0 (got {v})"))
+        s.name.clone()
     }
 }
 
-fn header_safe(v: &str) -> Result<(), String> {
-    if v.is_empty() || v.len() > 4096 || !v.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-        return Err(format!(
-            "must be 1–4096 printable ASCII characters without spaces (got {} bytes)",
-            v.len()
-        ));
-    }
-    Ok(())
-}
-
-fn name_ok(v: &str) -> Result<(), String> {
-    if v.is_empty()
-        || v.len() > 128
-        || !v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-+=,.@".contains(&b))
-    {
-        return Err(format!(
-            "must be 1–128 characters [A-Za-z0-9_-+=,.@] (got {v:?})"
-        ));
-    }
-    Ok(())
-}
-
-fn header_name_ok(v: &str) -> Result<(), String> {
-    if v.is_empty() || v.len() > 128 || hyper::header::HeaderName::from_bytes(v.as_bytes()).is_err()
-    {
-        return Err(format!(
-            "must be a valid HTTP header name of 1–128 characters (got {v:?})"
-        ));
-    }
-    Ok(())
-}
-
-fn resolve_mix(
+/// Checks `[run]` and `devices.count` and returns the pacing model.
+fn resolve_model(
     s: &Scenario,
     err: &impl Fn(&str, String) -> ScenarioError,
-) -> Result<Mix, ScenarioError> {
-    let m = &s.mix;
-    let check = |field: &str, w: f64| {
-        if w.is_finite() && w >= 0.0 {
-            Ok(w)
-        } else {
-            Err(err(
-                field,
-                format!("weight must be ≥ 0 and finite (got {w})"),
-            ))
-        }
-    };
-    let valid = check("mix.valid", m.valid)?;
-    let forged = check("mix.forged", m.forged)?;
-    let replayed = check("mix.replayed", m.replayed)?;
-    let variants = m.forged_variants.weights();
-    let mut variant_sum = 0.0;
-    for (f, w) in variants {
-        variant_sum += check(&format!("mix.forged_variants.{}", f.as_str()), w)?;
-    }
-    if forged > 0.0 && variant_sum <= 0.0 {
+) -> Result<Model, ScenarioError> {
+    let r = &s.run;
+    positive(r.duration_s).map_err(|p| err("run.duration_s", p))?;
+    if !(r.warmup_s.is_finite() && r.warmup_s >= 0.0 && r.warmup_s < r.duration_s) {
         return Err(err(
-            "mix.forged_variants",
-            "mix.forged > 0 needs at least one variant weight > 0".into(),
+            "run.warmup_s",
+            format!(
+                "must be ≥ 0 and shorter than run.duration_s (got {})",
+                r.warmup_s
+            ),
         ));
     }
-    let rv = &m.replayed_variants;
-    let replays = [
-        (Class::Replayed, "other_device", rv.other_device),
-        (Class::ReusedNonce, "reused_nonce", rv.reused_nonce),
-        (Class::Expired, "expired", rv.expired),
-    ];
-    let mut replay_sum = 0.0;
-    for (_, name, w) in replays {
-        replay_sum += check(&format!("mix.replayed_variants.{name}"), w)?;
+    if r.request_timeout_ms == 0 {
+        return Err(err("run.request_timeout_ms", "must be > 0".into()));
     }
-    if replayed > 0.0 && replay_sum <= 0.0 {
+    let devices = s.devices.count;
+    if devices == 0 || devices > 1_000_000 {
         return Err(err(
-            "mix.replayed_variants",
-            "mix.replayed > 0 needs at least one variant weight > 0".into(),
+            "devices.count",
+            format!("must be between 1 and 1000000 (got {devices})"),
         ));
     }
-    if replayed > 0.0 && rv.expired > 0.0 && s.devices.token != TokenScheme::ReplayResistant {
-        return Err(err(
-            "mix.replayed_variants.expired",
-            "expired tokens need an issue time: set devices.token = \"replay_resistant\"".into(),
-        ));
-    }
-    let mut w = [0.0; Class::COUNT];
-    w[Class::Valid.index()] = valid;
-    for (c, _, rw) in replays {
-        if replayed > 0.0 {
-            w[c.index()] = replayed * rw / replay_sum;
+    Ok(match r.model {
+        LoadModel::Open => {
+            positive(r.rate_per_s).map_err(|p| err("run.rate_per_s", p))?;
+            Model::Open {
+                rate_per_s: r.rate_per_s,
+            }
         }
-    }
-    for (f, vw) in variants {
-        if forged > 0.0 {
-            w[Class::Forged(f).index()] = forged * vw / variant_sum;
+        LoadModel::Closed => {
+            if r.concurrency == 0 || r.concurrency > devices {
+                return Err(err(
+                    "run.concurrency",
+                    format!(
+                        "must be between 1 and devices.count = {devices} (got {})",
+                        r.concurrency
+                    ),
+                ));
+            }
+            Model::Closed {
+                concurrency: r.concurrency,
+            }
         }
-    }
-    Mix::new(w).map_err(|e| match e {
-        MixError::AllZero => err(
-            "mix",
-            "mix.valid, mix.forged and mix.replayed are all 0: nothing to send".into(),
-        ),
-        MixError::Negative => err("mix", e.to_string()),
     })
+}
+
+/// Checks that the static token or the per-device prefix can go in a header.
+fn check_tokens(
+    s: &Scenario,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    match s.devices.token {
+        TokenScheme::Static => {
+            header_safe(&s.devices.static_token).map_err(|p| err("devices.static_token", p))?
+        }
+        TokenScheme::PerDevice => {
+            if !s.devices.token_prefix.is_empty() {
+                header_safe(&s.devices.token_prefix).map_err(|p| err("devices.token_prefix", p))?;
+            }
+        }
+        TokenScheme::ReplayResistant => {}
+    }
+    Ok(())
+}
+
+/// Checks the authorizer's names and resolves its function (`f` names the file in the function's errors).
+fn resolve_authorizer(
+    s: &Scenario,
+    file: &Path,
+    f: &str,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<FunctionSpec, ScenarioError> {
+    let a = &s.authorizer;
+    name_ok(&a.name).map_err(|p| err("authorizer.name", p))?;
+    header_name_ok(&a.token_key_name).map_err(|p| err("authorizer.token_key_name", p))?;
+    let function =
+        super::function::resolve(&a.function, file.parent().unwrap_or(Path::new(".")), f)
+            .map_err(|p| err("authorizer.function", p))?;
+    super::tokens::same_max_age(s, &function.behaviour, err)?;
+    Ok(function)
+}
+
+/// Checks `[http]`: the publish topic, QoS and payload size.
+fn check_http(
+    h: &HttpSection,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    if h.topic.is_empty() || h.topic.len() > 256 || h.topic.contains(['#', '+']) {
+        return Err(err(
+            "http.topic",
+            format!("must be 1–256 bytes without + or # (got {:?})", h.topic),
+        ));
+    }
+    if h.qos > 1 {
+        return Err(err("http.qos", format!("must be 0 or 1 (got {})", h.qos)));
+    }
+    if h.payload_bytes as usize > crate::contract::limits::MAX_PAYLOAD_BYTES {
+        return Err(err(
+            "http.payload_bytes",
+            format!("must be ≤ 131072, the AWS limit (got {})", h.payload_bytes),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that every transport with devices has some class in the mix it can send.
+fn check_mix_per_transport(
+    mix: &Mix,
+    groups: &Groups,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    for t in crate::contract::Transport::ALL {
+        if groups.count(t) > 0 && mix.for_transport(t).is_err() {
+            return Err(err(
+                "mix.forged_variants",
+                format!(
+                    "every weighted class is a variant the catalogue cannot send over {} (see the oracle's skips): weight another class or drop that transport",
+                    t.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -3,13 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ScenarioError;
-use super::file::{Scenario, TargetKind};
+use super::file::{Scenario, TargetKind, TargetSection};
 use super::groups::Groups;
 use super::plan::Target;
 use crate::contract::Transport;
 use crate::contract::transport::DEFAULT_ENDPOINT;
 use crate::contract::url;
 
+/// Checks `[target]` and resolves the embedded emulator or the external endpoint's addresses.
 pub(super) fn resolve_target(
     s: &Scenario,
     file: &Path,
@@ -28,132 +29,171 @@ pub(super) fn resolve_target(
         ));
     }
     match t.kind {
-        TargetKind::Embedded => {
-            for (field, set) in [
-                ("target.url", !t.url.is_empty()),
-                ("target.admin_url", !t.admin_url.is_empty()),
-                ("target.mqtt_tls_addr", !t.mqtt_tls_addr.is_empty()),
-                ("target.mqtt_addr", !t.mqtt_addr.is_empty()),
-                ("target.wss_url", !t.wss_url.is_empty()),
-            ] {
-                if set {
-                    return Err(err(
-                        field,
-                        "only for target.kind = \"external\"; remove it or set the kind".into(),
-                    ));
-                }
-            }
-            let endpoint_name = if t.endpoint_name.is_empty() {
-                DEFAULT_ENDPOINT.into()
-            } else {
-                t.endpoint_name.clone()
-            };
-            if t.ledger_capacity == 0 {
-                return Err(err(
-                    "target.ledger_capacity",
-                    "must be at least 1 (default 100000); it bounds the embedded emulator's ledger"
-                        .into(),
-                ));
-            }
-            Ok(Target::Embedded {
-                endpoint_name,
-                ledger_capacity: usize::try_from(t.ledger_capacity).unwrap_or(usize::MAX),
-            })
-        }
-        TargetKind::External => {
-            let https = if t.url.is_empty() && groups.count(Transport::Https) == 0 {
-                None
-            } else {
-                Some(url::https_origin(&t.url).map_err(|e| err("target.url", e.to_string()))?)
-            };
-            let needs = |tr: Transport,
-                         field: &str,
-                         v: &str|
-             -> Result<Option<String>, ScenarioError> {
-                if v.is_empty() {
-                    if groups.count(tr) > 0 {
-                        return Err(err(
-                            field,
-                            format!(
-                                "transports.{} has devices, so the external target needs this address",
-                                tr.as_str()
-                            ),
-                        ));
-                    }
-                    return Ok(None);
-                }
-                url::host_port(v)
-                    .map(Some)
-                    .map_err(|e| err(field, e.to_string()))
-            };
-            let mqtt_tls = needs(Transport::MqttTls, "target.mqtt_tls_addr", &t.mqtt_tls_addr)?;
-            let mqtt = needs(Transport::Mqtt, "target.mqtt_addr", &t.mqtt_addr)?;
-            let wss = if !t.wss_url.is_empty() {
-                let (origin, path) = url::wss_endpoint(&t.wss_url)
-                    .map_err(|e| err("target.wss_url", e.to_string()))?;
-                Some((origin.addr(), path))
-            } else if groups.count(Transport::Wss) > 0 {
-                let origin = https.as_ref().ok_or_else(|| {
-                    err(
-                        "target.wss_url",
-                        "transports.wss has devices: set wss_url or url".into(),
-                    )
-                })?;
-                Some((origin.addr(), "/mqtt".to_string()))
-            } else {
-                None
-            };
-            let admin_url = if t.admin_url.is_empty() {
-                None
-            } else {
-                url::http_origin(&t.admin_url)
-                    .map_err(|e| err("target.admin_url", e.to_string()))?;
-                Some(t.admin_url.trim_end_matches('/').to_string())
-            };
-            let ca_file = if t.ca_file.as_os_str().is_empty() {
-                if t.verify_tls {
-                    return Err(err("target.ca_file", "needed when target.verify_tls = true (the CA that signed the endpoint's certificate)".into()));
-                }
-                None
-            } else {
-                let p = relative_to(file, &t.ca_file);
-                if !p.is_file() {
-                    return Err(err(
-                        "target.ca_file",
-                        format!("{} is not a readable file", p.display()),
-                    ));
-                }
-                Some(p)
-            };
-            let first_host = https
-                .as_ref()
-                .map(|o| o.host.clone())
-                .or_else(|| mqtt_tls.as_deref().map(url::host_of))
-                .or_else(|| wss.as_ref().map(|(a, _)| url::host_of(a)))
-                .or_else(|| mqtt.as_deref().map(url::host_of))
-                .unwrap_or_default();
-            let endpoint_name = if t.endpoint_name.is_empty() {
-                first_host
-            } else {
-                t.endpoint_name.clone()
-            };
-            if endpoint_name.is_empty() {
-                return Err(err("target.url", "no target address is set".into()));
-            }
-            Ok(Target::External {
-                authority: https.map(|o| o.addr()),
-                endpoint_name,
-                mqtt_tls,
-                mqtt,
-                wss,
-                admin_url,
-                ca_file,
-                verify_tls: t.verify_tls,
-            })
-        }
+        TargetKind::Embedded => embedded(t, err),
+        TargetKind::External => external(t, file, groups, err),
     }
 }
 
+/// The embedded emulator: no external addresses allowed, a default endpoint name, a non-zero ledger.
+fn embedded(
+    t: &TargetSection,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<Target, ScenarioError> {
+    for (field, set) in [
+        ("target.url", !t.url.is_empty()),
+        ("target.admin_url", !t.admin_url.is_empty()),
+        ("target.mqtt_tls_addr", !t.mqtt_tls_addr.is_empty()),
+        ("target.mqtt_addr", !t.mqtt_addr.is_empty()),
+        ("target.wss_url", !t.wss_url.is_empty()),
+    ] {
+        if set {
+            return Err(err(
+                field,
+                "only for target.kind = \"external\"; remove it or set the kind".into(),
+            ));
+        }
+    }
+    let endpoint_name = if t.endpoint_name.is_empty() {
+        DEFAULT_ENDPOINT.into()
+    } else {
+        t.endpoint_name.clone()
+    };
+    if t.ledger_capacity == 0 {
+        return Err(err(
+            "target.ledger_capacity",
+            "must be at least 1 (default 100000); it bounds the embedded emulator's ledger".into(),
+        ));
+    }
+    Ok(Target::Embedded {
+        endpoint_name,
+        ledger_capacity: usize::try_from(t.ledger_capacity).unwrap_or(usize::MAX),
+    })
+}
+
+/// An external endpoint: every transport with devices needs an address; the endpoint name defaults to the
+/// first host given.
+fn external(
+    t: &TargetSection,
+    file: &Path,
+    groups: &Groups,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<Target, ScenarioError> {
+    let https = if t.url.is_empty() && groups.count(Transport::Https) == 0 {
+        None
+    } else {
+        Some(url::https_origin(&t.url).map_err(|e| err("target.url", e.to_string()))?)
+    };
+    let needs =
+        |tr: Transport, field: &str, v: &str| host_port_if_needed(groups, tr, field, v, err);
+    let mqtt_tls = needs(Transport::MqttTls, "target.mqtt_tls_addr", &t.mqtt_tls_addr)?;
+    let mqtt = needs(Transport::Mqtt, "target.mqtt_addr", &t.mqtt_addr)?;
+    let wss = wss_endpoint(t, groups, https.as_ref(), err)?;
+    let admin_url = if t.admin_url.is_empty() {
+        None
+    } else {
+        url::http_origin(&t.admin_url).map_err(|e| err("target.admin_url", e.to_string()))?;
+        Some(t.admin_url.trim_end_matches('/').to_string())
+    };
+    let ca_file = ca_file(t, file, err)?;
+    let first_host = https
+        .as_ref()
+        .map(|o| o.host.clone())
+        .or_else(|| mqtt_tls.as_deref().map(url::host_of))
+        .or_else(|| wss.as_ref().map(|(a, _)| url::host_of(a)))
+        .or_else(|| mqtt.as_deref().map(url::host_of))
+        .unwrap_or_default();
+    let endpoint_name = if t.endpoint_name.is_empty() {
+        first_host
+    } else {
+        t.endpoint_name.clone()
+    };
+    if endpoint_name.is_empty() {
+        return Err(err("target.url", "no target address is set".into()));
+    }
+    Ok(Target::External {
+        authority: https.map(|o| o.addr()),
+        endpoint_name,
+        mqtt_tls,
+        mqtt,
+        wss,
+        admin_url,
+        ca_file,
+        verify_tls: t.verify_tls,
+    })
+}
+
+/// A `host:port` address `v`, required (as `field`) when transport `tr` has devices.
+fn host_port_if_needed(
+    groups: &Groups,
+    tr: Transport,
+    field: &str,
+    v: &str,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<Option<String>, ScenarioError> {
+    if v.is_empty() {
+        if groups.count(tr) > 0 {
+            return Err(err(
+                field,
+                format!(
+                    "transports.{} has devices, so the external target needs this address",
+                    tr.as_str()
+                ),
+            ));
+        }
+        return Ok(None);
+    }
+    url::host_port(v)
+        .map(Some)
+        .map_err(|e| err(field, e.to_string()))
+}
+
+/// The WebSocket (`host:port`, path): `wss_url`, else the HTTPS origin at `/mqtt` when wss has devices.
+fn wss_endpoint(
+    t: &TargetSection,
+    groups: &Groups,
+    https: Option<&url::Origin>,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<Option<(String, String)>, ScenarioError> {
+    if !t.wss_url.is_empty() {
+        let (origin, path) =
+            url::wss_endpoint(&t.wss_url).map_err(|e| err("target.wss_url", e.to_string()))?;
+        Ok(Some((origin.addr(), path)))
+    } else if groups.count(Transport::Wss) > 0 {
+        let origin = https.ok_or_else(|| {
+            err(
+                "target.wss_url",
+                "transports.wss has devices: set wss_url or url".into(),
+            )
+        })?;
+        Ok(Some((origin.addr(), "/mqtt".to_string())))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The CA file (relative to the scenario), required when `verify_tls` is set.
+fn ca_file(
+    t: &TargetSection,
+    file: &Path,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<Option<PathBuf>, ScenarioError> {
+    if t.ca_file.as_os_str().is_empty() {
+        if t.verify_tls {
+            return Err(err("target.ca_file", "needed when target.verify_tls = true (the CA that signed the endpoint's certificate)".into()));
+        }
+        return Ok(None);
+    }
+    let p = relative_to(file, &t.ca_file);
+    if !p.is_file() {
+        return Err(err(
+            "target.ca_file",
+            format!("{} is not a readable file", p.display()),
+        ));
+    }
+    Ok(Some(p))
+}
+
+/// `p` as given when absolute, else relative to the scenario file's directory.
 pub(super) fn relative_to(file: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
