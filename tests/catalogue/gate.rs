@@ -119,8 +119,11 @@ async fn ci_security_against(emulator_gate: GateSettings, declared: GateSettings
     );
     let path = write_scenario(dir.path(), "ci-security-external.toml", &body);
     let out = dir.path().join("out");
+    // Every (transport, variant) pair must get an attempt, and an MQTT device connects at most once a second
+    // (the per-client-id limit): 10 s leave the rarest pairs a margin on a loaded 2-core machine, where 6 s did
+    // not always (the same seed only adds attempts with time, so a longer run covers a superset).
     let (o, r) = tokio::task::spawn_blocking(move || {
-        run(&[path.to_str().unwrap(), "--duration", "6"], &out)
+        run(&[path.to_str().unwrap(), "--duration", "10"], &out)
     })
     .await
     .unwrap();
