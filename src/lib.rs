@@ -5,7 +5,8 @@
 //! - [`contract`]: the shared vocabulary (transports, MQTT versions, classes, gate refusals, ledger entries, AWS limits).
 //! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded [`scenario::Plan`].
 //! - [`token`]: RSA keys, signing and verification of tokens (pure; aws-lc-rs fast path, `rsa` as reference).
-//! - [`attempt`]: credential classes (valid, forged variants, replayed) and how each attempt's credentials are made.
+//! - [`attempt`]: credential classes (valid, forged variants, replayed), how each attempt's credentials are made, and the
+//!   planner that decides every attempt for every transport.
 //! - [`wire`]: how credentials ride each transport (header and query names, parsing), shared by emulator and generator.
 //! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, the signature gate, authorizer backends,
 //!   response validation, policy evaluation, the invocation ledger and Prometheus metrics.

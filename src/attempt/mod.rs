@@ -4,13 +4,15 @@
 //!
 //! Every credential is precomputed at setup ([`Catalogue`]); an attempt is a class chosen by the device's seeded
 //! RNG ([`Mix`]) plus an index into the catalogue, and its id ([`crate::contract::attempt_id`]) names its class
-//! so outcomes and ledger entries are attributable without per-attempt storage.
+//! so outcomes and ledger entries are attributable without per-attempt storage. The [`Planner`] makes those
+//! choices for every transport; the load generator only carries them out.
 
 mod attacker_keys;
 pub mod catalogue;
 pub mod forge;
 pub mod mix;
 pub mod oracle;
+pub mod planner;
 pub mod pool;
 #[cfg(test)]
 pub(crate) mod test_keys;
@@ -18,6 +20,7 @@ pub(crate) mod test_keys;
 pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
 pub use forge::Wire;
 pub use mix::{Mix, MixError};
+pub use planner::{Planner, Ticket};
 pub use pool::{PoolSpec, TokenPool};
 
 /// The RNG seed of one device: derived from (run seed, device id) so each device's choices are reproducible

@@ -10,7 +10,8 @@
 //! - `replayed.reused_nonce`: the device resends its own last allowed token (`exhausted` before it has one).
 //! - `replayed.expired`: a token signed at setup with an issue time older than the function's maximum age.
 //!
-//! Which tokens were answered is the only state shared between lanes: one atomic counter per device.
+//! Which tokens were answered is the only state shared between lanes and MQTT devices (one pool across
+//! transports, see [`super::planner`]): one atomic counter per device.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

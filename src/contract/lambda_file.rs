@@ -140,7 +140,7 @@ pub fn runtime_function(
 
 /// Checks an Invoke API endpoint.
 pub fn invoke_function(url: &str, name: &str, at: &str) -> anyhow::Result<InvokeFunction> {
-    use crate::wire::url::{UrlError, http_origin};
+    use crate::contract::url::{UrlError, http_origin};
     match http_origin(url) {
         Ok(_) => {}
         Err(UrlError::Scheme { .. }) => anyhow::bail!(

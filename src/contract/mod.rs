@@ -1,7 +1,8 @@
 //! The vocabulary every other part shares and none owns: transports and the emulator's listeners, MQTT
 //! versions, credential classes and forged variants, the attempt id, gate refusal reasons, the typed ledger
 //! entry and Lambda's billing rule, the authorizer and function description (and the function table both the
-//! emulator's `--config` and scenarios read), and AWS's limits as named constants.
+//! emulator's `--config` and scenarios read), AWS's limits as named constants, and the syntax of endpoint URLs
+//! and `host:port` addresses read from configuration.
 //!
 //! The bottom layer: it imports nothing from the crate but `token/`. Serde names here are external formats
 //! (`report.json`, `/ledger`, `/metrics`, fuzz outputs) and never change.
@@ -17,6 +18,7 @@ pub mod ledger;
 pub mod limits;
 pub mod mqtt;
 pub mod transport;
+pub mod url;
 
 pub use attempt_id::AttemptId;
 pub use class::{Class, Forgery};

@@ -35,7 +35,7 @@ pub struct AdminLedger {
 
 impl AdminLedger {
     pub fn new(admin_url: &str) -> anyhow::Result<Self> {
-        let authority = crate::wire::url::http_origin(admin_url)
+        let authority = crate::contract::url::http_origin(admin_url)
             .with_context(|| format!("the admin URL {admin_url:?}"))?
             .addr();
         Ok(Self {

@@ -168,101 +168,107 @@ pub enum Out<'a> {
 pub fn encode(v: MqttVersion, out: Out<'_>, buf: &mut BytesMut) -> Result<(), String> {
     buf.clear();
     match v {
-        MqttVersion::V311 => {
-            let q = |qos1| {
-                if qos1 {
-                    m4::QoS::AtLeastOnce
-                } else {
-                    m4::QoS::AtMostOnce
-                }
-            };
-            let p = match out {
-                Out::Connect {
-                    client_id,
-                    username,
-                    password,
-                    keep_alive_s,
-                } => {
-                    let mut c = p4::Connect::new(client_id);
-                    c.keep_alive = keep_alive_s;
-                    c.clean_session = true;
-                    c.set_login(username, password);
-                    p4::Packet::Connect(c)
-                }
-                Out::Publish {
-                    topic,
-                    qos1,
-                    pkid,
-                    payload,
-                } => {
-                    let mut p = p4::Publish::from_bytes(topic, q(qos1), payload);
-                    p.pkid = pkid;
-                    p4::Packet::Publish(p)
-                }
-                Out::PubAck { pkid } => p4::Packet::PubAck(p4::PubAck::new(pkid)),
-                Out::Subscribe { pkid, filter, qos1 } => {
-                    let mut s = p4::Subscribe::new(filter, q(qos1));
-                    s.pkid = pkid;
-                    p4::Packet::Subscribe(s)
-                }
-                Out::PingReq => p4::Packet::PingReq,
-                Out::Disconnect => p4::Packet::Disconnect,
-            };
-            p.write(buf, MAX_PACKET)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        }
-        MqttVersion::V5 => {
-            let q = |qos1| {
-                if qos1 {
-                    m5::QoS::AtLeastOnce
-                } else {
-                    m5::QoS::AtMostOnce
-                }
-            };
-            let p = match out {
-                Out::Connect {
-                    client_id,
-                    username,
-                    password,
-                    keep_alive_s,
-                } => {
-                    let c = p5::Connect {
-                        keep_alive: keep_alive_s,
-                        client_id: client_id.to_string(),
-                        clean_start: true,
-                        properties: None,
-                    };
-                    let login = (!username.is_empty() || !password.is_empty())
-                        .then(|| p5::Login::new(username, password));
-                    p5::Packet::Connect(c, None, login)
-                }
-                Out::Publish {
-                    topic,
-                    qos1,
-                    pkid,
-                    payload,
-                } => {
-                    let mut p = p5::Publish::new(topic, q(qos1), payload, None);
-                    p.pkid = pkid;
-                    p5::Packet::Publish(p)
-                }
-                Out::PubAck { pkid } => p5::Packet::PubAck(p5::PubAck::new(pkid, None)),
-                Out::Subscribe { pkid, filter, qos1 } => {
-                    let mut s = p5::Subscribe::new(p5::Filter::new(filter, q(qos1)), None);
-                    s.pkid = pkid;
-                    p5::Packet::Subscribe(s)
-                }
-                Out::PingReq => p5::Packet::PingReq(p5::PingReq),
-                Out::Disconnect => p5::Packet::Disconnect(p5::Disconnect::new(
-                    p5::DisconnectReasonCode::NormalDisconnection,
-                )),
-            };
-            p.write(buf, Some(MAX_PACKET as u32))
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        }
+        MqttVersion::V311 => encode_v311(out, buf),
+        MqttVersion::V5 => encode_v5(out, buf),
     }
+}
+
+/// MQTT 3.1.1 framing of `out`.
+fn encode_v311(out: Out<'_>, buf: &mut BytesMut) -> Result<(), String> {
+    let q = |qos1| {
+        if qos1 {
+            m4::QoS::AtLeastOnce
+        } else {
+            m4::QoS::AtMostOnce
+        }
+    };
+    let p = match out {
+        Out::Connect {
+            client_id,
+            username,
+            password,
+            keep_alive_s,
+        } => {
+            let mut c = p4::Connect::new(client_id);
+            c.keep_alive = keep_alive_s;
+            c.clean_session = true;
+            c.set_login(username, password);
+            p4::Packet::Connect(c)
+        }
+        Out::Publish {
+            topic,
+            qos1,
+            pkid,
+            payload,
+        } => {
+            let mut p = p4::Publish::from_bytes(topic, q(qos1), payload);
+            p.pkid = pkid;
+            p4::Packet::Publish(p)
+        }
+        Out::PubAck { pkid } => p4::Packet::PubAck(p4::PubAck::new(pkid)),
+        Out::Subscribe { pkid, filter, qos1 } => {
+            let mut s = p4::Subscribe::new(filter, q(qos1));
+            s.pkid = pkid;
+            p4::Packet::Subscribe(s)
+        }
+        Out::PingReq => p4::Packet::PingReq,
+        Out::Disconnect => p4::Packet::Disconnect,
+    };
+    p.write(buf, MAX_PACKET)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// MQTT 5 framing of `out` (no properties).
+fn encode_v5(out: Out<'_>, buf: &mut BytesMut) -> Result<(), String> {
+    let q = |qos1| {
+        if qos1 {
+            m5::QoS::AtLeastOnce
+        } else {
+            m5::QoS::AtMostOnce
+        }
+    };
+    let p = match out {
+        Out::Connect {
+            client_id,
+            username,
+            password,
+            keep_alive_s,
+        } => {
+            let c = p5::Connect {
+                keep_alive: keep_alive_s,
+                client_id: client_id.to_string(),
+                clean_start: true,
+                properties: None,
+            };
+            let login = (!username.is_empty() || !password.is_empty())
+                .then(|| p5::Login::new(username, password));
+            p5::Packet::Connect(c, None, login)
+        }
+        Out::Publish {
+            topic,
+            qos1,
+            pkid,
+            payload,
+        } => {
+            let mut p = p5::Publish::new(topic, q(qos1), payload, None);
+            p.pkid = pkid;
+            p5::Packet::Publish(p)
+        }
+        Out::PubAck { pkid } => p5::Packet::PubAck(p5::PubAck::new(pkid, None)),
+        Out::Subscribe { pkid, filter, qos1 } => {
+            let mut s = p5::Subscribe::new(p5::Filter::new(filter, q(qos1)), None);
+            s.pkid = pkid;
+            p5::Packet::Subscribe(s)
+        }
+        Out::PingReq => p5::Packet::PingReq(p5::PingReq),
+        Out::Disconnect => p5::Packet::Disconnect(p5::Disconnect::new(
+            p5::DisconnectReasonCode::NormalDisconnection,
+        )),
+    };
+    p.write(buf, Some(MAX_PACKET as u32))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

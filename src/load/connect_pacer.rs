@@ -12,6 +12,12 @@ use tokio::time::Instant;
 /// The minimum gap between two CONNECTs with the same client id (AWS's limit).
 pub use crate::contract::limits::CONNECT_GAP_PER_CLIENT_ID as PER_CLIENT_GAP;
 
+/// The per-client-id rule: a device whose last CONNECT went out at `last` may send the next one at the
+/// returned instant, never before `now`.
+pub fn not_before(last: Option<Instant>, now: Instant) -> Instant {
+    last.map_or(now, |l| (l + PER_CLIENT_GAP).max(now))
+}
+
 /// The pure slot rule: with `next` the first unclaimed slot and `now_slot` the slot of the present, the
 /// claimed slot and the new `next`.
 pub fn claim(next: u64, now_slot: u64) -> (u64, u64) {
@@ -70,6 +76,15 @@ mod tests {
         assert_eq!(claim(0, 0), (0, 1));
         assert_eq!(claim(5, 2), (5, 6), "behind the grid: the next free slot");
         assert_eq!(claim(5, 90), (90, 91), "after idling: no banked burst");
+    }
+
+    #[test]
+    fn a_client_id_connects_at_most_once_a_second() {
+        let t = Instant::now();
+        assert_eq!(not_before(None, t), t);
+        assert_eq!(not_before(Some(t), t), t + PER_CLIENT_GAP);
+        let later = t + Duration::from_secs(3);
+        assert_eq!(not_before(Some(t), later), later);
     }
 
     #[tokio::test(start_paused = true)]

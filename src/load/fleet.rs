@@ -2,98 +2,69 @@
 //! connection, reconnecting with a fresh attempt after a refusal or a drop, under the shared connect pacer and
 //! the one-CONNECT-per-second-per-client-id rule. Devices record into a few sharded [`Recorder`]s (a lock
 //! held for one counter or histogram update), merged at the end: no per-device histograms, so memory stays
-//! bounded at 10,000 devices.
+//! bounded at 10,000 devices. What each CONNECT sends is the [`Planner`]'s decision, as for the HTTPS lanes.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng as _;
 use tokio::time::Instant;
 
-use super::connect_pacer::{ConnectPacer, PER_CLIENT_GAP};
+use super::connect_pacer::{self, ConnectPacer};
 use super::link::LinkSpec;
+use super::progress::Progress;
 use super::session::{Ended, Session, SessionSpec, Sink};
-use super::username::UsernameBook;
-use crate::attempt::{Catalogue, Mix, TokenPool, device_rng};
-use crate::contract::Transport;
-use crate::contract::{Class, attempt_id as id};
+use super::username::{Login, UsernameBook};
+use crate::attempt::Planner;
+use crate::attempt::planner::{Credentials, Cursor};
+use crate::contract::{Class, Transport};
 use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::MqttPlan;
 use crate::shutdown::Shutdown;
 
 /// What every MQTT device shares (read-only, but for the pacer and the counters).
 pub struct Fleet {
-    pub run_id: String,
-    pub seed: u64,
+    /// Decides every attempt (shared with the HTTPS lanes).
+    pub planner: Arc<Planner>,
     pub t0: Instant,
     pub deadline: Instant,
     pub warmup_end: Instant,
     pub timeout: Duration,
-    /// The mix per transport ([`Transport::index`]), without the variants the oracle skips there.
-    pub mixes: Vec<Mix>,
-    pub catalogue: Catalogue,
     pub book: UsernameBook,
     pub mqtt: MqttPlan,
     pub pacer: ConnectPacer,
-    /// Replays reuse the pair of another device in `0..replay_pool`.
-    pub replay_pool: u32,
     /// Per transport group: its link and its devices.
     pub groups: Vec<(LinkSpec, Range<u32>)>,
-    /// CONNECTs answered so far (progress).
-    pub connects: AtomicU64,
-    /// Devices connected right now (progress).
-    pub connected: AtomicU64,
-    /// Replay-resistant tokens: valid and replayed CONNECTs take their credentials from here.
-    pub pool: Option<Arc<TokenPool>>,
+    /// CONNECTs answered and devices connected (the run's progress line).
+    pub progress: Arc<Progress>,
     shards: Vec<Mutex<Recorder>>,
 }
 
 impl Fleet {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        run_id: String,
-        seed: u64,
+        planner: Arc<Planner>,
         (t0, deadline, warmup_end): (Instant, Instant, Instant),
         timeout: Duration,
-        mix: Mix,
-        catalogue: Catalogue,
         book: UsernameBook,
         mqtt: MqttPlan,
-        replay_pool: u32,
         groups: Vec<(LinkSpec, Range<u32>)>,
+        progress: Arc<Progress>,
     ) -> Self {
         let shards = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
         Self {
             pacer: ConnectPacer::new(t0, mqtt.connects_per_s),
-            run_id,
-            seed,
+            planner,
             t0,
             deadline,
             warmup_end,
             timeout,
-            // The plan refuses a mix left empty on a transport in use; keep the whole mix for the others.
-            mixes: crate::contract::Transport::ALL
-                .into_iter()
-                .map(|t| mix.for_transport(t).unwrap_or_else(|_| mix.clone()))
-                .collect(),
-            catalogue,
             book,
             mqtt,
-            replay_pool,
             groups,
-            connects: AtomicU64::new(0),
-            connected: AtomicU64::new(0),
-            pool: None,
+            progress,
             shards: (0..shards).map(|_| Mutex::new(Recorder::new())).collect(),
         }
-    }
-
-    /// Takes valid and replayed credentials from a replay-resistant token pool.
-    pub fn with_pool(mut self, pool: Option<Arc<TokenPool>>) -> Self {
-        self.pool = pool;
-        self
     }
 
     pub fn devices(&self) -> u32 {
@@ -109,12 +80,13 @@ impl Fleet {
 
 /// Runs every MQTT device until the deadline or `shutdown`; returns the merged recorder.
 pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
+    fleet.progress.mqtt_running(true);
     let mut tasks = tokio::task::JoinSet::new();
     for (gi, (_, range)) in fleet.groups.iter().enumerate() {
         for d in range.clone() {
             let fleet = fleet.clone();
             let shutdown = shutdown.clone();
-            tasks.spawn(device(fleet, gi, d, shutdown));
+            tasks.spawn(async move { Device::new(&fleet, gi, d).run(&shutdown).await });
         }
     }
     while let Some(r) = tasks.join_next().await {
@@ -122,6 +94,7 @@ pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
             tracing::error!("an MQTT device task failed: {e}");
         }
     }
+    fleet.progress.mqtt_running(false);
     let mut out = Recorder::new();
     for s in &fleet.shards {
         out.merge(&s.lock().unwrap_or_else(|p| p.into_inner()));
@@ -151,118 +124,106 @@ impl Sink for DeviceSink<'_> {
     }
 }
 
-/// One device: connect (an attempt), keep the session, and reconnect with a fresh attempt until the end.
-async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
-    let (spec, _) = &fleet.groups[group];
-    let t = spec.transport;
-    let mut rng = device_rng(fleet.seed, d);
-    let client_id = fleet.mqtt.client_id(d);
-    let session_spec = SessionSpec {
-        topic: fleet.mqtt.topic_of(d),
-        qos: fleet.mqtt.qos,
-        publish_interval: fleet.mqtt.publish_interval,
-        payload_bytes: fleet.mqtt.payload_bytes,
-        subscribe: fleet.mqtt.subscribe,
-        keep_alive: (fleet.mqtt.keep_alive_s > 0)
-            .then(|| Duration::from_secs(u64::from(fleet.mqtt.keep_alive_s))),
-        timeout: fleet.timeout,
-        t0: fleet.t0,
-    };
-    let mut attempt_id = String::with_capacity(64);
-    let mut last_connect: Option<Instant> = None;
-    let mut k: u64 = 0;
-    let mut next_valid: u32 = 0;
-    loop {
-        let not_before =
-            last_connect.map_or(Instant::now(), |l| (l + PER_CLIENT_GAP).max(Instant::now()));
-        if not_before >= fleet.deadline || shutdown.is_triggered() {
-            break;
+/// One MQTT device: connect (an attempt), keep the session, and reconnect with a fresh attempt until the end.
+struct Device<'f> {
+    fleet: &'f Fleet,
+    link: &'f LinkSpec,
+    t: Transport,
+    cursor: Cursor,
+    client_id: String,
+    session: SessionSpec,
+    attempt_id: String,
+    /// When its last CONNECT went out (one per second per client id).
+    last_connect: Option<Instant>,
+}
+
+impl<'f> Device<'f> {
+    fn new(fleet: &'f Fleet, group: usize, d: u32) -> Self {
+        let link = &fleet.groups[group].0;
+        let m = &fleet.mqtt;
+        Self {
+            fleet,
+            link,
+            t: link.transport,
+            cursor: fleet.planner.cursor(d, link.transport),
+            client_id: m.client_id(d),
+            session: SessionSpec {
+                topic: m.topic_of(d),
+                qos: m.qos,
+                publish_interval: m.publish_interval,
+                payload_bytes: m.payload_bytes,
+                subscribe: m.subscribe,
+                keep_alive: (m.keep_alive_s > 0)
+                    .then(|| Duration::from_secs(u64::from(m.keep_alive_s))),
+                timeout: fleet.timeout,
+                t0: fleet.t0,
+            },
+            attempt_id: String::with_capacity(64),
+            last_connect: None,
         }
-        let intended = fleet.pacer.claim_at(not_before);
-        if intended >= fleet.deadline {
-            break;
+    }
+
+    async fn run(mut self, shutdown: &Shutdown) {
+        while let Some(intended) = self.turn(shutdown).await {
+            let Some((session, class)) = self.attempt(intended).await else {
+                continue;
+            };
+            if self.keep(session, class, shutdown).await {
+                break;
+            }
+        }
+    }
+
+    /// Waits for the device's next CONNECT slot (the shared pacer, one per second per client id); `None` at
+    /// the deadline or on shutdown.
+    async fn turn(&self, shutdown: &Shutdown) -> Option<Instant> {
+        let not_before = connect_pacer::not_before(self.last_connect, Instant::now());
+        if not_before >= self.fleet.deadline || shutdown.is_triggered() {
+            return None;
+        }
+        let intended = self.fleet.pacer.claim_at(not_before);
+        if intended >= self.fleet.deadline {
+            return None;
         }
         tokio::select! {
-            _ = tokio::time::sleep_until(intended) => {}
-            _ = shutdown.wait() => break,
+            _ = tokio::time::sleep_until(intended) => Some(intended),
+            _ = shutdown.wait() => None,
         }
-        let class = fleet.mixes[t.index()].choose_at(&mut rng, d, k);
-        let replay_from = if class == Class::Replayed && fleet.replay_pool > 1 {
-            (d + rng.random_range(1..fleet.replay_pool)) % fleet.replay_pool
-        } else {
-            d
-        };
-        id::format_into(&mut attempt_id, &fleet.run_id, class, d, k);
-        k += 1;
-        let mut pool_token = None;
-        let login = match (&fleet.pool, class) {
-            (Some(pool), Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired) => {
-                let cred = match class {
-                    Class::Valid => {
-                        let c = pool.valid(d, next_valid);
-                        if c.is_some() {
-                            pool_token = Some(next_valid);
-                            next_valid += 1;
-                        }
-                        c
-                    }
-                    Class::Replayed => pool.capture_from(replay_from),
-                    Class::ReusedNonce => pool.captured(d),
-                    _ => pool.expired(d),
-                };
-                cred.map(|c| fleet.book.login_with(c, &attempt_id))
+    }
+
+    /// One attempt, as the planner decides it: CONNECT and record its outcome. Returns the session (and the
+    /// attempt's class) when it was allowed.
+    async fn attempt(&mut self, intended: Instant) -> Option<(Session, Class)> {
+        let fleet = self.fleet;
+        let d = self.cursor.id();
+        let a = fleet.planner.next(&mut self.cursor);
+        fleet.planner.id_into(&a, &mut self.attempt_id);
+        let (t, class) = (self.t, a.class);
+        let login = match a.credentials {
+            Credentials::Catalogue { set, replay_set } => {
+                Some(fleet.book.login(set, class, replay_set, &self.attempt_id))
             }
-            _ => Some(fleet.book.login(
-                fleet.catalogue.set_of(d as usize),
-                class,
-                fleet.catalogue.set_of(replay_from as usize),
-                &attempt_id,
-            )),
+            Credentials::Pooled(c) => Some(fleet.book.login_with(c, &self.attempt_id)),
+            Credentials::Exhausted => None,
         };
         fleet.with_rec(d, |r| r.start(t, class));
         // No credential (pool used up, or nothing allowed yet to replay): nothing is sent.
         let Some(login) = login else {
             fleet.with_rec(d, |r| r.end(t, class, Outcome::Exhausted, 0, 0, false));
-            fleet.connects.fetch_add(1, Ordering::Relaxed);
-            last_connect = Some(Instant::now());
-            continue;
+            fleet.progress.connect_answered();
+            self.last_connect = Some(Instant::now());
+            return None;
         };
         let histograms = intended >= fleet.warmup_end;
         let sent = Instant::now();
-        last_connect = Some(sent);
+        self.last_connect = Some(sent);
         let mut sink = DeviceSink {
-            fleet: &fleet,
+            fleet,
             device: d,
             t,
             class,
         };
-        let opened = tokio::time::timeout(fleet.timeout, spec.open()).await.ok();
-        let (outcome, session) = match opened {
-            None => (Outcome::Timeout, None),
-            Some(o) => {
-                for (p, dur) in &o.timings {
-                    sink.phase(*p, *dur);
-                }
-                match o.result {
-                    Err(e) => {
-                        tracing::debug!("device {d}: {e}");
-                        (Outcome::TransportError, None)
-                    }
-                    Ok(link) => {
-                        let mut s = Session::new(link, fleet.mqtt.version);
-                        let c0 = Instant::now();
-                        let (outcome, why) = s
-                            .connect(&client_id, &login, fleet.mqtt.keep_alive_s, fleet.timeout)
-                            .await;
-                        sink.phase(Phase::ConnectConnack, c0.elapsed());
-                        if let Some(why) = why {
-                            tracing::debug!("device {d}: {why}");
-                        }
-                        (outcome, (outcome == Outcome::Allowed).then_some(s))
-                    }
-                }
-            }
-        };
+        let (outcome, session) = self.connect(&login, &mut sink).await;
         let end = Instant::now();
         fleet.with_rec(d, |r| {
             r.end(
@@ -274,35 +235,80 @@ async fn device(fleet: Arc<Fleet>, group: usize, d: u32, shutdown: Shutdown) {
                 histograms,
             )
         });
-        if let (Some(pool), Some(k)) = (&fleet.pool, pool_token)
+        if let Some(ticket) = a.ticket
             && outcome == Outcome::Allowed
         {
-            pool.answered(d, k);
+            fleet.planner.allowed(ticket);
         }
-        fleet.connects.fetch_add(1, Ordering::Relaxed);
-        let Some(mut session) = session else { continue };
-        fleet.connected.fetch_add(1, Ordering::Relaxed);
-        let first = session_spec
-            .publish_interval
-            .map_or(Duration::ZERO, |p| p.mul_f64(rng.random::<f64>()));
+        fleet.progress.connect_answered();
+        session.map(|s| (s, class))
+    }
+
+    /// Opens the link and sends CONNECT; the session comes back when the CONNACK allowed it.
+    async fn connect(
+        &self,
+        login: &Login,
+        sink: &mut DeviceSink<'_>,
+    ) -> (Outcome, Option<Session>) {
+        let d = self.cursor.id();
+        let Ok(opened) = tokio::time::timeout(self.fleet.timeout, self.link.open()).await else {
+            return (Outcome::Timeout, None);
+        };
+        for (p, dur) in &opened.timings {
+            sink.phase(*p, *dur);
+        }
+        let link = match opened.result {
+            Ok(link) => link,
+            Err(e) => {
+                tracing::debug!("device {d}: {e}");
+                return (Outcome::TransportError, None);
+            }
+        };
+        let mqtt = &self.fleet.mqtt;
+        let mut s = Session::new(link, mqtt.version);
+        let c0 = Instant::now();
+        let (outcome, why) = s
+            .connect(
+                &self.client_id,
+                login,
+                mqtt.keep_alive_s,
+                self.fleet.timeout,
+            )
+            .await;
+        sink.phase(Phase::ConnectConnack, c0.elapsed());
+        if let Some(why) = why {
+            tracing::debug!("device {d}: {why}");
+        }
+        (outcome, (outcome == Outcome::Allowed).then_some(s))
+    }
+
+    /// Keeps an allowed session until the deadline, `mqtt.session_s`, a shutdown or a drop. Returns whether
+    /// the device is done (otherwise it comes back with a fresh attempt).
+    async fn keep(&mut self, mut session: Session, class: Class, shutdown: &Shutdown) -> bool {
+        let fleet = self.fleet;
+        fleet.progress.connected();
+        let first = self.session.publish_interval.map_or(Duration::ZERO, |p| {
+            p.mul_f64(self.cursor.rng().random::<f64>())
+        });
         // `mqtt.session_s`: the session ends early and the device comes back with a fresh attempt.
         let until = fleet
             .mqtt
             .session
             .map_or(fleet.deadline, |s| (Instant::now() + s).min(fleet.deadline));
-        let stop = {
-            let shutdown = shutdown.clone();
-            async move {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(until) => {}
-                    _ = shutdown.wait() => {}
-                }
+        let stop = async {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = shutdown.wait() => {}
             }
         };
-        let ended = session.keep(&session_spec, first, &mut sink, stop).await;
-        fleet.connected.fetch_sub(1, Ordering::Relaxed);
-        if ended == Ended::Done && (until >= fleet.deadline || shutdown.is_triggered()) {
-            break;
-        }
+        let mut sink = DeviceSink {
+            fleet,
+            device: self.cursor.id(),
+            t: self.t,
+            class,
+        };
+        let ended = session.keep(&self.session, first, &mut sink, stop).await;
+        fleet.progress.disconnected();
+        ended == Ended::Done && (until >= fleet.deadline || shutdown.is_triggered())
     }
 }

@@ -1,6 +1,7 @@
 //! A lane: one task driving a fixed set of devices, with its own [`Recorder`] (no state shared with other
-//! lanes on the request path). Each attempt runs as its own task; the lane owns every device's RNG and
-//! connection between attempts and records outcomes as attempts finish.
+//! lanes on the request path). Each attempt runs as its own task; the lane owns every device's planner cursor
+//! (its RNG) and connection between attempts, sends what the [`Planner`] decides, and records outcomes as
+//! attempts finish.
 //!
 //! Latency is measured from the attempt's intended start (open model: the pacer's schedule, so a device that
 //! falls behind accrues the delay — coordinated-omission safe; closed model: when its slot became free).
@@ -9,40 +10,35 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng as _;
-use rand_chacha::ChaCha8Rng;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::connect::{Connector, Sender};
 use super::pacer::{ClosedSlot, OpenSchedule};
+use super::progress::Progress;
 use super::request::{Placement, RequestBook};
-use crate::attempt::{Catalogue, Mix, TokenPool, device_rng};
-use crate::contract::Transport;
-use crate::contract::{Class, attempt_id as id};
+use crate::attempt::planner::{Credentials, Cursor};
+use crate::attempt::{Planner, Ticket};
+use crate::contract::{Class, Transport};
 use crate::metrics::{Outcome, Recorder};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
 
 /// What every lane shares (read-only).
 pub struct Shared {
-    pub run_id: String,
-    pub seed: u64,
+    /// HTTPS devices: ids `0..devices`.
     pub devices: u32,
     pub t0: Instant,
     pub deadline: Instant,
     pub warmup_end: Instant,
     pub request_timeout: Duration,
-    pub mix: Mix,
+    /// Decides every attempt (shared with the MQTT fleet).
+    pub planner: Arc<Planner>,
     pub credentials_in: CredentialsIn,
     pub book: RequestBook,
-    pub catalogue: Catalogue,
-    /// Replay-resistant tokens (`devices.token = "replay_resistant"`): valid and replayed credentials come
-    /// from here instead of the catalogue.
-    pub pool: Option<Arc<TokenPool>>,
     pub connector: Connector,
 }
 
@@ -58,17 +54,24 @@ pub enum Work {
 }
 
 struct Device {
-    id: u32,
-    rng: ChaCha8Rng,
+    /// Its id, RNG and attempts planned so far.
+    cursor: Cursor,
     conn: Option<Sender>,
-    /// Attempts started so far.
-    k: u64,
     /// Closed model: its slot.
     slot: usize,
-    /// Replay-resistant tokens: the next pool token a valid attempt sends.
-    next_valid: u32,
     /// (class, intended start, sent, the pool token a valid attempt sent).
-    in_flight: Option<(Class, Instant, Instant, Option<u32>)>,
+    in_flight: Option<(Class, Instant, Instant, Option<Ticket>)>,
+}
+
+impl Device {
+    fn id(&self) -> u32 {
+        self.cursor.id()
+    }
+
+    /// Attempts started so far.
+    fn started(&self) -> u64 {
+        self.cursor.planned()
+    }
 }
 
 struct Slot {
@@ -83,7 +86,7 @@ struct Lane {
     tasks: JoinSet<(usize, Option<Sender>, Outcome, Instant)>,
     rec: Recorder,
     id_buf: String,
-    done: Arc<AtomicU64>,
+    progress: Arc<Progress>,
 }
 
 /// Runs the lane until its work is done, the deadline passes or `shutdown` fires; in-flight attempts drain.
@@ -91,7 +94,7 @@ pub async fn run(
     shared: Arc<Shared>,
     work: Work,
     shutdown: Shutdown,
-    done: Arc<AtomicU64>,
+    progress: Arc<Progress>,
 ) -> Recorder {
     let mut lane = Lane {
         shared,
@@ -99,7 +102,7 @@ pub async fn run(
         tasks: JoinSet::new(),
         rec: Recorder::new(),
         id_buf: String::with_capacity(64),
-        done,
+        progress,
     };
     match work {
         Work::Open { schedule, devices } => lane.run_open(schedule, devices, shutdown).await,
@@ -110,14 +113,11 @@ pub async fn run(
 
 impl Lane {
     fn add_device(&mut self, id: u32, slot: usize) -> usize {
-        let rng = device_rng(self.shared.seed, id);
+        let cursor = self.shared.planner.cursor(id, Transport::Https);
         self.devices.push(Device {
-            id,
-            rng,
+            cursor,
             conn: None,
-            k: 0,
             slot,
-            next_valid: 0,
             in_flight: None,
         });
         self.devices.len() - 1
@@ -147,7 +147,7 @@ impl Lane {
                 Some(joined) = self.tasks.join_next() => {
                     if let Some(li) = self.complete(joined)
                         && !stopping
-                        && let Some(off) = schedule.intended(self.devices[li].id, self.devices[li].k)
+                        && let Some(off) = schedule.intended(self.devices[li].id(), self.devices[li].started())
                     {
                         heap.push(Reverse((t0 + off, li)));
                     }
@@ -156,7 +156,7 @@ impl Lane {
                     let Some(Reverse((intended, li))) = heap.pop() else { continue };
                     if Instant::now() >= self.shared.deadline {
                         let d = &self.devices[li];
-                        self.rec.missed += schedule.attempts_of(d.id).saturating_sub(d.k);
+                        self.rec.missed += schedule.attempts_of(d.id()).saturating_sub(d.started());
                     } else {
                         self.launch(li, intended);
                     }
@@ -214,66 +214,44 @@ impl Lane {
         self.launch(li, now);
     }
 
-    /// Starts the device's next attempt: class, replay source and placement from the device's RNG.
+    /// Starts the device's next attempt, as the planner decides it; the placement is the lane's own draw.
     fn launch(&mut self, li: usize, intended: Instant) {
         let sh = &self.shared;
         let d = &mut self.devices[li];
-        let class = sh.mix.choose_at(&mut d.rng, d.id, d.k);
-        let replay_from = if class == Class::Replayed && sh.devices > 1 {
-            (d.id + d.rng.random_range(1..sh.devices)) % sh.devices
-        } else {
-            d.id
-        };
+        let a = sh.planner.next(&mut d.cursor);
         let placement = match sh.credentials_in {
             CredentialsIn::Headers => Placement::Headers,
             CredentialsIn::Query => Placement::Query,
             CredentialsIn::Mixed => {
-                if d.rng.random_bool(0.5) {
+                if d.cursor.rng().random_bool(0.5) {
                     Placement::Query
                 } else {
                     Placement::Headers
                 }
             }
         };
-        id::format_into(&mut self.id_buf, &sh.run_id, class, d.id, d.k);
-        let mut pool_token = None;
-        let req = match (&sh.pool, class) {
-            (Some(pool), Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired) => {
-                let cred = match class {
-                    Class::Valid => {
-                        let c = pool.valid(d.id, d.next_valid);
-                        if c.is_some() {
-                            pool_token = Some(d.next_valid);
-                            d.next_valid += 1;
-                        }
-                        c
-                    }
-                    Class::Replayed => pool.capture_from(replay_from),
-                    Class::ReusedNonce => pool.captured(d.id),
-                    _ => pool.expired(d.id),
-                };
-                // No credential (pool used up, or nothing answered yet to replay): nothing is sent.
-                cred.and_then(|c| match sh.book.request_with(c, placement, &self.id_buf) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        tracing::error!("device {}: {e}", d.id);
-                        None
-                    }
-                })
+        sh.planner.id_into(&a, &mut self.id_buf);
+        let req = match a.credentials {
+            Credentials::Catalogue { set, replay_set } => {
+                Some(
+                    sh.book
+                        .request(set, a.class, replay_set, placement, &self.id_buf),
+                )
             }
-            _ => Some(sh.book.request(
-                sh.catalogue.set_of(d.id as usize),
-                class,
-                sh.catalogue.set_of(replay_from as usize),
-                placement,
-                &self.id_buf,
-            )),
+            Credentials::Pooled(c) => match sh.book.request_with(c, placement, &self.id_buf) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::error!("device {}: {e}", a.device);
+                    None
+                }
+            },
+            // Nothing to send (pool used up, or nothing answered yet to replay).
+            Credentials::Exhausted => None,
         };
-        self.rec.start(Transport::Https, class);
-        d.k += 1;
+        self.rec.start(Transport::Https, a.class);
         let conn = d.conn.take();
         let sent = Instant::now();
-        d.in_flight = Some((class, intended, sent, pool_token));
+        d.in_flight = Some((a.class, intended, sent, a.ticket));
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
             let Some(req) = req else {
@@ -304,13 +282,11 @@ impl Lane {
         };
         let d = &mut self.devices[li];
         d.conn = conn;
-        let (class, intended, sent, pool_token) = d.in_flight.take()?;
-        // A valid token that was allowed has been seen by the function (a 403 may be a throttle that never ran
-        // it): replays may capture it from now on.
-        if let (Some(pool), Some(k)) = (&self.shared.pool, pool_token)
+        let (class, intended, sent, ticket) = d.in_flight.take()?;
+        if let Some(t) = ticket
             && outcome == Outcome::Allowed
         {
-            pool.answered(d.id, k);
+            self.shared.planner.allowed(t);
         }
         let latency = end.saturating_duration_since(intended).as_micros() as u64;
         let service = end.saturating_duration_since(sent).as_micros() as u64;
@@ -323,7 +299,7 @@ impl Lane {
             service,
             histograms,
         );
-        self.done.fetch_add(1, Ordering::Relaxed);
+        self.progress.attempt_ended();
         Some(li)
     }
 }

@@ -1,6 +1,9 @@
 //! The load generator (DESIGN.md `load/`): devices, the pacers and the transports: HTTPS publish (lanes of
 //! attempts) and MQTT over TLS, TCP and WebSocket (a fleet of devices that keep their connections).
 //!
+//! What each attempt sends (class, variant, replay victim, credential) is decided by one pure
+//! [`crate::attempt::Planner`] for every transport; lanes and the fleet only carry it out.
+//!
 //! Devices are split between lanes (a few per core); each lane is one task with its own [`Recorder`]. After
 //! the deadline, the attempt bound or a shutdown, lanes stop starting attempts, drain the ones in flight, and
 //! their recorders are merged.
@@ -16,15 +19,13 @@ pub mod lane;
 pub mod link;
 pub mod mqtt_targets;
 pub mod pacer;
+pub mod progress;
 pub mod request;
 pub mod session;
 pub mod username;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use crate::metrics::Recorder;
 use crate::scenario::Model;
@@ -33,15 +34,11 @@ use crate::shutdown::Shutdown;
 pub use connect::Connector;
 pub use request::{RequestBook, RequestShape};
 
-/// What the load needs besides the shared, read-only parts in [`lane::Shared`] (whose `t0`, `deadline` and
-/// `warmup_end` are set by [`run`]).
+/// How the HTTPS lanes share the work (the clock and the rest are in [`lane::Shared`]).
 pub struct LoadSpec {
     pub model: Model,
     pub duration: Duration,
     pub max_attempts: Option<u64>,
-    pub warmup: Duration,
-    /// Print progress to stderr once per second.
-    pub progress: bool,
 }
 
 /// What a load run produced.
@@ -58,17 +55,18 @@ fn lane_count(devices: u32) -> u32 {
     (cores * 2).clamp(1, devices.max(1))
 }
 
-/// Runs the load. `make_shared` receives (t0, deadline, warmup_end) and builds the shared part.
+/// Runs the HTTPS lanes over `shared.devices` devices, from `shared.t0` until their work is done, the deadline
+/// or `shutdown`; each ended attempt is counted in `progress`.
 pub async fn run(
     spec: LoadSpec,
-    make_shared: impl FnOnce(Instant, Instant, Instant) -> lane::Shared,
+    shared: Arc<lane::Shared>,
     shutdown: Shutdown,
+    progress: Arc<progress::Progress>,
 ) -> LoadResult {
-    let t0 = Instant::now();
-    let shared = Arc::new(make_shared(t0, t0 + spec.duration, t0 + spec.warmup));
+    let t0 = shared.t0;
     let n = shared.devices;
     let lanes = lane_count(n);
-    let mut works: Vec<lane::Work> = match spec.model {
+    let works: Vec<lane::Work> = match spec.model {
         Model::Open { rate_per_s } => {
             let schedule = pacer::OpenSchedule {
                 rate_per_s,
@@ -98,36 +96,18 @@ pub async fn run(
                 .collect()
         }
     };
-    let counters: Vec<Arc<AtomicU64>> = (0..works.len())
-        .map(|_| Arc::new(AtomicU64::new(0)))
-        .collect();
-    let mut handles = Vec::new();
-    for (work, done) in works.drain(..).zip(&counters) {
-        handles.push(tokio::spawn(lane::run(
-            shared.clone(),
-            work,
-            shutdown.clone(),
-            done.clone(),
-        )));
-    }
-    let progress = spec.progress.then(|| {
-        let counters = counters.clone();
-        tokio::spawn(async move {
-            let mut tick =
-                tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
-            let mut last = 0;
-            loop {
-                let at = tick.tick().await;
-                let total: u64 = counters.iter().map(|c| c.load(Ordering::Relaxed)).sum();
-                eprintln!(
-                    "  {:>5.0}s  {total:>9} attempts  {:>7}/s",
-                    (at - t0).as_secs_f64(),
-                    total - last
-                );
-                last = total;
-            }
+    progress.https_running(true);
+    let handles: Vec<_> = works
+        .into_iter()
+        .map(|work| {
+            tokio::spawn(lane::run(
+                shared.clone(),
+                work,
+                shutdown.clone(),
+                progress.clone(),
+            ))
         })
-    });
+        .collect();
     let mut recorder = Recorder::new();
     for h in handles {
         match h.await {
@@ -135,9 +115,7 @@ pub async fn run(
             Err(e) => tracing::error!("a load lane failed: {e}"),
         }
     }
-    if let Some(p) = progress {
-        p.abort();
-    }
+    progress.https_running(false);
     LoadResult {
         recorder,
         elapsed: t0.elapsed(),

@@ -48,39 +48,7 @@ pub async fn link_specs(
         if range.is_empty() {
             continue;
         }
-        let (authority, path): (String, String) = match (&plan.target, embedded) {
-            (Target::Embedded { .. }, Some(e)) => {
-                let addr = match t {
-                    Transport::MqttTls => e.mqtt_tls,
-                    Transport::Mqtt => e.mqtt,
-                    _ => e.https,
-                }
-                .with_context(|| {
-                    format!(
-                        "the embedded emulator has no listener for transports.{}",
-                        t.as_str()
-                    )
-                })?;
-                (addr.to_string(), WS_PATH.to_string())
-            }
-            (
-                Target::External {
-                    mqtt_tls,
-                    mqtt,
-                    wss,
-                    ..
-                },
-                _,
-            ) => match t {
-                Transport::MqttTls => (
-                    mqtt_tls.clone().context("no target.mqtt_tls_addr")?,
-                    String::new(),
-                ),
-                Transport::Mqtt => (mqtt.clone().context("no target.mqtt_addr")?, String::new()),
-                _ => wss.clone().context("no target.wss_url")?,
-            },
-            _ => unreachable_target()?,
-        };
+        let (authority, path) = authority_and_path(plan, embedded, t)?;
         let addr = tokio::net::lookup_host(authority.as_str())
             .await
             .with_context(|| format!("{}: cannot resolve {authority}", plan.source.display()))?
@@ -101,25 +69,62 @@ pub async fn link_specs(
             _ => Some(tls_connector(client_config(ca.as_deref(), verify, &[])?)),
         };
         let host = match t {
-            Transport::Wss => {
-                let port = addr.port();
-                format!("{name}:{port}")
-            }
+            Transport::Wss => format!("{name}:{}", addr.port()),
             _ => name.clone(),
         };
-        out.push((
-            LinkSpec {
-                transport: t,
-                addr,
-                server_name: server_name(&name)?,
-                host,
-                tls,
-                path,
-            },
-            range,
-        ));
+        let spec = LinkSpec {
+            transport: t,
+            addr,
+            server_name: server_name(&name)?,
+            host,
+            tls,
+            path,
+        };
+        out.push((spec, range));
     }
     Ok(out)
+}
+
+/// The `host:port` an MQTT transport connects to and, for WebSocket, the upgrade path: the embedded emulator's
+/// listener, or the external target's configured address.
+fn authority_and_path(
+    plan: &Plan,
+    embedded: Option<&Embedded>,
+    t: Transport,
+) -> anyhow::Result<(String, String)> {
+    match (&plan.target, embedded) {
+        (Target::Embedded { .. }, Some(e)) => {
+            let addr = match t {
+                Transport::MqttTls => e.mqtt_tls,
+                Transport::Mqtt => e.mqtt,
+                _ => e.https,
+            }
+            .with_context(|| {
+                format!(
+                    "the embedded emulator has no listener for transports.{}",
+                    t.as_str()
+                )
+            })?;
+            Ok((addr.to_string(), WS_PATH.to_string()))
+        }
+        (
+            Target::External {
+                mqtt_tls,
+                mqtt,
+                wss,
+                ..
+            },
+            _,
+        ) => Ok(match t {
+            Transport::MqttTls => (
+                mqtt_tls.clone().context("no target.mqtt_tls_addr")?,
+                String::new(),
+            ),
+            Transport::Mqtt => (mqtt.clone().context("no target.mqtt_addr")?, String::new()),
+            _ => wss.clone().context("no target.wss_url")?,
+        }),
+        _ => unreachable_target(),
+    }
 }
 
 fn unreachable_target<T>() -> anyhow::Result<T> {

@@ -143,21 +143,7 @@ fn prepare(
             HeaderValue::from_static("application/octet-stream"),
         ),
     ];
-    // A value an HTTP header cannot carry (the line breaks of `wrapped_64`), or a shape only a query string has
-    // (a token meant to be split by a query parser, a raw `+`, a parameter name's case) rides in the query
-    // string (the oracle's `Applies::Moved`).
-    let placement = match placement {
-        Placement::Headers
-            if !header_safe(cred)
-                || matches!(
-                    cred.wire,
-                    Wire::RawToken | Wire::RawPlus | Wire::SignatureNameCase
-                ) =>
-        {
-            Placement::Query
-        }
-        p => p,
-    };
+    let placement = effective_placement(cred, placement);
     let authorizer_name = match cred.wire {
         Wire::UnknownAuthorizer => Some(UNKNOWN_AUTHORIZER),
         Wire::InactiveAuthorizer => Some(shape.inactive_authorizer.as_str()),
@@ -168,20 +154,7 @@ fn prepare(
         Wire::SignatureNameCase => SIGNATURE_DOCS_CASE,
         _ => SIGNATURE,
     };
-    // (name, value) of every credential parameter after the authorizer name, in order.
-    let mut params: Vec<(&str, String)> = Vec::with_capacity(4);
-    if cred.wire != Wire::NoToken {
-        params.push((&shape.token_key_name, cred.token.clone()));
-    }
-    if cred.wire == Wire::DuplicateToken {
-        params.push((&shape.token_key_name, second_token(&cred.token)));
-    }
-    if let Some(sig) = &cred.signature {
-        if cred.wire == Wire::DuplicateSignature {
-            params.push((signature_name, decoy_signature(sig)));
-        }
-        params.push((signature_name, sig.clone()));
-    }
+    let mut params = credential_params(shape, cred, signature_name);
     let mut body = None;
     if cred.wire == Wire::InBody {
         let form: Vec<String> = params
@@ -221,6 +194,47 @@ fn prepare(
     }
     let uri = path.parse::<Uri>().map_err(|e| bad("uri", &e))?;
     Ok(Prepared { uri, headers, body })
+}
+
+/// Where the credentials actually ride. A value an HTTP header cannot carry (the line breaks of `wrapped_64`), or a
+/// shape only a query string has (a token meant to be split by a query parser, a raw `+`, a parameter name's
+/// case) rides in the query string (the oracle's `Applies::Moved`).
+fn effective_placement(cred: &Credential, placement: Placement) -> Placement {
+    match placement {
+        Placement::Headers
+            if !header_safe(cred)
+                || matches!(
+                    cred.wire,
+                    Wire::RawToken | Wire::RawPlus | Wire::SignatureNameCase
+                ) =>
+        {
+            Placement::Query
+        }
+        p => p,
+    }
+}
+
+/// (name, value) of every credential parameter after the authorizer name, in order: the token (twice for a
+/// duplicated token), then the signature (after a decoy for a duplicated signature).
+fn credential_params<'a>(
+    shape: &'a RequestShape,
+    cred: &Credential,
+    signature_name: &'a str,
+) -> Vec<(&'a str, String)> {
+    let mut params: Vec<(&str, String)> = Vec::with_capacity(4);
+    if cred.wire != Wire::NoToken {
+        params.push((&shape.token_key_name, cred.token.clone()));
+    }
+    if cred.wire == Wire::DuplicateToken {
+        params.push((&shape.token_key_name, second_token(&cred.token)));
+    }
+    if let Some(sig) = &cred.signature {
+        if cred.wire == Wire::DuplicateSignature {
+            params.push((signature_name, decoy_signature(sig)));
+        }
+        params.push((signature_name, sig.clone()));
+    }
+    params
 }
 
 /// Whether the token and signature are valid header values.

@@ -1,21 +1,23 @@
 //! MQTT 3.1.1 or 5 over an open [`Link`], with rumqttc's `mqttbytes` codecs ([`super::codec`]): CONNECT →
 //! CONNACK, then the kept session (SUBSCRIBE to the device's own topic, PUBLISH at the configured interval, PUBACK and delivery
 //! timing, PINGREQ, DISCONNECT at the end). Results are values: a CONNACK verdict, and what the session saw.
+//!
+//! This is the thin async shell (after rumqttc's `eventloop.rs`): it reads, writes and waits. What to send
+//! next, what a packet means and when the timers fire live in `state` ([`SessionState`]), which does no I/O.
 
-use std::collections::VecDeque;
+mod state;
+
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::time::Instant;
 
 use super::codec::{DecodeError, In, Out, decode, encode};
 use super::link::Link;
 use super::username::Login;
 use crate::contract::MqttVersion;
-use crate::metrics::{Outcome, Phase, PubEvent};
-
-/// QoS 1 publishes awaiting a PUBACK at once; the device skips a tick when this many are unanswered.
-const MAX_INFLIGHT: usize = 32;
+use crate::metrics::{Outcome, PubEvent};
+pub use state::{SessionSpec, SessionState, Sink};
 
 /// What the server answered to CONNECT, as the attempt's outcome.
 pub fn connack_outcome(read: Result<In, ReadError>) -> (Outcome, Option<String>) {
@@ -112,27 +114,6 @@ impl Session {
     }
 }
 
-/// What a kept session does.
-#[derive(Debug, Clone)]
-pub struct SessionSpec {
-    pub topic: String,
-    pub qos: u8,
-    pub publish_interval: Option<Duration>,
-    pub payload_bytes: usize,
-    pub subscribe: bool,
-    pub keep_alive: Option<Duration>,
-    /// PUBACK / SUBACK wait.
-    pub timeout: Duration,
-    /// Payload timestamps count from here.
-    pub t0: Instant,
-}
-
-/// What the session reports as it goes (recorded by the caller).
-pub trait Sink {
-    fn event(&mut self, e: PubEvent);
-    fn phase(&mut self, p: Phase, d: Duration);
-}
-
 /// Why the session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -140,20 +121,6 @@ pub enum Ended {
     Done,
     /// The server closed the connection (or it broke).
     Dropped,
-}
-
-/// The payload: the send instant (µs since `t0`, big-endian) then filler.
-fn payload(t0: Instant, len: usize) -> Bytes {
-    let stamp = Instant::now().saturating_duration_since(t0).as_micros() as u64;
-    let mut v = stamp.to_be_bytes().to_vec();
-    v.resize(len.max(8), b'.');
-    Bytes::from(v)
-}
-
-/// The send instant carried by one of our payloads.
-fn stamp_of(t0: Instant, payload: &[u8]) -> Option<Instant> {
-    let b: [u8; 8] = payload.get(..8)?.try_into().ok()?;
-    Some(t0 + Duration::from_micros(u64::from_be_bytes(b)))
 }
 
 impl Session {
@@ -166,186 +133,83 @@ impl Session {
         sink: &mut (dyn Sink + Send),
         stop: impl std::future::Future<Output = ()>,
     ) -> Ended {
-        let qos1 = spec.qos == 1;
-        let mut pkid: u16 = 0;
-        let mut next_pkid = || {
-            pkid = pkid.checked_add(1).unwrap_or(1);
-            pkid
-        };
-        let mut track = Tracker::default();
-        if spec.subscribe {
-            let id = next_pkid();
-            let sub = Out::Subscribe {
-                pkid: id,
-                filter: &spec.topic,
-                qos1,
-            };
-            if self.write(sub).await.is_err() {
-                return Ended::Dropped;
-            }
-            track.sub_pending = Some(id);
-            track.subscribed = true;
+        let mut st = SessionState::new(spec, first_publish, Instant::now());
+        if let Some(sub) = st.subscribe()
+            && self.write(sub).await.is_err()
+        {
+            return Ended::Dropped;
         }
-        let far = Duration::from_secs(86_400 * 365);
-        let mut next_pub = Instant::now() + first_publish;
-        let ping_every = spec.keep_alive.unwrap_or(far);
-        let mut next_ping = Instant::now() + ping_every;
         tokio::pin!(stop);
         let ended = loop {
-            let wake = match spec.publish_interval {
-                Some(_) => next_pub.min(next_ping),
-                None => next_ping,
-            };
             tokio::select! {
                 biased;
                 _ = &mut stop => break Ended::Done,
                 read = self.read() => {
                     let Ok(p) = read else { break Ended::Dropped };
-                    if let Some(id) = track.absorb(p, spec, sink)
+                    if let Some(id) = st.absorb(p, Instant::now(), sink)
                         && self.write(Out::PubAck { pkid: id }).await.is_err()
                     {
                         break Ended::Dropped;
                     }
                 }
-                _ = tokio::time::sleep_until(wake) => {
-                    let now = Instant::now();
-                    while track.inflight.front().is_some_and(|(_, t)| now - *t >= spec.timeout) {
-                        track.inflight.pop_front();
-                        sink.event(PubEvent::PubackTimeout);
-                    }
-                    if now >= next_ping {
-                        next_ping = now + ping_every;
-                        if self.write(Out::PingReq).await.is_err() {
-                            break Ended::Dropped;
-                        }
-                    }
-                    if let Some(every) = spec.publish_interval
-                        && now >= next_pub
-                    {
-                        next_pub += every;
-                        if next_pub < now {
-                            next_pub = now + every;
-                        }
-                        if track.inflight.len() < MAX_INFLIGHT {
-                            let id = if qos1 { next_pkid() } else { 0 };
-                            if qos1 {
-                                track.inflight.push_back((id, Instant::now()));
-                            }
-                            let p = Out::Publish {
-                                topic: &spec.topic,
-                                qos1,
-                                pkid: id,
-                                payload: payload(spec.t0, spec.payload_bytes),
-                            };
-                            if self.write(p).await.is_err() {
-                                break Ended::Dropped;
-                            }
-                            sink.event(PubEvent::Sent);
-                            if track.subscribed {
-                                track.awaiting_rx += 1;
-                            }
-                        }
+                _ = tokio::time::sleep_until(st.wake()) => {
+                    if self.tick(&mut st, sink).await.is_err() {
+                        break Ended::Dropped;
                     }
                 }
             }
         };
         match ended {
-            Ended::Dropped => {
-                // MQTT 3.1.1 answers a denied publish by closing the connection.
-                for _ in track.inflight.drain(..) {
-                    sink.event(PubEvent::PubackDenied);
-                }
-            }
-            Ended::Done => {
-                // Wait (briefly) for the PUBACKs and own deliveries still under way, then DISCONNECT.
-                let until = Instant::now() + spec.timeout.min(Duration::from_secs(2));
-                // Unacknowledged at the end: the connection closed (3.1.1 denial) or the wait ran out.
-                let mut lost = PubEvent::PubackTimeout;
-                while !track.inflight.is_empty() || track.awaiting_rx > 0 {
-                    match tokio::time::timeout_at(until, self.read()).await {
-                        Ok(Ok(p)) => {
-                            if let Some(id) = track.absorb(p, spec, sink)
-                                && self.write(Out::PubAck { pkid: id }).await.is_err()
-                            {
-                                lost = PubEvent::PubackDenied;
-                                break;
-                            }
-                        }
-                        Ok(Err(_)) => {
-                            lost = PubEvent::PubackDenied;
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                for _ in track.inflight.drain(..) {
-                    sink.event(lost);
-                }
-                let _ = self.write(Out::Disconnect).await;
-                self.link.close().await;
-            }
+            // MQTT 3.1.1 answers a denied publish by closing the connection.
+            Ended::Dropped => st.abandon(PubEvent::PubackDenied, sink),
+            Ended::Done => self.finish(&mut st, sink).await,
         }
         ended
     }
-}
 
-/// What a kept session waits for.
-#[derive(Default)]
-struct Tracker {
-    /// QoS 1 publishes awaiting their PUBACK, oldest first.
-    inflight: VecDeque<(u16, Instant)>,
-    sub_pending: Option<u16>,
-    /// Subscribed to the own topic (until a SUBACK says otherwise).
-    subscribed: bool,
-    /// Publishes sent while subscribed whose delivery has not come back yet.
-    awaiting_rx: u64,
-}
-
-impl Tracker {
-    /// Folds one packet from the server in; returns the packet id to PUBACK (a QoS 1 delivery).
-    fn absorb(&mut self, p: In, spec: &SessionSpec, sink: &mut (dyn Sink + Send)) -> Option<u16> {
+    /// A timer fired: expire PUBACK waits, then send the PINGREQ and the PUBLISH that are due.
+    async fn tick(
+        &mut self,
+        st: &mut SessionState<'_>,
+        sink: &mut (dyn Sink + Send),
+    ) -> std::io::Result<()> {
         let now = Instant::now();
-        match p {
-            In::PubAck { pkid, ok } => {
-                if let Some(i) = self.inflight.iter().position(|(id, _)| *id == pkid) {
-                    let (_, sent) = self.inflight.remove(i).unwrap_or((0, now));
-                    sink.phase(Phase::PublishPuback, now - sent);
-                    sink.event(if ok {
-                        PubEvent::PubackOk
-                    } else {
-                        PubEvent::PubackDenied
-                    });
-                }
-                None
-            }
-            In::Publish {
-                topic,
-                qos1,
-                pkid,
-                payload,
-            } => {
-                if topic == spec.topic
-                    && let Some(sent) = stamp_of(spec.t0, &payload)
-                {
-                    sink.phase(Phase::PublishReceive, now.saturating_duration_since(sent));
-                    sink.event(PubEvent::Received);
-                    self.awaiting_rx = self.awaiting_rx.saturating_sub(1);
-                }
-                qos1.then_some(pkid)
-            }
-            In::SubAck { pkid, failed } => {
-                if self.sub_pending == Some(pkid) {
-                    self.sub_pending = None;
-                    if failed {
-                        sink.event(PubEvent::SubscribeDenied);
-                        self.subscribed = false;
-                        self.awaiting_rx = 0;
+        st.expire(now, sink);
+        if st.ping_due(now) {
+            self.write(Out::PingReq).await?;
+        }
+        if let Some(p) = st.publish_due(now) {
+            self.write(p).await?;
+            st.published(sink);
+        }
+        Ok(())
+    }
+
+    /// Waits (briefly) for the PUBACKs and own deliveries still under way, then DISCONNECTs.
+    async fn finish(&mut self, st: &mut SessionState<'_>, sink: &mut (dyn Sink + Send)) {
+        let until = st.drain_deadline(Instant::now());
+        // Unacknowledged at the end: the connection closed (3.1.1 denial) or the wait ran out.
+        let mut lost = PubEvent::PubackTimeout;
+        while !st.settled() {
+            match tokio::time::timeout_at(until, self.read()).await {
+                Ok(Ok(p)) => {
+                    if let Some(id) = st.absorb(p, Instant::now(), sink)
+                        && self.write(Out::PubAck { pkid: id }).await.is_err()
+                    {
+                        lost = PubEvent::PubackDenied;
+                        break;
                     }
                 }
-                None
+                Ok(Err(_)) => {
+                    lost = PubEvent::PubackDenied;
+                    break;
+                }
+                Err(_) => break,
             }
-            _ => None,
         }
+        st.abandon(lost, sink);
+        let _ = self.write(Out::Disconnect).await;
+        self.link.close().await;
     }
 }
 
@@ -369,16 +233,5 @@ mod tests {
         );
         assert_eq!(connack_outcome(Err(ReadError::Timeout)).0, Outcome::Timeout);
         assert_eq!(connack_outcome(Ok(In::Other)).0, Outcome::TransportError);
-    }
-
-    #[test]
-    fn payloads_carry_their_send_time() {
-        let t0 = Instant::now();
-        let p = payload(t0, 64);
-        assert_eq!(p.len(), 64);
-        let sent = stamp_of(t0, &p).unwrap();
-        assert!(sent >= t0 && sent <= Instant::now());
-        assert_eq!(payload(t0, 0).len(), 8);
-        assert_eq!(stamp_of(t0, b"short"), None);
     }
 }

@@ -8,7 +8,7 @@ use super::groups::Groups;
 use super::plan::Target;
 use crate::contract::Transport;
 use crate::contract::transport::DEFAULT_ENDPOINT;
-use crate::wire::url;
+use crate::contract::url;
 
 pub(super) fn resolve_target(
     s: &Scenario,

@@ -24,7 +24,8 @@ async fn call(f: &InvokeFunction, event: &Value) -> Result<Value, InvokeError> {
     let unreachable = |what: &str, e: &dyn std::fmt::Display| {
         InvokeError::Unreachable(format!("{what} {}: {e}", f.url))
     };
-    let origin = crate::wire::url::http_origin(&f.url).map_err(|e| unreachable("bad URL", &e))?;
+    let origin =
+        crate::contract::url::http_origin(&f.url).map_err(|e| unreachable("bad URL", &e))?;
     let host = origin.authority.as_str();
     let stream = tokio::net::TcpStream::connect(origin.addr())
         .await

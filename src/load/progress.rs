@@ -1,0 +1,120 @@
+//! The run's progress on stderr: one ticker for every transport, once per second from the run's one `t0`.
+//! The HTTPS lanes and the MQTT fleet only bump counters here; the ticker prints a line per engine still
+//! running (`  12s       6000 attempts      500/s` for the lanes, `  12s  mqtt: … connects answered, … connected`
+//! for the fleet).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// What the engines have done so far (relaxed counters: progress only, never a verdict).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// HTTPS attempts ended.
+    attempts: AtomicU64,
+    /// MQTT CONNECTs answered (or not sent: exhausted).
+    connects: AtomicU64,
+    /// MQTT devices connected right now.
+    connected: AtomicU64,
+    https_running: AtomicBool,
+    mqtt_running: AtomicBool,
+}
+
+impl Progress {
+    pub fn attempt_ended(&self) {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connect_answered(&self) {
+        self.connects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connected(&self) {
+        self.connected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn disconnected(&self) {
+        self.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The HTTPS lanes run (`true`) or have all finished.
+    pub fn https_running(&self, on: bool) {
+        self.https_running.store(on, Ordering::Relaxed);
+    }
+
+    /// The MQTT fleet runs (`true`) or has finished.
+    pub fn mqtt_running(&self, on: bool) {
+        self.mqtt_running.store(on, Ordering::Relaxed);
+    }
+
+    /// The lines of the tick at `secs` since `t0`; `last` is the attempt count of the previous HTTPS line.
+    fn lines(&self, secs: f64, last: &mut u64) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.https_running.load(Ordering::Relaxed) {
+            let total = self.attempts.load(Ordering::Relaxed);
+            out.push(format!(
+                "  {secs:>5.0}s  {total:>9} attempts  {:>7}/s",
+                total - *last
+            ));
+            *last = total;
+        }
+        if self.mqtt_running.load(Ordering::Relaxed) {
+            out.push(format!(
+                "  {secs:>5.0}s  mqtt: {:>9} connects answered, {:>7} connected",
+                self.connects.load(Ordering::Relaxed),
+                self.connected.load(Ordering::Relaxed)
+            ));
+        }
+        out
+    }
+}
+
+/// Prints progress every second from `t0 + 1 s` until aborted.
+pub fn ticker(t0: Instant, progress: std::sync::Arc<Progress>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick =
+            tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
+        let mut last = 0;
+        loop {
+            let at = tick.tick().await;
+            for line in progress.lines((at - t0).as_secs_f64(), &mut last) {
+                eprintln!("{line}");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tick_prints_a_line_per_engine_still_running() {
+        let p = Progress::default();
+        let mut last = 0;
+        assert!(p.lines(1.0, &mut last).is_empty());
+        p.https_running(true);
+        p.mqtt_running(true);
+        for _ in 0..5 {
+            p.attempt_ended();
+        }
+        p.connect_answered();
+        p.connected();
+        assert_eq!(
+            p.lines(1.0, &mut last),
+            [
+                "      1s          5 attempts        5/s",
+                "      1s  mqtt:         1 connects answered,       1 connected",
+            ]
+        );
+        p.attempt_ended();
+        p.https_running(false);
+        p.disconnected();
+        assert_eq!(
+            p.lines(2.0, &mut last),
+            ["      2s  mqtt:         1 connects answered,       0 connected"]
+        );
+    }
+}
