@@ -2,29 +2,46 @@
 //!
 //! # Module map
 //!
-//! - [`contract`]: the shared vocabulary (transports, MQTT versions, classes, gate refusals, ledger entries, AWS limits).
-//! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded [`scenario::Plan`].
-//! - [`token`]: RSA keys, signing and verification of tokens (pure; aws-lc-rs fast path, `rsa` as reference).
-//! - [`attempt`]: credential classes (valid, forged variants, replayed), how each attempt's credentials are made, and the
-//!   planner that decides every attempt for every transport.
-//! - [`wire`]: how credentials ride each transport (header and query names, parsing), shared by emulator and generator.
-//! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, the signature gate, authorizer backends,
-//!   response validation, policy evaluation, the invocation ledger and Prometheus metrics.
-//! - [`load`]: devices, the pacer (open and closed models) and the transports that carry attempts.
+//! Bottom layer first; a module uses only those above it in this list (tests aside).
+//!
+//! - [`token`]: RSA keys (PEM via rustls-pki-types), signing and verification of tokens (pure; aws-lc-rs fast
+//!   path, `rsa` as reference), crafted signatures.
+//! - [`contract`]: the shared vocabulary none owns: [`contract::Transport`] and the emulator's listeners, the one
+//!   MQTT version, classes and forged variants, the attempt id, gate refusals, the typed ledger entry and the
+//!   billing rule, the authorizer and function description, AWS limits, endpoint URL syntax.
+//! - [`wire`]: how credentials ride each transport (header and query names, usernames, the gate settings),
+//!   shared by emulator and generator so the two cannot drift.
+//! - [`shutdown`], [`error`]: the shutdown token every server and run takes; exit codes.
+//! - [`attempt`]: the credential catalogue (valid, forged variants, replays), the oracle of what the gate must do
+//!   with each, and the pure [`attempt::Planner`] that decides every attempt's class, variant, replay source and
+//!   credential for every transport (one replay pool across transports).
+//! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded
+//!   [`scenario::Plan`].
 //! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end.
-//! - [`join`]: the witnesses of authorizer invocations behind one trait (the embedded emulator's ledger, an
-//!   external emulator's admin API), joined by attempt id into the summary the invariants judge.
+//! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, MQTT (pure session state apart from its
+//!   event loop) and WebSocket, the signature gate, authorizer backends, response validation, policy
+//!   evaluation, the invocation ledger and Prometheus metrics.
+//! - [`load`]: the generator's shell: pacers (open and closed models), lanes (HTTPS) and fleets (MQTT, WSS)
+//!   that carry out the planner's decisions, MQTT session state apart from its I/O, one progress ticker.
+//! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
+//!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged.
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
-//! - [`report`]: the single `Report` and its renderers (terminal, JSON).
+//! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
+//! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized
+//!   reproducers.
 //! - [`cmd`]: one module per subcommand; [`cli`] parses, `main.rs` maps results to exit codes.
 //!
 //! # Data flow
 //!
 //! ```text
-//! scenario.toml ─► Plan ─┬─► emulator (embedded) ─► gate ─► authorizer ─► policy ─► ledger
-//!                        └─► load: devices ─► pacer ─► attempt ─► transport ─► Recorder
-//!                                                   Recorders ─► Metrics ─► invariants ─► Report ─► terminal / JSON
-//!                                        ledger ─► join (drained as the run goes) ─► invariants
+//! scenario.toml ─► Plan ─┬─► emulator (embedded) ─► gate ─► authorizer ─► policy ─► ledger ─┐
+//!                        │                                                                  │
+//!                        └─► load: pacer ─► Planner (class, variant, replay, credential)    │
+//!                                  ─► lane / fleet ─► transport ─► Recorder per task        │
+//!                                                                                           ▼
+//!   Recorders ─► Metrics ─┬─────────────────────────────► invariants ◄─ join (Witness: drained as the run goes)
+//!                         └─► Report ◄────────────────────────┘
+//!                               └─► terminal / JSON
 //! ```
 
 pub mod attempt;

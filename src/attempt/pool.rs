@@ -4,7 +4,7 @@
 //! spread over threads, and attempts take the next one.
 //!
 //! - valid: the device's next unused pool token. When the pool is used up the attempt is not sent and ends as
-//!   `exhausted` (counted; the pool is sized from the plan, see [`crate::scenario::plan::Plan::pool_size`]).
+//!   `exhausted` (counted; the pool is sized from the plan, see `scenario::tokens::pool_size`).
 //! - `replayed` (another device's captured pair): the victim's last pool token whose attempt was allowed (so
 //!   the function has seen its nonce); `exhausted` while no device has had one allowed.
 //! - `replayed.reused_nonce`: the device resends its own last allowed token (`exhausted` before it has one).

@@ -1,7 +1,7 @@
 //! Credential classes: what kind of credential an attempt carries. Enum-indexed so counters and histograms
 //! are plain arrays, and every outcome is attributable to a class and variant.
 //!
-//! The forgery variants are declared once, in [`forgeries!`]: the enum, its stable snake_case names and the
+//! The forgery variants are declared once, in `forgeries!`: the enum, its stable snake_case names and the
 //! `forged.<name>` labels all come from that list, so they cannot drift apart. What each variant is and what
 //! the gate must do with it is the oracle table in [`crate::attempt::oracle`].
 

@@ -180,7 +180,7 @@ pub fn wire_query(shape: &UsernameShape, cred: &Credential) -> String {
 }
 
 /// `?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S` (spec §1), built by
-/// [`wire::mqtt::build_username`] (every value percent-encoded); no signature parameter when there is none.
+/// [`crate::wire::mqtt::build_username`] (every value percent-encoded); no signature parameter when there is none.
 pub fn credential_query(
     authorizer_name: Option<&str>,
     token_key_name: &str,

@@ -125,28 +125,9 @@ fn golden(name: &str, actual: &str) {
     }
 }
 
-/// Runs `tokenstorm run ARGS` from the repository root; returns stdout and the report.
-fn run_from_repo(args: &[&str], out_dir: &Path) -> (String, Value) {
-    let mut child = Command::new(bin())
-        .arg("run")
-        .args(args)
-        .arg("--out-dir")
-        .arg(out_dir)
-        .arg("--quiet")
-        .current_dir(repo(""))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start tokenstorm");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().expect("wait").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the run did not finish within 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let o = child.wait_with_output().unwrap();
+/// Runs `tokenstorm run ARGS` (from the package root, where cargo runs tests); returns stdout and the report.
+fn run_ok(args: &[&str], out_dir: &Path) -> (String, Value) {
+    let (o, report) = run(args, out_dir);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -154,17 +135,14 @@ fn run_from_repo(args: &[&str], out_dir: &Path) -> (String, Value) {
         text(&o.stdout),
         text(&o.stderr)
     );
-    (
-        text(&o.stdout),
-        report_in(out_dir).expect("report.json written"),
-    )
+    (text(&o.stdout), report.expect("report.json written"))
 }
 
 #[test]
 fn quickstart_report_and_table_match_the_golden_files_with_run_varying_fields_masked() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--seed", "42", "--attempts", "600", "--duration", "30"];
-    let (stdout, mut report) = run_from_repo(&args, &dir.path().join("out"));
+    let (stdout, mut report) = run_ok(&args, &dir.path().join("out"));
     mask_json(&mut report, &[]);
     golden(
         "quickstart-report.json",
@@ -196,7 +174,7 @@ fn mqtt_and_wss_report_matches_the_golden_file_with_run_varying_fields_masked() 
         "--rate",
         "300",
     ];
-    let (_, mut report) = run_from_repo(&args, &dir.path().join("out"));
+    let (_, mut report) = run_ok(&args, &dir.path().join("out"));
     mask_json(&mut report, VARYING_MQTT);
     // The scenario's path is the temporary directory's.
     report["scenario"]["file"] = Value::String(MASK.into());
