@@ -48,6 +48,90 @@ pub struct SetSpec {
     pub key_index: usize,
 }
 
+/// What every set is built from: the specs, their valid signatures, the keys, and the crafting map.
+#[derive(Clone, Copy)]
+struct SetInputs<'a> {
+    specs: &'a [SetSpec],
+    /// `specs[i]`'s valid signature.
+    valid: &'a [Vec<u8>],
+    keys: &'a [&'a PrivateKey],
+    attacker: &'a PrivateKey,
+    seed: u64,
+    /// For each set, the set whose raw-RSA forgeries it borrows (itself: it crafts them).
+    crafting: &'a [usize],
+}
+
+impl SetInputs<'_> {
+    /// Set `i`'s credentials, one per class (raw-RSA forgeries left empty where borrowed).
+    fn set(&self, i: usize) -> CredentialSet {
+        let Self {
+            specs,
+            valid,
+            keys,
+            attacker,
+            seed,
+            crafting,
+        } = *self;
+        let spec = &specs[i];
+        let key = keys[spec.key_index];
+        let next = (i + 1) % specs.len();
+        let other_sig =
+            if specs[next].token != spec.token && specs[next].key_index == spec.key_index {
+                valid[next].clone()
+            } else {
+                sign_token(key, format!("{}.other", spec.token).as_bytes())
+            };
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let inputs = ForgeInputs {
+            token: spec.token.as_bytes(),
+            valid_sig: &valid[i],
+            attacker,
+            signing_key: key,
+            other_token_sig: &other_sig,
+            flip_bit: rng.random_range(0..valid[i].len() * 8),
+        };
+        let valid_cred = Credential {
+            token: spec.token.clone(),
+            signature: Some(encode_signature(&valid[i])),
+            wire: Wire::Standard,
+        };
+        let creds = Class::ALL
+            .into_iter()
+            .map(|c| match c {
+                // Replay variants of static and per-device tokens resend the valid pair; replay-resistant
+                // tokens take theirs from the device's pool (`super::pool`).
+                Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired => {
+                    valid_cred.clone()
+                }
+                // Borrowed below from a crafting set of the same key.
+                Class::Forged(f) if needs_raw_rsa(f) && crafting[i] != i => Credential {
+                    token: String::new(),
+                    signature: None,
+                    wire: Wire::Standard,
+                },
+                Class::Forged(f @ Forgery::RawPlus) => {
+                    let (token, signature) = raw_plus_pair(&spec.token, key, &valid[i]);
+                    Credential {
+                        token,
+                        signature: Some(signature),
+                        wire: wire_of(f),
+                    }
+                }
+                Class::Forged(f) => Credential {
+                    token: forged_token(f, &spec.token),
+                    signature: forge(f, &inputs),
+                    wire: wire_of(f),
+                },
+            })
+            .collect();
+        CredentialSet {
+            key_index: spec.key_index,
+            creds,
+        }
+    }
+}
+
 impl Catalogue {
     /// Builds the catalogue. `device_set[d]` names device d's entry in `specs`. `seed` picks the flipped bits.
     pub fn build(
@@ -62,65 +146,15 @@ impl Catalogue {
             par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
         let indices: Vec<usize> = (0..specs.len()).collect();
         let crafting = crafting_sets(specs);
-        let mut sets = par_map(&indices, |&i| {
-            let spec = &specs[i];
-            let key = keys[spec.key_index];
-            let next = (i + 1) % specs.len();
-            let other_sig =
-                if specs[next].token != spec.token && specs[next].key_index == spec.key_index {
-                    valid[next].clone()
-                } else {
-                    sign_token(key, format!("{}.other", spec.token).as_bytes())
-                };
-            let mut rng =
-                ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let inputs = ForgeInputs {
-                token: spec.token.as_bytes(),
-                valid_sig: &valid[i],
-                attacker,
-                signing_key: key,
-                other_token_sig: &other_sig,
-                flip_bit: rng.random_range(0..valid[i].len() * 8),
-            };
-            let valid_cred = Credential {
-                token: spec.token.clone(),
-                signature: Some(encode_signature(&valid[i])),
-                wire: Wire::Standard,
-            };
-            let creds = Class::ALL
-                .into_iter()
-                .map(|c| match c {
-                    // Replay variants of static and per-device tokens resend the valid pair; replay-resistant
-                    // tokens take theirs from the device's pool (`super::pool`).
-                    Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired => {
-                        valid_cred.clone()
-                    }
-                    // Borrowed below from a crafting set of the same key.
-                    Class::Forged(f) if needs_raw_rsa(f) && crafting[i] != i => Credential {
-                        token: String::new(),
-                        signature: None,
-                        wire: Wire::Standard,
-                    },
-                    Class::Forged(f @ Forgery::RawPlus) => {
-                        let (token, signature) = raw_plus_pair(&spec.token, key, &valid[i]);
-                        Credential {
-                            token,
-                            signature: Some(signature),
-                            wire: wire_of(f),
-                        }
-                    }
-                    Class::Forged(f) => Credential {
-                        token: forged_token(f, &spec.token),
-                        signature: forge(f, &inputs),
-                        wire: wire_of(f),
-                    },
-                })
-                .collect();
-            CredentialSet {
-                key_index: spec.key_index,
-                creds,
-            }
-        });
+        let inputs = SetInputs {
+            specs,
+            valid: &valid,
+            keys,
+            attacker,
+            seed,
+            crafting: &crafting,
+        };
+        let mut sets = par_map(&indices, |&i| inputs.set(i));
         for (i, &from) in crafting.iter().enumerate() {
             if from != i {
                 for f in Forgery::ALL.into_iter().filter(|&f| needs_raw_rsa(f)) {

@@ -219,6 +219,8 @@ impl EmulatorMetrics {
 
     /// The Prometheus text exposition format (version 0.0.4). Every label combination is present, zeros too.
     pub fn render_prometheus(&self) -> String {
+        // Long on purpose: the metric families in the order /metrics shows them, each HELP and TYPE beside its
+        // lines; split up, the exposition's shape would no longer be readable in one place.
         let mut out = String::with_capacity(4096);
         out.push_str(
             "# HELP tokenstorm_authorizer_invocations_total Authorizer function invocations.\n",

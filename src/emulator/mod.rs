@@ -203,6 +203,104 @@ pub async fn start(config: EmulatorConfig, shutdown: Shutdown) -> anyhow::Result
     start_with_limits(config, server::Limits::default(), shutdown).await
 }
 
+/// One bound listener and its real address (`None`: that listener is off).
+type Bound = Option<(TcpListener, SocketAddr)>;
+
+/// The five listeners, bound in the order their flags are checked.
+struct Listeners {
+    https: Bound,
+    http: Bound,
+    admin: Bound,
+    mqtt_tls: Bound,
+    mqtt: Bound,
+}
+
+impl Listeners {
+    /// Binds every configured listener; the first that fails names its flag.
+    async fn bind(config: &EmulatorConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            https: bind(config.bind_https, "--bind-https").await?,
+            http: bind(config.bind_http, "--bind-http").await?,
+            admin: bind(config.bind_admin, "--bind-admin").await?,
+            mqtt_tls: bind(config.bind_mqtt_tls, "--bind-mqtt-tls").await?,
+            mqtt: bind(config.bind_mqtt, "--bind-mqtt").await?,
+        })
+    }
+
+    /// The real addresses, for the ready line.
+    fn addrs(&self) -> ListenAddrs {
+        let addr = |b: &Bound| b.as_ref().map(|(_, a)| *a);
+        ListenAddrs {
+            https: addr(&self.https),
+            http: addr(&self.http),
+            admin: addr(&self.admin),
+            mqtt_tls: addr(&self.mqtt_tls),
+            mqtt: addr(&self.mqtt),
+        }
+    }
+
+    /// Serves each bound listener in its role, every one a task in `tasks`.
+    fn spawn(
+        self,
+        setup: &tls::TlsSetup,
+        shared: &Arc<Shared>,
+        shutdown: &Shutdown,
+        limits: server::Limits,
+        tasks: &mut JoinSet<()>,
+    ) {
+        // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.
+        let https_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
+            &setup.server_config,
+            &[b"http/1.1", crate::wire::mqtt::ALPN_MQTT],
+        ));
+        let mqtt_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
+            &setup.server_config,
+            &[crate::wire::mqtt::ALPN_MQTT],
+        ));
+        let listeners = [
+            (self.https, Role::Https(https_acceptor)),
+            (self.http, Role::Http),
+            (self.admin, Role::Admin),
+            (self.mqtt_tls, Role::MqttTls(mqtt_acceptor)),
+            (self.mqtt, Role::Mqtt),
+        ];
+        for (bound, role) in listeners {
+            if let Some((listener, _)) = bound {
+                tasks.spawn(server::serve(
+                    listener,
+                    role,
+                    shared.clone(),
+                    shutdown.clone(),
+                    limits,
+                ));
+            }
+        }
+    }
+}
+
+/// Starts every authorizer's function in configuration order; their tasks join `tasks`.
+async fn start_functions(
+    config: &EmulatorConfig,
+    function_metrics: &Arc<lambda::metrics::FunctionMetrics>,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<()>,
+) -> anyhow::Result<Vec<lambda::LiveFunction>> {
+    let mut functions = Vec::with_capacity(config.authorizers.len());
+    for (index, a) in config.authorizers.iter().enumerate() {
+        let cx = lambda::backend::StartContext {
+            authorizer: &a.name,
+            authorizer_index: index,
+            region: &config.region,
+            account_id: &config.account_id,
+            state_dir: &config.state_dir,
+            metrics: function_metrics.clone(),
+            shutdown: shutdown.clone(),
+        };
+        functions.push(lambda::LiveFunction::start(&a.function, cx, tasks).await?);
+    }
+    Ok(functions)
+}
+
 /// [`start`] with per-connection bounds other than the defaults (connection caps, handshake and header
 /// timeouts).
 pub async fn start_with_limits(
@@ -216,18 +314,8 @@ pub async fn start_with_limits(
         Some(files) => tls::load(files, host.clone())?,
         None => tls::generate(&config.state_dir, &config.endpoint_names, host.clone())?,
     };
-    let https = bind(config.bind_https, "--bind-https").await?;
-    let http = bind(config.bind_http, "--bind-http").await?;
-    let admin = bind(config.bind_admin, "--bind-admin").await?;
-    let mqtt_tls = bind(config.bind_mqtt_tls, "--bind-mqtt-tls").await?;
-    let mqtt = bind(config.bind_mqtt, "--bind-mqtt").await?;
-    let addrs = ListenAddrs {
-        https: https.as_ref().map(|(_, a)| *a),
-        http: http.as_ref().map(|(_, a)| *a),
-        admin: admin.as_ref().map(|(_, a)| *a),
-        mqtt_tls: mqtt_tls.as_ref().map(|(_, a)| *a),
-        mqtt: mqtt.as_ref().map(|(_, a)| *a),
-    };
+    let listeners = Listeners::bind(&config).await?;
+    let addrs = listeners.addrs();
 
     let metrics = Arc::new(EmulatorMetrics::new(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
@@ -237,19 +325,7 @@ pub async fn start_with_limits(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));
     let mut tasks = JoinSet::new();
-    let mut functions = Vec::with_capacity(config.authorizers.len());
-    for (index, a) in config.authorizers.iter().enumerate() {
-        let cx = lambda::backend::StartContext {
-            authorizer: &a.name,
-            authorizer_index: index,
-            region: &config.region,
-            account_id: &config.account_id,
-            state_dir: &config.state_dir,
-            metrics: function_metrics.clone(),
-            shutdown: shutdown.clone(),
-        };
-        functions.push(lambda::LiveFunction::start(&a.function, cx, &mut tasks).await?);
-    }
+    let functions = start_functions(&config, &function_metrics, &shutdown, &mut tasks).await?;
     let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
@@ -265,33 +341,7 @@ pub async fn start_with_limits(
         gate: config.gate,
         _alive: alive_tx,
     });
-    // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.
-    let https_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
-        &tls.server_config,
-        &[b"http/1.1", crate::wire::mqtt::ALPN_MQTT],
-    ));
-    let mqtt_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
-        &tls.server_config,
-        &[crate::wire::mqtt::ALPN_MQTT],
-    ));
-    let listeners = [
-        (https, Role::Https(https_acceptor)),
-        (http, Role::Http),
-        (admin, Role::Admin),
-        (mqtt_tls, Role::MqttTls(mqtt_acceptor)),
-        (mqtt, Role::Mqtt),
-    ];
-    for (bound, role) in listeners {
-        if let Some((listener, _)) = bound {
-            tasks.spawn(server::serve(
-                listener,
-                role,
-                shared.clone(),
-                shutdown.clone(),
-                limits,
-            ));
-        }
-    }
+    listeners.spawn(&tls, &shared, &shutdown, limits, &mut tasks);
     tracing::info!(?addrs, ca = %tls.ca_cert_path.display(), "emulator listening");
     Ok(RunningEmulator {
         addrs,

@@ -14,7 +14,7 @@ use super::authorize::Verdict;
 use super::authorize::{Call, Trigger, authorize, policy_verdict};
 use super::connection::{CacheEntry, ConnCtx};
 use super::event::{HttpEventInput, http_event};
-use super::gate::{self, RequestCredentials};
+use super::gate::{self, GatePass, RequestCredentials};
 use super::metrics::Outcome;
 use super::policy::{self, Decision, Variables};
 use super::reply;
@@ -106,6 +106,49 @@ fn target(method: &Method, uri: &hyper::Uri, plus: QueryPlus) -> Result<Target, 
     })
 }
 
+/// The authorizer call for a publish that passed the gate: its event and the attempt id header.
+fn publish_call<'a>(
+    index: usize,
+    pass: &'a GatePass,
+    conn: &ConnCtx,
+    headers: &hyper::HeaderMap,
+    target: &Target,
+) -> Call<'a> {
+    let event = http_event(&HttpEventInput {
+        token: pass.token.as_deref(),
+        signature_verified: pass.signature_verified,
+        tls: conn.transport.is_tls(),
+        server_name: conn.server_name.as_deref(),
+        headers,
+        query: target.query.as_deref(),
+        connection_id: &conn.id,
+    });
+    Call {
+        index,
+        pass,
+        event,
+        attempt_id: headers
+            .get(ATTEMPT_ID)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        transport: conn.transport,
+        trigger: Trigger::Publish,
+    }
+}
+
+/// Caches an authorization on the connection for its `refreshAfterInSeconds` (none: not cached).
+fn remember(conn: &ConnCtx, index: usize, pass: &GatePass, auth: Authorization) {
+    if let Some(refresh) = auth.refresh_after_s {
+        conn.store(CacheEntry {
+            authorizer: index,
+            token: pass.token.clone(),
+            signature: pass.signature.clone(),
+            authorization: auth,
+            expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
+        });
+    }
+}
+
+/// Serves one publish request: target, body, gate, cache, authorizer, and the answer.
 async fn route(
     req: Request<Incoming>,
     shared: &Shared,
@@ -145,41 +188,15 @@ async fn route(
         return respond(verdict.outcome);
     }
 
-    let event = http_event(&HttpEventInput {
-        token: pass.token.as_deref(),
-        signature_verified: pass.signature_verified,
-        tls: conn.transport.is_tls(),
-        server_name: conn.server_name.as_deref(),
-        headers: &parts.headers,
-        query: target.query.as_deref(),
-        connection_id: &conn.id,
-    });
-    let call = Call {
-        index,
-        pass: &pass,
-        event,
-        attempt_id: parts
-            .headers
-            .get(ATTEMPT_ID)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        transport: conn.transport,
-        trigger: Trigger::Publish,
-    };
+    let call = publish_call(index, &pass, conn, &parts.headers, &target);
     let verdict = authorize(shared, call, |auth| {
         authorize_publish(auth, &resource, target.retain)
     })
     .await;
     if spec.enable_caching_for_http
         && let Some(auth) = verdict.authorization
-        && let Some(refresh) = auth.refresh_after_s
     {
-        conn.store(CacheEntry {
-            authorizer: index,
-            token: pass.token.clone(),
-            signature: pass.signature.clone(),
-            authorization: auth,
-            expires: Instant::now() + Duration::from_secs(u64::from(refresh)),
-        });
+        remember(conn, index, &pass, auth);
     }
     if verdict.deny_reason == Some(DenyReason::Throttled) {
         // Lambda's concurrency was exhausted: AWS answers HTTPS with 429 (spec §6); still a deny.

@@ -233,6 +233,7 @@ mod tests {
 
     #[test]
     fn each_rule_is_named() {
+        // Long on purpose: one case per response rule in a single table, so a missing rule stands out.
         let long_doc = format!(r#"{{"Statement":[],"Pad":"{}"}}"#, "x".repeat(2100));
         let cases = vec![
             (json!([1]), ResponseRule::NotAnObject),

@@ -78,32 +78,46 @@ pub(crate) fn upgrade(
     let slot = conn.slot.clone();
     tokio::spawn(async move {
         let _slot = slot;
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(err) => {
-                tracing::debug!(%err, "WebSocket upgrade failed");
-                return;
-            }
-        };
-        // Bound what tungstenite buffers (its default is 64 MiB): one MQTT packet at most, plus framing.
-        let limit = Some(codec::MAX_PACKET_BYTES + 1024);
-        let config = WebSocketConfig::default()
-            .max_message_size(limit)
-            .max_frame_size(limit);
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
-        let (near, far) = tokio::io::duplex(64 * 1024);
-        let mut pump = tokio::spawn(bridge(ws, far));
-        session::run(near, origin, shared, shutdown).await;
-        // The bridge ends once the session has; a client that stopped reading could stall its last send.
-        if tokio::time::timeout(session::WRITE_TIMEOUT, &mut pump)
-            .await
-            .is_err()
-        {
-            pump.abort();
-        }
+        session_over(on_upgrade, origin, shared, shutdown).await;
     });
+    switching_protocols(&key)
+}
+
+/// Waits for the upgraded connection, then runs the MQTT session over it until either side ends.
+async fn session_over(
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    origin: Origin,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+) {
+    let upgraded = match on_upgrade.await {
+        Ok(u) => u,
+        Err(err) => {
+            tracing::debug!(%err, "WebSocket upgrade failed");
+            return;
+        }
+    };
+    // Bound what tungstenite buffers (its default is 64 MiB): one MQTT packet at most, plus framing.
+    let limit = Some(codec::MAX_PACKET_BYTES + 1024);
+    let config = WebSocketConfig::default()
+        .max_message_size(limit)
+        .max_frame_size(limit);
+    let ws =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+    let (near, far) = tokio::io::duplex(64 * 1024);
+    let mut pump = tokio::spawn(bridge(ws, far));
+    session::run(near, origin, shared, shutdown).await;
+    // The bridge ends once the session has; a client that stopped reading could stall its last send.
+    if tokio::time::timeout(session::WRITE_TIMEOUT, &mut pump)
+        .await
+        .is_err()
+    {
+        pump.abort();
+    }
+}
+
+/// The `101` answer: subprotocol `mqtt` and the accept key derived from the client's key.
+fn switching_protocols(key: &header::HeaderValue) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = response.headers_mut();

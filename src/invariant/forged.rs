@@ -13,6 +13,7 @@ use crate::contract::Class;
 use crate::contract::Transport;
 use crate::join::LedgerSummary;
 use crate::metrics::Outcome;
+use crate::metrics::recorder::Recorder;
 
 pub struct ForgedNeverInvoked;
 
@@ -22,59 +23,17 @@ impl Rule for ForgedNeverInvoked {
     }
 
     fn check(&self, inputs: &Inputs<'_>) -> Verdict {
-        let rec = inputs.recorder;
         let forged: Vec<Class> = Class::ALL
             .into_iter()
             .filter(|c| must_be_refused(*c, &inputs.gate))
             .collect();
-        let mut sent = 0;
-        let mut allowed = 0;
         let mut v = verdict(self.name(), Status::Pass, String::new());
-        for t in Transport::ALL {
-            for &c in &forged {
-                sent += rec.started(t, c);
-                let a = rec.ended(t, c, Outcome::Allowed);
-                allowed += a;
-                if a > 0 {
-                    v.evidence.push(format!(
-                        "{} {}: {a} attempts answered {}",
-                        t.as_str(),
-                        c.label(),
-                        if t.is_mqtt() { "CONNACK 0" } else { "200" }
-                    ));
-                }
-            }
-        }
+        let (sent, allowed) = count_answers(inputs.recorder, &forged, &mut v);
         v.details.insert("forged_attempts".into(), sent);
         v.details.insert("forged_allowed".into(), allowed);
         match inputs.ledger {
             Some(l) => {
-                let invoked = l.forged();
-                v.details.insert("forged_invocations".into(), invoked);
-                v.details.insert("ledger_joined".into(), l.total);
-                v.details.insert("ledger_missed".into(), l.missed);
-                for t in Transport::ALL {
-                    let n: u64 = forged
-                        .iter()
-                        .map(|&c| l.transport_class(t, c).invocations)
-                        .sum();
-                    if n > 0 {
-                        v.details
-                            .insert(format!("forged_invocations_{}", t.as_str()), n);
-                    }
-                    for &c in &forged {
-                        let n = l.transport_class(t, c).invocations;
-                        if n > 0 {
-                            v.evidence.push(format!(
-                                "{} {}: {n} authorizer invocations",
-                                t.as_str(),
-                                c.label()
-                            ));
-                        }
-                    }
-                }
-                v.evidence
-                    .extend(l.forged_examples.iter().map(|id| format!("invoked: {id}")));
+                let invoked = record_invocations(l, &forged, &mut v);
                 if invoked > 0 || allowed > 0 {
                     v.status = Status::Fail;
                     v.summary = format!(
@@ -112,6 +71,59 @@ impl Rule for ForgedNeverInvoked {
         }
         v
     }
+}
+
+/// Counts the forged attempts sent and those answered as allowed, with evidence per transport and class.
+fn count_answers(rec: &Recorder, forged: &[Class], v: &mut Verdict) -> (u64, u64) {
+    let mut sent = 0;
+    let mut allowed = 0;
+    for t in Transport::ALL {
+        for &c in forged {
+            sent += rec.started(t, c);
+            let a = rec.ended(t, c, Outcome::Allowed);
+            allowed += a;
+            if a > 0 {
+                v.evidence.push(format!(
+                    "{} {}: {a} attempts answered {}",
+                    t.as_str(),
+                    c.label(),
+                    if t.is_mqtt() { "CONNACK 0" } else { "200" }
+                ));
+            }
+        }
+    }
+    (sent, allowed)
+}
+
+/// Records the ledger's forged invocations (total, per transport, per class, examples); returns the total.
+fn record_invocations(l: &LedgerSummary, forged: &[Class], v: &mut Verdict) -> u64 {
+    let invoked = l.forged();
+    v.details.insert("forged_invocations".into(), invoked);
+    v.details.insert("ledger_joined".into(), l.total);
+    v.details.insert("ledger_missed".into(), l.missed);
+    for t in Transport::ALL {
+        let n: u64 = forged
+            .iter()
+            .map(|&c| l.transport_class(t, c).invocations)
+            .sum();
+        if n > 0 {
+            v.details
+                .insert(format!("forged_invocations_{}", t.as_str()), n);
+        }
+        for &c in forged {
+            let n = l.transport_class(t, c).invocations;
+            if n > 0 {
+                v.evidence.push(format!(
+                    "{} {}: {n} authorizer invocations",
+                    t.as_str(),
+                    c.label()
+                ));
+            }
+        }
+    }
+    v.evidence
+        .extend(l.forged_examples.iter().map(|id| format!("invoked: {id}")));
+    invoked
 }
 
 /// Which entries were missed and which setting to raise (the witness's remedy).

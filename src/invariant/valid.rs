@@ -16,51 +16,17 @@ impl Rule for ValidAllowed {
     }
 
     fn check(&self, inputs: &Inputs<'_>) -> Verdict {
-        let rec = inputs.recorder;
         let c = Class::Valid;
         let mut v = verdict(self.name(), Status::Pass, String::new());
-        let (mut sent, mut allowed, mut refused, mut other, mut unanswered) = (0, 0, 0, 0, 0);
-        let mut unexplained = 0;
-        let mut unjudged = 0;
-        for t in Transport::ALL {
-            let s_t = rec.started(t, c);
-            if s_t == 0 {
-                continue;
-            }
-            sent += s_t;
-            allowed += rec.ended(t, c, Outcome::Allowed);
-            let r_t = rec.ended_refused(t, c);
-            refused += r_t;
-            let o_t = rec.ended(t, c, Outcome::OtherStatus);
-            other += o_t;
-            unanswered += rec.ended(t, c, Outcome::Timeout)
-                + rec.ended(t, c, Outcome::TransportError)
-                + rec.ended(t, c, Outcome::Throttled)
-                + rec.ended(t, c, Outcome::Exhausted);
-            if o_t > 0 {
-                v.evidence.push(format!(
-                    "{}: {o_t} valid attempts answered neither 200, 403 nor 429",
-                    t.as_str()
-                ));
-            }
-            match inputs.ledger {
-                Some(l) => {
-                    let d = l.transport_class(t, c).denied;
-                    v.details
-                        .insert(format!("authorizer_denied_{}", t.as_str()), d);
-                    let u = r_t.saturating_sub(d);
-                    unexplained += u;
-                    if u > 0 {
-                        v.evidence.push(format!(
-                            "{}: {u} valid attempts refused ({}) without an authorizer deny in the ledger (the gate refused valid credentials?)",
-                            t.as_str(),
-                            if t.is_mqtt() { "CONNACK refused or closed without CONNACK" } else { "403" }
-                        ));
-                    }
-                }
-                None => unjudged += r_t,
-            }
-        }
+        let Tally {
+            sent,
+            allowed,
+            refused,
+            other,
+            unanswered,
+            unexplained,
+            unjudged,
+        } = tally(inputs, &mut v);
         v.details.insert("valid_attempts".into(), sent);
         v.details.insert("allowed".into(), allowed);
         v.details.insert("refused".into(), refused);
@@ -99,4 +65,66 @@ impl Rule for ValidAllowed {
         }
         v
     }
+}
+
+/// The valid attempts' answers summed over the transports.
+#[derive(Default)]
+struct Tally {
+    sent: u64,
+    allowed: u64,
+    refused: u64,
+    other: u64,
+    /// Throttled, timed out, failed in transport or exhausted.
+    unanswered: u64,
+    /// Refused without an authorizer deny in the ledger.
+    unexplained: u64,
+    /// Refused with no ledger to say why.
+    unjudged: u64,
+}
+
+/// Sums the valid attempts' answers per transport, with evidence and the ledger's denies per transport.
+fn tally(inputs: &Inputs<'_>, v: &mut Verdict) -> Tally {
+    let rec = inputs.recorder;
+    let c = Class::Valid;
+    let mut n = Tally::default();
+    for t in Transport::ALL {
+        let s_t = rec.started(t, c);
+        if s_t == 0 {
+            continue;
+        }
+        n.sent += s_t;
+        n.allowed += rec.ended(t, c, Outcome::Allowed);
+        let r_t = rec.ended_refused(t, c);
+        n.refused += r_t;
+        let o_t = rec.ended(t, c, Outcome::OtherStatus);
+        n.other += o_t;
+        n.unanswered += rec.ended(t, c, Outcome::Timeout)
+            + rec.ended(t, c, Outcome::TransportError)
+            + rec.ended(t, c, Outcome::Throttled)
+            + rec.ended(t, c, Outcome::Exhausted);
+        if o_t > 0 {
+            v.evidence.push(format!(
+                "{}: {o_t} valid attempts answered neither 200, 403 nor 429",
+                t.as_str()
+            ));
+        }
+        match inputs.ledger {
+            Some(l) => {
+                let d = l.transport_class(t, c).denied;
+                v.details
+                    .insert(format!("authorizer_denied_{}", t.as_str()), d);
+                let u = r_t.saturating_sub(d);
+                n.unexplained += u;
+                if u > 0 {
+                    v.evidence.push(format!(
+                        "{}: {u} valid attempts refused ({}) without an authorizer deny in the ledger (the gate refused valid credentials?)",
+                        t.as_str(),
+                        if t.is_mqtt() { "CONNACK refused or closed without CONNACK" } else { "403" }
+                    ));
+                }
+            }
+            None => n.unjudged += r_t,
+        }
+    }
+    n
 }

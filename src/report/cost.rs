@@ -121,14 +121,12 @@ pub fn messages(rec: &Recorder, c: Class, shape: &MessageShape) -> u64 {
     https + mqtt * units(shape.mqtt_payload_bytes)
 }
 
-/// The cost section.
-pub fn cost(
+/// One row per class kind with its counts (no prices yet), and each kind's MB-milliseconds of compute.
+fn count_rows(
     rec: &Recorder,
     ledger: &LedgerSummary,
-    pricing: &Pricing,
     shape: &MessageShape,
-    elapsed_ms: u64,
-) -> Cost {
+) -> (Vec<CostRow>, [u128; KINDS.len()]) {
     let mut rows: Vec<CostRow> = KINDS
         .iter()
         .map(|k| CostRow {
@@ -155,6 +153,18 @@ pub fn cost(
         r.messages += messages(rec, c, shape);
         mb_ms[i] += inv.mb_ms;
     }
+    (rows, mb_ms)
+}
+
+/// The cost section.
+pub fn cost(
+    rec: &Recorder,
+    ledger: &LedgerSummary,
+    pricing: &Pricing,
+    shape: &MessageShape,
+    elapsed_ms: u64,
+) -> Cost {
+    let (mut rows, mb_ms) = count_rows(rec, ledger, shape);
     let mut total = CostRow {
         class: "total".into(),
         ..Default::default()

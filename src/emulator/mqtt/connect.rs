@@ -61,6 +61,49 @@ pub(crate) fn decide_connect(shared: &Shared, client_id: &str, auth: &Authorizat
     policy::evaluate(&auth.policies, "iot:Connect", &resource, &vars)
 }
 
+/// The CONNECT's username with its query parsed; a second `?` is refused before the gate.
+fn parse_username(
+    shared: &Shared,
+    connect: &ConnectPacket,
+) -> Result<Option<ParsedUsername>, Refusal> {
+    match connect
+        .username
+        .as_deref()
+        .map(|u| parse_username_with(u, shared.gate.query_plus))
+    {
+        None => Ok(None),
+        Some(Ok(u)) => Ok(Some(u)),
+        Some(Err(_)) => {
+            // A second `?` (spec §1): refused before any authorizer, like the gate's own refusals.
+            shared
+                .metrics
+                .record_gate_rejection(GateRejection::MalformedUsername);
+            Err(Refusal {
+                outcome: Outcome::BadRequest,
+                reason: NOT_AUTHORIZED,
+            })
+        }
+    }
+}
+
+/// The authorizer's event for a CONNECT that passed the gate.
+fn connect_event(origin: &Origin, connect: &ConnectPacket, pass: &GatePass) -> serde_json::Value {
+    mqtt_event(&MqttEventInput {
+        token: pass.token.as_deref(),
+        signature_verified: pass.signature_verified,
+        tls: origin.transport.is_tls(),
+        server_name: origin.server_name.as_deref(),
+        upgrade: origin.upgrade.as_ref().map(|u| UpgradeRequest {
+            headers: &u.headers,
+            query: u.query.as_deref(),
+        }),
+        username: connect.username.as_deref(),
+        password: connect.password.as_deref(),
+        client_id: &connect.client_id,
+        connection_id: &origin.connection_id,
+    })
+}
+
 /// Runs the whole admission for one CONNECT.
 pub(crate) async fn admit(
     shared: &Shared,
@@ -72,21 +115,7 @@ pub(crate) async fn admit(
         return Err(refuse(Outcome::BadRequest, CLIENT_ID_NOT_VALID));
     }
     let plus = shared.gate.query_plus;
-    let username: Option<ParsedUsername> = match connect
-        .username
-        .as_deref()
-        .map(|u| parse_username_with(u, plus))
-    {
-        None => None,
-        Some(Ok(u)) => Some(u),
-        Some(Err(_)) => {
-            // A second `?` (spec §1): refused before any authorizer, like the gate's own refusals.
-            shared
-                .metrics
-                .record_gate_rejection(GateRejection::MalformedUsername);
-            return Err(refuse(Outcome::BadRequest, NOT_AUTHORIZED));
-        }
-    };
+    let username = parse_username(shared, connect)?;
     let empty = HeaderMap::new();
     let headers = origin.upgrade.as_ref().map_or(&empty, |u| &u.headers);
     let query_pairs = origin
@@ -109,20 +138,7 @@ pub(crate) async fn admit(
             return Err(refuse(Outcome::GateRejected, NOT_AUTHORIZED));
         }
     };
-    let event = mqtt_event(&MqttEventInput {
-        token: pass.token.as_deref(),
-        signature_verified: pass.signature_verified,
-        tls: origin.transport.is_tls(),
-        server_name: origin.server_name.as_deref(),
-        upgrade: origin.upgrade.as_ref().map(|u| UpgradeRequest {
-            headers: &u.headers,
-            query: u.query.as_deref(),
-        }),
-        username: connect.username.as_deref(),
-        password: connect.password.as_deref(),
-        client_id: &connect.client_id,
-        connection_id: &origin.connection_id,
-    });
+    let event = connect_event(origin, connect, &pass);
     let header_attempt = headers
         .get(crate::wire::http::ATTEMPT_ID)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
