@@ -10,6 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng as _;
@@ -86,7 +87,8 @@ struct Lane {
     tasks: JoinSet<(usize, Option<Sender>, Outcome, Instant)>,
     rec: Recorder,
     id_buf: String,
-    progress: Arc<Progress>,
+    /// This lane's count of ended attempts, for the progress line (its own: nothing shared per attempt).
+    ended: Arc<AtomicU64>,
 }
 
 /// Runs the lane until its work is done, the deadline passes or `shutdown` fires; in-flight attempts drain.
@@ -102,7 +104,7 @@ pub async fn run(
         tasks: JoinSet::new(),
         rec: Recorder::new(),
         id_buf: String::with_capacity(64),
-        progress,
+        ended: progress.lane_counter(),
     };
     match work {
         Work::Open { schedule, devices } => lane.run_open(schedule, devices, shutdown).await,
@@ -299,7 +301,7 @@ impl Lane {
             service,
             histograms,
         );
-        self.progress.attempt_ended();
+        self.ended.fetch_add(1, Ordering::Relaxed);
         Some(li)
     }
 }

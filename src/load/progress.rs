@@ -1,9 +1,11 @@
 //! The run's progress on stderr: one ticker for every transport, once per second from the run's one `t0`.
-//! The HTTPS lanes and the MQTT fleet only bump counters here; the ticker prints a line per engine still
+//! The HTTPS lanes and the MQTT fleet only bump counters here (each lane its own, so lanes share nothing on
+//! the request path); the ticker prints a line per engine still
 //! running (`  12s       6000 attempts      500/s` for the lanes, `  12s  mqtt: … connects answered, … connected`
 //! for the fleet).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -12,8 +14,8 @@ use tokio::time::Instant;
 /// What the engines have done so far (relaxed counters: progress only, never a verdict).
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// HTTPS attempts ended.
-    attempts: AtomicU64,
+    /// HTTPS attempts ended, one counter per lane ([`Progress::lane_counter`]), summed by the ticker.
+    lanes: Mutex<Vec<Arc<AtomicU64>>>,
     /// MQTT CONNECTs answered (or not sent: exhausted).
     connects: AtomicU64,
     /// MQTT devices connected right now.
@@ -23,8 +25,19 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn attempt_ended(&self) {
-        self.attempts.fetch_add(1, Ordering::Relaxed);
+    /// A new lane's counter of ended HTTPS attempts (the lane bumps it; the ticker sums every lane's).
+    pub fn lane_counter(&self) -> Arc<AtomicU64> {
+        let c = Arc::new(AtomicU64::new(0));
+        self.lanes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(c.clone());
+        c
+    }
+
+    fn attempts(&self) -> u64 {
+        let lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
     pub fn connect_answered(&self) {
@@ -53,7 +66,7 @@ impl Progress {
     fn lines(&self, secs: f64, last: &mut u64) -> Vec<String> {
         let mut out = Vec::new();
         if self.https_running.load(Ordering::Relaxed) {
-            let total = self.attempts.load(Ordering::Relaxed);
+            let total = self.attempts();
             out.push(format!(
                 "  {secs:>5.0}s  {total:>9} attempts  {:>7}/s",
                 total - *last
@@ -72,7 +85,7 @@ impl Progress {
 }
 
 /// Prints progress every second from `t0 + 1 s` until aborted.
-pub fn ticker(t0: Instant, progress: std::sync::Arc<Progress>) -> JoinHandle<()> {
+pub fn ticker(t0: Instant, progress: Arc<Progress>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick =
             tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
@@ -97,9 +110,9 @@ mod tests {
         assert!(p.lines(1.0, &mut last).is_empty());
         p.https_running(true);
         p.mqtt_running(true);
-        for _ in 0..5 {
-            p.attempt_ended();
-        }
+        let (a, b) = (p.lane_counter(), p.lane_counter());
+        a.fetch_add(3, Ordering::Relaxed);
+        b.fetch_add(2, Ordering::Relaxed);
         p.connect_answered();
         p.connected();
         assert_eq!(
@@ -109,7 +122,7 @@ mod tests {
                 "      1s  mqtt:         1 connects answered,       1 connected",
             ]
         );
-        p.attempt_ended();
+        a.fetch_add(1, Ordering::Relaxed);
         p.https_running(false);
         p.disconnected();
         assert_eq!(
