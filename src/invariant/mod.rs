@@ -26,6 +26,9 @@ pub enum Status {
     Skipped,
     /// Reported, never a failure by itself.
     Info,
+    /// The rule had something to judge but no evidence to judge it by (attempts went unanswered, the witness
+    /// could not be read, a count never settled). Never a pass: the run exits 1.
+    Inconclusive,
 }
 
 impl Status {
@@ -35,7 +38,13 @@ impl Status {
             Self::Fail => "fail",
             Self::Skipped => "skipped",
             Self::Info => "info",
+            Self::Inconclusive => "inconclusive",
         }
+    }
+
+    /// Whether this verdict lets the run pass (everything but `fail` and `inconclusive`).
+    pub const fn holds(self) -> bool {
+        !matches!(self, Self::Fail | Self::Inconclusive)
     }
 }
 
@@ -85,9 +94,9 @@ pub fn evaluate(inputs: &Inputs<'_>) -> Vec<Verdict> {
     rules().iter().map(|r| r.check(inputs)).collect()
 }
 
-/// True when no verdict failed.
+/// True when no verdict failed or was inconclusive.
 pub fn all_hold(verdicts: &[Verdict]) -> bool {
-    verdicts.iter().all(|v| v.status != Status::Fail)
+    verdicts.iter().all(|v| v.status.holds())
 }
 
 pub(crate) fn verdict(name: &'static str, status: Status, summary: String) -> Verdict {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::model::{self, KeyInfo, Report, ScenarioInfo, TargetInfo, Throughput, Timing, Tool};
 use super::redact;
-use crate::invariant::{self, Verdict};
+use crate::invariant::{self, Status, Verdict};
 use crate::join::LedgerSummary;
 use crate::metrics::Recorder;
 use crate::scenario::file::TokenScheme;
@@ -25,11 +25,23 @@ pub struct Parts<'a> {
     pub verdicts: Vec<Verdict>,
 }
 
+/// The run's verdict: `fail` when a rule failed, else `inconclusive` when one could not be judged, else `pass`.
+fn overall(verdicts: &[Verdict]) -> &'static str {
+    if verdicts.iter().any(|v| v.status == Status::Fail) {
+        "fail"
+    } else if verdicts.iter().any(|v| v.status == Status::Inconclusive) {
+        "inconclusive"
+    } else {
+        "pass"
+    }
+}
+
 pub fn build(p: Parts<'_>) -> Report {
     let plan = p.plan;
     let ended = p.recorder.total_ended();
     let elapsed = p.elapsed.as_secs_f64();
     let passed = invariant::all_hold(&p.verdicts);
+    let verdict = overall(&p.verdicts);
     Report {
         tool: Tool {
             name: env!("CARGO_PKG_NAME").into(),
@@ -77,7 +89,7 @@ pub fn build(p: Parts<'_>) -> Report {
             )
         }),
         invariants: p.verdicts,
-        verdict: if passed { "pass" } else { "fail" }.into(),
+        verdict: verdict.into(),
         exit_code: if passed { 0 } else { 1 },
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::attempt::oracle;
 use crate::contract::Class;
 use crate::contract::Transport;
-use crate::invariant::{Status, Verdict};
+use crate::invariant::Verdict;
 use crate::join::LedgerSummary;
 use crate::metrics::{Outcome, Recorder};
 use crate::wire::settings::GateSettings;
@@ -242,9 +242,9 @@ pub fn invocations(rec: &Recorder, ledger: &LedgerSummary, gate: &GateSettings) 
 }
 
 impl Report {
-    /// Whether every invariant held.
+    /// Whether every invariant held (none failed, none was inconclusive).
     pub fn passed(&self) -> bool {
-        self.invariants.iter().all(|v| v.status != Status::Fail)
+        self.invariants.iter().all(|v| v.status.holds())
     }
 }
 
