@@ -147,6 +147,9 @@ pub struct TargetSection {
     /// An authorizer of the target whose status is INACTIVE, named by `forged.inactive_authorizer` attempts.
     /// The embedded emulator adds it (same keys and function as `[authorizer]`).
     pub inactive_authorizer: String,
+    /// External only: judge through the account's CloudWatch; absent: no AWS witness.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<super::aws::AwsSection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,6 +282,7 @@ impl Default for TargetSection {
             wss_url: String::new(),
             ledger_capacity: crate::contract::ledger::DEFAULT_LEDGER_CAPACITY as u64,
             inactive_authorizer: crate::attempt::forge::INACTIVE_AUTHORIZER.to_string(),
+            aws: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Scenarios: the TOML file format ([`Scenario`]) and the validated, resolved [`Plan`] (STYLE.md §4).
 
 mod authorizers;
+pub mod aws;
 mod checks;
 pub mod error;
 pub mod file;
@@ -13,6 +14,7 @@ pub mod pricing;
 mod target;
 mod tokens;
 
+pub use aws::{AwsTarget, AwsWitness};
 pub use error::ScenarioError;
 pub use file::Scenario;
 pub use groups::{Groups, MqttPlan};

@@ -60,10 +60,20 @@ pub enum Target {
         admin_url: Option<String>,
         ca_file: Option<PathBuf>,
         verify_tls: bool,
+        /// `[target.aws]`: the account's CloudWatch is the witness.
+        aws: Option<super::AwsTarget>,
     },
 }
 
 impl Target {
+    /// `[target.aws]`, when set (external targets only).
+    pub fn aws(&self) -> Option<&super::AwsTarget> {
+        match self {
+            Self::External { aws, .. } => aws.as_ref(),
+            Self::Embedded { .. } => None,
+        }
+    }
+
     pub fn endpoint_name(&self) -> &str {
         match self {
             Self::Embedded { endpoint_name, .. } | Self::External { endpoint_name, .. } => {

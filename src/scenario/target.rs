@@ -45,6 +45,7 @@ fn embedded(
         ("target.mqtt_tls_addr", !t.mqtt_tls_addr.is_empty()),
         ("target.mqtt_addr", !t.mqtt_addr.is_empty()),
         ("target.wss_url", !t.wss_url.is_empty()),
+        ("target.aws", t.aws.is_some()),
     ] {
         if set {
             return Err(err(
@@ -95,6 +96,12 @@ fn external(
         Some(t.admin_url.trim_end_matches('/').to_string())
     };
     let ca_file = ca_file(t, file, err)?;
+    let aws = t
+        .aws
+        .as_ref()
+        .map(super::aws::resolve)
+        .transpose()
+        .map_err(|(field, problem)| err(&field, problem))?;
     let first_host = https
         .as_ref()
         .map(|o| o.host.clone())
@@ -119,6 +126,7 @@ fn external(
         admin_url,
         ca_file,
         verify_tls: t.verify_tls,
+        aws,
     })
 }
 

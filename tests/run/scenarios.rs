@@ -107,6 +107,46 @@ fn reference_toml_shows_every_field_with_its_default() {
             );
         }
     }
+    commented_tables_show_their_defaults(&src);
+}
+
+/// Tables whose presence turns something on (`[target.aws]`) are shown commented out (`# [target.aws]`, then
+/// `# # comment` / `# key = value` lines): uncommented, they must parse to the table's defaults, write every
+/// field, and comment each one.
+fn commented_tables_show_their_defaults(src: &str) {
+    let lines: Vec<&str> = src.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == "# [target.aws]")
+        .expect("reference.toml shows [target.aws] commented out");
+    let block: Vec<&str> = lines[start..]
+        .iter()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| {
+            l.strip_prefix("# ")
+                .unwrap_or_else(|| panic!("{l:?}: `# ` expected"))
+        })
+        .collect();
+    let text = block.join("\n");
+    let parsed = scenario::parse(&format!("[target]\nkind = \"external\"\n{text}\n"), "block")
+        .unwrap_or_else(|e| panic!("the commented [target.aws] parses: {e}"));
+    let defaults = tokenstorm::scenario::aws::AwsSection::default();
+    assert_eq!(
+        parsed.target.aws.as_ref(),
+        Some(&defaults),
+        "[target.aws] drifted"
+    );
+    let want = toml::Table::try_from(&defaults).unwrap();
+    for key in want.keys() {
+        let at = block
+            .iter()
+            .position(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("reference.toml lacks target.aws.{key}"));
+        assert!(
+            at > 0 && block[at - 1].starts_with('#'),
+            "target.aws.{key} has no comment"
+        );
+    }
 }
 
 #[test]
