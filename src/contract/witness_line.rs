@@ -66,22 +66,18 @@ impl WitnessLine {
 /// `None` for any other message (START/END/REPORT, the function's own output, another version's line).
 pub fn parse(message: &str) -> Option<WitnessLine> {
     let message = message.trim();
-    if let Some(at) = message.find(MARKER) {
-        if let Some(line) = serde_json::from_str::<WitnessLine>(&message[at..])
-            .ok()
-            .filter(|l| l.tokenstorm_witness == VERSION)
-        {
-            return Some(line);
-        }
-    }
-    // Lambda's JSON log format wraps what the function wrote: {"timestamp":…,"level":"INFO","message":"{…}"}.
-    let outer: Value = serde_json::from_str(message).ok()?;
-    let inner = outer.get("message")?.as_str()?;
-    inner
-        .trim_start()
-        .starts_with(MARKER)
-        .then(|| serde_json::from_str::<WitnessLine>(inner.trim()).ok())
-        .flatten()
+    line_from(message).or_else(|| {
+        // Lambda's JSON log format wraps what the function wrote: {"timestamp":…,"level":"INFO","message":"{…}"}.
+        let outer: Value = serde_json::from_str(message).ok()?;
+        line_from(outer.get("message")?.as_str()?.trim())
+    })
+}
+
+/// The witness line that `text` ends with, starting at [`MARKER`], if it is one of this version.
+fn line_from(text: &str) -> Option<WitnessLine> {
+    let at = text.find(MARKER)?;
+    serde_json::from_str::<WitnessLine>(&text[at..])
+        .ok()
         .filter(|l| l.tokenstorm_witness == VERSION)
 }
 
