@@ -14,6 +14,7 @@
 //! invariants only read the summary.
 
 pub mod admin;
+pub mod cloudwatch;
 pub mod in_process;
 pub mod summary;
 

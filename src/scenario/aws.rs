@@ -193,12 +193,12 @@ pub(super) fn resolve(a: &AwsSection) -> Result<AwsTarget, (String, String)> {
             "must be at least 1 (seconds between reads once settled)".into(),
         ));
     }
-    if a.reconcile_timeout_s < a.settle_s {
+    if a.reconcile_timeout_s < a.settle_s.saturating_add(a.poll_s) {
         return Err((
             field("reconcile_timeout_s"),
             format!(
-                "must be at least settle_s ({}), or no read would ever be made (got {})",
-                a.settle_s, a.reconcile_timeout_s
+                "must leave room for two reads: at least settle_s + poll_s ({} + {} s) (got {})",
+                a.settle_s, a.poll_s, a.reconcile_timeout_s
             ),
         ));
     }
