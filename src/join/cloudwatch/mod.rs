@@ -3,6 +3,7 @@
 //! explain ([`expected`]), and the [`settle`]/poll loop that decides when the numbers are final.
 
 pub mod expected;
+pub mod logs;
 pub mod settle;
 pub mod window;
 
