@@ -4,9 +4,11 @@
 
 pub mod expected;
 pub mod logs;
+pub mod record;
 pub mod settle;
 pub mod window;
 
 pub use expected::{Basis, Expected};
+pub use record::{Dimension, IotFigure, MetricsRecord, Reconciliation, WitnessRecord};
 pub use settle::{Read, Reader, Settled, Timing, WitnessStatus};
 pub use window::Window;
