@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod conserve;
 pub mod forged;
+pub mod forged_count;
 pub mod passes;
 pub mod replay;
 pub mod valid;
