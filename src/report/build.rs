@@ -22,6 +22,8 @@ pub struct Parts<'a> {
     pub urls: Vec<String>,
     pub recorder: &'a Recorder,
     pub ledger: Option<&'a LedgerSummary>,
+    /// What the account's CloudWatch witnessed (`[target.aws]`).
+    pub aws: Option<crate::join::cloudwatch::Reconciliation>,
     pub verdicts: Vec<Verdict>,
 }
 
@@ -88,6 +90,7 @@ pub fn build(p: Parts<'_>) -> Report {
                 p.elapsed.as_millis() as u64,
             )
         }),
+        aws: p.aws,
         invariants: p.verdicts,
         verdict: verdict.into(),
         exit_code: if passed { 0 } else { 1 },

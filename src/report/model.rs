@@ -36,6 +36,9 @@ pub struct Report {
     pub invocations: Option<Invocations>,
     /// What the run would cost on AWS, by credential class, with a 24 h projection; `null` without a ledger.
     pub cost: Option<super::cost::Cost>,
+    /// The account's CloudWatch as the witness (`[target.aws]`); absent when not configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<crate::join::cloudwatch::Reconciliation>,
     pub invariants: Vec<Verdict>,
     /// `pass` when no invariant failed, else `fail`.
     pub verdict: String,

@@ -34,6 +34,9 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     transport_table(&mut o, r);
     phase_table(&mut o, r);
     invocations(&mut o, r);
+    if let Some(a) = &r.aws {
+        let _ = writeln!(o, "{}", a.terminal_line());
+    }
     if let Some(c) = &r.cost {
         cost_table(&mut o, c);
     }

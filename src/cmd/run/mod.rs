@@ -234,6 +234,7 @@ async fn session(
         urls,
         recorder: &result.recorder,
         ledger: ledger.as_ref(),
+        aws: None,
         verdicts,
     });
     publish(&report, &run_dir)
