@@ -30,7 +30,9 @@ use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
 mod target;
+mod witness;
 use target::{prepare, raise_fd_limit, target_urls};
+use witness::{reconcile, witness};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -177,8 +179,17 @@ async fn session(
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    // Before any traffic: a build without AWS support or without credentials stops here (exit 2).
+    let cloudwatch = match plan.target.aws() {
+        Some(a) => Some(
+            join::cloudwatch::CloudWatchWitness::connect(a)
+                .await
+                .context("[target.aws]: cannot read the account's CloudWatch")?,
+        ),
+        None => None,
+    };
+    let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let emu_shutdown = Shutdown::new();
     let prepared = prepare(&plan, &catalogue, &run_dir, emu_shutdown.clone()).await;
     let (emulator, endpoint, https, links) = match prepared {
@@ -217,14 +228,26 @@ async fn session(
             result.recorder.total_ended()
         );
     }
-    let ledger = match joining {
+    let mut ledger = match joining {
         Some(j) => j.finish().await,
         None => None,
     };
     if let Some(emu) = emulator {
         stop_embedded(emu, &emu_shutdown).await;
     }
-    let verdicts = judge(&plan, &result, ledger.as_ref());
+    let aws = match cloudwatch {
+        Some(cw) => {
+            let span = join::cloudwatch::LoadSpan {
+                start_unix_ms: started.as_millis() as u64,
+                end_unix_ms: join::cloudwatch::unix_ms_now(),
+            };
+            let found = reconcile(cw, span, &plan, &result, &run_id, &signals, progress).await;
+            ledger = found.ledger;
+            Some(found.reconciliation)
+        }
+        None => None,
+    };
+    let verdicts = judge(&plan, &result, ledger.as_ref(), aws.as_ref());
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,
@@ -234,7 +257,7 @@ async fn session(
         urls,
         recorder: &result.recorder,
         ledger: ledger.as_ref(),
-        aws: None,
+        aws,
         verdicts,
     });
     publish(&report, &run_dir)
@@ -288,11 +311,13 @@ async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown) {
     }
 }
 
-/// Every invariant on the load's measurements and the join, then the catalogue's coverage of the transports in use.
+/// Every invariant on the load's measurements and the join (with the CloudWatch count folded into
+/// `forged_never_invoked`), then the catalogue's coverage of the transports in use.
 fn judge(
     plan: &Plan,
     result: &load::LoadResult,
     ledger: Option<&join::LedgerSummary>,
+    aws: Option<&join::cloudwatch::Reconciliation>,
 ) -> Vec<invariant::Verdict> {
     let mut verdicts = invariant::evaluate(&invariant::Inputs {
         recorder: &result.recorder,
@@ -300,44 +325,19 @@ fn judge(
         run_secs: result.elapsed.as_secs(),
         gate: plan.gate,
     });
+    if let Some(r) = aws
+        && let Some(v) = verdicts
+            .iter_mut()
+            .find(|v| v.name == "forged_never_invoked")
+    {
+        invariant::forged_count::apply(v, r);
+    }
     let in_use: Vec<Transport> = Transport::ALL
         .into_iter()
         .filter(|&t| plan.groups.count(t) > 0)
         .collect();
     verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
     verdicts
-}
-
-/// The witness of the run's authorizer invocations: the embedded emulator's ledger, or an external emulator's
-/// through its `admin_url`; `None` (judged without a ledger) for a real endpoint or an unreachable admin URL.
-async fn witness(
-    plan: &Plan,
-    emulator: Option<&RunningEmulator>,
-    run_id: &str,
-) -> Option<Box<dyn join::Witness>> {
-    let source = match (emulator, &plan.target) {
-        (Some(emu), _) => join::Source::InProcess(emu.ledger()),
-        (
-            None,
-            Target::External {
-                admin_url: Some(url),
-                ..
-            },
-        ) => join::Source::Admin(url),
-        _ => return None,
-    };
-    let spec = join::Spec {
-        run_id: run_id.to_string(),
-        groups: Some(plan.groups.clone()),
-        gate: plan.gate,
-    };
-    match join::start(source, &spec).await {
-        Ok(w) => Some(w),
-        Err(e) => {
-            eprintln!("warning: cannot read the external ledger: {e:#}");
-            None
-        }
-    }
 }
 
 /// A printable payload of `n` bytes.

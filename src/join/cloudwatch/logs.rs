@@ -5,7 +5,9 @@
 //! judge it. The count it settles on is the number of this run's witness lines.
 
 use crate::contract::witness_line::{self, WitnessLine};
-use crate::join::{LedgerRow, LedgerSummary, Spec};
+use crate::join::{LedgerRow, LedgerSummary, Pending, Spec};
+
+use super::{Reader, Window};
 
 /// The join's source name in the report and the evidence.
 pub const SOURCE: &str = "cloudwatch-logs";
@@ -38,6 +40,52 @@ pub fn lines_of_run<'a>(
         .filter_map(witness_line::parse)
         .filter(|l| l.run.as_deref() == Some(run_id))
         .collect()
+}
+
+/// Reads the function's log group for the run's lines; keeps the last read's lines for the join.
+pub struct LogsReader {
+    logs: crate::aws::Logs,
+    group: String,
+    run_id: String,
+    window: Window,
+    /// The lines of the last successful read.
+    pub lines: Vec<WitnessLine>,
+}
+
+impl LogsReader {
+    pub fn new(logs: crate::aws::Logs, group: &str, run_id: &str, window: Window) -> Self {
+        Self {
+            logs,
+            group: group.to_string(),
+            run_id: run_id.to_string(),
+            window,
+            lines: Vec::new(),
+        }
+    }
+}
+
+impl Reader for LogsReader {
+    fn label(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn read(&mut self) -> Pending<'_, anyhow::Result<u64>> {
+        Box::pin(async move {
+            // The run id is 8 hex characters: a term CloudWatch matches inside the witness JSON.
+            let pattern = format!("\"{}\"", self.run_id);
+            let events = self
+                .logs
+                .filter(
+                    &self.group,
+                    Some(&pattern),
+                    self.window.start_unix_ms(),
+                    self.window.end_unix_ms(),
+                )
+                .await?;
+            self.lines = lines_of_run(events.iter().map(|e| e.message.as_str()), &self.run_id);
+            Ok(self.lines.len() as u64)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,71 @@
+//! The run's witnesses of authorizer invocations: the emulator's ledger joined while the load runs, or with
+//! `[target.aws]` the account's CloudWatch, read once the load is over and its numbers are final.
+
+use super::*;
+
+/// Waits for the account's CloudWatch to settle on the load's invocations (progress on stderr).
+pub(super) async fn reconcile(
+    cw: join::cloudwatch::CloudWatchWitness,
+    span: join::cloudwatch::LoadSpan,
+    plan: &Plan,
+    result: &load::LoadResult,
+    run_id: &str,
+    stop: &Shutdown,
+    progress: bool,
+) -> join::cloudwatch::Found {
+    if progress {
+        eprintln!("{}", cw.describe());
+    }
+    let basis = join::cloudwatch::Basis {
+        recorder: &result.recorder,
+        gate: plan.gate,
+        run_secs: result.elapsed.as_secs(),
+        http_caching: plan.authorizer.enable_caching_for_http,
+    };
+    let found = cw
+        .finish(span, &basis, &join_spec(plan, run_id), stop, progress)
+        .await;
+    if progress {
+        eprintln!("{}", found.reconciliation.terminal_line());
+    }
+    found
+}
+
+/// How the run's witnesses attribute what they saw.
+fn join_spec(plan: &Plan, run_id: &str) -> join::Spec {
+    join::Spec {
+        run_id: run_id.to_string(),
+        groups: Some(plan.groups.clone()),
+        gate: plan.gate,
+    }
+}
+
+/// The witness of the run's authorizer invocations: the embedded emulator's ledger, or an external emulator's
+/// through its `admin_url`; `None` (judged without a ledger) for a real endpoint or an unreachable admin URL,
+/// and with `[target.aws]` (CloudWatch is the witness then, read after the load).
+pub(super) async fn witness(
+    plan: &Plan,
+    emulator: Option<&RunningEmulator>,
+    run_id: &str,
+) -> Option<Box<dyn join::Witness>> {
+    let source = match (emulator, &plan.target) {
+        (Some(emu), _) => join::Source::InProcess(emu.ledger()),
+        (
+            None,
+            Target::External {
+                admin_url: Some(url),
+                aws: None,
+                ..
+            },
+        ) => join::Source::Admin(url),
+        _ => return None,
+    };
+    match join::start(source, &join_spec(plan, run_id)).await {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("warning: cannot read the external ledger: {e:#}");
+            None
+        }
+    }
+}
+

@@ -1,0 +1,166 @@
+//! The CloudWatch witness of a run (`[target.aws]`): the clients are connected before any traffic (a build
+//! without AWS support, or no credentials, stops the run there with exit 2), and after the load both witnesses
+//! settle concurrently (a `witness = "both"` run waits once), then become the report's [`Reconciliation`] and,
+//! for the logs, the [`LedgerSummary`] the invariants judge.
+//!
+//! Unlike the emulator's ledger this witness is not drained while the load runs: CloudWatch's records are only
+//! worth reading once final, so there is nothing to do until [`CloudWatchWitness::finish`].
+
+use crate::aws::{CloudWatch, Logs, Settings};
+use crate::join::{LedgerSummary, Spec};
+use crate::scenario::AwsTarget;
+use crate::shutdown::Shutdown;
+
+use super::logs::LogsReader;
+use super::metrics::MetricsReader;
+use super::{
+    Basis, Dimension, Expected, MetricsRecord, Reconciliation, Settled, Timing, Window,
+    WitnessRecord, settle,
+};
+
+/// Connected clients for the witnesses `[target.aws]` asks for.
+pub struct CloudWatchWitness {
+    target: AwsTarget,
+    logs: Option<Logs>,
+    metrics: Option<CloudWatch>,
+}
+
+/// When the load ran, Unix ms.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadSpan {
+    pub start_unix_ms: u64,
+    pub end_unix_ms: u64,
+}
+
+/// What [`CloudWatchWitness::finish`] found.
+pub struct Found {
+    pub reconciliation: Reconciliation,
+    /// The logs join, when the logs witness settled with every line the answers prove (else the run is judged
+    /// without a ledger, and `forged_never_invoked` is inconclusive).
+    pub ledger: Option<LedgerSummary>,
+}
+
+impl CloudWatchWitness {
+    /// Connects the clients (credentials from the standard chain; nothing is sent to AWS yet).
+    pub async fn connect(target: &AwsTarget) -> anyhow::Result<Self> {
+        let settings = Settings {
+            region: region(target)?,
+            endpoint_url: target.endpoint_url.clone(),
+        };
+        let logs = match target.witness.logs() {
+            true => Some(Logs::connect(&settings).await?),
+            false => None,
+        };
+        let metrics = match target.witness.metrics() {
+            true => Some(CloudWatch::connect(&settings).await?),
+            false => None,
+        };
+        Ok(Self {
+            target: target.clone(),
+            logs,
+            metrics,
+        })
+    }
+
+    /// `settle, then every poll, up to timeout` for the progress line that opens the wait.
+    pub fn describe(&self) -> String {
+        let t = &self.target;
+        format!(
+            "reading CloudWatch ({} of {}): settle {} s, then every {} s until two reads agree, up to {} s",
+            match (self.logs.is_some(), self.metrics.is_some()) {
+                (true, true) => "logs and metrics",
+                (true, false) => "logs",
+                _ => "metrics",
+            },
+            t.function.label(),
+            t.settle.as_secs(),
+            t.poll.as_secs(),
+            t.reconcile_timeout.as_secs()
+        )
+    }
+
+    /// Waits for the records of the load in `span` to settle, and judges them against what `basis` explains.
+    pub async fn finish(
+        self,
+        span: LoadSpan,
+        basis: &Basis<'_>,
+        spec: &Spec,
+        stop: &Shutdown,
+        progress: bool,
+    ) -> Found {
+        let t = &self.target;
+        let window = Window::of_run(span.start_unix_ms, span.end_unix_ms);
+        let timing = Timing {
+            settle: t.settle,
+            poll: t.poll,
+            timeout: t.reconcile_timeout,
+        };
+        let now = crate::join::cloudwatch::unix_ms_now();
+        let mut logs = self
+            .logs
+            .map(|l| LogsReader::new(l, &t.log_group, &spec.run_id, window));
+        let mut metrics = self
+            .metrics
+            .map(|c| MetricsReader::new(c, &t.function, window));
+        let (logs_settled, metrics_settled) = tokio::join!(
+            maybe_settle(logs.as_mut(), timing, now, stop, progress),
+            maybe_settle(metrics.as_mut(), timing, now, stop, progress)
+        );
+        let expected = Expected::of(basis);
+        let mut reconciliation = Reconciliation::new(t, window);
+        let mut ledger = None;
+        if let (Some(reader), Some(s)) = (logs, logs_settled) {
+            let record = WitnessRecord::new(&s, expected);
+            if record.complete() {
+                ledger = Some(super::logs::join(&reader.lines, spec));
+            }
+            reconciliation.logs = Some(record);
+        }
+        if let (Some(reader), Some(s)) = (metrics, metrics_settled) {
+            let last = reader.last;
+            reconciliation.metrics = Some(MetricsRecord {
+                count: WitnessRecord::new(&s, expected),
+                dimensions: t
+                    .function
+                    .dimensions()
+                    .into_iter()
+                    .map(|(name, value)| Dimension { name, value })
+                    .collect(),
+                throttles: last.as_ref().map(|f| f.throttles),
+                iot: last.map(|f| f.iot).unwrap_or_default(),
+            });
+        }
+        Found {
+            reconciliation,
+            ledger,
+        }
+    }
+}
+
+async fn maybe_settle<R: super::Reader>(
+    reader: Option<&mut R>,
+    timing: Timing,
+    now_unix_ms: u64,
+    stop: &Shutdown,
+    progress: bool,
+) -> Option<Settled> {
+    match reader {
+        Some(r) => Some(settle::settle(r, timing, now_unix_ms, stop, progress).await),
+        None => None,
+    }
+}
+
+/// `target.aws.region`, else the environment's (`AWS_REGION`, `AWS_DEFAULT_REGION`).
+fn region(t: &AwsTarget) -> anyhow::Result<String> {
+    if !t.region.is_empty() {
+        return Ok(t.region.clone());
+    }
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|v| std::env::var(v).ok().filter(|r| !r.is_empty()))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "target.aws.region is empty and neither AWS_REGION nor AWS_DEFAULT_REGION is set: name the account's region"
+            )
+        })
+}
