@@ -18,6 +18,8 @@
 //! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded
 //!   [`scenario::Plan`].
 //! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end.
+//! - [`aws`]: CloudWatch and CloudWatch Logs clients (behind the `aws` cargo feature; without it every
+//!   `connect` fails saying how to rebuild).
 //! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, MQTT (pure session state apart from its
 //!   event loop) and WebSocket, the signature gate, authorizer backends, response validation, policy
 //!   evaluation, the invocation ledger and Prometheus metrics.
@@ -45,6 +47,7 @@
 //! ```
 
 pub mod attempt;
+pub mod aws;
 pub mod cli;
 pub mod cmd;
 pub mod contract;

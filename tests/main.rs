@@ -2,6 +2,8 @@
 
 mod support;
 
+#[cfg(feature = "aws")]
+mod aws;
 mod catalogue;
 mod emulator;
 mod fuzz;

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod emulator;
 pub mod keys;
+pub mod moto;
 pub mod mqtt;
 
 /// A fresh temporary directory, removed when dropped.
