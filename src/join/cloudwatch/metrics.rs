@@ -39,14 +39,18 @@ pub fn queries(function: &FunctionRef) -> Vec<MetricQuery> {
         lambda(INVOCATIONS, "Invocations"),
         lambda(THROTTLES, "Throttles"),
     ];
-    q.extend(IOT.iter().enumerate().map(|(i, (metric, protocol))| MetricQuery {
-        id: format!("iot{i}"),
-        namespace: "AWS/IoT".into(),
-        metric: (*metric).into(),
-        dimensions: vec![("Protocol".into(), (*protocol).into())],
-        period_s: 60,
-        stat: "Sum".into(),
-    }));
+    q.extend(
+        IOT.iter()
+            .enumerate()
+            .map(|(i, (metric, protocol))| MetricQuery {
+                id: format!("iot{i}"),
+                namespace: "AWS/IoT".into(),
+                metric: (*metric).into(),
+                dimensions: vec![("Protocol".into(), (*protocol).into())],
+                period_s: 60,
+                stat: "Sum".into(),
+            }),
+    );
     q
 }
 
@@ -134,10 +138,19 @@ mod tests {
     fn an_alias_is_read_by_its_resource_and_sums_cover_the_window() {
         let q = queries(&FunctionRef::parse("Auth:live").unwrap());
         assert_eq!(q.len(), 8);
-        assert_eq!((q[0].namespace.as_str(), q[0].metric.as_str()), ("AWS/Lambda", "Invocations"));
-        assert_eq!(q[0].dimensions[1], ("Resource".to_string(), "Auth:live".to_string()));
+        assert_eq!(
+            (q[0].namespace.as_str(), q[0].metric.as_str()),
+            ("AWS/Lambda", "Invocations")
+        );
+        assert_eq!(
+            q[0].dimensions[1],
+            ("Resource".to_string(), "Auth:live".to_string())
+        );
         assert!(q.iter().all(|q| q.period_s == 60 && q.stat == "Sum"));
-        assert!(q.iter().all(|q| q.id.starts_with(|c: char| c.is_ascii_lowercase())));
+        assert!(
+            q.iter()
+                .all(|q| q.id.starts_with(|c: char| c.is_ascii_lowercase()))
+        );
         let series = |id: &str, points: Vec<(i64, f64)>| MetricSeries {
             id: id.into(),
             points,
