@@ -1,6 +1,7 @@
 //! `tokenstorm run` end to end: the real binary against its embedded emulator (real sockets on port 0, real
 //! TLS), judged through its exit code, stdout and report.json.
 
+mod aws;
 mod compat;
 mod cost;
 mod e2e;
@@ -26,9 +27,19 @@ pub fn repo(p: &str) -> PathBuf {
 
 /// Runs `tokenstorm run` with a bounded wait; returns the output and the report (if one was written).
 pub fn run(args: &[&str], out_dir: &Path) -> (Output, Option<Value>) {
+    run_with_env(args, out_dir, &[])
+}
+
+/// [`run`] with extra environment variables (the AWS credential chain's, for `[target.aws]`).
+pub fn run_with_env(
+    args: &[&str],
+    out_dir: &Path,
+    env: &[(&str, &str)],
+) -> (Output, Option<Value>) {
     let mut child = Command::new(bin())
         .arg("run")
         .args(args)
+        .envs(env.iter().copied())
         .arg("--out-dir")
         .arg(out_dir)
         .arg("--quiet")

@@ -17,9 +17,12 @@ pub fn apply(v: &mut Verdict, r: &Reconciliation) {
     let mut reasons = Vec::new();
     if let Some(l) = &r.logs {
         record(v, "logs", l);
-        if let Some(why) = incomplete("cloudwatch-logs", "witness lines", l) {
-            reasons.push(format!("{why}: is the witness helper in the function, and target.aws.log_group its log group?"));
-        }
+        reasons.extend(incomplete(
+            "cloudwatch-logs",
+            "witness lines",
+            l,
+            "is the witness helper in the function, and target.aws.log_group its log group?",
+        ));
     }
     let mut surplus = None;
     if let Some(m) = &r.metrics {
@@ -33,11 +36,12 @@ pub fn apply(v: &mut Verdict, r: &Reconciliation) {
                 surplus = Some((n - c.expected.max, n, c.expected.max));
             }
             _ => {
-                if let Some(why) = incomplete("cloudwatch-metrics", "invocations", c) {
-                    reasons.push(format!(
-                        "{why}: is target.aws.function_name the authorizer's function?"
-                    ));
-                }
+                reasons.extend(incomplete(
+                    "cloudwatch-metrics",
+                    "invocations",
+                    c,
+                    "is target.aws.function_name the authorizer's function?",
+                ));
             }
         }
         if let Some(t) = m.throttles.filter(|&t| t > 0) {
@@ -71,16 +75,16 @@ pub fn apply(v: &mut Verdict, r: &Reconciliation) {
     }
 }
 
-/// Why a witness cannot vouch for the run (never settled, or short of what the answers prove); `None` when
-/// it can.
-fn incomplete(source: &str, unit: &str, w: &WitnessRecord) -> Option<String> {
+/// Why a witness cannot vouch for the run (never settled, or short of what the answers prove, then `hint`);
+/// `None` when it can.
+fn incomplete(source: &str, unit: &str, w: &WitnessRecord, hint: &str) -> Option<String> {
     if w.status == WitnessStatus::Pending {
         return Some(format!("{source} never settled ({})", w.why_pending()));
     }
     let n = w.observed.unwrap_or(0);
     (n < w.expected.min).then(|| {
         format!(
-            "{source} holds {n} {unit} of this run, fewer than the {} invocations the answers prove reached the authorizer",
+            "{source} holds {n} {unit} of this run, fewer than the {} invocations the answers prove reached the authorizer: {hint}",
             w.expected.min
         )
     })

@@ -148,7 +148,7 @@ pub struct AwsTarget {
 }
 
 /// Checks `[target.aws]`; the error is (field, problem).
-pub(super) fn resolve(a: &AwsSection) -> Result<AwsTarget, (String, String)> {
+pub(crate) fn resolve(a: &AwsSection) -> Result<AwsTarget, (String, String)> {
     let field = |f: &str| format!("target.aws.{f}");
     if a.function_name.is_empty() {
         return Err((

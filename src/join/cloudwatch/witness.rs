@@ -164,3 +164,21 @@ fn region(t: &AwsTarget) -> anyhow::Result<String> {
             )
         })
 }
+
+#[cfg(all(test, not(feature = "aws")))]
+mod tests {
+    use super::*;
+
+    /// Without the `aws` feature, `[target.aws]` stops the run at connect (before any traffic) with the hint.
+    #[tokio::test]
+    async fn a_build_without_aws_support_says_how_to_rebuild() {
+        let section = crate::scenario::aws::AwsSection {
+            region: "eu-west-1".into(),
+            function_name: "Auth".into(),
+            ..Default::default()
+        };
+        let target = crate::scenario::aws::resolve(&section).unwrap();
+        let e = CloudWatchWitness::connect(&target).await.err().unwrap();
+        assert!(e.to_string().contains(crate::aws::NOT_BUILT), "{e:#}");
+    }
+}
