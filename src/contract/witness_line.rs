@@ -125,11 +125,15 @@ fn attempt_of(event: &Value) -> Option<String> {
         .and_then(|h| h.get("headers"))
         .and_then(Value::as_object)
         .and_then(|headers| {
-            headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case(attempt_id::HEADER))
-                .and_then(|(_, v)| v.as_str())
+            // The lower-case name first (AWS and the emulator send lower-case names), then any case.
+            headers.get(attempt_id::HEADER).or_else(|| {
+                headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(attempt_id::HEADER))
+                    .map(|(_, v)| v)
+            })
         })
+        .and_then(Value::as_str)
         .filter(|v| !v.is_empty());
     header
         .or_else(|| {
