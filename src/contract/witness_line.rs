@@ -154,4 +154,6 @@ pub fn token_sha256(token: &str) -> String {
 }
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod tests;
