@@ -3,6 +3,12 @@
 
 use super::Class;
 
+/// The HTTP header (HTTPS publish, MQTT-over-WebSocket upgrade) that carries the attempt id.
+pub const HEADER: &str = "x-tokenstorm-attempt";
+
+/// The MQTT username's free text carries the attempt id after this prefix: `ts-<attempt id>?…`.
+pub const USERNAME_PREFIX: &str = "ts-";
+
 /// A parsed attempt id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptId<'a> {
@@ -34,6 +40,24 @@ pub fn parse(id: &str) -> Option<AttemptId<'_>> {
         device,
         n,
     })
+}
+
+/// The attempt id an MQTT CONNECT username carries: its free text (everything before the LAST `?`, as AWS IoT
+/// reads it, spec §1; all of it when there is no `?`) after [`USERNAME_PREFIX`]. `None` when the free text does
+/// not start with the prefix or nothing follows it.
+pub fn from_username(username: &str) -> Option<&str> {
+    let free_text = username.rfind('?').map_or(username, |i| &username[..i]);
+    free_text
+        .strip_prefix(USERNAME_PREFIX)
+        .filter(|id| !id.is_empty())
+}
+
+/// The run id of an attempt id: its first `-` separated field; `None` when that is empty or the id has no `-`
+/// (not one of ours, so it names no run).
+pub fn run_of(id: &str) -> Option<&str> {
+    id.split_once('-')
+        .map(|(run, _)| run)
+        .filter(|run| !run.is_empty())
 }
 
 #[cfg(test)]
@@ -73,5 +97,30 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn username_free_text_up_to_the_last_question_mark() {
+        assert_eq!(from_username("ts-r-valid-1-2?k=v"), Some("r-valid-1-2"));
+        assert_eq!(from_username("ts-r-valid-1-2"), Some("r-valid-1-2"));
+        assert_eq!(from_username("ts-a?b?c=d"), Some("a?b"));
+        for none in [
+            "",
+            "?k=v",
+            "ts-?k=v",
+            "ts-",
+            "x-r-valid-1-2?k=v",
+            "TS-r-valid-1-2",
+        ] {
+            assert_eq!(from_username(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn run_is_the_first_field() {
+        assert_eq!(run_of("ab12-valid-3-0"), Some("ab12"));
+        assert_eq!(run_of("ab12-"), Some("ab12"));
+        assert_eq!(run_of("ab12"), None);
+        assert_eq!(run_of("-valid-1-2"), None);
     }
 }

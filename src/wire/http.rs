@@ -6,7 +6,7 @@ pub const AUTHORIZER_NAME: &str = "x-amz-customauthorizer-name";
 pub const SIGNATURE: &str = "x-amz-customauthorizer-signature";
 /// Added by the generator to every attempt so the authorizer's event (and so the ledger) names the attempt it
 /// served. It reaches the authorizer in `protocolData.http.headers`, as any header does on AWS.
-pub const ATTEMPT_ID: &str = "x-tokenstorm-attempt";
+pub const ATTEMPT_ID: &str = crate::contract::attempt_id::HEADER;
 
 /// The HTTPS publish path prefix: `POST /topics/{url-encoded topic}?qos=0|1`.
 pub const TOPICS_PREFIX: &str = "/topics/";

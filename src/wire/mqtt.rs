@@ -17,7 +17,7 @@ use super::query::{encode_component, parse_pairs_with};
 use super::settings::QueryPlus;
 
 /// The free text of a username that carries a tokenstorm attempt id starts with this; the id follows it.
-pub const ATTEMPT_PREFIX: &str = "ts-";
+pub const ATTEMPT_PREFIX: &str = crate::contract::attempt_id::USERNAME_PREFIX;
 
 /// ALPN protocol name AWS IoT serves MQTT under on port 443.
 pub const ALPN_MQTT: &[u8] = b"mqtt";
