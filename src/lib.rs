@@ -8,7 +8,8 @@
 //!   path, `rsa` as reference), crafted signatures.
 //! - [`contract`]: the shared vocabulary none owns: [`contract::Transport`] and the emulator's listeners, the one
 //!   MQTT version, classes and forged variants, the attempt id, gate refusals, the typed ledger entry and the
-//!   billing rule, the authorizer and function description, AWS limits, endpoint URL syntax.
+//!   billing rule, the authorizer and function description, AWS limits, endpoint URL syntax, the witness line an
+//!   authorizer function writes to its log on a real account.
 //! - [`wire`]: how credentials ride each transport (header and query names, usernames, the gate settings),
 //!   shared by emulator and generator so the two cannot drift.
 //! - [`shutdown`], [`error`]: the shutdown token every server and run takes; exit codes.

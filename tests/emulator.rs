@@ -10,6 +10,7 @@ mod mqtt_policy;
 mod pipeline;
 pub(crate) mod process;
 pub(crate) mod websocket;
+mod witness;
 
 use crate::support::keys::{SEED_AUTHORIZER, SEED_TOKEN, SEED_TOKEN_KEY_NAME};
 

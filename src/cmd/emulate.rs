@@ -62,6 +62,11 @@ pub struct Args {
     /// page faster than this many invocations, or they miss entries.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub ledger_capacity: Option<u64>,
+    /// Publish what the Lambda service publishes (AWS/Lambda metrics, /aws/lambda/<function> logs) to the
+    /// CloudWatch and CloudWatch Logs APIs at this URL (e.g. a local moto); region: the emulator's. Needs a
+    /// build with `--features aws`; credentials from the standard AWS chain.
+    #[arg(long, value_name = "URL")]
+    pub cloudwatch_url: Option<String>,
     #[command(flatten)]
     pub gate: super::gate_args::GateArgs,
     #[command(flatten)]
@@ -122,6 +127,9 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
     }
     if let Some(n) = args.ledger_capacity {
         config.ledger_capacity = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(url) = &args.cloudwatch_url {
+        config.cloudwatch_url = Some(url.clone());
     }
     config.gate = args.gate.apply(config.gate);
     Ok(config)

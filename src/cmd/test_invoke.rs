@@ -222,6 +222,7 @@ fn invoke_once(
             account_id,
             state_dir: &args.state_dir,
             metrics,
+            cloudwatch: None,
             shutdown: shutdown.clone(),
         };
         let live = LiveFunction::start(&spec.function, cx, &mut tasks).await?;

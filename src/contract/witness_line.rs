@@ -125,11 +125,15 @@ fn attempt_of(event: &Value) -> Option<String> {
         .and_then(|h| h.get("headers"))
         .and_then(Value::as_object)
         .and_then(|headers| {
-            headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case(attempt_id::HEADER))
-                .and_then(|(_, v)| v.as_str())
+            // The lower-case name first (AWS and the emulator send lower-case names), then any case.
+            headers.get(attempt_id::HEADER).or_else(|| {
+                headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(attempt_id::HEADER))
+                    .map(|(_, v)| v)
+            })
         })
+        .and_then(Value::as_str)
         .filter(|v| !v.is_empty());
     header
         .or_else(|| {
@@ -149,5 +153,7 @@ pub fn token_sha256(token: &str) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod tests;

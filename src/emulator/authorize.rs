@@ -109,7 +109,7 @@ pub(crate) async fn authorize(
         shared.function_metrics.record_cold_start(call.index);
     }
     let allowed = verdict.outcome == Outcome::Allowed;
-    shared.ledger.record(LedgerEntry {
+    let entry = LedgerEntry {
         seq: 0,
         unix_ms,
         authorizer: spec.name.clone(),
@@ -131,6 +131,10 @@ pub(crate) async fn authorize(
         memory_mb: spec.function.memory_mb,
         cold_start: invocation.cold_start,
         throttled: invocation.throttled,
-    });
+    };
+    if let Some(publisher) = &shared.cloudwatch {
+        publisher.invocation(call.index, &entry, &spec.function.backend, invocation.ran);
+    }
+    shared.ledger.record(entry);
     verdict
 }

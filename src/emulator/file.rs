@@ -17,6 +17,7 @@
 //! # tls_cert = "server.pem"                   # instead of the generated CA (both or neither)
 //! # tls_key = "server.key"
 //! ledger_capacity = 100000                    # invocation-ledger entries kept (the most recent; at least 1)
+//! # cloudwatch_url = "http://127.0.0.1:5000"  # publish Lambda's metrics and logs there (region = `region`)
 //!
 //! [gate]                                      # unconfirmed behaviours (spec §1); these are the defaults
 //! query_plus = "literal"                      # a raw `+` in a query string: "literal" | "space"
@@ -97,6 +98,8 @@ pub struct EmulatorFile {
     /// The gate's unconfirmed behaviours.
     #[serde(default)]
     pub gate: crate::wire::settings::GateSettings,
+    /// Publish to the CloudWatch APIs at this URL, as the Lambda service does (`emulator::cloudwatch`).
+    pub cloudwatch_url: Option<String>,
     #[serde(default)]
     pub authorizer: Vec<AuthorizerFile>,
 }
@@ -275,6 +278,7 @@ impl EmulatorFile {
             tls,
             ledger_capacity,
             gate: self.gate,
+            cloudwatch_url: self.cloudwatch_url.clone().filter(|u| !u.is_empty()),
         })
     }
 }

@@ -12,6 +12,7 @@
 //! (listeners, connections, ALPN dispatch), [`connection`] (per-connection state and the HTTPS auth cache),
 //! [`publish`] (the HTTPS request pipeline), [`mqtt`] (MQTT 3.1.1/5 sessions), [`websocket`] (MQTT over
 //! WebSocket at `GET /mqtt`), [`admin`], [`tls`].
+//! Towards CloudWatch: [`cloudwatch`] (`--cloudwatch-url`: Lambda's metrics and log lines for each invocation).
 //! Real authorizer functions: [`lambda`] (the Lambda Runtime API, supervised runtime processes, the Invoke API
 //! client, throttling at the concurrency limit, cold starts; every authorizer's function is started by [`start`]
 //! and invoked through [`lambda::LiveFunction`]).
@@ -22,6 +23,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod authorizer_json;
+pub mod cloudwatch;
 pub mod config;
 pub mod connection;
 pub mod event;
@@ -91,6 +93,8 @@ pub(crate) struct Shared {
     pub host: host::HostRule,
     /// The gate's unconfirmed behaviours.
     pub gate: crate::wire::settings::GateSettings,
+    /// Publishes each invocation as the Lambda service would (`--cloudwatch-url`).
+    pub cloudwatch: Option<cloudwatch::Publisher>,
     /// Held by `Shared` only: it closes when the last task holding `Arc<Shared>` (listener, connection, or a
     /// WebSocket session spawned outside the listeners' task sets) has ended, which is what `join` waits for.
     pub _alive: tokio::sync::mpsc::Sender<()>,
@@ -282,6 +286,7 @@ impl Listeners {
 async fn start_functions(
     config: &EmulatorConfig,
     function_metrics: &Arc<lambda::metrics::FunctionMetrics>,
+    cloudwatch: Option<&cloudwatch::Publisher>,
     shutdown: &Shutdown,
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<Vec<lambda::LiveFunction>> {
@@ -294,6 +299,7 @@ async fn start_functions(
             account_id: &config.account_id,
             state_dir: &config.state_dir,
             metrics: function_metrics.clone(),
+            cloudwatch: cloudwatch.cloned(),
             shutdown: shutdown.clone(),
         };
         functions.push(lambda::LiveFunction::start(&a.function, cx, tasks).await?);
@@ -325,7 +331,27 @@ pub async fn start_with_limits(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));
     let mut tasks = JoinSet::new();
-    let functions = start_functions(&config, &function_metrics, &shutdown, &mut tasks).await?;
+    let cloudwatch = match &config.cloudwatch_url {
+        Some(url) => Some(
+            cloudwatch::Publisher::start(
+                url,
+                &config.region,
+                &config.authorizers,
+                shutdown.clone(),
+                &mut tasks,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let functions = start_functions(
+        &config,
+        &function_metrics,
+        cloudwatch.as_ref(),
+        &shutdown,
+        &mut tasks,
+    )
+    .await?;
     let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
@@ -339,6 +365,7 @@ pub async fn start_with_limits(
         broker: mqtt::broker::Broker::default(),
         host,
         gate: config.gate,
+        cloudwatch,
         _alive: alive_tx,
     });
     listeners.spawn(&tls, &shared, &shutdown, limits, &mut tasks);

@@ -104,6 +104,7 @@ impl Setup {
             // Bounded, so resident memory is too: the fuzz oracle reads each case's entries right after it.
             ledger_capacity: 10_000,
             gate: self.gate,
+            cloudwatch_url: None,
         }
     }
 

@@ -2,6 +2,8 @@
 # v1.<device>.<unix_s>.<nonce>; expired tokens, tokens from the future and reused nonces are denied.
 # Handler: lambda_function.lambda_handler. Environment: TOKENSTORM_MAX_TOKEN_AGE_S (default 300),
 # TOKENSTORM_MAX_CLOCK_SKEW_S (default 30), TOKENSTORM_FUNCTION_RECORD (one JSON line per invocation).
+# The tokenstorm witness (`@witness`) writes one JSON line per invocation to the function's log (witness/README.md);
+# tokenstorm_witness.py here is a symlink to witness/python/tokenstorm_witness.py (zip follows it when packaging).
 #
 # Nonces are kept in memory, per runtime process. A real deployment runs many instances and needs a shared store:
 # e.g. DynamoDB PutItem with ConditionExpression "attribute_not_exists(nonce)" and a TTL of unix_s + max age.
@@ -11,6 +13,8 @@ import json
 import os
 import re
 import time
+
+from tokenstorm_witness import witness
 
 TOKEN = re.compile(r"^v1\.([A-Za-z0-9]{1,64})\.([0-9]{1,12})\.([A-Za-z0-9_-]{8,64})$")
 MAX_AGE_S = int(os.environ.get("TOKENSTORM_MAX_TOKEN_AGE_S", "300"))
@@ -52,6 +56,7 @@ def _forget_old(now):
         del _seen[key]
 
 
+@witness
 def lambda_handler(event, context):
     token = event.get("token") if isinstance(event, dict) else None
     match = TOKEN.match(token) if isinstance(token, str) else None

@@ -1,13 +1,17 @@
 # The seed article's authorizer function, exactly as the article deploys it, with its JSON made valid (the
 # article's policyDocuments entry lost its braces). Handler: lambda_function.lambda_handler.
 #
-# The only addition is `_record`: one JSON line per invocation to the file named by TOKENSTORM_FUNCTION_RECORD
-# (set by tokenstorm; nothing happens when it is unset), so tests can count invocations from the function's side.
-# It records a hash prefix of the token, never the token.
+# The additions: `_record`, one JSON line per invocation to the file named by TOKENSTORM_FUNCTION_RECORD (set by
+# tokenstorm; nothing happens when it is unset), so tests can count invocations from the function's side; and the
+# tokenstorm witness (`@witness`, one JSON line per invocation to the function's log, which a run on a real account
+# joins by attempt id; witness/README.md). Both record a hash prefix of the token, never the token.
+# tokenstorm_witness.py here is a symlink to witness/python/tokenstorm_witness.py (zip follows it when packaging).
 
 import hashlib
 import json
 import os
+
+from tokenstorm_witness import witness
 
 
 def _shape(event):
@@ -41,6 +45,7 @@ def _record(event, response):
         f.write(json.dumps(line) + "\n")
 
 
+@witness
 def lambda_handler(event, context):
 
     # Check for stuff (i.e. login / password, bearer token etc)

@@ -40,6 +40,7 @@ pub(super) async fn start_embedded(
             Target::External { .. } => crate::contract::ledger::DEFAULT_LEDGER_CAPACITY,
         },
         gate: plan.gate,
+        cloudwatch_url: None,
     };
     crate::emulator::start(config, shutdown)
         .await

@@ -15,6 +15,7 @@ use super::runtime_api::{Job, Reply, Slot, start_slot};
 use super::supervisor::{ProcessSpec, lambda_env, supervise};
 use crate::contract::authorizer::{Backend, FunctionSpec, InvokeFunction, RuntimeFunction};
 use crate::contract::limits::AUTHORIZER_TIMEOUT;
+use crate::emulator::cloudwatch::Ran;
 use crate::emulator::function::{InvokeError, invoke as invoke_in_process};
 use crate::emulator::replay_resistant::Nonces;
 use crate::shutdown::Shutdown;
@@ -27,6 +28,8 @@ pub struct Invocation {
     pub throttled: bool,
     /// The in-process replay-resistant function's rule (`replayed`, `expired`, ...), when it answered.
     pub rule: Option<&'static str>,
+    /// A runtime process's request id and execution environment, when the emulator publishes to CloudWatch.
+    pub ran: Option<crate::emulator::cloudwatch::Ran>,
 }
 
 /// A started function.
@@ -71,16 +74,22 @@ impl Pool {
                 cold_start: false,
                 throttled: true,
                 rule: None,
+                ran: None,
             };
         };
         let slot = &self.slots[taken.index];
         let (tx, rx) = oneshot::channel();
+        let id = uuid::Uuid::new_v4().to_string();
+        let ran = slot.environment().map(|environment| Ran {
+            request_id: id.clone(),
+            environment,
+        });
         let deadline_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64)
             + AUTHORIZER_TIMEOUT.as_millis() as u64;
         slot.submit(Job {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             event: bytes::Bytes::from(serde_json::to_vec(event).unwrap_or_default()),
             deadline_ms,
             arn: self.arn.clone(),
@@ -107,6 +116,7 @@ impl Pool {
             cold_start,
             throttled: false,
             rule: None,
+            ran,
         }
     }
 }
@@ -128,6 +138,8 @@ pub struct StartContext<'a> {
     pub account_id: &'a str,
     pub state_dir: &'a Path,
     pub metrics: Arc<FunctionMetrics>,
+    /// Where runtime processes' output goes besides stderr (`--cloudwatch-url`).
+    pub cloudwatch: Option<crate::emulator::cloudwatch::Publisher>,
     pub shutdown: Shutdown,
 }
 
@@ -162,6 +174,7 @@ impl LiveFunction {
                     cold_start: false,
                     throttled: false,
                     rule: rule.map(|r| r.as_str()),
+                    ran: None,
                 }
             }
             Self::Runtime(pool) => pool.invoke(event).await,
@@ -172,6 +185,7 @@ impl LiveFunction {
                     result,
                     cold_start: false,
                     rule: None,
+                    ran: None,
                 }
             }
         }
@@ -218,6 +232,7 @@ async fn start_pool(
         env,
         authorizer: cx.authorizer.to_string(),
         authorizer_index: cx.authorizer_index,
+        cloudwatch: cx.cloudwatch.clone(),
     });
     let mut slots = Vec::with_capacity(f.concurrency);
     for _ in 0..f.concurrency {

@@ -14,6 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 
+use crate::emulator::cloudwatch::Environment;
 use crate::shutdown::Shutdown;
 
 /// Largest response or error body taken from a runtime (Lambda's synchronous payload limit, 6 MB).
@@ -68,6 +69,10 @@ pub struct Slot {
     spawned: Mutex<Option<std::time::Instant>>,
     /// Where init times are counted: the function's metrics and the authorizer's index.
     metrics: Option<(Arc<super::metrics::FunctionMetrics>, usize)>,
+    /// The current process's execution environment (its log stream), when the emulator publishes to CloudWatch.
+    environment: Mutex<Option<Arc<Environment>>>,
+    /// The request id the current process was last given: what its output lines belong to.
+    last_request: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,8 +92,24 @@ impl Slot {
         lock(&self.in_flight).take();
     }
 
+    /// The current process's execution environment (`None` unless publishing to CloudWatch).
+    pub fn environment(&self) -> Option<Arc<Environment>> {
+        lock(&self.environment).clone()
+    }
+
+    /// A new process is a new execution environment.
+    pub fn set_environment(&self, environment: Option<Arc<Environment>>) {
+        *lock(&self.environment) = environment;
+    }
+
+    /// The request id the current process was last given (`None` before its first).
+    pub fn last_request(&self) -> Option<String> {
+        lock(&self.last_request).clone()
+    }
+
     /// A new process was started.
     pub fn process_started(&self) {
+        lock(&self.last_request).take();
         self.served.store(0, Ordering::SeqCst);
         lock(&self.init_error).take();
         self.started.store(true, Ordering::SeqCst);
@@ -148,6 +169,7 @@ impl Slot {
             arn,
             reply,
         } = job;
+        *lock(&self.last_request) = Some(id.clone());
         *lock(&self.in_flight) = Some(InFlight {
             id: id.clone(),
             cold,
@@ -185,6 +207,8 @@ impl Slot {
             stopped: tokio::sync::watch::Sender::new(false),
             spawned: Mutex::new(None),
             metrics,
+            environment: Mutex::new(None),
+            last_request: Mutex::new(None),
         }
     }
 }

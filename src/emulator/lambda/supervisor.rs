@@ -11,6 +11,7 @@ use tokio::process::{Child, Command};
 
 use super::metrics::FunctionMetrics;
 use super::runtime_api::Slot;
+use crate::emulator::cloudwatch::{Environment, Publisher};
 use crate::shutdown::Shutdown;
 
 /// What a runtime process needs besides its slot.
@@ -23,6 +24,9 @@ pub struct ProcessSpec {
     /// For messages.
     pub authorizer: String,
     pub authorizer_index: usize,
+    /// Where the process's output goes besides stderr (`--cloudwatch-url`): each process is one execution
+    /// environment, with its own log stream.
+    pub cloudwatch: Option<Publisher>,
 }
 
 /// The Lambda environment a runtime expects (awslambdaric, lambda_runtime).
@@ -61,7 +65,32 @@ pub fn lambda_env(
     .collect()
 }
 
-fn spawn(spec: &ProcessSpec, slot: &Slot) -> std::io::Result<Child> {
+/// Starts the slot's process. Its stdout and stderr go to the emulator's stderr (stdout carries the ready line);
+/// when publishing to CloudWatch they are read line by line, echoed there, and shipped to its log stream.
+fn spawn(spec: &ProcessSpec, slot: &Arc<Slot>) -> std::io::Result<Child> {
+    let Some(publisher) = &spec.cloudwatch else {
+        return command(spec, slot, false).spawn();
+    };
+    let mut child = command(spec, slot, true).spawn()?;
+    let environment = publisher.new_environment(spec.authorizer_index);
+    slot.set_environment(environment.clone());
+    if let Some(environment) = environment {
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(ship(
+                out,
+                publisher.clone(),
+                environment.clone(),
+                slot.clone(),
+            ));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(ship(err, publisher.clone(), environment, slot.clone()));
+        }
+    }
+    Ok(child)
+}
+
+fn command(spec: &ProcessSpec, slot: &Slot, piped: bool) -> Command {
     let stderr = || {
         use std::os::fd::AsFd as _;
         std::io::stderr()
@@ -76,11 +105,43 @@ fn spawn(spec: &ProcessSpec, slot: &Slot) -> std::io::Result<Child> {
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .env("AWS_LAMBDA_RUNTIME_API", slot.addr.to_string())
         .stdin(Stdio::null())
-        // The function's logs go to the emulator's stderr: stdout carries the ready line.
-        .stdout(stderr())
-        .stderr(stderr())
         .kill_on_drop(true);
-    cmd.spawn()
+    if piped {
+        // Line by line as the function writes them, so each lands in its invocation (Python buffers a pipe).
+        if !spec.env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
+            cmd.env("PYTHONUNBUFFERED", "1");
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else {
+        // The function's logs go to the emulator's stderr: stdout carries the ready line.
+        cmd.stdout(stderr()).stderr(stderr());
+    }
+    cmd
+}
+
+/// Echoes each line of a process's stdout or stderr to the emulator's stderr and hands it to the publisher,
+/// tagged with the request the process was last given; ends when the process closes the pipe.
+async fn ship(
+    pipe: impl tokio::io::AsyncRead + Unpin,
+    publisher: Publisher,
+    environment: Arc<Environment>,
+    slot: Arc<Slot>,
+) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut reader = tokio::io::BufReader::new(pipe);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        // Not UTF-8 is no reason to stop reading (the process would block on a full pipe).
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        eprintln!("{line}");
+        publisher.output(&environment, slot.last_request(), line.to_string());
+    }
 }
 
 /// Runs the slot's process until `shutdown`.

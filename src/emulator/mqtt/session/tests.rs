@@ -70,6 +70,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
         broker: Broker::default(),
         host: HostRule::new(&[], true),
         gate: Default::default(),
+        cloudwatch: None,
         _alive: tokio::sync::mpsc::channel(1).0,
     })
 }
