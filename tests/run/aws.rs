@@ -1,16 +1,21 @@
 //! `[target.aws]` end to end (issue 10 §2): an emulator the run did not start, publishing to moto as the Lambda
 //! service publishes to CloudWatch, and WITHOUT an admin listener, is the "real" endpoint; the run judges it
 //! through moto's CloudWatch Logs (the witness lines, per attempt) and CloudWatch metrics (`Invocations`), with
-//! `settle_s = 0` and `poll_s = 1`. Each test prints how long reconciliation took (`waited_ms`) for the record.
+//! `settle_s = 0` and `poll_s = 2`. Each test prints how long reconciliation took (`waited_ms`) for the record.
 
 use super::*;
 
-/// The scenario's `[target.aws]` for the tests: settle at once, read every second.
+/// Seconds between reads: 2, so that a flush of the emulator's publisher (about every second) falls between two
+/// reads that could otherwise agree before the last invocations were published.
+#[cfg(feature = "aws")]
+const POLL_S: u64 = 2;
+
+/// The scenario's `[target.aws]` for the tests: settle at once, read every [`POLL_S`].
 #[cfg(feature = "aws")]
 fn aws_table(endpoint_url: &str, function_name: &str, witness: &str) -> String {
     format!(
         "[target.aws]\nregion = \"eu-west-1\"\nfunction_name = \"{function_name}\"\nwitness = \"{witness}\"\n\
-         endpoint_url = \"{endpoint_url}\"\nsettle_s = 0\npoll_s = 1\nreconcile_timeout_s = 60\n"
+         endpoint_url = \"{endpoint_url}\"\nsettle_s = 0\npoll_s = {POLL_S}\nreconcile_timeout_s = 60\n"
     )
 }
 
@@ -98,7 +103,10 @@ async fn unreachable_cloudwatch_is_an_inconclusive_run() {
     let emu = emulator::start(config).await;
     let dir = tempfile::tempdir().unwrap();
     let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
-    let closed = format!("http://127.0.0.1:{}", moto::free_port());
+    // Bound but not listening: connections are refused, and no other test's moto can take the port meanwhile.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = format!("http://{}", reserved.local_addr().unwrap());
     let body = scenario(
         &emu,
         &private,
@@ -113,7 +121,6 @@ async fn unreachable_cloudwatch_is_an_inconclusive_run() {
     .await
     .unwrap();
     let stdout = text(&o.stdout);
-    eprintln!("{stdout}");
     assert_eq!(o.status.code(), Some(1), "{stdout}{}", text(&o.stderr));
     let r = r.expect("report.json");
     assert_eq!(r["verdict"], "inconclusive");
@@ -139,4 +146,186 @@ async fn unreachable_cloudwatch_is_an_inconclusive_run() {
     );
     assert_schema_valid(&r);
     emu.stop().await;
+}
+
+/// What a run judged through moto saw.
+#[cfg(feature = "aws")]
+struct Judged {
+    code: Option<i32>,
+    stdout: String,
+    report: Value,
+}
+
+/// Runs the mixed scenario over `transports` against an emulator publishing to moto (no admin listener), its
+/// authorizer's signing disabled or not, judged by `witness = "both"`.
+#[cfg(feature = "aws")]
+async fn judged_through_moto(transports: &str, signing_disabled: bool) -> Judged {
+    use crate::support::moto::{self, Moto};
+    use crate::support::{emulator, keys};
+    use tokenstorm::contract::authorizer::FunctionBehaviour;
+
+    let moto = Moto::start();
+    let mut authorizer = emulator::seed_authorizer(FunctionBehaviour::default_allow());
+    authorizer.signing_disabled = signing_disabled;
+    let mut config = emulator::config(vec![authorizer], Some(keys::SEED_AUTHORIZER));
+    config.bind_admin = None;
+    config.region = moto::REGION.into();
+    config.cloudwatch_url = Some(moto.url());
+    let emu = emulator::start(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
+    let aws = aws_table(&moto.url(), keys::SEED_AUTHORIZER, "both");
+    let path = write_scenario(
+        dir.path(),
+        "aws.toml",
+        &scenario(&emu, &private, transports, &aws),
+    );
+    let out = dir.path().join("out");
+    let (o, r) = tokio::task::spawn_blocking(move || {
+        run_with_env(&[path.to_str().unwrap()], &out, &moto::AWS_ENV)
+    })
+    .await
+    .unwrap();
+    emu.stop().await;
+    let stdout = text(&o.stdout);
+    let report = r.unwrap_or_else(|| {
+        panic!(
+            "no report: {stdout}{}\nmoto: {}",
+            text(&o.stderr),
+            moto.log_text()
+        )
+    });
+    assert_schema_valid(&report);
+    for w in ["logs", "metrics"] {
+        eprintln!(
+            "{} signing_disabled={signing_disabled}: cloudwatch-{w} {} after {} ms, {} reads",
+            transports.replace('\n', ", "),
+            report["aws"][w]["status"],
+            report["aws"][w]["waited_ms"],
+            report["aws"][w]["reads"].as_array().map_or(0, Vec::len)
+        );
+    }
+    Judged {
+        code: o.status.code(),
+        stdout,
+        report,
+    }
+}
+
+/// A mixed run against an honest gate reconciles by both witnesses: every attempt that may reach the authorizer
+/// has its witness line (joined per attempt: `invocations.source = cloudwatch-logs`) and is counted once by
+/// `Invocations`, and no forged attempt id is among the lines.
+#[cfg(feature = "aws")]
+async fn reconciles_over(transports: &str) {
+    let j = judged_through_moto(transports, false).await;
+    let r = &j.report;
+    assert_eq!(j.code, Some(0), "{}", j.stdout);
+    let reached = reaching(&class_counts(r));
+    assert!(
+        reached > 0 && class_counts(r).keys().any(|k| k.starts_with("forged.")),
+        "{}",
+        j.stdout
+    );
+    for w in ["logs", "metrics"] {
+        let a = &r["aws"][w];
+        assert_eq!(a["status"], "reconciled", "{a}");
+        assert_eq!(
+            a["observed"].as_u64(),
+            Some(reached),
+            "one invocation per reaching attempt: {a}"
+        );
+        let reads = a["reads"].as_array().unwrap();
+        assert!(reads.len() >= 2, "{a}");
+        assert_eq!(
+            reads[reads.len() - 1]["value"],
+            reads[reads.len() - 2]["value"]
+        );
+    }
+    assert_eq!(r["aws"]["metrics"]["throttles"], 0);
+    assert_eq!(r["invocations"]["source"], "cloudwatch-logs");
+    assert_eq!(r["invocations"]["this_run"].as_u64(), Some(reached));
+    let f = invariant(r, "forged_never_invoked");
+    assert_eq!(f["status"], "pass", "{f}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("(cloudwatch-logs)") && summary.contains("(cloudwatch-metrics)"),
+        "{summary}"
+    );
+    assert!(
+        j.stdout.contains("witness: cloudwatch-logs reconciled (")
+            && j.stdout.contains("· cloudwatch-metrics reconciled ("),
+        "{}",
+        j.stdout
+    );
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_reconciles_by_logs_and_metrics() {
+    reconciles_over("https = 1.0").await;
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_tls_reconciles_by_logs_and_metrics() {
+    reconciles_over("https = 0.0\nmqtt_tls = 1.0").await;
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_reconciles_by_logs_and_metrics() {
+    reconciles_over("https = 0.0\nwss = 1.0").await;
+}
+
+/// The authorizer's signing disabled: forged credentials reach the function over every transport. The logs name
+/// the forged attempt ids, the metrics count the surplus; both fail `forged_never_invoked`.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_disabled_fails_by_logs_and_by_metrics() {
+    let j = judged_through_moto("https = 1.0\nmqtt_tls = 1.0\nwss = 1.0", true).await;
+    let r = &j.report;
+    assert_eq!(j.code, Some(1), "{}", j.stdout);
+    assert_eq!(r["verdict"], "fail");
+    let f = invariant(r, "forged_never_invoked");
+    assert_eq!(f["status"], "fail", "{f}");
+    let run_id = r["run_id"].as_str().unwrap();
+    let evidence: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.starts_with(&format!("invoked: {run_id}-forged."))),
+        "forged attempt ids from the logs: {evidence:?}"
+    );
+    let metrics = &r["aws"]["metrics"];
+    let (observed, max) = (
+        metrics["observed"].as_u64().unwrap(),
+        metrics["expected"]["max"].as_u64().unwrap(),
+    );
+    assert!(observed > max, "{metrics}");
+    let surplus = format!(
+        "{} invocations more than non-forged attempts can explain",
+        observed - max
+    );
+    assert!(f["summary"].as_str().unwrap().contains(&surplus), "{f}");
+    assert!(
+        evidence.iter().any(|e| e.contains(&surplus)),
+        "{evidence:?}"
+    );
+    for w in ["logs", "metrics"] {
+        assert_eq!(r["aws"][w]["status"], "mismatch", "{}", r["aws"][w]);
+    }
+    for t in ["https", "mqtt_tls", "wss"] {
+        assert!(
+            f["details"][format!("forged_invocations_{t}")]
+                .as_u64()
+                .unwrap_or(0)
+                > 0,
+            "{t}: {f}"
+        );
+    }
 }
