@@ -60,8 +60,8 @@ pub enum Target {
         admin_url: Option<String>,
         ca_file: Option<PathBuf>,
         verify_tls: bool,
-        /// `[target.aws]`: the account's CloudWatch is the witness.
-        aws: Option<super::AwsTarget>,
+        /// `[target.aws]`: the account's CloudWatch is the witness (boxed: it is most of the variant's size).
+        aws: Option<Box<super::AwsTarget>>,
     },
 }
 
@@ -69,7 +69,7 @@ impl Target {
     /// `[target.aws]`, when set (external targets only).
     pub fn aws(&self) -> Option<&super::AwsTarget> {
         match self {
-            Self::External { aws, .. } => aws.as_ref(),
+            Self::External { aws, .. } => aws.as_deref(),
             Self::Embedded { .. } => None,
         }
     }

@@ -99,7 +99,7 @@ fn external(
     let aws = t
         .aws
         .as_ref()
-        .map(super::aws::resolve)
+        .map(|a| super::aws::resolve(a).map(Box::new))
         .transpose()
         .map_err(|(field, problem)| err(&field, problem))?;
     let first_host = https
