@@ -27,7 +27,8 @@
 //! - [`load`]: the generator's shell: pacers (open and closed models), lanes (HTTPS) and fleets (MQTT, WSS)
 //!   that carry out the planner's decisions, MQTT session state apart from its I/O, one progress ticker.
 //! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
-//!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged.
+//!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged; on a
+//!   real account ([`join::cloudwatch`]) the function's CloudWatch logs and metrics, read once they settle.
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
 //! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
 //! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized

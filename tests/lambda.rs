@@ -4,7 +4,7 @@
 
 mod emulate;
 mod failures;
-mod fixtures;
+pub(crate) mod fixtures;
 mod invoke_api;
 mod refresh;
 mod runtime;

@@ -10,8 +10,10 @@
 //! - [`Admin`]: an external emulator's ledger, paged through `GET <admin_url>/ledger?since=SEQ&limit=N`
 //!   ([`AdminLedger`]); entries evicted before a drain reached them count as missed.
 //!
-//! A new witness (CloudWatch Logs, CloudWatch metrics) is a third implementation and a [`Source`]; the
-//! invariants only read the summary.
+//! On a real account ([`cloudwatch`], `[target.aws]`) the witness is the function's CloudWatch: it is not
+//! drained while the load runs (its records are only worth reading once final) but settled after it, and
+//! besides the summary (from the witness helper's log lines) it yields a count and reads the report keeps, so it
+//! stands beside the trait rather than behind it; the invariants still only read the summary.
 
 pub mod admin;
 pub mod cloudwatch;

@@ -329,3 +329,73 @@ async fn signing_disabled_fails_by_logs_and_by_metrics() {
         );
     }
 }
+
+/// The seed article's Python function under awslambdaric, wrapped with the witness helper (`@witness`): its
+/// stdout reaches the log group as Lambda's would, and the run joins every witness line per attempt. The
+/// function's own record (one line per invocation) is the independent count.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_python_function_s_witness_lines_are_joined_per_attempt() {
+    use crate::lambda::fixtures::{python, python_authorizer, records};
+    use crate::support::moto::{self, Moto};
+    use crate::support::{emulator, keys};
+
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("seed.jsonl");
+    let seed = repo("scenarios/lambdas/seed_python");
+    let authorizer = python_authorizer(
+        &python(),
+        &seed,
+        "lambda_function.lambda_handler",
+        2,
+        &record,
+        vec![],
+    );
+    let mut config = emulator::config(vec![authorizer], Some(keys::SEED_AUTHORIZER));
+    config.bind_admin = None;
+    config.region = moto::REGION.into();
+    config.cloudwatch_url = Some(moto.url());
+    let emu = emulator::start(config).await;
+    let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
+    // The seed function's policy allows publishing to its topic only (no iot:Connect): HTTPS devices.
+    let aws = aws_table(&moto.url(), keys::SEED_AUTHORIZER, "logs");
+    let body = scenario(&emu, &private, "https = 1.0", &aws);
+    let path = write_scenario(dir.path(), "seed.toml", &body);
+    let out = dir.path().join("out");
+    let (o, r) = tokio::task::spawn_blocking(move || {
+        run_with_env(&[path.to_str().unwrap()], &out, &moto::AWS_ENV)
+    })
+    .await
+    .unwrap();
+    emu.stop().await;
+    let stdout = text(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}{}\nmoto: {}",
+        text(&o.stderr),
+        moto.log_text()
+    );
+    let r = r.unwrap();
+    assert_schema_valid(&r);
+    let invoked = records(&record).len() as u64;
+    let reached = reaching(&class_counts(&r));
+    assert_eq!(
+        invoked, reached,
+        "the function ran once per attempt that passes the gate"
+    );
+    let logs = &r["aws"]["logs"];
+    assert_eq!(logs["status"], "reconciled", "{logs}");
+    assert_eq!(logs["observed"].as_u64(), Some(invoked), "{logs}");
+    assert_eq!(r["aws"]["metrics"], Value::Null);
+    assert_eq!(r["invocations"]["source"], "cloudwatch-logs");
+    assert_eq!(r["invocations"]["this_run"].as_u64(), Some(invoked));
+    assert_eq!(invariant(&r, "forged_never_invoked")["status"], "pass");
+    assert_eq!(invariant(&r, "valid_allowed")["status"], "pass");
+    eprintln!(
+        "seed python: cloudwatch-logs reconciled after {} ms, {} reads",
+        logs["waited_ms"],
+        logs["reads"].as_array().map_or(0, Vec::len)
+    );
+}
