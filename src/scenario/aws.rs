@@ -33,7 +33,7 @@ impl AwsWitness {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AwsSection {
-    /// Empty: the standard AWS chain's region (`AWS_REGION`, the profile).
+    /// Empty: the environment's (`AWS_REGION`, else `AWS_DEFAULT_REGION`).
     pub region: String,
     /// Name, `name:alias` or ARN of the authorizer's Lambda function.
     pub function_name: String,
@@ -136,7 +136,7 @@ impl FunctionRef {
 /// `[target.aws]`, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsTarget {
-    /// Empty: the standard chain's.
+    /// Empty: the environment's (resolved when the clients connect).
     pub region: String,
     pub function: FunctionRef,
     pub log_group: String,

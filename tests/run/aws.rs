@@ -242,6 +242,27 @@ async fn reconciles_over(transports: &str) {
         );
     }
     assert_eq!(r["aws"]["metrics"]["throttles"], 0);
+    assert_eq!(
+        (
+            &r["aws"]["region"],
+            &r["aws"]["function"],
+            &r["aws"]["log_group"]
+        ),
+        (
+            &Value::from("eu-west-1"),
+            &Value::from("MyCustomAuthorizer"),
+            &Value::from("/aws/lambda/MyCustomAuthorizer")
+        )
+    );
+    let w = &r["aws"]["window"];
+    let (start, end) = (
+        w["start_unix_s"].as_i64().unwrap(),
+        w["end_unix_s"].as_i64().unwrap(),
+    );
+    assert!(
+        start % 60 == 0 && end % 60 == 0 && end - start >= 120,
+        "{w}"
+    );
     assert_eq!(r["invocations"]["source"], "cloudwatch-logs");
     assert_eq!(r["invocations"]["this_run"].as_u64(), Some(reached));
     let f = invariant(r, "forged_never_invoked");

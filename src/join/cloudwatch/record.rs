@@ -10,7 +10,7 @@ use crate::scenario::AwsTarget;
 /// `report.aws`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reconciliation {
-    /// Empty: the standard AWS chain's.
+    /// The region CloudWatch was read in.
     pub region: String,
     /// As configured: name, `name:alias` (ARNs are read down to these).
     pub function: String,

@@ -21,6 +21,8 @@ use super::{
 /// Connected clients for the witnesses `[target.aws]` asks for.
 pub struct CloudWatchWitness {
     target: AwsTarget,
+    /// `target.region`, else the environment's.
+    region: String,
     logs: Option<Logs>,
     metrics: Option<CloudWatch>,
 }
@@ -47,6 +49,7 @@ impl CloudWatchWitness {
             region: region(target)?,
             endpoint_url: target.endpoint_url.clone(),
         };
+        let region = settings.region.clone();
         let logs = match target.witness.logs() {
             true => Some(Logs::connect(&settings).await?),
             false => None,
@@ -57,6 +60,7 @@ impl CloudWatchWitness {
         };
         Ok(Self {
             target: target.clone(),
+            region,
             logs,
             metrics,
         })
@@ -108,6 +112,7 @@ impl CloudWatchWitness {
         );
         let expected = Expected::of(basis);
         let mut reconciliation = Reconciliation::new(t, window);
+        reconciliation.region = self.region;
         let mut ledger = None;
         if let (Some(reader), Some(s)) = (logs, logs_settled) {
             let record = WitnessRecord::new(&s, expected);
