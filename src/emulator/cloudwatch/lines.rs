@@ -26,24 +26,11 @@ pub fn log_group(function: &str) -> String {
 
 /// A new execution environment's stream: its start day (UTC) and 32 random hex digits, as Lambda names them.
 pub fn stream_name(unix_ms: u64) -> String {
-    let (y, m, d) = utc_day(unix_ms / 86_400_000);
+    let (y, m, d, ..) = crate::contract::utc::civil(unix_ms / 1000);
     format!(
         "{y:04}/{m:02}/{d:02}/[$LATEST]{}",
         uuid::Uuid::new_v4().simple()
     )
-}
-
-/// The UTC date of a day since the Unix epoch (Howard Hinnant's civil-from-days).
-fn utc_day(days: u64) -> (i64, u32, u32) {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The figures of one `REPORT` line.
@@ -127,9 +114,6 @@ mod tests {
             "{name}"
         );
         assert_ne!(name, stream_name(1_796_292_000_000));
-        assert_eq!(utc_day(0), (1970, 1, 1));
-        assert_eq!(utc_day(11_016), (2000, 2, 29));
-        assert_eq!(utc_day(20_818), (2026, 12, 31));
     }
 
     #[test]
