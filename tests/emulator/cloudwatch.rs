@@ -1,6 +1,7 @@
 //! The emulator towards CloudWatch (`cloudwatch_url`, moto as CloudWatch): valid HTTPS publishes show up as
 //! `AWS/Lambda` `Invocations` per function and as Lambda's log lines with one witness line per invocation naming
-//! its attempt; forged publishes show up nowhere. Publishing to an unreachable CloudWatch never fails a request.
+//! its attempt; forged publishes show up nowhere. `tokenstorm emulate --cloudwatch-url` names the function after
+//! `authorizerFunctionArn` and flushes at SIGTERM. Publishing to an unreachable CloudWatch never fails a request.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -176,4 +177,88 @@ async fn an_unreachable_cloudwatch_never_fails_a_request() {
     let mut conn = Conn::https(emu.addrs().https.unwrap(), emu.ca_cert_path(), "localhost").await;
     publish(&mut conn, SEED_AUTHORIZER, true, 3).await;
     emu.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulate_publishes_under_the_arns_function_name_and_flushes_at_sigterm() {
+    use nix::sys::signal::{Signal, kill};
+    use tokio::io::AsyncBufReadExt as _;
+
+    let moto = Moto::start();
+    let dir = crate::support::tempdir();
+    std::fs::write(
+        dir.path().join("authorizer.json"),
+        super::process::describe_json("ACTIVE"),
+    )
+    .unwrap();
+    let start_ms = now_ms();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
+        .args([
+            "emulate",
+            "--authorizer-json",
+            "authorizer.json",
+            "--bind-https",
+            ":0",
+            "--bind-http",
+            "off",
+        ])
+        .args([
+            "--bind-admin",
+            "off",
+            "--state-dir",
+            "state",
+            "--cloudwatch-url",
+            &moto.url(),
+        ])
+        .envs(Moto::env())
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn tokenstorm emulate");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("no ready line within 30 s")
+        .unwrap()
+        .expect("stdout closed before the ready line");
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let https: std::net::SocketAddr = ready["https"].as_str().unwrap().parse().unwrap();
+    let ca = std::path::PathBuf::from(ready["ca_cert"].as_str().unwrap());
+    let mut conn = Conn::https(https, &ca, "localhost").await;
+    let valid = publish(&mut conn, SEED_AUTHORIZER, true, 1).await;
+    publish(&mut conn, SEED_AUTHORIZER, false, 1).await;
+    kill(
+        nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
+        Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exit")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    // The describe-authorizer file's authorizerFunctionArn ends in :function:TestIotCustomAuthorizer.
+    let cw = CloudWatch::connect(&settings(&moto.url())).await.unwrap();
+    assert_eq!(
+        invocations(&cw, "TestIotCustomAuthorizer", start_ms / 60_000 * 60).await,
+        1.0
+    );
+    let logs = Logs::connect(&settings(&moto.url())).await.unwrap();
+    let events = logs
+        .filter(
+            "/aws/lambda/TestIotCustomAuthorizer",
+            None,
+            start_ms - 1000,
+            now_ms() + 1000,
+        )
+        .await
+        .unwrap();
+    let attempts: Vec<_> = events
+        .iter()
+        .filter_map(|e| witness_line::parse(&e.message)?.attempt)
+        .collect();
+    assert_eq!(attempts, valid);
 }

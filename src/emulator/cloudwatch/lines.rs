@@ -1,22 +1,15 @@
 //! What the Lambda service writes to a function's log group, pure: the group name, an execution environment's
 //! stream name (`2026/12/03/[$LATEST]<32 hex>`), and the `START` / `END` / `REPORT` lines around each invocation.
 
-use crate::contract::authorizer::{AuthorizerSpec, Backend};
+use crate::contract::authorizer::AuthorizerSpec;
 
 /// `Max Memory Used` in `REPORT` lines: the emulator does not measure a function's memory, so it writes this
 /// nominal figure (capped at the function's memory size).
 pub const NOMINAL_MAX_MEMORY_MB: u32 = 40;
 
-/// The function's name as Lambda knows it (the end of `authorizerFunctionArn`): the runtime's or the Invoke
-/// API's `function_name`, else the authorizer's name (what the emulator's runtimes get as
-/// `AWS_LAMBDA_FUNCTION_NAME`).
+/// The function's name as Lambda knows it ([`crate::contract::authorizer::FunctionSpec::name`]).
 pub fn function_name(spec: &AuthorizerSpec) -> String {
-    match &spec.function.backend {
-        Backend::RuntimeApi(f) => f.function_name.clone(),
-        Backend::InvokeApi(f) => Some(f.function_name.clone()),
-        Backend::InProcess => None,
-    }
-    .unwrap_or_else(|| spec.name.clone())
+    spec.function.name(&spec.name)
 }
 
 /// `/aws/lambda/<function>`.
@@ -75,7 +68,7 @@ pub fn invocation(request_id: &str, output: Vec<String>, r: Report) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec, InvokeFunction};
+    use crate::contract::authorizer::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
 
     #[test]
     fn lines_read_as_lambda_writes_them() {
@@ -128,6 +121,8 @@ mod tests {
             function: FunctionSpec::in_process(FunctionBehaviour::Deny, std::time::Duration::ZERO),
         };
         assert_eq!(function_name(&spec), "A");
+        spec.function.arn_function_name = Some("FromArn".into());
+        assert_eq!(function_name(&spec), "FromArn");
         spec.function.backend = Backend::InvokeApi(InvokeFunction {
             url: "http://127.0.0.1:1".into(),
             function_name: "Fn".into(),
