@@ -130,6 +130,7 @@ async fn log_events_are_put_and_filtered_back_across_pages() {
 
 #[tokio::test]
 async fn an_unreachable_endpoint_says_so() {
+    moto::set_fake_credentials();
     let port = moto::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let cw = CloudWatch::connect(&settings(&url)).await.unwrap();

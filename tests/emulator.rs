@@ -2,6 +2,8 @@
 //! client over real TLS; and `tokenstorm emulate` as a real process.
 
 mod authorizers;
+#[cfg(feature = "aws")]
+mod cloudwatch;
 mod curl;
 mod gate;
 mod ledger;

@@ -2,6 +2,8 @@
 //! against the emulator's Lambda Runtime API, real runtime processes, the Invoke API backend against a stand-in
 //! server, and `tokenstorm test-invoke`. Tests with real processes bound their waits by counts, not durations.
 
+#[cfg(feature = "aws")]
+mod cloudwatch;
 mod emulate;
 mod failures;
 pub(crate) mod fixtures;

@@ -194,7 +194,7 @@ mod tests {
         let describe = serde_json::json!({"authorizerDescription": {"authorizerName": "J", "tokenKeyName": "k",
             "tokenSigningPublicKeys": {"K": key.public_key().to_spki_pem()}}});
         std::fs::write(dir.path().join("a.json"), describe.to_string()).unwrap();
-        let toml = "bind_http = \"off\"\nledger_capacity = 7\nendpoint_names = [\"e1\"]\n[[authorizer]]\nname = \"F\"\nsigning_disabled = true\n";
+        let toml = "bind_http = \"off\"\nledger_capacity = 7\nendpoint_names = [\"e1\"]\ncloudwatch_url = \"http://127.0.0.1:5000\"\n[[authorizer]]\nname = \"F\"\nsigning_disabled = true\n";
         std::fs::write(dir.path().join("e.toml"), toml).unwrap();
         let p = |f: &str| dir.path().join(f).display().to_string();
         let (config_path, json_path) = (p("e.toml"), p("a.json"));
@@ -206,6 +206,9 @@ mod tests {
         assert_eq!(c.state_dir, PathBuf::from(".tokenstorm/emulator"));
         assert!(c.authorizers.is_empty() && c.default_authorizer.is_none());
         assert_eq!(c.ledger_capacity, 100_000);
+        assert_eq!(c.cloudwatch_url, None);
+        let c = resolve(&args(&["--config", &config_path])).unwrap();
+        assert_eq!(c.cloudwatch_url.as_deref(), Some("http://127.0.0.1:5000"));
 
         let c = resolve(&args(&[
             "--config",
@@ -227,6 +230,8 @@ mod tests {
             "--any-host",
             "--ledger-capacity",
             "50",
+            "--cloudwatch-url",
+            "http://127.0.0.1:5001",
         ]))
         .unwrap();
         assert_eq!(
@@ -248,6 +253,7 @@ mod tests {
         );
         assert_eq!(c.state_dir, PathBuf::from("sd"));
         assert_eq!(c.ledger_capacity, 50);
+        assert_eq!(c.cloudwatch_url.as_deref(), Some("http://127.0.0.1:5001"));
         assert!(matches!(
             c.authorizers[1].function.behaviour,
             FunctionBehaviour::Allow { .. }

@@ -46,6 +46,9 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     /// In-process only: the billed duration recorded per invocation (default: the injected latency).
     pub billed_duration_ms: Option<u64>,
+    /// The Lambda function's name from the authorizer's `authorizerFunctionArn` (describe-authorizer), when
+    /// known; a runtime's or Invoke API's own `function_name` comes first ([`Self::name`]).
+    pub arn_function_name: Option<String>,
 }
 
 impl FunctionSpec {
@@ -57,7 +60,20 @@ impl FunctionSpec {
             backend: Backend::InProcess,
             memory_mb: DEFAULT_MEMORY_MB,
             billed_duration_ms: None,
+            arn_function_name: None,
         }
+    }
+
+    /// The function's name as Lambda knows it: the runtime's or Invoke API's `function_name`, else the one in
+    /// `authorizerFunctionArn`, else `authorizer` (the authorizer's name).
+    pub fn name(&self, authorizer: &str) -> String {
+        match &self.backend {
+            Backend::RuntimeApi(f) => f.function_name.clone(),
+            Backend::InvokeApi(f) => Some(f.function_name.clone()),
+            Backend::InProcess => None,
+        }
+        .or_else(|| self.arn_function_name.clone())
+        .unwrap_or_else(|| authorizer.to_string())
     }
 
     /// The billed duration an invocation records: 0 when throttled (the function never ran); in process, the
@@ -114,7 +130,7 @@ pub struct RuntimeFunction {
     pub env: Vec<(String, String)>,
     /// Runtime processes = reserved concurrency; invocations beyond it are throttled (denied).
     pub concurrency: usize,
-    /// `AWS_LAMBDA_FUNCTION_NAME` (default: the authorizer's name).
+    /// `AWS_LAMBDA_FUNCTION_NAME` (default: the name in `authorizerFunctionArn`, else the authorizer's name).
     pub function_name: Option<String>,
     /// `TOKENSTORM_FUNCTION_RECORD` for the function (default: `<state_dir>/functions/<authorizer>.jsonl`).
     pub record: Option<PathBuf>,

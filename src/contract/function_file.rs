@@ -118,6 +118,7 @@ impl FunctionFile {
                 &at,
             )?,
             billed_duration_ms: self.billed_duration_ms,
+            arn_function_name: None,
         })
     }
 

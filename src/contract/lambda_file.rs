@@ -10,7 +10,7 @@
 //! dir = "scenarios/lambdas/seed_python"   # relative to the file's directory
 //! concurrency = 4                 # runtime processes = reserved concurrency (default 1)
 //! env = { TOKENSTORM_MAX_TOKEN_AGE_S = "60" }
-//! # function_name = "my-authorizer"      # default: the authorizer's name
+//! # function_name = "my-authorizer"      # default: authorizerFunctionArn's, else the authorizer's name
 //! # record = "out/record.jsonl"          # TOKENSTORM_FUNCTION_RECORD (default: <state_dir>/functions/<name>.jsonl)
 //! # or:
 //! # [authorizer.function.invoke_api]

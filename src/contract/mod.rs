@@ -2,7 +2,7 @@
 //! versions, credential classes and forged variants, the attempt id, gate refusal reasons, the typed ledger
 //! entry and Lambda's billing rule, the authorizer and function description (and the function table both the
 //! emulator's `--config` and scenarios read), AWS's limits as named constants, the syntax of endpoint URLs
-//! and `host:port` addresses read from configuration, and the witness line an authorizer function writes to its
+//! and `host:port` addresses read from configuration, UTC dates, and the witness line an authorizer function writes to its
 //! log on a real account.
 //!
 //! The bottom layer: it imports nothing from the crate but `token/`. Serde names here are external formats
@@ -20,6 +20,7 @@ pub mod limits;
 pub mod mqtt;
 pub mod transport;
 pub mod url;
+pub mod utc;
 pub mod witness_line;
 
 pub use attempt_id::AttemptId;

@@ -1,6 +1,7 @@
 //! Authorizers in the shape `aws iot describe-authorizer` prints (spec §9), accepted as is: the whole output
 //! (`{"authorizerDescription": {...}}`) or the bare inner object. Fields the emulator does not use
-//! (`authorizerArn`, `authorizerFunctionArn`, dates, ...) are ignored, as are fields AWS may add later.
+//! (`authorizerArn`, dates, ...) are ignored, as are fields AWS may add later; `authorizerFunctionArn` names the
+//! function (what the emulator publishes to CloudWatch under, `emulator::cloudwatch`).
 
 use std::collections::BTreeMap;
 
@@ -19,11 +20,14 @@ pub struct AuthorizerDescription {
     pub status: AuthorizerStatus,
     pub signing_disabled: bool,
     pub enable_caching_for_http: bool,
+    /// The function's name in `authorizerFunctionArn` (`arn:aws:lambda:…:function:NAME[:qualifier]`).
+    pub function_name: Option<String>,
 }
 
 impl AuthorizerDescription {
     /// Completes the description with the in-process function.
-    pub fn with_function(self, function: FunctionSpec) -> AuthorizerSpec {
+    pub fn with_function(self, mut function: FunctionSpec) -> AuthorizerSpec {
+        function.arn_function_name = function.arn_function_name.or(self.function_name);
         AuthorizerSpec {
             name: self.name,
             token_key_name: self.token_key_name,
@@ -50,6 +54,15 @@ struct Describe {
     signing_disabled: Option<bool>,
     #[serde(default)]
     enable_caching_for_http: Option<bool>,
+    #[serde(default)]
+    authorizer_function_arn: Option<String>,
+}
+
+/// `NAME` in `arn:aws:lambda:<region>:<account>:function:NAME[:qualifier]`.
+fn function_name_of(arn: &str) -> Option<String> {
+    let rest = arn.split_once(":function:")?.1;
+    let name = rest.split(':').next()?;
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// Parses describe-authorizer JSON. `what` names the source (a file path) in errors.
@@ -96,12 +109,34 @@ pub fn parse_describe_authorizer(text: &str, what: &str) -> anyhow::Result<Autho
         status,
         signing_disabled,
         enable_caching_for_http: d.enable_caching_for_http.unwrap_or(false),
+        function_name: d
+            .authorizer_function_arn
+            .as_deref()
+            .and_then(function_name_of),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_function_name_is_the_arns_last_part_before_a_qualifier() {
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:TestIotCustomAuthorizer";
+        assert_eq!(
+            function_name_of(arn).as_deref(),
+            Some("TestIotCustomAuthorizer")
+        );
+        assert_eq!(
+            function_name_of(&format!("{arn}:live")).as_deref(),
+            Some("TestIotCustomAuthorizer")
+        );
+        assert_eq!(
+            function_name_of("arn:aws:lambda:eu-west-1:1:function:"),
+            None
+        );
+        assert_eq!(function_name_of("MyFunction"), None);
+    }
     use crate::token::PrivateKey;
 
     fn describe(pem: &str) -> String {

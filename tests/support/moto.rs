@@ -133,7 +133,8 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn set_fake_credentials() {
+/// Puts [`AWS_ENV`] in this process's environment, once: for an AWS client without a moto (an unreachable endpoint).
+pub fn set_fake_credentials() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for (key, value) in AWS_ENV {

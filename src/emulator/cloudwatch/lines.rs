@@ -1,22 +1,15 @@
 //! What the Lambda service writes to a function's log group, pure: the group name, an execution environment's
 //! stream name (`2026/12/03/[$LATEST]<32 hex>`), and the `START` / `END` / `REPORT` lines around each invocation.
 
-use crate::contract::authorizer::{AuthorizerSpec, Backend};
+use crate::contract::authorizer::AuthorizerSpec;
 
 /// `Max Memory Used` in `REPORT` lines: the emulator does not measure a function's memory, so it writes this
 /// nominal figure (capped at the function's memory size).
 pub const NOMINAL_MAX_MEMORY_MB: u32 = 40;
 
-/// The function's name as Lambda knows it (the end of `authorizerFunctionArn`): the runtime's or the Invoke
-/// API's `function_name`, else the authorizer's name (what the emulator's runtimes get as
-/// `AWS_LAMBDA_FUNCTION_NAME`).
+/// The function's name as Lambda knows it ([`crate::contract::authorizer::FunctionSpec::name`]).
 pub fn function_name(spec: &AuthorizerSpec) -> String {
-    match &spec.function.backend {
-        Backend::RuntimeApi(f) => f.function_name.clone(),
-        Backend::InvokeApi(f) => Some(f.function_name.clone()),
-        Backend::InProcess => None,
-    }
-    .unwrap_or_else(|| spec.name.clone())
+    spec.function.name(&spec.name)
 }
 
 /// `/aws/lambda/<function>`.
@@ -26,24 +19,11 @@ pub fn log_group(function: &str) -> String {
 
 /// A new execution environment's stream: its start day (UTC) and 32 random hex digits, as Lambda names them.
 pub fn stream_name(unix_ms: u64) -> String {
-    let (y, m, d) = utc_day(unix_ms / 86_400_000);
+    let (y, m, d, ..) = crate::contract::utc::civil(unix_ms / 1000);
     format!(
         "{y:04}/{m:02}/{d:02}/[$LATEST]{}",
         uuid::Uuid::new_v4().simple()
     )
-}
-
-/// The UTC date of a day since the Unix epoch (Howard Hinnant's civil-from-days).
-fn utc_day(days: u64) -> (i64, u32, u32) {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The figures of one `REPORT` line.
@@ -88,7 +68,7 @@ pub fn invocation(request_id: &str, output: Vec<String>, r: Report) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec, InvokeFunction};
+    use crate::contract::authorizer::{Backend, FunctionBehaviour, FunctionSpec, InvokeFunction};
 
     #[test]
     fn lines_read_as_lambda_writes_them() {
@@ -127,9 +107,6 @@ mod tests {
             "{name}"
         );
         assert_ne!(name, stream_name(1_796_292_000_000));
-        assert_eq!(utc_day(0), (1970, 1, 1));
-        assert_eq!(utc_day(11_016), (2000, 2, 29));
-        assert_eq!(utc_day(20_818), (2026, 12, 31));
     }
 
     #[test]
@@ -144,6 +121,8 @@ mod tests {
             function: FunctionSpec::in_process(FunctionBehaviour::Deny, std::time::Duration::ZERO),
         };
         assert_eq!(function_name(&spec), "A");
+        spec.function.arn_function_name = Some("FromArn".into());
+        assert_eq!(function_name(&spec), "FromArn");
         spec.function.backend = Backend::InvokeApi(InvokeFunction {
             url: "http://127.0.0.1:1".into(),
             function_name: "Fn".into(),

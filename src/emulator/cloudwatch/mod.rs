@@ -226,3 +226,22 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    #[cfg(not(feature = "aws"))]
+    #[tokio::test]
+    async fn without_the_aws_feature_the_flag_says_how_to_rebuild() {
+        let mut tasks = tokio::task::JoinSet::new();
+        let url = "http://127.0.0.1:1";
+        let shutdown = crate::shutdown::Shutdown::new();
+        let e = super::Publisher::start(url, "eu-west-1", &[], shutdown, &mut tasks)
+            .await
+            .unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("--cloudwatch-url http://127.0.0.1:1") && e.contains("--features aws"),
+            "{e}"
+        );
+    }
+}

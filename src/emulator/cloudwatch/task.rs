@@ -18,7 +18,7 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// After shutdown, how long invocations still in flight may keep arriving.
 const DRAIN: Duration = Duration::from_secs(3);
 /// The final flush's bound (CloudWatch may be unreachable by then).
-const LAST_FLUSH: Duration = Duration::from_secs(10);
+const LAST_FLUSH: Duration = Duration::from_secs(5);
 
 /// Where flushes go.
 pub struct Sink {

@@ -153,9 +153,7 @@ impl LiveFunction {
         match &spec.backend {
             Backend::InProcess => Ok(Self::in_process(spec.clone())),
             Backend::InvokeApi(f) => Ok(Self::InvokeApi(f.clone())),
-            Backend::RuntimeApi(f) => Ok(Self::Runtime(
-                start_pool(f, spec.memory_mb, cx, tasks).await?,
-            )),
+            Backend::RuntimeApi(f) => Ok(Self::Runtime(start_pool(f, spec, cx, tasks).await?)),
         }
     }
 
@@ -194,15 +192,13 @@ impl LiveFunction {
 
 async fn start_pool(
     f: &RuntimeFunction,
-    memory_mb: u32,
+    spec: &FunctionSpec,
     cx: StartContext<'_>,
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> anyhow::Result<Arc<Pool>> {
     use anyhow::Context as _;
-    let name = f
-        .function_name
-        .clone()
-        .unwrap_or_else(|| cx.authorizer.to_string());
+    let memory_mb = spec.memory_mb;
+    let name = spec.name(cx.authorizer);
     let record = match &f.record {
         Some(p) => p.clone(),
         None => {

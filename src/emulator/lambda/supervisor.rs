@@ -71,8 +71,13 @@ fn spawn(spec: &ProcessSpec, slot: &Arc<Slot>) -> std::io::Result<Child> {
     let Some(publisher) = &spec.cloudwatch else {
         return command(spec, slot, false).spawn();
     };
-    let mut child = command(spec, slot, true).spawn()?;
     let environment = publisher.new_environment(spec.authorizer_index);
+    let mut cmd = command(spec, slot, true);
+    if let Some(env) = &environment {
+        // What the function sees as `context.log_stream_name` is where its lines go.
+        cmd.env("AWS_LAMBDA_LOG_STREAM_NAME", &*env.stream);
+    }
+    let mut child = cmd.spawn()?;
     slot.set_environment(environment.clone());
     if let Some(environment) = environment {
         if let Some(out) = child.stdout.take() {
