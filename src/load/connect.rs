@@ -13,6 +13,8 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
 use tokio_rustls::TlsConnector;
 
+use crate::metrics::Failure;
+
 /// How to open a connection to the target.
 #[derive(Clone)]
 pub struct Connector {
@@ -47,12 +49,22 @@ impl Connector {
         })
     }
 
-    /// Opens a connection; its driver runs as a task until the connection closes.
-    pub async fn connect(&self) -> anyhow::Result<Sender> {
-        let tcp = tokio::net::TcpStream::connect(self.addr).await?;
-        tcp.set_nodelay(true)?;
-        let tls = self.tls.connect(self.server_name.clone(), tcp).await?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+    /// Opens a connection; its driver runs as a task until the connection closes. A failure says which step
+    /// failed (TCP connect, TLS, the HTTP handshake).
+    pub async fn connect(&self) -> Result<Sender, Failure> {
+        let tcp = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| Failure::connect(self.addr, &e))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| Failure::connect(self.addr, &e))?;
+        let tls = self
+            .tls
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| Failure::tls(&e))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| super::exchange::hyper_failure(&e, "during the HTTP handshake"))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
