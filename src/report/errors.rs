@@ -66,7 +66,10 @@ mod tests {
     fn rows_per_kind_most_frequent_first_with_transports() {
         let mut rec = Recorder::new();
         assert!(error_rows(&rec).is_empty(), "a clean run has no rows");
-        rec.error(Transport::MqttTls, Failure::new(ErrorKind::Connect, "connect: a"));
+        rec.error(
+            Transport::MqttTls,
+            Failure::new(ErrorKind::Connect, "connect: a"),
+        );
         for _ in 0..2 {
             rec.error(Transport::Https, Failure::new(ErrorKind::Tls, "TLS: x"));
         }

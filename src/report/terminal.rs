@@ -147,7 +147,10 @@ fn errors_block(o: &mut String, r: &Report) {
     if r.errors.is_empty() {
         return;
     }
-    let _ = writeln!(o, "errors (unanswered attempts by kind; the first message of each):");
+    let _ = writeln!(
+        o,
+        "errors (unanswered attempts by kind; the first message of each):"
+    );
     for e in &r.errors {
         let transports: Vec<String> = e
             .transports
@@ -268,13 +271,33 @@ fn verdicts(o: &mut String, r: &Report, report_path: Option<&str>) {
     }
     let _ = writeln!(
         o,
-        "result: {} (exit {}){}",
+        "result: {} (exit {}){}{}",
         r.verdict.to_uppercase(),
         r.exit_code,
+        not_judged(r),
         report_path
             .map(|p| format!(" · report {p}"))
             .unwrap_or_default()
     );
+}
+
+/// Why an inconclusive run was not judged: the rules, and the most frequent error's first message.
+fn not_judged(r: &Report) -> String {
+    if r.verdict != "inconclusive" {
+        return String::new();
+    }
+    let names: Vec<&str> = r
+        .invariants
+        .iter()
+        .filter(|v| v.status == crate::invariant::Status::Inconclusive)
+        .map(|v| v.name)
+        .collect();
+    let why = r
+        .errors
+        .first()
+        .map(|e| format!(" ({} {}: {})", e.count, e.kind, e.first_message))
+        .unwrap_or_default();
+    format!(" · not judged: {}{why}", names.join(", "))
 }
 
 fn usd(v: f64) -> String {
