@@ -73,7 +73,7 @@ impl Rule for ForgedNeverInvoked {
         }
         // A ledger that saw nothing of attempts that never reached the target proves nothing either.
         let silent = unanswered::silent(inputs.recorder, &forged);
-        unanswered::judge(&mut v, inputs.recorder, &silent, "forged attempts");
+        unanswered::judge(&mut v, inputs.recorder, &silent, "forged attempt");
         v
     }
 }

@@ -91,7 +91,7 @@ impl Rule for OraclePasses {
             &mut v,
             rec,
             &silent,
-            "attempts the oracle expects to pass the gate",
+            "attempt the oracle expects to pass the gate",
         );
         v
     }

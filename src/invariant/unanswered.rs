@@ -38,7 +38,7 @@ pub fn silent(rec: &Recorder, classes: &[Class]) -> Vec<Silent> {
 }
 
 /// When `silent` is not empty and `v` did not fail: makes `v` inconclusive, saying what went unanswered and
-/// why (`what`: the attempts' name, e.g. "forged attempts"). Returns whether it did.
+/// why (`what`: the attempts' name, singular, e.g. "forged attempt"). Returns whether it did.
 pub fn judge(v: &mut Verdict, rec: &Recorder, silent: &[Silent], what: &str) -> bool {
     if silent.is_empty() || v.status == Status::Fail {
         return false;
@@ -57,14 +57,14 @@ pub fn judge(v: &mut Verdict, rec: &Recorder, silent: &[Silent], what: &str) -> 
                 format!("{} {}", e.count(s.transport, k), k.as_str())
             })
             .collect();
-        parts.push(format!("{} {}", s.sent, s.transport.as_str()));
+        parts.push(format!("{} {}", s.transport.as_str(), s.sent));
         v.evidence.insert(
             parts.len() - 1,
             format!(
-                "{}: none of {} {what} was answered ({})",
-                s.transport.as_str(),
+                "{t}: {} sent, none answered; errors over {t}: {}",
                 s.sent,
-                kinds.join(", ")
+                kinds.join(", "),
+                t = s.transport.as_str(),
             ),
         );
     }
@@ -85,7 +85,7 @@ pub fn judge(v: &mut Verdict, rec: &Recorder, silent: &[Silent], what: &str) -> 
         .unwrap_or_default();
     v.status = Status::Inconclusive;
     v.summary = format!(
-        "nothing to judge: no {what} was answered over {} (transport errors or timeouts){first}",
+        "nothing to judge: no {what} was answered (sent: {}; transport errors or timeouts){first}",
         parts.join(", ")
     );
     true
@@ -149,16 +149,21 @@ mod tests {
         }
         let s = silent(&rec, &[Class::Valid]);
         let mut v = verdict("r", Status::Pass, String::new());
-        assert!(judge(&mut v, &rec, &s, "valid attempts"));
+        assert!(judge(&mut v, &rec, &s, "valid attempt"));
         assert_eq!(v.status, Status::Inconclusive);
-        assert!(v.summary.contains("over 2 https"), "{}", v.summary);
+        assert!(
+            v.summary
+                .contains("no valid attempt was answered (sent: https 2;"),
+            "{}",
+            v.summary
+        );
         assert!(
             v.summary
                 .ends_with("first error: TLS: invalid peer certificate: UnknownIssuer")
         );
         assert_eq!(
             v.evidence[0],
-            "https: none of 2 valid attempts was answered (2 tls)"
+            "https: 2 sent, none answered; errors over https: 2 tls"
         );
         assert_eq!(
             v.evidence[1],
@@ -166,7 +171,7 @@ mod tests {
         );
         assert_eq!(v.details["errors_tls"], 2);
         let mut failed = verdict("r", Status::Fail, "x".into());
-        assert!(!judge(&mut failed, &rec, &s, "valid attempts"));
+        assert!(!judge(&mut failed, &rec, &s, "valid attempt"));
         assert_eq!(failed.status, Status::Fail);
     }
 }

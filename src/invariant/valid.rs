@@ -50,7 +50,7 @@ impl Rule for ValidAllowed {
                 "{} of {sent} valid attempts were refused without the authorizer denying them",
                 other + unexplained
             );
-        } else if unanswered::judge(&mut v, inputs.recorder, &silent, "valid attempts") {
+        } else if unanswered::judge(&mut v, inputs.recorder, &silent, "valid attempt") {
             // Inconclusive: over some transport none of them was answered.
         } else if sent > 0 && allowed + refused + other == 0 {
             v.status = Status::Skipped;

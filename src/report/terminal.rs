@@ -292,10 +292,11 @@ fn not_judged(r: &Report) -> String {
         .filter(|v| v.status == crate::invariant::Status::Inconclusive)
         .map(|v| v.name)
         .collect();
+    let unanswered: u64 = r.errors.iter().map(|e| e.count).sum();
     let why = r
         .errors
         .first()
-        .map(|e| format!(" ({} {}: {})", e.count, e.kind, e.first_message))
+        .map(|e| format!(" · {unanswered} unanswered, first: {}", e.first_message))
         .unwrap_or_default();
     format!(" · not judged: {}{why}", names.join(", "))
 }
