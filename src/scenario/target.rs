@@ -237,6 +237,23 @@ mod tests {
         assert_eq!(authority.as_deref(), Some("[::1]:8443"));
     }
 
+    /// No `ca_file` with verification on: the system's roots are trusted (no longer an error).
+    #[test]
+    fn an_empty_ca_file_means_the_system_roots() {
+        let text = "[target]\nkind = \"external\"\nurl = \"https://x\"\n";
+        let s = crate::scenario::parse(text, "t.toml").unwrap();
+        let Target::External {
+            ca_file,
+            verify_tls,
+            system_roots,
+            ..
+        } = Plan::resolve(s, Path::new("t.toml")).unwrap().target
+        else {
+            panic!("external");
+        };
+        assert_eq!((ca_file, verify_tls, system_roots), (None, true, false));
+    }
+
     #[test]
     fn bad_target_urls_name_the_field_and_the_value() {
         for (line, want) in [
