@@ -52,7 +52,13 @@ pub async fn link_specs(
         let (authority, path) = authority_and_path(plan, embedded, t)?;
         let addr = tokio::net::lookup_host(authority.as_str())
             .await
-            .with_context(|| format!("{}: cannot resolve {authority}", plan.source.display()))?
+            .with_context(|| {
+                format!(
+                    "{}: {}: DNS: cannot resolve {authority}",
+                    plan.source.display(),
+                    field(t)
+                )
+            })?
             .next()
             .with_context(|| {
                 format!(
@@ -131,6 +137,15 @@ fn authority_and_path(
             _ => wss.clone().context("no target.wss_url")?,
         }),
         _ => unreachable_target(),
+    }
+}
+
+/// The scenario field that names an MQTT transport's address.
+fn field(t: Transport) -> &'static str {
+    match t {
+        Transport::MqttTls => "target.mqtt_tls_addr",
+        Transport::Mqtt => "target.mqtt_addr",
+        _ => "target.wss_url",
     }
 }
 

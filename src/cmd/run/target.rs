@@ -87,7 +87,7 @@ pub(super) async fn endpoint(
                 .await
                 .with_context(|| {
                     format!(
-                        "{}: target.url: cannot resolve {authority}",
+                        "{}: target.url: DNS: cannot resolve {authority}",
                         plan.source.display()
                     )
                 })?
