@@ -197,3 +197,33 @@ mod no_verify {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::ErrorKind;
+
+    /// A peer that accepts and closes at once fails the TLS step; a closed port fails the connect step.
+    #[tokio::test]
+    async fn connect_failures_name_their_step() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                drop(s);
+            }
+        });
+        let c = Connector::new(addr, "localhost", None, false, false).unwrap();
+        let f = c.connect().await.err().expect("no TLS server there");
+        assert_eq!(f.kind, ErrorKind::Tls, "{}", f.message);
+        assert!(f.message.starts_with("TLS: "), "{}", f.message);
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let c = Connector::new(closed, "localhost", None, false, false).unwrap();
+        let f = c.connect().await.err().expect("nothing listens");
+        assert_eq!(f.kind, ErrorKind::Connect);
+        assert_eq!(f.message, format!("connect: connection refused ({closed})"));
+    }
+}
