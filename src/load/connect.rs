@@ -214,7 +214,7 @@ mod tests {
             }
         });
         let c = Connector::new(addr, "localhost", None, false, false).unwrap();
-        let f = c.connect().await.err().expect("no TLS server there");
+        let f = c.connect().await.expect_err("no TLS server there");
         assert_eq!(f.kind, ErrorKind::Tls, "{}", f.message);
         assert!(f.message.starts_with("TLS: "), "{}", f.message);
         let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -222,7 +222,7 @@ mod tests {
             .local_addr()
             .unwrap();
         let c = Connector::new(closed, "localhost", None, false, false).unwrap();
-        let f = c.connect().await.err().expect("nothing listens");
+        let f = c.connect().await.expect_err("nothing listens");
         assert_eq!(f.kind, ErrorKind::Connect);
         assert_eq!(f.message, format!("connect: connection refused ({closed})"));
     }
