@@ -7,7 +7,8 @@
 //!   CloudWatch unreachable or access denied), a count below what the answers prove reached the authorizer
 //!   (the witness is not seeing this function), or `Throttles` > 0 (throttled invocations are not counted)
 //!   makes it `inconclusive` with the reason. Never skipped, never a pass.
-//! - A failure the ledger (logs) already proved stays a failure; the count's findings are added as evidence.
+//! - A failure the ledger (logs) already proved stays a failure, and a verdict already inconclusive (forged
+//!   attempts that never reached the target) stays so; the count's findings are added as evidence.
 
 use super::{Status, Verdict};
 use crate::join::cloudwatch::{Reconciliation, WitnessRecord, WitnessStatus};
@@ -62,6 +63,9 @@ pub fn apply(v: &mut Verdict, r: &Reconciliation) {
         };
         v.status = Status::Fail;
     } else if v.status == Status::Fail {
+        v.evidence.extend(reasons);
+    } else if v.status == Status::Inconclusive {
+        // Already unjudgeable (attempts that never reached the target): the witnesses cannot change that.
         v.evidence.extend(reasons);
     } else if !reasons.is_empty() {
         v.status = Status::Inconclusive;
@@ -253,6 +257,12 @@ mod tests {
             assert_eq!(v.status, Status::Inconclusive, "{v:?}");
             assert!(v.summary.contains(want), "{} lacks {want}", v.summary);
         }
+        // Forged attempts that never reached the target stay unjudged, whatever the witnesses say.
+        let mut silent = base(Status::Inconclusive);
+        silent.summary = "forged attempts over mqtt_tls went unanswered".into();
+        let v = judged(silent, &recon(None, metrics(&[15, 15], true, 0)));
+        assert_eq!(v.status, Status::Inconclusive);
+        assert!(v.summary.contains("unanswered"), "{}", v.summary);
         // A logs pass does not survive an unreadable metrics witness.
         let v = judged(
             base(Status::Pass),
