@@ -87,11 +87,10 @@ fn without_aws_support_a_target_aws_scenario_stops_before_any_traffic() {
     assert!(report.is_none(), "no run folder: nothing was sent");
 }
 
-/// CloudWatch unreachable (a closed port): each witness gives up after 3 failed reads, says why, and
-/// `forged_never_invoked` is inconclusive: exit 1, never a pass.
+/// CloudWatch that cannot be read: each witness gives up after 3 failed reads, says why (`error` names
+/// `names`), and `forged_never_invoked` is inconclusive: exit 1, never a pass.
 #[cfg(feature = "aws")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_cloudwatch_is_an_inconclusive_run() {
+async fn unreadable_cloudwatch_is_inconclusive(endpoint_url: &str, names: &str) {
     use crate::support::{emulator, keys, moto};
     use tokenstorm::contract::authorizer::FunctionBehaviour;
 
@@ -103,23 +102,20 @@ async fn unreachable_cloudwatch_is_an_inconclusive_run() {
     let emu = emulator::start(config).await;
     let dir = tempfile::tempdir().unwrap();
     let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
-    // Bound but not listening: connections are refused, and no other test's moto can take the port meanwhile.
-    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
-    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let closed = format!("http://{}", reserved.local_addr().unwrap());
     let body = scenario(
         &emu,
         &private,
         "https = 1.0",
-        &aws_table(&closed, keys::SEED_AUTHORIZER, "both"),
+        &aws_table(endpoint_url, keys::SEED_AUTHORIZER, "both"),
     );
-    let path = write_scenario(dir.path(), "unreachable.toml", &body);
+    let path = write_scenario(dir.path(), "unreadable.toml", &body);
     let out = dir.path().join("out");
     let (o, r) = tokio::task::spawn_blocking(move || {
         run_with_env(&[path.to_str().unwrap()], &out, &moto::AWS_ENV)
     })
     .await
     .unwrap();
+    emu.stop().await;
     let stdout = text(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}{}", text(&o.stderr));
     let r = r.expect("report.json");
@@ -130,14 +126,14 @@ async fn unreachable_cloudwatch_is_an_inconclusive_run() {
     assert!(
         summary.contains("cloudwatch-logs never settled (3 reads in a row failed")
             && summary.contains("cloudwatch-metrics never settled")
-            && summary.contains(&closed),
+            && summary.contains(names),
         "{summary}"
     );
     for w in ["logs", "metrics"] {
         let a = &r["aws"][w];
         assert_eq!(a["status"], "pending", "{a}");
         assert_eq!(a["reads"], serde_json::json!([]), "{a}");
-        assert!(a["error"].as_str().unwrap().contains(&closed), "{a}");
+        assert!(a["error"].as_str().unwrap().contains(names), "{a}");
     }
     assert_eq!(r["invocations"], Value::Null, "no ledger to join");
     assert!(
@@ -145,7 +141,25 @@ async fn unreachable_cloudwatch_is_an_inconclusive_run() {
         "{stdout}"
     );
     assert_schema_valid(&r);
-    emu.stop().await;
+}
+
+/// CloudWatch unreachable: a closed port.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_cloudwatch_is_an_inconclusive_run() {
+    // Bound but not listening: connections are refused, and no other test's moto can take the port meanwhile.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = format!("http://{}", reserved.local_addr().unwrap());
+    unreadable_cloudwatch_is_inconclusive(&closed, &closed).await;
+}
+
+/// CloudWatch that denies the reading identity (moto with IAM authentication on, as AWS denies unknown keys).
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_cloudwatch_is_an_inconclusive_run() {
+    let moto = crate::support::moto::Moto::start_denying();
+    unreadable_cloudwatch_is_inconclusive(&moto.url(), "InvalidClientTokenId").await;
 }
 
 /// What a run judged through moto saw.
