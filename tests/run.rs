@@ -8,6 +8,7 @@ mod mosquitto;
 mod mqtt;
 mod scenarios;
 mod signals;
+mod unjudged;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,13 +1,15 @@
 //! No forged attempt reached the authorizer, over any transport: the ledger shows no invocation for a forged
 //! attempt id (HTTPS: the attempt header; MQTT and WSS: the `ts-<id>` free text of the CONNECT username), and no
 //! forged attempt was answered 200 or CONNACK 0 (which only the authorizer can grant). A join that missed ledger entries (evicted
-//! before they were read) fails too: a run that could not be fully judged never passes.
+//! before they were read) fails too: a run that could not be fully judged never passes. Forged attempts sent
+//! over a transport where none was answered (transport errors, timeouts) make it inconclusive, with or without
+//! a ledger: an empty ledger proves nothing about attempts that never reached the target.
 //!
 //! "Forged" here means the variants the oracle expects the gate to refuse under the run's gate settings; the few
 //! that pass under them (e.g. `duplicated_token` where the first value counts) are judged by
 //! [`super::passes::OraclePasses`].
 
-use super::{Inputs, Rule, Status, Verdict, verdict};
+use super::{Inputs, Rule, Status, Verdict, unanswered, verdict};
 use crate::attempt::oracle::must_be_refused;
 use crate::contract::Class;
 use crate::contract::Transport;
@@ -69,6 +71,9 @@ impl Rule for ForgedNeverInvoked {
                 );
             }
         }
+        // A ledger that saw nothing of attempts that never reached the target proves nothing either.
+        let silent = unanswered::silent(inputs.recorder, &forged);
+        unanswered::judge(&mut v, inputs.recorder, &silent, "forged attempt");
         v
     }
 }

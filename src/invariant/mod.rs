@@ -1,5 +1,6 @@
 //! The rules a run is judged by (DESIGN.md `invariant/`). Each rule looks at the merged measurements and the
-//! ledger join ([`crate::join`]'s summary) and returns a [`Verdict`]: pass, fail, skipped (cannot be judged here) or info (reported only),
+//! ledger join ([`crate::join`]'s summary) and returns a [`Verdict`]: pass, fail, skipped (cannot be judged here),
+//! info (reported only) or inconclusive (there were attempts to judge but none was answered: [`unanswered`]),
 //! with the numbers and examples that back it.
 
 pub mod catalogue;
@@ -7,6 +8,7 @@ pub mod conserve;
 pub mod forged;
 pub mod passes;
 pub mod replay;
+pub mod unanswered;
 pub mod valid;
 
 use std::collections::BTreeMap;
@@ -281,22 +283,78 @@ mod tests {
     }
 
     #[test]
-    fn an_unreachable_target_is_not_judged_as_allowed() {
+    fn an_unreachable_target_is_inconclusive_never_judged_as_allowed() {
+        use crate::metrics::{ErrorKind, Failure};
         let mut rec = Recorder::new();
-        for _ in 0..3 {
-            rec.start(Transport::MqttTls, Class::Valid);
-            rec.end(
+        let forged = Class::Forged(Forgery::BitFlip);
+        for c in [Class::Valid, Class::Valid, Class::Valid, forged] {
+            rec.start(Transport::MqttTls, c);
+            rec.end(Transport::MqttTls, c, Outcome::TransportError, 10, 10, true);
+            rec.error(
                 Transport::MqttTls,
-                Class::Valid,
-                Outcome::TransportError,
-                10,
-                10,
-                true,
+                Failure::new(
+                    ErrorKind::Connect,
+                    "connect: connection refused (127.0.0.1:1)",
+                ),
             );
         }
-        let v = run(&rec, Vec::new());
-        assert_eq!(v[2].name, "valid_allowed");
-        assert_eq!(v[2].status, Status::Skipped, "{:?}", v[2]);
-        assert!(v[2].summary.contains("none of 3"), "{}", v[2].summary);
+        // With a ledger (empty: nothing reached the target) and without one.
+        for v in [
+            run(&rec, Vec::new()),
+            evaluate(&Inputs {
+                recorder: &rec,
+                ledger: None,
+                run_secs: 10,
+                gate: GateSettings::default(),
+            }),
+        ] {
+            assert_eq!(v[0].name, "forged_never_invoked");
+            assert_eq!(v[0].status, Status::Inconclusive, "{:?}", v[0]);
+            assert_eq!(v[2].name, "valid_allowed");
+            assert_eq!(v[2].status, Status::Inconclusive, "{:?}", v[2]);
+            assert!(
+                v[2].summary.contains("sent: mqtt_tls 3;"),
+                "{}",
+                v[2].summary
+            );
+            assert!(
+                v[2].summary
+                    .ends_with("first error: connect: connection refused (127.0.0.1:1)"),
+                "{}",
+                v[2].summary
+            );
+            assert_eq!(v[2].details["errors_connect"], 4);
+            assert_eq!(v[1].status, Status::Pass, "the accounting still holds");
+            assert!(!all_hold(&v));
+        }
+    }
+
+    #[test]
+    fn some_errors_among_answers_are_judged_on_the_answers() {
+        let mut rec = Recorder::new();
+        attempt(&mut rec, Class::Valid, Outcome::Allowed);
+        attempt(&mut rec, Class::Valid, Outcome::Timeout);
+        attempt(
+            &mut rec,
+            Class::Forged(Forgery::BitFlip),
+            Outcome::TransportError,
+        );
+        attempt(
+            &mut rec,
+            Class::Forged(Forgery::BitFlip),
+            Outcome::Forbidden,
+        );
+        let v = run(&rec, vec![row("r-valid-0-0", "allow")]);
+        assert_eq!(v[0].status, Status::Pass, "{:?}", v[0]);
+        assert_eq!(v[2].status, Status::Pass, "{:?}", v[2]);
+        // A forged attempt that went unanswered while the ledger shows another reached the authorizer fails.
+        let mut rec = Recorder::new();
+        attempt(
+            &mut rec,
+            Class::Forged(Forgery::BitFlip),
+            Outcome::TransportError,
+        );
+        let v = run(&rec, vec![row("r-forged.bit_flip-0-0", "deny")]);
+        assert_eq!(v[0].status, Status::Fail, "{:?}", v[0]);
     }
 }

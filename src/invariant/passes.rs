@@ -4,7 +4,7 @@
 //! refused at the gate means the target reads credentials differently from the settings the run judges by:
 //! for a real endpoint, the evidence names the `[gate]` setting to change.
 
-use super::{Inputs, Rule, Status, Verdict, verdict};
+use super::{Inputs, Rule, Status, Verdict, unanswered, verdict};
 use crate::attempt::oracle::{self, Applies, Evidence, GateVerdict};
 use crate::contract::Transport;
 use crate::contract::{Class, Forgery};
@@ -22,12 +22,14 @@ impl Rule for OraclePasses {
         let mut v = verdict(self.name(), Status::Pass, String::new());
         let (mut sent, mut allowed, mut refused, mut unexplained) = (0, 0, 0, 0);
         let mut variants = 0;
+        let mut passing = Vec::new();
         for f in Forgery::ALL {
             let e = oracle::entry(f);
             if e.expected(&inputs.gate) != GateVerdict::Passes {
                 continue;
             }
             let c = Class::Forged(f);
+            passing.push(c);
             let mut sent_f = 0;
             for t in Transport::ALL {
                 let s_t = rec.started(t, c);
@@ -84,6 +86,13 @@ impl Rule for OraclePasses {
                 "{sent} attempts of {variants} forged variants pass the gate under {settings}, as the oracle says ({allowed} allowed)"
             );
         }
+        let silent = unanswered::silent(rec, &passing);
+        unanswered::judge(
+            &mut v,
+            rec,
+            &silent,
+            "attempt the oracle expects to pass the gate",
+        );
         v
     }
 }

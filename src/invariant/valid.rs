@@ -1,9 +1,10 @@
 //! Valid attempts were allowed where the authorizer allows them: every refused valid attempt (HTTPS 403; MQTT a
 //! refusing CONNACK or a close without CONNACK) must be explained by an authorizer deny in the ledger for the same
 //! transport, and none may get another status (5xx, ...). Timeouts and
-//! transport errors are reported but are not authorization decisions.
+//! transport errors are reported but are not authorization decisions; a transport where every valid attempt
+//! went unanswered leaves nothing to judge: inconclusive ([`super::unanswered`]).
 
-use super::{Inputs, Rule, Status, Verdict, verdict};
+use super::{Inputs, Rule, Status, Verdict, unanswered, verdict};
 use crate::contract::Class;
 use crate::contract::Transport;
 use crate::metrics::Outcome;
@@ -42,16 +43,19 @@ impl Rule for ValidAllowed {
                 "{unanswered} valid attempts throttled, timed out or failed in transport (not judged)"
             ));
         }
+        let silent = unanswered::silent(inputs.recorder, &[c]);
         if other > 0 || unexplained > 0 {
             v.status = Status::Fail;
             v.summary = format!(
                 "{} of {sent} valid attempts were refused without the authorizer denying them",
                 other + unexplained
             );
+        } else if unanswered::judge(&mut v, inputs.recorder, &silent, "valid attempt") {
+            // Inconclusive: over some transport none of them was answered.
         } else if sent > 0 && allowed + refused + other == 0 {
             v.status = Status::Skipped;
             v.summary = format!(
-                "none of {sent} valid attempts was answered ({unanswered} throttled, timed out or failed in transport): nothing to judge; check the target's address, TLS name and CA"
+                "none of {sent} valid attempts was answered with an authorization decision ({unanswered} throttled or never sent): nothing to judge"
             );
         } else if unjudged > 0 {
             v.status = Status::Skipped;

@@ -1,4 +1,5 @@
-//! Keep-alive HTTPS connections: TCP, then rustls with the target's CA (or, when asked, no verification),
+//! Keep-alive HTTPS connections: TCP, then rustls with the target's CA and/or the system's roots (or, when
+//! asked, no verification),
 //! SNI = the endpoint name, then a hyper HTTP/1.1 client connection driven by its own task.
 
 use std::net::SocketAddr;
@@ -13,6 +14,8 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
 use tokio_rustls::TlsConnector;
 
+use crate::metrics::Failure;
+
 /// How to open a connection to the target.
 #[derive(Clone)]
 pub struct Connector {
@@ -25,14 +28,15 @@ pub struct Connector {
 pub type Sender = SendRequest<Full<Bytes>>;
 
 impl Connector {
-    /// `ca_file`: the PEM CA to trust; `None` with `verify = false` accepts any certificate.
+    /// Trusts as [`client_config`] says.
     pub fn new(
         addr: SocketAddr,
         server_name: &str,
         ca_file: Option<&Path>,
+        system_roots: bool,
         verify: bool,
     ) -> anyhow::Result<Self> {
-        let config = client_config(ca_file, verify, &[])?;
+        let config = client_config(ca_file, system_roots, verify, &[])?;
         let server_name = ServerName::try_from(
             server_name
                 .trim_start_matches('[')
@@ -47,12 +51,22 @@ impl Connector {
         })
     }
 
-    /// Opens a connection; its driver runs as a task until the connection closes.
-    pub async fn connect(&self) -> anyhow::Result<Sender> {
-        let tcp = tokio::net::TcpStream::connect(self.addr).await?;
-        tcp.set_nodelay(true)?;
-        let tls = self.tls.connect(self.server_name.clone(), tcp).await?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+    /// Opens a connection; its driver runs as a task until the connection closes. A failure says which step
+    /// failed (TCP connect, TLS, the HTTP handshake).
+    pub async fn connect(&self) -> Result<Sender, Failure> {
+        let tcp = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| Failure::connect(self.addr, &e))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| Failure::connect(self.addr, &e))?;
+        let tls = self
+            .tls
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| Failure::tls(&e))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| super::exchange::hyper_failure(&e, "during the HTTP handshake"))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -60,10 +74,11 @@ impl Connector {
     }
 }
 
-/// A rustls client configuration trusting `ca_file` (or, with `verify = false`, any certificate), offering
-/// `alpn` (empty: no ALPN extension).
+/// A rustls client configuration offering `alpn` (empty: no ALPN extension) and trusting `ca_file`; the
+/// system's roots when there is none, or as well when `system_roots`; with `verify = false`, any certificate.
 pub fn client_config(
     ca_file: Option<&Path>,
+    system_roots: bool,
     verify: bool,
     alpn: &[&[u8]],
 ) -> anyhow::Result<rustls::ClientConfig> {
@@ -72,16 +87,12 @@ pub fn client_config(
         .with_safe_default_protocol_versions()
         .context("TLS setup")?;
     let mut config = if verify {
-        let path = ca_file.context("verifying the server certificate needs a CA file")?;
         let mut roots = rustls::RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(path)
-            .with_context(|| format!("cannot read the CA file {}", path.display()))?;
-        for cert in certs {
-            let cert =
-                cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
-            roots
-                .add(cert)
-                .with_context(|| format!("{}: unusable CA certificate", path.display()))?;
+        if let Some(path) = ca_file {
+            add_ca_file(&mut roots, path)?;
+        }
+        if system_roots || ca_file.is_none() {
+            add_system_roots(&mut roots)?;
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
@@ -92,6 +103,41 @@ pub fn client_config(
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(config)
+}
+
+/// Adds every certificate of a PEM file.
+fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> anyhow::Result<()> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("cannot read the CA file {}", path.display()))?;
+    for cert in certs {
+        let cert = cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
+        roots
+            .add(cert)
+            .with_context(|| format!("{}: unusable CA certificate", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Adds the operating system's trusted roots (Debian: /etc/ssl/certs; `SSL_CERT_FILE` / `SSL_CERT_DIR`
+/// override where they are read from). Finding none is an error: nothing could be verified.
+fn add_system_roots(roots: &mut rustls::RootCertStore) -> anyhow::Result<()> {
+    let found = rustls_native_certs::load_native_certs();
+    let (added, _unparsable) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why: Vec<String> = found.errors.iter().map(|e| e.to_string()).collect();
+        anyhow::bail!(
+            "cannot load the system's trusted root certificates{}: set target.ca_file to the CA that signed the endpoint's certificate (or install the ca-certificates package)",
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join("; "))
+            }
+        );
+    }
+    for e in &found.errors {
+        tracing::debug!("system roots: {e}");
+    }
+    Ok(())
 }
 
 /// A TLS server name from a host (IPv6 brackets removed).
@@ -149,5 +195,35 @@ mod no_verify {
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
             self.0.signature_verification_algorithms.supported_schemes()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::ErrorKind;
+
+    /// A peer that accepts and closes at once fails the TLS step; a closed port fails the connect step.
+    #[tokio::test]
+    async fn connect_failures_name_their_step() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                drop(s);
+            }
+        });
+        let c = Connector::new(addr, "localhost", None, false, false).unwrap();
+        let f = c.connect().await.expect_err("no TLS server there");
+        assert_eq!(f.kind, ErrorKind::Tls, "{}", f.message);
+        assert!(f.message.starts_with("TLS: "), "{}", f.message);
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let c = Connector::new(closed, "localhost", None, false, false).unwrap();
+        let f = c.connect().await.expect_err("nothing listens");
+        assert_eq!(f.kind, ErrorKind::Connect);
+        assert_eq!(f.message, format!("connect: connection refused ({closed})"));
     }
 }

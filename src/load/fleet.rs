@@ -19,7 +19,7 @@ use super::username::{Login, UsernameBook};
 use crate::attempt::Planner;
 use crate::attempt::planner::{Credentials, Cursor};
 use crate::contract::{Class, Transport};
-use crate::metrics::{Outcome, Phase, PubEvent, Recorder};
+use crate::metrics::{Failure, Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::MqttPlan;
 use crate::shutdown::Shutdown;
 
@@ -223,7 +223,7 @@ impl<'f> Device<'f> {
             t,
             class,
         };
-        let (outcome, session) = self.connect(&login, &mut sink).await;
+        let (outcome, failure, session) = self.connect(&login, &mut sink).await;
         let end = Instant::now();
         fleet.with_rec(d, |r| {
             r.end(
@@ -233,7 +233,10 @@ impl<'f> Device<'f> {
                 end.saturating_duration_since(intended).as_micros() as u64,
                 end.saturating_duration_since(sent).as_micros() as u64,
                 histograms,
-            )
+            );
+            if let Some(f) = failure {
+                r.error(t, f);
+            }
         });
         if let Some(ticket) = a.ticket
             && outcome == Outcome::Allowed
@@ -244,42 +247,32 @@ impl<'f> Device<'f> {
         session.map(|s| (s, class))
     }
 
-    /// Opens the link and sends CONNECT; the session comes back when the CONNACK allowed it.
+    /// Opens the link and sends CONNECT; the session comes back when the CONNACK allowed it, the failure when
+    /// the attempt went unanswered.
     async fn connect(
         &self,
         login: &Login,
         sink: &mut DeviceSink<'_>,
-    ) -> (Outcome, Option<Session>) {
-        let d = self.cursor.id();
-        let Ok(opened) = tokio::time::timeout(self.fleet.timeout, self.link.open()).await else {
-            return (Outcome::Timeout, None);
+    ) -> (Outcome, Option<Failure>, Option<Session>) {
+        let timeout = self.fleet.timeout;
+        let Ok(opened) = tokio::time::timeout(timeout, self.link.open()).await else {
+            return (Outcome::Timeout, Some(Failure::timeout(timeout)), None);
         };
         for (p, dur) in &opened.timings {
             sink.phase(*p, *dur);
         }
         let link = match opened.result {
             Ok(link) => link,
-            Err(e) => {
-                tracing::debug!("device {d}: {e}");
-                return (Outcome::TransportError, None);
-            }
+            Err(f) => return (Outcome::TransportError, Some(f), None),
         };
         let mqtt = &self.fleet.mqtt;
         let mut s = Session::new(link, mqtt.version);
         let c0 = Instant::now();
-        let (outcome, why) = s
-            .connect(
-                &self.client_id,
-                login,
-                mqtt.keep_alive_s,
-                self.fleet.timeout,
-            )
+        let (outcome, failure) = s
+            .connect(&self.client_id, login, mqtt.keep_alive_s, timeout)
             .await;
         sink.phase(Phase::ConnectConnack, c0.elapsed());
-        if let Some(why) = why {
-            tracing::debug!("device {d}: {why}");
-        }
-        (outcome, (outcome == Outcome::Allowed).then_some(s))
+        (outcome, failure, (outcome == Outcome::Allowed).then_some(s))
     }
 
     /// Keeps an allowed session until the deadline, `mqtt.session_s`, a shutdown or a drop. Returns whether

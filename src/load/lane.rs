@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::connect::{Connector, Sender};
+use super::exchange::Exchanged;
 use super::pacer::{ClosedSlot, OpenSchedule};
 use super::progress::Progress;
 use super::request::{Placement, RequestBook};
@@ -84,7 +85,7 @@ struct Slot {
 struct Lane {
     shared: Arc<Shared>,
     devices: Vec<Device>,
-    tasks: JoinSet<(usize, Option<Sender>, Outcome, Instant)>,
+    tasks: JoinSet<(usize, Exchanged, Instant)>,
     rec: Recorder,
     id_buf: String,
     /// This lane's count of ended attempts, for the progress line (its own: nothing shared per attempt).
@@ -260,21 +261,21 @@ impl Lane {
                 // Nothing to send. A short pause keeps a closed-model slot whose devices are all used up
                 // from spinning until the deadline.
                 tokio::time::sleep(Duration::from_millis(1)).await;
-                return (li, conn, Outcome::Exhausted, Instant::now());
+                return (li, (conn, Outcome::Exhausted, None), Instant::now());
             };
-            let (conn, outcome) =
+            let done =
                 super::exchange::exchange(&shared.connector, conn, req, shared.request_timeout)
                     .await;
-            (li, conn, outcome, Instant::now())
+            (li, done, Instant::now())
         });
     }
 
     /// Records a finished attempt; returns its device's lane index.
     fn complete(
         &mut self,
-        joined: Result<(usize, Option<Sender>, Outcome, Instant), tokio::task::JoinError>,
+        joined: Result<(usize, Exchanged, Instant), tokio::task::JoinError>,
     ) -> Option<usize> {
-        let (li, conn, outcome, end) = match joined {
+        let (li, (conn, outcome, failure), end) = match joined {
             Ok(r) => r,
             Err(e) => {
                 // Left unrecorded on purpose: the counts-conserve verdict reports the missing outcome.
@@ -301,6 +302,9 @@ impl Lane {
             service,
             histograms,
         );
+        if let Some(f) = failure {
+            self.rec.error(Transport::Https, f);
+        }
         self.ended.fetch_add(1, Ordering::Relaxed);
         Some(li)
     }

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 use crate::contract::Transport;
-use crate::metrics::Phase;
+use crate::metrics::{ErrorKind, Failure, Phase};
 use crate::wire::mqtt::WS_SUBPROTOCOL;
 
 /// How to reach the MQTT endpoint of one transport.
@@ -50,7 +50,7 @@ pub enum Link {
 /// Which step failed, and how long the steps that succeeded took.
 pub struct Opened {
     pub timings: Vec<(Phase, Duration)>,
-    pub result: Result<Link, String>,
+    pub result: Result<Link, Failure>,
 }
 
 impl LinkSpec {
@@ -63,7 +63,7 @@ impl LinkSpec {
             Err(e) => {
                 return Opened {
                     timings,
-                    result: Err(format!("TCP connect to {}: {e}", self.addr)),
+                    result: Err(Failure::connect(self.addr, &e)),
                 };
             }
         };
@@ -81,7 +81,7 @@ impl LinkSpec {
             Err(e) => {
                 return Opened {
                     timings,
-                    result: Err(format!("TLS handshake with {}: {e}", self.addr)),
+                    result: Err(Failure::tls(&e)),
                 };
             }
         };
@@ -103,19 +103,38 @@ impl LinkSpec {
         Opened { timings, result }
     }
 
-    async fn upgrade(&self, stream: TlsStream<TcpStream>) -> Result<Ws, String> {
+    async fn upgrade(&self, stream: TlsStream<TcpStream>) -> Result<Ws, Failure> {
         let url = format!("wss://{}{}", self.host, self.path);
-        let mut req = url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| format!("WebSocket request {url}: {e}"))?;
+        // The path's query may carry credentials (AWS accepts a token there): messages name the path only.
+        let shown = url.split('?').next().unwrap_or_default();
+        let ws_err = |e: &dyn std::fmt::Display| {
+            Failure::new(
+                ErrorKind::Websocket,
+                format!("WebSocket: upgrade at {shown}: {e}"),
+            )
+        };
+        let mut req = url.as_str().into_client_request().map_err(|e| ws_err(&e))?;
         req.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             tokio_tungstenite::tungstenite::http::HeaderValue::from_static(WS_SUBPROTOCOL),
         );
-        let (ws, _resp) = tokio_tungstenite::client_async(req, stream)
-            .await
-            .map_err(|e| format!("WebSocket upgrade at {url}: {e}"))?;
+        let (ws, _resp) =
+            tokio_tungstenite::client_async(req, stream)
+                .await
+                .map_err(|e| match e {
+                    tokio_tungstenite::tungstenite::Error::ConnectionClosed
+                    | tokio_tungstenite::tungstenite::Error::AlreadyClosed => {
+                        Failure::closed("during the WebSocket upgrade")
+                    }
+                    tokio_tungstenite::tungstenite::Error::Io(io) => Failure::new(
+                        ErrorKind::Closed,
+                        format!(
+                            "closed: during the WebSocket upgrade: {}",
+                            crate::metrics::error_kind::io_text(&io)
+                        ),
+                    ),
+                    e => ws_err(&e),
+                })?;
         Ok(ws)
     }
 }

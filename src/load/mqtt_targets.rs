@@ -1,6 +1,6 @@
 //! Where each MQTT device group connects: the embedded emulator's MQTT/TLS and MQTT listeners and its HTTPS
-//! listener's `/mqtt` WebSocket, or the external target's addresses. TLS trusts the emulator's CA or the
-//! target's CA (verification on unless the scenario turns it off); SNI and the WebSocket `Host` are the
+//! listener's `/mqtt` WebSocket, or the external target's addresses. TLS trusts the emulator's CA, or the
+//! target's `ca_file` and/or the system's roots (verification on unless the scenario turns it off); SNI and the WebSocket `Host` are the
 //! endpoint name. MQTT over TLS offers ALPN `mqtt`; WebSocket offers no ALPN (as AWS SDKs do).
 
 use std::net::SocketAddr;
@@ -30,16 +30,17 @@ pub async fn link_specs(
     embedded: Option<&Embedded>,
 ) -> anyhow::Result<Vec<(LinkSpec, Range<u32>)>> {
     let name = plan.target.endpoint_name().to_string();
-    let (ca, verify) = match (&plan.target, embedded) {
-        (Target::Embedded { .. }, Some(e)) => (Some(e.ca_file.clone()), true),
+    let (ca, system_roots, verify) = match (&plan.target, embedded) {
+        (Target::Embedded { .. }, Some(e)) => (Some(e.ca_file.clone()), false, true),
         (
             Target::External {
                 ca_file,
                 verify_tls,
+                system_roots,
                 ..
             },
             _,
-        ) => (ca_file.clone(), *verify_tls),
+        ) => (ca_file.clone(), *system_roots, *verify_tls),
         (Target::Embedded { .. }, None) => anyhow::bail!("the embedded emulator is not running"),
     };
     let mut out = Vec::new();
@@ -51,7 +52,13 @@ pub async fn link_specs(
         let (authority, path) = authority_and_path(plan, embedded, t)?;
         let addr = tokio::net::lookup_host(authority.as_str())
             .await
-            .with_context(|| format!("{}: cannot resolve {authority}", plan.source.display()))?
+            .with_context(|| {
+                format!(
+                    "{}: {}: DNS: cannot resolve {authority}",
+                    plan.source.display(),
+                    field(t)
+                )
+            })?
             .next()
             .with_context(|| {
                 format!(
@@ -63,10 +70,16 @@ pub async fn link_specs(
             Transport::Mqtt => None,
             Transport::MqttTls => Some(tls_connector(client_config(
                 ca.as_deref(),
+                system_roots,
                 verify,
                 &[ALPN_MQTT],
             )?)),
-            _ => Some(tls_connector(client_config(ca.as_deref(), verify, &[])?)),
+            _ => Some(tls_connector(client_config(
+                ca.as_deref(),
+                system_roots,
+                verify,
+                &[],
+            )?)),
         };
         let host = match t {
             Transport::Wss => format!("{name}:{}", addr.port()),
@@ -124,6 +137,15 @@ fn authority_and_path(
             _ => wss.clone().context("no target.wss_url")?,
         }),
         _ => unreachable_target(),
+    }
+}
+
+/// The scenario field that names an MQTT transport's address.
+fn field(t: Transport) -> &'static str {
+    match t {
+        Transport::MqttTls => "target.mqtt_tls_addr",
+        Transport::Mqtt => "target.mqtt_addr",
+        _ => "target.wss_url",
     }
 }
 

@@ -16,25 +16,27 @@ use super::codec::{DecodeError, In, Out, decode, encode};
 use super::link::Link;
 use super::username::Login;
 use crate::contract::MqttVersion;
-use crate::metrics::{Outcome, PubEvent};
+use crate::metrics::{ErrorKind, Failure, Outcome, PubEvent};
 pub use state::{SessionSpec, SessionState, Sink};
 
-/// What the server answered to CONNECT, as the attempt's outcome.
-pub fn connack_outcome(read: Result<In, ReadError>) -> (Outcome, Option<String>) {
+/// What the server answered to CONNECT, as the attempt's outcome, and why it went unanswered (`timeout`: no
+/// answer within `timeout`).
+pub fn connack_outcome(
+    read: Result<In, ReadError>,
+    timeout: Duration,
+) -> (Outcome, Option<Failure>) {
+    let failed = |kind, m: String| (Outcome::TransportError, Some(Failure::new(kind, m)));
     match read {
         Ok(In::ConnAck { code: 0 }) => (Outcome::Allowed, None),
-        Ok(In::ConnAck { code }) => (
-            Outcome::Refused,
-            Some(format!("CONNACK return/reason code {code:#04x}")),
-        ),
-        Ok(other) => (
-            Outcome::TransportError,
-            Some(format!("expected CONNACK, got {other:?}")),
+        Ok(In::ConnAck { .. }) => (Outcome::Refused, None),
+        Ok(other) => failed(
+            ErrorKind::Mqtt,
+            format!("MQTT: expected CONNACK, got {other:?}"),
         ),
         // An MQTT 5 server may send DISCONNECT instead; the connection then closes without CONNACK.
         Err(ReadError::Closed) => (Outcome::ClosedWithoutConnack, None),
-        Err(ReadError::Codec(e)) => (Outcome::TransportError, Some(format!("bad packet: {e}"))),
-        Err(ReadError::Timeout) => (Outcome::Timeout, None),
+        Err(ReadError::Codec(e)) => failed(ErrorKind::Mqtt, format!("MQTT: bad packet: {e}")),
+        Err(ReadError::Timeout) => (Outcome::Timeout, Some(Failure::timeout(timeout))),
     }
 }
 
@@ -93,24 +95,24 @@ impl Session {
         login: &Login,
         keep_alive_s: u16,
         timeout: Duration,
-    ) -> (Outcome, Option<String>) {
+    ) -> (Outcome, Option<Failure>) {
         let out = Out::Connect {
             client_id,
             username: &login.username,
             password: login.password.as_deref().unwrap_or(""),
             keep_alive_s,
         };
-        if let Err(e) = self.write(out).await {
+        if self.write(out).await.is_err() {
             return (
                 Outcome::TransportError,
-                Some(format!("writing CONNECT: {e}")),
+                Some(Failure::closed("while sending CONNECT")),
             );
         }
         let read = match tokio::time::timeout(timeout, self.read()).await {
             Ok(r) => r,
             Err(_) => Err(ReadError::Timeout),
         };
-        connack_outcome(read)
+        connack_outcome(read, timeout)
     }
 }
 
@@ -219,19 +221,39 @@ mod tests {
 
     #[test]
     fn connack_answers_become_outcomes() {
+        let t = Duration::from_secs(5);
+        let outcome = |r| connack_outcome(r, t).0;
         let ack = |code| Ok(In::ConnAck { code });
-        assert_eq!(connack_outcome(ack(0)).0, Outcome::Allowed);
-        assert_eq!(connack_outcome(ack(5)).0, Outcome::Refused);
-        assert_eq!(connack_outcome(ack(0x87)).0, Outcome::Refused);
+        assert_eq!(outcome(ack(0)), Outcome::Allowed);
+        assert_eq!(outcome(ack(5)), Outcome::Refused);
+        assert_eq!(outcome(ack(0x87)), Outcome::Refused);
         assert_eq!(
-            connack_outcome(Err(ReadError::Codec("bad".into()))).0,
+            outcome(Err(ReadError::Codec("bad".into()))),
             Outcome::TransportError
         );
         assert_eq!(
-            connack_outcome(Err(ReadError::Closed)).0,
+            outcome(Err(ReadError::Closed)),
             Outcome::ClosedWithoutConnack
         );
-        assert_eq!(connack_outcome(Err(ReadError::Timeout)).0, Outcome::Timeout);
-        assert_eq!(connack_outcome(Ok(In::Other)).0, Outcome::TransportError);
+        assert_eq!(outcome(Err(ReadError::Timeout)), Outcome::Timeout);
+        assert_eq!(outcome(Ok(In::Other)), Outcome::TransportError);
+    }
+
+    #[test]
+    fn unanswered_connects_say_why_and_answers_carry_no_failure() {
+        let t = Duration::from_secs(5);
+        assert_eq!(connack_outcome(Ok(In::ConnAck { code: 5 }), t).1, None);
+        assert_eq!(connack_outcome(Err(ReadError::Closed), t).1, None);
+        let f = connack_outcome(Err(ReadError::Codec("bad".into())), t)
+            .1
+            .unwrap();
+        assert_eq!(
+            (f.kind, f.message.as_str()),
+            (ErrorKind::Mqtt, "MQTT: bad packet: bad")
+        );
+        let f = connack_outcome(Err(ReadError::Timeout), t).1.unwrap();
+        assert_eq!(f.message, "timeout: no answer within 5 s");
+        let f = connack_outcome(Ok(In::Other), t).1.unwrap();
+        assert_eq!(f.kind, ErrorKind::Mqtt);
     }
 }

@@ -1,10 +1,14 @@
 //! Measurements (DESIGN.md `metrics/`): per-task [`Recorder`]s with enum-indexed counters and HdrHistograms,
 //! merged at the end. Labels are bounded enums ([`crate::contract::Transport`], [`crate::contract::Class`], [`Outcome`]).
 
+pub mod error_kind;
+pub mod errors;
 pub mod outcome;
 pub mod phase;
 pub mod recorder;
 
+pub use error_kind::{ErrorKind, Failure};
+pub use errors::{ErrorTable, FirstError};
 pub use outcome::Outcome;
 pub use phase::{Phase, PubEvent};
 pub use recorder::Recorder;

@@ -3,7 +3,7 @@
 
 use hdrhistogram::Histogram;
 
-use super::{Outcome, Phase, PubEvent};
+use super::{ErrorTable, Failure, Outcome, Phase, PubEvent};
 use crate::contract::Class;
 use crate::contract::Transport;
 
@@ -55,6 +55,8 @@ pub struct Recorder {
     pubs: Vec<u64>,
     /// Attempts the schedule wanted that could not start before the deadline (the device was behind).
     pub missed: u64,
+    /// Why attempts went unanswered (transport errors and timeouts), by kind.
+    errors: ErrorTable,
 }
 
 impl Default for Recorder {
@@ -67,6 +69,7 @@ impl Default for Recorder {
             phases: vec![None; PHASES],
             pubs: vec![0; PUBS],
             missed: 0,
+            errors: ErrorTable::default(),
         }
     }
 }
@@ -97,6 +100,16 @@ impl Recorder {
             record(self.latency[i].get_or_insert_with(new_hist), latency_us);
             record(self.service[i].get_or_insert_with(new_hist), service_us);
         }
+    }
+
+    /// Why an attempt ended `transport_error` or `timeout` (recorded beside [`Self::end`]).
+    pub fn error(&mut self, t: Transport, f: Failure) {
+        self.errors.record(t, f);
+    }
+
+    /// The unanswered attempts by kind, with the first message of each.
+    pub fn errors(&self) -> &ErrorTable {
+        &self.errors
     }
 
     /// A timed phase of a connection or message (recorded whatever the attempt's outcome).
@@ -153,6 +166,7 @@ impl Recorder {
             }
         }
         self.missed += other.missed;
+        self.errors.merge(&other.errors);
     }
 
     pub fn started(&self, t: Transport, c: Class) -> u64 {
@@ -214,7 +228,9 @@ mod tests {
         b.start(t, Class::Valid);
         b.end(t, Class::Valid, Outcome::Timeout, 7, 7, false);
         b.missed = 3;
+        b.error(t, Failure::timeout(std::time::Duration::from_secs(5)));
         a.merge(&b);
+        assert_eq!(a.errors().kind_total(crate::metrics::ErrorKind::Timeout), 1);
         assert_eq!(a.started(t, Class::Valid), 101);
         assert_eq!(a.ended_total(t, Class::Valid), 101);
         assert_eq!(a.ended(t, Class::Valid, Outcome::Timeout), 1);

@@ -70,6 +70,7 @@ pub fn build(p: Parts<'_>) -> Report {
         },
         transports: super::transports::transport_rows(p.recorder, &plan.groups),
         results: model::result_rows(p.recorder, &plan.gate),
+        errors: super::errors::error_rows(p.recorder),
         phases: super::transports::phase_rows(p.recorder),
         phases_by_kind: super::transports::phase_kind_rows(p.recorder),
         invocations: p

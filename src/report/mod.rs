@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cost;
+pub mod errors;
 pub mod json;
 pub mod model;
 pub mod redact;

@@ -28,6 +28,8 @@ pub struct Report {
     pub transports: Vec<super::transports::TransportRow>,
     /// One row per (transport, class, outcome) that occurred.
     pub results: Vec<ResultRow>,
+    /// Why attempts went unanswered: one row per error kind that occurred; empty on a clean run.
+    pub errors: Vec<super::errors::ErrorRow>,
     /// Connection phases and message latencies per (transport, class, phase).
     pub phases: Vec<super::transports::PhaseRow>,
     /// The same per class kind (forged variants merged), as the terminal shows them.
@@ -37,7 +39,7 @@ pub struct Report {
     /// What the run would cost on AWS, by credential class, with a 24 h projection; `null` without a ledger.
     pub cost: Option<super::cost::Cost>,
     pub invariants: Vec<Verdict>,
-    /// `pass` when no invariant failed, else `fail`.
+    /// `fail` when an invariant failed, else `inconclusive` when one could not be judged, else `pass`.
     pub verdict: String,
     pub exit_code: u8,
 }

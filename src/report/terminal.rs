@@ -30,6 +30,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     header(&mut o, r);
     let _ = writeln!(o);
     latency_table(&mut o, r);
+    errors_block(&mut o, r);
     let _ = writeln!(o);
     transport_table(&mut o, r);
     phase_table(&mut o, r);
@@ -114,7 +115,7 @@ fn latency_table(o: &mut String, r: &Report) {
             "  {:<8} {:<34} {:<26} {:>8} {cols}",
             row.transport,
             marked_label(&row.class, &row.variant, row.passes_gate),
-            row.outcome,
+            outcome_cell(r, row),
             row.count
         );
     }
@@ -123,6 +124,46 @@ fn latency_table(o: &mut String, r: &Report) {
             o,
             "  † passes the gate under {} (in effect a valid credential; `tokenstorm catalogue`)",
             r.target.gate.describe()
+        );
+    }
+}
+
+/// The outcome, with the error kinds seen over the row's transport for `transport_error`
+/// (`transport_error (tls)`).
+fn outcome_cell(r: &Report, row: &super::model::ResultRow) -> String {
+    if row.outcome != "transport_error" {
+        return row.outcome.clone();
+    }
+    let kinds = super::errors::transport_error_kinds(&r.errors, &row.transport);
+    if kinds.is_empty() {
+        row.outcome.clone()
+    } else {
+        format!("{} ({})", row.outcome, kinds.join(", "))
+    }
+}
+
+/// Why attempts went unanswered: kind, count, transports and the first message; nothing on a clean run.
+fn errors_block(o: &mut String, r: &Report) {
+    if r.errors.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "errors (unanswered attempts by kind; the first message of each):"
+    );
+    for e in &r.errors {
+        let transports: Vec<String> = e
+            .transports
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<9} {:>8}  {}  [{}]",
+            e.kind,
+            e.count,
+            e.first_message,
+            transports.join(", ")
         );
     }
 }
@@ -230,13 +271,34 @@ fn verdicts(o: &mut String, r: &Report, report_path: Option<&str>) {
     }
     let _ = writeln!(
         o,
-        "result: {} (exit {}){}",
+        "result: {} (exit {}){}{}",
         r.verdict.to_uppercase(),
         r.exit_code,
+        not_judged(r),
         report_path
             .map(|p| format!(" · report {p}"))
             .unwrap_or_default()
     );
+}
+
+/// Why an inconclusive run was not judged: the rules, and the most frequent error's first message.
+fn not_judged(r: &Report) -> String {
+    if r.verdict != "inconclusive" {
+        return String::new();
+    }
+    let names: Vec<&str> = r
+        .invariants
+        .iter()
+        .filter(|v| v.status == crate::invariant::Status::Inconclusive)
+        .map(|v| v.name)
+        .collect();
+    let unanswered: u64 = r.errors.iter().map(|e| e.count).sum();
+    let why = r
+        .errors
+        .first()
+        .map(|e| format!(" · {unanswered} unanswered, first: {}", e.first_message))
+        .unwrap_or_default();
+    format!(" · not judged: {}{why}", names.join(", "))
 }
 
 fn usd(v: f64) -> String {

@@ -133,9 +133,11 @@ pub struct TargetSection {
     pub url: String,
     /// External emulator's admin listener (`http://host:port`) for the ledger join; empty: not checked.
     pub admin_url: String,
-    /// External only: PEM file of the CA to trust.
+    /// External only: PEM file of the CA to trust (instead of the system's roots); empty: the system's roots.
     pub ca_file: PathBuf,
     pub verify_tls: bool,
+    /// External only, with `ca_file`: trust the system's roots too.
+    pub system_roots: bool,
     /// External MQTT over TLS (ALPN `mqtt`): `host:port`.
     pub mqtt_tls_addr: String,
     /// External plain MQTT over TCP: `host:port`.
@@ -274,6 +276,7 @@ impl Default for TargetSection {
             admin_url: String::new(),
             ca_file: PathBuf::new(),
             verify_tls: true,
+            system_roots: false,
             mqtt_tls_addr: String::new(),
             mqtt_addr: String::new(),
             wss_url: String::new(),

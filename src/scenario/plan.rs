@@ -58,8 +58,11 @@ pub enum Target {
         /// MQTT over WebSocket: (`host:port`, path).
         wss: Option<(String, String)>,
         admin_url: Option<String>,
+        /// `None`: trust the system's roots.
         ca_file: Option<PathBuf>,
         verify_tls: bool,
+        /// With `ca_file`: trust the system's roots as well.
+        system_roots: bool,
     },
 }
 

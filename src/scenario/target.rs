@@ -119,6 +119,7 @@ fn external(
         admin_url,
         ca_file,
         verify_tls: t.verify_tls,
+        system_roots: t.system_roots,
     })
 }
 
@@ -171,16 +172,13 @@ fn wss_endpoint(
     }
 }
 
-/// The CA file (relative to the scenario), required when `verify_tls` is set.
+/// The CA file (relative to the scenario); `None` (empty): the system's roots are trusted.
 fn ca_file(
     t: &TargetSection,
     file: &Path,
     err: &impl Fn(&str, String) -> ScenarioError,
 ) -> Result<Option<PathBuf>, ScenarioError> {
     if t.ca_file.as_os_str().is_empty() {
-        if t.verify_tls {
-            return Err(err("target.ca_file", "needed when target.verify_tls = true (the CA that signed the endpoint's certificate)".into()));
-        }
         return Ok(None);
     }
     let p = relative_to(file, &t.ca_file);
@@ -237,6 +235,23 @@ mod tests {
             panic!("external");
         };
         assert_eq!(authority.as_deref(), Some("[::1]:8443"));
+    }
+
+    /// No `ca_file` with verification on: the system's roots are trusted (no longer an error).
+    #[test]
+    fn an_empty_ca_file_means_the_system_roots() {
+        let text = "[target]\nkind = \"external\"\nurl = \"https://x\"\n";
+        let s = crate::scenario::parse(text, "t.toml").unwrap();
+        let Target::External {
+            ca_file,
+            verify_tls,
+            system_roots,
+            ..
+        } = Plan::resolve(s, Path::new("t.toml")).unwrap().target
+        else {
+            panic!("external");
+        };
+        assert_eq!((ca_file, verify_tls, system_roots), (None, true, false));
     }
 
     #[test]

@@ -64,6 +64,27 @@ def test_a_failing_report_validates_too(tmp_path):
     assert forged["total_pusd"] > 0 and forged["per_24h_usd"] > 0
 
 
+def test_an_inconclusive_report_with_errors_validates(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scenario = tmp_path / "closed.toml"
+    scenario.write_text(
+        "[run]\nduration_s = 1.0\nrate_per_s = 50.0\n[devices]\ncount = 4\n"
+        "[transports]\nhttps = 1.0\nmqtt_tls = 1.0\n"
+        f'[target]\nkind = "external"\nurl = "https://127.0.0.1:{port}"\nmqtt_tls_addr = "127.0.0.1:{port}"\n'
+    )
+    proc, report = run(tmp_path, scenario)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["verdict"] == "inconclusive"
+    [row] = report["errors"]
+    assert row["kind"] == "connect" and row["first_message"] == f"connect: connection refused (127.0.0.1:{port})"
+    assert set(row["transports"]) == {"https", "mqtt_tls"}
+
+
 def test_the_schema_rejects_a_drifted_report(tmp_path):
     proc, report = run(tmp_path, ROOT / "scenarios" / "quickstart.toml", "--attempts", "50", "--duration", "60")
     report["unexpected"] = 1

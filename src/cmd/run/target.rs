@@ -8,6 +8,8 @@ pub(super) struct Endpoint {
     pub(super) addr: SocketAddr,
     pub(super) url: String,
     pub(super) ca_file: Option<PathBuf>,
+    /// Trust the system's roots (always when `ca_file` is `None`).
+    pub(super) system_roots: bool,
     pub(super) verify: bool,
 }
 
@@ -62,6 +64,7 @@ pub(super) async fn endpoint(
                 addr,
                 url: format!("https://{addr}"),
                 ca_file: Some(emu.ca_cert_path().to_path_buf()),
+                system_roots: false,
                 verify: true,
             }))
         }
@@ -76,6 +79,7 @@ pub(super) async fn endpoint(
                 authority: Some(authority),
                 ca_file,
                 verify_tls,
+                system_roots,
                 ..
             },
             _,
@@ -84,7 +88,7 @@ pub(super) async fn endpoint(
                 .await
                 .with_context(|| {
                     format!(
-                        "{}: target.url: cannot resolve {authority}",
+                        "{}: target.url: DNS: cannot resolve {authority}",
                         plan.source.display()
                     )
                 })?
@@ -99,6 +103,7 @@ pub(super) async fn endpoint(
                 addr,
                 url: format!("https://{authority}"),
                 ca_file: ca_file.clone(),
+                system_roots: *system_roots,
                 verify: *verify_tls,
             }))
         }
@@ -152,6 +157,7 @@ pub(super) async fn prepare(
                 e.addr,
                 plan.target.endpoint_name(),
                 e.ca_file.as_deref(),
+                e.system_roots,
                 e.verify,
             )?;
             let shape = RequestShape {
