@@ -263,13 +263,13 @@ fn verdicts(o: &mut String, r: &Report, report_path: Option<&str>) {
     for v in &r.invariants {
         let _ = writeln!(
             o,
-            "  {:<7} {:<22} {}",
+            "  {:<12} {:<22} {}",
             v.status.as_str().to_uppercase(),
             v.name,
             v.summary
         );
         for e in v.evidence.iter().take(5) {
-            let _ = writeln!(o, "          {:<22} · {e}", "");
+            let _ = writeln!(o, "               {:<22} · {e}", "");
         }
     }
     let _ = writeln!(
