@@ -78,6 +78,18 @@ impl Rule for ForgedNeverInvoked {
     }
 }
 
+/// A configured ledger that could not be read leaves nothing to judge the invocations by: a verdict that would
+/// pass or be skipped becomes inconclusive with the reason (a failure, proven by the answers alone, stays).
+pub fn unreadable_ledger(v: &mut Verdict, why: &str) {
+    if matches!(v.status, Status::Pass | Status::Skipped) {
+        v.status = Status::Inconclusive;
+        v.summary = format!(
+            "cannot tell whether forged attempts reached the authorizer: {why} (fix target.admin_url or the emulator's admin listener)"
+        );
+        v.evidence.insert(0, why.to_string());
+    }
+}
+
 /// Counts the forged attempts sent and those answered as allowed, with evidence per transport and class.
 fn count_answers(rec: &Recorder, forged: &[Class], v: &mut Verdict) -> (u64, u64) {
     let mut sent = 0;

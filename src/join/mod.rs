@@ -130,22 +130,21 @@ async fn drain_until(mut witness: Box<dyn Witness>, stop: Shutdown) -> Box<dyn W
 }
 
 impl Running {
-    /// Stops the periodic drains and finishes the witness. `None` (with a warning on stderr) when the final
-    /// drain failed or the draining task died: the run is then judged without a ledger.
-    pub async fn finish(self) -> Option<LedgerSummary> {
+    /// Stops the periodic drains and finishes the witness. `Err` (the reason, also warned on stderr) when the
+    /// final drain failed or the draining task died: the run then has no ledger, and the rules that needed one
+    /// are inconclusive.
+    pub async fn finish(self) -> Result<LedgerSummary, String> {
         self.stop.trigger();
+        let failed = |why: String| {
+            eprintln!("warning: {why}");
+            Err(why)
+        };
         match self.task.await {
             Ok(witness) => match witness.finish().await {
-                Ok(summary) => Some(summary),
-                Err(e) => {
-                    eprintln!("warning: cannot read the external ledger: {e:#}");
-                    None
-                }
+                Ok(summary) => Ok(summary),
+                Err(e) => failed(format!("cannot read the external ledger: {e:#}")),
             },
-            Err(e) => {
-                eprintln!("warning: the ledger join stopped: {e}");
-                None
-            }
+            Err(e) => failed(format!("the ledger join stopped: {e}")),
         }
     }
 }

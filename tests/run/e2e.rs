@@ -166,10 +166,12 @@ fn the_closed_model_runs_its_attempt_budget_with_per_device_tokens() {
     assert_eq!(counts.values().sum::<u64>(), 120);
 }
 
-/// The generator against an emulator it did not start: credentials from PEM files, the CA from the target,
-/// and the ledger joined through the emulator's admin API.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_external_emulator_is_judged_through_its_admin_ledger() {
+/// An emulator the run did not start (the seed authorizer, an admin listener), and a scenario aimed at it
+/// with PEM credentials, its CA and `admin_url` = `admin` (`None`: the emulator's own admin listener).
+async fn external_target(
+    dir: &std::path::Path,
+    admin: Option<String>,
+) -> (crate::support::emulator::Handle, std::path::PathBuf) {
     use crate::support::{emulator, keys};
     use tokenstorm::contract::authorizer::FunctionBehaviour;
 
@@ -178,19 +180,29 @@ async fn an_external_emulator_is_judged_through_its_admin_ledger() {
         Some(keys::SEED_AUTHORIZER),
     ))
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
-    let admin = emu.addrs().admin.expect("admin listener");
+    let (private, _) = keys::write_pems(keys::signing_key(), dir, "signer");
+    let admin =
+        admin.unwrap_or_else(|| format!("http://{}", emu.addrs().admin.expect("admin listener")));
     let body = format!(
         "[run]\nduration_s = 60.0\nmax_attempts = 150\nrate_per_s = 1000.0\n\
          [devices]\ncount = 10\ntoken = \"per_device\"\n\
          [keys]\nprivate_key_files = [{private:?}]\n\
-         [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{}\"\nadmin_url = \"http://{admin}\"\nca_file = {:?}\n\
+         [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{}\"\nadmin_url = \"{admin}\"\nca_file = {:?}\n\
          [mix]\nvalid = 1.0\nforged = 1.0\nreplayed = 1.0\n",
         emu.https_port(),
         emu.ca_cert_path(),
     );
-    let path = write_scenario(dir.path(), "external.toml", &body);
+    let path = write_scenario(dir, "external.toml", &body);
+    (emu, path)
+}
+
+/// The generator against an emulator it did not start: credentials from PEM files, the CA from the target,
+/// and the ledger joined through the emulator's admin API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_emulator_is_judged_through_its_admin_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let (emu, path) = external_target(dir.path(), None).await;
+    let admin = emu.addrs().admin.expect("admin listener");
     let out = dir.path().join("out");
     let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
         .await
@@ -221,6 +233,41 @@ async fn an_external_emulator_is_judged_through_its_admin_ledger() {
             .iter()
             .all(|e| e.attempt_id.as_deref().is_some_and(may_reach))
     );
+    emu.stop().await;
+}
+
+/// An `admin_url` that cannot be read is an unreadable witness: the run cannot tell whether forged attempts
+/// reached the authorizer, so `forged_never_invoked` is inconclusive and the run exits 1 (never skipped, never a pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_admin_ledger_is_inconclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (emu, path) = external_target(dir.path(), Some(format!("http://{closed}"))).await;
+    let out = dir.path().join("out");
+    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let r = r.unwrap();
+    assert_eq!(r["verdict"], "inconclusive");
+    let v = invariant(&r, "forged_never_invoked");
+    assert_eq!(v["status"], "inconclusive", "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("cannot read the external ledger")
+            && summary.contains(&closed.to_string()),
+        "{summary}"
+    );
+    assert!(text(&o.stdout).contains("result: INCONCLUSIVE (exit 1)"));
     emu.stop().await;
 }
 

@@ -208,7 +208,7 @@ async fn session(
     // The emulator's ledger is bounded: join it while the load runs, not only at the end.
     let joining = witness(&plan, emulator.as_ref(), &run_id)
         .await
-        .map(join::spawn);
+        .map(|w| w.map(join::spawn));
     let result = load::groups::run(
         load::groups::Parts {
             plan: &plan,
@@ -228,13 +228,18 @@ async fn session(
             result.recorder.total_ended()
         );
     }
-    let mut ledger = match joining {
-        Some(j) => j.finish().await,
-        None => None,
+    let joined = match joining {
+        Ok(Some(j)) => j.finish().await.map(Some),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
     };
     if let Some(emu) = emulator {
         stop_embedded(emu, &emu_shutdown).await;
     }
+    let (mut ledger, unreadable) = match joined {
+        Ok(l) => (l, None),
+        Err(why) => (None, Some(why)),
+    };
     let aws = match cloudwatch {
         Some(cw) => {
             let span = join::cloudwatch::LoadSpan {
@@ -247,7 +252,12 @@ async fn session(
         }
         None => None,
     };
-    let verdicts = judge(&plan, &result, ledger.as_ref(), aws.as_ref());
+    let witnessed = Witnessed {
+        ledger: ledger.as_ref(),
+        aws: aws.as_ref(),
+        unreadable: unreadable.as_deref(),
+    };
+    let verdicts = judge(&plan, &result, &witnessed);
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,
@@ -311,26 +321,36 @@ async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown) {
     }
 }
 
+/// What the run's witnesses saw.
+struct Witnessed<'a> {
+    /// The joined ledger (the embedded or an external emulator's, or CloudWatch Logs' witness lines).
+    ledger: Option<&'a join::LedgerSummary>,
+    /// The CloudWatch reconciliation (`[target.aws]`).
+    aws: Option<&'a join::cloudwatch::Reconciliation>,
+    /// Why a configured ledger (`target.admin_url`) could not be read.
+    unreadable: Option<&'a str>,
+}
+
 /// Every invariant on the load's measurements and the join (with the CloudWatch count folded into
-/// `forged_never_invoked`), then the catalogue's coverage of the transports in use.
-fn judge(
-    plan: &Plan,
-    result: &load::LoadResult,
-    ledger: Option<&join::LedgerSummary>,
-    aws: Option<&join::cloudwatch::Reconciliation>,
-) -> Vec<invariant::Verdict> {
+/// `forged_never_invoked`, and an unreadable ledger making it inconclusive), then the catalogue's coverage of
+/// the transports in use.
+fn judge(plan: &Plan, result: &load::LoadResult, seen: &Witnessed<'_>) -> Vec<invariant::Verdict> {
     let mut verdicts = invariant::evaluate(&invariant::Inputs {
         recorder: &result.recorder,
-        ledger,
+        ledger: seen.ledger,
         run_secs: result.elapsed.as_secs(),
         gate: plan.gate,
     });
-    if let Some(r) = aws
-        && let Some(v) = verdicts
-            .iter_mut()
-            .find(|v| v.name == "forged_never_invoked")
+    if let Some(v) = verdicts
+        .iter_mut()
+        .find(|v| v.name == "forged_never_invoked")
     {
-        invariant::forged_count::apply(v, r);
+        if let Some(r) = seen.aws {
+            invariant::forged_count::apply(v, r);
+        }
+        if let Some(why) = seen.unreadable {
+            invariant::forged::unreadable_ledger(v, why);
+        }
     }
     let in_use: Vec<Transport> = Transport::ALL
         .into_iter()

@@ -41,13 +41,14 @@ fn join_spec(plan: &Plan, run_id: &str) -> join::Spec {
 }
 
 /// The witness of the run's authorizer invocations: the embedded emulator's ledger, or an external emulator's
-/// through its `admin_url`; `None` (judged without a ledger) for a real endpoint or an unreachable admin URL,
-/// and with `[target.aws]` (CloudWatch is the witness then, read after the load).
+/// through its `admin_url`; `Ok(None)` (judged without a ledger) for a real endpoint, and with `[target.aws]`
+/// (CloudWatch is the witness then, read after the load); `Err` (the reason, warned on stderr) when the
+/// `admin_url` ledger cannot be read: the rules that need it are then inconclusive, never skipped.
 pub(super) async fn witness(
     plan: &Plan,
     emulator: Option<&RunningEmulator>,
     run_id: &str,
-) -> Option<Box<dyn join::Witness>> {
+) -> Result<Option<Box<dyn join::Witness>>, String> {
     let source = match (emulator, &plan.target) {
         (Some(emu), _) => join::Source::InProcess(emu.ledger()),
         (
@@ -58,13 +59,14 @@ pub(super) async fn witness(
                 ..
             },
         ) => join::Source::Admin(url),
-        _ => return None,
+        _ => return Ok(None),
     };
-    match join::start(source, &join_spec(plan, run_id)).await {
-        Ok(w) => Some(w),
-        Err(e) => {
-            eprintln!("warning: cannot read the external ledger: {e:#}");
-            None
-        }
-    }
+    join::start(source, &join_spec(plan, run_id))
+        .await
+        .map(Some)
+        .map_err(|e| {
+            let why = format!("cannot read the external ledger: {e:#}");
+            eprintln!("warning: {why}");
+            why
+        })
 }
