@@ -223,6 +223,7 @@ fn invoke_once(
             state_dir: &args.state_dir,
             metrics,
             cloudwatch: None,
+            function_log: None,
             shutdown: shutdown.clone(),
         };
         let live = LiveFunction::start(&spec.function, cx, &mut tasks).await?;

@@ -37,6 +37,10 @@ pub struct EmulatorConfig {
     /// Publish what the Lambda service publishes to the CloudWatch and CloudWatch Logs APIs at this URL
     /// (`--cloudwatch-url`; `emulator::cloudwatch`); `None`: publish nothing.
     pub cloudwatch_url: Option<String>,
+    /// Runtime API functions' stdout and stderr are appended to this file instead of the emulator's stderr
+    /// (`tokenstorm run` puts them in the run folder, so a function's log lines do not drown its progress);
+    /// `None`: the emulator's stderr, as `tokenstorm emulate` shows them.
+    pub function_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

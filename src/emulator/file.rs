@@ -279,6 +279,7 @@ impl EmulatorFile {
             ledger_capacity,
             gate: self.gate,
             cloudwatch_url: self.cloudwatch_url.clone().filter(|u| !u.is_empty()),
+            function_log: None,
         })
     }
 }

@@ -298,6 +298,7 @@ async fn start_functions(
             region: &config.region,
             account_id: &config.account_id,
             state_dir: &config.state_dir,
+            function_log: config.function_log.as_deref(),
             metrics: function_metrics.clone(),
             cloudwatch: cloudwatch.cloned(),
             shutdown: shutdown.clone(),

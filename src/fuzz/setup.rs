@@ -105,6 +105,7 @@ impl Setup {
             ledger_capacity: 10_000,
             gate: self.gate,
             cloudwatch_url: None,
+            function_log: None,
         }
     }
 

@@ -262,3 +262,53 @@ async fn seed_function_gets_the_mqtt_over_websocket_event() {
     );
     emu.stop().await;
 }
+
+/// `scenarios/lambdas/seed-runtime.toml` runs as its header says (paths relative to the file): the seed function
+/// under awslambdaric answers every attempt, and its output (one witness line per invocation) goes to the run
+/// folder's `emulator/functions.log`, not over the run's progress on stderr.
+#[test]
+fn the_seed_runtime_scenario_runs_and_keeps_the_function_output_in_the_run_folder() {
+    python();
+    let dir = crate::support::tempdir();
+    let out = dir.path().join("out");
+    let scenario = repo().join("scenarios/lambdas/seed-runtime.toml");
+    let (o, r) = crate::run::run(
+        &[
+            scenario.to_str().unwrap(),
+            "--duration",
+            "2",
+            "--attempts",
+            "200",
+        ],
+        &out,
+    );
+    let stderr = crate::run::text(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{stderr}",
+        crate::run::text(&o.stdout)
+    );
+    assert!(!stderr.contains("tokenstorm_witness"), "{stderr}");
+    let r = r.expect("report.json");
+    let run_id = r["run_id"].as_str().unwrap();
+    let folder = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read_to_string(folder.join("emulator/functions.log")).unwrap();
+    let lines: Vec<_> = log
+        .lines()
+        .filter_map(tokenstorm::contract::witness_line::parse)
+        .collect();
+    assert_eq!(
+        lines.len() as u64,
+        r["invocations"]["this_run"].as_u64().unwrap()
+    );
+    assert!(
+        lines.iter().all(|l| l.run.as_deref() == Some(run_id)),
+        "{log}"
+    );
+}

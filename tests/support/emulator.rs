@@ -73,6 +73,7 @@ pub fn config(
         ledger_capacity: 100_000,
         gate: Default::default(),
         cloudwatch_url: None,
+        function_log: None,
     }
 }
 

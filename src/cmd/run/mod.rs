@@ -235,6 +235,10 @@ async fn session(
     };
     if let Some(emu) = emulator {
         stop_embedded(emu, &emu_shutdown).await;
+        let log = run_dir.join("emulator").join(target::FUNCTION_LOG);
+        if progress && log.exists() {
+            eprintln!("the authorizer function's output: {}", log.display());
+        }
     }
     let (mut ledger, unreadable) = match joined {
         Ok(l) => (l, None),

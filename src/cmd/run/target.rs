@@ -13,6 +13,9 @@ pub(super) struct Endpoint {
     pub(super) verify: bool,
 }
 
+/// Where the embedded emulator's runtime functions write their stdout and stderr, in the run folder's `emulator/`.
+pub(super) const FUNCTION_LOG: &str = "functions.log";
+
 /// The embedded emulator: one authorizer from the plan, HTTPS on 127.0.0.1:0, state in the run folder.
 pub(super) async fn start_embedded(
     plan: &Plan,
@@ -43,6 +46,7 @@ pub(super) async fn start_embedded(
         },
         gate: plan.gate,
         cloudwatch_url: None,
+        function_log: Some(run_dir.join("emulator").join(FUNCTION_LOG)),
     };
     crate::emulator::start(config, shutdown)
         .await

@@ -140,6 +140,8 @@ pub struct StartContext<'a> {
     pub metrics: Arc<FunctionMetrics>,
     /// Where runtime processes' output goes besides stderr (`--cloudwatch-url`).
     pub cloudwatch: Option<crate::emulator::cloudwatch::Publisher>,
+    /// Where runtime processes' stdout and stderr go instead of the emulator's stderr.
+    pub function_log: Option<&'a Path>,
     pub shutdown: Shutdown,
 }
 
@@ -229,6 +231,7 @@ async fn start_pool(
         authorizer: cx.authorizer.to_string(),
         authorizer_index: cx.authorizer_index,
         cloudwatch: cx.cloudwatch.clone(),
+        log: cx.function_log.map(Path::to_path_buf),
     });
     let mut slots = Vec::with_capacity(f.concurrency);
     for _ in 0..f.concurrency {

@@ -27,6 +27,8 @@ pub struct ProcessSpec {
     /// Where the process's output goes besides stderr (`--cloudwatch-url`): each process is one execution
     /// environment, with its own log stream.
     pub cloudwatch: Option<Publisher>,
+    /// Where the process's stdout and stderr go instead of the emulator's stderr (appended); `None`: stderr.
+    pub log: Option<std::path::PathBuf>,
 }
 
 /// The Lambda environment a runtime expects (awslambdaric, lambda_runtime).
@@ -104,6 +106,15 @@ fn command(spec: &ProcessSpec, slot: &Slot, piped: bool) -> Command {
             .map(Stdio::from)
             .unwrap_or_else(|_| Stdio::null())
     };
+    let output = || match &spec.log {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(Stdio::from)
+            .unwrap_or_else(|_| stderr()),
+        None => stderr(),
+    };
     let mut cmd = Command::new(&spec.command[0]);
     cmd.args(&spec.command[1..])
         .current_dir(&spec.dir)
@@ -118,8 +129,8 @@ fn command(spec: &ProcessSpec, slot: &Slot, piped: bool) -> Command {
         }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     } else {
-        // The function's logs go to the emulator's stderr: stdout carries the ready line.
-        cmd.stdout(stderr()).stderr(stderr());
+        // The function's logs go to the emulator's stderr (or the configured file).
+        cmd.stdout(output()).stderr(output());
     }
     cmd
 }
