@@ -94,7 +94,10 @@ def _write(event, response, context, unix_ms):
     try:
         request_id = getattr(context, "aws_request_id", "")
         line = witness_line(event, response, request_id, unix_ms)
-        print(json.dumps(line, separators=(",", ":")), flush=True)
+        # One write of the whole line: print() writes the text and the newline separately, and runtimes that
+        # unbuffer stdout (awslambdaric does) then let another process's line land between them on a shared file.
+        sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+        sys.stdout.flush()
     except Exception as e:  # the witness must never break the handler
         try:
             note = f"{type(e).__name__}: {e}".replace("\n", " ")[:200]
