@@ -32,7 +32,7 @@ use crate::shutdown::Shutdown;
 mod target;
 mod witness;
 use target::{prepare, raise_fd_limit, target_urls};
-use witness::{reconcile, witness};
+use witness::{Seen, connect_cloudwatch, witness};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -181,14 +181,7 @@ async fn session(
         .unwrap_or_default();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     // Before any traffic: a build without AWS support or without credentials stops here (exit 2).
-    let cloudwatch = match plan.target.aws() {
-        Some(a) => Some(
-            join::cloudwatch::CloudWatchWitness::connect(a)
-                .await
-                .context("[target.aws]: cannot read the account's CloudWatch")?,
-        ),
-        None => None,
-    };
+    let cloudwatch = connect_cloudwatch(&plan).await?;
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let emu_shutdown = Shutdown::new();
     let prepared = prepare(&plan, &catalogue, &run_dir, emu_shutdown.clone()).await;
@@ -234,34 +227,18 @@ async fn session(
         Err(e) => Err(e),
     };
     if let Some(emu) = emulator {
-        stop_embedded(emu, &emu_shutdown).await;
-        let log = run_dir.join("emulator").join(target::FUNCTION_LOG);
-        if progress && log.exists() {
-            eprintln!("the authorizer function's output: {}", log.display());
-        }
+        stop_embedded(emu, &emu_shutdown, &run_dir, progress).await;
     }
-    let (mut ledger, unreadable) = match joined {
-        Ok(l) => (l, None),
-        Err(why) => (None, Some(why)),
+    let span = join::cloudwatch::LoadSpan {
+        start_unix_ms: started.as_millis() as u64,
+        end_unix_ms: join::cloudwatch::unix_ms_now(),
     };
-    let aws = match cloudwatch {
-        Some(cw) => {
-            let span = join::cloudwatch::LoadSpan {
-                start_unix_ms: started.as_millis() as u64,
-                end_unix_ms: join::cloudwatch::unix_ms_now(),
-            };
-            let found = reconcile(cw, span, &plan, &result, &run_id, &signals, progress).await;
-            ledger = found.ledger;
-            Some(found.reconciliation)
-        }
-        None => None,
-    };
-    let witnessed = Witnessed {
-        ledger: ledger.as_ref(),
-        aws: aws.as_ref(),
-        unreadable: unreadable.as_deref(),
-    };
-    let verdicts = judge(&plan, &result, &witnessed);
+    let cloudwatch = cloudwatch.map(|cw| (cw, span));
+    let seen = Seen::gather(
+        joined, cloudwatch, &plan, &result, &run_id, &signals, progress,
+    )
+    .await;
+    let verdicts = judge(&plan, &result, &seen);
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,
@@ -270,8 +247,8 @@ async fn session(
         interrupted: result.interrupted,
         urls,
         recorder: &result.recorder,
-        ledger: ledger.as_ref(),
-        aws,
+        ledger: seen.ledger.as_ref(),
+        aws: seen.aws,
         verdicts,
     });
     publish(&report, &run_dir)
@@ -314,8 +291,9 @@ fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
     );
 }
 
-/// Stops the embedded emulator, waiting up to 10 s for its tasks.
-async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown) {
+/// Stops the embedded emulator, waiting up to 10 s for its tasks; names the file its runtime functions wrote
+/// their output to, if they did.
+async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown, run_dir: &Path, progress: bool) {
     shutdown.trigger();
     if tokio::time::timeout(Duration::from_secs(10), emu.join())
         .await
@@ -323,25 +301,19 @@ async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown) {
     {
         eprintln!("warning: the embedded emulator did not stop within 10 s");
     }
-}
-
-/// What the run's witnesses saw.
-struct Witnessed<'a> {
-    /// The joined ledger (the embedded or an external emulator's, or CloudWatch Logs' witness lines).
-    ledger: Option<&'a join::LedgerSummary>,
-    /// The CloudWatch reconciliation (`[target.aws]`).
-    aws: Option<&'a join::cloudwatch::Reconciliation>,
-    /// Why a configured ledger (`target.admin_url`) could not be read.
-    unreadable: Option<&'a str>,
+    let log = run_dir.join("emulator").join(target::FUNCTION_LOG);
+    if progress && log.exists() {
+        eprintln!("the authorizer function's output: {}", log.display());
+    }
 }
 
 /// Every invariant on the load's measurements and the join (with the CloudWatch count folded into
 /// `forged_never_invoked`, and an unreadable ledger making it inconclusive), then the catalogue's coverage of
 /// the transports in use.
-fn judge(plan: &Plan, result: &load::LoadResult, seen: &Witnessed<'_>) -> Vec<invariant::Verdict> {
+fn judge(plan: &Plan, result: &load::LoadResult, seen: &Seen) -> Vec<invariant::Verdict> {
     let mut verdicts = invariant::evaluate(&invariant::Inputs {
         recorder: &result.recorder,
-        ledger: seen.ledger,
+        ledger: seen.ledger.as_ref(),
         run_secs: result.elapsed.as_secs(),
         gate: plan.gate,
     });
@@ -349,10 +321,10 @@ fn judge(plan: &Plan, result: &load::LoadResult, seen: &Witnessed<'_>) -> Vec<in
         .iter_mut()
         .find(|v| v.name == "forged_never_invoked")
     {
-        if let Some(r) = seen.aws {
+        if let Some(r) = &seen.aws {
             invariant::forged_count::apply(v, r);
         }
-        if let Some(why) = seen.unreadable {
+        if let Some(why) = &seen.unreadable {
             invariant::forged::unreadable_ledger(v, why);
         }
     }

@@ -3,6 +3,66 @@
 
 use super::*;
 
+/// With `[target.aws]`, the account's CloudWatch clients, connected before any traffic (a build without AWS
+/// support, or no region, stops the run here: exit 2).
+pub(super) async fn connect_cloudwatch(
+    plan: &Plan,
+) -> anyhow::Result<Option<join::cloudwatch::CloudWatchWitness>> {
+    match plan.target.aws() {
+        Some(a) => Ok(Some(
+            join::cloudwatch::CloudWatchWitness::connect(a)
+                .await
+                .context("[target.aws]: cannot read the account's CloudWatch")?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// What the run's witnesses saw once the load was over.
+pub(super) struct Seen {
+    /// The joined ledger (the embedded or an external emulator's, or CloudWatch Logs' witness lines).
+    pub(super) ledger: Option<join::LedgerSummary>,
+    /// The CloudWatch reconciliation (`[target.aws]`).
+    pub(super) aws: Option<join::cloudwatch::Reconciliation>,
+    /// Why a configured ledger (`target.admin_url`) could not be read.
+    pub(super) unreadable: Option<String>,
+}
+
+impl Seen {
+    /// The emulator ledger's join (or why it could not be read), then with `[target.aws]` CloudWatch's
+    /// reconciliation over the load's span, whose logs join replaces the ledger.
+    pub(super) async fn gather(
+        joined: Result<Option<join::LedgerSummary>, String>,
+        cloudwatch: Option<(
+            join::cloudwatch::CloudWatchWitness,
+            join::cloudwatch::LoadSpan,
+        )>,
+        plan: &Plan,
+        result: &load::LoadResult,
+        run_id: &str,
+        stop: &Shutdown,
+        progress: bool,
+    ) -> Self {
+        let (mut ledger, unreadable) = match joined {
+            Ok(l) => (l, None),
+            Err(why) => (None, Some(why)),
+        };
+        let aws = match cloudwatch {
+            Some((cw, span)) => {
+                let found = reconcile(cw, span, plan, result, run_id, stop, progress).await;
+                ledger = found.ledger;
+                Some(found.reconciliation)
+            }
+            None => None,
+        };
+        Self {
+            ledger,
+            aws,
+            unreadable,
+        }
+    }
+}
+
 /// Waits for the account's CloudWatch to settle on the load's invocations (progress on stderr).
 pub(super) async fn reconcile(
     cw: join::cloudwatch::CloudWatchWitness,
