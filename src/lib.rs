@@ -18,6 +18,8 @@
 //!   credential for every transport (one replay pool across transports).
 //! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded
 //!   [`scenario::Plan`].
+//! - [`safety`]: remote targets are opt-in, capped and recorded: the remote classification of resolved
+//!   addresses, `--allow-remote` + `[safety] authorized`, the caps checked against the plan (pure).
 //! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end.
 //! - [`aws`]: CloudWatch and CloudWatch Logs clients (behind the `aws` cargo feature; without it every
 //!   `connect` fails saying how to rebuild).
@@ -61,6 +63,7 @@ pub mod join;
 pub mod load;
 pub mod metrics;
 pub mod report;
+pub mod safety;
 pub mod scenario;
 pub mod shutdown;
 pub mod token;

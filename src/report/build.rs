@@ -24,6 +24,8 @@ pub struct Parts<'a> {
     pub ledger: Option<&'a LedgerSummary>,
     /// What the account's CloudWatch witnessed (`[target.aws]`).
     pub aws: Option<crate::join::cloudwatch::Reconciliation>,
+    /// Remote or not, the resolved addresses, who authorized it, the caps in force and the prediction.
+    pub safety: crate::safety::SafetyRecord,
     pub verdicts: Vec<Verdict>,
 }
 
@@ -92,6 +94,7 @@ pub fn build(p: Parts<'_>) -> Report {
             )
         }),
         aws: p.aws,
+        safety: p.safety,
         invariants: p.verdicts,
         verdict: verdict.into(),
         exit_code: if passed { 0 } else { 1 },

@@ -41,6 +41,9 @@ pub struct Report {
     /// The account's CloudWatch as the witness (`[target.aws]`); absent when not configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aws: Option<crate::join::cloudwatch::Reconciliation>,
+    /// Remote or not, the resolved addresses, the `authorized` text, the caps in force (null: uncapped), the
+    /// predicted attempts, invocations and cost, and the abort guard that stopped the run (null: none).
+    pub safety: crate::safety::SafetyRecord,
     pub invariants: Vec<Verdict>,
     /// `fail` when an invariant failed, else `inconclusive` when one could not be judged, else `pass`.
     pub verdict: String,

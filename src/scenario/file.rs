@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::contract::MqttVersion;
 
 mod mix;
+mod safety;
 
 pub use super::pricing::{Architecture, PricingSection};
 pub use mix::{ForgedVariants, MixSection, ReplayedVariants};
+pub use safety::SafetySection;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +34,8 @@ pub struct Scenario {
     /// The signature gate's unconfirmed behaviours: the embedded emulator's settings, or what an external
     /// target does (the oracle judges forged variants by them).
     pub gate: crate::wire::settings::GateSettings,
+    /// Remote targets: who authorized the run, and the caps its plan must stay within.
+    pub safety: SafetySection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

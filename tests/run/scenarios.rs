@@ -108,6 +108,25 @@ fn reference_toml_shows_every_field_with_its_default() {
         }
     }
     commented_tables_show_their_defaults(&src);
+    commented_caps_show_the_remote_defaults(&src);
+}
+
+/// `[safety]`'s caps are optional (unset: the remote default, or uncapped on loopback); reference.toml shows each
+/// commented out with its remote default.
+fn commented_caps_show_the_remote_defaults(src: &str) {
+    let start = src.find("\n[safety]\n").expect("reference.toml has [safety]");
+    let caps: Vec<&str> = src[start..]
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| l.starts_with("max_") || l.starts_with("client_id_gap_s = "))
+        .collect();
+    assert_eq!(caps.len(), 8, "{caps:?}");
+    let shown = format!("[safety]\n{}\n", caps.join("\n"));
+    let parsed = scenario::parse(&shown, "reference.toml [safety]").expect("the caps parse");
+    assert_eq!(
+        tokenstorm::safety::Caps::resolve(&parsed.safety, true).unwrap(),
+        tokenstorm::safety::caps::REMOTE_DEFAULTS
+    );
 }
 
 /// Tables whose presence turns something on (`[target.aws]`) are shown commented out (`# [target.aws]`, then

@@ -29,6 +29,7 @@ use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
+mod remote;
 mod target;
 mod witness;
 use target::{prepare, raise_fd_limit, target_urls};
@@ -57,6 +58,10 @@ pub struct Args {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Allow a remote target (any address outside 127.0.0.0/8 and ::1); the scenario must also name who
+    /// authorized it (`[safety] authorized`).
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
@@ -99,7 +104,14 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .thread_name("tokenstorm")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(session(plan, catalogue, pool, &args.out_dir, progress))
+    runtime.block_on(session(
+        plan,
+        catalogue,
+        pool,
+        &args.out_dir,
+        progress,
+        args.allow_remote,
+    ))
 }
 
 /// Every credential, signed once: one set per distinct (token, key).
@@ -174,7 +186,10 @@ async fn session(
     pool: Option<Arc<TokenPool>>,
     out_dir: &Path,
     progress: bool,
+    allow_remote: bool,
 ) -> anyhow::Result<Exit> {
+    // Before anything connects anywhere: a remote target must be allowed and the plan within the caps (exit 2).
+    let safety = remote::guard(&plan, allow_remote).await?;
     let signals = Shutdown::new().on_signals();
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -249,6 +264,7 @@ async fn session(
         recorder: &result.recorder,
         ledger: seen.ledger.as_ref(),
         aws: seen.aws,
+        safety,
         verdicts,
     });
     publish(&report, &run_dir)

@@ -1,0 +1,61 @@
+//! Before any connection: resolve every address the target names (HTTPS url, MQTT/TLS, MQTT, WSS), decide
+//! whether it is remote, and refuse (exit 2) a remote run without `--allow-remote` and `[safety] authorized`, or
+//! a plan over the caps in force ([`crate::safety`]). The embedded emulator is never remote.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::*;
+use crate::safety::{self, Caps, Planned, SafetyRecord};
+
+/// Every address of the target; the embedded emulator's loopback listener for the embedded one.
+async fn addresses(plan: &Plan) -> anyhow::Result<Vec<IpAddr>> {
+    let Target::External {
+        authority,
+        mqtt_tls,
+        mqtt,
+        wss,
+        ..
+    } = &plan.target
+    else {
+        return Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+    };
+    let named = [
+        ("target.url", authority.as_deref()),
+        ("target.mqtt_tls_addr", mqtt_tls.as_deref()),
+        ("target.mqtt_addr", mqtt.as_deref()),
+        ("target.wss_url", wss.as_ref().map(|(a, _)| a.as_str())),
+    ];
+    let mut out = Vec::new();
+    for (field, authority) in named {
+        let Some(authority) = authority else { continue };
+        let found = tokio::net::lookup_host(authority).await.with_context(|| {
+            format!(
+                "{}: {field}: DNS: cannot resolve {authority}",
+                plan.source.display()
+            )
+        })?;
+        out.extend(found.map(|a| a.ip()));
+    }
+    Ok(out)
+}
+
+/// The safety record of a run allowed to start; `Err` (exit 2) names what is missing or every cap exceeded.
+pub(super) async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<SafetyRecord> {
+    let addrs = addresses(plan).await?;
+    let remote = safety::is_remote(&addrs);
+    let section = &plan.scenario.safety;
+    let file = plan.source.display();
+    let caps = Caps::resolve(section, remote).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    safety::authorize(remote, allow_remote, &section.authorized)
+        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let planned = Planned::of(plan);
+    let over = safety::caps::check(&caps, &planned);
+    if !over.is_empty() {
+        anyhow::bail!(
+            "{file}: the plan exceeds the safety caps{}; nothing was sent:\n  {}",
+            if remote { " of a remote target" } else { "" },
+            over.join("\n  ")
+        );
+    }
+    Ok(SafetyRecord::new(&addrs, &section.authorized, caps, &planned))
+}
