@@ -7,6 +7,7 @@ mod cost;
 mod e2e;
 mod mosquitto;
 mod mqtt;
+mod safety;
 mod scenarios;
 mod signals;
 mod unjudged;

@@ -114,7 +114,9 @@ fn reference_toml_shows_every_field_with_its_default() {
 /// `[safety]`'s caps are optional (unset: the remote default, or uncapped on loopback); reference.toml shows each
 /// commented out with its remote default.
 fn commented_caps_show_the_remote_defaults(src: &str) {
-    let start = src.find("\n[safety]\n").expect("reference.toml has [safety]");
+    let start = src
+        .find("\n[safety]\n")
+        .expect("reference.toml has [safety]");
     let caps: Vec<&str> = src[start..]
         .lines()
         .filter_map(|l| l.strip_prefix("# "))

@@ -57,5 +57,10 @@ pub(super) async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<Saf
             over.join("\n  ")
         );
     }
-    Ok(SafetyRecord::new(&addrs, &section.authorized, caps, &planned))
+    Ok(SafetyRecord::new(
+        &addrs,
+        &section.authorized,
+        caps,
+        &planned,
+    ))
 }
