@@ -47,13 +47,13 @@ impl Fleet {
         (t0, deadline, warmup_end): (Instant, Instant, Instant),
         timeout: Duration,
         book: UsernameBook,
-        mqtt: MqttPlan,
+        (mqtt, client_gap): (MqttPlan, Duration),
         groups: Vec<(LinkSpec, Range<u32>)>,
         progress: Arc<Progress>,
     ) -> Self {
         let shards = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
         Self {
-            pacer: ConnectPacer::new(t0, mqtt.connects_per_s),
+            pacer: ConnectPacer::new(t0, mqtt.connects_per_s, client_gap),
             planner,
             t0,
             deadline,
@@ -174,10 +174,14 @@ impl<'f> Device<'f> {
         }
     }
 
-    /// Waits for the device's next CONNECT slot (the shared pacer, one per second per client id); `None` at
+    /// Waits for the device's next CONNECT slot (the shared pacer, `client_gap` per client id); `None` at
     /// the deadline or on shutdown.
     async fn turn(&self, shutdown: &Shutdown) -> Option<Instant> {
-        let not_before = connect_pacer::not_before(self.last_connect, Instant::now());
+        let not_before = connect_pacer::not_before(
+            self.last_connect,
+            Instant::now(),
+            self.fleet.pacer.client_gap,
+        );
         if not_before >= self.fleet.deadline || shutdown.is_triggered() {
             return None;
         }

@@ -31,6 +31,8 @@ pub struct Parts<'a> {
     pub links: Vec<(LinkSpec, Range<u32>)>,
     /// Progress lines on stderr once per second.
     pub progress: bool,
+    /// Between two CONNECTs of one MQTT client id (`[safety] client_id_gap_s` in force).
+    pub client_id_gap: std::time::Duration,
 }
 
 /// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`.
@@ -79,7 +81,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
             clock,
             plan.request_timeout,
             username_book(plan, parts.catalogue),
-            plan.mqtt.clone(),
+            (plan.mqtt.clone(), parts.client_id_gap),
             parts.links,
             progress.clone(),
         );

@@ -27,6 +27,9 @@ pub const LOOPBACK_CLIENT_ID_GAP_S: f64 = 1.0;
 /// Payload bytes per billed IoT message (as the cost model counts them).
 const MESSAGE_BYTES: u64 = 5 * 1024;
 
+/// The longest spacing between CONNECTs of one client id accepted, s (an hour: longer is a typo).
+pub const MAX_CLIENT_ID_GAP_S: f64 = 3600.0;
+
 /// Billed duration assumed per invocation when the plan knows none (a real function's is measured only after).
 pub const ASSUMED_BILLED_MS: u64 = 100;
 
@@ -40,7 +43,7 @@ pub struct Caps {
     pub max_forged_share: Option<f64>,
     pub max_forged_per_s: Option<f64>,
     pub max_cost_usd: Option<f64>,
-    /// Recorded, not yet enforced by the MQTT connect pacer.
+    /// Between two CONNECTs of one client id (the MQTT connect pacer keeps it).
     pub client_id_gap_s: Option<f64>,
 }
 
@@ -68,8 +71,10 @@ impl Caps {
             _ => Ok(v),
         };
         let gap = match s.client_id_gap_s {
-            Some(g) if !(g.is_finite() && g >= 0.0) => {
-                return Err(format!("safety.client_id_gap_s: must be ≥ 0, got {g}"));
+            Some(g) if !(g.is_finite() && (0.0..=MAX_CLIENT_ID_GAP_S).contains(&g)) => {
+                return Err(format!(
+                    "safety.client_id_gap_s: must be ≥ 0 and ≤ {MAX_CLIENT_ID_GAP_S}, got {g}"
+                ));
             }
             Some(g) => g,
             None if remote => REMOTE_DEFAULTS.client_id_gap_s.unwrap_or_default(),
@@ -337,6 +342,13 @@ mod tests {
             (
                 SafetySection {
                     client_id_gap_s: Some(-1.0),
+                    ..Default::default()
+                },
+                "safety.client_id_gap_s",
+            ),
+            (
+                SafetySection {
+                    client_id_gap_s: Some(1e30),
                     ..Default::default()
                 },
                 "safety.client_id_gap_s",

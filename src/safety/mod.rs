@@ -79,6 +79,15 @@ pub struct Predicted {
 }
 
 impl SafetyRecord {
+    /// The spacing the MQTT connect pacer keeps between two CONNECTs of one client id.
+    pub fn client_id_gap(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(
+            self.caps
+                .client_id_gap_s
+                .unwrap_or(caps::LOOPBACK_CLIENT_ID_GAP_S),
+        )
+    }
+
     pub fn new(addrs: &[IpAddr], authorized: &str, caps: Caps, planned: &Planned) -> Self {
         let mut addresses: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         addresses.sort();

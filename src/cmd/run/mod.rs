@@ -226,6 +226,7 @@ async fn session(
             https,
             links,
             progress,
+            client_id_gap: safety.client_id_gap(),
         },
         signals.clone(),
     )
