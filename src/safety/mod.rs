@@ -5,12 +5,14 @@
 //! resolved by the run's shell before any connection; everything here decides from them and the plan.
 
 pub mod caps;
+pub mod planned;
 
 use std::net::IpAddr;
 
 use serde::Serialize;
 
-pub use caps::{Caps, Planned};
+pub use caps::Caps;
+pub use planned::Planned;
 
 /// Whether an address leaves the machine: anything but 127.0.0.0/8 and ::1 (an IPv4-mapped loopback counts as
 /// loopback).
