@@ -29,3 +29,10 @@ pub const MAX_POLICY_CHARS: usize = 2048;
 /// `refreshAfterInSeconds` and `disconnectAfterInSeconds` bounds (spec §4).
 pub const MIN_PERIOD_S: i64 = 300;
 pub const MAX_PERIOD_S: i64 = 86_400;
+/// Payload bytes per billed IoT Core message (spec §7): each started 5 KB counts as one message.
+pub const MESSAGE_BYTES: u64 = 5 * 1024;
+
+/// Billed IoT Core messages for one message of `bytes` payload (at least one).
+pub fn message_units(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(MESSAGE_BYTES).max(1)
+}

@@ -25,7 +25,7 @@ use crate::scenario::Pricing;
 use crate::scenario::pricing::PICO;
 
 /// Payload bytes per billed IoT message.
-pub const MESSAGE_BYTES: u64 = 5 * 1024;
+pub use crate::contract::limits::MESSAGE_BYTES;
 const DAY_MS: u128 = 86_400_000;
 
 /// The class kinds costs are split by; `fuzz` is a slot for fuzzed attempts (none are sent yet).
@@ -102,7 +102,7 @@ pub struct MessageShape {
 }
 
 fn units(bytes: usize) -> u64 {
-    (bytes as u64).div_ceil(MESSAGE_BYTES).max(1)
+    crate::contract::limits::message_units(bytes)
 }
 
 /// IoT Core messages billed for one class.

@@ -6,9 +6,6 @@ use crate::contract::{Class, Transport};
 use crate::scenario::pricing::PICO;
 use crate::scenario::{Model, Plan};
 
-/// Payload bytes per billed IoT message (as the cost model counts them).
-const MESSAGE_BYTES: u64 = 5 * 1024;
-
 /// Billed duration assumed per invocation when the plan knows none (a real function's is measured only after).
 pub const ASSUMED_BILLED_MS: u64 = 100;
 
@@ -60,7 +57,7 @@ impl Planned {
             .sum();
         let pass = 1.0 - forged_share;
         let invocations = attempts.map(|a| (a as f64 * pass).round() as u64);
-        let per_message = |bytes: usize| (bytes as u64).div_ceil(MESSAGE_BYTES).max(1);
+        let per_message = crate::contract::limits::message_units;
         let mqtt_messages = plan.mqtt.publish_interval.map_or(0, |i| {
             let each = (duration_s / i.as_secs_f64().max(1e-3)).floor() as u64;
             u64::from(mqtt_devices)
