@@ -22,6 +22,8 @@ pub struct Report {
     pub timing: Timing,
     /// A signal (SIGINT/SIGTERM) stopped the run before its end.
     pub interrupted: bool,
+    /// What stopped it early: `signal` or `stop_file`; `null` when the run ended on its own.
+    pub stopped_by: Option<crate::shutdown::StoppedBy>,
     pub target: TargetInfo,
     pub throughput: Throughput,
     /// One row per transport in use: devices, attempts by outcome, MQTT message counts.
