@@ -8,7 +8,7 @@ mod e2e;
 mod mosquitto;
 mod mqtt;
 mod scenarios;
-mod signals;
+mod stop;
 mod unjudged;
 
 use std::path::{Path, PathBuf};

@@ -203,5 +203,4 @@ mod tests {
         let e = check_stop_file(&path).unwrap_err().to_string();
         assert!(e.contains("already exists"), "{e}");
     }
-
 }
