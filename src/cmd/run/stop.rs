@@ -18,7 +18,7 @@ const POLL: Duration = Duration::from_millis(250);
 
 /// The run's stop: `shutdown` fires on the first stop request, `abandon` [`DRAIN`] later; `by` says which
 /// request came first.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Stop {
     pub shutdown: Shutdown,
     pub abandon: Shutdown,
@@ -28,11 +28,7 @@ pub struct Stop {
 impl Stop {
     /// A stop that nothing requested yet (no listeners: see [`watch`]).
     pub fn new() -> Self {
-        Self {
-            shutdown: Shutdown::new(),
-            abandon: Shutdown::new(),
-            by: Arc::new(OnceLock::new()),
-        }
+        Self::default()
     }
 
     /// Requests the stop; the first request names the cause. Returns whether this was the first.
