@@ -152,19 +152,21 @@ fn a_second_sigint_exits_at_once_without_a_report() {
 }
 
 /// A target that accepts connections and never answers (the listener, kept open by the caller), and a
-/// scenario aimed at it with a 60 s request timeout.
+/// scenario aimed at it with a 60 s request timeout: HTTPS devices and plain MQTT devices.
 fn hung_target() -> (std::net::TcpListener, String) {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
     let body = format!(
-        "[run]\nduration_s = 60.0\nrate_per_s = 20.0\nrequest_timeout_ms = 60000\n[devices]\ncount = 4\n\
-         [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{}\"\nverify_tls = false\n",
-        silent.local_addr().unwrap().port()
+        "[run]\nduration_s = 60.0\nrate_per_s = 20.0\nrequest_timeout_ms = 60000\n[devices]\ncount = 8\n\
+         [transports]\nhttps = 1.0\nmqtt = 1.0\n\
+         [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{port}\"\nverify_tls = false\n\
+         mqtt_addr = \"127.0.0.1:{port}\"\n"
     );
     (silent, body)
 }
 
-/// Attempts that hang (60 s request timeout, a target that never answers): after SIGINT they are abandoned
-/// when the 5 s drain runs out, counted as timeouts that say so, and the report is written.
+/// Attempts that hang (60 s request timeout, a target that never answers, HTTPS and MQTT): after SIGINT they
+/// are abandoned when the 5 s drain runs out, counted as timeouts that say so, and the report is written.
 #[test]
 fn the_drain_after_a_stop_is_bounded_even_when_attempts_hang() {
     let (silent, body) = hung_target();
@@ -176,13 +178,23 @@ fn the_drain_after_a_stop_is_bounded_even_when_attempts_hang() {
     let r = report_in(&out).expect("report written after the drain ran out");
     assert_stopped(&r, "signal");
     let errors = r["errors"].as_array().unwrap();
+    let abandoned = errors
+        .iter()
+        .find(|e| e["kind"] == "timeout")
+        .unwrap_or_else(|| panic!("no timeouts: {errors:?}"));
     assert!(
-        errors.iter().any(|e| e["kind"] == "timeout"
-            && e["first_message"]
-                .as_str()
-                .unwrap()
-                .contains("abandoned, no answer within the 5 s drain")),
-        "{errors:?}"
+        abandoned["first_message"]
+            .as_str()
+            .unwrap()
+            .contains("abandoned, no answer within the 5 s drain after the stop"),
+        "{abandoned}"
     );
+    // Both the HTTPS lanes and the MQTT fleet abandoned theirs: a hung CONNECT does not hold the run either.
+    for t in ["https", "mqtt"] {
+        assert!(
+            abandoned["transports"][t].as_u64().unwrap_or(0) > 0,
+            "{abandoned}"
+        );
+    }
     drop(silent);
 }
