@@ -2,6 +2,14 @@
 
 use tokio_util::sync::CancellationToken;
 
+/// What stopped a run before its end (`stopped_by` in report.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoppedBy {
+    Signal,
+    StopFile,
+}
+
 /// A cloneable shutdown signal.
 #[derive(Clone, Default, Debug)]
 pub struct Shutdown {

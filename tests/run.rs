@@ -9,7 +9,7 @@ mod mosquitto;
 mod mqtt;
 mod safety;
 mod scenarios;
-mod signals;
+mod stop;
 mod unjudged;
 
 use std::path::{Path, PathBuf};

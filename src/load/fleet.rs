@@ -38,6 +38,10 @@ pub struct Fleet {
     pub groups: Vec<(LinkSpec, Range<u32>)>,
     /// CONNECTs answered and devices connected (the run's progress line).
     pub progress: Arc<Progress>,
+    /// Fires when the drain after a stop runs out: a CONNECT still unanswered ends as `timeout` (abandoned).
+    pub abandon: Shutdown,
+    /// How long that drain was (the abandoned attempts' message says it).
+    pub drain: Duration,
     shards: Vec<Mutex<Recorder>>,
 }
 
@@ -63,6 +67,8 @@ impl Fleet {
             mqtt,
             groups,
             progress,
+            abandon: Shutdown::new(),
+            drain: Duration::ZERO,
             shards: (0..shards).map(|_| Mutex::new(Recorder::new())).collect(),
         }
     }
@@ -227,7 +233,12 @@ impl<'f> Device<'f> {
             t,
             class,
         };
-        let (outcome, failure, session) = self.connect(&login, &mut sink).await;
+        let (outcome, failure, session) = tokio::select! {
+            done = self.connect(&login, &mut sink) => done,
+            _ = fleet.abandon.wait() => {
+                (Outcome::Timeout, Some(Failure::abandoned(fleet.drain)), None)
+            }
+        };
         let end = Instant::now();
         fleet.with_rec(d, |r| {
             r.end(

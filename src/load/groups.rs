@@ -35,8 +35,9 @@ pub struct Parts<'a> {
     pub client_id_gap: std::time::Duration,
 }
 
-/// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`.
-pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
+/// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`; attempts still in flight
+/// when `drain.0` fires (a bound on the drain after a stop, `drain.1` long) are abandoned as timeouts.
+pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duration)) -> LoadResult {
     let plan = parts.plan;
     let t0 = tokio::time::Instant::now();
     let clock = (t0, t0 + plan.duration, t0 + plan.warmup);
@@ -64,6 +65,8 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
             credentials_in: plan.http.credentials_in,
             book,
             connector,
+            abandon: drain.0.clone(),
+            drain: drain.1,
         };
         let spec = super::LoadSpec {
             model: plan.model,
@@ -76,7 +79,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
         if parts.links.is_empty() {
             return None;
         }
-        let fleet = Fleet::new(
+        let mut fleet = Fleet::new(
             planner.clone(),
             clock,
             plan.request_timeout,
@@ -85,6 +88,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown) -> LoadResult {
             parts.links,
             progress.clone(),
         );
+        (fleet.abandon, fleet.drain) = drain.clone();
         let rec = fleet::run(Arc::new(fleet), shutdown.clone()).await;
         Some((rec, t0.elapsed()))
     };

@@ -25,7 +25,7 @@ use super::request::{Placement, RequestBook};
 use crate::attempt::planner::{Credentials, Cursor};
 use crate::attempt::{Planner, Ticket};
 use crate::contract::{Class, Transport};
-use crate::metrics::{Outcome, Recorder};
+use crate::metrics::{Failure, Outcome, Recorder};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
 
@@ -42,6 +42,10 @@ pub struct Shared {
     pub credentials_in: CredentialsIn,
     pub book: RequestBook,
     pub connector: Connector,
+    /// Fires when the drain after a stop runs out: attempts still in flight end as `timeout` (abandoned).
+    pub abandon: Shutdown,
+    /// How long that drain was (the abandoned attempts' message says it).
+    pub drain: Duration,
 }
 
 /// The lane's share of the work.
@@ -263,9 +267,14 @@ impl Lane {
                 tokio::time::sleep(Duration::from_millis(1)).await;
                 return (li, (conn, Outcome::Exhausted, None), Instant::now());
             };
-            let done =
-                super::exchange::exchange(&shared.connector, conn, req, shared.request_timeout)
-                    .await;
+            let exchange =
+                super::exchange::exchange(&shared.connector, conn, req, shared.request_timeout);
+            let done = tokio::select! {
+                done = exchange => done,
+                _ = shared.abandon.wait() => {
+                    (None, Outcome::Timeout, Some(Failure::abandoned(shared.drain)))
+                }
+            };
             (li, done, Instant::now())
         });
     }

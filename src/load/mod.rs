@@ -45,7 +45,7 @@ pub struct LoadSpec {
 pub struct LoadResult {
     pub recorder: Recorder,
     pub elapsed: Duration,
-    /// A shutdown (SIGINT/SIGTERM) ended the run early.
+    /// A shutdown (SIGINT/SIGTERM or `--stop-file`) ended the run early.
     pub interrupted: bool,
 }
 

@@ -85,6 +85,17 @@ impl Failure {
         )
     }
 
+    /// Still unanswered when the drain after a stop (SIGINT/SIGTERM, `--stop-file`) ran out: abandoned.
+    pub fn abandoned(drain: std::time::Duration) -> Self {
+        Self::new(
+            ErrorKind::Timeout,
+            format!(
+                "timeout: abandoned, no answer within the {} drain after the stop",
+                seconds(drain)
+            ),
+        )
+    }
+
     /// Opening the TCP connection to `addr` failed: `connect: connection refused (127.0.0.1:1)`.
     pub fn connect(addr: SocketAddr, e: &std::io::Error) -> Self {
         Self::new(

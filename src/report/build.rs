@@ -18,6 +18,8 @@ pub struct Parts<'a> {
     pub started_unix_ms: u64,
     pub elapsed: Duration,
     pub interrupted: bool,
+    /// What stopped an interrupted run.
+    pub stopped_by: Option<crate::shutdown::StoppedBy>,
     /// The URLs attempts went to (HTTPS first when in use).
     pub urls: Vec<String>,
     pub recorder: &'a Recorder,
@@ -61,6 +63,7 @@ pub fn build(p: Parts<'_>) -> Report {
             warmup_s: plan.warmup.as_secs_f64(),
         },
         interrupted: p.interrupted,
+        stopped_by: p.stopped_by,
         target: target_info(plan, p.urls),
         throughput: Throughput {
             attempts_started: p.recorder.total_started(),

@@ -20,8 +20,10 @@ pub struct Report {
     /// UTC, RFC 3339.
     pub started_at: String,
     pub timing: Timing,
-    /// A signal (SIGINT/SIGTERM) stopped the run before its end.
+    /// A stop (SIGINT/SIGTERM or `--stop-file`) ended the run before its end.
     pub interrupted: bool,
+    /// What stopped it early: `signal` or `stop_file`; `null` when the run ended on its own.
+    pub stopped_by: Option<crate::shutdown::StoppedBy>,
     pub target: TargetInfo,
     pub throughput: Throughput,
     /// One row per transport in use: devices, attempts by outcome, MQTT message counts.

@@ -85,6 +85,26 @@ def test_an_inconclusive_report_with_errors_validates(tmp_path):
     assert set(row["transports"]) == {"https", "mqtt_tls"}
 
 
+def test_a_report_stopped_by_the_stop_file_validates(tmp_path):
+    import time
+
+    scenario = tmp_path / "long.toml"
+    scenario.write_text("[run]\nduration_s = 60.0\nrate_per_s = 20.0\n[devices]\ncount = 4\n")
+    stop, out = tmp_path / "stop", tmp_path / "out"
+    proc = subprocess.Popen(
+        [binary(), "run", str(scenario), "--out-dir", str(out), "--quiet", "--stop-file", str(stop)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    time.sleep(1.0)
+    stop.touch()
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stdout + stderr
+    [path] = out.glob("*/report.json")
+    report = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["interrupted"] is True and report["stopped_by"] == "stop_file"
+
+
 def test_the_schema_rejects_a_drifted_report(tmp_path):
     proc, report = run(tmp_path, ROOT / "scenarios" / "quickstart.toml", "--attempts", "50", "--duration", "60")
     report["unexpected"] = 1

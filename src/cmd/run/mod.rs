@@ -4,8 +4,9 @@
 //! emulator on 127.0.0.1:0, or the external target → load, while the emulator's bounded ledger is joined as it
 //! goes ([`crate::join`]) → invariants → report on stdout and in
 //! `<out-dir>/<UTC timestamp>-<scenario>/report.json`. Exit 0 when every invariant holds, 1 when one fails,
-//! 2 on setup or usage errors. Progress goes to stderr, results to stdout. SIGINT/SIGTERM stop the load; the
-//! attempts in flight drain and the report is still written, marked interrupted.
+//! 2 on setup or usage errors. Progress goes to stderr, results to stdout. SIGINT/SIGTERM or `--stop-file` stop
+//! the load; the attempts in flight drain (at most 5 s) and the report is still written, marked interrupted
+//! ([`stop`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,8 +31,10 @@ use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
 mod remote;
+pub mod stop;
 mod target;
 mod witness;
+use stop::Stop;
 use target::{prepare, raise_fd_limit, target_urls};
 use witness::{Seen, connect_cloudwatch, witness};
 
@@ -62,6 +65,9 @@ pub struct Args {
     /// authorized it (`[safety] authorized`).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Stop the run when this file appears (polled every 250 ms), as on SIGINT: drain, report, interrupted.
+    #[arg(long, value_name = "PATH")]
+    pub stop_file: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
@@ -86,6 +92,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         );
     }
     let plan = Plan::resolve(s, &args.scenario)?;
+    if let Some(p) = &args.stop_file {
+        stop::check_stop_file(p)?;
+    }
     let catalogue = catalogue(&plan);
     let pool = pool(&plan);
     if progress {
@@ -104,14 +113,20 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .thread_name("tokenstorm")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(session(
-        plan,
-        catalogue,
-        pool,
-        &args.out_dir,
-        progress,
-        args.allow_remote,
-    ))
+    runtime.block_on(async {
+        let stop = Stop::new();
+        stop::watch(&stop, args.stop_file.clone(), progress);
+        session(
+            plan,
+            catalogue,
+            pool,
+            &args.out_dir,
+            progress,
+            args.allow_remote,
+            stop,
+        )
+        .await
+    })
 }
 
 /// Every credential, signed once: one set per distinct (token, key).
@@ -187,10 +202,11 @@ async fn session(
     out_dir: &Path,
     progress: bool,
     allow_remote: bool,
+    stop: Stop,
 ) -> anyhow::Result<Exit> {
     // Before anything connects anywhere: a remote target must be allowed and the plan within the caps (exit 2).
     let safety = remote::guard(&plan, allow_remote).await?;
-    let signals = Shutdown::new().on_signals();
+    let signals = stop.shutdown.clone();
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -229,6 +245,7 @@ async fn session(
             client_id_gap: safety.client_id_gap(),
         },
         signals.clone(),
+        (stop.abandon.clone(), stop::DRAIN),
     )
     .await;
     if progress {
@@ -261,6 +278,7 @@ async fn session(
         started_unix_ms: started.as_millis() as u64,
         elapsed: result.elapsed,
         interrupted: result.interrupted,
+        stopped_by: result.interrupted.then(|| stop.stopped_by()).flatten(),
         urls,
         recorder: &result.recorder,
         ledger: seen.ledger.as_ref(),

@@ -110,14 +110,14 @@ pub async fn settle(
     loop {
         tokio::select! {
             _ = stop.wait() => {
-                out.gave_up = Some("interrupted by a signal".into());
+                out.gave_up = Some("interrupted: the run was stopped (SIGINT/SIGTERM or --stop-file)".into());
                 break;
             }
             _ = tokio::time::sleep_until(next) => {}
         }
         let read = tokio::select! {
             _ = stop.wait() => {
-                out.gave_up = Some("interrupted by a signal".into());
+                out.gave_up = Some("interrupted: the run was stopped (SIGINT/SIGTERM or --stop-file)".into());
                 break;
             }
             r = tokio::time::timeout_at(deadline, reader.read()) => r.unwrap_or_else(|_| {
@@ -339,7 +339,10 @@ mod tests {
             (out.value, out.reads.len(), out.waited_ms),
             (None, 1, 90_000)
         );
-        assert_eq!(out.gave_up.as_deref(), Some("interrupted by a signal"));
+        assert_eq!(
+            out.gave_up.as_deref(),
+            Some("interrupted: the run was stopped (SIGINT/SIGTERM or --stop-file)")
+        );
     }
 
     #[test]
