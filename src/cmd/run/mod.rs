@@ -36,7 +36,7 @@ mod target;
 mod witness;
 use stop::Stop;
 use target::{prepare, raise_fd_limit, target_urls};
-use witness::{Seen, connect_cloudwatch, witness};
+use witness::{Seen, connect_cloudwatch, finish_join, witness};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -215,15 +215,11 @@ async fn session(
     let cloudwatch = connect_cloudwatch(&plan).await?;
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let emu_shutdown = Shutdown::new();
-    let prepared = prepare(&plan, &catalogue, &run_dir, emu_shutdown.clone()).await;
-    let (emulator, endpoint, https, links) = match prepared {
-        Ok(s) => s,
-        Err(e) => {
-            emu_shutdown.trigger();
-            let _ = std::fs::remove_dir_all(&run_dir);
-            return Err(e);
-        }
-    };
+    let (emulator, endpoint, https, links) =
+        match prepare(&plan, &catalogue, &run_dir, emu_shutdown.clone()).await {
+            Ok(s) => s,
+            Err(e) => return Err(abandon_setup(e, &emu_shutdown, &run_dir)),
+        };
     let urls = target_urls(endpoint.as_ref(), &links);
     raise_fd_limit(&plan, https.is_some(), emulator.is_some());
     if progress {
@@ -254,11 +250,7 @@ async fn session(
             result.recorder.total_ended()
         );
     }
-    let joined = match joining {
-        Ok(Some(j)) => j.finish().await.map(Some),
-        Ok(None) => Ok(None),
-        Err(e) => Err(e),
-    };
+    let joined = finish_join(joining).await;
     if let Some(emu) = emulator {
         stop_embedded(emu, &emu_shutdown, &run_dir, progress).await;
     }
@@ -287,6 +279,13 @@ async fn session(
         verdicts,
     });
     publish(&report, &run_dir)
+}
+
+/// A setup that failed before any load: stops what started, removes the empty run folder, returns the error.
+fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> anyhow::Error {
+    emu_shutdown.trigger();
+    let _ = std::fs::remove_dir_all(run_dir);
+    e
 }
 
 /// Writes `report.json` into the run folder and the terminal rendering to stdout; the exit code says whether

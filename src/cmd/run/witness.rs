@@ -18,6 +18,18 @@ pub(super) async fn connect_cloudwatch(
     }
 }
 
+/// The ledger join's final drain: `Ok(None)` when there was no ledger to join, `Err` (the reason) when the
+/// configured one could not be read, from the start or at the end.
+pub(super) async fn finish_join(
+    joining: Result<Option<join::Running>, String>,
+) -> Result<Option<join::LedgerSummary>, String> {
+    match joining {
+        Ok(Some(j)) => j.finish().await.map(Some),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// What the run's witnesses saw once the load was over.
 pub(super) struct Seen {
     /// The joined ledger (the embedded or an external emulator's, or CloudWatch Logs' witness lines).
