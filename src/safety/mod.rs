@@ -31,6 +31,15 @@ pub fn is_remote(addrs: &[IpAddr]) -> bool {
     addrs.iter().any(|&a| is_remote_addr(a))
 }
 
+/// The remote addresses among `used` (what the setup resolved again) that a run checked as local must not
+/// reach; empty when the run was checked as remote (and so allowed) or `used` is all loopback.
+pub fn newly_remote(checked_remote: bool, used: impl IntoIterator<Item = IpAddr>) -> Vec<IpAddr> {
+    if checked_remote {
+        return Vec::new();
+    }
+    used.into_iter().filter(|&a| is_remote_addr(a)).collect()
+}
+
 /// A remote run's two keys: `Err` names what is missing (both when both are).
 pub fn authorize(remote: bool, allow_remote: bool, authorized: &str) -> Result<(), String> {
     if !remote {
@@ -111,6 +120,18 @@ impl SafetyRecord {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_local_run_that_resolves_remote_at_setup_is_caught() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let far: IpAddr = "10.99.0.1".parse().unwrap();
+        assert_eq!(newly_remote(false, [lo, far]), vec![far]);
+        assert!(newly_remote(false, [lo]).is_empty());
+        assert!(
+            newly_remote(true, [far]).is_empty(),
+            "allowed remote runs may meet other addresses"
+        );
+    }
+
     use super::*;
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {

@@ -216,7 +216,7 @@ async fn session(
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let emu_shutdown = Shutdown::new();
     let (emulator, endpoint, https, links) =
-        match prepare(&plan, &catalogue, &run_dir, emu_shutdown.clone()).await {
+        match prepare(&plan, &catalogue, &run_dir, &safety, emu_shutdown.clone()).await {
             Ok(s) => s,
             Err(e) => return Err(abandon_setup(e, &emu_shutdown, &run_dir)),
         };

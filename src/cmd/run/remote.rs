@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use super::target;
 use super::*;
 use crate::safety::{self, Caps, Planned, SafetyRecord};
 
@@ -63,4 +64,33 @@ pub(super) async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<Saf
         caps,
         &planned,
     ))
+}
+
+/// The addresses the load will connect to, resolved again by the setup: a run the guard found local must
+/// still be local. A DNS answer that changed between the check and the setup could otherwise send a run
+/// judged loopback to a remote address. (A remote run that was allowed may meet other addresses of the same
+/// names: real endpoints answer from a pool.)
+pub(super) fn confirm(
+    record: &SafetyRecord,
+    https: Option<&target::Endpoint>,
+    links: &[(load::link::LinkSpec, std::ops::Range<u32>)],
+    plan: &Plan,
+) -> anyhow::Result<()> {
+    let used = https
+        .map(|e| e.addr.ip())
+        .into_iter()
+        .chain(links.iter().map(|(l, _)| l.addr.ip()));
+    let remote: Vec<String> = safety::newly_remote(record.remote, used)
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    if remote.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{}: the target now resolves to {} outside 127.0.0.0/8 and ::1, after the safety check found only {}; nothing was sent (a remote run needs --allow-remote and [safety] authorized)",
+        plan.source.display(),
+        remote.join(", "),
+        record.addresses.join(", ")
+    )
 }

@@ -148,6 +148,7 @@ pub(super) async fn prepare(
     plan: &Plan,
     catalogue: &Catalogue,
     run_dir: &Path,
+    safety: &crate::safety::SafetyRecord,
     emu_shutdown: Shutdown,
 ) -> anyhow::Result<Prepared> {
     let emulator = match &plan.target {
@@ -182,6 +183,7 @@ pub(super) async fn prepare(
     };
     let embedded = emulator.as_ref().map(embedded_addrs);
     let links = load::mqtt_targets::link_specs(plan, embedded.as_ref()).await?;
+    super::remote::confirm(safety, endpoint.as_ref(), &links, plan)?;
     Ok((emulator, endpoint, https, links))
 }
 
