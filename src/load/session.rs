@@ -19,6 +19,11 @@ use crate::contract::MqttVersion;
 use crate::metrics::{ErrorKind, Failure, Outcome, PubEvent};
 pub use state::{SessionSpec, SessionState, Sink};
 
+/// MQTT 5 CONNACK reason code 0x97.
+const QUOTA_EXCEEDED: u8 = 0x97;
+/// MQTT 5 CONNACK reason code 0x9F.
+const CONNECTION_RATE_EXCEEDED: u8 = 0x9F;
+
 /// What the server answered to CONNECT, as the attempt's outcome, and why it went unanswered (`timeout`: no
 /// answer within `timeout`).
 pub fn connack_outcome(
@@ -28,6 +33,11 @@ pub fn connack_outcome(
     let failed = |kind, m: String| (Outcome::TransportError, Some(Failure::new(kind, m)));
     match read {
         Ok(In::ConnAck { code: 0 }) => (Outcome::Allowed, None),
+        // MQTT 5 "Quota exceeded" and "Connection rate exceeded" (AWS IoT's limits): throttling is an outcome,
+        // not a refusal (3.1.1 return codes stop at 5, so these cannot be misread).
+        Ok(In::ConnAck {
+            code: QUOTA_EXCEEDED | CONNECTION_RATE_EXCEEDED,
+        }) => (Outcome::Throttled, None),
         Ok(In::ConnAck { .. }) => (Outcome::Refused, None),
         Ok(other) => failed(
             ErrorKind::Mqtt,
@@ -227,6 +237,12 @@ mod tests {
         assert_eq!(outcome(ack(0)), Outcome::Allowed);
         assert_eq!(outcome(ack(5)), Outcome::Refused);
         assert_eq!(outcome(ack(0x87)), Outcome::Refused);
+        assert_eq!(outcome(ack(0x97)), Outcome::Throttled, "quota exceeded");
+        assert_eq!(
+            outcome(ack(0x9F)),
+            Outcome::Throttled,
+            "connection rate exceeded"
+        );
         assert_eq!(
             outcome(Err(ReadError::Codec("bad".into()))),
             Outcome::TransportError

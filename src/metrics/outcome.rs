@@ -10,11 +10,11 @@ pub enum Outcome {
     Allowed,
     /// 403.
     Forbidden,
-    /// 429.
+    /// HTTPS 429, or an MQTT 5 CONNACK `0x97` (quota exceeded) / `0x9F` (connection rate exceeded).
     Throttled,
     /// Any other HTTP status.
     OtherStatus,
-    /// MQTT: a CONNACK with a non-zero return / reason code (MQTT 5 `0x87`, a broker's 3.1.1 code 4 or 5).
+    /// MQTT: a CONNACK with any other non-zero return / reason code (MQTT 5 `0x87`, a broker's 3.1.1 code 4 or 5).
     Refused,
     /// MQTT: the connection closed after CONNECT without a CONNACK (how AWS refuses MQTT 3.1.1).
     ClosedWithoutConnack,
