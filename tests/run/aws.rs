@@ -42,6 +42,29 @@ fn scenario(
     )
 }
 
+/// Writes `body` as `name` in `dir`, runs it with the fake AWS credentials moto accepts, then stops `emu`.
+#[cfg(feature = "aws")]
+async fn run_against(
+    emu: crate::support::emulator::Handle,
+    dir: &std::path::Path,
+    name: &str,
+    body: &str,
+) -> (std::process::Output, Option<Value>) {
+    let path = write_scenario(dir, name, body);
+    let out = dir.join("out");
+    let ran = tokio::task::spawn_blocking(move || {
+        run_with_env(
+            &[path.to_str().unwrap()],
+            &out,
+            &crate::support::moto::AWS_ENV,
+        )
+    })
+    .await
+    .unwrap();
+    emu.stop().await;
+    ran
+}
+
 /// The CloudWatch witness's part of a report, checked against reports/schema.json by the pinned jsonschema.
 #[cfg(feature = "aws")]
 fn assert_schema_valid(report: &Value) {
@@ -91,7 +114,7 @@ fn without_aws_support_a_target_aws_scenario_stops_before_any_traffic() {
 /// `names`), and `forged_never_invoked` is inconclusive: exit 1, never a pass.
 #[cfg(feature = "aws")]
 async fn unreadable_cloudwatch_is_inconclusive(endpoint_url: &str, names: &str) {
-    use crate::support::{emulator, keys, moto};
+    use crate::support::{emulator, keys};
     use tokenstorm::contract::authorizer::FunctionBehaviour;
 
     let mut config = emulator::config(
@@ -108,14 +131,7 @@ async fn unreadable_cloudwatch_is_inconclusive(endpoint_url: &str, names: &str) 
         "https = 1.0",
         &aws_table(endpoint_url, keys::SEED_AUTHORIZER, "both"),
     );
-    let path = write_scenario(dir.path(), "unreadable.toml", &body);
-    let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || {
-        run_with_env(&[path.to_str().unwrap()], &out, &moto::AWS_ENV)
-    })
-    .await
-    .unwrap();
-    emu.stop().await;
+    let (o, r) = run_against(emu, dir.path(), "unreadable.toml", &body).await;
     let stdout = text(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}{}", text(&o.stderr));
     let r = r.expect("report.json");
@@ -189,18 +205,8 @@ async fn judged_through_moto(transports: &str, signing_disabled: bool) -> Judged
     let dir = tempfile::tempdir().unwrap();
     let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
     let aws = aws_table(&moto.url(), keys::SEED_AUTHORIZER, "both");
-    let path = write_scenario(
-        dir.path(),
-        "aws.toml",
-        &scenario(&emu, &private, transports, &aws),
-    );
-    let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || {
-        run_with_env(&[path.to_str().unwrap()], &out, &moto::AWS_ENV)
-    })
-    .await
-    .unwrap();
-    emu.stop().await;
+    let body = scenario(&emu, &private, transports, &aws);
+    let (o, r) = run_against(emu, dir.path(), "aws.toml", &body).await;
     let stdout = text(&o.stdout);
     let report = r.unwrap_or_else(|| {
         panic!(
@@ -396,14 +402,7 @@ async fn the_seed_python_function_s_witness_lines_are_joined_per_attempt() {
     // The seed function's policy allows publishing to its topic only (no iot:Connect): HTTPS devices.
     let aws = aws_table(&moto.url(), keys::SEED_AUTHORIZER, "logs");
     let body = scenario(&emu, &private, "https = 1.0", &aws);
-    let path = write_scenario(dir.path(), "seed.toml", &body);
-    let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || {
-        run_with_env(&[path.to_str().unwrap()], &out, &moto::AWS_ENV)
-    })
-    .await
-    .unwrap();
-    emu.stop().await;
+    let (o, r) = run_against(emu, dir.path(), "seed.toml", &body).await;
     let stdout = text(&o.stdout);
     assert_eq!(
         o.status.code(),
