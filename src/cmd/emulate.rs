@@ -279,6 +279,7 @@ mod tests {
                 query_plus: QueryPlus::Space,
                 duplicates: Duplicates::Last,
                 query_names: QueryNames::Exact,
+                ..GateSettings::default()
             }
         );
         let c = resolve(&args(&[

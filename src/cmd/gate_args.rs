@@ -1,7 +1,9 @@
 //! `--gate-*` flags: the signature gate's unconfirmed behaviours (`wire::settings`), shared by `emulate` (which
 //! applies them) and `catalogue` (which shows the oracle's verdicts under them).
 
-use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
+use crate::wire::settings::{
+    BareParams, Duplicates, GateSettings, QueryNames, QueryPlus, UsernameQuery,
+};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GateArgs {
@@ -15,6 +17,14 @@ pub struct GateArgs {
     /// `case_insensitive`.
     #[arg(long, value_name = "HOW")]
     pub gate_query_names: Option<QueryNames>,
+    /// Where an MQTT username's query starts (unconfirmed on AWS): `first_question_mark` (default: a second `?`
+    /// is refused) or `last_question_mark` (what AWS's client code says the service does).
+    #[arg(long, value_name = "WHICH")]
+    pub gate_username_query: Option<UsernameQuery>,
+    /// Bare parameters `a`, `a=`, `=a` (unconfirmed on AWS): `equivalent` (default: all three are `a` with an
+    /// empty value, as AWS's client code says) or `split` (`=a` is an empty name with the value `a`).
+    #[arg(long, value_name = "HOW")]
+    pub gate_bare_params: Option<BareParams>,
 }
 
 impl GateArgs {
@@ -28,6 +38,12 @@ impl GateArgs {
         }
         if let Some(v) = self.gate_query_names {
             base.query_names = v;
+        }
+        if let Some(v) = self.gate_username_query {
+            base.username_query = v;
+        }
+        if let Some(v) = self.gate_bare_params {
+            base.bare_params = v;
         }
         base
     }

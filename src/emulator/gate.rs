@@ -176,20 +176,7 @@ pub(crate) mod test_support {
 
     /// Every combination of the unconfirmed settings.
     pub(crate) fn all_settings() -> Vec<GateSettings> {
-        use crate::wire::settings::{QueryNames, QueryPlus};
-        let mut out = Vec::new();
-        for query_plus in [QueryPlus::Literal, QueryPlus::Space] {
-            for duplicates in [Duplicates::First, Duplicates::Last, Duplicates::Reject] {
-                for query_names in [QueryNames::Exact, QueryNames::CaseInsensitive] {
-                    out.push(GateSettings {
-                        query_plus,
-                        duplicates,
-                        query_names,
-                    });
-                }
-            }
-        }
-        out
+        GateSettings::all()
     }
 }
 

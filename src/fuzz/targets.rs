@@ -83,6 +83,7 @@ pub fn settings_of(data: &[u8]) -> GateSettings {
         } else {
             QueryNames::CaseInsensitive
         },
+        ..GateSettings::default()
     }
 }
 

@@ -48,6 +48,32 @@ pub enum QueryNames {
     CaseInsensitive,
 }
 
+/// Where an MQTT CONNECT username's query part starts. AWS's own client code says "the IoT service uses the last
+/// '?' in the username" (awslabs/aws-c-mqtt `source/mqtt_iot_metrics.c`); the spec's default refuses a second `?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum UsernameQuery {
+    /// The query starts at the first `?`; a second `?` is refused at the gate (spec §1's default).
+    #[default]
+    FirstQuestionMark,
+    /// The query starts at the last `?`; parameters before it are part of the free text and not seen.
+    LastQuestionMark,
+}
+
+/// Bare parameters in query strings and CONNECT usernames. AWS's client code says the "server treats `a=`, `a`,
+/// and `=a` equivalently" (awslabs/aws-c-mqtt `source/mqtt_iot_metrics.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum BareParams {
+    /// `a`, `a=` and `=a` are all the parameter `a` with an empty value (what AWS's client code says).
+    #[default]
+    Equivalent,
+    /// Plain query parsing: `a` and `a=` are `a` with an empty value, `=a` is an empty name with the value `a`.
+    Split,
+}
+
 /// The unconfirmed behaviours of the signature gate. Every field has the spec's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -58,6 +84,10 @@ pub struct GateSettings {
     pub duplicates: Duplicates,
     /// `gate.query_names`: `exact` (default) or `case_insensitive`.
     pub query_names: QueryNames,
+    /// `gate.username_query`: `first_question_mark` (default) or `last_question_mark`.
+    pub username_query: UsernameQuery,
+    /// `gate.bare_params`: `equivalent` (default) or `split`.
+    pub bare_params: BareParams,
 }
 
 impl GateSettings {
@@ -69,14 +99,43 @@ impl GateSettings {
         }
     }
 
-    /// `query_plus=literal, duplicates=first, query_names=exact` (reports, ready line).
+    /// `query_plus=literal, duplicates=first, query_names=exact, username_query=first_question_mark,
+    /// bare_params=equivalent` (reports, ready line).
     pub fn describe(&self) -> String {
         format!(
-            "query_plus={}, duplicates={}, query_names={}",
+            "query_plus={}, duplicates={}, query_names={}, username_query={}, bare_params={}",
             self.query_plus.as_str(),
             self.duplicates.as_str(),
-            self.query_names.as_str()
+            self.query_names.as_str(),
+            self.username_query.as_str(),
+            self.bare_params.as_str()
         )
+    }
+
+    /// Every combination of every setting's values (tests, calibration), the defaults first.
+    pub fn all() -> Vec<GateSettings> {
+        let mut out = Vec::new();
+        for query_plus in [QueryPlus::Literal, QueryPlus::Space] {
+            for duplicates in [Duplicates::First, Duplicates::Last, Duplicates::Reject] {
+                for query_names in [QueryNames::Exact, QueryNames::CaseInsensitive] {
+                    for username_query in [
+                        UsernameQuery::FirstQuestionMark,
+                        UsernameQuery::LastQuestionMark,
+                    ] {
+                        for bare_params in [BareParams::Equivalent, BareParams::Split] {
+                            out.push(GateSettings {
+                                query_plus,
+                                duplicates,
+                                query_names,
+                                username_query,
+                                bare_params,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -99,6 +158,24 @@ impl Duplicates {
     }
 }
 
+impl UsernameQuery {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::FirstQuestionMark => "first_question_mark",
+            Self::LastQuestionMark => "last_question_mark",
+        }
+    }
+}
+
+impl BareParams {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Equivalent => "equivalent",
+            Self::Split => "split",
+        }
+    }
+}
+
 impl QueryNames {
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -117,8 +194,11 @@ mod tests {
         let d = GateSettings::default();
         assert_eq!(
             d.describe(),
-            "query_plus=literal, duplicates=first, query_names=exact"
+            "query_plus=literal, duplicates=first, query_names=exact, \
+             username_query=first_question_mark, bare_params=equivalent"
         );
+        assert_eq!(GateSettings::all().len(), 48);
+        assert_eq!(GateSettings::all()[0], d);
         let s: GateSettings = toml::from_str(
             "query_plus = \"space\"\nduplicates = \"reject\"\nquery_names = \"case_insensitive\"",
         )
@@ -129,6 +209,7 @@ mod tests {
                 query_plus: QueryPlus::Space,
                 duplicates: Duplicates::Reject,
                 query_names: QueryNames::CaseInsensitive,
+                ..GateSettings::default()
             }
         );
         let e = toml::from_str::<GateSettings>("duplicates = \"middle\"").unwrap_err();

@@ -294,6 +294,7 @@ async fn the_unconfirmed_behaviours_are_settings_the_oracle_follows() {
         query_plus: QueryPlus::Space,
         duplicates: Duplicates::Last,
         query_names: QueryNames::CaseInsensitive,
+        ..GateSettings::default()
     })
     .await;
     every_variant_as_the_oracle_says(GateSettings {
