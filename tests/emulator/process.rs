@@ -94,7 +94,10 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
     );
     assert_eq!(
         ready["gate"],
-        serde_json::json!({"query_plus": "literal", "duplicates": "first", "query_names": "exact"})
+        serde_json::json!({
+            "query_plus": "literal", "duplicates": "first", "query_names": "exact",
+            "username_query": "first_question_mark", "bare_params": "equivalent"
+        })
     );
     let addr = |k: &str| -> std::net::SocketAddr { ready[k].as_str().unwrap().parse().unwrap() };
     for k in ["https", "http", "admin", "mqtt_tls", "mqtt"] {

@@ -87,7 +87,13 @@ def test_catalogue_prints_the_oracle_under_the_gate_settings_given(tokenstorm):
     out = tokenstorm("catalogue", "--json", "--gate-query-plus", "space")
     assert out.returncode == 0, out
     doc = json.loads(out.stdout)
-    assert doc["gate"] == {"query_plus": "space", "duplicates": "first", "query_names": "exact"}
+    assert doc["gate"] == {
+        "query_plus": "space",
+        "duplicates": "first",
+        "query_names": "exact",
+        "username_query": "first_question_mark",
+        "bare_params": "equivalent",
+    }
     rows = {r["variant"]: r for r in doc["forged"]}
     assert len(rows) == len(doc["forged"]) >= 47
     assert rows["raw_plus"]["verdict"] == "not_base64" and rows["raw_plus"]["refused"] is True
