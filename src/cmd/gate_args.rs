@@ -21,8 +21,8 @@ pub struct GateArgs {
     /// is refused) or `last_question_mark` (what AWS's client code says the service does).
     #[arg(long, value_name = "WHICH")]
     pub gate_username_query: Option<UsernameQuery>,
-    /// Bare parameters `a`, `a=`, `=a` (unconfirmed on AWS): `equivalent` (default: all three are `a` with an
-    /// empty value, as AWS's client code says) or `split` (`=a` is an empty name with the value `a`).
+    /// Bare parameters `a`, `a=`, `=a` (unconfirmed on AWS): `split` (default: `=a` is an empty name with the
+    /// value `a`) or `equivalent` (all three are `a` with an empty value, as AWS's client code says).
     #[arg(long, value_name = "HOW")]
     pub gate_bare_params: Option<BareParams>,
 }

@@ -61,17 +61,18 @@ pub enum UsernameQuery {
     LastQuestionMark,
 }
 
-/// Bare parameters in query strings and CONNECT usernames. AWS's client code says the "server treats `a=`, `a`,
-/// and `=a` equivalently" (awslabs/aws-c-mqtt `source/mqtt_iot_metrics.c`).
+/// Bare parameters in query strings and CONNECT usernames. AWS documents nothing; its client code says the
+/// "server treats `a=`, `a`, and `=a` equivalently" (awslabs/aws-c-mqtt `source/mqtt_iot_metrics.c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
 pub enum BareParams {
-    /// `a`, `a=` and `=a` are all the parameter `a` with an empty value (what AWS's client code says).
+    /// Plain query parsing (the default, as before this setting): `a` and `a=` are `a` with an empty value, `=a`
+    /// is an empty name with the value `a`.
     #[default]
-    Equivalent,
-    /// Plain query parsing: `a` and `a=` are `a` with an empty value, `=a` is an empty name with the value `a`.
     Split,
+    /// `a`, `a=` and `=a` are all the parameter `a` with an empty value (what AWS's client code says).
+    Equivalent,
 }
 
 /// The unconfirmed behaviours of the signature gate. Every field has the spec's default.
@@ -86,7 +87,7 @@ pub struct GateSettings {
     pub query_names: QueryNames,
     /// `gate.username_query`: `first_question_mark` (default) or `last_question_mark`.
     pub username_query: UsernameQuery,
-    /// `gate.bare_params`: `equivalent` (default) or `split`.
+    /// `gate.bare_params`: `split` (default) or `equivalent`.
     pub bare_params: BareParams,
 }
 
@@ -100,7 +101,7 @@ impl GateSettings {
     }
 
     /// `query_plus=literal, duplicates=first, query_names=exact, username_query=first_question_mark,
-    /// bare_params=equivalent` (reports, ready line).
+    /// bare_params=split` (reports, ready line).
     pub fn describe(&self) -> String {
         format!(
             "query_plus={}, duplicates={}, query_names={}, username_query={}, bare_params={}",
@@ -122,7 +123,7 @@ impl GateSettings {
                         UsernameQuery::FirstQuestionMark,
                         UsernameQuery::LastQuestionMark,
                     ] {
-                        for bare_params in [BareParams::Equivalent, BareParams::Split] {
+                        for bare_params in [BareParams::Split, BareParams::Equivalent] {
                             out.push(GateSettings {
                                 query_plus,
                                 duplicates,
@@ -195,7 +196,7 @@ mod tests {
         assert_eq!(
             d.describe(),
             "query_plus=literal, duplicates=first, query_names=exact, \
-             username_query=first_question_mark, bare_params=equivalent"
+             username_query=first_question_mark, bare_params=split"
         );
         assert_eq!(GateSettings::all().len(), 48);
         assert_eq!(GateSettings::all()[0], d);

@@ -96,7 +96,7 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
         ready["gate"],
         serde_json::json!({
             "query_plus": "literal", "duplicates": "first", "query_names": "exact",
-            "username_query": "first_question_mark", "bare_params": "equivalent"
+            "username_query": "first_question_mark", "bare_params": "split"
         })
     );
     let addr = |k: &str| -> std::net::SocketAddr { ready[k].as_str().unwrap().parse().unwrap() };

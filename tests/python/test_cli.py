@@ -92,7 +92,7 @@ def test_catalogue_prints_the_oracle_under_the_gate_settings_given(tokenstorm):
         "duplicates": "first",
         "query_names": "exact",
         "username_query": "first_question_mark",
-        "bare_params": "equivalent",
+        "bare_params": "split",
     }
     rows = {r["variant"]: r for r in doc["forged"]}
     assert len(rows) == len(doc["forged"]) >= 47
