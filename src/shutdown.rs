@@ -8,6 +8,8 @@ use tokio_util::sync::CancellationToken;
 pub enum StoppedBy {
     Signal,
     StopFile,
+    /// An `[abort]` guard fired (`safety.aborted_by` says which).
+    Abort,
 }
 
 /// A cloneable shutdown signal.

@@ -149,6 +149,10 @@ impl Witness for Admin {
         Box::pin(self.ledger.drain(&mut self.summary))
     }
 
+    fn so_far(&self) -> (u64, u64) {
+        (self.summary.ours(), self.summary.forged())
+    }
+
     fn finish(mut self: Box<Self>) -> Pending<'static, anyhow::Result<LedgerSummary>> {
         Box::pin(async move {
             self.ledger.drain(&mut self.summary).await?;

@@ -63,6 +63,11 @@ impl Witness for InProcess {
         Box::pin(ready(Ok(())))
     }
 
+    fn so_far(&self) -> (u64, u64) {
+        let s = lock(&self.summary);
+        (s.ours(), s.forged())
+    }
+
     /// Drains once more and detaches the hook (on drop).
     fn finish(self: Box<Self>) -> Pending<'static, anyhow::Result<LedgerSummary>> {
         self.drain_now();

@@ -10,6 +10,9 @@
 //! - [`Admin`]: an external emulator's ledger, paged through `GET <admin_url>/ledger?since=SEQ&limit=N`
 //!   ([`AdminLedger`]); entries evicted before a drain reached them count as missed.
 //!
+//! While the load runs, [`Running::live`] holds what the drains joined so far (the run's invocations, and those
+//! caused by forged attempts the gate must refuse), for the `[abort]` guards.
+//!
 //! On a real account ([`cloudwatch`], `[target.aws]`) the witness is the function's CloudWatch: it is not
 //! drained while the load runs (its records are only worth reading once final) but settled after it, and
 //! besides the summary (from the witness helper's log lines) it yields a count and reads the report keeps, so it
@@ -22,6 +25,8 @@ pub mod summary;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use admin::{Admin, AdminLedger};
@@ -46,6 +51,32 @@ pub trait Witness: Send {
     fn drain(&mut self) -> Pending<'_, anyhow::Result<()>>;
     /// The final drain, then the join; `Err` when the final drain failed (the join is then incomplete).
     fn finish(self: Box<Self>) -> Pending<'static, anyhow::Result<LedgerSummary>>;
+    /// (the run's invocations, those caused by forged attempts the gate must refuse) joined so far.
+    fn so_far(&self) -> (u64, u64);
+}
+
+/// What the drains joined so far (relaxed: read by the abort guards' monitor).
+#[derive(Debug, Default)]
+pub struct Live {
+    invocations: AtomicU64,
+    forged: AtomicU64,
+}
+
+impl Live {
+    /// The run's invocations joined so far.
+    pub fn invocations(&self) -> u64 {
+        self.invocations.load(Ordering::Relaxed)
+    }
+
+    /// Invocations caused by forged attempts the gate must refuse, joined so far.
+    pub fn forged(&self) -> u64 {
+        self.forged.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, (invocations, forged): (u64, u64)) {
+        self.invocations.store(invocations, Ordering::Relaxed);
+        self.forged.store(forged, Ordering::Relaxed);
+    }
 }
 
 /// Which run a join belongs to and how it attributes entries.
@@ -100,17 +131,23 @@ pub async fn start(source: Source<'_>, spec: &Spec) -> anyhow::Result<Box<dyn Wi
 pub struct Running {
     stop: Shutdown,
     task: tokio::task::JoinHandle<Box<dyn Witness>>,
+    live: Arc<Live>,
 }
 
 /// Drains `witness` every [`EVERY`] until [`Running::finish`]; a failed drain is retried at the next tick and
 /// warned about once on stderr.
 pub fn spawn(witness: Box<dyn Witness>) -> Running {
     let stop = Shutdown::new();
-    let task = tokio::spawn(drain_until(witness, stop.clone()));
-    Running { stop, task }
+    let live = Arc::new(Live::default());
+    let task = tokio::spawn(drain_until(witness, stop.clone(), live.clone()));
+    Running { stop, task, live }
 }
 
-async fn drain_until(mut witness: Box<dyn Witness>, stop: Shutdown) -> Box<dyn Witness> {
+async fn drain_until(
+    mut witness: Box<dyn Witness>,
+    stop: Shutdown,
+    live: Arc<Live>,
+) -> Box<dyn Witness> {
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut warned = false;
@@ -124,12 +161,18 @@ async fn drain_until(mut witness: Box<dyn Witness>, stop: Shutdown) -> Box<dyn W
                     warned = true;
                     eprintln!("warning: cannot drain the ledger (will retry): {e:#}");
                 }
+                live.set(witness.so_far());
             }
         }
     }
 }
 
 impl Running {
+    /// What the drains joined so far, updated after each drain.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.clone()
+    }
+
     /// Stops the periodic drains and finishes the witness. `Err` (the reason, also warned on stderr) when the
     /// final drain failed or the draining task died: the run then has no ledger, and the rules that needed one
     /// are inconclusive.
@@ -172,10 +215,12 @@ mod tests {
                 .await
                 .unwrap(),
         );
+        let live = running.live();
         for i in 0..6 {
             ledger.record(entry(format!("r-valid-{i}-0")));
             tokio::time::sleep(EVERY).await;
         }
+        assert_eq!((live.invocations(), live.forged()), (6, 0));
         let s = running.finish().await.unwrap();
         assert_eq!((s.total, s.missed, s.ours(), s.last_seq), (6, 0, 6, 6));
     }

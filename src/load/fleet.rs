@@ -117,6 +117,9 @@ struct DeviceSink<'a> {
 
 impl Sink for DeviceSink<'_> {
     fn event(&mut self, e: PubEvent) {
+        if matches!(e, PubEvent::Sent | PubEvent::Received) {
+            self.fleet.progress.message();
+        }
         self.fleet
             .with_rec(self.device, |r| r.publish(self.t, self.class, e));
     }
@@ -220,7 +223,7 @@ impl<'f> Device<'f> {
         // No credential (pool used up, or nothing allowed yet to replay): nothing is sent.
         let Some(login) = login else {
             fleet.with_rec(d, |r| r.end(t, class, Outcome::Exhausted, 0, 0, false));
-            fleet.progress.connect_answered();
+            fleet.progress.connect_ended(Outcome::Exhausted);
             self.last_connect = Some(Instant::now());
             return None;
         };
@@ -258,7 +261,7 @@ impl<'f> Device<'f> {
         {
             fleet.planner.allowed(ticket);
         }
-        fleet.progress.connect_answered();
+        fleet.progress.connect_ended(outcome);
         session.map(|s| (s, class))
     }
 

@@ -33,6 +33,8 @@ pub struct Parts<'a> {
     pub progress: bool,
     /// Between two CONNECTs of one MQTT client id (`[safety] client_id_gap_s` in force).
     pub client_id_gap: std::time::Duration,
+    /// The engines' live counters (the progress lines and the abort guards read them).
+    pub counters: Arc<Progress>,
 }
 
 /// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`; attempts still in flight
@@ -49,7 +51,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
         parts.pool.clone(),
         plan.devices,
     ));
-    let progress = Arc::new(Progress::default());
+    let progress = parts.counters.clone();
     let ticker = parts
         .progress
         .then(|| progress::ticker(t0, progress.clone()));

@@ -10,7 +10,6 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng as _;
@@ -92,8 +91,9 @@ struct Lane {
     tasks: JoinSet<(usize, Exchanged, Instant)>,
     rec: Recorder,
     id_buf: String,
-    /// This lane's count of ended attempts, for the progress line (its own: nothing shared per attempt).
-    ended: Arc<AtomicU64>,
+    /// This lane's tally of ended attempts, for the progress line and the abort guards (its own: nothing
+    /// shared per attempt).
+    ended: Arc<super::progress::Tally>,
 }
 
 /// Runs the lane until its work is done, the deadline passes or `shutdown` fires; in-flight attempts drain.
@@ -314,7 +314,7 @@ impl Lane {
         if let Some(f) = failure {
             self.rec.error(Transport::Https, f);
         }
-        self.ended.fetch_add(1, Ordering::Relaxed);
+        self.ended.add(outcome);
         Some(li)
     }
 }

@@ -46,8 +46,14 @@ pub fn build(p: Parts<'_>) -> Report {
     let plan = p.plan;
     let ended = p.recorder.total_ended();
     let elapsed = p.elapsed.as_secs_f64();
-    let passed = invariant::all_hold(&p.verdicts);
-    let verdict = overall(&p.verdicts);
+    // An abort guard that fired fails the run even when every invariant held: it stopped on a safety limit.
+    let aborted = p.safety.aborted_by.is_some();
+    let passed = invariant::all_hold(&p.verdicts) && !aborted;
+    let verdict = if aborted {
+        "fail"
+    } else {
+        overall(&p.verdicts)
+    };
     Report {
         tool: Tool {
             name: env!("CARGO_PKG_NAME").into(),

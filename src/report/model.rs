@@ -22,7 +22,8 @@ pub struct Report {
     pub timing: Timing,
     /// A stop (SIGINT/SIGTERM or `--stop-file`) ended the run before its end.
     pub interrupted: bool,
-    /// What stopped it early: `signal` or `stop_file`; `null` when the run ended on its own.
+    /// What stopped it early: `signal`, `stop_file` or `abort` (an `[abort]` guard, `safety.aborted_by`);
+    /// `null` when the run ended on its own.
     pub stopped_by: Option<crate::shutdown::StoppedBy>,
     pub target: TargetInfo,
     pub throughput: Throughput,
@@ -254,7 +255,7 @@ pub fn invocations(rec: &Recorder, ledger: &LedgerSummary, gate: &GateSettings) 
 impl Report {
     /// Whether every invariant held (none failed, none was inconclusive).
     pub fn passed(&self) -> bool {
-        self.invariants.iter().all(|v| v.status.holds())
+        self.invariants.iter().all(|v| v.status.holds()) && self.safety.aborted_by.is_none()
     }
 }
 

@@ -259,6 +259,9 @@ fn invocations(o: &mut String, r: &Report) {
 
 /// One line per verdict (with up to 5 pieces of evidence), then the result.
 fn verdicts(o: &mut String, r: &Report, report_path: Option<&str>) {
+    if let Some(a) = &r.safety.aborted_by {
+        let _ = writeln!(o, "ABORTED at {:.1} s by {}", a.at_s, a.message);
+    }
     let _ = writeln!(o, "verdicts:");
     for v in &r.invariants {
         let _ = writeln!(

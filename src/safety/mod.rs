@@ -4,6 +4,7 @@
 //! services testable without approval and forbids flooding, and every valid attempt is billed. The addresses are
 //! resolved by the run's shell before any connection; everything here decides from them and the plan.
 
+pub mod abort;
 pub mod caps;
 pub mod planned;
 
@@ -74,8 +75,10 @@ pub struct SafetyRecord {
     /// Each cap in force; null when uncapped.
     pub caps: Caps,
     pub predicted: Predicted,
+    /// The `[abort]` guards in force while the run ran.
+    pub abort: abort::Guards,
     /// The abort guard that stopped the run; null: none did.
-    pub aborted_by: Option<String>,
+    pub aborted_by: Option<abort::AbortedBy>,
 }
 
 /// What the plan predicts before any traffic.
@@ -113,6 +116,7 @@ impl SafetyRecord {
                 invocations: planned.invocations,
                 cost_usd: planned.cost_usd,
             },
+            abort: abort::Guards::default(),
             aborted_by: None,
         }
     }

@@ -83,6 +83,16 @@ impl Planned {
     }
 }
 
+/// The cost model's price of one invocation and of one IoT message, USD (for the live cost guard: the same
+/// model as the prediction, linear in both).
+pub fn unit_costs(plan: &Plan) -> (f64, f64) {
+    const N: u64 = 1_000_000;
+    (
+        predict_cost(plan, N, 0) / N as f64,
+        predict_cost(plan, 0, N) / N as f64,
+    )
+}
+
 /// Lambda requests and compute for `invocations`, plus IoT messaging for `messages`, in USD, with the cost
 /// model's prices (`[pricing]`); compute at the function's memory and its known billed duration, else
 /// [`ASSUMED_BILLED_MS`].

@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::MqttVersion;
 
+mod abort;
 mod mix;
 mod safety;
 
 pub use super::pricing::{Architecture, PricingSection};
+pub use abort::AbortSection;
 pub use mix::{ForgedVariants, MixSection, ReplayedVariants};
 pub use safety::SafetySection;
 
@@ -36,6 +38,8 @@ pub struct Scenario {
     pub gate: crate::wire::settings::GateSettings,
     /// Remote targets: who authorized the run, and the caps its plan must stay within.
     pub safety: SafetySection,
+    /// Guards that stop the run while it runs (any target).
+    pub abort: AbortSection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

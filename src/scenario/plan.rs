@@ -69,6 +69,15 @@ pub enum Target {
 }
 
 impl Target {
+    /// A witness sees invocations while the load runs: the embedded emulator's ledger, or an external
+    /// emulator's `admin_url` (not `[target.aws]`: CloudWatch settles only after the load).
+    pub fn live_witness(&self) -> bool {
+        match self {
+            Self::Embedded { .. } => true,
+            Self::External { admin_url, aws, .. } => admin_url.is_some() && aws.is_none(),
+        }
+    }
+
     /// `[target.aws]`, when set (external targets only).
     pub fn aws(&self) -> Option<&super::AwsTarget> {
         match self {
@@ -140,6 +149,8 @@ pub struct Plan {
     pub gate: crate::wire::settings::GateSettings,
     /// The target's INACTIVE authorizer (`target.inactive_authorizer`).
     pub inactive_authorizer: String,
+    /// `[abort]`: the guards that stop the run while it runs.
+    pub abort: crate::safety::abort::Guards,
     /// The effective scenario (after overrides), for the report.
     pub scenario: Scenario,
 }
@@ -176,6 +187,8 @@ impl Plan {
         check_mix_per_transport(&mix, &groups, &err)?;
         let mqtt = super::groups::resolve_mqtt(&s, &err)?;
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
+        let abort = crate::safety::abort::Guards::resolve(&s.abort, target.live_witness())
+            .map_err(|(field, p)| err(&field, p))?;
         let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;
         let r = &s.run;
         Ok(Self {
@@ -204,6 +217,7 @@ impl Plan {
             pricing,
             gate: s.gate,
             inactive_authorizer: s.target.inactive_authorizer.clone(),
+            abort,
             scenario: s,
         })
     }

@@ -30,6 +30,7 @@ use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
+mod abort;
 mod remote;
 pub mod stop;
 mod target;
@@ -205,7 +206,7 @@ async fn session(
     stop: Stop,
 ) -> anyhow::Result<Exit> {
     // Before anything connects anywhere: a remote target must be allowed and the plan within the caps (exit 2).
-    let safety = remote::guard(&plan, allow_remote).await?;
+    let mut safety = remote::guard(&plan, allow_remote).await?;
     let signals = stop.shutdown.clone();
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -229,6 +230,20 @@ async fn session(
     let joining = witness(&plan, emulator.as_ref(), &run_id)
         .await
         .map(|w| w.map(join::spawn));
+    let counters = Arc::new(load::progress::Progress::default());
+    let monitor = abort::spawn(
+        abort::Watched {
+            guards: safety.abort,
+            meter: abort::Meter::new(&plan),
+            counters: counters.clone(),
+            live: joining
+                .as_ref()
+                .ok()
+                .and_then(|j| j.as_ref().map(|r| r.live())),
+        },
+        stop.clone(),
+        progress,
+    );
     let result = load::groups::run(
         load::groups::Parts {
             plan: &plan,
@@ -239,11 +254,13 @@ async fn session(
             links,
             progress,
             client_id_gap: safety.client_id_gap(),
+            counters,
         },
         signals.clone(),
         (stop.abandon.clone(), stop::DRAIN),
     )
     .await;
+    safety.aborted_by = monitor.finish();
     if progress {
         eprintln!(
             "load finished: {} attempts; joining the ledger",

@@ -58,12 +58,9 @@ pub(super) async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<Saf
             over.join("\n  ")
         );
     }
-    Ok(SafetyRecord::new(
-        &addrs,
-        &section.authorized,
-        caps,
-        &planned,
-    ))
+    let mut record = SafetyRecord::new(&addrs, &section.authorized, caps, &planned);
+    record.abort = plan.abort.in_force(remote, record.caps.max_cost_usd);
+    Ok(record)
 }
 
 /// The addresses the load will connect to, resolved again by the setup: a run the guard found local must
