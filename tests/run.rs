@@ -1,6 +1,7 @@
 //! `tokenstorm run` end to end: the real binary against its embedded emulator (real sockets on port 0, real
 //! TLS), judged through its exit code, stdout and report.json.
 
+mod abort;
 mod aws;
 mod compat;
 mod cost;

@@ -105,6 +105,19 @@ def test_a_report_stopped_by_the_stop_file_validates(tmp_path):
     assert report["interrupted"] is True and report["stopped_by"] == "stop_file"
 
 
+def test_an_aborted_report_validates(tmp_path):
+    scenario = tmp_path / "leaky-long.toml"
+    scenario.write_text(
+        "[run]\nduration_s = 60.0\nrate_per_s = 40.0\n[devices]\ncount = 4\n[authorizer]\nsigning_disabled = true\n"
+        "[mix]\nvalid = 1.0\nforged = 1.0\nreplayed = 0.0\n"
+    )
+    proc, report = run(tmp_path, scenario)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["stopped_by"] == "abort" and report["verdict"] == "fail"
+    assert report["safety"]["aborted_by"]["guard"] == "abort.on_forged_invocation"
+
+
 def test_the_schema_rejects_a_drifted_report(tmp_path):
     proc, report = run(tmp_path, ROOT / "scenarios" / "quickstart.toml", "--attempts", "50", "--duration", "60")
     report["unexpected"] = 1

@@ -91,7 +91,10 @@ fn quickstart_shortened_passes_and_counts_conserve() {
 #[test]
 fn forged_traffic_reaching_the_authorizer_fails_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    let body = format!("{SMALL}\n[authorizer]\nsigning_disabled = true\n");
+    // The invariant is what this judges, not the guard (tests/run/abort.rs): the run goes to its end.
+    let body = format!(
+        "{SMALL}\n[authorizer]\nsigning_disabled = true\n[abort]\non_forged_invocation = false\n"
+    );
     let path = write_scenario(dir.path(), "leaky.toml", &body);
     let out = dir.path().join("out");
     let (o, report) = run(&[path.to_str().unwrap()], &out);

@@ -128,6 +128,8 @@ fn a_mixed_transport_run_with_a_gate_bypassing_authorizer_fails() {
         "token_key_name = \"X-My-App-custom-key\"\nsigning_disabled = true\n",
     );
     assert_ne!(body, src);
+    // The invariant per transport is what this judges, not the guard (tests/run/abort.rs): no early stop.
+    let body = format!("{body}\n[abort]\non_forged_invocation = false\n");
     let path = write_scenario(dir.path(), "leaky-mixed.toml", &body);
     let mut args = vec![path.to_str().unwrap()];
     args.extend(MIXED_SHORT);

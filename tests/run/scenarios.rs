@@ -109,6 +109,32 @@ fn reference_toml_shows_every_field_with_its_default() {
     }
     commented_tables_show_their_defaults(&src);
     commented_caps_show_the_remote_defaults(&src);
+    commented_guards_show_the_remote_defaults(&src);
+}
+
+/// `[abort]`'s guards are optional (unset: `on_forged_invocation` where a witness sees invocations live, the
+/// others off on loopback and a remote target's defaults); reference.toml shows each commented out with the value
+/// a remote target with a live witness gets.
+fn commented_guards_show_the_remote_defaults(src: &str) {
+    use tokenstorm::safety::abort::Guards;
+    let start = src.find("\n[abort]\n").expect("reference.toml has [abort]");
+    let shown: Vec<&str> = src[start + 1..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| l.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')))
+        .collect();
+    assert_eq!(shown.len(), 5, "{shown:?}");
+    let parsed = scenario::parse(&format!("[abort]\n{}\n", shown.join("\n")), "[abort]")
+        .expect("the guards parse");
+    let cost_cap = tokenstorm::safety::caps::REMOTE_DEFAULTS.max_cost_usd;
+    assert_eq!(
+        Guards::resolve(&parsed.abort, true).unwrap(),
+        Guards::resolve(&Default::default(), true)
+            .unwrap()
+            .in_force(true, cost_cap)
+    );
 }
 
 /// `[safety]`'s caps are optional (unset: the remote default, or uncapped on loopback); reference.toml shows each
@@ -117,7 +143,9 @@ fn commented_caps_show_the_remote_defaults(src: &str) {
     let start = src
         .find("\n[safety]\n")
         .expect("reference.toml has [safety]");
-    let caps: Vec<&str> = src[start..]
+    let table = &src[start + 1..];
+    let end = table[1..].find("\n[").map_or(table.len(), |i| i + 1);
+    let caps: Vec<&str> = table[..end]
         .lines()
         .filter_map(|l| l.strip_prefix("# "))
         .filter(|l| l.starts_with("max_") || l.starts_with("client_id_gap_s = "))
