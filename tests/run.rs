@@ -8,6 +8,7 @@ mod cost;
 mod e2e;
 mod mosquitto;
 mod mqtt;
+mod preflight;
 mod safety;
 mod scenarios;
 mod stop;

@@ -112,7 +112,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
 }
 
 /// The MQTT usernames and passwords of every catalogue credential.
-fn username_book(plan: &Plan, catalogue: &Catalogue) -> UsernameBook {
+pub fn username_book(plan: &Plan, catalogue: &Catalogue) -> UsernameBook {
     UsernameBook::build(
         UsernameShape {
             mode: plan.mqtt.username_mode,

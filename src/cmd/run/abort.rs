@@ -85,15 +85,37 @@ pub(super) struct Monitor {
 }
 
 /// What the monitor reads.
-pub(super) struct Watched {
-    pub(super) guards: Guards,
-    pub(super) meter: Meter,
-    pub(super) counters: Arc<Progress>,
-    pub(super) live: Option<Arc<Live>>,
+struct Watched {
+    guards: Guards,
+    meter: Meter,
+    counters: Arc<Progress>,
+    live: Option<Arc<Live>>,
+}
+
+/// Starts the run's monitor: the guards in force (`safety.abort`), the plan's cost model, the engines'
+/// `counters` and the live count of the ledger being joined, if any.
+pub(super) fn watch_run(
+    plan: &Plan,
+    safety: &crate::safety::SafetyRecord,
+    joining: &Result<Option<crate::join::Running>, String>,
+    counters: &Arc<Progress>,
+    stop: &Stop,
+    progress: bool,
+) -> Monitor {
+    let watched = Watched {
+        guards: safety.abort,
+        meter: Meter::new(plan),
+        counters: counters.clone(),
+        live: joining
+            .as_ref()
+            .ok()
+            .and_then(|j| j.as_ref().map(|r| r.live())),
+    };
+    spawn(watched, stop.clone(), progress)
 }
 
 /// Starts the monitor (none when no guard can fire).
-pub(super) fn spawn(w: Watched, stop: Stop, progress: bool) -> Monitor {
+fn spawn(w: Watched, stop: Stop, progress: bool) -> Monitor {
     let fired = Arc::new(OnceLock::new());
     let task = w
         .guards

@@ -31,10 +31,13 @@ use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
 mod abort;
+mod load_step;
+mod preflight;
 mod remote;
 pub mod stop;
 mod target;
 mod witness;
+use load_step::{Setup, watched_load};
 use stop::Stop;
 use target::{prepare, raise_fd_limit, target_urls};
 use witness::{Seen, connect_cloudwatch, finish_join, witness};
@@ -69,6 +72,10 @@ pub struct Args {
     /// Stop the run when this file appears (polled every 250 ms), as on SIGINT: drain, report, interrupted.
     #[arg(long, value_name = "PATH")]
     pub stop_file: Option<PathBuf>,
+    /// No load: check the safety rules, print the plan, caps and prediction, then send one valid and one forged
+    /// attempt per transport and say what came back (exit 0 when each answered as it must).
+    #[arg(long)]
+    pub preflight: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
@@ -117,16 +124,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     runtime.block_on(async {
         let stop = Stop::new();
         stop::watch(&stop, args.stop_file.clone(), progress);
-        session(
-            plan,
-            catalogue,
-            pool,
-            &args.out_dir,
+        let how = How {
             progress,
-            args.allow_remote,
-            stop,
-        )
-        .await
+            allow_remote: args.allow_remote,
+            preflight: args.preflight,
+        };
+        session(plan, catalogue, pool, &args.out_dir, how, stop).await
     })
 }
 
@@ -196,24 +199,33 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
     )))
 }
 
+/// How the command line asked for the run.
+struct How {
+    progress: bool,
+    allow_remote: bool,
+    /// `--preflight`: one valid and one forged attempt per transport instead of the load ([`preflight`]).
+    preflight: bool,
+}
+
 async fn session(
     plan: Plan,
     catalogue: Catalogue,
     pool: Option<Arc<TokenPool>>,
     out_dir: &Path,
-    progress: bool,
-    allow_remote: bool,
+    how: How,
     stop: Stop,
 ) -> anyhow::Result<Exit> {
+    let progress = how.progress && !how.preflight;
     // Before anything connects anywhere: a remote target must be allowed and the plan within the caps (exit 2).
-    let mut safety = remote::guard(&plan, allow_remote).await?;
+    let mut safety = remote::guard(&plan, how.allow_remote).await?;
     let signals = stop.shutdown.clone();
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    // Before any traffic: a build without AWS support or without credentials stops here (exit 2).
-    let cloudwatch = connect_cloudwatch(&plan).await?;
+    // Before any traffic: a build without AWS support or without credentials stops here (exit 2). A preflight
+    // reads no CloudWatch: it settles long after two attempts.
+    let cloudwatch = connect_cloudwatch(&plan, how.preflight).await?;
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let emu_shutdown = Shutdown::new();
     let (emulator, endpoint, https, links) =
@@ -223,51 +235,34 @@ async fn session(
         };
     let urls = target_urls(endpoint.as_ref(), &links);
     raise_fd_limit(&plan, https.is_some(), emulator.is_some());
+    if how.preflight {
+        let parts = preflight::Parts {
+            plan: &plan,
+            catalogue: &catalogue,
+            pool,
+            run_id: &run_id,
+            https,
+            links,
+            safety: &safety,
+            urls: &urls,
+            run_dir: &run_dir,
+        };
+        return preflight::run(parts, emulator, &emu_shutdown).await;
+    }
     if progress {
         announce(&plan, &run_id, &urls);
     }
-    // The emulator's ledger is bounded: join it while the load runs, not only at the end.
-    let joining = witness(&plan, emulator.as_ref(), &run_id)
-        .await
-        .map(|w| w.map(join::spawn));
-    let counters = Arc::new(load::progress::Progress::default());
-    let monitor = abort::spawn(
-        abort::Watched {
-            guards: safety.abort,
-            meter: abort::Meter::new(&plan),
-            counters: counters.clone(),
-            live: joining
-                .as_ref()
-                .ok()
-                .and_then(|j| j.as_ref().map(|r| r.live())),
-        },
-        stop.clone(),
+    let setup = Setup {
+        plan: &plan,
+        run_id: &run_id,
+        catalogue: &catalogue,
+        pool,
+        safety: &safety,
         progress,
-    );
-    let result = load::groups::run(
-        load::groups::Parts {
-            plan: &plan,
-            run_id: &run_id,
-            catalogue: &catalogue,
-            pool: pool.clone(),
-            https,
-            links,
-            progress,
-            client_id_gap: safety.client_id_gap(),
-            counters,
-        },
-        signals.clone(),
-        (stop.abandon.clone(), stop::DRAIN),
-    )
-    .await;
-    safety.aborted_by = monitor.finish();
-    if progress {
-        eprintln!(
-            "load finished: {} attempts; joining the ledger",
-            result.recorder.total_ended()
-        );
-    }
-    let joined = finish_join(joining).await;
+    };
+    let (result, joined, aborted_by) =
+        watched_load(setup, https, links, emulator.as_ref(), &stop).await;
+    safety.aborted_by = aborted_by;
     if let Some(emu) = emulator {
         stop_embedded(emu, &emu_shutdown, &run_dir, progress).await;
     }

@@ -4,11 +4,13 @@
 use super::*;
 
 /// With `[target.aws]`, the account's CloudWatch clients, connected before any traffic (a build without AWS
-/// support, or no region, stops the run here: exit 2).
+/// support, or no region, stops the run here: exit 2); none for a preflight (CloudWatch settles long after two
+/// attempts).
 pub(super) async fn connect_cloudwatch(
     plan: &Plan,
+    preflight: bool,
 ) -> anyhow::Result<Option<join::cloudwatch::CloudWatchWitness>> {
-    match plan.target.aws() {
+    match plan.target.aws().filter(|_| !preflight) {
         Some(a) => Ok(Some(
             join::cloudwatch::CloudWatchWitness::connect(a)
                 .await
