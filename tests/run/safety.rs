@@ -80,6 +80,11 @@ fn cases(dir: &Path) -> Vec<(&'static str, PathBuf, bool)> {
             scenario(dir, "allowed.toml", WITHIN, AUTHORIZED),
             true,
         ),
+        (
+            "preflight",
+            scenario(dir, "preflight.toml", WITHIN, AUTHORIZED),
+            true,
+        ),
     ]
 }
 
@@ -99,10 +104,20 @@ fn script(cases: &[(&str, PathBuf, bool)]) -> String {
                 "curl -sf http://{ADDR}:9000/metrics > metrics.before || echo unreadable > metrics.before\n"
             );
         }
+        if *name == "preflight" {
+            s += &format!(
+                "curl -sf http://{ADDR}:9000/metrics > metrics.mid || echo unreadable > metrics.mid\n"
+            );
+        }
         s += &format!(
-            "timeout 120 {bin} run {} --out-dir out-{name} --quiet {} > {name}.stdout 2> {name}.stderr; echo $? > {name}.rc\n",
+            "timeout 120 {bin} run {} --out-dir out-{name} --quiet {} {} > {name}.stdout 2> {name}.stderr; echo $? > {name}.rc\n",
             path.display(),
-            if *allow { "--allow-remote" } else { "" }
+            if *allow { "--allow-remote" } else { "" },
+            if *name == "preflight" {
+                "--preflight"
+            } else {
+                ""
+            }
         );
     }
     s + &format!(
@@ -219,4 +234,42 @@ fn remote_targets_need_the_flag_and_the_authorization_and_stay_within_the_caps()
     assert_eq!(s["predicted"]["attempts"], 40);
     assert_eq!(s["predicted"]["invocations"], 36);
     assert!(s["aborted_by"].is_null());
+    // A remote target's abort guards where [abort] leaves them unset.
+    assert_eq!(s["abort"]["max_throttled_share"], 0.1);
+    assert_eq!(s["abort"]["max_error_share"], 0.2);
+    assert_eq!(s["abort"]["max_cost_usd"], 1.0);
+
+    // --preflight against the remote address: exactly one valid and one forged HTTPS attempt.
+    let out = read(dir, "preflight.stdout");
+    assert_eq!(
+        read(dir, "preflight.rc").trim(),
+        "0",
+        "{out}\n{}",
+        read(dir, "preflight.stderr")
+    );
+    assert!(
+        out.contains(&format!("remote target, addresses {ADDR}")),
+        "{out}"
+    );
+    assert!(
+        out.contains("caps in force: client_id_gap_s 10.0, max_attempts 100000"),
+        "{out}"
+    );
+    assert!(
+        out.contains("predicted: 40 attempts, 36 invocations"),
+        "{out}"
+    );
+    assert!(out.contains("preflight: PASS (exit 0)"), "{out}");
+    let served = |f: &str| -> u64 {
+        read(dir, f)
+            .lines()
+            .filter(|l| l.starts_with("tokenstorm_requests_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    assert_eq!(
+        served("metrics.after") - served("metrics.mid"),
+        2,
+        "the preflight sent two attempts"
+    );
 }
