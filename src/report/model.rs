@@ -20,7 +20,7 @@ pub struct Report {
     /// UTC, RFC 3339.
     pub started_at: String,
     pub timing: Timing,
-    /// A stop (SIGINT/SIGTERM or `--stop-file`) ended the run before its end.
+    /// A stop (SIGINT/SIGTERM, `--stop-file` or an `[abort]` guard) ended the run before its end.
     pub interrupted: bool,
     /// What stopped it early: `signal`, `stop_file` or `abort` (an `[abort]` guard, `safety.aborted_by`);
     /// `null` when the run ended on its own.
