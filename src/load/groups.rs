@@ -72,6 +72,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
             model: plan.model,
             duration: plan.duration,
             max_attempts: plan.max_attempts,
+            ramp: plan.ramps.https.clone(),
         };
         Some(super::run(spec, Arc::new(shared), shutdown.clone(), progress.clone()).await)
     };
@@ -85,6 +86,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
             plan.request_timeout,
             username_book(plan, parts.catalogue),
             (plan.mqtt.clone(), parts.client_id_gap),
+            (plan.ramps.connects.clone(), plan.ramps.devices.clone()),
             parts.links,
             progress.clone(),
         );

@@ -6,6 +6,7 @@
 
 pub mod caps;
 pub mod planned;
+pub mod ramp;
 
 use std::net::IpAddr;
 
@@ -74,6 +75,8 @@ pub struct SafetyRecord {
     /// Each cap in force; null when uncapped.
     pub caps: Caps,
     pub predicted: Predicted,
+    /// The implicit ramp from 0 the run got (`caps.ramp_s`, for rates no stage sets), s; null: none.
+    pub implicit_ramp_s: Option<f64>,
     /// The abort guard that stopped the run; null: none did.
     pub aborted_by: Option<String>,
 }
@@ -113,6 +116,7 @@ impl SafetyRecord {
                 invocations: planned.invocations,
                 cost_usd: planned.cost_usd,
             },
+            implicit_ramp_s: None,
             aborted_by: None,
         }
     }

@@ -33,4 +33,7 @@ pub struct SafetySection {
     /// Seconds between two CONNECTs of one client id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id_gap_s: Option<f64>,
+    /// Seconds the run must take to ramp each rate up from 0 (remote default 60, loopback 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ramp_s: Option<f64>,
 }
