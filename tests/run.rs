@@ -9,6 +9,7 @@ mod mosquitto;
 mod mqtt;
 mod safety;
 mod scenarios;
+mod stages;
 mod stop;
 mod unjudged;
 

@@ -306,4 +306,22 @@ mod tests {
         assert!(check_overrides(&s, "s.toml", None, Some(3.0)).is_err());
         assert!(check_overrides(&Scenario::default(), "s.toml", Some(3.0), Some(3.0)).is_ok());
     }
+
+    #[test]
+    fn the_opening_line_shows_the_stages_and_an_implicit_ramp() {
+        let stages = [
+            stage(1.0, Some(100.0), None),
+            stage(1.0, None, None),
+            stage(0.5, None, Some(3)),
+        ];
+        let ramps = Ramps {
+            implicit_s: Some(60.0),
+            ..Ramps::default()
+        };
+        assert_eq!(
+            describe(&stages, &ramps),
+            ", stages from 0: 1 s → HTTPS 100/s; 1 s → hold; 0.5 s → 3 MQTT devices, ramp from 0 over 60 s ([safety] ramp_s)"
+        );
+        assert_eq!(describe(&[], &Ramps::default()), "");
+    }
 }
