@@ -25,6 +25,7 @@ use crate::attempt::planner::{Credentials, Cursor};
 use crate::contract::{Class, Transport};
 use crate::metrics::{Failure, Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::MqttPlan;
+use crate::scenario::stages::Ramps;
 use crate::shutdown::Shutdown;
 
 /// What every MQTT device shares (read-only, but for the pacer and the counters).
@@ -57,15 +58,14 @@ impl Fleet {
         (t0, deadline, warmup_end): (Instant, Instant, Instant),
         timeout: Duration,
         book: UsernameBook,
-        (mqtt, client_gap): (MqttPlan, Duration),
-        (connects, active): (Option<Arc<Ramp>>, Option<Arc<Ramp>>),
+        (mqtt, client_gap, ramps): (MqttPlan, Duration, &Ramps),
         groups: Vec<(LinkSpec, Range<u32>)>,
         progress: Arc<Progress>,
     ) -> Self {
         let shards = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
         Self {
-            pacer: ConnectPacer::new(t0, mqtt.connects_per_s, connects, client_gap),
-            active,
+            pacer: ConnectPacer::new(t0, mqtt.connects_per_s, ramps.connects.clone(), client_gap),
+            active: ramps.devices.clone(),
             planner,
             t0,
             deadline,

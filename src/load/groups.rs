@@ -85,8 +85,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
             clock,
             plan.request_timeout,
             username_book(plan, parts.catalogue),
-            (plan.mqtt.clone(), parts.client_id_gap),
-            (plan.ramps.connects.clone(), plan.ramps.devices.clone()),
+            (plan.mqtt.clone(), parts.client_id_gap, &plan.ramps),
             parts.links,
             progress.clone(),
         );
