@@ -2,6 +2,7 @@
 //! TLS), judged through its exit code, stdout and report.json.
 
 mod aws;
+mod backoff;
 mod compat;
 mod cost;
 mod e2e;

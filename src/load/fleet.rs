@@ -6,6 +6,8 @@
 //! With a `target_devices` ramp, device i (in MQTT order) is active while the ramp is at least i + 1: it makes
 //! its first CONNECT once the ramp gets there, and when the ramp falls below, it ends its session (DISCONNECT)
 //! and waits to come back with a fresh attempt (the last to join leave first, like k6's ramping VUs).
+//! With `[safety] backoff`, a throttled CONNECT holds the device's next one for a jittered backoff
+//! ([`super::backoff`]), on top of the client-id gap; each such hold is counted as `backed_off`.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use tokio::time::Instant;
 
+use super::backoff::{Backoff, BackoffSpec};
 use super::connect_pacer::{self, ConnectPacer};
 use super::link::LinkSpec;
 use super::progress::Progress;
@@ -41,6 +44,8 @@ pub struct Fleet {
     pub pacer: ConnectPacer,
     /// How many MQTT devices are active over time (`target_devices`); `None`: all of them.
     pub active: Option<Arc<Ramp>>,
+    /// The backoff after a throttled CONNECT and the run's seed (each device's draws); `None`: off.
+    pub backoff: Option<(BackoffSpec, u64)>,
     /// Per transport group: its link and its devices.
     pub groups: Vec<(LinkSpec, Range<u32>)>,
     /// CONNECTs answered and devices connected (the run's progress line).
@@ -66,6 +71,7 @@ impl Fleet {
         Self {
             pacer: ConnectPacer::new(t0, mqtt.connects_per_s, ramps.connects.clone(), client_gap),
             active: ramps.devices.clone(),
+            backoff: None,
             planner,
             t0,
             deadline,
@@ -153,6 +159,8 @@ struct Device<'f> {
     last_connect: Option<Instant>,
     /// Its place among the MQTT devices (a `target_devices` ramp lets in the first ones).
     index: u32,
+    /// After a throttled CONNECT, the next one waits for the window to end.
+    backoff: Option<Backoff>,
 }
 
 impl<'f> Device<'f> {
@@ -179,6 +187,9 @@ impl<'f> Device<'f> {
             attempt_id: String::with_capacity(64),
             last_connect: None,
             index,
+            backoff: fleet
+                .backoff
+                .map(|(spec, seed)| Backoff::new(spec, seed, d)),
         }
     }
 
@@ -235,6 +246,12 @@ impl<'f> Device<'f> {
             self.last_connect,
             Instant::now(),
             self.fleet.pacer.client_gap,
+        )
+        .max(
+            self.backoff
+                .as_ref()
+                .and_then(Backoff::until)
+                .unwrap_or(self.fleet.t0),
         );
         if not_before >= self.fleet.deadline || shutdown.is_triggered() {
             return None;
@@ -288,7 +305,11 @@ impl<'f> Device<'f> {
             }
         };
         let end = Instant::now();
+        let held = self.backoff.as_mut().and_then(|b| b.after(outcome, end));
         fleet.with_rec(d, |r| {
+            if held.is_some() {
+                r.back_off(t);
+            }
             r.end(
                 t,
                 class,

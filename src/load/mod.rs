@@ -8,6 +8,7 @@
 //! the deadline, the attempt bound or a shutdown, lanes stop starting attempts, drain the ones in flight, and
 //! their recorders are merged.
 
+pub mod backoff;
 pub mod codec;
 pub mod connect;
 pub mod connect_pacer;

@@ -18,6 +18,8 @@ pub const REMOTE_DEFAULTS: Caps = Caps {
     max_cost_usd: Some(1.0),
     client_id_gap_s: Some(10.0),
     ramp_s: Some(60.0),
+    backoff_base_s: Some(super::backoff::DEFAULT_BASE_S),
+    backoff_max_s: Some(super::backoff::DEFAULT_MAX_S),
 };
 
 /// The spacing between CONNECTs of one client id on loopback, s, when unset.
@@ -43,6 +45,9 @@ pub struct Caps {
     pub client_id_gap_s: Option<f64>,
     /// The shortest ramp from 0 a rate may take, s ([`super::ramp`]); `None`: no ramp required.
     pub ramp_s: Option<f64>,
+    /// The backoff after a throttle ([`crate::load::backoff`]): base and cap, s; `None`: no backoff.
+    pub backoff_base_s: Option<f64>,
+    pub backoff_max_s: Option<f64>,
 }
 
 impl Caps {
@@ -78,6 +83,7 @@ impl Caps {
             None if remote => REMOTE_DEFAULTS.client_id_gap_s.unwrap_or_default(),
             None => LOOPBACK_CLIENT_ID_GAP_S,
         };
+        let backoff = super::backoff::resolve(s, remote)?;
         Ok(Self {
             max_rate_per_s: pos(s.max_rate_per_s, "max_rate_per_s", f64::MAX)?.or(d.max_rate_per_s),
             max_connections: count(s.max_connections, "max_connections")?.or(d.max_connections),
@@ -97,6 +103,8 @@ impl Caps {
                 }
                 r => r.or(d.ramp_s).filter(|&r| r > 0.0),
             },
+            backoff_base_s: backoff.map(|b| b.0),
+            backoff_max_s: backoff.map(|b| b.1),
         })
     }
 }
@@ -260,6 +268,13 @@ mod tests {
                     ..Default::default()
                 },
                 "safety.client_id_gap_s",
+            ),
+            (
+                SafetySection {
+                    ramp_s: Some(-1.0),
+                    ..Default::default()
+                },
+                "safety.ramp_s",
             ),
             (
                 SafetySection {

@@ -4,6 +4,7 @@
 //! services testable without approval and forbids flooding, and every valid attempt is billed. The addresses are
 //! resolved by the run's shell before any connection; everything here decides from them and the plan.
 
+pub mod backoff;
 pub mod caps;
 pub mod planned;
 pub mod ramp;
@@ -100,6 +101,18 @@ impl SafetyRecord {
                 .client_id_gap_s
                 .unwrap_or(caps::LOOPBACK_CLIENT_ID_GAP_S),
         )
+    }
+
+    /// The backoff after a throttle in force; `None`: off.
+    pub fn backoff(&self) -> Option<crate::load::backoff::BackoffSpec> {
+        let d = std::time::Duration::from_secs_f64;
+        self.caps
+            .backoff_base_s
+            .zip(self.caps.backoff_max_s)
+            .map(|(base, max)| crate::load::backoff::BackoffSpec {
+                base: d(base),
+                max: d(max),
+            })
     }
 
     pub fn new(addrs: &[IpAddr], authorized: &str, caps: Caps, planned: &Planned) -> Self {

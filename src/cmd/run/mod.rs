@@ -241,6 +241,7 @@ async fn session(
             links,
             progress,
             client_id_gap: safety.client_id_gap(),
+            backoff: safety.backoff(),
         },
         signals.clone(),
         (stop.abandon.clone(), stop::DRAIN),
