@@ -2,6 +2,7 @@
 //! TLS), judged through its exit code, stdout and report.json.
 
 mod aws;
+mod backoff;
 mod compat;
 mod cost;
 mod e2e;
@@ -9,6 +10,7 @@ mod mosquitto;
 mod mqtt;
 mod safety;
 mod scenarios;
+mod stages;
 mod stop;
 mod unjudged;
 

@@ -72,6 +72,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut s = scenario::load(&args.scenario)?;
+    let file = args.scenario.display().to_string();
+    scenario::stages::check_overrides(&s, &file, args.duration, args.rate)?;
     if let Some(d) = args.duration {
         s.run.duration_s = d;
     }
@@ -196,7 +198,7 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
 }
 
 async fn session(
-    plan: Plan,
+    mut plan: Plan,
     catalogue: Catalogue,
     pool: Option<Arc<TokenPool>>,
     out_dir: &Path,
@@ -205,7 +207,7 @@ async fn session(
     stop: Stop,
 ) -> anyhow::Result<Exit> {
     // Before anything connects anywhere: a remote target must be allowed and the plan within the caps (exit 2).
-    let safety = remote::guard(&plan, allow_remote).await?;
+    let safety = remote::guard(&mut plan, allow_remote).await?;
     let signals = stop.shutdown.clone();
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -239,6 +241,7 @@ async fn session(
             links,
             progress,
             client_id_gap: safety.client_id_gap(),
+            backoff: safety.backoff(),
         },
         signals.clone(),
         (stop.abandon.clone(), stop::DRAIN),
@@ -306,7 +309,7 @@ fn publish(report: &crate::report::Report, run_dir: &Path) -> anyhow::Result<Exi
 /// The progress line that opens the load.
 fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
     eprintln!(
-        "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}",
+        "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}{}",
         plan.devices,
         Transport::ALL
             .into_iter()
@@ -321,7 +324,8 @@ fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
         plan.duration.as_secs_f64(),
         plan.max_attempts
             .map(|m| format!(" or {m} attempts"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        scenario::stages::describe(&plan.scenario.run.stages, &plan.ramps)
     );
 }
 
