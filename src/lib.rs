@@ -19,14 +19,16 @@
 //! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded
 //!   [`scenario::Plan`].
 //! - [`safety`]: remote targets are opt-in, capped and recorded: the remote classification of resolved
-//!   addresses, `--allow-remote` + `[safety] authorized`, the caps checked against the plan (pure).
+//!   addresses, `--allow-remote` + `[safety] authorized`, the caps checked against the plan, the ramp rule
+//!   and the backoff settings (pure).
 //! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end.
 //! - [`aws`]: CloudWatch and CloudWatch Logs clients (behind the `aws` cargo feature; without it every
 //!   `connect` fails saying how to rebuild).
 //! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, MQTT (pure session state apart from its
 //!   event loop) and WebSocket, the signature gate, authorizer backends, response validation, policy
 //!   evaluation, the invocation ledger and Prometheus metrics.
-//! - [`load`]: the generator's shell: pacers (open and closed models), lanes (HTTPS) and fleets (MQTT, WSS)
+//! - [`load`]: the generator's shell: pacers (open and closed models; ramps from `[[run.stages]]`, pure), the
+//!   backoff after throttling (pure), lanes (HTTPS) and fleets (MQTT, WSS)
 //!   that carry out the planner's decisions, MQTT session state apart from its I/O, one progress ticker.
 //! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
 //!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged; on a

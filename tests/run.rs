@@ -3,6 +3,7 @@
 
 mod abort;
 mod aws;
+mod backoff;
 mod compat;
 mod cost;
 mod e2e;
@@ -11,6 +12,7 @@ mod mqtt;
 mod preflight;
 mod safety;
 mod scenarios;
+mod stages;
 mod stop;
 mod unjudged;
 

@@ -2,13 +2,18 @@
 //! every MQTT device, as slots on a fixed grid from the run's start. A device claims the next free slot, never
 //! one in the past (an idle spell does not bank a burst), and waits for it; the slot is the attempt's
 //! intended start, so connect latency counts the wait the pacing imposed on nobody but the generator.
+//! With `[[run.stages]]` setting `target_connects_per_s`, slot k is at N⁻¹(k), N the ramp's cumulative connects
+//! ([`Ramp`]), instead of k / rate.
 //! The per-client-id rule is the device's own: at least `[safety] client_id_gap_s` between its CONNECTs (AWS
 //! documents 1 s; engineers see about 10 s per client id from one host, the remote default).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::ramp::Ramp;
 
 /// AWS's documented minimum gap between two CONNECTs with the same client id (the loopback default).
 pub use crate::contract::limits::CONNECT_GAP_PER_CLIENT_ID as PER_CLIENT_GAP;
@@ -31,32 +36,57 @@ pub fn claim(next: u64, now_slot: u64) -> (u64, u64) {
 pub struct ConnectPacer {
     t0: Instant,
     interval: Duration,
+    /// The staged connect rate; `None`: `interval` apart.
+    ramp: Option<Arc<Ramp>>,
     next: AtomicU64,
     /// Between two CONNECTs of one client id.
     pub client_gap: Duration,
 }
 
 impl ConnectPacer {
-    pub fn new(t0: Instant, connects_per_s: f64, client_gap: Duration) -> Self {
+    pub fn new(
+        t0: Instant,
+        connects_per_s: f64,
+        ramp: Option<Arc<Ramp>>,
+        client_gap: Duration,
+    ) -> Self {
         Self {
             t0,
             interval: Duration::from_secs_f64(1.0 / connects_per_s),
+            ramp,
             next: AtomicU64::new(0),
             client_gap,
         }
     }
 
-    fn at(&self, slot: u64) -> Instant {
-        self.t0
-            + self
-                .interval
-                .saturating_mul(u32::try_from(slot).unwrap_or(u32::MAX))
+    /// When slot `slot` is; `None`: never (a staged rate that ends at 0).
+    fn at(&self, slot: u64) -> Option<Instant> {
+        match &self.ramp {
+            None => Some(
+                self.t0
+                    + self
+                        .interval
+                        .saturating_mul(u32::try_from(slot).unwrap_or(u32::MAX)),
+            ),
+            Some(r) => r
+                .inverse(slot as f64)
+                .map(|s| self.t0 + Duration::from_secs_f64(s.min(1e9))),
+        }
     }
 
-    /// Claims the next slot not before `not_before`; returns its instant (the caller sleeps until then).
-    pub fn claim_at(&self, not_before: Instant) -> Instant {
+    /// The slot of an instant `since` the start (the last one not after it).
+    fn slot_of(&self, since: Duration) -> u64 {
+        match &self.ramp {
+            None => (since.as_nanos() / self.interval.as_nanos().max(1)) as u64,
+            Some(r) => r.cumulative(since.as_secs_f64()).floor() as u64,
+        }
+    }
+
+    /// Claims the next slot not before `not_before`; returns its instant (the caller sleeps until then), or
+    /// `None` when no slot is left (a staged rate that ended at 0).
+    pub fn claim_at(&self, not_before: Instant) -> Option<Instant> {
         let since = not_before.saturating_duration_since(self.t0);
-        let now_slot = (since.as_nanos() / self.interval.as_nanos().max(1)) as u64;
+        let now_slot = self.slot_of(since);
         let mut cur = self.next.load(Ordering::Relaxed);
         loop {
             let (slot, new) = claim(cur, now_slot);
@@ -64,7 +94,7 @@ impl ConnectPacer {
                 .next
                 .compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => return self.at(slot).max(self.at(now_slot)),
+                Ok(_) => return self.at(slot),
                 Err(actual) => cur = actual,
             }
         }
@@ -97,17 +127,39 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_grid_spaces_connects_at_the_rate() {
         let t0 = Instant::now();
-        let p = ConnectPacer::new(t0, 100.0, PER_CLIENT_GAP);
-        let a = p.claim_at(t0);
-        let b = p.claim_at(t0);
-        let c = p.claim_at(t0);
+        let p = ConnectPacer::new(t0, 100.0, None, PER_CLIENT_GAP);
+        let claim = |at| p.claim_at(at).unwrap();
+        let a = claim(t0);
+        let b = claim(t0);
+        let c = claim(t0);
         assert_eq!(a, t0);
         assert_eq!(b - a, Duration::from_millis(10));
         assert_eq!(c - b, Duration::from_millis(10));
         tokio::time::advance(Duration::from_secs(5)).await;
-        let d = p.claim_at(Instant::now());
+        let d = claim(Instant::now());
         assert_eq!(d, t0 + Duration::from_secs(5));
-        let e = p.claim_at(t0 + Duration::from_secs(5) + PER_CLIENT_GAP);
+        let e = claim(t0 + Duration::from_secs(5) + PER_CLIENT_GAP);
         assert_eq!(e, t0 + Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn staged_connects_follow_the_ramp_and_stop_where_it_ends_at_zero() {
+        let t0 = Instant::now();
+        // 0 → 100 connects/s over 10 s, then back to 0 over 10 s: 500 + 500 slots.
+        let ramp = Ramp::from_stages(&[(10.0, 100.0), (10.0, 0.0)]);
+        let p = ConnectPacer::new(t0, 100.0, Some(Arc::new(ramp.clone())), PER_CLIENT_GAP);
+        let mut per_second = [0u64; 20];
+        while let Some(at) = p.claim_at(t0) {
+            per_second[(at - t0).as_secs() as usize] += 1;
+        }
+        assert_eq!(per_second.iter().sum::<u64>(), 1000);
+        for (k, &n) in per_second.iter().enumerate() {
+            let want = ramp.cumulative(k as f64 + 1.0).ceil() - ramp.cumulative(k as f64).ceil();
+            assert!(
+                (n as f64 - want).abs() <= 1.0,
+                "second {k}: {n} slots, the ramp {want}"
+            );
+        }
+        assert!(per_second[0] < per_second[9] && per_second[19] < per_second[10]);
     }
 }

@@ -3,6 +3,11 @@
 //! the one-CONNECT-per-second-per-client-id rule. Devices record into a few sharded [`Recorder`]s (a lock
 //! held for one counter or histogram update), merged at the end: no per-device histograms, so memory stays
 //! bounded at 10,000 devices. What each CONNECT sends is the [`Planner`]'s decision, as for the HTTPS lanes.
+//! With a `target_devices` ramp, device i (in MQTT order) is active while the ramp is at least i + 1: it makes
+//! its first CONNECT once the ramp gets there, and when the ramp falls below, it ends its session (DISCONNECT)
+//! and waits to come back with a fresh attempt (the last to join leave first, like k6's ramping VUs).
+//! With `[safety] backoff`, a throttled CONNECT holds the device's next one for a jittered backoff
+//! ([`super::backoff`]), on top of the client-id gap; each such hold is counted as `backed_off`.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -11,9 +16,11 @@ use std::time::Duration;
 use rand::Rng as _;
 use tokio::time::Instant;
 
+use super::backoff::{Backoff, BackoffSpec};
 use super::connect_pacer::{self, ConnectPacer};
 use super::link::LinkSpec;
 use super::progress::Progress;
+use super::ramp::Ramp;
 use super::session::{Ended, Session, SessionSpec, Sink};
 use super::username::{Login, UsernameBook};
 use crate::attempt::Planner;
@@ -21,6 +28,7 @@ use crate::attempt::planner::{Credentials, Cursor};
 use crate::contract::{Class, Transport};
 use crate::metrics::{Failure, Outcome, Phase, PubEvent, Recorder};
 use crate::scenario::MqttPlan;
+use crate::scenario::stages::Ramps;
 use crate::shutdown::Shutdown;
 
 /// What every MQTT device shares (read-only, but for the pacer and the counters).
@@ -34,6 +42,10 @@ pub struct Fleet {
     pub book: UsernameBook,
     pub mqtt: MqttPlan,
     pub pacer: ConnectPacer,
+    /// How many MQTT devices are active over time (`target_devices`); `None`: all of them.
+    pub active: Option<Arc<Ramp>>,
+    /// The backoff after a throttled CONNECT and the run's seed (each device's draws); `None`: off.
+    pub backoff: Option<(BackoffSpec, u64)>,
     /// Per transport group: its link and its devices.
     pub groups: Vec<(LinkSpec, Range<u32>)>,
     /// CONNECTs answered and devices connected (the run's progress line).
@@ -51,13 +63,15 @@ impl Fleet {
         (t0, deadline, warmup_end): (Instant, Instant, Instant),
         timeout: Duration,
         book: UsernameBook,
-        (mqtt, client_gap): (MqttPlan, Duration),
+        (mqtt, client_gap, ramps): (MqttPlan, Duration, &Ramps),
         groups: Vec<(LinkSpec, Range<u32>)>,
         progress: Arc<Progress>,
     ) -> Self {
         let shards = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
         Self {
-            pacer: ConnectPacer::new(t0, mqtt.connects_per_s, client_gap),
+            pacer: ConnectPacer::new(t0, mqtt.connects_per_s, ramps.connects.clone(), client_gap),
+            active: ramps.devices.clone(),
+            backoff: None,
             planner,
             t0,
             deadline,
@@ -88,11 +102,13 @@ impl Fleet {
 pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
     fleet.progress.mqtt_running(true);
     let mut tasks = tokio::task::JoinSet::new();
+    let mut index = 0;
     for (gi, (_, range)) in fleet.groups.iter().enumerate() {
         for d in range.clone() {
             let fleet = fleet.clone();
             let shutdown = shutdown.clone();
-            tasks.spawn(async move { Device::new(&fleet, gi, d).run(&shutdown).await });
+            tasks.spawn(async move { Device::new(&fleet, gi, d, index).run(&shutdown).await });
+            index += 1;
         }
     }
     while let Some(r) = tasks.join_next().await {
@@ -144,10 +160,14 @@ struct Device<'f> {
     attempt_id: String,
     /// When its last CONNECT went out (one per second per client id).
     last_connect: Option<Instant>,
+    /// Its place among the MQTT devices (a `target_devices` ramp lets in the first ones).
+    index: u32,
+    /// After a throttled CONNECT, the next one waits for the window to end.
+    backoff: Option<Backoff>,
 }
 
 impl<'f> Device<'f> {
-    fn new(fleet: &'f Fleet, group: usize, d: u32) -> Self {
+    fn new(fleet: &'f Fleet, group: usize, d: u32, index: u32) -> Self {
         let link = &fleet.groups[group].0;
         let m = &fleet.mqtt;
         Self {
@@ -169,7 +189,39 @@ impl<'f> Device<'f> {
             },
             attempt_id: String::with_capacity(64),
             last_connect: None,
+            index,
+            backoff: fleet
+                .backoff
+                .map(|(spec, seed)| Backoff::new(spec, seed, d)),
         }
+    }
+
+    /// Seconds since the run's start.
+    fn since_t0(&self) -> f64 {
+        Instant::now()
+            .saturating_duration_since(self.fleet.t0)
+            .as_secs_f64()
+    }
+
+    /// When the `target_devices` ramp next lets this device in (now when it already does, or without a ramp);
+    /// `None`: never again.
+    fn joins_at(&self) -> Option<Instant> {
+        let Some(r) = &self.fleet.active else {
+            return Some(Instant::now());
+        };
+        r.first_at_least(f64::from(self.index) + 1.0, self.since_t0())
+            .map(|t| (self.fleet.t0 + Duration::from_secs_f64(t.min(1e9))).max(Instant::now()))
+    }
+
+    /// When the ramp drops below this device (its session ends then); the deadline without a ramp.
+    fn leaves_at(&self) -> Instant {
+        self.fleet
+            .active
+            .as_ref()
+            .and_then(|r| r.first_below(f64::from(self.index) + 1.0, self.since_t0()))
+            .map_or(self.fleet.deadline, |t| {
+                (self.fleet.t0 + Duration::from_secs_f64(t.min(1e9))).min(self.fleet.deadline)
+            })
     }
 
     async fn run(mut self, shutdown: &Shutdown) {
@@ -186,15 +238,28 @@ impl<'f> Device<'f> {
     /// Waits for the device's next CONNECT slot (the shared pacer, `client_gap` per client id); `None` at
     /// the deadline or on shutdown.
     async fn turn(&self, shutdown: &Shutdown) -> Option<Instant> {
+        let joins = self.joins_at().filter(|&t| t < self.fleet.deadline)?;
+        if joins > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(joins) => {}
+                _ = shutdown.wait() => return None,
+            }
+        }
         let not_before = connect_pacer::not_before(
             self.last_connect,
             Instant::now(),
             self.fleet.pacer.client_gap,
+        )
+        .max(
+            self.backoff
+                .as_ref()
+                .and_then(Backoff::until)
+                .unwrap_or(self.fleet.t0),
         );
         if not_before >= self.fleet.deadline || shutdown.is_triggered() {
             return None;
         }
-        let intended = self.fleet.pacer.claim_at(not_before);
+        let intended = self.fleet.pacer.claim_at(not_before)?;
         if intended >= self.fleet.deadline {
             return None;
         }
@@ -243,7 +308,11 @@ impl<'f> Device<'f> {
             }
         };
         let end = Instant::now();
+        let held = self.backoff.as_mut().and_then(|b| b.after(outcome, end));
         fleet.with_rec(d, |r| {
+            if held.is_some() {
+                r.back_off(t);
+            }
             r.end(
                 t,
                 class,
@@ -302,10 +371,12 @@ impl<'f> Device<'f> {
             p.mul_f64(self.cursor.rng().random::<f64>())
         });
         // `mqtt.session_s`: the session ends early and the device comes back with a fresh attempt.
+        // A `target_devices` ramp that falls below this device ends the session too.
         let until = fleet
             .mqtt
             .session
-            .map_or(fleet.deadline, |s| (Instant::now() + s).min(fleet.deadline));
+            .map_or(fleet.deadline, |s| (Instant::now() + s).min(fleet.deadline))
+            .min(self.leaves_at());
         let stop = async {
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => {}

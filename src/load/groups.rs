@@ -35,6 +35,8 @@ pub struct Parts<'a> {
     pub client_id_gap: std::time::Duration,
     /// The engines' live counters (the progress lines and the abort guards read them).
     pub counters: Arc<Progress>,
+    /// The backoff after a throttle (`[safety] backoff`); `None`: off.
+    pub backoff: Option<super::backoff::BackoffSpec>,
 }
 
 /// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`; attempts still in flight
@@ -69,11 +71,13 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
             connector,
             abandon: drain.0.clone(),
             drain: drain.1,
+            backoff: parts.backoff.map(|b| (b, plan.seed)),
         };
         let spec = super::LoadSpec {
             model: plan.model,
             duration: plan.duration,
             max_attempts: plan.max_attempts,
+            ramp: plan.ramps.https.clone(),
         };
         Some(super::run(spec, Arc::new(shared), shutdown.clone(), progress.clone()).await)
     };
@@ -86,11 +90,12 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
             clock,
             plan.request_timeout,
             username_book(plan, parts.catalogue),
-            (plan.mqtt.clone(), parts.client_id_gap),
+            (plan.mqtt.clone(), parts.client_id_gap, &plan.ramps),
             parts.links,
             progress.clone(),
         );
         (fleet.abandon, fleet.drain) = drain.clone();
+        fleet.backoff = parts.backoff.map(|b| (b, plan.seed));
         let rec = fleet::run(Arc::new(fleet), shutdown.clone()).await;
         Some((rec, t0.elapsed()))
     };

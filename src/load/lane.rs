@@ -6,6 +6,10 @@
 //! Latency is measured from the attempt's intended start (open model: the pacer's schedule, so a device that
 //! falls behind accrues the delay — coordinated-omission safe; closed model: when its slot became free).
 //! Service time is measured from when the request actually started.
+//!
+//! With a backoff after throttling ([`super::backoff`], `[safety] backoff`), a device whose attempt was throttled
+//! does not send the open-model attempts intended inside its backoff window: each is counted as `backed_off`
+//! (never started) and the schedule moves on. (The closed model has no schedule to skip and does not back off.)
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,6 +20,7 @@ use rand::Rng as _;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::backoff::{Backoff, BackoffSpec};
 use super::connect::{Connector, Sender};
 use super::exchange::Exchanged;
 use super::pacer::{ClosedSlot, OpenSchedule};
@@ -45,6 +50,8 @@ pub struct Shared {
     pub abandon: Shutdown,
     /// How long that drain was (the abandoned attempts' message says it).
     pub drain: Duration,
+    /// The backoff after a throttle and the run's seed (each device's draws); `None`: off.
+    pub backoff: Option<(BackoffSpec, u64)>,
 }
 
 /// The lane's share of the work.
@@ -66,6 +73,9 @@ struct Device {
     slot: usize,
     /// (class, intended start, sent, the pool token a valid attempt sent).
     in_flight: Option<(Class, Instant, Instant, Option<Ticket>)>,
+    /// Open-model attempts skipped by a backoff (the schedule's index is started + skipped).
+    skipped: u64,
+    backoff: Option<Backoff>,
 }
 
 impl Device {
@@ -76,6 +86,11 @@ impl Device {
     /// Attempts started so far.
     fn started(&self) -> u64 {
         self.cursor.planned()
+    }
+
+    /// The open-model schedule's index of the device's next attempt.
+    fn next_k(&self) -> u64 {
+        self.started() + self.skipped
     }
 }
 
@@ -121,11 +136,17 @@ pub async fn run(
 impl Lane {
     fn add_device(&mut self, id: u32, slot: usize) -> usize {
         let cursor = self.shared.planner.cursor(id, Transport::Https);
+        let backoff = self
+            .shared
+            .backoff
+            .map(|(spec, seed)| Backoff::new(spec, seed, id));
         self.devices.push(Device {
             cursor,
             conn: None,
             slot,
             in_flight: None,
+            skipped: 0,
+            backoff,
         });
         self.devices.len() - 1
     }
@@ -154,16 +175,23 @@ impl Lane {
                 Some(joined) = self.tasks.join_next() => {
                     if let Some(li) = self.complete(joined)
                         && !stopping
-                        && let Some(off) = schedule.intended(self.devices[li].id(), self.devices[li].started())
+                        && let Some(off) = schedule.intended(self.devices[li].id(), self.devices[li].next_k())
                     {
                         heap.push(Reverse((t0 + off, li)));
                     }
                 }
                 _ = tokio::time::sleep_until(next.unwrap_or(t0)), if next.is_some() => {
                     let Some(Reverse((intended, li))) = heap.pop() else { continue };
+                    let d = &mut self.devices[li];
                     if Instant::now() >= self.shared.deadline {
-                        let d = &self.devices[li];
-                        self.rec.missed += schedule.attempts_of(d.id()).saturating_sub(d.started());
+                        self.rec.missed += schedule.attempts_of(d.id()).saturating_sub(d.next_k());
+                    } else if d.backoff.as_ref().is_some_and(|b| b.holds(intended)) {
+                        // Inside the device's backoff window: not sent, counted; on to its next intended start.
+                        d.skipped += 1;
+                        self.rec.back_off(Transport::Https);
+                        if let Some(off) = schedule.intended(d.id(), d.next_k()) {
+                            heap.push(Reverse((t0 + off, li)));
+                        }
                     } else {
                         self.launch(li, intended);
                     }
@@ -295,6 +323,9 @@ impl Lane {
         let d = &mut self.devices[li];
         d.conn = conn;
         let (class, intended, sent, ticket) = d.in_flight.take()?;
+        if let Some(b) = &mut d.backoff {
+            b.after(outcome, end);
+        }
         if let Some(t) = ticket
             && outcome == Outcome::Allowed
         {

@@ -8,6 +8,7 @@
 //! the deadline, the attempt bound or a shutdown, lanes stop starting attempts, drain the ones in flight, and
 //! their recorders are merged.
 
+pub mod backoff;
 pub mod codec;
 pub mod connect;
 pub mod connect_pacer;
@@ -20,6 +21,7 @@ pub mod link;
 pub mod mqtt_targets;
 pub mod pacer;
 pub mod progress;
+pub mod ramp;
 pub mod request;
 pub mod session;
 pub mod username;
@@ -39,6 +41,8 @@ pub struct LoadSpec {
     pub model: Model,
     pub duration: Duration,
     pub max_attempts: Option<u64>,
+    /// The open model's ramp (`[[run.stages]]` or a remote run's implicit one); `None`: a constant rate.
+    pub ramp: Option<Arc<ramp::Ramp>>,
 }
 
 /// What a load run produced.
@@ -68,15 +72,16 @@ pub async fn run(
     let lanes = lane_count(n);
     let works: Vec<lane::Work> = match spec.model {
         Model::Open { rate_per_s } => {
-            let schedule = pacer::OpenSchedule {
+            let schedule = pacer::OpenSchedule::new(
                 rate_per_s,
-                devices: n,
-                duration: spec.duration,
-                max_attempts: spec.max_attempts,
-            };
+                spec.ramp.clone(),
+                n,
+                spec.duration,
+                spec.max_attempts,
+            );
             (0..lanes)
                 .map(|l| lane::Work::Open {
-                    schedule,
+                    schedule: schedule.clone(),
                     devices: (l..n).step_by(lanes as usize).collect(),
                 })
                 .collect()

@@ -55,6 +55,8 @@ pub struct Recorder {
     pubs: Vec<u64>,
     /// Attempts the schedule wanted that could not start before the deadline (the device was behind).
     pub missed: u64,
+    /// Per transport: HTTPS attempts skipped, MQTT CONNECTs held, by a backoff after a throttle.
+    backed_off: [u64; Transport::COUNT],
     /// Why attempts went unanswered (transport errors and timeouts), by kind.
     errors: ErrorTable,
 }
@@ -69,6 +71,7 @@ impl Default for Recorder {
             phases: vec![None; PHASES],
             pubs: vec![0; PUBS],
             missed: 0,
+            backed_off: [0; Transport::COUNT],
             errors: ErrorTable::default(),
         }
     }
@@ -166,7 +169,19 @@ impl Recorder {
             }
         }
         self.missed += other.missed;
+        for (a, b) in self.backed_off.iter_mut().zip(other.backed_off) {
+            *a += b;
+        }
         self.errors.merge(&other.errors);
+    }
+
+    /// A backoff after a throttle skipped an HTTPS attempt or held an MQTT CONNECT.
+    pub fn back_off(&mut self, t: Transport) {
+        self.backed_off[t.index()] += 1;
+    }
+
+    pub fn backed_off(&self, t: Transport) -> u64 {
+        self.backed_off[t.index()]
     }
 
     pub fn started(&self, t: Transport, c: Class) -> u64 {

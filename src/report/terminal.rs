@@ -66,9 +66,10 @@ fn header(o: &mut String, r: &Report) {
         }
     );
     let t = &r.throughput;
+    let backed_off: u64 = r.transports.iter().map(|t| t.backed_off).sum();
     let _ = writeln!(
         o,
-        "throughput: {} attempts in {:.1} s = {:.1}/s{}{}",
+        "throughput: {} attempts in {:.1} s = {:.1}/s{}{}{}",
         t.attempts_ended,
         r.timing.elapsed_s,
         t.attempts_per_s,
@@ -77,6 +78,11 @@ fn header(o: &mut String, r: &Report) {
                 " · {} scheduled attempts missed (generator behind)",
                 t.missed
             )
+        } else {
+            String::new()
+        },
+        if backed_off > 0 {
+            format!(" · {backed_off} held back by the backoff after throttling")
         } else {
             String::new()
         },

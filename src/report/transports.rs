@@ -20,6 +20,8 @@ pub struct TransportRow {
     pub devices: u32,
     pub attempts_started: u64,
     pub attempts_ended: u64,
+    /// A backoff after a throttle (`[safety] backoff`): HTTPS attempts not sent, MQTT CONNECTs held back.
+    pub backed_off: u64,
     /// Attempts per outcome (only outcomes that occurred).
     pub outcomes: BTreeMap<String, u64>,
     /// MQTT only: publish and delivery counts (`published`, `puback_ok`, `puback_denied`, `puback_timeout`,
@@ -65,6 +67,7 @@ pub fn transport_rows(rec: &Recorder, groups: &Groups) -> Vec<TransportRow> {
                 devices: groups.count(t),
                 attempts_started: rec.transport_started(t),
                 attempts_ended: ended,
+                backed_off: rec.backed_off(t),
                 outcomes,
                 messages,
             }

@@ -17,6 +17,9 @@ pub const REMOTE_DEFAULTS: Caps = Caps {
     max_forged_per_s: Some(5.0),
     max_cost_usd: Some(1.0),
     client_id_gap_s: Some(10.0),
+    ramp_s: Some(60.0),
+    backoff_base_s: Some(super::backoff::DEFAULT_BASE_S),
+    backoff_max_s: Some(super::backoff::DEFAULT_MAX_S),
 };
 
 /// The spacing between CONNECTs of one client id on loopback, s, when unset.
@@ -24,6 +27,9 @@ pub const LOOPBACK_CLIENT_ID_GAP_S: f64 = 1.0;
 
 /// The longest spacing between CONNECTs of one client id accepted, s (an hour: longer is a typo).
 pub const MAX_CLIENT_ID_GAP_S: f64 = 3600.0;
+
+/// The longest ramp accepted, s (an hour).
+pub const MAX_RAMP_S: f64 = 3600.0;
 
 /// The caps in force; `None`: uncapped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -37,6 +43,11 @@ pub struct Caps {
     pub max_cost_usd: Option<f64>,
     /// Between two CONNECTs of one client id (the MQTT connect pacer keeps it).
     pub client_id_gap_s: Option<f64>,
+    /// The shortest ramp from 0 a rate may take, s ([`super::ramp`]); `None`: no ramp required.
+    pub ramp_s: Option<f64>,
+    /// The backoff after a throttle ([`crate::load::backoff`]): base and cap, s; `None`: no backoff.
+    pub backoff_base_s: Option<f64>,
+    pub backoff_max_s: Option<f64>,
 }
 
 impl Caps {
@@ -72,6 +83,7 @@ impl Caps {
             None if remote => REMOTE_DEFAULTS.client_id_gap_s.unwrap_or_default(),
             None => LOOPBACK_CLIENT_ID_GAP_S,
         };
+        let backoff = super::backoff::resolve(s, remote)?;
         Ok(Self {
             max_rate_per_s: pos(s.max_rate_per_s, "max_rate_per_s", f64::MAX)?.or(d.max_rate_per_s),
             max_connections: count(s.max_connections, "max_connections")?.or(d.max_connections),
@@ -83,6 +95,16 @@ impl Caps {
                 .or(d.max_forged_per_s),
             max_cost_usd: pos(s.max_cost_usd, "max_cost_usd", f64::MAX)?.or(d.max_cost_usd),
             client_id_gap_s: Some(gap),
+            ramp_s: match s.ramp_s {
+                Some(r) if !(r.is_finite() && (0.0..=MAX_RAMP_S).contains(&r)) => {
+                    return Err(format!(
+                        "safety.ramp_s: must be ≥ 0 and ≤ {MAX_RAMP_S}, got {r}"
+                    ));
+                }
+                r => r.or(d.ramp_s).filter(|&r| r > 0.0),
+            },
+            backoff_base_s: backoff.map(|b| b.0),
+            backoff_max_s: backoff.map(|b| b.1),
         })
     }
 }
@@ -246,6 +268,13 @@ mod tests {
                     ..Default::default()
                 },
                 "safety.client_id_gap_s",
+            ),
+            (
+                SafetySection {
+                    ramp_s: Some(-1.0),
+                    ..Default::default()
+                },
+                "safety.ramp_s",
             ),
             (
                 SafetySection {

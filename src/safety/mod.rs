@@ -5,8 +5,10 @@
 //! resolved by the run's shell before any connection; everything here decides from them and the plan.
 
 pub mod abort;
+pub mod backoff;
 pub mod caps;
 pub mod planned;
+pub mod ramp;
 
 use std::net::IpAddr;
 
@@ -75,6 +77,8 @@ pub struct SafetyRecord {
     /// Each cap in force; null when uncapped.
     pub caps: Caps,
     pub predicted: Predicted,
+    /// The implicit ramp from 0 the run got (`caps.ramp_s`, for rates no stage sets), s; null: none.
+    pub implicit_ramp_s: Option<f64>,
     /// The `[abort]` guards in force while the run ran.
     pub abort: abort::Guards,
     /// The abort guard that stopped the run; null: none did.
@@ -102,6 +106,18 @@ impl SafetyRecord {
         )
     }
 
+    /// The backoff after a throttle in force; `None`: off.
+    pub fn backoff(&self) -> Option<crate::load::backoff::BackoffSpec> {
+        let d = std::time::Duration::from_secs_f64;
+        self.caps
+            .backoff_base_s
+            .zip(self.caps.backoff_max_s)
+            .map(|(base, max)| crate::load::backoff::BackoffSpec {
+                base: d(base),
+                max: d(max),
+            })
+    }
+
     pub fn new(addrs: &[IpAddr], authorized: &str, caps: Caps, planned: &Planned) -> Self {
         let mut addresses: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         addresses.sort();
@@ -116,6 +132,7 @@ impl SafetyRecord {
                 invocations: planned.invocations,
                 cost_usd: planned.cost_usd,
             },
+            implicit_ramp_s: None,
             abort: abort::Guards::default(),
             aborted_by: None,
         }

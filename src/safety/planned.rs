@@ -1,8 +1,10 @@
 //! What a plan would send, before any traffic: the rates, connections, attempts, forged share, and the
 //! invocations and cost predicted with the `[pricing]` cost model ([`crate::safety::caps::check`] holds them to
-//! the caps).
+//! the caps). With ramps (`[[run.stages]]`, a remote run's implicit ramp) the rates are the peaks and the attempts
+//! the ramps' integrals.
 
 use crate::contract::{Class, Transport};
+use crate::load::ramp::Ramp;
 use crate::scenario::pricing::PICO;
 use crate::scenario::{Model, Plan};
 
@@ -35,20 +37,35 @@ impl Planned {
         let (https_rate_per_s, https_attempts) = match (https_devices, plan.model) {
             (0, _) => (Some(0.0), Some(0)),
             (_, Model::Open { rate_per_s }) => {
-                let by_time = (rate_per_s * duration_s).ceil() as u64;
+                let (peak, by_time) = over(plan.ramps.https.as_deref(), rate_per_s, duration_s);
                 (
-                    Some(rate_per_s),
+                    Some(peak),
                     Some(plan.max_attempts.map_or(by_time, |m| m.min(by_time))),
                 )
             }
             (_, Model::Closed { .. }) => (None, plan.max_attempts),
         };
-        let mqtt_connects_per_s = if mqtt_devices > 0 {
-            plan.mqtt.connects_per_s
+        let (mqtt_connects_per_s, mqtt_connects) = if mqtt_devices > 0 {
+            over(
+                plan.ramps.connects.as_deref(),
+                plan.mqtt.connects_per_s,
+                duration_s,
+            )
         } else {
-            0.0
+            (0.0, 0)
         };
-        let mqtt_connects = (mqtt_connects_per_s * duration_s).ceil() as u64;
+        // A `target_devices` ramp: at most its peak connected at once, and its integral in device-seconds.
+        let (mqtt_active, mqtt_device_s) = match plan.ramps.devices.as_deref() {
+            Some(r) => (
+                (r.peak().floor() as u64).min(u64::from(mqtt_devices)),
+                r.cumulative(duration_s)
+                    .min(f64::from(mqtt_devices) * duration_s),
+            ),
+            None => (
+                u64::from(mqtt_devices),
+                f64::from(mqtt_devices) * duration_s,
+            ),
+        };
         let attempts = https_attempts.map(|h| h + mqtt_connects);
         let forged_share: f64 = Class::ALL
             .iter()
@@ -59,9 +76,13 @@ impl Planned {
         let invocations = attempts.map(|a| (a as f64 * pass).round() as u64);
         let per_message = crate::contract::limits::message_units;
         let mqtt_messages = plan.mqtt.publish_interval.map_or(0, |i| {
-            let each = (duration_s / i.as_secs_f64().max(1e-3)).floor() as u64;
-            u64::from(mqtt_devices)
-                * each
+            let i = i.as_secs_f64().max(1e-3);
+            let publishes = if plan.ramps.devices.is_some() {
+                (mqtt_device_s / i).ceil() as u64
+            } else {
+                u64::from(mqtt_devices) * (duration_s / i).floor() as u64
+            };
+            publishes
                 * per_message(plan.mqtt.payload_bytes)
                 * if plan.mqtt.subscribe { 2 } else { 1 }
         });
@@ -73,7 +94,7 @@ impl Planned {
         Self {
             https_rate_per_s,
             mqtt_connects_per_s,
-            connections: u64::from(https_devices) + u64::from(mqtt_devices),
+            connections: u64::from(https_devices) + mqtt_active,
             attempts,
             duration_s,
             forged_share,
@@ -91,6 +112,14 @@ pub fn unit_costs(plan: &Plan) -> (f64, f64) {
         predict_cost(plan, N, 0) / N as f64,
         predict_cost(plan, 0, N) / N as f64,
     )
+}
+
+/// The peak rate and the arrivals over `duration_s`: the ramp's, or a constant `rate`'s.
+fn over(ramp: Option<&Ramp>, rate: f64, duration_s: f64) -> (f64, u64) {
+    match ramp {
+        Some(r) => (r.peak(), r.cumulative(duration_s).ceil() as u64),
+        None => (rate, (rate * duration_s).ceil() as u64),
+    }
 }
 
 /// Lambda requests and compute for `invocations`, plus IoT messaging for `messages`, in USD, with the cost

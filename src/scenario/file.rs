@@ -11,11 +11,13 @@ use crate::contract::MqttVersion;
 mod abort;
 mod mix;
 mod safety;
+mod stages;
 
 pub use super::pricing::{Architecture, PricingSection};
 pub use abort::AbortSection;
 pub use mix::{ForgedVariants, MixSection, ReplayedVariants};
 pub use safety::SafetySection;
+pub use stages::StageSection;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -63,6 +65,9 @@ pub struct RunSection {
     pub concurrency: u32,
     pub warmup_s: f64,
     pub request_timeout_ms: u64,
+    /// `[[run.stages]]`: linear ramps; the run lasts their sum. Empty: a constant rate for `duration_s`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +242,7 @@ impl Default for RunSection {
             concurrency: 16,
             warmup_s: 0.0,
             request_timeout_ms: 10_000,
+            stages: Vec::new(),
         }
     }
 }

@@ -122,6 +122,8 @@ pub struct Plan {
     pub seed: u64,
     pub devices: u32,
     pub model: Model,
+    /// `[[run.stages]]` as ramps (and a remote run's implicit one, added by the safety check).
+    pub ramps: super::stages::Ramps,
     pub duration: Duration,
     pub max_attempts: Option<u64>,
     pub warmup: Duration,
@@ -170,6 +172,8 @@ impl Plan {
     pub fn resolve(s: Scenario, file: &Path) -> Result<Self, ScenarioError> {
         let f = file.display().to_string();
         let err = |field: &str, problem: String| ScenarioError::new(f.clone(), field, problem);
+        let mut s = s;
+        let ramps = super::stages::resolve(&mut s, &err)?;
         let model = resolve_model(&s, &err)?;
         check_tokens(&s, &err)?;
         let function = resolve_authorizer(&s, file, &f, &err)?;
@@ -197,6 +201,7 @@ impl Plan {
             seed: r.seed,
             devices: s.devices.count,
             model,
+            ramps,
             duration: Duration::from_secs_f64(r.duration_s),
             max_attempts: (r.max_attempts > 0).then_some(r.max_attempts),
             warmup: Duration::from_secs_f64(r.warmup_s),

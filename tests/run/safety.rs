@@ -1,6 +1,7 @@
 //! Remote targets without leaving the machine: a private network namespace (`unshare -n`, root) with 10.99.0.1
 //! on its loopback, `tokenstorm emulate` bound there and `tokenstorm run` aimed at it. Nothing can leave the
-//! namespace. Without `--allow-remote` or `[safety] authorized`, or over a cap: exit 2 and the emulator saw no
+//! namespace. Without `--allow-remote` or `[safety] authorized`, or over a cap, or a first stage shorter than
+//! `[safety] ramp_s`: exit 2 and the emulator saw no
 //! request; with both and within the caps the run passes and the report records the remote address.
 
 use super::*;
@@ -37,7 +38,11 @@ fn scenario(dir: &Path, name: &str, run: &str, extra: &str) -> PathBuf {
     write_scenario(dir, name, &body)
 }
 
+/// With a 1 s ramp (the remote default, 60 s, would make the allowed run last 16 s).
 const AUTHORIZED: &str =
+    "[safety]\nauthorized = \"the safety test, in its own network namespace\"\nramp_s = 1.0\n";
+/// Authorized, with the remote default ramp (60 s).
+const AUTHORIZED_DEFAULT_RAMP: &str =
     "[safety]\nauthorized = \"the safety test, in its own network namespace\"\n";
 const WITHIN: &str = "rate_per_s = 20.0\nmax_attempts = 40";
 
@@ -72,6 +77,17 @@ fn cases(dir: &Path) -> Vec<(&'static str, PathBuf, bool)> {
                 "forged.toml",
                 WITHIN,
                 &format!("{AUTHORIZED}max_forged_share = 0.05\n"),
+            ),
+            true,
+        ),
+        (
+            "steep",
+            scenario(
+                dir,
+                "steep.toml",
+                "max_attempts = 40\n[[run.stages]]\nduration_s = 10.0\ntarget_rate_per_s = 5.0\n\
+                 [[run.stages]]\nduration_s = 50.0",
+                AUTHORIZED_DEFAULT_RAMP,
             ),
             true,
         ),
@@ -199,6 +215,11 @@ fn remote_targets_need_the_flag_and_the_authorization_and_stay_within_the_caps()
         ],
         &[],
     );
+    refused(
+        "steep",
+        &["run.stages[0]", "duration_s = 10", "safety.ramp_s = 60"],
+        &[],
+    );
     // The emulator saw no request from the refused runs.
     let metrics = read(dir, "metrics.before");
     assert!(
@@ -231,6 +252,8 @@ fn remote_targets_need_the_flag_and_the_authorization_and_stay_within_the_caps()
     );
     assert_eq!(s["caps"]["max_rate_per_s"], 50.0);
     assert_eq!(s["caps"]["client_id_gap_s"], 10.0);
+    assert_eq!(s["caps"]["ramp_s"], 1.0);
+    assert_eq!(s["implicit_ramp_s"], 1.0, "no stages: an implicit ramp");
     assert_eq!(s["predicted"]["attempts"], 40);
     assert_eq!(s["predicted"]["invocations"], 36);
     assert!(s["aborted_by"].is_null());
@@ -251,8 +274,17 @@ fn remote_targets_need_the_flag_and_the_authorization_and_stay_within_the_caps()
         out.contains(&format!("remote target, addresses {ADDR}")),
         "{out}"
     );
+    for cap in [
+        "client_id_gap_s 10.0",
+        "max_attempts 100000",
+        "max_rate_per_s 50.0",
+    ] {
+        assert!(out.contains(cap), "{cap}: {out}");
+    }
     assert!(
-        out.contains("caps in force: client_id_gap_s 10.0, max_attempts 100000"),
+        out.contains(
+            "abort guards: max_cost_usd 1.0, max_error_share 0.2, max_throttled_share 0.1"
+        ),
         "{out}"
     );
     assert!(

@@ -42,6 +42,7 @@ pub(super) async fn watched_load(
             links,
             progress,
             client_id_gap: s.safety.client_id_gap(),
+            backoff: s.safety.backoff(),
             counters,
         },
         stop.shutdown.clone(),

@@ -80,6 +80,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut s = scenario::load(&args.scenario)?;
+    let file = args.scenario.display().to_string();
+    scenario::stages::check_overrides(&s, &file, args.duration, args.rate)?;
     if let Some(d) = args.duration {
         s.run.duration_s = d;
     }
@@ -208,7 +210,7 @@ struct How {
 }
 
 async fn session(
-    plan: Plan,
+    mut plan: Plan,
     catalogue: Catalogue,
     pool: Option<Arc<TokenPool>>,
     out_dir: &Path,
@@ -217,7 +219,7 @@ async fn session(
 ) -> anyhow::Result<Exit> {
     let progress = how.progress && !how.preflight;
     // Before anything connects anywhere: a remote target must be allowed and the plan within the caps (exit 2).
-    let mut safety = remote::guard(&plan, how.allow_remote).await?;
+    let mut safety = remote::guard(&mut plan, how.allow_remote).await?;
     let signals = stop.shutdown.clone();
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -318,7 +320,7 @@ fn publish(report: &crate::report::Report, run_dir: &Path) -> anyhow::Result<Exi
 /// The progress line that opens the load.
 fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
     eprintln!(
-        "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}",
+        "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}{}",
         plan.devices,
         Transport::ALL
             .into_iter()
@@ -333,7 +335,8 @@ fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
         plan.duration.as_secs_f64(),
         plan.max_attempts
             .map(|m| format!(" or {m} attempts"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        scenario::stages::describe(&plan.scenario.run.stages, &plan.ramps)
     );
 }
 

@@ -40,14 +40,17 @@ async fn addresses(plan: &Plan) -> anyhow::Result<Vec<IpAddr>> {
     Ok(out)
 }
 
-/// The safety record of a run allowed to start; `Err` (exit 2) names what is missing or every cap exceeded.
-pub(super) async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<SafetyRecord> {
+/// The safety record of a run allowed to start; `Err` (exit 2) names what is missing, a ramp too steep
+/// ([`safety::ramp`], which also gives the plan its implicit ramp) or every cap exceeded.
+pub(super) async fn guard(plan: &mut Plan, allow_remote: bool) -> anyhow::Result<SafetyRecord> {
     let addrs = addresses(plan).await?;
     let remote = safety::is_remote(&addrs);
-    let section = &plan.scenario.safety;
-    let file = plan.source.display();
-    let caps = Caps::resolve(section, remote).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let section = plan.scenario.safety.clone();
+    let file = plan.source.display().to_string();
+    let caps = Caps::resolve(&section, remote).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     safety::authorize(remote, allow_remote, &section.authorized)
+        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    safety::ramp::apply(plan, caps.ramp_s.unwrap_or_default())
         .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     let planned = Planned::of(plan);
     let over = safety::caps::check(&caps, &planned);
@@ -60,6 +63,7 @@ pub(super) async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<Saf
     }
     let mut record = SafetyRecord::new(&addrs, &section.authorized, caps, &planned);
     record.abort = plan.abort.in_force(remote, record.caps.max_cost_usd);
+    record.implicit_ramp_s = plan.ramps.implicit_s;
     Ok(record)
 }
 

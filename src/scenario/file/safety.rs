@@ -33,4 +33,16 @@ pub struct SafetySection {
     /// Seconds between two CONNECTs of one client id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id_gap_s: Option<f64>,
+    /// Seconds the run must take to ramp each rate up from 0 (remote default 60, loopback 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ramp_s: Option<f64>,
+    /// Back off after a throttled answer (default: on for remote targets, off on loopback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<bool>,
+    /// The backoff's base, s (the first window is drawn from [0, base)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff_base_s: Option<f64>,
+    /// The backoff's cap, s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff_max_s: Option<f64>,
 }
