@@ -95,7 +95,11 @@ def test_a_report_stopped_by_the_stop_file_validates(tmp_path):
         [binary(), "run", str(scenario), "--out-dir", str(out), "--quiet", "--stop-file", str(stop)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
-    time.sleep(1.0)
+    # The stop file must appear after the run checked for a leftover one (that exits 2): wait for its folder.
+    deadline = time.monotonic() + 30
+    while not any(out.glob("*/")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     stop.touch()
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stdout + stderr
