@@ -5,16 +5,19 @@
 //!
 //! - `python_v2`: aws-iot-device-sdk-python-v2 `awsiot/mqtt_connection_builder.py` (`_with_custom_authorizer`,
 //!   `_get_metrics_str`): name, signature, token; the signature through `urllib.parse.quote` (so `/` stays raw)
-//!   unless it already holds `%`; name and token raw; then `SDK=PythonV2&Version=<awsiotsdk version>`.
+//!   unless it already holds `%`; name and token raw; then `SDK=PythonV2&Version=<awsiotsdk version>` (the
+//!   releases before the CRT metrics).
 //! - `node_v2`: aws-crt-nodejs `lib/common/aws_iot_shared.ts` (`buildMqtt5FinalUsername`, before the CRT metrics
 //!   of April 2026): name, token, signature; the signature through `encodeURIComponent` unless it holds `%`;
 //!   then `SDK=NodeJSv2&Version=<aws-crt version>`.
 //! - `java_v2`: aws-iot-device-sdk-java-v2 `AwsIotMqtt5ClientBuilder.java` (`buildMqtt5FinalUsername`, before
 //!   the SDK version moved into the CRT metrics): name, token, signature; the signature through
 //!   `URLEncoder.encode` (a space becomes `+`) unless it holds `%`; then `SDK=JavaV2&Version=<aws-crt version>`.
-//! - `crt_metrics`: the newer CRT-based SDKs (aws-crt-nodejs `buildMqtt5FinalUsername` today, then awslabs/aws-c-mqtt
-//!   `source/mqtt_iot_metrics.c` `aws_mqtt_append_sdk_metrics_to_username`): the `node_v2` parameters without
-//!   `SDK`/`Version`, then `SDK=…&Platform=…&Metadata=(k=v;…)`, values raw (`/`, `(`, `)`, `;`, `,`, `=`).
+//! - `crt_metrics`: the SDK releases whose CRT writes the metrics (awsiotsdk 1.31.0 with awscrt 0.36.1, the
+//!   versions tests/requirements.txt pins: `awsiot/_iot_metrics.py`, `awscrt/aws_iot_metrics.py`, then
+//!   awslabs/aws-c-mqtt `source/mqtt_iot_metrics.c` `aws_mqtt_append_sdk_metrics_to_username`): the `python_v2`
+//!   parameters, then `SDK=…&Platform=…&Metadata=(k=v;…)` instead of `SDK`/`Version`, values raw (`/`, `(`, `)`,
+//!   `;`, `,`, `=`). `tests/python/test_sdk_custom_auth.py` checks it byte for byte against that SDK.
 //!
 //! Every style keeps tokenstorm's free text, `ts-<attempt id>`, before the `?` (every SDK puts its
 //! `username`/`auth_username` there), so the emulator's ledger joins each attempt whatever the style.
@@ -64,17 +67,18 @@ impl UsernameStyle {
     }
 }
 
-/// `_get_metrics_str`, with the awsiotsdk version tests/requirements.txt pins.
+/// `_get_metrics_str` of the releases before the CRT metrics (the version written is the one
+/// tests/requirements.txt pins, which itself sends [`CRT_METRICS_SUFFIX`]).
 pub const PYTHON_V2_SUFFIX: &str = "SDK=PythonV2&Version=1.31.0";
 /// `buildMqtt5FinalUsername`'s `SDK` and `Version` (`platform.crt_version()`, the aws-crt npm version).
 pub const NODE_V2_SUFFIX: &str = "SDK=NodeJSv2&Version=1.33.0";
 /// `buildMqtt5FinalUsername`'s `SDK` and `Version` (`new PackageInfo().version`, the aws-crt-java version).
 pub const JAVA_V2_SUFFIX: &str = "SDK=JavaV2&Version=0.38.1";
-/// aws-c-mqtt's `SDK`, `Platform` and `Metadata` as the Node SDK fills them (aws-crt-nodejs
-/// `lib/common/aws_iot_metrics.ts` `create_metrics`: CRTVersion, the SDK's entries, IoTSDKFeature,
-/// IoTSDKMetricsVersion).
-pub const CRT_METRICS_SUFFIX: &str = "SDK=IoTDeviceSDK/JS&Platform=Linux&Metadata=(CRTVersion=1.36.0;\
-IoTSDKVersion=1.27.0;IoTSDKFeature=A/A,B/A,F/5;IoTSDKMetricsVersion=1)";
+/// aws-c-mqtt's `SDK`, `Platform` and `Metadata` as the pinned Python SDK fills them for MQTT 3.1.1 over TLS
+/// (awscrt `aws_iot_metrics.py` `create_metrics`: CRTVersion, the SDK's IoTSDKVersion, IoTSDKFeature (`F/3`:
+/// protocol 3.1.1, `G/A`: the socket implementation), IoTSDKMetricsVersion), as that SDK sends it to the emulator.
+pub const CRT_METRICS_SUFFIX: &str = "SDK=IoTDeviceSDK/Python&Platform=Unix&Metadata=(CRTVersion=0.36.1;\
+IoTSDKVersion=1.31.0;IoTSDKFeature=F/3,G/A;IoTSDKMetricsVersion=1)";
 
 /// Python's `urllib.parse.quote` (safe `/`): all but `A-Za-z0-9_.-~` and `/`.
 const PYTHON_QUOTE: &AsciiSet = &NON_ALPHANUMERIC
@@ -143,22 +147,24 @@ pub fn sdk_query(style: UsernameStyle, parts: &StyleParts<'_>) -> Option<String>
     let token = parts.token.map(|t| (parts.token_key_name, t.to_string()));
     let (params, suffix) = match style {
         UsernameStyle::Tokenstorm => return None,
-        UsernameStyle::PythonV2 => (
-            [name, sig(PYTHON_QUOTE).map(|s| (SIGNATURE, s)), token],
-            PYTHON_V2_SUFFIX,
-        ),
-        UsernameStyle::NodeV2 | UsernameStyle::CrtMetrics | UsernameStyle::JavaV2 => {
-            let set = match style {
-                UsernameStyle::JavaV2 => URL_ENCODER,
-                _ => URI_COMPONENT,
-            };
+        UsernameStyle::PythonV2 | UsernameStyle::CrtMetrics => {
             let suffix = match style {
-                UsernameStyle::NodeV2 => NODE_V2_SUFFIX,
-                UsernameStyle::JavaV2 => JAVA_V2_SUFFIX,
+                UsernameStyle::PythonV2 => PYTHON_V2_SUFFIX,
                 _ => CRT_METRICS_SUFFIX,
             };
-            ([name, token, sig(set).map(|s| (SIGNATURE, s))], suffix)
+            (
+                [name, sig(PYTHON_QUOTE).map(|s| (SIGNATURE, s)), token],
+                suffix,
+            )
         }
+        UsernameStyle::NodeV2 => (
+            [name, token, sig(URI_COMPONENT).map(|s| (SIGNATURE, s))],
+            NODE_V2_SUFFIX,
+        ),
+        UsernameStyle::JavaV2 => (
+            [name, token, sig(URL_ENCODER).map(|s| (SIGNATURE, s))],
+            JAVA_V2_SUFFIX,
+        ),
     };
     let mut out = String::new();
     for (k, v) in params.into_iter().flatten() {
