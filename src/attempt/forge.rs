@@ -56,7 +56,7 @@ pub enum Wire {
     InactiveAuthorizer,
     /// MQTT: a `?` in the username's free text, so the credentials' query follows a second `?` (not sent over
     /// HTTPS).
-    QuestionMarkInFreeText,
+    FreeTextQuestionMark,
     /// [`BARE_SIGNATURE`] before the credential parameters; in HTTPS always in the query string.
     BareSignatureBefore,
     /// [`BARE_SIGNATURE`] after the credential parameters; in HTTPS always in the query string.
@@ -77,7 +77,7 @@ pub const SMUGGLED_EQUALS: &str = "=smuggled";
 /// it (a parameter with an empty name); read as AWS's client code says (`gate.bare_params = "equivalent"`) it is
 /// the signature parameter with an empty value.
 pub const BARE_SIGNATURE: &str = "=x-amz-customauthorizer-signature";
-/// What [`Forgery::QuestionMarkInFreeText`] puts in the username's free text, after the attempt id.
+/// What [`Forgery::FreeTextQuestionMark`] puts in the username's free text, after the attempt id.
 pub const FREE_TEXT_QUERY: &str = "?SDK=tokenstorm";
 /// The signature parameter as the AWS docs spell the header, in a query string ([`Forgery::SignatureNameCase`]).
 pub const SIGNATURE_DOCS_CASE: &str = "X-Amz-CustomAuthorizer-Signature";
@@ -135,7 +135,7 @@ pub const fn wire_of(f: Forgery) -> Wire {
         Forgery::InBody => Wire::InBody,
         Forgery::InPassword => Wire::InPassword,
         Forgery::InactiveAuthorizer => Wire::InactiveAuthorizer,
-        Forgery::QuestionMarkInFreeText => Wire::QuestionMarkInFreeText,
+        Forgery::FreeTextQuestionMark => Wire::FreeTextQuestionMark,
         Forgery::BareSignatureBefore => Wire::BareSignatureBefore,
         Forgery::BareSignatureAfter => Wire::BareSignatureAfter,
         _ => Wire::Standard,
@@ -286,7 +286,7 @@ pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
         | Forgery::InBody
         | Forgery::InPassword
         | Forgery::InactiveAuthorizer
-        | Forgery::QuestionMarkInFreeText
+        | Forgery::FreeTextQuestionMark
         | Forgery::BareSignatureBefore
         | Forgery::BareSignatureAfter => Some(valid_b64()),
         // Validly signed over the whole token, `&` or `=` included: only the parsing may split it.

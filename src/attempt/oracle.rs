@@ -6,7 +6,7 @@
 //!
 //! Most variants are refused whatever the settings. A few are what they are only under an unconfirmed
 //! behaviour: `raw_plus` is a valid credential where `+` stays `+` and undecodable where it is a space;
-//! `duplicated_token` passes where the first value counts; `question_mark_in_free_text` passes where the
+//! `duplicated_token` passes where the first value counts; `free_text_question_mark` passes where the
 //! username's query starts at its last `?`; the `bare_signature_*` pair is an empty signature (or a duplicate)
 //! where `=name` reads as `name` with an empty value, and their verdicts then follow `duplicates` as well. [`Entry::expected`] gives the verdict under the
 //! settings in force ([`GateSettings`]: the embedded emulator's, or what an external target is declared to do).
@@ -136,7 +136,7 @@ impl Entry {
                 UsernameQuery::FirstQuestionMark => Refused(R::MalformedUsername),
                 UsernameQuery::LastQuestionMark => Refused(R::MissingToken),
             },
-            F::QuestionMarkInFreeText => match s.username_query {
+            F::FreeTextQuestionMark => match s.username_query {
                 UsernameQuery::FirstQuestionMark => Refused(R::MalformedUsername),
                 UsernameQuery::LastQuestionMark => Passes,
             },
@@ -418,7 +418,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
     Entry {
         transports: USERNAME_ONLY,
         ..row(
-            F::QuestionMarkInFreeText,
+            F::FreeTextQuestionMark,
             P,
             R::MalformedUsername,
             USERNAME_QUERY,

@@ -123,7 +123,7 @@ forgeries! {
     InactiveAuthorizer => "inactive_authorizer",
     /// Valid credentials after a second `?` in the MQTT username, the first `?` in its free text
     /// (`gate.username_query`).
-    QuestionMarkInFreeText => "question_mark_in_free_text",
+    FreeTextQuestionMark => "free_text_question_mark",
     /// The bare parameter `=x-amz-customauthorizer-signature` before the valid credentials (`gate.bare_params`).
     BareSignatureBefore => "bare_signature_before",
     /// The bare parameter `=x-amz-customauthorizer-signature` after the valid credentials (`gate.bare_params`).

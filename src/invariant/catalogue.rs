@@ -50,7 +50,7 @@ mod tests {
         let mix = Mix::new([1.0; Class::COUNT]).unwrap();
         let v = coverage(&mix, &[Transport::Https, Transport::Mqtt]);
         assert_eq!(v.status, Status::Info);
-        // HTTPS skips second_question_mark, question_mark_in_free_text and in_password; MQTT skips in_body.
+        // HTTPS skips second_question_mark, free_text_question_mark and in_password; MQTT skips in_body.
         assert_eq!(v.details["variant_transport_skips"], 4);
         assert!(
             v.evidence.iter().any(|e| e

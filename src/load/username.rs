@@ -202,7 +202,7 @@ pub fn wire_query(shape: &UsernameShape, cred: &Credential) -> String {
             ),
             None => format!("{q}?SDK=tokenstorm"),
         },
-        (Wire::QuestionMarkInFreeText, _) => format!("{FREE_TEXT_QUERY}{q}"),
+        (Wire::FreeTextQuestionMark, _) => format!("{FREE_TEXT_QUERY}{q}"),
         (Wire::BareSignatureBefore, _) => match q.strip_prefix('?') {
             Some(rest) => format!("?{BARE_SIGNATURE}&{rest}"),
             None => format!("?{BARE_SIGNATURE}"),

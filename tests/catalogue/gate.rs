@@ -295,7 +295,7 @@ async fn every_forged_variant_is_judged_by_the_oracle_over_every_transport() {
 /// The other value of every unconfirmed behaviour: `+` is a space, duplicates count last or are refused, names
 /// match in any case, the username's query starts at its last `?`, `=name` is `name` with an empty value. The
 /// variants that passed under the defaults are refused now (and `signature_name_case` and
-/// `question_mark_in_free_text` pass; `bare_signature_before` passes under `last`, never under `reject`).
+/// `free_text_question_mark` pass; `bare_signature_before` passes under `last`, never under `reject`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unconfirmed_behaviours_are_settings_the_oracle_follows() {
     every_variant_as_the_oracle_says(GateSettings {

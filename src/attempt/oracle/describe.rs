@@ -67,7 +67,7 @@ pub const fn describe(f: Forgery) -> &'static str {
         F::InBody => "valid credentials in the HTTPS request body (form-encoded)",
         F::InPassword => "valid credentials in the MQTT CONNECT password, not the username",
         F::InactiveAuthorizer => "valid credentials naming the target's INACTIVE authorizer",
-        F::QuestionMarkInFreeText => {
+        F::FreeTextQuestionMark => {
             "valid credentials after a second `?` in an MQTT username (the first in its free text)"
         }
         F::BareSignatureBefore => {

@@ -60,14 +60,14 @@ fn only_unconfirmed_rows_depend_on_the_settings_and_defaults_give_the_table_verd
     }
 }
 
-/// What calibration reads from the outside (allowed or refused at the gate): `question_mark_in_free_text` passes
+/// What calibration reads from the outside (allowed or refused at the gate): `free_text_question_mark` passes
 /// only under `last_question_mark`; the `bare_signature_*` pair passes twice only under `split`, and under
 /// `equivalent` its two answers also follow `duplicates` (first: before refused; last: after refused; reject:
 /// both refused).
 #[test]
 fn the_new_settings_are_decided_by_allowed_or_refused() {
     use crate::wire::settings::{BareParams, Duplicates, UsernameQuery};
-    let free_text = entry(F::QuestionMarkInFreeText);
+    let free_text = entry(F::FreeTextQuestionMark);
     let second = entry(F::SecondQuestionMark);
     let (before, after) = (entry(F::BareSignatureBefore), entry(F::BareSignatureAfter));
     for s in all_settings() {
