@@ -70,10 +70,12 @@ impl UsernameStyle {
 /// `_get_metrics_str` of the releases before the CRT metrics (the version written is the one
 /// tests/requirements.txt pins, which itself sends [`CRT_METRICS_SUFFIX`]).
 pub const PYTHON_V2_SUFFIX: &str = "SDK=PythonV2&Version=1.31.0";
-/// `buildMqtt5FinalUsername`'s `SDK` and `Version` (`platform.crt_version()`, the aws-crt npm version).
-pub const NODE_V2_SUFFIX: &str = "SDK=NodeJSv2&Version=1.33.0";
-/// `buildMqtt5FinalUsername`'s `SDK` and `Version` (`new PackageInfo().version`, the aws-crt-java version).
-pub const JAVA_V2_SUFFIX: &str = "SDK=JavaV2&Version=0.38.1";
+/// `buildMqtt5FinalUsername`'s `SDK` and `Version` (`platform.crt_version()`: aws-crt v1.31.0, the last npm release
+/// before the CRT metrics).
+pub const NODE_V2_SUFFIX: &str = "SDK=NodeJSv2&Version=1.31.0";
+/// `buildMqtt5FinalUsername`'s `SDK` and `Version` (`new PackageInfo().version`: aws-crt-java 0.47.0, as the SDK's
+/// `sdk/pom.xml` pinned it before the SDK version moved into the CRT metrics).
+pub const JAVA_V2_SUFFIX: &str = "SDK=JavaV2&Version=0.47.0";
 /// aws-c-mqtt's `SDK`, `Platform` and `Metadata` as the pinned Python SDK fills them for MQTT 3.1.1 over TLS
 /// (awscrt `aws_iot_metrics.py` `create_metrics`: CRTVersion, the SDK's IoTSDKVersion, IoTSDKFeature (`F/3`:
 /// protocol 3.1.1, `G/A`: the socket implementation), IoTSDKMetricsVersion), as that SDK sends it to the emulator.
