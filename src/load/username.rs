@@ -1,7 +1,8 @@
 //! Pre-built MQTT credentials: for every credential set and class, the CONNECT username's query part
 //! (`?x-amz-customauthorizer-name=N&<tokenKeyName>=T&x-amz-customauthorizer-signature=S`, values
 //! percent-encoded) is encoded once at setup; an attempt prepends `ts-<attempt id>` as the free-text part
-//! ([`crate::wire::mqtt`]'s convention, which the emulator's ledger reads back).
+//! ([`crate::wire::mqtt`]'s convention, which the emulator's ledger reads back). `[mqtt] username_style` gives the
+//! credentials in the standard place an AWS SDK's exact shape ([`crate::wire::username_style`]).
 //! Plain mode (brokers with a password file): the configured username, and the configured password for valid
 //! and replayed attempts or a wrong one for forged attempts.
 
