@@ -10,8 +10,8 @@
 //!   MQTT version, classes and forged variants, the attempt id, gate refusals, the typed ledger entry and the
 //!   billing rule, the authorizer and function description, AWS limits, endpoint URL syntax, the witness line an
 //!   authorizer function writes to its log on a real account.
-//! - [`wire`]: how credentials ride each transport (header and query names, usernames, the gate settings),
-//!   shared by emulator and generator so the two cannot drift.
+//! - [`wire`]: how credentials ride each transport (header and query names, usernames, the gate settings, the
+//!   AWS SDKs' username styles), shared by emulator and generator so the two cannot drift.
 //! - [`shutdown`], [`error`]: the shutdown token every server and run takes; exit codes.
 //! - [`attempt`]: the credential catalogue (valid, forged variants, replays), the oracle of what the gate must do
 //!   with each, and the pure [`attempt::Planner`] that decides every attempt's class, variant, replay source and

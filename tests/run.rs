@@ -15,6 +15,7 @@ mod scenarios;
 mod stages;
 mod stop;
 mod unjudged;
+mod username_style;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

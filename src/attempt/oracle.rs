@@ -6,18 +6,24 @@
 //!
 //! Most variants are refused whatever the settings. A few are what they are only under an unconfirmed
 //! behaviour: `raw_plus` is a valid credential where `+` stays `+` and undecodable where it is a space;
-//! `duplicated_token` passes where the first value counts. [`Entry::expected`] gives the verdict under the
+//! `duplicated_token` passes where the first value counts; `free_text_question_mark` passes where the
+//! username's query starts at its last `?`; the `bare_signature_*` pair is an empty signature (or a duplicate)
+//! where `=name` reads as `name` with an empty value, and their verdicts then follow `duplicates` as well. [`Entry::expected`] gives the verdict under the
 //! settings in force ([`GateSettings`]: the embedded emulator's, or what an external target is declared to do).
 
 use crate::contract::Forgery;
 use crate::contract::{GateRejection, Transport};
-use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
+use crate::wire::settings::{
+    BareParams, Duplicates, GateSettings, QueryNames, QueryPlus, UsernameQuery,
+};
 
 mod describe;
 mod replays;
+mod sources;
 
 pub use describe::describe;
 pub use replays::{REPLAYS, ReplayEntry, replay};
+use sources::*;
 
 /// Which part of the credential a variant attacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +133,32 @@ impl Entry {
                 QueryNames::Exact => Refused(R::MissingSignature),
                 QueryNames::CaseInsensitive => Passes,
             },
+            // The query after the last `?` names the authorizer only: no token is seen.
+            F::SecondQuestionMark => match s.username_query {
+                UsernameQuery::FirstQuestionMark => Refused(R::MalformedUsername),
+                UsernameQuery::LastQuestionMark => Refused(R::MissingToken),
+            },
+            F::FreeTextQuestionMark => match s.username_query {
+                UsernameQuery::FirstQuestionMark => Refused(R::MalformedUsername),
+                UsernameQuery::LastQuestionMark => Passes,
+            },
+            // `equivalent`: an empty signature before (or after) the valid one. The empty one is missing when it
+            // counts; `reject` refuses the pair.
+            F::BareSignatureBefore | F::BareSignatureAfter => {
+                let empty_counts = match (self.forgery, s.duplicates) {
+                    (_, Duplicates::Reject) => return bare(s, Refused(DUPLICATED)),
+                    (F::BareSignatureBefore, d) => d == Duplicates::First,
+                    (_, d) => d == Duplicates::Last,
+                };
+                bare(
+                    s,
+                    if empty_counts {
+                        Refused(R::MissingSignature)
+                    } else {
+                        Passes
+                    },
+                )
+            }
             _ => self.verdict,
         }
     }
@@ -137,75 +169,14 @@ impl Entry {
     }
 }
 
-const SIG: Evidence =
-    Evidence::Documented("spec §2: RSASSA-PKCS1-v1_5 with SHA-256, keys of at least 2048 bits");
-const B64: Evidence = Evidence::Documented("spec §2: standard base64 alphabet with padding");
-const LEN: Evidence = Evidence::Documented("spec §2: at most 2560 characters");
-const MISSING: Evidence =
-    Evidence::Documented("spec §2: a missing token or signature fails without invoking the Lambda");
-const TOKEN_LEN: Evidence = Evidence::Documented(
-    "AWS IoT quotas (issue 5): a custom-authorizer token is at most 6144 characters",
-);
-
-const QUERY: Evidence = Evidence::Documented(
-    "spec §1: query values are percent-decoded once, split on `&`, each pair on its first `=`",
-);
-
-const ALL: [Applies; Transport::COUNT] = [Applies::Yes; Transport::COUNT];
-const RAW_PLUS: [Applies; Transport::COUNT] = [
-    Applies::Moved(
-        "a header value is not percent- or form-decoded: always sent in the query string",
-    ),
-    Applies::Yes,
-    Applies::Yes,
-    Applies::Yes,
-];
-const RAW_EQUALS: [Applies; Transport::COUNT] = [
-    Applies::Moved("a header value is not split on `=`: always sent in the query string"),
-    Applies::Yes,
-    Applies::Yes,
-    Applies::Yes,
-];
-const NO_HEADER_NEWLINE: [Applies; Transport::COUNT] = [
-    Applies::Moved("an HTTP header cannot carry a line break: always sent in the query string"),
-    Applies::Yes,
-    Applies::Yes,
-    Applies::Yes,
-];
-
-const QUERY_ONLY: [Applies; Transport::COUNT] = [
-    Applies::Moved("a header value is not split on `&`: always sent in the query string"),
-    Applies::Yes,
-    Applies::Yes,
-    Applies::Yes,
-];
-const USERNAME_ONLY: [Applies; Transport::COUNT] = [
-    Applies::Skipped("HTTPS has no MQTT CONNECT username"),
-    Applies::Yes,
-    Applies::Yes,
-    Applies::Yes,
-];
-
-const HTTPS_ONLY: [Applies; Transport::COUNT] = [
-    Applies::Yes,
-    Applies::Skipped("MQTT has no HTTP request body"),
-    Applies::Skipped("MQTT has no HTTP request body"),
-    Applies::Skipped("the generator's WebSocket devices send no upgrade body"),
-];
-const MQTT_ONLY: [Applies; Transport::COUNT] = [
-    Applies::Skipped("HTTPS has no MQTT CONNECT password"),
-    Applies::Yes,
-    Applies::Yes,
-    Applies::Yes,
-];
-const NAME_CASE: [Applies; Transport::COUNT] = [
-    Applies::Moved(
-        "HTTP header names are case-insensitive (RFC 9110 §5.1): always sent in the query string, where case can matter",
-    ),
-    Applies::Yes,
-    Applies::Yes,
-    Applies::Yes,
-];
+/// A `bare_signature_*` variant's verdict: what `equivalent` makes of it, or a pass under `split` (the bare
+/// parameter then has an empty name and is ignored).
+fn bare(s: &GateSettings, equivalent: GateVerdict) -> GateVerdict {
+    match s.bare_params {
+        BareParams::Split => GateVerdict::Passes,
+        BareParams::Equivalent => equivalent,
+    }
+}
 
 const fn row(
     forgery: Forgery,
@@ -238,19 +209,6 @@ const MISMATCH: GateRejection = R::SignatureMismatch;
 const WRONG_LEN: GateRejection = R::WrongLength;
 const NOT_B64: GateRejection = R::NotBase64;
 const DUPLICATED: GateRejection = R::DuplicatedParameter;
-
-const PLUS: Evidence = Evidence::Unconfirmed {
-    setting: "gate.query_plus",
-    default: "literal: `+` stays `+`, so the raw-`+` signature is the valid one and passes",
-};
-const DUPLICATES: Evidence = Evidence::Unconfirmed {
-    setting: "gate.duplicates",
-    default: "first: the first value counts (headers, then query, then username)",
-};
-const NAMES: Evidence = Evidence::Unconfirmed {
-    setting: "gate.query_names",
-    default: "exact: query and username parameter names are case-sensitive",
-};
 
 /// The oracle, in [`Forgery::ALL`] order.
 pub static TABLE: [Entry; Forgery::COUNT] = [
@@ -309,9 +267,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
             F::SecondQuestionMark,
             P,
             R::MalformedUsername,
-            Evidence::Documented(
-                "spec §1: a second `?` makes the real service reject the connection",
-            ),
+            SECOND_QUESTION_MARK,
         )
     },
     Entry {
@@ -356,6 +312,23 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         R::InactiveAuthorizer,
         Evidence::Documented("spec §1: an INACTIVE authorizer fails without a Lambda call"),
     ),
+    Entry {
+        transports: USERNAME_ONLY,
+        ..row(
+            F::FreeTextQuestionMark,
+            P,
+            R::MalformedUsername,
+            USERNAME_QUERY,
+        )
+    },
+    Entry {
+        transports: NO_EMPTY_HEADER_NAME,
+        ..passes(F::BareSignatureBefore, P, BARE)
+    },
+    Entry {
+        transports: NO_EMPTY_HEADER_NAME,
+        ..passes(F::BareSignatureAfter, P, BARE)
+    },
 ];
 
 /// Whether attempts of class `c` must never reach the authorizer under `s`: the forged variants the oracle

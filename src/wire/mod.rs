@@ -5,3 +5,4 @@ pub mod http;
 pub mod mqtt;
 pub mod query;
 pub mod settings;
+pub mod username_style;
