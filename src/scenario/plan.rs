@@ -138,6 +138,8 @@ pub struct Plan {
     pub pricing: super::Pricing,
     /// The gate's unconfirmed behaviours (the embedded emulator's; an external target's as declared).
     pub gate: crate::wire::settings::GateSettings,
+    /// The gate file `gate` was read from (`None`: the scenario's `[gate]` table and the defaults).
+    pub gate_file: Option<PathBuf>,
     /// The target's INACTIVE authorizer (`target.inactive_authorizer`).
     pub inactive_authorizer: String,
     /// The effective scenario (after overrides), for the report.
@@ -203,6 +205,7 @@ impl Plan {
             mix,
             pricing,
             gate: s.gate,
+            gate_file: s.gate_file.clone(),
             inactive_authorizer: s.target.inactive_authorizer.clone(),
             scenario: s,
         })
