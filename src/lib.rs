@@ -52,6 +52,7 @@
 
 pub mod attempt;
 pub mod aws;
+pub mod calibrate;
 pub mod cli;
 pub mod cmd;
 pub mod contract;

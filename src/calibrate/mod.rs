@@ -1,0 +1,112 @@
+//! Calibration: measure the gate settings AWS does not document (`wire::settings`) on a target, by sending the
+//! few probes that decide each one ([`table::ENTRIES`]), once each, and classifying the answers.
+//!
+//! - [`table`]: per setting, its probes and the answers each value predicts; classification (pure).
+//! - [`probe`]: the valid pair the probes carry (signed at setup), the requests, the pacing; sends them.
+//! - [`file`]: the gate file written from the answers (`[gate]`, evidence as comments).
+//!
+//! First a baseline (the valid pair, plainly encoded) must be allowed: it shows the endpoint answers and the
+//! function allows this token, so a later refusal of the same pair in another shape is the gate's. Answers are
+//! classified from what the endpoint said alone (no witness is read): with credentials the function allows, a
+//! refusal cannot be the function's.
+
+pub mod file;
+pub mod probe;
+pub mod table;
+
+use probe::{Observation, Prober};
+use table::{BASELINE, Decision, ENTRIES, Entry};
+
+use crate::load::request::PrepareError;
+use crate::wire::settings::GateSettings;
+
+/// One setting's probes, their answers and what they came to.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub entry: &'static Entry,
+    pub observations: Vec<Observation>,
+    pub decision: Decision,
+}
+
+/// Everything one calibration sent and concluded.
+#[derive(Debug, Clone)]
+pub struct Calibration {
+    pub baseline: Observation,
+    /// Empty when the baseline was not allowed (nothing else is sent then).
+    pub settings: Vec<Setting>,
+}
+
+impl Calibration {
+    /// The settings measured, when every one was decided (those calibration does not decide keep their
+    /// defaults).
+    pub fn gate(&self) -> Option<GateSettings> {
+        if self.settings.len() != ENTRIES.len() {
+            return None;
+        }
+        let mut g = GateSettings::default();
+        for s in &self.settings {
+            let Decision::Decided(v) = s.decision else {
+                return None;
+            };
+            (s.entry.row(v)?.set)(&mut g);
+        }
+        Some(g)
+    }
+
+    /// Why calibration decided nothing or not everything, one line per problem (empty: every setting decided).
+    pub fn problems(&self) -> Vec<String> {
+        if self.settings.is_empty() {
+            return vec![format!(
+                "baseline: the valid token and signature were not allowed ({}); nothing can be decided: check \
+                 the target, the authorizer, the keys and that its function allows this token",
+                self.baseline.detail
+            )];
+        }
+        self.settings
+            .iter()
+            .filter_map(|s| {
+                let answers = evidence(&s.observations);
+                match s.decision {
+                    Decision::Decided(_) => None,
+                    Decision::FitsNothing => Some(format!(
+                        "{}: the answers fit no value of the setting ({answers})",
+                        s.entry.setting
+                    )),
+                    Decision::Unanswered => Some(format!(
+                        "{}: a probe got no allowed-or-refused answer ({answers})",
+                        s.entry.setting
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+/// `forged.raw_plus → allowed, ...`.
+fn evidence(obs: &[Observation]) -> String {
+    obs.iter()
+        .map(|o| format!("{} → {}", o.probe.class.label(), o.detail))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Sends the baseline, then (when it was allowed) every entry's probes, and classifies the answers.
+pub async fn calibrate(prober: &mut Prober) -> Result<Calibration, PrepareError> {
+    let baseline = prober.send(BASELINE).await?;
+    let mut settings = Vec::new();
+    if baseline.answer == table::Answer::Allowed {
+        for entry in &ENTRIES {
+            let mut observations = Vec::with_capacity(entry.probes.len());
+            for &p in entry.probes {
+                observations.push(prober.send(p).await?);
+            }
+            let answers: Vec<_> = observations.iter().map(|o| o.answer).collect();
+            settings.push(Setting {
+                entry,
+                decision: entry.classify(&answers),
+                observations,
+            });
+        }
+    }
+    Ok(Calibration { baseline, settings })
+}

@@ -1,0 +1,210 @@
+//! Sending probes: the credential each probe carries (signed once, at setup), the request that carries it (the
+//! load's own request builder, so a probe is byte for byte what a run sends for that shape), and the pacing
+//! between probes. The thin async shell of calibration.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::table::{Answer, Probe};
+use crate::attempt::Credential;
+use crate::attempt::forge::{forged_token, raw_plus_pair, wire_of};
+use crate::contract::{Class, Transport, attempt_id};
+use crate::load::connect::{Connector, Sender};
+use crate::load::exchange::exchange;
+use crate::load::request::{Placement, PrepareError, RequestBook, RequestShape};
+use crate::safety::Caps;
+use crate::token::{PrivateKey, sign_token};
+
+/// The valid pair every probe carries: a token and its base64 signature, which holds a `+` (so the raw-`+` probe
+/// has one to send raw).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub token: String,
+    pub signature: String,
+}
+
+impl Pair {
+    /// `token` signed with `key`, or the first `<token>.plus<n>` whose signature holds a `+` (the signing
+    /// happens here, at setup; a 2048-bit signature has one with probability ≈ 1 − (63/64)^342).
+    pub fn with_plus(token: &str, key: &PrivateKey) -> Self {
+        let (token, signature) = raw_plus_pair(token, key, &sign_token(key, token.as_bytes()));
+        Self { token, signature }
+    }
+
+    /// The credential a probe sends: the pair, put on the wire in the probe's shape.
+    pub fn credential(&self, probe: &Probe) -> Credential {
+        match probe.class {
+            Class::Forged(f) => Credential {
+                token: forged_token(f, &self.token),
+                signature: Some(self.signature.clone()),
+                wire: wire_of(f),
+            },
+            _ => Credential {
+                token: self.token.clone(),
+                signature: Some(self.signature.clone()),
+                wire: Default::default(),
+            },
+        }
+    }
+}
+
+/// How far apart probes go: at most one per second against a remote target (slower when `[safety]
+/// max_rate_per_s` says so); against loopback as fast as `max_rate_per_s` allows (uncapped by default).
+pub fn probe_gap(remote: bool, caps: &Caps) -> Duration {
+    let by_rate = caps
+        .max_rate_per_s
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .map_or(Duration::ZERO, |r| Duration::from_secs_f64(1.0 / r));
+    if remote {
+        by_rate.max(Duration::from_secs(1))
+    } else {
+        by_rate
+    }
+}
+
+/// One probe sent and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    pub probe: Probe,
+    pub answer: Answer,
+    /// The outcome as a run reports it (`allowed`, `forbidden`, `timeout`, ...) and why it went unanswered.
+    pub detail: String,
+}
+
+/// Sends probes to one HTTPS endpoint, one at a time, `gap` apart.
+pub struct Prober {
+    connector: Connector,
+    book: RequestBook,
+    pair: Pair,
+    timeout: Duration,
+    gap: Duration,
+    /// Attempt ids `<run>-<class>-0-<n>`, so a witness (ledger, logs) can tell the probes apart.
+    run: String,
+    conn: Option<Sender>,
+    sent: u64,
+    last: Option<tokio::time::Instant>,
+}
+
+impl Prober {
+    /// `shape`: the requests' topic, Host and parameter names; `run`: the attempt ids' run part (no `-`).
+    pub fn new(
+        connector: Connector,
+        shape: &RequestShape,
+        pair: Pair,
+        timeout: Duration,
+        gap: Duration,
+        run: &str,
+    ) -> Self {
+        Self {
+            connector,
+            book: RequestBook::single(shape),
+            pair,
+            timeout,
+            gap,
+            run: run.replace('-', ""),
+            conn: None,
+            sent: 0,
+            last: None,
+        }
+    }
+
+    /// Sends one probe (after the gap since the last one) and reads its answer.
+    pub async fn send(&mut self, probe: Probe) -> Result<Observation, PrepareError> {
+        debug_assert_eq!(probe.transport, Transport::Https);
+        let mut id = String::new();
+        attempt_id::format_into(&mut id, &self.run, probe.class, 0, self.sent);
+        let req = self
+            .book
+            .request_with(&self.pair.credential(&probe), Placement::Query, &id)?;
+        if let Some(last) = self.last {
+            tokio::time::sleep_until(last + self.gap).await;
+        }
+        self.last = Some(tokio::time::Instant::now());
+        self.sent += 1;
+        let (conn, outcome, failure) =
+            exchange(&self.connector, self.conn.take(), req, self.timeout).await;
+        self.conn = conn;
+        let detail = match failure {
+            Some(f) => format!("{}: {}", outcome.as_str(), f.message),
+            None => outcome.as_str().to_string(),
+        };
+        Ok(Observation {
+            probe,
+            answer: Answer::of(outcome),
+            detail,
+        })
+    }
+
+    /// Probes sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+}
+
+/// The request shape of a probe: the scenario's topic, Host, authorizer and token key names, an empty payload.
+pub fn shape(
+    host: &str,
+    topic: &str,
+    authorizer_name: Option<&str>,
+    token_key_name: &str,
+) -> RequestShape {
+    RequestShape {
+        host: host.to_string(),
+        topic: topic.to_string(),
+        qos: 0,
+        authorizer_name: authorizer_name.map(str::to_string),
+        token_key_name: token_key_name.to_string(),
+        payload: Bytes::from_static(b"tokenstorm calibrate"),
+        inactive_authorizer: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Forgery;
+
+    #[test]
+    fn probes_go_at_most_one_per_second_remotely_and_as_capped_on_loopback() {
+        let none = Caps::default();
+        let capped = Caps {
+            max_rate_per_s: Some(0.25),
+            ..Caps::default()
+        };
+        let fast = Caps {
+            max_rate_per_s: Some(100.0),
+            ..Caps::default()
+        };
+        assert_eq!(probe_gap(false, &none), Duration::ZERO);
+        assert_eq!(probe_gap(false, &fast), Duration::from_millis(10));
+        assert_eq!(probe_gap(true, &none), Duration::from_secs(1));
+        assert_eq!(probe_gap(true, &fast), Duration::from_secs(1));
+        assert_eq!(probe_gap(true, &capped), Duration::from_secs(4));
+    }
+
+    #[test]
+    fn every_probe_carries_the_valid_pair_in_its_shape() {
+        let key = crate::attempt::test_keys::signing();
+        let pair = Pair::with_plus("tok", key);
+        assert!(pair.signature.contains('+'));
+        let raw = crate::token::decode_signature(&pair.signature).unwrap();
+        assert!(crate::token::verify::verify_raw(
+            &key.public_key(),
+            pair.token.as_bytes(),
+            &raw
+        ));
+        let c = pair.credential(&super::super::table::BASELINE);
+        assert_eq!(
+            (c.token.as_str(), c.wire),
+            (pair.token.as_str(), Default::default())
+        );
+        let p = Probe {
+            class: Class::Forged(Forgery::DuplicatedToken),
+            transport: Transport::Https,
+        };
+        let c = pair.credential(&p);
+        assert_eq!(c.wire, wire_of(Forgery::DuplicatedToken));
+        assert_eq!(c.signature.as_deref(), Some(pair.signature.as_str()));
+    }
+}
