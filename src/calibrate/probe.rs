@@ -13,6 +13,7 @@ use crate::contract::{Class, Transport, attempt_id};
 use crate::load::connect::{Connector, Sender};
 use crate::load::exchange::exchange;
 use crate::load::request::{Placement, PrepareError, RequestBook, RequestShape};
+use crate::metrics::Outcome;
 use crate::safety::Caps;
 use crate::token::{PrivateKey, sign_token};
 
@@ -68,7 +69,8 @@ pub fn probe_gap(remote: bool, caps: &Caps) -> Duration {
 pub struct Observation {
     pub probe: Probe,
     pub answer: Answer,
-    /// The outcome as a run reports it (`allowed`, `forbidden`, `timeout`, ...) and why it went unanswered.
+    /// What came back: `HTTP 200`, `HTTP 403`, `HTTP 429`, or the outcome as a run reports it (`other_status`,
+    /// `timeout`, ...) and why it went unanswered.
     pub detail: String,
 }
 
@@ -125,9 +127,12 @@ impl Prober {
         let (conn, outcome, failure) =
             exchange(&self.connector, self.conn.take(), req, self.timeout).await;
         self.conn = conn;
-        let detail = match failure {
-            Some(f) => format!("{}: {}", outcome.as_str(), f.message),
-            None => outcome.as_str().to_string(),
+        let detail = match (outcome, failure) {
+            (_, Some(f)) => format!("{}: {}", outcome.as_str(), f.message),
+            (Outcome::Allowed, None) => "HTTP 200".into(),
+            (Outcome::Forbidden, None) => "HTTP 403".into(),
+            (Outcome::Throttled, None) => "HTTP 429".into(),
+            (o, None) => o.as_str().into(),
         };
         Ok(Observation {
             probe,
