@@ -253,7 +253,12 @@ async fn a_refused_baseline_or_an_embedded_target_is_no_calibration() {
     .await
     .unwrap();
     assert_eq!(c.status.code(), Some(1), "{}", text(&c.stderr));
-    assert!(text(&c.stderr).contains("baseline:"), "{}", text(&c.stderr));
+    assert!(
+        text(&c.stderr)
+            .contains("baseline over https: the valid token and signature were not allowed"),
+        "{}",
+        text(&c.stderr)
+    );
     assert!(!out.exists());
     assert_eq!(emu.ledger().entries().len(), 0);
     emu.stop().await;
@@ -266,4 +271,96 @@ async fn a_refused_baseline_or_an_embedded_target_is_no_calibration() {
         "{}",
         text(&c.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_probes_carry_the_pair_in_the_username_over_mqtt_tls() {
+    use tokenstorm::calibrate::mqtt::MqttProbe;
+    use tokenstorm::calibrate::table::{Answer, Probe};
+    use tokenstorm::contract::{Class, MqttVersion, Transport};
+    use tokenstorm::load::connect::{client_config, server_name};
+    use tokenstorm::load::link::{LinkSpec, tls_connector};
+    use tokenstorm::load::username::UsernameShape;
+    use tokenstorm::scenario::file::UsernameMode;
+
+    let emu = emulator::start(emulator::config(
+        vec![emulator::seed_authorizer(FunctionBehaviour::default_allow())],
+        Some(keys::SEED_AUTHORIZER),
+    ))
+    .await;
+    let ca = emu.ca_cert_path();
+    let https = Connector::new(
+        emu.addrs().https.unwrap(),
+        DEFAULT_ENDPOINT,
+        Some(ca),
+        false,
+        true,
+    )
+    .unwrap();
+    let tls = tls_connector(client_config(Some(ca), false, true, &[b"mqtt"]).unwrap());
+    let mqtt = MqttProbe {
+        link: LinkSpec {
+            transport: Transport::MqttTls,
+            addr: emu.addrs().mqtt_tls.unwrap(),
+            server_name: server_name(DEFAULT_ENDPOINT).unwrap(),
+            host: DEFAULT_ENDPOINT.into(),
+            tls: Some(tls),
+            path: String::new(),
+        },
+        shape: UsernameShape {
+            mode: UsernameMode::CustomAuthorizer,
+            authorizer_name: Some(keys::SEED_AUTHORIZER.into()),
+            token_key_name: keys::SEED_TOKEN_KEY_NAME.into(),
+            username: String::new(),
+            password: None,
+            inactive_authorizer: String::new(),
+        },
+        version: MqttVersion::V5,
+        client_id_prefix: "tokenstorm-".into(),
+    };
+    let shape = shape(
+        DEFAULT_ENDPOINT,
+        keys::SEED_TOPIC,
+        None,
+        keys::SEED_TOKEN_KEY_NAME,
+    );
+    let pair = Pair::with_plus(keys::SEED_TOKEN, keys::signing_key());
+    let mut prober = Prober::new(
+        https,
+        &shape,
+        pair,
+        Duration::from_secs(10),
+        Duration::ZERO,
+        "m",
+    )
+    .with_mqtt(mqtt);
+    let valid = prober
+        .send(Probe {
+            class: Class::Valid,
+            transport: Transport::MqttTls,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (valid.answer, valid.detail.as_str()),
+        (Answer::Allowed, "CONNACK 0")
+    );
+    let second = prober
+        .send(Probe {
+            class: Class::Forged(Forgery::SecondQuestionMark),
+            transport: Transport::MqttTls,
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.answer, Answer::Refused, "{}", second.detail);
+    // The authorizer saw the valid probe only, under its attempt id; no probe over plain MQTT can be sent.
+    let ids: Vec<_> = emu
+        .ledger()
+        .entries()
+        .into_iter()
+        .filter_map(|e| e.attempt_id)
+        .collect();
+    assert_eq!(ids, ["m-valid-0-0"]);
+    assert!(prober.check(Transport::Mqtt).is_err());
+    emu.stop().await;
 }

@@ -61,13 +61,16 @@ pub fn render(c: &Calibration, about: &About<'_>) -> String {
     );
     let _ = writeln!(
         o,
-        "# one behaviour. The baseline below was allowed, so the function allows this token: a refusal of a probe"
+        "# one behaviour. The baselines below were allowed, so the function allows this token: a refusal of a probe"
     );
     let _ = writeln!(
         o,
         "# is the gate's (answers classified from what the endpoint said; no witness read)."
     );
-    let _ = writeln!(o, "# baseline:\n{}", line(&c.baseline));
+    let _ = writeln!(o, "# baseline:");
+    for b in &c.baselines {
+        let _ = writeln!(o, "{}", line(b));
+    }
     let _ = writeln!(o, "[gate]");
     for s in &c.settings {
         let _ = writeln!(o, "# {}: decided by", s.entry.setting);
@@ -131,11 +134,11 @@ mod tests {
         use Answer::{Allowed as A, Refused as R};
         let answers: [&[Answer]; 3] = [&[A], &[R, R], &[A]];
         let c = Calibration {
-            baseline: Observation {
+            baselines: vec![Observation {
                 probe: BASELINE,
                 answer: A,
                 detail: "allowed".into(),
-            },
+            }],
             settings: ENTRIES
                 .iter()
                 .zip(answers)

@@ -11,13 +11,14 @@
 //! refusal cannot be the function's.
 
 pub mod file;
+pub mod mqtt;
 pub mod probe;
 pub mod table;
 
-use probe::{Observation, Prober};
-use table::{BASELINE, Decision, ENTRIES, Entry};
+use probe::{Observation, ProbeError, Prober};
+use table::{Decision, ENTRIES, Entry, Probe};
 
-use crate::load::request::PrepareError;
+use crate::contract::Class;
 use crate::wire::settings::GateSettings;
 
 /// One setting's probes, their answers and what they came to.
@@ -31,8 +32,9 @@ pub struct Setting {
 /// Everything one calibration sent and concluded.
 #[derive(Debug, Clone)]
 pub struct Calibration {
-    pub baseline: Observation,
-    /// Empty when the baseline was not allowed (nothing else is sent then).
+    /// One per transport the entries' probes use, in first-use order.
+    pub baselines: Vec<Observation>,
+    /// Empty when a baseline was not allowed (nothing else is sent then).
     pub settings: Vec<Setting>,
 }
 
@@ -56,11 +58,19 @@ impl Calibration {
     /// Why calibration decided nothing or not everything, one line per problem (empty: every setting decided).
     pub fn problems(&self) -> Vec<String> {
         if self.settings.is_empty() {
-            return vec![format!(
-                "baseline: the valid token and signature were not allowed ({}); nothing can be decided: check \
-                 the target, the authorizer, the keys and that its function allows this token",
-                self.baseline.detail
-            )];
+            return self
+                .baselines
+                .iter()
+                .filter(|b| b.answer != table::Answer::Allowed)
+                .map(|b| {
+                    format!(
+                        "baseline over {}: the valid token and signature were not allowed ({}); nothing can be \
+                         decided: check the target, the authorizer, the keys and that its function allows this token",
+                        b.probe.transport.as_str(),
+                        b.detail
+                    )
+                })
+                .collect();
         }
         self.settings
             .iter()
@@ -90,11 +100,33 @@ fn evidence(obs: &[Observation]) -> String {
         .join(", ")
 }
 
-/// Sends the baseline, then (when it was allowed) every entry's probes, and classifies the answers.
-pub async fn calibrate(prober: &mut Prober) -> Result<Calibration, PrepareError> {
-    let baseline = prober.send(BASELINE).await?;
+/// The baseline of every transport the entries' probes use, in first-use order.
+pub fn baselines() -> Vec<Probe> {
+    let mut out: Vec<Probe> = Vec::new();
+    for p in ENTRIES.iter().flat_map(|e| e.probes) {
+        if !out.iter().any(|b| b.transport == p.transport) {
+            out.push(Probe {
+                class: Class::Valid,
+                transport: p.transport,
+            });
+        }
+    }
+    out
+}
+
+/// Sends the baselines, then (when every one was allowed) every entry's probes, and classifies the answers.
+/// A probe that cannot be sent (no address for its transport) is an error before anything is sent.
+pub async fn calibrate(prober: &mut Prober) -> Result<Calibration, ProbeError> {
+    let baselines = baselines();
+    for b in &baselines {
+        prober.check(b.transport)?;
+    }
+    let mut sent = Vec::with_capacity(baselines.len());
+    for b in baselines {
+        sent.push(prober.send(b).await?);
+    }
     let mut settings = Vec::new();
-    if baseline.answer == table::Answer::Allowed {
+    if sent.iter().all(|b| b.answer == table::Answer::Allowed) {
         for entry in &ENTRIES {
             let mut observations = Vec::with_capacity(entry.probes.len());
             for &p in entry.probes {
@@ -108,5 +140,8 @@ pub async fn calibrate(prober: &mut Prober) -> Result<Calibration, PrepareError>
             });
         }
     }
-    Ok(Calibration { baseline, settings })
+    Ok(Calibration {
+        baselines: sent,
+        settings,
+    })
 }

@@ -74,9 +74,20 @@ pub struct Observation {
     pub detail: String,
 }
 
-/// Sends probes to one HTTPS endpoint, one at a time, `gap` apart.
+/// A probe that could not be sent; nothing was sent for it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// A probe's transport has no address in the scenario.
+    #[error("the {0} probes need the target's {0} address (target.{1})")]
+    NoTarget(&'static str, &'static str),
+}
+
+/// Sends probes to one target (HTTPS, and MQTT when given), one at a time, `gap` apart.
 pub struct Prober {
     connector: Connector,
+    mqtt: Option<super::mqtt::MqttProbe>,
     book: RequestBook,
     pair: Pair,
     timeout: Duration,
@@ -100,6 +111,7 @@ impl Prober {
     ) -> Self {
         Self {
             connector,
+            mqtt: None,
             book: RequestBook::single(shape),
             pair,
             timeout,
@@ -111,28 +123,52 @@ impl Prober {
         }
     }
 
+    /// Probes over MQTT (MQTT/TLS or plain MQTT, as `mqtt.link` says) too.
+    pub fn with_mqtt(mut self, mqtt: super::mqtt::MqttProbe) -> Self {
+        self.mqtt = Some(mqtt);
+        self
+    }
+
+    /// Whether a probe over `t` can be sent (checked for every probe before the first is sent).
+    pub fn check(&self, t: Transport) -> Result<(), ProbeError> {
+        match (t, &self.mqtt) {
+            (Transport::Https, _) => Ok(()),
+            (t, Some(m)) if m.link.transport == t => Ok(()),
+            (Transport::MqttTls, _) => Err(ProbeError::NoTarget("mqtt_tls", "mqtt_tls_addr")),
+            (Transport::Mqtt, _) => Err(ProbeError::NoTarget("mqtt", "mqtt_addr")),
+            (Transport::Wss, _) => Err(ProbeError::NoTarget("wss", "wss_url")),
+        }
+    }
+
     /// Sends one probe (after the gap since the last one) and reads its answer.
-    pub async fn send(&mut self, probe: Probe) -> Result<Observation, PrepareError> {
-        debug_assert_eq!(probe.transport, Transport::Https);
+    pub async fn send(&mut self, probe: Probe) -> Result<Observation, ProbeError> {
+        self.check(probe.transport)?;
         let mut id = String::new();
         attempt_id::format_into(&mut id, &self.run, probe.class, 0, self.sent);
-        let req = self
-            .book
-            .request_with(&self.pair.credential(&probe), Placement::Query, &id)?;
+        let cred = self.pair.credential(&probe);
+        let req = match probe.transport {
+            Transport::Https => Some(self.book.request_with(&cred, Placement::Query, &id)?),
+            _ => None,
+        };
         if let Some(last) = self.last {
             tokio::time::sleep_until(last + self.gap).await;
         }
         self.last = Some(tokio::time::Instant::now());
+        let n = self.sent;
         self.sent += 1;
-        let (conn, outcome, failure) =
-            exchange(&self.connector, self.conn.take(), req, self.timeout).await;
-        self.conn = conn;
+        let (outcome, failure) = match (req, &self.mqtt) {
+            (Some(req), _) => {
+                let (conn, outcome, failure) =
+                    exchange(&self.connector, self.conn.take(), req, self.timeout).await;
+                self.conn = conn;
+                (outcome, failure)
+            }
+            (None, Some(m)) => m.send(&cred, &id, n, self.timeout).await,
+            (None, None) => return Err(ProbeError::NoTarget("mqtt", "mqtt_tls_addr")),
+        };
         let detail = match (outcome, failure) {
             (_, Some(f)) => format!("{}: {}", outcome.as_str(), f.message),
-            (Outcome::Allowed, None) => "HTTP 200".into(),
-            (Outcome::Forbidden, None) => "HTTP 403".into(),
-            (Outcome::Throttled, None) => "HTTP 429".into(),
-            (o, None) => o.as_str().into(),
+            (o, None) => answer_text(probe.transport, o),
         };
         Ok(Observation {
             probe,
@@ -144,6 +180,20 @@ impl Prober {
     /// Probes sent so far.
     pub fn sent(&self) -> u64 {
         self.sent
+    }
+}
+
+/// What came back, as the transport says it: `HTTP 403`, `CONNACK 0`, `closed without CONNACK`, ...
+fn answer_text(t: Transport, o: Outcome) -> String {
+    match (t, o) {
+        (Transport::Https, Outcome::Allowed) => "HTTP 200".into(),
+        (Transport::Https, Outcome::Forbidden) => "HTTP 403".into(),
+        (Transport::Https, Outcome::Throttled) => "HTTP 429".into(),
+        (_, Outcome::Allowed) => "CONNACK 0".into(),
+        (_, Outcome::Refused) => "a refusing CONNACK".into(),
+        (_, Outcome::Throttled) => "CONNACK 0x97/0x9F".into(),
+        (_, Outcome::ClosedWithoutConnack) => "closed without CONNACK".into(),
+        (_, o) => o.as_str().into(),
     }
 }
 

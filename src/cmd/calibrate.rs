@@ -14,13 +14,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
+use crate::calibrate::mqtt::MqttProbe;
 use crate::calibrate::probe::{Pair, Prober, probe_gap, shape};
 use crate::calibrate::{self, Calibration, file};
+use crate::contract::Transport;
 use crate::error::Exit;
 use crate::load::Connector;
+use crate::load::connect::{client_config, server_name};
+use crate::load::link::{LinkSpec, tls_connector};
+use crate::load::username::UsernameShape;
 use crate::safety::{self, Caps};
 use crate::scenario::file::TokenScheme;
+use crate::scenario::file::UsernameMode;
 use crate::scenario::{self, Plan, Target};
+use crate::wire::mqtt::ALPN_MQTT;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,6 +47,8 @@ pub struct Args {
 struct Probed {
     addr: SocketAddr,
     url: String,
+    /// MQTT/TLS (else plain MQTT) when the target names one.
+    mqtt: Option<(Transport, SocketAddr)>,
     gap: std::time::Duration,
 }
 
@@ -109,6 +118,8 @@ async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<Probed> {
     let file = plan.source.display();
     let Target::External {
         authority: Some(authority),
+        mqtt_tls,
+        mqtt,
         ..
     } = &plan.target
     else {
@@ -116,14 +127,19 @@ async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<Probed> {
             "{file}: target: calibrate probes an external target's HTTPS endpoint (target.kind = \"external\", target.url); the embedded emulator's settings are the scenario's [gate]"
         );
     };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(authority.as_str())
-        .await
-        .with_context(|| format!("{file}: target.url: DNS: cannot resolve {authority}"))?
+    let f = file.to_string();
+    let addr = resolve(&f, "target.url", authority).await?;
+    let mqtt = match (mqtt_tls, mqtt) {
+        (Some(a), _) => Some((
+            Transport::MqttTls,
+            resolve(&f, "target.mqtt_tls_addr", a).await?,
+        )),
+        (None, Some(a)) => Some((Transport::Mqtt, resolve(&f, "target.mqtt_addr", a).await?)),
+        (None, None) => None,
+    };
+    let ips: Vec<_> = std::iter::once(addr.ip())
+        .chain(mqtt.map(|(_, a)| a.ip()))
         .collect();
-    let ips: Vec<_> = addrs.iter().map(SocketAddr::ip).collect();
-    let addr = *addrs
-        .first()
-        .with_context(|| format!("{file}: target.url: {authority} resolves to no address"))?;
     let remote = safety::is_remote(&ips);
     let section = &plan.scenario.safety;
     let caps = Caps::resolve(section, remote).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
@@ -132,8 +148,18 @@ async fn guard(plan: &Plan, allow_remote: bool) -> anyhow::Result<Probed> {
     Ok(Probed {
         addr,
         url: format!("https://{authority}"),
+        mqtt,
         gap: probe_gap(remote, &caps),
     })
+}
+
+/// The first address `authority` (the scenario's `field`) resolves to.
+async fn resolve(file: &str, field: &str, authority: &str) -> anyhow::Result<SocketAddr> {
+    tokio::net::lookup_host(authority)
+        .await
+        .with_context(|| format!("{file}: {field}: DNS: cannot resolve {authority}"))?
+        .next()
+        .with_context(|| format!("{file}: {field}: {authority} resolves to no address"))
 }
 
 /// Sends the probes and classifies the answers.
@@ -169,5 +195,49 @@ async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibrati
             .map_or(0, |d| d.as_secs())
     );
     let mut prober = Prober::new(connector, &shape, pair, plan.request_timeout, to.gap, &run);
+    if let Some((transport, addr)) = to.mqtt {
+        prober = prober.with_mqtt(mqtt_probe(plan, transport, addr)?);
+    }
     Ok(calibrate::calibrate(&mut prober).await?)
+}
+
+/// How MQTT probes reach the target: its MQTT/TLS address (ALPN `mqtt`, the target's trust) or plain MQTT.
+fn mqtt_probe(plan: &Plan, transport: Transport, addr: SocketAddr) -> anyhow::Result<MqttProbe> {
+    let Target::External {
+        endpoint_name,
+        ca_file,
+        verify_tls,
+        system_roots,
+        ..
+    } = &plan.target
+    else {
+        anyhow::bail!("calibrate needs an external target");
+    };
+    let tls = (transport == Transport::MqttTls)
+        .then(|| {
+            client_config(ca_file.as_deref(), *system_roots, *verify_tls, &[ALPN_MQTT])
+                .map(tls_connector)
+        })
+        .transpose()?;
+    let a = &plan.authorizer;
+    Ok(MqttProbe {
+        link: LinkSpec {
+            transport,
+            addr,
+            server_name: server_name(endpoint_name)?,
+            host: endpoint_name.clone(),
+            tls,
+            path: String::new(),
+        },
+        shape: UsernameShape {
+            mode: UsernameMode::CustomAuthorizer,
+            authorizer_name: a.send_name.then(|| a.name.clone()),
+            token_key_name: a.token_key_name.clone(),
+            username: String::new(),
+            password: plan.mqtt.password.clone(),
+            inactive_authorizer: String::new(),
+        },
+        version: plan.mqtt.version,
+        client_id_prefix: plan.mqtt.client_id_prefix.clone(),
+    })
 }
