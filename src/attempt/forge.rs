@@ -54,6 +54,13 @@ pub enum Wire {
     InPassword,
     /// The authorizer name of the target's INACTIVE authorizer.
     InactiveAuthorizer,
+    /// MQTT: a `?` in the username's free text, so the credentials' query follows a second `?` (not sent over
+    /// HTTPS).
+    QuestionMarkInFreeText,
+    /// [`BARE_SIGNATURE`] before the credential parameters; in HTTPS always in the query string.
+    BareSignatureBefore,
+    /// [`BARE_SIGNATURE`] after the credential parameters; in HTTPS always in the query string.
+    BareSignatureAfter,
 }
 
 /// An authorizer name no emulator or account has.
@@ -66,6 +73,12 @@ pub const MISNAMED_SIGNATURE: &str = "x-amz-customauthorizer-signatures";
 pub const SMUGGLED: &str = "&smuggled=1";
 /// What [`Forgery::SmuggledEquals`] appends to the token.
 pub const SMUGGLED_EQUALS: &str = "=smuggled";
+/// A bare parameter: an empty name whose value is the signature parameter's name. Plain query parsing ignores
+/// it (a parameter with an empty name); read as AWS's client code says (`gate.bare_params = "equivalent"`) it is
+/// the signature parameter with an empty value.
+pub const BARE_SIGNATURE: &str = "=x-amz-customauthorizer-signature";
+/// What [`Forgery::QuestionMarkInFreeText`] puts in the username's free text, after the attempt id.
+pub const FREE_TEXT_QUERY: &str = "?SDK=tokenstorm";
 /// The signature parameter as the AWS docs spell the header, in a query string ([`Forgery::SignatureNameCase`]).
 pub const SIGNATURE_DOCS_CASE: &str = "X-Amz-CustomAuthorizer-Signature";
 
@@ -122,6 +135,9 @@ pub const fn wire_of(f: Forgery) -> Wire {
         Forgery::InBody => Wire::InBody,
         Forgery::InPassword => Wire::InPassword,
         Forgery::InactiveAuthorizer => Wire::InactiveAuthorizer,
+        Forgery::QuestionMarkInFreeText => Wire::QuestionMarkInFreeText,
+        Forgery::BareSignatureBefore => Wire::BareSignatureBefore,
+        Forgery::BareSignatureAfter => Wire::BareSignatureAfter,
         _ => Wire::Standard,
     }
 }
@@ -269,7 +285,10 @@ pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
         | Forgery::SignatureNameCase
         | Forgery::InBody
         | Forgery::InPassword
-        | Forgery::InactiveAuthorizer => Some(valid_b64()),
+        | Forgery::InactiveAuthorizer
+        | Forgery::QuestionMarkInFreeText
+        | Forgery::BareSignatureBefore
+        | Forgery::BareSignatureAfter => Some(valid_b64()),
         // Validly signed over the whole token, `&` or `=` included: only the parsing may split it.
         Forgery::SmuggledAmpersand | Forgery::SmuggledEquals => {
             let t = forged_token(variant, &String::from_utf8_lossy(inp.token));

@@ -6,12 +6,16 @@
 //!
 //! Most variants are refused whatever the settings. A few are what they are only under an unconfirmed
 //! behaviour: `raw_plus` is a valid credential where `+` stays `+` and undecodable where it is a space;
-//! `duplicated_token` passes where the first value counts. [`Entry::expected`] gives the verdict under the
+//! `duplicated_token` passes where the first value counts; `question_mark_in_free_text` passes where the
+//! username's query starts at its last `?`; the `bare_signature_*` pair is an empty signature (or a duplicate)
+//! where `=name` reads as `name` with an empty value, and their verdicts then follow `duplicates` as well. [`Entry::expected`] gives the verdict under the
 //! settings in force ([`GateSettings`]: the embedded emulator's, or what an external target is declared to do).
 
 use crate::contract::Forgery;
 use crate::contract::{GateRejection, Transport};
-use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
+use crate::wire::settings::{
+    BareParams, Duplicates, GateSettings, QueryNames, QueryPlus, UsernameQuery,
+};
 
 mod describe;
 mod replays;
@@ -127,6 +131,32 @@ impl Entry {
                 QueryNames::Exact => Refused(R::MissingSignature),
                 QueryNames::CaseInsensitive => Passes,
             },
+            // The query after the last `?` names the authorizer only: no token is seen.
+            F::SecondQuestionMark => match s.username_query {
+                UsernameQuery::FirstQuestionMark => Refused(R::MalformedUsername),
+                UsernameQuery::LastQuestionMark => Refused(R::MissingToken),
+            },
+            F::QuestionMarkInFreeText => match s.username_query {
+                UsernameQuery::FirstQuestionMark => Refused(R::MalformedUsername),
+                UsernameQuery::LastQuestionMark => Passes,
+            },
+            // `equivalent`: an empty signature before (or after) the valid one. The empty one is missing when it
+            // counts; `reject` refuses the pair.
+            F::BareSignatureBefore | F::BareSignatureAfter => {
+                let empty_counts = match (self.forgery, s.duplicates) {
+                    (_, Duplicates::Reject) => return bare(s, Refused(DUPLICATED)),
+                    (F::BareSignatureBefore, d) => d == Duplicates::First,
+                    (_, d) => d == Duplicates::Last,
+                };
+                bare(
+                    s,
+                    if empty_counts {
+                        Refused(R::MissingSignature)
+                    } else {
+                        Passes
+                    },
+                )
+            }
             _ => self.verdict,
         }
     }
@@ -134,6 +164,15 @@ impl Entry {
     /// Whether the variant is refused at the gate under `s`.
     pub fn refused_under(&self, s: &GateSettings) -> bool {
         self.expected(s).is_refused()
+    }
+}
+
+/// A `bare_signature_*` variant's verdict: what `equivalent` makes of it, or a pass under `split` (the bare
+/// parameter then has an empty name and is ignored).
+fn bare(s: &GateSettings, equivalent: GateVerdict) -> GateVerdict {
+    match s.bare_params {
+        BareParams::Split => GateVerdict::Passes,
+        BareParams::Equivalent => equivalent,
     }
 }
 
@@ -198,6 +237,12 @@ const MQTT_ONLY: [Applies; Transport::COUNT] = [
     Applies::Yes,
     Applies::Yes,
 ];
+const NO_EMPTY_HEADER_NAME: [Applies; Transport::COUNT] = [
+    Applies::Moved("an HTTP header cannot have an empty name: always sent in the query string"),
+    Applies::Yes,
+    Applies::Yes,
+    Applies::Yes,
+];
 const NAME_CASE: [Applies; Transport::COUNT] = [
     Applies::Moved(
         "HTTP header names are case-insensitive (RFC 9110 §5.1): always sent in the query string, where case can matter",
@@ -250,6 +295,22 @@ const DUPLICATES: Evidence = Evidence::Unconfirmed {
 const NAMES: Evidence = Evidence::Unconfirmed {
     setting: "gate.query_names",
     default: "exact: query and username parameter names are case-sensitive",
+};
+const USERNAME_QUERY: Evidence = Evidence::Unconfirmed {
+    setting: "gate.username_query",
+    default: "first_question_mark: a second `?` in the username is refused (spec §1); aws-c-mqtt's \
+              `mqtt_iot_metrics.c` says the service uses the last one",
+};
+/// Refused either way; the setting decides why (spec §1 says a second `?` is refused).
+const SECOND_QUESTION_MARK: Evidence = Evidence::Unconfirmed {
+    setting: "gate.username_query",
+    default: "first_question_mark: the second `?` is refused as a malformed username (spec §1); under \
+              last_question_mark only the authorizer name after it is read, so the token is missing",
+};
+const BARE: Evidence = Evidence::Unconfirmed {
+    setting: "gate.bare_params",
+    default: "split: `=name` is a parameter with an empty name, ignored; aws-c-mqtt's `mqtt_iot_metrics.c` \
+              says the service treats `a=`, `a` and `=a` equivalently",
 };
 
 /// The oracle, in [`Forgery::ALL`] order.
@@ -309,9 +370,7 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
             F::SecondQuestionMark,
             P,
             R::MalformedUsername,
-            Evidence::Documented(
-                "spec §1: a second `?` makes the real service reject the connection",
-            ),
+            SECOND_QUESTION_MARK,
         )
     },
     Entry {
@@ -356,6 +415,23 @@ pub static TABLE: [Entry; Forgery::COUNT] = [
         R::InactiveAuthorizer,
         Evidence::Documented("spec §1: an INACTIVE authorizer fails without a Lambda call"),
     ),
+    Entry {
+        transports: USERNAME_ONLY,
+        ..row(
+            F::QuestionMarkInFreeText,
+            P,
+            R::MalformedUsername,
+            USERNAME_QUERY,
+        )
+    },
+    Entry {
+        transports: NO_EMPTY_HEADER_NAME,
+        ..passes(F::BareSignatureBefore, P, BARE)
+    },
+    Entry {
+        transports: NO_EMPTY_HEADER_NAME,
+        ..passes(F::BareSignatureAfter, P, BARE)
+    },
 ];
 
 /// Whether attempts of class `c` must never reach the authorizer under `s`: the forged variants the oracle

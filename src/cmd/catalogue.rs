@@ -195,7 +195,7 @@ mod tests {
                 "{f:?}"
             );
         }
-        assert_eq!(t.matches(" †").count(), 4, "{t}");
+        assert_eq!(t.matches(" †").count(), 8, "{t}");
         assert!(
             t.contains("raw_plus                 gate.query_plus"),
             "{t}"

@@ -121,6 +121,13 @@ forgeries! {
     InPassword => "in_password",
     /// Valid credentials naming the target's INACTIVE authorizer.
     InactiveAuthorizer => "inactive_authorizer",
+    /// Valid credentials after a second `?` in the MQTT username, the first `?` in its free text
+    /// (`gate.username_query`).
+    QuestionMarkInFreeText => "question_mark_in_free_text",
+    /// The bare parameter `=x-amz-customauthorizer-signature` before the valid credentials (`gate.bare_params`).
+    BareSignatureBefore => "bare_signature_before",
+    /// The bare parameter `=x-amz-customauthorizer-signature` after the valid credentials (`gate.bare_params`).
+    BareSignatureAfter => "bare_signature_after",
 }
 
 impl Forgery {

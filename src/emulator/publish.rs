@@ -23,7 +23,7 @@ use crate::contract::DenyReason;
 use crate::contract::limits::MAX_PAYLOAD_BYTES;
 use crate::wire::http::{ATTEMPT_ID, topic_from_path};
 use crate::wire::query::parse_pairs_with;
-use crate::wire::settings::QueryPlus;
+use crate::wire::settings::GateSettings;
 
 /// Serves one data-plane request and counts its outcome.
 pub(crate) async fn handle(
@@ -73,7 +73,7 @@ impl Refused {
 }
 
 /// Route, method, topic and `qos` (0 or 1). `retain=true` marks a retained publish.
-fn target(method: &Method, uri: &hyper::Uri, plus: QueryPlus) -> Result<Target, Refused> {
+fn target(method: &Method, uri: &hyper::Uri, gate: &GateSettings) -> Result<Target, Refused> {
     let Some(topic) = topic_from_path(uri.path()) else {
         return Err(Refused::NotFound);
     };
@@ -86,7 +86,7 @@ fn target(method: &Method, uri: &hyper::Uri, plus: QueryPlus) -> Result<Target, 
     let query = uri.query().map(str::to_string);
     let pairs = query
         .as_deref()
-        .map(|q| parse_pairs_with(q, plus))
+        .map(|q| parse_pairs_with(q, gate))
         .unwrap_or_default();
     let param = |name: &str| {
         pairs
@@ -154,7 +154,7 @@ async fn route(
     shared: &Shared,
     conn: &ConnCtx,
 ) -> (Outcome, Response<Full<Bytes>>) {
-    let target = match target(req.method(), req.uri(), shared.gate.query_plus) {
+    let target = match target(req.method(), req.uri(), &shared.gate) {
         Ok(t) => t,
         Err(refused) => return refused.reply(),
     };
@@ -318,7 +318,7 @@ mod tests {
         let t = target(
             &Method::POST,
             &"/topics/a%2Fb?qos=1&retain=TRUE".parse().unwrap(),
-            QueryPlus::Literal,
+            &GateSettings::default(),
         )
         .ok()
         .unwrap();
@@ -329,13 +329,13 @@ mod tests {
         let t = target(
             &Method::POST,
             &"/topics/x".parse().unwrap(),
-            QueryPlus::Literal,
+            &GateSettings::default(),
         )
         .ok()
         .unwrap();
         assert_eq!((t.query, t.retain), (None, false));
         let outcome = |m: Method, u: &str| {
-            target(&m, &u.parse().unwrap(), QueryPlus::Literal)
+            target(&m, &u.parse().unwrap(), &GateSettings::default())
                 .err()
                 .map(|refused| {
                     let (o, r) = refused.reply();

@@ -20,9 +20,9 @@ use crate::emulator::gate::{self, RequestCredentials};
 use crate::emulator::mqtt::codec::{self, Inbound};
 use crate::token::verify::{verify_raw, verify_reference};
 use crate::token::{PrivateKey, PublicKey, sign_token, verify_token};
-use crate::wire::mqtt::parse_username;
+use crate::wire::mqtt::{parse_username, parse_username_with};
 use crate::wire::query::parse_pairs_with;
-use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
+use crate::wire::settings::{GateSettings, UsernameQuery};
 
 /// The names and keys every target uses.
 pub struct Fixture {
@@ -66,25 +66,14 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-/// The gate settings an input is judged under: one of the 12 combinations, picked by the input's byte sum (so
-/// the corpus keeps its meaning and every combination gets inputs).
+/// The gate settings an input is judged under: one of the 48 combinations of [`GateSettings::all`], picked by
+/// the input's byte sum (so the corpus keeps its meaning and every combination gets inputs).
 pub fn settings_of(data: &[u8]) -> GateSettings {
-    let pick = data.iter().fold(0u8, |a, &b| a.wrapping_add(b));
-    GateSettings {
-        query_plus: if pick & 1 == 0 {
-            QueryPlus::Literal
-        } else {
-            QueryPlus::Space
-        },
-        duplicates: [Duplicates::First, Duplicates::Last, Duplicates::Reject]
-            [usize::from(pick >> 1) % 3],
-        query_names: if pick & 0x40 == 0 {
-            QueryNames::Exact
-        } else {
-            QueryNames::CaseInsensitive
-        },
-        ..GateSettings::default()
-    }
+    let all = GateSettings::all();
+    let pick = data
+        .iter()
+        .fold(0usize, |a, &b| a.wrapping_add(usize::from(b)));
+    all[pick % all.len()]
 }
 
 /// Credential extraction from an HTTP request (headers, query) and the gate, under any of the gate settings:
@@ -111,7 +100,7 @@ pub fn credentials(data: &[u8]) {
     for (k, v) in &case.headers {
         insert(&mut headers, k.as_bytes(), v);
     }
-    let query = parse_pairs_with(&query_text, settings.query_plus);
+    let query = parse_pairs_with(&query_text, &settings);
     let creds = RequestCredentials {
         headers: &headers,
         query: &query,
@@ -200,6 +189,25 @@ pub fn username(data: &[u8]) {
             question_marks >= 2,
             "a built username was refused: {rendered:?}"
         ),
+    }
+    // Under `last_question_mark` nothing is refused, and when the builder writes a query its `?` is the last one
+    // (values are encoded): the token and the attempt id (up to its first `?`) read back whatever the attempt.
+    let last = GateSettings {
+        username_query: UsernameQuery::LastQuestionMark,
+        ..GateSettings::default()
+    };
+    let p = parse_username_with(&rendered, &last).expect("last_question_mark refuses nothing");
+    if credentials.token.is_some() {
+        assert_eq!(
+            p.get(&f.target.token_key_name),
+            credentials.token.as_deref(),
+            "token did not round-trip through {rendered:?} under last_question_mark"
+        );
+        let want = attempt
+            .as_deref()
+            .and_then(|a| a.split('?').next())
+            .filter(|a| !a.is_empty());
+        assert_eq!(p.attempt_id(), want, "attempt id of {rendered:?}");
     }
 }
 
@@ -338,6 +346,6 @@ mod tests {
     fn every_gate_setting_combination_gets_inputs() {
         let seen: std::collections::HashSet<String> =
             (0..=255u8).map(|b| settings_of(&[b]).describe()).collect();
-        assert_eq!(seen.len(), 12, "{seen:?}");
+        assert_eq!(seen.len(), 48, "{seen:?}");
     }
 }

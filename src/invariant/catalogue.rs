@@ -50,8 +50,8 @@ mod tests {
         let mix = Mix::new([1.0; Class::COUNT]).unwrap();
         let v = coverage(&mix, &[Transport::Https, Transport::Mqtt]);
         assert_eq!(v.status, Status::Info);
-        // HTTPS skips second_question_mark and in_password; MQTT skips in_body.
-        assert_eq!(v.details["variant_transport_skips"], 3);
+        // HTTPS skips second_question_mark, question_mark_in_free_text and in_password; MQTT skips in_body.
+        assert_eq!(v.details["variant_transport_skips"], 4);
         assert!(
             v.evidence.iter().any(|e| e
                 == "second_question_mark on https: skipped: HTTPS has no MQTT CONNECT username")

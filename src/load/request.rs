@@ -7,7 +7,8 @@ use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
 use crate::attempt::forge::{
-    MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature, second_token,
+    BARE_SIGNATURE, MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature,
+    second_token,
 };
 use crate::attempt::{Catalogue, Credential, Wire};
 use crate::contract::Class;
@@ -190,6 +191,9 @@ fn prepare(
             }
         }
         Placement::Query => {
+            if cred.wire == Wire::BareSignatureBefore {
+                path.push_str(&format!("&{BARE_SIGNATURE}"));
+            }
             if let Some(n) = authorizer_name {
                 path.push_str(&format!("&{AUTHORIZER_NAME}={}", encode_component(n)));
             }
@@ -201,6 +205,9 @@ fn prepare(
                 };
                 path.push_str(&format!("&{}={value}", encode_component(k)));
             }
+            if cred.wire == Wire::BareSignatureAfter {
+                path.push_str(&format!("&{BARE_SIGNATURE}"));
+            }
         }
     }
     let uri = path.parse::<Uri>().map_err(|e| bad("uri", &e))?;
@@ -209,14 +216,18 @@ fn prepare(
 
 /// Where the credentials actually ride. A value an HTTP header cannot carry (the line breaks of `wrapped_64`), or a
 /// shape only a query string has (a token meant to be split by a query parser, a raw `+`, a parameter name's
-/// case) rides in the query string (the oracle's `Applies::Moved`).
+/// case, a bare parameter with an empty name) rides in the query string (the oracle's `Applies::Moved`).
 fn effective_placement(cred: &Credential, placement: Placement) -> Placement {
     match placement {
         Placement::Headers
             if !header_safe(cred)
                 || matches!(
                     cred.wire,
-                    Wire::RawToken | Wire::RawPlus | Wire::SignatureNameCase
+                    Wire::RawToken
+                        | Wire::RawPlus
+                        | Wire::SignatureNameCase
+                        | Wire::BareSignatureBefore
+                        | Wire::BareSignatureAfter
                 ) =>
         {
             Placement::Query

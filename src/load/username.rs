@@ -6,12 +6,13 @@
 //! and replayed attempts or a wrong one for forged attempts.
 
 use crate::attempt::forge::{
-    MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature, second_token,
+    BARE_SIGNATURE, FREE_TEXT_QUERY, MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER,
+    decoy_signature, second_token,
 };
 use crate::attempt::{Catalogue, Credential, Wire};
 use crate::contract::{Class, Forgery};
 use crate::scenario::file::UsernameMode;
-use crate::wire::http::SIGNATURE;
+use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 use crate::wire::mqtt;
 use crate::wire::query::{encode_component, raw_plus_value, raw_query_value};
 
@@ -174,7 +175,21 @@ pub fn wire_query(shape: &UsernameShape, cred: &Credential) -> String {
             encode_component(&second_token(&cred.token))
         ),
         (Wire::DuplicateSignature, Some(sig)) => format!("{q}&{}", signature_param(sig)),
-        (Wire::SecondQuestionMark, _) => format!("{q}&SDK=tokenstorm?v=1"),
+        // After the second `?`: the authorizer name only, so whichever `?` starts the query no token is seen
+        // after it (or the username is refused).
+        (Wire::SecondQuestionMark, _) => match authorizer_name {
+            Some(n) => format!(
+                "{q}?SDK=tokenstorm&{AUTHORIZER_NAME}={}",
+                encode_component(n)
+            ),
+            None => format!("{q}?SDK=tokenstorm"),
+        },
+        (Wire::QuestionMarkInFreeText, _) => format!("{FREE_TEXT_QUERY}{q}"),
+        (Wire::BareSignatureBefore, _) => match q.strip_prefix('?') {
+            Some(rest) => format!("?{BARE_SIGNATURE}&{rest}"),
+            None => format!("?{BARE_SIGNATURE}"),
+        },
+        (Wire::BareSignatureAfter, _) => format!("{q}&{BARE_SIGNATURE}"),
         _ => q,
     }
 }
@@ -202,7 +217,6 @@ mod tests {
     use super::*;
     use crate::attempt::test_keys;
     use crate::contract::Forgery;
-    use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 
     fn book(mode: UsernameMode) -> (UsernameBook, Catalogue) {
         let cat = test_keys::two_device_catalogue();
@@ -255,7 +269,7 @@ mod tests {
             }
             for (c, want) in classes {
                 let l = book.login(0, c, 0, "r-x-0-0");
-                let got = match mqtt::parse_username_with(&l.username, settings.query_plus) {
+                let got = match mqtt::parse_username_with(&l.username, &settings) {
                     Err(_) => {
                         GateVerdict::Refused(crate::contract::GateRejection::MalformedUsername)
                     }

@@ -6,15 +6,20 @@
 //! signature) and append their own (`SDK=PythonV2&Version=…`), so the username is read as a query string: split
 //! once on the first `?`, then on `&`, each pair on its first `=`, values percent-decoded (`+` is **not** a space).
 //! Unknown parameters are ignored. A second `?` makes the real service refuse the connection before its Lambda
-//! runs, so [`parse_username`] refuses it too.
+//! runs, so [`parse_username`] refuses it too. AWS's own client code (awslabs/aws-c-mqtt
+//! `source/mqtt_iot_metrics.c`) says instead that "the IoT service uses the last '?' in the username": under
+//! `gate.username_query = "last_question_mark"` ([`parse_username_with`]) the query starts at the last `?` and
+//! everything before it, parameters included, is free text that the gate does not read.
 //!
 //! **Attempt ids.** tokenstorm's generator puts the attempt id in the free text: `ts-<attempt id>?…`. The
 //! emulator records [`ParsedUsername::attempt_id`] in its ledger; when the free text carries none it falls back
 //! to the client id ([`attempt_id`]). Free text that does not start with [`ATTEMPT_PREFIX`] is not an attempt id.
+//! The id ends at the free text's first `?` (an attempt id never holds one), so it reads the same under both
+//! `username_query` values.
 
 use super::http::{AUTHORIZER_NAME, SIGNATURE};
 use super::query::{encode_component, parse_pairs_with};
-use super::settings::QueryPlus;
+use super::settings::{GateSettings, UsernameQuery};
 
 /// The free text of a username that carries a tokenstorm attempt id starts with this; the id follows it.
 pub const ATTEMPT_PREFIX: &str = crate::contract::attempt_id::USERNAME_PREFIX;
@@ -37,9 +42,10 @@ pub enum UsernameError {
 /// A CONNECT username read as AWS IoT reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedUsername {
-    /// Everything before the first `?` (all of it when there is none).
+    /// Everything before the `?` that starts the query (all of it when there is none).
     pub free_text: String,
-    /// The raw query after the first `?` (without it); `None` when the username has no `?`.
+    /// The raw query after the first (or, under `last_question_mark`, the last) `?`, without it; `None` when the
+    /// username has no `?`.
     pub query: Option<String>,
     /// The query's percent-decoded pairs, in order.
     pub pairs: Vec<(String, String)>,
@@ -64,25 +70,33 @@ impl ParsedUsername {
         self.get(SIGNATURE)
     }
 
-    /// The attempt id the free text carries (`ts-<id>`), if any.
+    /// The attempt id the free text carries (`ts-<id>`, up to a `?`), if any.
     pub fn attempt_id(&self) -> Option<&str> {
         self.free_text
             .strip_prefix(ATTEMPT_PREFIX)
+            .and_then(|rest| rest.split('?').next())
             .filter(|id| !id.is_empty())
     }
 }
 
-/// Reads a CONNECT username (spec §1). Never panics; a second `?` is the only refusal.
+/// Reads a CONNECT username under the default gate settings (spec §1). Never panics; a second `?` is the only
+/// refusal.
 pub fn parse_username(username: &str) -> Result<ParsedUsername, UsernameError> {
-    parse_username_with(username, QueryPlus::Literal)
+    parse_username_with(username, &GateSettings::default())
 }
 
-/// [`parse_username`] with the `gate.query_plus` setting deciding what a raw `+` in the query is.
+/// [`parse_username`] as the gate settings say: `username_query` decides where the query starts (the first `?`,
+/// refusing a second one, or the last `?`, never refusing), and the query's pairs are read as
+/// [`parse_pairs_with`] says (`query_plus`, `bare_params`).
 pub fn parse_username_with(
     username: &str,
-    plus: QueryPlus,
+    settings: &GateSettings,
 ) -> Result<ParsedUsername, UsernameError> {
-    let Some((free_text, query)) = username.split_once('?') else {
+    let split = match settings.username_query {
+        UsernameQuery::FirstQuestionMark => username.split_once('?'),
+        UsernameQuery::LastQuestionMark => username.rsplit_once('?'),
+    };
+    let Some((free_text, query)) = split else {
         return Ok(ParsedUsername {
             free_text: username.to_string(),
             query: None,
@@ -95,7 +109,7 @@ pub fn parse_username_with(
     Ok(ParsedUsername {
         free_text: free_text.to_string(),
         query: Some(query.to_string()),
-        pairs: parse_pairs_with(query, plus),
+        pairs: parse_pairs_with(query, settings),
     })
 }
 
@@ -236,6 +250,27 @@ mod tests {
         }
         // An encoded `?` is a value, not a second separator.
         assert_eq!(parse_username("?t=%3F").unwrap().get("t"), Some("?"));
+    }
+
+    /// `last_question_mark` (aws-c-mqtt's "the IoT service uses the last '?'"): nothing is refused, the
+    /// parameters before the last `?` are free text, and the attempt id still ends at the first `?`.
+    #[test]
+    fn under_last_question_mark_the_query_starts_at_the_last_one() {
+        let last = GateSettings {
+            username_query: UsernameQuery::LastQuestionMark,
+            ..GateSettings::default()
+        };
+        let p = parse_username_with("ts-r-valid-1-2?t=1&k=a?t=2&SDK=x", &last).unwrap();
+        assert_eq!(p.free_text, "ts-r-valid-1-2?t=1&k=a");
+        assert_eq!(p.query.as_deref(), Some("t=2&SDK=x"));
+        assert_eq!((p.get("t"), p.get("k")), (Some("2"), None));
+        assert_eq!(p.attempt_id(), Some("r-valid-1-2"));
+        for u in ["a?b?c", "??", "?t=1?"] {
+            assert!(parse_username_with(u, &last).is_ok(), "{u}");
+        }
+        // One `?`: both settings read the same username.
+        let one = "ts-a?t=1&k=2";
+        assert_eq!(parse_username_with(one, &last), parse_username(one));
     }
 
     #[test]

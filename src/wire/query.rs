@@ -1,10 +1,11 @@
 //! Query strings as AWS IoT reads them: split on `&`, each pair on its first `=`, values percent-decoded,
 //! and `+` is **not** a space (spec §1: the emulator percent-decodes only) unless the unconfirmed-behaviour
-//! setting `gate.query_plus = "space"` says so ([`parse_pairs_with`]).
+//! setting `gate.query_plus = "space"` says so, and a bare `=a` is an empty name unless `gate.bare_params =
+//! "equivalent"` reads it as `a` with an empty value ([`parse_pairs_with`]).
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use super::settings::QueryPlus;
+use super::settings::{BareParams, GateSettings, QueryPlus};
 
 /// Everything but the RFC 3986 unreserved characters is encoded, so `+`, `/` and `=` never travel raw.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -26,12 +27,15 @@ pub fn decode_component(value: &str) -> String {
 /// Parses `a=b&c=d` (without the leading `?`) into decoded pairs, in order. A pair without `=` has an empty
 /// value; empty segments are skipped.
 pub fn parse_pairs(query: &str) -> Vec<(String, String)> {
-    parse_pairs_with(query, QueryPlus::Literal)
+    parse_pairs_with(query, &GateSettings::default())
 }
 
-/// [`parse_pairs`] with `plus` deciding what a raw `+` is (form decoding turns it into a space before
-/// percent-decoding, so `%2B` is `+` either way).
-pub fn parse_pairs_with(query: &str, plus: QueryPlus) -> Vec<(String, String)> {
+/// [`parse_pairs`] as the gate settings say: `query_plus` decides what a raw `+` is (form decoding turns it into
+/// a space before percent-decoding, so `%2B` is `+` either way), and `bare_params` what `=a` is: an empty name
+/// with the value `a` (`split`), or the parameter `a` with an empty value (`equivalent`, as AWS's client code
+/// says the "server treats `a=`, `a`, and `=a` equivalently"). `a` and `a=` are `a` with an empty value either way.
+pub fn parse_pairs_with(query: &str, settings: &GateSettings) -> Vec<(String, String)> {
+    let plus = settings.query_plus;
     let decode = |s: &str| match plus {
         QueryPlus::Literal => decode_component(s),
         QueryPlus::Space if s.contains('+') => decode_component(&s.replace('+', " ")),
@@ -41,6 +45,9 @@ pub fn parse_pairs_with(query: &str, plus: QueryPlus) -> Vec<(String, String)> {
         .split('&')
         .filter(|s| !s.is_empty())
         .map(|pair| match pair.split_once('=') {
+            Some(("", v)) if settings.bare_params == BareParams::Equivalent => {
+                (decode(v), String::new())
+            }
             Some((k, v)) => (decode(k), decode(v)),
             None => (decode(pair), String::new()),
         })
@@ -79,12 +86,53 @@ mod tests {
 
     #[test]
     fn form_decoding_turns_a_raw_plus_into_a_space_but_not_an_encoded_one() {
-        let pairs = parse_pairs_with("a=x+y%2Bz&b+c=1", QueryPlus::Space);
+        let space = GateSettings {
+            query_plus: QueryPlus::Space,
+            ..GateSettings::default()
+        };
+        let pairs = parse_pairs_with("a=x+y%2Bz&b+c=1", &space);
         assert_eq!(
             pairs,
             vec![("a".into(), "x y+z".into()), ("b c".into(), "1".into())]
         );
         assert_eq!(raw_plus_value("ab+/c="), "ab+%2Fc%3D");
+    }
+
+    /// `a`, `a=` and `=a`: the first two are `a` with an empty value under both settings; `=a` is an empty name
+    /// with the value `a` (`split`) or `a` with an empty value (`equivalent`). `=` alone is an empty pair either way.
+    #[test]
+    fn bare_parameters_follow_the_setting() {
+        let query = "a&b=&=c&=&d%3D=e";
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            parse_pairs(query),
+            vec![
+                pair("a", ""),
+                pair("b", ""),
+                pair("", "c"),
+                pair("", ""),
+                pair("d=", "e")
+            ]
+        );
+        let equivalent = GateSettings {
+            bare_params: BareParams::Equivalent,
+            ..GateSettings::default()
+        };
+        assert_eq!(
+            parse_pairs_with(query, &equivalent),
+            vec![
+                pair("a", ""),
+                pair("b", ""),
+                pair("c", ""),
+                pair("", ""),
+                pair("d=", "e")
+            ]
+        );
+        // `=a=b`: the name is still empty (split on the first `=`); equivalent makes it the parameter `a=b`.
+        assert_eq!(
+            parse_pairs_with("=a%2Bb=c", &equivalent),
+            vec![pair("a+b=c", "")]
+        );
     }
 
     #[test]

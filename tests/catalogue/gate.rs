@@ -14,7 +14,9 @@ use tokenstorm::contract::Forgery;
 use tokenstorm::contract::Transport;
 use tokenstorm::contract::authorizer::AuthorizerStatus;
 use tokenstorm::contract::authorizer::FunctionBehaviour;
-use tokenstorm::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
+use tokenstorm::wire::settings::{
+    BareParams, Duplicates, GateSettings, QueryNames, QueryPlus, UsernameQuery,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::run::{class_counts, invariant, repo, run, text, write_scenario};
@@ -75,10 +77,13 @@ fn forged_rows(
 /// The gate settings as a scenario's `[gate]` table.
 fn gate_table(g: &GateSettings) -> String {
     format!(
-        "[gate]\nquery_plus = \"{}\"\nduplicates = \"{}\"\nquery_names = \"{}\"\n",
+        "[gate]\nquery_plus = \"{}\"\nduplicates = \"{}\"\nquery_names = \"{}\"\n\
+         username_query = \"{}\"\nbare_params = \"{}\"\n",
         g.query_plus.as_str(),
         g.duplicates.as_str(),
-        g.query_names.as_str()
+        g.query_names.as_str(),
+        g.username_query.as_str(),
+        g.bare_params.as_str()
     )
 }
 
@@ -120,10 +125,11 @@ async fn ci_security_against(emulator_gate: GateSettings, declared: GateSettings
     let path = write_scenario(dir.path(), "ci-security-external.toml", &body);
     let out = dir.path().join("out");
     // Every (transport, variant) pair must get an attempt, and an MQTT device connects at most once a second
-    // (the per-client-id limit): 10 s leave the rarest pairs a margin on a loaded 2-core machine, where 6 s did
-    // not always (the same seed only adds attempts with time, so a longer run covers a superset).
+    // (the per-client-id limit): 14 s leave the rarest of the 50 variants' pairs a margin on a loaded 2-core
+    // machine, where 10 s did not always (the same seed only adds attempts with time, so a longer run covers a
+    // superset).
     let (o, r) = tokio::task::spawn_blocking(move || {
-        run(&[path.to_str().unwrap(), "--duration", "10"], &out)
+        run(&[path.to_str().unwrap(), "--duration", "14"], &out)
     })
     .await
     .unwrap();
@@ -286,19 +292,23 @@ async fn every_forged_variant_is_judged_by_the_oracle_over_every_transport() {
     every_variant_as_the_oracle_says(GateSettings::default()).await;
 }
 
-/// The other value of every unconfirmed behaviour: `+` is a space, duplicates are refused, names match in any
-/// case. The variants that passed under the defaults are refused now (and `signature_name_case` passes).
+/// The other value of every unconfirmed behaviour: `+` is a space, duplicates count last or are refused, names
+/// match in any case, the username's query starts at its last `?`, `=name` is `name` with an empty value. The
+/// variants that passed under the defaults are refused now (and `signature_name_case` and
+/// `question_mark_in_free_text` pass; `bare_signature_before` passes under `last`, never under `reject`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unconfirmed_behaviours_are_settings_the_oracle_follows() {
     every_variant_as_the_oracle_says(GateSettings {
         query_plus: QueryPlus::Space,
         duplicates: Duplicates::Last,
         query_names: QueryNames::CaseInsensitive,
-        ..GateSettings::default()
+        username_query: UsernameQuery::LastQuestionMark,
+        bare_params: BareParams::Equivalent,
     })
     .await;
     every_variant_as_the_oracle_says(GateSettings {
         duplicates: Duplicates::Reject,
+        bare_params: BareParams::Equivalent,
         ..GateSettings::default()
     })
     .await;

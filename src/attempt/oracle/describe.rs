@@ -54,7 +54,9 @@ pub const fn describe(f: Forgery) -> &'static str {
         F::SmuggledAmpersand => {
             "a validly signed token holding `&smuggled=1`, sent unencoded: the `&` splits it"
         }
-        F::SecondQuestionMark => "valid credentials in an MQTT username with a second `?`",
+        F::SecondQuestionMark => {
+            "valid credentials in an MQTT username, then a second `?` (only the authorizer name after it)"
+        }
         F::RawPlus => "a valid signature holding `+`, the `+` left unencoded in a query string",
         F::DuplicatedToken => "the token parameter twice: the signed token, then another",
         F::DuplicatedSignature => "the signature parameter twice: a wrong one, then the valid one",
@@ -65,5 +67,14 @@ pub const fn describe(f: Forgery) -> &'static str {
         F::InBody => "valid credentials in the HTTPS request body (form-encoded)",
         F::InPassword => "valid credentials in the MQTT CONNECT password, not the username",
         F::InactiveAuthorizer => "valid credentials naming the target's INACTIVE authorizer",
+        F::QuestionMarkInFreeText => {
+            "valid credentials after a second `?` in an MQTT username (the first in its free text)"
+        }
+        F::BareSignatureBefore => {
+            "the bare parameter `=x-amz-customauthorizer-signature` before valid credentials"
+        }
+        F::BareSignatureAfter => {
+            "the bare parameter `=x-amz-customauthorizer-signature` after valid credentials"
+        }
     }
 }

@@ -37,7 +37,7 @@ fn unconfirmed_rows_name_a_setting_and_its_default() {
             assert!(default.starts_with(value), "{setting}: {default}");
         }
     }
-    assert_eq!(unconfirmed, 4);
+    assert_eq!(unconfirmed, 8);
 }
 
 #[test]
@@ -57,5 +57,30 @@ fn only_unconfirmed_rows_depend_on_the_settings_and_defaults_give_the_table_verd
             "{:?}",
             e.forgery
         );
+    }
+}
+
+/// What calibration reads from the outside (allowed or refused at the gate): `question_mark_in_free_text` passes
+/// only under `last_question_mark`; the `bare_signature_*` pair passes twice only under `split`, and under
+/// `equivalent` its two answers also follow `duplicates` (first: before refused; last: after refused; reject:
+/// both refused).
+#[test]
+fn the_new_settings_are_decided_by_allowed_or_refused() {
+    use crate::wire::settings::{BareParams, Duplicates, UsernameQuery};
+    let free_text = entry(F::QuestionMarkInFreeText);
+    let second = entry(F::SecondQuestionMark);
+    let (before, after) = (entry(F::BareSignatureBefore), entry(F::BareSignatureAfter));
+    for s in all_settings() {
+        let last = s.username_query == UsernameQuery::LastQuestionMark;
+        assert_eq!(free_text.refused_under(&s), !last, "{}", s.describe());
+        assert!(second.refused_under(&s));
+        let answers = (before.refused_under(&s), after.refused_under(&s));
+        let want = match (s.bare_params, s.duplicates) {
+            (BareParams::Split, _) => (false, false),
+            (BareParams::Equivalent, Duplicates::First) => (true, false),
+            (BareParams::Equivalent, Duplicates::Last) => (false, true),
+            (BareParams::Equivalent, Duplicates::Reject) => (true, true),
+        };
+        assert_eq!(answers, want, "{}", s.describe());
     }
 }

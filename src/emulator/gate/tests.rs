@@ -178,6 +178,56 @@ fn duplicates_and_name_case_follow_the_settings() {
     assert_eq!(c.get("X-My-App-Custom-Key"), Ok(Some("b".into())));
 }
 
+/// A username under every combination of the settings: `username_query` decides which parameters the gate sees,
+/// `bare_params` whether `=x-amz-customauthorizer-signature` is an (empty) signature, which `duplicates` then
+/// weighs against the real one.
+#[test]
+fn the_username_query_and_bare_parameters_reach_the_gate_as_the_settings_say() {
+    use crate::wire::mqtt::parse_username_with;
+    use crate::wire::query::encode_component;
+    use crate::wire::settings::{BareParams, UsernameQuery};
+    let (a, _) = keys();
+    let sig = encode_component(&encode_signature(&sign_token(a, b"tok")));
+    let creds = format!("X-My-App-custom-key=tok&{SIGNATURE}={sig}");
+    let authorizers = [spec("A", AuthorizerStatus::Active, false)];
+    for s in GateSettings::all() {
+        let verdict = |username: &str| {
+            let Ok(p) = parse_username_with(username, &s) else {
+                return Err(GateRejection::MalformedUsername);
+            };
+            let c = RequestCredentials {
+                headers: &HeaderMap::new(),
+                query: &[],
+                username: &p.pairs,
+                settings: s,
+            };
+            check(&authorizers, Some(0), &c).map(|_| ())
+        };
+        let last = s.username_query == UsernameQuery::LastQuestionMark;
+        let free_text = verdict(&format!("ts-id?SDK=x?{creds}"));
+        assert_eq!(free_text.is_ok(), last, "{}", s.describe());
+        let after_second = verdict(&format!("ts-id?{creds}?SDK=x"));
+        let want = if last {
+            GateRejection::MissingToken
+        } else {
+            GateRejection::MalformedUsername
+        };
+        assert_eq!(after_second, Err(want), "{}", s.describe());
+        let before = verdict(&format!("?={SIGNATURE}&{creds}"));
+        let after = verdict(&format!("?{creds}&={SIGNATURE}"));
+        let empty_first = match (s.bare_params, s.duplicates) {
+            (BareParams::Split, _) => (Ok(()), Ok(())),
+            (_, Duplicates::First) => (Err(GateRejection::MissingSignature), Ok(())),
+            (_, Duplicates::Last) => (Ok(()), Err(GateRejection::MissingSignature)),
+            (_, Duplicates::Reject) => (
+                Err(GateRejection::DuplicatedParameter),
+                Err(GateRejection::DuplicatedParameter),
+            ),
+        };
+        assert_eq!((before, after), empty_first, "{}", s.describe());
+    }
+}
+
 #[test]
 fn signing_disabled_skips_the_check() {
     let s = spec("A", AuthorizerStatus::Active, true);

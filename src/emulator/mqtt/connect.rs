@@ -1,4 +1,5 @@
-//! Admitting a CONNECT (spec §1–§6): client id limit, the username query (a second `?` is refused), the
+//! Admitting a CONNECT (spec §1–§6): client id limit, the username query (a second `?` is refused unless
+//! `gate.username_query = "last_question_mark"`), the
 //! signature gate over the username (and, for WebSocket, the upgrade headers and query), then the authorizer
 //! and `iot:Connect` on `client/<clientId>`. Nothing reaches the authorizer without passing the gate.
 
@@ -61,7 +62,8 @@ pub(crate) fn decide_connect(shared: &Shared, client_id: &str, auth: &Authorizat
     policy::evaluate(&auth.policies, "iot:Connect", &resource, &vars)
 }
 
-/// The CONNECT's username with its query parsed; a second `?` is refused before the gate.
+/// The CONNECT's username with its query parsed as `gate.username_query` says; under `first_question_mark` a
+/// second `?` is refused before the gate.
 fn parse_username(
     shared: &Shared,
     connect: &ConnectPacket,
@@ -69,7 +71,7 @@ fn parse_username(
     match connect
         .username
         .as_deref()
-        .map(|u| parse_username_with(u, shared.gate.query_plus))
+        .map(|u| parse_username_with(u, &shared.gate))
     {
         None => Ok(None),
         Some(Ok(u)) => Ok(Some(u)),
@@ -114,7 +116,6 @@ pub(crate) async fn admit(
     if connect.client_id.len() > MAX_CLIENT_ID_BYTES {
         return Err(refuse(Outcome::BadRequest, CLIENT_ID_NOT_VALID));
     }
-    let plus = shared.gate.query_plus;
     let username = parse_username(shared, connect)?;
     let empty = HeaderMap::new();
     let headers = origin.upgrade.as_ref().map_or(&empty, |u| &u.headers);
@@ -122,7 +123,7 @@ pub(crate) async fn admit(
         .upgrade
         .as_ref()
         .and_then(|u| u.query.as_deref())
-        .map(|q| parse_pairs_with(q, plus))
+        .map(|q| parse_pairs_with(q, &shared.gate))
         .unwrap_or_default();
     let creds = RequestCredentials {
         headers,

@@ -98,7 +98,7 @@ fn every_variant_gets_the_oracles_verdict_from_the_gate_under_every_setting() {
             }
             for (c, want) in classes {
                 let req = book.request(0, c, 0, placement, "r-x-0-0");
-                let pairs = parse_pairs_with(req.uri().query().unwrap_or(""), settings.query_plus);
+                let pairs = parse_pairs_with(req.uri().query().unwrap_or(""), &settings);
                 let got = test_support::verdict(&RequestCredentials {
                     headers: req.headers(),
                     query: &pairs,
