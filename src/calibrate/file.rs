@@ -115,7 +115,7 @@ mod tests {
     use super::super::table::{Answer, BASELINE, ENTRIES};
     use super::*;
     use crate::wire::gate_file;
-    use crate::wire::settings::{Duplicates, GateSettings, QueryNames};
+    use crate::wire::settings::{BareParams, Duplicates, GateSettings, QueryNames, UsernameQuery};
 
     fn obs(e: &table::Entry, answers: &[Answer]) -> Vec<Observation> {
         e.probes
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn the_file_parses_back_to_the_settings_decided_and_shows_the_evidence() {
         use Answer::{Allowed as A, Refused as R};
-        let answers: [&[Answer]; 3] = [&[A], &[R, R], &[A]];
+        let answers: [&[Answer]; 5] = [&[A], &[R, R], &[A], &[A], &[R, R]];
         let c = Calibration {
             baselines: vec![Observation {
                 probe: BASELINE,
@@ -165,12 +165,23 @@ mod tests {
         let want = GateSettings {
             duplicates: Duplicates::Reject,
             query_names: QueryNames::CaseInsensitive,
+            username_query: UsernameQuery::LastQuestionMark,
+            bare_params: BareParams::Equivalent,
             ..GateSettings::default()
         };
         assert_eq!(c.gate(), Some(want));
         let back = gate_file::parse(&text, "g.toml").unwrap();
         assert_eq!(back.over(GateSettings::default()), want);
-        assert_eq!(back.written(), ["query_plus", "duplicates", "query_names"]);
+        assert_eq!(
+            back.written(),
+            [
+                "query_plus",
+                "duplicates",
+                "query_names",
+                "username_query",
+                "bare_params"
+            ]
+        );
 
         // Both orders of a duplicate allowed: undecided, written as a comment only, reported.
         let mut c = c;
@@ -181,7 +192,7 @@ mod tests {
         assert!(text.contains("# UNDECIDED: these answers fit no value of duplicates"));
         assert_eq!(
             gate_file::parse(&text, "g.toml").unwrap().written(),
-            ["query_plus", "query_names"]
+            ["query_plus", "query_names", "username_query", "bare_params"]
         );
         assert_eq!(c.problems().len(), 1);
         assert!(c.problems()[0].starts_with("duplicates: the answers fit no value"));

@@ -129,20 +129,25 @@ impl Prober {
         self
     }
 
-    /// Whether a probe over `t` can be sent (checked for every probe before the first is sent).
+    /// Whether a probe over `t` can be sent (checked for every probe before the first is sent). An MQTT probe
+    /// goes over the MQTT link the prober has, MQTT/TLS or plain MQTT.
     pub fn check(&self, t: Transport) -> Result<(), ProbeError> {
         match (t, &self.mqtt) {
-            (Transport::Https, _) => Ok(()),
-            (t, Some(m)) if m.link.transport == t => Ok(()),
-            (Transport::MqttTls, _) => Err(ProbeError::NoTarget("mqtt_tls", "mqtt_tls_addr")),
-            (Transport::Mqtt, _) => Err(ProbeError::NoTarget("mqtt", "mqtt_addr")),
+            (Transport::Https, _) | (Transport::MqttTls | Transport::Mqtt, Some(_)) => Ok(()),
+            (Transport::MqttTls | Transport::Mqtt, None) => Err(ProbeError::NoTarget(
+                "MQTT",
+                "mqtt_tls_addr, or target.mqtt_addr",
+            )),
             (Transport::Wss, _) => Err(ProbeError::NoTarget("wss", "wss_url")),
         }
     }
 
     /// Sends one probe (after the gap since the last one) and reads its answer.
-    pub async fn send(&mut self, probe: Probe) -> Result<Observation, ProbeError> {
+    pub async fn send(&mut self, mut probe: Probe) -> Result<Observation, ProbeError> {
         self.check(probe.transport)?;
+        if let (Transport::MqttTls | Transport::Mqtt, Some(m)) = (probe.transport, &self.mqtt) {
+            probe.transport = m.link.transport;
+        }
         let mut id = String::new();
         attempt_id::format_into(&mut id, &self.run, probe.class, 0, self.sent);
         let cred = self.pair.credential(&probe);
@@ -164,7 +169,12 @@ impl Prober {
                 (outcome, failure)
             }
             (None, Some(m)) => m.send(&cred, &id, n, self.timeout).await,
-            (None, None) => return Err(ProbeError::NoTarget("mqtt", "mqtt_tls_addr")),
+            (None, None) => {
+                return Err(ProbeError::NoTarget(
+                    "MQTT",
+                    "mqtt_tls_addr, or target.mqtt_addr",
+                ));
+            }
         };
         let detail = match (outcome, failure) {
             (_, Some(f)) => format!("{}: {}", outcome.as_str(), f.message),

@@ -8,7 +8,9 @@
 
 use crate::contract::{Class, Forgery, Transport};
 use crate::metrics::Outcome;
-use crate::wire::settings::{Duplicates, GateSettings, QueryNames, QueryPlus};
+use crate::wire::settings::{
+    BareParams, Duplicates, GateSettings, QueryNames, QueryPlus, UsernameQuery,
+};
 
 /// One answer, as calibration reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,14 @@ impl Probe {
         }
     }
 
+    /// Over MQTT: MQTT/TLS, or plain MQTT when the target names only that (the prober decides).
+    const fn mqtt(f: Forgery) -> Self {
+        Self {
+            class: Class::Forged(f),
+            transport: Transport::MqttTls,
+        }
+    }
+
     /// What the probe sends, for the evidence.
     pub fn what(&self) -> &'static str {
         match self.class {
@@ -83,8 +93,10 @@ pub const BASELINE: Probe = Probe {
 #[derive(Debug)]
 pub struct Row {
     pub value: &'static str,
-    /// The answer to each probe, in the entry's order.
-    pub answers: &'static [Answer],
+    /// The answers that fit this value: each an answer per probe, in the entry's order. Several when the answers
+    /// also depend on a setting another entry decides (`bare_params = "equivalent"` makes a bare parameter a
+    /// duplicate, so which probe is refused follows `duplicates`).
+    pub answers: &'static [&'static [Answer]],
     /// Puts this value into settings.
     pub set: fn(&mut GateSettings),
 }
@@ -101,19 +113,19 @@ pub struct Entry {
 use Answer::{Allowed as A, Refused as R};
 
 /// Every setting calibration decides, in `[gate]` order.
-pub static ENTRIES: [Entry; 3] = [
+pub static ENTRIES: [Entry; 5] = [
     Entry {
         setting: "query_plus",
         probes: &[Probe::https(Forgery::RawPlus)],
         rows: &[
             Row {
                 value: "literal",
-                answers: &[A],
+                answers: &[&[A]],
                 set: |s| s.query_plus = QueryPlus::Literal,
             },
             Row {
                 value: "space",
-                answers: &[R],
+                answers: &[&[R]],
                 set: |s| s.query_plus = QueryPlus::Space,
             },
         ],
@@ -127,17 +139,17 @@ pub static ENTRIES: [Entry; 3] = [
         rows: &[
             Row {
                 value: "first",
-                answers: &[A, R],
+                answers: &[&[A, R]],
                 set: |s| s.duplicates = Duplicates::First,
             },
             Row {
                 value: "last",
-                answers: &[R, A],
+                answers: &[&[R, A]],
                 set: |s| s.duplicates = Duplicates::Last,
             },
             Row {
                 value: "reject",
-                answers: &[R, R],
+                answers: &[&[R, R]],
                 set: |s| s.duplicates = Duplicates::Reject,
             },
         ],
@@ -148,13 +160,50 @@ pub static ENTRIES: [Entry; 3] = [
         rows: &[
             Row {
                 value: "exact",
-                answers: &[R],
+                answers: &[&[R]],
                 set: |s| s.query_names = QueryNames::Exact,
             },
             Row {
                 value: "case_insensitive",
-                answers: &[A],
+                answers: &[&[A]],
                 set: |s| s.query_names = QueryNames::CaseInsensitive,
+            },
+        ],
+    },
+    Entry {
+        setting: "username_query",
+        probes: &[Probe::mqtt(Forgery::QuestionMarkInFreeText)],
+        rows: &[
+            Row {
+                value: "first_question_mark",
+                answers: &[&[R]],
+                set: |s| s.username_query = UsernameQuery::FirstQuestionMark,
+            },
+            Row {
+                value: "last_question_mark",
+                answers: &[&[A]],
+                set: |s| s.username_query = UsernameQuery::LastQuestionMark,
+            },
+        ],
+    },
+    Entry {
+        setting: "bare_params",
+        probes: &[
+            Probe::https(Forgery::BareSignatureBefore),
+            Probe::https(Forgery::BareSignatureAfter),
+        ],
+        rows: &[
+            Row {
+                value: "split",
+                answers: &[&[A, A]],
+                set: |s| s.bare_params = BareParams::Split,
+            },
+            // The bare parameter is an empty signature besides the valid one: refused where it counts (before
+            // under `duplicates = "first"`, after under `last`), both under `reject`.
+            Row {
+                value: "equivalent",
+                answers: &[&[R, A], &[A, R], &[R, R]],
+                set: |s| s.bare_params = BareParams::Equivalent,
             },
         ],
     },
@@ -183,7 +232,7 @@ impl Entry {
         }
         self.rows
             .iter()
-            .find(|r| r.answers == answers)
+            .find(|r| r.answers.contains(&answers))
             .map_or(Decision::FitsNothing, |r| Decision::Decided(r.value))
     }
 
@@ -198,46 +247,75 @@ mod tests {
     use super::*;
     use crate::attempt::oracle;
 
+    /// The answers the oracle (what the emulator's gate implements) predicts for `e`'s probes under `s`.
+    fn predicted(e: &Entry, s: &GateSettings) -> Vec<Answer> {
+        e.probes
+            .iter()
+            .map(|p| {
+                let Class::Forged(f) = p.class else {
+                    panic!("{}: a probe is a forged shape", e.setting)
+                };
+                if oracle::entry(f).refused_under(s) {
+                    R
+                } else {
+                    A
+                }
+            })
+            .collect()
+    }
+
     #[test]
-    fn every_row_predicts_what_the_oracle_says_under_every_other_setting() {
+    fn the_oracles_answers_under_every_combination_classify_as_that_combination() {
+        for s in GateSettings::all() {
+            let values = toml::Table::try_from(s).unwrap();
+            for e in &ENTRIES {
+                let want = values[e.setting].as_str().unwrap();
+                let got = match e.classify(&predicted(e, &s)) {
+                    Decision::Decided(v) => Some(v),
+                    _ => None,
+                };
+                assert_eq!(got, Some(want), "{} under {}", e.setting, s.describe());
+            }
+        }
+        // Every answer vector a row lists occurs under some combination (no row fits answers that cannot be).
         for e in &ENTRIES {
             for row in e.rows {
-                for mut s in GateSettings::all() {
-                    (row.set)(&mut s);
-                    for (p, want) in e.probes.iter().zip(row.answers) {
-                        let Class::Forged(f) = p.class else {
-                            panic!("{}: a probe is a forged shape", e.setting)
-                        };
-                        let got = if oracle::entry(f).refused_under(&s) {
-                            R
-                        } else {
-                            A
-                        };
-                        assert_eq!(
-                            got,
-                            *want,
-                            "{} = {} under {}",
-                            e.setting,
-                            row.value,
-                            s.describe()
-                        );
-                    }
+                for a in row.answers {
+                    assert!(
+                        GateSettings::all().iter().any(|s| predicted(e, s) == *a),
+                        "{} = {}: {a:?}",
+                        e.setting,
+                        row.value
+                    );
                 }
             }
         }
     }
 
     #[test]
-    fn rows_are_distinct_and_name_the_settings_values() {
+    fn every_setting_has_an_entry_and_rows_are_distinct() {
+        let mut settings: Vec<String> = toml::Table::try_from(GateSettings::default())
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let mut entries: Vec<String> = ENTRIES.iter().map(|e| e.setting.to_string()).collect();
+        settings.sort();
+        entries.sort();
+        assert_eq!(entries, settings);
         for e in &ENTRIES {
             for (i, a) in e.rows.iter().enumerate() {
-                assert_eq!(a.answers.len(), e.probes.len(), "{}", e.setting);
-                for b in &e.rows[i + 1..] {
-                    assert_ne!(
-                        a.answers, b.answers,
-                        "{}: {} and {}",
-                        e.setting, a.value, b.value
-                    );
+                for v in a.answers {
+                    assert_eq!(v.len(), e.probes.len(), "{}", e.setting);
+                    for b in &e.rows[i + 1..] {
+                        assert!(
+                            !b.answers.contains(v),
+                            "{}: {} and {}",
+                            e.setting,
+                            a.value,
+                            b.value
+                        );
+                    }
                 }
                 // The value is the setting's own spelling (TOML) and `set` puts exactly it.
                 let mut s = GateSettings::default();
@@ -264,6 +342,14 @@ mod tests {
             Decision::Decided("case_insensitive")
         );
         assert_eq!(ENTRIES[2].classify(&[Answer::Other]), Decision::Unanswered);
+        assert_eq!(
+            ENTRIES[3].classify(&[R]),
+            Decision::Decided("first_question_mark")
+        );
+        let b = &ENTRIES[4];
+        assert_eq!(b.classify(&[A, A]), Decision::Decided("split"));
+        assert_eq!(b.classify(&[R, A]), Decision::Decided("equivalent"));
+        assert_eq!(b.classify(&[R, R]), Decision::Decided("equivalent"));
         assert_eq!(Answer::of(Outcome::Forbidden), R);
         assert_eq!(Answer::of(Outcome::ClosedWithoutConnack), R);
         assert_eq!(Answer::of(Outcome::Timeout), Answer::None);

@@ -198,7 +198,9 @@ async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibrati
     if let Some((transport, addr)) = to.mqtt {
         prober = prober.with_mqtt(mqtt_probe(plan, transport, addr)?);
     }
-    Ok(calibrate::calibrate(&mut prober).await?)
+    calibrate::calibrate(&mut prober)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", plan.source.display()))
 }
 
 /// How MQTT probes reach the target: its MQTT/TLS address (ALPN `mqtt`, the target's trust) or plain MQTT.
