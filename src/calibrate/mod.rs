@@ -3,10 +3,12 @@
 //!
 //! - [`table`]: per setting, its probes and the answers each value predicts; classification (pure).
 //! - [`probe`]: the valid pair the probes carry (signed at setup), the requests, the pacing; sends them.
+//! - [`mqtt`]: MQTT probes, one CONNECT each.
 //! - [`file`]: the gate file written from the answers (`[gate]`, evidence as comments).
 //!
-//! First a baseline (the valid pair, plainly encoded) must be allowed: it shows the endpoint answers and the
-//! function allows this token, so a later refusal of the same pair in another shape is the gate's. Answers are
+//! First a baseline per transport the probes use (the valid pair, plainly encoded; HTTPS and MQTT) must be
+//! allowed: it shows the endpoint answers and the function allows this token, so a later refusal of the same
+//! pair in another shape is the gate's. Answers are
 //! classified from what the endpoint said alone (no witness is read): with credentials the function allows, a
 //! refusal cannot be the function's.
 

@@ -78,7 +78,10 @@ impl Probe {
     pub fn what(&self) -> &'static str {
         match self.class {
             Class::Forged(f) => crate::attempt::oracle::entry(f).what(),
-            _ => "the valid token and signature, each percent-encoded once in the query string",
+            _ if self.transport == Transport::Https => {
+                "the valid token and signature, each percent-encoded once in the query string"
+            }
+            _ => "the valid token and signature, each percent-encoded once in the username's query",
         }
     }
 }
