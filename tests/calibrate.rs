@@ -27,6 +27,8 @@ use tokenstorm::wire::settings::{
 use crate::run::{bin, run, text, write_scenario};
 use crate::support::{emulator, keys};
 
+mod remote;
+
 /// An emulator with the seed authorizer (allowing every valid request) and the gate `gate`.
 async fn seed_emulator(gate: GateSettings) -> emulator::Handle {
     let mut config = emulator::config(

@@ -7,7 +7,7 @@ mod cost;
 mod e2e;
 mod mosquitto;
 mod mqtt;
-mod safety;
+pub(crate) mod safety;
 mod scenarios;
 mod stop;
 mod unjudged;
