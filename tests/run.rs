@@ -11,6 +11,7 @@ pub(crate) mod safety;
 mod scenarios;
 mod stop;
 mod unjudged;
+mod username_style;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -114,6 +114,7 @@ fn username_book(plan: &Plan, catalogue: &Catalogue) -> UsernameBook {
     UsernameBook::build(
         UsernameShape {
             mode: plan.mqtt.username_mode,
+            style: plan.mqtt.username_style,
             authorizer_name: plan
                 .authorizer
                 .send_name

@@ -15,11 +15,14 @@ use crate::scenario::file::UsernameMode;
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
 use crate::wire::mqtt;
 use crate::wire::query::{encode_component, raw_plus_value, raw_query_value};
+use crate::wire::username_style::{self, StyleParts, UsernameStyle};
 
 /// What the book needs to know.
 #[derive(Debug, Clone)]
 pub struct UsernameShape {
     pub mode: UsernameMode,
+    /// Custom-authorizer mode: which SDK's shape the credentials of [`Wire::Standard`] take.
+    pub style: UsernameStyle,
     pub authorizer_name: Option<String>,
     pub token_key_name: String,
     /// Plain mode: the username.
@@ -83,11 +86,14 @@ impl UsernameBook {
         if self.shape.mode == UsernameMode::Plain {
             return self.login(0, Class::Valid, 0, attempt_id);
         }
-        let q = credential_query(
-            self.shape.authorizer_name.as_deref(),
-            &self.shape.token_key_name,
-            &cred.token,
-            cred.signature.as_deref(),
+        let q = username_style::query(
+            self.shape.style,
+            &StyleParts {
+                authorizer_name: self.shape.authorizer_name.as_deref(),
+                token_key_name: &self.shape.token_key_name,
+                token: Some(&cred.token),
+                signature: cred.signature.as_deref(),
+            },
         );
         let mut username =
             String::with_capacity(mqtt::ATTEMPT_PREFIX.len() + attempt_id.len() + q.len());
@@ -131,8 +137,20 @@ impl UsernameBook {
     }
 }
 
-/// The username query of one credential, placement forgeries included ([`Wire`]).
+/// The username query of one credential, placement forgeries included ([`Wire`]). A credential in the standard
+/// place takes the scenario's SDK style; a placement forgery is a change to tokenstorm's shape.
 pub fn wire_query(shape: &UsernameShape, cred: &Credential) -> String {
+    if cred.wire == Wire::Standard {
+        return username_style::query(
+            shape.style,
+            &StyleParts {
+                authorizer_name: shape.authorizer_name.as_deref(),
+                token_key_name: &shape.token_key_name,
+                token: Some(&cred.token),
+                signature: cred.signature.as_deref(),
+            },
+        );
+    }
     let authorizer_name = match cred.wire {
         Wire::UnknownAuthorizer => Some(UNKNOWN_AUTHORIZER),
         Wire::InactiveAuthorizer => Some(shape.inactive_authorizer.as_str()),
@@ -219,9 +237,14 @@ mod tests {
     use crate::contract::Forgery;
 
     fn book(mode: UsernameMode) -> (UsernameBook, Catalogue) {
+        styled_book(mode, UsernameStyle::Tokenstorm)
+    }
+
+    fn styled_book(mode: UsernameMode, style: UsernameStyle) -> (UsernameBook, Catalogue) {
         let cat = test_keys::two_device_catalogue();
         let shape = UsernameShape {
             mode,
+            style,
             authorizer_name: Some("MyCustomAuthorizer".into()),
             token_key_name: "X-My-App-custom-key".into(),
             username: "plainuser".into(),
@@ -251,13 +274,19 @@ mod tests {
     }
 
     /// The emulator's gate, fed the username as the emulator parses it under each setting, answers exactly what
-    /// the oracle expects, for every variant sent over MQTT.
+    /// the oracle expects, for every variant sent over MQTT, in every SDK's username style.
     #[test]
     fn every_variant_gets_the_oracles_verdict_from_the_gate_under_every_setting() {
+        for style in UsernameStyle::ALL {
+            every_variant_in_style(style);
+        }
+    }
+
+    fn every_variant_in_style(style: UsernameStyle) {
         use crate::attempt::oracle::{self, Applies, GateVerdict};
         use crate::contract::Transport;
         use crate::emulator::gate::{RequestCredentials, test_support};
-        let (book, _) = book(UsernameMode::CustomAuthorizer);
+        let (book, _) = styled_book(UsernameMode::CustomAuthorizer, style);
         let empty = hyper::HeaderMap::new();
         for settings in test_support::all_settings() {
             let mut classes = vec![(Class::Valid, GateVerdict::Passes)];
@@ -280,9 +309,42 @@ mod tests {
                         settings,
                     }),
                 };
-                assert_eq!(got, want, "{c:?} {} {}", l.username, settings.describe());
+                assert_eq!(
+                    got,
+                    want,
+                    "{} {c:?} {} {}",
+                    style.as_str(),
+                    l.username,
+                    settings.describe()
+                );
             }
         }
+    }
+
+    /// A valid attempt in the Python SDK's shape: its order, `/` raw in the signature, the token raw, its suffix;
+    /// the attempt id still in the free text.
+    #[test]
+    fn a_style_shapes_the_standard_credentials() {
+        let (book, cat) = styled_book(UsernameMode::CustomAuthorizer, UsernameStyle::PythonV2);
+        let l = book.login(0, Class::Valid, 0, "r-valid-0-0");
+        let sig = cat
+            .credential(0, Class::Valid, 0)
+            .signature
+            .clone()
+            .unwrap();
+        let quoted = encode_component(&sig).replace("%2F", "/");
+        assert_eq!(
+            l.username,
+            format!(
+                "ts-r-valid-0-0?x-amz-customauthorizer-name=MyCustomAuthorizer\
+                 &x-amz-customauthorizer-signature={quoted}&X-My-App-custom-key=tok-a\
+                 &{}",
+                username_style::PYTHON_V2_SUFFIX
+            )
+        );
+        // A placement forgery keeps tokenstorm's shape, which it changes.
+        let dup = book.login(0, Class::Forged(Forgery::DuplicatedToken), 0, "x");
+        assert!(!dup.username.contains("SDK=PythonV2"), "{}", dup.username);
     }
 
     #[test]

@@ -204,6 +204,8 @@ pub enum UsernameMode {
 pub struct MqttSection {
     pub protocol: MqttVersion,
     pub username_mode: UsernameMode,
+    /// Custom-authorizer mode: which AWS IoT Device SDK's username shape to send (`wire::username_style`).
+    pub username_style: crate::wire::username_style::UsernameStyle,
     /// Plain mode: the username.
     pub username: String,
     /// Plain mode: the password. Custom-authorizer mode: sent when not empty (reaches the authorizer base64).
@@ -325,6 +327,7 @@ impl Default for MqttSection {
         Self {
             protocol: MqttVersion::V311,
             username_mode: UsernameMode::CustomAuthorizer,
+            username_style: crate::wire::username_style::UsernameStyle::Tokenstorm,
             username: String::new(),
             password: String::new(),
             client_id_prefix: "tokenstorm-".into(),

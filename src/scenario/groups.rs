@@ -81,6 +81,7 @@ impl Groups {
 pub struct MqttPlan {
     pub version: MqttVersion,
     pub username_mode: UsernameMode,
+    pub username_style: crate::wire::username_style::UsernameStyle,
     pub username: String,
     pub password: Option<String>,
     pub client_id_prefix: String,
@@ -193,6 +194,7 @@ pub(super) fn resolve_mqtt(
     Ok(MqttPlan {
         version: m.protocol,
         username_mode: m.username_mode,
+        username_style: m.username_style,
         username: m.username.clone(),
         password: (!m.password.is_empty()).then(|| m.password.clone()),
         client_id_prefix: m.client_id_prefix.clone(),

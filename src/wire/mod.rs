@@ -6,3 +6,4 @@ pub mod http;
 pub mod mqtt;
 pub mod query;
 pub mod settings;
+pub mod username_style;

@@ -9,6 +9,7 @@ The SDK forces port 443: the emulator's HTTPS listener (which also serves ALPN `
 _emulator.start_on_443. Nothing on the system is changed.
 """
 
+import subprocess
 import threading
 
 import pytest
@@ -166,3 +167,67 @@ def test_the_sdk_connects_under_the_strict_gate_settings(tokenstorm_bin, tmp_pat
         assert entry["verdict"] == "allow"
     finally:
         emu.stop()
+
+
+
+def tokenstorm_username(emu, ip, tokenstorm_bin, tmp_path, style):
+    """The CONNECT username of a one-device MQTT/TLS `tokenstorm run` in `style` against `emu`, from its ledger."""
+    before = {e["attempt_id"] for e in connections(emu.ledger(), "mqtt_tls")}
+    admin = "%s:%d" % emu.addr("admin")
+    scenario = tmp_path / f"{style}.toml"
+    scenario.write_text(f"""
+[run]
+duration_s = 1.5
+[devices]
+count = 1
+[keys]
+private_key_files = ["{emu.key}"]
+[transports]
+https = 0.0
+mqtt_tls = 1.0
+[mqtt]
+username_style = "{style}"
+publish_interval_ms = 0
+[mix]
+valid = 1.0
+forged = 0.0
+replayed = 0.0
+[target]
+kind = "external"
+url = "https://{ip}:443"
+admin_url = "http://{admin}"
+ca_file = "{emu.ca}"
+mqtt_tls_addr = "{ip}:443"
+""")
+    out = subprocess.run([str(tokenstorm_bin), "run", str(scenario), "--out-dir", str(tmp_path / style), "--quiet"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    ours = [e for e in connections(emu.ledger(), "mqtt_tls") if e["attempt_id"] not in before]
+    assert ours, f"{style}: tokenstorm's CONNECT did not reach the authorizer"
+    username = ours[0]["event"]["protocolData"]["mqtt"]["username"]
+    assert username.startswith("ts-" + ours[0]["attempt_id"] + "?"), username
+    return username
+
+
+def test_the_sdk_username_styles_send_what_the_python_sdk_sends(emulator, tokenstorm_bin, tmp_path):
+    """`[mqtt] username_style`: the real SDK (awsiotsdk and awscrt as tests/requirements.txt pins them) connects
+    with tokenstorm's free text as its `auth_username`; the emulator's ledger holds its CONNECT username. After the
+    `?`, `crt_metrics` is byte for byte that username, and `python_v2` (the releases before the CRT metrics) is the
+    same up to its `&SDK=PythonV2&Version=` suffix: same parameters, order and encodings."""
+    emu, ip = emulator
+    conn = mqtt_connection_builder.direct_with_custom_authorizer(
+        endpoint=ip, ca_filepath=emu.ca, client_id="sdk-style", clean_session=True, keep_alive_secs=30,
+        auth_username="ts-sdk-style", **creds(emu, emu.key))
+    connect_publish_disconnect(conn)
+    [sdk] = connections(emu.ledger(), "mqtt_tls")
+    assert sdk["attempt_id"] == "sdk-style"
+    sdk_username = sdk["event"]["protocolData"]["mqtt"]["username"]
+    assert sdk_username.startswith("ts-sdk-style?")
+    sdk_query = sdk_username.split("?", 1)[1]
+
+    crt = tokenstorm_username(emu, ip, tokenstorm_bin, tmp_path, "crt_metrics")
+    assert crt.split("?", 1)[1] == sdk_query
+    python_v2 = tokenstorm_username(emu, ip, tokenstorm_bin, tmp_path, "python_v2")
+    params, suffix = python_v2.split("?", 1)[1].split("&SDK=", 1)
+    assert sdk_query.startswith(params + "&SDK=")
+    assert suffix.startswith("PythonV2&Version=")
