@@ -85,6 +85,7 @@ fn mqtt_probe(emu: &emulator::Handle) -> MqttProbe {
             username: String::new(),
             password: None,
             inactive_authorizer: String::new(),
+            style: Default::default(),
         },
         version: MqttVersion::V5,
         client_id_prefix: "tokenstorm-".into(),

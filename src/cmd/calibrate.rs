@@ -28,6 +28,7 @@ use crate::scenario::file::TokenScheme;
 use crate::scenario::file::UsernameMode;
 use crate::scenario::{self, Plan, Target};
 use crate::wire::mqtt::ALPN_MQTT;
+use crate::wire::username_style::UsernameStyle;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -238,6 +239,9 @@ fn mqtt_probe(plan: &Plan, transport: Transport, addr: SocketAddr) -> anyhow::Re
             username: String::new(),
             password: plan.mqtt.password.clone(),
             inactive_authorizer: String::new(),
+            // tokenstorm's own shape, whatever `mqtt.username_style` says: an SDK's suffix (the CRT's
+            // `?SDK=...` metrics) would itself be a probe of `username_query`.
+            style: UsernameStyle::Tokenstorm,
         },
         version: plan.mqtt.version,
         client_id_prefix: plan.mqtt.client_id_prefix.clone(),
