@@ -207,7 +207,12 @@ concurrency = 1
     replays = [inv[("replayed", v)] for v in (None, "reused_nonce", "expired")]
     assert sum(r["invocations"] for r in replays) > 0, replays
     assert all(r["allowed"] == 0 for r in replays), replays
-    assert all(row["class"] != "forged" or row["invocations"] == 0 for row in report["invocations"]["by_class"])
+    # Forged variants reach the authorizer only where the oracle lets them through the gate (`tokenstorm catalogue`).
+    catalogue = json.loads(subprocess.run([binary(), "catalogue", "--json"], capture_output=True, text=True,
+                                          check=True).stdout)
+    passing = {row["variant"] for row in catalogue["forged"] if not row["refused"]}
+    assert all(row["class"] != "forged" or row["variant"] in passing or row["invocations"] == 0
+               for row in report["invocations"]["by_class"])
     outcomes = {(r["class"], r["outcome"]) for r in report["results"] if r["transport"] == "mqtt_tls"}
     assert ("replayed", "allowed") not in outcomes, outcomes
     assert ("valid", "allowed") in outcomes, outcomes

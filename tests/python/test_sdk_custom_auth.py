@@ -143,9 +143,11 @@ def test_mqtt5_direct_with_custom_authorizer_sees_0x87_when_refused(emulator):
 
 
 # The other value of every unconfirmed gate behaviour (README "Unconfirmed behaviours"): `+` read as a space, a
-# credential given twice refused, parameter names matched in any case. The SDK percent-encodes `+` in the
-# signature and sends each credential once, so it connects under these stricter settings too.
-STRICT = dict(gate_query_plus="space", gate_duplicates="reject", gate_query_names="case_insensitive")
+# credential given twice refused, parameter names matched in any case, the username's query at its last `?`, bare
+# parameters read as AWS's client code says. The SDK percent-encodes `+` in the signature, sends each credential
+# once, one `?` and no bare parameter, so it connects under these settings too.
+STRICT = dict(gate_query_plus="space", gate_duplicates="reject", gate_query_names="case_insensitive",
+              gate_username_query="last_question_mark", gate_bare_params="equivalent")
 
 
 @pytest.mark.parametrize("builder", ["direct", "websockets"])
@@ -153,7 +155,8 @@ def test_the_sdk_connects_under_the_strict_gate_settings(tokenstorm_bin, tmp_pat
     emu, ip = E.start_on_443(tokenstorm_bin, tmp_path, **STRICT)
     try:
         assert emu.ready["gate"] == {"query_plus": "space", "duplicates": "reject",
-                                     "query_names": "case_insensitive"}
+                                     "query_names": "case_insensitive", "username_query": "last_question_mark",
+                                     "bare_params": "equivalent"}
         if builder == "direct":
             conn = mqtt_connection_builder.direct_with_custom_authorizer(
                 endpoint=ip, ca_filepath=emu.ca, client_id="sdk-strict", clean_session=True,
