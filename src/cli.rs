@@ -27,6 +27,8 @@ pub enum Command {
     Emulate(Box<cmd::emulate::Args>),
     /// Send arbitrary-driven attack traffic over every transport to the embedded emulator and judge it.
     Fuzz(cmd::fuzz::Args),
+    /// Measure the target's undocumented gate settings with a few valid probes and write them as a gate file.
+    Calibrate(cmd::calibrate::Args),
     /// Print the forged-credential catalogue and the oracle's verdicts (under the gate settings given).
     Catalogue(cmd::catalogue::Args),
     /// Generate an RSA key pair for token signing.
@@ -44,6 +46,7 @@ impl Command {
     pub fn run(self) -> anyhow::Result<Exit> {
         match self {
             Self::Run(args) => cmd::run::run(args),
+            Self::Calibrate(args) => cmd::calibrate::run(args),
             Self::Catalogue(args) => cmd::catalogue::run(args),
             Self::Emulate(args) => cmd::emulate::run(*args),
             Self::Fuzz(args) => cmd::fuzz::run(args),

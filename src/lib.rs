@@ -10,8 +10,9 @@
 //!   MQTT version, classes and forged variants, the attempt id, gate refusals, the typed ledger entry and the
 //!   billing rule, the authorizer and function description, AWS limits, endpoint URL syntax, the witness line an
 //!   authorizer function writes to its log on a real account.
-//! - [`wire`]: how credentials ride each transport (header and query names, usernames, the gate settings, the
-//!   AWS SDKs' username styles), shared by emulator and generator so the two cannot drift.
+//! - [`wire`]: how credentials ride each transport (header and query names, usernames, the gate settings and
+//!   the gate file that holds them, the AWS SDKs' username styles), shared by emulator and generator so the two
+//!   cannot drift.
 //! - [`shutdown`], [`error`]: the shutdown token every server and run takes; exit codes.
 //! - [`attempt`]: the credential catalogue (valid, forged variants, replays), the oracle of what the gate must do
 //!   with each, and the pure [`attempt::Planner`] that decides every attempt's class, variant, replay source and
@@ -37,6 +38,8 @@
 //! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
 //! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized
 //!   reproducers.
+//! - [`calibrate`]: measures a target's gate settings with a few valid probes per setting (a table of probes and
+//!   the answers each value predicts), and writes them as a gate file (`wire::gate_file` reads it back).
 //! - [`cmd`]: one module per subcommand; [`cli`] parses, `main.rs` maps results to exit codes.
 //!
 //! # Data flow
@@ -54,6 +57,7 @@
 
 pub mod attempt;
 pub mod aws;
+pub mod calibrate;
 pub mod cli;
 pub mod cmd;
 pub mod contract;

@@ -4,6 +4,7 @@ mod support;
 
 #[cfg(feature = "aws")]
 mod aws;
+mod calibrate;
 mod catalogue;
 mod emulator;
 mod fuzz;

@@ -10,7 +10,7 @@ mod e2e;
 mod mosquitto;
 mod mqtt;
 mod preflight;
-mod safety;
+pub(crate) mod safety;
 mod scenarios;
 mod stages;
 mod stop;

@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let gate = args.gate.apply(GateSettings::default());
+    let gate = args.gate.resolve(GateSettings::default())?;
     let out = if args.json {
         serde_json::to_string_pretty(&document(&gate))? + "\n"
     } else {

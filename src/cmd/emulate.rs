@@ -131,7 +131,7 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
     if let Some(url) = &args.cloudwatch_url {
         config.cloudwatch_url = Some(url.clone());
     }
-    config.gate = args.gate.apply(config.gate);
+    config.gate = args.gate.resolve(config.gate)?;
     Ok(config)
 }
 
@@ -298,6 +298,41 @@ mod tests {
                 Duplicates::Reject,
                 QueryNames::CaseInsensitive
             )
+        );
+        // A gate file named by the config (relative to it), then --gate-file, then the flags.
+        std::fs::write(
+            dir.path().join("gate.toml"),
+            "[gate]\nquery_names = \"case_insensitive\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("g2.toml"),
+            "[gate]\nquery_plus = \"literal\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("with.toml"),
+            "gate_file = \"gate.toml\"\n[gate]\nduplicates = \"last\"\n",
+        )
+        .unwrap();
+        let with = dir.path().join("with.toml").display().to_string();
+        let g2 = dir.path().join("g2.toml").display().to_string();
+        let c = resolve(&args(&["--config", &with])).unwrap();
+        assert_eq!(
+            (c.gate.duplicates, c.gate.query_names),
+            (Duplicates::Last, QueryNames::CaseInsensitive)
+        );
+        let c = resolve(&args(&["--gate-file", &g2, "--gate-duplicates", "reject"])).unwrap();
+        assert_eq!(
+            (c.gate.query_plus, c.gate.duplicates),
+            (QueryPlus::Literal, Duplicates::Reject)
+        );
+        std::fs::write(dir.path().join("x.toml"), "[gate]\nbogus = 1\n").unwrap();
+        let x = dir.path().join("x.toml").display().to_string();
+        let e = format!("{:#}", resolve(&args(&["--gate-file", &x])).unwrap_err());
+        assert!(
+            e.contains("--gate-file") && e.contains("x.toml: gate.bogus"),
+            "{e}"
         );
         // A bad value names the flag and the accepted values.
         let e = Cli::try_parse_from(["emulate", "--gate-query-plus", "plus"])

@@ -7,6 +7,10 @@ use crate::wire::settings::{
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GateArgs {
+    /// A gate file (`[gate]`, as `tokenstorm calibrate` writes it): its settings go over the config file's; the
+    /// `--gate-*` flags go over both.
+    #[arg(long, value_name = "PATH")]
+    pub gate_file: Option<std::path::PathBuf>,
     /// A raw `+` in a query string (unconfirmed on AWS): `literal` (default: `+` stays `+`) or `space`.
     #[arg(long, value_name = "HOW")]
     pub gate_query_plus: Option<QueryPlus>,
@@ -28,7 +32,19 @@ pub struct GateArgs {
 }
 
 impl GateArgs {
-    /// `base` with the flags given applied over it.
+    /// `base` with `--gate-file`, then the `--gate-*` flags, applied over it. A gate file that cannot be read or
+    /// parsed is an error naming it and the field.
+    pub fn resolve(&self, base: GateSettings) -> anyhow::Result<GateSettings> {
+        let base = match &self.gate_file {
+            Some(path) => crate::wire::gate_file::read(path)
+                .map_err(|e| anyhow::anyhow!("--gate-file {e}"))?
+                .over(base),
+            None => base,
+        };
+        Ok(self.apply(base))
+    }
+
+    /// `base` with the `--gate-*` flags given applied over it.
     pub fn apply(&self, mut base: GateSettings) -> GateSettings {
         if let Some(v) = self.gate_query_plus {
             base.query_plus = v;

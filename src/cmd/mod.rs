@@ -1,5 +1,6 @@
 //! One module per subcommand: an `Args` struct and a `run` function.
 
+pub mod calibrate;
 pub mod catalogue;
 pub mod emulate;
 pub mod fuzz;

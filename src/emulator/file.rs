@@ -23,6 +23,8 @@
 //! query_plus = "literal"                      # a raw `+` in a query string: "literal" | "space"
 //! duplicates = "first"                        # a credential parameter given twice: "first" | "last" | "reject"
 //! query_names = "exact"                       # query/username parameter names: "exact" | "case_insensitive"
+//! # gate_file = "gate.toml" (top level, before any table): `tokenstorm calibrate`'s file, relative to this one;
+//! # its settings go over [gate] (a setting written in both is an error)
 //!
 //! [[authorizer]]
 //! name = "MyCustomAuthorizer"
@@ -98,6 +100,11 @@ pub struct EmulatorFile {
     /// The gate's unconfirmed behaviours.
     #[serde(default)]
     pub gate: crate::wire::settings::GateSettings,
+    /// A gate file (what `tokenstorm calibrate` writes), relative to this file; its settings go over `gate`.
+    pub gate_file: Option<PathBuf>,
+    /// The keys `[gate]` wrote (a setting in both `[gate]` and the gate file is an error).
+    #[serde(skip)]
+    pub gate_written: Vec<String>,
     /// Publish to the CloudWatch APIs at this URL, as the Lambda service does (`emulator::cloudwatch`).
     pub cloudwatch_url: Option<String>,
     #[serde(default)]
@@ -219,8 +226,9 @@ impl EmulatorFile {
     pub fn resolve(path: &Path) -> anyhow::Result<EmulatorConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read --config {}", path.display()))?;
-        let file: EmulatorFile = toml::from_str(&text)
+        let mut file: EmulatorFile = toml::from_str(&text)
             .with_context(|| format!("{}: invalid configuration", path.display()))?;
+        file.gate_written = crate::wire::gate_file::written_in(&text);
         let base = path.parent().unwrap_or(Path::new("."));
         file.resolve_in(base, &path.display().to_string())
     }
@@ -277,7 +285,17 @@ impl EmulatorFile {
                 .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |d| base.join(d)),
             tls,
             ledger_capacity,
-            gate: self.gate,
+            gate: match &self.gate_file {
+                Some(g) => {
+                    crate::wire::gate_file::combine(self.gate, &self.gate_written, g, base, file)
+                        .map_err(|e| match e.file == file {
+                            true => anyhow::anyhow!("{e}"),
+                            false => anyhow::anyhow!("{file}: gate_file: {e}"),
+                        })?
+                        .0
+                }
+                None => self.gate,
+            },
             cloudwatch_url: self.cloudwatch_url.clone().filter(|u| !u.is_empty()),
             function_log: None,
         })

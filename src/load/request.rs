@@ -82,6 +82,17 @@ impl RequestBook {
         })
     }
 
+    /// A book with no catalogue, for credentials given one at a time ([`Self::request_with`]: calibration's
+    /// probes).
+    pub fn single(shape: &RequestShape) -> Self {
+        Self {
+            prepared: Vec::new(),
+            shape: shape.clone(),
+            payload: shape.payload.clone(),
+            attempt_header: HeaderName::from_static(ATTEMPT_ID),
+        }
+    }
+
     /// The request for one attempt. For a replay, `replay_set` is the set whose valid pair is reused.
     pub fn request(
         &self,

@@ -164,5 +164,6 @@ fn target_info(plan: &Plan, urls: Vec<String>) -> TargetInfo {
         urls,
         endpoint_name: plan.target.endpoint_name().into(),
         gate: plan.gate,
+        gate_file: plan.gate_file.as_ref().map(|p| p.display().to_string()),
     }
 }

@@ -100,6 +100,9 @@ pub struct TargetInfo {
     /// The gate settings the oracle judged by: the embedded emulator's, or what the external target was declared
     /// to do.
     pub gate: GateSettings,
+    /// Where `gate` came from: the gate file read (`gate_file`), or `None` for the scenario's `[gate]` table and
+    /// the defaults.
+    pub gate_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -25,6 +25,10 @@ pub use stages::StageSection;
 pub struct Scenario {
     /// Names the report folder; empty: the file's stem.
     pub name: String,
+    /// A gate file (`tokenstorm calibrate` writes one) holding `[gate]`, relative to the scenario; after
+    /// [`super::parse`], the path it was read from, its settings already in `gate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_file: Option<PathBuf>,
     pub run: RunSection,
     pub devices: DevicesSection,
     pub keys: KeysSection,

@@ -149,6 +149,8 @@ pub struct Plan {
     pub pricing: super::Pricing,
     /// The gate's unconfirmed behaviours (the embedded emulator's; an external target's as declared).
     pub gate: crate::wire::settings::GateSettings,
+    /// The gate file `gate` was read from (`None`: the scenario's `[gate]` table and the defaults).
+    pub gate_file: Option<PathBuf>,
     /// The target's INACTIVE authorizer (`target.inactive_authorizer`).
     pub inactive_authorizer: String,
     /// `[abort]`: the guards that stop the run while it runs.
@@ -221,6 +223,7 @@ impl Plan {
             mix,
             pricing,
             gate: s.gate,
+            gate_file: s.gate_file.clone(),
             inactive_authorizer: s.target.inactive_authorizer.clone(),
             abort,
             scenario: s,

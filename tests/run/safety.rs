@@ -12,7 +12,7 @@ const ENDPOINT: &str = "example-ats.iot.eu-west-1.amazonaws.com";
 
 /// `unshare` and `ip` are required (Debian util-linux and iproute2; scripts/test installs them): a missing one
 /// fails the test, it is never skipped.
-fn require_tools() {
+pub(crate) fn require_tools() {
     for tool in ["unshare", "ip"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
