@@ -163,8 +163,15 @@ async fn resolve(file: &str, field: &str, authority: &str) -> anyhow::Result<Soc
         .with_context(|| format!("{file}: {field}: {authority} resolves to no address"))
 }
 
-/// Sends the probes and classifies the answers.
-async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibration> {
+/// What the probes' TLS trusts and names: the external target's settings.
+struct Trust<'p> {
+    endpoint_name: &'p String,
+    ca_file: &'p Option<std::path::PathBuf>,
+    verify_tls: &'p bool,
+    system_roots: &'p bool,
+}
+
+fn trust(plan: &Plan) -> anyhow::Result<Trust<'_>> {
     let Target::External {
         endpoint_name,
         ca_file,
@@ -175,6 +182,22 @@ async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibrati
     else {
         anyhow::bail!("calibrate needs an external target");
     };
+    Ok(Trust {
+        endpoint_name,
+        ca_file,
+        verify_tls,
+        system_roots,
+    })
+}
+
+/// Sends the probes and classifies the answers.
+async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibration> {
+    let Trust {
+        endpoint_name,
+        ca_file,
+        verify_tls,
+        system_roots,
+    } = trust(plan)?;
     let connector = Connector::new(
         to.addr,
         endpoint_name,
@@ -206,16 +229,12 @@ async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibrati
 
 /// How MQTT probes reach the target: its MQTT/TLS address (ALPN `mqtt`, the target's trust) or plain MQTT.
 fn mqtt_probe(plan: &Plan, transport: Transport, addr: SocketAddr) -> anyhow::Result<MqttProbe> {
-    let Target::External {
+    let Trust {
         endpoint_name,
         ca_file,
         verify_tls,
         system_roots,
-        ..
-    } = &plan.target
-    else {
-        anyhow::bail!("calibrate needs an external target");
-    };
+    } = trust(plan)?;
     let tls = (transport == Transport::MqttTls)
         .then(|| {
             client_config(ca_file.as_deref(), *system_roots, *verify_tls, &[ALPN_MQTT])

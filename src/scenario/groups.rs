@@ -59,6 +59,19 @@ impl Groups {
         self.ranges[t.index()].len() as u32
     }
 
+    /// The transports with at least one device, in [`Transport::ALL`] order.
+    pub fn in_use(&self) -> impl Iterator<Item = Transport> + '_ {
+        Transport::ALL.into_iter().filter(|&t| self.count(t) > 0)
+    }
+
+    /// `200 https, 50 mqtt_tls`: the devices per transport in use (progress lines).
+    pub fn describe(&self) -> String {
+        self.in_use()
+            .map(|t| format!("{} {}", self.count(t), t.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The transport of device `d`.
     pub fn transport_of(&self, d: u32) -> Option<Transport> {
         Transport::ALL

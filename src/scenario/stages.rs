@@ -55,22 +55,7 @@ pub fn resolve(
     if stages.is_empty() {
         return Ok(Ramps::default());
     }
-    for (i, st) in stages.iter().enumerate() {
-        let field = |f: &str| format!("run.stages[{i}].{f}");
-        if !(st.duration_s.is_finite() && st.duration_s > 0.0 && st.duration_s < 1e7) {
-            return Err(err(
-                &field("duration_s"),
-                format!("must be a number > 0 (got {})", st.duration_s),
-            ));
-        }
-        for (name, target) in [RATE, CONNECTS] {
-            if let Some(v) = target(st)
-                && !(v.is_finite() && (0.0..1e9).contains(&v))
-            {
-                return Err(err(&field(name), format!("must be ≥ 0 (got {v})")));
-            }
-        }
-    }
+    check(&stages, err)?;
     let defaults = Scenario::default();
     let total: f64 = stages.iter().map(|st| st.duration_s).sum();
     derived(
@@ -136,6 +121,30 @@ pub fn resolve(
         }
     }
     Ok(ramps)
+}
+
+/// Every stage's duration and targets are numbers in range (errors name `run.stages[i].field`).
+fn check(
+    stages: &[StageSection],
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    for (i, st) in stages.iter().enumerate() {
+        let field = |f: &str| format!("run.stages[{i}].{f}");
+        if !(st.duration_s.is_finite() && st.duration_s > 0.0 && st.duration_s < 1e7) {
+            return Err(err(
+                &field("duration_s"),
+                format!("must be a number > 0 (got {})", st.duration_s),
+            ));
+        }
+        for (name, target) in [RATE, CONNECTS] {
+            if let Some(v) = target(st)
+                && !(v.is_finite() && (0.0..1e9).contains(&v))
+            {
+                return Err(err(&field(name), format!("must be ≥ 0 (got {v})")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A field the stages decide: left at its default, or equal to what the stages make it.

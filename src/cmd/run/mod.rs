@@ -221,10 +221,7 @@ async fn session(
     // Before anything connects anywhere: a remote target must be allowed and the plan within the caps (exit 2).
     let mut safety = remote::guard(&mut plan, how.allow_remote).await?;
     let signals = stop.shutdown.clone();
-    let started = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let (started, run_id) = identity();
     // Before any traffic: a build without AWS support or without credentials stops here (exit 2). A preflight
     // reads no CloudWatch: it settles long after two attempts.
     let cloudwatch = connect_cloudwatch(&plan, how.preflight).await?;
@@ -295,6 +292,15 @@ async fn session(
     publish(&report, &run_dir)
 }
 
+/// When the run started (since the Unix epoch) and its id, the prefix of every attempt id.
+fn identity() -> (Duration, String) {
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    (started, run_id)
+}
+
 /// A setup that failed before any load: stops what started, removes the empty run folder, returns the error.
 fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> anyhow::Error {
     emu_shutdown.trigger();
@@ -322,12 +328,7 @@ fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
     eprintln!(
         "run {run_id}: {} devices ({}) → {} (SNI {}), HTTPS {:?}, MQTT {}/s connects, up to {:.1} s{}{}",
         plan.devices,
-        Transport::ALL
-            .into_iter()
-            .filter(|&t| plan.groups.count(t) > 0)
-            .map(|t| format!("{} {}", plan.groups.count(t), t.as_str()))
-            .collect::<Vec<_>>()
-            .join(", "),
+        plan.groups.describe(),
         urls.join(" "),
         plan.target.endpoint_name(),
         plan.model,
@@ -377,10 +378,7 @@ fn judge(plan: &Plan, result: &load::LoadResult, seen: &Seen) -> Vec<invariant::
             invariant::forged::unreadable_ledger(v, why);
         }
     }
-    let in_use: Vec<Transport> = Transport::ALL
-        .into_iter()
-        .filter(|&t| plan.groups.count(t) > 0)
-        .collect();
+    let in_use: Vec<Transport> = plan.groups.in_use().collect();
     verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
     verdicts
 }

@@ -132,10 +132,7 @@ async fn probe_all(
 ) -> anyhow::Result<Exit> {
     print!("{}", describe(p.plan, p.safety, p.urls));
     let mut probes = Vec::new();
-    for t in Transport::ALL
-        .into_iter()
-        .filter(|&t| p.plan.groups.count(t) > 0)
-    {
+    for t in p.plan.groups.in_use() {
         for class in [Class::Valid, Class::Forged(FORGED)] {
             let probe = probe::one(p, &mut witness, t, class).await?;
             println!(
@@ -221,12 +218,7 @@ fn describe(plan: &Plan, s: &SafetyRecord, urls: &[String]) -> String {
             .map(|a| format!(", authorized by {a:?}"))
             .unwrap_or_default(),
         plan.devices,
-        Transport::ALL
-            .into_iter()
-            .filter(|&t| plan.groups.count(t) > 0)
-            .map(|t| format!("{} {}", plan.groups.count(t), t.as_str()))
-            .collect::<Vec<_>>()
-            .join(", "),
+        plan.groups.describe(),
         plan.model,
         plan.mqtt.connects_per_s,
         (plan.duration + plan.warmup).as_secs_f64(),
