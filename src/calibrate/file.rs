@@ -26,15 +26,16 @@ fn utc(unix_s: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
-/// One probe's evidence line.
+/// One probe's evidence line: the shape, the transport, the answer, and what the witness saw of it.
 fn line(o: &Observation) -> String {
     format!(
-        "#   {} over {}: {} → {} ({})",
+        "#   {} over {}: {} → {} ({}; {})",
         o.probe.class.label(),
         o.probe.transport.as_str(),
         o.probe.what(),
         o.answer.as_str(),
-        o.detail
+        o.detail,
+        super::witness::note(o)
     )
 }
 
@@ -63,10 +64,7 @@ pub fn render(c: &Calibration, about: &About<'_>) -> String {
         o,
         "# one behaviour. The baselines below were allowed, so the function allows this token: a refusal of a probe"
     );
-    let _ = writeln!(
-        o,
-        "# is the gate's (answers classified from what the endpoint said; no witness read)."
-    );
+    let _ = writeln!(o, "# is the gate's; {}.", c.witnessed.header());
     let _ = writeln!(o, "# baseline:");
     for b in &c.baselines {
         let _ = writeln!(o, "{}", line(b));
@@ -86,6 +84,13 @@ pub fn render(c: &Calibration, about: &About<'_>) -> String {
                     o,
                     "# UNDECIDED: these answers fit no value of {} (values: {})",
                     s.entry.setting,
+                    values(s.entry)
+                );
+            }
+            Decision::AuthorizerDenied => {
+                let _ = writeln!(
+                    o,
+                    "# UNDECIDED: a refused probe invoked the authorizer (an authorizer deny; values: {})",
                     values(s.entry)
                 );
             }
@@ -121,10 +126,13 @@ mod tests {
         e.probes
             .iter()
             .zip(answers)
-            .map(|(p, a)| Observation {
+            .enumerate()
+            .map(|(i, (p, a))| Observation {
                 probe: *p,
                 answer: *a,
                 detail: a.as_str().into(),
+                attempt: format!("t-{}-0-{i}", p.class.label()),
+                seen: Default::default(),
             })
             .collect()
     }
@@ -138,6 +146,8 @@ mod tests {
                 probe: BASELINE,
                 answer: A,
                 detail: "allowed".into(),
+                attempt: "t-valid-0-0".into(),
+                seen: Default::default(),
             }],
             settings: ENTRIES
                 .iter()
@@ -148,6 +158,7 @@ mod tests {
                     decision: e.classify(a),
                 })
                 .collect(),
+            witnessed: super::super::witness::Witnessed::NotRead("no [target.aws]"),
         };
         let about = About {
             target: "https://127.0.0.1:8443",

@@ -8,17 +8,19 @@
 //!
 //! First a baseline per transport the probes use (the valid pair, plainly encoded; HTTPS and MQTT) must be
 //! allowed: it shows the endpoint answers and the function allows this token, so a later refusal of the same
-//! pair in another shape is the gate's. Answers are
-//! classified from what the endpoint said alone (no witness is read): with credentials the function allows, a
-//! refusal cannot be the function's.
+//! pair in another shape is the gate's. With `[target.aws]` the CloudWatch witness is read after the probes
+//! ([`witness`]): a refused probe whose attempt invoked the authorizer is an authorizer deny, reported rather
+//! than read as the gate's; without one (or with `--no-witness`) the answers alone are classified.
 
 pub mod file;
 pub mod mqtt;
 pub mod probe;
 pub mod table;
+pub mod witness;
 
 use probe::{Observation, ProbeError, Prober};
 use table::{Decision, ENTRIES, Entry, Probe};
+use witness::Witnessed;
 
 use crate::contract::Class;
 use crate::wire::settings::GateSettings;
@@ -38,13 +40,15 @@ pub struct Calibration {
     pub baselines: Vec<Observation>,
     /// Empty when a baseline was not allowed (nothing else is sent then).
     pub settings: Vec<Setting>,
+    /// What the witness saw ([`Witnessed::NotRead`] until [`witness::apply`]).
+    pub witnessed: Witnessed,
 }
 
 impl Calibration {
     /// The settings measured, when every one was decided (those calibration does not decide keep their
     /// defaults).
     pub fn gate(&self) -> Option<GateSettings> {
-        if self.settings.len() != ENTRIES.len() {
+        if self.settings.len() != ENTRIES.len() || !witness::problems(self).is_empty() {
             return None;
         }
         let mut g = GateSettings::default();
@@ -59,43 +63,46 @@ impl Calibration {
 
     /// Why calibration decided nothing or not everything, one line per problem (empty: every setting decided).
     pub fn problems(&self) -> Vec<String> {
+        let mut out = witness::problems(self);
         if self.settings.is_empty() {
-            return self
-                .baselines
-                .iter()
-                .filter(|b| b.answer != table::Answer::Allowed)
-                .map(|b| {
-                    format!(
-                        "baseline over {}: the valid token and signature were not allowed ({}); nothing can be \
-                         decided: check the target, the authorizer, the keys and that its function allows this token",
-                        b.probe.transport.as_str(),
-                        b.detail
-                    )
-                })
-                .collect();
+            out.extend(
+                self.baselines
+                    .iter()
+                    .filter(|b| b.answer != table::Answer::Allowed)
+                    .map(witness::baseline_problem),
+            );
+            return out;
         }
-        self.settings
-            .iter()
-            .filter_map(|s| {
-                let answers = evidence(&s.observations);
-                match s.decision {
-                    Decision::Decided(_) => None,
-                    Decision::FitsNothing => Some(format!(
-                        "{}: the answers fit no value of the setting ({answers})",
-                        s.entry.setting
-                    )),
-                    Decision::Unanswered => Some(format!(
-                        "{}: a probe got no allowed-or-refused answer ({answers})",
-                        s.entry.setting
-                    )),
+        out.extend(self.settings.iter().filter_map(|s| {
+            let answers = evidence(&s.observations);
+            match s.decision {
+                Decision::Decided(_) => None,
+                Decision::FitsNothing => Some(format!(
+                    "{}: the answers fit no value of the setting ({answers})",
+                    s.entry.setting
+                )),
+                Decision::Unanswered => Some(format!(
+                    "{}: a probe got no allowed-or-refused answer ({answers})",
+                    s.entry.setting
+                )),
+                Decision::AuthorizerDenied => {
+                    Some(witness::denied_problem(s.entry.setting, &s.observations))
                 }
-            })
-            .collect()
+            }
+        }));
+        out
+    }
+
+    /// Every probe sent: the baselines, then each setting's.
+    pub fn observations(&self) -> impl Iterator<Item = &Observation> {
+        self.baselines
+            .iter()
+            .chain(self.settings.iter().flat_map(|s| &s.observations))
     }
 }
 
 /// `forged.raw_plus → allowed, ...`.
-fn evidence(obs: &[Observation]) -> String {
+pub(crate) fn evidence(obs: &[Observation]) -> String {
     obs.iter()
         .map(|o| format!("{} → {}", o.probe.class.label(), o.detail))
         .collect::<Vec<_>>()
@@ -145,5 +152,6 @@ pub async fn calibrate(prober: &mut Prober) -> Result<Calibration, ProbeError> {
     Ok(Calibration {
         baselines: sent,
         settings,
+        witnessed: Witnessed::NotRead("none read yet"),
     })
 }

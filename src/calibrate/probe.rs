@@ -72,6 +72,25 @@ pub struct Observation {
     /// What came back: `HTTP 200`, `HTTP 403`, `HTTP 429`, or the outcome as a run reports it (`other_status`,
     /// `timeout`, ...) and why it went unanswered.
     pub detail: String,
+    /// The attempt id it carried (`<run>-<class>-0-<n>`), which the witness's lines name.
+    pub attempt: String,
+    /// What the witness saw of it ([`Seen::NotRead`] until one is read).
+    pub seen: Seen,
+}
+
+/// What a witness saw of one probe's attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Seen {
+    /// No witness was read (none configured, or `--no-witness`).
+    #[default]
+    NotRead,
+    /// The logs witness has a line for this attempt: the authorizer was invoked; `allowed` is the line's
+    /// `authenticated` (false or null: the function denied it).
+    Invoked { allowed: bool },
+    /// The logs witness settled without a line for this attempt: the authorizer was not invoked.
+    NotInvoked,
+    /// Only the metrics witness was read: a count over every probe, nothing per probe.
+    Counted,
 }
 
 /// A probe that could not be sent; nothing was sent for it.
@@ -184,6 +203,8 @@ impl Prober {
             probe,
             answer: Answer::of(outcome),
             detail,
+            attempt: id,
+            seen: Seen::NotRead,
         })
     }
 

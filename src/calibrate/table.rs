@@ -221,6 +221,9 @@ pub enum Decision {
     FitsNothing,
     /// A probe got no allowed-or-refused answer (throttled, another status, none): nothing to classify.
     Unanswered,
+    /// A refused probe invoked the authorizer (the witness saw it): an authorizer deny, no evidence about the
+    /// gate (set by `witness::apply`, never by [`Entry::classify`]).
+    AuthorizerDenied,
 }
 
 impl Entry {

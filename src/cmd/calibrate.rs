@@ -4,9 +4,11 @@
 //! Scenario → Plan → the valid pair (device 0's token, signed once here with key 0) → the same remote opt-in as
 //! `run` (`--allow-remote` + `[safety] authorized`, exit 2 before any connection) → the probes, one at a time
 //! (at least 1 s apart against a remote target; on loopback as `[safety] max_rate_per_s` allows, uncapped by
-//! default) → the gate file on stdout, and in `--out` when every setting was decided. Exit 0: every setting
-//! decided; 1: the baseline was not allowed or some answer fit no value (reported on stderr, `--out` not
-//! written); 2: usage or setup errors.
+//! default) → with `[target.aws]` (unless `--no-witness`), the CloudWatch witness settled over the probes
+//! ([`calibrate::witness`]) → the gate file on stdout, and in `--out` when every setting was decided. Exit 0:
+//! every setting decided; 1: the baseline was not allowed, some answer fit no value, a refused probe invoked
+//! the authorizer, or the witness did not settle (reported on stderr, `--out` not written); 2: usage or setup
+//! errors (a `[target.aws]` witness that cannot connect included, before any probe).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,7 +18,11 @@ use anyhow::Context as _;
 
 use crate::calibrate::mqtt::MqttProbe;
 use crate::calibrate::probe::{Pair, Prober, probe_gap, shape};
+use crate::calibrate::table::Answer;
+use crate::calibrate::witness::Witnessed;
 use crate::calibrate::{self, Calibration, file};
+use crate::join::cloudwatch::{CloudWatchWitness, LoadSpan, unix_ms_now};
+use crate::shutdown::Shutdown;
 use crate::contract::Transport;
 use crate::error::Exit;
 use crate::load::Connector;
@@ -42,6 +48,10 @@ pub struct Args {
     /// authorized it (`[safety] authorized`).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Do not read the `[target.aws]` witness: classify from the answers alone (a refusal is taken as the
+    /// gate's), as the file's comments then say.
+    #[arg(long)]
+    pub no_witness: bool,
 }
 
 /// Where the probes go, once the safety rules allowed it.
@@ -72,9 +82,23 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let run_id = format!(
+        "calibrate{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
     let (probed, c) = runtime.block_on(async {
         let probed = guard(&plan, args.allow_remote).await?;
-        let c = probe(&plan, &probed, pair).await?;
+        let cw = connect_witness(&plan, args.no_witness).await?;
+        let start_unix_ms = unix_ms_now();
+        let mut c = probe(&plan, &probed, pair, &run_id).await?;
+        let span = LoadSpan {
+            start_unix_ms,
+            end_unix_ms: unix_ms_now(),
+        };
+        let witnessed = read_witness(cw, span, &c, &run_id, args.no_witness).await;
+        calibrate::witness::apply(&mut c, witnessed);
         anyhow::Ok((probed, c))
     })?;
     let at_unix_s = SystemTime::now()
@@ -190,8 +214,48 @@ fn trust(plan: &Plan) -> anyhow::Result<Trust<'_>> {
     })
 }
 
-/// Sends the probes and classifies the answers.
-async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibration> {
+/// With `[target.aws]` (and no `--no-witness`), the CloudWatch clients, connected before any probe (exit 2 if
+/// they cannot be).
+async fn connect_witness(plan: &Plan, no_witness: bool) -> anyhow::Result<Option<CloudWatchWitness>> {
+    match plan.target.aws().filter(|_| !no_witness) {
+        Some(a) => Ok(Some(CloudWatchWitness::connect(a).await.with_context(|| {
+            format!(
+                "{}: [target.aws]: cannot read the account's CloudWatch (or pass --no-witness)",
+                plan.source.display()
+            )
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// Settles the witness over the probes' span (progress on stderr) and says what it saw of them.
+async fn read_witness(
+    cw: Option<CloudWatchWitness>,
+    span: LoadSpan,
+    c: &Calibration,
+    run_id: &str,
+    no_witness: bool,
+) -> Witnessed {
+    let Some(mut cw) = cw else {
+        return Witnessed::NotRead(if no_witness {
+            "--no-witness"
+        } else {
+            "the scenario has no [target.aws]"
+        });
+    };
+    eprintln!("calibrate: {}", cw.describe());
+    let reads = cw.settle(span, run_id, &Shutdown::new(), true).await;
+    let allowed = c
+        .observations()
+        .filter(|o| o.answer == Answer::Allowed)
+        .count();
+    let w = calibrate::witness::of_reads(reads, allowed as u64);
+    eprintln!("calibrate: {}", w.header());
+    w
+}
+
+/// Sends the probes (attempt ids `<run_id>-<class>-0-<n>`) and classifies the answers.
+async fn probe(plan: &Plan, to: &Probed, pair: Pair, run: &str) -> anyhow::Result<Calibration> {
     let Trust {
         endpoint_name,
         ca_file,
@@ -212,13 +276,7 @@ async fn probe(plan: &Plan, to: &Probed, pair: Pair) -> anyhow::Result<Calibrati
         a.send_name.then_some(a.name.as_str()),
         &a.token_key_name,
     );
-    let run = format!(
-        "calibrate{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    );
-    let mut prober = Prober::new(connector, &shape, pair, plan.request_timeout, to.gap, &run);
+    let mut prober = Prober::new(connector, &shape, pair, plan.request_timeout, to.gap, run);
     if let Some((transport, addr)) = to.mqtt {
         prober = prober.with_mqtt(mqtt_probe(plan, transport, addr)?);
     }

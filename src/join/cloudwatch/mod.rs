@@ -16,7 +16,7 @@ pub use expected::{Basis, Expected};
 pub use record::{Dimension, IotFigure, MetricsRecord, Reconciliation, WitnessRecord};
 pub use settle::{Read, Reader, Settled, Timing, WitnessStatus};
 pub use window::Window;
-pub use witness::{CloudWatchWitness, Found, LoadSpan};
+pub use witness::{CloudWatchWitness, Found, LoadSpan, Reads};
 
 /// The wall clock, ms since the Unix epoch.
 pub fn unix_ms_now() -> u64 {

@@ -85,43 +85,27 @@ impl CloudWatchWitness {
 
     /// Waits for the records of the load in `span` to settle, and judges them against what `basis` explains.
     pub async fn finish(
-        self,
+        mut self,
         span: LoadSpan,
         basis: &Basis<'_>,
         spec: &Spec,
         stop: &Shutdown,
         progress: bool,
     ) -> Found {
+        let reads = self.settle(span, &spec.run_id, stop, progress).await;
         let t = &self.target;
-        let window = Window::of_run(span.start_unix_ms, span.end_unix_ms);
-        let timing = Timing {
-            settle: t.settle,
-            poll: t.poll,
-            timeout: t.reconcile_timeout,
-        };
-        let now = crate::join::cloudwatch::unix_ms_now();
-        let mut logs = self
-            .logs
-            .map(|l| LogsReader::new(l, &t.log_group, &spec.run_id, window));
-        let mut metrics = self
-            .metrics
-            .map(|c| MetricsReader::new(c, &t.function, window));
-        let (logs_settled, metrics_settled) = tokio::join!(
-            maybe_settle(logs.as_mut(), timing, now, stop, progress),
-            maybe_settle(metrics.as_mut(), timing, now, stop, progress)
-        );
         let expected = Expected::of(basis);
-        let mut reconciliation = Reconciliation::new(t, window);
+        let mut reconciliation = Reconciliation::new(t, reads.window);
         reconciliation.region = self.region;
         let mut ledger = None;
-        if let (Some(reader), Some(s)) = (logs, logs_settled) {
+        if let Some((reader, s)) = reads.logs {
             let record = WitnessRecord::new(&s, expected);
             if record.complete() {
                 ledger = Some(super::logs::join(&reader.lines, spec));
             }
             reconciliation.logs = Some(record);
         }
-        if let (Some(reader), Some(s)) = (metrics, metrics_settled) {
+        if let Some((reader, s)) = reads.metrics {
             let last = reader.last;
             reconciliation.metrics = Some(MetricsRecord {
                 count: WitnessRecord::new(&s, expected),
@@ -140,6 +124,49 @@ impl CloudWatchWitness {
             ledger,
         }
     }
+
+    /// Reads the witnesses over `span` (the records of `run_id`) until each settles or gives up, concurrently;
+    /// each reader keeps what its last read found (the logs' lines, the metrics' figures).
+    pub async fn settle(
+        &mut self,
+        span: LoadSpan,
+        run_id: &str,
+        stop: &Shutdown,
+        progress: bool,
+    ) -> Reads {
+        let t = &self.target;
+        let window = Window::of_run(span.start_unix_ms, span.end_unix_ms);
+        let timing = Timing {
+            settle: t.settle,
+            poll: t.poll,
+            timeout: t.reconcile_timeout,
+        };
+        let now = crate::join::cloudwatch::unix_ms_now();
+        let mut logs = self
+            .logs
+            .take()
+            .map(|l| LogsReader::new(l, &t.log_group, run_id, window));
+        let mut metrics = self
+            .metrics
+            .take()
+            .map(|c| MetricsReader::new(c, &t.function, window));
+        let (logs_settled, metrics_settled) = tokio::join!(
+            maybe_settle(logs.as_mut(), timing, now, stop, progress),
+            maybe_settle(metrics.as_mut(), timing, now, stop, progress)
+        );
+        Reads {
+            window,
+            logs: logs.zip(logs_settled),
+            metrics: metrics.zip(metrics_settled),
+        }
+    }
+}
+
+/// What [`CloudWatchWitness::settle`] read: each configured witness's reader (its last read) and how it settled.
+pub struct Reads {
+    pub window: Window,
+    pub logs: Option<(LogsReader, Settled)>,
+    pub metrics: Option<(MetricsReader, Settled)>,
 }
 
 async fn maybe_settle<R: super::Reader>(
