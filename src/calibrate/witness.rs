@@ -192,3 +192,147 @@ fn unsettled(s: &crate::join::cloudwatch::Settled) -> String {
         None => format!("never settled ({why})"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Setting;
+    use super::super::table::{BASELINE, ENTRIES};
+    use super::*;
+    use Answer::{Allowed as A, Refused as R};
+
+    fn ob(probe: super::super::table::Probe, answer: Answer, attempt: &str) -> Observation {
+        Observation {
+            probe,
+            answer,
+            detail: answer.as_str().into(),
+            attempt: attempt.into(),
+            seen: Seen::NotRead,
+        }
+    }
+
+    /// Every setting's probes answered by `answers` (per entry), ids `r-<entry>-<probe>`; the baseline allowed.
+    fn calibration(answers: [&[Answer]; 5]) -> Calibration {
+        Calibration {
+            baselines: vec![ob(BASELINE, A, "r-valid-0-0")],
+            settings: ENTRIES
+                .iter()
+                .zip(answers)
+                .enumerate()
+                .map(|(i, (e, a))| Setting {
+                    entry: e,
+                    observations: e
+                        .probes
+                        .iter()
+                        .zip(a)
+                        .enumerate()
+                        .map(|(j, (p, a))| ob(*p, *a, &format!("r-{i}-{j}")))
+                        .collect(),
+                    decision: e.classify(a),
+                })
+                .collect(),
+            witnessed: Witnessed::NotRead("test"),
+        }
+    }
+
+    const ANSWERS: [&[Answer]; 5] = [&[A], &[A, R], &[R], &[R], &[A, A]];
+
+    #[test]
+    fn a_refused_probe_the_logs_witness_did_not_see_is_the_gates() {
+        let mut c = calibration(ANSWERS);
+        // Lines for every allowed probe; none for the refused ones.
+        let lines = ["r-valid-0-0", "r-0-0", "r-1-0", "r-4-0", "r-4-1"]
+            .map(|id| (id.to_string(), true))
+            .to_vec();
+        apply(&mut c, Witnessed::Logs(lines));
+        assert!(c.problems().is_empty(), "{:?}", c.problems());
+        assert!(c.gate().is_some());
+        let refused = &c.settings[1].observations[1];
+        assert_eq!(refused.seen, Seen::NotInvoked);
+        assert_eq!(note(refused), "cloudwatch-logs: not invoked");
+        assert_eq!(
+            note(&c.baselines[0]),
+            "cloudwatch-logs: invoked, allowed"
+        );
+    }
+
+    #[test]
+    fn a_refused_probe_that_invoked_the_authorizer_is_an_authorizer_deny_not_a_value() {
+        let mut c = calibration(ANSWERS);
+        let lines = vec![
+            ("r-valid-0-0".to_string(), true),
+            ("r-1-0".to_string(), true),
+            // `query_names`' only probe, refused: the function saw it and denied it.
+            ("r-2-0".to_string(), false),
+        ];
+        // Without the witness the refusal reads as a gate setting value.
+        assert_eq!(c.settings[2].decision, Decision::Decided("exact"));
+        apply(&mut c, Witnessed::Logs(lines));
+        assert_eq!(c.settings[2].decision, Decision::AuthorizerDenied);
+        assert_eq!(c.gate(), None);
+        let p = c.problems();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("query_names: forged.signature_name_case over https (refused; cloudwatch-logs: invoked, denied) was refused after the authorizer was invoked: the function denied it")
+                && p[0].contains("fix the function or its policy"),
+            "{}",
+            p[0]
+        );
+    }
+
+    #[test]
+    fn a_refused_baseline_that_invoked_the_authorizer_names_the_functions_deny() {
+        let mut c = calibration(ANSWERS);
+        c.settings.clear();
+        c.baselines[0] = ob(BASELINE, R, "r-valid-0-0");
+        let mut without = c.clone();
+        apply(&mut without, Witnessed::NotRead("--no-witness"));
+        let p = without.problems();
+        assert!(p[0].contains("were not allowed (refused; no witness read)"), "{p:?}");
+        apply(&mut c, Witnessed::Logs(vec![("r-valid-0-0".into(), false)]));
+        let p = c.problems();
+        assert!(
+            p.len() == 1
+                && p[0].starts_with("baseline over https: refused after the authorizer was invoked")
+                && p[0].contains("the function denied the valid token"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn the_metrics_count_above_the_allowed_probes_is_an_authorizer_deny() {
+        // Allowed: the baseline and four probes.
+        for (n, ok) in [(5, true), (3, true), (6, false)] {
+            let mut c = calibration(ANSWERS);
+            apply(&mut c, Witnessed::Metrics(n));
+            assert_eq!(c.problems().is_empty(), ok, "{n}: {:?}", c.problems());
+            assert_eq!(c.gate().is_some(), ok);
+            assert_eq!(note(&c.baselines[0]), "cloudwatch-metrics: counted with the others");
+            if !ok {
+                assert!(
+                    c.problems()[0].starts_with(
+                        "cloudwatch-metrics: 6 invocation(s) for 5 allowed probe(s): 1 refused probe(s) invoked the authorizer"
+                    ),
+                    "{:?}",
+                    c.problems()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_witness_that_did_not_settle_concludes_nothing() {
+        let mut c = calibration(ANSWERS);
+        apply(
+            &mut c,
+            Witnessed::Unsettled("cloudwatch-logs never settled (3 reads in a row failed)".into()),
+        );
+        assert_eq!(c.gate(), None);
+        let p = c.problems();
+        assert!(
+            p.len() == 1 && p[0].starts_with("inconclusive: the witness did not settle (cloudwatch-logs never settled")
+                && p[0].contains("--no-witness"),
+            "{p:?}"
+        );
+        assert!(c.witnessed.header().starts_with("the witness did not settle"));
+    }
+}
