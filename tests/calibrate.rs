@@ -27,6 +27,8 @@ use tokenstorm::wire::settings::{
 use crate::run::{bin, run, text, write_scenario};
 use crate::support::{emulator, keys};
 
+#[cfg(feature = "aws")]
+mod aws;
 mod remote;
 
 /// An emulator with the seed authorizer (allowing every valid request) and the gate `gate`.

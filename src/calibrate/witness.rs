@@ -29,9 +29,11 @@ impl Witnessed {
     /// The sentence the gate file's header carries.
     pub fn header(&self) -> String {
         match self {
-            Self::NotRead(why) => format!("no witness read ({why}): a refusal is taken as the gate's"),
+            Self::NotRead(why) => {
+                format!("no witness read ({why}): a refusal is taken as the gate's")
+            }
             Self::Logs(_) => format!(
-                "witness {}: a refused probe without a line (the authorizer not invoked) is the gate's",
+                "witness {} read: each probe below says whether it invoked the authorizer (a refused one did not)",
                 logs::SOURCE
             ),
             Self::Metrics(n) => format!(
@@ -63,9 +65,12 @@ pub fn denied_by_authorizer(o: &Observation) -> bool {
 /// [`Decision::AuthorizerDenied`] (its answers are no evidence about the gate).
 pub fn apply(c: &mut Calibration, w: Witnessed) {
     let seen = |o: &Observation| match &w {
+        // The witness helper reads an MQTT username's attempt id up to its LAST `?` (as AWS IoT reads the free
+        // text), so a probe with a `?` in its free text (`free_text_question_mark`) is named `<id>?<more>`;
+        // attempt ids hold no `?`.
         Witnessed::Logs(lines) => lines
             .iter()
-            .find(|(id, _)| *id == o.attempt)
+            .find(|(id, _)| id.split('?').next() == Some(o.attempt.as_str()))
             .map_or(Seen::NotInvoked, |&(_, allowed)| Seen::Invoked { allowed }),
         Witnessed::Metrics(_) => Seen::Counted,
         Witnessed::NotRead(_) | Witnessed::Unsettled(_) => Seen::NotRead,
@@ -87,7 +92,10 @@ pub fn apply(c: &mut Calibration, w: Witnessed) {
 /// Why the witness forbids a conclusion, beyond the settings' own problems: a witness that did not settle, a
 /// refused baseline that invoked the authorizer, or a count above the allowed probes.
 pub fn problems(c: &Calibration) -> Vec<String> {
-    let allowed = c.observations().filter(|o| o.answer == Answer::Allowed).count() as u64;
+    let allowed = c
+        .observations()
+        .filter(|o| o.answer == Answer::Allowed)
+        .count() as u64;
     match &c.witnessed {
         Witnessed::Unsettled(why) => vec![format!(
             "inconclusive: the witness did not settle ({why}), so a refusal cannot be told from an authorizer deny; \
@@ -240,19 +248,26 @@ mod tests {
     fn a_refused_probe_the_logs_witness_did_not_see_is_the_gates() {
         let mut c = calibration(ANSWERS);
         // Lines for every allowed probe; none for the refused ones.
-        let lines = ["r-valid-0-0", "r-0-0", "r-1-0", "r-4-0", "r-4-1"]
-            .map(|id| (id.to_string(), true))
-            .to_vec();
+        let lines = [
+            "r-valid-0-0",
+            "r-0-0",
+            "r-1-0",
+            "r-4-0?SDK=tokenstorm",
+            "r-4-1",
+        ]
+        .map(|id| (id.to_string(), true))
+        .to_vec();
         apply(&mut c, Witnessed::Logs(lines));
         assert!(c.problems().is_empty(), "{:?}", c.problems());
         assert!(c.gate().is_some());
+        assert_eq!(
+            c.settings[4].observations[0].seen,
+            Seen::Invoked { allowed: true }
+        );
         let refused = &c.settings[1].observations[1];
         assert_eq!(refused.seen, Seen::NotInvoked);
         assert_eq!(note(refused), "cloudwatch-logs: not invoked");
-        assert_eq!(
-            note(&c.baselines[0]),
-            "cloudwatch-logs: invoked, allowed"
-        );
+        assert_eq!(note(&c.baselines[0]), "cloudwatch-logs: invoked, allowed");
     }
 
     #[test]
@@ -287,12 +302,16 @@ mod tests {
         let mut without = c.clone();
         apply(&mut without, Witnessed::NotRead("--no-witness"));
         let p = without.problems();
-        assert!(p[0].contains("were not allowed (refused; no witness read)"), "{p:?}");
+        assert!(
+            p[0].contains("were not allowed (refused; no witness read)"),
+            "{p:?}"
+        );
         apply(&mut c, Witnessed::Logs(vec![("r-valid-0-0".into(), false)]));
         let p = c.problems();
         assert!(
             p.len() == 1
-                && p[0].starts_with("baseline over https: refused after the authorizer was invoked")
+                && p[0]
+                    .starts_with("baseline over https: refused after the authorizer was invoked")
                 && p[0].contains("the function denied the valid token"),
             "{p:?}"
         );
@@ -306,7 +325,10 @@ mod tests {
             apply(&mut c, Witnessed::Metrics(n));
             assert_eq!(c.problems().is_empty(), ok, "{n}: {:?}", c.problems());
             assert_eq!(c.gate().is_some(), ok);
-            assert_eq!(note(&c.baselines[0]), "cloudwatch-metrics: counted with the others");
+            assert_eq!(
+                note(&c.baselines[0]),
+                "cloudwatch-metrics: counted with the others"
+            );
             if !ok {
                 assert!(
                     c.problems()[0].starts_with(
@@ -329,10 +351,17 @@ mod tests {
         assert_eq!(c.gate(), None);
         let p = c.problems();
         assert!(
-            p.len() == 1 && p[0].starts_with("inconclusive: the witness did not settle (cloudwatch-logs never settled")
+            p.len() == 1
+                && p[0].starts_with(
+                    "inconclusive: the witness did not settle (cloudwatch-logs never settled"
+                )
                 && p[0].contains("--no-witness"),
             "{p:?}"
         );
-        assert!(c.witnessed.header().starts_with("the witness did not settle"));
+        assert!(
+            c.witnessed
+                .header()
+                .starts_with("the witness did not settle")
+        );
     }
 }

@@ -21,10 +21,9 @@ use crate::calibrate::probe::{Pair, Prober, probe_gap, shape};
 use crate::calibrate::table::Answer;
 use crate::calibrate::witness::Witnessed;
 use crate::calibrate::{self, Calibration, file};
-use crate::join::cloudwatch::{CloudWatchWitness, LoadSpan, unix_ms_now};
-use crate::shutdown::Shutdown;
 use crate::contract::Transport;
 use crate::error::Exit;
+use crate::join::cloudwatch::{CloudWatchWitness, LoadSpan, unix_ms_now};
 use crate::load::Connector;
 use crate::load::connect::{client_config, server_name};
 use crate::load::link::{LinkSpec, tls_connector};
@@ -33,6 +32,7 @@ use crate::safety::{self, Caps};
 use crate::scenario::file::TokenScheme;
 use crate::scenario::file::UsernameMode;
 use crate::scenario::{self, Plan, Target};
+use crate::shutdown::Shutdown;
 use crate::wire::mqtt::ALPN_MQTT;
 use crate::wire::username_style::UsernameStyle;
 
@@ -216,14 +216,19 @@ fn trust(plan: &Plan) -> anyhow::Result<Trust<'_>> {
 
 /// With `[target.aws]` (and no `--no-witness`), the CloudWatch clients, connected before any probe (exit 2 if
 /// they cannot be).
-async fn connect_witness(plan: &Plan, no_witness: bool) -> anyhow::Result<Option<CloudWatchWitness>> {
+async fn connect_witness(
+    plan: &Plan,
+    no_witness: bool,
+) -> anyhow::Result<Option<CloudWatchWitness>> {
     match plan.target.aws().filter(|_| !no_witness) {
-        Some(a) => Ok(Some(CloudWatchWitness::connect(a).await.with_context(|| {
-            format!(
-                "{}: [target.aws]: cannot read the account's CloudWatch (or pass --no-witness)",
-                plan.source.display()
-            )
-        })?)),
+        Some(a) => Ok(Some(CloudWatchWitness::connect(a).await.with_context(
+            || {
+                format!(
+                    "{}: [target.aws]: cannot read the account's CloudWatch (or pass --no-witness)",
+                    plan.source.display()
+                )
+            },
+        )?)),
         None => Ok(None),
     }
 }
