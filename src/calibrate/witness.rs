@@ -33,7 +33,7 @@ impl Witnessed {
                 format!("no witness read ({why}): a refusal is taken as the gate's")
             }
             Self::Logs(_) => format!(
-                "witness {} read: each probe below says whether it invoked the authorizer (a refused one did not)",
+                "witness {} read: each probe below says whether it invoked the authorizer (a refused one that did is the function's deny)",
                 logs::SOURCE
             ),
             Self::Metrics(n) => format!(
