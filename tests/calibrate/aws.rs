@@ -13,9 +13,9 @@ use crate::run::{bin, text, write_scenario};
 use crate::support::moto::{self, Moto};
 use crate::support::{emulator, keys};
 
-/// An emulator whose function behaves as `behaviour`, under `gate`, publishing to `moto`.
+/// An emulator whose function behaves as `behaviour`, under `gate`, publishing to `moto` (to nothing: `None`).
 async fn publishing_emulator(
-    moto: &Moto,
+    moto: Option<&Moto>,
     behaviour: FunctionBehaviour,
     gate: GateSettings,
 ) -> emulator::Handle {
@@ -26,12 +26,17 @@ async fn publishing_emulator(
     config.gate = gate;
     config.bind_admin = None;
     config.region = moto::REGION.into();
-    config.cloudwatch_url = Some(moto.url());
+    config.cloudwatch_url = moto.map(Moto::url);
     emulator::start(config).await
 }
 
 /// The emulator as an external target (HTTPS and MQTT/TLS), its function's CloudWatch read by `witness`.
 fn scenario(dir: &Path, emu: &emulator::Handle, moto: &Moto, witness: &str) -> PathBuf {
+    scenario_at(dir, emu, &moto.url(), witness)
+}
+
+/// [`scenario`] with CloudWatch at `endpoint_url`.
+fn scenario_at(dir: &Path, emu: &emulator::Handle, endpoint_url: &str, witness: &str) -> PathBuf {
     let (private, _) = keys::write_pems(keys::signing_key(), dir, "signer");
     let body = format!(
         "[keys]\nprivate_key_files = [{private:?}]\n\
@@ -43,7 +48,7 @@ fn scenario(dir: &Path, emu: &emulator::Handle, moto: &Moto, witness: &str) -> P
         emu.ca_cert_path(),
         moto::REGION,
         keys::SEED_AUTHORIZER,
-        moto.url(),
+        endpoint_url,
     );
     write_scenario(dir, &format!("{witness}.toml"), &body)
 }
@@ -65,7 +70,7 @@ async fn calibrate(scenario: &Path, args: &[&str]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calibrate_reads_the_logs_witness_and_decides_every_setting() {
     let moto = Moto::start();
-    let emu = publishing_emulator(&moto, FunctionBehaviour::default_allow(), ODD).await;
+    let emu = publishing_emulator(Some(&moto), FunctionBehaviour::default_allow(), ODD).await;
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), &emu, &moto, "both");
     let out = dir.path().join("gate.toml");
@@ -128,7 +133,12 @@ async fn calibrate_reads_the_logs_witness_and_decides_every_setting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_that_denies_is_named_an_authorizer_deny() {
     let moto = Moto::start();
-    let emu = publishing_emulator(&moto, FunctionBehaviour::Deny, GateSettings::default()).await;
+    let emu = publishing_emulator(
+        Some(&moto),
+        FunctionBehaviour::Deny,
+        GateSettings::default(),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let logs = scenario(dir.path(), &emu, &moto, "logs");
     let metrics = scenario(dir.path(), &emu, &moto, "metrics");
@@ -166,4 +176,44 @@ async fn a_function_that_denies_is_named_an_authorizer_deny() {
         "{stderr}"
     );
     assert!(!stderr.contains("reading CloudWatch"), "{stderr}");
+}
+
+/// CloudWatch that cannot be read (a closed port): the witness gives up after 3 failed reads and calibrate is
+/// inconclusive, exit 1, no file, whatever the answers were; `--no-witness` classifies the same answers and says
+/// in the file that no witness was read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_witness_is_inconclusive_unless_no_witness_is_given() {
+    let emu = publishing_emulator(None, FunctionBehaviour::default_allow(), ODD).await;
+    // Bound but not listening: connections are refused, and no other test can take the port meanwhile.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = format!("http://{}", reserved.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario_at(dir.path(), &emu, &closed, "logs");
+    let out = dir.path().join("gate.toml");
+    let c = calibrate(&s, &["--out", out.to_str().unwrap()]).await;
+    let stderr = text(&c.stderr);
+    assert_eq!(c.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("inconclusive: the witness did not settle (cloudwatch-logs never settled (3 reads in a row failed")
+            && stderr.contains("--no-witness"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    let c = calibrate(&s, &["--out", out.to_str().unwrap(), "--no-witness"]).await;
+    emu.stop().await;
+    assert_eq!(c.status.code(), Some(0), "{}", text(&c.stderr));
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        gate_file::parse(&written, "gate.toml")
+            .unwrap()
+            .over(GateSettings::default()),
+        ODD
+    );
+    assert!(
+        written.contains("no witness read (--no-witness): a refusal is taken as the gate's")
+            && written.contains("→ refused (HTTP 403; no witness read)"),
+        "{written}"
+    );
 }
