@@ -42,11 +42,12 @@ pub fn parse(id: &str) -> Option<AttemptId<'_>> {
     })
 }
 
-/// The attempt id an MQTT CONNECT username carries: its free text (everything before the LAST `?`, as AWS IoT
-/// reads it, spec §1; all of it when there is no `?`) after [`USERNAME_PREFIX`]. `None` when the free text does
+/// The attempt id an MQTT CONNECT username carries: what follows [`USERNAME_PREFIX`] up to the FIRST `?` (all of
+/// it when there is none). An attempt id never holds a `?`, so this is right under either `gate.username_query`
+/// (with `last_question_mark` the free text itself may hold a `?`, as the emulator's ledger also reads it). `None` when the free text does
 /// not start with the prefix or nothing follows it.
 pub fn from_username(username: &str) -> Option<&str> {
-    let free_text = username.rfind('?').map_or(username, |i| &username[..i]);
+    let free_text = username.find('?').map_or(username, |i| &username[..i]);
     free_text
         .strip_prefix(USERNAME_PREFIX)
         .filter(|id| !id.is_empty())
@@ -103,7 +104,7 @@ mod tests {
     fn username_free_text_up_to_the_last_question_mark() {
         assert_eq!(from_username("ts-r-valid-1-2?k=v"), Some("r-valid-1-2"));
         assert_eq!(from_username("ts-r-valid-1-2"), Some("r-valid-1-2"));
-        assert_eq!(from_username("ts-a?b?c=d"), Some("a?b"));
+        assert_eq!(from_username("ts-a?b?c=d"), Some("a"));
         for none in [
             "",
             "?k=v",

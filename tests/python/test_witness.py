@@ -139,13 +139,13 @@ def test_the_header_name_is_case_insensitive_and_wins_over_the_username(capsys):
         "h1-valid-0-0", "h1-valid-0-0", "h1-valid-0-0", "h1-valid-0-1"]
 
 
-def test_username_free_text_runs_to_the_last_question_mark(capsys):
+def test_the_attempt_id_runs_to_the_first_question_mark(capsys):
     w = load_helper()
     handler = w.witness(lambda event, ctx: None)
     handler(mqtt_event("ts-a?b?k=v"), context())
     handler(mqtt_event("ts-r1-valid-0-0"), context())
     out = lines(capsys.readouterr().out)
-    assert [l["attempt"] for l in out] == ["a?b", "r1-valid-0-0"]
+    assert [l["attempt"] for l in out] == ["a", "r1-valid-0-0"]
     assert out[0]["authenticated"] is None  # the handler returned no response
 
 

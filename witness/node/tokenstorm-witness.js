@@ -14,7 +14,7 @@
 //    "request_id":"...","unix_ms":1796288400123}
 //
 // - attempt: the `x-tokenstorm-attempt` header (any case; HTTPS publish and the MQTT-over-WebSocket upgrade), else
-//   the MQTT username's free text `ts-<attempt id>` (everything before the last `?`), else null. run is the
+//   the MQTT username's free text `ts-<attempt id>` (up to the first `?`), else null. run is the
 //   attempt id's first `-` separated field.
 // - token_sha256: the first 16 hex characters of the SHA-256 of the token. The token itself is never written: the
 //   log is readable by more people than the signing key, and a token is a credential.
@@ -52,7 +52,7 @@ function attemptOf(event) {
   }
   const username = isObject(data.mqtt) ? data.mqtt.username : undefined;
   if (typeof username === 'string') {
-    const cut = username.lastIndexOf('?');
+    const cut = username.indexOf('?');
     const freeText = cut < 0 ? username : username.slice(0, cut);
     if (freeText.startsWith(USERNAME_PREFIX) && freeText.length > USERNAME_PREFIX.length) {
       return freeText.slice(USERNAME_PREFIX.length);

@@ -16,7 +16,7 @@ The line (format version 1, one per invocation, also when the handler raises):
      "request_id":"...","unix_ms":1796288400123}
 
 - ``attempt``: the ``x-tokenstorm-attempt`` header (any case; HTTPS publish and the MQTT-over-WebSocket upgrade),
-  else the MQTT username's free text ``ts-<attempt id>`` (everything before the last ``?``), else null.
+  else the MQTT username's free text ``ts-<attempt id>`` (up to the first ``?``), else null.
   ``run`` is the attempt id's first ``-`` separated field.
 - ``token_sha256``: the first 16 hex characters of the SHA-256 of the token. The token itself is never written:
   the log is readable by more people than the signing key, and a token is a credential.
@@ -60,7 +60,7 @@ def _attempt(event):
     mqtt = data.get("mqtt")
     username = mqtt.get("username") if isinstance(mqtt, dict) else None
     if isinstance(username, str):
-        cut = username.rfind("?")
+        cut = username.find("?")
         free_text = username if cut < 0 else username[:cut]
         if free_text.startswith(USERNAME_PREFIX) and len(free_text) > len(USERNAME_PREFIX):
             return free_text[len(USERNAME_PREFIX):]
