@@ -14,6 +14,7 @@ pub mod mix;
 pub mod oracle;
 pub mod planner;
 pub mod pool;
+pub mod template;
 #[cfg(test)]
 pub(crate) mod test_keys;
 
