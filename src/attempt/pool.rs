@@ -10,6 +10,9 @@
 //! - `replayed.reused_nonce`: the device resends its own last allowed token (`exhausted` before it has one).
 //! - `replayed.expired`: a token signed at setup with an issue time older than the function's maximum age.
 //!
+//! The tokens are rendered through a [`TokenTemplate`]: the `v1` format is one fixed template
+//! ([`replay_resistant_template`]); `devices.token = "template"` brings the user's own. Both share this pool.
+//!
 //! Which tokens were answered is the only state shared between lanes and MQTT devices (one pool across
 //! transports, see [`super::planner`]): one atomic counter per device.
 
@@ -20,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Credential;
 use super::catalogue::par_map;
+use super::template::{Placeholder, TokenTemplate, Values};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
 /// The token format version.
@@ -35,16 +39,26 @@ pub fn token(device: &str, issued_unix_s: u64, nonce: &str) -> String {
     format!("{VERSION}.{device}.{issued_unix_s}.{nonce}")
 }
 
+/// The `v1` format as a template (renders exactly as [`token`] with a 16-hex-digit nonce).
+pub fn replay_resistant_template() -> TokenTemplate {
+    TokenTemplate::parse(&format!("{VERSION}.device{{device}}.{{unix_s}}.{{nonce}}"))
+        .expect("the v1 template parses")
+}
+
 /// What to sign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSpec {
     pub devices: u32,
     /// Valid tokens per device.
     pub per_device: u32,
-    /// Issue time of the valid tokens (setup time).
-    pub issued_unix_s: u64,
-    /// Issue time of the expired tokens (older than the function's maximum age).
-    pub expired_unix_s: u64,
+    /// Issue time of the valid tokens (setup time), ms.
+    pub issued_unix_ms: u64,
+    /// Issue time of the expired tokens (older than the function's maximum age), ms.
+    pub expired_unix_ms: u64,
+    /// How tokens are written.
+    pub template: TokenTemplate,
+    /// `{client_id}` of device d: this prefix + its 6-digit id (`[mqtt] client_id_prefix`).
+    pub client_id_prefix: String,
     /// Nonces come from (seed, device): the same seed gives the same nonces.
     pub seed: u64,
 }
@@ -60,9 +74,30 @@ pub struct TokenPool {
     answered: Vec<AtomicU32>,
 }
 
-fn nonce(rng: &mut ChaCha8Rng) -> String {
-    let n: u64 = rng.random();
-    format!("{n:016x}")
+/// Device d's token number `seq` issued at `issued_unix_ms`. The nonce is drawn for every token (so the `v1`
+/// tokens stay as they were), the uuid's bits only when the template shows one.
+fn render(
+    spec: &PoolSpec,
+    d: u32,
+    client_id: &str,
+    rng: &mut ChaCha8Rng,
+    issued_unix_ms: u64,
+    seq: u32,
+) -> String {
+    let nonce: u64 = rng.random();
+    let uuid: u128 = if spec.template.uses(Placeholder::Uuid) {
+        rng.random()
+    } else {
+        0
+    };
+    spec.template.render(&Values {
+        device: d,
+        client_id,
+        issued_unix_ms,
+        nonce,
+        uuid,
+        seq,
+    })
 }
 
 fn signed(key: &PrivateKey, token: String) -> Credential {
@@ -81,14 +116,29 @@ impl TokenPool {
         let per_device = spec.per_device as usize;
         let signed_per_device = par_map(&devices, |&d| {
             let key = keys[d as usize % keys.len().max(1)];
-            let name = device_name(d);
+            let client_id = format!("{}{d:06}", spec.client_id_prefix);
             let mut rng = ChaCha8Rng::seed_from_u64(
                 spec.seed ^ u64::from(d).wrapping_mul(0xA24B_AED4_963E_E407) ^ 0x706f_6f6c,
             );
-            let valid: Vec<Credential> = (0..per_device)
-                .map(|_| signed(key, token(&name, spec.issued_unix_s, &nonce(&mut rng))))
+            let valid: Vec<Credential> = (0..spec.per_device)
+                .map(|k| {
+                    signed(
+                        key,
+                        render(&spec, d, &client_id, &mut rng, spec.issued_unix_ms, k),
+                    )
+                })
                 .collect();
-            let expired = signed(key, token(&name, spec.expired_unix_s, &nonce(&mut rng)));
+            let expired = signed(
+                key,
+                render(
+                    &spec,
+                    d,
+                    &client_id,
+                    &mut rng,
+                    spec.expired_unix_ms,
+                    spec.per_device,
+                ),
+            );
             (valid, expired)
         });
         let mut valid = Vec::with_capacity(per_device * devices.len());
@@ -158,8 +208,10 @@ mod tests {
         let spec = PoolSpec {
             devices: 3,
             per_device: 4,
-            issued_unix_s: 1_800_000_000,
-            expired_unix_s: 1_800_000_000 - 3600,
+            issued_unix_ms: 1_800_000_000_000,
+            expired_unix_ms: (1_800_000_000 - 3600) * 1000,
+            template: replay_resistant_template(),
+            client_id_prefix: "tokenstorm-".into(),
             seed: 9,
         };
         TokenPool::build(spec, &[test_keys::signing()])
@@ -229,5 +281,39 @@ mod tests {
         assert_eq!(own, p.valid(0, 1).unwrap());
         assert_eq!(p.capture_from(0), Some(own));
         assert_ne!(p.captured(0), p.valid(0, 2));
+    }
+
+    #[test]
+    fn a_template_pool_renders_every_placeholder_and_signs() {
+        let spec = PoolSpec {
+            devices: 2,
+            per_device: 3,
+            issued_unix_ms: 1_800_000_000_123,
+            expired_unix_ms: 1_799_990_000_000,
+            template: TokenTemplate::parse("{client_id}|{device}|{unix_ms}|{seq}|{uuid}").unwrap(),
+            client_id_prefix: "cid-".into(),
+            seed: 9,
+        };
+        let p = TokenPool::build(spec, &[test_keys::signing()]);
+        let public = test_keys::signing().public_key();
+        let c = p.valid(1, 2).unwrap();
+        let f: Vec<&str> = c.token.split('|').collect();
+        assert_eq!(&f[..4], ["cid-000001", "000001", "1800000000123", "2"]);
+        assert_eq!(f[4].len(), 36);
+        assert!(
+            verify_token(
+                [&public],
+                c.token.as_bytes(),
+                c.signature.as_deref().unwrap()
+            )
+            .is_ok()
+        );
+        assert_ne!(p.valid(1, 1).unwrap().token, c.token);
+        let e = p.expired(1).unwrap();
+        assert!(
+            e.token.starts_with("cid-000001|000001|1799990000000|3|"),
+            "{}",
+            e.token
+        );
     }
 }

@@ -199,6 +199,11 @@ impl TokenTemplate {
             .sum()
     }
 
+    /// Whether the template shows `p`.
+    pub fn uses(&self, p: Placeholder) -> bool {
+        self.parts.contains(&Part::Field(p))
+    }
+
     /// Whether a device's tokens differ from one another (else every token of a device is the same).
     pub fn varies_per_attempt(&self) -> bool {
         self.parts

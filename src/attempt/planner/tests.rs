@@ -47,8 +47,10 @@ fn pool(per_device: u32) -> Arc<TokenPool> {
     let spec = PoolSpec {
         devices: 4,
         per_device,
-        issued_unix_s: 1_800_000_000,
-        expired_unix_s: 1_800_000_000 - 3600,
+        issued_unix_ms: 1_800_000_000_000,
+        expired_unix_ms: (1_800_000_000 - 3600) * 1000,
+        template: crate::attempt::pool::replay_resistant_template(),
+        client_id_prefix: "tokenstorm-".into(),
         seed: 11,
     };
     Arc::new(TokenPool::build(spec, &[test_keys::signing()]))

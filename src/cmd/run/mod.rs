@@ -187,14 +187,16 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
     if plan.tokens != TokenScheme::ReplayResistant {
         return None;
     }
-    let now = unix_now();
+    let now_ms = unix_now() * 1000;
     let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
     Some(Arc::new(TokenPool::build(
         PoolSpec {
             devices: plan.devices,
             per_device: plan.token_pool,
-            issued_unix_s: now,
-            expired_unix_s: now.saturating_sub(plan.token_max_age_s + 60),
+            issued_unix_ms: now_ms,
+            expired_unix_ms: now_ms.saturating_sub((plan.token_max_age_s + 60) * 1000),
+            template: token_pool::replay_resistant_template(),
+            client_id_prefix: plan.mqtt.client_id_prefix.clone(),
             seed: plan.seed,
         },
         &keys,
