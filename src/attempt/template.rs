@@ -75,23 +75,21 @@ pub struct TokenTemplate {
     parts: Vec<Part>,
 }
 
-/// Why a template was refused; its message names [`FIELD`] and the offending part.
+/// Why a template was refused; its message names the offending part (the caller names [`FIELD`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("{FIELD}: empty template (devices.token = \"template\" needs one)")]
+    #[error("empty template (devices.token = \"template\" needs one)")]
     Empty,
     #[error(
-        "{FIELD}: unknown placeholder {{{0}}} (known: {{device}}, {{client_id}}, {{unix_s}}, {{unix_ms}}, {{nonce}}, {{uuid}}, {{seq}}; write {{{{ and }}}} for literal braces)"
+        "unknown placeholder {{{0}}} (known: {{device}}, {{client_id}}, {{unix_s}}, {{unix_ms}}, {{nonce}}, {{uuid}}, {{seq}}; write {{{{ and }}}} for literal braces)"
     )]
     Unknown(String),
-    #[error(
-        "{FIELD}: unbalanced '{{' at char {0} (no closing '}}'; write {{{{ for a literal brace)"
-    )]
+    #[error("unbalanced '{{' at char {0} (no closing '}}'; write {{{{ for a literal brace)")]
     Unclosed(usize),
-    #[error("{FIELD}: unbalanced '}}' at char {0} (write }}}} for a literal brace)")]
+    #[error("unbalanced '}}' at char {0} (write }}}} for a literal brace)")]
     StrayClose(usize),
     #[error(
-        "{FIELD}: a rendered token can be {0} chars, over the custom-auth token limit of {MAX_TOKEN_CHARS}"
+        "a rendered token can be {0} chars, over the custom-auth token limit of {MAX_TOKEN_CHARS}"
     )]
     TooLong(usize),
 }

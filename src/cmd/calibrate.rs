@@ -29,7 +29,6 @@ use crate::load::connect::{client_config, server_name};
 use crate::load::link::{LinkSpec, tls_connector};
 use crate::load::username::UsernameShape;
 use crate::safety::{self, Caps};
-use crate::scenario::file::TokenScheme;
 use crate::scenario::file::UsernameMode;
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
@@ -67,9 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let s = scenario::load(&args.scenario)?;
     let plan = Plan::resolve(s, &args.scenario)?;
     let file_name = args.scenario.display().to_string();
-    if plan.tokens == TokenScheme::ReplayResistant {
+    if plan.tokens.pooled() {
         anyhow::bail!(
-            "{file_name}: devices.token: calibrate sends one token several times; use \"static\" or \"per_device\" (a replay-resistant function would refuse the reuse)"
+            "{file_name}: devices.token: calibrate sends one token several times; use \"static\" or \"per_device\" (a replay-resistant function would refuse the reuse; \"replay_resistant\" and \"template\" tokens are single-use)"
         );
     }
     let key = plan

@@ -119,6 +119,15 @@ fn scenario_info(plan: &Plan) -> ScenarioInfo {
             plan.token_of(0),
             plan.token_pool
         )],
+        // The template as written (placeholders, never a rendered token).
+        TokenScheme::Template => vec![format!(
+            "{}, {} per device",
+            plan.token_template
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            plan.token_pool
+        )],
         TokenScheme::Static => vec![redact::shorten(&plan.static_token)],
         TokenScheme::PerDevice => {
             let mut t = vec![redact::shorten(&plan.token_of(0))];

@@ -84,6 +84,15 @@ pub enum TokenScheme {
     /// `v1.device<d, 6 digits>.<issue time>.<nonce>` (scenarios/lambdas/README.md): a fresh pre-signed token per
     /// valid attempt (HTTPS publish or MQTT CONNECT), for the replay-resistant function.
     ReplayResistant,
+    /// `token_template` rendered per valid attempt (`crate::attempt::template`), from the same pre-signed pool.
+    Template,
+}
+
+impl TokenScheme {
+    /// Whether valid attempts take a fresh token from the pre-signed pool (`crate::attempt::pool`).
+    pub fn pooled(self) -> bool {
+        matches!(self, Self::ReplayResistant | Self::Template)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +102,8 @@ pub struct DevicesSection {
     pub token: TokenScheme,
     pub static_token: String,
     pub token_prefix: String,
+    /// `token = "template"`: the token format, e.g. `dev-{device}.{unix_s}.{nonce}` (`crate::attempt::template`).
+    pub token_template: String,
     /// Replay-resistant tokens signed per device at setup; 0: sized from the plan (bounded).
     pub token_pool: u32,
     /// The function's maximum token age, s (its TOKENSTORM_MAX_TOKEN_AGE_S): expired tokens are older.
@@ -260,6 +271,7 @@ impl Default for DevicesSection {
             token: TokenScheme::Static,
             static_token: "MyStringThatNeedsToBeSigned".into(),
             token_prefix: "tokenstorm-device-".into(),
+            token_template: String::new(),
             token_pool: 0,
             token_max_age_s: 300,
         }

@@ -52,10 +52,10 @@ pub(super) fn resolve_mix(
             "mix.replayed > 0 needs at least one variant weight > 0".into(),
         ));
     }
-    if replayed > 0.0 && rv.expired > 0.0 && s.devices.token != TokenScheme::ReplayResistant {
+    if replayed > 0.0 && rv.expired > 0.0 && !has_issue_time(s) {
         return Err(err(
             "mix.replayed_variants.expired",
-            "expired tokens need an issue time: set devices.token = \"replay_resistant\"".into(),
+            "expired tokens need an issue time: set devices.token = \"replay_resistant\", or \"template\" with {unix_s} or {unix_ms} in devices.token_template".into(),
         ));
     }
     let mut w = [0.0; Class::COUNT];
@@ -77,4 +77,15 @@ pub(super) fn resolve_mix(
         ),
         MixError::Negative => err("mix", e.to_string()),
     })
+}
+
+/// Whether the scheme's tokens carry an issue time (so an expired one differs from a valid one).
+fn has_issue_time(s: &Scenario) -> bool {
+    use crate::attempt::template::{Placeholder, TokenTemplate};
+    match s.devices.token {
+        TokenScheme::ReplayResistant => true,
+        TokenScheme::Template => TokenTemplate::parse(&s.devices.token_template)
+            .is_ok_and(|t| t.uses(Placeholder::UnixS) || t.uses(Placeholder::UnixMs)),
+        TokenScheme::Static | TokenScheme::PerDevice => false,
+    }
 }

@@ -11,6 +11,7 @@ use super::file::{
 };
 use super::groups::{Groups, MqttPlan};
 use crate::attempt::Mix;
+use crate::attempt::template::TokenTemplate;
 use crate::contract::Class;
 use crate::contract::authorizer::{AuthorizerStatus, FunctionSpec};
 use crate::token::{PrivateKey, PublicKey};
@@ -131,6 +132,8 @@ pub struct Plan {
     pub tokens: TokenScheme,
     pub static_token: String,
     pub token_prefix: String,
+    /// `devices.token = "template"`: the parsed `devices.token_template`.
+    pub token_template: Option<crate::attempt::template::TokenTemplate>,
     /// Replay-resistant tokens: pool size per device (the file's value, or sized from the plan).
     pub token_pool: u32,
     /// Replay-resistant tokens: the function's maximum age, s.
@@ -166,6 +169,7 @@ impl Plan {
             TokenScheme::Static => self.static_token.clone(),
             TokenScheme::PerDevice => format!("{}{device:06}", self.token_prefix),
             TokenScheme::ReplayResistant => crate::attempt::pool::device_name(device),
+            TokenScheme::Template => format!("{device:06}"),
         }
     }
 
@@ -177,7 +181,7 @@ impl Plan {
         let mut s = s;
         let ramps = super::stages::resolve(&mut s, &err)?;
         let model = resolve_model(&s, &err)?;
-        check_tokens(&s, &err)?;
+        let token_template = check_tokens(&s, &err)?;
         let function = resolve_authorizer(&s, file, &f, &err)?;
         check_http(&s.http, &err)?;
         let mix = super::mix::resolve_mix(&s, &err)?;
@@ -211,6 +215,7 @@ impl Plan {
             tokens: s.devices.token,
             static_token: s.devices.static_token.clone(),
             token_prefix: s.devices.token_prefix.clone(),
+            token_template,
             token_pool: super::tokens::pool_size(&s, &model, &mix, &groups),
             token_max_age_s: s.devices.token_max_age_s,
             keys,
@@ -321,11 +326,12 @@ fn resolve_model(
     })
 }
 
-/// Checks that the static token or the per-device prefix can go in a header.
+/// Checks that the static token, the per-device prefix or the template's text can go in a header; parses the
+/// template (no rendered token may exceed the custom-auth token limit).
 fn check_tokens(
     s: &Scenario,
     err: &impl Fn(&str, String) -> ScenarioError,
-) -> Result<(), ScenarioError> {
+) -> Result<Option<TokenTemplate>, ScenarioError> {
     match s.devices.token {
         TokenScheme::Static => {
             header_safe(&s.devices.static_token).map_err(|p| err("devices.static_token", p))?
@@ -336,8 +342,17 @@ fn check_tokens(
             }
         }
         TokenScheme::ReplayResistant => {}
+        TokenScheme::Template => {
+            let field = crate::attempt::template::FIELD;
+            let d = &s.devices;
+            let client_id_chars = s.mqtt.client_id_prefix.len() + d.count.to_string().len().max(6);
+            let t = TokenTemplate::parse_checked(&d.token_template, d.count, client_id_chars)
+                .map_err(|e| err(field, format!("{e} (got {:?})", d.token_template)))?;
+            header_safe(&d.token_template).map_err(|p| err(field, p))?;
+            return Ok(Some(t));
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Checks the authorizer's names and resolves its function (`f` names the file in the function's errors).

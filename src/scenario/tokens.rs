@@ -11,13 +11,13 @@ use crate::contract::Transport;
 use crate::contract::authorizer::FunctionBehaviour;
 use crate::contract::limits::CONNECT_GAP_PER_CLIENT_ID as PER_CLIENT_GAP;
 
-/// Checks `devices.token_max_age_s` and `devices.token_pool` of a replay-resistant scenario.
+/// Checks `devices.token_max_age_s` and `devices.token_pool` of a pooled (replay-resistant or template) scenario.
 pub(super) fn validate(
     s: &Scenario,
     err: &impl Fn(&str, String) -> ScenarioError,
 ) -> Result<(), ScenarioError> {
     let r = &s.run;
-    if s.devices.token == TokenScheme::ReplayResistant {
+    if s.devices.token.pooled() {
         let age = s.devices.token_max_age_s;
         if age == 0 || age > 86_400 || (r.duration_s + 1.0) >= age as f64 {
             return Err(err(
@@ -71,7 +71,7 @@ pub const MAX_AUTO_POOL_TOKENS: u64 = 50_000;
 /// per ms per slot)) spread over the HTTPS devices; an MQTT device's are its CONNECTs: at most one per second per
 /// client id, and its share of `mqtt.connects_per_s`.
 pub(super) fn pool_size(s: &Scenario, model: &Model, mix: &Mix, groups: &Groups) -> u32 {
-    if s.devices.token != TokenScheme::ReplayResistant {
+    if !s.devices.token.pooled() {
         return 0;
     }
     if s.devices.token_pool > 0 {

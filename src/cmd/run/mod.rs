@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 
 use crate::attempt::pool as token_pool;
+use crate::attempt::template::Values;
 use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::contract::Transport;
 use crate::emulator::RunningEmulator;
@@ -170,6 +171,28 @@ fn catalogue(plan: &Plan) -> Catalogue {
                 .collect();
             (specs, (0..plan.devices).collect())
         }
+        // As above, from the device's template token with a nonce, uuid and seq no pool token has.
+        TokenScheme::Template => {
+            let template = plan
+                .token_template
+                .as_ref()
+                .expect("resolved with the scheme");
+            let now_ms = unix_now() * 1000;
+            let specs = (0..plan.devices)
+                .map(|d| SetSpec {
+                    token: template.render(&Values {
+                        device: d,
+                        client_id: &plan.mqtt.client_id(d),
+                        issued_unix_ms: now_ms,
+                        nonce: 0xf0f0_f0f0_f0f0_f0f0,
+                        uuid: 0,
+                        seq: u32::MAX,
+                    }),
+                    key_index: d as usize % nkeys,
+                })
+                .collect();
+            (specs, (0..plan.devices).collect())
+        }
     };
     let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
     Catalogue::build(&specs, device_set, &keys, &plan.attacker, plan.seed)
@@ -181,10 +204,10 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Replay-resistant tokens, all signed here (none on the request path): `plan.token_pool` valid tokens per
+/// Pooled tokens (replay-resistant or template), all signed here (none on the request path): `plan.token_pool` valid tokens per
 /// device issued now, and one expired token per device issued `token_max_age_s + 60` s ago.
 fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
-    if plan.tokens != TokenScheme::ReplayResistant {
+    if !plan.tokens.pooled() {
         return None;
     }
     let now_ms = unix_now() * 1000;
@@ -195,7 +218,10 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
             per_device: plan.token_pool,
             issued_unix_ms: now_ms,
             expired_unix_ms: now_ms.saturating_sub((plan.token_max_age_s + 60) * 1000),
-            template: token_pool::replay_resistant_template(),
+            template: plan
+                .token_template
+                .clone()
+                .unwrap_or_else(token_pool::replay_resistant_template),
             client_id_prefix: plan.mqtt.client_id_prefix.clone(),
             seed: plan.seed,
         },
