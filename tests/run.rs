@@ -14,6 +14,7 @@ pub(crate) mod safety;
 mod scenarios;
 mod stages;
 mod stop;
+mod template;
 mod unjudged;
 mod username_style;
 
