@@ -103,6 +103,8 @@ pub struct DevicesSection {
     pub static_token: String,
     pub token_prefix: String,
     /// `token = "template"`: the token format, e.g. `dev-{device}.{unix_s}.{nonce}` (`crate::attempt::template`).
+    /// Left out of the resolved scenario when empty (the other schemes), so their reports are unchanged.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub token_template: String,
     /// Replay-resistant tokens signed per device at setup; 0: sized from the plan (bounded).
     pub token_pool: u32,
