@@ -45,6 +45,25 @@ pub fn replay_resistant_template() -> TokenTemplate {
         .expect("the v1 template parses")
 }
 
+/// Device d's well-formed template token that no valid attempt sends (a nonce, uuid and seq no pool token
+/// draws): what forged variants start from. A template without per-attempt placeholders renders the device's
+/// one token, which its forgeries then mutate.
+pub fn forgery_base(
+    template: &TokenTemplate,
+    device: u32,
+    client_id: &str,
+    issued_unix_ms: u64,
+) -> String {
+    template.render(&Values {
+        device,
+        client_id,
+        issued_unix_ms,
+        nonce: 0xf0f0_f0f0_f0f0_f0f0,
+        uuid: 0,
+        seq: u32::MAX,
+    })
+}
+
 /// What to sign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSpec {
@@ -315,5 +334,23 @@ mod tests {
             "{}",
             e.token
         );
+    }
+
+    #[test]
+    fn a_fixed_template_gives_every_token_of_a_device_the_same_string() {
+        let spec = PoolSpec {
+            devices: 2,
+            per_device: 3,
+            issued_unix_ms: 1_800_000_000_000,
+            expired_unix_ms: 1_799_000_000_000,
+            template: TokenTemplate::parse("dev-{device}").unwrap(),
+            client_id_prefix: String::new(),
+            seed: 9,
+        };
+        let p = TokenPool::build(spec, &[test_keys::signing()]);
+        for k in 0..3 {
+            assert_eq!(p.valid(1, k).unwrap().token, "dev-000001");
+        }
+        assert_eq!(p.expired(1).unwrap().token, "dev-000001");
     }
 }

@@ -17,7 +17,6 @@ use anyhow::Context as _;
 use bytes::Bytes;
 
 use crate::attempt::pool as token_pool;
-use crate::attempt::template::Values;
 use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::contract::Transport;
 use crate::emulator::RunningEmulator;
@@ -175,19 +174,12 @@ fn catalogue(plan: &Plan) -> Catalogue {
         TokenScheme::Template => {
             let template = plan
                 .token_template
-                .as_ref()
-                .expect("resolved with the scheme");
+                .clone()
+                .unwrap_or_else(token_pool::replay_resistant_template);
             let now_ms = unix_now() * 1000;
             let specs = (0..plan.devices)
                 .map(|d| SetSpec {
-                    token: template.render(&Values {
-                        device: d,
-                        client_id: &plan.mqtt.client_id(d),
-                        issued_unix_ms: now_ms,
-                        nonce: 0xf0f0_f0f0_f0f0_f0f0,
-                        uuid: 0,
-                        seq: u32::MAX,
-                    }),
+                    token: token_pool::forgery_base(&template, d, &plan.mqtt.client_id(d), now_ms),
                     key_index: d as usize % nkeys,
                 })
                 .collect();
