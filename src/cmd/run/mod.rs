@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             plan.devices,
             plan.keys.len(),
             pool.as_ref()
-                .map(|p| format!(", {} replay-resistant tokens per device", p.per_device()))
+                .map(|p| format!(", {} pre-signed pool tokens per device", p.per_device()))
                 .unwrap_or_default()
         );
     }
