@@ -65,9 +65,9 @@ pub fn denied_by_authorizer(o: &Observation) -> bool {
 /// [`Decision::AuthorizerDenied`] (its answers are no evidence about the gate).
 pub fn apply(c: &mut Calibration, w: Witnessed) {
     let seen = |o: &Observation| match &w {
-        // The witness helper reads an MQTT username's attempt id up to its LAST `?` (as AWS IoT reads the free
-        // text), so a probe with a `?` in its free text (`free_text_question_mark`) is named `<id>?<more>`;
-        // attempt ids hold no `?`.
+        // Attempt ids hold no `?`. Witness helpers before this version read an MQTT username's attempt id up to
+        // its LAST `?`, so a function still running one names a probe with a `?` in its free text
+        // (`free_text_question_mark`) `<id>?<more>`: match on what precedes the first `?`.
         Witnessed::Logs(lines) => lines
             .iter()
             .find(|(id, _)| id.split('?').next() == Some(o.attempt.as_str()))

@@ -96,19 +96,7 @@ fn calibrating_a_remote_target_needs_the_flag_and_the_authorization() {
         assert!(!dir.join(format!("{name}.gate.toml")).exists());
     }
     // The refused calibrations reached nothing.
-    let metrics = read("metrics.before");
-    assert!(
-        metrics.contains("tokenstorm_"),
-        "metrics unreadable: {metrics}"
-    );
-    let served: Vec<&str> = metrics
-        .lines()
-        .filter(|l| l.starts_with("tokenstorm_requests_total") && !l.ends_with(" 0"))
-        .collect();
-    assert!(
-        served.is_empty(),
-        "refused calibrations reached the emulator: {served:?}"
-    );
+    crate::run::safety::assert_nothing_served(&read("metrics.before"), "refused calibrations");
     // Allowed: every setting decided, the emulator's among them.
     let err = read("allowed.stderr");
     assert_eq!(read("allowed.rc").trim(), "0", "{err}");

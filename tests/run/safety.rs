@@ -221,19 +221,7 @@ fn remote_targets_need_the_flag_and_the_authorization_and_stay_within_the_caps()
         &[],
     );
     // The emulator saw no request from the refused runs.
-    let metrics = read(dir, "metrics.before");
-    assert!(
-        metrics.contains("tokenstorm_"),
-        "metrics unreadable: {metrics}"
-    );
-    let served: Vec<&str> = metrics
-        .lines()
-        .filter(|l| l.starts_with("tokenstorm_requests_total") && !l.ends_with(" 0"))
-        .collect();
-    assert!(
-        served.is_empty(),
-        "the refused runs reached the emulator: {served:?}"
-    );
+    assert_nothing_served(&read(dir, "metrics.before"), "the refused runs");
 
     let err = read(dir, "allowed.stderr");
     assert_eq!(
@@ -304,4 +292,18 @@ fn remote_targets_need_the_flag_and_the_authorization_and_stay_within_the_caps()
         2,
         "the preflight sent two attempts"
     );
+}
+
+/// The emulator's Prometheus text (read in the namespace before the allowed run) shows no request served: `who`
+/// reached nothing.
+pub(crate) fn assert_nothing_served(metrics: &str, who: &str) {
+    assert!(
+        metrics.contains("tokenstorm_"),
+        "metrics unreadable: {metrics}"
+    );
+    let served: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("tokenstorm_requests_total") && !l.ends_with(" 0"))
+        .collect();
+    assert!(served.is_empty(), "{who} reached the emulator: {served:?}");
 }
