@@ -142,6 +142,7 @@ async fn watch(w: Watched, stop: Stop, fired: Arc<OnceLock<AbortedBy>>, progress
             continue;
         };
         if stop.request(StoppedBy::Abort) {
+            let _ = fired.set(a.clone());
             if progress {
                 eprintln!(
                     "aborting at {:.1} s: {}; attempts in flight drain (up to {} s)",
@@ -150,17 +151,19 @@ async fn watch(w: Watched, stop: Stop, fired: Arc<OnceLock<AbortedBy>>, progress
                     DRAIN.as_secs()
                 );
             }
-            let _ = fired.set(a);
         }
         return;
     }
 }
 
 impl Monitor {
-    /// Stops watching (the load is over) and returns the guard that fired, if one did.
-    pub(super) fn finish(self) -> Option<AbortedBy> {
+    /// Stops watching (the load is over) and returns the guard that fired, if one did. The task is awaited:
+    /// a guard that has just requested the stop may still be on another worker recording itself, and the load
+    /// can drain before it is done (an external emulator answers the last attempts within milliseconds).
+    pub(super) async fn finish(self) -> Option<AbortedBy> {
         if let Some(t) = self.task {
             t.abort();
+            let _ = t.await;
         }
         self.fired.get().cloned()
     }

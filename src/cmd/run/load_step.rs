@@ -49,7 +49,7 @@ pub(super) async fn watched_load(
         (stop.abandon.clone(), stop::DRAIN),
     )
     .await;
-    let aborted_by = monitor.finish();
+    let aborted_by = monitor.finish().await;
     if progress {
         eprintln!(
             "load finished: {} attempts; joining the ledger",
