@@ -144,6 +144,20 @@ impl Catalogue {
         // Valid signatures first: other-token forgeries reuse another set's valid signature when tokens differ.
         let valid: Vec<Vec<u8>> =
             par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
+        Self::build_presigned(specs, valid, device_set, keys, attacker, seed)
+    }
+
+    /// As [`Catalogue::build`], with each set's valid signature given (`valid[i]` signs `specs[i].token`, e.g.
+    /// a row of the user's token file): forgeries derive from it; those that need a private key (another
+    /// token's signature, raw-RSA encodings) are made with `keys[spec.key_index]`.
+    pub fn build_presigned(
+        specs: &[SetSpec],
+        valid: Vec<Vec<u8>>,
+        device_set: Vec<u32>,
+        keys: &[&PrivateKey],
+        attacker: &PrivateKey,
+        seed: u64,
+    ) -> Self {
         let indices: Vec<usize> = (0..specs.len()).collect();
         let crafting = crafting_sets(specs);
         let inputs = SetInputs {

@@ -10,6 +10,7 @@
 mod attacker_keys;
 pub mod catalogue;
 pub mod forge;
+pub mod jwt;
 pub mod mix;
 pub mod oracle;
 pub mod planner;
@@ -17,6 +18,7 @@ pub mod pool;
 pub mod template;
 #[cfg(test)]
 pub(crate) mod test_keys;
+pub mod token_file;
 
 pub use catalogue::{Catalogue, Credential, CredentialSet, SetSpec};
 pub use forge::Wire;

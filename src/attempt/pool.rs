@@ -10,12 +10,17 @@
 //! - `replayed.reused_nonce`: the device resends its own last allowed token (`exhausted` before it has one).
 //! - `replayed.expired`: a token signed at setup with an issue time older than the function's maximum age.
 //!
-//! The tokens are rendered through a [`TokenTemplate`]: the `v1` format is one fixed template
-//! ([`replay_resistant_template`]); `devices.token = "template"` brings the user's own. Both share this pool.
+//! The tokens are rendered through a [`TokenFormat`]: a [`TokenTemplate`] (the `v1` format is one fixed
+//! template, [`replay_resistant_template`]; `devices.token = "template"` brings the user's own) or a JWT
+//! issuer (`devices.token = "jwt"`, [`super::jwt`]). `devices.token = "file"` fills the pool with the user's
+//! own pre-signed rows instead ([`TokenPool::from_rows`], [`super::token_file`]): devices may then hold
+//! different numbers of tokens, and a device without an expired row has no `replayed.expired` token.
+//! All schemes share this pool; [`signed`] is the one place a rendered token gets its custom-auth signature.
 //!
 //! Which tokens were answered is the only state shared between lanes and MQTT devices (one pool across
 //! transports, see [`super::planner`]): one atomic counter per device.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rand::{Rng as _, SeedableRng as _};
@@ -23,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Credential;
 use super::catalogue::par_map;
+use super::jwt::JwtIssuer;
 use super::template::{Placeholder, TokenTemplate, Values};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
@@ -45,16 +51,41 @@ pub fn replay_resistant_template() -> TokenTemplate {
         .expect("the v1 template parses")
 }
 
-/// Device d's well-formed template token that no valid attempt sends (a nonce, uuid and seq no pool token
-/// draws): what forged variants start from. A template without per-attempt placeholders renders the device's
-/// one token, which its forgeries then mutate.
+/// How pooled tokens are written.
+#[derive(Debug, Clone)]
+pub enum TokenFormat {
+    Template(TokenTemplate),
+    /// Shared: the issuer holds the JWT signing key.
+    Jwt(Arc<JwtIssuer>),
+}
+
+impl TokenFormat {
+    fn render(&self, v: &Values<'_>) -> String {
+        match self {
+            Self::Template(t) => t.render(v),
+            Self::Jwt(j) => j.render(v),
+        }
+    }
+
+    /// Whether tokens show a uuid (a JWT's `jti` is one).
+    fn uses_uuid(&self) -> bool {
+        match self {
+            Self::Template(t) => t.uses(Placeholder::Uuid),
+            Self::Jwt(_) => true,
+        }
+    }
+}
+
+/// Device d's well-formed token that no valid attempt sends (a nonce, uuid and seq no pool token draws): what
+/// forged variants start from. A template without per-attempt placeholders renders the device's one token,
+/// which its forgeries then mutate.
 pub fn forgery_base(
-    template: &TokenTemplate,
+    format: &TokenFormat,
     device: u32,
     client_id: &str,
     issued_unix_ms: u64,
 ) -> String {
-    template.render(&Values {
+    format.render(&Values {
         device,
         client_id,
         issued_unix_ms,
@@ -65,7 +96,7 @@ pub fn forgery_base(
 }
 
 /// What to sign.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PoolSpec {
     pub devices: u32,
     /// Valid tokens per device.
@@ -75,7 +106,7 @@ pub struct PoolSpec {
     /// Issue time of the expired tokens (older than the function's maximum age), ms.
     pub expired_unix_ms: u64,
     /// How tokens are written.
-    pub template: TokenTemplate,
+    pub format: TokenFormat,
     /// `{client_id}` of device d: this prefix + its 6-digit id (`[mqtt] client_id_prefix`).
     pub client_id_prefix: String,
     /// Nonces come from (seed, device): the same seed gives the same nonces.
@@ -85,10 +116,10 @@ pub struct PoolSpec {
 /// Every device's pre-signed tokens.
 #[derive(Debug)]
 pub struct TokenPool {
-    per_device: usize,
-    /// Device-major: device d's tokens are `valid[d * per_device ..][.. per_device]`.
+    /// Device-major: device d's tokens are `valid[starts[d]..starts[d + 1]]`.
+    starts: Vec<usize>,
     valid: Vec<Credential>,
-    expired: Vec<Credential>,
+    expired: Vec<Option<Credential>>,
     /// Device d's first `answered[d]` tokens were sent and answered.
     answered: Vec<AtomicU32>,
 }
@@ -104,12 +135,12 @@ fn render(
     seq: u32,
 ) -> String {
     let nonce: u64 = rng.random();
-    let uuid: u128 = if spec.template.uses(Placeholder::Uuid) {
+    let uuid: u128 = if spec.format.uses_uuid() {
         rng.random()
     } else {
         0
     };
-    spec.template.render(&Values {
+    spec.format.render(&Values {
         device: d,
         client_id,
         issued_unix_ms,
@@ -119,6 +150,7 @@ fn render(
     })
 }
 
+/// `token` with its custom-auth signature: the one place pooled tokens are signed.
 fn signed(key: &PrivateKey, token: String) -> Credential {
     let signature = Some(encode_signature(&sign_token(key, token.as_bytes())));
     Credential {
@@ -132,7 +164,6 @@ impl TokenPool {
     /// Signs every token: `per_device + 1` per device; device d signs with `keys[d % keys.len()]`.
     pub fn build(spec: PoolSpec, keys: &[&PrivateKey]) -> Self {
         let devices: Vec<u32> = (0..spec.devices).collect();
-        let per_device = spec.per_device as usize;
         let signed_per_device = par_map(&devices, |&d| {
             let key = keys[d as usize % keys.len().max(1)];
             let client_id = format!("{}{d:06}", spec.client_id_prefix);
@@ -158,24 +189,38 @@ impl TokenPool {
                     spec.per_device,
                 ),
             );
-            (valid, expired)
+            (valid, Some(expired))
         });
-        let mut valid = Vec::with_capacity(per_device * devices.len());
-        let mut expired = Vec::with_capacity(devices.len());
-        for (v, e) in signed_per_device {
+        Self::from_rows(signed_per_device)
+    }
+
+    /// A pool of ready credentials: per device, its valid tokens in the order attempts take them and its
+    /// expired token, if any.
+    pub fn from_rows(per_device: Vec<(Vec<Credential>, Option<Credential>)>) -> Self {
+        let mut starts = Vec::with_capacity(per_device.len() + 1);
+        let mut valid = Vec::new();
+        let mut expired = Vec::with_capacity(per_device.len());
+        starts.push(0);
+        for (v, e) in per_device {
             valid.extend(v);
+            starts.push(valid.len());
             expired.push(e);
         }
         Self {
-            per_device,
+            answered: expired.iter().map(|_| AtomicU32::new(0)).collect(),
+            starts,
             valid,
             expired,
-            answered: devices.iter().map(|_| AtomicU32::new(0)).collect(),
         }
     }
 
+    /// Valid tokens of the device that has the most.
     pub fn per_device(&self) -> usize {
-        self.per_device
+        self.starts
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(0)
     }
 
     pub fn devices(&self) -> usize {
@@ -184,16 +229,14 @@ impl TokenPool {
 
     /// Device d's k-th valid token; `None` when its pool is used up.
     pub fn valid(&self, device: u32, k: u32) -> Option<&Credential> {
-        if k as usize >= self.per_device {
-            return None;
-        }
-        self.valid
-            .get(device as usize * self.per_device + k as usize)
+        let d = device as usize;
+        let (start, end) = (*self.starts.get(d)?, *self.starts.get(d + 1)?);
+        self.valid[start..end].get(k as usize)
     }
 
-    /// Device d's expired token.
+    /// Device d's expired token (`None`: it has none, e.g. a token file without an expired row for it).
     pub fn expired(&self, device: u32) -> Option<&Credential> {
-        self.expired.get(device as usize)
+        self.expired.get(device as usize)?.as_ref()
     }
 
     /// Device d's k-th token was answered: replays may capture it from now on.
@@ -229,7 +272,7 @@ mod tests {
             per_device: 4,
             issued_unix_ms: 1_800_000_000_000,
             expired_unix_ms: (1_800_000_000 - 3600) * 1000,
-            template: replay_resistant_template(),
+            format: TokenFormat::Template(replay_resistant_template()),
             client_id_prefix: "tokenstorm-".into(),
             seed: 9,
         };
@@ -309,7 +352,9 @@ mod tests {
             per_device: 3,
             issued_unix_ms: 1_800_000_000_123,
             expired_unix_ms: 1_799_990_000_000,
-            template: TokenTemplate::parse("{client_id}|{device}|{unix_ms}|{seq}|{uuid}").unwrap(),
+            format: TokenFormat::Template(
+                TokenTemplate::parse("{client_id}|{device}|{unix_ms}|{seq}|{uuid}").unwrap(),
+            ),
             client_id_prefix: "cid-".into(),
             seed: 9,
         };
@@ -343,7 +388,7 @@ mod tests {
             per_device: 3,
             issued_unix_ms: 1_800_000_000_000,
             expired_unix_ms: 1_799_000_000_000,
-            template: TokenTemplate::parse("dev-{device}").unwrap(),
+            format: TokenFormat::Template(TokenTemplate::parse("dev-{device}").unwrap()),
             client_id_prefix: String::new(),
             seed: 9,
         };
@@ -352,5 +397,62 @@ mod tests {
             assert_eq!(p.valid(1, k).unwrap().token, "dev-000001");
         }
         assert_eq!(p.expired(1).unwrap().token, "dev-000001");
+    }
+
+    #[test]
+    fn a_jwt_pool_signs_each_jwt_for_custom_auth_and_expires_the_expired_one() {
+        use crate::token::jws::{JwsAlg, JwsKey};
+        let key =
+            JwsKey::from_pem(JwsAlg::Rs256, include_str!("testdata/signing_key.pem"), "k").unwrap();
+        let issuer = JwtIssuer::new(key, "", "{client_id}", &toml::Table::new(), 300).unwrap();
+        let spec = PoolSpec {
+            devices: 2,
+            per_device: 2,
+            issued_unix_ms: 1_800_000_000_000,
+            expired_unix_ms: (1_800_000_000 - 360) * 1000,
+            format: TokenFormat::Jwt(Arc::new(issuer)),
+            client_id_prefix: "cid-".into(),
+            seed: 9,
+        };
+        let p = TokenPool::build(spec, &[test_keys::signing()]);
+        let public = test_keys::signing().public_key();
+        let claims = |c: &Credential| -> serde_json::Value {
+            use base64::Engine as _;
+            let part = c.token.split('.').nth(1).unwrap();
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap();
+            serde_json::from_slice(&raw).unwrap()
+        };
+        let (a, b) = (p.valid(1, 0).unwrap(), p.valid(1, 1).unwrap());
+        for c in [a, b, p.expired(1).unwrap()] {
+            let sig = c.signature.as_deref().unwrap();
+            assert!(verify_token([&public], c.token.as_bytes(), sig).is_ok());
+        }
+        assert_eq!(claims(a)["sub"], "cid-000001");
+        assert_eq!(claims(a)["exp"], 1_800_000_300u64);
+        assert_ne!(claims(a)["jti"], claims(b)["jti"], "a fresh jti per token");
+        let e = claims(p.expired(1).unwrap());
+        assert_eq!(e["exp"], 1_799_999_940u64, "a minute in the past");
+    }
+
+    #[test]
+    fn a_pool_from_rows_holds_uneven_devices_and_missing_expired_tokens() {
+        let cred = |t: &str| Credential {
+            token: t.into(),
+            signature: Some("c2ln".into()),
+            wire: crate::attempt::Wire::Standard,
+        };
+        let p = TokenPool::from_rows(vec![
+            (vec![cred("a0"), cred("a1"), cred("a2")], None),
+            (vec![cred("b0")], Some(cred("bx"))),
+        ]);
+        assert_eq!((p.devices(), p.per_device()), (2, 3));
+        assert_eq!(p.valid(0, 2).unwrap().token, "a2");
+        assert_eq!(p.valid(1, 0).unwrap().token, "b0");
+        assert_eq!(p.valid(1, 1), None, "device 1's rows are used up");
+        assert_eq!(p.valid(2, 0), None);
+        assert_eq!(p.expired(0), None);
+        assert_eq!(p.expired(1).unwrap().token, "bx");
     }
 }

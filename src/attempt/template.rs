@@ -202,6 +202,14 @@ impl TokenTemplate {
         self.parts.contains(&Part::Field(p))
     }
 
+    /// The placeholder the template consists of, when it is exactly one (`"{unix_s}"`).
+    pub fn only_placeholder(&self) -> Option<Placeholder> {
+        match self.parts.as_slice() {
+            [Part::Field(p)] => Some(*p),
+            _ => None,
+        }
+    }
+
     /// Whether a device's tokens differ from one another (else every token of a device is the same).
     pub fn varies_per_attempt(&self) -> bool {
         self.parts

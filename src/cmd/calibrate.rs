@@ -68,7 +68,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let file_name = args.scenario.display().to_string();
     if plan.tokens.pooled() {
         anyhow::bail!(
-            "{file_name}: devices.token: calibrate sends one token several times; use \"static\" or \"per_device\" (a replay-resistant function would refuse the reuse; \"replay_resistant\" and \"template\" tokens are single-use)"
+            "{file_name}: devices.token: calibrate sends one token several times; use \"static\" or \"per_device\" (a replay-resistant function would refuse the reuse; \"{}\" tokens are single-use)",
+            plan.tokens.as_str()
         );
     }
     let key = plan

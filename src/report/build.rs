@@ -128,6 +128,23 @@ fn scenario_info(plan: &Plan) -> ScenarioInfo {
                 .unwrap_or_default(),
             plan.token_pool
         )],
+        // What makes the JWTs (algorithm, sub template, claim names), never a token or the key.
+        TokenScheme::Jwt => vec![format!(
+            "{}, {} per device",
+            plan.jwt.as_ref().map(|j| j.describe()).unwrap_or_default(),
+            plan.token_pool
+        )],
+        // Where the rows came from and how many: the rows themselves are the user's credentials.
+        TokenScheme::File => vec![plan.token_rows.as_ref().map_or_else(String::new, |r| {
+            format!(
+                "rows from {}: {} valid for {} devices (at least {} each), {} expired",
+                r.path.display(),
+                r.valid(),
+                r.rows.len(),
+                r.fewest(),
+                r.rows.iter().filter(|(_, e)| e.is_some()).count()
+            )
+        })],
         TokenScheme::Static => vec![redact::shorten(&plan.static_token)],
         TokenScheme::PerDevice => {
             let mut t = vec![redact::shorten(&plan.token_of(0))];

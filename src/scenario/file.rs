@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::contract::MqttVersion;
 
 mod abort;
+mod jwt;
 mod mix;
 mod safety;
 mod stages;
 
 pub use super::pricing::{Architecture, PricingSection};
 pub use abort::AbortSection;
+pub use jwt::JwtSection;
 pub use mix::{ForgedVariants, MixSection, ReplayedVariants};
 pub use safety::SafetySection;
 pub use stages::StageSection;
@@ -86,12 +88,34 @@ pub enum TokenScheme {
     ReplayResistant,
     /// `token_template` rendered per valid attempt (`crate::attempt::template`), from the same pre-signed pool.
     Template,
+    /// A JWT per valid attempt (`[devices.jwt]`, `crate::attempt::jwt`), from the same pre-signed pool.
+    Jwt,
+    /// The user's own pre-signed `(device, token, signature)` rows (`token_file`, `crate::attempt::token_file`),
+    /// one per valid attempt.
+    File,
 }
 
 impl TokenScheme {
-    /// Whether valid attempts take a fresh token from the pre-signed pool (`crate::attempt::pool`).
+    /// Whether valid attempts take a fresh token from the token pool (`crate::attempt::pool`).
     pub fn pooled(self) -> bool {
-        matches!(self, Self::ReplayResistant | Self::Template)
+        !matches!(self, Self::Static | Self::PerDevice)
+    }
+
+    /// Whether tokenstorm renders the pool's tokens at setup with an issue time (not `file`: the user's rows).
+    pub fn rendered(self) -> bool {
+        matches!(self, Self::ReplayResistant | Self::Template | Self::Jwt)
+    }
+
+    /// The scheme as the scenario writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Static => "static",
+            Self::PerDevice => "per_device",
+            Self::ReplayResistant => "replay_resistant",
+            Self::Template => "template",
+            Self::Jwt => "jwt",
+            Self::File => "file",
+        }
     }
 }
 
@@ -106,10 +130,17 @@ pub struct DevicesSection {
     /// Left out of the resolved scenario when empty (the other schemes), so their reports are unchanged.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub token_template: String,
+    /// `token = "file"`: the rows file (`.jsonl`, `.ndjson` or `.csv`), relative to the scenario file.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub token_file: String,
     /// Replay-resistant tokens signed per device at setup; 0: sized from the plan (bounded).
     pub token_pool: u32,
-    /// The function's maximum token age, s (its TOKENSTORM_MAX_TOKEN_AGE_S): expired tokens are older.
+    /// The function's maximum token age, s (its TOKENSTORM_MAX_TOKEN_AGE_S): expired tokens are older. For
+    /// `jwt`, the tokens' lifetime (`exp - iat`).
     pub token_max_age_s: u64,
+    /// `token = "jwt"`: the JWT's algorithm, key, header and claims.
+    #[serde(skip_serializing_if = "JwtSection::is_default")]
+    pub jwt: JwtSection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -274,8 +305,10 @@ impl Default for DevicesSection {
             static_token: "MyStringThatNeedsToBeSigned".into(),
             token_prefix: "tokenstorm-device-".into(),
             token_template: String::new(),
+            token_file: String::new(),
             token_pool: 0,
             token_max_age_s: 300,
+            jwt: JwtSection::default(),
         }
     }
 }

@@ -55,7 +55,7 @@ pub(super) fn resolve_mix(
     if replayed > 0.0 && rv.expired > 0.0 && !has_issue_time(s) {
         return Err(err(
             "mix.replayed_variants.expired",
-            "expired tokens need an issue time: set devices.token = \"replay_resistant\", or \"template\" with {unix_s} or {unix_ms} in devices.token_template".into(),
+            "expired tokens need an issue time: set devices.token = \"replay_resistant\", \"jwt\", \"file\" (with expired rows), or \"template\" with {unix_s} or {unix_ms} in devices.token_template".into(),
         ));
     }
     let mut w = [0.0; Class::COUNT];
@@ -83,7 +83,8 @@ pub(super) fn resolve_mix(
 fn has_issue_time(s: &Scenario) -> bool {
     use crate::attempt::template::{Placeholder, TokenTemplate};
     match s.devices.token {
-        TokenScheme::ReplayResistant => true,
+        // `file`: the rows say, checked when they are read (`super::token_sources`).
+        TokenScheme::ReplayResistant | TokenScheme::Jwt | TokenScheme::File => true,
         TokenScheme::Template => TokenTemplate::parse(&s.devices.token_template)
             .is_ok_and(|t| t.uses(Placeholder::UnixS) || t.uses(Placeholder::UnixMs)),
         TokenScheme::Static | TokenScheme::PerDevice => false,

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod pricing;
 pub mod stages;
 mod target;
+pub mod token_sources;
 mod tokens;
 
 pub use aws::{AwsTarget, AwsWitness};

@@ -134,6 +134,10 @@ pub struct Plan {
     pub token_prefix: String,
     /// `devices.token = "template"`: the parsed `devices.token_template`.
     pub token_template: Option<crate::attempt::template::TokenTemplate>,
+    /// `devices.token = "jwt"`: the JWT issuer (its signing key loaded).
+    pub jwt: Option<std::sync::Arc<crate::attempt::jwt::JwtIssuer>>,
+    /// `devices.token = "file"`: the user's rows per device.
+    pub token_rows: Option<super::token_sources::TokenRows>,
     /// Replay-resistant tokens: pool size per device (the file's value, or sized from the plan).
     pub token_pool: u32,
     /// Replay-resistant tokens: the function's maximum age, s.
@@ -169,7 +173,17 @@ impl Plan {
             TokenScheme::Static => self.static_token.clone(),
             TokenScheme::PerDevice => format!("{}{device:06}", self.token_prefix),
             TokenScheme::ReplayResistant => crate::attempt::pool::device_name(device),
-            TokenScheme::Template => format!("{device:06}"),
+            TokenScheme::Template | TokenScheme::Jwt | TokenScheme::File => format!("{device:06}"),
+        }
+    }
+
+    /// How pooled tokens are rendered: the JWT issuer, the template, else the `v1` replay-resistant format.
+    pub fn token_format(&self) -> crate::attempt::pool::TokenFormat {
+        use crate::attempt::pool::{TokenFormat, replay_resistant_template};
+        match (&self.jwt, &self.token_template) {
+            (Some(j), _) => TokenFormat::Jwt(j.clone()),
+            (None, Some(t)) => TokenFormat::Template(t.clone()),
+            (None, None) => TokenFormat::Template(replay_resistant_template()),
         }
     }
 
@@ -200,6 +214,13 @@ impl Plan {
         let abort = crate::safety::abort::Guards::resolve(&s.abort, target.live_witness())
             .map_err(|(field, p)| err(&field, p))?;
         let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;
+        let jwt = super::token_sources::jwt(&s, file, &err)?;
+        let checks = super::token_sources::RowChecks {
+            mix: &mix,
+            target: &target,
+            keys: &keys,
+        };
+        let token_rows = super::token_sources::rows(&s, file, &checks, &err)?;
         let r = &s.run;
         Ok(Self {
             name: plan_name(&s, file),
@@ -216,6 +237,8 @@ impl Plan {
             static_token: s.devices.static_token.clone(),
             token_prefix: s.devices.token_prefix.clone(),
             token_template,
+            jwt,
+            token_rows,
             token_pool: super::tokens::pool_size(&s, &model, &mix, &groups),
             token_max_age_s: s.devices.token_max_age_s,
             keys,
@@ -341,7 +364,7 @@ fn check_tokens(
                 header_safe(&s.devices.token_prefix).map_err(|p| err("devices.token_prefix", p))?;
             }
         }
-        TokenScheme::ReplayResistant => {}
+        TokenScheme::ReplayResistant | TokenScheme::Jwt | TokenScheme::File => {}
         TokenScheme::Template => {
             let field = crate::attempt::template::FIELD;
             let d = &s.devices;

@@ -11,13 +11,14 @@ use crate::contract::Transport;
 use crate::contract::authorizer::FunctionBehaviour;
 use crate::contract::limits::CONNECT_GAP_PER_CLIENT_ID as PER_CLIENT_GAP;
 
-/// Checks `devices.token_max_age_s` and `devices.token_pool` of a pooled (replay-resistant or template) scenario.
+/// Checks `devices.token_max_age_s` and `devices.token_pool` of a scenario whose pool tokenstorm renders
+/// (replay-resistant, template, jwt; `file` brings its own rows).
 pub(super) fn validate(
     s: &Scenario,
     err: &impl Fn(&str, String) -> ScenarioError,
 ) -> Result<(), ScenarioError> {
     let r = &s.run;
-    if s.devices.token.pooled() {
+    if s.devices.token.rendered() {
         let age = s.devices.token_max_age_s;
         if age == 0 || age > 86_400 || (r.duration_s + 1.0) >= age as f64 {
             return Err(err(

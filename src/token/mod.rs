@@ -5,6 +5,7 @@
 //! crate is the independent reference verifier the two are tested against.
 
 pub mod craft;
+pub mod jws;
 pub mod keys;
 mod pem;
 pub mod sign;

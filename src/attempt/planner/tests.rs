@@ -49,7 +49,9 @@ fn pool(per_device: u32) -> Arc<TokenPool> {
         per_device,
         issued_unix_ms: 1_800_000_000_000,
         expired_unix_ms: (1_800_000_000 - 3600) * 1000,
-        template: crate::attempt::pool::replay_resistant_template(),
+        format: crate::attempt::pool::TokenFormat::Template(
+            crate::attempt::pool::replay_resistant_template(),
+        ),
         client_id_prefix: "tokenstorm-".into(),
         seed: 11,
     };

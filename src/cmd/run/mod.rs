@@ -170,24 +170,45 @@ fn catalogue(plan: &Plan) -> Catalogue {
                 .collect();
             (specs, (0..plan.devices).collect())
         }
-        // As above, from the device's template token with a nonce, uuid and seq no pool token has.
-        TokenScheme::Template => {
-            let template = plan
-                .token_template
-                .clone()
-                .unwrap_or_else(token_pool::replay_resistant_template);
+        // As above, from the device's template token or JWT with a nonce, uuid and seq no pool token has.
+        TokenScheme::Template | TokenScheme::Jwt => {
+            let format = plan.token_format();
             let now_ms = unix_now() * 1000;
             let specs = (0..plan.devices)
                 .map(|d| SetSpec {
-                    token: token_pool::forgery_base(&template, d, &plan.mqtt.client_id(d), now_ms),
+                    token: token_pool::forgery_base(&format, d, &plan.mqtt.client_id(d), now_ms),
                     key_index: d as usize % nkeys,
                 })
                 .collect();
             (specs, (0..plan.devices).collect())
         }
+        TokenScheme::File => return file_catalogue(plan),
     };
     let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
     Catalogue::build(&specs, device_set, &keys, &plan.attacker, plan.seed)
+}
+
+/// `file`: forgeries derive from each device's first row, its signature the user's (bit flips, truncation...);
+/// those that need a private key are made with the scenario's keys, as for every scheme.
+fn file_catalogue(plan: &Plan) -> Catalogue {
+    let nkeys = plan.keys.len().max(1);
+    let rows = plan.token_rows.as_ref().map_or(&[][..], |r| &r.rows[..]);
+    let (specs, valid): (Vec<SetSpec>, Vec<Vec<u8>>) = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(d, (v, _))| {
+            let first = v.first()?;
+            let sig = crate::token::decode_signature(first.signature.as_deref()?).ok()?;
+            let spec = SetSpec {
+                token: first.token.clone(),
+                key_index: d % nkeys,
+            };
+            Some((spec, sig))
+        })
+        .unzip();
+    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
+    let device_set = (0..specs.len() as u32).collect();
+    Catalogue::build_presigned(&specs, valid, device_set, &keys, &plan.attacker, plan.seed)
 }
 
 fn unix_now() -> u64 {
@@ -196,11 +217,15 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Pooled tokens (replay-resistant or template), all signed here (none on the request path): `plan.token_pool` valid tokens per
-/// device issued now, and one expired token per device issued `token_max_age_s + 60` s ago.
+/// Pooled tokens, all signed here (none on the request path): the user's rows (`file`), or `plan.token_pool`
+/// rendered tokens per device issued now and one expired token per device issued `token_max_age_s + 60` s ago
+/// (so a JWT's `exp` is a minute past).
 fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
     if !plan.tokens.pooled() {
         return None;
+    }
+    if let Some(rows) = &plan.token_rows {
+        return Some(Arc::new(TokenPool::from_rows(rows.rows.clone())));
     }
     let now_ms = unix_now() * 1000;
     let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
@@ -210,10 +235,7 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
             per_device: plan.token_pool,
             issued_unix_ms: now_ms,
             expired_unix_ms: now_ms.saturating_sub((plan.token_max_age_s + 60) * 1000),
-            template: plan
-                .token_template
-                .clone()
-                .unwrap_or_else(token_pool::replay_resistant_template),
+            format: plan.token_format(),
             client_id_prefix: plan.mqtt.client_id_prefix.clone(),
             seed: plan.seed,
         },
