@@ -15,6 +15,7 @@ mod scenarios;
 mod stages;
 mod stop;
 mod template;
+mod token_schemes;
 mod unjudged;
 mod username_style;
 

@@ -20,7 +20,12 @@ use crate::token::verify_token;
 #[derive(Debug)]
 pub struct TokenRows {
     pub path: PathBuf,
+    /// Per device: the valid rows attempts take in order, and the expired row.
     pub rows: DeviceRows,
+    /// Per device: the row its forged variants start from, one no valid attempt sends (a forged variant that
+    /// passes the gate shows its token to the function, which may then remember its nonce or jti): the
+    /// expired row, else the device's last row, kept out of `rows`.
+    pub bases: Vec<crate::attempt::Credential>,
 }
 
 impl TokenRows {
@@ -141,37 +146,45 @@ pub(super) fn rows(
             ));
         }
     }
-    let per_device = token_file::per_device(&rows, d.count);
-    let missing = |has: &dyn Fn(&(Vec<_>, Option<_>)) -> bool| {
+    let mut per_device = token_file::per_device(&rows, d.count);
+    let first_missing = |has: &dyn Fn(&(Vec<_>, Option<_>)) -> bool| {
         let m: Vec<usize> = (0..per_device.len())
             .filter(|&i| !has(&per_device[i]))
             .collect();
         m.first().map(|&first| (first, m.len()))
     };
-    if let Some((first, n)) = missing(&|(v, _)| !v.is_empty()) {
+    let client_id = |d: usize| format!("{}{d:06}", s.mqtt.client_id_prefix);
+    // One row for the valid attempts, one for the forged variants (the expired row can be that one).
+    if let Some((first, n)) = first_missing(&|(v, e)| !v.is_empty() && (v.len() > 1 || e.is_some()))
+    {
         return Err(err(
             field,
             format!(
-                "{shown}: device {first} ({}) has no valid row ({n} of {} devices have none): every device needs one, its valid attempts take its rows in order and its forged variants start from the first; add rows or lower devices.count",
-                format!("{}{first:06}", s.mqtt.client_id_prefix),
+                "{shown}: device {first} ({}) has too few rows ({n} of {} devices do): each needs a valid row for its valid attempts, which take its rows in order, and another row for its forged variants to start from (its expired row, else its last row); add rows or lower devices.count",
+                client_id(first),
                 d.count
             ),
         ));
     }
     if checks.mix.share(Class::Expired) > 0.0
-        && let Some((first, n)) = missing(&|(_, e)| e.is_some())
+        && let Some((first, n)) = first_missing(&|(_, e)| e.is_some())
     {
         return Err(err(
             "mix.replayed_variants.expired",
             format!(
                 "devices.token = \"file\": device {first} ({}) has no row with expired = true in {shown} ({n} of {} devices have none): add one per device, a token your signing service issued already expired, or set this weight to 0",
-                format!("{}{first:06}", s.mqtt.client_id_prefix),
+                client_id(first),
                 d.count
             ),
         ));
     }
+    let bases = per_device
+        .iter_mut()
+        .filter_map(|(valid, expired)| expired.clone().or_else(|| valid.pop()))
+        .collect();
     Ok(Some(TokenRows {
         path,
         rows: per_device,
+        bases,
     }))
 }

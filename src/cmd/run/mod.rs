@@ -107,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let catalogue = catalogue(&plan);
     let pool = pool(&plan);
+    warn_short_rows(&plan);
     if progress {
         eprintln!(
             "prepared {} credential sets for {} devices ({} signing keys){}; no signing from here on",
@@ -188,19 +189,19 @@ fn catalogue(plan: &Plan) -> Catalogue {
     Catalogue::build(&specs, device_set, &keys, &plan.attacker, plan.seed)
 }
 
-/// `file`: forgeries derive from each device's first row, its signature the user's (bit flips, truncation...);
+/// `file`: forgeries derive from each device's base row (one no valid attempt sends, see
+/// [`crate::scenario::token_sources::TokenRows::bases`]), its signature the user's (bit flips, truncation...);
 /// those that need a private key are made with the scenario's keys, as for every scheme.
 fn file_catalogue(plan: &Plan) -> Catalogue {
     let nkeys = plan.keys.len().max(1);
-    let rows = plan.token_rows.as_ref().map_or(&[][..], |r| &r.rows[..]);
-    let (specs, valid): (Vec<SetSpec>, Vec<Vec<u8>>) = rows
+    let bases = plan.token_rows.as_ref().map_or(&[][..], |r| &r.bases[..]);
+    let (specs, valid): (Vec<SetSpec>, Vec<Vec<u8>>) = bases
         .iter()
         .enumerate()
-        .filter_map(|(d, (v, _))| {
-            let first = v.first()?;
-            let sig = crate::token::decode_signature(first.signature.as_deref()?).ok()?;
+        .filter_map(|(d, base)| {
+            let sig = crate::token::decode_signature(base.signature.as_deref()?).ok()?;
             let spec = SetSpec {
-                token: first.token.clone(),
+                token: base.token.clone(),
                 key_index: d % nkeys,
             };
             Some((spec, sig))
@@ -241,6 +242,20 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
         },
         &keys,
     )))
+}
+
+/// `file`: says when some device has fewer rows than the valid attempts the plan expects of it (the size a
+/// rendered pool would have): its later valid attempts will end `exhausted`.
+fn warn_short_rows(plan: &Plan) {
+    let Some(rows) = &plan.token_rows else {
+        return;
+    };
+    let (fewest, wanted) = (rows.fewest(), plan.token_pool as usize);
+    if fewest < wanted {
+        eprintln!(
+            "warning: devices.token_file has {fewest} rows for some device, and the plan expects up to {wanted} valid attempts per device: once a device's rows are used up, its valid attempts are not sent and end `exhausted`"
+        );
+    }
 }
 
 /// How the command line asked for the run.

@@ -1,0 +1,1 @@
+../../../witness/python/tokenstorm_witness.py
