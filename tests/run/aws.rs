@@ -65,9 +65,9 @@ async fn run_against(
     ran
 }
 
-/// The CloudWatch witness's part of a report, checked against reports/schema.json by the pinned jsonschema.
-#[cfg(feature = "aws")]
-fn assert_schema_valid(report: &Value) {
+/// A report (here: the CloudWatch witness's part; also the token schemes' reports) checked against
+/// reports/schema.json by the pinned jsonschema.
+pub(super) fn assert_schema_valid(report: &Value) {
     let script = "import json, sys, jsonschema\n\
                   schema = json.load(open(sys.argv[1]))\n\
                   jsonschema.validate(json.load(sys.stdin), schema, cls=jsonschema.Draft202012Validator)\n";
