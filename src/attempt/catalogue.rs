@@ -346,4 +346,35 @@ mod tests {
             .is_err()
         );
     }
+
+    #[test]
+    fn presigned_sets_derive_their_forgeries_from_the_given_signature() {
+        let keys = keys();
+        let specs = vec![SetSpec {
+            token: "row-token".into(),
+            key_index: 0,
+        }];
+        // A signature made elsewhere (here: openssl's equal, by the same key): the valid pair is kept as given.
+        let given = sign_token(keys[0], b"row-token");
+        let cat = Catalogue::build_presigned(
+            &specs,
+            vec![given.clone()],
+            vec![0],
+            &keys,
+            test_keys::attacker(),
+            1,
+        );
+        assert_eq!(
+            cat.credential(0, Class::Valid, 0).signature.as_deref(),
+            Some(encode_signature(&given).as_str())
+        );
+        let flipped = cat.forged(0, Forgery::BitFlip).signature.clone().unwrap();
+        let flipped = crate::token::decode_signature(&flipped).unwrap();
+        let bits: u32 = flipped
+            .iter()
+            .zip(&given)
+            .map(|(a, b)| (a ^ b).count_ones())
+            .sum();
+        assert_eq!(bits, 1, "one bit of the given signature flipped");
+    }
 }

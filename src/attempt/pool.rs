@@ -90,7 +90,8 @@ pub fn forgery_base(
         client_id,
         issued_unix_ms,
         nonce: 0xf0f0_f0f0_f0f0_f0f0,
-        uuid: 0,
+        // Per device, so two devices' bases differ in a JWT's jti too.
+        uuid: u128::from(device),
         seq: u32::MAX,
     })
 }

@@ -53,7 +53,8 @@ impl JwsAlg {
 
 /// The JWT signing key. Its `Debug` never shows key material.
 pub enum JwsKey {
-    Rs256(PrivateKey),
+    /// Boxed: an RSA key (both of its forms) is several times the size of an EC one.
+    Rs256(Box<PrivateKey>),
     Es256(EcdsaKeyPair),
 }
 
@@ -84,7 +85,7 @@ impl JwsKey {
     /// Parses the first private key of `alg`'s kind in `text`.
     pub fn from_pem(alg: JwsAlg, text: &str, what: &str) -> Result<Self, KeyError> {
         match alg {
-            JwsAlg::Rs256 => PrivateKey::from_pem(text, what).map(Self::Rs256),
+            JwsAlg::Rs256 => PrivateKey::from_pem(text, what).map(|k| Self::Rs256(Box::new(k))),
             JwsAlg::Es256 => {
                 let rejected = |reason: String| KeyError::Rejected {
                     what: what.into(),

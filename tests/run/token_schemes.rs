@@ -326,3 +326,63 @@ fn bad_token_files_exit_2_naming_the_file_the_line_and_the_fault() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bad_jwt_settings_exit_2_naming_the_field() {
+    let s = Scratch::new();
+    let rsa = s.path("rsa.pem");
+    openssl_genrsa(&rsa, 2048, false);
+    let rsa = rsa.display();
+    let cases = [
+        (
+            format!("alg = \"HS256\"\nkey_file = \"{rsa}\""),
+            "devices.jwt.alg",
+            "\"RS256\" or \"ES256\"",
+        ),
+        (
+            "alg = \"RS256\"".to_string(),
+            "devices.jwt.key_file",
+            "openssl genrsa",
+        ),
+        (
+            format!("alg = \"ES256\"\nkey_file = \"{rsa}\""),
+            "devices.jwt.key_file",
+            "not an EC P-256",
+        ),
+        (
+            format!("key_file = \"{rsa}\"\nsub = \"{{id}}\""),
+            "devices.jwt.sub",
+            "{id}",
+        ),
+        (
+            format!("key_file = \"{rsa}\"\n[devices.jwt.claims]\njti = \"x\""),
+            "devices.jwt.claims.jti",
+            "set by tokenstorm",
+        ),
+    ];
+    for (i, (table, field, fault)) in cases.iter().enumerate() {
+        let body = format!("[devices]\ntoken = \"jwt\"\n[devices.jwt]\n{table}\n");
+        let path = write_scenario(&s.path(""), &format!("jwt{i}.toml"), &body);
+        let (o, report) = run(&[path.to_str().unwrap()], &s.path("out"));
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {stderr}");
+        assert!(
+            stderr.contains(field) && stderr.contains(fault),
+            "case {i}: {stderr}"
+        );
+        assert!(report.is_none());
+    }
+    // [devices.jwt] with another scheme is a mistake worth naming.
+    let path = write_scenario(
+        &s.path(""),
+        "static.toml",
+        "[devices.jwt]\nalg = \"ES256\"\n",
+    );
+    let (o, _) = run(&[path.to_str().unwrap()], &s.path("out"));
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("devices.jwt: is set but devices.token is \"static\""),
+        "{stderr}"
+    );
+}
