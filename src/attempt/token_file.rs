@@ -286,8 +286,11 @@ fn split_csv(l: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// The rows per device: its valid credentials in file order and its first expired one.
-pub type DeviceRows = Vec<(Vec<Credential>, Option<Credential>)>;
+/// One device's rows: its valid credentials in file order and its first expired one.
+pub type DeviceRow = (Vec<Credential>, Option<Credential>);
+
+/// Every device's rows.
+pub type DeviceRows = Vec<DeviceRow>;
 
 /// Groups `rows` per device (`count` devices).
 pub fn per_device(rows: &[Row], count: u32) -> DeviceRows {

@@ -9,9 +9,10 @@ use super::error::ScenarioError;
 use super::file::{JwtSection, Scenario, TokenScheme};
 use super::plan::{SigningKey, Target};
 use super::target::relative_to;
+use crate::attempt::Credential;
 use crate::attempt::Mix;
 use crate::attempt::jwt::{self, JwtIssuer};
-use crate::attempt::token_file::{self, DeviceRows, Devices, Form};
+use crate::attempt::token_file::{self, DeviceRow, DeviceRows, Devices, Form, Row};
 use crate::contract::Class;
 use crate::token::jws::{JwsAlg, JwsKey};
 use crate::token::verify_token;
@@ -25,7 +26,7 @@ pub struct TokenRows {
     /// Per device: the row its forged variants start from, one no valid attempt sends (a forged variant that
     /// passes the gate shows its token to the function, which may then remember its nonce or jti): the
     /// expired row, else the device's last row, kept out of `rows`.
-    pub bases: Vec<crate::attempt::Credential>,
+    pub bases: Vec<Credential>,
 }
 
 impl TokenRows {
@@ -130,51 +131,68 @@ pub(super) fn rows(
     };
     let rows = token_file::parse(&text, form, devices)
         .map_err(|e| err(field, format!("{shown}:{}: {}", e.line, e.problem)))?;
-    // The embedded emulator's authorizer lists the scenario's keys only: a row they do not verify would be
-    // refused at the gate, every valid attempt of its device a failure nobody asked for.
     if matches!(checks.target, Target::Embedded { .. }) {
-        let publics: Vec<_> = checks.keys.iter().map(|k| &k.public).collect();
-        if let Some(r) = rows.iter().find(|r| {
-            verify_token(publics.iter().copied(), r.token.as_bytes(), &r.signature).is_err()
-        }) {
-            return Err(err(
-                field,
-                format!(
-                    "{shown}:{}: the signature does not verify under the scenario's signing keys; the embedded emulator's authorizer lists only those: name the key the rows were signed with in keys.private_key_files",
-                    r.line
-                ),
-            ));
-        }
+        verify_rows(&rows, checks.keys, &shown).map_err(|p| err(field, p))?;
     }
-    let mut per_device = token_file::per_device(&rows, d.count);
-    let first_missing = |has: &dyn Fn(&(Vec<_>, Option<_>)) -> bool| {
-        let m: Vec<usize> = (0..per_device.len())
-            .filter(|&i| !has(&per_device[i]))
-            .collect();
+    let per_device = token_file::per_device(&rows, d.count);
+    let (per_device, bases) =
+        reserve_bases(per_device, s, checks.mix, &shown).map_err(|(f, p)| err(f, p))?;
+    Ok(Some(TokenRows {
+        path,
+        rows: per_device,
+        bases,
+    }))
+}
+
+/// The embedded emulator's authorizer lists the scenario's keys only: a row they do not verify would be refused
+/// at the gate, every valid attempt of its device a failure nobody asked for.
+fn verify_rows(rows: &[Row], keys: &[SigningKey], shown: &str) -> Result<(), String> {
+    let publics: Vec<_> = keys.iter().map(|k| &k.public).collect();
+    match rows
+        .iter()
+        .find(|r| verify_token(publics.iter().copied(), r.token.as_bytes(), &r.signature).is_err())
+    {
+        Some(r) => Err(format!(
+            "{shown}:{}: the signature does not verify under the scenario's signing keys; the embedded emulator's authorizer lists only those: name the key the rows were signed with in keys.private_key_files",
+            r.line
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks every device has enough rows (and an expired one when `replayed.expired` is weighted), then takes
+/// each device's forgery base out: its expired row, else its last row. Errors: (field, problem).
+fn reserve_bases(
+    mut per_device: DeviceRows,
+    s: &Scenario,
+    mix: &Mix,
+    shown: &str,
+) -> Result<(DeviceRows, Vec<Credential>), (&'static str, String)> {
+    let count = per_device.len();
+    let first_missing = |has: &dyn Fn(&DeviceRow) -> bool| {
+        let m: Vec<usize> = (0..count).filter(|&i| !has(&per_device[i])).collect();
         m.first().map(|&first| (first, m.len()))
     };
     let client_id = |d: usize| format!("{}{d:06}", s.mqtt.client_id_prefix);
     // One row for the valid attempts, one for the forged variants (the expired row can be that one).
     if let Some((first, n)) = first_missing(&|(v, e)| !v.is_empty() && (v.len() > 1 || e.is_some()))
     {
-        return Err(err(
-            field,
+        return Err((
+            token_file::FIELD,
             format!(
-                "{shown}: device {first} ({}) has too few rows ({n} of {} devices do): each needs a valid row for its valid attempts, which take its rows in order, and another row for its forged variants to start from (its expired row, else its last row); add rows or lower devices.count",
+                "{shown}: device {first} ({}) has too few rows ({n} of {count} devices do): each needs a valid row for its valid attempts, which take its rows in order, and another row for its forged variants to start from (its expired row, else its last row); add rows or lower devices.count",
                 client_id(first),
-                d.count
             ),
         ));
     }
-    if checks.mix.share(Class::Expired) > 0.0
+    if mix.share(Class::Expired) > 0.0
         && let Some((first, n)) = first_missing(&|(_, e)| e.is_some())
     {
-        return Err(err(
+        return Err((
             "mix.replayed_variants.expired",
             format!(
-                "devices.token = \"file\": device {first} ({}) has no row with expired = true in {shown} ({n} of {} devices have none): add one per device, a token your signing service issued already expired, or set this weight to 0",
+                "devices.token = \"file\": device {first} ({}) has no row with expired = true in {shown} ({n} of {count} devices have none): add one per device, a token your signing service issued already expired, or set this weight to 0",
                 client_id(first),
-                d.count
             ),
         ));
     }
@@ -182,9 +200,5 @@ pub(super) fn rows(
         .iter_mut()
         .filter_map(|(valid, expired)| expired.clone().or_else(|| valid.pop()))
         .collect();
-    Ok(Some(TokenRows {
-        path,
-        rows: per_device,
-        bases,
-    }))
+    Ok((per_device, bases))
 }
