@@ -386,3 +386,36 @@ fn bad_jwt_settings_exit_2_naming_the_field() {
         "{stderr}"
     );
 }
+
+/// JWTs ride the MQTT username's query as they are (base64url and dots need no encoding): over MQTT/TLS and
+/// WebSocket the embedded emulator's in-process function allows every valid JWT CONNECT.
+#[test]
+fn jwt_tokens_connect_over_mqtt_tls_and_websocket() {
+    let s = Scratch::new();
+    let key = repo("src/token/testdata/es256_sec1.pem");
+    let body = format!(
+        "[run]\nduration_s = 2.0\n[devices]\ncount = 4\ntoken = \"jwt\"\n[devices.jwt]\nalg = \"ES256\"\nkey_file = \"{}\"\n\
+         [transports]\nhttps = 0.0\nmqtt_tls = 1.0\nwss = 1.0\n[mqtt]\npublish_interval_ms = 300\nconnects_per_s = 50.0\n\
+         [mix]\nvalid = 1.0\nforged = 1.0\n",
+        key.display()
+    );
+    let path = write_scenario(&s.path(""), "mqtt.toml", &body);
+    let (o, report) = run(&[path.to_str().unwrap()], &s.path("out"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let r = report.expect("report.json");
+    for t in ["mqtt_tls", "wss"] {
+        let row = super::mqtt::transport_row(&r, t);
+        assert!(
+            super::mqtt::count(row, "outcomes", "allowed") > 0,
+            "{t}: {row}"
+        );
+    }
+    let valid = invocations(&r, "valid");
+    assert_eq!(valid["allowed"], valid["invocations"], "{valid}");
+}
