@@ -5,7 +5,7 @@
 //! Bottom layer first; a module uses only those above it in this list (tests aside).
 //!
 //! - [`token`]: RSA keys (PEM via rustls-pki-types), signing and verification of tokens (pure; aws-lc-rs fast
-//!   path, `rsa` as reference), crafted signatures.
+//!   path, `rsa` as reference), crafted signatures, JWS signing (RS256, ES256) for JWT tokens.
 //! - [`contract`]: the shared vocabulary none owns: [`contract::Transport`] and the emulator's listeners, the one
 //!   MQTT version, classes and forged variants, the attempt id, gate refusals, the typed ledger entry and the
 //!   billing rule, the authorizer and function description, AWS limits, endpoint URL syntax, the witness line an
@@ -16,7 +16,8 @@
 //! - [`shutdown`], [`error`]: the shutdown token every server and run takes; exit codes.
 //! - [`attempt`]: the credential catalogue (valid, forged variants, replays), the oracle of what the gate must do
 //!   with each, and the pure [`attempt::Planner`] that decides every attempt's class, variant, replay source and
-//!   credential for every transport (one replay pool across transports).
+//!   credential for every transport (one replay pool across transports). The pool's tokens are rendered at setup
+//!   (the `v1` format, the user's template, a JWT) or read from the user's own rows (a token file).
 //! - [`scenario`]: the scenario file format (serde, unknown fields rejected) and the validated, seeded
 //!   [`scenario::Plan`].
 //! - [`safety`]: remote targets are opt-in, capped and recorded: the remote classification of resolved
