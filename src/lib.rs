@@ -72,5 +72,6 @@ pub mod report;
 pub mod safety;
 pub mod scenario;
 pub mod shutdown;
+pub mod signer;
 pub mod token;
 pub mod wire;

@@ -1,7 +1,8 @@
 //! Replay-resistant tokens (`devices.token = "replay_resistant"`), in the `v1` format of
 //! `scenarios/lambdas/README.md`: `v1.<device>.<unix_s>.<nonce>`. Every valid attempt needs a fresh nonce, yet
-//! the request path never runs an RSA private-key operation: a pool of tokens per device is signed at setup,
-//! spread over threads, and attempts take the next one.
+//! the request path never runs an RSA private-key operation: a pool of tokens per device is signed at setup
+//! (by the scenario's signer: a PEM key spread over threads, an external command or AWS KMS), and attempts
+//! take the next one.
 //!
 //! - valid: the device's next unused pool token. When the pool is used up the attempt is not sent and ends as
 //!   `exhausted` (counted; the pool is sized from the plan, see `scenario::tokens::pool_size`).
@@ -22,9 +23,9 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
 use super::Credential;
-use super::catalogue::par_map;
 use super::template::{Placeholder, TokenTemplate, Values};
-use crate::token::{PrivateKey, encode_signature, sign_token};
+use crate::token::encode_signature;
+use crate::token::signer::{SignError, TokenSigner, par_map, sign_by_key};
 
 /// The token format version.
 pub const VERSION: &str = "v1";
@@ -119,59 +120,61 @@ fn render(
     })
 }
 
-fn signed(key: &PrivateKey, token: String) -> Credential {
-    let signature = Some(encode_signature(&sign_token(key, token.as_bytes())));
+fn signed(token: String, sig: &[u8]) -> Credential {
     Credential {
         token,
-        signature,
+        signature: Some(encode_signature(sig)),
         wire: super::Wire::Standard,
     }
 }
 
 impl TokenPool {
-    /// Signs every token: `per_device + 1` per device; device d signs with `keys[d % keys.len()]`.
-    pub fn build(spec: PoolSpec, keys: &[&PrivateKey]) -> Self {
+    /// Renders every token, `per_device + 1` per device (the last one expired), then has them signed in one
+    /// batch per signer ([`TokenSigner::sign_all`]): device d's by `signers[d % signers.len()]`.
+    pub fn build<S: TokenSigner + ?Sized>(
+        spec: PoolSpec,
+        signers: &[&S],
+    ) -> Result<Self, SignError> {
         let devices: Vec<u32> = (0..spec.devices).collect();
         let per_device = spec.per_device as usize;
-        let signed_per_device = par_map(&devices, |&d| {
-            let key = keys[d as usize % keys.len().max(1)];
+        let rendered = par_map(&devices, |&d| {
             let client_id = format!("{}{d:06}", spec.client_id_prefix);
             let mut rng = ChaCha8Rng::seed_from_u64(
                 spec.seed ^ u64::from(d).wrapping_mul(0xA24B_AED4_963E_E407) ^ 0x706f_6f6c,
             );
-            let valid: Vec<Credential> = (0..spec.per_device)
-                .map(|k| {
-                    signed(
-                        key,
-                        render(&spec, d, &client_id, &mut rng, spec.issued_unix_ms, k),
-                    )
-                })
+            let mut tokens: Vec<String> = (0..spec.per_device)
+                .map(|k| render(&spec, d, &client_id, &mut rng, spec.issued_unix_ms, k))
                 .collect();
-            let expired = signed(
-                key,
-                render(
-                    &spec,
-                    d,
-                    &client_id,
-                    &mut rng,
-                    spec.expired_unix_ms,
-                    spec.per_device,
-                ),
-            );
-            (valid, expired)
+            tokens.push(render(
+                &spec,
+                d,
+                &client_id,
+                &mut rng,
+                spec.expired_unix_ms,
+                spec.per_device,
+            ));
+            tokens
         });
+        let tokens: Vec<String> = rendered.into_iter().flatten().collect();
+        let key_of: Vec<usize> = (0..tokens.len())
+            .map(|i| (i / (per_device + 1)) % signers.len().max(1))
+            .collect();
+        let sigs = sign_by_key(signers, &key_of, &tokens)?;
         let mut valid = Vec::with_capacity(per_device * devices.len());
         let mut expired = Vec::with_capacity(devices.len());
-        for (v, e) in signed_per_device {
-            valid.extend(v);
-            expired.push(e);
+        for (i, (token, sig)) in tokens.into_iter().zip(&sigs).enumerate() {
+            if i % (per_device + 1) == per_device {
+                expired.push(signed(token, sig));
+            } else {
+                valid.push(signed(token, sig));
+            }
         }
-        Self {
+        Ok(Self {
             per_device,
             valid,
             expired,
             answered: devices.iter().map(|_| AtomicU32::new(0)).collect(),
-        }
+        })
     }
 
     pub fn per_device(&self) -> usize {
@@ -233,7 +236,7 @@ mod tests {
             client_id_prefix: "tokenstorm-".into(),
             seed: 9,
         };
-        TokenPool::build(spec, &[test_keys::signing()])
+        TokenPool::build(spec, &[test_keys::signing()]).unwrap()
     }
 
     #[test]
@@ -313,7 +316,7 @@ mod tests {
             client_id_prefix: "cid-".into(),
             seed: 9,
         };
-        let p = TokenPool::build(spec, &[test_keys::signing()]);
+        let p = TokenPool::build(spec, &[test_keys::signing()]).unwrap();
         let public = test_keys::signing().public_key();
         let c = p.valid(1, 2).unwrap();
         let f: Vec<&str> = c.token.split('|').collect();
@@ -347,7 +350,7 @@ mod tests {
             client_id_prefix: String::new(),
             seed: 9,
         };
-        let p = TokenPool::build(spec, &[test_keys::signing()]);
+        let p = TokenPool::build(spec, &[test_keys::signing()]).unwrap();
         for k in 0..3 {
             assert_eq!(p.valid(1, k).unwrap().token, "dev-000001");
         }

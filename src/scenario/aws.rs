@@ -215,7 +215,7 @@ pub(crate) fn resolve(a: &AwsSection) -> Result<AwsTarget, (String, String)> {
 }
 
 /// `http(s)://host[:port]`, trailing `/` dropped; empty: AWS.
-fn endpoint(v: &str) -> Result<Option<String>, String> {
+pub(super) fn endpoint(v: &str) -> Result<Option<String>, String> {
     if v.is_empty() {
         return Ok(None);
     }

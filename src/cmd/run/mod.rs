@@ -29,6 +29,7 @@ use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
+use crate::token::TokenSigner;
 
 mod abort;
 mod load_step;
@@ -101,23 +102,33 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             args.scenario.display()
         );
     }
-    let plan = Plan::resolve(s, &args.scenario)?;
+    let mut plan = Plan::resolve(s, &args.scenario)?;
     if let Some(p) = &args.stop_file {
         stop::check_stop_file(p)?;
     }
-    let catalogue = catalogue(&plan);
-    let pool = pool(&plan);
+    let external = crate::signer::connect(&mut plan)?;
+    let signing = std::time::Instant::now();
+    let signers = crate::signer::by_key(&plan, external.as_deref());
+    let catalogue = catalogue(&plan, &signers)?;
+    let pool = pool(&plan, &signers)?;
     if progress {
         eprintln!(
-            "prepared {} credential sets for {} devices ({} signing keys){}; no signing from here on",
+            "prepared {} credential sets for {} devices ({} signing keys{}){} in {:.1} s; no signing from here on",
             catalogue.sets().len(),
             plan.devices,
             plan.keys.len(),
+            match plan.signer.kind() {
+                "pem" => String::new(),
+                kind => format!(", signed by the {kind} signer"),
+            },
             pool.as_ref()
                 .map(|p| format!(", {} pre-signed pool tokens per device", p.per_device()))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            signing.elapsed().as_secs_f64()
         );
     }
+    drop(signers);
+    drop(external);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tokenstorm")
@@ -135,9 +146,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     })
 }
 
-/// Every credential, signed once: one set per distinct (token, key).
-fn catalogue(plan: &Plan) -> Catalogue {
-    let nkeys = plan.keys.len().max(1);
+/// Every credential, signed once by the plan's signers: one set per distinct (token, key).
+fn catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Catalogue> {
+    let nkeys = signers.len().max(1);
     let (specs, device_set): (Vec<SetSpec>, Vec<u32>) = match plan.tokens {
         TokenScheme::Static => {
             let used = nkeys.min(plan.devices as usize);
@@ -186,8 +197,8 @@ fn catalogue(plan: &Plan) -> Catalogue {
             (specs, (0..plan.devices).collect())
         }
     };
-    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
-    Catalogue::build(&specs, device_set, &keys, &plan.attacker, plan.seed)
+    Catalogue::build(&specs, device_set, signers, &plan.attacker, plan.seed)
+        .context("signing the credentials")
 }
 
 fn unix_now() -> u64 {
@@ -198,13 +209,12 @@ fn unix_now() -> u64 {
 
 /// Pooled tokens (replay-resistant or template), all signed here (none on the request path): `plan.token_pool` valid tokens per
 /// device issued now, and one expired token per device issued `token_max_age_s + 60` s ago.
-fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
+fn pool(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Option<Arc<TokenPool>>> {
     if !plan.tokens.pooled() {
-        return None;
+        return Ok(None);
     }
     let now_ms = unix_now() * 1000;
-    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
-    Some(Arc::new(TokenPool::build(
+    let pool = TokenPool::build(
         PoolSpec {
             devices: plan.devices,
             per_device: plan.token_pool,
@@ -217,8 +227,10 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
             client_id_prefix: plan.mqtt.client_id_prefix.clone(),
             seed: plan.seed,
         },
-        &keys,
-    )))
+        signers,
+    )
+    .context("signing the token pool")?;
+    Ok(Some(Arc::new(pool)))
 }
 
 /// How the command line asked for the run.
