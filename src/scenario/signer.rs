@@ -134,7 +134,12 @@ pub(super) fn resolve(k: &KeysSection, file: &Path) -> Result<SignerPlan, (Strin
             }
             Ok(SignerPlan::Command {
                 argv: s.command.clone(),
-                dir: file.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                // `t.toml`'s parent is the empty path, which no process can start in.
+                dir: file
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf(),
                 concurrency,
                 timeout,
             })

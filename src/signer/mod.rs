@@ -111,26 +111,27 @@ where
     Fut: Future<Output = Result<Vec<u8>, SignError>> + Send + 'static,
 {
     let messages: Vec<Arc<[u8]>> = tokens.iter().map(|t| Arc::from(t.as_bytes())).collect();
-    let sigs = block_on(runtime, bounded(messages, concurrency, sign))?;
-    for (i, sig) in sigs.iter().enumerate() {
+    // Checked as each arrives, so a signer that signs the wrong bytes stops the batch at once.
+    let check = |i: usize, sig: &[u8]| {
         let b64 = crate::token::encode_signature(sig);
-        if let Err(e) = crate::token::verify_token([public], tokens[i].as_bytes(), &b64) {
-            return Err(SignError(format!(
+        crate::token::verify_token([public], tokens[i].as_bytes(), &b64).map(|_| ()).map_err(|e| {
+            SignError(format!(
                 "{what}: the signature of token {i} does not verify with the registered public key ({} bits, \
                  {}): {e}; it must be RSASSA-PKCS1-v1_5 SHA-256 over the exact token bytes (`openssl dgst \
                  -sha256 -sign`), by the key whose public half is registered",
                 public.bits(),
                 public.fingerprint()
-            )));
-        }
-    }
-    Ok(sigs)
+            ))
+        })
+    };
+    block_on(runtime, bounded(messages, concurrency, sign, check))
 }
 
 async fn bounded<F, Fut>(
     messages: Vec<Arc<[u8]>>,
     concurrency: usize,
     sign: F,
+    check: impl Fn(usize, &[u8]) -> Result<(), SignError>,
 ) -> Result<Vec<Vec<u8>>, SignError>
 where
     F: Fn(usize, Arc<[u8]>) -> Fut + Send + Sync + 'static,
@@ -149,6 +150,8 @@ where
             return Ok(out);
         };
         let (i, sig) = done.map_err(|e| SignError(format!("a signing task failed: {e}")))?;
-        out[i] = sig?;
+        let sig = sig?;
+        check(i, &sig)?;
+        out[i] = sig;
     }
 }

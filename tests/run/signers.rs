@@ -289,3 +289,119 @@ fn a_kms_signer_needs_the_aws_feature() {
         text(&o.stderr)
     );
 }
+
+/// A stand-in KMS on loopback that throttles: `GetPublicKey` gives the test key's, `Sign` answers
+/// `ThrottlingException` to the first `throttled` calls, then signs with the test key. Returns its URL and the
+/// count of `Sign` calls.
+#[cfg(feature = "aws")]
+fn throttling_kms(throttled: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use rsa::pkcs8::EncodePublicKey as _;
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let (mut target, mut length) = (String::new(), 0usize);
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end().to_ascii_lowercase();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("x-amz-target:") {
+                            target = v.trim().to_string();
+                        }
+                        if let Some(v) = l.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let req: Value = serde_json::from_slice(&body).unwrap();
+                    let (status, answer) = if target.ends_with("getpublickey") {
+                        let der = signing_key()
+                            .public_key()
+                            .reference()
+                            .to_public_key_der()
+                            .unwrap();
+                        (
+                            200,
+                            serde_json::json!({"PublicKey": STANDARD.encode(der.as_bytes())}),
+                        )
+                    } else if seen.fetch_add(1, Ordering::SeqCst) < throttled {
+                        (
+                            400,
+                            serde_json::json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+                        )
+                    } else {
+                        let message = STANDARD.decode(req["Message"].as_str().unwrap()).unwrap();
+                        let sig = tokenstorm::token::sign_token(signing_key(), &message);
+                        (200, serde_json::json!({"Signature": STANDARD.encode(sig)}))
+                    };
+                    let text = answer.to_string();
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n",
+                        text.len()
+                    );
+                    if stream
+                        .write_all(head.as_bytes())
+                        .and_then(|()| stream.write_all(text.as_bytes()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, calls)
+}
+
+/// Throttled `Sign` calls are retried with backoff until they succeed; a key throttled past the signature's
+/// time limit fails naming the key id and `ThrottlingException`.
+#[cfg(feature = "aws")]
+#[test]
+fn kms_throttling_is_retried_then_named_when_it_outlasts_the_time_limit() {
+    use std::sync::atomic::Ordering;
+    use tokenstorm::scenario::signer::SignerPlan;
+    use tokenstorm::token::TokenSigner as _;
+    crate::support::moto::set_fake_credentials();
+    let plan = |url: String, timeout_ms| SignerPlan::Kms {
+        key_id: "alias/busy".into(),
+        region: "eu-west-1".into(),
+        endpoint_url: Some(url),
+        concurrency: 2,
+        timeout: Duration::from_millis(timeout_ms),
+    };
+    let (url, calls) = throttling_kms(5);
+    let (signer, _) = tokenstorm::signer::KmsSigner::connect(&plan(url, 20_000)).unwrap();
+    let tokens: Vec<String> = (0..4).map(|i| format!("t{i}")).collect();
+    let sigs = signer.sign_all(&tokens).expect("retried until signed");
+    assert_eq!(sigs.len(), 4);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        4 + 5,
+        "each throttled call retried"
+    );
+    let (url, _) = throttling_kms(usize::MAX);
+    let (signer, _) = tokenstorm::signer::KmsSigner::connect(&plan(url, 400)).unwrap();
+    let e = signer.sign_all(&tokens[..1]).unwrap_err().to_string();
+    assert!(
+        e.contains("alias/busy") && e.contains("ThrottlingException") && e.contains("token 0"),
+        "{e}"
+    );
+}

@@ -140,8 +140,9 @@ fn an_external_signer_signs_a_bounded_number_of_forgeries_and_every_verdict_hold
     // 20 valid signatures, then the signed forgeries of the crafting sets only (plus candidates at most).
     let n = remote.signed.load(std::sync::atomic::Ordering::Relaxed);
     assert!(
-        n >= 20 + CRAFTED_SETS_PER_KEY * Signed::MESSAGES
-            && n <= 20 + CRAFTED_SETS_PER_KEY * (Signed::MESSAGES + 1 + 64),
+        (20 + CRAFTED_SETS_PER_KEY * Signed::MESSAGES
+            ..=20 + CRAFTED_SETS_PER_KEY * (Signed::MESSAGES + 1 + 64))
+            .contains(&n),
         "{n} signatures"
     );
     let local =
