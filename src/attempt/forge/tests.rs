@@ -40,13 +40,20 @@ fn every_forgery_is_refused_for_the_reason_the_oracle_gives() {
     );
     let mut signed = Signed::with_key(key, "MyStringThatNeedsToBeSigned");
     signed.other_token = other;
-    for flip_bit in [0, 7, 4095, 99_999] {
+    // The signing key held here, or an external signer's stand-in: raw RSA on the attacker's key.
+    for (flip_bit, crafting_key) in [
+        (0, key),
+        (7, key),
+        (4095, attacker),
+        (99_999, key),
+        (13, attacker),
+    ] {
         let inp = ForgeInputs {
             token,
             valid_sig: &valid,
             attacker,
             public: &public,
-            crafting_key: key,
+            crafting_key,
             signed: &signed,
             flip_bit,
         };
