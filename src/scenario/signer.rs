@@ -113,67 +113,77 @@ pub(super) fn resolve(k: &KeysSection, file: &Path) -> Result<SignerPlan, (Strin
             "keys.signer".into(),
             "name exactly one signer: command = [\"program\", ...] or kms_key_id = \"...\"".into(),
         )),
-        (false, true) => {
-            if s.command[0].trim().is_empty() {
-                return Err((
-                    field("command"),
-                    "the program (first element) is empty".into(),
-                ));
-            }
-            if !(s.region.is_empty() && s.endpoint_url.is_empty()) {
-                return Err((
-                    field("region"),
-                    "region and endpoint_url are for kms_key_id, not for a command".into(),
-                ));
-            }
-            if k.public_key_files.is_empty() {
-                return Err((
-                    "keys.public_key_files".into(),
-                    "a command signer needs its key's public half (PEM) to register with the authorizer".into(),
-                ));
-            }
-            Ok(SignerPlan::Command {
-                argv: s.command.clone(),
-                // `t.toml`'s parent is the empty path, which no process can start in.
-                dir: file
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."))
-                    .to_path_buf(),
-                concurrency,
-                timeout,
-            })
-        }
-        (true, false) => {
-            if !k.public_key_files.is_empty() {
-                return Err((
-                    "keys.public_key_files".into(),
-                    "a KMS signer's public key comes from KMS (GetPublicKey): leave it empty"
-                        .into(),
-                ));
-            }
-            if !s.region.is_empty()
-                && !s
-                    .region
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                return Err((
-                    field("region"),
-                    format!("must look like eu-west-1 (got {:?})", s.region),
-                ));
-            }
-            let endpoint_url =
-                super::aws::endpoint(&s.endpoint_url).map_err(|e| (field("endpoint_url"), e))?;
-            Ok(SignerPlan::Kms {
-                key_id: s.kms_key_id.clone(),
-                region: s.region.clone(),
-                endpoint_url,
-                concurrency,
-                timeout,
-            })
-        }
+        (false, true) => command(k, s, file, concurrency, timeout),
+        (true, false) => kms(k, s, concurrency, timeout),
     }
+}
+
+fn command(
+    k: &KeysSection,
+    s: &SignerSection,
+    file: &Path,
+    concurrency: usize,
+    timeout: Duration,
+) -> Result<SignerPlan, (String, String)> {
+    if s.command[0].trim().is_empty() {
+        return Err((
+            "keys.signer.command".into(),
+            "the program (first element) is empty".into(),
+        ));
+    }
+    if !(s.region.is_empty() && s.endpoint_url.is_empty()) {
+        return Err((
+            "keys.signer.region".into(),
+            "region and endpoint_url are for kms_key_id, not for a command".into(),
+        ));
+    }
+    if k.public_key_files.is_empty() {
+        return Err((
+            "keys.public_key_files".into(),
+            "a command signer needs its key's public half (PEM) to register with the authorizer"
+                .into(),
+        ));
+    }
+    Ok(SignerPlan::Command {
+        argv: s.command.clone(),
+        // `t.toml`'s parent is the empty path, which no process can start in.
+        dir: file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+        concurrency,
+        timeout,
+    })
+}
+
+fn kms(
+    k: &KeysSection,
+    s: &SignerSection,
+    concurrency: usize,
+    timeout: Duration,
+) -> Result<SignerPlan, (String, String)> {
+    if !k.public_key_files.is_empty() {
+        return Err((
+            "keys.public_key_files".into(),
+            "a KMS signer's public key comes from KMS (GetPublicKey): leave it empty".into(),
+        ));
+    }
+    if !super::aws::region_ok(&s.region) {
+        return Err((
+            "keys.signer.region".into(),
+            format!("must look like eu-west-1 (got {:?})", s.region),
+        ));
+    }
+    let endpoint_url = super::aws::endpoint(&s.endpoint_url)
+        .map_err(|e| ("keys.signer.endpoint_url".into(), e))?;
+    Ok(SignerPlan::Kms {
+        key_id: s.kms_key_id.clone(),
+        region: s.region.clone(),
+        endpoint_url,
+        concurrency,
+        timeout,
+    })
 }
 
 #[cfg(test)]
