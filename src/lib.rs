@@ -5,7 +5,8 @@
 //! Bottom layer first; a module uses only those above it in this list (tests aside).
 //!
 //! - [`token`]: RSA keys (PEM via rustls-pki-types), signing and verification of tokens (pure; aws-lc-rs fast
-//!   path, `rsa` as reference), crafted signatures, JWS signing (RS256, ES256) for JWT tokens.
+//!   path, `rsa` as reference), crafted signatures, JWS signing (RS256, ES256) for JWT tokens, the
+//!   [`token::TokenSigner`] seam.
 //! - [`contract`]: the shared vocabulary none owns: [`contract::Transport`] and the emulator's listeners, the one
 //!   MQTT version, classes and forged variants, the attempt id, gate refusals, the typed ledger entry and the
 //!   billing rule, the authorizer and function description, AWS limits, endpoint URL syntax, the witness line an
@@ -24,8 +25,10 @@
 //!   addresses, `--allow-remote` + `[safety] authorized`, the caps checked against the plan, the ramp rule
 //!   and the backoff settings (pure).
 //! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end.
-//! - [`aws`]: CloudWatch and CloudWatch Logs clients (behind the `aws` cargo feature; without it every
+//! - [`aws`]: CloudWatch, CloudWatch Logs and KMS clients (behind the `aws` cargo feature; without it every
 //!   `connect` fails saying how to rebuild).
+//! - [`signer`]: the external token signers of `[keys] signer` (a command, AWS KMS) behind
+//!   [`token::TokenSigner`], the seam the catalogue and the token pool sign through (a PEM key is one too).
 //! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, MQTT (pure session state apart from its
 //!   event loop) and WebSocket, the signature gate, authorizer backends, response validation, policy
 //!   evaluation, the invocation ledger and Prometheus metrics.
@@ -73,5 +76,6 @@ pub mod report;
 pub mod safety;
 pub mod scenario;
 pub mod shutdown;
+pub mod signer;
 pub mod token;
 pub mod wire;

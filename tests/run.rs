@@ -12,6 +12,7 @@ mod mqtt;
 mod preflight;
 pub(crate) mod safety;
 mod scenarios;
+mod signers;
 mod stages;
 mod stop;
 mod template;

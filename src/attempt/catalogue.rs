@@ -1,15 +1,19 @@
 //! The credential catalogue: every (token, signature) an attempt can send, computed once at setup.
 //!
-//! Devices that share a token and a signing key share one [`CredentialSet`]. Signing happens here only (one
-//! valid, one attacker, one hex-digest and at most one other-token signature per set), spread over threads, so
-//! the request path never runs an RSA private-key operation.
+//! Devices that share a token and a signing key share one [`CredentialSet`]. Signing happens here only, in
+//! batches per [`TokenSigner`] (one valid signature per set, and the few signatures of other bytes some
+//! forgeries send), so the request path never runs an RSA private-key operation.
 
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::forge::{ForgeInputs, Wire, forge, forged_token, needs_raw_rsa, raw_plus_pair, wire_of};
+use super::forge::{
+    ForgeInputs, Signed, Wire, forge, forged_token, needs_raw_rsa, needs_signed, pick_raw_plus,
+    plus_candidates, wire_of,
+};
 use crate::contract::{Class, Forgery};
-use crate::token::{PrivateKey, encode_signature, sign_token};
+use crate::token::signer::{SignError, TokenSigner, par_map, sign_by_key};
+use crate::token::{PrivateKey, PublicKey, encode_signature};
 
 /// One credential as sent: the token and the base64 signature (`None`: no signature sent).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,52 +52,57 @@ pub struct SetSpec {
     pub key_index: usize,
 }
 
-/// What every set is built from: the specs, their valid signatures, the keys, and the crafting map.
+/// What every set is built from: the specs, their valid signatures, the keys, and the borrowing maps.
 #[derive(Clone, Copy)]
 struct SetInputs<'a> {
     specs: &'a [SetSpec],
     /// `specs[i]`'s valid signature.
     valid: &'a [Vec<u8>],
-    keys: &'a [&'a PrivateKey],
+    /// Per key index: the registered public key, and the key raw-RSA forgeries are crafted on.
+    publics: &'a [PublicKey],
+    crafting_keys: &'a [&'a PrivateKey],
     attacker: &'a PrivateKey,
     seed: u64,
     /// For each set, the set whose raw-RSA forgeries it borrows (itself: it crafts them).
     crafting: &'a [usize],
+    /// For each set, the set whose signer-made forgeries ([`needs_signed`]) it borrows (itself: its own).
+    signing: &'a [usize],
+    /// Per set: the signer's signatures for its forgeries (empty where borrowed).
+    signed: &'a [SignedSet],
+}
+
+/// One set's signer-made signatures: the [`Signed`] messages and, when its own signature has no `+`, the
+/// signed [`plus_candidates`].
+#[derive(Debug, Clone, Default)]
+struct SignedSet {
+    signed: Signed,
+    plus: Vec<(String, Vec<u8>)>,
 }
 
 impl SetInputs<'_> {
-    /// Set `i`'s credentials, one per class (raw-RSA forgeries left empty where borrowed).
+    /// Whether set `i` sends another set's pair for `f` (left empty here, copied in [`Catalogue::build`]).
+    fn borrows(&self, i: usize, f: Forgery) -> bool {
+        (needs_raw_rsa(f) && self.crafting[i] != i) || (needs_signed(f) && self.signing[i] != i)
+    }
+
+    /// Set `i`'s credentials, one per class (borrowed forgeries left empty).
     fn set(&self, i: usize) -> CredentialSet {
-        let Self {
-            specs,
-            valid,
-            keys,
-            attacker,
-            seed,
-            crafting,
-        } = *self;
-        let spec = &specs[i];
-        let key = keys[spec.key_index];
-        let next = (i + 1) % specs.len();
-        let other_sig =
-            if specs[next].token != spec.token && specs[next].key_index == spec.key_index {
-                valid[next].clone()
-            } else {
-                sign_token(key, format!("{}.other", spec.token).as_bytes())
-            };
+        let spec = &self.specs[i];
+        let valid = &self.valid[i];
         let mut rng =
-            ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            ChaCha8Rng::seed_from_u64(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let inputs = ForgeInputs {
             token: spec.token.as_bytes(),
-            valid_sig: &valid[i],
-            attacker,
-            signing_key: key,
-            other_token_sig: &other_sig,
-            flip_bit: rng.random_range(0..valid[i].len() * 8),
+            valid_sig: valid,
+            attacker: self.attacker,
+            public: &self.publics[spec.key_index],
+            crafting_key: self.crafting_keys[spec.key_index],
+            signed: &self.signed[i].signed,
+            flip_bit: rng.random_range(0..valid.len().max(1) * 8),
         };
         let valid_cred = Credential {
             token: spec.token.clone(),
-            signature: Some(encode_signature(&valid[i])),
+            signature: Some(encode_signature(valid)),
             wire: Wire::Standard,
         };
         let creds = Class::ALL
@@ -104,14 +113,14 @@ impl SetInputs<'_> {
                 Class::Valid | Class::Replayed | Class::ReusedNonce | Class::Expired => {
                     valid_cred.clone()
                 }
-                // Borrowed below from a crafting set of the same key.
-                Class::Forged(f) if needs_raw_rsa(f) && crafting[i] != i => Credential {
+                Class::Forged(f) if self.borrows(i, f) => Credential {
                     token: String::new(),
                     signature: None,
                     wire: Wire::Standard,
                 },
                 Class::Forged(f @ Forgery::RawPlus) => {
-                    let (token, signature) = raw_plus_pair(&spec.token, key, &valid[i]);
+                    let (token, signature) =
+                        pick_raw_plus(&spec.token, valid, &self.signed[i].plus);
                     Credential {
                         token,
                         signature: Some(signature),
@@ -133,51 +142,78 @@ impl SetInputs<'_> {
 }
 
 impl Catalogue {
-    /// Builds the catalogue. `device_set[d]` names device d's entry in `specs`. `seed` picks the flipped bits.
-    pub fn build(
+    /// Builds the catalogue. `device_set[d]` names device d's entry in `specs`; `signers[k]` signs for key
+    /// index k. `seed` picks the flipped bits. Every signature is made here, in batches per signer.
+    pub fn build<S: TokenSigner + ?Sized>(
         specs: &[SetSpec],
         device_set: Vec<u32>,
-        keys: &[&PrivateKey],
+        signers: &[&S],
         attacker: &PrivateKey,
         seed: u64,
-    ) -> Self {
+    ) -> Result<Self, SignError> {
         // Valid signatures first: other-token forgeries reuse another set's valid signature when tokens differ.
-        let valid: Vec<Vec<u8>> =
-            par_map(specs, |s| sign_token(keys[s.key_index], s.token.as_bytes()));
-        Self::build_presigned(specs, valid, device_set, keys, attacker, seed)
+        let key_of: Vec<usize> = specs.iter().map(|s| s.key_index).collect();
+        let tokens: Vec<String> = specs.iter().map(|s| s.token.clone()).collect();
+        let valid = sign_by_key(signers, &key_of, &tokens)?;
+        Self::build_presigned(specs, valid, device_set, signers, attacker, seed)
     }
 
     /// As [`Catalogue::build`], with each set's valid signature given (`valid[i]` signs `specs[i].token`, e.g.
-    /// a row of the user's token file): forgeries derive from it; those that need a private key (another
-    /// token's signature, raw-RSA encodings) are made with `keys[spec.key_index]`.
-    pub fn build_presigned(
+    /// a row of the user's token file): forgeries derive from it; those that need a signature of other bytes
+    /// are made by `signers[spec.key_index]`, and raw-RSA encodings by its private key (or the attacker's).
+    pub fn build_presigned<S: TokenSigner + ?Sized>(
         specs: &[SetSpec],
         valid: Vec<Vec<u8>>,
         device_set: Vec<u32>,
-        keys: &[&PrivateKey],
+        signers: &[&S],
         attacker: &PrivateKey,
         seed: u64,
-    ) -> Self {
-        let indices: Vec<usize> = (0..specs.len()).collect();
+    ) -> Result<Self, SignError> {
+        let key_of: Vec<usize> = specs.iter().map(|s| s.key_index).collect();
         let crafting = crafting_sets(specs);
+        // A local key signs every set's own; an external signer only the crafting sets' (a bounded number of
+        // calls), which further sets borrow whole.
+        let signing: Vec<usize> = (0..specs.len())
+            .map(|i| match signers[key_of[i]].private_key() {
+                Some(_) => i,
+                None => crafting[i],
+            })
+            .collect();
+        let signed = sign_forgeries(specs, &valid, &signing, signers)?;
+        let publics: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
+        let crafting_keys: Vec<&PrivateKey> = signers
+            .iter()
+            .map(|s| s.private_key().unwrap_or(attacker))
+            .collect();
         let inputs = SetInputs {
             specs,
             valid: &valid,
-            keys,
+            publics: &publics,
+            crafting_keys: &crafting_keys,
             attacker,
             seed,
             crafting: &crafting,
+            signing: &signing,
+            signed: &signed,
         };
+        let indices: Vec<usize> = (0..specs.len()).collect();
         let mut sets = par_map(&indices, |&i| inputs.set(i));
-        for (i, &from) in crafting.iter().enumerate() {
-            if from != i {
-                for f in Forgery::ALL.into_iter().filter(|&f| needs_raw_rsa(f)) {
+        for i in 0..sets.len() {
+            for f in Forgery::ALL {
+                let from = if needs_raw_rsa(f) {
+                    crafting[i]
+                } else if needs_signed(f) {
+                    signing[i]
+                } else {
+                    i
+                };
+                if from != i {
                     let c = Class::Forged(f).index();
                     sets[i].creds[c] = sets[from].creds[c].clone();
                 }
             }
         }
-        Self { sets, device_set }
+        Ok(Self { sets, device_set })
     }
 
     pub fn devices(&self) -> usize {
@@ -231,150 +267,66 @@ fn crafting_sets(specs: &[SetSpec]) -> Vec<usize> {
         .collect()
 }
 
-/// Maps over `items` on up to `available_parallelism` threads, keeping order.
-pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<U>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+/// The signer-made forgery signatures of every set that makes its own (`signing[i] == i`), one batch per
+/// signer: the [`Signed`] messages, `<token>.other` where the next set offers no other valid signature, and the
+/// [`plus_candidates`] where the set's own signature has no `+`.
+fn sign_forgeries<S: TokenSigner + ?Sized>(
+    specs: &[SetSpec],
+    valid: &[Vec<u8>],
+    signing: &[usize],
+    signers: &[&S],
+) -> Result<Vec<SignedSet>, SignError> {
+    let mut key_of = Vec::new();
+    let mut messages = Vec::new();
+    // Per set: (first message, other-token message present, plus candidates).
+    let mut layout = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        if signing[i] != i {
+            layout.push(None);
+            continue;
+        }
+        let next = (i + 1) % specs.len();
+        let own_other =
+            !(specs[next].token != spec.token && specs[next].key_index == spec.key_index);
+        let plus = if encode_signature(&valid[i]).contains('+') {
+            Vec::new()
+        } else {
+            plus_candidates(&spec.token)
+        };
+        let start = messages.len();
+        messages.extend(Signed::messages(&spec.token));
+        if own_other {
+            messages.push(Signed::other_message(&spec.token));
+        }
+        messages.extend(plus.iter().cloned());
+        key_of.resize(messages.len(), spec.key_index);
+        layout.push(Some((start, own_other, plus)));
+    }
+    let sigs = sign_by_key(signers, &key_of, &messages)?;
+    Ok(layout
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let Some((start, own_other, plus)) = l else {
+                return SignedSet::default();
+            };
+            let fixed = start + Signed::MESSAGES;
+            let (other, plus_at) = if own_other {
+                (sigs[fixed].clone(), fixed + 1)
+            } else {
+                (valid[(i + 1) % specs.len()].clone(), fixed)
+            };
+            let plus = plus
+                .into_iter()
+                .zip(sigs[plus_at..].iter().cloned())
+                .collect();
+            SignedSet {
+                signed: Signed::from_signatures(sigs[start..fixed].iter().cloned(), other),
+                plus,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::attempt::test_keys;
-    use crate::token::verify_token;
-
-    fn keys() -> Vec<&'static PrivateKey> {
-        vec![test_keys::signing()]
-    }
-
-    #[test]
-    fn valid_passes_forged_fail_replays_use_another_device() {
-        let keys = keys();
-        let public = keys[0].public_key();
-        let specs: Vec<SetSpec> = (0..3)
-            .map(|d| SetSpec {
-                token: format!("device-{d}"),
-                key_index: 0,
-            })
-            .collect();
-        let cat = Catalogue::build(&specs, vec![0, 1, 2], &keys, test_keys::attacker(), 1);
-        for d in 0..3 {
-            let v = cat.credential(d, Class::Valid, d);
-            assert_eq!(v.token, format!("device-{d}"));
-            assert!(
-                verify_token(
-                    [&public],
-                    v.token.as_bytes(),
-                    v.signature.as_deref().unwrap()
-                )
-                .is_ok()
-            );
-            for f in Forgery::ALL {
-                let c = cat.credential(d, Class::Forged(f), d);
-                let sig = c.signature.clone().unwrap_or_default();
-                if f == Forgery::TokenOverLong || c.wire != Wire::Standard {
-                    // Refused for the token's length or where it is put; its signature is valid.
-                    assert!(c.token.len() > 6144 || c.wire == wire_of(f));
-                } else {
-                    assert!(
-                        verify_token([&public], c.token.as_bytes(), &sig).is_err(),
-                        "{f:?}"
-                    );
-                }
-            }
-            let r = cat.credential(d, Class::Replayed, (d + 1) % 3);
-            assert_eq!(r, cat.credential((d + 1) % 3, Class::Valid, 0));
-            assert_ne!(r.token, v.token);
-        }
-    }
-
-    #[test]
-    fn a_static_token_shares_one_set() {
-        let keys = keys();
-        let specs = vec![SetSpec {
-            token: "MyStringThatNeedsToBeSigned".into(),
-            key_index: 0,
-        }];
-        let cat = Catalogue::build(&specs, vec![0; 5], &keys, test_keys::attacker(), 9);
-        assert_eq!(cat.sets().len(), 1);
-        assert_eq!(cat.devices(), 5);
-        let other = cat
-            .forged(0, Forgery::OtherToken)
-            .signature
-            .clone()
-            .unwrap();
-        let public = keys[0].public_key();
-        assert!(verify_token([&public], b"MyStringThatNeedsToBeSigned.other", &other).is_ok());
-    }
-
-    #[test]
-    fn sets_past_the_crafted_ones_send_a_crafted_pair_whole() {
-        let keys = keys();
-        let public = keys[0].public_key();
-        let specs: Vec<SetSpec> = (0..6)
-            .map(|d| SetSpec {
-                token: format!("device-{d}"),
-                key_index: 0,
-            })
-            .collect();
-        let cat = Catalogue::build(&specs, (0..6).collect(), &keys, test_keys::attacker(), 2);
-        let f = Forgery::BytesAfterDigest;
-        assert_eq!(cat.forged(5, f), cat.forged(1, f));
-        assert_eq!(cat.forged(5, f).token, "device-1");
-        assert_eq!(cat.forged(3, f).token, "device-3");
-        // Forgeries that need no raw RSA stay the set's own.
-        assert_eq!(cat.forged(5, Forgery::BitFlip).token, "device-5");
-        let c = cat.forged(5, f);
-        assert!(
-            verify_token(
-                [&public],
-                c.token.as_bytes(),
-                c.signature.as_deref().unwrap()
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn presigned_sets_derive_their_forgeries_from_the_given_signature() {
-        let keys = keys();
-        let specs = vec![SetSpec {
-            token: "row-token".into(),
-            key_index: 0,
-        }];
-        // A signature made elsewhere (here: openssl's equal, by the same key): the valid pair is kept as given.
-        let given = sign_token(keys[0], b"row-token");
-        let cat = Catalogue::build_presigned(
-            &specs,
-            vec![given.clone()],
-            vec![0],
-            &keys,
-            test_keys::attacker(),
-            1,
-        );
-        assert_eq!(
-            cat.credential(0, Class::Valid, 0).signature.as_deref(),
-            Some(encode_signature(&given).as_str())
-        );
-        let flipped = cat.forged(0, Forgery::BitFlip).signature.clone().unwrap();
-        let flipped = crate::token::decode_signature(&flipped).unwrap();
-        let bits: u32 = flipped
-            .iter()
-            .zip(&given)
-            .map(|(a, b)| (a ^ b).count_ones())
-            .sum();
-        assert_eq!(bits, 1, "one bit of the given signature flipped");
-    }
-}
+mod tests;

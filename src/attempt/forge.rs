@@ -8,18 +8,39 @@ use crate::contract::Forgery;
 use crate::token::craft::{self, Malformed};
 use crate::token::{PrivateKey, encode_signature, sign_token};
 
-/// What each forgery needs: the token, its valid signature (raw bytes), the attacker's key, and the valid
-/// signature of a different token.
+/// What each forgery needs: the token, its valid signature (raw bytes), the attacker's key, the registered
+/// public key, the key raw-RSA forgeries are crafted on, and the signer's signatures of other bytes.
 pub struct ForgeInputs<'a> {
     pub token: &'a [u8],
     pub valid_sig: &'a [u8],
     pub attacker: &'a PrivateKey,
-    pub signing_key: &'a PrivateKey,
-    /// A valid signature (raw bytes, under the signing key) of some other token.
-    pub other_token_sig: &'a [u8],
+    /// The registered key (values at and around its modulus, its signature length).
+    pub public: &'a crate::token::PublicKey,
+    /// Raw RSA (malformed encodings, other digests, PSS) runs on this key: the signing key when it is held
+    /// here, else (an external signer) the attacker's, which the gate refuses as a mismatch all the same.
+    pub crafting_key: &'a PrivateKey,
+    /// Valid signatures, under the registered key, of the other bytes some forgeries send.
+    pub signed: &'a Signed,
     /// Which bit to flip (taken modulo the signature's bit length).
     pub flip_bit: usize,
 }
+
+/// Whether the forgery sends a signature from [`Signed`] (so the registered key's signer must make it).
+pub const fn needs_signed(f: Forgery) -> bool {
+    matches!(
+        f,
+        Forgery::OtherToken
+            | Forgery::TokenNewline
+            | Forgery::HexDigest
+            | Forgery::SmuggledAmpersand
+            | Forgery::SmuggledEquals
+            | Forgery::TokenOverLong
+            | Forgery::RawPlus
+    )
+}
+
+mod signed;
+pub use signed::Signed;
 
 /// Length of the token of [`Forgery::TokenOverLong`]: over the 6144 characters AWS accepts (spec §1).
 pub const OVERLONG_TOKEN_CHARS: usize = 6145;
@@ -107,12 +128,37 @@ pub fn raw_plus_pair(token: &str, key: &PrivateKey, valid_sig: &[u8]) -> (String
     if own.contains('+') {
         return (token.to_string(), own);
     }
+    let signed = plus_candidates(token)
+        .into_iter()
+        .map(|t| {
+            let sig = sign_token(key, t.as_bytes());
+            (t, sig)
+        })
+        .find(|(_, sig)| encode_signature(sig).contains('+'));
+    pick_raw_plus(token, valid_sig, signed.as_slice())
+}
+
+/// The tokens [`raw_plus_pair`] tries when the set's own signature has no `+`.
+pub fn plus_candidates(token: &str) -> Vec<String> {
+    (1..=64).map(|n| format!("{token}.plus{n}")).collect()
+}
+
+/// [`raw_plus_pair`] from [`plus_candidates`] signed in advance (`signed`: the candidates with their
+/// signatures, in order; may be empty when the own signature has a `+`).
+pub fn pick_raw_plus(
+    token: &str,
+    valid_sig: &[u8],
+    signed: &[(String, Vec<u8>)],
+) -> (String, String) {
+    let own = encode_signature(valid_sig);
+    if own.contains('+') {
+        return (token.to_string(), own);
+    }
     let mut last = (token.to_string(), own);
-    for n in 1..=64 {
-        let t = format!("{token}.plus{n}");
-        let sig = encode_signature(&sign_token(key, t.as_bytes()));
+    for (t, sig) in signed {
+        let sig = encode_signature(sig);
         let found = sig.contains('+');
-        last = (t, sig);
+        last = (t.clone(), sig);
         if found {
             break;
         }
@@ -183,12 +229,13 @@ pub const fn needs_raw_rsa(f: Forgery) -> bool {
 pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
     // Long on purpose: one exhaustive `match` arm per forgery, so a new variant fails to compile until it is
     // crafted here; the arms read best side by side.
-    let real = inp.signing_key.reference();
-    let k = inp.signing_key.signature_len();
+    let real = inp.crafting_key.reference();
+    let k = inp.public.signature_len();
+    let crafted_k = inp.crafting_key.signature_len();
     let digest = craft::sha256(inp.token);
     let valid_b64 = || encode_signature(inp.valid_sig);
     let malformed = |shape| {
-        craft::malformed_em(k, &digest, shape)
+        craft::malformed_em(crafted_k, &digest, shape)
             .and_then(|em| craft::raw_sign(real, &em))
             .map(|s| encode_signature(&s))
     };
@@ -220,31 +267,24 @@ pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
         Forgery::ValueZero => Some(encode_signature(&craft::small_value(k, 0))),
         Forgery::ValueOne => Some(encode_signature(&craft::small_value(k, 1))),
         Forgery::ValueNMinusOne => Some(encode_signature(&craft::modulus_plus(
-            &real.to_public_key(),
+            inp.public.reference(),
             -1,
         ))),
         Forgery::ValueN => Some(encode_signature(&craft::modulus_plus(
-            &real.to_public_key(),
+            inp.public.reference(),
             0,
         ))),
         Forgery::ValueNPlusOne => Some(encode_signature(&craft::modulus_plus(
-            &real.to_public_key(),
+            inp.public.reference(),
             1,
         ))),
         Forgery::NotBase64 => Some(not_base64(&valid_b64())),
-        Forgery::OtherToken => Some(encode_signature(inp.other_token_sig)),
-        Forgery::TokenNewline => {
-            let mut t = inp.token.to_vec();
-            t.push(b'\n');
-            Some(encode_signature(&sign_token(inp.signing_key, &t)))
-        }
+        Forgery::OtherToken => Some(encode_signature(&inp.signed.other_token)),
+        Forgery::TokenNewline => Some(encode_signature(&inp.signed.newline)),
         Forgery::MissingSignature => None,
-        Forgery::HexDigest => Some(encode_signature(&sign_token(
-            inp.signing_key,
-            hex_digest(inp.token).as_bytes(),
-        ))),
+        Forgery::HexDigest => Some(encode_signature(&inp.signed.hex_digest)),
         Forgery::Pss => Some(encode_signature(&craft::sign_pss(
-            inp.signing_key,
+            inp.crafting_key,
             inp.token,
         ))),
         Forgery::Sha1 => prefixed(craft::SHA1_PREFIX, &craft::sha1(inp.token)),
@@ -290,18 +330,10 @@ pub fn forge(variant: Forgery, inp: &ForgeInputs<'_>) -> Option<String> {
         | Forgery::BareSignatureBefore
         | Forgery::BareSignatureAfter => Some(valid_b64()),
         // Validly signed over the whole token, `&` or `=` included: only the parsing may split it.
-        Forgery::SmuggledAmpersand | Forgery::SmuggledEquals => {
-            let t = forged_token(variant, &String::from_utf8_lossy(inp.token));
-            Some(encode_signature(&sign_token(inp.signing_key, t.as_bytes())))
-        }
+        Forgery::SmuggledAmpersand => Some(encode_signature(&inp.signed.smuggled_ampersand)),
+        Forgery::SmuggledEquals => Some(encode_signature(&inp.signed.smuggled_equals)),
         // A valid signature of the over-long token ([`forged_token`]): only the token's length is wrong.
-        Forgery::TokenOverLong => {
-            let long = forged_token(variant, &String::from_utf8_lossy(inp.token));
-            Some(encode_signature(&sign_token(
-                inp.signing_key,
-                long.as_bytes(),
-            )))
-        }
+        Forgery::TokenOverLong => Some(encode_signature(&inp.signed.overlong)),
     }
 }
 

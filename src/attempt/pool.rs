@@ -1,7 +1,8 @@
 //! Replay-resistant tokens (`devices.token = "replay_resistant"`), in the `v1` format of
 //! `scenarios/lambdas/README.md`: `v1.<device>.<unix_s>.<nonce>`. Every valid attempt needs a fresh nonce, yet
-//! the request path never runs an RSA private-key operation: a pool of tokens per device is signed at setup,
-//! spread over threads, and attempts take the next one.
+//! the request path never runs an RSA private-key operation: a pool of tokens per device is signed at setup
+//! (by the scenario's signer: a PEM key spread over threads, an external command or AWS KMS), and attempts
+//! take the next one.
 //!
 //! - valid: the device's next unused pool token. When the pool is used up the attempt is not sent and ends as
 //!   `exhausted` (counted; the pool is sized from the plan, see `scenario::tokens::pool_size`).
@@ -27,10 +28,10 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
 use super::Credential;
-use super::catalogue::par_map;
 use super::jwt::JwtIssuer;
 use super::template::{Placeholder, TokenTemplate, Values};
-use crate::token::{PrivateKey, encode_signature, sign_token};
+use crate::token::encode_signature;
+use crate::token::signer::{SignError, TokenSigner, par_map, sign_by_key};
 
 /// The token format version.
 pub const VERSION: &str = "v1";
@@ -151,48 +152,59 @@ fn render(
     })
 }
 
-/// `token` with its custom-auth signature: the one place pooled tokens are signed.
-fn signed(key: &PrivateKey, token: String) -> Credential {
-    let signature = Some(encode_signature(&sign_token(key, token.as_bytes())));
+/// `token` with its custom-auth signature (signed in batches by [`TokenPool::build`]).
+fn signed(token: String, sig: &[u8]) -> Credential {
     Credential {
         token,
-        signature,
+        signature: Some(encode_signature(sig)),
         wire: super::Wire::Standard,
     }
 }
 
 impl TokenPool {
-    /// Signs every token: `per_device + 1` per device; device d signs with `keys[d % keys.len()]`.
-    pub fn build(spec: PoolSpec, keys: &[&PrivateKey]) -> Self {
+    /// Renders every token, `per_device + 1` per device (the last one expired), then has them signed in one
+    /// batch per signer ([`TokenSigner::sign_all`]): device d's by `signers[d % signers.len()]`.
+    pub fn build<S: TokenSigner + ?Sized>(
+        spec: PoolSpec,
+        signers: &[&S],
+    ) -> Result<Self, SignError> {
         let devices: Vec<u32> = (0..spec.devices).collect();
-        let signed_per_device = par_map(&devices, |&d| {
-            let key = keys[d as usize % keys.len().max(1)];
+        let per_device = spec.per_device as usize;
+        let rendered = par_map(&devices, |&d| {
             let client_id = format!("{}{d:06}", spec.client_id_prefix);
             let mut rng = ChaCha8Rng::seed_from_u64(
                 spec.seed ^ u64::from(d).wrapping_mul(0xA24B_AED4_963E_E407) ^ 0x706f_6f6c,
             );
-            let valid: Vec<Credential> = (0..spec.per_device)
-                .map(|k| {
-                    signed(
-                        key,
-                        render(&spec, d, &client_id, &mut rng, spec.issued_unix_ms, k),
-                    )
-                })
+            let mut tokens: Vec<String> = (0..spec.per_device)
+                .map(|k| render(&spec, d, &client_id, &mut rng, spec.issued_unix_ms, k))
                 .collect();
-            let expired = signed(
-                key,
-                render(
-                    &spec,
-                    d,
-                    &client_id,
-                    &mut rng,
-                    spec.expired_unix_ms,
-                    spec.per_device,
-                ),
-            );
-            (valid, Some(expired))
+            tokens.push(render(
+                &spec,
+                d,
+                &client_id,
+                &mut rng,
+                spec.expired_unix_ms,
+                spec.per_device,
+            ));
+            tokens
         });
-        Self::from_rows(signed_per_device)
+        let tokens: Vec<String> = rendered.into_iter().flatten().collect();
+        let key_of: Vec<usize> = (0..tokens.len())
+            .map(|i| (i / (per_device + 1)) % signers.len().max(1))
+            .collect();
+        let sigs = sign_by_key(signers, &key_of, &tokens)?;
+        let mut rows = Vec::with_capacity(devices.len());
+        let mut sigs = tokens.into_iter().zip(&sigs);
+        for _ in &devices {
+            let valid: Vec<Credential> = sigs
+                .by_ref()
+                .take(per_device)
+                .map(|(t, sig)| signed(t, sig))
+                .collect();
+            let expired = sigs.next().map(|(t, sig)| signed(t, sig));
+            rows.push((valid, expired));
+        }
+        Ok(Self::from_rows(rows))
     }
 
     /// A pool of ready credentials: per device, its valid tokens in the order attempts take them and its

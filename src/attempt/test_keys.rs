@@ -35,5 +35,5 @@ pub fn two_device_catalogue() -> super::Catalogue {
             key_index: 0,
         })
         .collect();
-    super::Catalogue::build(&specs, vec![0, 1], &[signing()], attacker(), 3)
+    super::Catalogue::build(&specs, vec![0, 1], &[signing()], attacker(), 3).unwrap()
 }

@@ -1,75 +1,42 @@
 //! CloudWatch metrics over the JSON protocol (`application/x-amz-json-1.0`, `X-Amz-Target:
-//! GraniteServiceVersion20100801.<Op>`), each request signed with SigV4 (service `monitoring`) on a pooled
-//! hyper client (HTTPS trusting the system roots, or plain HTTP for a local double). The official CloudWatch
-//! crate is not used: it speaks RPC-v2 CBOR, which the local double (moto) does not serve.
+//! GraniteServiceVersion20100801.<Op>`) through the hand-signed [`JsonApi`] (service `monitoring`). The official
+//! CloudWatch crate is not used: it speaks RPC-v2 CBOR, which the local double (moto) does not serve.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use tokio::sync::Mutex;
-
+use super::json_api::{Api, JsonApi};
 use super::metric_json::{self, PUT_BATCH, QUERY_BATCH};
-use super::{Datum, MetricQuery, MetricSeries, Settings, failure, sdk};
+use super::{Datum, MetricQuery, MetricSeries, Settings};
 
-const API: &str = "CloudWatch";
-/// A request that has not answered by then is abandoned.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Credentials this close to expiry are refreshed before signing.
-const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+const API: Api = Api {
+    name: "CloudWatch",
+    service: "monitoring",
+    content_type: "application/x-amz-json-1.0",
+    target_prefix: "GraniteServiceVersion20100801",
+};
 
 /// A CloudWatch client; cheap to clone (one connection pool).
 #[derive(Clone)]
 pub struct CloudWatch {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    url: String,
-    region: String,
-    config: Arc<aws_config::SdkConfig>,
-    credentials: Arc<Mutex<Option<Credentials>>>,
+    api: JsonApi,
 }
 
 impl CloudWatch {
     /// Reads the configuration and credentials (so a missing credential fails here, not at the first call).
     pub async fn connect(s: &Settings) -> anyhow::Result<Self> {
-        let url = s.url_for("monitoring");
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{API} endpoint URL {url:?}: {e}"))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-            anyhow::bail!(
-                "{API} endpoint URL {url:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"
-            );
-        }
-        let config = Arc::new(sdk::load(s).await);
-        let credentials = sdk::credentials(&config, API).await?;
         Ok(Self {
-            http: http_client()?,
-            url,
-            region: s.region.clone(),
-            config,
-            credentials: Arc::new(Mutex::new(Some(credentials))),
+            api: JsonApi::connect(API, s).await?,
         })
     }
 
     /// The endpoint requests go to.
     pub fn url(&self) -> &str {
-        &self.url
+        self.api.url()
     }
 
     /// Puts `data` under `namespace`, in batches of AWS's limit.
     pub async fn put_metric_data(&self, namespace: &str, data: &[Datum]) -> anyhow::Result<()> {
         for batch in data.chunks(PUT_BATCH) {
             let body = metric_json::put_request(namespace, batch);
-            self.call("PutMetricData", &body).await?;
+            self.api.call("PutMetricData", &body).await?;
         }
         Ok(())
     }
@@ -88,9 +55,10 @@ impl CloudWatch {
             loop {
                 let body =
                     metric_json::get_request(batch, start_unix_s, end_unix_s, token.as_deref());
-                let answer = self.call("GetMetricData", &body).await?;
-                token = metric_json::fold_answer(&answer, &mut series)
-                    .map_err(|e| anyhow::anyhow!("{API} GetMetricData at {}: {e}", self.url))?;
+                let answer = self.api.call("GetMetricData", &body).await?;
+                token = metric_json::fold_answer(&answer, &mut series).map_err(|e| {
+                    anyhow::anyhow!("{} GetMetricData at {}: {e}", API.name, self.url())
+                })?;
                 if token.is_none() {
                     break;
                 }
@@ -99,109 +67,4 @@ impl CloudWatch {
         }
         Ok(all)
     }
-
-    /// One signed call; the answer's body on a 2xx, else an error naming the operation, endpoint and AWS's code.
-    async fn call(&self, op: &str, body: &serde_json::Value) -> anyhow::Result<Bytes> {
-        let request = self.signed(op, serde_json::to_vec(body)?).await?;
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let response = self.http.request(request).await?;
-            let (parts, body) = response.into_parts();
-            let body = body.collect().await?.to_bytes();
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((parts, body))
-        })
-        .await;
-        let (parts, body) = match answer {
-            Err(_) => anyhow::bail!(
-                "{API} {op} at {}: no answer within {}s",
-                self.url,
-                REQUEST_TIMEOUT.as_secs()
-            ),
-            Ok(Err(e)) => return Err(failure::unreachable(API, &self.url, e.as_ref())),
-            Ok(Ok(answer)) => answer,
-        };
-        if parts.status.is_success() {
-            return Ok(body);
-        }
-        let header = parts
-            .headers
-            .get("x-amzn-errortype")
-            .and_then(|v| v.to_str().ok());
-        let text = metric_json::error_text(parts.status.as_u16(), header, &body);
-        anyhow::bail!("{API} {op} at {}: {text}", self.url)
-    }
-
-    async fn signed(&self, op: &str, body: Vec<u8>) -> anyhow::Result<http::Request<Full<Bytes>>> {
-        let mut request = http::Request::post(format!("{}/", self.url))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header(
-                "x-amz-target",
-                format!("GraniteServiceVersion20100801.{op}"),
-            )
-            .body(())?;
-        let identity: Identity = self.current_credentials().await?.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("monitoring")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()?
-            .into();
-        let headers = request
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
-        let signable = SignableRequest::new(
-            "POST",
-            request.uri().to_string(),
-            headers,
-            SignableBody::Bytes(&body),
-        )?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| anyhow::anyhow!("{API} {op}: cannot sign the request: {e}"))?
-            .into_parts();
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request.map(|()| Full::new(Bytes::from(body))))
-    }
-
-    /// The cached credentials, refreshed from the chain when they are about to expire.
-    async fn current_credentials(&self) -> anyhow::Result<Credentials> {
-        let mut held = self.credentials.lock().await;
-        let fresh = held.as_ref().is_some_and(|c| match c.expiry() {
-            None => true,
-            Some(at) => at
-                .duration_since(SystemTime::now())
-                .is_ok_and(|left| left > REFRESH_BEFORE),
-        });
-        if !fresh {
-            *held = Some(sdk::credentials(&self.config, API).await?);
-        }
-        held.clone()
-            .ok_or_else(|| anyhow::anyhow!("{API}: no AWS credentials"))
-    }
-}
-
-/// HTTPS trusting the system roots (Amazon's CAs are among them), or plain HTTP; HTTP/1.1, pooled.
-fn http_client() -> anyhow::Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>> {
-    let mut roots = rustls::RootCertStore::empty();
-    // Unreadable system certificates leave the store smaller; an https endpoint then fails with a TLS error
-    // naming the certificate, which says more than failing here for a plain-HTTP local double.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow::anyhow!("TLS setup: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector))
 }

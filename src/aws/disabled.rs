@@ -60,6 +60,29 @@ impl Logs {
     }
 }
 
+pub struct Kms {
+    never: Infallible,
+}
+
+impl Kms {
+    pub async fn connect(_: &Settings) -> anyhow::Result<Self> {
+        anyhow::bail!(NOT_BUILT)
+    }
+
+    pub async fn get_public_key(&self, _: &str) -> anyhow::Result<Vec<u8>> {
+        match self.never {}
+    }
+
+    pub async fn sign(&self, _: &str, _: &[u8]) -> anyhow::Result<Vec<u8>> {
+        match self.never {}
+    }
+}
+
+/// No AWS error codes without AWS support.
+pub fn kms_error_code(_: &anyhow::Error) -> Option<&str> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +96,7 @@ mod tests {
         for e in [
             CloudWatch::connect(&s).await.err().unwrap(),
             Logs::connect(&s).await.err().unwrap(),
+            Kms::connect(&s).await.err().unwrap(),
         ] {
             assert!(e.to_string().contains("--features aws"), "{e}");
         }

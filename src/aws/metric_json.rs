@@ -145,6 +145,15 @@ pub fn empty_series(queries: &[MetricQuery]) -> Vec<MetricSeries> {
 /// `x-amzn-ErrorType` header (before `:`), and `message` / `Message`; or, from the XML answers AWS's
 /// authentication layer gives every protocol, `<Code>` and `<Message>`. Falls back to the HTTP status and body.
 pub fn error_text(status: u16, error_type_header: Option<&str>, body: &[u8]) -> String {
+    error_parts(status, error_type_header, body).1
+}
+
+/// [`error_text`] and the error code alone (for retry decisions).
+pub fn error_parts(
+    status: u16,
+    error_type_header: Option<&str>,
+    body: &[u8],
+) -> (Option<String>, String) {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let text = String::from_utf8_lossy(body);
     let code = parsed["__type"]
@@ -157,14 +166,15 @@ pub fn error_text(status: u16, error_type_header: Option<&str>, body: &[u8]) -> 
         .or_else(|| parsed["Message"].as_str())
         .map(str::to_string)
         .or_else(|| xml_element(&text, "Message"));
-    match (code, message) {
+    let text = match (&code, message) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => format!("{code} (HTTP {status})"),
         (None, _) => {
             let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
             format!("HTTP {status}: {}", text.trim())
         }
-    }
+    };
+    (code, text)
 }
 
 /// The text of the first `<name>` element (CDATA unwrapped), if any.

@@ -1,4 +1,5 @@
-//! The AWS APIs tokenstorm reads and writes: CloudWatch metrics ([`CloudWatch`]) and CloudWatch Logs ([`Logs`]).
+//! The AWS APIs tokenstorm reads and writes: CloudWatch metrics ([`CloudWatch`]) and CloudWatch Logs ([`Logs`]),
+//! and KMS ([`Kms`]) for the token signer `keys.signer = { kms_key_id = ... }`.
 //! A run reads them to judge a real account (the authorizer Lambda's own records are the witness); the emulator
 //! writes them to behave like the Lambda service. Both take one [`Settings`]: the region and, for a local double
 //! (moto) or a VPC endpoint, one endpoint URL serving both APIs. Credentials come from the standard AWS chain
@@ -14,6 +15,10 @@ mod cloudwatch;
 #[cfg(feature = "aws")]
 mod failure;
 #[cfg(feature = "aws")]
+mod json_api;
+#[cfg(feature = "aws")]
+mod kms;
+#[cfg(feature = "aws")]
 mod logs;
 #[cfg(feature = "aws")]
 mod sdk;
@@ -24,7 +29,9 @@ mod disabled;
 #[cfg(feature = "aws")]
 pub use cloudwatch::CloudWatch;
 #[cfg(not(feature = "aws"))]
-pub use disabled::{CloudWatch, Logs};
+pub use disabled::{CloudWatch, Kms, Logs, kms_error_code};
+#[cfg(feature = "aws")]
+pub use kms::{Kms, error_code as kms_error_code};
 #[cfg(feature = "aws")]
 pub use logs::Logs;
 

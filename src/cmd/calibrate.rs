@@ -77,7 +77,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         .first()
         .with_context(|| format!("{file_name}: keys: calibrate needs a signing key"))?;
     // All the signing, before any connection.
-    let pair = Pair::with_plus(&plan.token_of(0), &key.key);
+    let key = key.key.as_ref().with_context(|| {
+        format!(
+            "{file_name}: keys.signer: calibrate signs its probes with a PEM key; leave keys.signer out"
+        )
+    })?;
+    let pair = Pair::with_plus(&plan.token_of(0), key);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

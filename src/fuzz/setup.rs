@@ -70,9 +70,9 @@ impl Setup {
             host: plan.target.endpoint_name().to_string(),
         };
         let source = plan.source.display().to_string();
-        let key = plan.keys.into_iter().next().map(|k| k.key).ok_or_else(|| {
+        let key = plan.keys.into_iter().next().and_then(|k| k.key).ok_or_else(|| {
             anyhow::anyhow!(
-                "{source}: keys: the scenario has no signing key to sign valid prefixes with"
+                "{source}: keys: the scenario has no PEM signing key to sign valid prefixes with (fuzz does not use keys.signer)"
             )
         })?;
         Ok(Self {

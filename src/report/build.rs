@@ -168,6 +168,8 @@ fn scenario_info(plan: &Plan) -> ScenarioInfo {
                 source: match &k.source {
                     KeySource::Generated => "generated".into(),
                     KeySource::File(path) => path.display().to_string(),
+                    KeySource::Command(program) => format!("command:{program}"),
+                    KeySource::Kms(key_id) => format!("kms:{key_id}"),
                 },
             })
             .collect(),

@@ -175,12 +175,7 @@ pub(crate) fn resolve(a: &AwsSection) -> Result<AwsTarget, (String, String)> {
     } else {
         a.log_group.clone()
     };
-    if !a.region.is_empty()
-        && !a
-            .region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !region_ok(&a.region) {
         return Err((
             field("region"),
             format!("must look like eu-west-1 (got {:?})", a.region),
@@ -215,7 +210,14 @@ pub(crate) fn resolve(a: &AwsSection) -> Result<AwsTarget, (String, String)> {
 }
 
 /// `http(s)://host[:port]`, trailing `/` dropped; empty: AWS.
-fn endpoint(v: &str) -> Result<Option<String>, String> {
+/// Empty (the environment's) or shaped like `eu-west-1`.
+pub(super) fn region_ok(region: &str) -> bool {
+    region
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+pub(super) fn endpoint(v: &str) -> Result<Option<String>, String> {
     if v.is_empty() {
         return Ok(None);
     }

@@ -152,6 +152,13 @@ pub struct KeysSection {
     pub bits: u32,
     /// PEM private keys (PKCS#1 or PKCS#8); device d signs with key d mod n. Relative to the scenario file.
     pub private_key_files: Vec<PathBuf>,
+    /// With `signer.command`: the PEM public keys of the command's key (registered with the emulator).
+    /// Left out of the resolved scenario when empty, so reports of PEM runs are unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_key_files: Vec<PathBuf>,
+    /// Who signs the tokens; absent: the PEM keys above (`crate::signer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<super::signer::SignerSection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,6 +326,8 @@ impl Default for KeysSection {
             generate: 1,
             bits: 2048,
             private_key_files: Vec::new(),
+            public_key_files: Vec::new(),
+            signer: None,
         }
     }
 }

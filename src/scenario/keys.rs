@@ -1,18 +1,21 @@
-//! Resolving `[keys]`: PEM files (relative to the scenario) or freshly generated keys, plus the attacker's key.
+//! Resolving `[keys]`: PEM files (relative to the scenario) or freshly generated keys, plus the attacker's key;
+//! with an external signer (`keys.signer`), the public keys it signs for instead (a KMS key's arrives when the
+//! signer connects, `crate::signer::connect`).
 
 use std::path::Path;
 
 use super::error::ScenarioError;
 use super::file::Scenario;
 use super::plan::{KeySource, SigningKey};
+use super::signer::SignerPlan;
 use super::target::relative_to;
-use crate::token::PrivateKey;
+use crate::token::{PrivateKey, PublicKey};
 
 pub(super) fn resolve_keys(
     s: &Scenario,
     file: &Path,
     err: &impl Fn(&str, String) -> ScenarioError,
-) -> Result<(Vec<SigningKey>, PrivateKey), ScenarioError> {
+) -> Result<(Vec<SigningKey>, PrivateKey, SignerPlan), ScenarioError> {
     let k = &s.keys;
     if ![2048, 3072, 4096].contains(&k.bits) {
         return Err(err(
@@ -20,8 +23,23 @@ pub(super) fn resolve_keys(
             format!("must be 2048, 3072 or 4096 (got {})", k.bits),
         ));
     }
+    let signer = super::signer::resolve(k, file).map_err(|(f, p)| err(&f, p))?;
     let mut keys = Vec::new();
-    if k.private_key_files.is_empty() {
+    if let SignerPlan::Command { argv, .. } = &signer {
+        for (i, p) in k.public_key_files.iter().enumerate() {
+            let path = relative_to(file, p);
+            let field = format!("keys.public_key_files[{i}]");
+            let public = PublicKey::from_pem_file(&path).map_err(|e| err(&field, e.to_string()))?;
+            keys.push(SigningKey {
+                name: stem(&path, i),
+                key: None,
+                public,
+                source: KeySource::Command(argv[0].clone()),
+            });
+        }
+    } else if matches!(signer, SignerPlan::Kms { .. }) {
+        // Registered when the signer connects (GetPublicKey).
+    } else if k.private_key_files.is_empty() {
         if k.generate == 0 || k.generate > 16 {
             return Err(err(
                 "keys.generate",
@@ -37,7 +55,7 @@ pub(super) fn resolve_keys(
             keys.push(SigningKey {
                 name: format!("key{}", i + 1),
                 public: key.public_key(),
-                key,
+                key: Some(key),
                 source: KeySource::Generated,
             });
         }
@@ -46,18 +64,26 @@ pub(super) fn resolve_keys(
             let path = relative_to(file, p);
             let field = format!("keys.private_key_files[{i}]");
             let key = PrivateKey::from_pem_file(&path).map_err(|e| err(&field, e.to_string()))?;
-            let stem = path.file_stem().map_or(format!("key{}", i + 1), |s| {
-                s.to_string_lossy().into_owned()
-            });
             keys.push(SigningKey {
-                name: stem,
+                name: stem(&path, i),
                 public: key.public_key(),
-                key,
+                key: Some(key),
                 source: KeySource::File(path),
             });
         }
     }
-    let attacker =
-        PrivateKey::generate(k.bits as usize).map_err(|e| err("keys.bits", e.to_string()))?;
-    Ok((keys, attacker))
+    // Forgeries crafted on the attacker's key stand in for the registered key's (external signers): same size.
+    let bits = match (&signer, keys.first()) {
+        (SignerPlan::Command { .. }, Some(first)) => first.public.bits(),
+        _ => k.bits as usize,
+    };
+    let attacker = PrivateKey::generate(bits).map_err(|e| err("keys.bits", e.to_string()))?;
+    Ok((keys, attacker, signer))
+}
+
+/// A key's name in `tokenSigningPublicKeys`: its file's stem.
+fn stem(path: &Path, i: usize) -> String {
+    path.file_stem().map_or(format!("key{}", i + 1), |s| {
+        s.to_string_lossy().into_owned()
+    })
 }

@@ -11,6 +11,7 @@ mod keys;
 mod mix;
 pub mod plan;
 pub mod pricing;
+pub mod signer;
 pub mod stages;
 mod target;
 pub mod token_sources;

@@ -30,13 +30,18 @@ pub enum Model {
 pub enum KeySource {
     Generated,
     File(PathBuf),
+    /// Held by an external command (its program).
+    Command(String),
+    /// Held by AWS KMS (the key id as the scenario names it).
+    Kms(String),
 }
 
 #[derive(Debug)]
 pub struct SigningKey {
     /// The name in `tokenSigningPublicKeys`.
     pub name: String,
-    pub key: PrivateKey,
+    /// `None`: an external signer holds it (`Plan::signer`).
+    pub key: Option<PrivateKey>,
     pub public: PublicKey,
     pub source: KeySource,
 }
@@ -142,7 +147,10 @@ pub struct Plan {
     pub token_pool: u32,
     /// Replay-resistant tokens: the function's maximum age, s.
     pub token_max_age_s: u64,
+    /// The registered keys (a KMS signer's is added when it connects, `crate::signer::connect`).
     pub keys: Vec<SigningKey>,
+    /// Who signs the tokens: the PEM keys of `keys`, or an external signer.
+    pub signer: super::signer::SignerPlan,
     /// The attacker's key for wrong-key forgeries; never listed by the authorizer.
     pub attacker: PrivateKey,
     pub authorizer: AuthorizerPlan,
@@ -213,7 +221,7 @@ impl Plan {
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
         let abort = crate::safety::abort::Guards::resolve(&s.abort, target.live_witness())
             .map_err(|(field, p)| err(&field, p))?;
-        let (keys, attacker) = super::keys::resolve_keys(&s, file, &err)?;
+        let (keys, attacker, signer) = super::keys::resolve_keys(&s, file, &err)?;
         let jwt = super::token_sources::jwt(&s, file, &err)?;
         let checks = super::token_sources::RowChecks {
             mix: &mix,
@@ -242,6 +250,7 @@ impl Plan {
             token_pool: super::tokens::pool_size(&s, &model, &mix, &groups),
             token_max_age_s: s.devices.token_max_age_s,
             keys,
+            signer,
             attacker,
             authorizer: AuthorizerPlan::new(&s.authorizer, function),
             target,

@@ -200,6 +200,17 @@ impl PublicKey {
         Self::from_reference(reference, what)
     }
 
+    /// Parses DER SubjectPublicKeyInfo (what AWS KMS `GetPublicKey` returns).
+    pub fn from_spki_der(der: &[u8], what: &str) -> Result<Self, KeyError> {
+        use rsa::pkcs8::DecodePublicKey as _;
+        let reference =
+            rsa::PublicKey::from_public_key_der(der).map_err(|e| KeyError::Rejected {
+                what: what.into(),
+                reason: format!("not an RSA SubjectPublicKeyInfo: {e}"),
+            })?;
+        Self::from_reference(reference, what)
+    }
+
     /// Wraps an `rsa` public key.
     pub fn from_reference(reference: rsa::PublicKey, what: &str) -> Result<Self, KeyError> {
         let bits = reference.n().bit_width() as usize;

@@ -9,8 +9,10 @@ pub mod jws;
 pub mod keys;
 mod pem;
 pub mod sign;
+pub mod signer;
 pub mod verify;
 
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use sign::{encode_signature, sign_token};
+pub use signer::{SignError, TokenSigner};
 pub use verify::{SignatureError, decode_signature, verify_token};

@@ -16,7 +16,8 @@ fn rsa_and_aws_lc_agree_on_every_catalogue_signature() {
             key_index: 0,
         })
         .collect();
-    let cat = Catalogue::build(&specs, vec![0, 1, 2], &[signing_key()], attacker_key(), 11);
+    let cat =
+        Catalogue::build(&specs, vec![0, 1, 2], &[signing_key()], attacker_key(), 11).unwrap();
     let key = public(0);
     let mut decodable = 0;
     for set in 0..specs.len() {

@@ -38,13 +38,23 @@ fn every_forgery_is_refused_for_the_reason_the_oracle_gives() {
         verify_token([&public], token, &encode_signature(&valid)),
         Ok(0)
     );
-    for flip_bit in [0, 7, 4095, 99_999] {
+    let mut signed = Signed::with_key(key, "MyStringThatNeedsToBeSigned");
+    signed.other_token = other;
+    // The signing key held here, or an external signer's stand-in: raw RSA on the attacker's key.
+    for (flip_bit, crafting_key) in [
+        (0, key),
+        (7, key),
+        (4095, attacker),
+        (99_999, key),
+        (13, attacker),
+    ] {
         let inp = ForgeInputs {
             token,
             valid_sig: &valid,
             attacker,
-            signing_key: key,
-            other_token_sig: &other,
+            public: &public,
+            crafting_key,
+            signed: &signed,
             flip_bit,
         };
         // Placement forgeries carry valid signatures: the wire tests (load::request, load::username) and
@@ -67,12 +77,15 @@ fn the_over_long_token_is_validly_signed_so_only_its_length_is_refused() {
     let key = crate::attempt::test_keys::signing();
     let token = b"tok";
     let valid = sign_token(key, token);
+    let public = key.public_key();
+    let signed = Signed::with_key(key, "tok");
     let inp = ForgeInputs {
         token,
         valid_sig: &valid,
         attacker: crate::attempt::test_keys::attacker(),
-        signing_key: key,
-        other_token_sig: &valid,
+        public: &public,
+        crafting_key: key,
+        signed: &signed,
         flip_bit: 0,
     };
     let long = forged_token(Forgery::TokenOverLong, "tok");

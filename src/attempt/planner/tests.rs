@@ -39,6 +39,7 @@ fn catalogue() -> Catalogue {
             test_keys::attacker(),
             5,
         )
+        .unwrap()
     })
     .clone()
 }
@@ -55,7 +56,7 @@ fn pool(per_device: u32) -> Arc<TokenPool> {
         client_id_prefix: "tokenstorm-".into(),
         seed: 11,
     };
-    Arc::new(TokenPool::build(spec, &[test_keys::signing()]))
+    Arc::new(TokenPool::build(spec, &[test_keys::signing()]).unwrap())
 }
 
 /// Weights by class; every forged variant gets `forged / Forgery::COUNT`.

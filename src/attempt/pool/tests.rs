@@ -12,7 +12,7 @@ fn pool() -> TokenPool {
         client_id_prefix: "tokenstorm-".into(),
         seed: 9,
     };
-    TokenPool::build(spec, &[test_keys::signing()])
+    TokenPool::build(spec, &[test_keys::signing()]).unwrap()
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn a_template_pool_renders_every_placeholder_and_signs() {
         client_id_prefix: "cid-".into(),
         seed: 9,
     };
-    let p = TokenPool::build(spec, &[test_keys::signing()]);
+    let p = TokenPool::build(spec, &[test_keys::signing()]).unwrap();
     let public = test_keys::signing().public_key();
     let c = p.valid(1, 2).unwrap();
     let f: Vec<&str> = c.token.split('|').collect();
@@ -128,7 +128,7 @@ fn a_fixed_template_gives_every_token_of_a_device_the_same_string() {
         client_id_prefix: String::new(),
         seed: 9,
     };
-    let p = TokenPool::build(spec, &[test_keys::signing()]);
+    let p = TokenPool::build(spec, &[test_keys::signing()]).unwrap();
     for k in 0..3 {
         assert_eq!(p.valid(1, k).unwrap().token, "dev-000001");
     }
@@ -154,7 +154,7 @@ fn a_jwt_pool_signs_each_jwt_for_custom_auth_and_expires_the_expired_one() {
         client_id_prefix: "cid-".into(),
         seed: 9,
     };
-    let p = TokenPool::build(spec, &[test_keys::signing()]);
+    let p = TokenPool::build(spec, &[test_keys::signing()]).unwrap();
     let public = test_keys::signing().public_key();
     let claims = |c: &Credential| -> serde_json::Value {
         use base64::Engine as _;

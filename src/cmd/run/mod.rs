@@ -29,6 +29,7 @@ use crate::report::{build, json, terminal};
 use crate::scenario::file::TokenScheme;
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
+use crate::token::TokenSigner;
 
 mod abort;
 mod load_step;
@@ -101,24 +102,34 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             args.scenario.display()
         );
     }
-    let plan = Plan::resolve(s, &args.scenario)?;
+    let mut plan = Plan::resolve(s, &args.scenario)?;
     if let Some(p) = &args.stop_file {
         stop::check_stop_file(p)?;
     }
-    let catalogue = catalogue(&plan);
-    let pool = pool(&plan);
+    let external = crate::signer::connect(&mut plan)?;
+    let signing = std::time::Instant::now();
+    let signers = crate::signer::by_key(&plan, external.as_deref());
+    let catalogue = catalogue(&plan, &signers)?;
+    let pool = pool(&plan, &signers)?;
     warn_short_rows(&plan);
     if progress {
         eprintln!(
-            "prepared {} credential sets for {} devices ({} signing keys){}; no signing from here on",
+            "prepared {} credential sets for {} devices ({} signing keys{}){} in {:.1} s; no signing from here on",
             catalogue.sets().len(),
             plan.devices,
             plan.keys.len(),
+            match plan.signer.kind() {
+                "pem" => String::new(),
+                kind => format!(", signed by the {kind} signer"),
+            },
             pool.as_ref()
                 .map(|p| format!(", {} pre-signed pool tokens per device", p.per_device()))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            signing.elapsed().as_secs_f64()
         );
     }
+    drop(signers);
+    drop(external);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tokenstorm")
@@ -136,9 +147,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     })
 }
 
-/// Every credential, signed once: one set per distinct (token, key).
-fn catalogue(plan: &Plan) -> Catalogue {
-    let nkeys = plan.keys.len().max(1);
+/// Every credential, signed once by the plan's signers: one set per distinct (token, key).
+fn catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Catalogue> {
+    let nkeys = signers.len().max(1);
     let (specs, device_set): (Vec<SetSpec>, Vec<u32>) = match plan.tokens {
         TokenScheme::Static => {
             let used = nkeys.min(plan.devices as usize);
@@ -183,16 +194,16 @@ fn catalogue(plan: &Plan) -> Catalogue {
                 .collect();
             (specs, (0..plan.devices).collect())
         }
-        TokenScheme::File => return file_catalogue(plan),
+        TokenScheme::File => return file_catalogue(plan, signers),
     };
-    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
-    Catalogue::build(&specs, device_set, &keys, &plan.attacker, plan.seed)
+    Catalogue::build(&specs, device_set, signers, &plan.attacker, plan.seed)
+        .context("signing the credentials")
 }
 
 /// `file`: forgeries derive from each device's base row (one no valid attempt sends, see
 /// [`crate::scenario::token_sources::TokenRows::bases`]), its signature the user's (bit flips, truncation...);
 /// those that need a private key are made with the scenario's keys, as for every scheme.
-fn file_catalogue(plan: &Plan) -> Catalogue {
+fn file_catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Catalogue> {
     let nkeys = plan.keys.len().max(1);
     let bases = plan.token_rows.as_ref().map_or(&[][..], |r| &r.bases[..]);
     let (specs, valid): (Vec<SetSpec>, Vec<Vec<u8>>) = bases
@@ -207,9 +218,9 @@ fn file_catalogue(plan: &Plan) -> Catalogue {
             Some((spec, sig))
         })
         .unzip();
-    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
     let device_set = (0..specs.len() as u32).collect();
-    Catalogue::build_presigned(&specs, valid, device_set, &keys, &plan.attacker, plan.seed)
+    Catalogue::build_presigned(&specs, valid, device_set, signers, &plan.attacker, plan.seed)
+        .context("signing the forgeries of the token file's rows")
 }
 
 fn unix_now() -> u64 {
@@ -221,16 +232,15 @@ fn unix_now() -> u64 {
 /// Pooled tokens, all signed here (none on the request path): the user's rows (`file`), or `plan.token_pool`
 /// rendered tokens per device issued now and one expired token per device issued `token_max_age_s + 60` s ago
 /// (so a JWT's `exp` is a minute past).
-fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
+fn pool(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Option<Arc<TokenPool>>> {
     if !plan.tokens.pooled() {
-        return None;
+        return Ok(None);
     }
     if let Some(rows) = &plan.token_rows {
-        return Some(Arc::new(TokenPool::from_rows(rows.rows.clone())));
+        return Ok(Some(Arc::new(TokenPool::from_rows(rows.rows.clone()))));
     }
     let now_ms = unix_now() * 1000;
-    let keys: Vec<_> = plan.keys.iter().map(|k| &k.key).collect();
-    Some(Arc::new(TokenPool::build(
+    let pool = TokenPool::build(
         PoolSpec {
             devices: plan.devices,
             per_device: plan.token_pool,
@@ -240,8 +250,10 @@ fn pool(plan: &Plan) -> Option<Arc<TokenPool>> {
             client_id_prefix: plan.mqtt.client_id_prefix.clone(),
             seed: plan.seed,
         },
-        &keys,
-    )))
+        signers,
+    )
+    .context("signing the token pool")?;
+    Ok(Some(Arc::new(pool)))
 }
 
 /// `file`: says when some device has fewer rows than the valid attempts the plan expects of it (the size a
