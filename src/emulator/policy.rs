@@ -49,29 +49,77 @@ pub fn evaluate(
     resource: &str,
     vars: &Variables<'_>,
 ) -> Decision {
-    let mut allowed = false;
-    for statement in documents.iter().flat_map(statements) {
-        let Some(effect) = statement.get("Effect").and_then(Value::as_str) else {
-            continue;
-        };
-        let conditional = statement.get("Condition").is_some();
-        let applies =
-            || action_matches(statement, action) && resource_matches(statement, resource, vars);
-        match effect {
-            "Deny" if conditional || applies() => return Decision::ExplicitDeny,
-            "Allow" if !conditional && !allowed && applies() => allowed = true,
-            _ => {}
+    evaluate_explained(documents, action, resource, vars).0
+}
+
+/// Which statement decided: (document index, statement index), both from 0.
+pub type StatementRef = (usize, usize);
+
+/// [`evaluate`], also naming the statement that decided: the matching `Deny`, or the first matching `Allow`;
+/// `None` for an implicit deny (no statement allows). `tokenstorm policy check` reports it.
+pub fn evaluate_explained(
+    documents: &[Value],
+    action: &str,
+    resource: &str,
+    vars: &Variables<'_>,
+) -> (Decision, Option<StatementRef>) {
+    let mut allowed = None;
+    for (d, doc) in documents.iter().enumerate() {
+        for (s, statement) in statements(doc).into_iter().enumerate() {
+            let Some(effect) = statement.get("Effect").and_then(Value::as_str) else {
+                continue;
+            };
+            let conditional = statement.get("Condition").is_some();
+            let applies =
+                || action_matches(statement, action) && resource_matches(statement, resource, vars);
+            match effect {
+                "Deny" if conditional || applies() => {
+                    return (Decision::ExplicitDeny, Some((d, s)));
+                }
+                "Allow" if !conditional && allowed.is_none() && applies() => allowed = Some((d, s)),
+                _ => {}
+            }
         }
     }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::ImplicitDeny
+    match allowed {
+        Some(at) => (Decision::Allow, Some(at)),
+        None => (Decision::ImplicitDeny, None),
     }
 }
 
+/// A resource pattern with its policy variables expanded as [`evaluate`] expands them (wildcards shown as
+/// written); `None` when it names a variable the request lacks or one the emulator does not know.
+pub fn expand(pattern: &str, vars: &Variables<'_>) -> Option<String> {
+    let toks = substitute(pattern, vars)?;
+    Some(
+        toks.iter()
+            .map(|t| match t {
+                Tok::Lit(c) => *c,
+                Tok::Star => '*',
+                Tok::One => '?',
+            })
+            .collect(),
+    )
+}
+
+/// The variables `${...}` a pattern names, in order (the IAM escapes `${*}`, `${?}`, `${$}` included).
+pub fn variables(pattern: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        out.push(&after[..end]);
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// The variables [`evaluate`] substitutes (besides the escapes).
+pub const KNOWN_VARIABLES: [&str; 1] = ["iot:ClientId"];
+
 /// `Statement` may be one object or a list.
-fn statements(doc: &Value) -> Vec<&Value> {
+pub fn statements(doc: &Value) -> Vec<&Value> {
     match doc.get("Statement") {
         Some(Value::Array(list)) => list.iter().collect(),
         Some(one @ Value::Object(_)) => vec![one],
@@ -80,7 +128,7 @@ fn statements(doc: &Value) -> Vec<&Value> {
 }
 
 /// A string or a list of strings; anything else yields nothing.
-fn strings(value: &Value) -> Vec<&str> {
+pub fn strings(value: &Value) -> Vec<&str> {
     match value {
         Value::String(s) => vec![s.as_str()],
         Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
@@ -88,7 +136,8 @@ fn strings(value: &Value) -> Vec<&str> {
     }
 }
 
-fn action_matches(statement: &Value, action: &str) -> bool {
+/// Whether the statement's `Action` (or `NotAction`) covers `action`.
+pub fn action_matches(statement: &Value, action: &str) -> bool {
     let action = action.to_ascii_lowercase();
     let any = |v: &Value| {
         strings(v)
@@ -379,6 +428,41 @@ mod tests {
         assert_eq!(
             evaluate(&[all, cond_deny], "iot:Publish", &arn("t"), &NONE),
             Decision::ExplicitDeny
+        );
+    }
+
+    #[test]
+    fn the_deciding_statement_is_named_and_variables_expand_as_evaluated() {
+        let allow = doc("Allow", json!("iot:*"), json!("*"));
+        let deny = doc(
+            "Deny",
+            json!("iot:Publish"),
+            json!("arn:aws:iot:*:*:topic/x"),
+        );
+        let docs = [allow, deny];
+        assert_eq!(
+            evaluate_explained(&docs, "iot:Publish", &arn("x"), &NONE),
+            (Decision::ExplicitDeny, Some((1, 0)))
+        );
+        assert_eq!(
+            evaluate_explained(&docs, "iot:Publish", &arn("y"), &NONE),
+            (Decision::Allow, Some((0, 0)))
+        );
+        assert_eq!(
+            evaluate_explained(&[], "iot:Publish", &arn("y"), &NONE),
+            (Decision::ImplicitDeny, None)
+        );
+        let dev = Variables {
+            client_id: Some("d1"),
+        };
+        assert_eq!(
+            expand("topic/${iot:ClientId}/*${*}", &dev).as_deref(),
+            Some("topic/d1/**")
+        );
+        assert_eq!(expand("topic/${iot:ClientId}", &NONE), None);
+        assert_eq!(
+            variables("a/${iot:ClientId}/${iot:Connection.Thing.ThingName}/${*}"),
+            ["iot:ClientId", "iot:Connection.Thing.ThingName", "*"]
         );
     }
 }
