@@ -21,6 +21,7 @@
 //! shared with scenarios, in [`crate::contract`].
 
 pub mod admin;
+pub mod alpn;
 pub mod authorize;
 pub mod authorizer_json;
 pub mod cloudwatch;
@@ -93,6 +94,8 @@ pub(crate) struct Shared {
     pub host: host::HostRule,
     /// The gate's unconfirmed behaviours.
     pub gate: crate::wire::settings::GateSettings,
+    /// Whether the MQTT/TLS listener requires ALPN `mqtt`.
+    pub mqtt_tls_alpn: alpn::MqttTlsAlpn,
     /// Publishes each invocation as the Lambda service would (`--cloudwatch-url`).
     pub cloudwatch: Option<cloudwatch::Publisher>,
     /// Held by `Shared` only: it closes when the last task holding `Arc<Shared>` (listener, connection, or a
@@ -366,6 +369,7 @@ pub async fn start_with_limits(
         broker: mqtt::broker::Broker::default(),
         host,
         gate: config.gate,
+        mqtt_tls_alpn: config.mqtt_tls_alpn,
         cloudwatch,
         _alive: alive_tx,
     });

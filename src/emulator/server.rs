@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use super::alpn::{self, TlsRefusal};
 use super::connection::{ConnCtx, OpenConnections, Slot};
 use super::mqtt::{Origin, session};
 use super::{Shared, admin, publish, reply, websocket};
@@ -131,6 +132,15 @@ fn refuse(stream: &TcpStream, role: &Role, shared: &Shared) {
     );
 }
 
+/// The TLS listener a handshake ran on.
+fn tls_listener(dedicated: bool) -> Listener {
+    if dedicated {
+        Listener::MqttTls
+    } else {
+        Listener::Https
+    }
+}
+
 async fn connection(
     stream: TcpStream,
     role: Role,
@@ -140,7 +150,8 @@ async fn connection(
     slot: Arc<Slot>,
 ) {
     let _ = stream.set_nodelay(true);
-    // The dedicated MQTT/TLS listener speaks MQTT whatever the ALPN; the HTTPS listener only for ALPN `mqtt`.
+    // The dedicated MQTT/TLS listener speaks MQTT (refusing a client without ALPN `mqtt` unless
+    // `mqtt_tls_alpn = "optional"`); the HTTPS listener only for ALPN `mqtt`.
     let dedicated = matches!(role, Role::MqttTls(_));
     match role {
         Role::Https(acceptor) | Role::MqttTls(acceptor) => {
@@ -150,14 +161,28 @@ async fn connection(
                 r = handshake => match r {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(err)) => {
-                        tracing::debug!(%err, "TLS handshake failed");
+                        let reason = TlsRefusal::of_handshake_error(&err);
+                        tracing::debug!(%err, reason = reason.as_str(), "TLS handshake failed");
+                        shared.metrics.record_tls_refusal(tls_listener(dedicated), reason);
                         return;
                     }
-                    Err(_) => return,
+                    Err(_) => {
+                        shared.metrics.record_tls_refusal(tls_listener(dedicated), TlsRefusal::Handshake);
+                        return;
+                    }
                 },
                 _ = shutdown.wait() => return,
             };
             let session = tls.get_ref().1;
+            if dedicated
+                && let Err(reason) = alpn::admit(shared.mqtt_tls_alpn, session.alpn_protocol())
+            {
+                tracing::debug!(reason = reason.as_str(), "{}", reason.explain());
+                shared.metrics.record_tls_refusal(Listener::MqttTls, reason);
+                let mut tls = tls;
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+                return;
+            }
             let sni = session.server_name().map(str::to_string);
             let mqtt = dedicated || session.alpn_protocol() == Some(crate::wire::mqtt::ALPN_MQTT);
             if mqtt {
