@@ -275,6 +275,17 @@ fn resource(r: &str, account: &Account, push: &mut dyn FnMut(&'static str, Strin
     }
 }
 
+/// `eu-west-1`, `us-gov-west-1`, `cn-north-1`: letters and dashes, then a dash and digits.
+fn looks_like_region(r: &str) -> bool {
+    let Some((name, n)) = r.rsplit_once('-') else {
+        return false;
+    };
+    !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && name.contains('-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+}
+
 fn region_account(
     r: &str,
     arn: &Arn<'_>,
@@ -282,17 +293,24 @@ fn region_account(
     push: &mut dyn FnMut(&'static str, String),
 ) {
     let concrete = |v: &str| !v.contains(['*', '?', '$']);
-    if let Some(from) = &account.region_from
-        && concrete(arn.region)
-        && arn.region != account.region
-    {
-        push(
-            "wrong_region",
-            format!(
-                "{r} names region {:?}, but the devices connect to {:?} ({from}): it matches nothing there",
-                arn.region, account.region
+    if concrete(arn.region) {
+        match &account.region_from {
+            Some(from) if arn.region != account.region => push(
+                "wrong_region",
+                format!(
+                    "{r} names region {:?}, but the devices connect to {:?} ({from}): it matches nothing there",
+                    arn.region, account.region
+                ),
             ),
-        );
+            None if !looks_like_region(arn.region) => push(
+                "wrong_region",
+                format!(
+                    "{r} names region {:?}: AWS regions look like eu-west-1 (a placeholder left in?)",
+                    arn.region
+                ),
+            ),
+            _ => {}
+        }
     }
     if !concrete(arn.account) {
         return;

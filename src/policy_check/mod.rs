@@ -212,7 +212,7 @@ pub fn check(input: &Input, devices: &Devices, account: &Account) -> Report {
                 }
             };
             denial.requests += 1;
-            if denial.examples.len() < EXAMPLES {
+            if denial.examples.len() < EXAMPLES && !denial.examples.iter().any(|e| e.resource == resource) {
                 denial.examples.push(Example {
                     client_id: device.client_id.clone(),
                     resource,

@@ -282,9 +282,12 @@ fn the_account_comes_from_the_policy_when_not_known_and_placeholders_are_flagged
         "accountId is not 12 digits"
     );
     assert!(
-        !rules(&r).contains(&"wrong_region"),
-        "region unknown: not flagged"
+        rules(&r).contains(&"wrong_region"),
+        "region is the placeholder `region`"
     );
+    let a = Account::resolve(None, None, &input.documents);
+    let r = check(&input, &Devices::Listed(vec![]), &a);
+    assert!(r.findings.is_empty(), "us-east-1 and 123456789012 look real: {:?}", r.findings);
     assert_eq!(
         account::endpoint_region("abc-ats.iot.eu-central-1.amazonaws.com"),
         Some("eu-central-1")
