@@ -76,14 +76,7 @@ fn check(args: CheckArgs) -> anyhow::Result<Exit> {
         input.extend(policy_check::read_text(&text, &name).map_err(anyhow::Error::msg)?);
     }
     let (devices, (region, account)) = if args.client_ids.is_empty() {
-        let s = crate::scenario::load(&args.scenario)?;
-        let (groups, mqtt) = crate::scenario::groups::resolve_devices(&s, &args.scenario)?;
-        let devices = Devices::Scenario {
-            groups,
-            mqtt,
-            http_topic: s.http.topic.clone(),
-        };
-        (devices, Account::of_scenario(&s))
+        scenario_devices(&args.scenario)?
     } else {
         (listed(&args), (None, None))
     };
@@ -97,13 +90,28 @@ fn check(args: CheckArgs) -> anyhow::Result<Exit> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", policy_check::text(&report));
+        print!("{}", policy_check::text(&report, true));
     }
     Ok(if report.passed() {
         Exit::Ok
     } else {
         Exit::Failed
     })
+}
+
+/// A scenario's devices, and the region and account it tells (`test-invoke --scenario` uses it too).
+pub fn scenario_devices(
+    path: &std::path::Path,
+) -> anyhow::Result<(Devices, (policy_check::Known, policy_check::Known))> {
+    let s = crate::scenario::load(path)?;
+    let (groups, mqtt) = crate::scenario::groups::resolve_devices(&s, path)?;
+    let devices = Devices::Scenario {
+        groups,
+        mqtt,
+        http_topic: s.http.topic.clone(),
+        only: None,
+    };
+    Ok((devices, Account::of_scenario(&s)))
 }
 
 /// The `--client-id`s as MQTT/TLS devices.

@@ -12,7 +12,7 @@ mod input;
 mod lint;
 mod render;
 
-pub use account::Account;
+pub use account::{Account, Known};
 pub use input::{Input, read_text};
 pub use lint::Finding;
 pub use render::text;
@@ -42,23 +42,31 @@ pub enum Devices {
         groups: Groups,
         mqtt: MqttPlan,
         http_topic: String,
+        /// Only the devices of this transport (`None`: all).
+        only: Option<Transport>,
     },
     Listed(Vec<Device>),
 }
 
 impl Devices {
-    /// The plan's devices.
-    pub fn from_plan(plan: &crate::scenario::Plan) -> Self {
+    /// The plan's devices (those of `only`, when given).
+    pub fn from_plan(plan: &crate::scenario::Plan, only: Option<Transport>) -> Self {
         Self::Scenario {
             groups: plan.groups.clone(),
             mqtt: plan.mqtt.clone(),
             http_topic: plan.http.topic.clone(),
+            only,
         }
     }
 
     /// `200 https, 50 mqtt_tls` or `1 listed`.
     pub fn describe(&self) -> String {
         match self {
+            Self::Scenario {
+                groups,
+                only: Some(t),
+                ..
+            } => format!("{} {}", groups.count(*t), t.as_str()),
             Self::Scenario { groups, .. } => groups.describe(),
             Self::Listed(list) => format!("{} listed", list.len()),
         }
@@ -72,8 +80,9 @@ impl Devices {
                 groups,
                 mqtt,
                 http_topic,
+                only,
             } => {
-                for t in groups.in_use() {
+                for t in groups.in_use().filter(|t| only.is_none_or(|o| o == *t)) {
                     for d in groups.range(t) {
                         f(if t == Transport::Https {
                             Device {
@@ -212,7 +221,9 @@ pub fn check(input: &Input, devices: &Devices, account: &Account) -> Report {
                 }
             };
             denial.requests += 1;
-            if denial.examples.len() < EXAMPLES && !denial.examples.iter().any(|e| e.resource == resource) {
+            if denial.examples.len() < EXAMPLES
+                && !denial.examples.iter().any(|e| e.resource == resource)
+            {
                 denial.examples.push(Example {
                     client_id: device.client_id.clone(),
                     resource,

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use super::Report;
 
-/// The report as text, ending with the verdict line.
-pub fn text(r: &Report) -> String {
+/// The report as text, ending with the verdict line (naming the exit code `policy check` gives when `exit`;
+/// `run --preflight` and `test-invoke` embed it with their own exit codes).
+pub fn text(r: &Report, exit: bool) -> String {
     let mut out = String::new();
     let a = &r.account;
     let from = |f: &Option<String>| {
@@ -74,7 +75,8 @@ pub fn text(r: &Report) -> String {
         "policy check: {}",
         if r.passed() {
             format!(
-                "PASS (exit 0): every request the devices make is allowed{}",
+                "PASS{}: every request the devices make is allowed{}",
+                if exit { " (exit 0)" } else { "" },
                 if r.findings.is_empty() {
                     String::new()
                 } else {
@@ -83,7 +85,10 @@ pub fn text(r: &Report) -> String {
             )
         } else {
             let n: u64 = r.denials.iter().map(|d| d.requests).sum();
-            format!("FAIL (exit 1): {n} request(s) would be denied")
+            format!(
+                "FAIL{}: {n} request(s) would be denied",
+                if exit { " (exit 1)" } else { "" }
+            )
         }
     );
     out
