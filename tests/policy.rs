@@ -215,3 +215,39 @@ fn bad_input_exits_2_naming_the_file() {
     assert_eq!(not_json.status.code(), Some(2));
     assert!(text(&not_json).contains("stdin: not JSON"));
 }
+
+#[test]
+fn test_invoke_checks_its_answer_and_pipes_into_policy_check() {
+    let dir = crate::support::tempdir();
+    let config = dir.path().join("emulator.toml");
+    std::fs::write(
+        &config,
+        r#"[[authorizer]]
+name = "A"
+token_key_name = "k"
+signing_disabled = true
+[authorizer.function]
+mode = "allow"
+principal_id = "p1"
+policy_documents = ['{"Version":"2012-10-17","Statement":[{"Action":"iot:Publish","Effect":"Allow","Resource":"arn:aws:iot:*:*:topic/customAuhtTestTopic"}]}']
+"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["test-invoke", "--authorizer", "A", "--token", "t1"])
+        .args(["--scenario", "scenarios/quickstart.toml", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("run tokenstorm");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("iot:Publish         300 checked      300 allowed"), "{t}");
+    assert!(stderr.contains("policy check: PASS: every request"), "{t}");
+    // Its stdout is what `policy check -` reads.
+    let piped = check(&["-"], Some(&out.stdout));
+    assert_eq!(piped.status.code(), Some(0), "{}", text(&piped));
+}
