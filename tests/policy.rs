@@ -245,7 +245,10 @@ policy_documents = ['{"Version":"2012-10-17","Statement":[{"Action":"iot:Publish
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("iot:Publish         300 checked      300 allowed"), "{t}");
+    assert!(
+        stderr.contains("iot:Publish         300 checked      300 allowed"),
+        "{t}"
+    );
     assert!(stderr.contains("policy check: PASS: every request"), "{t}");
     // Its stdout is what `policy check -` reads.
     let piped = check(&["-"], Some(&out.stdout));

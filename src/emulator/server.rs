@@ -132,13 +132,47 @@ fn refuse(stream: &TcpStream, role: &Role, shared: &Shared) {
     );
 }
 
-/// The TLS listener a handshake ran on.
-fn tls_listener(dedicated: bool) -> Listener {
-    if dedicated {
+/// The TLS handshake, bounded in time; `None` (the connection refused, the reason counted) when it fails, or
+/// on the MQTT/TLS listener (`dedicated`) when the client negotiated no ALPN `mqtt` where it is required.
+async fn handshake(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    dedicated: bool,
+    shared: &Shared,
+    limits: Limits,
+    shutdown: &Shutdown,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let listener = if dedicated {
         Listener::MqttTls
     } else {
         Listener::Https
+    };
+    let handshake = tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(stream));
+    let mut tls = tokio::select! {
+        r = handshake => match r {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(err)) => {
+                let reason = TlsRefusal::of_handshake_error(&err);
+                tracing::debug!(%err, reason = reason.as_str(), "TLS handshake failed");
+                shared.metrics.record_tls_refusal(listener, reason);
+                return None;
+            }
+            Err(_) => {
+                shared.metrics.record_tls_refusal(listener, TlsRefusal::Handshake);
+                return None;
+            }
+        },
+        _ = shutdown.wait() => return None,
+    };
+    if dedicated
+        && let Err(reason) = alpn::admit(shared.mqtt_tls_alpn, tls.get_ref().1.alpn_protocol())
+    {
+        tracing::debug!(reason = reason.as_str(), "{}", reason.explain());
+        shared.metrics.record_tls_refusal(listener, reason);
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+        return None;
     }
+    Some(tls)
 }
 
 async fn connection(
@@ -155,34 +189,12 @@ async fn connection(
     let dedicated = matches!(role, Role::MqttTls(_));
     match role {
         Role::Https(acceptor) | Role::MqttTls(acceptor) => {
-            let handshake =
-                tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(stream));
-            let tls = tokio::select! {
-                r = handshake => match r {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(err)) => {
-                        let reason = TlsRefusal::of_handshake_error(&err);
-                        tracing::debug!(%err, reason = reason.as_str(), "TLS handshake failed");
-                        shared.metrics.record_tls_refusal(tls_listener(dedicated), reason);
-                        return;
-                    }
-                    Err(_) => {
-                        shared.metrics.record_tls_refusal(tls_listener(dedicated), TlsRefusal::Handshake);
-                        return;
-                    }
-                },
-                _ = shutdown.wait() => return,
+            let Some(tls) =
+                handshake(acceptor, stream, dedicated, &shared, limits, &shutdown).await
+            else {
+                return;
             };
             let session = tls.get_ref().1;
-            if dedicated
-                && let Err(reason) = alpn::admit(shared.mqtt_tls_alpn, session.alpn_protocol())
-            {
-                tracing::debug!(reason = reason.as_str(), "{}", reason.explain());
-                shared.metrics.record_tls_refusal(Listener::MqttTls, reason);
-                let mut tls = tls;
-                let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
-                return;
-            }
             let sni = session.server_name().map(str::to_string);
             let mqtt = dedicated || session.alpn_protocol() == Some(crate::wire::mqtt::ALPN_MQTT);
             if mqtt {

@@ -163,18 +163,54 @@ const ACTIONS: [&str; 4] = ["iot:Connect", "iot:Publish", "iot:Subscribe", "iot:
 
 /// Evaluates every device's requests against `input` and lints its documents.
 pub fn check(input: &Input, devices: &Devices, account: &Account) -> Report {
-    let docs = &input.documents;
-    let mut checked: Vec<Tally> = ACTIONS
-        .iter()
-        .map(|&action| Tally {
-            action,
-            checked: 0,
-            allowed: 0,
-        })
-        .collect();
-    let mut denials: Vec<Denial> = Vec::new();
-    let mut missing_receive = (0u64, None::<String>);
-    devices.for_each(|device| {
+    let mut acc = Tallies {
+        checked: ACTIONS
+            .iter()
+            .map(|&action| Tally {
+                action,
+                checked: 0,
+                allowed: 0,
+            })
+            .collect(),
+        denials: Vec::new(),
+        missing_receive: (0, None),
+    };
+    devices.for_each(|device| acc.device(input, account, device));
+    let mut findings = lint::lint(&input.documents, account);
+    if let (n @ 1.., Some(id)) = acc.missing_receive {
+        findings.push(Finding::new(
+            "missing_receive",
+            String::new(),
+            format!(
+                "{n} device(s) may subscribe but not receive (e.g. {id}): iot:Subscribe is allowed on the filter, \
+                 iot:Receive is denied on the topic, so the subscription succeeds and no message ever arrives; \
+                 allow iot:Receive on arn:aws:iot:REGION:ACCOUNT:topic/<the topics>"
+            ),
+        ));
+    }
+    Report {
+        documents: input.documents.len(),
+        devices: devices.describe(),
+        account: account.clone(),
+        refused: input.refused.clone(),
+        checked: acc.checked.into_iter().filter(|t| t.checked > 0).collect(),
+        denials: acc.denials,
+        findings,
+    }
+}
+
+/// What the evaluation accumulates over the devices.
+struct Tallies {
+    /// Indexed like [`ACTIONS`].
+    checked: Vec<Tally>,
+    denials: Vec<Denial>,
+    /// Devices allowed to subscribe but not to receive, and the first one's client id.
+    missing_receive: (u64, Option<String>),
+}
+
+impl Tallies {
+    /// One device's requests (indices into [`ACTIONS`]), each evaluated and tallied.
+    fn device(&mut self, input: &Input, account: &Account, device: Device) {
         let vars = Variables {
             client_id: device.client_id.as_deref(),
         };
@@ -193,70 +229,64 @@ pub fn check(input: &Input, devices: &Devices, account: &Account) -> Report {
         let mut allowed = [false; 4];
         for (i, resource) in requests {
             let action = ACTIONS[i];
-            let (decision, by) = policy::evaluate_explained(docs, action, &resource, &vars);
-            checked[i].checked += 1;
+            let (decision, by) =
+                policy::evaluate_explained(&input.documents, action, &resource, &vars);
+            self.checked[i].checked += 1;
             if decision == Decision::Allow {
-                checked[i].allowed += 1;
+                self.checked[i].allowed += 1;
                 allowed[i] = true;
-                continue;
-            }
-            let denial = match denials
-                .iter_mut()
-                .find(|d| d.action == action && d.statement == by)
-            {
-                Some(d) => d,
-                None => {
-                    denials.push(Denial {
-                        action,
-                        decided_by: decided_by(input, by),
-                        requests: 0,
-                        examples: Vec::new(),
-                        hint: by
-                            .is_none()
-                            .then(|| lint::hint(docs, action, &resource, &vars))
-                            .flatten(),
-                        statement: by,
-                    });
-                    denials.last_mut().expect("just pushed")
-                }
-            };
-            denial.requests += 1;
-            if denial.examples.len() < EXAMPLES
-                && !denial.examples.iter().any(|e| e.resource == resource)
-            {
-                denial.examples.push(Example {
-                    client_id: device.client_id.clone(),
-                    resource,
-                });
+            } else {
+                self.deny(input, action, by, resource, &vars);
             }
         }
         if device.subscribe.is_some() && allowed[2] && !allowed[3] {
-            missing_receive.0 += 1;
-            missing_receive
+            self.missing_receive.0 += 1;
+            self.missing_receive
                 .1
                 .get_or_insert(device.client_id.unwrap_or_default());
         }
-    });
-    let mut findings = lint::lint(docs, account);
-    if let (n @ 1.., Some(id)) = missing_receive {
-        findings.push(Finding::new(
-            "missing_receive",
-            String::new(),
-            format!(
-                "{n} device(s) may subscribe but not receive (e.g. {id}): iot:Subscribe is allowed on the filter, \
-                 iot:Receive is denied on the topic, so the subscription succeeds and no message ever arrives; \
-                 allow iot:Receive on arn:aws:iot:REGION:ACCOUNT:topic/<the topics>"
-            ),
-        ));
     }
-    Report {
-        documents: docs.len(),
-        devices: devices.describe(),
-        account: account.clone(),
-        refused: input.refused.clone(),
-        checked: checked.into_iter().filter(|t| t.checked > 0).collect(),
-        denials,
-        findings,
+
+    /// Adds a denied request to the denial of its action and deciding statement.
+    fn deny(
+        &mut self,
+        input: &Input,
+        action: &'static str,
+        by: Option<StatementRef>,
+        resource: String,
+        vars: &Variables<'_>,
+    ) {
+        let i = match self
+            .denials
+            .iter()
+            .position(|d| d.action == action && d.statement == by)
+        {
+            Some(i) => i,
+            None => {
+                self.denials.push(Denial {
+                    action,
+                    decided_by: decided_by(input, by),
+                    requests: 0,
+                    examples: Vec::new(),
+                    hint: by
+                        .is_none()
+                        .then(|| lint::hint(&input.documents, action, &resource, vars))
+                        .flatten(),
+                    statement: by,
+                });
+                self.denials.len() - 1
+            }
+        };
+        let denial = &mut self.denials[i];
+        denial.requests += 1;
+        if denial.examples.len() < EXAMPLES
+            && !denial.examples.iter().any(|e| e.resource == resource)
+        {
+            denial.examples.push(Example {
+                client_id: vars.client_id.map(str::to_string),
+                resource,
+            });
+        }
     }
 }
 

@@ -6,6 +6,34 @@ use std::fmt::Write as _;
 
 use super::Report;
 
+/// The `denied:` section: each denial, a few examples, and the hint.
+fn denials(r: &Report, out: &mut String) {
+    if !r.denials.is_empty() {
+        let _ = writeln!(out, "denied:");
+    }
+    for d in &r.denials {
+        let _ = writeln!(
+            out,
+            "  {} denied for {} request(s): {}",
+            d.action, d.requests, d.decided_by
+        );
+        for e in &d.examples {
+            let _ = writeln!(
+                out,
+                "      e.g. {}{}",
+                e.resource,
+                e.client_id
+                    .as_deref()
+                    .map(|c| format!(" (client id {c})"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(h) = &d.hint {
+            let _ = writeln!(out, "      hint: {h}");
+        }
+    }
+}
+
 /// The report as text, ending with the verdict line (naming the exit code `policy check` gives when `exit`;
 /// `run --preflight` and `test-invoke` embed it with their own exit codes).
 pub fn text(r: &Report, exit: bool) -> String {
@@ -35,30 +63,7 @@ pub fn text(r: &Report, exit: bool) -> String {
             t.action, t.checked, t.allowed
         );
     }
-    if !r.denials.is_empty() {
-        let _ = writeln!(out, "denied:");
-    }
-    for d in &r.denials {
-        let _ = writeln!(
-            out,
-            "  {} denied for {} request(s): {}",
-            d.action, d.requests, d.decided_by
-        );
-        for e in &d.examples {
-            let _ = writeln!(
-                out,
-                "      e.g. {}{}",
-                e.resource,
-                e.client_id
-                    .as_deref()
-                    .map(|c| format!(" (client id {c})"))
-                    .unwrap_or_default()
-            );
-        }
-        if let Some(h) = &d.hint {
-            let _ = writeln!(out, "      hint: {h}");
-        }
-    }
+    denials(r, &mut out);
     if !r.findings.is_empty() {
         let _ = writeln!(out, "findings:");
     }
