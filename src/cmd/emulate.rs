@@ -85,6 +85,8 @@ struct Ready<'a> {
     ca_cert: &'a Path,
     /// The gate's unconfirmed behaviours in force.
     gate: crate::wire::settings::GateSettings,
+    /// Whether the MQTT/TLS listener requires ALPN `mqtt`.
+    mqtt_tls_alpn: crate::emulator::alpn::MqttTlsAlpn,
 }
 
 /// Builds the resolved configuration from the file, the describe-authorizer files and the flags.
@@ -158,12 +160,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 
 async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
     let shutdown = Shutdown::new().on_signals();
-    let gate = config.gate;
+    let (gate, mqtt_tls_alpn) = (config.gate, config.mqtt_tls_alpn);
     let running = emulator::start(config, shutdown.clone()).await?;
     let line = serde_json::to_string(&Ready {
         addrs: running.addrs(),
         ca_cert: running.ca_cert_path(),
         gate,
+        mqtt_tls_alpn,
     })?;
     {
         let mut out = std::io::stdout().lock();
