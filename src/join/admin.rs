@@ -65,7 +65,11 @@ impl AdminLedger {
         Ok(sender)
     }
 
-    async fn get(&mut self, since: u64, limit: usize) -> anyhow::Result<Page> {
+    async fn get<P: serde::de::DeserializeOwned>(
+        &mut self,
+        since: u64,
+        limit: usize,
+    ) -> anyhow::Result<P> {
         let result = self.try_get(since, limit).await;
         if result.is_err() {
             self.sender = None;
@@ -73,7 +77,11 @@ impl AdminLedger {
         result
     }
 
-    async fn try_get(&mut self, since: u64, limit: usize) -> anyhow::Result<Page> {
+    async fn try_get<P: serde::de::DeserializeOwned>(
+        &mut self,
+        since: u64,
+        limit: usize,
+    ) -> anyhow::Result<P> {
         let url = self.url.clone();
         let mut sender = match self.sender.take() {
             Some(s) => s,
@@ -93,7 +101,7 @@ impl AdminLedger {
         let status = resp.status();
         let body = resp.into_body().collect().await?.to_bytes();
         anyhow::ensure!(status.is_success(), "GET {url}/ledger answered {status}");
-        let page: Page = serde_json::from_slice(&body)
+        let page: P = serde_json::from_slice(&body)
             .with_context(|| format!("GET {url}/ledger: not a ledger"))?;
         self.sender = Some(sender);
         Ok(page)
@@ -101,14 +109,26 @@ impl AdminLedger {
 
     /// The newest seq recorded so far (where a join of what comes next starts).
     pub async fn last_seq(&mut self) -> anyhow::Result<u64> {
-        Ok(self.get(u64::MAX, 0).await?.last_seq)
+        Ok(self.get::<Page>(u64::MAX, 0).await?.last_seq)
+    }
+
+    /// The newest `limit` entries whole (event and response included), oldest first: what `run --preflight`
+    /// reads its probes' answers from.
+    pub async fn newest(
+        &mut self,
+        limit: usize,
+    ) -> anyhow::Result<Vec<crate::contract::LedgerEntry>> {
+        let last = self.last_seq().await?;
+        let since = last.saturating_sub(limit as u64);
+        let page: crate::emulator::ledger::Since = self.get(since, limit).await?;
+        Ok(page.entries)
     }
 
     /// Folds every entry after `summary.last_seq`, page by page.
     pub async fn drain(&mut self, summary: &mut LedgerSummary) -> anyhow::Result<()> {
         loop {
             let since = summary.last_seq;
-            let page = self.get(since, PAGE).await?;
+            let page: Page = self.get(since, PAGE).await?;
             let n = page.entries.len();
             if let Some(first) = page.entries.first() {
                 anyhow::ensure!(

@@ -199,6 +199,12 @@ async fn an_external_preflight_sends_exactly_two_attempts_per_transport() {
         .collect();
     assert_eq!(ids, valid);
     assert_eq!(r["safety"]["remote"], false);
+    // The function's answers, read back through admin_url, pass the policy dry run.
+    for t in ["https", "mqtt_tls"] {
+        let head = format!("policy check of the function's answer to the {t} probe:");
+        assert!(stdout.contains(&head), "{head:?} in\n{stdout}");
+    }
+    assert_eq!(r["policy"].as_array().map(Vec::len), Some(2), "{r:#}");
     emu.stop().await;
 }
 

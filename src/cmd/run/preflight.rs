@@ -159,7 +159,8 @@ async fn probe_all(
             probes.push(probe);
         }
     }
-    let checked = policy::check(p.plan, ledger, &probes);
+    let answers = policy::answers(p.plan, ledger).await;
+    let checked = policy::check(p.plan, answers.as_deref(), &probes);
     let denied = checked.as_deref().map_or(0, policy::denied);
     let passed = probes.iter().all(|x| x.problem.is_none()) && denied == 0;
     let record = Record {
