@@ -9,7 +9,8 @@
 //! [`function`] (the in-process function), [`response`] (judging its answer), [`policy`] (IAM-style
 //! evaluation), [`host`] (which Host/SNI names are served), [`ledger`], [`metrics`]. [`authorize`] is the
 //! transport-neutral step (invoke, judge, decide, record) every front end shares. The async shell: [`server`]
-//! (listeners, connections, ALPN dispatch), [`connection`] (per-connection state and the HTTPS auth cache),
+//! (listeners, connections, ALPN dispatch; [`alpn`]: the MQTT/TLS listener's ALPN rule and TLS refusal reasons),
+//! [`connection`] (per-connection state and the HTTPS auth cache),
 //! [`publish`] (the HTTPS request pipeline), [`mqtt`] (MQTT 3.1.1/5 sessions), [`websocket`] (MQTT over
 //! WebSocket at `GET /mqtt`), [`admin`], [`tls`].
 //! Towards CloudWatch: [`cloudwatch`] (`--cloudwatch-url`: Lambda's metrics and log lines for each invocation).

@@ -3,7 +3,7 @@
 //! do — `iot:Connect` on each client id, `iot:Publish` on each topic they publish to, `iot:Subscribe` on each
 //! filter and `iot:Receive` on each topic they subscribe to — so a device that AWS would disconnect is named
 //! before a run, with the statement that decided. Besides the verdicts it flags the classic mistakes no
-//! evaluation shows by itself ([`lint`]): `topic/` for a subscription, `topicfilter/` for a publish, a missing
+//! evaluation shows by itself (`lint`): `topic/` for a subscription, `topicfilter/` for a publish, a missing
 //! `iot:Receive`, policy variables that never match, ARNs of another region or account. Pure: documents and
 //! devices in, a [`Report`] out; `cmd::policy` reads the files and renders it.
 
