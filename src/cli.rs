@@ -39,6 +39,9 @@ pub enum Command {
     Verify(cmd::verify::Args),
     /// Invoke an authorizer's function once, as `aws iot test-invoke-authorizer` does (signature checked first).
     TestInvoke(Box<cmd::test_invoke::Args>),
+    /// Policy dry run: `policy check FILE...` evaluates policy documents or an authorizer response against the
+    /// scenario's devices and names what would be denied (exit 0 all allowed, 1 something denied, 2 bad input).
+    Policy(cmd::policy::Args),
 }
 
 impl Command {
@@ -54,6 +57,7 @@ impl Command {
             Self::Sign(args) => cmd::sign::run(args),
             Self::Verify(args) => cmd::verify::run(args),
             Self::TestInvoke(args) => cmd::test_invoke::run(*args),
+            Self::Policy(args) => cmd::policy::run(args),
         }
     }
 }

@@ -38,6 +38,8 @@
 //! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
 //!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged; on a
 //!   real account ([`join::cloudwatch`]) the function's CloudWatch logs and metrics, read once they settle.
+//! - [`policy_check`]: the policy dry run: policy documents or an authorizer response, evaluated with the
+//!   emulator's evaluator against a scenario's devices, and the classic policy mistakes (`policy check`).
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
 //! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
 //! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized
@@ -72,6 +74,7 @@ pub mod invariant;
 pub mod join;
 pub mod load;
 pub mod metrics;
+pub mod policy_check;
 pub mod report;
 pub mod safety;
 pub mod scenario;

@@ -9,5 +9,6 @@ mod catalogue;
 mod emulator;
 mod fuzz;
 mod lambda;
+mod policy;
 mod run;
 mod token;

@@ -46,6 +46,10 @@ pub struct Args {
     /// Answer any Host / SNI name (default: only the endpoint names, localhost and IP literals).
     #[arg(long)]
     pub any_host: bool,
+    /// The MQTT/TLS listener: `required` refuses a client that offers no ALPN `mqtt` (as AWS does on 443),
+    /// `optional` serves it as MQTT (tools that cannot set ALPN). Default: the config file's, else required.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mqtt_tls_alpn: Option<crate::emulator::alpn::MqttTlsAlpn>,
     /// An extra name for the server certificate (repeatable), e.g. your data endpoint.
     #[arg(long = "endpoint-name", value_name = "HOST")]
     pub endpoint_name: Vec<String>,
@@ -81,6 +85,8 @@ struct Ready<'a> {
     ca_cert: &'a Path,
     /// The gate's unconfirmed behaviours in force.
     gate: crate::wire::settings::GateSettings,
+    /// Whether the MQTT/TLS listener requires ALPN `mqtt`.
+    mqtt_tls_alpn: crate::emulator::alpn::MqttTlsAlpn,
 }
 
 /// Builds the resolved configuration from the file, the describe-authorizer files and the flags.
@@ -110,6 +116,9 @@ pub fn resolve(args: &Args) -> anyhow::Result<EmulatorConfig> {
     }
     if args.any_host {
         config.check_host = false;
+    }
+    if let Some(mode) = args.mqtt_tls_alpn {
+        config.mqtt_tls_alpn = mode;
     }
     for name in &args.endpoint_name {
         if !config.endpoint_names.contains(name) {
@@ -151,12 +160,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 
 async fn serve(config: EmulatorConfig) -> anyhow::Result<Exit> {
     let shutdown = Shutdown::new().on_signals();
-    let gate = config.gate;
+    let (gate, mqtt_tls_alpn) = (config.gate, config.mqtt_tls_alpn);
     let running = emulator::start(config, shutdown.clone()).await?;
     let line = serde_json::to_string(&Ready {
         addrs: running.addrs(),
         ca_cert: running.ca_cert_path(),
         gate,
+        mqtt_tls_alpn,
     })?;
     {
         let mut out = std::io::stdout().lock();
@@ -258,6 +268,34 @@ mod tests {
             c.authorizers[1].function.behaviour,
             FunctionBehaviour::Allow { .. }
         ));
+    }
+
+    #[test]
+    fn mqtt_tls_alpn_is_required_unless_the_file_or_the_flag_says_optional() {
+        use crate::emulator::alpn::MqttTlsAlpn;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.toml");
+        std::fs::write(&path, "mqtt_tls_alpn = \"optional\"\n").unwrap();
+        let path = path.display().to_string();
+        assert_eq!(
+            resolve(&args(&[])).unwrap().mqtt_tls_alpn,
+            MqttTlsAlpn::Required
+        );
+        let c = resolve(&args(&["--config", &path])).unwrap();
+        assert_eq!(c.mqtt_tls_alpn, MqttTlsAlpn::Optional);
+        let c = resolve(&args(&["--config", &path, "--mqtt-tls-alpn", "required"])).unwrap();
+        assert_eq!(c.mqtt_tls_alpn, MqttTlsAlpn::Required);
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            "mqtt_tls_alpn = \"sometimes\"\n",
+        )
+        .unwrap();
+        let bad = dir.path().join("bad.toml").display().to_string();
+        let err = format!("{:#}", resolve(&args(&["--config", &bad])).unwrap_err());
+        assert!(
+            err.contains("bad.toml") && err.contains("sometimes"),
+            "{err}"
+        );
     }
 
     #[test]

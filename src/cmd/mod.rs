@@ -7,6 +7,7 @@ pub mod fuzz;
 pub mod gate_args;
 pub mod keygen;
 pub mod lambda_args;
+pub mod policy;
 pub mod run;
 pub mod sign;
 pub mod test_invoke;

@@ -47,6 +47,10 @@ pub struct Args {
     /// Where a runtime function's record and state go (default .tokenstorm/test-invoke).
     #[arg(long, value_name = "DIR", default_value = ".tokenstorm/test-invoke")]
     pub state_dir: PathBuf,
+    /// Check the returned policy against this scenario's devices (`tokenstorm policy check`); without it, against
+    /// the --mqtt-context clientId. Findings go to stderr; the exit code stays the invocation's.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub lambda: super::lambda_args::LambdaArgs,
 }
@@ -172,7 +176,49 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         return Ok(Exit::Failed);
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
+    if let Judgement::Authenticated(auth) = &judgement {
+        eprint!("{}", dry_run(auth, &args, region, account_id)?);
+    }
     Ok(Exit::Ok)
+}
+
+/// The policy dry run on the function's answer: the scenario's devices, else the `--mqtt-context` client id.
+fn dry_run(
+    auth: &Authorization,
+    args: &Args,
+    region: String,
+    account_id: String,
+) -> anyhow::Result<String> {
+    use crate::policy_check::{Account, Device, Devices, Input};
+    let (devices, (region, account)) = match &args.scenario {
+        Some(path) => super::policy::scenario_devices(path)?,
+        None => {
+            let from = || "the emulator configuration".to_string();
+            let client_id =
+                context("--mqtt-context", args.mqtt_context.as_deref())?.and_then(|m| {
+                    m.get("clientId")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                });
+            let devices = client_id.map(|id| Device {
+                transport: crate::contract::Transport::MqttTls,
+                client_id: Some(id),
+                publish: None,
+                subscribe: None,
+            });
+            (
+                Devices::Listed(devices.into_iter().collect()),
+                (Some((region, from())), Some((account_id, from()))),
+            )
+        }
+    };
+    let input = Input {
+        documents: auth.policies.clone(),
+        refused: None,
+    };
+    let account = Account::resolve(region, account, &input.documents);
+    let report = crate::policy_check::check(&input, &devices, &account);
+    Ok(crate::policy_check::text(&report, false))
 }
 
 /// Why the gate refuses the request before any invocation (an INACTIVE authorizer, a signature that does not

@@ -34,6 +34,9 @@ pub struct EmulatorConfig {
     pub ledger_capacity: usize,
     /// The signature gate's unconfirmed behaviours (`[gate]`, `--gate-*`).
     pub gate: crate::wire::settings::GateSettings,
+    /// Whether the MQTT/TLS listener refuses a client that offers no ALPN (`required`, as AWS on 443) or serves
+    /// it (`optional`, for tools that cannot set ALPN).
+    pub mqtt_tls_alpn: super::alpn::MqttTlsAlpn,
     /// Publish what the Lambda service publishes to the CloudWatch and CloudWatch Logs APIs at this URL
     /// (`--cloudwatch-url`; `emulator::cloudwatch`); `None`: publish nothing.
     pub cloudwatch_url: Option<String>,

@@ -14,6 +14,7 @@
 //! bind_mqtt_tls = "off"                      # MQTT over TLS (ALPN mqtt); the HTTPS listener takes ALPN mqtt too
 //! bind_mqtt = "off"                          # plain MQTT over TCP, for tools
 //! check_host = true                          # refuse SNI/Host names other than endpoint_names, localhost, IPs
+//! mqtt_tls_alpn = "required"                 # MQTT/TLS listener: refuse clients offering no ALPN ("optional": serve them)
 //! # tls_cert = "server.pem"                   # instead of the generated CA (both or neither)
 //! # tls_key = "server.key"
 //! ledger_capacity = 100000                    # invocation-ledger entries kept (the most recent; at least 1)
@@ -93,6 +94,8 @@ pub struct EmulatorFile {
     pub bind_mqtt_tls: Option<String>,
     pub bind_mqtt: Option<String>,
     pub check_host: Option<bool>,
+    /// Whether the MQTT/TLS listener requires ALPN `mqtt` (default required).
+    pub mqtt_tls_alpn: Option<super::alpn::MqttTlsAlpn>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Invocation-ledger entries kept (the most recent ones).
@@ -279,6 +282,7 @@ impl EmulatorFile {
             bind_mqtt_tls: bind(&self.bind_mqtt_tls, DEFAULT_BIND_MQTT_TLS, "bind_mqtt_tls")?,
             bind_mqtt: bind(&self.bind_mqtt, DEFAULT_BIND_MQTT, "bind_mqtt")?,
             check_host: self.check_host.unwrap_or(true),
+            mqtt_tls_alpn: self.mqtt_tls_alpn.unwrap_or_default(),
             state_dir: self
                 .state_dir
                 .as_ref()

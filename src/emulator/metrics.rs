@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use super::alpn::TlsRefusal;
 use crate::contract::{GateRejection, Listener, Route, Transport};
 
 /// Why an MQTT connection ended (a bounded set: it labels metrics).
@@ -122,6 +123,8 @@ pub struct EmulatorMetrics {
     closes: [[AtomicU64; CloseReason::COUNT]; Transport::COUNT],
     /// Connections refused at accept because the listener was at its connection cap.
     refused: [AtomicU64; Listener::COUNT],
+    /// TLS connections refused, per listener (HTTPS and MQTT/TLS only) and reason.
+    tls_refused: [[AtomicU64; TlsRefusal::COUNT]; Listener::COUNT],
 }
 
 impl EmulatorMetrics {
@@ -137,6 +140,7 @@ impl EmulatorMetrics {
             sessions: Default::default(),
             closes: Default::default(),
             refused: Default::default(),
+            tls_refused: Default::default(),
         }
     }
 
@@ -178,6 +182,15 @@ impl EmulatorMetrics {
     /// A connection was refused at accept: `listener` was at its connection cap.
     pub fn record_connection_refused(&self, listener: Listener) {
         self.refused[listener.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A TLS connection was refused on `listener` (a failed handshake, or no ALPN `mqtt` where it is required).
+    pub fn record_tls_refusal(&self, listener: Listener, reason: TlsRefusal) {
+        self.tls_refused[listener.index()][reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn tls_refusals(&self, listener: Listener, reason: TlsRefusal) -> u64 {
+        self.tls_refused[listener.index()][reason as usize].load(Ordering::Relaxed)
     }
 
     pub fn connections_refused(&self, listener: Listener) -> u64 {
@@ -302,6 +315,19 @@ impl EmulatorMetrics {
                 self.connections_refused(listener)
             );
         }
+        out.push_str("# HELP tokenstorm_tls_refusals_total TLS connections refused, by listener and reason (no_alpn: the MQTT/TLS listener requires ALPN mqtt).\n");
+        out.push_str("# TYPE tokenstorm_tls_refusals_total counter\n");
+        for listener in [Listener::Https, Listener::MqttTls] {
+            for reason in TlsRefusal::ALL {
+                let _ = writeln!(
+                    out,
+                    "tokenstorm_tls_refusals_total{{listener=\"{}\",reason=\"{}\"}} {}",
+                    listener.as_str(),
+                    reason.as_str(),
+                    self.tls_refusals(listener, reason)
+                );
+            }
+        }
         out
     }
 }
@@ -351,6 +377,7 @@ mod tests {
                 + Route::LABELLED.len() * Outcome::COUNT
                 + Transport::MQTT.len() * (1 + CloseReason::COUNT)
                 + 4 // connections refused per listener (https, http, mqtt_tls, mqtt)
+                + 2 * TlsRefusal::COUNT // TLS refusals on https and mqtt_tls
         );
         m.session_opened(Route::of(Transport::Wss));
         m.record_close(Route::of(Transport::Mqtt), CloseReason::Kicked);

@@ -9,7 +9,8 @@
 //! [`function`] (the in-process function), [`response`] (judging its answer), [`policy`] (IAM-style
 //! evaluation), [`host`] (which Host/SNI names are served), [`ledger`], [`metrics`]. [`authorize`] is the
 //! transport-neutral step (invoke, judge, decide, record) every front end shares. The async shell: [`server`]
-//! (listeners, connections, ALPN dispatch), [`connection`] (per-connection state and the HTTPS auth cache),
+//! (listeners, connections, ALPN dispatch; [`alpn`]: the MQTT/TLS listener's ALPN rule and TLS refusal reasons),
+//! [`connection`] (per-connection state and the HTTPS auth cache),
 //! [`publish`] (the HTTPS request pipeline), [`mqtt`] (MQTT 3.1.1/5 sessions), [`websocket`] (MQTT over
 //! WebSocket at `GET /mqtt`), [`admin`], [`tls`].
 //! Towards CloudWatch: [`cloudwatch`] (`--cloudwatch-url`: Lambda's metrics and log lines for each invocation).
@@ -21,6 +22,7 @@
 //! shared with scenarios, in [`crate::contract`].
 
 pub mod admin;
+pub mod alpn;
 pub mod authorize;
 pub mod authorizer_json;
 pub mod cloudwatch;
@@ -93,6 +95,8 @@ pub(crate) struct Shared {
     pub host: host::HostRule,
     /// The gate's unconfirmed behaviours.
     pub gate: crate::wire::settings::GateSettings,
+    /// Whether the MQTT/TLS listener requires ALPN `mqtt`.
+    pub mqtt_tls_alpn: alpn::MqttTlsAlpn,
     /// Publishes each invocation as the Lambda service would (`--cloudwatch-url`).
     pub cloudwatch: Option<cloudwatch::Publisher>,
     /// Held by `Shared` only: it closes when the last task holding `Arc<Shared>` (listener, connection, or a
@@ -366,6 +370,7 @@ pub async fn start_with_limits(
         broker: mqtt::broker::Broker::default(),
         host,
         gate: config.gate,
+        mqtt_tls_alpn: config.mqtt_tls_alpn,
         cloudwatch,
         _alive: alive_tx,
     });

@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use super::alpn::{self, TlsRefusal};
 use super::connection::{ConnCtx, OpenConnections, Slot};
 use super::mqtt::{Origin, session};
 use super::{Shared, admin, publish, reply, websocket};
@@ -131,6 +132,49 @@ fn refuse(stream: &TcpStream, role: &Role, shared: &Shared) {
     );
 }
 
+/// The TLS handshake, bounded in time; `None` (the connection refused, the reason counted) when it fails, or
+/// on the MQTT/TLS listener (`dedicated`) when the client negotiated no ALPN `mqtt` where it is required.
+async fn handshake(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    dedicated: bool,
+    shared: &Shared,
+    limits: Limits,
+    shutdown: &Shutdown,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let listener = if dedicated {
+        Listener::MqttTls
+    } else {
+        Listener::Https
+    };
+    let handshake = tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(stream));
+    let mut tls = tokio::select! {
+        r = handshake => match r {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(err)) => {
+                let reason = TlsRefusal::of_handshake_error(&err);
+                tracing::debug!(%err, reason = reason.as_str(), "TLS handshake failed");
+                shared.metrics.record_tls_refusal(listener, reason);
+                return None;
+            }
+            Err(_) => {
+                shared.metrics.record_tls_refusal(listener, TlsRefusal::Handshake);
+                return None;
+            }
+        },
+        _ = shutdown.wait() => return None,
+    };
+    if dedicated
+        && let Err(reason) = alpn::admit(shared.mqtt_tls_alpn, tls.get_ref().1.alpn_protocol())
+    {
+        tracing::debug!(reason = reason.as_str(), "{}", reason.explain());
+        shared.metrics.record_tls_refusal(listener, reason);
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+        return None;
+    }
+    Some(tls)
+}
+
 async fn connection(
     stream: TcpStream,
     role: Role,
@@ -140,22 +184,15 @@ async fn connection(
     slot: Arc<Slot>,
 ) {
     let _ = stream.set_nodelay(true);
-    // The dedicated MQTT/TLS listener speaks MQTT whatever the ALPN; the HTTPS listener only for ALPN `mqtt`.
+    // The dedicated MQTT/TLS listener speaks MQTT (refusing a client without ALPN `mqtt` unless
+    // `mqtt_tls_alpn = "optional"`); the HTTPS listener only for ALPN `mqtt`.
     let dedicated = matches!(role, Role::MqttTls(_));
     match role {
         Role::Https(acceptor) | Role::MqttTls(acceptor) => {
-            let handshake =
-                tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(stream));
-            let tls = tokio::select! {
-                r = handshake => match r {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(err)) => {
-                        tracing::debug!(%err, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                },
-                _ = shutdown.wait() => return,
+            let Some(tls) =
+                handshake(acceptor, stream, dedicated, &shared, limits, &shutdown).await
+            else {
+                return;
             };
             let session = tls.get_ref().1;
             let sni = session.server_name().map(str::to_string);

@@ -104,6 +104,8 @@ impl Setup {
             // Bounded, so resident memory is too: the fuzz oracle reads each case's entries right after it.
             ledger_capacity: 10_000,
             gate: self.gate,
+            // The fuzz clients offer ALPN `mqtt` on the MQTT/TLS listener.
+            mqtt_tls_alpn: Default::default(),
             cloudwatch_url: None,
             function_log: None,
         }

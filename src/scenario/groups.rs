@@ -223,6 +223,17 @@ pub(super) fn resolve_mqtt(
     })
 }
 
+/// A scenario's devices alone (`[transports]`, `[mqtt]`), without the rest of its plan (keys, target...):
+/// `tokenstorm policy check` needs only who connects and where they publish. `file` names it in errors.
+pub fn resolve_devices(
+    s: &Scenario,
+    file: &std::path::Path,
+) -> Result<(Groups, MqttPlan), ScenarioError> {
+    let f = file.display().to_string();
+    let err = |field: &str, problem: String| ScenarioError::new(f.clone(), field, problem);
+    Ok((resolve_groups(s, &err)?, resolve_mqtt(s, &err)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

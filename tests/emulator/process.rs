@@ -89,9 +89,17 @@ async fn emulate_prints_the_ready_line_serves_and_exits_0_on_sigterm() {
     assert_eq!(
         obj.keys().collect::<Vec<_>>(),
         [
-            "admin", "ca_cert", "gate", "http", "https", "mqtt", "mqtt_tls"
+            "admin",
+            "ca_cert",
+            "gate",
+            "http",
+            "https",
+            "mqtt",
+            "mqtt_tls",
+            "mqtt_tls_alpn"
         ]
     );
+    assert_eq!(ready["mqtt_tls_alpn"], "required");
     assert_eq!(
         ready["gate"],
         serde_json::json!({

@@ -101,6 +101,16 @@ fn test_invoke_prints_the_aws_shape_and_refuses_a_forged_signature_without_runni
         doc["Statement"][0]["Resource"],
         "arn:aws:iot:*:*:topic/customAuhtTestTopic"
     );
+    // The policy dry run on the answer, on stderr: the seed policy has no iot:Connect for the client id given.
+    let stderr = String::from_utf8_lossy(&good.stderr);
+    for line in [
+        "policy check: 1 document(s) · devices: 1 listed",
+        "iot:Connect denied for 1 request(s): no statement allows",
+        "e.g. arn:aws:iot:eu-west-1:123456789012:client/dev1 (client id dev1)",
+        "policy check: FAIL: 1 request(s) would be denied",
+    ] {
+        assert!(stderr.contains(line), "{line:?} in\n{stderr}");
+    }
     let seen = records(&record);
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0]["protocols"], serde_json::json!(["tls", "mqtt"]));

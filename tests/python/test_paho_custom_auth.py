@@ -2,11 +2,13 @@
 custom-auth credentials ride the CONNECT username as a query string, in the Java/Node order with everything
 percent-encoded; MQTT 3.1.1 connects, subscribes, publishes and receives its own message; a forged signature gets
 no CONNACK (3.1.1) or CONNACK 0x87 (5); a username with a second `?` is refused; none of the refusals reaches the
-authorizer."""
+authorizer. A paho client that offers no ALPN (its default) is refused by default, as on AWS, and served with
+`--mqtt-tls-alpn optional`."""
 
 import ssl
 import threading
 import urllib.parse
+import urllib.request
 
 import paho.mqtt.client as paho
 import pytest
@@ -33,13 +35,14 @@ def username(signature: str, free_text: str = "") -> str:
 class Device:
     """A paho client over TLS (ALPN `mqtt`, the emulator's CA) that records what it saw."""
 
-    def __init__(self, emu, client_id, user, protocol=paho.MQTTv311):
+    def __init__(self, emu, client_id, user, protocol=paho.MQTTv311, alpn=True):
         self.connected, self.closed, self.got = threading.Event(), threading.Event(), threading.Event()
         self.reason = None
         self.messages = []
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
         ctx = ssl.create_default_context(cafile=emu.ca)
-        ctx.set_alpn_protocols(["mqtt"])
+        if alpn:
+            ctx.set_alpn_protocols(["mqtt"])
         c.tls_set_context(ctx)
         c.username_pw_set(user, "secret")
         c.on_connect = self._on_connect
@@ -110,3 +113,28 @@ def test_paho_refusals_never_reach_the_authorizer(emulator):
     finally:
         d.stop()
     assert emu.ledger() == []
+
+
+def test_paho_without_alpn_is_refused_by_default_and_served_when_optional(tokenstorm_bin, tmp_path):
+    for mode in ["required", "optional"]:
+        (tmp_path / mode).mkdir()
+        emu = E.start(tokenstorm_bin, tmp_path / mode, mqtt_tls_alpn=mode)
+        try:
+            d = Device(emu, f"paho-no-alpn-{mode}", username(emu.sign(emu.key)), paho.MQTTv311, alpn=False)
+            try:
+                if mode == "required":
+                    assert d.closed.wait(WAIT), "a client without ALPN was not closed"
+                    assert not d.connected.is_set(), f"a CONNACK arrived: {d.reason}"
+                else:
+                    assert d.connected.wait(WAIT) and d.reason == 0, d.reason
+            finally:
+                d.stop()
+            ledger = emu.ledger()
+            assert len(ledger) == (0 if mode == "required" else 1), ledger
+            host, port = emu.addr("admin")
+            with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10) as r:
+                metrics = r.read().decode()
+            refused = 1 if mode == "required" else 0
+            assert f'tokenstorm_tls_refusals_total{{listener="mqtt_tls",reason="no_alpn"}} {refused}\n' in metrics
+        finally:
+            emu.stop()

@@ -82,6 +82,49 @@ fn an_embedded_preflight_prints_the_plan_and_probes_every_transport_once() {
     }
     assert_eq!(probes(&r), want);
     assert_eq!(stdout.matches(" ms  invoked: ").count(), 6, "{stdout}");
+    // The policy dry run on the function's answer to each valid probe, against that transport's devices.
+    for t in ["https", "mqtt_tls", "wss"] {
+        let head = format!("policy check of the function's answer to the {t} probe:");
+        assert!(stdout.contains(&head), "{head:?} in\n{stdout}");
+    }
+    assert_eq!(
+        stdout.matches("policy check: PASS: every request").count(),
+        3,
+        "{stdout}"
+    );
+    let checked = r["policy"].as_array().expect("policy[]");
+    assert_eq!(checked.len(), 3);
+    assert!(
+        checked
+            .iter()
+            .all(|c| c["report"]["denials"] == serde_json::json!([]))
+    );
+}
+
+#[test]
+fn a_policy_that_says_topic_for_a_subscription_fails_the_preflight() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(repo("scenarios/mixed-transports.toml")).unwrap();
+    let wrong = original.replace(
+        "arn:aws:iot:*:*:topicfilter/tokenstorm/${iot:ClientId}",
+        "arn:aws:iot:*:*:topic/tokenstorm/${iot:ClientId}",
+    );
+    assert_ne!(wrong, original);
+    let path = write_scenario(dir.path(), "topic-for-subscribe.toml", &wrong);
+    let (o, record) = preflight(&path, &dir.path().join("out"), &[]);
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{}", text(&o.stderr));
+    for line in [
+        "iot:Subscribe denied for 180 request(s): no statement allows",
+        "iot:Subscribe denied for 30 request(s): no statement allows",
+        "[subscribe_needs_topicfilter] document 1 statement 3",
+        "preflight: FAIL (exit 1): the function's policy denies 210 request(s) the devices make",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in\n{stdout}");
+    }
+    let r = record.expect("preflight.json");
+    assert_eq!(r["passed"], false);
+    assert!(probes(&r).iter().all(|p| p.2 != "transport_error"));
 }
 
 /// The emulator's own count of requests over one transport (every outcome).
@@ -156,6 +199,12 @@ async fn an_external_preflight_sends_exactly_two_attempts_per_transport() {
         .collect();
     assert_eq!(ids, valid);
     assert_eq!(r["safety"]["remote"], false);
+    // The function's answers, read back through admin_url, pass the policy dry run.
+    for t in ["https", "mqtt_tls"] {
+        let head = format!("policy check of the function's answer to the {t} probe:");
+        assert!(stdout.contains(&head), "{head:?} in\n{stdout}");
+    }
+    assert_eq!(r["policy"].as_array().map(Vec::len), Some(2), "{r:#}");
     emu.stop().await;
 }
 

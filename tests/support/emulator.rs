@@ -72,6 +72,7 @@ pub fn config(
         tls: None,
         ledger_capacity: 100_000,
         gate: Default::default(),
+        mqtt_tls_alpn: Default::default(),
         cloudwatch_url: None,
         function_log: None,
     }

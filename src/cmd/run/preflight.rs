@@ -15,6 +15,7 @@ use crate::load::link::LinkSpec;
 use crate::metrics::Outcome;
 use crate::safety::SafetyRecord;
 
+mod policy;
 mod probe;
 
 /// The forged variant the probes send: a signature by another key, refused under every gate setting.
@@ -45,6 +46,8 @@ struct Record<'a> {
     urls: &'a [String],
     safety: &'a SafetyRecord,
     probes: &'a [Probe],
+    /// The policy dry run on the function's answer to each transport's valid probe (null: not visible).
+    policy: Option<&'a [policy::Checked]>,
     passed: bool,
 }
 
@@ -118,7 +121,8 @@ pub(super) async fn run(
         .await
         .ok()
         .flatten();
-    let exit = probe_all(&p, witness).await;
+    let ledger = emulator.as_ref().map(|e| e.ledger().clone());
+    let exit = probe_all(&p, witness, ledger.as_ref()).await;
     if let Some(emu) = emulator {
         stop_embedded(emu, emu_shutdown, p.run_dir, false).await;
     }
@@ -129,6 +133,7 @@ pub(super) async fn run(
 async fn probe_all(
     p: &Parts<'_>,
     mut witness: Option<Box<dyn join::Witness>>,
+    ledger: Option<&crate::emulator::Ledger>,
 ) -> anyhow::Result<Exit> {
     print!("{}", describe(p.plan, p.safety, p.urls));
     let mut probes = Vec::new();
@@ -154,13 +159,17 @@ async fn probe_all(
             probes.push(probe);
         }
     }
-    let passed = probes.iter().all(|x| x.problem.is_none());
+    let answers = policy::answers(p.plan, ledger).await;
+    let checked = policy::check(p.plan, answers.as_deref(), &probes);
+    let denied = checked.as_deref().map_or(0, policy::denied);
+    let passed = probes.iter().all(|x| x.problem.is_none()) && denied == 0;
     let record = Record {
         scenario: p.plan.source.display().to_string(),
         run_id: p.run_id,
         urls: p.urls,
         safety: p.safety,
         probes: &probes,
+        policy: checked.as_deref(),
         passed,
     };
     let path = p.run_dir.join("preflight.json");
@@ -171,6 +180,10 @@ async fn probe_all(
         "preflight: {} · {}",
         if passed {
             "PASS (exit 0): every valid attempt allowed, every forged one refused".to_string()
+        } else if problems == 0 {
+            format!(
+                "FAIL (exit 1): the function's policy denies {denied} request(s) the devices make"
+            )
         } else {
             format!("FAIL (exit 1): {problems} probe(s) did not answer as they must")
         },

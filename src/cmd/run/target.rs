@@ -45,6 +45,8 @@ pub(super) async fn start_embedded(
             Target::External { .. } => crate::contract::ledger::DEFAULT_LEDGER_CAPACITY,
         },
         gate: plan.gate,
+        // The generator always offers ALPN `mqtt`, as AWS requires on 443.
+        mqtt_tls_alpn: Default::default(),
         cloudwatch_url: None,
         function_log: Some(run_dir.join("emulator").join(FUNCTION_LOG)),
     };

@@ -70,6 +70,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
         broker: Broker::default(),
         host: HostRule::new(&[], true),
         gate: Default::default(),
+        mqtt_tls_alpn: Default::default(),
         cloudwatch: None,
         _alive: tokio::sync::mpsc::channel(1).0,
     })
