@@ -31,10 +31,12 @@ pub enum CloseReason {
     DisconnectAfter,
     /// The emulator is shutting down.
     Shutdown,
+    /// A storm dropped every session at once (`POST /storm`, a scenario's `[[mqtt.storms]]`).
+    Storm,
 }
 
 impl CloseReason {
-    pub const ALL: [CloseReason; 10] = [
+    pub const ALL: [CloseReason; 11] = [
         Self::Client,
         Self::Refused,
         Self::ProtocolError,
@@ -45,6 +47,7 @@ impl CloseReason {
         Self::RefreshFailed,
         Self::DisconnectAfter,
         Self::Shutdown,
+        Self::Storm,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -60,6 +63,7 @@ impl CloseReason {
             Self::RefreshFailed => "refresh_failed",
             Self::DisconnectAfter => "disconnect_after",
             Self::Shutdown => "shutdown",
+            Self::Storm => "storm",
         }
     }
 }
@@ -122,6 +126,8 @@ pub struct EmulatorMetrics {
     closes: [[AtomicU64; CloseReason::COUNT]; Transport::COUNT],
     /// Connections refused at accept because the listener was at its connection cap.
     refused: [AtomicU64; Listener::COUNT],
+    /// Storms triggered (every MQTT session dropped at once).
+    storms: AtomicU64,
 }
 
 impl EmulatorMetrics {
@@ -137,6 +143,7 @@ impl EmulatorMetrics {
             sessions: Default::default(),
             closes: Default::default(),
             refused: Default::default(),
+            storms: AtomicU64::new(0),
         }
     }
 
@@ -173,6 +180,15 @@ impl EmulatorMetrics {
     /// An MQTT connection ended (accepted or not), and why.
     pub fn record_close(&self, route: Route, reason: CloseReason) {
         self.closes[route.transport.index()][reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A storm was triggered.
+    pub fn record_storm(&self) {
+        self.storms.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn storms(&self) -> u64 {
+        self.storms.load(Ordering::Relaxed)
     }
 
     /// A connection was refused at accept: `listener` was at its connection cap.
@@ -292,6 +308,9 @@ impl EmulatorMetrics {
                 );
             }
         }
+        out.push_str("# HELP tokenstorm_mqtt_storms_total Storms triggered: every MQTT session dropped at once (POST /storm, [[mqtt.storms]]); the sessions dropped are closed_total{reason=\"storm\"}, the kicks closed_total{reason=\"kicked\"}.\n");
+        out.push_str("# TYPE tokenstorm_mqtt_storms_total counter\n");
+        let _ = writeln!(out, "tokenstorm_mqtt_storms_total {}", self.storms());
         out.push_str("# HELP tokenstorm_connections_refused_total Connections refused at accept because the listener was at its connection cap.\n");
         out.push_str("# TYPE tokenstorm_connections_refused_total counter\n");
         for listener in Listener::ALL {

@@ -88,7 +88,7 @@ pub(crate) struct Shared {
     pub metrics: Arc<EmulatorMetrics>,
     pub ledger: Ledger,
     /// MQTT client ids, subscriptions and delivery queues.
-    pub broker: mqtt::broker::Broker,
+    pub broker: Arc<mqtt::broker::Broker>,
     /// Which Host / SNI names are served.
     pub host: host::HostRule,
     /// The gate's unconfirmed behaviours.
@@ -108,6 +108,7 @@ pub struct RunningEmulator {
     ledger: Ledger,
     metrics: Arc<EmulatorMetrics>,
     function_metrics: Arc<lambda::metrics::FunctionMetrics>,
+    broker: Arc<mqtt::broker::Broker>,
     tasks: JoinSet<()>,
     /// Yields `None` once every holder of the shared state is gone.
     alive: tokio::sync::mpsc::Receiver<()>,
@@ -136,12 +137,31 @@ impl RunningEmulator {
         &self.function_metrics
     }
 
+    /// A storm: drops every MQTT session open now (as `POST /storm` does); returns how many there were.
+    pub fn storm(&self) -> usize {
+        storm(&self.broker, &self.metrics)
+    }
+
+    /// [`Self::storm`] as a handle that outlives this borrow (a run's storms fire from its fleet).
+    pub fn storm_handle(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let (broker, metrics) = (self.broker.clone(), self.metrics.clone());
+        move || storm(&broker, &metrics)
+    }
+
     /// Waits for every listener and connection task; returns once shutdown fired and connections drained.
     pub async fn join(mut self) {
         while self.tasks.join_next().await.is_some() {}
         // WebSocket sessions run outside the listeners' task sets; they end at shutdown too.
         while self.alive.recv().await.is_some() {}
     }
+}
+
+/// Drops every MQTT session and counts the storm.
+pub(crate) fn storm(broker: &mqtt::broker::Broker, metrics: &EmulatorMetrics) -> usize {
+    metrics.record_storm();
+    let dropped = broker.storm();
+    tracing::info!(dropped, "storm: every MQTT session dropped");
+    dropped
 }
 
 /// Checks what the types cannot: unique names, a default that exists, keys where signing is on.
@@ -354,6 +374,7 @@ pub async fn start_with_limits(
     )
     .await?;
     let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
+    let broker = Arc::new(mqtt::broker::Broker::default());
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
         functions,
@@ -363,7 +384,7 @@ pub async fn start_with_limits(
         account_id: config.account_id,
         metrics: metrics.clone(),
         ledger: ledger.clone(),
-        broker: mqtt::broker::Broker::default(),
+        broker: broker.clone(),
         host,
         gate: config.gate,
         cloudwatch,
@@ -377,6 +398,7 @@ pub async fn start_with_limits(
         ledger,
         metrics,
         function_metrics,
+        broker,
         tasks,
         alive: alive_rx,
     })

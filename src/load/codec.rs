@@ -35,8 +35,11 @@ pub enum In {
         pkid: u16,
         failed: bool,
     },
-    /// MQTT 5 server DISCONNECT.
-    Disconnect,
+    /// MQTT 5 server DISCONNECT; `taken_over`: reason `0x8E` (Session taken over: another connection with the
+    /// same client id).
+    Disconnect {
+        taken_over: bool,
+    },
     Other,
 }
 
@@ -129,7 +132,9 @@ pub fn decode(v: MqttVersion, buf: &mut BytesMut) -> Result<In, DecodeError> {
                     .iter()
                     .any(|c| !matches!(c, p5::SubscribeReasonCode::Success(_))),
             }),
-            Ok(p5::Packet::Disconnect(_)) => Ok(In::Disconnect),
+            Ok(p5::Packet::Disconnect(d)) => Ok(In::Disconnect {
+                taken_over: d.reason_code == p5::DisconnectReasonCode::SessionTakenOver,
+            }),
             Ok(_) => Ok(In::Other),
             Err(m5::Error::InsufficientBytes(_)) => Err(DecodeError::Incomplete),
             Err(e) => Err(DecodeError::Bad(e.to_string())),

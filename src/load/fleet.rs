@@ -8,6 +8,8 @@
 //! and waits to come back with a fresh attempt (the last to join leave first, like k6's ramping VUs).
 //! With `[safety] backoff`, a throttled CONNECT holds the device's next one for a jittered backoff
 //! ([`super::backoff`]), on top of the client-id gap; each such hold is counted as `backed_off`.
+//! How each session ended (closed, dropped, kicked, storm), the `[mqtt] reconnect` backoff and what kicks and
+//! storms cost are the device's [`Comeback`]; the storms themselves fire from [`super::storm`].
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -17,16 +19,19 @@ use rand::Rng as _;
 use tokio::time::Instant;
 
 use super::backoff::{Backoff, BackoffSpec};
+use super::comeback::{ClientIds, Comeback, classify};
 use super::connect_pacer::{self, ConnectPacer};
 use super::link::LinkSpec;
 use super::progress::Progress;
 use super::ramp::Ramp;
 use super::session::{Ended, Session, SessionSpec, Sink};
+use super::storm::{StormClock, Trigger};
 use super::username::{Login, UsernameBook};
 use crate::attempt::Planner;
 use crate::attempt::planner::{Credentials, Cursor};
 use crate::contract::{Class, Transport};
-use crate::metrics::{Failure, Outcome, Phase, PubEvent, Recorder};
+use crate::join::Windows;
+use crate::metrics::{Failure, Outcome, Phase, PubEvent, Recorder, SessionEnd};
 use crate::scenario::MqttPlan;
 use crate::scenario::stages::Ramps;
 use crate::shutdown::Shutdown;
@@ -54,6 +59,15 @@ pub struct Fleet {
     pub abandon: Shutdown,
     /// How long that drain was (the abandoned attempts' message says it).
     pub drain: Duration,
+    /// The run's seed (each device's reconnect draws).
+    pub seed: u64,
+    /// `[[mqtt.storms]]` and when each fired.
+    pub storms: StormClock,
+    /// Drops every session at the target, and the windows the join counts storms' invocations in; `None`:
+    /// no storms.
+    pub storm_trigger: Option<(Trigger, Windows)>,
+    /// Who holds each shared client id (`devices_per_client_id` > 1).
+    ids: ClientIds,
     shards: Vec<Mutex<Recorder>>,
 }
 
@@ -68,7 +82,15 @@ impl Fleet {
         progress: Arc<Progress>,
     ) -> Self {
         let shards = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
+        let devices: u32 = groups.iter().map(|(_, r)| r.end).max().unwrap_or(0);
         Self {
+            seed: 0,
+            storms: StormClock::new(mqtt.storms.clone()),
+            storm_trigger: None,
+            ids: ClientIds::new(
+                mqtt.client_id_number(devices) + 1,
+                mqtt.devices_per_client_id > 1,
+            ),
             pacer: ConnectPacer::new(t0, mqtt.connects_per_s, ramps.connects.clone(), client_gap),
             active: ramps.devices.clone(),
             backoff: None,
@@ -101,6 +123,13 @@ impl Fleet {
 /// Runs every MQTT device until the deadline or `shutdown`; returns the merged recorder.
 pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
     fleet.progress.mqtt_running(true);
+    let storms = fleet.storm_trigger.clone().map(|trigger| {
+        let (fleet, shutdown) = (fleet.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let clock = (fleet.t0, fleet.deadline);
+            fleet.storms.run(clock, trigger, shutdown).await
+        })
+    });
     let mut tasks = tokio::task::JoinSet::new();
     let mut index = 0;
     for (gi, (_, range)) in fleet.groups.iter().enumerate() {
@@ -117,9 +146,19 @@ pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
         }
     }
     fleet.progress.mqtt_running(false);
+    if let Some(task) = storms {
+        // Every device is done: a storm still to come has nothing to drop.
+        task.abort();
+        let _ = task.await;
+    }
     let mut out = Recorder::new();
     for s in &fleet.shards {
         out.merge(&s.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+    for k in 0..fleet.storms.storms().len() {
+        let (fired, answer) = fleet.storms.outcome(k);
+        let tally = out.sessions.storm(k);
+        (tally.fired, tally.target_dropped) = (fired, answer);
     }
     out
 }
@@ -164,6 +203,10 @@ struct Device<'f> {
     index: u32,
     /// After a throttled CONNECT, the next one waits for the window to end.
     backoff: Option<Backoff>,
+    /// Its way back after a lost session (`[mqtt] reconnect`, kicks, storms).
+    comeback: Comeback,
+    /// Its client id's number (shared with other devices under `devices_per_client_id`).
+    id_number: u32,
 }
 
 impl<'f> Device<'f> {
@@ -193,6 +236,8 @@ impl<'f> Device<'f> {
             backoff: fleet
                 .backoff
                 .map(|(spec, seed)| Backoff::new(spec, seed, d)),
+            comeback: Comeback::new(m.reconnect, fleet.seed, d),
+            id_number: m.client_id_number(d),
         }
     }
 
@@ -255,7 +300,8 @@ impl<'f> Device<'f> {
                 .as_ref()
                 .and_then(Backoff::until)
                 .unwrap_or(self.fleet.t0),
-        );
+        )
+        .max(self.comeback.until().unwrap_or(self.fleet.t0));
         if not_before >= self.fleet.deadline || shutdown.is_triggered() {
             return None;
         }
@@ -301,6 +347,8 @@ impl<'f> Device<'f> {
             t,
             class,
         };
+        // A server that admits this CONNECT kicks whoever holds the client id: claimed before it is sent.
+        let previous = fleet.ids.claim(self.id_number, d);
         let (outcome, failure, session) = tokio::select! {
             done = self.connect(&login, &mut sink) => done,
             _ = fleet.abandon.wait() => {
@@ -308,10 +356,25 @@ impl<'f> Device<'f> {
             }
         };
         let end = Instant::now();
+        if outcome != Outcome::Allowed {
+            fleet.ids.unclaim(self.id_number, d, previous);
+        }
         let held = self.backoff.as_mut().and_then(|b| b.after(outcome, end));
+        let counted = self.comeback.attempted(outcome, end);
         fleet.with_rec(d, |r| {
             if held.is_some() {
                 r.back_off(t);
+            }
+            if counted.after_kick {
+                r.sessions.reconnect_after_kick(t, class);
+            }
+            if let Some(k) = counted.storm {
+                r.sessions.storm(k).attempts += 1;
+            }
+            if let Some((k, delay)) = counted.back_from_storm {
+                let window = fleet.storms.storms()[k].window;
+                r.sessions
+                    .storm_reconnected(k, delay.as_micros() as u64, delay <= window);
             }
             r.end(
                 t,
@@ -389,8 +452,26 @@ impl<'f> Device<'f> {
             t: self.t,
             class,
         };
+        let opened = Instant::now();
         let ended = session.keep(&self.session, first, &mut sink, stop).await;
         fleet.progress.disconnected();
+        self.lost(ended, class, opened);
         ended == Ended::Done && (until >= fleet.deadline || shutdown.is_triggered())
+    }
+
+    /// The session opened at `opened` ended: why (a kick, a storm, a drop, or the device closed it), counted,
+    /// and the way back begins.
+    fn lost(&mut self, ended: Ended, class: Class, opened: Instant) {
+        let (fleet, d, now) = (self.fleet, self.cursor.id(), Instant::now());
+        let storm = fleet.storms.fired_between(opened, now);
+        let claimed = fleet.ids.claimed_by_other(self.id_number, d);
+        let end = classify(ended, claimed, storm.is_some());
+        fleet.with_rec(d, |r| {
+            r.sessions.ended(self.t, class, end);
+            if let (SessionEnd::Storm, Some((k, _))) = (end, storm) {
+                r.sessions.storm(k).dropped += 1;
+            }
+        });
+        self.comeback.lost(end, now - opened, storm, now);
     }
 }

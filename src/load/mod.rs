@@ -10,6 +10,7 @@
 
 pub mod backoff;
 pub mod codec;
+pub mod comeback;
 pub mod connect;
 pub mod connect_pacer;
 pub mod exchange;
@@ -24,6 +25,7 @@ pub mod progress;
 pub mod ramp;
 pub mod request;
 pub mod session;
+pub mod storm;
 pub mod username;
 
 use std::sync::Arc;
