@@ -370,6 +370,12 @@ mod tests {
                 + Route::LABELLED.len() * Outcome::COUNT
                 + Transport::MQTT.len() * (1 + CloseReason::COUNT)
                 + 4 // connections refused per listener (https, http, mqtt_tls, mqtt)
+                + 1 // storms
+        );
+        m.record_storm();
+        assert!(
+            m.render_prometheus()
+                .contains("tokenstorm_mqtt_storms_total 1\n")
         );
         m.session_opened(Route::of(Transport::Wss));
         m.record_close(Route::of(Transport::Mqtt), CloseReason::Kicked);
