@@ -73,7 +73,7 @@ pub fn render(o: &mut String, r: &Report, usd: fn(f64) -> String) {
         };
         let _ = writeln!(
             o,
-            "  at {:.1} s: {} sessions dropped (target: {target}); {} back in ({} within {:.0} s{timing}) after {} CONNECTs{cost}",
+            "  at {:.1} s: {} sessions dropped (target: {target}); {} back in ({} within {} s{timing}) after {} CONNECTs{cost}",
             s.at_s,
             s.dropped,
             s.reconnected,
