@@ -29,7 +29,7 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
         if req.method() != Method::POST {
             return reply::method_not_allowed("POST");
         }
-        let dropped = super::storm(&shared.broker, &shared.metrics);
+        let dropped = super::mqtt::broker::storm(&shared.broker, &shared.metrics);
         return reply::json(StatusCode::OK, format!(r#"{{"dropped":{dropped}}}"#));
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {

@@ -139,13 +139,13 @@ impl RunningEmulator {
 
     /// A storm: drops every MQTT session open now (as `POST /storm` does); returns how many there were.
     pub fn storm(&self) -> usize {
-        storm(&self.broker, &self.metrics)
+        mqtt::broker::storm(&self.broker, &self.metrics)
     }
 
     /// [`Self::storm`] as a handle that outlives this borrow (a run's storms fire from its fleet).
     pub fn storm_handle(&self) -> impl Fn() -> usize + Send + Sync + 'static {
         let (broker, metrics) = (self.broker.clone(), self.metrics.clone());
-        move || storm(&broker, &metrics)
+        move || mqtt::broker::storm(&broker, &metrics)
     }
 
     /// Waits for every listener and connection task; returns once shutdown fired and connections drained.
@@ -154,14 +154,6 @@ impl RunningEmulator {
         // WebSocket sessions run outside the listeners' task sets; they end at shutdown too.
         while self.alive.recv().await.is_some() {}
     }
-}
-
-/// Drops every MQTT session and counts the storm.
-pub(crate) fn storm(broker: &mqtt::broker::Broker, metrics: &EmulatorMetrics) -> usize {
-    metrics.record_storm();
-    let dropped = broker.storm();
-    tracing::info!(dropped, "storm: every MQTT session dropped");
-    dropped
 }
 
 /// Checks what the types cannot: unique names, a default that exists, keys where signing is on.

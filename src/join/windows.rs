@@ -6,12 +6,15 @@
 
 use std::sync::{Arc, Mutex};
 
-/// The storms' windows, per storm index: `[start, end)` in Unix ms; `None`: not fired (yet).
+/// One storm's window, `[start, end)` in Unix ms; `None`: not fired (yet).
+type Span = Option<(u64, u64)>;
+
+/// The storms' windows, per storm index.
 #[derive(Debug, Clone, Default)]
-pub struct Windows(Arc<Mutex<Vec<Option<(u64, u64)>>>>);
+pub struct Windows(Arc<Mutex<Vec<Span>>>);
 
 impl Windows {
-    fn spans(&self) -> std::sync::MutexGuard<'_, Vec<Option<(u64, u64)>>> {
+    fn spans(&self) -> std::sync::MutexGuard<'_, Vec<Span>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 

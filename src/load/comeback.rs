@@ -114,10 +114,10 @@ impl Comeback {
         storm: Option<(usize, Instant)>,
         now: Instant,
     ) {
-        if lasted >= RESET_AFTER || end == SessionEnd::Closed {
-            if let Some(b) = &mut self.backoff {
-                b.reset();
-            }
+        if (lasted >= RESET_AFTER || end == SessionEnd::Closed)
+            && let Some(b) = &mut self.backoff
+        {
+            b.reset();
         }
         if end == SessionEnd::Closed {
             return;

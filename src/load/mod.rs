@@ -13,6 +13,7 @@ pub mod codec;
 pub mod comeback;
 pub mod connect;
 pub mod connect_pacer;
+pub mod device;
 pub mod exchange;
 pub mod fdlimit;
 pub mod fleet;

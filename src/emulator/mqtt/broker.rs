@@ -154,6 +154,14 @@ impl Broker {
     }
 }
 
+/// A storm, counted: drops every MQTT session (`POST /storm`, a run's `[[mqtt.storms]]`).
+pub(crate) fn storm(broker: &Broker, metrics: &crate::emulator::EmulatorMetrics) -> usize {
+    metrics.record_storm();
+    let dropped = broker.storm();
+    tracing::info!(dropped, "storm: every MQTT session dropped");
+    dropped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
