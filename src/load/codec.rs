@@ -340,6 +340,18 @@ mod tests {
     }
 
     #[test]
+    fn a_v5_disconnect_says_whether_the_session_was_taken_over() {
+        // As AWS and the emulator send them: reason code, then an empty property length.
+        for (bytes, taken_over) in [([0xE0, 2, 0x8E, 0], true), ([0xE0, 2, 0x8B, 0], false)] {
+            let mut b = BytesMut::from(&bytes[..]);
+            assert_eq!(
+                decode(MqttVersion::V5, &mut b).unwrap(),
+                In::Disconnect { taken_over }
+            );
+        }
+    }
+
+    #[test]
     fn connect_round_trips_in_both_versions() {
         let mut b = BytesMut::new();
         let out = || Out::Connect {
