@@ -3,11 +3,10 @@
 //! reconnect, reset once a session has lasted [`RESET_AFTER`], as the AWS IoT Device SDKs do), and what its
 //! reconnect attempts cost (CONNECTs after a kick, a storm's reconnects) — [`Comeback`].
 //!
-//! Kicks over MQTT 3.1.1 (the server just closes) are told from the client side by [`ClientIds`]: the device
-//! that claimed a shared client id last holds it, so a session dropped while another device holds its id was
-//! kicked by that device.
+//! Kicks over MQTT 3.1.1 (the server just closes) are told from the client side by [`ClientIds`]: a session
+//! dropped after another device's CONNECT with the same client id was admitted was kicked by it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -20,57 +19,103 @@ use crate::metrics::{Outcome, SessionEnd};
 /// `min_connected_time_to_reset_reconnect_delay_ms` = 30000).
 pub const RESET_AFTER: Duration = Duration::from_secs(30);
 
-/// Why a kept session ended, from what the session saw, whether another device of the run holds the client
-/// id now, and whether a storm fired while it was up.
-pub fn classify(ended: Ended, claimed_by_other: bool, storm: bool) -> SessionEnd {
+/// Why a kept session ended, from what the session saw, whether a storm fired while it was up (a storm drops
+/// every session up), and whether another device's CONNECT with the same client id was admitted after it.
+pub fn classify(ended: Ended, storm: bool, kicked_by_other: bool) -> SessionEnd {
     match ended {
         Ended::Done => SessionEnd::Closed,
         Ended::TakenOver => SessionEnd::Kicked,
-        Ended::Dropped if claimed_by_other => SessionEnd::Kicked,
         Ended::Dropped if storm => SessionEnd::Storm,
+        Ended::Dropped if kicked_by_other => SessionEnd::Kicked,
         Ended::Dropped => SessionEnd::Dropped,
     }
 }
 
-/// Who claimed each shared client id last (device + 1; 0: nobody). Empty when every device has its own id.
+/// What the fleet knows of each shared client id: how many CONNECTs with it the server admitted so far, and how
+/// many are in flight. Empty when every device has its own id.
+///
+/// One connection holds an id, so a session dropped without a word (MQTT 3.1.1) was kicked when another
+/// CONNECT with its id was admitted since its own CONNECT was sent: [`Self::mark`] notes the admissions so far
+/// when a CONNECT is sent, and a dropped device counts those since, waiting for the CONNECTs still in flight
+/// with its id ([`Self::kicked_since`]): the kicker's CONNACK may reach the fleet after the kicked connection's
+/// close does, and two CONNECTs sent together may be admitted in either order.
 #[derive(Debug, Default)]
 pub struct ClientIds {
-    claims: Vec<AtomicU32>,
+    ids: Vec<IdState>,
+}
+
+#[derive(Debug, Default)]
+struct IdState {
+    admitted: AtomicU64,
+    in_flight: AtomicU32,
+}
+
+/// A CONNECT in flight with a shared client id (counted until dropped).
+pub struct InFlight<'a>(Option<&'a AtomicU32>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.0 {
+            n.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl ClientIds {
     /// `ids` client ids shared by several devices; none when `shared` is false.
     pub fn new(ids: u32, shared: bool) -> Self {
         Self {
-            claims: if shared {
-                (0..ids).map(|_| AtomicU32::new(0)).collect()
+            ids: if shared {
+                (0..ids).map(|_| IdState::default()).collect()
             } else {
                 Vec::new()
             },
         }
     }
 
-    /// Before a CONNECT: `device` claims id `id` (a server admitting it kicks the holder); returns the previous
-    /// claim, for [`Self::unclaim`].
-    pub fn claim(&self, id: u32, device: u32) -> u32 {
-        self.claims
-            .get(id as usize)
-            .map_or(0, |c| c.swap(device + 1, Ordering::AcqRel))
+    pub fn shared(&self) -> bool {
+        !self.ids.is_empty()
     }
 
-    /// The CONNECT was not admitted: the claim goes back to `previous` unless someone claimed it since.
-    pub fn unclaim(&self, id: u32, device: u32, previous: u32) {
-        if let Some(c) = self.claims.get(id as usize) {
-            let _ = c.compare_exchange(device + 1, previous, Ordering::AcqRel, Ordering::Acquire);
+    /// A CONNECT with id `id` is about to be sent.
+    pub fn sending(&self, id: u32) -> InFlight<'_> {
+        let n = self.ids.get(id as usize).map(|s| &s.in_flight);
+        if let Some(n) = n {
+            n.fetch_add(1, Ordering::AcqRel);
+        }
+        InFlight(n)
+    }
+
+    /// The admissions with id `id` so far (noted when a CONNECT is sent).
+    pub fn mark(&self, id: u32) -> u64 {
+        self.ids
+            .get(id as usize)
+            .map_or(0, |s| s.admitted.load(Ordering::Acquire))
+    }
+
+    /// A CONNECT with id `id` was admitted.
+    pub fn admitted(&self, id: u32) {
+        if let Some(s) = self.ids.get(id as usize) {
+            s.admitted.fetch_add(1, Ordering::AcqRel);
         }
     }
 
-    /// Another device claimed `id` after `device` did.
-    pub fn claimed_by_other(&self, id: u32, device: u32) -> bool {
-        self.claims.get(id as usize).is_some_and(|c| {
-            let holder = c.load(Ordering::Acquire);
-            holder != 0 && holder != device + 1
-        })
+    /// Another CONNECT with `id` was admitted besides the session's own, since its CONNECT was sent (`mark`);
+    /// the CONNECTs in flight with it are waited for (up to `patience`): one of them may be the kicker.
+    pub async fn kicked_since(&self, id: u32, mark: u64, patience: Duration) -> bool {
+        let Some(s) = self.ids.get(id as usize) else {
+            return false;
+        };
+        let until = Instant::now() + patience;
+        loop {
+            if s.admitted.load(Ordering::Acquire) > mark + 1 {
+                return true;
+            }
+            if s.in_flight.load(Ordering::Acquire) == 0 || Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 }
 

@@ -9,35 +9,55 @@ const SPEC: BackoffSpec = BackoffSpec {
 #[test]
 fn sessions_end_as_closed_kicked_storm_or_dropped() {
     assert_eq!(classify(Ended::Done, true, true), SessionEnd::Closed);
-    assert_eq!(classify(Ended::TakenOver, false, true), SessionEnd::Kicked);
-    assert_eq!(classify(Ended::Dropped, true, true), SessionEnd::Kicked);
-    assert_eq!(classify(Ended::Dropped, false, true), SessionEnd::Storm);
+    assert_eq!(classify(Ended::TakenOver, true, false), SessionEnd::Kicked);
+    assert_eq!(classify(Ended::Dropped, true, true), SessionEnd::Storm);
+    assert_eq!(classify(Ended::Dropped, false, true), SessionEnd::Kicked);
     assert_eq!(classify(Ended::Dropped, false, false), SessionEnd::Dropped);
 }
 
-#[test]
-fn the_last_claim_of_a_shared_client_id_holds_it() {
+/// A dropped session waits for the CONNECTs in flight with its client id: the kicker's admission may be
+/// known only after the close is (paused time).
+#[tokio::test(start_paused = true)]
+async fn a_drop_is_a_kick_when_another_connect_with_the_id_is_admitted_since() {
     let ids = ClientIds::new(2, true);
-    assert_eq!(ids.claim(0, 0), 0);
-    assert!(!ids.claimed_by_other(0, 0));
-    let prev = ids.claim(0, 1);
-    assert_eq!(prev, 1, "device 0 held it");
+    let patience = Duration::from_secs(5);
+    // Our CONNECT is sent, then admitted.
+    let mine = ids.mark(0);
+    ids.admitted(0);
     assert!(
-        ids.claimed_by_other(0, 0),
-        "device 0 was kicked by device 1"
+        !ids.kicked_since(0, mine, patience).await,
+        "nothing else: a plain drop"
     );
-    ids.unclaim(0, 1, prev);
-    assert!(
-        !ids.claimed_by_other(0, 0),
-        "a refused CONNECT kicks nobody"
-    );
-    assert!(!ids.claimed_by_other(1, 5), "an unclaimed id");
+    // The kicker's CONNECT is in flight when the close is seen; its admission is known 30 ms later.
+    let flight = ids.sending(0);
+    let kicker = async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        ids.admitted(0);
+        drop(flight);
+    };
+    let (kicked, ()) = tokio::join!(ids.kicked_since(0, mine, patience), kicker);
+    assert!(kicked, "admitted while we waited");
+    // Two CONNECTs sent together, admitted in the other order than their CONNACKs are read: each session
+    // dropped afterwards was kicked by the other.
+    let (a, b) = (ids.mark(0), ids.mark(0));
+    ids.admitted(0);
+    ids.admitted(0);
+    assert!(ids.kicked_since(0, a, patience).await && ids.kicked_since(0, b, patience).await);
+    // A CONNECT in flight that is refused kicks nobody.
+    let mark = ids.mark(0);
+    ids.admitted(0);
+    let refused = ids.sending(0);
+    let refusal = async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        drop(refused);
+    };
+    let (kicked, ()) = tokio::join!(ids.kicked_since(0, mark, patience), refusal);
+    assert!(!kicked);
     let own = ClientIds::new(2, false);
-    own.claim(0, 0);
-    own.claim(0, 1);
+    own.admitted(0);
     assert!(
-        !own.claimed_by_other(0, 0),
-        "ids not shared: nothing to tell"
+        !own.shared() && !own.kicked_since(0, 0, patience).await,
+        "ids not shared"
     );
 }
 

@@ -63,6 +63,8 @@ pub(super) struct Device<'f> {
     comeback: Comeback,
     /// Its client id's number (shared with other devices under `devices_per_client_id`).
     id_number: u32,
+    /// The admissions with its client id when its session's CONNECT was sent ([`super::comeback::ClientIds`]).
+    mark: u64,
 }
 
 impl<'f> Device<'f> {
@@ -94,6 +96,7 @@ impl<'f> Device<'f> {
                 .map(|(spec, seed)| Backoff::new(spec, seed, d)),
             comeback: Comeback::new(m.reconnect, fleet.seed, d),
             id_number: m.client_id_number(d),
+            mark: 0,
         }
     }
 
@@ -203,8 +206,11 @@ impl<'f> Device<'f> {
             t,
             class,
         };
-        // A server that admits this CONNECT kicks whoever holds the client id: claimed before it is sent.
-        let previous = fleet.ids.claim(self.id_number, d);
+        // A server that admits this CONNECT kicks whoever holds the client id (shared ids are watched).
+        let (in_flight, mark) = (
+            fleet.ids.sending(self.id_number),
+            fleet.ids.mark(self.id_number),
+        );
         let (outcome, failure, session) = tokio::select! {
             done = self.connect(&login, &mut sink) => done,
             _ = fleet.abandon.wait() => {
@@ -212,9 +218,11 @@ impl<'f> Device<'f> {
             }
         };
         let end = Instant::now();
-        if outcome != Outcome::Allowed {
-            fleet.ids.unclaim(self.id_number, d, previous);
+        if outcome == Outcome::Allowed {
+            fleet.ids.admitted(self.id_number);
+            self.mark = mark;
         }
+        drop(in_flight);
         let held = self.backoff.as_mut().and_then(|b| b.after(outcome, end));
         let counted = self.comeback.attempted(outcome, end);
         fleet.with_rec(d, |r| {
@@ -311,17 +319,22 @@ impl<'f> Device<'f> {
         let opened = Instant::now();
         let ended = session.keep(&self.session, first, &mut sink, stop).await;
         fleet.progress.disconnected();
-        self.lost(ended, class, opened);
+        self.lost(ended, class, opened).await;
         ended == Ended::Done && (until >= fleet.deadline || shutdown.is_triggered())
     }
 
     /// The session opened at `opened` ended: why (a kick, a storm, a drop, or the device closed it), counted,
     /// and the way back begins.
-    fn lost(&mut self, ended: Ended, class: Class, opened: Instant) {
+    async fn lost(&mut self, ended: Ended, class: Class, opened: Instant) {
         let (fleet, d, now) = (self.fleet, self.cursor.id(), Instant::now());
         let storm = fleet.storms.fired_between(opened, now);
-        let claimed = fleet.ids.claimed_by_other(self.id_number, d);
-        let end = classify(ended, claimed, storm.is_some());
+        let kicked = ended == Ended::Dropped
+            && storm.is_none()
+            && fleet
+                .ids
+                .kicked_since(self.id_number, self.mark, fleet.timeout)
+                .await;
+        let end = classify(ended, storm.is_some(), kicked);
         fleet.with_rec(d, |r| {
             r.sessions.ended(self.t, class, end);
             if let (SessionEnd::Storm, Some((k, _))) = (end, storm) {
