@@ -157,3 +157,61 @@ fn storms_need_an_emulator_target_and_a_time_within_the_run() {
         assert!(err.contains(want), "{name}: {err}");
     }
 }
+
+/// Against an emulator the run did not start: the storm goes through `POST <admin_url>/storm`, and the
+/// invocations in its window are read from the admin ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_reaches_an_external_emulator_through_its_admin_listener() {
+    use crate::support::{emulator, keys};
+    use tokenstorm::contract::authorizer::FunctionBehaviour;
+
+    let dir = crate::support::tempdir();
+    let connect_anywhere = FunctionBehaviour::Allow {
+        principal_id: "device".into(),
+        policy_documents: vec![serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}
+        ]})],
+        disconnect_after_s: 86400,
+        refresh_after_s: 300,
+    };
+    let emu = emulator::start(emulator::config(
+        vec![emulator::seed_authorizer(connect_anywhere)],
+        Some(keys::SEED_AUTHORIZER),
+    ))
+    .await;
+    let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
+    let body = format!(
+        "[run]\nduration_s = 3.5\n[devices]\ncount = 6\n[keys]\nprivate_key_files = [{private:?}]\n\
+         [transports]\nhttps = 0.0\nmqtt = 1.0\n\
+         [target]\nkind = \"external\"\nmqtt_addr = \"{}\"\nadmin_url = \"http://{}\"\n\
+         [mqtt]\npublish_interval_ms = 0\n[[mqtt.storms]]\nat_s = 1.5\n\
+         [mix]\nvalid = 1.0\nforged = 0.0\nreplayed = 0.0\n",
+        emu.addrs().mqtt.expect("mqtt listener"),
+        emu.addrs().admin.expect("admin listener"),
+    );
+    let path = write_scenario(dir.path(), "external-storm.toml", &body);
+    let out = dir.path().join("out");
+    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let r = r.unwrap();
+    let s = &r["storms"][0];
+    assert_eq!(
+        (s["target_dropped"].as_u64(), s["dropped"].as_u64()),
+        (Some(6), Some(6)),
+        "{s}"
+    );
+    assert_eq!(s["reconnected"], 6, "{s}");
+    // The window (30 s by default) runs past the end: the 6 reconnects are its invocations.
+    assert_eq!(s["invocations"], 6, "{s}");
+    assert_eq!(emu.metrics().storms(), 1);
+    assert_eq!(emu.ledger().entries().len(), 12, "6 connects, 6 reconnects");
+    emu.stop().await;
+}
