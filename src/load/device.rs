@@ -149,18 +149,29 @@ impl<'f> Device<'f> {
                 _ = shutdown.wait() => return None,
             }
         }
+        // A backoff window is waited out before a pacer slot is claimed: the pacer's slots only move forward,
+        // so a claim far ahead would hold every later claim behind it (a fleet backing off after a storm would
+        // reconnect all at once, when the longest wait ends).
+        let backoff = self
+            .backoff
+            .as_ref()
+            .and_then(Backoff::until)
+            .max(self.comeback.until())
+            .filter(|&u| u > Instant::now());
+        if let Some(until) = backoff {
+            if until >= self.fleet.deadline {
+                return None;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = shutdown.wait() => return None,
+            }
+        }
         let not_before = connect_pacer::not_before(
             self.last_connect,
             Instant::now(),
             self.fleet.pacer.client_gap,
-        )
-        .max(
-            self.backoff
-                .as_ref()
-                .and_then(Backoff::until)
-                .unwrap_or(self.fleet.t0),
-        )
-        .max(self.comeback.until().unwrap_or(self.fleet.t0));
+        );
         if not_before >= self.fleet.deadline || shutdown.is_triggered() {
             return None;
         }

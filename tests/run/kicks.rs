@@ -102,6 +102,10 @@ fn a_storm_drops_every_session_and_reports_its_reconnects_and_invocations() {
     assert_eq!(s["target_dropped"], 10, "{s}");
     assert_eq!(s["dropped"], 10, "{s}");
     assert_eq!(s["reconnected"], 10, "every device came back: {s}");
+    assert_eq!(
+        s["reconnected_in_window"], 10,
+        "no backoff: all at once, a herd: {s}"
+    );
     assert!(s["reconnect_attempts"].as_u64().unwrap() >= 10, "{s}");
     assert_eq!(s["reconnect_us"]["count"], 10, "{s}");
     // Every reconnect was a valid CONNECT, so each was an invocation, stamped in the window.
@@ -122,6 +126,36 @@ fn a_storm_drops_every_session_and_reports_its_reconnects_and_invocations() {
         stdout.contains("at 1.5 s: 10 sessions dropped (target: 10); 10 back in"),
         "{stdout}"
     );
+}
+
+/// With an exponential reconnect backoff (full jitter, 20 s base) the same storm's devices come back spread
+/// over 20 s: in the 3 s left of the run only some do, and the others send nothing meanwhile. Which ones is
+/// the seed's draw, not the machine's speed.
+#[test]
+fn a_reconnect_backoff_spreads_a_storms_reconnects() {
+    let dir = crate::support::tempdir();
+    let body = "[run]\nduration_s = 4.5\n[devices]\ncount = 20\n[transports]\nhttps = 0.0\nmqtt = 1.0\n\
+                [mqtt]\npublish_interval_ms = 0\n\
+                [mqtt.reconnect]\nbackoff = \"exponential\"\nbase_ms = 20000\n\
+                [[mqtt.storms]]\nat_s = 1.5\n\
+                [mix]\nvalid = 1.0\nforged = 0.0\nreplayed = 0.0\n";
+    let path = write_scenario(dir.path(), "spread.toml", body);
+    let (o, report) = run(&[path.to_str().unwrap()], &dir.path().join("out"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let r = report.expect("report.json");
+    let s = &r["storms"][0];
+    assert_eq!(s["dropped"], 20, "{s}");
+    let back = s["reconnected"].as_u64().unwrap();
+    assert!(back > 0 && back < 20, "some back, the rest spread past the run's end: {s}");
+    assert_eq!(s["reconnect_attempts"], back, "the others waited: {s}");
+    assert_eq!(s["invocations"], back, "{s}");
+    assert_eq!(transport_row(&r, "mqtt")["outcomes"]["allowed"], 20 + back);
 }
 
 #[test]
