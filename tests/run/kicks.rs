@@ -152,7 +152,10 @@ fn a_reconnect_backoff_spreads_a_storms_reconnects() {
     let s = &r["storms"][0];
     assert_eq!(s["dropped"], 20, "{s}");
     let back = s["reconnected"].as_u64().unwrap();
-    assert!(back > 0 && back < 20, "some back, the rest spread past the run's end: {s}");
+    assert!(
+        back > 0 && back < 20,
+        "some back, the rest spread past the run's end: {s}"
+    );
     assert_eq!(s["reconnect_attempts"], back, "the others waited: {s}");
     assert_eq!(s["invocations"], back, "{s}");
     assert_eq!(transport_row(&r, "mqtt")["outcomes"]["allowed"], 20 + back);
