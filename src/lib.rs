@@ -31,12 +31,14 @@
 //!   [`token::TokenSigner`], the seam the catalogue and the token pool sign through (a PEM key is one too).
 //! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, MQTT (pure session state apart from its
 //!   event loop) and WebSocket, the signature gate, authorizer backends, response validation, policy
-//!   evaluation, the invocation ledger and Prometheus metrics.
+//!   evaluation, the invocation ledger, Prometheus metrics and storms (`POST /storm`).
 //! - [`load`]: the generator's shell: pacers (open and closed models; ramps from `[[run.stages]]`, pure), the
-//!   backoff after throttling (pure), lanes (HTTPS) and fleets (MQTT, WSS)
-//!   that carry out the planner's decisions, MQTT session state apart from its I/O, one progress ticker.
+//!   backoffs after throttling and before an MQTT reconnect (pure), lanes (HTTPS) and fleets of devices (MQTT,
+//!   WSS) that carry out the planner's decisions, how a device comes back after a drop, a client-id kick or a
+//!   storm (pure), the storms' clock, MQTT session state apart from its I/O, one progress ticker.
 //! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
-//!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged; on a
+//!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged (and by
+//!   time into the storms' windows); on a
 //!   real account ([`join::cloudwatch`]) the function's CloudWatch logs and metrics, read once they settle.
 //! - [`policy_check`]: the policy dry run: policy documents or an authorizer response, evaluated with the
 //!   emulator's evaluator against a scenario's devices, and the classic policy mistakes (`policy check`).

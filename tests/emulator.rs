@@ -12,6 +12,7 @@ mod mqtt;
 mod mqtt_policy;
 mod pipeline;
 pub(crate) mod process;
+mod storm;
 pub(crate) mod websocket;
 mod witness;
 

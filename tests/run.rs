@@ -7,6 +7,7 @@ mod backoff;
 mod compat;
 mod cost;
 mod e2e;
+mod kicks;
 mod mosquitto;
 mod mqtt;
 mod preflight;

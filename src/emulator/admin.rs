@@ -1,4 +1,5 @@
-//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]` and `GET /healthz`.
+//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]`, `GET /healthz` and
+//! `POST /storm`.
 //! Plain HTTP; bind it to loopback.
 //!
 //! `/ledger` answers `{"entries":[...],"missed":M,"first_seq":F,"last_seq":L,"next_seq":L+1,"evicted":E,
@@ -7,6 +8,9 @@
 //! `last_seq`, the newest seq recorded (0: none); `evicted`, entries evicted so far (seqs `1..=E`).
 //! Page with `since` = the last seq you got; `limit=0` just reads the counters. `/metrics` also carries
 //! `tokenstorm_ledger_entries`, `_capacity`, `_recorded_total` and `_evicted_total`.
+//!
+//! `POST /storm` drops every MQTT session open now, at once (a network or host failure as the devices see it:
+//! the connections just close), and answers `{"dropped":N}`; the devices' reconnects are the point.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -19,8 +23,15 @@ use crate::wire::query::parse_pairs;
 
 pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    if !matches!(path, "/metrics" | "/ledger" | "/healthz") {
+    if !matches!(path, "/metrics" | "/ledger" | "/healthz" | "/storm") {
         return reply::not_found();
+    }
+    if path == "/storm" {
+        if req.method() != Method::POST {
+            return reply::method_not_allowed("POST");
+        }
+        let dropped = super::mqtt::broker::storm(&shared.broker, &shared.metrics);
+        return reply::json(StatusCode::OK, format!(r#"{{"dropped":{dropped}}}"#));
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return reply::method_not_allowed("GET");

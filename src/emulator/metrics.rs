@@ -32,10 +32,12 @@ pub enum CloseReason {
     DisconnectAfter,
     /// The emulator is shutting down.
     Shutdown,
+    /// A storm dropped every session at once (`POST /storm`, a scenario's `[[mqtt.storms]]`).
+    Storm,
 }
 
 impl CloseReason {
-    pub const ALL: [CloseReason; 10] = [
+    pub const ALL: [CloseReason; 11] = [
         Self::Client,
         Self::Refused,
         Self::ProtocolError,
@@ -46,6 +48,7 @@ impl CloseReason {
         Self::RefreshFailed,
         Self::DisconnectAfter,
         Self::Shutdown,
+        Self::Storm,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -61,6 +64,7 @@ impl CloseReason {
             Self::RefreshFailed => "refresh_failed",
             Self::DisconnectAfter => "disconnect_after",
             Self::Shutdown => "shutdown",
+            Self::Storm => "storm",
         }
     }
 }
@@ -125,6 +129,8 @@ pub struct EmulatorMetrics {
     refused: [AtomicU64; Listener::COUNT],
     /// TLS connections refused, per listener (HTTPS and MQTT/TLS only) and reason.
     tls_refused: [[AtomicU64; TlsRefusal::COUNT]; Listener::COUNT],
+    /// Storms triggered (every MQTT session dropped at once).
+    storms: AtomicU64,
 }
 
 impl EmulatorMetrics {
@@ -141,6 +147,7 @@ impl EmulatorMetrics {
             closes: Default::default(),
             refused: Default::default(),
             tls_refused: Default::default(),
+            storms: AtomicU64::new(0),
         }
     }
 
@@ -177,6 +184,15 @@ impl EmulatorMetrics {
     /// An MQTT connection ended (accepted or not), and why.
     pub fn record_close(&self, route: Route, reason: CloseReason) {
         self.closes[route.transport.index()][reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A storm was triggered.
+    pub fn record_storm(&self) {
+        self.storms.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn storms(&self) -> u64 {
+        self.storms.load(Ordering::Relaxed)
     }
 
     /// A connection was refused at accept: `listener` was at its connection cap.
@@ -305,6 +321,9 @@ impl EmulatorMetrics {
                 );
             }
         }
+        out.push_str("# HELP tokenstorm_mqtt_storms_total Storms triggered: every MQTT session dropped at once (POST /storm, [[mqtt.storms]]); the sessions dropped are closed_total{reason=\"storm\"}, the kicks closed_total{reason=\"kicked\"}.\n");
+        out.push_str("# TYPE tokenstorm_mqtt_storms_total counter\n");
+        let _ = writeln!(out, "tokenstorm_mqtt_storms_total {}", self.storms());
         out.push_str("# HELP tokenstorm_connections_refused_total Connections refused at accept because the listener was at its connection cap.\n");
         out.push_str("# TYPE tokenstorm_connections_refused_total counter\n");
         for listener in Listener::ALL {
@@ -378,6 +397,12 @@ mod tests {
                 + Transport::MQTT.len() * (1 + CloseReason::COUNT)
                 + 4 // connections refused per listener (https, http, mqtt_tls, mqtt)
                 + 2 * TlsRefusal::COUNT // TLS refusals on https and mqtt_tls
+                + 1 // storms
+        );
+        m.record_storm();
+        assert!(
+            m.render_prometheus()
+                .contains("tokenstorm_mqtt_storms_total 1\n")
         );
         m.session_opened(Route::of(Transport::Wss));
         m.record_close(Route::of(Transport::Mqtt), CloseReason::Kicked);

@@ -90,7 +90,7 @@ pub(crate) struct Shared {
     pub metrics: Arc<EmulatorMetrics>,
     pub ledger: Ledger,
     /// MQTT client ids, subscriptions and delivery queues.
-    pub broker: mqtt::broker::Broker,
+    pub broker: Arc<mqtt::broker::Broker>,
     /// Which Host / SNI names are served.
     pub host: host::HostRule,
     /// The gate's unconfirmed behaviours.
@@ -112,6 +112,7 @@ pub struct RunningEmulator {
     ledger: Ledger,
     metrics: Arc<EmulatorMetrics>,
     function_metrics: Arc<lambda::metrics::FunctionMetrics>,
+    broker: Arc<mqtt::broker::Broker>,
     tasks: JoinSet<()>,
     /// Yields `None` once every holder of the shared state is gone.
     alive: tokio::sync::mpsc::Receiver<()>,
@@ -138,6 +139,17 @@ impl RunningEmulator {
     /// Per-authorizer function results, cold starts and runtime restarts.
     pub fn function_metrics(&self) -> &Arc<lambda::metrics::FunctionMetrics> {
         &self.function_metrics
+    }
+
+    /// A storm: drops every MQTT session open now (as `POST /storm` does); returns how many there were.
+    pub fn storm(&self) -> usize {
+        mqtt::broker::storm(&self.broker, &self.metrics)
+    }
+
+    /// [`Self::storm`] as a handle that outlives this borrow (a run's storms fire from its fleet).
+    pub fn storm_handle(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let (broker, metrics) = (self.broker.clone(), self.metrics.clone());
+        move || mqtt::broker::storm(&broker, &metrics)
     }
 
     /// Waits for every listener and connection task; returns once shutdown fired and connections drained.
@@ -358,6 +370,7 @@ pub async fn start_with_limits(
     )
     .await?;
     let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
+    let broker = Arc::new(mqtt::broker::Broker::default());
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
         functions,
@@ -367,7 +380,7 @@ pub async fn start_with_limits(
         account_id: config.account_id,
         metrics: metrics.clone(),
         ledger: ledger.clone(),
-        broker: mqtt::broker::Broker::default(),
+        broker: broker.clone(),
         host,
         gate: config.gate,
         mqtt_tls_alpn: config.mqtt_tls_alpn,
@@ -382,6 +395,7 @@ pub async fn start_with_limits(
         ledger,
         metrics,
         function_metrics,
+        broker,
         tasks,
         alive: alive_rx,
     })

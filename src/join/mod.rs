@@ -22,6 +22,7 @@ pub mod admin;
 pub mod cloudwatch;
 pub mod in_process;
 pub mod summary;
+pub mod windows;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,6 +33,7 @@ use std::time::Duration;
 pub use admin::{Admin, AdminLedger};
 pub use in_process::InProcess;
 pub use summary::{ClassInvocations, LedgerRow, LedgerSummary};
+pub use windows::Windows;
 
 use crate::emulator::Ledger;
 use crate::scenario::Groups;
@@ -88,6 +90,8 @@ pub struct Spec {
     pub groups: Option<Groups>,
     /// Which forged variants must be refused (the oracle's judgement under these settings).
     pub gate: GateSettings,
+    /// The storms' windows (`[[mqtt.storms]]`): invocations in them are counted per storm too.
+    pub storms: Option<Windows>,
 }
 
 impl Spec {
@@ -97,6 +101,7 @@ impl Spec {
             run_id: run_id.to_string(),
             groups: None,
             gate: GateSettings::default(),
+            storms: None,
         }
     }
 
@@ -107,6 +112,9 @@ impl Spec {
             s.set_groups(g.clone());
         }
         s.set_gate(self.gate);
+        if let Some(w) = &self.storms {
+            s.set_storms(w.clone());
+        }
         s
     }
 }

@@ -22,6 +22,9 @@ pub struct LedgerRow {
     pub seq: u64,
     #[serde(default)]
     pub attempt_id: Option<String>,
+    /// When the invocation started, Unix ms (storm windows are read by it).
+    #[serde(default)]
+    pub unix_ms: u64,
     pub verdict: Verdict,
     /// How long the invocation took, µs (the billed duration when the backend reports none).
     #[serde(default)]
@@ -48,6 +51,7 @@ impl From<&crate::contract::LedgerEntry> for LedgerRow {
         Self {
             seq: e.seq,
             attempt_id: e.attempt_id.clone(),
+            unix_ms: e.unix_ms,
             verdict: e.verdict,
             duration_us: e.duration_us,
             backend: Some(e.backend),
@@ -65,6 +69,7 @@ impl LedgerRow {
         Self {
             seq,
             attempt_id: attempt_id.map(str::to_string),
+            unix_ms: 0,
             verdict: if verdict == Verdict::Allow.as_str() {
                 Verdict::Allow
             } else {
@@ -109,6 +114,25 @@ pub struct ClassInvocations {
     pub throttled: u64,
 }
 
+impl ClassInvocations {
+    /// Counts one invocation.
+    fn add(&mut self, row: &LedgerRow, billed: Option<(u64, u64)>) {
+        self.invocations += 1;
+        if row.verdict == Verdict::Allow {
+            self.allowed += 1;
+        } else {
+            self.denied += 1;
+        }
+        if let Some((ms, mb)) = billed {
+            self.billed += 1;
+            self.billed_ms = self.billed_ms.saturating_add(ms);
+            self.mb_ms += u128::from(ms) * u128::from(mb);
+        }
+        self.cold_starts += u64::from(row.cold_start);
+        self.throttled += u64::from(row.throttled);
+    }
+}
+
 /// The ledger, as counts per class for one run. Built incrementally: [`absorb`](Self::absorb) each new entry in
 /// seq order (entries already joined are skipped), and a hole in the seqs, or [`note_evicted`](Self::note_evicted),
 /// counts the entries that were evicted before they could be joined as [`missed`](Self::missed).
@@ -144,6 +168,11 @@ pub struct LedgerSummary {
     gate: GateSettings,
     /// Up to 10 attempt ids of forged attempts the gate must refuse that reached the authorizer.
     pub forged_examples: Vec<String>,
+    /// The storms' windows ([`Self::set_storms`]) and the run's invocations in each (all classes).
+    #[serde(skip)]
+    storms: Option<super::Windows>,
+    #[serde(skip)]
+    pub by_storm: Vec<ClassInvocations>,
 }
 
 const MAX_EXAMPLES: usize = 10;
@@ -169,6 +198,8 @@ impl LedgerSummary {
             groups: None,
             gate: GateSettings::default(),
             forged_examples: Vec::new(),
+            storms: None,
+            by_storm: Vec::new(),
         }
     }
 
@@ -226,25 +257,14 @@ impl LedgerSummary {
             .as_ref()
             .and_then(|g| g.transport_of(a.device))
             .unwrap_or(Transport::Https);
-        let allow = row.verdict == Verdict::Allow;
         let billed = row.billing();
-        for c in [
-            &mut self.by_class[a.class.index()],
-            &mut self.by_transport[t.index()][a.class.index()],
-        ] {
-            c.invocations += 1;
-            if allow {
-                c.allowed += 1;
-            } else {
-                c.denied += 1;
+        self.by_class[a.class.index()].add(&row, billed);
+        self.by_transport[t.index()][a.class.index()].add(&row, billed);
+        if let Some(k) = self.storms.as_ref().and_then(|w| w.find(row.unix_ms)) {
+            if self.by_storm.len() <= k {
+                self.by_storm.resize(k + 1, ClassInvocations::default());
             }
-            if let Some((ms, mb)) = billed {
-                c.billed += 1;
-                c.billed_ms = c.billed_ms.saturating_add(ms);
-                c.mb_ms += u128::from(ms) * u128::from(mb);
-            }
-            c.cold_starts += u64::from(row.cold_start);
-            c.throttled += u64::from(row.throttled);
+            self.by_storm[k].add(&row, billed);
         }
         if must_be_refused(a.class, &self.gate) && self.forged_examples.len() < MAX_EXAMPLES {
             self.forged_examples.extend(row.attempt_id);
@@ -272,6 +292,16 @@ impl LedgerSummary {
             .filter(|c| must_be_refused(*c, &self.gate))
             .map(|c| self.class(c).invocations)
             .sum()
+    }
+
+    /// Counts the run's invocations per storm window too.
+    pub fn set_storms(&mut self, windows: super::Windows) {
+        self.storms = Some(windows);
+    }
+
+    /// The run's invocations in storm `k`'s window.
+    pub fn storm(&self, k: usize) -> ClassInvocations {
+        self.by_storm.get(k).copied().unwrap_or_default()
     }
 
     /// Which gate settings decide the forged variants that must be refused (default: the spec's).

@@ -1,9 +1,16 @@
-//! Backoff after throttling (pure): a device whose attempt was throttled (HTTPS 429, MQTT 5 CONNACK 0x97/0x9F)
-//! waits a jittered exponential backoff before its next attempt, instead of reconnecting in a storm. Full jitter
-//! (AWS Architecture Blog, "Exponential Backoff And Jitter"): after the n-th throttle in a row the wait is drawn
-//! uniformly from [0, min(max, base·2ⁿ⁻¹)); any other answer resets the streak. Each device draws from its own
-//! RNG seeded from (run seed, device), so a run is reproducible. The lanes skip the open-model attempts intended
-//! inside the window; the MQTT fleet holds the next CONNECT until it ends.
+//! A device's exponential backoff (pure), used twice:
+//!
+//! - after throttling (`[safety] backoff`): a device whose attempt was throttled (HTTPS 429, MQTT 5 CONNACK
+//!   0x97/0x9F) waits before its next attempt, instead of reconnecting in a storm ([`Backoff::after`]); any other
+//!   answer resets the streak. The lanes skip the open-model attempts intended inside the window; the MQTT fleet
+//!   holds the next CONNECT until it ends.
+//! - before an MQTT reconnect (`[mqtt] reconnect`): after a drop, a kick or a storm, and after each failed
+//!   reconnect ([`Backoff::hold`]), as the AWS IoT Device SDKs do.
+//!
+//! After the n-th hold in a row the ceiling is min(max, base·2ⁿ⁻¹); `jitter` is the part of it drawn at random:
+//! 1 is full jitter (uniform in [0, ceiling), AWS Architecture Blog, "Exponential Backoff And Jitter"; the CRT's
+//! MQTT 5 client), 0 none (exactly the ceiling; the CRT's MQTT 3.1.1 client). Each device draws from its own RNG
+//! seeded from (run seed, device, use), so a run is reproducible.
 
 use std::time::Duration;
 
@@ -13,11 +20,14 @@ use tokio::time::Instant;
 
 use crate::metrics::Outcome;
 
-/// The backoff's base and cap (`[safety] backoff_base_s`, `backoff_max_s`).
+/// The backoff's base, cap and jitter (`[safety] backoff_base_s`, `backoff_max_s`, full jitter; or
+/// `[mqtt] reconnect`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackoffSpec {
     pub base: Duration,
     pub max: Duration,
+    /// The part of each wait drawn at random, 0 to 1.
+    pub jitter: f64,
 }
 
 impl BackoffSpec {
@@ -29,6 +39,20 @@ impl BackoffSpec {
         );
         doubled.min(self.max)
     }
+
+    /// The wait after `streak` holds in a row, for a uniform draw `u` in [0, 1).
+    pub fn wait(&self, streak: u32, u: f64) -> Duration {
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        // With full jitter this is exactly `ceiling · u` (the throttle backoff's draws stay as they were).
+        self.ceiling(streak).mul_f64(1.0 - jitter + jitter * u)
+    }
+}
+
+/// What a backoff is for: each use draws from its own stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Throttle,
+    Reconnect,
 }
 
 /// One device's backoff.
@@ -41,35 +65,56 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// A throttle backoff.
     pub fn new(spec: BackoffSpec, seed: u64, device: u32) -> Self {
+        Self::for_use(spec, seed, device, Use::Throttle)
+    }
+
+    pub fn for_use(spec: BackoffSpec, seed: u64, device: u32, what: Use) -> Self {
+        let salt = match what {
+            Use::Throttle => 0x0062_6163_6b6f_6666,  // "backoff"
+            Use::Reconnect => 0x7265_636f_6e6e_6563, // "reconnec"
+        };
         Self {
             spec,
             streak: 0,
             until: None,
             rng: ChaCha8Rng::seed_from_u64(
-                seed ^ u64::from(device).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                    ^ 0x0062_6163_6b6f_6666, // "backoff"
+                seed ^ u64::from(device).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt,
             ),
         }
+    }
+
+    /// One more hold in a row, from `now`: draws the wait and opens the window; returns the wait.
+    pub fn hold(&mut self, now: Instant) -> Duration {
+        self.streak = self.streak.saturating_add(1);
+        let wait = self.spec.wait(self.streak, self.rng.random::<f64>());
+        self.until = Some(now + wait);
+        wait
+    }
+
+    /// Ends the streak and the window (the next hold starts from `base` again).
+    pub fn reset(&mut self) {
+        self.streak = 0;
+        self.until = None;
+    }
+
+    /// Holds in a row so far.
+    pub fn streak(&self) -> u32 {
+        self.streak
     }
 
     /// After an attempt ended at `now`: a throttle starts a window (returned: its length); any other answer
     /// ends the streak and the window; no answer (a transport error, a timeout, nothing sent) changes nothing.
     pub fn after(&mut self, outcome: Outcome, now: Instant) -> Option<Duration> {
         match outcome {
-            Outcome::Throttled => {}
-            Outcome::TransportError | Outcome::Timeout | Outcome::Exhausted => return None,
+            Outcome::Throttled => Some(self.hold(now)),
+            Outcome::TransportError | Outcome::Timeout | Outcome::Exhausted => None,
             _ => {
-                self.streak = 0;
-                self.until = None;
-                return None;
+                self.reset();
+                None
             }
         }
-        self.streak = self.streak.saturating_add(1);
-        let ceiling = self.spec.ceiling(self.streak);
-        let wait = ceiling.mul_f64(self.rng.random::<f64>());
-        self.until = Some(now + wait);
-        Some(wait)
     }
 
     /// Whether an attempt intended at `at` falls in the window (before it ends).
@@ -90,6 +135,7 @@ mod tests {
     const SPEC: BackoffSpec = BackoffSpec {
         base: Duration::from_secs(1),
         max: Duration::from_secs(60),
+        jitter: 1.0,
     };
 
     #[test]
@@ -138,5 +184,56 @@ mod tests {
         assert_eq!(draws(1, 2), draws(1, 2));
         assert_ne!(draws(1, 2), draws(1, 3));
         assert_ne!(draws(1, 2), draws(2, 2));
+    }
+
+    #[test]
+    fn without_jitter_the_waits_double_exactly_and_a_reset_starts_over() {
+        let now = Instant::now();
+        let spec = BackoffSpec {
+            base: Duration::from_millis(1000),
+            max: Duration::from_millis(128_000),
+            jitter: 0.0,
+        };
+        let mut b = Backoff::for_use(spec, 1, 0, Use::Reconnect);
+        let waits: Vec<u64> = (0..9).map(|_| b.hold(now).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 128]);
+        assert_eq!(b.until(), Some(now + Duration::from_secs(128)));
+        b.reset();
+        assert_eq!((b.streak(), b.until()), (0, None));
+        assert_eq!(b.hold(now), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn partial_jitter_keeps_each_wait_within_its_band_and_spreads_a_fleet() {
+        let now = Instant::now();
+        let spec = BackoffSpec {
+            base: Duration::from_millis(1000),
+            max: Duration::from_millis(8000),
+            jitter: 0.5,
+        };
+        // 100 devices dropped at once: their first reconnect waits lie in [0.5 s, 1 s) and differ.
+        let first: Vec<Duration> = (0..100)
+            .map(|d| Backoff::for_use(spec, 42, d, Use::Reconnect).hold(now))
+            .collect();
+        assert!(
+            first
+                .iter()
+                .all(|w| *w >= Duration::from_millis(500) && *w < spec.base)
+        );
+        let distinct: std::collections::BTreeSet<_> = first.iter().collect();
+        assert!(
+            distinct.len() > 90,
+            "spread: {} distinct waits",
+            distinct.len()
+        );
+        // The seed reproduces them; the throttle stream of the same device is another one.
+        assert_eq!(
+            Backoff::for_use(spec, 42, 7, Use::Reconnect).hold(now),
+            first[7]
+        );
+        assert_ne!(
+            Backoff::for_use(spec, 42, 7, Use::Throttle).hold(now),
+            first[7]
+        );
     }
 }

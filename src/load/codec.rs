@@ -35,8 +35,11 @@ pub enum In {
         pkid: u16,
         failed: bool,
     },
-    /// MQTT 5 server DISCONNECT.
-    Disconnect,
+    /// MQTT 5 server DISCONNECT; `taken_over`: reason `0x8E` (Session taken over: another connection with the
+    /// same client id).
+    Disconnect {
+        taken_over: bool,
+    },
     Other,
 }
 
@@ -129,7 +132,9 @@ pub fn decode(v: MqttVersion, buf: &mut BytesMut) -> Result<In, DecodeError> {
                     .iter()
                     .any(|c| !matches!(c, p5::SubscribeReasonCode::Success(_))),
             }),
-            Ok(p5::Packet::Disconnect(_)) => Ok(In::Disconnect),
+            Ok(p5::Packet::Disconnect(d)) => Ok(In::Disconnect {
+                taken_over: d.reason_code == p5::DisconnectReasonCode::SessionTakenOver,
+            }),
             Ok(_) => Ok(In::Other),
             Err(m5::Error::InsufficientBytes(_)) => Err(DecodeError::Incomplete),
             Err(e) => Err(DecodeError::Bad(e.to_string())),
@@ -332,6 +337,18 @@ mod tests {
             decode(MqttVersion::V5, &mut b).unwrap(),
             In::PubAck { pkid: 7, ok: false }
         );
+    }
+
+    #[test]
+    fn a_v5_disconnect_says_whether_the_session_was_taken_over() {
+        // As AWS and the emulator send them: reason code, then an empty property length.
+        for (bytes, taken_over) in [([0xE0, 2, 0x8E, 0], true), ([0xE0, 2, 0x8B, 0], false)] {
+            let mut b = BytesMut::from(&bytes[..]);
+            assert_eq!(
+                decode(MqttVersion::V5, &mut b).unwrap(),
+                In::Disconnect { taken_over }
+            );
+        }
     }
 
     #[test]

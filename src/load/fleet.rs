@@ -8,25 +8,27 @@
 //! and waits to come back with a fresh attempt (the last to join leave first, like k6's ramping VUs).
 //! With `[safety] backoff`, a throttled CONNECT holds the device's next one for a jittered backoff
 //! ([`super::backoff`]), on top of the client-id gap; each such hold is counted as `backed_off`.
+//! How each session ended (closed, dropped, kicked, storm), the `[mqtt] reconnect` backoff and what kicks and
+//! storms cost are the device's [`Comeback`]; the storms themselves fire from [`super::storm`].
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::Rng as _;
 use tokio::time::Instant;
 
-use super::backoff::{Backoff, BackoffSpec};
-use super::connect_pacer::{self, ConnectPacer};
+use super::backoff::BackoffSpec;
+use super::comeback::ClientIds;
+use super::connect_pacer::ConnectPacer;
+use super::device::Device;
 use super::link::LinkSpec;
 use super::progress::Progress;
 use super::ramp::Ramp;
-use super::session::{Ended, Session, SessionSpec, Sink};
-use super::username::{Login, UsernameBook};
+use super::storm::{StormClock, Trigger};
+use super::username::UsernameBook;
 use crate::attempt::Planner;
-use crate::attempt::planner::{Credentials, Cursor};
-use crate::contract::{Class, Transport};
-use crate::metrics::{Failure, Outcome, Phase, PubEvent, Recorder};
+use crate::join::Windows;
+use crate::metrics::Recorder;
 use crate::scenario::MqttPlan;
 use crate::scenario::stages::Ramps;
 use crate::shutdown::Shutdown;
@@ -54,6 +56,15 @@ pub struct Fleet {
     pub abandon: Shutdown,
     /// How long that drain was (the abandoned attempts' message says it).
     pub drain: Duration,
+    /// The run's seed (each device's reconnect draws).
+    pub seed: u64,
+    /// `[[mqtt.storms]]` and when each fired.
+    pub storms: StormClock,
+    /// Drops every session at the target, and the windows the join counts storms' invocations in; `None`:
+    /// no storms.
+    pub storm_trigger: Option<(Trigger, Windows)>,
+    /// Who holds each shared client id (`devices_per_client_id` > 1).
+    pub(super) ids: ClientIds,
     shards: Vec<Mutex<Recorder>>,
 }
 
@@ -68,7 +79,15 @@ impl Fleet {
         progress: Arc<Progress>,
     ) -> Self {
         let shards = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
+        let devices: u32 = groups.iter().map(|(_, r)| r.end).max().unwrap_or(0);
         Self {
+            seed: 0,
+            storms: StormClock::new(mqtt.storms.clone()),
+            storm_trigger: None,
+            ids: ClientIds::new(
+                mqtt.client_id_number(devices) + 1,
+                mqtt.devices_per_client_id > 1,
+            ),
             pacer: ConnectPacer::new(t0, mqtt.connects_per_s, ramps.connects.clone(), client_gap),
             active: ramps.devices.clone(),
             backoff: None,
@@ -91,7 +110,7 @@ impl Fleet {
         self.groups.iter().map(|(_, r)| r.len() as u32).sum()
     }
 
-    fn with_rec(&self, device: u32, f: impl FnOnce(&mut Recorder)) {
+    pub(super) fn with_rec(&self, device: u32, f: impl FnOnce(&mut Recorder)) {
         let shard = &self.shards[device as usize % self.shards.len()];
         let mut g = shard.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut g);
@@ -101,6 +120,13 @@ impl Fleet {
 /// Runs every MQTT device until the deadline or `shutdown`; returns the merged recorder.
 pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
     fleet.progress.mqtt_running(true);
+    let storms = fleet.storm_trigger.clone().map(|trigger| {
+        let (fleet, shutdown) = (fleet.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let clock = (fleet.t0, fleet.deadline);
+            fleet.storms.run(clock, trigger, shutdown).await
+        })
+    });
     let mut tasks = tokio::task::JoinSet::new();
     let mut index = 0;
     for (gi, (_, range)) in fleet.groups.iter().enumerate() {
@@ -117,280 +143,19 @@ pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
         }
     }
     fleet.progress.mqtt_running(false);
+    if let Some(task) = storms {
+        // Every device is done: a storm still to come has nothing to drop.
+        task.abort();
+        let _ = task.await;
+    }
     let mut out = Recorder::new();
     for s in &fleet.shards {
         out.merge(&s.lock().unwrap_or_else(|p| p.into_inner()));
     }
+    for k in 0..fleet.storms.storms().len() {
+        let (fired, answer) = fleet.storms.outcome(k);
+        let tally = out.sessions.storm(k);
+        (tally.fired, tally.target_dropped) = (fired, answer);
+    }
     out
-}
-
-struct DeviceSink<'a> {
-    fleet: &'a Fleet,
-    device: u32,
-    t: Transport,
-    class: Class,
-}
-
-impl Sink for DeviceSink<'_> {
-    fn event(&mut self, e: PubEvent) {
-        if matches!(e, PubEvent::Sent | PubEvent::Received) {
-            self.fleet.progress.message();
-        }
-        self.fleet
-            .with_rec(self.device, |r| r.publish(self.t, self.class, e));
-    }
-
-    fn phase(&mut self, p: Phase, d: Duration) {
-        if Instant::now() >= self.fleet.warmup_end {
-            self.fleet.with_rec(self.device, |r| {
-                r.phase(self.t, self.class, p, d.as_micros() as u64)
-            });
-        }
-    }
-}
-
-/// One MQTT device: connect (an attempt), keep the session, and reconnect with a fresh attempt until the end.
-struct Device<'f> {
-    fleet: &'f Fleet,
-    link: &'f LinkSpec,
-    t: Transport,
-    cursor: Cursor,
-    client_id: String,
-    session: SessionSpec,
-    attempt_id: String,
-    /// When its last CONNECT went out (one per second per client id).
-    last_connect: Option<Instant>,
-    /// Its place among the MQTT devices (a `target_devices` ramp lets in the first ones).
-    index: u32,
-    /// After a throttled CONNECT, the next one waits for the window to end.
-    backoff: Option<Backoff>,
-}
-
-impl<'f> Device<'f> {
-    fn new(fleet: &'f Fleet, group: usize, d: u32, index: u32) -> Self {
-        let link = &fleet.groups[group].0;
-        let m = &fleet.mqtt;
-        Self {
-            fleet,
-            link,
-            t: link.transport,
-            cursor: fleet.planner.cursor(d, link.transport),
-            client_id: m.client_id(d),
-            session: SessionSpec {
-                topic: m.topic_of(d),
-                qos: m.qos,
-                publish_interval: m.publish_interval,
-                payload_bytes: m.payload_bytes,
-                subscribe: m.subscribe,
-                keep_alive: (m.keep_alive_s > 0)
-                    .then(|| Duration::from_secs(u64::from(m.keep_alive_s))),
-                timeout: fleet.timeout,
-                t0: fleet.t0,
-            },
-            attempt_id: String::with_capacity(64),
-            last_connect: None,
-            index,
-            backoff: fleet
-                .backoff
-                .map(|(spec, seed)| Backoff::new(spec, seed, d)),
-        }
-    }
-
-    /// Seconds since the run's start.
-    fn since_t0(&self) -> f64 {
-        Instant::now()
-            .saturating_duration_since(self.fleet.t0)
-            .as_secs_f64()
-    }
-
-    /// When the `target_devices` ramp next lets this device in (now when it already does, or without a ramp);
-    /// `None`: never again.
-    fn joins_at(&self) -> Option<Instant> {
-        let Some(r) = &self.fleet.active else {
-            return Some(Instant::now());
-        };
-        r.first_at_least(f64::from(self.index) + 1.0, self.since_t0())
-            .map(|t| (self.fleet.t0 + Duration::from_secs_f64(t.min(1e9))).max(Instant::now()))
-    }
-
-    /// When the ramp drops below this device (its session ends then); the deadline without a ramp.
-    fn leaves_at(&self) -> Instant {
-        self.fleet
-            .active
-            .as_ref()
-            .and_then(|r| r.first_below(f64::from(self.index) + 1.0, self.since_t0()))
-            .map_or(self.fleet.deadline, |t| {
-                (self.fleet.t0 + Duration::from_secs_f64(t.min(1e9))).min(self.fleet.deadline)
-            })
-    }
-
-    async fn run(mut self, shutdown: &Shutdown) {
-        while let Some(intended) = self.turn(shutdown).await {
-            let Some((session, class)) = self.attempt(intended).await else {
-                continue;
-            };
-            if self.keep(session, class, shutdown).await {
-                break;
-            }
-        }
-    }
-
-    /// Waits for the device's next CONNECT slot (the shared pacer, `client_gap` per client id); `None` at
-    /// the deadline or on shutdown.
-    async fn turn(&self, shutdown: &Shutdown) -> Option<Instant> {
-        let joins = self.joins_at().filter(|&t| t < self.fleet.deadline)?;
-        if joins > Instant::now() {
-            tokio::select! {
-                _ = tokio::time::sleep_until(joins) => {}
-                _ = shutdown.wait() => return None,
-            }
-        }
-        let not_before = connect_pacer::not_before(
-            self.last_connect,
-            Instant::now(),
-            self.fleet.pacer.client_gap,
-        )
-        .max(
-            self.backoff
-                .as_ref()
-                .and_then(Backoff::until)
-                .unwrap_or(self.fleet.t0),
-        );
-        if not_before >= self.fleet.deadline || shutdown.is_triggered() {
-            return None;
-        }
-        let intended = self.fleet.pacer.claim_at(not_before)?;
-        if intended >= self.fleet.deadline {
-            return None;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep_until(intended) => Some(intended),
-            _ = shutdown.wait() => None,
-        }
-    }
-
-    /// One attempt, as the planner decides it: CONNECT and record its outcome. Returns the session (and the
-    /// attempt's class) when it was allowed.
-    async fn attempt(&mut self, intended: Instant) -> Option<(Session, Class)> {
-        let fleet = self.fleet;
-        let d = self.cursor.id();
-        let a = fleet.planner.next(&mut self.cursor);
-        fleet.planner.id_into(&a, &mut self.attempt_id);
-        let (t, class) = (self.t, a.class);
-        let login = match a.credentials {
-            Credentials::Catalogue { set, replay_set } => {
-                Some(fleet.book.login(set, class, replay_set, &self.attempt_id))
-            }
-            Credentials::Pooled(c) => Some(fleet.book.login_with(c, &self.attempt_id)),
-            Credentials::Exhausted => None,
-        };
-        fleet.with_rec(d, |r| r.start(t, class));
-        // No credential (pool used up, or nothing allowed yet to replay): nothing is sent.
-        let Some(login) = login else {
-            fleet.with_rec(d, |r| r.end(t, class, Outcome::Exhausted, 0, 0, false));
-            fleet.progress.connect_ended(Outcome::Exhausted);
-            self.last_connect = Some(Instant::now());
-            return None;
-        };
-        let histograms = intended >= fleet.warmup_end;
-        let sent = Instant::now();
-        self.last_connect = Some(sent);
-        let mut sink = DeviceSink {
-            fleet,
-            device: d,
-            t,
-            class,
-        };
-        let (outcome, failure, session) = tokio::select! {
-            done = self.connect(&login, &mut sink) => done,
-            _ = fleet.abandon.wait() => {
-                (Outcome::Timeout, Some(Failure::abandoned(fleet.drain)), None)
-            }
-        };
-        let end = Instant::now();
-        let held = self.backoff.as_mut().and_then(|b| b.after(outcome, end));
-        fleet.with_rec(d, |r| {
-            if held.is_some() {
-                r.back_off(t);
-            }
-            r.end(
-                t,
-                class,
-                outcome,
-                end.saturating_duration_since(intended).as_micros() as u64,
-                end.saturating_duration_since(sent).as_micros() as u64,
-                histograms,
-            );
-            if let Some(f) = failure {
-                r.error(t, f);
-            }
-        });
-        if let Some(ticket) = a.ticket
-            && outcome == Outcome::Allowed
-        {
-            fleet.planner.allowed(ticket);
-        }
-        fleet.progress.connect_ended(outcome);
-        session.map(|s| (s, class))
-    }
-
-    /// Opens the link and sends CONNECT; the session comes back when the CONNACK allowed it, the failure when
-    /// the attempt went unanswered.
-    async fn connect(
-        &self,
-        login: &Login,
-        sink: &mut DeviceSink<'_>,
-    ) -> (Outcome, Option<Failure>, Option<Session>) {
-        let timeout = self.fleet.timeout;
-        let Ok(opened) = tokio::time::timeout(timeout, self.link.open()).await else {
-            return (Outcome::Timeout, Some(Failure::timeout(timeout)), None);
-        };
-        for (p, dur) in &opened.timings {
-            sink.phase(*p, *dur);
-        }
-        let link = match opened.result {
-            Ok(link) => link,
-            Err(f) => return (Outcome::TransportError, Some(f), None),
-        };
-        let mqtt = &self.fleet.mqtt;
-        let mut s = Session::new(link, mqtt.version);
-        let c0 = Instant::now();
-        let (outcome, failure) = s
-            .connect(&self.client_id, login, mqtt.keep_alive_s, timeout)
-            .await;
-        sink.phase(Phase::ConnectConnack, c0.elapsed());
-        (outcome, failure, (outcome == Outcome::Allowed).then_some(s))
-    }
-
-    /// Keeps an allowed session until the deadline, `mqtt.session_s`, a shutdown or a drop. Returns whether
-    /// the device is done (otherwise it comes back with a fresh attempt).
-    async fn keep(&mut self, mut session: Session, class: Class, shutdown: &Shutdown) -> bool {
-        let fleet = self.fleet;
-        fleet.progress.connected();
-        let first = self.session.publish_interval.map_or(Duration::ZERO, |p| {
-            p.mul_f64(self.cursor.rng().random::<f64>())
-        });
-        // `mqtt.session_s`: the session ends early and the device comes back with a fresh attempt.
-        // A `target_devices` ramp that falls below this device ends the session too.
-        let until = fleet
-            .mqtt
-            .session
-            .map_or(fleet.deadline, |s| (Instant::now() + s).min(fleet.deadline))
-            .min(self.leaves_at());
-        let stop = async {
-            tokio::select! {
-                _ = tokio::time::sleep_until(until) => {}
-                _ = shutdown.wait() => {}
-            }
-        };
-        let mut sink = DeviceSink {
-            fleet,
-            device: self.cursor.id(),
-            t: self.t,
-            class,
-        };
-        let ended = session.keep(&self.session, first, &mut sink, stop).await;
-        fleet.progress.disconnected();
-        ended == Ended::Done && (until >= fleet.deadline || shutdown.is_triggered())
-    }
 }

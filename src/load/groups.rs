@@ -37,6 +37,8 @@ pub struct Parts<'a> {
     pub counters: Arc<Progress>,
     /// The backoff after a throttle (`[safety] backoff`); `None`: off.
     pub backoff: Option<super::backoff::BackoffSpec>,
+    /// Drops every MQTT session at the target (`[[mqtt.storms]]`); `None`: no storms.
+    pub storm: Option<(super::storm::Trigger, crate::join::Windows)>,
 }
 
 /// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`; attempts still in flight
@@ -96,6 +98,8 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
         );
         (fleet.abandon, fleet.drain) = drain.clone();
         fleet.backoff = parts.backoff.map(|b| (b, plan.seed));
+        fleet.seed = plan.seed;
+        fleet.storm_trigger = parts.storm.clone();
         let rec = fleet::run(Arc::new(fleet), shutdown.clone()).await;
         Some((rec, t0.elapsed()))
     };

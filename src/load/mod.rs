@@ -10,8 +10,10 @@
 
 pub mod backoff;
 pub mod codec;
+pub mod comeback;
 pub mod connect;
 pub mod connect_pacer;
+pub mod device;
 pub mod exchange;
 pub mod fdlimit;
 pub mod fleet;
@@ -24,6 +26,7 @@ pub mod progress;
 pub mod ramp;
 pub mod request;
 pub mod session;
+pub mod storm;
 pub mod username;
 
 use std::sync::Arc;

@@ -44,7 +44,7 @@ pub fn connack_outcome(
             format!("MQTT: expected CONNACK, got {other:?}"),
         ),
         // An MQTT 5 server may send DISCONNECT instead; the connection then closes without CONNACK.
-        Err(ReadError::Closed) => (Outcome::ClosedWithoutConnack, None),
+        Err(ReadError::Closed | ReadError::TakenOver) => (Outcome::ClosedWithoutConnack, None),
         Err(ReadError::Codec(e)) => failed(ErrorKind::Mqtt, format!("MQTT: bad packet: {e}")),
         Err(ReadError::Timeout) => (Outcome::Timeout, Some(Failure::timeout(timeout))),
     }
@@ -55,6 +55,8 @@ pub fn connack_outcome(
 pub enum ReadError {
     /// The peer closed (or reset) the connection.
     Closed,
+    /// MQTT 5: the server's DISCONNECT said another connection took the client id over (`0x8E`).
+    TakenOver,
     Codec(String),
     Timeout,
 }
@@ -86,7 +88,8 @@ impl Session {
     pub async fn read(&mut self) -> Result<In, ReadError> {
         loop {
             match decode(self.version, &mut self.rbuf) {
-                Ok(In::Disconnect) => return Err(ReadError::Closed),
+                Ok(In::Disconnect { taken_over: true }) => return Err(ReadError::TakenOver),
+                Ok(In::Disconnect { .. }) => return Err(ReadError::Closed),
                 Ok(p) => return Ok(p),
                 Err(DecodeError::Incomplete) => {}
                 Err(DecodeError::Bad(e)) => return Err(ReadError::Codec(e)),
@@ -133,6 +136,9 @@ pub enum Ended {
     Done,
     /// The server closed the connection (or it broke).
     Dropped,
+    /// MQTT 5: the server said another connection took the client id over (DISCONNECT `0x8E`). MQTT 3.1.1
+    /// servers just close ([`Ended::Dropped`]); the fleet tells those kicks apart itself.
+    TakenOver,
 }
 
 impl Session {
@@ -157,7 +163,11 @@ impl Session {
                 biased;
                 _ = &mut stop => break Ended::Done,
                 read = self.read() => {
-                    let Ok(p) = read else { break Ended::Dropped };
+                    let p = match read {
+                        Ok(p) => p,
+                        Err(ReadError::TakenOver) => break Ended::TakenOver,
+                        Err(_) => break Ended::Dropped,
+                    };
                     if let Some(id) = st.absorb(p, Instant::now(), sink)
                         && self.write(Out::PubAck { pkid: id }).await.is_err()
                     {
@@ -173,7 +183,7 @@ impl Session {
         };
         match ended {
             // MQTT 3.1.1 answers a denied publish by closing the connection.
-            Ended::Dropped => st.abandon(PubEvent::PubackDenied, sink),
+            Ended::Dropped | Ended::TakenOver => st.abandon(PubEvent::PubackDenied, sink),
             Ended::Done => self.finish(&mut st, sink).await,
         }
         ended

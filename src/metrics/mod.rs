@@ -6,9 +6,11 @@ pub mod errors;
 pub mod outcome;
 pub mod phase;
 pub mod recorder;
+pub mod sessions;
 
 pub use error_kind::{ErrorKind, Failure};
 pub use errors::{ErrorTable, FirstError};
 pub use outcome::Outcome;
 pub use phase::{Phase, PubEvent};
 pub use recorder::Recorder;
+pub use sessions::{SessionEnd, SessionTally, StormTally};

@@ -3,7 +3,7 @@
 
 use hdrhistogram::Histogram;
 
-use super::{ErrorTable, Failure, Outcome, Phase, PubEvent};
+use super::{ErrorTable, Failure, Outcome, Phase, PubEvent, SessionTally};
 use crate::contract::Class;
 use crate::contract::Transport;
 
@@ -29,12 +29,12 @@ fn pub_cell(t: Transport, c: Class, e: PubEvent) -> usize {
 }
 
 /// Histograms are created on first use and grow with the largest value (3 significant digits).
-fn new_hist() -> Histogram<u64> {
+pub(super) fn new_hist() -> Histogram<u64> {
     Histogram::new(3).expect("3 significant digits is a valid histogram precision")
 }
 
 /// Records a value, growing the histogram as needed (at most one hour; longer values are clamped).
-fn record(h: &mut Histogram<u64>, us: u64) {
+pub(super) fn record(h: &mut Histogram<u64>, us: u64) {
     let v = us.clamp(1, 3_600_000_000);
     if h.record(v).is_err() {
         h.saturating_record(v);
@@ -59,6 +59,8 @@ pub struct Recorder {
     backed_off: [u64; Transport::COUNT],
     /// Why attempts went unanswered (transport errors and timeouts), by kind.
     errors: ErrorTable,
+    /// How kept MQTT sessions ended (kicks, drops, storms) and what each storm did.
+    pub sessions: SessionTally,
 }
 
 impl Default for Recorder {
@@ -73,6 +75,7 @@ impl Default for Recorder {
             missed: 0,
             backed_off: [0; Transport::COUNT],
             errors: ErrorTable::default(),
+            sessions: SessionTally::default(),
         }
     }
 }
@@ -173,6 +176,7 @@ impl Recorder {
             *a += b;
         }
         self.errors.merge(&other.errors);
+        self.sessions.merge(&other.sessions);
     }
 
     /// A backoff after a throttle skipped an HTTPS attempt or held an MQTT CONNECT.

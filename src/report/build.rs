@@ -83,6 +83,8 @@ pub fn build(p: Parts<'_>) -> Report {
         },
         transports: super::transports::transport_rows(p.recorder, &plan.groups),
         results: model::result_rows(p.recorder, &plan.gate),
+        sessions: super::sessions::session_rows(p.recorder),
+        storms: super::sessions::storm_rows(&plan.mqtt.storms, p.recorder, p.ledger, &plan.pricing),
         errors: super::errors::error_rows(p.recorder),
         phases: super::transports::phase_rows(p.recorder),
         phases_by_kind: super::transports::phase_kind_rows(p.recorder),

@@ -94,6 +94,16 @@ fn clamp(v: u128) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
+/// What some invocations cost in Lambda requests and compute, USD (rounded as the cost section rounds).
+pub fn invocations_usd(inv: &crate::join::ClassInvocations, pricing: &Pricing) -> f64 {
+    let req = div_round(
+        u128::from(inv.billed) * pricing.requests_per_million_pusd,
+        1_000_000,
+    );
+    let compute = div_round(inv.mb_ms * pricing.gb_second_pusd, 1024 * 1000);
+    usd(req + compute)
+}
+
 /// IoT messages of one class: `(transport, payload bytes, qos)` per transport in use.
 pub struct MessageShape {
     pub https_payload_bytes: usize,

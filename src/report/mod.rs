@@ -7,7 +7,9 @@ pub mod errors;
 pub mod json;
 pub mod model;
 pub mod redact;
+pub mod sessions;
 pub mod terminal;
+mod terminal_sessions;
 pub mod transports;
 
 pub use model::Report;

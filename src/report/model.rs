@@ -31,6 +31,12 @@ pub struct Report {
     pub transports: Vec<super::transports::TransportRow>,
     /// One row per (transport, class, outcome) that occurred.
     pub results: Vec<ResultRow>,
+    /// MQTT: how kept sessions ended per (transport, class): closed, dropped, kicked (client-id takeover),
+    /// storm; and the CONNECTs kicks caused.
+    pub sessions: Vec<super::sessions::SessionRow>,
+    /// `[[mqtt.storms]]`: one row per storm (left out when the scenario has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub storms: Vec<super::sessions::StormRow>,
     /// Why attempts went unanswered: one row per error kind that occurred; empty on a clean run.
     pub errors: Vec<super::errors::ErrorRow>,
     /// Connection phases and message latencies per (transport, class, phase).

@@ -33,6 +33,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     errors_block(&mut o, r);
     let _ = writeln!(o);
     transport_table(&mut o, r);
+    super::terminal_sessions::render(&mut o, r, usd);
     phase_table(&mut o, r);
     invocations(&mut o, r);
     if let Some(a) = &r.aws {

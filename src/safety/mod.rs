@@ -113,6 +113,7 @@ impl SafetyRecord {
             .backoff_base_s
             .zip(self.caps.backoff_max_s)
             .map(|(base, max)| crate::load::backoff::BackoffSpec {
+                jitter: 1.0,
                 base: d(base),
                 max: d(max),
             })

@@ -11,6 +11,7 @@ use crate::contract::MqttVersion;
 mod abort;
 mod jwt;
 mod mix;
+mod reconnect;
 mod safety;
 mod stages;
 
@@ -18,6 +19,7 @@ pub use super::pricing::{Architecture, PricingSection};
 pub use abort::AbortSection;
 pub use jwt::JwtSection;
 pub use mix::{ForgedVariants, MixSection, ReplayedVariants};
+pub use reconnect::{BackoffKind, ReconnectSection, StormSection};
 pub use safety::SafetySection;
 pub use stages::StageSection;
 
@@ -286,6 +288,19 @@ pub struct MqttSection {
     /// A device that got in disconnects after this many seconds and reconnects with a fresh attempt; 0: it keeps
     /// its session to the end of the run.
     pub session_s: f64,
+    /// Devices sharing one client id (device d uses id d / N): each one's CONNECT kicks the other's session.
+    #[serde(skip_serializing_if = "is_one")]
+    pub devices_per_client_id: u32,
+    /// How a device waits before reconnecting after a drop, a kick or a storm.
+    #[serde(skip_serializing_if = "ReconnectSection::is_default")]
+    pub reconnect: ReconnectSection,
+    /// Every MQTT session dropped at once at these times (emulator targets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub storms: Vec<StormSection>,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 impl Default for RunSection {
@@ -405,6 +420,9 @@ impl Default for MqttSection {
             keep_alive_s: 60,
             connects_per_s: 200.0,
             session_s: 0.0,
+            devices_per_client_id: 1,
+            reconnect: ReconnectSection::default(),
+            storms: Vec::new(),
         }
     }
 }

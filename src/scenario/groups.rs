@@ -108,11 +108,26 @@ pub struct MqttPlan {
     pub connects_per_s: f64,
     /// `None`: a device keeps its session to the end; else it reconnects after this long.
     pub session: Option<Duration>,
+    /// Devices sharing one client id (`devices_per_client_id`): device d uses id number d / N.
+    pub devices_per_client_id: u32,
+    /// The wait before a reconnect (`[mqtt] reconnect`); `None`: at once.
+    pub reconnect: Option<crate::load::backoff::BackoffSpec>,
+    /// `[[mqtt.storms]]`, in time order.
+    pub storms: Vec<super::reconnect::Storm>,
 }
 
 impl MqttPlan {
     pub fn client_id(&self, device: u32) -> String {
-        format!("{}{device:06}", self.client_id_prefix)
+        format!(
+            "{}{:06}",
+            self.client_id_prefix,
+            self.client_id_number(device)
+        )
+    }
+
+    /// Which client id device `device` uses (devices sharing one have the same number).
+    pub fn client_id_number(&self, device: u32) -> u32 {
+        device / self.devices_per_client_id.max(1)
     }
 
     pub fn topic_of(&self, device: u32) -> String {
@@ -220,6 +235,10 @@ pub(super) fn resolve_mqtt(
         keep_alive_s: m.keep_alive_s,
         connects_per_s: m.connects_per_s,
         session: (m.session_s > 0.0).then(|| Duration::from_secs_f64(m.session_s)),
+        devices_per_client_id: super::reconnect::resolve_sharing(m, err)?,
+        reconnect: super::reconnect::resolve_backoff(m, err)?,
+        // Set by the plan once the target is known (storms need an emulator).
+        storms: Vec::new(),
     })
 }
 

@@ -11,6 +11,7 @@ mod keys;
 mod mix;
 pub mod plan;
 pub mod pricing;
+pub mod reconnect;
 pub mod signer;
 pub mod stages;
 mod target;

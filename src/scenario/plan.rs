@@ -217,8 +217,14 @@ impl Plan {
         let pricing = super::pricing::resolve(&s.pricing).map_err(|(field, p)| err(&field, p))?;
         let groups = super::groups::resolve_groups(&s, &err)?;
         check_mix_per_transport(&mix, &groups, &err)?;
-        let mqtt = super::groups::resolve_mqtt(&s, &err)?;
+        let mut mqtt = super::groups::resolve_mqtt(&s, &err)?;
         let target = super::target::resolve_target(&s, file, &groups, &err)?;
+        mqtt.storms = super::reconnect::resolve_storms(
+            &s.mqtt,
+            Duration::from_secs_f64(s.run.duration_s),
+            target.live_witness(),
+            &err,
+        )?;
         let abort = crate::safety::abort::Guards::resolve(&s.abort, target.live_witness())
             .map_err(|(field, p)| err(&field, p))?;
         let (keys, attacker, signer) = super::keys::resolve_keys(&s, file, &err)?;

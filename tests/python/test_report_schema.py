@@ -141,6 +141,26 @@ def test_a_mixed_transport_report_validates(tmp_path):
     assert sum(row["count"] for row in report["results"]) == report["throughput"]["attempts_started"]
 
 
+def test_a_report_with_kicks_and_a_storm_validates(tmp_path):
+    scenario = tmp_path / "storm.toml"
+    scenario.write_text(
+        "[run]\nduration_s = 3.0\n[devices]\ncount = 6\n[transports]\nhttps = 0.0\nmqtt = 1.0\n"
+        '[mqtt]\nprotocol = "5"\npublish_interval_ms = 0\ndevices_per_client_id = 2\n'
+        '[mqtt.reconnect]\nbackoff = "exponential"\nbase_ms = 100\nmax_ms = 400\njitter = 0.5\n'
+        "[[mqtt.storms]]\nat_s = 1.5\n"
+        "[mix]\nvalid = 1.0\nforged = 0.0\nreplayed = 0.0\n"
+    )
+    proc, report = run(tmp_path, scenario)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    (row,) = report["sessions"]
+    assert row["kicked"] > 0 and row["reconnects_after_kick"] > 0, row
+    (storm,) = report["storms"]
+    # One session per shared client id (3), give or take a kick racing the storm.
+    assert storm["fired"] and storm["target_dropped"] >= storm["dropped"] >= 1, storm
+    assert storm["invocations"] >= storm["reconnected"] > 0, storm
+
+
 def test_replay_resistant_function_denies_replays_and_they_are_billed(tmp_path):
     """cost-abuse-replay-resistant.toml against the real Python function under awslambdaric (from this venv)."""
     import sys

@@ -27,7 +27,8 @@ pub(super) async fn watched_load(
     Option<crate::safety::abort::AbortedBy>,
 ) {
     let (plan, progress) = (s.plan, s.progress);
-    let joining = witness(plan, emulator, s.run_id)
+    let storm = storm_trigger(plan, emulator);
+    let joining = witness(plan, emulator, s.run_id, storm.as_ref().map(|(_, w)| w))
         .await
         .map(|w| w.map(join::spawn));
     let counters = Arc::new(load::progress::Progress::default());
@@ -43,6 +44,7 @@ pub(super) async fn watched_load(
             progress,
             client_id_gap: s.safety.client_id_gap(),
             backoff: s.safety.backoff(),
+            storm,
             counters,
         },
         stop.shutdown.clone(),
@@ -57,4 +59,39 @@ pub(super) async fn watched_load(
         );
     }
     (result, finish_join(joining).await, aborted_by)
+}
+
+/// How the run's storms drop every session (`[[mqtt.storms]]`): the embedded emulator directly, an external one
+/// through its `admin_url`; `None` without storms (the plan allows storms only on those two targets).
+fn storm_trigger(
+    plan: &Plan,
+    emulator: Option<&RunningEmulator>,
+) -> Option<(load::storm::Trigger, join::Windows)> {
+    if plan.mqtt.storms.is_empty() {
+        return None;
+    }
+    let trigger: load::storm::Trigger = match (emulator, &plan.target) {
+        (Some(emu), _) => {
+            let storm = Arc::new(emu.storm_handle());
+            Arc::new(move || {
+                let n = storm() as u64;
+                Box::pin(async move { Ok(n) })
+            })
+        }
+        (
+            None,
+            Target::External {
+                admin_url: Some(url),
+                ..
+            },
+        ) => match load::storm::admin_trigger(url) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("warning: storms cannot fire: {e:#}");
+                return None;
+            }
+        },
+        _ => return None,
+    };
+    Some((trigger, join::Windows::default()))
 }

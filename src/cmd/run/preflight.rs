@@ -117,7 +117,7 @@ pub(super) async fn run(
     emu_shutdown: &Shutdown,
 ) -> anyhow::Result<Exit> {
     // An unreadable ledger was warned about: the probes then say nothing about invocations.
-    let witness = witness::witness(p.plan, emulator.as_ref(), p.run_id)
+    let witness = witness::witness(p.plan, emulator.as_ref(), p.run_id, None)
         .await
         .ok()
         .flatten();

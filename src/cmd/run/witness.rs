@@ -97,7 +97,7 @@ pub(super) async fn reconcile(
         http_caching: plan.authorizer.enable_caching_for_http,
     };
     let found = cw
-        .finish(span, &basis, &join_spec(plan, run_id), stop, progress)
+        .finish(span, &basis, &join_spec(plan, run_id, None), stop, progress)
         .await;
     if progress {
         eprintln!("{}", found.reconciliation.terminal_line());
@@ -106,11 +106,12 @@ pub(super) async fn reconcile(
 }
 
 /// How the run's witnesses attribute what they saw.
-fn join_spec(plan: &Plan, run_id: &str) -> join::Spec {
+fn join_spec(plan: &Plan, run_id: &str, storms: Option<&join::Windows>) -> join::Spec {
     join::Spec {
         run_id: run_id.to_string(),
         groups: Some(plan.groups.clone()),
         gate: plan.gate,
+        storms: storms.cloned(),
     }
 }
 
@@ -122,6 +123,7 @@ pub(super) async fn witness(
     plan: &Plan,
     emulator: Option<&RunningEmulator>,
     run_id: &str,
+    storms: Option<&join::Windows>,
 ) -> Result<Option<Box<dyn join::Witness>>, String> {
     let source = match (emulator, &plan.target) {
         (Some(emu), _) => join::Source::InProcess(emu.ledger()),
@@ -135,7 +137,7 @@ pub(super) async fn witness(
         ) => join::Source::Admin(url),
         _ => return Ok(None),
     };
-    join::start(source, &join_spec(plan, run_id))
+    join::start(source, &join_spec(plan, run_id, storms))
         .await
         .map(Some)
         .map_err(|e| {

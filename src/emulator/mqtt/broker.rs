@@ -1,12 +1,13 @@
 //! What MQTT sessions share: who is connected under which client id (a second connection with the same id
-//! kicks the first, spec §7), the topic tree, and each session's delivery queue. Deliveries are dropped when a
-//! session's queue is full (a slow subscriber never blocks a publisher).
+//! kicks the first, spec §7), the topic tree, each session's delivery queue, and the storm signal (every
+//! session dropped at once: `POST /storm` on the admin listener, or a scenario's `[[mqtt.storms]]`). Deliveries
+//! are dropped when a session's queue is full (a slow subscriber never blocks a publisher).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::topics::TopicTree;
 
@@ -27,6 +28,8 @@ pub struct Registration {
     pub deliveries: mpsc::Receiver<Delivery>,
     /// Notified when another connection takes the client id over.
     pub kicked: Arc<Notify>,
+    /// Changes when a storm drops every session (a watch, so a storm between two waits is not missed).
+    pub storms: watch::Receiver<u64>,
 }
 
 struct Client {
@@ -42,9 +45,19 @@ struct Inner {
     tree: TopicTree<u64>,
 }
 
-#[derive(Default)]
 pub struct Broker {
     inner: Mutex<Inner>,
+    /// How many storms so far; each session watches it.
+    storms: watch::Sender<u64>,
+}
+
+impl Default for Broker {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            storms: watch::Sender::new(0),
+        }
+    }
 }
 
 impl Broker {
@@ -77,7 +90,18 @@ impl Broker {
             id,
             deliveries: rx,
             kicked,
+            storms: self.storms.subscribe(),
         }
+    }
+
+    /// Drops every session registered now (each closes as `storm`, sending nothing: a storm is a network or
+    /// host failure, not a goodbye); returns how many there were. Sessions registered afterwards are not
+    /// touched: devices reconnecting at once are the point.
+    pub fn storm(&self) -> usize {
+        // Counted under the lock so a session registering meanwhile is either counted and dropped or neither.
+        let inner = self.lock();
+        self.storms.send_modify(|n| *n += 1);
+        inner.queues.len()
     }
 
     /// Forgets a session: its queue, its subscriptions and (if it still holds it) its client id.
@@ -130,6 +154,14 @@ impl Broker {
     }
 }
 
+/// A storm, counted: drops every MQTT session (`POST /storm`, a run's `[[mqtt.storms]]`).
+pub(crate) fn storm(broker: &Broker, metrics: &crate::emulator::EmulatorMetrics) -> usize {
+    metrics.record_storm();
+    let dropped = broker.storm();
+    tracing::info!(dropped, "storm: every MQTT session dropped");
+    dropped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +190,32 @@ mod tests {
         b.unregister(second.id, "dev", &["t/+".to_string()]);
         b.unregister(third.id, "dev", &[]);
         assert_eq!(b.sessions(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_storm_reaches_the_sessions_registered_before_it_and_only_them() {
+        let b = Broker::default();
+        let mut before = [b.register("a"), b.register("b"), b.register("")];
+        assert_eq!(b.storm(), 3);
+        let mut after = b.register("c");
+        for r in &mut before {
+            assert!(
+                r.storms.has_changed().unwrap(),
+                "session {} saw the storm",
+                r.id
+            );
+            r.storms.mark_unchanged();
+        }
+        assert!(
+            !after.storms.has_changed().unwrap(),
+            "a later session is untouched"
+        );
+        assert_eq!(
+            b.storm(),
+            4,
+            "the next storm counts every session still registered"
+        );
+        assert!(after.storms.has_changed().unwrap());
+        after.storms.mark_unchanged();
     }
 }

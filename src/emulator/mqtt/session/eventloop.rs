@@ -45,6 +45,7 @@ where
         let links = Links {
             id: reg.id,
             kicked: &reg.kicked,
+            storms: reg.storms,
             shared: &shared,
             shutdown: &shutdown,
             transport,
@@ -158,6 +159,8 @@ async fn read_connect<S: AsyncRead + Unpin>(
 pub(super) struct Links<'a> {
     pub(super) id: u64,
     pub(super) kicked: &'a tokio::sync::Notify,
+    /// Changes when a storm drops every session ([`super::super::broker::Broker::storm`]).
+    pub(super) storms: tokio::sync::watch::Receiver<u64>,
     pub(super) shared: &'a Shared,
     pub(super) shutdown: &'a Shutdown,
     pub(super) transport: Route,
@@ -178,6 +181,7 @@ where
     let Links {
         id,
         kicked,
+        mut storms,
         shared,
         shutdown,
         transport,
@@ -202,6 +206,7 @@ where
             biased;
             _ = shutdown.wait() => return CloseReason::Shutdown,
             _ = kicked.notified() => return CloseReason::Kicked,
+            _ = storms.changed() => return CloseReason::Storm,
             _ = sleep_until(clocks.disconnect_at) => return CloseReason::DisconnectAfter,
             _ = sleep_until(clocks.silent_until) => return CloseReason::Timeout,
             _ = sleep_until(clocks.refresh_at) => {

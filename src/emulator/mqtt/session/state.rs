@@ -166,7 +166,8 @@ pub(in super::super) fn goodbye(version: Version, reason: CloseReason) -> Option
         CloseReason::Shutdown => SERVER_SHUTTING_DOWN,
         CloseReason::ProtocolError => PROTOCOL_ERROR,
         CloseReason::TooLarge => PACKET_TOO_LARGE,
-        CloseReason::Client | CloseReason::Refused => return None,
+        // A storm models a network or host failure: the connection just breaks.
+        CloseReason::Client | CloseReason::Refused | CloseReason::Storm => return None,
     };
     Some(Outbound::Disconnect { reason: code })
 }

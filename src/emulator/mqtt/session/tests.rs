@@ -67,7 +67,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
         account_id: "123456789012".into(),
         metrics: Arc::new(EmulatorMetrics::new(names)),
         ledger: Ledger::new(),
-        broker: Broker::default(),
+        broker: Arc::new(Broker::default()),
         host: HostRule::new(&[], true),
         gate: Default::default(),
         mqtt_tls_alpn: Default::default(),
@@ -243,6 +243,7 @@ async fn a_failed_refresh_disconnects() {
     let links = Links {
         id: reg.id,
         kicked: &reg.kicked,
+        storms: reg.storms,
         shared: &shared,
         shutdown: &shutdown,
         transport: Route::of(Transport::Mqtt),
