@@ -12,4 +12,4 @@ pub mod verify;
 
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use sign::{encode_signature, sign_token};
-pub use verify::{SignatureError, decode_signature, verify_token};
+pub use verify::{KeyStep, SignatureError, decode_signature, verify_token, verify_token_each};

@@ -13,9 +13,9 @@ use super::super::metrics::Outcome;
 use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
+use crate::contract::Route;
 use crate::contract::limits::MAX_CLIENT_ID_BYTES;
-use crate::contract::{GateRejection, Route};
-use crate::wire::mqtt::{ParsedUsername, attempt_id, parse_username_with};
+use crate::wire::mqtt::{ParsedUsername, attempt_id};
 use crate::wire::query::parse_pairs_with;
 
 /// The HTTP upgrade of a WebSocket connection (absent on MQTT over TLS or TCP).
@@ -71,15 +71,13 @@ fn parse_username(
     match connect
         .username
         .as_deref()
-        .map(|u| parse_username_with(u, &shared.gate))
+        .map(|u| gate::read_username(u, &shared.gate, &mut ()))
     {
         None => Ok(None),
         Some(Ok(u)) => Ok(Some(u)),
-        Some(Err(_)) => {
+        Some(Err(reason)) => {
             // A second `?` (spec §1): refused before any authorizer, like the gate's own refusals.
-            shared
-                .metrics
-                .record_gate_rejection(GateRejection::MalformedUsername);
+            shared.metrics.record_gate_rejection(reason);
             Err(Refusal {
                 outcome: Outcome::BadRequest,
                 reason: NOT_AUTHORIZED,
