@@ -62,6 +62,7 @@ pub mod cli;
 pub mod cmd;
 pub mod contract;
 pub mod emulator;
+pub mod explain;
 pub mod error;
 pub mod fuzz;
 pub mod invariant;

@@ -145,7 +145,7 @@ impl RunningEmulator {
 }
 
 /// Checks what the types cannot: unique names, a default that exists, keys where signing is on.
-fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
+pub(crate) fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
     for (i, a) in config.authorizers.iter().enumerate() {
         if config.authorizers[..i].iter().any(|b| b.name == a.name) {
             anyhow::bail!(
