@@ -72,14 +72,15 @@ pub struct Args {
 
 impl Args {
     /// The request: the `--request` file, with the flags over it.
-    fn spec(&self) -> anyhow::Result<(DeviceSpec, String)> {
-        let (mut spec, what) = match &self.request {
+    fn spec(&self) -> anyhow::Result<(DeviceSpec, Option<String>)> {
+        let (mut spec, file) = match &self.request {
             Some(path) => {
                 let what = format!("--request {}", path.display());
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {what}"))?;
-                (read_file(&text, &what)?, what)
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read {what}"))?;
+                (read_file(&text, &what)?, Some(what))
             }
-            None => (DeviceSpec::default(), "the request flags".to_string()),
+            None => (DeviceSpec::default(), None),
         };
         let set = |slot: &mut Option<String>, v: &Option<String>| {
             if v.is_some() {
@@ -97,7 +98,7 @@ impl Args {
         spec.alpn.extend(self.alpn.iter().cloned());
         spec.port = self.port.or(spec.port);
         spec.websocket |= self.websocket;
-        Ok((spec, what))
+        Ok((spec, file))
     }
 }
 
@@ -108,17 +109,20 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         lambda_concurrency: 1,
         lambda_memory_mb: 128,
     };
-    let mut config = super::lambda_args::base_config(args.config.as_deref(), &args.authorizer_json, &lambda)?;
+    let mut config =
+        super::lambda_args::base_config(args.config.as_deref(), &args.authorizer_json, &lambda)?;
     if config.authorizers.is_empty() {
-        anyhow::bail!("no authorizer to explain against: give --authorizer-json FILE (as `aws iot describe-authorizer` prints it) or --config FILE");
+        anyhow::bail!(
+            "no authorizer to explain against: give --authorizer-json FILE (as `aws iot describe-authorizer` prints it) or --config FILE"
+        );
     }
     if let Some(name) = &args.default_authorizer {
         config.default_authorizer = Some(name.clone());
     }
     let default = crate::emulator::validate(&config).context("--default-authorizer")?;
     let settings = args.gate.resolve(config.gate)?;
-    let (spec, what) = args.spec()?;
-    let device = spec.device(&what)?;
+    let (spec, file) = args.spec()?;
+    let device = spec.device(file.as_deref())?;
     let e = explain(&device, &config.authorizers, default, &settings);
     let text = if args.json {
         serde_json::to_string_pretty(&e)? + "\n"

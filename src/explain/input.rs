@@ -37,15 +37,21 @@ pub struct DeviceSpec {
 /// Reads a request file: a JSON object with [`DeviceSpec`]'s fields, or a captured HTTP request.
 pub fn read_file(text: &str, file: &str) -> anyhow::Result<DeviceSpec> {
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{file}: not a request object: {e}"));
+        return serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("{file}: not a request object: {e}"));
     }
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("");
     let mut parts = first.split_whitespace();
     let (Some(_method), Some(target)) = (parts.next(), parts.next()) else {
-        anyhow::bail!("{file}: the first line must be a request line like `GET /mqtt?... HTTP/1.1` (got {first:?})");
+        anyhow::bail!(
+            "{file}: the first line must be a request line like `GET /mqtt?... HTTP/1.1` (got {first:?})"
+        );
     };
-    let headers: Vec<String> = lines.take_while(|l| !l.trim().is_empty()).map(str::to_string).collect();
+    let headers: Vec<String> = lines
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     let header = |name: &str| {
         headers.iter().find_map(|h| {
             h.split_once(':')
@@ -55,7 +61,10 @@ pub fn read_file(text: &str, file: &str) -> anyhow::Result<DeviceSpec> {
     };
     let websocket = header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     let url = match (target.starts_with('/'), header("host")) {
-        (true, Some(host)) => format!("{}://{host}{target}", if websocket { "wss" } else { "https" }),
+        (true, Some(host)) => format!(
+            "{}://{host}{target}",
+            if websocket { "wss" } else { "https" }
+        ),
         _ => target.to_string(),
     };
     Ok(DeviceSpec {
@@ -70,7 +79,9 @@ fn parse_transport(v: &str, what: &str) -> anyhow::Result<Transport> {
     Transport::ALL
         .into_iter()
         .find(|t| t.as_str() == v)
-        .ok_or_else(|| anyhow::anyhow!("{what}: unknown transport {v:?} (https, mqtt_tls, mqtt or wss)"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("{what}: unknown transport {v:?} (https, mqtt_tls, mqtt or wss)")
+        })
 }
 
 fn headers(lines: &[String], what: &str) -> anyhow::Result<HeaderMap> {
@@ -81,47 +92,76 @@ fn headers(lines: &[String], what: &str) -> anyhow::Result<HeaderMap> {
         };
         let name = HeaderName::from_bytes(k.trim().as_bytes())
             .map_err(|_| anyhow::anyhow!("{what}: {:?} is not a header name", k.trim()))?;
-        let value = HeaderValue::from_str(v.trim())
-            .map_err(|_| anyhow::anyhow!("{what}: the value of {:?} is not a header value", k.trim()))?;
+        let value = HeaderValue::from_str(v.trim()).map_err(|_| {
+            anyhow::anyhow!("{what}: the value of {:?} is not a header value", k.trim())
+        })?;
         map.append(name, value);
     }
     Ok(map)
 }
 
+/// How an error names a field: the file's name and the field, or the flag.
+fn label(file: Option<&str>, field: &str) -> String {
+    let flag = match field {
+        "headers" => "--header",
+        "username" => "--mqtt-username",
+        "url" => "--url",
+        _ => "--transport",
+    };
+    match file {
+        Some(f) => format!("{f}: {field}"),
+        None => flag.to_string(),
+    }
+}
+
 impl DeviceSpec {
-    /// The device these fields describe; `what` names the source (`--url`, `request.json`) in errors.
-    pub fn device(&self, what: &str) -> anyhow::Result<Device> {
-        let (mut host, mut port, mut query, mut scheme) = (self.host.clone(), self.port, None, None);
+    /// The device these fields describe; `file` names the request file they came from (`None`: the flags), so
+    /// errors name the file and field or the flag.
+    pub fn device(&self, file: Option<&str>) -> anyhow::Result<Device> {
+        let what = |field: &str| label(file, field);
+        let (mut host, mut port, mut query, mut scheme) =
+            (self.host.clone(), self.port, None, None);
         if let Some(url) = &self.url {
             let uri: hyper::Uri = url
                 .parse()
-                .map_err(|e| anyhow::anyhow!("{what}: url {url:?} is not a URL: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("{}: {url:?} is not a URL: {e}", what("url")))?;
             scheme = uri.scheme_str().map(str::to_ascii_lowercase);
             host = host.or(uri.host().map(str::to_string));
-            let default_port = scheme.as_deref().map(|s| if matches!(s, "http" | "ws") { 80 } else { 443 });
+            let default_port = scheme
+                .as_deref()
+                .map(|s| if matches!(s, "http" | "ws") { 80 } else { 443 });
             port = port.or(uri.port_u16()).or(default_port);
             query = uri.query().map(str::to_string);
         }
         let transport = match (&self.transport, &self.url, &self.username) {
-            (Some(t), _, _) => parse_transport(t, what)?,
-            (None, Some(_), _) if self.websocket || matches!(scheme.as_deref(), Some("wss" | "ws")) => {
+            (Some(t), _, _) => parse_transport(t, &what("transport"))?,
+            (None, Some(_), _)
+                if self.websocket || matches!(scheme.as_deref(), Some("wss" | "ws")) =>
+            {
                 Transport::Wss
             }
             (None, Some(_), _) => Transport::Https,
             (None, None, Some(_)) => Transport::MqttTls,
             (None, None, None) => {
-                anyhow::bail!("{what}: nothing to explain: give a URL (HTTPS or WebSocket) or an MQTT username")
+                anyhow::bail!(
+                    "nothing to explain: give --url (HTTPS or WebSocket), --mqtt-username, or --request FILE{}",
+                    file.map(|f| format!(" ({f} has neither url nor username)"))
+                        .unwrap_or_default()
+                )
             }
         };
         if transport == Transport::Https && self.username.is_some() {
-            anyhow::bail!("{what}: an MQTT username with an HTTPS request: add the WebSocket flag, or leave out the URL");
+            anyhow::bail!(
+                "{}: an MQTT username with an HTTPS request: add --websocket, or leave out the URL",
+                what("username")
+            );
         }
         Ok(Device {
             transport,
             host,
             port,
             query,
-            headers: headers(&self.headers, what)?,
+            headers: headers(&self.headers, &what("headers"))?,
             username: self.username.clone(),
             client_id: self.client_id.clone(),
             sni: self.sni.clone(),
@@ -138,7 +178,10 @@ mod tests {
     fn a_captured_upgrade_is_a_websocket_request() {
         let text = "GET /mqtt?x-amz-customauthorizer-name=A HTTP/1.1\r\nHost: h.iot.eu-west-1.amazonaws.com\r\n\
                     Upgrade: websocket\r\nX-Key: tok\r\n\r\nbody";
-        let d = read_file(text, "req.txt").unwrap().device("req.txt").unwrap();
+        let d = read_file(text, "req.txt")
+            .unwrap()
+            .device(Some("req.txt"))
+            .unwrap();
         assert_eq!(d.transport, Transport::Wss);
         assert_eq!(d.port, Some(443));
         assert_eq!(d.query.as_deref(), Some("x-amz-customauthorizer-name=A"));
@@ -149,20 +192,30 @@ mod tests {
 
     #[test]
     fn json_and_inference() {
-        let d = read_file(r#"{"username": "?a=b", "alpn": ["mqtt"], "port": 8883}"#, "r.json")
-            .unwrap()
-            .device("r.json")
-            .unwrap();
+        let d = read_file(
+            r#"{"username": "?a=b", "alpn": ["mqtt"], "port": 8883}"#,
+            "r.json",
+        )
+        .unwrap()
+        .device(Some("r.json"))
+        .unwrap();
         assert_eq!((d.transport, d.port), (Transport::MqttTls, Some(8883)));
-        let e = read_file(r#"{"user": 1}"#, "r.json").unwrap_err().to_string();
+        let e = read_file(r#"{"user": 1}"#, "r.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("r.json") && e.contains("user"), "{e}");
         let bad = DeviceSpec {
             headers: vec!["no colon".into()],
             url: Some("/topics/t".into()),
             ..DeviceSpec::default()
         };
-        assert!(bad.device("--header").unwrap_err().to_string().contains("--header"));
-        let e = DeviceSpec::default().device("flags").unwrap_err().to_string();
+        assert!(
+            bad.device(None)
+                .unwrap_err()
+                .to_string()
+                .contains("--header")
+        );
+        let e = DeviceSpec::default().device(None).unwrap_err().to_string();
         assert!(e.contains("nothing to explain"), "{e}");
     }
 }

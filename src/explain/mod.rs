@@ -76,7 +76,11 @@ pub fn explain(
     Explanation {
         transport: d.transport,
         warnings: warnings::warnings(d.transport, &connection),
-        verdict: if gate.rule.is_none() { "passes" } else { "refused" },
+        verdict: if gate.rule.is_none() {
+            "passes"
+        } else {
+            "refused"
+        },
         gate,
         settings: *settings,
     }

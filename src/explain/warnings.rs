@@ -128,7 +128,10 @@ pub fn warnings(t: Transport, c: &Connection<'_>) -> Vec<Warning> {
     {
         warn(
             "client_id_too_long",
-            format!("the client id is {} bytes; AWS refuses more than {MAX_CLIENT_ID_BYTES}", id.len()),
+            format!(
+                "the client id is {} bytes; AWS refuses more than {MAX_CLIENT_ID_BYTES}",
+                id.len()
+            ),
         );
     }
     out
@@ -169,12 +172,21 @@ mod tests {
             ..clean.clone()
         };
         assert_eq!(rules(Transport::MqttTls, &none), ["port_not_443"]);
-        let no_alpn = Connection { alpn: &[], ..clean.clone() };
+        let no_alpn = Connection {
+            alpn: &[],
+            ..clean.clone()
+        };
         assert_eq!(rules(Transport::MqttTls, &no_alpn), ["alpn_not_mqtt"]);
         assert_eq!(rules(Transport::Wss, &clean), ["alpn_on_websocket"]);
-        let sni = Connection { sni: Some("localhost"), ..clean.clone() };
+        let sni = Connection {
+            sni: Some("localhost"),
+            ..clean.clone()
+        };
         assert_eq!(rules(Transport::MqttTls, &sni), ["sni_not_endpoint"]);
-        let two = Connection { username: Some("a?b?c"), ..clean.clone() };
+        let two = Connection {
+            username: Some("a?b?c"),
+            ..clean.clone()
+        };
         assert_eq!(rules(Transport::MqttTls, &two), ["second_question_mark"]);
         let raw = Connection {
             username: None,
@@ -185,7 +197,10 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert!(w[0].text.contains("\"+/=\""), "{w:?}");
         let long = "c".repeat(129);
-        let id = Connection { client_id: Some(&long), ..clean };
+        let id = Connection {
+            client_id: Some(&long),
+            ..clean
+        };
         assert_eq!(rules(Transport::MqttTls, &id), ["client_id_too_long"]);
     }
 }
