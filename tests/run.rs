@@ -10,6 +10,7 @@ mod e2e;
 mod mosquitto;
 mod mqtt;
 mod preflight;
+mod refused_valid;
 pub(crate) mod safety;
 mod scenarios;
 mod stages;

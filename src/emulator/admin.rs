@@ -1,5 +1,5 @@
 //! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]`,
-//! `GET /refusals[?limit=N]` (the gate's refusals with their explanations, newest first, and the first refusals
+//! `GET /refusals[?limit=N][&run=ID]` (the gate's refusals with their explanations, newest first, and the first refusals
 //! of valid attempts: [`super::refusals`]) and `GET /healthz`. Plain HTTP; bind it to loopback.
 //!
 //! `/ledger` answers `{"entries":[...],"missed":M,"first_seq":F,"last_seq":L,"next_seq":L+1,"evicted":E,
@@ -59,7 +59,11 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
                     return reply::message(StatusCode::BAD_REQUEST, &msg);
                 }
             };
-            match serde_json::to_string(&shared.refusals.page(limit)) {
+            let run = pairs
+                .iter()
+                .find(|(k, _)| k == "run")
+                .map(|(_, v)| v.as_str());
+            match serde_json::to_string(&shared.refusals.page(limit, run)) {
                 Ok(body) => reply::json(StatusCode::OK, body),
                 Err(e) => reply::message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             }

@@ -1,8 +1,9 @@
 //! The refusal log: for each request the signature gate refused, the gate's checklist (the same one
 //! `tokenstorm explain` prints, [`super::gate::explain_gate`]), with the attempt id, transport and time. Bounded:
-//! the newest [`RECENT`] refusals, plus the first [`VALID_KEPT`] refusals of attempts whose id names a valid
-//! credential (so a run whose valid traffic fails can say why even under a flood of forged refusals). Served as
-//! `GET /refusals` on the admin listener. The explanation is made only on a refusal, by re-running the gate's
+//! the newest [`RECENT`] refusals, plus, for each of the last [`VALID_RUNS`] runs, the first [`VALID_PER_RUN`]
+//! refusals of attempts whose id names a valid credential (so a run whose valid traffic fails can say why even
+//! under a flood of forged refusals, on an emulator shared by many runs). Served as `GET /refusals` on the admin
+//! listener. The explanation is made only on a refusal, by re-running the gate's
 //! functions with a recorder; the pass path pays nothing.
 
 use std::collections::VecDeque;
@@ -18,8 +19,10 @@ use crate::wire::settings::GateSettings;
 
 /// Refusals kept, newest first.
 pub const RECENT: usize = 256;
-/// Refusals of valid attempts kept, the first ones.
-pub const VALID_KEPT: usize = 16;
+/// Refusals of valid attempts kept per run, the first ones.
+pub const VALID_PER_RUN: usize = 5;
+/// Runs whose valid refusals are kept, the most recent ones.
+pub const VALID_RUNS: usize = 16;
 
 /// One refusal as `/refusals` lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -43,7 +46,8 @@ pub struct Refusal {
 pub struct Page {
     /// Newest first.
     pub refusals: Vec<Refusal>,
-    /// The first refusals of valid attempts (attempt ids of class `valid`), oldest first.
+    /// The first refusals of valid attempts (attempt ids of class `valid`) of each recent run (or of the run
+    /// `?run=ID` names), oldest first.
     pub valid: Vec<Refusal>,
     /// Refusals recorded so far.
     pub total: u64,
@@ -53,7 +57,8 @@ pub struct Page {
 #[derive(Default)]
 struct Inner {
     recent: VecDeque<Refusal>,
-    valid: Vec<Refusal>,
+    /// (run id, its first valid refusals), oldest run first.
+    valid: VecDeque<(String, Vec<Refusal>)>,
     total: u64,
 }
 
@@ -87,10 +92,11 @@ impl RefusalLog {
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let valid = attempt_id
+        let valid_run = attempt_id
             .as_deref()
             .and_then(attempt_id::parse)
-            .is_some_and(|id| id.class == Class::Valid);
+            .filter(|id| id.class == Class::Valid)
+            .map(|id| id.run.to_string());
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -104,8 +110,8 @@ impl RefusalLog {
             summary: super::gate::explain::summary(&e).unwrap_or_default(),
             explanation: serde_json::to_value(&e).unwrap_or_default(),
         };
-        if valid && inner.valid.len() < VALID_KEPT {
-            inner.valid.push(refusal.clone());
+        if let Some(run) = valid_run {
+            inner.keep_valid(run, &refusal);
         }
         if inner.recent.len() == RECENT {
             inner.recent.pop_back();
@@ -113,8 +119,8 @@ impl RefusalLog {
         inner.recent.push_front(refusal);
     }
 
-    /// At most `limit` of the newest refusals, and the valid ones kept.
-    pub fn page(&self, limit: usize) -> Page {
+    /// At most `limit` of the newest refusals, and the valid ones kept (of run `run` only, when given).
+    pub fn page(&self, limit: usize, run: Option<&str>) -> Page {
         let Ok(inner) = self.inner.lock() else {
             return Page {
                 refusals: Vec::new(),
@@ -125,10 +131,30 @@ impl RefusalLog {
         };
         Page {
             refusals: inner.recent.iter().take(limit).cloned().collect(),
-            valid: inner.valid.clone(),
+            valid: inner
+                .valid
+                .iter()
+                .filter(|(r, _)| run.is_none_or(|run| run == r))
+                .flat_map(|(_, v)| v.iter().cloned())
+                .collect(),
             total: inner.total,
             capacity: RECENT,
         }
+    }
+}
+
+impl Inner {
+    fn keep_valid(&mut self, run: String, refusal: &Refusal) {
+        if let Some((_, kept)) = self.valid.iter_mut().find(|(r, _)| *r == run) {
+            if kept.len() < VALID_PER_RUN {
+                kept.push(refusal.clone());
+            }
+            return;
+        }
+        if self.valid.len() == VALID_RUNS {
+            self.valid.pop_front();
+        }
+        self.valid.push_back((run, vec![refusal.clone()]));
     }
 }
 
@@ -161,7 +187,15 @@ mod tests {
                 refuse(&format!("r1-forged.wrong_key-0-{i}")),
             );
         }
-        let page = log.page(usize::MAX);
+        for i in 0..VALID_PER_RUN + 1 {
+            log.record(
+                &authorizers(),
+                Some(0),
+                &s,
+                refuse(&format!("r2-valid-0-{i}")),
+            );
+        }
+        let page = log.page(usize::MAX, Some("r1"));
         assert_eq!(
             (page.refusals.len(), page.total),
             (RECENT, RECENT as u64 + 4)
@@ -179,6 +213,8 @@ mod tests {
             "{}",
             v.summary
         );
-        assert_eq!(log.page(2).refusals.len(), 2);
+        assert_eq!(log.page(2, None).refusals.len(), 2);
+        assert_eq!(log.page(0, None).valid.len(), 1 + VALID_PER_RUN);
+        assert_eq!(log.page(0, Some("r2")).valid.len(), VALID_PER_RUN);
     }
 }

@@ -66,20 +66,30 @@ impl AdminLedger {
     }
 
     async fn get(&mut self, since: u64, limit: usize) -> anyhow::Result<Page> {
-        let result = self.try_get(since, limit).await;
+        let body = self
+            .fetch(&format!("/ledger?since={since}&limit={limit}"))
+            .await?;
+        serde_json::from_slice(&body)
+            .with_context(|| format!("GET {}/ledger: not a ledger", self.url))
+    }
+
+    /// `GET <admin_url><path_and_query>` on the kept connection: the body of a success answer.
+    pub async fn fetch(&mut self, path_and_query: &str) -> anyhow::Result<Bytes> {
+        let result = self.try_fetch(path_and_query).await;
         if result.is_err() {
             self.sender = None;
         }
         result
     }
 
-    async fn try_get(&mut self, since: u64, limit: usize) -> anyhow::Result<Page> {
+    async fn try_fetch(&mut self, path_and_query: &str) -> anyhow::Result<Bytes> {
         let url = self.url.clone();
+        let path = path_and_query.split('?').next().unwrap_or_default();
         let mut sender = match self.sender.take() {
             Some(s) => s,
             None => self.connect().await?,
         };
-        let req = hyper::Request::get(format!("/ledger?since={since}&limit={limit}"))
+        let req = hyper::Request::get(path_and_query)
             .header(hyper::header::HOST, self.authority.as_str())
             .body(Empty::<Bytes>::new())?;
         sender
@@ -89,14 +99,12 @@ impl AdminLedger {
         let resp = sender
             .send_request(req)
             .await
-            .with_context(|| format!("GET {url}/ledger failed"))?;
+            .with_context(|| format!("GET {url}{path} failed"))?;
         let status = resp.status();
         let body = resp.into_body().collect().await?.to_bytes();
-        anyhow::ensure!(status.is_success(), "GET {url}/ledger answered {status}");
-        let page: Page = serde_json::from_slice(&body)
-            .with_context(|| format!("GET {url}/ledger: not a ledger"))?;
+        anyhow::ensure!(status.is_success(), "GET {url}{path} answered {status}");
         self.sender = Some(sender);
-        Ok(page)
+        Ok(body)
     }
 
     /// The newest seq recorded so far (where a join of what comes next starts).
