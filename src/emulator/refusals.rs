@@ -196,11 +196,9 @@ mod tests {
             );
         }
         let page = log.page(usize::MAX, Some("r1"));
-        assert_eq!(
-            (page.refusals.len(), page.total),
-            (RECENT, RECENT as u64 + 4)
-        );
-        assert_eq!(page.refusals[0].seq, RECENT as u64 + 4);
+        let total = (RECENT + 4 + VALID_PER_RUN + 1) as u64;
+        assert_eq!((page.refusals.len(), page.total), (RECENT, total));
+        assert_eq!(page.refusals[0].seq, total);
         assert_eq!(page.valid.len(), 1);
         let v = &page.valid[0];
         assert_eq!(

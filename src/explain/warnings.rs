@@ -76,8 +76,16 @@ pub fn warnings(t: Transport, c: &Connection<'_>) -> Vec<Warning> {
             ),
         );
     }
+    // Connecting by address (a loopback emulator, a pinned IP) says nothing about the name the SNI must carry.
+    let by_name = |h: &str| {
+        h.trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_err()
+            && !h.eq_ignore_ascii_case("localhost")
+    };
     if let (Some(host), Some(sni)) = (c.host, c.sni)
         && t != Transport::Mqtt
+        && by_name(host)
         && !sni.eq_ignore_ascii_case(host)
     {
         warn(
@@ -112,7 +120,9 @@ pub fn warnings(t: Transport, c: &Connection<'_>) -> Vec<Warning> {
                 .into_iter()
                 .filter(|ch| v.contains(*ch))
                 .collect();
-            if !chars.is_empty() {
+            // A raw '/' alone is what AWS's own Python SDK sends (`urllib.parse.quote`), and the service reads
+            // it: only a raw '+' or '=' is worth a warning.
+            if chars.contains(['+', '=']) {
                 warn(
                     "signature_not_percent_encoded",
                     format!(
@@ -167,6 +177,12 @@ mod tests {
             ..Connection::default()
         };
         assert!(warnings(Transport::MqttTls, &clean).is_empty());
+        // The Python SDK's shape: '/' raw, '+' and '=' encoded.
+        let python = Connection {
+            username: Some("?x-amz-customauthorizer-signature=ab%2B/c%3D"),
+            ..clean.clone()
+        };
+        assert!(warnings(Transport::MqttTls, &python).is_empty());
         let none = Connection {
             port: Some(8883),
             ..clean.clone()
@@ -183,6 +199,12 @@ mod tests {
             ..clean.clone()
         };
         assert_eq!(rules(Transport::MqttTls, &sni), ["sni_not_endpoint"]);
+        let by_ip = Connection {
+            host: Some("127.0.0.1"),
+            sni: Some(AWS),
+            ..clean.clone()
+        };
+        assert!(rules(Transport::MqttTls, &by_ip).is_empty());
         let two = Connection {
             username: Some("a?b?c"),
             ..clean.clone()

@@ -5,7 +5,9 @@
 //! answer, and whether the witness saw an invocation where one sees them live. Exit 0 when every valid attempt
 //! was allowed and every forged one refused (without an invocation, where the witness can tell), 1 otherwise,
 //! naming why. The probes go out through the load's own parts (the request book and connector, the MQTT links
-//! and sessions, the planner's attempt ids), and `preflight.json` is written in the run folder.
+//! and sessions, the planner's attempt ids), and `preflight.json` is written in the run folder. Before the probes,
+//! the client-side warnings of `tokenstorm explain` (ALPN, port 443 on an AWS endpoint, SNI, a second `?`, an
+//! unencoded signature) are printed for what each transport's valid probe would present.
 
 use serde::Serialize;
 
@@ -16,6 +18,7 @@ use crate::metrics::Outcome;
 use crate::safety::SafetyRecord;
 
 mod probe;
+mod warn;
 
 /// The forged variant the probes send: a signature by another key, refused under every gate setting.
 pub const FORGED: Forgery = Forgery::WrongKey;
@@ -45,6 +48,8 @@ struct Record<'a> {
     urls: &'a [String],
     safety: &'a SafetyRecord,
     probes: &'a [Probe],
+    /// Client-side warnings (`tokenstorm explain`'s): `{transport, rule, text}`.
+    warnings: Vec<serde_json::Value>,
     passed: bool,
 }
 
@@ -131,6 +136,10 @@ async fn probe_all(
     mut witness: Option<Box<dyn join::Witness>>,
 ) -> anyhow::Result<Exit> {
     print!("{}", describe(p.plan, p.safety, p.urls));
+    let warnings = warn::client_warnings(p);
+    for (t, w) in &warnings {
+        println!("  warning ({}): {} ({})", t.as_str(), w.text, w.rule);
+    }
     let mut probes = Vec::new();
     for t in p.plan.groups.in_use() {
         for class in [Class::Valid, Class::Forged(FORGED)] {
@@ -161,6 +170,10 @@ async fn probe_all(
         urls: p.urls,
         safety: p.safety,
         probes: &probes,
+        warnings: warnings
+            .iter()
+            .map(|(t, w)| serde_json::json!({"transport": t.as_str(), "rule": w.rule, "text": w.text}))
+            .collect(),
         passed,
     };
     let path = p.run_dir.join("preflight.json");
