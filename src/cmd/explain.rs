@@ -1,7 +1,8 @@
 //! `tokenstorm explain`: what the signature gate does with one request, step by step, before anything is sent.
 //! The request comes from flags (`--url`, `--header`, `--mqtt-username`...), a file (`--request`: a captured
 //! HTTP request or a JSON object), and the authorizers from `--authorizer-json` / `--config` with the gate
-//! settings (`--gate-file`, `--gate-*`). Exit 0 when the credential passes the gate, 1 when it is refused, 2 on
+//! settings (`--gate-file`, `--gate-*`); or `--attempt RUN_DIR:ATTEMPT_ID` reads a refused valid attempt's
+//! explanation from a finished run's report.json. Exit 0 when the credential passes the gate, 1 when it is refused, 2 on
 //! bad input (naming the flag or file). `--json` prints the explanation as one JSON object.
 
 use std::io::Write as _;
@@ -65,6 +66,10 @@ pub struct Args {
     /// URL `https`, a username alone `mqtt_tls`).
     #[arg(long, value_name = "TRANSPORT")]
     pub transport: Option<String>,
+    /// A refused valid attempt of a finished run, `RUN_DIR:ATTEMPT_ID`: its explanation as the run's report.json
+    /// kept it (a report keeps the first 5 valid attempts the gate refused).
+    #[arg(long, value_name = "RUN_DIR:ATTEMPT_ID", conflicts_with_all = ["request", "url", "mqtt_username"])]
+    pub attempt: Option<String>,
     /// Print the explanation as JSON.
     #[arg(long)]
     pub json: bool,
@@ -103,6 +108,9 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
+    if let Some(spec) = &args.attempt {
+        return from_run(spec, args.json);
+    }
     let lambda = super::lambda_args::LambdaArgs {
         lambda_cmd: None,
         lambda_dir: None,
@@ -132,4 +140,51 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     // Not `print!`, which panics on a closed stdout.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(if e.passes() { Exit::Ok } else { Exit::Failed })
+}
+
+/// `--attempt RUN_DIR:ATTEMPT_ID`: the explanation a run's report kept for one of its refused valid attempts.
+fn from_run(spec: &str, json: bool) -> anyhow::Result<Exit> {
+    let Some((dir, id)) = spec
+        .rsplit_once(':')
+        .filter(|(d, i)| !d.is_empty() && !i.is_empty())
+    else {
+        anyhow::bail!("--attempt {spec:?}: must be RUN_DIR:ATTEMPT_ID");
+    };
+    let path = std::path::Path::new(dir).join("report.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("--attempt: cannot read {}", path.display()))?;
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--attempt: {} is not a report", path.display()))?;
+    let kept: Vec<crate::join::refusals::RefusedAttempt> =
+        serde_json::from_value(report["refused_valid"].clone()).unwrap_or_default();
+    let Some(a) = kept.iter().find(|a| a.attempt_id == id) else {
+        let ids: Vec<&str> = kept.iter().map(|a| a.attempt_id.as_str()).collect();
+        anyhow::bail!(
+            "--attempt: {id} is not among the refused valid attempts {} keeps ({ids:?}); a report keeps the first \
+             {} valid attempts the gate refused, nothing of allowed, forged or replayed ones: explain the request \
+             itself with --url / --mqtt-username",
+            path.display(),
+            crate::join::refusals::REPORTED
+        );
+    };
+    let text = if json {
+        serde_json::to_string_pretty(a)? + "\n"
+    } else {
+        let mut out = format!(
+            "explain: attempt {} ({}), as {} kept it\n",
+            a.attempt_id,
+            a.transport,
+            path.display()
+        );
+        for c in &a.checks {
+            out += &format!("  {c}\n");
+        }
+        out += &format!("refused: {}\n", a.rule);
+        if let Some(fix) = &a.fix {
+            out += &format!("fix: {fix}\n");
+        }
+        out
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(Exit::Failed)
 }

@@ -35,7 +35,8 @@ async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
     );
     let path = write_scenario(dir.path(), "refused-valid.toml", &body);
     let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
+    let out2 = out.clone();
+    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out2))
         .await
         .unwrap();
     let r = r.unwrap_or_else(|| panic!("no report: {}{}", text(&o.stdout), text(&o.stderr)));
@@ -77,6 +78,39 @@ async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
     assert!(
         stdout.contains("signature_mismatch: key \"key1\""),
         "{stdout}"
+    );
+
+    // `explain --attempt RUN_DIR:ID` reads the kept explanation back; an id the report does not keep is exit 2.
+    let run_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let explain = |id: &str| {
+        std::process::Command::new(crate::run::bin())
+            .args([
+                "explain",
+                "--attempt",
+                &format!("{}:{id}", run_dir.display()),
+            ])
+            .output()
+            .unwrap()
+    };
+    let first = refused[0]["attempt_id"].as_str().unwrap();
+    let o = explain(first);
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{}", text(&o.stderr));
+    assert!(
+        stdout.contains("refused: signature_mismatch") && stdout.contains("fix: "),
+        "{stdout}"
+    );
+    let o = explain(&format!("{run_id}-valid-0-999999"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("is not among the refused valid attempts"),
+        "{}",
+        text(&o.stderr)
     );
     emu.stop().await;
 }
