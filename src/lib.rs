@@ -27,7 +27,10 @@
 //!   `connect` fails saying how to rebuild).
 //! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, MQTT (pure session state apart from its
 //!   event loop) and WebSocket, the signature gate, authorizer backends, response validation, policy
-//!   evaluation, the invocation ledger and Prometheus metrics.
+//!   evaluation, the invocation ledger, the refusal log (each gate refusal with the gate's own explanation,
+//!   recorded by its functions as they decide) and Prometheus metrics.
+//! - [`explain`]: `tokenstorm explain`'s core: what a device sends, the client-side warnings (ALPN, port, SNI,
+//!   a second `?`, an unencoded signature), and the gate's checklist; pure.
 //! - [`load`]: the generator's shell: pacers (open and closed models; ramps from `[[run.stages]]`, pure), the
 //!   backoff after throttling (pure), lanes (HTTPS) and fleets (MQTT, WSS)
 //!   that carry out the planner's decisions, MQTT session state apart from its I/O, one progress ticker.
