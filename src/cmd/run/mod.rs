@@ -282,7 +282,7 @@ async fn session(
     let (result, joined, aborted_by) =
         watched_load(setup, https, links, emulator.as_ref(), &stop).await;
     safety.aborted_by = aborted_by;
-    let refused_valid = refused_valid(&plan, emulator.as_ref(), &run_id).await;
+    let refused_valid = witness::refused_valid(&plan, emulator.as_ref(), &run_id).await;
     if let Some(emu) = emulator {
         stop_embedded(emu, &emu_shutdown, &run_dir, progress).await;
     }
@@ -312,31 +312,6 @@ async fn session(
         refused_valid,
     });
     publish(&report, &run_dir)
-}
-
-/// The first valid attempts the gate refused, with their explanations: from the embedded emulator's refusal
-/// log, or an external emulator's `GET /refusals` (unreadable: a warning, and none listed).
-async fn refused_valid(
-    plan: &Plan,
-    emulator: Option<&RunningEmulator>,
-    run_id: &str,
-) -> Vec<join::refusals::RefusedAttempt> {
-    if let Some(emu) = emulator {
-        return join::refusals::pick(&emu.refusals().page(0, Some(run_id)).valid, run_id);
-    }
-    let Target::External {
-        admin_url: Some(url),
-        ..
-    } = &plan.target
-    else {
-        return Vec::new();
-    };
-    join::refusals::fetch(url, run_id)
-        .await
-        .unwrap_or_else(|e| {
-            eprintln!("warning: cannot read the emulator's refusal log: {e:#}");
-            Vec::new()
-        })
 }
 
 /// When the run started (since the Unix epoch) and its id, the prefix of every attempt id.

@@ -31,7 +31,7 @@ pub fn not_base64(sig: &str, settings: &GateSettings) -> String {
             "it holds characters outside A-Z a-z 0-9 + / = ({:?})",
             bad.iter().take(3).collect::<String>()
         )
-    } else if sig.len() % 4 != 0 {
+    } else if !sig.len().is_multiple_of(4) {
         format!(
             "its length ({}) is not a multiple of 4: the '=' padding is missing, or it was cut",
             sig.len()
