@@ -8,9 +8,9 @@ use std::process::Command;
 
 use bytes::Bytes;
 use serde_json::Value;
-use tokenstorm::attempt::oracle::{self, Applies, GateVerdict};
+use tokenstorm::attempt::oracle::{self, GateVerdict};
 use tokenstorm::attempt::{Catalogue, SetSpec};
-use tokenstorm::contract::{Class, Forgery, Transport};
+use tokenstorm::contract::Transport;
 use tokenstorm::load::request::{Placement, RequestBook, RequestShape};
 use tokenstorm::load::username::{UsernameBook, UsernameShape};
 use tokenstorm::scenario::file::UsernameMode;
@@ -85,18 +85,6 @@ fn gate_flags(s: &GateSettings) -> Vec<String> {
     .collect()
 }
 
-/// What each class must get under `s` over `t`.
-fn expected(t: Transport, s: &GateSettings) -> Vec<(Class, GateVerdict)> {
-    let mut out = vec![(Class::Valid, GateVerdict::Passes)];
-    for f in Forgery::ALL {
-        let e = oracle::entry(f);
-        if !matches!(e.applies(t), Applies::Skipped(_)) {
-            out.push((Class::Forged(f), e.expected(s)));
-        }
-    }
-    out
-}
-
 fn check(dir: &Path, args: Vec<String>, want: GateVerdict, what: &str) {
     let (code, json, stderr) = explain(dir, &args);
     let rule = json["rule"].as_str().unwrap_or("passes");
@@ -130,7 +118,7 @@ fn every_forged_mqtt_username_is_explained_with_the_oracles_rule() {
     };
     let book = UsernameBook::build(shape, &catalogue());
     for s in settings() {
-        for (c, want) in expected(Transport::MqttTls, &s) {
+        for (c, want) in oracle::expected_over(Transport::MqttTls, &s) {
             let login = book.login(0, c, 0, "r1-x-0-0");
             let mut args = auth.clone();
             args.extend(gate_flags(&s));
@@ -155,7 +143,7 @@ fn every_forged_https_request_is_explained_with_the_oracles_rule() {
     };
     let book = RequestBook::build(&shape, &catalogue()).unwrap();
     for s in settings() {
-        for (c, want) in expected(Transport::Https, &s) {
+        for (c, want) in oracle::expected_over(Transport::Https, &s) {
             let req = book.request(0, c, 0, Placement::Headers, "r1-x-0-0");
             let mut args = auth.clone();
             args.extend(gate_flags(&s));

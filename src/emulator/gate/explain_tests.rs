@@ -8,7 +8,7 @@ use hyper::HeaderMap;
 use super::explain::{Presented, Status, explain_gate};
 use super::test_support::{all_settings, authorizers, verdict};
 use super::{GateRejection, RequestCredentials};
-use crate::attempt::oracle::{self, Applies, GateVerdict};
+use crate::attempt::oracle::{GateVerdict, expected_over};
 use crate::attempt::test_keys;
 use crate::contract::{Class, Forgery, Transport};
 use crate::load::request::{Placement, RequestBook, RequestShape};
@@ -18,17 +18,6 @@ use crate::wire::mqtt::parse_username_with;
 use crate::wire::query::parse_pairs_with;
 use crate::wire::settings::GateSettings;
 use crate::wire::username_style::UsernameStyle;
-
-fn classes(t: Transport, s: &GateSettings) -> Vec<(Class, GateVerdict)> {
-    let mut out = vec![(Class::Valid, GateVerdict::Passes)];
-    for f in Forgery::ALL {
-        let e = oracle::entry(f);
-        if !matches!(e.applies(t), Applies::Skipped(_)) {
-            out.push((Class::Forged(f), e.expected(s)));
-        }
-    }
-    out
-}
 
 /// The explanation's verdict, checked for consistency with its own lines.
 fn explained(s: &GateSettings, p: &Presented<'_>) -> GateVerdict {
@@ -64,7 +53,7 @@ fn https_and_websocket_upgrades_explain_the_oracles_verdict_under_every_setting(
     let book = request_book();
     for s in all_settings() {
         for placement in [Placement::Headers, Placement::Query] {
-            for (c, want) in classes(Transport::Https, &s) {
+            for (c, want) in expected_over(Transport::Https, &s) {
                 let req = book.request(0, c, 0, placement, "r-x-0-0");
                 let pairs = parse_pairs_with(req.uri().query().unwrap_or(""), &s);
                 let gate = verdict(&RequestCredentials {
@@ -106,7 +95,7 @@ fn mqtt_usernames_explain_the_oracles_verdict_in_every_style_under_every_setting
         };
         let book = UsernameBook::build(shape, &cat);
         for s in all_settings() {
-            for (c, want) in classes(Transport::Mqtt, &s) {
+            for (c, want) in expected_over(Transport::Mqtt, &s) {
                 let l = book.login(0, c, 0, "r-x-0-0");
                 let gate = match parse_username_with(&l.username, &s) {
                     Err(_) => GateVerdict::Refused(GateRejection::MalformedUsername),
