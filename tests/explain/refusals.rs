@@ -103,6 +103,16 @@ async fn refusals_hold_the_explanations_explain_gives() {
         .map(|r| r["attempt_id"].as_str().unwrap())
         .collect();
     assert_eq!(valid, ["r1-valid-0-0", "r1-valid-0-2"]);
+    // The rule is the reason `/metrics` counts it under.
+    let metrics = admin.get("/metrics").await.body;
+    for (reason, n) in [
+        ("signature_mismatch", 2),
+        ("malformed_username", 1),
+        ("not_base64", 1),
+    ] {
+        let line = format!("tokenstorm_gate_rejections_total{{reason=\"{reason}\"}} {n}\n");
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
     assert_eq!(refusals[0]["transport"], "mqtt");
     assert_eq!(refusals[3]["transport"], "http");
 
