@@ -130,6 +130,45 @@ struct Context<'a> {
 mod lines;
 
 impl Context<'_> {
+    /// The registered keys the gate did not try once the signature was decoded (or failed to decode): after the
+    /// one that accepted it, or all of them for an undecodable signature. Every key gets its line.
+    fn untried(steps: &[GateStep], spec: Option<&AuthorizerSpec>) -> Vec<Item> {
+        use crate::token::KeyStep;
+        let mut decoded = None;
+        let mut tried = Vec::new();
+        for step in steps {
+            match step {
+                GateStep::Key(KeyStep::Decoded(d)) => decoded = Some(d.is_ok()),
+                GateStep::Key(
+                    KeyStep::Accepted { index }
+                    | KeyStep::Mismatch { index }
+                    | KeyStep::WrongLength { index, .. },
+                ) => tried.push(*index),
+                _ => {}
+            }
+        }
+        let (Some(decoded), Some(spec)) = (decoded, spec) else {
+            return Vec::new();
+        };
+        let why = if decoded {
+            "an earlier key accepted the signature"
+        } else {
+            "the signature does not decode"
+        };
+        spec.signing_keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !tried.contains(i))
+            .map(|(_, (name, key))| Item {
+                status: Status::Skip,
+                check: "key",
+                text: format!("key {name:?} (rsa-{}): not tried ({why})", key.bits()),
+            })
+            .collect()
+    }
+}
+
+impl Context<'_> {
     fn explain(
         &self,
         steps: &[GateStep],
@@ -155,6 +194,7 @@ impl Context<'_> {
             }
             items.push(self.item(step, chosen, &signature, result.is_ok()));
         }
+        items.extend(Self::untried(steps, chosen));
         let rule = result.err();
         if let Some(rule) = rule {
             items.push(Item {
