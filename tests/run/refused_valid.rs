@@ -4,7 +4,7 @@
 
 use tokenstorm::contract::authorizer::FunctionBehaviour;
 
-use crate::run::{run, text, write_scenario};
+use crate::run::{assert_schema_valid, run, text, write_scenario};
 use crate::support::{emulator, keys};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,6 +40,7 @@ async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
         .await
         .unwrap();
     let r = r.unwrap_or_else(|| panic!("no report: {}{}", text(&o.stdout), text(&o.stderr)));
+    assert_schema_valid(&r);
     let run_id = r["run_id"].as_str().unwrap();
     let refused = r["refused_valid"].as_array().unwrap();
     assert_eq!(refused.len(), 5, "{:#}", r["refused_valid"]);

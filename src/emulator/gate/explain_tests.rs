@@ -162,7 +162,8 @@ fn the_lines_name_where_and_why() {
     assert!(
         url.contains("base64url alphabet")
             && url.contains("(percent-decoded)")
-            && url.contains("[skip] key \"k\" (rsa-2048): not tried (the signature does not decode)"),
+            && url
+                .contains("[skip] key \"k\" (rsa-2048): not tried (the signature does not decode)"),
         "{url}"
     );
     let off = text(
