@@ -42,10 +42,16 @@ pub fn is_aws_endpoint(host: &str) -> bool {
     labels.len() >= 3 && labels[labels.len() - 2] == "iot"
 }
 
-/// Every warning for a connection over `t`.
+/// Every warning for a connection over `t`: the connection's, then the credentials'.
 pub fn warnings(t: Transport, c: &Connection<'_>) -> Vec<Warning> {
     let mut out = Vec::new();
-    let mut warn = |rule, text: String| out.push(Warning { rule, text });
+    connection(t, c, &mut |rule, text| out.push(Warning { rule, text }));
+    credentials(c, &mut |rule, text| out.push(Warning { rule, text }));
+    out
+}
+
+/// ALPN, port and SNI.
+fn connection(t: Transport, c: &Connection<'_>, warn: &mut dyn FnMut(&'static str, String)) {
     let mqtt_offered = c.alpn.iter().any(|a| a == "mqtt");
     if t == Transport::MqttTls && !mqtt_offered {
         warn(
@@ -96,6 +102,10 @@ pub fn warnings(t: Transport, c: &Connection<'_>) -> Vec<Warning> {
             ),
         );
     }
+}
+
+/// The username's `?`, the signature's encoding in a query, the client id's length.
+fn credentials(c: &Connection<'_>, warn: &mut dyn FnMut(&'static str, String)) {
     if let Some(u) = c.username
         && u.matches('?').count() >= 2
     {
@@ -144,7 +154,6 @@ pub fn warnings(t: Transport, c: &Connection<'_>) -> Vec<Warning> {
             ),
         );
     }
-    out
 }
 
 #[cfg(test)]
