@@ -258,3 +258,41 @@ fn bad_input_exits_2_naming_the_flag_or_file() {
         "{stderr}"
     );
 }
+
+/// A captured WebSocket upgrade (`--request FILE`) and the same request as a JSON object: the credentials in the
+/// upgrade's headers and query are found, and the valid signature passes (exit 0) over `wss`.
+#[test]
+fn a_captured_websocket_upgrade_and_a_json_request_are_explained() {
+    let dir = crate::support::tempdir();
+    let auth = authorizer_flags(dir.path());
+    let sig = crate::support::keys::sign(signing_key(), SEED_TOKEN);
+    let enc = tokenstorm::wire::query::encode_component(&sig);
+    let captured = format!(
+        "GET /mqtt?x-amz-customauthorizer-name={SEED_AUTHORIZER}&x-amz-customauthorizer-signature={enc} HTTP/1.1\r\n\
+         Host: {ENDPOINT}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\n\
+         {SEED_TOKEN_KEY_NAME}: {SEED_TOKEN}\r\n\r\n"
+    );
+    std::fs::write(dir.path().join("upgrade.txt"), captured).unwrap();
+    let json = serde_json::json!({
+        "url": format!("wss://{ENDPOINT}/mqtt?x-amz-customauthorizer-name={SEED_AUTHORIZER}&x-amz-customauthorizer-signature={enc}"),
+        "headers": [format!("{SEED_TOKEN_KEY_NAME}: {SEED_TOKEN}")],
+    });
+    std::fs::write(dir.path().join("upgrade.json"), json.to_string()).unwrap();
+    for file in ["upgrade.txt", "upgrade.json"] {
+        let mut args = auth.clone();
+        args.extend(["--request".to_string(), file.to_string()]);
+        let (code, json, stderr) = explain(dir.path(), &args);
+        assert_eq!(
+            (code, json["transport"].as_str()),
+            (0, Some("wss")),
+            "{file}: {json:#} {stderr}"
+        );
+        let text = json["items"].to_string();
+        assert!(
+            text.contains("found as header \\\"x-my-app-custom-key\\\"")
+                && text.contains("found as query \\\"x-amz-customauthorizer-signature\\\""),
+            "{file}: {text}"
+        );
+        assert_eq!(json["warnings"], serde_json::json!([]), "{file}");
+    }
+}
