@@ -115,3 +115,46 @@ async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
     );
     emu.stop().await;
 }
+
+/// `run --preflight` against the same emulator: the refused valid probe says why, with the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preflight_whose_valid_probe_is_refused_says_why() {
+    let trusted = emulator::authorizer(
+        keys::SEED_AUTHORIZER,
+        &[1],
+        FunctionBehaviour::default_allow(),
+    );
+    let emu = emulator::start(emulator::config(vec![trusted], Some(keys::SEED_AUTHORIZER))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
+    let body = format!(
+        "[devices]\ncount = 4\ntoken = \"static\"\nstatic_token = \"{}\"\n[keys]\nprivate_key_files = [{private:?}]\n\
+         [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{}\"\nadmin_url = \"http://{}\"\nca_file = {:?}\n",
+        keys::SEED_TOKEN,
+        emu.https_port(),
+        emu.addrs().admin.expect("admin listener"),
+        emu.ca_cert_path(),
+    );
+    let path = write_scenario(dir.path(), "refused-preflight.toml", &body);
+    let out = dir.path().join("out");
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(crate::run::bin())
+            .args(["run", path.to_str().unwrap(), "--preflight", "--out-dir"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{}", text(&o.stderr));
+    assert!(
+        stdout.contains("-valid-0-0 (https): signature_mismatch: key \"key1\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    fix: sign exactly the token bytes"),
+        "{stdout}"
+    );
+    emu.stop().await;
+}

@@ -123,7 +123,7 @@ pub(super) async fn run(
         .await
         .ok()
         .flatten();
-    let exit = probe_all(&p, witness).await;
+    let exit = probe_all(&p, witness, emulator.as_ref()).await;
     if let Some(emu) = emulator {
         stop_embedded(emu, emu_shutdown, p.run_dir, false).await;
     }
@@ -134,6 +134,7 @@ pub(super) async fn run(
 async fn probe_all(
     p: &Parts<'_>,
     mut witness: Option<Box<dyn join::Witness>>,
+    emulator: Option<&RunningEmulator>,
 ) -> anyhow::Result<Exit> {
     print!("{}", describe(p.plan, p.safety, p.urls));
     let warnings = warn::client_warnings(p);
@@ -161,6 +162,18 @@ async fn probe_all(
                     .unwrap_or_default()
             );
             probes.push(probe);
+        }
+    }
+    // A valid probe refused at the gate: the emulator's explanation, rule and fix.
+    if probes
+        .iter()
+        .any(|x| x.class == "valid" && x.problem.is_some())
+    {
+        for a in witness::refused_valid(p.plan, emulator, p.run_id).await {
+            println!("  why {} ({}): {}", a.attempt_id, a.transport, a.summary);
+            if let Some(fix) = &a.fix {
+                println!("    fix: {fix}");
+            }
         }
     }
     let passed = probes.iter().all(|x| x.problem.is_none());
