@@ -7,9 +7,8 @@ use tokenstorm::contract::authorizer::FunctionBehaviour;
 use crate::run::{assert_schema_valid, run, text, write_scenario};
 use crate::support::{emulator, keys};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
-    // The emulator trusts key 1 (the rotated key); the scenario signs with key 0.
+/// An external emulator that trusts key 1 (the rotated key), and the PEM of key 0 the scenarios sign with.
+async fn refusing_emulator() -> (emulator::Handle, tempfile::TempDir, std::path::PathBuf) {
     let trusted = emulator::authorizer(
         keys::SEED_AUTHORIZER,
         &[1],
@@ -18,6 +17,12 @@ async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
     let emu = emulator::start(emulator::config(vec![trusted], Some(keys::SEED_AUTHORIZER))).await;
     let dir = tempfile::tempdir().unwrap();
     let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
+    (emu, dir, private)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
+    let (emu, dir, private) = refusing_emulator().await;
     let body = format!(
         "name = \"refused-valid\"\n[run]\nseed = 7\nduration_s = 2.0\nmodel = \"open\"\nrate_per_s = 20.0\n\
          [devices]\ncount = 4\ntoken = \"static\"\nstatic_token = \"{}\"\n\
@@ -119,14 +124,7 @@ async fn a_run_whose_valid_attempts_are_refused_names_the_rule_and_the_fix() {
 /// `run --preflight` against the same emulator: the refused valid probe says why, with the fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preflight_whose_valid_probe_is_refused_says_why() {
-    let trusted = emulator::authorizer(
-        keys::SEED_AUTHORIZER,
-        &[1],
-        FunctionBehaviour::default_allow(),
-    );
-    let emu = emulator::start(emulator::config(vec![trusted], Some(keys::SEED_AUTHORIZER))).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
+    let (emu, dir, private) = refusing_emulator().await;
     let body = format!(
         "[devices]\ncount = 4\ntoken = \"static\"\nstatic_token = \"{}\"\n[keys]\nprivate_key_files = [{private:?}]\n\
          [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{}\"\nadmin_url = \"http://{}\"\nca_file = {:?}\n",

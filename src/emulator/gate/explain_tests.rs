@@ -2,17 +2,14 @@
 //! generator sends it over HTTPS (headers and query), MQTT (every SDK username style) and a WebSocket upgrade,
 //! under every combination of the gate settings.
 
-use bytes::Bytes;
 use hyper::HeaderMap;
 
 use super::explain::{Presented, Status, explain_gate};
 use super::test_support::{all_settings, authorizers, verdict};
 use super::{GateRejection, RequestCredentials};
 use crate::attempt::oracle::{GateVerdict, expected_over};
-use crate::attempt::test_keys;
 use crate::contract::{Class, Forgery, Transport};
-use crate::load::request::{Placement, RequestBook, RequestShape};
-use crate::load::username::{UsernameBook, UsernameShape};
+use crate::load::request::{Placement, RequestBook};
 use crate::scenario::file::UsernameMode;
 use crate::wire::mqtt::parse_username_with;
 use crate::wire::query::parse_pairs_with;
@@ -36,16 +33,7 @@ fn explained(s: &GateSettings, p: &Presented<'_>) -> GateVerdict {
 }
 
 fn request_book() -> RequestBook {
-    let shape = RequestShape {
-        host: "example-ats.iot.eu-west-1.amazonaws.com".into(),
-        topic: "a b/c".into(),
-        qos: 1,
-        authorizer_name: Some("MyCustomAuthorizer".into()),
-        token_key_name: "X-My-App-custom-key".into(),
-        payload: Bytes::from_static(b"hi"),
-        inactive_authorizer: "Off".into(),
-    };
-    RequestBook::build(&shape, &test_keys::two_device_catalogue()).unwrap()
+    crate::load::request::tests::book().0
 }
 
 #[test]
@@ -81,19 +69,10 @@ fn https_and_websocket_upgrades_explain_the_oracles_verdict_under_every_setting(
 
 #[test]
 fn mqtt_usernames_explain_the_oracles_verdict_in_every_style_under_every_setting() {
-    let cat = test_keys::two_device_catalogue();
     let empty = HeaderMap::new();
     for style in UsernameStyle::ALL {
-        let shape = UsernameShape {
-            mode: UsernameMode::CustomAuthorizer,
-            style,
-            authorizer_name: Some("MyCustomAuthorizer".into()),
-            token_key_name: "X-My-App-custom-key".into(),
-            username: "plainuser".into(),
-            password: Some("pw".into()),
-            inactive_authorizer: "Off".into(),
-        };
-        let book = UsernameBook::build(shape, &cat);
+        let (book, _) =
+            crate::load::username::tests::styled_book(UsernameMode::CustomAuthorizer, style);
         for s in all_settings() {
             for (c, want) in expected_over(Transport::Mqtt, &s) {
                 let l = book.login(0, c, 0, "r-x-0-0");
