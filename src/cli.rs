@@ -37,6 +37,8 @@ pub enum Command {
     Sign(cmd::sign::Args),
     /// Verify a token signature: exit 0 valid, 1 invalid, 2 usage error.
     Verify(cmd::verify::Args),
+    /// Explain what the signature gate does with one request, step by step: exit 0 passes, 1 refused, 2 bad input.
+    Explain(Box<cmd::explain::Args>),
     /// Invoke an authorizer's function once, as `aws iot test-invoke-authorizer` does (signature checked first).
     TestInvoke(Box<cmd::test_invoke::Args>),
     /// Policy dry run: `policy check FILE...` evaluates policy documents or an authorizer response against the
@@ -56,6 +58,7 @@ impl Command {
             Self::Keygen(args) => cmd::keygen::run(args),
             Self::Sign(args) => cmd::sign::run(args),
             Self::Verify(args) => cmd::verify::run(args),
+            Self::Explain(args) => cmd::explain::run(*args),
             Self::TestInvoke(args) => cmd::test_invoke::run(*args),
             Self::Policy(args) => cmd::policy::run(args),
         }

@@ -31,7 +31,10 @@
 //!   [`token::TokenSigner`], the seam the catalogue and the token pool sign through (a PEM key is one too).
 //! - [`emulator`]: the AWS IoT custom-auth data plane: HTTPS publish, MQTT (pure session state apart from its
 //!   event loop) and WebSocket, the signature gate, authorizer backends, response validation, policy
-//!   evaluation, the invocation ledger, Prometheus metrics and storms (`POST /storm`).
+//!   evaluation, the invocation ledger, the refusal log (each gate refusal with the gate's own explanation,
+//!   recorded by its functions as they decide), Prometheus metrics and storms (`POST /storm`).
+//! - [`explain`]: `tokenstorm explain`'s core: what a device sends, the client-side warnings (ALPN, port, SNI,
+//!   a second `?`, an unencoded signature), and the gate's checklist; pure.
 //! - [`load`]: the generator's shell: pacers (open and closed models; ramps from `[[run.stages]]`, pure), the
 //!   backoffs after throttling and before an MQTT reconnect (pure), lanes (HTTPS) and fleets of devices (MQTT,
 //!   WSS) that carry out the planner's decisions, how a device comes back after a drop, a client-id kick or a
@@ -71,6 +74,7 @@ pub mod cmd;
 pub mod contract;
 pub mod emulator;
 pub mod error;
+pub mod explain;
 pub mod fuzz;
 pub mod invariant;
 pub mod join;

@@ -7,6 +7,7 @@ mod aws;
 mod calibrate;
 mod catalogue;
 mod emulator;
+mod explain;
 mod fuzz;
 mod lambda;
 mod policy;

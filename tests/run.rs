@@ -11,6 +11,7 @@ mod kicks;
 mod mosquitto;
 mod mqtt;
 mod preflight;
+mod refused_valid;
 pub(crate) mod safety;
 mod scenarios;
 mod signers;
@@ -164,3 +165,29 @@ valid = 1.0
 forged = 3.0
 replayed = 1.0
 "#;
+
+/// A report checked against reports/schema.json by the pinned jsonschema (the test venv's Python).
+pub fn assert_schema_valid(report: &Value) {
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  jsonschema.validate(json.load(sys.stdin), schema, cls=jsonschema.Draft202012Validator)\n";
+    let mut child = std::process::Command::new(repo(".venv/bin/python"))
+        .args(["-c", script, repo("reports/schema.json").to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect(".venv/bin/python (run scripts/test to build the venv)");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(report.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "report.json does not match the schema: {}",
+        text(&out.stderr)
+    );
+}

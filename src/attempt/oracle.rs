@@ -341,6 +341,20 @@ pub fn must_be_refused(c: crate::contract::Class, s: &GateSettings) -> bool {
     }
 }
 
+/// Every class sent over `t` with the gate verdict expected under `s`: a valid credential (passes), then each
+/// forged variant the oracle does not skip on `t`, in [`Forgery::ALL`] order (what the tests of the gate and of
+/// `tokenstorm explain` walk).
+pub fn expected_over(t: Transport, s: &GateSettings) -> Vec<(crate::contract::Class, GateVerdict)> {
+    use crate::contract::Class;
+    let mut out = vec![(Class::Valid, GateVerdict::Passes)];
+    for e in &TABLE {
+        if !matches!(e.applies(t), Applies::Skipped(_)) {
+            out.push((Class::Forged(e.forgery), e.expected(s)));
+        }
+    }
+    out
+}
+
 /// The oracle row of a variant.
 pub fn entry(f: Forgery) -> &'static Entry {
     &TABLE[f.index()]

@@ -34,7 +34,7 @@ pub struct Args {
     /// Plain HTTP listener for tools (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub bind_http: Option<String>,
-    /// Admin listener: /metrics, /ledger, /healthz, POST /storm (default 127.0.0.1:9100).
+    /// Admin listener: /metrics, /ledger, /refusals, /healthz, POST /storm (default 127.0.0.1:9100).
     #[arg(long, value_name = "ADDR")]
     pub bind_admin: Option<String>,
     /// MQTT over TLS listener, ALPN `mqtt` (default off; the HTTPS listener takes ALPN `mqtt` too).

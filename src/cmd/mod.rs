@@ -3,6 +3,7 @@
 pub mod calibrate;
 pub mod catalogue;
 pub mod emulate;
+pub mod explain;
 pub mod fuzz;
 pub mod gate_args;
 pub mod keygen;

@@ -1,6 +1,6 @@
-//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]`, `GET /healthz` and
-//! `POST /storm`.
-//! Plain HTTP; bind it to loopback.
+//! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]`,
+//! `GET /refusals[?limit=N][&run=ID]` (the gate's refusals with their explanations, newest first, and the first refusals
+//! of valid attempts: [`super::refusals`]), `GET /healthz` and `POST /storm`. Plain HTTP; bind it to loopback.
 //!
 //! `/ledger` answers `{"entries":[...],"missed":M,"first_seq":F,"last_seq":L,"next_seq":L+1,"evicted":E,
 //! "capacity":C}`: the held entries with `seq > SEQ` (at most N, oldest first); `missed`, how many entries with
@@ -23,7 +23,7 @@ use crate::wire::query::parse_pairs;
 
 pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    if !matches!(path, "/metrics" | "/ledger" | "/healthz" | "/storm") {
+    if !matches!(path, "/metrics" | "/ledger" | "/refusals" | "/healthz" | "/storm") {
         return reply::not_found();
     }
     if path == "/storm" {
@@ -56,6 +56,24 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
             let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
             let page = shared.ledger.page(since, limit);
             match serde_json::to_string(&page) {
+                Ok(body) => reply::json(StatusCode::OK, body),
+                Err(e) => reply::message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            }
+        }
+        "/refusals" => {
+            let pairs = req.uri().query().map(parse_pairs).unwrap_or_default();
+            let limit = match number(&pairs, "limit") {
+                Ok(l) => l.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
+                Err(field) => {
+                    let msg = format!("{field} must be a non-negative integer");
+                    return reply::message(StatusCode::BAD_REQUEST, &msg);
+                }
+            };
+            let run = pairs
+                .iter()
+                .find(|(k, _)| k == "run")
+                .map(|(_, v)| v.as_str());
+            match serde_json::to_string(&shared.refusals.page(limit, run)) {
                 Ok(body) => reply::json(StatusCode::OK, body),
                 Err(e) => reply::message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             }

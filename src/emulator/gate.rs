@@ -1,13 +1,21 @@
 //! The signature gate (spec §1–§2): which authorizer a request names, where its credentials are, and whether
 //! its token signature verifies. Everything here is pure; a rejection means the authorizer is never invoked.
+//! Each function has a `_traced` form that records its steps ([`trace`]) for `tokenstorm explain`.
 
 use hyper::HeaderMap;
 
 use crate::contract::GateRejection;
 use crate::contract::authorizer::{AuthorizerSpec, AuthorizerStatus};
-use crate::token::verify_token;
+use crate::token::verify_token_each;
 use crate::wire::http::{AUTHORIZER_NAME, SIGNATURE};
+use crate::wire::mqtt::{ParsedUsername, parse_username_with};
 use crate::wire::settings::{Duplicates, GateSettings};
+
+pub mod advice;
+pub mod explain;
+mod trace;
+pub use explain::{GateExplanation, Presented, explain_gate};
+pub use trace::{Found, GateStep, GateTrace, Place};
 
 use crate::contract::limits::MAX_TOKEN_CHARS;
 
@@ -23,33 +31,103 @@ pub struct RequestCredentials<'a> {
     pub settings: GateSettings,
 }
 
-impl RequestCredentials<'_> {
+impl<'a> RequestCredentials<'a> {
     /// Every value of parameter `name`: header lines (names are case-insensitive, RFC 9110), then query
     /// parameters, then username parameters (names compared as `settings.query_names` says); then the one that
     /// counts under `settings.duplicates`. Header bytes that are not UTF-8 are replaced, never a panic.
     pub fn get(&self, name: &str) -> Result<Option<String>, GateRejection> {
-        let mut values = self
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .chain(
-                self.query
-                    .iter()
-                    .chain(self.username)
-                    .filter(|(k, _)| self.settings.names_match(k, name))
-                    .map(|(_, v)| v.clone()),
-            );
-        let first = values.next();
-        match self.settings.duplicates {
-            Duplicates::First => Ok(first),
-            Duplicates::Last => Ok(values.last().or(first)),
-            Duplicates::Reject if values.next().is_some() => {
-                Err(GateRejection::DuplicatedParameter)
-            }
-            Duplicates::Reject => Ok(first),
-        }
+        self.get_traced(name, &mut ())
     }
+
+    /// [`Self::get`], recording every value found and the one that counts.
+    pub fn get_traced<T: GateTrace + ?Sized>(
+        &self,
+        name: &str,
+        trace: &mut T,
+    ) -> Result<Option<String>, GateRejection> {
+        let duplicates = self.settings.duplicates;
+        if !trace.enabled() {
+            return choose(self.candidates(name), duplicates).map(|c| c.map(|(_, _, v)| v));
+        }
+        let found: Vec<Found> = self
+            .candidates(name)
+            .map(|(place, key, value)| Found {
+                place,
+                // Header names are case-insensitive; the server reads them in lower case.
+                key: match place {
+                    Place::Header => key.to_ascii_lowercase(),
+                    _ => key.to_string(),
+                },
+                value,
+            })
+            .collect();
+        let chosen = choose(0..found.len(), duplicates);
+        trace.record(GateStep::Lookup {
+            name: name.to_string(),
+            chosen: chosen.ok().flatten(),
+            refused: chosen.is_err(),
+            found: found.clone(),
+            duplicates,
+        });
+        chosen.map(|c| c.map(|i| found[i].value.clone()))
+    }
+
+    /// Every value of `name` with where it was found and the name it was written under, in the gate's order.
+    fn candidates<'n>(
+        &'n self,
+        name: &'n str,
+    ) -> impl Iterator<Item = (Place, &'n str, String)> + 'n {
+        let headers = self.headers.get_all(name).iter().map(move |v| {
+            (
+                Place::Header,
+                name,
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        });
+        let pairs = |place: Place, pairs: &'a [(String, String)]| {
+            pairs
+                .iter()
+                .filter(|(k, _)| self.settings.names_match(k, name))
+                .map(move |(k, v)| (place, k.as_str(), v.clone()))
+        };
+        headers
+            .chain(pairs(Place::Query, self.query))
+            .chain(pairs(Place::Username, self.username))
+    }
+}
+
+/// The value that counts among `values` under `duplicates`.
+fn choose<T>(
+    mut values: impl Iterator<Item = T>,
+    duplicates: Duplicates,
+) -> Result<Option<T>, GateRejection> {
+    let first = values.next();
+    match duplicates {
+        Duplicates::First => Ok(first),
+        Duplicates::Last => Ok(values.last().or(first)),
+        Duplicates::Reject if values.next().is_some() => Err(GateRejection::DuplicatedParameter),
+        Duplicates::Reject => Ok(first),
+    }
+}
+
+/// Reads a CONNECT username as `settings.username_query` says; a second `?` (under `first_question_mark`) is
+/// refused before the gate proper (spec §1), as `malformed_username`.
+pub fn read_username<T: GateTrace + ?Sized>(
+    username: &str,
+    settings: &GateSettings,
+    trace: &mut T,
+) -> Result<ParsedUsername, GateRejection> {
+    let parsed = parse_username_with(username, settings);
+    if trace.enabled() {
+        trace.record(GateStep::Username {
+            free_text: parsed
+                .as_ref()
+                .map_or_else(|_| username.to_string(), |p| p.free_text.clone()),
+            query: parsed.as_ref().ok().and_then(|p| p.query.clone()),
+            refused: parsed.is_err(),
+        });
+    }
+    parsed.map_err(|_| GateRejection::MalformedUsername)
 }
 
 /// Picks the authorizer a request names (`x-amz-customauthorizer-name`) or the default one. Returns its index.
@@ -90,16 +168,35 @@ pub fn check(
     default: Option<usize>,
     creds: &RequestCredentials<'_>,
 ) -> Result<(usize, GatePass), GateRejection> {
-    let named = creds.get(AUTHORIZER_NAME)?;
-    let index = select_authorizer(authorizers, default, named.as_deref())?;
+    check_traced(authorizers, default, creds, &mut ())
+}
+
+/// [`check`], recording each step in `trace`.
+pub fn check_traced<T: GateTrace + ?Sized>(
+    authorizers: &[AuthorizerSpec],
+    default: Option<usize>,
+    creds: &RequestCredentials<'_>,
+    trace: &mut T,
+) -> Result<(usize, GatePass), GateRejection> {
+    let named = creds.get_traced(AUTHORIZER_NAME, trace)?;
+    let selected = select_authorizer(authorizers, default, named.as_deref());
+    if trace.enabled() {
+        let index = match (&named, selected) {
+            (_, Ok(i)) => Some(i),
+            (Some(n), Err(_)) => authorizers.iter().position(|a| &a.name == n),
+            (None, Err(_)) => default,
+        };
+        trace.record(GateStep::Authorizer { named, index });
+    }
+    let index = selected?;
     let spec = &authorizers[index];
     let token = if spec.token_key_name.is_empty() {
         None
     } else {
-        creds.get(&spec.token_key_name)?
+        creds.get_traced(&spec.token_key_name, trace)?
     };
-    let signature = creds.get(SIGNATURE)?;
-    let pass = verify(spec, token, signature)?;
+    let signature = creds.get_traced(SIGNATURE, trace)?;
+    let pass = verify_traced(spec, token, signature, trace)?;
     Ok((index, pass))
 }
 
@@ -109,7 +206,18 @@ pub fn verify(
     token: Option<String>,
     signature: Option<String>,
 ) -> Result<GatePass, GateRejection> {
+    verify_traced(spec, token, signature, &mut ())
+}
+
+/// [`verify`], recording the limits checked and each key's verdict in `trace`.
+pub fn verify_traced<T: GateTrace + ?Sized>(
+    spec: &AuthorizerSpec,
+    token: Option<String>,
+    signature: Option<String>,
+    trace: &mut T,
+) -> Result<GatePass, GateRejection> {
     if spec.signing_disabled {
+        trace.record(GateStep::SigningDisabled);
         return Ok(GatePass {
             token,
             signature,
@@ -118,16 +226,19 @@ pub fn verify(
         });
     }
     let token = token.ok_or(GateRejection::MissingToken)?;
-    if token.chars().count() > MAX_TOKEN_CHARS {
+    let chars = token.chars().count();
+    trace.record(GateStep::TokenLength { chars });
+    if chars > MAX_TOKEN_CHARS {
         return Err(GateRejection::TokenTooLong);
     }
     let signature = signature
         .filter(|s| !s.is_empty())
         .ok_or(GateRejection::MissingSignature)?;
-    let key_index = verify_token(
+    let key_index = verify_token_each(
         spec.signing_keys.iter().map(|(_, k)| k),
         token.as_bytes(),
         &signature,
+        |step| trace.record(GateStep::Key(step)),
     )?;
     Ok(GatePass {
         token: Some(token),
@@ -182,3 +293,6 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod explain_tests;

@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod policy;
 pub mod publish;
+pub mod refusals;
 pub mod replay_resistant;
 pub mod reply;
 pub mod response;
@@ -89,6 +90,8 @@ pub(crate) struct Shared {
     pub account_id: String,
     pub metrics: Arc<EmulatorMetrics>,
     pub ledger: Ledger,
+    /// The gate's refusals with their explanations (`GET /refusals`).
+    pub refusals: Arc<refusals::RefusalLog>,
     /// MQTT client ids, subscriptions and delivery queues.
     pub broker: Arc<mqtt::broker::Broker>,
     /// Which Host / SNI names are served.
@@ -104,12 +107,21 @@ pub(crate) struct Shared {
     pub _alive: tokio::sync::mpsc::Sender<()>,
 }
 
+impl Shared {
+    /// Explains a gate refusal and keeps it in the refusal log.
+    pub(crate) fn record_refusal(&self, r: refusals::Refused<'_>) {
+        self.refusals
+            .record(&self.authorizers, self.default_authorizer, &self.gate, r);
+    }
+}
+
 /// A started emulator. To stop it gracefully, trigger the shutdown given to [`start`], then [`join`](Self::join);
 /// dropping it aborts its tasks at once.
 pub struct RunningEmulator {
     addrs: ListenAddrs,
     ca_cert_path: PathBuf,
     ledger: Ledger,
+    refusals: Arc<refusals::RefusalLog>,
     metrics: Arc<EmulatorMetrics>,
     function_metrics: Arc<lambda::metrics::FunctionMetrics>,
     broker: Arc<mqtt::broker::Broker>,
@@ -130,6 +142,11 @@ impl RunningEmulator {
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// The gate's refusals with their explanations (what `GET /refusals` serves).
+    pub fn refusals(&self) -> &Arc<refusals::RefusalLog> {
+        &self.refusals
     }
 
     pub fn metrics(&self) -> &Arc<EmulatorMetrics> {
@@ -161,7 +178,7 @@ impl RunningEmulator {
 }
 
 /// Checks what the types cannot: unique names, a default that exists, keys where signing is on.
-fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
+pub(crate) fn validate(config: &EmulatorConfig) -> anyhow::Result<Option<usize>> {
     for (i, a) in config.authorizers.iter().enumerate() {
         if config.authorizers[..i].iter().any(|b| b.name == a.name) {
             anyhow::bail!(
@@ -344,6 +361,7 @@ pub async fn start_with_limits(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));
     let ledger = Ledger::with_capacity(config.ledger_capacity);
+    let refusals = Arc::new(refusals::RefusalLog::default());
     let function_metrics = Arc::new(lambda::metrics::FunctionMetrics::new(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));
@@ -380,6 +398,7 @@ pub async fn start_with_limits(
         account_id: config.account_id,
         metrics: metrics.clone(),
         ledger: ledger.clone(),
+        refusals: refusals.clone(),
         broker: broker.clone(),
         host,
         gate: config.gate,
@@ -393,6 +412,7 @@ pub async fn start_with_limits(
         addrs,
         ca_cert_path: tls.ca_cert_path,
         ledger,
+        refusals,
         metrics,
         function_metrics,
         broker,

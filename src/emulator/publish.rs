@@ -174,6 +174,19 @@ async fn route(
         Err(reason) => {
             shared.metrics.record_gate_rejection(reason);
             tracing::debug!(reason = reason.as_str(), "gate rejected a publish");
+            let refused = super::refusals::Refused {
+                presented: gate::Presented {
+                    headers: &parts.headers,
+                    query: target.query.as_deref(),
+                    username: None,
+                },
+                route: conn.transport,
+                attempt_id: parts
+                    .headers
+                    .get(ATTEMPT_ID)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            };
+            shared.record_refusal(refused);
             return (Outcome::GateRejected, reply::forbidden());
         }
     };

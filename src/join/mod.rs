@@ -13,6 +13,9 @@
 //! While the load runs, [`Running::live`] holds what the drains joined so far (the run's invocations, and those
 //! caused by forged attempts the gate must refuse), for the `[abort]` guards.
 //!
+//! [`refusals`]: the first refusals of the run's valid attempts at the gate, with the gate's explanation, from
+//! the embedded emulator or an external one's `GET /refusals`.
+//!
 //! On a real account ([`cloudwatch`], `[target.aws]`) the witness is the function's CloudWatch: it is not
 //! drained while the load runs (its records are only worth reading once final) but settled after it, and
 //! besides the summary (from the witness helper's log lines) it yields a count and reads the report keeps, so it
@@ -21,6 +24,7 @@
 pub mod admin;
 pub mod cloudwatch;
 pub mod in_process;
+pub mod refusals;
 pub mod summary;
 pub mod windows;
 

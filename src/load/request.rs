@@ -269,4 +269,4 @@ fn header_safe(cred: &Credential) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -232,7 +232,7 @@ pub fn credential_query(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::attempt::test_keys;
     use crate::contract::Forgery;
@@ -241,7 +241,11 @@ mod tests {
         styled_book(mode, UsernameStyle::Tokenstorm)
     }
 
-    fn styled_book(mode: UsernameMode, style: UsernameStyle) -> (UsernameBook, Catalogue) {
+    /// The two-device book in `style` (the generator's tests, and the gate explanation's).
+    pub(crate) fn styled_book(
+        mode: UsernameMode,
+        style: UsernameStyle,
+    ) -> (UsernameBook, Catalogue) {
         let cat = test_keys::two_device_catalogue();
         let shape = UsernameShape {
             mode,

@@ -29,6 +29,8 @@ pub struct Parts<'a> {
     /// Remote or not, the resolved addresses, who authorized it, the caps in force and the prediction.
     pub safety: crate::safety::SafetyRecord,
     pub verdicts: Vec<Verdict>,
+    /// The first valid attempts the gate refused, with their explanations.
+    pub refused_valid: Vec<crate::join::refusals::RefusedAttempt>,
 }
 
 /// The run's verdict: `fail` when a rule failed, else `inconclusive` when one could not be judged, else `pass`.
@@ -86,6 +88,7 @@ pub fn build(p: Parts<'_>) -> Report {
         sessions: super::sessions::session_rows(p.recorder),
         storms: super::sessions::storm_rows(&plan.mqtt.storms, p.recorder, p.ledger, &plan.pricing),
         errors: super::errors::error_rows(p.recorder),
+        refused_valid: p.refused_valid,
         phases: super::transports::phase_rows(p.recorder),
         phases_by_kind: super::transports::phase_kind_rows(p.recorder),
         invocations: p

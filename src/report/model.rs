@@ -39,6 +39,11 @@ pub struct Report {
     pub storms: Vec<super::sessions::StormRow>,
     /// Why attempts went unanswered: one row per error kind that occurred; empty on a clean run.
     pub errors: Vec<super::errors::ErrorRow>,
+    /// The first valid attempts the signature gate refused (at most 5), each with the rule, the gate's checklist
+    /// and what to change (`tokenstorm explain`'s explanation), from the emulator's refusal log; empty when none
+    /// was refused or the target keeps no refusal log (a real AWS endpoint, an external emulator without
+    /// `admin_url`).
+    pub refused_valid: Vec<crate::join::refusals::RefusedAttempt>,
     /// Connection phases and message latencies per (transport, class, phase).
     pub phases: Vec<super::transports::PhaseRow>,
     /// The same per class kind (forged variants merged), as the terminal shows them.

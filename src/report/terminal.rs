@@ -31,6 +31,7 @@ pub fn render(r: &Report, report_path: Option<&str>) -> String {
     let _ = writeln!(o);
     latency_table(&mut o, r);
     errors_block(&mut o, r);
+    refused_valid(&mut o, r);
     let _ = writeln!(o);
     transport_table(&mut o, r);
     super::terminal_sessions::render(&mut o, r, usd);
@@ -175,6 +176,24 @@ fn errors_block(o: &mut String, r: &Report) {
             e.first_message,
             transports.join(", ")
         );
+    }
+}
+
+/// Why valid attempts were refused at the gate: the first few, each with its rule and what to change.
+fn refused_valid(o: &mut String, r: &Report) {
+    if r.refused_valid.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "valid attempts refused at the gate (the first {}; `tokenstorm explain` shows every step):",
+        r.refused_valid.len()
+    );
+    for a in &r.refused_valid {
+        let _ = writeln!(o, "  {} ({}): {}", a.attempt_id, a.transport, a.summary);
+        if let Some(fix) = &a.fix {
+            let _ = writeln!(o, "    fix: {fix}");
+        }
     }
 }
 

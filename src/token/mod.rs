@@ -15,4 +15,4 @@ pub mod verify;
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use sign::{encode_signature, sign_token};
 pub use signer::{SignError, TokenSigner};
-pub use verify::{SignatureError, decode_signature, verify_token};
+pub use verify::{KeyStep, SignatureError, decode_signature, verify_token, verify_token_each};

@@ -56,16 +56,58 @@ pub fn verify_token<'a, I>(
 where
     I: IntoIterator<Item = &'a PublicKey>,
 {
-    let sig = decode_signature(signature_b64)?;
+    verify_token_each(keys, token, signature_b64, |_| {})
+}
+
+/// What [`verify_token_each`] found on the way: the decoded signature, then each key's verdict in turn (the keys
+/// after the one that accepts it are not tried). `tokenstorm explain` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStep {
+    /// The signature string decoded to this many bytes, or why it did not.
+    Decoded(Result<usize, SignatureError>),
+    /// Key `index` was not tried: the signature has `got` bytes, the key's signatures `want`.
+    WrongLength {
+        index: usize,
+        got: usize,
+        want: usize,
+    },
+    /// Key `index` does not accept the signature.
+    Mismatch { index: usize },
+    /// Key `index` accepts the signature.
+    Accepted { index: usize },
+}
+
+/// [`verify_token`], telling `on_step` what it finds (the one code path: explanations cannot drift from it).
+pub fn verify_token_each<'a, I>(
+    keys: I,
+    token: &[u8],
+    signature_b64: &str,
+    mut on_step: impl FnMut(KeyStep),
+) -> Result<usize, SignatureError>
+where
+    I: IntoIterator<Item = &'a PublicKey>,
+{
+    let decoded = decode_signature(signature_b64);
+    on_step(KeyStep::Decoded(
+        decoded.as_ref().map(Vec::len).map_err(|e| *e),
+    ));
+    let sig = decoded?;
     let mut any_len_matched = false;
-    for (i, key) in keys.into_iter().enumerate() {
+    for (index, key) in keys.into_iter().enumerate() {
         if sig.len() != key.signature_len() {
+            on_step(KeyStep::WrongLength {
+                index,
+                got: sig.len(),
+                want: key.signature_len(),
+            });
             continue;
         }
         any_len_matched = true;
         if verify_raw(key, token, &sig) {
-            return Ok(i);
+            on_step(KeyStep::Accepted { index });
+            return Ok(index);
         }
+        on_step(KeyStep::Mismatch { index });
     }
     Err(if any_len_matched {
         SignatureError::Mismatch

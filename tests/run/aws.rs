@@ -65,33 +65,6 @@ async fn run_against(
     ran
 }
 
-/// A report (here: the CloudWatch witness's part; also the token schemes' reports) checked against
-/// reports/schema.json by the pinned jsonschema.
-pub(super) fn assert_schema_valid(report: &Value) {
-    let script = "import json, sys, jsonschema\n\
-                  schema = json.load(open(sys.argv[1]))\n\
-                  jsonschema.validate(json.load(sys.stdin), schema, cls=jsonschema.Draft202012Validator)\n";
-    let mut child = std::process::Command::new(repo(".venv/bin/python"))
-        .args(["-c", script, repo("reports/schema.json").to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect(".venv/bin/python (run scripts/test to build the venv)");
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(report.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "report.json does not match the schema: {}",
-        text(&out.stderr)
-    );
-}
-
 /// A build without the `aws` feature stops a `[target.aws]` scenario before any traffic, saying how to rebuild.
 #[cfg(not(feature = "aws"))]
 #[test]

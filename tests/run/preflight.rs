@@ -82,6 +82,9 @@ fn an_embedded_preflight_prints_the_plan_and_probes_every_transport_once() {
     }
     assert_eq!(probes(&r), want);
     assert_eq!(stdout.matches(" ms  invoked: ").count(), 6, "{stdout}");
+    // What the load sends is what AWS serves: ALPN mqtt on MQTT/TLS, encoded signatures, one '?'.
+    assert_eq!(r["warnings"], serde_json::json!([]), "{stdout}");
+    assert!(!stdout.contains("warning ("), "{stdout}");
     // The policy dry run on the function's answer to each valid probe, against that transport's devices.
     for t in ["https", "mqtt_tls", "wss"] {
         let head = format!("policy check of the function's answer to the {t} probe:");
@@ -125,6 +128,32 @@ fn a_policy_that_says_topic_for_a_subscription_fails_the_preflight() {
     let r = record.expect("preflight.json");
     assert_eq!(r["passed"], false);
     assert!(probes(&r).iter().all(|p| p.2 != "transport_error"));
+}
+
+/// A username with a second `?` is warned about before any probe goes out (and the probe is then refused).
+#[test]
+fn a_preflight_warns_about_a_username_with_a_second_question_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let body = "[run]\nduration_s = 5.0\nrate_per_s = 10.0\n[devices]\ncount = 4\n\
+                [transports]\nhttps = 0.0\nmqtt_tls = 1.0\n\
+                [mqtt]\nusername_mode = \"plain\"\nusername = \"device?a=1?b=2\"\n";
+    let path = write_scenario(dir.path(), "two-marks.toml", body);
+    let (o, record) = preflight(&path, &out, &[]);
+    let stdout = text(&o.stdout);
+    assert!(
+        stdout.contains("warning (mqtt_tls): the MQTT username holds 2 '?'"),
+        "{stdout}\n{}",
+        text(&o.stderr)
+    );
+    let r = record.expect("preflight.json");
+    assert_eq!(r["warnings"][0]["rule"], "second_question_mark");
+    assert_eq!(
+        r["warnings"].as_array().unwrap().len(),
+        1,
+        "{:#}",
+        r["warnings"]
+    );
 }
 
 /// The emulator's own count of requests over one transport (every outcome).

@@ -126,7 +126,7 @@ fn run_jwt(s: &Scratch, name: &str, body: &str) -> Value {
         lines.iter().filter(|l| l["authenticated"] == false).count() as u64
     );
     assert!(!r.to_string().contains("eyJ"), "no JWT in the report");
-    super::aws::assert_schema_valid(&r);
+    super::assert_schema_valid(&r);
     r
 }
 
@@ -246,7 +246,7 @@ expired = 1.0
         tokens.contains("rows.csv: 20 valid for 4 devices (at least 5 each), 4 expired"),
         "{tokens}"
     );
-    super::aws::assert_schema_valid(&r);
+    super::assert_schema_valid(&r);
 }
 
 #[test]

@@ -331,6 +331,7 @@ async fn session(
     let (result, joined, aborted_by) =
         watched_load(setup, https, links, emulator.as_ref(), &stop).await;
     safety.aborted_by = aborted_by;
+    let refused_valid = witness::refused_valid(&plan, emulator.as_ref(), &run_id).await;
     if let Some(emu) = emulator {
         stop_embedded(emu, &emu_shutdown, &run_dir, progress).await;
     }
@@ -357,6 +358,7 @@ async fn session(
         aws: seen.aws,
         safety,
         verdicts,
+        refused_valid,
     });
     publish(&report, &run_dir)
 }

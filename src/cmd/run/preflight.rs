@@ -5,7 +5,9 @@
 //! answer, and whether the witness saw an invocation where one sees them live. Exit 0 when every valid attempt
 //! was allowed and every forged one refused (without an invocation, where the witness can tell), 1 otherwise,
 //! naming why. The probes go out through the load's own parts (the request book and connector, the MQTT links
-//! and sessions, the planner's attempt ids), and `preflight.json` is written in the run folder.
+//! and sessions, the planner's attempt ids), and `preflight.json` is written in the run folder. Before the probes,
+//! the client-side warnings of `tokenstorm explain` (ALPN, port 443 on an AWS endpoint, SNI, a second `?`, an
+//! unencoded signature) are printed for what each transport's valid probe would present.
 
 use serde::Serialize;
 
@@ -17,6 +19,7 @@ use crate::safety::SafetyRecord;
 
 mod policy;
 mod probe;
+mod warn;
 
 /// The forged variant the probes send: a signature by another key, refused under every gate setting.
 pub const FORGED: Forgery = Forgery::WrongKey;
@@ -48,6 +51,8 @@ struct Record<'a> {
     probes: &'a [Probe],
     /// The policy dry run on the function's answer to each transport's valid probe (null: not visible).
     policy: Option<&'a [policy::Checked]>,
+    /// Client-side warnings (`tokenstorm explain`'s): `{transport, rule, text}`.
+    warnings: Vec<serde_json::Value>,
     passed: bool,
 }
 
@@ -121,8 +126,7 @@ pub(super) async fn run(
         .await
         .ok()
         .flatten();
-    let ledger = emulator.as_ref().map(|e| e.ledger().clone());
-    let exit = probe_all(&p, witness, ledger.as_ref()).await;
+    let exit = probe_all(&p, witness, emulator.as_ref()).await;
     if let Some(emu) = emulator {
         stop_embedded(emu, emu_shutdown, p.run_dir, false).await;
     }
@@ -133,9 +137,13 @@ pub(super) async fn run(
 async fn probe_all(
     p: &Parts<'_>,
     mut witness: Option<Box<dyn join::Witness>>,
-    ledger: Option<&crate::emulator::Ledger>,
+    emulator: Option<&RunningEmulator>,
 ) -> anyhow::Result<Exit> {
     print!("{}", describe(p.plan, p.safety, p.urls));
+    let warnings = warn::client_warnings(p);
+    for (t, w) in &warnings {
+        println!("  warning ({}): {} ({})", t.as_str(), w.text, w.rule);
+    }
     let mut probes = Vec::new();
     for t in p.plan.groups.in_use() {
         for class in [Class::Valid, Class::Forged(FORGED)] {
@@ -159,7 +167,13 @@ async fn probe_all(
             probes.push(probe);
         }
     }
-    let answers = policy::answers(p.plan, ledger).await;
+    if probes
+        .iter()
+        .any(|x| x.class == "valid" && x.problem.is_some())
+    {
+        print_refused_valid(p, emulator).await;
+    }
+    let answers = policy::answers(p.plan, emulator.map(|e| e.ledger())).await;
     let checked = policy::check(p.plan, answers.as_deref(), &probes);
     let denied = checked.as_deref().map_or(0, policy::denied);
     let passed = probes.iter().all(|x| x.problem.is_none()) && denied == 0;
@@ -170,6 +184,10 @@ async fn probe_all(
         safety: p.safety,
         probes: &probes,
         policy: checked.as_deref(),
+        warnings: warnings
+            .iter()
+            .map(|(t, w)| serde_json::json!({"transport": t.as_str(), "rule": w.rule, "text": w.text}))
+            .collect(),
         passed,
     };
     let path = p.run_dir.join("preflight.json");
@@ -190,6 +208,16 @@ async fn probe_all(
         path.display()
     );
     Ok(if passed { Exit::Ok } else { Exit::Failed })
+}
+
+/// A valid probe refused at the gate: the emulator's explanation, rule and fix.
+async fn print_refused_valid(p: &Parts<'_>, emulator: Option<&RunningEmulator>) {
+    for a in witness::refused_valid(p.plan, emulator, p.run_id).await {
+        println!("  why {} ({}): {}", a.attempt_id, a.transport, a.summary);
+        if let Some(fix) = &a.fix {
+            println!("    fix: {fix}");
+        }
+    }
 }
 
 /// The plan, the safety rules in force and the prediction, before any probe.

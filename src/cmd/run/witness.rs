@@ -1,5 +1,6 @@
 //! The run's witnesses of authorizer invocations: the emulator's ledger joined while the load runs, or with
-//! `[target.aws]` the account's CloudWatch, read once the load is over and its numbers are final.
+//! `[target.aws]` the account's CloudWatch, read once the load is over and its numbers are final; and the
+//! emulator's refusal log, for the run's refused valid attempts.
 
 use super::*;
 
@@ -144,5 +145,30 @@ pub(super) async fn witness(
             let why = format!("cannot read the external ledger: {e:#}");
             eprintln!("warning: {why}");
             why
+        })
+}
+
+/// The first valid attempts the gate refused, with their explanations: from the embedded emulator's refusal
+/// log, or an external emulator's `GET /refusals` (unreadable: a warning, and none listed).
+pub(super) async fn refused_valid(
+    plan: &Plan,
+    emulator: Option<&RunningEmulator>,
+    run_id: &str,
+) -> Vec<join::refusals::RefusedAttempt> {
+    if let Some(emu) = emulator {
+        return join::refusals::pick(&emu.refusals().page(0, Some(run_id)).valid, run_id);
+    }
+    let Target::External {
+        admin_url: Some(url),
+        ..
+    } = &plan.target
+    else {
+        return Vec::new();
+    };
+    join::refusals::fetch(url, run_id)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("warning: cannot read the emulator's refusal log: {e:#}");
+            Vec::new()
         })
 }

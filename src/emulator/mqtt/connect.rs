@@ -13,9 +13,9 @@ use super::super::metrics::Outcome;
 use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
+use crate::contract::Route;
 use crate::contract::limits::MAX_CLIENT_ID_BYTES;
-use crate::contract::{GateRejection, Route};
-use crate::wire::mqtt::{ParsedUsername, attempt_id, parse_username_with};
+use crate::wire::mqtt::{ParsedUsername, attempt_id};
 use crate::wire::query::parse_pairs_with;
 
 /// The HTTP upgrade of a WebSocket connection (absent on MQTT over TLS or TCP).
@@ -71,15 +71,13 @@ fn parse_username(
     match connect
         .username
         .as_deref()
-        .map(|u| parse_username_with(u, &shared.gate))
+        .map(|u| gate::read_username(u, &shared.gate, &mut ()))
     {
         None => Ok(None),
         Some(Ok(u)) => Ok(Some(u)),
-        Some(Err(_)) => {
+        Some(Err(reason)) => {
             // A second `?` (spec §1): refused before any authorizer, like the gate's own refusals.
-            shared
-                .metrics
-                .record_gate_rejection(GateRejection::MalformedUsername);
+            shared.metrics.record_gate_rejection(reason);
             Err(Refusal {
                 outcome: Outcome::BadRequest,
                 reason: NOT_AUTHORIZED,
@@ -106,6 +104,37 @@ fn connect_event(origin: &Origin, connect: &ConnectPacket, pass: &GatePass) -> s
     })
 }
 
+/// Keeps a refused CONNECT's explanation in the refusal log, under its attempt id (the upgrade's header, the
+/// username's `ts-<id>`, else the client id).
+fn refused_at_gate(
+    shared: &Shared,
+    origin: &Origin,
+    connect: &ConnectPacket,
+    headers: &HeaderMap,
+    username: Option<&ParsedUsername>,
+) {
+    // A username refused for its second `?` is read up to its first `?` for the attempt id.
+    let free_text = connect.username.as_deref().map(|u| ParsedUsername {
+        free_text: u.split('?').next().unwrap_or_default().to_string(),
+        ..ParsedUsername::default()
+    });
+    let attempt = headers
+        .get(crate::wire::http::ATTEMPT_ID)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .or_else(|| {
+            attempt_id(username.or(free_text.as_ref()), &connect.client_id).map(str::to_string)
+        });
+    shared.record_refusal(super::super::refusals::Refused {
+        presented: gate::Presented {
+            headers,
+            query: origin.upgrade.as_ref().and_then(|u| u.query.as_deref()),
+            username: connect.username.as_deref(),
+        },
+        route: origin.transport,
+        attempt_id: attempt,
+    });
+}
+
 /// Runs the whole admission for one CONNECT.
 pub(crate) async fn admit(
     shared: &Shared,
@@ -116,9 +145,11 @@ pub(crate) async fn admit(
     if connect.client_id.len() > MAX_CLIENT_ID_BYTES {
         return Err(refuse(Outcome::BadRequest, CLIENT_ID_NOT_VALID));
     }
-    let username = parse_username(shared, connect)?;
     let empty = HeaderMap::new();
     let headers = origin.upgrade.as_ref().map_or(&empty, |u| &u.headers);
+    let username = parse_username(shared, connect).inspect_err(|_| {
+        refused_at_gate(shared, origin, connect, headers, None);
+    })?;
     let query_pairs = origin
         .upgrade
         .as_ref()
@@ -136,6 +167,7 @@ pub(crate) async fn admit(
         Err(reason) => {
             shared.metrics.record_gate_rejection(reason);
             tracing::debug!(reason = reason.as_str(), "gate rejected a CONNECT");
+            refused_at_gate(shared, origin, connect, headers, username.as_ref());
             return Err(refuse(Outcome::GateRejected, NOT_AUTHORIZED));
         }
     };

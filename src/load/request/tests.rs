@@ -3,7 +3,8 @@ use crate::attempt::test_keys;
 use crate::contract::Forgery;
 use crate::wire::query::parse_pairs;
 
-fn book() -> (RequestBook, Catalogue) {
+/// The two-device book the generator's tests (and the gate explanation's) send from.
+pub(crate) fn book() -> (RequestBook, Catalogue) {
     let cat = test_keys::two_device_catalogue();
     let shape = RequestShape {
         host: "example-ats.iot.eu-west-1.amazonaws.com".into(),
