@@ -107,7 +107,7 @@ pub fn scenario_devices(
     let (groups, mqtt) = crate::scenario::groups::resolve_devices(&s, path)?;
     let devices = Devices::Scenario {
         groups,
-        mqtt,
+        mqtt: Box::new(mqtt),
         http_topic: s.http.topic.clone(),
         only: None,
     };

@@ -23,7 +23,10 @@ use crate::wire::query::parse_pairs;
 
 pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    if !matches!(path, "/metrics" | "/ledger" | "/refusals" | "/healthz" | "/storm") {
+    if !matches!(
+        path,
+        "/metrics" | "/ledger" | "/refusals" | "/healthz" | "/storm"
+    ) {
         return reply::not_found();
     }
     if path == "/storm" {

@@ -40,7 +40,7 @@ pub struct Device {
 pub enum Devices {
     Scenario {
         groups: Groups,
-        mqtt: MqttPlan,
+        mqtt: Box<MqttPlan>,
         http_topic: String,
         /// Only the devices of this transport (`None`: all).
         only: Option<Transport>,
@@ -53,7 +53,7 @@ impl Devices {
     pub fn from_plan(plan: &crate::scenario::Plan, only: Option<Transport>) -> Self {
         Self::Scenario {
             groups: plan.groups.clone(),
-            mqtt: plan.mqtt.clone(),
+            mqtt: Box::new(plan.mqtt.clone()),
             http_topic: plan.http.topic.clone(),
             only,
         }
