@@ -4,12 +4,16 @@
 pub mod build;
 pub mod cost;
 pub mod errors;
+pub mod files;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod model;
 pub mod redact;
 pub mod sessions;
 pub mod terminal;
 mod terminal_sessions;
 pub mod transports;
+pub mod view;
 
 pub use model::Report;

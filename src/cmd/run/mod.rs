@@ -231,10 +231,11 @@ fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> a
     e
 }
 
-/// Writes `report.json` into the run folder and the terminal rendering to stdout; the exit code says whether
+/// Writes `report.json`, `junit.xml` and `summary.md` into the run folder and the terminal rendering to stdout; the exit code says whether
 /// every invariant held.
 fn publish(report: &crate::report::Report, run_dir: &Path) -> anyhow::Result<Exit> {
     let path = json::write(report, run_dir)?;
+    crate::report::files::write_all(report, run_dir)?;
     print!(
         "{}",
         terminal::render(report, Some(&path.display().to_string()))
