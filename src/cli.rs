@@ -44,6 +44,8 @@ pub enum Command {
     /// Policy dry run: `policy check FILE...` evaluates policy documents or an authorizer response against the
     /// scenario's devices and names what would be denied (exit 0 all allowed, 1 something denied, 2 bad input).
     Policy(cmd::policy::Args),
+    /// Re-render a finished run's junit.xml and summary.md (both without flags) from its report.json.
+    Report(cmd::report::Args),
 }
 
 impl Command {
@@ -61,6 +63,7 @@ impl Command {
             Self::Explain(args) => cmd::explain::run(*args),
             Self::TestInvoke(args) => cmd::test_invoke::run(*args),
             Self::Policy(args) => cmd::policy::run(args),
+            Self::Report(args) => cmd::report::run(args),
         }
     }
 }

@@ -12,6 +12,7 @@ mod mosquitto;
 mod mqtt;
 mod preflight;
 mod refused_valid;
+mod report_cmd;
 pub(crate) mod safety;
 mod scenarios;
 mod signers;

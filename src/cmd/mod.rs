@@ -9,6 +9,7 @@ pub mod gate_args;
 pub mod keygen;
 pub mod lambda_args;
 pub mod policy;
+pub mod report;
 pub mod run;
 pub mod sign;
 pub mod test_invoke;

@@ -107,6 +107,18 @@ fn the_stop_file_stops_the_run_when_it_appears() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(rest.contains("appeared: stopping"), "{rest}");
     assert_stopped(&report_in(&out).expect("report written"), "stop_file");
+    let run_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let junit =
+        std::fs::read_to_string(run_dir.join("junit.xml")).expect("junit.xml written after a stop");
+    assert!(
+        junit.contains(r#"<property name="interrupted" value="true"/>"#),
+        "{junit}"
+    );
 }
 
 #[test]
