@@ -4,6 +4,8 @@
 pub mod build;
 pub mod cost;
 pub mod errors;
+mod hgrm;
+pub mod histograms;
 pub mod json;
 pub mod model;
 pub mod redact;
