@@ -96,11 +96,11 @@ mod tests {
         assert_eq!(last, "       4.001 1.000000000000          4");
         assert_eq!(
             lines[lines.len() - 3],
-            "#[Mean    =        2.500, StdDeviation   =        1.118]"
+            "#[Mean    =        2.501, StdDeviation   =        1.118]"
         );
         assert_eq!(
             lines[lines.len() - 2],
-            "#[Max     =        4.000, Total count    =            4]"
+            "#[Max     =        4.001, Total count    =            4]"
         );
         assert_eq!(sub_buckets(3), 2048);
         assert!(lines[lines.len() - 1].ends_with("SubBuckets     =         2048]"));
