@@ -1,11 +1,12 @@
 """The run folder's histograms/*.hgrm and latency.hlog, read by the HdrHistogram project's own Python package
 (`hdrh`): the log's intervals decode to the report's rows (count, p50, p99, max), merging them gives the whole
-run, and each .hgrm file's table and total count match the decoded histogram.
+run, and each .hgrm file's rows and total count agree with the decoded histogram. (hdrh's own
+output_percentile_distribution steps its percentiles differently from Java's and the Rust crate's, so the
+table is checked row by row against the counts rather than compared as text.)
 
 The binary comes from $TOKENSTORM_BIN, else target/debug/tokenstorm. Run: pytest tests/python
 """
 
-import io
 import json
 import math
 import pathlib
@@ -33,6 +34,11 @@ def value_at(h: HdrHistogram, q: float) -> int:
         if seen >= target:
             return h.get_highest_equivalent_value(h.get_value_from_index(i))
     raise AssertionError("quantile past the total count")
+
+
+def counted_up_to(h: HdrHistogram, value: int) -> int:
+    """How many recorded values fall in buckets starting at or below `value`."""
+    return sum(h.get_count_at_index(i) for i in range(h.counts_len) if h.get_value_from_index(i) <= value)
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +87,13 @@ def test_each_hgrm_matches_its_histogram(run_folder):
             whole.add(h)
         total = next(line for line in text.splitlines() if line.startswith("#[Max"))
         assert total.rstrip("]").split("=")[-1].strip() == str(whole.get_total_count()), tag
-        # The percentile table (values in ms) is what hdrh prints for the same histogram.
-        ours = [line for line in text.splitlines()[2:] if not line.startswith("#")]
-        buf = io.BytesIO()
-        whole.output_percentile_distribution(buf, 1000)
-        theirs = [line for line in buf.getvalue().decode().splitlines()[2:] if not line.startswith("#")]
-        assert ours == theirs, tag
+        # Each table row (value in ms, percentile, total count): `total` values were recorded up to `value`, and
+        # that reaches the row's percentile (how HdrHistogram's percentile iterator steps); the last row is the max.
+        rows = [line.split() for line in text.splitlines()[2:] if line and not line.startswith("#")]
+        assert rows, tag
+        n = whole.get_total_count()
+        for value_ms, percentile, total, *_ in rows:
+            value_us = round(float(value_ms) * 1000)
+            assert counted_up_to(whole, value_us) == int(total), (tag, value_ms)
+            assert int(total) / n >= float(percentile) - 1e-12, (tag, percentile)
+        assert float(rows[-1][1]) == 1.0 and round(float(rows[-1][0]) * 1000) == whole.get_max_value(), tag
