@@ -90,7 +90,10 @@ mod tests {
             "       Value     Percentile TotalCount 1/(1-Percentile)"
         );
         assert_eq!(lines[1], "");
-        assert_eq!(lines[2], "       1.000 0.000000000000          1           1.00");
+        assert_eq!(
+            lines[2],
+            "       1.000 0.000000000000          1           1.00"
+        );
         let last = lines[lines.len() - 4];
         // Values print as their bucket's highest equivalent value, as Java does (4000 µs sits in a 2 µs bucket).
         assert_eq!(last, "       4.001 1.000000000000          4");
@@ -117,7 +120,10 @@ mod tests {
             .take_while(|l| !l.starts_with('#'))
             .map(|l| l.split_whitespace().map(|f| f.parse().unwrap()).collect())
             .collect();
-        assert!(rows.windows(2).all(|w| w[0][1] <= w[1][1] && w[0][2] <= w[1][2]));
+        assert!(
+            rows.windows(2)
+                .all(|w| w[0][1] <= w[1][1] && w[0][2] <= w[1][2])
+        );
         assert_eq!(rows.last().unwrap()[2], 500.0);
     }
 

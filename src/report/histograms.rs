@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use super::hgrm::percentile_distribution;
 use crate::contract::{Class, Transport};
@@ -56,11 +56,7 @@ fn sanitize(part: &str) -> String {
             }
         })
         .collect();
-    if s.is_empty() {
-        "_".into()
-    } else {
-        s
-    }
+    if s.is_empty() { "_".into() } else { s }
 }
 
 /// Writes `histograms/*.hgrm` and `latency.hlog` into `run_dir`: the load started `started_unix_ms` and
@@ -120,7 +116,10 @@ mod tests {
 
     #[test]
     fn keys_name_the_row_and_are_safe_file_names() {
-        assert_eq!(key("https", "valid", None, "allowed"), "https.valid.allowed");
+        assert_eq!(
+            key("https", "valid", None, "allowed"),
+            "https.valid.allowed"
+        );
         assert_eq!(
             key("mqtt_tls", "forged", Some("bit_flip"), "denied"),
             "mqtt_tls.forged.bit_flip.denied"
@@ -150,7 +149,10 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["https.forged.bit_flip.forbidden.hgrm", "https.valid.allowed.hgrm"]
+            [
+                "https.forged.bit_flip.forbidden.hgrm",
+                "https.valid.allowed.hgrm"
+            ]
         );
         let log = std::fs::read(dir.path().join("latency.hlog")).unwrap();
         let text = String::from_utf8(log.clone()).unwrap();
@@ -166,7 +168,9 @@ mod tests {
                 assert_eq!(i.duration(), Duration::from_secs(3));
             }
         }
-        let valid = rec.latency(Transport::Https, Class::Valid, Outcome::Allowed).unwrap();
+        let valid = rec
+            .latency(Transport::Https, Class::Valid, Outcome::Allowed)
+            .unwrap();
         assert_eq!(decoded[0], ("https.valid.allowed".into(), 2, valid.max()));
         assert_eq!(decoded[1].0, "https.forged.bit_flip.forbidden");
     }
