@@ -5,6 +5,8 @@ pub mod build;
 pub mod cost;
 pub mod errors;
 pub mod files;
+mod hgrm;
+pub mod histograms;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -85,6 +85,28 @@ fn sigint_stops_the_run_and_still_writes_an_interrupted_report() {
     let r = report_in(&out).expect("report written after SIGINT");
     assert_stopped(&r, "signal");
     assert!(text(&o.stdout).contains("INTERRUPTED"));
+    assert_histograms_written(&out, &r);
+}
+
+/// The run folder's `histograms/` holds one `.hgrm` per result row with a latency histogram, beside
+/// `latency.hlog`, interrupted or not.
+fn assert_histograms_written(out: &Path, r: &Value) {
+    let folder = std::fs::read_dir(out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(folder.join("latency.hlog").is_file());
+    let files = std::fs::read_dir(folder.join("histograms"))
+        .unwrap()
+        .count();
+    let rows = r["results"].as_array().unwrap();
+    let with_latency = rows
+        .iter()
+        .filter(|row| !row["latency_us"].is_null())
+        .count();
+    assert_eq!(files, with_latency);
 }
 
 #[test]

@@ -212,6 +212,8 @@ async fn session(
         verdicts,
         refused_valid,
     });
+    let started_ms = started.as_millis() as u64;
+    crate::report::histograms::write(&result.recorder, started_ms, result.elapsed, &run_dir)?;
     publish(&report, &run_dir)
 }
 

@@ -1,0 +1,182 @@
+//! The run folder's raw latency histograms (issue 13): `histograms/<row>.hgrm`, one percentile distribution per
+//! report row that has a latency histogram, in milliseconds; and `latency.hlog`, an HdrHistogram interval log
+//! (V2 deflate-compressed, base64) with one tagged interval per row, in the recorded microseconds, that
+//! HdrHistogram's own tools (`HistogramLogProcessor`, the Python `hdrh` package) read and merge. The row key
+//! is `transport.class[.variant].outcome`, as the report's rows name them.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+
+use super::hgrm::percentile_distribution;
+use crate::contract::{Class, Transport};
+use crate::metrics::{Outcome, Recorder};
+
+/// Recorded values are µs; `.hgrm` values and the log's interval maxima print in ms.
+const US_PER_MS: f64 = 1000.0;
+
+/// The rows' latency histograms with their keys, in the report's row order.
+pub fn rows(rec: &Recorder) -> Vec<(String, &Histogram<u64>)> {
+    let mut rows = Vec::new();
+    for t in Transport::ALL {
+        for c in Class::ALL {
+            for o in Outcome::ALL {
+                if let Some(h) = rec.latency(t, c, o) {
+                    rows.push((key(t.as_str(), c.kind(), c.variant(), o.as_str()), h));
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// `transport.class[.variant].outcome`, each part reduced to `[A-Za-z0-9_-]` (anything else becomes `_`), so
+/// the key is a safe file name and a valid interval-log tag (no `,`, space or newline).
+pub fn key(transport: &str, class: &str, variant: Option<&str>, outcome: &str) -> String {
+    [Some(transport), Some(class), variant, Some(outcome)]
+        .into_iter()
+        .flatten()
+        .map(sanitize)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn sanitize(part: &str) -> String {
+    let s: String = part
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() { "_".into() } else { s }
+}
+
+/// Writes `histograms/*.hgrm` and `latency.hlog` into `run_dir`: the load started `started_unix_ms` and
+/// lasted `elapsed` (the whole run is one interval per row).
+pub fn write(
+    rec: &Recorder,
+    started_unix_ms: u64,
+    elapsed: Duration,
+    run_dir: &Path,
+) -> anyhow::Result<()> {
+    let rows = rows(rec);
+    let dir = run_dir.join("histograms");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (key, h) in &rows {
+        let path = dir.join(format!("{key}.hgrm"));
+        std::fs::write(&path, percentile_distribution(h, US_PER_MS))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let path = run_dir.join("latency.hlog");
+    let start = UNIX_EPOCH + Duration::from_millis(started_unix_ms);
+    std::fs::write(&path, interval_log(&rows, start, elapsed)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The interval log text: a comment naming the units, StartTime/BaseTime at the load's start, then one
+/// interval `[0, elapsed)` per row tagged with its key.
+pub fn interval_log(
+    rows: &[(String, &Histogram<u64>)],
+    start: SystemTime,
+    elapsed: Duration,
+) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut serializer = V2DeflateSerializer::new();
+    let mut writer = IntervalLogWriterBuilder::new()
+        .add_comment("tokenstorm latency per report row (tag transport.class[.variant].outcome)")
+        .add_comment("values in microseconds; Interval_Max in milliseconds")
+        .with_start_time(start)
+        .with_base_time(start)
+        .with_max_value_divisor(US_PER_MS)
+        .begin_log_with(&mut out, &mut serializer)?;
+    for (key, h) in rows {
+        let tag = Tag::new(key).with_context(|| format!("row key {key:?} is no valid log tag"))?;
+        writer
+            .write_histogram(h, Duration::ZERO, elapsed, Some(tag))
+            .map_err(|e| anyhow::anyhow!("cannot encode the {key} histogram: {e}"))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Forgery;
+    use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+
+    #[test]
+    fn keys_name_the_row_and_are_safe_file_names() {
+        assert_eq!(
+            key("https", "valid", None, "allowed"),
+            "https.valid.allowed"
+        );
+        assert_eq!(
+            key("mqtt_tls", "forged", Some("bit_flip"), "denied"),
+            "mqtt_tls.forged.bit_flip.denied"
+        );
+        assert_eq!(key("a/b", "c d", Some(""), "e,f"), "a_b.c_d._.e_f");
+    }
+
+    /// One `.hgrm` per row with a histogram; the log's intervals decode back to the recorded histograms.
+    #[test]
+    fn writes_one_file_per_row_and_a_log_that_decodes_back() {
+        let mut rec = Recorder::new();
+        let forged = Class::Forged(Forgery::BitFlip);
+        for (c, o, us) in [
+            (Class::Valid, Outcome::Allowed, 1500),
+            (Class::Valid, Outcome::Allowed, 2500),
+            (forged, Outcome::Forbidden, 700),
+        ] {
+            rec.start(Transport::Https, c);
+            rec.end(Transport::Https, c, o, us, us, true);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        write(&rec, 1_700_000_000_000, Duration::from_secs(3), dir.path()).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("histograms"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "https.forged.bit_flip.forbidden.hgrm",
+                "https.valid.allowed.hgrm"
+            ]
+        );
+        let log = std::fs::read(dir.path().join("latency.hlog")).unwrap();
+        let text = String::from_utf8(log.clone()).unwrap();
+        assert!(text.contains("#[StartTime: 1700000000.000"));
+        let mut decoded = Vec::new();
+        for entry in IntervalLogIterator::new(&log) {
+            if let LogEntry::Interval(i) = entry.unwrap() {
+                let bytes = base64_decode(i.encoded_histogram());
+                let h: Histogram<u64> = Deserializer::new()
+                    .deserialize(&mut bytes.as_slice())
+                    .unwrap();
+                decoded.push((i.tag().unwrap().as_str().to_string(), h.len(), h.max()));
+                assert_eq!(i.duration(), Duration::from_secs(3));
+            }
+        }
+        let valid = rec
+            .latency(Transport::Https, Class::Valid, Outcome::Allowed)
+            .unwrap();
+        assert_eq!(decoded[0], ("https.valid.allowed".into(), 2, valid.max()));
+        assert_eq!(decoded[1].0, "https.forged.bit_flip.forbidden");
+    }
+
+    fn base64_decode(s: &str) -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+    }
+}
