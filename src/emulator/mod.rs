@@ -107,14 +107,6 @@ pub(crate) struct Shared {
     pub _alive: tokio::sync::mpsc::Sender<()>,
 }
 
-impl Shared {
-    /// Explains a gate refusal and keeps it in the refusal log.
-    pub(crate) fn record_refusal(&self, r: refusals::Refused<'_>) {
-        self.refusals
-            .record(&self.authorizers, self.default_authorizer, &self.gate, r);
-    }
-}
-
 /// A started emulator. To stop it gracefully, trigger the shutdown given to [`start`], then [`join`](Self::join);
 /// dropping it aborts its tasks at once.
 pub struct RunningEmulator {
@@ -361,7 +353,11 @@ pub async fn start_with_limits(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));
     let ledger = Ledger::with_capacity(config.ledger_capacity);
-    let refusals = Arc::new(refusals::RefusalLog::default());
+    let refusals = Arc::new(refusals::RefusalLog::new(
+        config.authorizers.clone(),
+        default_authorizer,
+        config.gate,
+    ));
     let function_metrics = Arc::new(lambda::metrics::FunctionMetrics::new(
         config.authorizers.iter().map(|a| a.name.clone()).collect(),
     ));

@@ -186,7 +186,7 @@ async fn route(
                     .get(ATTEMPT_ID)
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
             };
-            shared.record_refusal(refused);
+            shared.refusals.record(refused);
             return (Outcome::GateRejected, reply::forbidden());
         }
     };

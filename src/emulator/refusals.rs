@@ -3,16 +3,19 @@
 //! the newest [`RECENT`] refusals, plus, for each of the last [`VALID_RUNS`] runs, the first [`VALID_PER_RUN`]
 //! refusals of attempts whose id names a valid credential (so a run whose valid traffic fails can say why even
 //! under a flood of forged refusals, on an emulator shared by many runs). Served as `GET /refusals` on the admin
-//! listener. The explanation is made only on a refusal, by re-running the gate's
-//! functions with a recorder; the pass path pays nothing.
+//! listener. A refusal keeps only what the device presented (headers, query, username); the checklist is made when
+//! the log is read, by re-running the gate's functions with a recorder over the kept requests, so neither the pass
+//! path nor a flood of refusals pays for explanations nobody reads (at most [`RECENT`] + the kept valid ones per
+//! read).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use hyper::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use super::gate::{GateExplanation, Presented, explain_gate};
+use super::gate::{Presented, explain_gate};
 use crate::contract::authorizer::AuthorizerSpec;
 use crate::contract::{Class, Route, attempt_id};
 use crate::wire::settings::GateSettings;
@@ -54,17 +57,38 @@ pub struct Page {
     pub capacity: usize,
 }
 
+/// A refusal as kept: what the device presented, explained when read.
+#[derive(Clone)]
+struct Kept {
+    seq: u64,
+    unix_ms: u64,
+    attempt_id: Option<String>,
+    route: Route,
+    headers: HeaderMap,
+    query: Option<String>,
+    username: Option<String>,
+}
+
 #[derive(Default)]
 struct Inner {
-    recent: VecDeque<Refusal>,
+    recent: VecDeque<Kept>,
     /// (run id, its first valid refusals), oldest run first.
-    valid: VecDeque<(String, Vec<Refusal>)>,
+    valid: VecDeque<(String, Vec<Kept>)>,
     total: u64,
+}
+
+/// The gate the refusals are explained against: the emulator's authorizers, default and settings.
+#[derive(Default)]
+struct Gate {
+    authorizers: Vec<AuthorizerSpec>,
+    default: Option<usize>,
+    settings: GateSettings,
 }
 
 /// The emulator's refusal log.
 #[derive(Default)]
 pub struct RefusalLog {
+    gate: Gate,
     inner: Mutex<Inner>,
 }
 
@@ -76,23 +100,29 @@ pub struct Refused<'a> {
 }
 
 impl RefusalLog {
-    /// Explains and records a refusal.
-    pub fn record(
-        &self,
-        authorizers: &[AuthorizerSpec],
+    /// The log of an emulator whose gate has these authorizers, default and settings.
+    pub fn new(
+        authorizers: Vec<AuthorizerSpec>,
         default: Option<usize>,
-        settings: &GateSettings,
-        r: Refused<'_>,
-    ) {
-        let e = explain_gate(authorizers, default, settings, &r.presented);
-        self.push(e, r.route, r.attempt_id);
+        settings: GateSettings,
+    ) -> Self {
+        Self {
+            gate: Gate {
+                authorizers,
+                default,
+                settings,
+            },
+            inner: Mutex::default(),
+        }
     }
 
-    fn push(&self, e: GateExplanation, route: Route, attempt_id: Option<String>) {
+    /// Keeps a refusal (what was presented; explained when read).
+    pub fn record(&self, r: Refused<'_>) {
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let valid_run = attempt_id
+        let valid_run = r
+            .attempt_id
             .as_deref()
             .and_then(attempt_id::parse)
             .filter(|id| id.class == Class::Valid)
@@ -101,50 +131,71 @@ impl RefusalLog {
             return;
         };
         inner.total += 1;
-        let refusal = Refusal {
+        let kept = Kept {
             seq: inner.total,
             unix_ms,
-            attempt_id,
-            transport: route.name().to_string(),
-            rule: e.rule.map_or("", |r| r.as_str()).to_string(),
-            summary: super::gate::explain::summary(&e).unwrap_or_default(),
-            explanation: serde_json::to_value(&e).unwrap_or_default(),
+            attempt_id: r.attempt_id,
+            route: r.route,
+            headers: r.presented.headers.clone(),
+            query: r.presented.query.map(str::to_string),
+            username: r.presented.username.map(str::to_string),
         };
         if let Some(run) = valid_run {
-            inner.keep_valid(run, &refusal);
+            inner.keep_valid(run, &kept);
         }
         if inner.recent.len() == RECENT {
             inner.recent.pop_back();
         }
-        inner.recent.push_front(refusal);
+        inner.recent.push_front(kept);
     }
 
-    /// At most `limit` of the newest refusals, and the valid ones kept (of run `run` only, when given).
+    /// At most `limit` of the newest refusals, and the valid ones kept (of run `run` only, when given), each
+    /// explained now (outside the lock).
     pub fn page(&self, limit: usize, run: Option<&str>) -> Page {
-        let Ok(inner) = self.inner.lock() else {
-            return Page {
-                refusals: Vec::new(),
-                valid: Vec::new(),
-                total: 0,
-                capacity: RECENT,
-            };
+        let (recent, valid, total) = match self.inner.lock() {
+            Ok(inner) => (
+                inner.recent.iter().take(limit).cloned().collect(),
+                inner
+                    .valid
+                    .iter()
+                    .filter(|(r, _)| run.is_none_or(|run| run == r))
+                    .flat_map(|(_, v)| v.iter().cloned())
+                    .collect(),
+                inner.total,
+            ),
+            Err(_) => (Vec::new(), Vec::new(), 0),
         };
+        let explain = |k: Vec<Kept>| k.into_iter().map(|k| self.explain(k)).collect();
         Page {
-            refusals: inner.recent.iter().take(limit).cloned().collect(),
-            valid: inner
-                .valid
-                .iter()
-                .filter(|(r, _)| run.is_none_or(|run| run == r))
-                .flat_map(|(_, v)| v.iter().cloned())
-                .collect(),
-            total: inner.total,
+            refusals: explain(recent),
+            valid: explain(valid),
+            total,
             capacity: RECENT,
+        }
+    }
+
+    fn explain(&self, k: Kept) -> Refusal {
+        let presented = Presented {
+            headers: &k.headers,
+            query: k.query.as_deref(),
+            username: k.username.as_deref(),
+        };
+        let g = &self.gate;
+        let e = explain_gate(&g.authorizers, g.default, &g.settings, &presented);
+        Refusal {
+            seq: k.seq,
+            unix_ms: k.unix_ms,
+            attempt_id: k.attempt_id,
+            transport: k.route.name().to_string(),
+            rule: e.rule.map_or("", |r| r.as_str()).to_string(),
+            summary: super::gate::explain::summary(&e).unwrap_or_default(),
+            explanation: serde_json::to_value(&e).unwrap_or_default(),
         }
     }
 }
 
 impl Inner {
-    fn keep_valid(&mut self, run: String, refusal: &Refusal) {
+    fn keep_valid(&mut self, run: String, refusal: &Kept) {
         if let Some((_, kept)) = self.valid.iter_mut().find(|(r, _)| *r == run) {
             if kept.len() < VALID_PER_RUN {
                 kept.push(refusal.clone());
@@ -166,7 +217,7 @@ mod tests {
 
     #[test]
     fn bounded_newest_first_and_valid_refusals_kept() {
-        let log = RefusalLog::default();
+        let log = RefusalLog::new(authorizers(), Some(0), GateSettings::default());
         let headers = hyper::HeaderMap::new();
         let refuse = |id: &str| Refused {
             presented: Presented {
@@ -177,23 +228,12 @@ mod tests {
             route: Route::of(Transport::Https),
             attempt_id: Some(id.to_string()),
         };
-        let s = GateSettings::default();
-        log.record(&authorizers(), Some(0), &s, refuse("r1-valid-0-0"));
+        log.record(refuse("r1-valid-0-0"));
         for i in 0..RECENT + 3 {
-            log.record(
-                &authorizers(),
-                Some(0),
-                &s,
-                refuse(&format!("r1-forged.wrong_key-0-{i}")),
-            );
+            log.record(refuse(&format!("r1-forged.wrong_key-0-{i}")));
         }
         for i in 0..VALID_PER_RUN + 1 {
-            log.record(
-                &authorizers(),
-                Some(0),
-                &s,
-                refuse(&format!("r2-valid-0-{i}")),
-            );
+            log.record(refuse(&format!("r2-valid-0-{i}")));
         }
         let page = log.page(usize::MAX, Some("r1"));
         let total = (RECENT + 4 + VALID_PER_RUN + 1) as u64;

@@ -124,7 +124,7 @@ fn refused_at_gate(
         .or_else(|| {
             attempt_id(username.or(free_text.as_ref()), &connect.client_id).map(str::to_string)
         });
-    shared.record_refusal(super::super::refusals::Refused {
+    shared.refusals.record(super::super::refusals::Refused {
         presented: gate::Presented {
             headers,
             query: origin.upgrade.as_ref().and_then(|u| u.query.as_deref()),
