@@ -13,20 +13,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::io::AsyncWriteExt as _;
 
-use crate::token::{PrivateKey, PublicKey, SignError, TokenSigner};
+use crate::token::{PublicKey, SignError};
 
 /// Characters of a command's stderr an error quotes (its end, where the reason usually is).
 const STDERR_QUOTED: usize = 600;
 
 /// An external signing command.
-pub struct CommandSigner {
-    command: Arc<Command>,
-    public: PublicKey,
-    concurrency: usize,
-    runtime: tokio::runtime::Runtime,
-}
+pub type CommandSigner = super::Batched<Command>;
 
-struct Command {
+/// The command, run once per token.
+pub struct Command {
     argv: Vec<String>,
     dir: PathBuf,
     timeout: Duration,
@@ -43,7 +39,7 @@ impl CommandSigner {
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(!argv.is_empty(), "keys.signer.command: empty");
         Ok(Self {
-            command: Arc::new(Command { argv, dir, timeout }),
+            one: Arc::new(Command { argv, dir, timeout }),
             public,
             concurrency,
             runtime: super::runtime("keys.signer.command")?,
@@ -51,29 +47,13 @@ impl CommandSigner {
     }
 }
 
-impl TokenSigner for CommandSigner {
-    fn sign_all(&self, tokens: &[String]) -> Result<Vec<Vec<u8>>, SignError> {
-        let command = self.command.clone();
-        let what = format!("keys.signer.command {}", command.shown());
-        super::run_batch(
-            &self.runtime,
-            tokens,
-            self.concurrency,
-            &self.public,
-            &what,
-            move |i, m| {
-                let command = command.clone();
-                async move { command.sign(i, &m).await }
-            },
-        )
+impl super::SignOne for Command {
+    fn what(&self) -> String {
+        format!("keys.signer.command {}", self.shown())
     }
 
-    fn private_key(&self) -> Option<&PrivateKey> {
-        None
-    }
-
-    fn public_key(&self) -> PublicKey {
-        self.public.clone()
+    async fn sign(&self, i: usize, token: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.run(i, token).await
     }
 }
 
@@ -102,7 +82,7 @@ impl Command {
     }
 
     /// One run: the token on stdin, its decoded signature from stdout.
-    async fn sign(&self, i: usize, token: &[u8]) -> Result<Vec<u8>, SignError> {
+    async fn run(&self, i: usize, token: &[u8]) -> Result<Vec<u8>, SignError> {
         let mut child = tokio::process::Command::new(&self.argv[0])
             .args(&self.argv[1..])
             .current_dir(&self.dir)

@@ -13,7 +13,7 @@ use rand::Rng as _;
 use crate::aws::{Kms, Settings, kms_error_code};
 use crate::scenario::plan::{KeySource, SigningKey};
 use crate::scenario::signer::SignerPlan;
-use crate::token::{PrivateKey, PublicKey, SignError, TokenSigner};
+use crate::token::{PublicKey, SignError};
 
 /// AWS error codes worth another try: throttling and KMS's own transient failures.
 const RETRIED: [&str; 5] = [
@@ -28,15 +28,10 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// A KMS key as a token signer.
-pub struct KmsSigner {
-    shared: Arc<Shared>,
-    public: PublicKey,
-    concurrency: usize,
-    /// The runtime the client connected on (its pooled connections live there).
-    runtime: tokio::runtime::Runtime,
-}
+pub type KmsSigner = super::Batched<Key>;
 
-struct Shared {
+/// The KMS key and the client that signs with it.
+pub struct Key {
     kms: Kms,
     key_id: String,
     timeout: Duration,
@@ -77,14 +72,14 @@ impl KmsSigner {
             public: public.clone(),
             source: KeySource::Kms(key_id.clone()),
         };
-        let shared = Arc::new(Shared {
+        let one = Arc::new(Key {
             kms,
             key_id: key_id.clone(),
             timeout: *timeout,
         });
         Ok((
             Self {
-                shared,
+                one,
                 public,
                 concurrency: *concurrency,
                 runtime,
@@ -94,35 +89,19 @@ impl KmsSigner {
     }
 }
 
-impl TokenSigner for KmsSigner {
-    fn sign_all(&self, tokens: &[String]) -> Result<Vec<Vec<u8>>, SignError> {
-        let shared = self.shared.clone();
-        let what = format!("keys.signer.kms_key_id {:?}", shared.key_id);
-        super::run_batch(
-            &self.runtime,
-            tokens,
-            self.concurrency,
-            &self.public,
-            &what,
-            move |i, m| {
-                let shared = shared.clone();
-                async move { shared.sign(i, &m).await }
-            },
-        )
+impl super::SignOne for Key {
+    fn what(&self) -> String {
+        format!("keys.signer.kms_key_id {:?}", self.key_id)
     }
 
-    fn private_key(&self) -> Option<&PrivateKey> {
-        None
-    }
-
-    fn public_key(&self) -> PublicKey {
-        self.public.clone()
+    async fn sign(&self, i: usize, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.sign_retrying(i, message).await
     }
 }
 
-impl Shared {
+impl Key {
     /// One token's signature, retrying throttling within the time limit.
-    async fn sign(&self, i: usize, message: &[u8]) -> Result<Vec<u8>, SignError> {
+    async fn sign_retrying(&self, i: usize, message: &[u8]) -> Result<Vec<u8>, SignError> {
         let fail = |e: String| {
             SignError(format!(
                 "keys.signer.kms_key_id {:?}: Sign failed for token {i}: {e}",

@@ -21,6 +21,54 @@ mod kms;
 pub use command::CommandSigner;
 pub use kms::KmsSigner;
 
+/// An external signer that makes one signature at a time; [`Batched`] runs a batch of them.
+pub trait SignOne: Send + Sync + 'static {
+    /// How errors name the signer (`keys.signer.command [...]`).
+    fn what(&self) -> String;
+    /// Token `i`'s signature of `message`.
+    fn sign(
+        &self,
+        i: usize,
+        message: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, SignError>> + Send;
+}
+
+/// An external signer as a [`TokenSigner`]: a batch with at most `concurrency` signatures in flight on the
+/// signer's own runtime, each checked against `public` ([`run_batch`]).
+pub struct Batched<S> {
+    one: Arc<S>,
+    public: PublicKey,
+    concurrency: usize,
+    /// The signer's runtime (a KMS client's pooled connections live on the one it connected on).
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<S: SignOne> TokenSigner for Batched<S> {
+    fn sign_all(&self, tokens: &[String]) -> Result<Vec<Vec<u8>>, SignError> {
+        let one = self.one.clone();
+        let what = one.what();
+        run_batch(
+            &self.runtime,
+            tokens,
+            self.concurrency,
+            &self.public,
+            &what,
+            move |i, m| {
+                let one = one.clone();
+                async move { one.sign(i, &m).await }
+            },
+        )
+    }
+
+    fn private_key(&self) -> Option<&PrivateKey> {
+        None
+    }
+
+    fn public_key(&self) -> PublicKey {
+        self.public.clone()
+    }
+}
+
 /// Makes the plan's external signer, if it has one. A KMS signer connects here and its key's public half
 /// (`GetPublicKey`) joins `plan.keys`, so the embedded emulator registers it; the attacker's key is remade at
 /// the registered key's size when they differ (forgeries crafted on it stand in for the registered key's).
