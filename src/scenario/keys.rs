@@ -2,14 +2,35 @@
 //! with an external signer (`keys.signer`), the public keys it signs for instead (a KMS key's arrives when the
 //! signer connects, `crate::signer::connect`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::ScenarioError;
 use super::file::Scenario;
-use super::plan::{KeySource, SigningKey};
 use super::signer::SignerPlan;
 use super::target::relative_to;
 use crate::token::{PrivateKey, PublicKey};
+
+/// Where a signing key came from (for the report; never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Generated,
+    File(PathBuf),
+    /// Held by an external command (its program).
+    Command(String),
+    /// Held by AWS KMS (the key id as the scenario names it).
+    Kms(String),
+}
+
+/// A key the authorizer registers, and what signs for it.
+#[derive(Debug)]
+pub struct SigningKey {
+    /// The name in `tokenSigningPublicKeys`.
+    pub name: String,
+    /// `None`: an external signer holds it (`Plan::signer`).
+    pub key: Option<PrivateKey>,
+    pub public: PublicKey,
+    pub source: KeySource,
+}
 
 pub(super) fn resolve_keys(
     s: &Scenario,

@@ -14,7 +14,7 @@ use crate::attempt::Mix;
 use crate::attempt::template::TokenTemplate;
 use crate::contract::Class;
 use crate::contract::authorizer::{AuthorizerStatus, FunctionSpec};
-use crate::token::{PrivateKey, PublicKey};
+use crate::token::PrivateKey;
 
 /// How attempts are paced.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,26 +25,7 @@ pub enum Model {
     Closed { concurrency: u32 },
 }
 
-/// Where a signing key came from (for the report; never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    Generated,
-    File(PathBuf),
-    /// Held by an external command (its program).
-    Command(String),
-    /// Held by AWS KMS (the key id as the scenario names it).
-    Kms(String),
-}
-
-#[derive(Debug)]
-pub struct SigningKey {
-    /// The name in `tokenSigningPublicKeys`.
-    pub name: String,
-    /// `None`: an external signer holds it (`Plan::signer`).
-    pub key: Option<PrivateKey>,
-    pub public: PublicKey,
-    pub source: KeySource,
-}
+pub use super::keys::{KeySource, SigningKey};
 
 #[derive(Debug, Clone)]
 pub enum Target {
