@@ -36,11 +36,14 @@ pub fn pair(t: Transport, o: Outcome) -> usize {
     t.index() * Outcome::COUNT + o.index()
 }
 
+/// Histograms per cell ([`crate::metrics::recorder::cell`] index).
+pub type Cells = Vec<(u16, Histogram<u64>)>;
+
 /// One second (or, at [`MAX_SECONDS`], everything after).
 struct Slot {
     counts: [u64; PAIRS],
     /// Histograms folded in since the slot was last sealed, per cell.
-    open: Vec<(u16, Histogram<u64>)>,
+    open: Cells,
     /// Encoded pieces (V2 deflate), per cell; a cell may have several.
     sealed: Vec<(u16, Vec<u8>)>,
 }
@@ -167,7 +170,7 @@ impl SeriesStore {
     /// Encodes the open histograms of every second before `second` (V2 deflate); the encoding runs outside the
     /// lock. Returns how many bytes it added.
     pub fn seal_before(&self, second: usize) -> usize {
-        let taken: Vec<(usize, Vec<(u16, Histogram<u64>)>)> = {
+        let taken: Vec<(usize, Cells)> = {
             let mut inner = self.lock();
             let (old, young): (Vec<usize>, Vec<usize>) =
                 inner.dirty.iter().partition(|&&i| i < second);
@@ -243,7 +246,7 @@ impl SeriesStore {
             {
                 continue;
             }
-            let mut cells: Vec<(u16, Histogram<u64>)> = Vec::new();
+            let mut cells: Cells = Vec::new();
             let mut merge =
                 |cell: u16, h: &Histogram<u64>| match cells.iter_mut().find(|(c, _)| *c == cell) {
                     Some((_, m)) => {
