@@ -108,6 +108,9 @@ pub struct SeriesStore {
     t0: Instant,
     t0_unix_ms: u64,
     inner: Mutex<Inner>,
+    /// Held by a sealing for its whole length (its histograms are out of `inner` while it encodes them) and by
+    /// readers, so a reader never misses them; tasks folding in never take it.
+    sealing: Mutex<()>,
 }
 
 impl SeriesStore {
@@ -121,6 +124,7 @@ impl SeriesStore {
                 highest: None,
                 dirty: Vec::new(),
             }),
+            sealing: Mutex::new(()),
         }
     }
 
@@ -170,6 +174,7 @@ impl SeriesStore {
     /// Encodes the open histograms of every second before `second` (V2 deflate); the encoding runs outside the
     /// lock. Returns how many bytes it added.
     pub fn seal_before(&self, second: usize) -> usize {
+        let _sealing = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
         let taken: Vec<(usize, Cells)> = {
             let mut inner = self.lock();
             let (old, young): (Vec<usize>, Vec<usize>) =
@@ -239,6 +244,7 @@ impl SeriesStore {
     /// Every second that had an ended attempt, in order, with its cells' histograms decoded and merged (one
     /// second in memory at a time). `Err` when a sealed piece does not decode (it was encoded here: a bug).
     pub fn each_second(&self, mut f: impl FnMut(Second<'_>)) -> anyhow::Result<()> {
+        let _sealing = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
         let inner = self.lock();
         let mut deserializer = Deserializer::new();
         for (index, slot) in inner.slots.iter().enumerate() {
