@@ -1,7 +1,7 @@
 //! One run's load over every device group at once: the HTTPS lanes ([`super::run`], open or closed model) for
 //! the HTTPS group and the MQTT [`fleet`] for the MQTT/TLS, MQTT and WSS groups, side by side on the same
 //! clock (one `t0`), deciding their attempts with one [`Planner`] and reporting progress on one ticker, their
-//! recorders merged.
+//! recorders merged, each having fed the run's one per-second store (sealed once a second here).
 
 use std::ops::Range;
 use std::sync::Arc;
