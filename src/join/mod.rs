@@ -216,7 +216,11 @@ impl Running {
         };
         match self.task.await {
             Ok(witness) => match witness.finish().await {
-                Ok(summary) => Ok(summary),
+                Ok(summary) => {
+                    // The final count too: `/metrics` still serves it after the load.
+                    self.live.set(summary.so_far());
+                    Ok(summary)
+                }
                 Err(e) => failed(format!("cannot read the external ledger: {e:#}")),
             },
             Err(e) => failed(format!("the ledger join stopped: {e}")),
