@@ -252,7 +252,12 @@ impl EmulatorMetrics {
         // Long on purpose: the metric families in the order /metrics shows them, each HELP and TYPE beside its
         // lines; split up, the exposition's shape would no longer be readable in one place.
         let mut out = String::with_capacity(4096);
-        prometheus::family(&mut out, "tokenstorm_authorizer_invocations_total", "counter", "Authorizer function invocations.");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_authorizer_invocations_total",
+            "counter",
+            "Authorizer function invocations.",
+        );
         for (name, c) in self.authorizer_names.iter().zip(&self.invocations) {
             let _ = writeln!(
                 out,
@@ -261,7 +266,12 @@ impl EmulatorMetrics {
                 c.load(Ordering::Relaxed)
             );
         }
-        prometheus::family(&mut out, "tokenstorm_authorizer_cache_hits_total", "counter", "HTTPS publishes served from the per-connection authorizer cache (enableCachingForHttp).");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_authorizer_cache_hits_total",
+            "counter",
+            "HTTPS publishes served from the per-connection authorizer cache (enableCachingForHttp).",
+        );
         for (name, c) in self.authorizer_names.iter().zip(&self.cache_hits) {
             let _ = writeln!(
                 out,
@@ -270,7 +280,12 @@ impl EmulatorMetrics {
                 c.load(Ordering::Relaxed)
             );
         }
-        prometheus::family(&mut out, "tokenstorm_gate_rejections_total", "counter", "Requests refused by the signature gate, never reaching the authorizer.");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_gate_rejections_total",
+            "counter",
+            "Requests refused by the signature gate, never reaching the authorizer.",
+        );
         for reason in GateRejection::ALL {
             let _ = writeln!(
                 out,
@@ -279,7 +294,12 @@ impl EmulatorMetrics {
                 self.gate_rejections(reason)
             );
         }
-        prometheus::family(&mut out, "tokenstorm_requests_total", "counter", "Data-plane requests by transport and outcome: HTTPS publishes, MQTT CONNECTs and PUBLISHes.");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_requests_total",
+            "counter",
+            "Data-plane requests by transport and outcome: HTTPS publishes, MQTT CONNECTs and PUBLISHes.",
+        );
         for route in Route::LABELLED {
             for outcome in Outcome::ALL {
                 let _ = writeln!(
@@ -291,7 +311,12 @@ impl EmulatorMetrics {
                 );
             }
         }
-        prometheus::family(&mut out, "tokenstorm_mqtt_sessions", "gauge", "MQTT sessions open now (past CONNACK 0).");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_mqtt_sessions",
+            "gauge",
+            "MQTT sessions open now (past CONNACK 0).",
+        );
         for transport in Transport::MQTT {
             let _ = writeln!(
                 out,
@@ -300,7 +325,12 @@ impl EmulatorMetrics {
                 self.sessions(Route::of(transport))
             );
         }
-        prometheus::family(&mut out, "tokenstorm_mqtt_connections_closed_total", "counter", "MQTT connections ended, by transport and reason.");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_mqtt_connections_closed_total",
+            "counter",
+            "MQTT connections ended, by transport and reason.",
+        );
         for transport in Transport::MQTT {
             for reason in CloseReason::ALL {
                 let _ = writeln!(
@@ -312,9 +342,19 @@ impl EmulatorMetrics {
                 );
             }
         }
-        prometheus::family(&mut out, "tokenstorm_mqtt_storms_total", "counter", "Storms triggered: every MQTT session dropped at once (POST /storm, [[mqtt.storms]]); the sessions dropped are closed_total{reason=\"storm\"}, the kicks closed_total{reason=\"kicked\"}.");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_mqtt_storms_total",
+            "counter",
+            "Storms triggered: every MQTT session dropped at once (POST /storm, [[mqtt.storms]]); the sessions dropped are closed_total{reason=\"storm\"}, the kicks closed_total{reason=\"kicked\"}.",
+        );
         let _ = writeln!(out, "tokenstorm_mqtt_storms_total {}", self.storms());
-        prometheus::family(&mut out, "tokenstorm_connections_refused_total", "counter", "Connections refused at accept because the listener was at its connection cap.");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_connections_refused_total",
+            "counter",
+            "Connections refused at accept because the listener was at its connection cap.",
+        );
         for listener in Listener::ALL {
             let _ = writeln!(
                 out,
@@ -323,7 +363,12 @@ impl EmulatorMetrics {
                 self.connections_refused(listener)
             );
         }
-        prometheus::family(&mut out, "tokenstorm_tls_refusals_total", "counter", "TLS connections refused, by listener and reason (no_alpn: the MQTT/TLS listener requires ALPN mqtt).");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_tls_refusals_total",
+            "counter",
+            "TLS connections refused, by listener and reason (no_alpn: the MQTT/TLS listener requires ALPN mqtt).",
+        );
         for listener in [Listener::Https, Listener::MqttTls] {
             for reason in TlsRefusal::ALL {
                 let _ = writeln!(
@@ -338,7 +383,6 @@ impl EmulatorMetrics {
         out
     }
 }
-
 
 #[cfg(test)]
 mod tests {

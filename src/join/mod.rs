@@ -191,7 +191,7 @@ async fn drain_until(
                     && !warned
                 {
                     warned = true;
-                    eprintln!("warning: cannot drain the ledger (will retry): {e:#}");
+                    crate::live::logs::line(&format!("warning: cannot drain the ledger (will retry): {e:#}"));
                 }
                 live.set(witness.so_far());
             }

@@ -19,35 +19,79 @@ pub fn render(r: &Reading) -> String {
     let d = &r.detail;
     let mut out = String::with_capacity(16 * 1024);
     let name = format!("{P}attempts_total");
-    family(&mut out, &name, "counter", "Attempts ended, by transport, class kind and outcome (report.json results, variants summed).");
+    family(
+        &mut out,
+        &name,
+        "counter",
+        "Attempts ended, by transport, class kind and outcome (report.json results, variants summed).",
+    );
     for t in Transport::ALL {
         for (k, kind) in Class::KINDS.iter().enumerate() {
             for o in Outcome::ALL {
-                let labels = [("transport", t.as_str()), ("class", kind), ("outcome", o.as_str())];
+                let labels = [
+                    ("transport", t.as_str()),
+                    ("class", kind),
+                    ("outcome", o.as_str()),
+                ];
                 sample(&mut out, &name, &labels, d.ended[t.index()][k][o.index()]);
             }
         }
     }
     let name = format!("{P}attempts_started_total");
-    family(&mut out, &name, "counter", "Attempts started, by transport (report.json throughput.attempts_started).");
+    family(
+        &mut out,
+        &name,
+        "counter",
+        "Attempts started, by transport (report.json throughput.attempts_started).",
+    );
     for t in Transport::ALL {
-        sample(&mut out, &name, &[("transport", t.as_str())], d.started[t.index()]);
+        sample(
+            &mut out,
+            &name,
+            &[("transport", t.as_str())],
+            d.started[t.index()],
+        );
     }
     let name = format!("{P}attempts_in_flight");
-    family(&mut out, &name, "gauge", "Attempts started and not ended yet, by transport.");
+    family(
+        &mut out,
+        &name,
+        "gauge",
+        "Attempts started and not ended yet, by transport.",
+    );
     for t in Transport::ALL {
-        sample(&mut out, &name, &[("transport", t.as_str())], d.in_flight(t));
+        sample(
+            &mut out,
+            &name,
+            &[("transport", t.as_str())],
+            d.in_flight(t),
+        );
     }
     latency(&mut out, r);
     let name = format!("{P}mqtt_devices_connected");
-    family(&mut out, &name, "gauge", "MQTT devices connected now (past CONNACK 0).");
+    family(
+        &mut out,
+        &name,
+        "gauge",
+        "MQTT devices connected now (past CONNACK 0).",
+    );
     sample(&mut out, &name, &[], d.connected);
     let name = format!("{P}mqtt_messages_total");
-    family(&mut out, &name, "counter", "MQTT publishes sent and deliveries received.");
+    family(
+        &mut out,
+        &name,
+        "counter",
+        "MQTT publishes sent and deliveries received.",
+    );
     sample(&mut out, &name, &[], d.mqtt_messages);
     if let Some(by_kind) = r.invocations {
         let name = format!("{P}invocations_total");
-        family(&mut out, &name, "counter", "Authorizer invocations of this run joined from the ledger so far, by class kind.");
+        family(
+            &mut out,
+            &name,
+            "counter",
+            "Authorizer invocations of this run joined from the ledger so far, by class kind.",
+        );
         for (kind, n) in Class::KINDS.iter().zip(by_kind) {
             sample(&mut out, &name, &[("class", kind)], n);
         }
@@ -56,7 +100,12 @@ pub fn render(r: &Reading) -> String {
     family(&mut out, &name, "gauge", "Seconds since the load started.");
     sample(&mut out, &name, &[], r.elapsed.as_secs_f64());
     let name = format!("{P}planned_seconds");
-    family(&mut out, &name, "gauge", "The run's planned duration (run.duration_s).");
+    family(
+        &mut out,
+        &name,
+        "gauge",
+        "The run's planned duration (run.duration_s).",
+    );
     sample(&mut out, &name, &[], r.planned.as_secs_f64());
     out
 }
@@ -65,7 +114,12 @@ pub fn render(r: &Reading) -> String {
 /// bucket that holds no integer adds no line), `+Inf`, the sum and the count.
 fn latency(out: &mut String, r: &Reading) {
     let name = format!("{P}latency_us");
-    family(out, &name, "histogram", "Latency from the intended start past the warm-up, by transport, microseconds (coarse buckets a factor sqrt 2 apart).");
+    family(
+        out,
+        &name,
+        "histogram",
+        "Latency from the intended start past the warm-up, by transport, microseconds (coarse buckets a factor sqrt 2 apart).",
+    );
     let bucket = format!("{name}_bucket");
     for t in Transport::ALL {
         let counts = &r.detail.latency[t.index()];
@@ -77,12 +131,32 @@ fn latency(out: &mut String, r: &Reading) {
                 continue;
             }
             last_le = Some(le);
-            sample(out, &bucket, &[("transport", t.as_str()), ("le", &le.to_string())], cumulative);
+            sample(
+                out,
+                &bucket,
+                &[("transport", t.as_str()), ("le", &le.to_string())],
+                cumulative,
+            );
         }
         let count: u64 = counts.iter().sum();
-        sample(out, &bucket, &[("transport", t.as_str()), ("le", "+Inf")], count);
-        sample(out, &format!("{name}_sum"), &[("transport", t.as_str())], r.detail.latency_sum_us[t.index()]);
-        sample(out, &format!("{name}_count"), &[("transport", t.as_str())], count);
+        sample(
+            out,
+            &bucket,
+            &[("transport", t.as_str()), ("le", "+Inf")],
+            count,
+        );
+        sample(
+            out,
+            &format!("{name}_sum"),
+            &[("transport", t.as_str())],
+            r.detail.latency_sum_us[t.index()],
+        );
+        sample(
+            out,
+            &format!("{name}_count"),
+            &[("transport", t.as_str())],
+            count,
+        );
     }
 }
 
@@ -100,7 +174,12 @@ mod tests {
         lane.start(Transport::Https);
         lane.end(Transport::Https, Class::Valid, Outcome::Allowed, Some(3));
         lane.start(Transport::Https);
-        lane.end(Transport::Https, Class::Expired, Outcome::Forbidden, Some(1000));
+        lane.end(
+            Transport::Https,
+            Class::Expired,
+            Outcome::Forbidden,
+            Some(1000),
+        );
         let r = Reading {
             detail: p.detail(),
             invocations: Some([1, 0, 0]),

@@ -59,12 +59,19 @@ pub fn spawn(listener: TcpListener, board: Arc<Board>, shutdown: Shutdown) -> Jo
     })
 }
 
-fn answer(req: &Request<Incoming>, board: &Board) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+fn answer(
+    req: &Request<Incoming>,
+    board: &Board,
+) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
     if req.uri().path() != "/metrics" {
         return reply::not_found();
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return reply::method_not_allowed("GET");
     }
-    reply::with_type(StatusCode::OK, CONTENT_TYPE, exposition::render(&board.read()))
+    reply::with_type(
+        StatusCode::OK,
+        CONTENT_TYPE,
+        exposition::render(&board.read()),
+    )
 }

@@ -95,7 +95,8 @@ fn update(bar: &ProgressBar, board: &Board, rate: Option<f64>) -> u64 {
     let r = board.read();
     bar.set_position((r.elapsed.as_millis() as u64).min(bar.length().unwrap_or(u64::MAX)));
     bar.set_prefix(status::clock(&r));
-    let rate = rate.unwrap_or_else(|| r.detail.ended_total() as f64 / r.elapsed.as_secs_f64().max(1e-3));
+    let rate =
+        rate.unwrap_or_else(|| r.detail.ended_total() as f64 / r.elapsed.as_secs_f64().max(1e-3));
     bar.set_message(status::block(&r, rate));
     r.detail.ended_total()
 }

@@ -346,8 +346,12 @@ impl Lane {
         if let Some(f) = failure {
             self.rec.error(Transport::Https, f);
         }
-        self.ended
-            .end(Transport::Https, class, outcome, histograms.then_some(latency));
+        self.ended.end(
+            Transport::Https,
+            class,
+            outcome,
+            histograms.then_some(latency),
+        );
         Some(li)
     }
 }

@@ -282,7 +282,12 @@ mod tests {
         );
         b.start(Transport::MqttTls);
         b.start(Transport::MqttTls);
-        b.end(Transport::MqttTls, Class::Expired, Outcome::Timeout, Some(5));
+        b.end(
+            Transport::MqttTls,
+            Class::Expired,
+            Outcome::Timeout,
+            Some(5),
+        );
         p.message();
         p.connected();
         let d = p.detail();
@@ -290,7 +295,10 @@ mod tests {
         assert_eq!(d.ended[0][1][Outcome::Forbidden.index()], 1);
         assert_eq!(d.ended[1][2][Outcome::Timeout.index()], 1);
         assert_eq!((d.ended_total(), d.in_flight(Transport::MqttTls)), (5, 1));
-        assert_eq!((d.latency_sum_us[0], d.connected, d.https_running), (3000, 1, true));
+        assert_eq!(
+            (d.latency_sum_us[0], d.connected, d.https_running),
+            (3000, 1, true)
+        );
         assert_eq!(d.quantile(Transport::Https, 0.99), Some(1023));
         assert_eq!(d.quantile_all(0.1), Some(5));
         let snap = p.snapshot();
@@ -302,6 +310,9 @@ mod tests {
             ),
             (3, 1, 1)
         );
-        assert_eq!((snap.sent(), snap.https_allowed, snap.mqtt_messages), (5, 3, 1));
+        assert_eq!(
+            (snap.sent(), snap.https_allowed, snap.mqtt_messages),
+            (5, 3, 1)
+        );
     }
 }

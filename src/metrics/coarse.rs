@@ -67,7 +67,10 @@ mod tests {
             assert!(bucket(max_in(b) + 1) > b, "after bucket {b}");
         }
         assert_eq!(bucket(u64::MAX), BUCKETS - 1);
-        assert_eq!((bucket(1), bucket(2), bucket(3), bucket(1000)), (1, 3, 4, 20));
+        assert_eq!(
+            (bucket(1), bucket(2), bucket(3), bucket(1000)),
+            (1, 3, 4, 20)
+        );
     }
 
     #[test]

@@ -14,7 +14,12 @@ pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// One sample line; label values are escaped.
-pub fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+pub fn sample(
+    out: &mut String,
+    name: &str,
+    labels: &[(&str, &str)],
+    value: impl std::fmt::Display,
+) {
     out.push_str(name);
     if !labels.is_empty() {
         out.push('{');

@@ -268,11 +268,7 @@ fn invocations(o: &mut String, r: &Report, all_rows: bool) {
         let _ = writeln!(
             o,
             "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
-            s.label,
-            c.attempts,
-            c.invocations,
-            c.allowed,
-            c.denied
+            s.label, c.attempts, c.invocations, c.allowed, c.denied
         );
     }
 }

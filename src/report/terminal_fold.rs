@@ -62,7 +62,10 @@ pub fn results(rows: &[ResultRow], all: bool) -> Vec<Shown<ResultRow>> {
         rows,
         all,
         |r| label(&r.class, &r.variant, r.passes_gate),
-        |r| (r.class == "forged" && !r.passes_gate).then(|| format!("{} {}", r.transport, r.outcome)),
+        |r| {
+            (r.class == "forged" && !r.passes_gate)
+                .then(|| format!("{} {}", r.transport, r.outcome))
+        },
         |into, r| {
             into.count += r.count;
             into.latency_us = slowest(&into.latency_us, &r.latency_us);

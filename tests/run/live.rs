@@ -17,7 +17,11 @@ use super::*;
 fn scrape(addr: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect to /metrics");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
@@ -131,27 +135,42 @@ fn metrics_scraped_mid_run_grow_and_end_equal_to_the_report_counts() {
         scrapes.iter().map(total).collect::<Vec<_>>()
     );
     // The final scrape equals the report: attempts by (transport, class kind, outcome), variants summed.
-    let mut expected: BTreeMap<String, f64> = final_attempts.keys().map(|k| (k.clone(), 0.0)).collect();
+    let mut expected: BTreeMap<String, f64> =
+        final_attempts.keys().map(|k| (k.clone(), 0.0)).collect();
     let mut latency_counts: BTreeMap<String, f64> = BTreeMap::new();
     for row in report["results"].as_array().unwrap() {
-        *expected.get_mut(&attempts_key(row)).expect("a series per row") += row["count"].as_f64().unwrap();
+        *expected
+            .get_mut(&attempts_key(row))
+            .expect("a series per row") += row["count"].as_f64().unwrap();
         let hist = row["latency_us"]["count"].as_f64().unwrap_or(0.0);
         *latency_counts
-            .entry(format!("{{transport=\"{}\"}}", row["transport"].as_str().unwrap()))
+            .entry(format!(
+                "{{transport=\"{}\"}}",
+                row["transport"].as_str().unwrap()
+            ))
             .or_default() += hist;
     }
     assert_eq!(final_attempts, expected);
     let started = samples(&last, "tokenstorm_generator_attempts_started_total");
-    assert_eq!(total(&started), report["throughput"]["attempts_started"].as_f64().unwrap());
+    assert_eq!(
+        total(&started),
+        report["throughput"]["attempts_started"].as_f64().unwrap()
+    );
     let hist_counts = samples(&last, "tokenstorm_generator_latency_us_count");
-    assert_eq!(hist_counts[r#"{transport="https"}"#], latency_counts[r#"{transport="https"}"#]);
+    assert_eq!(
+        hist_counts[r#"{transport="https"}"#],
+        latency_counts[r#"{transport="https"}"#]
+    );
     let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
     for c in report["invocations"]["by_class"].as_array().unwrap() {
         *by_kind
             .entry(format!("{{class=\"{}\"}}", c["class"].as_str().unwrap()))
             .or_default() += c["invocations"].as_f64().unwrap();
     }
-    assert_eq!(samples(&last, "tokenstorm_generator_invocations_total"), by_kind);
+    assert_eq!(
+        samples(&last, "tokenstorm_generator_invocations_total"),
+        by_kind
+    );
     let in_flight = samples(&last, "tokenstorm_generator_attempts_in_flight");
     assert_eq!(total(&in_flight), 0.0);
 }
@@ -175,7 +194,16 @@ fn under_a_terminal(out: &Path) -> String {
 /// A run of 6 s (one plain line is due at 5 s) with stderr piped; its stderr.
 fn piped(out: &Path, extra: &[&str]) -> String {
     let o = Command::new(bin())
-        .args(["run", "--seed", "3", "--duration", "6", "--rate", "50", "--out-dir"])
+        .args([
+            "run",
+            "--seed",
+            "3",
+            "--duration",
+            "6",
+            "--rate",
+            "50",
+            "--out-dir",
+        ])
         .arg(out)
         .args(extra)
         .output()
@@ -191,21 +219,40 @@ fn the_status_is_a_block_on_a_terminal_plain_lines_in_a_pipe_and_nothing_under_q
     let plain = std::thread::spawn(move || piped(&a, &[]));
     let quiet = std::thread::spawn(move || piped(&b, &["-q"]));
     let tty = under_a_terminal(&dir.path().join("tty"));
-    for label in ["p99 so far", "invocations", "outcomes", "(joined so far)", "] "] {
-        assert!(tty.contains(label), "{label:?} missing from the block:\n{tty}");
+    for label in [
+        "p99 so far",
+        "invocations",
+        "outcomes",
+        "(joined so far)",
+        "] ",
+    ] {
+        assert!(
+            tty.contains(label),
+            "{label:?} missing from the block:\n{tty}"
+        );
     }
     // Redrawn in place: the cursor moves back up over the block's lines.
     assert!(tty.contains("\x1b[4A"), "no in-place redraw:\n{tty}");
     assert!(!tty.contains("progress "), "{tty}");
 
     let plain = plain.join().unwrap();
-    let lines: Vec<&str> = plain.lines().filter(|l| l.starts_with("progress ")).collect();
+    let lines: Vec<&str> = plain
+        .lines()
+        .filter(|l| l.starts_with("progress "))
+        .collect();
     assert_eq!(lines.len(), 1, "{plain}");
     assert!(lines[0].starts_with("progress 5s/6s: "), "{}", lines[0]);
-    assert!(lines[0].contains(" attempts (") && lines[0].contains("p99 ≤ "), "{}", lines[0]);
+    assert!(
+        lines[0].contains(" attempts (") && lines[0].contains("p99 ≤ "),
+        "{}",
+        lines[0]
+    );
     assert!(!plain.contains('\x1b'), "escape codes in a pipe:\n{plain}");
 
     let quiet = quiet.join().unwrap();
-    assert!(!quiet.contains("progress ") && !quiet.contains('\x1b'), "{quiet}");
+    assert!(
+        !quiet.contains("progress ") && !quiet.contains('\x1b'),
+        "{quiet}"
+    );
     assert!(!quiet.contains("load finished"), "{quiet}");
 }

@@ -40,7 +40,10 @@ pub(super) async fn watched_load(
     }
     let monitor = abort::watch_run(plan, s.safety, &joining, &counters, stop, progress);
     s.board.start_clock();
-    let status = crate::live::ticker::start(crate::live::ticker::Mode::detect(!progress), s.board.clone());
+    let status = crate::live::ticker::start(
+        crate::live::ticker::Mode::detect(!progress),
+        s.board.clone(),
+    );
     let result = load::groups::run(
         load::groups::Parts {
             plan,

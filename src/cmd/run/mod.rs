@@ -244,7 +244,9 @@ async fn session(
     let exit = publish(&report, &run_dir, how.verbose)?;
     if let Some((addr, server)) = metrics {
         if how.linger && !stop.shutdown.is_triggered() {
-            eprintln!("serving http://{addr}/metrics until SIGINT/SIGTERM or the stop file (--linger)");
+            eprintln!(
+                "serving http://{addr}/metrics until SIGINT/SIGTERM or the stop file (--linger)"
+            );
             stop.shutdown.wait().await;
         }
         server.trigger();
