@@ -18,72 +18,34 @@ const P: &str = "tokenstorm_generator_";
 pub fn render(r: &Reading) -> String {
     let d = &r.detail;
     let mut out = String::with_capacity(16 * 1024);
-    let name = format!("{P}attempts_total");
-    family(
+    attempts(&mut out, d);
+    per_transport(
         &mut out,
-        &name,
-        "counter",
-        "Attempts ended, by transport, class kind and outcome (report.json results, variants summed).",
-    );
-    for t in Transport::ALL {
-        for (k, kind) in Class::KINDS.iter().enumerate() {
-            for o in Outcome::ALL {
-                let labels = [
-                    ("transport", t.as_str()),
-                    ("class", kind),
-                    ("outcome", o.as_str()),
-                ];
-                sample(&mut out, &name, &labels, d.ended[t.index()][k][o.index()]);
-            }
-        }
-    }
-    let name = format!("{P}attempts_started_total");
-    family(
-        &mut out,
-        &name,
-        "counter",
+        ("attempts_started_total", "counter"),
         "Attempts started, by transport (report.json throughput.attempts_started).",
+        |t| d.started[t.index()],
     );
-    for t in Transport::ALL {
-        sample(
-            &mut out,
-            &name,
-            &[("transport", t.as_str())],
-            d.started[t.index()],
-        );
-    }
-    let name = format!("{P}attempts_in_flight");
-    family(
+    per_transport(
         &mut out,
-        &name,
-        "gauge",
+        ("attempts_in_flight", "gauge"),
         "Attempts started and not ended yet, by transport.",
+        |t| d.in_flight(t),
     );
-    for t in Transport::ALL {
-        sample(
-            &mut out,
-            &name,
-            &[("transport", t.as_str())],
-            d.in_flight(t),
-        );
-    }
     latency(&mut out, r);
-    let name = format!("{P}mqtt_devices_connected");
-    family(
+    let connected = "MQTT devices connected now (past CONNACK 0).";
+    one(
         &mut out,
-        &name,
-        "gauge",
-        "MQTT devices connected now (past CONNACK 0).",
+        ("mqtt_devices_connected", "gauge"),
+        connected,
+        d.connected,
     );
-    sample(&mut out, &name, &[], d.connected);
-    let name = format!("{P}mqtt_messages_total");
-    family(
+    let messages = "MQTT publishes sent and deliveries received.";
+    one(
         &mut out,
-        &name,
-        "counter",
-        "MQTT publishes sent and deliveries received.",
+        ("mqtt_messages_total", "counter"),
+        messages,
+        d.mqtt_messages,
     );
-    sample(&mut out, &name, &[], d.mqtt_messages);
     if let Some(by_kind) = r.invocations {
         let name = format!("{P}invocations_total");
         family(
@@ -96,18 +58,60 @@ pub fn render(r: &Reading) -> String {
             sample(&mut out, &name, &[("class", kind)], n);
         }
     }
-    let name = format!("{P}elapsed_seconds");
-    family(&mut out, &name, "gauge", "Seconds since the load started.");
-    sample(&mut out, &name, &[], r.elapsed.as_secs_f64());
-    let name = format!("{P}planned_seconds");
-    family(
+    let (elapsed, planned) = (r.elapsed.as_secs_f64(), r.planned.as_secs_f64());
+    one(
         &mut out,
-        &name,
-        "gauge",
-        "The run's planned duration (run.duration_s).",
+        ("elapsed_seconds", "gauge"),
+        "Seconds since the load started.",
+        elapsed,
     );
-    sample(&mut out, &name, &[], r.planned.as_secs_f64());
+    let duration = "The run's planned duration (run.duration_s).";
+    one(&mut out, ("planned_seconds", "gauge"), duration, planned);
     out
+}
+
+/// `attempts_total` by transport, class kind and outcome.
+fn attempts(out: &mut String, d: &crate::load::progress::Detail) {
+    let name = format!("{P}attempts_total");
+    family(
+        out,
+        &name,
+        "counter",
+        "Attempts ended, by transport, class kind and outcome (report.json results, variants summed).",
+    );
+    for t in Transport::ALL {
+        for (k, kind) in Class::KINDS.iter().enumerate() {
+            for o in Outcome::ALL {
+                let labels = [
+                    ("transport", t.as_str()),
+                    ("class", kind),
+                    ("outcome", o.as_str()),
+                ];
+                sample(out, &name, &labels, d.ended[t.index()][k][o.index()]);
+            }
+        }
+    }
+}
+
+/// A family of one sample per transport; `(name, kind)` without the prefix.
+fn per_transport(
+    out: &mut String,
+    (name, kind): (&str, &str),
+    help: &str,
+    value: impl Fn(Transport) -> u64,
+) {
+    let name = format!("{P}{name}");
+    family(out, &name, kind, help);
+    for t in Transport::ALL {
+        sample(out, &name, &[("transport", t.as_str())], value(t));
+    }
+}
+
+/// A family of one unlabelled sample; `(name, kind)` without the prefix.
+fn one(out: &mut String, (name, kind): (&str, &str), help: &str, value: impl std::fmt::Display) {
+    let name = format!("{P}{name}");
+    family(out, &name, kind, help);
+    sample(out, &name, &[], value);
 }
 
 /// `latency_us` as a histogram per transport: cumulative buckets at each coarse bucket's largest value (a

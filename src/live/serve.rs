@@ -22,15 +22,43 @@ use crate::emulator::server::{Limits, serve_connection};
 use crate::metrics::prometheus::CONTENT_TYPE;
 use crate::shutdown::Shutdown;
 
-/// Binds `addr`; the error names the flag.
-pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
+/// The generator's `/metrics` while the run goes.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Shutdown,
+}
+
+/// Starts serving `/metrics` from `board` on `addr`, if given, and says where on stderr; `Err` (a setup error)
+/// when it cannot listen there.
+pub async fn start(addr: Option<SocketAddr>, board: &Arc<Board>) -> anyhow::Result<Option<Server>> {
+    let Some(addr) = addr else { return Ok(None) };
+    let listener = TcpListener::bind(addr)
         .await
-        .with_context(|| format!("--metrics-addr {addr}: cannot listen there"))
+        .with_context(|| format!("--metrics-addr {addr}: cannot listen there"))?;
+    let addr = listener.local_addr()?;
+    eprintln!("metrics: http://{addr}/metrics");
+    let stop = Shutdown::new();
+    spawn(listener, board.clone(), stop.clone());
+    Ok(Some(Server { addr, stop }))
+}
+
+impl Server {
+    /// After the report: with `linger`, serves on until `until` fires (at once when it already has: a stopped
+    /// run does not linger), then stops serving.
+    pub async fn close(self, linger: bool, until: &Shutdown) {
+        if linger && !until.is_triggered() {
+            eprintln!(
+                "serving http://{}/metrics until SIGINT/SIGTERM or the stop file (--linger)",
+                self.addr
+            );
+            until.wait().await;
+        }
+        self.stop.trigger();
+    }
 }
 
 /// Serves `/metrics` from `board` on `listener` until `shutdown`.
-pub fn spawn(listener: TcpListener, board: Arc<Board>, shutdown: Shutdown) -> JoinHandle<()> {
+fn spawn(listener: TcpListener, board: Arc<Board>, shutdown: Shutdown) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut connections = JoinSet::new();
         loop {

@@ -30,7 +30,7 @@ pub fn max_in(b: usize) -> u64 {
         return u64::MAX;
     }
     // The bucket ends before 2^(b/2): an even b ends at a power of two, an odd b before 2^l·√2.
-    if b % 2 == 0 {
+    if b.is_multiple_of(2) {
         (1u64 << (b / 2)) - 1
     } else {
         ((1u128 << b) - 1).isqrt() as u64

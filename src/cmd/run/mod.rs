@@ -168,10 +168,8 @@ async fn session(
     // reads no CloudWatch: it settles long after two attempts.
     let cloudwatch = connect_cloudwatch(&plan, how.preflight).await?;
     let board = crate::live::Board::new(plan.duration);
-    let metrics = match how.metrics_addr.filter(|_| !how.preflight) {
-        Some(addr) => Some(serve_metrics(addr, &board).await?),
-        None => None,
-    };
+    let metrics =
+        crate::live::serve::start(how.metrics_addr.filter(|_| !how.preflight), &board).await?;
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let emu_shutdown = Shutdown::new();
     let (emulator, endpoint, https, links) =
@@ -242,30 +240,10 @@ async fn session(
     let started_ms = started.as_millis() as u64;
     crate::report::histograms::write(&result.recorder, started_ms, result.elapsed, &run_dir)?;
     let exit = publish(&report, &run_dir, how.verbose)?;
-    if let Some((addr, server)) = metrics {
-        if how.linger && !stop.shutdown.is_triggered() {
-            eprintln!(
-                "serving http://{addr}/metrics until SIGINT/SIGTERM or the stop file (--linger)"
-            );
-            stop.shutdown.wait().await;
-        }
-        server.trigger();
+    if let Some(metrics) = metrics {
+        metrics.close(how.linger, &stop.shutdown).await;
     }
     Ok(exit)
-}
-
-/// Starts the generator's `/metrics` on `addr` (exit 2 when it cannot listen there) and says where; returns the
-/// bound address and the server's stop.
-async fn serve_metrics(
-    addr: SocketAddr,
-    board: &Arc<crate::live::Board>,
-) -> anyhow::Result<(SocketAddr, Shutdown)> {
-    let listener = crate::live::serve::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    eprintln!("metrics: http://{bound}/metrics");
-    let stop = Shutdown::new();
-    crate::live::serve::spawn(listener, board.clone(), stop.clone());
-    Ok((bound, stop))
 }
 
 /// When the run started (since the Unix epoch) and its id, the prefix of every attempt id.
