@@ -2,7 +2,7 @@
 //! during the run and once more after the report (`--linger` keeps it up until the stop file appears), must
 //! grow monotonically and end equal to the report's counts; the live status is an in-place block under a
 //! pseudo-terminal (util-linux `script`), plain `progress ...` lines when stderr is a pipe, and nothing under
-//! `-q`.
+//! `-q`; the terminal table folds forged variants unless `-v`.
 
 #![cfg(unix)]
 
@@ -191,8 +191,8 @@ fn under_a_terminal(out: &Path) -> String {
     text(&o.stdout)
 }
 
-/// A run of 6 s (one plain line is due at 5 s) with stderr piped; its stderr.
-fn piped(out: &Path, extra: &[&str]) -> String {
+/// A run of 6 s (one plain line is due at 5 s) with stderr piped; its stdout and stderr.
+fn piped(out: &Path, extra: &[&str]) -> (String, String) {
     let o = Command::new(bin())
         .args([
             "run",
@@ -209,14 +209,15 @@ fn piped(out: &Path, extra: &[&str]) -> String {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    text(&o.stderr)
+    (text(&o.stdout), text(&o.stderr))
 }
 
 #[test]
-fn the_status_is_a_block_on_a_terminal_plain_lines_in_a_pipe_and_nothing_under_q() {
+fn the_status_is_a_block_on_a_terminal_plain_lines_in_a_pipe_and_nothing_under_q_and_v_unfolds_the_table()
+ {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let plain = std::thread::spawn(move || piped(&a, &[]));
+    let plain = std::thread::spawn(move || piped(&a, &["-v"]));
     let quiet = std::thread::spawn(move || piped(&b, &["-q"]));
     let tty = under_a_terminal(&dir.path().join("tty"));
     for label in [
@@ -235,7 +236,7 @@ fn the_status_is_a_block_on_a_terminal_plain_lines_in_a_pipe_and_nothing_under_q
     assert!(tty.contains("\x1b[4A"), "no in-place redraw:\n{tty}");
     assert!(!tty.contains("progress "), "{tty}");
 
-    let plain = plain.join().unwrap();
+    let (all_rows, plain) = plain.join().unwrap();
     let lines: Vec<&str> = plain
         .lines()
         .filter(|l| l.starts_with("progress "))
@@ -249,10 +250,23 @@ fn the_status_is_a_block_on_a_terminal_plain_lines_in_a_pipe_and_nothing_under_q
     );
     assert!(!plain.contains('\x1b'), "escape codes in a pipe:\n{plain}");
 
-    let quiet = quiet.join().unwrap();
+    let (folded, quiet) = quiet.join().unwrap();
     assert!(
         !quiet.contains("progress ") && !quiet.contains('\x1b'),
         "{quiet}"
     );
     assert!(!quiet.contains("load finished"), "{quiet}");
+
+    // The terminal table: forged variants folded by default, every variant on its own row under -v.
+    let forged_rows = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("  https    forged"))
+            .count()
+    };
+    assert!(folded.contains(" variants)"), "{folded}");
+    assert!(!all_rows.contains(" variants)"), "{all_rows}");
+    assert!(
+        forged_rows(&all_rows) > forged_rows(&folded),
+        "{all_rows}\n{folded}"
+    );
 }
