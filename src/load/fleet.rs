@@ -50,7 +50,7 @@ pub struct Fleet {
     pub backoff: Option<(BackoffSpec, u64)>,
     /// Per transport group: its link and its devices.
     pub groups: Vec<(LinkSpec, Range<u32>)>,
-    /// CONNECTs answered and devices connected (the run's progress line).
+    /// The run's live counters (devices connected, messages; attempts go to the shards' tallies).
     pub progress: Arc<Progress>,
     /// Fires when the drain after a stop runs out: a CONNECT still unanswered ends as `timeout` (abandoned).
     pub abandon: Shutdown,
