@@ -31,11 +31,12 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Quiet under `-q`, the block when stderr is a terminal, plain lines otherwise.
+    /// Quiet under `-q`, the block when stderr is a terminal that can draw it, plain lines otherwise (a pipe,
+    /// a file, or a terminal without cursor control: `TERM` unset or `dumb`, where indicatif would hide it).
     pub fn detect(quiet: bool) -> Self {
         if quiet {
             Self::Quiet
-        } else if std::io::stderr().is_terminal() {
+        } else if std::io::stderr().is_terminal() && !ProgressDrawTarget::stderr().is_hidden() {
             Self::Terminal
         } else {
             Self::Plain

@@ -184,6 +184,8 @@ fn under_a_terminal(out: &Path) -> String {
     );
     let o = Command::new("script")
         .args(["-qefc", &cmd, "/dev/null"])
+        // A terminal that can move its cursor (CI may run without TERM, which gets the plain lines instead).
+        .env("TERM", "xterm")
         .stdin(Stdio::null())
         .output()
         .expect("`script` (util-linux) runs the pseudo-terminal test");
