@@ -322,7 +322,7 @@ fn not_judged(r: &Report) -> String {
         .invariants
         .iter()
         .filter(|v| v.status == crate::invariant::Status::Inconclusive)
-        .map(|v| v.name)
+        .map(|v| v.name.as_ref())
         .collect();
     let unanswered: u64 = r.errors.iter().map(|e| e.count).sum();
     let why = r
