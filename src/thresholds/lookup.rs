@@ -6,7 +6,8 @@
 use serde_json::Value;
 
 use super::metrics::{Metric, Scope, Stat, parse};
-use crate::contract::Transport;
+use crate::contract::{Forgery, Transport};
+use crate::wire::settings::GateSettings;
 
 /// The value of the metric named `name` in `report`; `Err`: unknown name or no data (the reason).
 pub fn value_of(report: &Value, name: &str) -> Result<f64, String> {
@@ -136,9 +137,22 @@ fn latency(rows: &[&Value], stat: Stat, label: &str, key: &str) -> Result<f64, S
             / total as f64),
         (_, [h]) => Ok(ms(h, stat.field().unwrap_or("max"))),
         _ => Err(format!(
-            "{label}: {} rows (one per variant); their percentiles are not in the report merged: name one variant",
+            "{label} spans {} rows (one per variant) and the report keeps no merged percentiles: name one \
+             variant",
             hists.len()
         )),
+    }
+}
+
+/// Whether a forged `by_class` row is of a variant the gate must refuse under the run's `target.gate`
+/// settings: one the oracle lets through is in effect a valid credential (`forged_never_invoked` and the live
+/// count leave it out too). Unreadable settings: every forged row counts.
+fn must_refuse(report: &Value, row: &Value) -> bool {
+    let gate = serde_json::from_value::<GateSettings>(report["target"]["gate"].clone());
+    let forgery = row["variant"].as_str().and_then(Forgery::from_name);
+    match (gate, forgery) {
+        (Ok(g), Some(f)) => crate::attempt::oracle::entry(f).refused_under(&g),
+        _ => true,
     }
 }
 
@@ -167,7 +181,7 @@ fn named(report: &Value, name: &str) -> Result<f64, String> {
             }
             match rest {
                 "valid" | "forged" | "replayed" => Ok(array(inv, "by_class")
-                    .filter(|c| c["class"] == rest)
+                    .filter(|c| c["class"] == rest && (rest != "forged" || must_refuse(report, c)))
                     .map(|c| c["invocations"].as_f64().unwrap_or(0.0))
                     .sum()),
                 _ => num(&inv[rest], name),
@@ -210,6 +224,7 @@ mod tests {
         json!({
             "throughput": {"attempts_started": 10, "attempts_ended": 10, "attempts_per_s": 5.0, "missed": 0},
             "timing": {"elapsed_s": 2.0},
+            "target": {"gate": {"duplicates": "first"}},
             "results": [
                 {"transport": "https", "class": "valid", "variant": null, "outcome": "allowed", "count": 6,
                  "latency_us": hist(6, 4000, 9000, 2000.0)},
@@ -225,8 +240,9 @@ mod tests {
                  "latency_us": hist(4, 7000, 8000, 5000.0)}
             ],
             "errors": [{"kind": "timeout", "count": 1}],
-            "invocations": {"total": 7, "missed": 0, "this_run": 7, "foreign": 0, "by_class": [
-                {"class": "valid", "invocations": 6}, {"class": "forged", "invocations": 0},
+            "invocations": {"total": 9, "missed": 0, "this_run": 9, "foreign": 0, "by_class": [
+                {"class": "valid", "invocations": 6}, {"class": "forged", "variant": "wrong_key", "invocations": 0},
+                {"class": "forged", "variant": "duplicated_token", "invocations": 2},
                 {"class": "replayed", "invocations": 1}]},
             "cost": {"total": {"total_usd": 0.5, "per_24h_usd": 21600.0, "invocations": 7, "messages": 6,
                                "invocations_per_24h": 302400},
@@ -261,8 +277,12 @@ mod tests {
         let r = report();
         let v = |n: &str| value_of(&r, n);
         assert_eq!(v("invocations.valid"), Ok(6.0));
+        // duplicated_token passes the gate where the first value counts: not a forged invocation to judge.
         assert_eq!(v("invocations.forged"), Ok(0.0));
-        assert_eq!(v("invocations.total"), Ok(7.0));
+        let mut strict = report();
+        strict["target"]["gate"]["duplicates"] = json!("reject");
+        assert_eq!(value_of(&strict, "invocations.forged"), Ok(2.0));
+        assert_eq!(v("invocations.total"), Ok(9.0));
         assert_eq!(v("cost.per_24h_usd"), Ok(21600.0));
         assert_eq!(v("cost.valid.total_usd"), Ok(0.4));
         assert_eq!(v("cost.messages"), Ok(6.0));

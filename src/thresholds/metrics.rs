@@ -9,7 +9,9 @@
 //!   start.
 //! - `<transport>.<class>.<phase>.{count,p50_ms,…}`: `phases_by_kind` (MQTT and WSS connection phases).
 //! - `outcomes.<outcome>.{count,share}`: every transport and class together.
-//! - [`NAMED`]: `errors.*`, `invocations.*`, `cost.*`, `throughput.*`, `timing.elapsed_s`.
+//! - [`NAMED`]: `errors.*`, `invocations.*` (`invocations.forged`: of forged variants the gate must refuse under
+//!   the run's gate settings, as `forged_never_invoked` counts them), `cost.*`, `throughput.*`,
+//!   `timing.elapsed_s`.
 
 use crate::contract::{Class, Transport};
 use crate::metrics::{Outcome, Phase};

@@ -37,6 +37,7 @@ fn passing_thresholds_are_verdict_rows_and_junit_testcases() {
         "https.valid.allowed.count > 0",
         "https.valid.allowed.p99_ms < 10000",
         "errors.count == 0",
+        "invocations.forged == 0",
         "outcomes.allowed.share > 0",
         "throughput.attempts_ended == 80",
     ];
