@@ -139,7 +139,8 @@ fn the_stop_file_stops_the_run_when_it_appears() {
     let junit =
         std::fs::read_to_string(run_dir.join("junit.xml")).expect("junit.xml written after a stop");
     assert!(
-        junit.contains(r#"<property name="interrupted" value="true"/>"#),
+        junit.contains(r#"<property name="interrupted" value="true"/>"#)
+            && junit.contains(r#"<property name="exit_code" value="3"/>"#),
         "{junit}"
     );
 }
