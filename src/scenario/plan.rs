@@ -210,13 +210,7 @@ impl Plan {
         )?;
         let abort = crate::safety::abort::Guards::resolve(&s.abort, target.live_witness())
             .map_err(|(field, p)| err(&field, p))?;
-        let scope = crate::thresholds::metrics::Scope {
-            transports: groups.in_use().collect(),
-            classes: Class::ALL
-                .into_iter()
-                .filter(|c| mix.share(*c) > 0.0)
-                .collect(),
-        };
+        let scope = crate::thresholds::metrics::Scope::of(groups.in_use(), |c| mix.share(c) > 0.0);
         let thresholds =
             crate::thresholds::resolve(&s.thresholds.checks, &scope, target.live_witness())
                 .map_err(|(field, p)| err(&field, p))?;

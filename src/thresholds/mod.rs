@@ -5,6 +5,7 @@
 //! ([`verdicts`]: pass, fail, or inconclusive when the run has no data for it); `abort_on_fail` ones are also
 //! judged while the run goes ([`live`]) and stop it through the `[abort]` monitor.
 
+pub mod closest;
 pub mod expr;
 pub mod live;
 pub mod lookup;
@@ -81,7 +82,7 @@ pub fn resolve(
 
 /// An unknown name's message: the nearest names the plan can produce, then every family.
 fn unknown(name: &str, scope: &Scope) -> String {
-    let near = metrics::closest(name, &scope.names(), 5);
+    let near = closest::closest(name, &scope.names(), 5);
     let near = if near.is_empty() {
         String::new()
     } else {
