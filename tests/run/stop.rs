@@ -86,6 +86,11 @@ fn sigint_stops_the_run_and_still_writes_an_interrupted_report() {
     let r = report_in(&out).expect("report written after SIGINT");
     assert_stopped(&r, "signal");
     assert!(text(&o.stdout).contains("INTERRUPTED"));
+    assert!(
+        text(&o.stdout).contains("(exit 3: interrupted by a signal)"),
+        "{}",
+        text(&o.stdout)
+    );
     assert_histograms_written(&out, &r);
 }
 
