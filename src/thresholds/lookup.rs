@@ -17,7 +17,15 @@ pub fn value_of(report: &Value, name: &str) -> Result<f64, String> {
 
 /// Every metric name that has a value in `report` (for listing and for comparing two runs).
 pub fn names_in(report: &Value) -> Vec<String> {
-    Scope::all()
+    // Only the transports and classes with rows: the whole namespace holds some 16 000 names.
+    let rows = || array(report, "results").chain(array(report, "phases_by_kind"));
+    let scope = Scope::of(
+        Transport::ALL
+            .into_iter()
+            .filter(|t| rows().any(|r| r["transport"] == t.as_str())),
+        |c| rows().any(|r| r["class"] == c.kind() && r["variant"].as_str() == c.variant()),
+    );
+    scope
         .names()
         .into_iter()
         .filter(|n| value_of(report, n).is_ok())

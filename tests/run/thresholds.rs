@@ -134,7 +134,7 @@ fn a_failing_threshold_exits_1_with_a_junit_failure_and_missing_data_is_inconclu
 #[test]
 fn a_bad_expression_exits_2_naming_the_field_and_the_metric_names() {
     let dir = tempfile::tempdir().unwrap();
-    for (checks, field, says) in [
+    for (i, (checks, field, says)) in [
         (
             r#""errors.count == 0", "https.valid.alowed.p99_ms < 50""#,
             "thresholds.checks[1]: ",
@@ -160,10 +160,11 @@ fn a_bad_expression_exits_2_naming_the_field_and_the_metric_names() {
             "thresholds.checks[0].abort_on_fail: ",
             vec!["cannot be judged while the run goes", "errors.share"],
         ),
-    ] {
-        let sub = dir
-            .path()
-            .join(field.len().to_string() + &says.len().to_string());
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sub = dir.path().join(i.to_string());
         std::fs::create_dir_all(&sub).unwrap();
         let (o, r, _) = run_body(&sub, &with_checks(SHORT, checks));
         let stderr = text(&o.stderr);
