@@ -50,6 +50,9 @@
 //! - [`policy_check`]: the policy dry run: policy documents or an authorizer response, evaluated with the
 //!   emulator's evaluator against a scenario's devices, and the classic policy mistakes (`policy check`).
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
+//! - [`thresholds`]: `[thresholds]`, k6-style `NAME OP NUMBER` checks over the report's metric namespace
+//!   (resolved with the plan, judged into verdict rows after the run, `abort_on_fail` ones live by the
+//!   `[abort]` monitor); the namespace is shared with `tokenstorm compare`.
 //! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
 //! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized
 //!   reproducers.
@@ -91,5 +94,6 @@ pub mod safety;
 pub mod scenario;
 pub mod shutdown;
 pub mod signer;
+pub mod thresholds;
 pub mod token;
 pub mod wire;

@@ -20,6 +20,7 @@ mod signers;
 mod stages;
 mod stop;
 mod template;
+mod thresholds;
 mod timeseries;
 mod token_schemes;
 mod unjudged;

@@ -12,6 +12,7 @@ pub mod replay;
 pub mod unanswered;
 pub mod valid;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -54,7 +55,8 @@ impl Status {
 /// One rule's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
-    pub name: &'static str,
+    /// A rule's stable name, or `threshold: <expr>` for a `[thresholds]` check.
+    pub name: Cow<'static, str>,
     pub status: Status,
     /// One sentence, with the numbers.
     pub summary: String,
@@ -104,7 +106,7 @@ pub fn all_hold(verdicts: &[Verdict]) -> bool {
 
 pub(crate) fn verdict(name: &'static str, status: Status, summary: String) -> Verdict {
     Verdict {
-        name,
+        name: Cow::Borrowed(name),
         status,
         summary,
         details: BTreeMap::new(),
@@ -158,7 +160,7 @@ mod tests {
                 row("r-replayed-0-1", "allow"),
             ],
         );
-        let status: Vec<_> = v.iter().map(|v| (v.name, v.status)).collect();
+        let status: Vec<_> = v.iter().map(|v| (v.name.as_ref(), v.status)).collect();
         assert_eq!(
             status,
             vec![

@@ -46,18 +46,48 @@ fn overall(verdicts: &[Verdict]) -> &'static str {
     }
 }
 
+/// The report, with a verdict row per `[thresholds]` check judged on its own JSON form ([`judge`]).
 pub fn build(p: Parts<'_>) -> Report {
+    let thresholds = &p.plan.thresholds;
+    let mut report = measured(p);
+    if !thresholds.is_empty() {
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        let rows =
+            crate::thresholds::verdicts(thresholds, &json, report.safety.aborted_by.as_ref());
+        report.invariants.extend(rows);
+    }
+    judge(&mut report);
+    report
+}
+
+/// The run's verdict and exit code: an abort guard that fired (or an `abort_on_fail` threshold) fails the run
+/// even when every verdict held, since it stopped on a limit (exit 1); a run a signal or the stop file ended
+/// early exits [`INTERRUPTED`] whatever its verdicts (the planned run did not happen); else 0 when every verdict
+/// held, 1 when one failed or was inconclusive.
+pub fn judge(r: &mut Report) {
+    let aborted = r.safety.aborted_by.is_some();
+    let passed = invariant::all_hold(&r.invariants) && !aborted;
+    r.verdict = if aborted {
+        "fail".into()
+    } else {
+        overall(&r.invariants).into()
+    };
+    let stopped = r.interrupted && r.stopped_by != Some(crate::shutdown::StoppedBy::Abort);
+    r.exit_code = match (stopped, passed) {
+        (true, _) => INTERRUPTED,
+        (false, true) => 0,
+        (false, false) => 1,
+    };
+}
+
+/// The exit code of a run a signal or `--stop-file` stopped early ([`crate::error::Exit::Interrupted`]).
+pub const INTERRUPTED: u8 = 3;
+
+/// The report of what was measured, its verdict and exit code not yet judged.
+fn measured(p: Parts<'_>) -> Report {
     let plan = p.plan;
     let ended = p.recorder.total_ended();
     let elapsed = p.elapsed.as_secs_f64();
-    // An abort guard that fired fails the run even when every invariant held: it stopped on a safety limit.
-    let aborted = p.safety.aborted_by.is_some();
-    let passed = invariant::all_hold(&p.verdicts) && !aborted;
-    let verdict = if aborted {
-        "fail"
-    } else {
-        overall(&p.verdicts)
-    };
     Report {
         tool: Tool {
             name: env!("CARGO_PKG_NAME").into(),
@@ -113,8 +143,8 @@ pub fn build(p: Parts<'_>) -> Report {
         aws: p.aws,
         safety: p.safety,
         invariants: p.verdicts,
-        verdict: verdict.into(),
-        exit_code: if passed { 0 } else { 1 },
+        verdict: String::new(),
+        exit_code: 0,
     }
 }
 

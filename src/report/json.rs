@@ -88,11 +88,12 @@ mod tests {
                 .map(Into::into),
         );
         assert_eq!(listed.as_array().unwrap(), &want);
-        // ... and every invariant a report carries.
-        let names = schema["properties"]["invariants"]["items"]["properties"]["name"]["enum"]
-            .as_array()
-            .unwrap()
-            .clone();
+        // ... and every invariant a report carries (the other branch: `threshold: <expr>`).
+        let names =
+            schema["properties"]["invariants"]["items"]["properties"]["name"]["anyOf"][0]["enum"]
+                .as_array()
+                .unwrap()
+                .clone();
         let mut rules: Vec<serde_json::Value> = crate::invariant::rules()
             .iter()
             .map(|r| r.name().into())

@@ -1,9 +1,10 @@
 //! `junit.xml`: the run's verdicts as one JUnit `<testsuite>` (named `tokenstorm.<scenario>`) with one
-//! `<testcase>` per invariant, named by the invariant's stable name so CI tools track it across runs. A failed
-//! verdict is a `<failure>`, an inconclusive one an `<error>` (the rule could not be judged: JUnit's "did not
-//! run to a result", and red in every CI viewer just as the run's exit 1 is), `skipped` and `info` verdicts are
-//! `<skipped>`. Verdicts are judged after the load, so each case's `time` is 0 and the suite's is the run's
-//! elapsed seconds. An interrupted run says so in the suite's properties and `<system-out>`.
+//! `<testcase>` per invariant and per threshold, named by its stable name (`threshold: <expr>` for a threshold)
+//! so CI tools track it across runs. A failed verdict is a `<failure>`, an inconclusive one an `<error>` (the
+//! rule could not be judged: JUnit's "did not run to a result", and red in every CI viewer just as the run's
+//! exit 1 is), `skipped` and `info` verdicts are `<skipped>`. Verdicts are judged after the load, so each case's
+//! `time` is 0 and the suite's is the run's elapsed seconds. The properties carry the verdict and the exit code
+//! (3: interrupted); an interrupted run also says so in `<system-out>`.
 
 use std::fmt::Write as _;
 
@@ -32,8 +33,10 @@ pub fn render(v: &View) -> String {
     );
     out.push_str("    <properties>\n");
     let stopped = v.stopped_by.as_deref().unwrap_or("");
+    let exit_code = v.exit_code.to_string();
     for (name, value) in [
         ("verdict", v.verdict.as_str()),
+        ("exit_code", exit_code.as_str()),
         ("interrupted", if v.interrupted { "true" } else { "false" }),
         ("stopped_by", stopped),
     ] {

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::model::{Percentiles, Report};
+use crate::shutdown::StoppedBy;
 
 fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
@@ -291,9 +292,15 @@ fn verdicts(o: &mut String, r: &Report, report_path: Option<&str>) {
             let _ = writeln!(o, "               {:<22} · {e}", "");
         }
     }
+    // An interrupted run's code is its own, whatever the verdict of the part that ran: say why.
+    let interrupted = match (r.exit_code, r.stopped_by) {
+        (super::build::INTERRUPTED, Some(StoppedBy::StopFile)) => ": interrupted by the stop file",
+        (super::build::INTERRUPTED, _) => ": interrupted by a signal",
+        _ => "",
+    };
     let _ = writeln!(
         o,
-        "result: {} (exit {}){}{}",
+        "result: {} (exit {}{interrupted}){}{}",
         r.verdict.to_uppercase(),
         r.exit_code,
         not_judged(r),
@@ -312,7 +319,7 @@ fn not_judged(r: &Report) -> String {
         .invariants
         .iter()
         .filter(|v| v.status == crate::invariant::Status::Inconclusive)
-        .map(|v| v.name)
+        .map(|v| v.name.as_ref())
         .collect();
     let unanswered: u64 = r.errors.iter().map(|e| e.count).sum();
     let why = r

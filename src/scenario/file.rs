@@ -14,6 +14,7 @@ mod mix;
 mod reconnect;
 mod safety;
 mod stages;
+mod thresholds;
 
 pub use super::pricing::{Architecture, PricingSection};
 pub use abort::AbortSection;
@@ -22,6 +23,7 @@ pub use mix::{ForgedVariants, MixSection, ReplayedVariants};
 pub use reconnect::{BackoffKind, ReconnectSection, StormSection};
 pub use safety::SafetySection;
 pub use stages::StageSection;
+pub use thresholds::{Check, ThresholdsSection};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -50,6 +52,9 @@ pub struct Scenario {
     pub safety: SafetySection,
     /// Guards that stop the run while it runs (any target).
     pub abort: AbortSection,
+    /// Pass/fail expressions over the report (`crate::thresholds`); left out of the resolved scenario when empty.
+    #[serde(skip_serializing_if = "ThresholdsSection::is_empty")]
+    pub thresholds: ThresholdsSection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -151,6 +151,8 @@ pub struct Plan {
     pub inactive_authorizer: String,
     /// `[abort]`: the guards that stop the run while it runs.
     pub abort: crate::safety::abort::Guards,
+    /// `[thresholds]`, checked against the metric namespace and the transports and classes in use.
+    pub thresholds: Vec<crate::thresholds::Threshold>,
     /// The effective scenario (after overrides), for the report.
     pub scenario: Scenario,
 }
@@ -208,6 +210,10 @@ impl Plan {
         )?;
         let abort = crate::safety::abort::Guards::resolve(&s.abort, target.live_witness())
             .map_err(|(field, p)| err(&field, p))?;
+        let scope = crate::thresholds::metrics::Scope::of(groups.in_use(), |c| mix.share(c) > 0.0);
+        let thresholds =
+            crate::thresholds::resolve(&s.thresholds.checks, &scope, target.live_witness())
+                .map_err(|(field, p)| err(&field, p))?;
         let (keys, attacker, signer) = super::keys::resolve_keys(&s, file, &err)?;
         let jwt = super::token_sources::jwt(&s, file, &err)?;
         let checks = super::token_sources::RowChecks {
@@ -250,6 +256,7 @@ impl Plan {
             gate_file: s.gate_file.clone(),
             inactive_authorizer: s.target.inactive_authorizer.clone(),
             abort,
+            thresholds,
             scenario: s,
         })
     }

@@ -1,5 +1,5 @@
 """junit.xml of real runs, read by junitparser (a JUnit reader nobody here wrote): one suite per run, one case
-per invariant with its stable name and a time, a failed invariant as a failure naming its evidence.
+per invariant and per threshold with its stable name and a time, a failed one as a failure naming its evidence.
 
 The binary comes from $TOKENSTORM_BIN, else target/debug/tokenstorm. Run: pytest tests/python
 """
@@ -70,3 +70,18 @@ def test_a_failing_run_names_the_failed_invariant(tmp_path):
     summary = (folder / "summary.md").read_text()
     assert "| `forged_never_invoked` | FAIL |" in summary
     assert len(summary.encode()) < 1024 * 1024
+
+
+def test_thresholds_are_testcases_named_by_their_expression(tmp_path):
+    scenario = tmp_path / "thresholds.toml"
+    scenario.write_text(
+        "[run]\nduration_s = 60.0\nmax_attempts = 60\nrate_per_s = 300.0\n[devices]\ncount = 4\n"
+        '[thresholds]\nchecks = ["errors.count == 0", "https.valid.allowed.count < 1"]\n'
+    )
+    suite = suite_of(run_dir(tmp_path, scenario, 1))
+    cases = {c.name: c for c in suite}
+    assert not results(cases["threshold: errors.count == 0"])
+    [failure] = results(cases["threshold: https.valid.allowed.count < 1"])
+    assert isinstance(failure, Failure)
+    assert failure.message.startswith("observed ") and failure.message.endswith(", wanted < 1")
+    assert suite.failures == 1

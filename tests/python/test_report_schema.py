@@ -102,7 +102,7 @@ def test_a_report_stopped_by_the_stop_file_validates(tmp_path):
     time.sleep(0.5)
     stop.touch()
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stdout + stderr
+    assert proc.returncode == 3, stdout + stderr
     [path] = out.glob("*/report.json")
     report = json.loads(path.read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(report)

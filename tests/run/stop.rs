@@ -1,6 +1,6 @@
 //! The run's stop controls, on the real binary: the first SIGINT/SIGTERM or `--stop-file` stops the load, drains
 //! it (at most 5 s, even when an attempt hangs) and still writes the report, marked interrupted and saying what
-//! stopped it; a second signal exits at once (130 for SIGINT) without a report.
+//! stopped it, and exits 3 (interrupted); a second signal exits at once (130 for SIGINT) without a report.
 
 #![cfg(unix)]
 
@@ -68,6 +68,7 @@ fn signal(child: &Child, s: Signal) {
 fn assert_stopped(r: &Value, by: &str) {
     assert_eq!(r["interrupted"], true);
     assert_eq!(r["stopped_by"], by);
+    assert_eq!(r["exit_code"], 3, "an interrupted run's own exit code");
     assert!(r["timing"]["elapsed_s"].as_f64().unwrap() < 60.0);
     assert_eq!(
         r["throughput"]["attempts_started"],
@@ -81,10 +82,15 @@ fn sigint_stops_the_run_and_still_writes_an_interrupted_report() {
     let (child, err, out) = start(dir.path(), LONG, &[]);
     signal(&child, Signal::SIGINT);
     let (o, _) = ended(child, err);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
     let r = report_in(&out).expect("report written after SIGINT");
     assert_stopped(&r, "signal");
     assert!(text(&o.stdout).contains("INTERRUPTED"));
+    assert!(
+        text(&o.stdout).contains("(exit 3: interrupted by a signal)"),
+        "{}",
+        text(&o.stdout)
+    );
     assert_histograms_written(&out, &r);
 }
 
@@ -115,7 +121,7 @@ fn sigterm_stops_the_run_the_same_way() {
     let (child, err, out) = start(dir.path(), LONG, &[]);
     signal(&child, Signal::SIGTERM);
     let (o, _) = ended(child, err);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
     assert_stopped(&report_in(&out).expect("report written"), "signal");
 }
 
@@ -126,7 +132,7 @@ fn the_stop_file_stops_the_run_when_it_appears() {
     let (child, err, out) = start(dir.path(), LONG, &["--stop-file", stop.to_str().unwrap()]);
     std::fs::write(&stop, "").unwrap();
     let (o, rest) = ended(child, err);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
     assert!(rest.contains("appeared: stopping"), "{rest}");
     assert_stopped(&report_in(&out).expect("report written"), "stop_file");
     let run_dir = std::fs::read_dir(&out)
@@ -138,7 +144,8 @@ fn the_stop_file_stops_the_run_when_it_appears() {
     let junit =
         std::fs::read_to_string(run_dir.join("junit.xml")).expect("junit.xml written after a stop");
     assert!(
-        junit.contains(r#"<property name="interrupted" value="true"/>"#),
+        junit.contains(r#"<property name="interrupted" value="true"/>"#)
+            && junit.contains(r#"<property name="exit_code" value="3"/>"#),
         "{junit}"
     );
 }
@@ -208,7 +215,7 @@ fn the_drain_after_a_stop_is_bounded_even_when_attempts_hang() {
     let (child, err, out) = start(dir.path(), &body, &[]);
     signal(&child, Signal::SIGINT);
     let (o, rest) = ended(child, err);
-    assert_ne!(o.status.code(), Some(130), "{rest}");
+    assert_eq!(o.status.code(), Some(3), "{rest}");
     let r = report_in(&out).expect("report written after the drain ran out");
     assert_stopped(&r, "signal");
     let errors = r["errors"].as_array().unwrap();

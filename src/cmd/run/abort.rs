@@ -2,7 +2,9 @@
 //! reads the engines' counters and the witness's live count, meters the cost so far with the plan's cost model,
 //! and asks [`Guards::judge`]. The first guard that fires stops the run exactly as a signal does (the same
 //! bounded drain, `stopped_by = "abort"`) and is kept for report.json `safety.aborted_by`; a stop that came
-//! first (a signal, the stop file) wins, and then no guard is recorded.
+//! first (a signal, the stop file) wins, and then no guard is recorded. The `abort_on_fail` thresholds are
+//! judged on the same reading ([`crate::thresholds::live`]) and stop the run the same way, recorded as
+//! `safety.aborted_by` with `guard = "threshold: <expr>"`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -87,6 +89,8 @@ pub(super) struct Monitor {
 /// What the monitor reads.
 struct Watched {
     guards: Guards,
+    /// The plan's thresholds; those with `abort_on_fail` are judged live.
+    thresholds: Vec<crate::thresholds::Threshold>,
     meter: Meter,
     counters: Arc<Progress>,
     live: Option<Arc<Live>>,
@@ -104,6 +108,7 @@ pub(super) fn watch_run(
 ) -> Monitor {
     let watched = Watched {
         guards: safety.abort,
+        thresholds: plan.thresholds.clone(),
         meter: Meter::new(plan),
         counters: counters.clone(),
         live: joining
@@ -114,13 +119,11 @@ pub(super) fn watch_run(
     spawn(watched, stop.clone(), progress)
 }
 
-/// Starts the monitor (none when no guard can fire).
+/// Starts the monitor (none when no guard and no `abort_on_fail` threshold can fire).
 fn spawn(w: Watched, stop: Stop, progress: bool) -> Monitor {
     let fired = Arc::new(OnceLock::new());
-    let task = w
-        .guards
-        .any()
-        .then(|| tokio::spawn(watch(w, stop, fired.clone(), progress)));
+    let any = w.guards.any() || w.thresholds.iter().any(|t| t.abort_on_fail);
+    let task = any.then(|| tokio::spawn(watch(w, stop, fired.clone(), progress)));
     Monitor { task, fired }
 }
 
@@ -133,12 +136,15 @@ async fn watch(w: Watched, stop: Stop, fired: Arc<OnceLock<AbortedBy>>, progress
             _ = stop.shutdown.wait() => return,
             _ = tick.tick() => {}
         }
-        let seen = w.meter.observe(
-            &w.counters.snapshot(),
-            w.live.as_deref(),
-            t0.elapsed().as_secs_f64(),
-        );
-        let Some(a) = w.guards.judge(&seen) else {
+        let snapshot = w.counters.snapshot();
+        let seen = w
+            .meter
+            .observe(&snapshot, w.live.as_deref(), t0.elapsed().as_secs_f64());
+        let Some(a) = w
+            .guards
+            .judge(&seen)
+            .or_else(|| w.thresholds_failed(&snapshot, &seen))
+        else {
             continue;
         };
         if stop.request(StoppedBy::Abort) {
@@ -153,6 +159,19 @@ async fn watch(w: Watched, stop: Stop, fired: Arc<OnceLock<AbortedBy>>, progress
             }
         }
         return;
+    }
+}
+
+impl Watched {
+    /// The first `abort_on_fail` threshold that failed for good on this reading.
+    fn thresholds_failed(&self, s: &Snapshot, o: &Observed) -> Option<AbortedBy> {
+        let live = crate::thresholds::live::Seen {
+            at_s: o.at_s,
+            by_outcome: s.by_outcome,
+            invocations: self.live.as_deref().map(|l| (l.invocations(), l.forged())),
+            cost_usd: o.cost_usd,
+        };
+        crate::thresholds::live::judge(&self.thresholds, &live, o.ended, self.guards.min_attempts)
     }
 }
 

@@ -3,10 +3,10 @@
 //! Scenario → Plan (keys loaded or generated) → credential catalogue (all signing happens here) → the embedded
 //! emulator on 127.0.0.1:0, or the external target → load, while the emulator's bounded ledger is joined as it
 //! goes ([`crate::join`]) → invariants → report on stdout and in
-//! `<out-dir>/<UTC timestamp>-<scenario>/report.json`. Exit 0 when every invariant holds, 1 when one fails,
-//! 2 on setup or usage errors. Progress goes to stderr, results to stdout. SIGINT/SIGTERM or `--stop-file` stop
-//! the load; the attempts in flight drain (at most 5 s) and the report is still written, marked interrupted
-//! ([`stop`]).
+//! `<out-dir>/<UTC timestamp>-<scenario>/report.json`. Exit 0 when every invariant and threshold holds, 1 when
+//! one fails (or an `[abort]` guard or `abort_on_fail` threshold stopped the run), 2 on setup or usage errors,
+//! 3 when SIGINT/SIGTERM or `--stop-file` stopped the load: the attempts in flight drain (at most 5 s) and the
+//! report is still written, marked interrupted ([`stop`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -264,8 +264,8 @@ fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> a
     e
 }
 
-/// Writes `report.json`, `junit.xml` and `summary.md` into the run folder and the terminal rendering to stdout; the exit code says whether
-/// every invariant held.
+/// Writes `report.json`, `junit.xml` and `summary.md` into the run folder and the terminal rendering to stdout;
+/// exits with the report's `exit_code` (0 pass, 1 a verdict failed, 3 interrupted).
 fn publish(report: &crate::report::Report, run_dir: &Path, verbose: bool) -> anyhow::Result<Exit> {
     let path = json::write(report, run_dir)?;
     crate::report::files::write_all(report, run_dir)?;
@@ -273,10 +273,10 @@ fn publish(report: &crate::report::Report, run_dir: &Path, verbose: bool) -> any
         "{}",
         terminal::render(report, Some(&path.display().to_string()), verbose)
     );
-    Ok(if report.passed() {
-        Exit::Ok
-    } else {
-        Exit::Failed
+    Ok(match report.exit_code {
+        0 => Exit::Ok,
+        crate::report::build::INTERRUPTED => Exit::Interrupted,
+        _ => Exit::Failed,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The run's stop controls: the first SIGINT/SIGTERM, or `--stop-file PATH` appearing (polled every 250 ms),
 //! stops the load the same way (attempts in flight drain, at most [`DRAIN`], and the report is written, marked
-//! interrupted, with `stopped_by` saying which). A signal while the run is already stopping exits at once with
+//! interrupted, with `stopped_by` saying which; the run exits 3, `crate::report::build::INTERRUPTED`). A signal while the run is already stopping exits at once with
 //! the shell's code for that signal (130 SIGINT, 143 SIGTERM), without a report: a user who asks twice wants
 //! out now, and what the tasks hold cannot be gathered without waiting for them.
 
