@@ -47,6 +47,8 @@
 //!   emulator's evaluator against a scenario's devices, and the classic policy mistakes (`policy check`).
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
 //! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
+//! - [`compare`]: two saved runs' report.json lined up metric by metric, regressions beyond a tolerance marked
+//!   (`tokenstorm compare`); pure.
 //! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized
 //!   reproducers.
 //! - [`calibrate`]: measures a target's gate settings with a few valid probes per setting (a table of probes and
@@ -71,6 +73,7 @@ pub mod aws;
 pub mod calibrate;
 pub mod cli;
 pub mod cmd;
+pub mod compare;
 pub mod contract;
 pub mod emulator;
 pub mod error;

@@ -4,6 +4,7 @@
 mod abort;
 mod aws;
 mod backoff;
+mod compare;
 mod compat;
 mod cost;
 mod e2e;
