@@ -8,6 +8,7 @@ mod compare;
 mod compat;
 mod cost;
 mod e2e;
+mod kept_up;
 mod kicks;
 mod mosquitto;
 mod mqtt;

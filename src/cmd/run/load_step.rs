@@ -25,6 +25,7 @@ pub(super) async fn watched_load(
     load::LoadResult,
     Result<Option<join::LedgerSummary>, String>,
     Option<crate::safety::abort::AbortedBy>,
+    load::usage::Usage,
 ) {
     let (plan, progress) = (s.plan, s.progress);
     let storm = storm_trigger(plan, emulator);
@@ -33,6 +34,13 @@ pub(super) async fn watched_load(
         .map(|w| w.map(join::spawn));
     let counters = Arc::new(load::progress::Progress::default());
     let monitor = abort::watch_run(plan, s.safety, &joining, &counters, stop, progress);
+    // Each transport's devices keep their connections to one destination (address and port).
+    let per_destination = Transport::ALL
+        .into_iter()
+        .map(|t| u64::from(plan.groups.count(t)))
+        .max()
+        .unwrap_or(0);
+    let usage = load::usage::Sampler::start(per_destination);
     let result = load::groups::run(
         load::groups::Parts {
             plan,
@@ -51,6 +59,7 @@ pub(super) async fn watched_load(
         (stop.abandon.clone(), stop::DRAIN),
     )
     .await;
+    let usage = usage.finish();
     let aborted_by = monitor.finish().await;
     if progress {
         eprintln!(
@@ -58,7 +67,7 @@ pub(super) async fn watched_load(
             result.recorder.total_ended()
         );
     }
-    (result, finish_join(joining).await, aborted_by)
+    (result, finish_join(joining).await, aborted_by, usage)
 }
 
 /// How the run's storms drop every session (`[[mqtt.storms]]`): the embedded emulator directly, an external one
