@@ -271,12 +271,17 @@ fn invocations(o: &mut String, r: &Report) {
         .iter()
         .filter(|c| c.attempts > 0 || c.invocations > 0)
     {
+        // Attempts and invocations part: an HTTP cache hit is an attempt without one, a refresh an invocation
+        // without an attempt.
         let _ = writeln!(
             o,
-            "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
+            "  {:<34} {:>8} attempts: {} reached the authorizer, {} cache hits; {:>8} invocations: {} refreshes, {} allowed, {} denied",
             marked_label(&c.class, &c.variant, c.passes_gate),
             c.attempts,
+            c.reached,
+            c.cache_hits,
             c.invocations,
+            c.refreshes,
             c.allowed,
             c.denied
         );
