@@ -38,7 +38,8 @@
 //! - [`load`]: the generator's shell: pacers (open and closed models; ramps from `[[run.stages]]`, pure), the
 //!   backoffs after throttling and before an MQTT reconnect (pure), lanes (HTTPS) and fleets of devices (MQTT,
 //!   WSS) that carry out the planner's decisions, how a device comes back after a drop, a client-id kick or a
-//!   storm (pure), the storms' clock, MQTT session state apart from its I/O, one progress ticker.
+//!   storm (pure), the storms' clock, MQTT session state apart from its I/O, one progress ticker, and what the
+//!   process used while the load ran (CPU, run-queue wait, descriptors, ports) for `generator_kept_up`.
 //! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
 //!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged (and by
 //!   time into the storms' windows); on a
