@@ -47,6 +47,9 @@ pub enum Command {
     Policy(cmd::policy::Args),
     /// Re-render a finished run's junit.xml and summary.md (both without flags) from its report.json.
     Report(cmd::report::Args),
+    /// Two finished runs side by side from their report.json: exit 0 no regression beyond tolerance, 1 a
+    /// regression, 2 bad input.
+    Compare(cmd::compare::Args),
 }
 
 impl Command {
@@ -69,6 +72,7 @@ impl Command {
             Self::TestInvoke(args) => cmd::test_invoke::run(*args),
             Self::Policy(args) => cmd::policy::run(args),
             Self::Report(args) => cmd::report::run(args),
+            Self::Compare(args) => cmd::compare::run(args),
         }
     }
 }

@@ -39,7 +39,8 @@
 //! - [`load`]: the generator's shell: pacers (open and closed models; ramps from `[[run.stages]]`, pure), the
 //!   backoffs after throttling and before an MQTT reconnect (pure), lanes (HTTPS) and fleets of devices (MQTT,
 //!   WSS) that carry out the planner's decisions, how a device comes back after a drop, a client-id kick or a
-//!   storm (pure), the storms' clock, MQTT session state apart from its I/O, the live counters (one tally per lane).
+//!   storm (pure), the storms' clock, MQTT session state apart from its I/O, the live counters (one tally per lane),
+//!   and what the process used while the load ran (CPU, run-queue wait, descriptors, ports) for `generator_kept_up`.
 //! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
 //!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged (and by
 //!   time into the storms' windows); on a
@@ -52,8 +53,10 @@
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
 //! - [`thresholds`]: `[thresholds]`, k6-style `NAME OP NUMBER` checks over the report's metric namespace
 //!   (resolved with the plan, judged into verdict rows after the run, `abort_on_fail` ones live by the
-//!   `[abort]` monitor); the namespace is shared with `tokenstorm compare`.
+//!   `[abort]` monitor).
 //! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
+//! - [`compare`]: two saved runs' report.json lined up metric by metric, regressions beyond a tolerance marked
+//!   (`tokenstorm compare`); pure.
 //! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized
 //!   reproducers.
 //! - [`calibrate`]: measures a target's gate settings with a few valid probes per setting (a table of probes and
@@ -78,6 +81,7 @@ pub mod aws;
 pub mod calibrate;
 pub mod cli;
 pub mod cmd;
+pub mod compare;
 pub mod contract;
 pub mod emulator;
 pub mod error;

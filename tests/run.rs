@@ -4,9 +4,11 @@
 mod abort;
 mod aws;
 mod backoff;
+mod compare;
 mod compat;
 mod cost;
 mod e2e;
+mod kept_up;
 mod kicks;
 mod live;
 mod mosquitto;

@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod catalogue;
+pub mod compare;
 pub mod emulate;
 pub mod explain;
 pub mod fuzz;

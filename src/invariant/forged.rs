@@ -37,9 +37,12 @@ impl Rule for ForgedNeverInvoked {
             Some(l) => {
                 let invoked = record_invocations(l, &forged, &mut v);
                 if invoked > 0 || allowed > 0 {
+                    // Attempts and invocations apart: a forged session let in is refreshed, invoking again.
+                    let reached: u64 = forged.iter().map(|&c| l.class(c).reached()).sum();
+                    v.details.insert("forged_reached".into(), reached);
                     v.status = Status::Fail;
                     v.summary = format!(
-                        "{invoked} of {sent} forged attempts reached the authorizer ({allowed} answered 200 / CONNACK 0): the signature gate let forged credentials through"
+                        "{reached} of {sent} forged attempts reached the authorizer ({invoked} invocations, refreshes included; {allowed} attempts answered 200 / CONNACK 0): the signature gate let forged credentials through"
                     );
                     if l.missed > 0 {
                         v.evidence.push(missed_evidence(l));

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod conserve;
 pub mod forged;
 pub mod forged_count;
+pub mod kept_up;
 pub mod passes;
 pub mod replay;
 pub mod unanswered;

@@ -40,8 +40,14 @@ impl Rule for ReplayExposure {
         match inputs.ledger {
             Some(l) => {
                 let invocations: u64 = replays().map(|c| l.class(c).invocations).sum();
+                let reached: u64 = replays().map(|c| l.class(c).reached()).sum();
+                let refreshes: u64 = replays().map(|c| l.class(c).refreshes).sum();
+                let cached: u64 = replays().map(|c| l.cache_hits(rec, c)).sum();
                 let denied: u64 = replays().map(|c| l.class(c).denied).sum();
                 v.details.insert("replayed_invocations".into(), invocations);
+                v.details.insert("replayed_reached".into(), reached);
+                v.details.insert("replayed_refreshes".into(), refreshes);
+                v.details.insert("replayed_cache_hits".into(), cached);
                 v.details
                     .insert("replayed_denied_by_authorizer".into(), denied);
                 for c in replays().filter(|&c| sent_of(c) > 0) {
@@ -51,8 +57,10 @@ impl Rule for ReplayExposure {
                     v.details
                         .insert(format!("{}_denied_by_authorizer", c.label()), i.denied);
                 }
+                // Attempts and invocations are different counts: a refresh is an invocation without an attempt,
+                // an HTTP cache hit an attempt without an invocation.
                 v.summary = format!(
-                    "{invocations} of {sent} replayed attempts reached the authorizer (billed invocations); {allowed} were allowed, {denied} denied by the function"
+                    "{reached} of {sent} replayed attempts reached the authorizer, {cached} more were answered from the HTTP cache; {invocations} billed invocations ({refreshes} of them refreshes); {allowed} attempts were allowed, {denied} invocations denied by the function"
                 );
             }
             None => {

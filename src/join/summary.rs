@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attempt::oracle::must_be_refused;
+use crate::contract::ledger::Trigger;
 use crate::contract::ledger::billing;
 use crate::contract::{BackendKind, Transport, Verdict};
 use crate::contract::{Class, attempt_id as id};
@@ -44,6 +45,10 @@ pub struct LedgerRow {
     /// Lambda concurrency was exhausted: denied without running (not billed).
     #[serde(default)]
     pub throttled: bool,
+    /// What caused it: an attempt (`publish`, `connect`) or a live connection's `refresh`; `None` (older
+    /// emulators, CloudWatch): an attempt.
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
 }
 
 impl From<&crate::contract::LedgerEntry> for LedgerRow {
@@ -59,6 +64,7 @@ impl From<&crate::contract::LedgerEntry> for LedgerRow {
             memory_mb: Some(u64::from(e.memory_mb)),
             cold_start: e.cold_start,
             throttled: e.throttled,
+            trigger: Some(e.trigger),
         }
     }
 }
@@ -81,6 +87,7 @@ impl LedgerRow {
             memory_mb: None,
             cold_start: false,
             throttled: false,
+            trigger: None,
         }
     }
 
@@ -112,6 +119,9 @@ pub struct ClassInvocations {
     pub mb_ms: u128,
     pub cold_starts: u64,
     pub throttled: u64,
+    /// Invocations a live connection's policy refresh caused (not an attempt): MQTT sessions kept past
+    /// `refreshAfterInSeconds`.
+    pub refreshes: u64,
 }
 
 impl ClassInvocations {
@@ -130,6 +140,13 @@ impl ClassInvocations {
         }
         self.cold_starts += u64::from(row.cold_start);
         self.throttled += u64::from(row.throttled);
+        self.refreshes += u64::from(row.trigger == Some(Trigger::Refresh));
+    }
+
+    /// Attempts that reached the authorizer function: each attempt invokes it at most once, refreshes are the
+    /// rest.
+    pub fn reached(&self) -> u64 {
+        self.invocations - self.refreshes
     }
 }
 
@@ -286,6 +303,13 @@ impl LedgerSummary {
         self.by_class[c.index()]
     }
 
+    /// HTTPS attempts of a class allowed without an invocation: answered from the connection's authorizer cache
+    /// (`enableCachingForHttp`), so attempts and invocations part.
+    pub fn cache_hits(&self, rec: &crate::metrics::Recorder, c: Class) -> u64 {
+        let allowed = rec.ended(Transport::Https, c, crate::metrics::Outcome::Allowed);
+        allowed.saturating_sub(self.transport_class(Transport::Https, c).allowed)
+    }
+
     /// Invocations of one class over one transport.
     pub fn transport_class(&self, t: Transport, c: Class) -> ClassInvocations {
         self.by_transport[t.index()][c.index()]
@@ -340,85 +364,5 @@ impl LedgerSummary {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::contract::Forgery;
-
-    fn row(id: Option<&str>, verdict: &str) -> LedgerRow {
-        LedgerRow::new(0, id, verdict)
-    }
-
-    #[test]
-    fn joins_by_attempt_id_and_run() {
-        let rows = vec![
-            row(Some("r1-valid-0-0"), "allow"),
-            row(Some("r1-valid-1-0"), "deny"),
-            row(Some("r1-replayed-2-0"), "allow"),
-            row(Some("r1-forged.bit_flip-3-0"), "allow"),
-            row(Some("r2-valid-0-0"), "allow"),
-            row(None, "allow"),
-            row(Some("garbage"), "deny"),
-        ];
-        let s = LedgerSummary::new("in-process", "r1", rows);
-        assert_eq!(s.total, 7);
-        assert_eq!(s.foreign, 3);
-        assert_eq!(s.ours(), 4);
-        let v = s.class(Class::Valid);
-        assert_eq!((v.invocations, v.allowed, v.denied), (2, 1, 1));
-        // In-process, 0 µs measured: billed the 1 ms minimum at 128 MB.
-        assert_eq!((v.billed, v.billed_ms, v.mb_ms), (2, 2, 256));
-        assert_eq!(s.class(Class::Replayed).invocations, 1);
-        assert_eq!(s.class(Class::Forged(Forgery::BitFlip)).invocations, 1);
-        assert_eq!(s.forged(), 1);
-        assert_eq!(
-            s.forged_examples,
-            vec!["r1-forged.bit_flip-3-0".to_string()]
-        );
-    }
-}
-
-#[cfg(test)]
-mod billing_tests {
-    use super::*;
-
-    #[test]
-    fn the_backend_s_billed_duration_counts_and_throttles_are_free() {
-        let mut r = LedgerRow::new(1, Some("r-valid-0-0"), "allow");
-        r.duration_us = 1_234;
-        assert_eq!(
-            r.billing(),
-            Some((2, 128)),
-            "none reported: 1.234 ms → 2 ms"
-        );
-        r.billed_ms = Some(0);
-        assert_eq!(r.billing(), Some((2, 128)), "0 reported: measured");
-        r.billed_ms = Some(100);
-        r.memory_mb = Some(256);
-        assert_eq!(r.billing(), Some((100, 256)));
-        r.throttled = true;
-        assert_eq!(r.billing(), None);
-
-        let mut s = LedgerSummary::starting_after("t", "r", 0);
-        let mut cold = LedgerRow::new(1, Some("r-replayed-1-0"), "deny");
-        cold.backend = Some(BackendKind::RuntimeApi);
-        cold.billed_ms = Some(30);
-        cold.memory_mb = Some(1024);
-        cold.cold_start = true;
-        s.absorb(cold);
-        let mut throttled = LedgerRow::new(2, Some("r-replayed-1-1"), "deny");
-        throttled.throttled = true;
-        s.absorb(throttled);
-        let c = s.class(Class::Replayed);
-        assert_eq!(
-            (
-                c.invocations,
-                c.billed,
-                c.billed_ms,
-                c.mb_ms,
-                c.cold_starts,
-                c.throttled
-            ),
-            (2, 1, 30, 30 * 1024, 1, 1)
-        );
-    }
-}
+#[path = "summary_tests.rs"]
+mod tests;

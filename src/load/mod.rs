@@ -28,6 +28,7 @@ pub mod ramp;
 pub mod request;
 pub mod session;
 pub mod storm;
+pub mod usage;
 pub mod username;
 
 use std::sync::Arc;

@@ -71,6 +71,9 @@ pub struct Recorder {
     pubs: Vec<u64>,
     /// Attempts the schedule wanted that could not start before the deadline (the device was behind).
     pub missed: u64,
+    /// Schedule lag: from the intended to the actual start (latency − service), every transport; what
+    /// `generator_kept_up` judges the generator's pace by.
+    lag: Option<Histogram<u64>>,
     /// Per transport: HTTPS attempts skipped, MQTT CONNECTs held, by a backoff after a throttle.
     backed_off: [u64; Transport::COUNT],
     /// Why attempts went unanswered (transport errors and timeouts), by kind.
@@ -91,6 +94,7 @@ impl Default for Recorder {
             phases: vec![None; PHASES],
             pubs: vec![0; PUBS],
             missed: 0,
+            lag: None,
             backed_off: [0; Transport::COUNT],
             errors: ErrorTable::default(),
             sessions: SessionTally::default(),
@@ -154,6 +158,8 @@ impl Recorder {
         if histograms {
             record(self.latency[i].get_or_insert_with(new_hist), latency_us);
             record(self.service[i].get_or_insert_with(new_hist), service_us);
+            let lag = latency_us.saturating_sub(service_us);
+            record(self.lag.get_or_insert_with(new_hist), lag);
         }
     }
 
@@ -221,6 +227,14 @@ impl Recorder {
             }
         }
         self.missed += other.missed;
+        if let Some(b) = &other.lag {
+            match &mut self.lag {
+                Some(a) => {
+                    let _ = a.add(b);
+                }
+                None => self.lag = Some(b.clone()),
+            }
+        }
         for (a, b) in self.backed_off.iter_mut().zip(other.backed_off) {
             *a += b;
         }
@@ -274,6 +288,11 @@ impl Recorder {
     pub fn service(&self, t: Transport, c: Class, o: Outcome) -> Option<&Histogram<u64>> {
         self.service[cell(t, c, o)].as_ref()
     }
+
+    /// The schedule lag of every attempt after the warm-up (µs; a zero lag is recorded as 1 µs).
+    pub fn lag(&self) -> Option<&Histogram<u64>> {
+        self.lag.as_ref()
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +332,10 @@ mod tests {
         assert_eq!(h.len(), 100);
         assert_eq!(h.max(), 1000);
         assert_eq!(h.value_at_quantile(0.5), 500);
+        // Lag = latency − service: 9 µs per step for the valid ones, 1 000 µs for the forged one.
+        let lag = a.lag().unwrap();
+        assert_eq!(lag.len(), 101);
+        assert!(lag.equivalent(lag.max(), 1_000), "{}", lag.max());
         let m = Transport::MqttTls;
         let mut b2 = Recorder::new();
         b2.phase(m, f, Phase::ConnectConnack, 900);

@@ -98,6 +98,7 @@ mod tests {
             .iter()
             .map(|r| r.name().into())
             .collect();
+        rules.push("generator_kept_up".into());
         rules.push("catalogue_coverage".into());
         assert_eq!(names, rules);
     }

@@ -184,8 +184,16 @@ pub struct Invocations {
 pub struct ClassInvocationRow {
     pub class: String,
     pub variant: Option<String>,
+    /// Attempts started.
     pub attempts: u64,
+    /// Attempts that reached the authorizer function (invoked it; at most once each).
+    pub reached: u64,
+    /// HTTPS attempts allowed from the connection's authorizer cache, without an invocation.
+    pub cache_hits: u64,
+    /// Invocations: `reached` plus `refreshes`.
     pub invocations: u64,
+    /// Invocations a live MQTT connection's policy refresh caused, not an attempt.
+    pub refreshes: u64,
     pub allowed: u64,
     pub denied: u64,
     /// As [`ResultRow::passes_gate`] (not in the JSON).
@@ -259,7 +267,10 @@ pub fn invocations(rec: &Recorder, ledger: &LedgerSummary, gate: &GateSettings) 
                     class: c.kind().into(),
                     variant: c.variant().map(str::to_string),
                     attempts: Transport::ALL.into_iter().map(|t| rec.started(t, c)).sum(),
+                    reached: i.reached(),
+                    cache_hits: ledger.cache_hits(rec, c),
                     invocations: i.invocations,
+                    refreshes: i.refreshes,
                     allowed: i.allowed,
                     denied: i.denied,
                     passes_gate: passes_gate(c, gate),

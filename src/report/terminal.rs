@@ -266,10 +266,19 @@ fn invocations(o: &mut String, r: &Report, all_rows: bool) {
     );
     for s in super::terminal_fold::invocations(&inv.by_class, all_rows) {
         let c = &s.row;
+        // Attempts and invocations apart: an HTTP cache hit is an attempt without one, a refresh an invocation
+        // without an attempt.
         let _ = writeln!(
             o,
-            "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
-            s.label, c.attempts, c.invocations, c.allowed, c.denied
+            "  {:<34} {:>8} attempts: {} reached the authorizer, {} cache hits; {:>8} invocations: {} refreshes, {} allowed, {} denied",
+            s.label,
+            c.attempts,
+            c.reached,
+            c.cache_hits,
+            c.invocations,
+            c.refreshes,
+            c.allowed,
+            c.denied
         );
     }
 }

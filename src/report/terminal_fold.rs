@@ -88,7 +88,10 @@ pub fn invocations(rows: &[ClassInvocationRow], all: bool) -> Vec<Shown<ClassInv
         |c| (c.class == "forged" && !c.passes_gate).then(|| "forged".to_string()),
         |into, c| {
             into.attempts += c.attempts;
+            into.reached += c.reached;
+            into.cache_hits += c.cache_hits;
             into.invocations += c.invocations;
+            into.refreshes += c.refreshes;
             into.allowed += c.allowed;
             into.denied += c.denied;
         },

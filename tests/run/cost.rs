@@ -267,6 +267,25 @@ fn http_caching_scenarios_show_the_invocations_caching_saves() {
             valid["messages"], 400,
             "{name}: every publish allowed and billed"
         );
+        // Attempts, attempts that reached the function, cache hits and invocations are separate counts.
+        let inv = r["invocations"]["by_class"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["class"] == "valid")
+            .unwrap();
+        let n = |k: &str| inv[k].as_u64().unwrap();
+        assert_eq!(n("reached") + n("cache_hits"), 400, "{name}: {inv}");
+        assert_eq!(
+            n("invocations"),
+            n("reached") + n("refreshes"),
+            "{name}: {inv}"
+        );
+        assert_eq!(
+            n("cache_hits") > 0,
+            name == "cost-abuse-http-caching",
+            "{inv}"
+        );
         lambda.push((
             valid["invocations"].as_u64().unwrap(),
             valid["lambda_requests_pusd"].as_u64().unwrap()

@@ -28,6 +28,7 @@ pub(super) async fn watched_load(
     load::LoadResult,
     Result<Option<join::LedgerSummary>, String>,
     Option<crate::safety::abort::AbortedBy>,
+    load::usage::Usage,
 ) {
     let (plan, progress) = (s.plan, s.progress);
     let storm = storm_trigger(plan, emulator);
@@ -51,6 +52,13 @@ pub(super) async fn watched_load(
         crate::live::ticker::Mode::detect(!progress),
         s.board.clone(),
     );
+    // Each transport's devices keep their connections to one destination (address and port).
+    let per_destination = Transport::ALL
+        .into_iter()
+        .map(|t| u64::from(plan.groups.count(t)))
+        .max()
+        .unwrap_or(0);
+    let usage = load::usage::Sampler::start(per_destination);
     let result = load::groups::run(
         load::groups::Parts {
             plan,
@@ -72,6 +80,7 @@ pub(super) async fn watched_load(
     if let Some(status) = status {
         status.finish();
     }
+    let usage = usage.finish();
     let aborted_by = monitor.finish().await;
     if progress {
         eprintln!(
@@ -79,7 +88,7 @@ pub(super) async fn watched_load(
             result.recorder.total_ended()
         );
     }
-    (result, finish_join(joining).await, aborted_by)
+    (result, finish_join(joining).await, aborted_by, usage)
 }
 
 /// How the run's storms drop every session (`[[mqtt.storms]]`): the embedded emulator directly, an external one

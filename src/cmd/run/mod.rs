@@ -205,7 +205,7 @@ async fn session(
         progress,
         board: board.clone(),
     };
-    let (result, joined, aborted_by) =
+    let (result, joined, aborted_by, usage) =
         watched_load(setup, https, links, emulator.as_ref(), &stop).await;
     safety.aborted_by = aborted_by;
     let refused_valid = witness::refused_valid(&plan, emulator.as_ref(), &run_id).await;
@@ -221,7 +221,7 @@ async fn session(
         joined, cloudwatch, &plan, &result, &run_id, &signals, progress,
     )
     .await;
-    let verdicts = judge(&plan, &result, &seen);
+    let verdicts = judge(&plan, &result, &seen, &usage);
     let timeseries =
         crate::report::timeseries::build(&result.series, result.elapsed, seen.ledger.as_ref())?;
     let report = build::build(build::Parts {
@@ -315,9 +315,14 @@ async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown, run_dir: &Path
 }
 
 /// Every invariant on the load's measurements and the join (with the CloudWatch count folded into
-/// `forged_never_invoked`, and an unreadable ledger making it inconclusive), then the catalogue's coverage of
-/// the transports in use.
-fn judge(plan: &Plan, result: &load::LoadResult, seen: &Seen) -> Vec<invariant::Verdict> {
+/// `forged_never_invoked`, and an unreadable ledger making it inconclusive), whether the generator kept up, then
+/// the catalogue's coverage of the transports in use.
+fn judge(
+    plan: &Plan,
+    result: &load::LoadResult,
+    seen: &Seen,
+    usage: &load::usage::Usage,
+) -> Vec<invariant::Verdict> {
     let mut verdicts = invariant::evaluate(&invariant::Inputs {
         recorder: &result.recorder,
         ledger: seen.ledger.as_ref(),
@@ -335,6 +340,7 @@ fn judge(plan: &Plan, result: &load::LoadResult, seen: &Seen) -> Vec<invariant::
             invariant::forged::unreadable_ledger(v, why);
         }
     }
+    verdicts.push(invariant::kept_up::check(&result.recorder, usage));
     let in_use: Vec<Transport> = plan.groups.in_use().collect();
     verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
     verdicts
