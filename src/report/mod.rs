@@ -7,6 +7,7 @@ pub mod errors;
 pub mod files;
 mod hgrm;
 pub mod histograms;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
