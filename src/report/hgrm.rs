@@ -83,7 +83,11 @@ pub fn parse(text: &str) -> Result<Vec<Tick>, String> {
         let f: Vec<&str> = line.split_whitespace().collect();
         let tick = match f[..] {
             [v, q, n] | [v, q, n, _] => match (v.parse(), q.parse(), n.parse()) {
-                (Ok(value), Ok(quantile), Ok(total)) => Some(Tick { value, quantile, total }),
+                (Ok(value), Ok(quantile), Ok(total)) => Some(Tick {
+                    value,
+                    quantile,
+                    total,
+                }),
                 _ => None,
             },
             _ => None,
@@ -163,7 +167,14 @@ mod tests {
     fn parse_reads_back_the_rows() {
         let text = percentile_distribution(&hist(&[1000, 2000, 3000, 4000]), 1000.0);
         let ticks = parse(&text).unwrap();
-        assert_eq!(ticks[0], Tick { value: 1.0, quantile: 0.0, total: 1 });
+        assert_eq!(
+            ticks[0],
+            Tick {
+                value: 1.0,
+                quantile: 0.0,
+                total: 1
+            }
+        );
         let last = ticks.last().unwrap();
         assert_eq!((last.value, last.quantile, last.total), (4.001, 1.0, 4));
         assert!(parse("1.0 0.5\n").unwrap_err().starts_with("line 1:"));

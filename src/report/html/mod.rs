@@ -38,7 +38,11 @@ pub fn render(view: &View, run_dir: &Path) -> anyhow::Result<String> {
             "Latency percentile spectrum",
             spectrum::render(&doc.results, run_dir)?,
         ),
-        ("attempts", "Attempts and outcomes over time", series::attempts(ts)),
+        (
+            "attempts",
+            "Attempts and outcomes over time",
+            series::attempts(ts),
+        ),
         (
             "invocations",
             "Authorizer invocations over time by class",

@@ -12,10 +12,14 @@ pub fn attempts(ts: Option<&Timeseries>) -> String {
     let Some(ts) = ts.filter(|t| !t.attempts.is_empty()) else {
         return para("note", "No time series in this report.");
     };
-    let n = ts.seconds.max(1 + ts.attempts.iter().map(|r| r.second).max().unwrap_or(0));
+    let n = ts
+        .seconds
+        .max(1 + ts.attempts.iter().map(|r| r.second).max().unwrap_or(0));
     let mut by_outcome = counts(
         n,
-        ts.attempts.iter().map(|r| (r.outcome.as_str(), r.second, r.count)),
+        ts.attempts
+            .iter()
+            .map(|r| (r.outcome.as_str(), r.second, r.count)),
     );
     let total: Vec<(f64, f64)> = (0..n)
         .map(|sec| {
@@ -63,10 +67,14 @@ pub fn invocations(ts: Option<&Timeseries>) -> String {
             "No invocation times in this report (no ledger or witness with timestamps).",
         );
     }
-    let n = ts.seconds.max(1 + ts.invocations.iter().map(|r| r.second).max().unwrap_or(0));
+    let n = ts
+        .seconds
+        .max(1 + ts.invocations.iter().map(|r| r.second).max().unwrap_or(0));
     let series = counts(
         n,
-        ts.invocations.iter().map(|r| (r.class.as_str(), r.second, r.count)),
+        ts.invocations
+            .iter()
+            .map(|r| (r.class.as_str(), r.second, r.count)),
     );
     let mut s = truncated_note(ts);
     s.push_str(&line_chart(&Chart {
@@ -169,7 +177,12 @@ mod tests {
     #[test]
     fn quiet_seconds_count_zero_and_transports_sum() {
         let t = ts();
-        let c = counts(3, t.attempts.iter().map(|r| (r.outcome.as_str(), r.second, r.count)));
+        let c = counts(
+            3,
+            t.attempts
+                .iter()
+                .map(|r| (r.outcome.as_str(), r.second, r.count)),
+        );
         assert_eq!(c[0].name, "allowed");
         assert_eq!(c[0].points, [(0.0, 7.0), (1.0, 0.0), (2.0, 0.0)]);
         assert_eq!(c[1].points, [(0.0, 0.0), (1.0, 0.0), (2.0, 1.0)]);

@@ -33,7 +33,12 @@ pub fn render(rows: &[Row], run_dir: &Path) -> anyhow::Result<String> {
     let mut approximate = 0usize;
     for row in rows {
         let Some(pct) = &row.latency_us else { continue };
-        let name = key(&row.transport, &row.class, row.variant.as_deref(), &row.outcome);
+        let name = key(
+            &row.transport,
+            &row.class,
+            row.variant.as_deref(),
+            &row.outcome,
+        );
         let path = run_dir.join("histograms").join(format!("{name}.hgrm"));
         let hist = match std::fs::read_to_string(&path) {
             Ok(text) => from_hgrm(&text).with_context(|| format!("{}", path.display()))?,
@@ -163,7 +168,12 @@ fn points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     h.iter_quantiles(5)
         .map(|v| (v.quantile_iterated_to(), v.value_iterated_to()))
         .filter(|(q, _)| *q < 1.0)
-        .map(|(q, v)| ((1.0 / (1.0 - q)).log10(), h.highest_equivalent(v) as f64 / US_PER_MS))
+        .map(|(q, v)| {
+            (
+                (1.0 / (1.0 - q)).log10(),
+                h.highest_equivalent(v) as f64 / US_PER_MS,
+            )
+        })
         .collect()
 }
 
@@ -233,11 +243,22 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("histograms")).unwrap();
-        std::fs::write(dir.path().join("histograms/https.forged.a.forbidden.hgrm"), &text).unwrap();
+        std::fs::write(
+            dir.path().join("histograms/https.forged.a.forbidden.hgrm"),
+            &text,
+        )
+        .unwrap();
         let html = render(&[row(Some("a"), pct(3, 1))], dir.path()).unwrap();
         assert!(html.contains("(n=500)") && !html.contains("have no histograms"));
-        std::fs::write(dir.path().join("histograms/https.forged.a.forbidden.hgrm"), "x y\n").unwrap();
+        std::fs::write(
+            dir.path().join("histograms/https.forged.a.forbidden.hgrm"),
+            "x y\n",
+        )
+        .unwrap();
         let err = render(&[row(Some("a"), pct(3, 1))], dir.path()).unwrap_err();
-        assert!(format!("{err:#}").contains("https.forged.a.forbidden.hgrm"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("https.forged.a.forbidden.hgrm"),
+            "{err:#}"
+        );
     }
 }

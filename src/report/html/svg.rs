@@ -18,8 +18,8 @@ const BOTTOM: f64 = 44.0;
 
 /// Colour-blind-friendly (Tableau 10), dark enough to print on white.
 const PALETTE: [&str; 10] = [
-    "#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f",
-    "#555555",
+    "#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
+    "#9c755f", "#555555",
 ];
 
 /// What the x values mean.

@@ -21,7 +21,10 @@ pub fn verdicts(view: &View, doc: &Doc) -> String {
         (true, None) => "yes".to_string(),
     };
     let facts = [
-        ("scenario", format!("{} ({})", doc.scenario.name, doc.scenario.file)),
+        (
+            "scenario",
+            format!("{} ({})", doc.scenario.name, doc.scenario.file),
+        ),
         ("started", view.started_at.clone()),
         ("run id / seed", format!("{} / {}", doc.run_id, doc.seed)),
         ("target", format!("{} {}", doc.target.kind, doc.target.url)),
@@ -49,7 +52,10 @@ pub fn verdicts(view: &View, doc: &Doc) -> String {
     }
     s.push_str("</dl>\n");
     let rows: Vec<(String, Vec<Cell>)> = view.invariants.iter().map(verdict_row).collect();
-    s.push_str(&table(&["invariant", "status", "summary and evidence"], &rows));
+    s.push_str(&table(
+        &["invariant", "status", "summary and evidence"],
+        &rows,
+    ));
     s
 }
 
@@ -78,10 +84,7 @@ fn verdict_row(v: &Verdict) -> (String, Vec<Cell>) {
 
 /// A status word in its colour (`pass`, `fail`, `skipped`, `info`, `inconclusive`).
 fn badge(status: &str) -> String {
-    format!(
-        "<span class=\"status {s}\">{s}</span>",
-        s = esc(status)
-    )
+    format!("<span class=\"status {s}\">{s}</span>", s = esc(status))
 }
 
 /// Every (transport, class, variant, outcome) row with its count and latency percentiles.
@@ -98,9 +101,9 @@ pub fn results(doc: &Doc) -> String {
                 Cell::Num(r.count.to_string()),
             ];
             match &r.latency_us {
-                Some(p) => cells.extend(
-                    [p.p50, p.p90, p.p99, p.p999, p.max].map(|v| Cell::Num(ms(v))),
-                ),
+                Some(p) => {
+                    cells.extend([p.p50, p.p90, p.p99, p.p999, p.max].map(|v| Cell::Num(ms(v))))
+                }
                 None => cells.extend((0..5).map(|_| Cell::Num("–".into()))),
             }
             (String::new(), cells)
@@ -111,8 +114,16 @@ pub fn results(doc: &Doc) -> String {
     }
     table(
         &[
-            "transport", "class", "variant", "outcome", "count", "p50 ms", "p90 ms", "p99 ms",
-            "p99.9 ms", "max ms",
+            "transport",
+            "class",
+            "variant",
+            "outcome",
+            "count",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
         ],
         &rows,
     )
@@ -121,7 +132,10 @@ pub fn results(doc: &Doc) -> String {
 /// The MQTT phase latencies (TCP connect, TLS, WebSocket upgrade, CONNECT→CONNACK, PUBLISH→PUBACK, …).
 pub fn phases(phases: &[Phase]) -> String {
     if phases.is_empty() {
-        return para("note", "No MQTT phases in this report (no MQTT or WebSocket attempts).");
+        return para(
+            "note",
+            "No MQTT phases in this report (no MQTT or WebSocket attempts).",
+        );
     }
     let rows: Vec<(String, Vec<Cell>)> = phases
         .iter()
@@ -138,7 +152,16 @@ pub fn phases(phases: &[Phase]) -> String {
         })
         .collect();
     table(
-        &["transport", "class", "phase", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+        &[
+            "transport",
+            "class",
+            "phase",
+            "count",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+        ],
         &rows,
     )
 }
