@@ -80,7 +80,7 @@ pub fn render(rows: &[Row], run_dir: &Path) -> anyhow::Result<String> {
             })
             .collect();
         let title = format!("{t}: latency by percentile");
-        let _ = write!(s, "<h3>{}</h3>\n", esc(t));
+        let _ = writeln!(s, "<h3>{}</h3>", esc(t));
         s.push_str(&line_chart(&Chart {
             title: &title,
             x: XAxis::Percentile { decades },
