@@ -19,6 +19,7 @@ mod signers;
 mod stages;
 mod stop;
 mod template;
+mod timeseries;
 mod token_schemes;
 mod unjudged;
 mod username_style;

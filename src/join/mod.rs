@@ -13,6 +13,8 @@
 //! While the load runs, [`Running::live`] holds what the drains joined so far (the run's invocations, and those
 //! caused by forged attempts the gate must refuse), for the `[abort]` guards.
 //!
+//! [`per_second`]: the joined invocations per second of the run and class kind, by the entries' stamps.
+//!
 //! [`refusals`]: the first refusals of the run's valid attempts at the gate, with the gate's explanation, from
 //! the embedded emulator or an external one's `GET /refusals`.
 //!
@@ -24,6 +26,7 @@
 pub mod admin;
 pub mod cloudwatch;
 pub mod in_process;
+pub mod per_second;
 pub mod refusals;
 pub mod summary;
 pub mod windows;
@@ -36,6 +39,7 @@ use std::time::Duration;
 
 pub use admin::{Admin, AdminLedger};
 pub use in_process::InProcess;
+pub use per_second::{Origin, PerSecond};
 pub use summary::{ClassInvocations, LedgerRow, LedgerSummary};
 pub use windows::Windows;
 
@@ -96,6 +100,8 @@ pub struct Spec {
     pub gate: GateSettings,
     /// The storms' windows (`[[mqtt.storms]]`): invocations in them are counted per storm too.
     pub storms: Option<Windows>,
+    /// The load's start on the wall clock: invocations are counted per second from it too ([`per_second`]).
+    pub origin: Option<Origin>,
 }
 
 impl Spec {
@@ -106,6 +112,7 @@ impl Spec {
             groups: None,
             gate: GateSettings::default(),
             storms: None,
+            origin: None,
         }
     }
 
@@ -118,6 +125,9 @@ impl Spec {
         s.set_gate(self.gate);
         if let Some(w) = &self.storms {
             s.set_storms(w.clone());
+        }
+        if let Some(o) = &self.origin {
+            s.set_origin(o.clone());
         }
         s
     }

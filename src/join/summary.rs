@@ -173,6 +173,12 @@ pub struct LedgerSummary {
     storms: Option<super::Windows>,
     #[serde(skip)]
     pub by_storm: Vec<ClassInvocations>,
+    /// When the load started ([`Self::set_origin`]): entries are counted per second from it too.
+    #[serde(skip)]
+    origin: Option<super::Origin>,
+    /// The run's invocations per second and class kind (empty without an origin).
+    #[serde(skip)]
+    pub per_second: super::PerSecond,
 }
 
 const MAX_EXAMPLES: usize = 10;
@@ -200,6 +206,8 @@ impl LedgerSummary {
             forged_examples: Vec::new(),
             storms: None,
             by_storm: Vec::new(),
+            origin: None,
+            per_second: super::PerSecond::default(),
         }
     }
 
@@ -266,6 +274,9 @@ impl LedgerSummary {
             }
             self.by_storm[k].add(&row, billed);
         }
+        if let Some(origin) = self.origin.as_ref().and_then(|o| o.get()) {
+            self.per_second.add(origin, row.unix_ms, a.class);
+        }
         if must_be_refused(a.class, &self.gate) && self.forged_examples.len() < MAX_EXAMPLES {
             self.forged_examples.extend(row.attempt_id);
         }
@@ -302,6 +313,11 @@ impl LedgerSummary {
     /// The run's invocations in storm `k`'s window.
     pub fn storm(&self, k: usize) -> ClassInvocations {
         self.by_storm.get(k).copied().unwrap_or_default()
+    }
+
+    /// Counts the run's invocations per second from `origin` (the load's start) too.
+    pub fn set_origin(&mut self, origin: super::Origin) {
+        self.origin = Some(origin);
     }
 
     /// Which gate settings decide the forged variants that must be refused (default: the spec's).

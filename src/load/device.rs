@@ -203,7 +203,10 @@ impl<'f> Device<'f> {
         fleet.with_rec(d, |r| r.start(t, class));
         // No credential (pool used up, or nothing allowed yet to replay): nothing is sent.
         let Some(login) = login else {
-            fleet.with_rec(d, |r| r.end(t, class, Outcome::Exhausted, 0, 0, false));
+            let now = Instant::now();
+            fleet.with_rec(d, |r| {
+                r.end_at(now, (t, class, Outcome::Exhausted), (0, 0), false)
+            });
             fleet.progress.connect_ended(Outcome::Exhausted);
             self.last_connect = Some(Instant::now());
             return None;
@@ -251,12 +254,13 @@ impl<'f> Device<'f> {
                 r.sessions
                     .storm_reconnected(k, delay.as_micros() as u64, delay <= window);
             }
-            r.end(
-                t,
-                class,
-                outcome,
-                end.saturating_duration_since(intended).as_micros() as u64,
-                end.saturating_duration_since(sent).as_micros() as u64,
+            r.end_at(
+                end,
+                (t, class, outcome),
+                (
+                    end.saturating_duration_since(intended).as_micros() as u64,
+                    end.saturating_duration_since(sent).as_micros() as u64,
+                ),
                 histograms,
             );
             if let Some(f) = failure {

@@ -28,7 +28,7 @@ use super::storm::{StormClock, Trigger};
 use super::username::UsernameBook;
 use crate::attempt::Planner;
 use crate::join::Windows;
-use crate::metrics::Recorder;
+use crate::metrics::{Recorder, SeriesStore};
 use crate::scenario::MqttPlan;
 use crate::scenario::stages::Ramps;
 use crate::shutdown::Shutdown;
@@ -110,6 +110,13 @@ impl Fleet {
         self.groups.iter().map(|(_, r)| r.len() as u32).sum()
     }
 
+    /// Every shard's recorder feeds `store`, the run's per-second series.
+    pub fn attach_series(&mut self, store: &Arc<SeriesStore>) {
+        for s in &mut self.shards {
+            *s.get_mut().unwrap_or_else(|p| p.into_inner()) = Recorder::with_series(store.clone());
+        }
+    }
+
     pub(super) fn with_rec(&self, device: u32, f: impl FnOnce(&mut Recorder)) {
         let shard = &self.shards[device as usize % self.shards.len()];
         let mut g = shard.lock().unwrap_or_else(|p| p.into_inner());
@@ -150,7 +157,9 @@ pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
     }
     let mut out = Recorder::new();
     for s in &fleet.shards {
-        out.merge(&s.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut rec = s.lock().unwrap_or_else(|p| p.into_inner());
+        rec.flush_series();
+        out.merge(&rec);
     }
     for k in 0..fleet.storms.storms().len() {
         let (fired, answer) = fleet.storms.outcome(k);

@@ -14,7 +14,7 @@ use super::username::{UsernameBook, UsernameShape};
 use super::{Connector, LoadResult, RequestBook, lane};
 use crate::attempt::{Catalogue, Planner};
 use crate::contract::Transport;
-use crate::metrics::Recorder;
+use crate::metrics::{Recorder, SeriesStore};
 use crate::scenario::Plan;
 use crate::shutdown::Shutdown;
 
@@ -39,6 +39,8 @@ pub struct Parts<'a> {
     pub backoff: Option<super::backoff::BackoffSpec>,
     /// Drops every MQTT session at the target (`[[mqtt.storms]]`); `None`: no storms.
     pub storm: Option<(super::storm::Trigger, crate::join::Windows)>,
+    /// Set to the load's start on the wall clock as it starts (the ledger join counts per second from it).
+    pub origin: crate::join::Origin,
 }
 
 /// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`; attempts still in flight
@@ -46,6 +48,10 @@ pub struct Parts<'a> {
 pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duration)) -> LoadResult {
     let plan = parts.plan;
     let t0 = tokio::time::Instant::now();
+    let t0_unix_ms = crate::join::cloudwatch::unix_ms_now();
+    parts.origin.set(t0_unix_ms);
+    let series = Arc::new(SeriesStore::new(t0, t0_unix_ms));
+    let sealer = seal_every_second(series.clone());
     let clock = (t0, t0 + plan.duration, t0 + plan.warmup);
     let planner = Arc::new(Planner::new(
         parts.run_id.to_string(),
@@ -74,6 +80,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
             abandon: drain.0.clone(),
             drain: drain.1,
             backoff: parts.backoff.map(|b| (b, plan.seed)),
+            series: series.clone(),
         };
         let spec = super::LoadSpec {
             model: plan.model,
@@ -100,6 +107,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
         fleet.backoff = parts.backoff.map(|b| (b, plan.seed));
         fleet.seed = plan.seed;
         fleet.storm_trigger = parts.storm.clone();
+        fleet.attach_series(&series);
         let rec = fleet::run(Arc::new(fleet), shutdown.clone()).await;
         Some((rec, t0.elapsed()))
     };
@@ -107,10 +115,12 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
     if let Some(t) = ticker {
         t.abort();
     }
+    sealer.abort();
     let mut result = https_result.unwrap_or(LoadResult {
         recorder: Recorder::new(),
         elapsed: Duration::ZERO,
         interrupted: false,
+        series,
     });
     if let Some((rec, elapsed)) = mqtt_result {
         result.recorder.merge(&rec);
@@ -118,6 +128,21 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
     }
     result.interrupted |= shutdown.is_triggered();
     result
+}
+
+/// Seals the series' seconds older than the last two, once a second, on a blocking thread (off the request
+/// path): only they stay open in memory ([`crate::metrics::series`]). Aborted when the load ends.
+fn seal_every_second(series: Arc<SeriesStore>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let at = tick.tick().await;
+            let before = series.second_of(at).saturating_sub(2);
+            let s = series.clone();
+            let _ = tokio::task::spawn_blocking(move || s.seal_before(before)).await;
+        }
+    })
 }
 
 /// The MQTT usernames and passwords of every catalogue credential.

@@ -29,7 +29,7 @@ use super::request::{Placement, RequestBook};
 use crate::attempt::planner::{Credentials, Cursor};
 use crate::attempt::{Planner, Ticket};
 use crate::contract::{Class, Transport};
-use crate::metrics::{Failure, Outcome, Recorder};
+use crate::metrics::{Failure, Outcome, Recorder, SeriesStore};
 use crate::scenario::file::CredentialsIn;
 use crate::shutdown::Shutdown;
 
@@ -52,6 +52,8 @@ pub struct Shared {
     pub drain: Duration,
     /// The backoff after a throttle and the run's seed (each device's draws); `None`: off.
     pub backoff: Option<(BackoffSpec, u64)>,
+    /// The run's per-second series, which each lane's recorder feeds.
+    pub series: Arc<SeriesStore>,
 }
 
 /// The lane's share of the work.
@@ -119,10 +121,10 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Recorder {
     let mut lane = Lane {
-        shared,
+        shared: shared.clone(),
         devices: Vec::new(),
         tasks: JoinSet::new(),
-        rec: Recorder::new(),
+        rec: Recorder::with_series(shared.series.clone()),
         id_buf: String::with_capacity(64),
         ended: progress.lane_counter(),
     };
@@ -130,6 +132,7 @@ pub async fn run(
         Work::Open { schedule, devices } => lane.run_open(schedule, devices, shutdown).await,
         Work::Closed { slots } => lane.run_closed(slots, shutdown).await,
     }
+    lane.rec.flush_series();
     lane.rec
 }
 
@@ -334,12 +337,10 @@ impl Lane {
         let latency = end.saturating_duration_since(intended).as_micros() as u64;
         let service = end.saturating_duration_since(sent).as_micros() as u64;
         let histograms = intended >= self.shared.warmup_end;
-        self.rec.end(
-            Transport::Https,
-            class,
-            outcome,
-            latency,
-            service,
+        self.rec.end_at(
+            end,
+            (Transport::Https, class, outcome),
+            (latency, service),
             histograms,
         );
         if let Some(f) = failure {

@@ -6,7 +6,8 @@
 //!
 //! Devices are split between lanes (a few per core); each lane is one task with its own [`Recorder`]. After
 //! the deadline, the attempt bound or a shutdown, lanes stop starting attempts, drain the ones in flight, and
-//! their recorders are merged.
+//! their recorders are merged. Each recorder also feeds the run's one per-second store
+//! ([`crate::metrics::series`]), folding its current second in once a second.
 
 pub mod backoff;
 pub mod codec;
@@ -32,7 +33,7 @@ pub mod username;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::metrics::Recorder;
+use crate::metrics::{Recorder, SeriesStore};
 use crate::scenario::Model;
 use crate::shutdown::Shutdown;
 
@@ -54,6 +55,8 @@ pub struct LoadResult {
     pub elapsed: Duration,
     /// A shutdown (SIGINT/SIGTERM or `--stop-file`) ended the run early.
     pub interrupted: bool,
+    /// What ended in each second, for the report's `timeseries` and `latency.hlog`.
+    pub series: Arc<SeriesStore>,
 }
 
 /// Lanes: enough tasks to use every core, never more than devices.
@@ -128,5 +131,6 @@ pub async fn run(
         recorder,
         elapsed: t0.elapsed(),
         interrupted: shutdown.is_triggered(),
+        series: shared.series.clone(),
     }
 }

@@ -1,19 +1,35 @@
 //! A per-task recorder: counters and HdrHistograms (µs) per (transport, class, outcome) in enum-indexed
-//! arrays. Each load task owns one; they are merged at the end. No per-sample storage.
+//! arrays. Each load task owns one; they are merged at the end. No per-sample storage. A task's recorder may
+//! also feed the run's per-second series ([`Recorder::with_series`], [`Recorder::end_at`]).
+
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
+use tokio::time::Instant;
 
+use super::series::{SeriesBuffer, SeriesStore};
 use super::{ErrorTable, Failure, Outcome, Phase, PubEvent, SessionTally};
 use crate::contract::Class;
 use crate::contract::Transport;
 
-const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
+/// Every (transport, class, outcome), as an index.
+pub const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
 const STARTS: usize = Transport::COUNT * Class::COUNT;
 const PHASES: usize = STARTS * Phase::COUNT;
 const PUBS: usize = STARTS * PubEvent::COUNT;
 
-fn cell(t: Transport, c: Class, o: Outcome) -> usize {
+/// The index of (transport, class, outcome) among [`CELLS`]: transport major, then class, then outcome (the
+/// report's row order).
+pub fn cell(t: Transport, c: Class, o: Outcome) -> usize {
     (t.index() * Class::COUNT + c.index()) * Outcome::COUNT + o.index()
+}
+
+/// The (transport, class, outcome) of a [`cell`] index below [`CELLS`].
+pub fn cell_parts(i: usize) -> (Transport, Class, Outcome) {
+    let o = Outcome::ALL[i % Outcome::COUNT];
+    let c = Class::ALL[(i / Outcome::COUNT) % Class::COUNT];
+    let t = Transport::ALL[i / (Outcome::COUNT * Class::COUNT)];
+    (t, c, o)
 }
 
 fn start_cell(t: Transport, c: Class) -> usize {
@@ -29,7 +45,7 @@ fn pub_cell(t: Transport, c: Class, e: PubEvent) -> usize {
 }
 
 /// Histograms are created on first use and grow with the largest value (3 significant digits).
-pub(super) fn new_hist() -> Histogram<u64> {
+pub fn new_hist() -> Histogram<u64> {
     Histogram::new(3).expect("3 significant digits is a valid histogram precision")
 }
 
@@ -61,6 +77,8 @@ pub struct Recorder {
     errors: ErrorTable,
     /// How kept MQTT sessions ended (kicks, drops, storms) and what each storm did.
     pub sessions: SessionTally,
+    /// This task's current second of the run's series; `None`: not part of one (merged recorders, tests).
+    series: Option<SeriesBuffer>,
 }
 
 impl Default for Recorder {
@@ -76,6 +94,7 @@ impl Default for Recorder {
             backed_off: [0; Transport::COUNT],
             errors: ErrorTable::default(),
             sessions: SessionTally::default(),
+            series: None,
         }
     }
 }
@@ -83,6 +102,36 @@ impl Default for Recorder {
 impl Recorder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A recorder whose [`Self::end_at`] also feeds `store`, the run's per-second series.
+    pub fn with_series(store: Arc<SeriesStore>) -> Self {
+        Self {
+            series: Some(SeriesBuffer::new(store)),
+            ..Self::default()
+        }
+    }
+
+    /// An attempt ended at `at`: recorded as by [`Self::end`] (`us`: latency and service time, µs), and in the
+    /// second it ended in when the recorder feeds a series.
+    pub fn end_at(
+        &mut self,
+        at: Instant,
+        (t, c, o): (Transport, Class, Outcome),
+        us: (u64, u64),
+        histograms: bool,
+    ) {
+        self.end(t, c, o, us.0, us.1, histograms);
+        if let Some(s) = &mut self.series {
+            s.end(at, t, c, o, histograms.then_some(us.0));
+        }
+    }
+
+    /// Folds what this recorder holds of its current second into the series (before it is merged away).
+    pub fn flush_series(&mut self) {
+        if let Some(s) = &mut self.series {
+            s.flush();
+        }
     }
 
     /// An attempt was started (before its outcome is known).

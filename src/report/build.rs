@@ -31,6 +31,8 @@ pub struct Parts<'a> {
     pub verdicts: Vec<Verdict>,
     /// The first valid attempts the gate refused, with their explanations.
     pub refused_valid: Vec<crate::join::refusals::RefusedAttempt>,
+    /// Per second: attempts and invocations ([`super::timeseries::build`]).
+    pub timeseries: super::timeseries::Timeseries,
 }
 
 /// The run's verdict: `fail` when a rule failed, else `inconclusive` when one could not be judged, else `pass`.
@@ -107,6 +109,7 @@ pub fn build(p: Parts<'_>) -> Report {
                 p.elapsed.as_millis() as u64,
             )
         }),
+        timeseries: p.timeseries,
         aws: p.aws,
         safety: p.safety,
         invariants: p.verdicts,

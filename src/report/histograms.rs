@@ -1,8 +1,10 @@
 //! The run folder's raw latency histograms (issue 13): `histograms/<row>.hgrm`, one percentile distribution per
 //! report row that has a latency histogram, in milliseconds; and `latency.hlog`, an HdrHistogram interval log
-//! (V2 deflate-compressed, base64) with one tagged interval per row, in the recorded microseconds, that
-//! HdrHistogram's own tools (`HistogramLogProcessor`, the Python `hdrh` package) read and merge. The row key
-//! is `transport.class[.variant].outcome`, as the report's rows name them.
+//! (V2 deflate-compressed, base64) with one tagged interval per second per row (from the load's per-second
+//! [`SeriesStore`]: `StartTime`/`BaseTime` the load's start, each interval `[s, s + 1)` seconds after it), in
+//! the recorded microseconds, that HdrHistogram's own tools (`HistogramLogProcessor`, the Python `hdrh`
+//! package) read and merge: a row's intervals add up to its whole-run histogram exactly. The row key is
+//! `transport.class[.variant].outcome`, as the report's rows name them.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,7 +16,9 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use super::hgrm::percentile_distribution;
 use crate::contract::{Class, Transport};
-use crate::metrics::{Outcome, Recorder};
+use crate::metrics::recorder::cell_parts;
+use crate::metrics::series::MAX_SECONDS;
+use crate::metrics::{Outcome, Recorder, SeriesStore};
 
 /// Recorded values are µs; `.hgrm` values and the log's interval maxima print in ms.
 const US_PER_MS: f64 = 1000.0;
@@ -59,11 +63,11 @@ fn sanitize(part: &str) -> String {
     if s.is_empty() { "_".into() } else { s }
 }
 
-/// Writes `histograms/*.hgrm` and `latency.hlog` into `run_dir`: the load started `started_unix_ms` and
-/// lasted `elapsed` (the whole run is one interval per row).
+/// Writes `histograms/*.hgrm` (from the whole-run recorder) and `latency.hlog` (from the load's `series`; the
+/// load lasted `elapsed`) into `run_dir`.
 pub fn write(
     rec: &Recorder,
-    started_unix_ms: u64,
+    series: &SeriesStore,
     elapsed: Duration,
     run_dir: &Path,
 ) -> anyhow::Result<()> {
@@ -76,19 +80,16 @@ pub fn write(
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let path = run_dir.join("latency.hlog");
-    let start = UNIX_EPOCH + Duration::from_millis(started_unix_ms);
-    std::fs::write(&path, interval_log(&rows, start, elapsed)?)
+    std::fs::write(&path, interval_log(series, elapsed)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
-/// The interval log text: a comment naming the units, StartTime/BaseTime at the load's start, then one
-/// interval `[0, elapsed)` per row tagged with its key.
-pub fn interval_log(
-    rows: &[(String, &Histogram<u64>)],
-    start: SystemTime,
-    elapsed: Duration,
-) -> anyhow::Result<Vec<u8>> {
+/// The interval log text: comments naming the units, StartTime/BaseTime at the load's start, then per second
+/// (in order) one interval `[s, s + 1)` per row with latencies in it, tagged with the row key; past
+/// [`MAX_SECONDS`], one interval from there to `elapsed`.
+pub fn interval_log(series: &SeriesStore, elapsed: Duration) -> anyhow::Result<Vec<u8>> {
+    let start: SystemTime = UNIX_EPOCH + Duration::from_millis(series.t0_unix_ms());
     let mut out = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     let mut writer = IntervalLogWriterBuilder::new()
@@ -98,13 +99,33 @@ pub fn interval_log(
         .with_base_time(start)
         .with_max_value_divisor(US_PER_MS)
         .begin_log_with(&mut out, &mut serializer)?;
-    for (key, h) in rows {
-        let tag = Tag::new(key).with_context(|| format!("row key {key:?} is no valid log tag"))?;
-        writer
-            .write_histogram(h, Duration::ZERO, elapsed, Some(tag))
-            .map_err(|e| anyhow::anyhow!("cannot encode the {key} histogram: {e}"))?;
+    let mut failed = None;
+    series.each_second(|s| {
+        let at = Duration::from_secs(s.index as u64);
+        let span = if s.index >= MAX_SECONDS {
+            elapsed.saturating_sub(at).max(Duration::from_secs(1))
+        } else {
+            Duration::from_secs(1)
+        };
+        for (cell, h) in s.cells {
+            let (t, c, o) = cell_parts(usize::from(*cell));
+            let key = key(t.as_str(), c.kind(), c.variant(), o.as_str());
+            let written = Tag::new(&key)
+                .with_context(|| format!("row key {key:?} is no valid log tag"))
+                .and_then(|tag| {
+                    writer
+                        .write_histogram(h, at, span, Some(tag))
+                        .map_err(|e| anyhow::anyhow!("cannot encode the {key} histogram: {e}"))
+                });
+            if let Err(e) = written {
+                failed.get_or_insert(e);
+            }
+        }
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -127,21 +148,27 @@ mod tests {
         assert_eq!(key("a/b", "c d", Some(""), "e,f"), "a_b.c_d._.e_f");
     }
 
-    /// One `.hgrm` per row with a histogram; the log's intervals decode back to the recorded histograms.
+    /// One `.hgrm` per row with a histogram; the log has one interval per second per row, relative to the load's
+    /// start, and they decode back to the recorded histograms.
     #[test]
-    fn writes_one_file_per_row_and_a_log_that_decodes_back() {
-        let mut rec = Recorder::new();
+    fn writes_one_file_per_row_and_a_log_per_second_that_decodes_back() {
+        let t0 = tokio::time::Instant::now();
+        let store = std::sync::Arc::new(SeriesStore::new(t0, 1_700_000_000_000));
+        let mut rec = Recorder::with_series(store.clone());
         let forged = Class::Forged(Forgery::BitFlip);
-        for (c, o, us) in [
-            (Class::Valid, Outcome::Allowed, 1500),
-            (Class::Valid, Outcome::Allowed, 2500),
-            (forged, Outcome::Forbidden, 700),
+        for (ms, c, o, us) in [
+            (100, Class::Valid, Outcome::Allowed, 1500),
+            (2_100, Class::Valid, Outcome::Allowed, 2500),
+            (2_200, forged, Outcome::Forbidden, 700),
         ] {
             rec.start(Transport::Https, c);
-            rec.end(Transport::Https, c, o, us, us, true);
+            let at = t0 + Duration::from_millis(ms);
+            rec.end_at(at, (Transport::Https, c, o), (us, us), true);
         }
+        rec.flush_series();
+        store.seal_before(1);
         let dir = tempfile::tempdir().unwrap();
-        write(&rec, 1_700_000_000_000, Duration::from_secs(3), dir.path()).unwrap();
+        write(&rec, &store, Duration::from_secs(3), dir.path()).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(dir.path().join("histograms"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -157,6 +184,7 @@ mod tests {
         let log = std::fs::read(dir.path().join("latency.hlog")).unwrap();
         let text = String::from_utf8(log.clone()).unwrap();
         assert!(text.contains("#[StartTime: 1700000000.000"));
+        assert!(text.contains("#[BaseTime: 1700000000.000"));
         let mut decoded = Vec::new();
         for entry in IntervalLogIterator::new(&log) {
             if let LogEntry::Interval(i) = entry.unwrap() {
@@ -164,15 +192,26 @@ mod tests {
                 let h: Histogram<u64> = Deserializer::new()
                     .deserialize(&mut bytes.as_slice())
                     .unwrap();
-                decoded.push((i.tag().unwrap().as_str().to_string(), h.len(), h.max()));
-                assert_eq!(i.duration(), Duration::from_secs(3));
+                let tag = i.tag().unwrap().as_str().to_string();
+                decoded.push((i.start_timestamp().as_secs(), tag, h.len(), h.max()));
+                assert_eq!(i.duration(), Duration::from_secs(1));
             }
         }
-        let valid = rec
-            .latency(Transport::Https, Class::Valid, Outcome::Allowed)
-            .unwrap();
-        assert_eq!(decoded[0], ("https.valid.allowed".into(), 2, valid.max()));
-        assert_eq!(decoded[1].0, "https.forged.bit_flip.forbidden");
+        let valid = |us| {
+            Histogram::<u64>::new_from(
+                rec.latency(Transport::Https, Class::Valid, Outcome::Allowed)
+                    .unwrap(),
+            )
+            .highest_equivalent(us)
+        };
+        assert_eq!(
+            decoded,
+            [
+                (0, "https.valid.allowed".into(), 1, valid(1500)),
+                (2, "https.valid.allowed".into(), 1, valid(2500)),
+                (2, "https.forged.bit_flip.forbidden".into(), 1, valid(700)),
+            ]
+        );
     }
 
     fn base64_decode(s: &str) -> Vec<u8> {

@@ -16,6 +16,7 @@ pub mod redact;
 pub mod sessions;
 pub mod terminal;
 mod terminal_sessions;
+pub mod timeseries;
 pub mod transports;
 pub mod view;
 

@@ -52,6 +52,9 @@ pub struct Report {
     pub invocations: Option<Invocations>,
     /// What the run would cost on AWS, by credential class, with a 24 h projection; `null` without a ledger.
     pub cost: Option<super::cost::Cost>,
+    /// Per second since the load's start: attempts ended per (transport, outcome) with their p99, and
+    /// invocations per class kind (issue 13; bounded: one row per second and key, at most an hour).
+    pub timeseries: super::timeseries::Timeseries,
     /// The account's CloudWatch as the witness (`[target.aws]`); absent when not configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aws: Option<crate::join::cloudwatch::Reconciliation>,

@@ -39,6 +39,9 @@ const VARYING_MQTT: &[&str] = &[
 
 const MASK: &str = "<varies>";
 
+/// Which second an attempt or invocation falls in varies: of `timeseries` only its shape stays.
+const TIMESERIES_KEPT: &[&str] = &["interval_s", "truncated"];
+
 /// Replaces the values of [`VARYING`] keys (and `extra` ones), at any depth, with [`MASK`].
 fn mask_json(v: &mut Value, extra: &[&str]) {
     match v {
@@ -46,6 +49,14 @@ fn mask_json(v: &mut Value, extra: &[&str]) {
             for (k, child) in map.iter_mut() {
                 if VARYING.contains(&k.as_str()) || extra.contains(&k.as_str()) {
                     *child = Value::String(MASK.into());
+                } else if k == "timeseries"
+                    && let Value::Object(series) = child
+                {
+                    for (k, v) in series.iter_mut() {
+                        if !TIMESERIES_KEPT.contains(&k.as_str()) {
+                            *v = Value::String(MASK.into());
+                        }
+                    }
                 } else {
                     mask_json(child, extra);
                 }

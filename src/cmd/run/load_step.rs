@@ -28,9 +28,16 @@ pub(super) async fn watched_load(
 ) {
     let (plan, progress) = (s.plan, s.progress);
     let storm = storm_trigger(plan, emulator);
-    let joining = witness(plan, emulator, s.run_id, storm.as_ref().map(|(_, w)| w))
-        .await
-        .map(|w| w.map(join::spawn));
+    let origin = join::Origin::default();
+    let joining = witness(
+        plan,
+        emulator,
+        s.run_id,
+        storm.as_ref().map(|(_, w)| w),
+        &origin,
+    )
+    .await
+    .map(|w| w.map(join::spawn));
     let counters = Arc::new(load::progress::Progress::default());
     let monitor = abort::watch_run(plan, s.safety, &joining, &counters, stop, progress);
     let result = load::groups::run(
@@ -46,6 +53,7 @@ pub(super) async fn watched_load(
             backoff: s.safety.backoff(),
             storm,
             counters,
+            origin,
         },
         stop.shutdown.clone(),
         (stop.abandon.clone(), stop::DRAIN),

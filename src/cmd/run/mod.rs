@@ -197,6 +197,8 @@ async fn session(
     )
     .await;
     let verdicts = judge(&plan, &result, &seen);
+    let timeseries =
+        crate::report::timeseries::build(&result.series, result.elapsed, seen.ledger.as_ref())?;
     let report = build::build(build::Parts {
         plan: &plan,
         run_id: &run_id,
@@ -211,9 +213,9 @@ async fn session(
         safety,
         verdicts,
         refused_valid,
+        timeseries,
     });
-    let started_ms = started.as_millis() as u64;
-    crate::report::histograms::write(&result.recorder, started_ms, result.elapsed, &run_dir)?;
+    crate::report::histograms::write(&result.recorder, &result.series, result.elapsed, &run_dir)?;
     publish(&report, &run_dir)
 }
 

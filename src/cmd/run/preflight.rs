@@ -122,10 +122,16 @@ pub(super) async fn run(
     emu_shutdown: &Shutdown,
 ) -> anyhow::Result<Exit> {
     // An unreadable ledger was warned about: the probes then say nothing about invocations.
-    let witness = witness::witness(p.plan, emulator.as_ref(), p.run_id, None)
-        .await
-        .ok()
-        .flatten();
+    let witness = witness::witness(
+        p.plan,
+        emulator.as_ref(),
+        p.run_id,
+        None,
+        &join::Origin::default(),
+    )
+    .await
+    .ok()
+    .flatten();
     let exit = probe_all(&p, witness, emulator.as_ref()).await;
     if let Some(emu) = emulator {
         stop_embedded(emu, emu_shutdown, p.run_dir, false).await;

@@ -91,15 +91,15 @@ pub(super) async fn reconcile(
     if progress {
         eprintln!("{}", cw.describe());
     }
+    let origin = join::Origin::at(result.series.t0_unix_ms());
+    let spec = join_spec(plan, run_id, None, &origin);
     let basis = join::cloudwatch::Basis {
         recorder: &result.recorder,
         gate: plan.gate,
         run_secs: result.elapsed.as_secs(),
         http_caching: plan.authorizer.enable_caching_for_http,
     };
-    let found = cw
-        .finish(span, &basis, &join_spec(plan, run_id, None), stop, progress)
-        .await;
+    let found = cw.finish(span, &basis, &spec, stop, progress).await;
     if progress {
         eprintln!("{}", found.reconciliation.terminal_line());
     }
@@ -107,12 +107,19 @@ pub(super) async fn reconcile(
 }
 
 /// How the run's witnesses attribute what they saw.
-fn join_spec(plan: &Plan, run_id: &str, storms: Option<&join::Windows>) -> join::Spec {
+/// `origin`: the load's start (set by the load as it starts), from which invocations are counted per second.
+fn join_spec(
+    plan: &Plan,
+    run_id: &str,
+    storms: Option<&join::Windows>,
+    origin: &join::Origin,
+) -> join::Spec {
     join::Spec {
         run_id: run_id.to_string(),
         groups: Some(plan.groups.clone()),
         gate: plan.gate,
         storms: storms.cloned(),
+        origin: Some(origin.clone()),
     }
 }
 
@@ -125,6 +132,7 @@ pub(super) async fn witness(
     emulator: Option<&RunningEmulator>,
     run_id: &str,
     storms: Option<&join::Windows>,
+    origin: &join::Origin,
 ) -> Result<Option<Box<dyn join::Witness>>, String> {
     let source = match (emulator, &plan.target) {
         (Some(emu), _) => join::Source::InProcess(emu.ledger()),
@@ -138,7 +146,7 @@ pub(super) async fn witness(
         ) => join::Source::Admin(url),
         _ => return Ok(None),
     };
-    join::start(source, &join_spec(plan, run_id, storms))
+    join::start(source, &join_spec(plan, run_id, storms, origin))
         .await
         .map(Some)
         .map_err(|e| {

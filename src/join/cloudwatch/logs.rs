@@ -25,7 +25,9 @@ pub fn join(lines: &[WitnessLine], spec: &Spec) -> LedgerSummary {
         } else {
             "deny"
         };
-        s.absorb(LedgerRow::new(i as u64 + 1, l.attempt.as_deref(), verdict));
+        let mut row = LedgerRow::new(i as u64 + 1, l.attempt.as_deref(), verdict);
+        row.unix_ms = l.unix_ms;
+        s.absorb(row);
     }
     s
 }
