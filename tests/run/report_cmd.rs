@@ -95,6 +95,11 @@ fn report_html_shows_every_verdict_and_the_charts_and_escapes_the_name() {
         "{spectrum}"
     );
     assert!(spectrum.contains(">99%<") && !spectrum.contains("have no histograms"));
+    for (from, to) in [("attempts", "invocations"), ("invocations", "results")] {
+        let part = &html[html.find(&format!("id=\"{from}\"")).unwrap()
+            ..html.find(&format!("id=\"{to}\"")).unwrap()];
+        assert!(part.contains("<polyline"), "no {from} chart: {part}");
+    }
 
     std::fs::remove_file(run_dir.join("report.html")).unwrap();
     let o = report_cmd(&[run_dir.to_str().unwrap(), "--html"]);
