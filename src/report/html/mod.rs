@@ -59,3 +59,50 @@ pub fn render(view: &View, run_dir: &Path) -> anyhow::Result<String> {
     let title = format!("tokenstorm {}: {}", doc.scenario.name, view.verdict);
     Ok(document(&title, &body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A report whose every string is markup: none of it reaches the page unescaped, whatever section shows it.
+    #[test]
+    fn every_value_from_the_report_is_escaped() {
+        let x = "<x>";
+        let pct = json!({"count": 3, "min": 1000, "mean": 2000.0, "p50": 2000, "p90": 3000,
+                         "p99": 3000, "p999": 3000, "max": 3000});
+        let cost_row = json!({"class": x, "attempts": 3, "invocations": 3, "billed_requests": 3,
+                              "billed_ms": 3, "gb_seconds": 0.1, "messages": 3, "total_usd": 0.5,
+                              "per_24h_usd": 9.0});
+        let report = json!({
+            "scenario": {"name": x, "file": x, "resolved": {x: x}},
+            "run_id": x, "seed": 1, "started_at": x,
+            "target": {"kind": x, "url": x},
+            "timing": {"planned_duration_s": 2.0, "elapsed_s": 1.0},
+            "interrupted": true, "stopped_by": x,
+            "throughput": {"attempts_started": 3, "attempts_ended": 3, "attempts_per_s": 3.0, "missed": 0},
+            "results": [{"transport": x, "class": x, "variant": x, "outcome": x, "count": 3,
+                         "latency_us": pct}],
+            "phases_by_kind": [{"transport": x, "class": x, "variant": null, "phase": x, "latency_us": pct}],
+            "cost": {"currency": x, "architecture": x, "rounding": x, "by_class": [cost_row],
+                     "total": cost_row},
+            "invariants": [{"name": x, "status": x, "summary": x, "evidence": [x]}],
+            "verdict": x, "exit_code": 1,
+            "timeseries": {"interval_s": 1, "seconds": 2, "truncated": true,
+                           "attempts": [{"second": 1, "transport": x, "outcome": x, "count": 3,
+                                         "p99_us": 3000}],
+                           "invocations": [{"second": 0, "class": x, "count": 3}]},
+        });
+        let view = View::from_json(report).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let html = render(&view, dir.path()).unwrap();
+        assert!(!html.contains(x), "{html}");
+        assert!(html.matches("&lt;x&gt;").count() > 20);
+        assert_eq!(
+            html.matches("<figure class=\"chart\">").count(),
+            4,
+            "{html}"
+        );
+        assert!(html.contains("stops after 2 seconds"));
+    }
+}

@@ -111,14 +111,14 @@ fn merge_into(lines: &mut Vec<Line>, row: &Row, hist: Histogram<u64>) -> anyhow:
     Ok(())
 }
 
-fn empty() -> Histogram<u64> {
-    // Auto-resizing with 3 significant digits, as every recorded histogram is (`metrics::recorder`).
-    Histogram::new(3).expect("3 significant digits is a valid histogram")
+/// Auto-resizing with 3 significant digits, as every recorded histogram is (`metrics::recorder`).
+fn empty() -> anyhow::Result<Histogram<u64>> {
+    Histogram::new(3).map_err(|e| anyhow::anyhow!("cannot create a histogram: {e:?}"))
 }
 
 /// A histogram with each `.hgrm` row's count increment at that row's value.
 fn from_hgrm(text: &str) -> anyhow::Result<Histogram<u64>> {
-    let mut h = empty();
+    let mut h = empty()?;
     let mut before = 0u64;
     for tick in hgrm::parse(text).map_err(anyhow::Error::msg)? {
         let n = tick.total.saturating_sub(before);
@@ -138,7 +138,7 @@ fn record(h: &mut Histogram<u64>, us: u64, n: u64) -> anyhow::Result<()> {
 
 /// A histogram whose percentiles are the report's: half the count at p50, up to 90 % at p90, and so on.
 fn from_percentiles(p: &Percentiles) -> anyhow::Result<Histogram<u64>> {
-    let mut h = empty();
+    let mut h = empty()?;
     let c = p.count;
     let at = |q: f64| ((c as f64) * q).ceil() as u64;
     let mut before = 0u64;
@@ -230,7 +230,7 @@ mod tests {
     /// A `.hgrm` file wins over the percentiles and rebuilds the distribution it was written from.
     #[test]
     fn hgrm_files_rebuild_the_distribution() {
-        let mut rec = empty();
+        let mut rec = empty().unwrap();
         for v in 1..=500u64 {
             rec.record(v * 37).unwrap();
         }
