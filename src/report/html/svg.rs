@@ -46,6 +46,22 @@ pub struct Chart<'a> {
     pub series: &'a [Series],
 }
 
+/// Data coordinates to drawing coordinates: x in `[0, x_end]`, y in `[0, y_end]`, clamped to the frame.
+struct Scale {
+    x_end: f64,
+    y_end: f64,
+}
+
+impl Scale {
+    fn px(&self, x: f64) -> f64 {
+        LEFT + (x / self.x_end).clamp(0.0, 1.0) * (W - LEFT - RIGHT)
+    }
+
+    fn py(&self, y: f64) -> f64 {
+        H - BOTTOM - (y / self.y_end).clamp(0.0, 1.0) * (H - TOP - BOTTOM)
+    }
+}
+
 /// The chart as a `<figure>`: the SVG, then the legend.
 pub fn line_chart(c: &Chart) -> String {
     let (x_end, x_ticks) = x_ticks(c.x);
@@ -55,8 +71,7 @@ pub fn line_chart(c: &Chart) -> String {
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
     let (y_end, y_step) = nice_axis(y_max);
-    let px = |x: f64| LEFT + (x / x_end).clamp(0.0, 1.0) * (W - LEFT - RIGHT);
-    let py = |y: f64| H - BOTTOM - (y / y_end).clamp(0.0, 1.0) * (H - TOP - BOTTOM);
+    let scale = Scale { x_end, y_end };
     let mut s = String::new();
     let _ = write!(
         s,
@@ -67,7 +82,19 @@ pub fn line_chart(c: &Chart) -> String {
         H - TOP - BOTTOM,
         t = esc(c.title),
     );
-    for (x, label) in &x_ticks {
+    axes(&mut s, c, &scale, &x_ticks, y_step);
+    for (i, series) in c.series.iter().enumerate() {
+        line(&mut s, series, color(i), &scale);
+    }
+    s.push_str("</svg>");
+    legend(&mut s, c.series);
+    s.push_str("</figure>\n");
+    s
+}
+
+/// The grid lines with their tick labels, and the two axis titles.
+fn axes(s: &mut String, c: &Chart, scale: &Scale, x_ticks: &[(f64, String)], y_step: f64) {
+    for (x, label) in x_ticks {
         let _ = write!(
             s,
             "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
@@ -75,20 +102,20 @@ pub fn line_chart(c: &Chart) -> String {
             H - BOTTOM,
             H - BOTTOM + 16.0,
             esc(label),
-            x = px(*x),
+            x = scale.px(*x),
         );
     }
     let decimals = decimals(y_step);
     let mut y = 0.0;
-    while y <= y_end + y_step / 2.0 {
+    while y <= scale.y_end + y_step / 2.0 {
         let _ = write!(
             s,
             "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{v:.1}\" x2=\"{:.1}\" y2=\"{v:.1}\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{y:.decimals$}</text>",
             W - RIGHT,
             LEFT - 6.0,
-            py(y) + 4.0,
-            v = py(y),
+            scale.py(y) + 4.0,
+            v = scale.py(y),
         );
         y += y_step;
     }
@@ -102,25 +129,30 @@ pub fn line_chart(c: &Chart) -> String {
         TOP + (H - TOP - BOTTOM) / 2.0,
         esc(c.y_label),
     );
-    for (i, series) in c.series.iter().enumerate() {
-        let pts: Vec<String> = series
-            .points
-            .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
-            .collect();
+}
+
+/// One series as a polyline named by its `<title>`; a lone point also as a dot, since a line needs two.
+fn line(s: &mut String, series: &Series, color: &str, scale: &Scale) {
+    if let [(x, y)] = series.points[..] {
         let _ = write!(
             s,
-            "<polyline class=\"line\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\" points=\"{}\">\
-             <title>{}</title></polyline>",
-            color(i),
-            pts.join(" "),
-            esc(&series.name)
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>",
+            scale.px(x),
+            scale.py(y),
         );
     }
-    s.push_str("</svg>");
-    legend(&mut s, c.series);
-    s.push_str("</figure>\n");
-    s
+    let pts: Vec<String> = series
+        .points
+        .iter()
+        .map(|&(x, y)| format!("{:.1},{:.1}", scale.px(x), scale.py(y)))
+        .collect();
+    let _ = write!(
+        s,
+        "<polyline class=\"line\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\" points=\"{}\">\
+         <title>{}</title></polyline>",
+        pts.join(" "),
+        esc(&series.name)
+    );
 }
 
 /// The series' colour by position (cycles after ten).
@@ -153,7 +185,10 @@ fn x_label(x: XAxis) -> &'static str {
 fn x_ticks(x: XAxis) -> (f64, Vec<(f64, String)>) {
     match x {
         XAxis::Seconds { end } => {
+            // Whole seconds only: a one-second run gets ticks 0 and 1, not 0, 0.2, …
             let (end, step) = nice_axis(end.max(1.0));
+            let step = step.max(1.0);
+            let end = (end / step).ceil() * step;
             let ticks = (0..)
                 .map(|i| i as f64 * step)
                 .take_while(|t| *t <= end + step / 2.0)
@@ -215,6 +250,19 @@ mod tests {
         assert_eq!(nice_axis(0.0), (1.0, 0.2));
         assert_eq!(decimals(0.2), 1);
         assert_eq!(decimals(0.05), 2);
+    }
+
+    #[test]
+    fn the_seconds_axis_ticks_whole_seconds() {
+        let labels = |end| -> Vec<String> {
+            x_ticks(XAxis::Seconds { end })
+                .1
+                .into_iter()
+                .map(|t| t.1)
+                .collect()
+        };
+        assert_eq!(labels(0.0), ["0", "1"]);
+        assert_eq!(labels(9.0), ["0", "2", "4", "6", "8", "10"]);
     }
 
     #[test]
