@@ -24,7 +24,8 @@
 //! - [`safety`]: remote targets are opt-in, capped and recorded: the remote classification of resolved
 //!   addresses, `--allow-remote` + `[safety] authorized`, the caps checked against the plan, the ramp rule
 //!   and the backoff settings (pure).
-//! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end.
+//! - [`metrics`]: per-task recorders (HdrHistogram + enum-indexed counters) merged at the end, each folding its
+//!   current second into the run's one per-second store ([`metrics::series`]) once a second.
 //! - [`aws`]: CloudWatch, CloudWatch Logs and KMS clients (behind the `aws` cargo feature; without it every
 //!   `connect` fails saying how to rebuild).
 //! - [`signer`]: the external token signers of `[keys] signer` (a command, AWS KMS) behind

@@ -1,6 +1,7 @@
 """The run folder's histograms/*.hgrm and latency.hlog, read by the HdrHistogram project's own Python package
-(`hdrh`): the log's intervals decode to the report's rows (count, p50, p99, max), merging them gives the whole
-run, and each .hgrm file's rows and total count agree with the decoded histogram. (hdrh's own
+(`hdrh`) on a three-second run: the log holds one interval per second per row, merging a row's intervals gives
+the report's whole-run row (count, p50, p99, max), each second's intervals add up to report.json's
+`timeseries` for that second, and each .hgrm file's rows and total count agree with the merged histogram. (hdrh's own
 output_percentile_distribution steps its percentiles differently from Java's and the Rust crate's, so the
 table is checked row by row against the counts rather than compared as text.)
 
@@ -45,19 +46,57 @@ def counted_up_to(h: HdrHistogram, value: int) -> int:
 def run_folder(tmp_path_factory, tokenstorm):
     out = tmp_path_factory.mktemp("hist") / "out"
     scenario = ROOT / "scenarios" / "quickstart.toml"
-    proc = tokenstorm("run", scenario, "--out-dir", out, "--quiet", "--attempts", "400", "--duration", "60", cwd=ROOT)
+    # 600 attempts at 200/s: a three-second load, so every row has several one-second intervals.
+    proc = tokenstorm(
+        "run", scenario, "--out-dir", out, "--quiet", "--attempts", "600", "--rate", "200", "--duration", "60", cwd=ROOT
+    )
     folders = list(out.iterdir()) if out.exists() else []
     assert len(folders) == 1, proc.stdout.decode() + proc.stderr.decode()
     return folders[0]
 
 
 def read_log(path: pathlib.Path) -> dict[str, list[HdrHistogram]]:
+    return {tag: [h for _, h in intervals] for tag, intervals in read_intervals(path).items()}
+
+
+def read_intervals(path: pathlib.Path) -> dict[str, list[tuple[int, HdrHistogram]]]:
+    """Per tag, (second since the log's StartTime, histogram) of each interval; every interval lasts 1 s."""
     reader = HistogramLogReader(str(path), HdrHistogram(1, 3_600_000_000, 3))
-    by_tag: dict[str, list[HdrHistogram]] = {}
+    by_tag: dict[str, list[tuple[int, HdrHistogram]]] = {}
     while (h := reader.get_next_interval_histogram()) is not None:
-        by_tag.setdefault(h.get_tag(), []).append(h)
+        start_s = h.get_start_time_stamp() / 1000.0 - reader.get_start_time_sec()
+        assert abs(start_s - round(start_s)) < 1e-3 and round(start_s) >= 0, start_s
+        assert abs((h.get_end_time_stamp() - h.get_start_time_stamp()) / 1000.0 - 1.0) < 1e-3
+        by_tag.setdefault(h.get_tag(), []).append((round(start_s), h))
     reader.close()
     return by_tag
+
+
+def test_the_log_has_one_interval_per_second_per_row(run_folder):
+    report = json.loads((run_folder / "report.json").read_text())
+    intervals = read_intervals(run_folder / "latency.hlog")
+    text = (run_folder / "latency.hlog").read_text()
+    assert "#[StartTime: " in text and "#[BaseTime: " in text
+    # The quickstart has no warm-up: every ended attempt is in a histogram, so each second's intervals add up
+    # to the timeseries row of that second and (transport, outcome), with the same p99.
+    assert report["timing"]["warmup_s"] == 0
+    per_second: dict[tuple[int, str, str], HdrHistogram] = {}
+    for tag, rows in intervals.items():
+        seconds = [s for s, _ in rows]
+        assert seconds == sorted(set(seconds)), (tag, seconds)
+        transport, outcome = tag.split(".")[0], tag.split(".")[-1]
+        for second, h in rows:
+            merged = per_second.setdefault((second, transport, outcome), HdrHistogram(1, 3_600_000_000, 3))
+            merged.add(h)
+    series = report["timeseries"]
+    assert series["interval_s"] == 1 and series["seconds"] >= 3 and not series["truncated"]
+    rows = {(r["second"], r["transport"], r["outcome"]): r for r in series["attempts"]}
+    assert set(rows) == set(per_second)
+    for k, h in per_second.items():
+        assert h.get_total_count() == rows[k]["count"], k
+        assert value_at(h, 0.99) == rows[k]["p99_us"], k
+    valid = intervals["https.valid.allowed"]
+    assert len(valid) >= 3 and {0, 1, 2} <= {s for s, _ in valid}
 
 
 def test_the_log_holds_the_reports_rows(run_folder):

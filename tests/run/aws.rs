@@ -235,6 +235,8 @@ async fn reconciles_over(transports: &str) {
         );
     }
     assert_eq!(r["aws"]["metrics"]["throttles"], 0);
+    // The witness lines' stamps place every invocation in a second of the run.
+    assert_eq!(super::timeseries::invocations_in_series(r), reached);
     assert_eq!(
         (
             &r["aws"]["region"],

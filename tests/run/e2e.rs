@@ -227,6 +227,8 @@ async fn an_external_emulator_is_judged_through_its_admin_ledger() {
         "{counts:?}"
     );
     assert_eq!(r["invocations"]["this_run"].as_u64().unwrap(), reached);
+    // The admin ledger's stamps place every invocation in a second of the run.
+    assert_eq!(super::timeseries::invocations_in_series(&r), reached);
     assert_eq!(invariant(&r, "forged_never_invoked")["status"], "pass");
     // The emulator's own ledger agrees: one entry per valid or replayed attempt, each naming its attempt.
     let entries = emu.ledger().entries();

@@ -14,6 +14,13 @@ fn sums(rows: &Value, key: impl Fn(&Value) -> String) -> BTreeMap<String, u64> {
     m
 }
 
+/// The invocations `timeseries` counts over every second (the witness's stamped entries).
+pub fn invocations_in_series(r: &Value) -> u64 {
+    sums(&r["timeseries"]["invocations"], |_| String::new())
+        .values()
+        .sum()
+}
+
 #[test]
 fn a_three_second_run_has_rows_per_second_that_add_up_to_the_results() {
     let out = tempfile::tempdir().unwrap();

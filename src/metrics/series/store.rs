@@ -36,11 +36,14 @@ pub fn pair(t: Transport, o: Outcome) -> usize {
     t.index() * Outcome::COUNT + o.index()
 }
 
+/// Histograms per cell ([`crate::metrics::recorder::cell`] index).
+pub type Cells = Vec<(u16, Histogram<u64>)>;
+
 /// One second (or, at [`MAX_SECONDS`], everything after).
 struct Slot {
     counts: [u64; PAIRS],
     /// Histograms folded in since the slot was last sealed, per cell.
-    open: Vec<(u16, Histogram<u64>)>,
+    open: Cells,
     /// Encoded pieces (V2 deflate), per cell; a cell may have several.
     sealed: Vec<(u16, Vec<u8>)>,
 }
@@ -105,6 +108,9 @@ pub struct SeriesStore {
     t0: Instant,
     t0_unix_ms: u64,
     inner: Mutex<Inner>,
+    /// Held by a sealing for its whole length (its histograms are out of `inner` while it encodes them) and by
+    /// readers, so a reader never misses them; tasks folding in never take it.
+    sealing: Mutex<()>,
 }
 
 impl SeriesStore {
@@ -118,6 +124,7 @@ impl SeriesStore {
                 highest: None,
                 dirty: Vec::new(),
             }),
+            sealing: Mutex::new(()),
         }
     }
 
@@ -167,7 +174,8 @@ impl SeriesStore {
     /// Encodes the open histograms of every second before `second` (V2 deflate); the encoding runs outside the
     /// lock. Returns how many bytes it added.
     pub fn seal_before(&self, second: usize) -> usize {
-        let taken: Vec<(usize, Vec<(u16, Histogram<u64>)>)> = {
+        let _sealing = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
+        let taken: Vec<(usize, Cells)> = {
             let mut inner = self.lock();
             let (old, young): (Vec<usize>, Vec<usize>) =
                 inner.dirty.iter().partition(|&&i| i < second);
@@ -236,6 +244,7 @@ impl SeriesStore {
     /// Every second that had an ended attempt, in order, with its cells' histograms decoded and merged (one
     /// second in memory at a time). `Err` when a sealed piece does not decode (it was encoded here: a bug).
     pub fn each_second(&self, mut f: impl FnMut(Second<'_>)) -> anyhow::Result<()> {
+        let _sealing = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
         let inner = self.lock();
         let mut deserializer = Deserializer::new();
         for (index, slot) in inner.slots.iter().enumerate() {
@@ -243,7 +252,7 @@ impl SeriesStore {
             {
                 continue;
             }
-            let mut cells: Vec<(u16, Histogram<u64>)> = Vec::new();
+            let mut cells: Cells = Vec::new();
             let mut merge =
                 |cell: u16, h: &Histogram<u64>| match cells.iter_mut().find(|(c, _)| *c == cell) {
                     Some((_, m)) => {

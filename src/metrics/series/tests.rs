@@ -11,7 +11,10 @@ use crate::metrics::{Outcome, Recorder};
 
 const HTTPS: Transport = Transport::Https;
 
-fn seconds_of(store: &SeriesStore) -> Vec<(usize, u64, Vec<(u16, u64)>)> {
+/// (second, attempts, (cell, latencies recorded) per cell).
+type SecondSummary = (usize, u64, Vec<(u16, u64)>);
+
+fn seconds_of(store: &SeriesStore) -> Vec<SecondSummary> {
     let mut out = Vec::new();
     store
         .each_second(|s| {
