@@ -5,8 +5,8 @@
 //! `histograms/*.hgrm`, both written before report.html, so `tokenstorm report RUN_DIR --html` re-renders the
 //! same bytes.
 //!
-//! [`page`] holds the frame and escaping, [`svg`] the charts, [`spectrum`] and [`series`] the chart data,
-//! [`tables`] the tables, [`model`] the part of the JSON only this page reads.
+//! `page` holds the frame and escaping, `svg` the charts, `spectrum` and `series` the chart data,
+//! `tables` the tables, `model` the part of the JSON only this page reads.
 
 mod model;
 mod page;
