@@ -235,7 +235,7 @@ fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> a
     e
 }
 
-/// Writes `report.json`, `junit.xml`, `summary.md` and `report.html` into the run folder and the terminal rendering to stdout; the exit code says whether
+/// Writes `report.json`, `junit.xml` and `summary.md` into the run folder and the terminal rendering to stdout; the exit code says whether
 /// every invariant held.
 fn publish(report: &crate::report::Report, run_dir: &Path) -> anyhow::Result<Exit> {
     let path = json::write(report, run_dir)?;
