@@ -12,7 +12,8 @@ use crate::error::Exit;
     about = "Load and fuzz testing harness for AWS IoT Core custom authorizers with token signing"
 )]
 pub struct Cli {
-    /// More logging on stderr (-v info, -vv debug). RUST_LOG overrides.
+    /// More logging on stderr (-v info, -vv debug; RUST_LOG overrides); `run -v` also shows every row of the
+    /// terminal table.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -49,10 +50,14 @@ pub enum Command {
 }
 
 impl Command {
-    /// Runs the chosen subcommand. `Err` means a usage or setup problem (exit 2).
-    pub fn run(self) -> anyhow::Result<Exit> {
+    /// Runs the chosen subcommand; `verbose`: the global `-v` count (`run` shows every table row with it). `Err`
+    /// means a usage or setup problem (exit 2).
+    pub fn run(self, verbose: u8) -> anyhow::Result<Exit> {
         match self {
-            Self::Run(args) => cmd::run::run(args),
+            Self::Run(mut args) => {
+                args.verbose = verbose > 0;
+                cmd::run::run(args)
+            }
             Self::Calibrate(args) => cmd::calibrate::run(args),
             Self::Catalogue(args) => cmd::catalogue::run(args),
             Self::Emulate(args) => cmd::emulate::run(*args),
@@ -68,7 +73,7 @@ impl Command {
     }
 }
 
-/// Logs go to stderr; results go to stdout.
+/// Logs go to stderr (around the live status block while it is drawn); results go to stdout.
 pub fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -79,6 +84,8 @@ pub fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::live::logs::writer)
+        // Colours only on a terminal: a CI log or a pipe gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

@@ -39,11 +39,14 @@
 //! - [`load`]: the generator's shell: pacers (open and closed models; ramps from `[[run.stages]]`, pure), the
 //!   backoffs after throttling and before an MQTT reconnect (pure), lanes (HTTPS) and fleets of devices (MQTT,
 //!   WSS) that carry out the planner's decisions, how a device comes back after a drop, a client-id kick or a
-//!   storm (pure), the storms' clock, MQTT session state apart from its I/O, one progress ticker.
+//!   storm (pure), the storms' clock, MQTT session state apart from its I/O, the live counters (one tally per lane).
 //! - [`join`]: the witnesses of authorizer invocations behind one [`join::Witness`] trait (the embedded
 //!   emulator's ledger, an external emulator's admin API), joined by attempt id into the summary judged (and by
 //!   time into the storms' windows); on a
 //!   real account ([`join::cloudwatch`]) the function's CloudWatch logs and metrics, read once they settle.
+//! - [`live`]: what a run shows while it goes: the status on stderr (an indicatif block on a terminal, a plain
+//!   line every 5 s elsewhere), the generator's own Prometheus `/metrics` (`run --metrics-addr`), logs routed
+//!   around the block; it reads the engines' counters and the join's live count, never judges.
 //! - [`policy_check`]: the policy dry run: policy documents or an authorizer response, evaluated with the
 //!   emulator's evaluator against a scenario's devices, and the classic policy mistakes (`policy check`).
 //! - [`invariant`]: the rules a run is judged by (forged never invoked, counts conserve, ...).
@@ -79,6 +82,7 @@ pub mod explain;
 pub mod fuzz;
 pub mod invariant;
 pub mod join;
+pub mod live;
 pub mod load;
 pub mod metrics;
 pub mod policy_check;

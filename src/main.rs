@@ -7,7 +7,7 @@ use tokenstorm::error::Exit;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tokenstorm::cli::init_tracing(cli.verbose);
-    let exit = match cli.command.run() {
+    let exit = match cli.command.run(cli.verbose) {
         Ok(exit) => exit,
         Err(err) => {
             eprintln!("error: {err:#}");

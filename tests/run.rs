@@ -8,6 +8,7 @@ mod compat;
 mod cost;
 mod e2e;
 mod kicks;
+mod live;
 mod mosquitto;
 mod mqtt;
 mod preflight;

@@ -194,6 +194,18 @@ impl Class {
         }
     }
 
+    /// Every class kind ([`Self::kind`]), in [`Self::kind_index`] order.
+    pub const KINDS: [&'static str; 3] = ["valid", "forged", "replayed"];
+
+    /// The index of [`Self::kind`] in [`Self::KINDS`] (live counters by kind are arrays).
+    pub const fn kind_index(self) -> usize {
+        match self {
+            Self::Valid => 0,
+            Self::Forged(_) => 1,
+            Self::Replayed | Self::ReusedNonce | Self::Expired => 2,
+        }
+    }
+
     /// `valid`, `forged` or `replayed` (every replay variant).
     pub const fn kind(self) -> &'static str {
         match self {
@@ -243,6 +255,7 @@ mod tests {
         for (i, c) in Class::ALL.into_iter().enumerate() {
             assert_eq!(c.index(), i, "{c:?}");
             assert_eq!(Class::from_label(c.label()), Some(c));
+            assert_eq!(Class::KINDS[c.kind_index()], c.kind());
         }
         for (i, f) in Forgery::ALL.into_iter().enumerate() {
             assert_eq!(f.index(), i);

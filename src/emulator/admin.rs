@@ -42,7 +42,7 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
     match path {
         "/metrics" => reply::with_type(
             StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::prometheus::CONTENT_TYPE,
             shared.metrics.render_prometheus()
                 + &shared.function_metrics.render_prometheus()
                 + &ledger_metrics(&shared.ledger),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use super::alpn::TlsRefusal;
 use crate::contract::{GateRejection, Listener, Route, Transport};
+use crate::metrics::prometheus::{self, escape_label};
 
 /// Why an MQTT connection ended (a bounded set: it labels metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,10 +252,12 @@ impl EmulatorMetrics {
         // Long on purpose: the metric families in the order /metrics shows them, each HELP and TYPE beside its
         // lines; split up, the exposition's shape would no longer be readable in one place.
         let mut out = String::with_capacity(4096);
-        out.push_str(
-            "# HELP tokenstorm_authorizer_invocations_total Authorizer function invocations.\n",
+        prometheus::family(
+            &mut out,
+            "tokenstorm_authorizer_invocations_total",
+            "counter",
+            "Authorizer function invocations.",
         );
-        out.push_str("# TYPE tokenstorm_authorizer_invocations_total counter\n");
         for (name, c) in self.authorizer_names.iter().zip(&self.invocations) {
             let _ = writeln!(
                 out,
@@ -263,8 +266,12 @@ impl EmulatorMetrics {
                 c.load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP tokenstorm_authorizer_cache_hits_total HTTPS publishes served from the per-connection authorizer cache (enableCachingForHttp).\n");
-        out.push_str("# TYPE tokenstorm_authorizer_cache_hits_total counter\n");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_authorizer_cache_hits_total",
+            "counter",
+            "HTTPS publishes served from the per-connection authorizer cache (enableCachingForHttp).",
+        );
         for (name, c) in self.authorizer_names.iter().zip(&self.cache_hits) {
             let _ = writeln!(
                 out,
@@ -273,8 +280,12 @@ impl EmulatorMetrics {
                 c.load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP tokenstorm_gate_rejections_total Requests refused by the signature gate, never reaching the authorizer.\n");
-        out.push_str("# TYPE tokenstorm_gate_rejections_total counter\n");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_gate_rejections_total",
+            "counter",
+            "Requests refused by the signature gate, never reaching the authorizer.",
+        );
         for reason in GateRejection::ALL {
             let _ = writeln!(
                 out,
@@ -283,10 +294,12 @@ impl EmulatorMetrics {
                 self.gate_rejections(reason)
             );
         }
-        out.push_str(
-            "# HELP tokenstorm_requests_total Data-plane requests by transport and outcome: HTTPS publishes, MQTT CONNECTs and PUBLISHes.\n",
+        prometheus::family(
+            &mut out,
+            "tokenstorm_requests_total",
+            "counter",
+            "Data-plane requests by transport and outcome: HTTPS publishes, MQTT CONNECTs and PUBLISHes.",
         );
-        out.push_str("# TYPE tokenstorm_requests_total counter\n");
         for route in Route::LABELLED {
             for outcome in Outcome::ALL {
                 let _ = writeln!(
@@ -298,8 +311,12 @@ impl EmulatorMetrics {
                 );
             }
         }
-        out.push_str("# HELP tokenstorm_mqtt_sessions MQTT sessions open now (past CONNACK 0).\n");
-        out.push_str("# TYPE tokenstorm_mqtt_sessions gauge\n");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_mqtt_sessions",
+            "gauge",
+            "MQTT sessions open now (past CONNACK 0).",
+        );
         for transport in Transport::MQTT {
             let _ = writeln!(
                 out,
@@ -308,8 +325,12 @@ impl EmulatorMetrics {
                 self.sessions(Route::of(transport))
             );
         }
-        out.push_str("# HELP tokenstorm_mqtt_connections_closed_total MQTT connections ended, by transport and reason.\n");
-        out.push_str("# TYPE tokenstorm_mqtt_connections_closed_total counter\n");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_mqtt_connections_closed_total",
+            "counter",
+            "MQTT connections ended, by transport and reason.",
+        );
         for transport in Transport::MQTT {
             for reason in CloseReason::ALL {
                 let _ = writeln!(
@@ -321,11 +342,19 @@ impl EmulatorMetrics {
                 );
             }
         }
-        out.push_str("# HELP tokenstorm_mqtt_storms_total Storms triggered: every MQTT session dropped at once (POST /storm, [[mqtt.storms]]); the sessions dropped are closed_total{reason=\"storm\"}, the kicks closed_total{reason=\"kicked\"}.\n");
-        out.push_str("# TYPE tokenstorm_mqtt_storms_total counter\n");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_mqtt_storms_total",
+            "counter",
+            "Storms triggered: every MQTT session dropped at once (POST /storm, [[mqtt.storms]]); the sessions dropped are closed_total{reason=\"storm\"}, the kicks closed_total{reason=\"kicked\"}.",
+        );
         let _ = writeln!(out, "tokenstorm_mqtt_storms_total {}", self.storms());
-        out.push_str("# HELP tokenstorm_connections_refused_total Connections refused at accept because the listener was at its connection cap.\n");
-        out.push_str("# TYPE tokenstorm_connections_refused_total counter\n");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_connections_refused_total",
+            "counter",
+            "Connections refused at accept because the listener was at its connection cap.",
+        );
         for listener in Listener::ALL {
             let _ = writeln!(
                 out,
@@ -334,8 +363,12 @@ impl EmulatorMetrics {
                 self.connections_refused(listener)
             );
         }
-        out.push_str("# HELP tokenstorm_tls_refusals_total TLS connections refused, by listener and reason (no_alpn: the MQTT/TLS listener requires ALPN mqtt).\n");
-        out.push_str("# TYPE tokenstorm_tls_refusals_total counter\n");
+        prometheus::family(
+            &mut out,
+            "tokenstorm_tls_refusals_total",
+            "counter",
+            "TLS connections refused, by listener and reason (no_alpn: the MQTT/TLS listener requires ALPN mqtt).",
+        );
         for listener in [Listener::Https, Listener::MqttTls] {
             for reason in TlsRefusal::ALL {
                 let _ = writeln!(
@@ -349,14 +382,6 @@ impl EmulatorMetrics {
         }
         out
     }
-}
-
-/// Label values escape `\`, `"` and newlines.
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

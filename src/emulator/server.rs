@@ -270,7 +270,7 @@ async fn data_plane<I>(
     serve_connection(io, service, shutdown, limits).await
 }
 
-async fn serve_connection<I, S>(io: I, service: S, shutdown: Shutdown, limits: Limits)
+pub(crate) async fn serve_connection<I, S>(io: I, service: S, shutdown: Shutdown, limits: Limits)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: hyper::service::Service<

@@ -172,8 +172,8 @@ impl Witness for Admin {
         Box::pin(self.ledger.drain(&mut self.summary))
     }
 
-    fn so_far(&self) -> (u64, u64) {
-        (self.summary.ours(), self.summary.forged())
+    fn so_far(&self) -> super::SoFar {
+        self.summary.so_far()
     }
 
     fn finish(mut self: Box<Self>) -> Pending<'static, anyhow::Result<LedgerSummary>> {

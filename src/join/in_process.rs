@@ -63,9 +63,8 @@ impl Witness for InProcess {
         Box::pin(ready(Ok(())))
     }
 
-    fn so_far(&self) -> (u64, u64) {
-        let s = lock(&self.summary);
-        (s.ours(), s.forged())
+    fn so_far(&self) -> super::SoFar {
+        lock(&self.summary).so_far()
     }
 
     /// Drains once more and detaches the hook (on drop).

@@ -61,15 +61,27 @@ pub trait Witness: Send {
     fn drain(&mut self) -> Pending<'_, anyhow::Result<()>>;
     /// The final drain, then the join; `Err` when the final drain failed (the join is then incomplete).
     fn finish(self: Box<Self>) -> Pending<'static, anyhow::Result<LedgerSummary>>;
-    /// (the run's invocations, those caused by forged attempts the gate must refuse) joined so far.
-    fn so_far(&self) -> (u64, u64);
+    /// What was joined so far ([`LedgerSummary::so_far`]).
+    fn so_far(&self) -> SoFar;
 }
 
-/// What the drains joined so far (relaxed: read by the abort guards' monitor).
+/// The run's invocations joined so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SoFar {
+    /// Every invocation of this run.
+    pub invocations: u64,
+    /// Those caused by forged attempts the gate must refuse.
+    pub forged: u64,
+    /// By class kind ([`crate::contract::Class::KINDS`]: valid, forged, replayed).
+    pub by_kind: [u64; 3],
+}
+
+/// What the drains joined so far (relaxed: read by the abort guards' monitor, the live status and `/metrics`).
 #[derive(Debug, Default)]
 pub struct Live {
     invocations: AtomicU64,
     forged: AtomicU64,
+    by_kind: [AtomicU64; 3],
 }
 
 impl Live {
@@ -83,9 +95,17 @@ impl Live {
         self.forged.load(Ordering::Relaxed)
     }
 
-    fn set(&self, (invocations, forged): (u64, u64)) {
-        self.invocations.store(invocations, Ordering::Relaxed);
-        self.forged.store(forged, Ordering::Relaxed);
+    /// The run's invocations joined so far, by class kind (valid, forged, replayed).
+    pub fn by_kind(&self) -> [u64; 3] {
+        std::array::from_fn(|k| self.by_kind[k].load(Ordering::Relaxed))
+    }
+
+    fn set(&self, s: SoFar) {
+        self.invocations.store(s.invocations, Ordering::Relaxed);
+        self.forged.store(s.forged, Ordering::Relaxed);
+        for (a, n) in self.by_kind.iter().zip(s.by_kind) {
+            a.store(n, Ordering::Relaxed);
+        }
     }
 }
 
@@ -181,7 +201,7 @@ async fn drain_until(
                     && !warned
                 {
                     warned = true;
-                    eprintln!("warning: cannot drain the ledger (will retry): {e:#}");
+                    crate::live::logs::line(&format!("warning: cannot drain the ledger (will retry): {e:#}"));
                 }
                 live.set(witness.so_far());
             }
@@ -206,7 +226,11 @@ impl Running {
         };
         match self.task.await {
             Ok(witness) => match witness.finish().await {
-                Ok(summary) => Ok(summary),
+                Ok(summary) => {
+                    // The final count too: `/metrics` still serves it after the load.
+                    self.live.set(summary.so_far());
+                    Ok(summary)
+                }
                 Err(e) => failed(format!("cannot read the external ledger: {e:#}")),
             },
             Err(e) => failed(format!("the ledger join stopped: {e}")),

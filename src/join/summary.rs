@@ -291,6 +291,19 @@ impl LedgerSummary {
         self.by_transport[t.index()][c.index()]
     }
 
+    /// What the drains joined so far, for the live status and the abort guards.
+    pub fn so_far(&self) -> super::SoFar {
+        let mut by_kind = [0; Class::KINDS.len()];
+        for c in Class::ALL {
+            by_kind[c.kind_index()] += self.class(c).invocations;
+        }
+        super::SoFar {
+            invocations: self.ours(),
+            forged: self.forged(),
+            by_kind,
+        }
+    }
+
     /// Invocations of this run (all classes).
     pub fn ours(&self) -> u64 {
         self.by_class.iter().map(|c| c.invocations).sum()

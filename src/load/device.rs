@@ -201,13 +201,14 @@ impl<'f> Device<'f> {
             Credentials::Exhausted => None,
         };
         fleet.with_rec(d, |r| r.start(t, class));
+        fleet.tally(d).start(t);
         // No credential (pool used up, or nothing allowed yet to replay): nothing is sent.
         let Some(login) = login else {
             let now = Instant::now();
             fleet.with_rec(d, |r| {
                 r.end_at(now, (t, class, Outcome::Exhausted), (0, 0), false)
             });
-            fleet.progress.connect_ended(Outcome::Exhausted);
+            fleet.tally(d).end(t, class, Outcome::Exhausted, None);
             self.last_connect = Some(Instant::now());
             return None;
         };
@@ -239,6 +240,7 @@ impl<'f> Device<'f> {
         drop(in_flight);
         let held = self.backoff.as_mut().and_then(|b| b.after(outcome, end));
         let counted = self.comeback.attempted(outcome, end);
+        let latency = end.saturating_duration_since(intended).as_micros() as u64;
         fleet.with_rec(d, |r| {
             if held.is_some() {
                 r.back_off(t);
@@ -258,7 +260,7 @@ impl<'f> Device<'f> {
                 end,
                 (t, class, outcome),
                 (
-                    end.saturating_duration_since(intended).as_micros() as u64,
+                    latency,
                     end.saturating_duration_since(sent).as_micros() as u64,
                 ),
                 histograms,
@@ -272,7 +274,9 @@ impl<'f> Device<'f> {
         {
             fleet.planner.allowed(ticket);
         }
-        fleet.progress.connect_ended(outcome);
+        fleet
+            .tally(d)
+            .end(t, class, outcome, histograms.then_some(latency));
         session.map(|s| (s, class))
     }
 

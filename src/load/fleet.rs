@@ -22,7 +22,7 @@ use super::comeback::ClientIds;
 use super::connect_pacer::ConnectPacer;
 use super::device::Device;
 use super::link::LinkSpec;
-use super::progress::Progress;
+use super::progress::{Progress, Tally};
 use super::ramp::Ramp;
 use super::storm::{StormClock, Trigger};
 use super::username::UsernameBook;
@@ -50,7 +50,7 @@ pub struct Fleet {
     pub backoff: Option<(BackoffSpec, u64)>,
     /// Per transport group: its link and its devices.
     pub groups: Vec<(LinkSpec, Range<u32>)>,
-    /// CONNECTs answered and devices connected (the run's progress line).
+    /// The run's live counters (devices connected, messages; attempts go to the shards' tallies).
     pub progress: Arc<Progress>,
     /// Fires when the drain after a stop runs out: a CONNECT still unanswered ends as `timeout` (abandoned).
     pub abandon: Shutdown,
@@ -66,6 +66,8 @@ pub struct Fleet {
     /// Who holds each shared client id (`devices_per_client_id` > 1).
     pub(super) ids: ClientIds,
     shards: Vec<Mutex<Recorder>>,
+    /// One live tally per shard, beside its recorder.
+    tallies: Vec<Arc<Tally>>,
 }
 
 impl Fleet {
@@ -80,6 +82,7 @@ impl Fleet {
     ) -> Self {
         let shards = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
         let devices: u32 = groups.iter().map(|(_, r)| r.end).max().unwrap_or(0);
+        let tallies = (0..shards).map(|_| progress.lane_counter()).collect();
         Self {
             seed: 0,
             storms: StormClock::new(mqtt.storms.clone()),
@@ -103,6 +106,7 @@ impl Fleet {
             abandon: Shutdown::new(),
             drain: Duration::ZERO,
             shards: (0..shards).map(|_| Mutex::new(Recorder::new())).collect(),
+            tallies,
         }
     }
 
@@ -115,6 +119,11 @@ impl Fleet {
         for s in &mut self.shards {
             *s.get_mut().unwrap_or_else(|p| p.into_inner()) = Recorder::with_series(store.clone());
         }
+    }
+
+    /// The live tally of `device`'s shard.
+    pub(super) fn tally(&self, device: u32) -> &Tally {
+        &self.tallies[device as usize % self.tallies.len()]
     }
 
     pub(super) fn with_rec(&self, device: u32, f: impl FnOnce(&mut Recorder)) {

@@ -1,7 +1,8 @@
 //! One run's load over every device group at once: the HTTPS lanes ([`super::run`], open or closed model) for
 //! the HTTPS group and the MQTT [`fleet`] for the MQTT/TLS, MQTT and WSS groups, side by side on the same
-//! clock (one `t0`), deciding their attempts with one [`Planner`] and reporting progress on one ticker, their
-//! recorders merged.
+//! clock (one `t0`), deciding their attempts with one [`Planner`] and counting what they have done so far into the
+//! shared counters ([`Progress`]) for whoever watches, their recorders merged, each having fed the run's one
+//! per-second store (sealed once a second here).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use super::fleet::{self, Fleet};
 use super::link::LinkSpec;
-use super::progress::{self, Progress};
+use super::progress::Progress;
 use super::username::{UsernameBook, UsernameShape};
 use super::{Connector, LoadResult, RequestBook, lane};
 use crate::attempt::{Catalogue, Planner};
@@ -29,11 +30,9 @@ pub struct Parts<'a> {
     pub https: Option<(Connector, RequestBook)>,
     /// One link per MQTT group with devices.
     pub links: Vec<(LinkSpec, Range<u32>)>,
-    /// Progress lines on stderr once per second.
-    pub progress: bool,
     /// Between two CONNECTs of one MQTT client id (`[safety] client_id_gap_s` in force).
     pub client_id_gap: std::time::Duration,
-    /// The engines' live counters (the progress lines and the abort guards read them).
+    /// The engines' live counters (the live status, `/metrics` and the abort guards read them).
     pub counters: Arc<Progress>,
     /// The backoff after a throttle (`[safety] backoff`); `None`: off.
     pub backoff: Option<super::backoff::BackoffSpec>,
@@ -62,9 +61,6 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
         plan.devices,
     ));
     let progress = parts.counters.clone();
-    let ticker = parts
-        .progress
-        .then(|| progress::ticker(t0, progress.clone()));
     let https_load = async {
         let (connector, book) = parts.https?;
         let shared = lane::Shared {
@@ -112,9 +108,6 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
         Some((rec, t0.elapsed()))
     };
     let (https_result, mqtt_result) = tokio::join!(https_load, mqtt_load);
-    if let Some(t) = ticker {
-        t.abort();
-    }
     sealer.abort();
     let mut result = https_result.unwrap_or(LoadResult {
         recorder: Recorder::new(),

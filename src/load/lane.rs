@@ -108,7 +108,7 @@ struct Lane {
     tasks: JoinSet<(usize, Exchanged, Instant)>,
     rec: Recorder,
     id_buf: String,
-    /// This lane's tally of ended attempts, for the progress line and the abort guards (its own: nothing
+    /// This lane's tally of attempts, for the live status, `/metrics` and the abort guards (its own: nothing
     /// shared per attempt).
     ended: Arc<super::progress::Tally>,
 }
@@ -287,6 +287,7 @@ impl Lane {
             Credentials::Exhausted => None,
         };
         self.rec.start(Transport::Https, a.class);
+        self.ended.start(Transport::Https);
         let conn = d.conn.take();
         let sent = Instant::now();
         d.in_flight = Some((a.class, intended, sent, a.ticket));
@@ -346,7 +347,12 @@ impl Lane {
         if let Some(f) = failure {
             self.rec.error(Transport::Https, f);
         }
-        self.ended.add(outcome);
+        self.ended.end(
+            Transport::Https,
+            class,
+            outcome,
+            histograms.then_some(latency),
+        );
         Some(li)
     }
 }

@@ -1,10 +1,12 @@
 //! Measurements (DESIGN.md `metrics/`): per-task [`Recorder`]s with enum-indexed counters and HdrHistograms,
 //! merged at the end, and the run's per-second [`series`]. Labels are bounded enums ([`crate::contract::Transport`], [`crate::contract::Class`], [`Outcome`]).
 
+pub mod coarse;
 pub mod error_kind;
 pub mod errors;
 pub mod outcome;
 pub mod phase;
+pub mod prometheus;
 pub mod recorder;
 pub mod series;
 pub mod sessions;

@@ -214,6 +214,38 @@ mod tests {
         );
     }
 
+    /// Past the bound, one last interval per row runs from it to the end of the load, so nothing is left out.
+    #[test]
+    fn seconds_past_the_bound_are_one_last_interval() {
+        let t0 = tokio::time::Instant::now();
+        let store = std::sync::Arc::new(SeriesStore::new(t0, 1_700_000_000_000));
+        let mut rec = Recorder::with_series(store.clone());
+        let valid = (Transport::Https, Class::Valid, Outcome::Allowed);
+        let bound = MAX_SECONDS as u64;
+        for s in [0, bound + 2, bound + 5] {
+            rec.end_at(t0 + Duration::from_secs(s), valid, (100, 100), true);
+        }
+        rec.flush_series();
+        let log = interval_log(&store, Duration::from_secs(bound + 10)).unwrap();
+        let spans: Vec<(u64, u64, u64)> = IntervalLogIterator::new(&log)
+            .filter_map(|e| match e.unwrap() {
+                LogEntry::Interval(i) => {
+                    let bytes = base64_decode(i.encoded_histogram());
+                    let h: Histogram<u64> = Deserializer::new()
+                        .deserialize(&mut bytes.as_slice())
+                        .unwrap();
+                    Some((
+                        i.start_timestamp().as_secs(),
+                        i.duration().as_secs(),
+                        h.len(),
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spans, [(0, 1, 1), (bound, 10, 2)]);
+    }
+
     fn base64_decode(s: &str) -> Vec<u8> {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.decode(s).unwrap()

@@ -16,6 +16,7 @@ pub mod model;
 pub mod redact;
 pub mod sessions;
 pub mod terminal;
+mod terminal_fold;
 mod terminal_sessions;
 pub mod timeseries;
 pub mod transports;

@@ -10,33 +10,20 @@ fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 
-fn label(class: &str, variant: &Option<String>) -> String {
-    match variant {
-        Some(v) => format!("{class}.{v}"),
-        None => class.to_string(),
-    }
-}
-
-/// A row's label, marked `†` when it is a forged variant that passes the gate under the run's gate settings
-/// (in effect a valid credential: allowed and invoked like one).
-fn marked_label(class: &str, variant: &Option<String>, passes_gate: bool) -> String {
-    let l = label(class, variant);
-    if passes_gate { format!("{l} †") } else { l }
-}
-
-/// Renders the report as text.
-pub fn render(r: &Report, report_path: Option<&str>) -> String {
+/// Renders the report as text; `all_rows` (`run -v`): every forged variant on its own row instead of folded
+/// ([`super::terminal_fold`]).
+pub fn render(r: &Report, report_path: Option<&str>, all_rows: bool) -> String {
     let mut o = String::new();
     header(&mut o, r);
     let _ = writeln!(o);
-    latency_table(&mut o, r);
+    latency_table(&mut o, r, all_rows);
     errors_block(&mut o, r);
     refused_valid(&mut o, r);
     let _ = writeln!(o);
     transport_table(&mut o, r);
     super::terminal_sessions::render(&mut o, r, usd);
     phase_table(&mut o, r);
-    invocations(&mut o, r);
+    invocations(&mut o, r, all_rows);
     if let Some(a) = &r.aws {
         let _ = writeln!(o, "{}", a.terminal_line());
     }
@@ -92,15 +79,19 @@ fn header(o: &mut String, r: &Report) {
     );
 }
 
-/// One row per (transport, class, outcome), then the `†` note when a row carries it.
-fn latency_table(o: &mut String, r: &Report) {
+/// One row per (transport, class, outcome), forged variants folded unless `all_rows`, then the notes on `†` and
+/// on the folding when a row calls for them. Rows are marked `†` when they are a forged variant that passes the
+/// gate under the run's gate settings (in effect a valid credential: allowed and invoked like one).
+fn latency_table(o: &mut String, r: &Report, all_rows: bool) {
     let _ = writeln!(o, "latency from the intended start, ms:");
     let _ = writeln!(
         o,
         "  {:<8} {:<34} {:<26} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "", "class", "outcome", "count", "p50", "p90", "p99", "p99.9", "max"
     );
-    for row in &r.results {
+    let shown = super::terminal_fold::results(&r.results, all_rows);
+    for s in &shown {
+        let row = &s.row;
         let cols = match &row.latency_us {
             Some(Percentiles {
                 p50,
@@ -125,7 +116,7 @@ fn latency_table(o: &mut String, r: &Report) {
             o,
             "  {:<8} {:<34} {:<26} {:>8} {cols}",
             row.transport,
-            marked_label(&row.class, &row.variant, row.passes_gate),
+            s.label,
             outcome_cell(r, row),
             row.count
         );
@@ -135,6 +126,12 @@ fn latency_table(o: &mut String, r: &Report) {
             o,
             "  † passes the gate under {} (in effect a valid credential; `tokenstorm catalogue`)",
             r.target.gate.describe()
+        );
+    }
+    if shown.iter().any(|s| s.folded > 0) {
+        let _ = writeln!(
+            o,
+            "  forged variants folded per transport and outcome (percentiles: the slowest variant's); -v shows each, report.json has them all"
         );
     }
 }
@@ -255,8 +252,8 @@ fn phase_table(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
-/// Authorizer invocations by class, or that no ledger could be read.
-fn invocations(o: &mut String, r: &Report) {
+/// Authorizer invocations by class (forged variants folded unless `all_rows`), or that no ledger could be read.
+fn invocations(o: &mut String, r: &Report, all_rows: bool) {
     let Some(inv) = &r.invocations else {
         let _ = writeln!(o, "authorizer invocations: no ledger available");
         return;
@@ -266,19 +263,12 @@ fn invocations(o: &mut String, r: &Report) {
         "authorizer invocations (ledger {}): {} this run, {} foreign; {} entries joined, {} missed",
         inv.source, inv.this_run, inv.foreign, inv.total, inv.missed
     );
-    for c in inv
-        .by_class
-        .iter()
-        .filter(|c| c.attempts > 0 || c.invocations > 0)
-    {
+    for s in super::terminal_fold::invocations(&inv.by_class, all_rows) {
+        let c = &s.row;
         let _ = writeln!(
             o,
             "  {:<34} {:>8} attempts {:>8} invocations ({} allowed, {} denied)",
-            marked_label(&c.class, &c.variant, c.passes_gate),
-            c.attempts,
-            c.invocations,
-            c.allowed,
-            c.denied
+            s.label, c.attempts, c.invocations, c.allowed, c.denied
         );
     }
 }

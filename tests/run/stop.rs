@@ -16,8 +16,8 @@ use super::*;
 /// A scenario that would run for a minute at a low rate.
 const LONG: &str = "[run]\nduration_s = 60.0\nrate_per_s = 20.0\n[devices]\ncount = 4\n";
 
-/// Starts `tokenstorm run` on `body` with `extra` arguments and waits for its first HTTPS progress line (the
-/// load has been running for a second). Returns the child, its stderr (to keep reading) and the out dir.
+/// Starts `tokenstorm run` on `body` with `extra` arguments and waits for its first plain progress line (the
+/// load has been running for 5 s). Returns the child, its stderr (to keep reading) and the out dir.
 fn start(dir: &Path, body: &str, extra: &[&str]) -> (Child, BufReader<ChildStderr>, PathBuf) {
     let path = write_scenario(dir, "long.toml", body);
     let out = dir.join("out");
@@ -37,7 +37,7 @@ fn start(dir: &Path, body: &str, extra: &[&str]) -> (Child, BufReader<ChildStder
             err.read_line(&mut line).unwrap() > 0,
             "stderr closed before the load started"
         );
-        if line.contains("attempts") && line.trim_end().ends_with("/s") {
+        if line.starts_with("progress ") {
             break;
         }
     }

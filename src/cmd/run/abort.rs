@@ -144,12 +144,12 @@ async fn watch(w: Watched, stop: Stop, fired: Arc<OnceLock<AbortedBy>>, progress
         if stop.request(StoppedBy::Abort) {
             let _ = fired.set(a.clone());
             if progress {
-                eprintln!(
+                crate::live::logs::line(&format!(
                     "aborting at {:.1} s: {}; attempts in flight drain (up to {} s)",
                     a.at_s,
                     a.message,
                     DRAIN.as_secs()
-                );
+                ));
             }
         }
         return;

@@ -1,5 +1,6 @@
 //! The run's load step: the engines running the plan, the emulator's ledger joined while they run ([`crate::join`],
-//! drained every 250 ms) and the `[abort]` guards watching ([`super::abort`]).
+//! drained every 250 ms), the `[abort]` guards watching ([`super::abort`]) and the live status on stderr
+//! ([`crate::live::ticker`]).
 
 use super::*;
 
@@ -11,6 +12,8 @@ pub(super) struct Setup<'a> {
     pub(super) pool: Option<Arc<TokenPool>>,
     pub(super) safety: &'a crate::safety::SafetyRecord,
     pub(super) progress: bool,
+    /// What the live status and `/metrics` read; its counters are the engines'.
+    pub(super) board: Arc<crate::live::Board>,
 }
 
 /// The load, with the emulator's ledger joined while it runs (it is bounded: not only at the end) and the abort
@@ -38,8 +41,16 @@ pub(super) async fn watched_load(
     )
     .await
     .map(|w| w.map(join::spawn));
-    let counters = Arc::new(load::progress::Progress::default());
+    let counters = s.board.progress.clone();
+    if let Ok(Some(j)) = &joining {
+        s.board.set_joined(j.live());
+    }
     let monitor = abort::watch_run(plan, s.safety, &joining, &counters, stop, progress);
+    s.board.start_clock();
+    let status = crate::live::ticker::start(
+        crate::live::ticker::Mode::detect(!progress),
+        s.board.clone(),
+    );
     let result = load::groups::run(
         load::groups::Parts {
             plan,
@@ -48,7 +59,6 @@ pub(super) async fn watched_load(
             pool: s.pool,
             https,
             links,
-            progress,
             client_id_gap: s.safety.client_id_gap(),
             backoff: s.safety.backoff(),
             storm,
@@ -59,6 +69,9 @@ pub(super) async fn watched_load(
         (stop.abandon.clone(), stop::DRAIN),
     )
     .await;
+    if let Some(status) = status {
+        status.finish();
+    }
     let aborted_by = monitor.finish().await;
     if progress {
         eprintln!(

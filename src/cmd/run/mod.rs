@@ -61,9 +61,21 @@ pub struct Args {
     /// Where run folders (<UTC timestamp>-<scenario>/report.json) are written.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out_dir: PathBuf,
-    /// No progress lines on stderr.
+    /// No live status on stderr (neither the block on a terminal nor the plain lines elsewhere).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Serve the generator's Prometheus `/metrics` on this address while the run goes (e.g. 127.0.0.1:9464;
+    /// port 0 picks a free one; the bound address is printed on stderr). Up until the report is written.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// With --metrics-addr: after the report is written, keep serving /metrics (the final counts) until
+    /// SIGINT/SIGTERM or the stop file, then exit as the run would have.
+    #[arg(long, requires = "metrics_addr")]
+    pub linger: bool,
+    /// Every row of the terminal table (the global `-v`; by default forged variants fold into one row per
+    /// transport and outcome). Set from the command line's `-v`, not a flag of its own.
+    #[arg(skip)]
+    pub verbose: bool,
     /// Allow a remote target (any address outside 127.0.0.0/8 and ::1); the scenario must also name who
     /// authorized it (`[safety] authorized`).
     #[arg(long)]
@@ -117,6 +129,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             progress,
             allow_remote: args.allow_remote,
             preflight: args.preflight,
+            metrics_addr: args.metrics_addr,
+            linger: args.linger,
+            verbose: args.verbose,
         };
         session(plan, catalogue, pool, &args.out_dir, how, stop).await
     })
@@ -128,6 +143,12 @@ struct How {
     allow_remote: bool,
     /// `--preflight`: one valid and one forged attempt per transport instead of the load ([`preflight`]).
     preflight: bool,
+    /// `--metrics-addr`: where the generator's `/metrics` is served.
+    metrics_addr: Option<SocketAddr>,
+    /// `--linger`: serve `/metrics` after the report until a stop.
+    linger: bool,
+    /// `-v`: every row of the terminal table.
+    verbose: bool,
 }
 
 async fn session(
@@ -146,6 +167,9 @@ async fn session(
     // Before any traffic: a build without AWS support or without credentials stops here (exit 2). A preflight
     // reads no CloudWatch: it settles long after two attempts.
     let cloudwatch = connect_cloudwatch(&plan, how.preflight).await?;
+    let board = crate::live::Board::new(plan.duration);
+    let metrics =
+        crate::live::serve::start(how.metrics_addr.filter(|_| !how.preflight), &board).await?;
     let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
     let emu_shutdown = Shutdown::new();
     let (emulator, endpoint, https, links) =
@@ -179,6 +203,7 @@ async fn session(
         pool,
         safety: &safety,
         progress,
+        board: board.clone(),
     };
     let (result, joined, aborted_by) =
         watched_load(setup, https, links, emulator.as_ref(), &stop).await;
@@ -216,7 +241,11 @@ async fn session(
         timeseries,
     });
     crate::report::histograms::write(&result.recorder, &result.series, result.elapsed, &run_dir)?;
-    publish(&report, &run_dir)
+    let exit = publish(&report, &run_dir, how.verbose)?;
+    if let Some(metrics) = metrics {
+        metrics.close(how.linger, &stop.shutdown).await;
+    }
+    Ok(exit)
 }
 
 /// When the run started (since the Unix epoch) and its id, the prefix of every attempt id.
@@ -237,12 +266,12 @@ fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> a
 
 /// Writes `report.json`, `junit.xml` and `summary.md` into the run folder and the terminal rendering to stdout; the exit code says whether
 /// every invariant held.
-fn publish(report: &crate::report::Report, run_dir: &Path) -> anyhow::Result<Exit> {
+fn publish(report: &crate::report::Report, run_dir: &Path, verbose: bool) -> anyhow::Result<Exit> {
     let path = json::write(report, run_dir)?;
     crate::report::files::write_all(report, run_dir)?;
     print!(
         "{}",
-        terminal::render(report, Some(&path.display().to_string()))
+        terminal::render(report, Some(&path.display().to_string()), verbose)
     );
     Ok(if report.passed() {
         Exit::Ok

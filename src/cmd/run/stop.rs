@@ -90,11 +90,11 @@ async fn poll_file(stop: Stop, path: PathBuf, progress: bool) {
         tick.tick().await;
         if path.exists() {
             if stop.request(StoppedBy::StopFile) && progress {
-                eprintln!(
+                crate::live::logs::line(&format!(
                     "{} appeared: stopping; attempts in flight drain (up to {} s)",
                     path.display(),
                     DRAIN.as_secs()
-                );
+                ));
             }
             return;
         }
@@ -125,11 +125,11 @@ async fn signals(stop: Stop, progress: bool) {
 fn on_signal(stop: &Stop, signo: i32, progress: bool) {
     if stop.request(StoppedBy::Signal) {
         if progress {
-            eprintln!(
+            crate::live::logs::line(&format!(
                 "{}: stopping; attempts in flight drain (up to {} s); a second signal exits at once without a report",
                 signal_name(signo),
                 DRAIN.as_secs()
-            );
+            ));
         }
         return;
     }

@@ -39,11 +39,6 @@ impl SeriesBuffer {
         }
     }
 
-    /// The store it folds into.
-    pub fn store(&self) -> &Arc<SeriesStore> {
-        &self.store
-    }
-
     /// An attempt ended at `at`; `latency_us` is `None` when it is left out of the histograms (warm-up).
     pub fn end(
         &mut self,

@@ -38,7 +38,7 @@ pub(super) async fn one(
     let a = planner.next(&mut cursor);
     let mut id = String::new();
     planner.id_into(&a, &mut id);
-    let before = witness.as_mut().map(|w| w.so_far().0);
+    let before = witness.as_mut().map(|w| w.so_far().invocations);
     let sent = std::time::Instant::now();
     let (outcome, failure) = match t {
         Transport::Https => send_https(p, &a, &id).await?,
@@ -50,7 +50,7 @@ pub(super) async fn one(
             w.drain()
                 .await
                 .context("preflight: cannot read the ledger")?;
-            Some(w.so_far().0 > b)
+            Some(w.so_far().invocations > b)
         }
         _ => None,
     };
