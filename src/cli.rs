@@ -45,7 +45,7 @@ pub enum Command {
     /// Policy dry run: `policy check FILE...` evaluates policy documents or an authorizer response against the
     /// scenario's devices and names what would be denied (exit 0 all allowed, 1 something denied, 2 bad input).
     Policy(cmd::policy::Args),
-    /// Re-render a finished run's junit.xml and summary.md (both without flags) from its report.json.
+    /// Re-render a finished run's report.html, junit.xml and summary.md (all three without flags) from its saved files.
     Report(cmd::report::Args),
     /// Two finished runs side by side from their report.json: exit 0 no regression beyond tolerance, 1 a
     /// regression, 2 bad input.

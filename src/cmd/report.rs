@@ -1,5 +1,6 @@
-//! `tokenstorm report RUN_DIR [--junit] [--md]`: re-renders a finished run's `junit.xml` and `summary.md` from
-//! its saved `report.json` (both without flags), writing them into RUN_DIR as the run did. A missing folder or
+//! `tokenstorm report RUN_DIR [--html] [--junit] [--md]`: re-renders a finished run's `report.html`, `junit.xml`
+//! and `summary.md` from its saved `report.json` (and `histograms/*.hgrm`; all three without flags), writing
+//! them into RUN_DIR as the run did. A missing folder or
 //! an unreadable report.json is a setup error (exit 2) naming the path.
 
 use std::path::PathBuf;
@@ -15,6 +16,9 @@ pub struct Args {
     /// A run folder (`reports/<timestamp>-<scenario>`) holding report.json.
     #[arg(value_name = "RUN_DIR")]
     pub run_dir: PathBuf,
+    /// Write report.html.
+    #[arg(long)]
+    pub html: bool,
     /// Write junit.xml.
     #[arg(long)]
     pub junit: bool,
@@ -31,10 +35,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let view = View::from_json(value)
         .with_context(|| format!("{} is not a tokenstorm report", path.display()))?;
-    let all = !args.junit && !args.md;
+    let all = !args.junit && !args.md && !args.html;
     let which = Which {
         junit: all || args.junit,
         markdown: all || args.md,
+        html: all || args.html,
     };
     for p in files::write(&view, &args.run_dir, which)? {
         println!("{}", p.display());

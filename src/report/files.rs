@@ -1,6 +1,6 @@
-//! The files beside report.json that CI reads: `junit.xml` ([`super::junit`]) and `summary.md`
-//! ([`super::markdown`]), both rendered from the report's JSON form so `tokenstorm report` re-renders them
-//! byte for byte.
+//! The files beside report.json that CI and people read: `junit.xml` ([`super::junit`]), `summary.md`
+//! ([`super::markdown`]) and `report.html` ([`super::html`]), all rendered from the report's JSON form (the
+//! page also from `histograms/*.hgrm`) so `tokenstorm report` re-renders them byte for byte.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,7 @@ use super::view::View;
 pub struct Which {
     pub junit: bool,
     pub markdown: bool,
+    pub html: bool,
 }
 
 /// Writes the chosen files into `dir`; returns their paths.
@@ -34,14 +35,21 @@ pub fn write(view: &View, dir: &Path, which: Which) -> anyhow::Result<Vec<PathBu
             written.push(path);
         }
     }
+    if which.html {
+        let path = dir.join("report.html");
+        std::fs::write(&path, super::html::render(view, dir)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
     Ok(written)
 }
 
-/// Both files for a report just built (the run's hook beside report.json).
+/// All three files for a report just built (the run's hook beside report.json).
 pub fn write_all(report: &super::Report, dir: &Path) -> anyhow::Result<()> {
     let which = Which {
         junit: true,
         markdown: true,
+        html: true,
     };
     write(&View::of(report)?, dir, which).map(drop)
 }

@@ -1,7 +1,8 @@
 //! HdrHistogram's percentile-distribution text (`.hgrm`, what wrk2 and `HistogramLogProcessor` print): the
 //! "Value Percentile TotalCount 1/(1-Percentile)" table, five ticks per half distance, and the Mean/StdDeviation,
 //! Max/Total count, Buckets/SubBuckets footer. Pure: a histogram in, text out, so HdrHistogram's own plotter
-//! (hdrhistogram.github.io/HdrHistogram/plotFiles.html) reads the files.
+//! (hdrhistogram.github.io/HdrHistogram/plotFiles.html) reads the files; [`parse`] reads the table back (for
+//! report.html's percentile spectrum).
 
 use std::fmt::Write;
 
@@ -60,6 +61,40 @@ fn footer(out: &mut String, h: &Histogram<u64>, ratio: f64) {
         h.buckets(),
         sub_buckets(h.sigfig())
     );
+}
+
+/// One row of the table: the value (divided as written), its percentile (0..=1) and the count up to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tick {
+    pub value: f64,
+    pub quantile: f64,
+    pub total: u64,
+}
+
+/// The table rows of a `.hgrm` text (header, blank lines and the `#[...]` footer skipped); a row that is not
+/// "value percentile count [1/(1-p)]" is an error naming its line.
+pub fn parse(text: &str) -> Result<Vec<Tick>, String> {
+    let mut ticks = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with("Value") {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let tick = match f[..] {
+            [v, q, n] | [v, q, n, _] => match (v.parse(), q.parse(), n.parse()) {
+                (Ok(value), Ok(quantile), Ok(total)) => Some(Tick {
+                    value,
+                    quantile,
+                    total,
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        ticks.push(tick.ok_or_else(|| format!("line {}: {line:?} is no percentile row", i + 1))?);
+    }
+    Ok(ticks)
 }
 
 /// HdrHistogram's sub-bucket count: the smallest power of two holding 2 × 10^digits (2048 for 3 digits).
@@ -125,6 +160,24 @@ mod tests {
                 .all(|w| w[0][1] <= w[1][1] && w[0][2] <= w[1][2])
         );
         assert_eq!(rows.last().unwrap()[2], 500.0);
+    }
+
+    /// What [`percentile_distribution`] writes, [`parse`] reads back: the last row is the maximum at 100 %.
+    #[test]
+    fn parse_reads_back_the_rows() {
+        let text = percentile_distribution(&hist(&[1000, 2000, 3000, 4000]), 1000.0);
+        let ticks = parse(&text).unwrap();
+        assert_eq!(
+            ticks[0],
+            Tick {
+                value: 1.0,
+                quantile: 0.0,
+                total: 1
+            }
+        );
+        let last = ticks.last().unwrap();
+        assert_eq!((last.value, last.quantile, last.total), (4.001, 1.0, 4));
+        assert!(parse("1.0 0.5\n").unwrap_err().starts_with("line 1:"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The report (DESIGN.md `report/`): one [`Report`] struct, rendered to the terminal and to JSON
-//! (`reports/<UTC timestamp>-<scenario>/report.json`, schema in `reports/schema.json`).
+//! (`reports/<UTC timestamp>-<scenario>/report.json`, schema in `reports/schema.json`), and from that JSON to the
+//! run folder's `junit.xml`, `summary.md` and `report.html` ([`files`]).
 
 pub mod build;
 pub mod cost;
@@ -7,6 +8,7 @@ pub mod errors;
 pub mod files;
 mod hgrm;
 pub mod histograms;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

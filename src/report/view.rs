@@ -20,6 +20,9 @@ pub struct View {
     pub invariants: Vec<Verdict>,
     pub verdict: String,
     pub exit_code: u8,
+    /// The JSON form this view was read from, for renderers that show more of it (report.html).
+    #[serde(skip)]
+    pub json: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,7 +90,9 @@ impl View {
 
     /// The view of a report's JSON form (a saved `report.json`).
     pub fn from_json(v: serde_json::Value) -> anyhow::Result<Self> {
-        Ok(serde_json::from_value(v)?)
+        let mut view: Self = serde_json::from_value(v.clone())?;
+        view.json = v;
+        Ok(view)
     }
 }
 
@@ -113,5 +118,6 @@ pub fn sample(invariants: Vec<Verdict>, interrupted: bool) -> View {
         invariants,
         verdict: "fail".into(),
         exit_code: 1,
+        json: serde_json::Value::Null,
     }
 }

@@ -1,5 +1,5 @@
-//! `junit.xml` and `summary.md` beside report.json, and `tokenstorm report RUN_DIR` re-rendering them from the
-//! saved report.json byte for byte; a folder without a readable report.json exits 2 naming the path.
+//! `junit.xml`, `summary.md` and `report.html` beside report.json, and `tokenstorm report RUN_DIR` re-rendering
+//! them from the saved files byte for byte; a folder without a readable report.json exits 2 naming the path.
 
 use super::*;
 
@@ -46,9 +46,74 @@ fn report_rerenders_the_files_the_run_wrote() {
         "--junit writes junit.xml only"
     );
 
+    let html = read("report.html");
     let o = report_cmd(&[run_dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!((read("junit.xml"), read("summary.md")), (junit, md));
+    assert_eq!(
+        read("report.html"),
+        html,
+        "no flags: all three files, the same bytes"
+    );
+}
+
+/// report.html shows every invariant row and the SVG charts, escapes a hostile scenario name, and
+/// `report --html` writes the same bytes again (with and without the histograms/ folder's full distributions).
+#[test]
+fn report_html_shows_every_verdict_and_the_charts_and_escapes_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(
+        dir.path(),
+        "hostile.toml",
+        "name = \"<script>alert('x')</script>&\"\n\
+         [run]\nduration_s = 60.0\nmax_attempts = 60\nrate_per_s = 300.0\n[devices]\ncount = 4\n",
+    );
+    let out = dir.path().join("out");
+    let (o, report) = run(&[path.to_str().unwrap()], &out);
+    let report = report.unwrap_or_else(|| panic!("{}", text(&o.stderr)));
+    let run_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let html = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    for inv in report["invariants"].as_array().unwrap() {
+        let row = format!(
+            "<tr class=\"verdict {}\" data-invariant=\"{}\">",
+            inv["status"].as_str().unwrap(),
+            inv["name"].as_str().unwrap()
+        );
+        assert!(html.contains(&row), "no row {row}");
+    }
+    assert!(!html.contains("<script"), "a scenario name became markup");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"));
+    let spectrum =
+        &html[html.find("id=\"spectrum\"").unwrap()..html.find("id=\"attempts\"").unwrap()];
+    assert!(
+        spectrum.contains("<svg") && spectrum.contains("<polyline"),
+        "{spectrum}"
+    );
+    assert!(spectrum.contains(">99%<") && !spectrum.contains("have no histograms"));
+    for (from, to) in [("attempts", "invocations"), ("invocations", "results")] {
+        let part = &html[html.find(&format!("id=\"{from}\"")).unwrap()
+            ..html.find(&format!("id=\"{to}\"")).unwrap()];
+        assert!(part.contains("<polyline"), "no {from} chart: {part}");
+    }
+
+    std::fs::remove_file(run_dir.join("report.html")).unwrap();
+    let o = report_cmd(&[run_dir.to_str().unwrap(), "--html"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("report.html")).unwrap(),
+        html
+    );
+
+    std::fs::remove_dir_all(run_dir.join("histograms")).unwrap();
+    let o = report_cmd(&[run_dir.to_str().unwrap(), "--html"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let fallback = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(fallback.contains("have no histograms/*.hgrm file") && fallback.contains("<polyline"));
 }
 
 #[test]
