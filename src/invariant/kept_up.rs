@@ -30,72 +30,131 @@ pub const CPU_SATURATED: f64 = 0.90;
 /// Descriptors or ports used at or above this share of what the OS allows leave no headroom.
 pub const HEADROOM_USED: f64 = 0.90;
 
-/// The verdict for the merged measurements and what the process used.
-pub fn check(rec: &Recorder, u: &Usage) -> Verdict {
-    let (lag_p99, lag_max) = rec
-        .lag()
-        .map_or((0, 0), |h| (h.value_at_quantile(0.99), h.max()));
-    let scheduled = rec.total_started() + rec.missed;
-    let missing = rec.missed as f64 > MISSED_SHARE * scheduled as f64;
-    let behind = lag_p99 > LAG_P99_US || missing;
-    let capacity = (u.cores.max(1) * u.elapsed_us.max(1)) as f64;
-    let wait = u.wait_us.unwrap_or(0);
-    let busy = u.cpu_us as f64 / capacity;
-    let cpu = (u.cpu_us + wait) as f64 / capacity;
-    let saturated = busy >= CPU_SATURATED;
-    let starved = !saturated && cpu >= CPU_SATURATED;
-    let lag = format!(
-        "schedule lag p99 {} (max {}), {} missed attempts of {}",
-        ms(lag_p99),
-        ms(lag_max),
-        thousands(rec.missed),
-        thousands(scheduled)
-    );
-    let cpu_text = format!(
-        "generator CPU {:.0}% of {} (busy {:.0}%, waiting for a CPU {:.0}%{})",
-        100.0 * cpu,
-        cores(u.cores),
-        100.0 * busy,
-        100.0 * wait as f64 / capacity,
-        if u.wait_us.is_none() {
-            ", not measured"
-        } else {
-            ""
+/// What the verdict weighs, measured.
+struct Figures {
+    lag_p99: u64,
+    lag_max: u64,
+    scheduled: u64,
+    /// More than [`MISSED_SHARE`] of the scheduled attempts missed.
+    missing: bool,
+    /// The schedule fell behind: lag over [`LAG_P99_US`] or `missing`.
+    behind: bool,
+    /// Shares of the cores × elapsed: CPU time, and CPU time plus run-queue wait.
+    busy: f64,
+    cpu: f64,
+    saturated: bool,
+    starved: bool,
+}
+
+impl Figures {
+    fn of(rec: &Recorder, u: &Usage) -> Self {
+        let (lag_p99, lag_max) = rec
+            .lag()
+            .map_or((0, 0), |h| (h.value_at_quantile(0.99), h.max()));
+        let scheduled = rec.total_started() + rec.missed;
+        let missing = rec.missed as f64 > MISSED_SHARE * scheduled as f64;
+        let capacity = capacity(u);
+        let busy = u.cpu_us as f64 / capacity;
+        let cpu = (u.cpu_us + u.wait_us.unwrap_or(0)) as f64 / capacity;
+        let saturated = busy >= CPU_SATURATED;
+        Self {
+            lag_p99,
+            lag_max,
+            scheduled,
+            missing,
+            behind: lag_p99 > LAG_P99_US || missing,
+            busy,
+            cpu,
+            saturated,
+            starved: !saturated && cpu >= CPU_SATURATED,
         }
-    );
-    let fds = format!(
-        "descriptors: peak {} open of {}",
-        thousands(u.fds_peak),
-        thousands(u.fds_limit)
-    );
-    let ports = match u.ephemeral_ports {
-        Some(p) => format!(
-            "{} connections per destination of {} ephemeral ports",
-            thousands(u.connections_per_destination),
-            thousands(p)
-        ),
-        None => "ephemeral port range unreadable".into(),
-    };
-    // (resource, what happened)
-    let mut causes: Vec<(&str, String)> = Vec::new();
-    if (behind && saturated) || (missing && starved) {
-        let text = format!("{lag}; {cpu_text}: the generator could not keep up");
+    }
+}
+
+fn capacity(u: &Usage) -> f64 {
+    (u.cores.max(1) * u.elapsed_us.max(1)) as f64
+}
+
+/// The lines the summary and evidence are made of: lag, CPU, descriptors, ports.
+struct Texts {
+    lag: String,
+    cpu: String,
+    fds: String,
+    ports: String,
+}
+
+impl Texts {
+    fn of(f: &Figures, rec: &Recorder, u: &Usage) -> Self {
+        let lag = format!(
+            "schedule lag p99 {} (max {}), {} missed attempts of {}",
+            ms(f.lag_p99),
+            ms(f.lag_max),
+            thousands(rec.missed),
+            thousands(f.scheduled)
+        );
+        let cpu = format!(
+            "generator CPU {:.0}% of {} (busy {:.0}%, waiting for a CPU {:.0}%{})",
+            100.0 * f.cpu,
+            cores(u.cores),
+            100.0 * f.busy,
+            100.0 * u.wait_us.unwrap_or(0) as f64 / capacity(u),
+            if u.wait_us.is_none() {
+                ", not measured"
+            } else {
+                ""
+            }
+        );
+        let fds = format!(
+            "descriptors: peak {} open of {}",
+            thousands(u.fds_peak),
+            thousands(u.fds_limit)
+        );
+        let ports = match u.ephemeral_ports {
+            Some(p) => format!(
+                "{} connections per destination of {} ephemeral ports",
+                thousands(u.connections_per_destination),
+                thousands(p)
+            ),
+            None => "ephemeral port range unreadable".into(),
+        };
+        Self {
+            lag,
+            cpu,
+            fds,
+            ports,
+        }
+    }
+}
+
+/// The generator's resources that limited the run: (resource, what happened).
+fn causes(f: &Figures, t: &Texts, u: &Usage) -> Vec<(&'static str, String)> {
+    let mut causes = Vec::new();
+    if (f.behind && f.saturated) || (f.missing && f.starved) {
+        let text = format!("{}; {}: the generator could not keep up", t.lag, t.cpu);
         causes.push(("CPU", text));
     }
     if u.fds_peak as f64 >= HEADROOM_USED * u.fds_limit as f64 {
         causes.push(("file descriptors", format!(
-            "{fds}: the generator ran out of file descriptors (raise `ulimit -n` or run fewer devices)"
+            "{}: the generator ran out of file descriptors (raise `ulimit -n` or run fewer devices)", t.fds
         )));
     }
     if let Some(p) = u.ephemeral_ports
         && u.connections_per_destination as f64 >= HEADROOM_USED * p as f64
     {
         causes.push(("ephemeral ports", format!(
-            "{ports}: the generator ran out of source ports (widen net.ipv4.ip_local_port_range or spread devices over more addresses)"
+            "{}: the generator ran out of source ports (widen net.ipv4.ip_local_port_range or spread devices over more addresses)", t.ports
         )));
     }
+    causes
+}
+
+/// The verdict for the merged measurements and what the process used.
+pub fn check(rec: &Recorder, u: &Usage) -> Verdict {
+    let f = Figures::of(rec, u);
+    let t = Texts::of(&f, rec, u);
+    let causes = causes(&f, &t, u);
     let mut v = if causes.is_empty() {
-        let why = match (behind, starved) {
+        let why = match (f.behind, f.starved) {
             (false, _) => "",
             (true, true) => {
                 "; the process waited for a CPU (other jobs on this machine) but started every attempt: the lag is in the latencies from the intended start"
@@ -104,11 +163,8 @@ pub fn check(rec: &Recorder, u: &Usage) -> Verdict {
                 "; the lag is not the generator's (its CPU had headroom): attempts waited on the target's answers"
             }
         };
-        verdict(
-            "generator_kept_up",
-            Status::Pass,
-            format!("{lag}; {cpu_text}; {fds}; {ports}{why}"),
-        )
+        let summary = format!("{}; {}; {}; {}{why}", t.lag, t.cpu, t.fds, t.ports);
+        verdict("generator_kept_up", Status::Pass, summary)
     } else {
         let names: Vec<&str> = causes.iter().map(|(name, _)| *name).collect();
         let summary = format!(
@@ -120,14 +176,14 @@ pub fn check(rec: &Recorder, u: &Usage) -> Verdict {
         v
     };
     for (k, n) in [
-        ("lag_p99_us", lag_p99),
-        ("lag_max_us", lag_max),
+        ("lag_p99_us", f.lag_p99),
+        ("lag_max_us", f.lag_max),
         ("missed", rec.missed),
-        ("scheduled", scheduled),
+        ("scheduled", f.scheduled),
         ("cores", u.cores),
-        ("cpu_permille", (1000.0 * cpu).round() as u64),
+        ("cpu_permille", (1000.0 * f.cpu).round() as u64),
         ("cpu_busy_us", u.cpu_us),
-        ("cpu_wait_us", wait),
+        ("cpu_wait_us", u.wait_us.unwrap_or(0)),
         ("fds_peak", u.fds_peak),
         ("fds_limit", u.fds_limit),
         ("connections_per_destination", u.connections_per_destination),
