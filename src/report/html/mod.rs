@@ -1,7 +1,7 @@
 //! `report.html`: one self-contained page per run (inline CSS and SVG drawn here, no script, no network), read
 //! in a browser or printed. In order: the verdicts, the percentile spectrum per (transport, class, outcome),
-//! attempts and outcomes over time, invocations over time by class, the per-row results, MQTT phases, cost and
-//! the resolved scenario. Rendered from the report's JSON form ([`View::json`]) and the run folder's
+//! attempts and outcomes over time, invocations per class (attempts, reached, cache hits and refreshes apart)
+//! and over time by class, the per-row results, MQTT phases, cost and the resolved scenario. Rendered from the report's JSON form ([`View::json`]) and the run folder's
 //! `histograms/*.hgrm`, both written before report.html, so `tokenstorm report RUN_DIR --html` re-renders the
 //! same bytes.
 //!
@@ -45,8 +45,8 @@ pub fn render(view: &View, run_dir: &Path) -> anyhow::Result<String> {
         ),
         (
             "invocations",
-            "Authorizer invocations over time by class",
-            series::invocations(ts),
+            "Authorizer invocations",
+            tables::invocations(doc.invocations.as_ref()) + &series::invocations(ts),
         ),
         ("results", "Results per row", tables::results(&doc)),
         ("phases", "MQTT phases", tables::phases(&doc.phases_by_kind)),
@@ -86,6 +86,9 @@ mod tests {
             "phases_by_kind": [{"transport": x, "class": x, "variant": null, "phase": x, "latency_us": pct}],
             "cost": {"currency": x, "architecture": x, "rounding": x, "by_class": [cost_row],
                      "total": cost_row},
+            "invocations": {"source": x, "by_class": [{"class": x, "variant": x, "attempts": 7,
+                            "reached": 5, "cache_hits": 2, "invocations": 6, "refreshes": 1,
+                            "allowed": 4, "denied": 2}]},
             "invariants": [{"name": x, "status": x, "summary": x, "evidence": [x]}],
             "verdict": x, "exit_code": 1,
             "timeseries": {"interval_s": 1, "seconds": 2, "truncated": true,
@@ -104,5 +107,12 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("stops after 2 seconds"));
+        // Attempts, reached, cache hits, invocations and refreshes are separate cells (issue 13 §6).
+        assert!(
+            html.contains(
+                "<td class=\"n\">7</td><td class=\"n\">5</td><td class=\"n\">2</td><td class=\"n\">6</td><td class=\"n\">1</td>"
+            ),
+            "{html}"
+        );
     }
 }

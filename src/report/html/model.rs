@@ -17,6 +17,8 @@ pub struct Doc {
     pub phases_by_kind: Vec<Phase>,
     pub cost: Option<Cost>,
     #[serde(default)]
+    pub invocations: Option<Invocations>,
+    #[serde(default)]
     pub timeseries: Option<Timeseries>,
 }
 
@@ -90,6 +92,31 @@ pub struct CostRow {
     pub messages: u64,
     pub total_usd: f64,
     pub per_24h_usd: Option<f64>,
+}
+
+/// `invocations`: the ledger joined, per class and variant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Invocations {
+    pub source: String,
+    pub by_class: Vec<ClassInvocations>,
+}
+
+/// Attempts, the attempts that reached the authorizer, HTTP cache hits, invocations and the refreshes among them
+/// of one class (and forgery variant): separate figures, since refreshes and cache hits decouple them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClassInvocations {
+    pub class: String,
+    pub variant: Option<String>,
+    pub attempts: u64,
+    #[serde(default)]
+    pub reached: u64,
+    #[serde(default)]
+    pub cache_hits: u64,
+    pub invocations: u64,
+    #[serde(default)]
+    pub refreshes: u64,
+    pub allowed: u64,
+    pub denied: u64,
 }
 
 /// `timeseries`: per-second counts (the shape agreed in issue 13).

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Cost, CostRow, Doc, Phase};
+use super::model::{Cost, CostRow, Doc, Invocations, Phase};
 use super::page::{Cell, esc, ms, para, table};
 use crate::report::view::{Verdict, View};
 
@@ -164,6 +164,57 @@ pub fn phases(phases: &[Phase]) -> String {
         ],
         &rows,
     )
+}
+
+/// Authorizer invocations per class and variant from the ledger: attempts, those that reached the authorizer and
+/// the HTTP cache hits apart from invocations and the refreshes among them (issue 13 §6).
+pub fn invocations(inv: Option<&Invocations>) -> String {
+    let Some(inv) = inv else {
+        return para("note", "No invocation ledger was read for this report.");
+    };
+    let rows: Vec<(String, Vec<Cell>)> = inv
+        .by_class
+        .iter()
+        .filter(|c| c.attempts > 0 || c.invocations > 0)
+        .map(|c| {
+            let mut cells = vec![
+                Cell::Text(c.class.clone()),
+                Cell::Text(c.variant.clone().unwrap_or_default()),
+            ];
+            cells.extend(
+                [
+                    c.attempts,
+                    c.reached,
+                    c.cache_hits,
+                    c.invocations,
+                    c.refreshes,
+                    c.allowed,
+                    c.denied,
+                ]
+                .map(|n| Cell::Num(n.to_string())),
+            );
+            (String::new(), cells)
+        })
+        .collect();
+    let mut s = table(
+        &[
+            "class",
+            "variant",
+            "attempts",
+            "reached the authorizer",
+            "HTTP cache hits",
+            "invocations",
+            "of them refreshes",
+            "allowed",
+            "denied",
+        ],
+        &rows,
+    );
+    s.push_str(&para(
+        "note",
+        &format!("Ledger: {}. An HTTP cache hit is an attempt without an invocation; a refresh (a live MQTT connection's policy refresh) an invocation without an attempt.", inv.source),
+    ));
+    s
 }
 
 /// The modelled AWS cost per class and in total, with the 24-hour projection.
