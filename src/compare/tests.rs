@@ -7,7 +7,8 @@ use super::*;
 fn run(p99_us: u64, rate: f64, forged_allowed: bool) -> RunView {
     let mut results = vec![serde_json::json!({
         "transport": "https", "class": "valid", "variant": null, "outcome": "allowed", "count": 100,
-        "latency_us": {"p50": 1000, "p99": p99_us, "p999": p99_us, "max": p99_us}
+        "latency_us": {"count": 100, "min": 500, "p50": 1000, "p90": 1000, "p99": p99_us, "p999": p99_us,
+                       "max": p99_us}
     })];
     if forged_allowed {
         results.push(serde_json::json!({
@@ -20,7 +21,8 @@ fn run(p99_us: u64, rate: f64, forged_allowed: bool) -> RunView {
         "throughput": {"attempts_ended": 100, "attempts_per_s": rate},
         "results": results,
         "errors": [],
-        "invocations": {"by_class": [{"class": "valid", "variant": null, "invocations": 100}]},
+        "invocations": {"source": "in-process", "by_class": [{"class": "valid", "variant": null,
+            "attempts": 100, "invocations": 100, "allowed": 100, "denied": 0}]},
         "cost": null,
         "verdict": "pass"
     }))

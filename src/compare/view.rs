@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+pub use crate::report::view::{ClassInvocations, Invocations, Percentiles, Row};
 use crate::wire::settings::GateSettings;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -34,41 +35,9 @@ pub struct Throughput {
     pub attempts_per_s: f64,
 }
 
-/// One (transport, class, variant, outcome) row of `results`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Row {
-    pub transport: String,
-    pub class: String,
-    pub variant: Option<String>,
-    pub outcome: String,
-    pub count: u64,
-    /// From the intended start (the report's headline latency).
-    pub latency_us: Option<Percentiles>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct Percentiles {
-    pub p50: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct ErrorRow {
     pub count: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Invocations {
-    pub by_class: Vec<ClassInvocations>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClassInvocations {
-    pub class: String,
-    pub variant: Option<String>,
-    pub invocations: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -54,10 +54,42 @@ pub struct Row {
     pub latency_us: Option<Percentiles>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A row's latency percentiles (µs), as report.json writes them; the one deserialize-only form every renderer
+/// (junit, summary, html) and `tokenstorm compare` read.
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct Percentiles {
+    pub count: u64,
+    pub min: u64,
     pub p50: u64,
+    pub p90: u64,
     pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+/// `invocations`: the ledger joined, per class and variant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Invocations {
+    pub source: String,
+    pub by_class: Vec<ClassInvocations>,
+}
+
+/// Attempts, the attempts that reached the authorizer, HTTP cache hits, invocations and the refreshes among them
+/// of one class (and forgery variant): separate figures, since refreshes and cache hits decouple them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClassInvocations {
+    pub class: String,
+    pub variant: Option<String>,
+    pub attempts: u64,
+    #[serde(default)]
+    pub reached: u64,
+    #[serde(default)]
+    pub cache_hits: u64,
+    pub invocations: u64,
+    #[serde(default)]
+    pub refreshes: u64,
+    pub allowed: u64,
+    pub denied: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,6 +5,8 @@
 
 use serde::Deserialize;
 
+pub use crate::report::view::{Invocations, Percentiles, Row};
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Doc {
     pub scenario: Scenario,
@@ -41,28 +43,6 @@ pub struct Timing {
     pub elapsed_s: f64,
 }
 
-/// One (transport, class, variant, outcome) row of `results`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Row {
-    pub transport: String,
-    pub class: String,
-    pub variant: Option<String>,
-    pub outcome: String,
-    pub count: u64,
-    pub latency_us: Option<Percentiles>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Percentiles {
-    pub count: u64,
-    pub min: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-}
-
 /// One MQTT phase row of `phases_by_kind` (forged variants folded into their kind).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Phase {
@@ -92,31 +72,6 @@ pub struct CostRow {
     pub messages: u64,
     pub total_usd: f64,
     pub per_24h_usd: Option<f64>,
-}
-
-/// `invocations`: the ledger joined, per class and variant.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Invocations {
-    pub source: String,
-    pub by_class: Vec<ClassInvocations>,
-}
-
-/// Attempts, the attempts that reached the authorizer, HTTP cache hits, invocations and the refreshes among them
-/// of one class (and forgery variant): separate figures, since refreshes and cache hits decouple them.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClassInvocations {
-    pub class: String,
-    pub variant: Option<String>,
-    pub attempts: u64,
-    #[serde(default)]
-    pub reached: u64,
-    #[serde(default)]
-    pub cache_hits: u64,
-    pub invocations: u64,
-    #[serde(default)]
-    pub refreshes: u64,
-    pub allowed: u64,
-    pub denied: u64,
 }
 
 /// `timeseries`: per-second counts (the shape agreed in issue 13).
