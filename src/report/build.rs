@@ -95,6 +95,8 @@ fn measured(p: Parts<'_>) -> Report {
         },
         scenario: scenario_info(plan),
         seed: plan.seed,
+        plan_hash: plan.plan_hash.clone(),
+        shard: plan.shard,
         run_id: p.run_id.into(),
         started_at: super::json::rfc3339_utc(p.started_unix_ms),
         timing: Timing {
