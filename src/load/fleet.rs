@@ -121,7 +121,11 @@ impl Fleet {
     /// before), so the shards' connect rates add up to the plan's.
     pub fn set_shard(&mut self, shard: super::shard::Shard, client_gap: Duration) {
         let all = self.devices();
-        let mine: u32 = self.groups.iter().map(|(_, r)| shard.owned_in(r.clone())).sum();
+        let mine: u32 = self
+            .groups
+            .iter()
+            .map(|(_, r)| shard.owned_in(r.clone()))
+            .sum();
         self.shard = shard;
         if mine == 0 {
             return; // no device of its own: nothing is paced

@@ -20,7 +20,14 @@ fn catalogue() -> Catalogue {
         })
         .collect();
     let sets = (0..DEVICES).map(|d| d % 3).collect();
-    Catalogue::build(&specs, sets, &[test_keys::signing()], test_keys::attacker(), 3).unwrap()
+    Catalogue::build(
+        &specs,
+        sets,
+        &[test_keys::signing()],
+        test_keys::attacker(),
+        3,
+    )
+    .unwrap()
 }
 
 /// Every class the catalogue sends, forged variants included.
@@ -97,8 +104,17 @@ fn the_plan_is_the_seeds_and_shards_see_every_class() {
     let q = Planner::new("run".into(), 8, &mix(), catalogue(), None, DEVICES);
     let open = Model::Open { rate_per_s: 50.0 };
     let a = https(&bounds(&p, open, Some(173), None), Shard::WHOLE).unwrap();
-    assert_eq!(a, https(&bounds(&p, open, Some(173), None), Shard::WHOLE).unwrap());
-    assert_ne!(a, https(&bounds(&q, open, Some(173), None), Shard::WHOLE).unwrap());
+    assert_eq!(
+        a,
+        https(&bounds(&p, open, Some(173), None), Shard::WHOLE).unwrap()
+    );
+    assert_ne!(
+        a,
+        https(&bounds(&q, open, Some(173), None), Shard::WHOLE).unwrap()
+    );
     let classes: std::collections::BTreeSet<&str> = a.iter().map(|x| x.class.as_str()).collect();
-    assert!(classes.len() > 3 && classes.contains("replayed"), "{classes:?}");
+    assert!(
+        classes.len() > 3 && classes.contains("replayed"),
+        "{classes:?}"
+    );
 }

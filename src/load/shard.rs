@@ -47,6 +47,22 @@ impl Shard {
     }
 }
 
+/// How many devices of transport `t` the plan's shard runs (all of them unsharded): HTTPS devices under the
+/// closed model go with their slot (device d is in slot d mod concurrency), every other device by its id.
+pub fn devices_of(plan: &crate::scenario::Plan, t: crate::contract::Transport) -> u32 {
+    let shard = plan.shard();
+    let range = plan.groups.range(t);
+    match plan.model {
+        crate::scenario::Model::Closed { concurrency }
+            if t == crate::contract::Transport::Https =>
+        {
+            let slots = concurrency.clamp(1, range.len().max(1) as u32);
+            range.filter(|&d| shard.owns(d % slots)).count() as u32
+        }
+        _ => shard.owned_in(range),
+    }
+}
+
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)

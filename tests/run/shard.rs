@@ -39,7 +39,18 @@ fn two_shards_add_up_to_the_unsharded_run_under_one_plan_hash() {
     for (class, n) in class_counts(&b) {
         *sum.entry(class).or_default() += n;
     }
-    assert_eq!(sum, class_counts(&whole), "the same attempts, class by class");
+    assert_eq!(
+        sum,
+        class_counts(&whole),
+        "the same attempts, class by class"
+    );
+
+    let devices = |r: &Value| r["transports"][0]["devices"].as_u64().unwrap();
+    assert_eq!(
+        (devices(&whole), devices(&a), devices(&b)),
+        (7, 4, 3),
+        "device d in shard d mod 2"
+    );
 
     let hash = whole["plan_hash"].as_str().unwrap();
     assert!(hash.starts_with("sha256:"), "{hash}");
@@ -50,7 +61,12 @@ fn two_shards_add_up_to_the_unsharded_run_under_one_plan_hash() {
     assert_eq!(b["shard"], serde_json::json!({"index": 1, "count": 2}));
 
     // Another seed is another plan.
-    let other = run_plan(dir.path(), &scenario, "other", &["--seed", "6", "--attempts", "10"]);
+    let other = run_plan(
+        dir.path(),
+        &scenario,
+        "other",
+        &["--seed", "6", "--attempts", "10"],
+    );
     assert_ne!(other["plan_hash"], hash);
 }
 
@@ -64,7 +80,11 @@ fn a_bad_shard_is_a_usage_error_naming_the_flag() {
             &dir.path().join("out"),
         );
         assert_eq!(o.status.code(), Some(2), "{bad}: {}", text(&o.stderr));
-        assert!(text(&o.stderr).contains("--shard"), "{bad}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("--shard"),
+            "{bad}: {}",
+            text(&o.stderr)
+        );
         assert!(report.is_none(), "{bad}: no run");
     }
 }
