@@ -59,6 +59,7 @@ fn two_shards_add_up_to_the_unsharded_run_under_one_plan_hash() {
     assert_eq!(whole["shard"], Value::Null);
     assert_eq!(a["shard"], serde_json::json!({"index": 0, "count": 2}));
     assert_eq!(b["shard"], serde_json::json!({"index": 1, "count": 2}));
+    assert_schema_valid(&a);
 
     // Another seed is another plan.
     let other = run_plan(
