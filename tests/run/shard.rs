@@ -9,6 +9,10 @@ const PLAN: &str = "name = \"sharded\"\n[run]\nduration_s = 60.0\nmax_attempts =
 
 /// Runs the plan (with `extra` flags) into its own folder; the report.
 fn run_plan(dir: &Path, scenario: &Path, name: &str, extra: &[&str]) -> Value {
+    let shard = extra
+        .iter()
+        .position(|&a| a == "--shard")
+        .map(|i| extra[i + 1]);
     let mut args = vec![scenario.to_str().unwrap()];
     args.extend_from_slice(extra);
     let (o, report) = run(&args, &dir.join(name));
@@ -20,6 +24,10 @@ fn run_plan(dir: &Path, scenario: &Path, name: &str, extra: &[&str]) -> Value {
         text(&o.stdout),
         text(&o.stderr)
     );
+    if let Some(s) = shard {
+        let line = format!("· shard {s} of {}", report["plan_hash"].as_str().unwrap());
+        assert!(text(&o.stdout).contains(&line), "{}", text(&o.stdout));
+    }
     report
 }
 
