@@ -125,4 +125,18 @@ mod tests {
             .sum();
         assert!((sum - 90.0).abs() < 1e-9);
     }
+
+    #[test]
+    fn a_scaled_ramp_is_the_shards_part_of_every_stage() {
+        let r = crate::load::ramp::Ramp::from_stages(&[(4.0, 100.0), (2.0, 0.0), (3.0, 40.0)]);
+        let parts: Vec<_> = [4.0, 3.0, 3.0].map(|n| r.scaled(n / 10.0)).into();
+        for t in [0.5, 3.0, 5.0, 8.0, 12.0] {
+            let at: f64 = parts.iter().map(|p| p.at(t)).sum();
+            let n: f64 = parts.iter().map(|p| p.cumulative(t)).sum();
+            assert!(
+                (at - r.at(t)).abs() < 1e-9 && (n - r.cumulative(t)).abs() < 1e-9,
+                "t = {t}"
+            );
+        }
+    }
 }
