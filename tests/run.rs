@@ -18,6 +18,7 @@ mod refused_valid;
 mod report_cmd;
 pub(crate) mod safety;
 mod scenarios;
+mod shard;
 mod signers;
 mod stages;
 mod stop;

@@ -59,6 +59,11 @@ impl ConnectPacer {
         }
     }
 
+    /// The staged connect rate, if any.
+    pub fn ramp(&self) -> Option<&Arc<Ramp>> {
+        self.ramp.as_ref()
+    }
+
     /// When slot `slot` is; `None`: never (a staged rate that ends at 0).
     fn at(&self, slot: u64) -> Option<Instant> {
         match &self.ramp {

@@ -63,6 +63,8 @@ pub struct Fleet {
     /// Drops every session at the target, and the windows the join counts storms' invocations in; `None`:
     /// no storms.
     pub storm_trigger: Option<(Trigger, Windows)>,
+    /// `run --shard`: the devices this process runs (the others keep their places in the fleet's order).
+    pub shard: super::shard::Shard,
     /// Who holds each shared client id (`devices_per_client_id` > 1).
     pub(super) ids: ClientIds,
     shards: Vec<Mutex<Recorder>>,
@@ -85,6 +87,7 @@ impl Fleet {
         let tallies = (0..shards).map(|_| progress.lane_counter()).collect();
         Self {
             seed: 0,
+            shard: super::shard::Shard::WHOLE,
             storms: StormClock::new(mqtt.storms.clone()),
             storm_trigger: None,
             ids: ClientIds::new(
@@ -112,6 +115,25 @@ impl Fleet {
 
     pub fn devices(&self) -> u32 {
         self.groups.iter().map(|(_, r)| r.len() as u32).sum()
+    }
+
+    /// Runs only `shard`'s devices, with the connect pacing scaled to its share of them (`client_gap` as
+    /// before), so the shards' connect rates add up to the plan's.
+    pub fn set_shard(&mut self, shard: super::shard::Shard, client_gap: Duration) {
+        let all = self.devices();
+        let mine: u32 = self
+            .groups
+            .iter()
+            .map(|(_, r)| shard.owned_in(r.clone()))
+            .sum();
+        self.shard = shard;
+        if mine == 0 {
+            return; // no device of its own: nothing is paced
+        }
+        let share = |rate: f64| super::shard::Shard::scale(rate, mine, all);
+        let ramp = self.pacer.ramp().map(|r| Arc::new(r.scaled(share(1.0))));
+        let rate = share(self.mqtt.connects_per_s);
+        self.pacer = ConnectPacer::new(self.t0, rate, ramp, client_gap);
     }
 
     /// Every shard's recorder feeds `store`, the run's per-second series.
@@ -147,9 +169,11 @@ pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
     let mut index = 0;
     for (gi, (_, range)) in fleet.groups.iter().enumerate() {
         for d in range.clone() {
-            let fleet = fleet.clone();
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move { Device::new(&fleet, gi, d, index).run(&shutdown).await });
+            if fleet.shard.owns(d) {
+                let fleet = fleet.clone();
+                let shutdown = shutdown.clone();
+                tasks.spawn(async move { Device::new(&fleet, gi, d, index).run(&shutdown).await });
+            }
             index += 1;
         }
     }

@@ -83,6 +83,7 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
             duration: plan.duration,
             max_attempts: plan.max_attempts,
             ramp: plan.ramps.https.clone(),
+            shard: plan.shard(),
         };
         Some(super::run(spec, Arc::new(shared), shutdown.clone(), progress.clone()).await)
     };
@@ -103,6 +104,9 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
         fleet.backoff = parts.backoff.map(|b| (b, plan.seed));
         fleet.seed = plan.seed;
         fleet.storm_trigger = parts.storm.clone();
+        if plan.shard.is_some() {
+            fleet.set_shard(plan.shard(), parts.client_id_gap);
+        }
         fleet.attach_series(&series);
         let rec = fleet::run(Arc::new(fleet), shutdown.clone()).await;
         Some((rec, t0.elapsed()))

@@ -23,10 +23,12 @@ pub mod lane;
 pub mod link;
 pub mod mqtt_targets;
 pub mod pacer;
+pub mod planned;
 pub mod progress;
 pub mod ramp;
 pub mod request;
 pub mod session;
+pub mod shard;
 pub mod storm;
 pub mod usage;
 pub mod username;
@@ -48,6 +50,8 @@ pub struct LoadSpec {
     pub max_attempts: Option<u64>,
     /// The open model's ramp (`[[run.stages]]` or a remote run's implicit one); `None`: a constant rate.
     pub ramp: Option<Arc<ramp::Ramp>>,
+    /// The part of the plan this process runs (`run --shard`; [`shard::Shard::WHOLE`] unsharded).
+    pub shard: shard::Shard,
 }
 
 /// What a load run produced.
@@ -76,7 +80,7 @@ pub async fn run(
 ) -> LoadResult {
     let t0 = shared.t0;
     let n = shared.devices;
-    let lanes = lane_count(n);
+    let shard = spec.shard;
     let works: Vec<lane::Work> = match spec.model {
         Model::Open { rate_per_s } => {
             let schedule = pacer::OpenSchedule::new(
@@ -86,21 +90,29 @@ pub async fn run(
                 spec.duration,
                 spec.max_attempts,
             );
+            // The one global schedule: this shard's devices keep their places in it.
+            let mine: Vec<u32> = (0..n).filter(|&d| shard.owns(d)).collect();
+            let lanes = lane_count(mine.len() as u32) as usize;
             (0..lanes)
                 .map(|l| lane::Work::Open {
                     schedule: schedule.clone(),
-                    devices: (l..n).step_by(lanes as usize).collect(),
+                    devices: mine.iter().copied().skip(l).step_by(lanes).collect(),
                 })
                 .collect()
         }
         Model::Closed { concurrency } => {
+            let mine: Vec<pacer::ClosedSlot> =
+                pacer::closed_slots(n, concurrency, spec.max_attempts)
+                    .into_iter()
+                    .enumerate()
+                    .filter(|&(j, _)| shard.owns(j as u32))
+                    .map(|(_, slot)| slot)
+                    .collect();
+            let lanes = lane_count(mine.len() as u32) as usize;
             let mut per_lane: Vec<Vec<pacer::ClosedSlot>> =
                 (0..lanes).map(|_| Vec::new()).collect();
-            for (j, slot) in pacer::closed_slots(n, concurrency, spec.max_attempts)
-                .into_iter()
-                .enumerate()
-            {
-                per_lane[j % lanes as usize].push(slot);
+            for (j, slot) in mine.into_iter().enumerate() {
+                per_lane[j % lanes].push(slot);
             }
             per_lane
                 .into_iter()

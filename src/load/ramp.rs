@@ -81,6 +81,21 @@ impl Ramp {
         Self { segs }
     }
 
+    /// The same ramp with every value multiplied by `f` (a shard's part of a shared rate).
+    pub fn scaled(&self, f: f64) -> Self {
+        let segs = self
+            .segs
+            .iter()
+            .map(|s| Seg {
+                from: s.from * f,
+                to: s.to * f,
+                before: s.before * f,
+                ..*s
+            })
+            .collect();
+        Self { segs }
+    }
+
     fn last(&self) -> &Seg {
         &self.segs[self.segs.len() - 1]
     }

@@ -95,6 +95,8 @@ fn measured(p: Parts<'_>) -> Report {
         },
         scenario: scenario_info(plan),
         seed: plan.seed,
+        plan_hash: plan.plan_hash.clone(),
+        shard: plan.shard,
         run_id: p.run_id.into(),
         started_at: super::json::rfc3339_utc(p.started_unix_ms),
         timing: Timing {
@@ -115,7 +117,9 @@ fn measured(p: Parts<'_>) -> Report {
             },
             missed: p.recorder.missed,
         },
-        transports: super::transports::transport_rows(p.recorder, &plan.groups),
+        transports: super::transports::transport_rows(p.recorder, &plan.groups, |t| {
+            crate::load::shard::devices_of(plan, t)
+        }),
         results: model::result_rows(p.recorder, &plan.gate),
         sessions: super::sessions::session_rows(p.recorder),
         storms: super::sessions::storm_rows(&plan.mqtt.storms, p.recorder, p.ledger, &plan.pricing),

@@ -16,6 +16,10 @@ pub struct Report {
     pub tool: Tool,
     pub scenario: ScenarioInfo,
     pub seed: u64,
+    /// The plan's fingerprint ([`crate::scenario::plan_hash`]): the same in every shard of one plan.
+    pub plan_hash: String,
+    /// `run --shard I/N`: which part of the plan this run was; `null` for the whole plan.
+    pub shard: Option<crate::load::shard::Shard>,
     pub run_id: String,
     /// UTC, RFC 3339.
     pub started_at: String,

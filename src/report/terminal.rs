@@ -40,8 +40,17 @@ pub fn render(r: &Report, report_path: Option<&str>, all_rows: bool) -> String {
 fn header(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
-        "{} {} · scenario {} ({}) · seed {} · run {}",
-        r.tool.name, r.tool.version, r.scenario.name, r.scenario.file, r.seed, r.run_id
+        "{} {} · scenario {} ({}) · seed {} · run {}{}",
+        r.tool.name,
+        r.tool.version,
+        r.scenario.name,
+        r.scenario.file,
+        r.seed,
+        r.run_id,
+        r.shard.map_or(String::new(), |s| format!(
+            " · shard {s} of {}",
+            r.plan_hash
+        ))
     );
     let _ = writeln!(
         o,

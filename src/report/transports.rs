@@ -40,8 +40,13 @@ pub struct PhaseRow {
     pub latency_us: Percentiles,
 }
 
-/// One row per transport with devices or attempts.
-pub fn transport_rows(rec: &Recorder, groups: &Groups) -> Vec<TransportRow> {
+/// One row per transport with devices or attempts; `devices` counts the devices this run ran (a shard's own,
+/// [`crate::load::shard::devices_of`]).
+pub fn transport_rows(
+    rec: &Recorder,
+    groups: &Groups,
+    devices: impl Fn(Transport) -> u32,
+) -> Vec<TransportRow> {
     Transport::ALL
         .into_iter()
         .filter(|&t| groups.count(t) > 0 || rec.transport_started(t) > 0)
@@ -64,7 +69,7 @@ pub fn transport_rows(rec: &Recorder, groups: &Groups) -> Vec<TransportRow> {
             }
             TransportRow {
                 transport: t.as_str().into(),
-                devices: groups.count(t),
+                devices: devices(t),
                 attempts_started: rec.transport_started(t),
                 attempts_ended: ended,
                 backed_off: rec.backed_off(t),

@@ -10,6 +10,7 @@ pub mod groups;
 mod keys;
 mod mix;
 pub mod plan;
+pub mod plan_hash;
 pub mod pricing;
 pub mod reconnect;
 pub mod signer;

@@ -155,9 +155,18 @@ pub struct Plan {
     pub thresholds: Vec<crate::thresholds::Threshold>,
     /// The effective scenario (after overrides), for the report.
     pub scenario: Scenario,
+    /// [`super::plan_hash`] of `scenario`: the same for every shard of this plan.
+    pub plan_hash: String,
+    /// `run --shard I/N`: the part of the plan this process runs; `None`: all of it.
+    pub shard: Option<crate::load::shard::Shard>,
 }
 
 impl Plan {
+    /// The part of the plan this process runs ([`crate::load::shard::Shard::WHOLE`] unsharded).
+    pub fn shard(&self) -> crate::load::shard::Shard {
+        self.shard.unwrap_or(crate::load::shard::Shard::WHOLE)
+    }
+
     /// Device d's token (replay-resistant: the name its tokens carry, `device<6 digits>`).
     pub fn token_of(&self, device: u32) -> String {
         match self.tokens {
@@ -257,7 +266,9 @@ impl Plan {
             inactive_authorizer: s.target.inactive_authorizer.clone(),
             abort,
             thresholds,
+            plan_hash: super::plan_hash::of(&s),
             scenario: s,
+            shard: None,
         })
     }
 }

@@ -55,6 +55,12 @@ pub struct Args {
     /// Override run.seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run only shard I of N of the plan (I is 0-based, 0 ≤ I < N, as Kubernetes' JOB_COMPLETION_INDEX): device d
+    /// belongs to shard d mod N (closed model: slot j to shard j mod N), the open schedule and the connect pacing
+    /// are shared out so that the N shards with the same seed are exactly the whole plan. report.json carries
+    /// the shard and the plan hash.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::load::shard::Shard>,
     /// Override run.rate_per_s (open model).
     #[arg(long, value_name = "PER_SECOND")]
     pub rate: Option<f64>,
@@ -113,6 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         );
     }
     let mut plan = Plan::resolve(s, &args.scenario)?;
+    plan.shard = args.shard;
     if let Some(p) = &args.stop_file {
         stop::check_stop_file(p)?;
     }
@@ -296,6 +303,12 @@ fn announce(plan: &Plan, run_id: &str, urls: &[String]) {
             .unwrap_or_default(),
         scenario::stages::describe(&plan.scenario.run.stages, &plan.ramps)
     );
+    if let Some(s) = plan.shard {
+        eprintln!(
+            "shard {s} (0-based) of plan {}: its devices only",
+            plan.plan_hash
+        );
+    }
 }
 
 /// Stops the embedded emulator, waiting up to 10 s for its tasks; names the file its runtime functions wrote
