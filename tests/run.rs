@@ -19,6 +19,7 @@ mod report_cmd;
 pub(crate) mod safety;
 mod scenarios;
 mod signers;
+mod source_addrs;
 mod stages;
 mod stop;
 mod template;

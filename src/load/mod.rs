@@ -27,6 +27,7 @@ pub mod progress;
 pub mod ramp;
 pub mod request;
 pub mod session;
+pub mod source;
 pub mod storm;
 pub mod usage;
 pub mod username;

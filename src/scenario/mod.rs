@@ -13,6 +13,7 @@ pub mod plan;
 pub mod pricing;
 pub mod reconnect;
 pub mod signer;
+pub mod source_addrs;
 pub mod stages;
 mod target;
 pub mod token_sources;
