@@ -67,22 +67,40 @@ async fn connections_come_from_several_source_addresses_on_every_transport() {
     emu.stop().await;
 }
 
-/// An address no interface holds: exit 2 before any traffic, naming the field, the address and the fix.
+/// An address no interface holds, another family than the target's, a bad block: exit 2 before any traffic,
+/// naming the field, the address and the fix.
 #[test]
-fn an_address_this_host_lacks_is_a_scenario_error() {
+fn unusable_source_addresses_are_scenario_errors() {
     let dir = crate::support::tempdir();
-    let path = write_scenario(
-        dir.path(),
-        "absent.toml",
-        "[run]\nduration_s = 1.0\n[load]\nsource_addrs = [\"127.0.0.5\", \"203.0.113.7\"]\n",
-    );
-    let (o, report) = run(&[path.to_str().unwrap()], &dir.path().join("out"));
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(report.is_none());
-    assert!(
-        err.contains("load.source_addrs: cannot bind 203.0.113.7")
-            && err.contains("ip addr add 203.0.113.7/32"),
-        "{err}"
-    );
+    for (name, value, want) in [
+        (
+            "absent",
+            r#"["127.0.0.5", "203.0.113.7"]"#,
+            &[
+                "load.source_addrs: cannot bind 203.0.113.7",
+                "ip addr add 203.0.113.7/32",
+            ][..],
+        ),
+        (
+            "family",
+            r#""::1""#,
+            &["load.source_addrs: ::1 is IPv6 but the target 127.0.0.1:"],
+        ),
+        (
+            "cidr",
+            r#""127.0.0.0/40""#,
+            &["load.source_addrs: \"127.0.0.0/40\" is not an address or a CIDR"],
+        ),
+    ] {
+        let body = format!("[run]\nduration_s = 1.0\n[load]\nsource_addrs = {value}\n");
+        let path = write_scenario(dir.path(), &format!("{name}.toml"), &body);
+        let (o, report) = run(
+            &[path.to_str().unwrap()],
+            &dir.path().join(format!("out-{name}")),
+        );
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(report.is_none(), "{name}");
+        assert!(want.iter().all(|w| err.contains(w)), "{name}: {err}");
+    }
 }
