@@ -51,6 +51,7 @@ async fn connections_come_from_several_source_addresses_on_every_transport() {
         "127.0.0.0/28"
     );
     assert_eq!(r["target"]["source_addrs"], 14);
+    assert_schema_valid(&r);
     let allowed: Vec<String> = (1..=14).map(|i| format!("127.0.0.{i}")).collect();
     let mut admin = Conn::http(a.admin.expect("admin listener")).await;
     let peers = admin.get("/peers").await.json();
