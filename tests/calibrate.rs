@@ -79,6 +79,7 @@ fn mqtt_probe(emu: &emulator::Handle) -> MqttProbe {
             host: DEFAULT_ENDPOINT.into(),
             tls: Some(tls_connector(tls)),
             path: String::new(),
+            sources: Default::default(),
         },
         shape: UsernameShape {
             mode: UsernameMode::CustomAuthorizer,

@@ -20,6 +20,7 @@ pub(crate) mod safety;
 mod scenarios;
 mod shard;
 mod signers;
+mod source_addrs;
 mod stages;
 mod stop;
 mod template;

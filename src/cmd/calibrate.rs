@@ -318,6 +318,8 @@ fn mqtt_probe(plan: &Plan, transport: Transport, addr: SocketAddr) -> anyhow::Re
             host: endpoint_name.clone(),
             tls,
             path: String::new(),
+            // A handful of probes: the kernel's source address is enough.
+            sources: Default::default(),
         },
         shape: UsernameShape {
             mode: UsernameMode::CustomAuthorizer,

@@ -1,6 +1,7 @@
 //! The admin listener: `GET /metrics` (Prometheus text), `GET /ledger[?since=SEQ][&limit=N]`,
 //! `GET /refusals[?limit=N][&run=ID]` (the gate's refusals with their explanations, newest first, and the first refusals
-//! of valid attempts: [`super::refusals`]), `GET /healthz` and `POST /storm`. Plain HTTP; bind it to loopback.
+//! of valid attempts: [`super::refusals`]), `GET /peers` (per listener, the connections accepted from each source address: [`super::peers`]), `GET /healthz`
+//! and `POST /storm`. Plain HTTP; bind it to loopback.
 //!
 //! `/ledger` answers `{"entries":[...],"missed":M,"first_seq":F,"last_seq":L,"next_seq":L+1,"evicted":E,
 //! "capacity":C}`: the held entries with `seq > SEQ` (at most N, oldest first); `missed`, how many entries with
@@ -25,7 +26,7 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
     let path = req.uri().path();
     if !matches!(
         path,
-        "/metrics" | "/ledger" | "/refusals" | "/healthz" | "/storm"
+        "/metrics" | "/ledger" | "/refusals" | "/peers" | "/healthz" | "/storm"
     ) {
         return reply::not_found();
     }
@@ -47,6 +48,7 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
                 + &shared.function_metrics.render_prometheus()
                 + &ledger_metrics(&shared.ledger),
         ),
+        "/peers" => reply::json(StatusCode::OK, shared.peers.to_json()),
         "/ledger" => {
             let pairs = req.uri().query().map(parse_pairs).unwrap_or_default();
             let (since, limit) = match (number(&pairs, "since"), number(&pairs, "limit")) {

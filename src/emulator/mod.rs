@@ -37,6 +37,7 @@ pub mod lambda;
 pub mod ledger;
 pub mod metrics;
 pub mod mqtt;
+pub mod peers;
 pub mod policy;
 pub mod publish;
 pub mod refusals;
@@ -90,6 +91,8 @@ pub(crate) struct Shared {
     pub account_id: String,
     pub metrics: Arc<EmulatorMetrics>,
     pub ledger: Ledger,
+    /// Connections accepted per listener and source address (`GET /peers`).
+    pub peers: Arc<peers::Peers>,
     /// The gate's refusals with their explanations (`GET /refusals`).
     pub refusals: Arc<refusals::RefusalLog>,
     /// MQTT client ids, subscriptions and delivery queues.
@@ -113,6 +116,7 @@ pub struct RunningEmulator {
     addrs: ListenAddrs,
     ca_cert_path: PathBuf,
     ledger: Ledger,
+    peers: Arc<peers::Peers>,
     refusals: Arc<refusals::RefusalLog>,
     metrics: Arc<EmulatorMetrics>,
     function_metrics: Arc<lambda::metrics::FunctionMetrics>,
@@ -134,6 +138,11 @@ impl RunningEmulator {
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Connections accepted per listener and source address (what `GET /peers` serves).
+    pub fn peers(&self) -> &Arc<peers::Peers> {
+        &self.peers
     }
 
     /// The gate's refusals with their explanations (what `GET /refusals` serves).
@@ -385,6 +394,7 @@ pub async fn start_with_limits(
     .await?;
     let (alive_tx, alive_rx) = tokio::sync::mpsc::channel(1);
     let broker = Arc::new(mqtt::broker::Broker::default());
+    let peers = Arc::new(peers::Peers::default());
     let shared = Arc::new(Shared {
         authorizers: config.authorizers,
         functions,
@@ -394,6 +404,7 @@ pub async fn start_with_limits(
         account_id: config.account_id,
         metrics: metrics.clone(),
         ledger: ledger.clone(),
+        peers: peers.clone(),
         refusals: refusals.clone(),
         broker: broker.clone(),
         host,
@@ -408,6 +419,7 @@ pub async fn start_with_limits(
         addrs,
         ca_cert_path: tls.ca_cert_path,
         ledger,
+        peers,
         refusals,
         metrics,
         function_metrics,

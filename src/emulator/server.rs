@@ -76,6 +76,19 @@ pub(crate) enum Role {
     Mqtt,
 }
 
+impl Role {
+    /// The data-plane listener (`None`: the admin listener).
+    fn listener(&self) -> Option<Listener> {
+        match self {
+            Role::Https(_) => Some(Listener::Https),
+            Role::Http => Some(Listener::Http),
+            Role::Admin => None,
+            Role::MqttTls(_) => Some(Listener::MqttTls),
+            Role::Mqtt => Some(Listener::Mqtt),
+        }
+    }
+}
+
 /// Accepts until shutdown, then waits for its connections to drain.
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -91,7 +104,10 @@ pub(crate) async fn serve(
         tokio::select! {
             _ = shutdown.wait() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
+                    if let Some(l) = role.listener() {
+                        shared.peers.record(l, peer.ip());
+                    }
                     while connections.try_join_next().is_some() {}
                     let Some(slot) = open.take(limits.max_connections_per_listener) else {
                         refuse(&stream, &role, &shared);
@@ -116,12 +132,7 @@ pub(crate) async fn serve(
 /// At the cap: never waits (a flood must not stall the accept loop); plain HTTP gets a 503 if the socket takes
 /// it at once, the others are closed (TLS and MQTT have nothing to say before a handshake or CONNECT).
 fn refuse(stream: &TcpStream, role: &Role, shared: &Shared) {
-    let listener = match role {
-        Role::Https(_) => Listener::Https,
-        Role::Http | Role::Admin => Listener::Http,
-        Role::MqttTls(_) => Listener::MqttTls,
-        Role::Mqtt => Listener::Mqtt,
-    };
+    let listener = role.listener().unwrap_or(Listener::Http);
     if matches!(role, Role::Http | Role::Admin) {
         let _ = stream.try_write(REFUSED_HTTP);
     }

@@ -111,9 +111,13 @@ impl Texts {
         );
         let ports = match u.ephemeral_ports {
             Some(p) => format!(
-                "{} connections per destination of {} ephemeral ports",
+                "{} connections per destination of {} ephemeral ports{}",
                 thousands(u.connections_per_destination),
-                thousands(p)
+                thousands(p),
+                match u.source_addrs {
+                    0 | 1 => String::new(),
+                    n => format!(" × {} source addresses", thousands(n)),
+                }
             ),
             None => "ephemeral port range unreadable".into(),
         };
@@ -138,11 +142,11 @@ fn causes(f: &Figures, t: &Texts, u: &Usage) -> Vec<(&'static str, String)> {
             "{}: the generator ran out of file descriptors (raise `ulimit -n` or run fewer devices)", t.fds
         )));
     }
-    if let Some(p) = u.ephemeral_ports
+    if let Some(p) = u.ports_per_destination()
         && u.connections_per_destination as f64 >= HEADROOM_USED * p as f64
     {
         causes.push(("ephemeral ports", format!(
-            "{}: the generator ran out of source ports (widen net.ipv4.ip_local_port_range or spread devices over more addresses)", t.ports
+            "{}: the generator ran out of source ports (widen net.ipv4.ip_local_port_range or add source addresses: load.source_addrs)", t.ports
         )));
     }
     causes
@@ -190,6 +194,10 @@ pub fn check(rec: &Recorder, u: &Usage) -> Verdict {
         ("ephemeral_ports", u.ephemeral_ports.unwrap_or(0)),
     ] {
         v.details.insert(k.into(), n);
+    }
+    // Only with `load.source_addrs`, so other reports keep their shape.
+    if u.source_addrs > 1 {
+        v.details.insert("source_addrs".into(), u.source_addrs);
     }
     v
 }
@@ -252,6 +260,7 @@ mod tests {
             fds_limit: 1024,
             connections_per_destination: 300,
             ephemeral_ports: Some(28232),
+            source_addrs: 1,
         }
     }
 
@@ -329,6 +338,14 @@ mod tests {
         );
         let ports = "28,000 connections per destination of 28,232 ephemeral ports";
         assert!(v.evidence[0].contains(ports), "{v:?}");
+        // Two source addresses: each has its own range per destination, so the headroom doubles.
+        u.source_addrs = 2;
+        let v = check(&recorder(1000, 10, 0), &u);
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        let ports =
+            "28,000 connections per destination of 28,232 ephemeral ports × 2 source addresses";
+        assert!(v.summary.contains(ports), "{v:?}");
+        assert_eq!(v.details["source_addrs"], 2);
     }
 
     #[test]

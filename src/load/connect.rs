@@ -22,6 +22,7 @@ pub struct Connector {
     addr: SocketAddr,
     tls: TlsConnector,
     server_name: ServerName<'static>,
+    sources: super::source::Sources,
 }
 
 /// The client half of one keep-alive connection.
@@ -48,16 +49,23 @@ impl Connector {
             addr,
             tls: TlsConnector::from(Arc::new(config)),
             server_name,
+            sources: Default::default(),
         })
+    }
+
+    /// Binds each connection to the next of `sources` (`load.source_addrs`).
+    pub fn with_sources(mut self, sources: super::source::Sources) -> Self {
+        self.sources = sources;
+        self
     }
 
     /// Opens a connection; its driver runs as a task until the connection closes. A failure says which step
     /// failed (TCP connect, TLS, the HTTP handshake).
     pub async fn connect(&self) -> Result<Sender, Failure> {
-        let tcp = tokio::net::TcpStream::connect(self.addr)
+        let tcp = self
+            .sources
+            .connect(self.addr)
             .await
-            .map_err(|e| Failure::connect(self.addr, &e))?;
-        tcp.set_nodelay(true)
             .map_err(|e| Failure::connect(self.addr, &e))?;
         let tls = self
             .tls

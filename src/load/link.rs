@@ -36,6 +36,8 @@ pub struct LinkSpec {
     pub tls: Option<TlsConnector>,
     /// WebSocket only: the request path (`/mqtt`).
     pub path: String,
+    /// The source addresses connections bind to in turn (`load.source_addrs`; empty: the kernel's choice).
+    pub sources: super::source::Sources,
 }
 
 type Ws = WebSocketStream<TlsStream<TcpStream>>;
@@ -58,7 +60,7 @@ impl LinkSpec {
     pub async fn open(&self) -> Opened {
         let mut timings = Vec::with_capacity(3);
         let t = Instant::now();
-        let tcp = match TcpStream::connect(self.addr).await {
+        let tcp = match self.sources.connect(self.addr).await {
             Ok(s) => s,
             Err(e) => {
                 return Opened {
@@ -67,7 +69,6 @@ impl LinkSpec {
                 };
             }
         };
-        let _ = tcp.set_nodelay(true);
         timings.push((Phase::TcpConnect, t.elapsed()));
         let Some(tls) = &self.tls else {
             return Opened {

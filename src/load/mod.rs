@@ -29,6 +29,7 @@ pub mod ramp;
 pub mod request;
 pub mod session;
 pub mod shard;
+pub mod source;
 pub mod storm;
 pub mod usage;
 pub mod username;

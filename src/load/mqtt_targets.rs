@@ -24,10 +24,11 @@ pub struct Embedded {
     pub ca_file: PathBuf,
 }
 
-/// One link per MQTT group with devices, and its device range.
+/// One link per MQTT group with devices, and its device range; their connections bind to `sources` in turn.
 pub async fn link_specs(
     plan: &Plan,
     embedded: Option<&Embedded>,
+    sources: &super::source::Sources,
 ) -> anyhow::Result<Vec<(LinkSpec, Range<u32>)>> {
     let name = plan.target.endpoint_name().to_string();
     let (ca, system_roots, verify) = match (&plan.target, embedded) {
@@ -92,6 +93,7 @@ pub async fn link_specs(
             host,
             tls,
             path,
+            sources: sources.clone(),
         };
         out.push((spec, range));
     }

@@ -30,6 +30,17 @@ pub struct Usage {
     pub connections_per_destination: u64,
     /// Local ports the OS hands out for outgoing connections (`ip_local_port_range`); `None` when unreadable.
     pub ephemeral_ports: Option<u64>,
+    /// Source addresses connections were spread over (`load.source_addrs`; 1: the kernel's one). Each has its
+    /// own port range per destination.
+    pub source_addrs: u64,
+}
+
+impl Usage {
+    /// Local ports available per destination: the range times the source addresses.
+    pub fn ports_per_destination(&self) -> Option<u64> {
+        self.ephemeral_ports
+            .map(|p| p.saturating_mul(self.source_addrs.max(1)))
+    }
 }
 
 /// Measures from [`Sampler::start`] to [`Sampler::finish`].
@@ -40,11 +51,12 @@ pub struct Sampler {
     peak: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
     connections_per_destination: u64,
+    source_addrs: u64,
 }
 
 impl Sampler {
     /// Starts sampling (a task on the current runtime counts descriptors every 250 ms).
-    pub fn start(connections_per_destination: u64) -> Self {
+    pub fn start(connections_per_destination: u64, source_addrs: u64) -> Self {
         let peak = Arc::new(AtomicU64::new(open_fds()));
         let p = peak.clone();
         let task = tokio::spawn(async move {
@@ -61,6 +73,7 @@ impl Sampler {
             peak,
             task,
             connections_per_destination,
+            source_addrs: source_addrs.max(1),
         }
     }
 
@@ -79,6 +92,7 @@ impl Sampler {
             fds_limit: fds_limit(),
             connections_per_destination: self.connections_per_destination,
             ephemeral_ports: ephemeral_ports(),
+            source_addrs: self.source_addrs,
         }
     }
 }
@@ -150,7 +164,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_busy_load_shows_cpu_time_and_open_descriptors() {
-        let s = Sampler::start(7);
+        let s = Sampler::start(7, 0);
         let mut x = 0u64;
         for i in 0..3_000_000u64 {
             x = x.wrapping_mul(31).wrapping_add(i);

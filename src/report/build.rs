@@ -235,5 +235,6 @@ fn target_info(plan: &Plan, urls: Vec<String>) -> TargetInfo {
         endpoint_name: plan.target.endpoint_name().into(),
         gate: plan.gate,
         gate_file: plan.gate_file.as_ref().map(|p| p.display().to_string()),
+        source_addrs: (!plan.source_addrs.is_empty()).then_some(plan.source_addrs.len()),
     }
 }

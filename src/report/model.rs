@@ -121,6 +121,10 @@ pub struct TargetInfo {
     /// Where `gate` came from: the gate file read (`gate_file`), or `None` for the scenario's `[gate]` table and
     /// the defaults.
     pub gate_file: Option<String>,
+    /// How many source addresses connections were bound to in turn (`load.source_addrs` expanded); left out when
+    /// none was set (the kernel's choice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_addrs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]

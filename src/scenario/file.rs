@@ -10,6 +10,7 @@ use crate::contract::MqttVersion;
 
 mod abort;
 mod jwt;
+mod load;
 mod mix;
 mod reconnect;
 mod safety;
@@ -19,6 +20,7 @@ mod thresholds;
 pub use super::pricing::{Architecture, PricingSection};
 pub use abort::AbortSection;
 pub use jwt::JwtSection;
+pub use load::{LoadSection, SourceAddrs};
 pub use mix::{ForgedVariants, MixSection, ReplayedVariants};
 pub use reconnect::{BackoffKind, ReconnectSection, StormSection};
 pub use safety::SafetySection;
@@ -43,6 +45,9 @@ pub struct Scenario {
     pub http: HttpSection,
     pub transports: TransportsSection,
     pub mqtt: MqttSection,
+    /// How the generator opens connections (`source_addrs`); left out of the resolved scenario when unset.
+    #[serde(skip_serializing_if = "LoadSection::is_empty")]
+    pub load: LoadSection,
     pub mix: MixSection,
     pub pricing: PricingSection,
     /// The signature gate's unconfirmed behaviours: the embedded emulator's settings, or what an external

@@ -14,6 +14,7 @@ pub mod plan_hash;
 pub mod pricing;
 pub mod reconnect;
 pub mod signer;
+pub mod source_addrs;
 pub mod stages;
 mod target;
 pub mod token_sources;

@@ -151,6 +151,8 @@ pub struct Plan {
     pub inactive_authorizer: String,
     /// `[abort]`: the guards that stop the run while it runs.
     pub abort: crate::safety::abort::Guards,
+    /// `load.source_addrs` expanded: connections bind to these in turn (empty: the kernel picks).
+    pub source_addrs: Vec<std::net::IpAddr>,
     /// `[thresholds]`, checked against the metric namespace and the transports and classes in use.
     pub thresholds: Vec<crate::thresholds::Threshold>,
     /// The effective scenario (after overrides), for the report.
@@ -231,6 +233,8 @@ impl Plan {
             keys: &keys,
         };
         let token_rows = super::token_sources::rows(&s, file, &checks, &err)?;
+        let source_addrs = super::source_addrs::expand(s.load.source_addrs.items())
+            .map_err(|p| err("load.source_addrs", p))?;
         let r = &s.run;
         Ok(Self {
             name: plan_name(&s, file),
@@ -265,6 +269,7 @@ impl Plan {
             gate_file: s.gate_file.clone(),
             inactive_authorizer: s.target.inactive_authorizer.clone(),
             abort,
+            source_addrs,
             thresholds,
             plan_hash: super::plan_hash::of(&s),
             scenario: s,

@@ -58,7 +58,7 @@ pub(super) async fn watched_load(
         .map(|t| u64::from(plan.groups.count(t)))
         .max()
         .unwrap_or(0);
-    let usage = load::usage::Sampler::start(per_destination);
+    let usage = load::usage::Sampler::start(per_destination, plan.source_addrs.len() as u64);
     let result = load::groups::run(
         load::groups::Parts {
             plan,

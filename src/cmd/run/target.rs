@@ -158,6 +158,7 @@ pub(super) async fn prepare(
         Target::External { .. } => None,
     };
     let endpoint = endpoint(plan, emulator.as_ref()).await?;
+    let sources = load::source::Sources::new(plan.source_addrs.clone());
     let https = match &endpoint {
         Some(e) if plan.groups.count(Transport::Https) > 0 => {
             let connector = Connector::new(
@@ -166,7 +167,8 @@ pub(super) async fn prepare(
                 e.ca_file.as_deref(),
                 e.system_roots,
                 e.verify,
-            )?;
+            )?
+            .with_sources(sources.clone());
             let shape = RequestShape {
                 host: plan.target.endpoint_name().to_string(),
                 topic: plan.http.topic.clone(),
@@ -184,9 +186,37 @@ pub(super) async fn prepare(
         _ => None,
     };
     let embedded = emulator.as_ref().map(embedded_addrs);
-    let links = load::mqtt_targets::link_specs(plan, embedded.as_ref()).await?;
+    let links = load::mqtt_targets::link_specs(plan, embedded.as_ref(), &sources).await?;
+    check_sources(
+        plan,
+        &sources,
+        https.as_ref().zip(endpoint.as_ref()).map(|(_, e)| e.addr),
+        &links,
+    )?;
     super::remote::confirm(safety, endpoint.as_ref(), &links, plan)?;
     Ok((emulator, endpoint, https, links))
+}
+
+/// `load.source_addrs` against the addresses the run connects to, once before any traffic: a scenario error
+/// (exit 2) naming the field, the address and the fix.
+fn check_sources(
+    plan: &Plan,
+    sources: &load::source::Sources,
+    https: Option<std::net::SocketAddr>,
+    links: &[(load::link::LinkSpec, std::ops::Range<u32>)],
+) -> anyhow::Result<()> {
+    let targets: Vec<_> = https
+        .into_iter()
+        .chain(links.iter().map(|(l, _)| l.addr))
+        .collect();
+    sources.check(&targets).map_err(|p| {
+        crate::scenario::ScenarioError::new(
+            plan.source.display().to_string(),
+            "load.source_addrs",
+            p,
+        )
+        .into()
+    })
 }
 
 /// What [`prepare`] returns.

@@ -67,6 +67,7 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
         account_id: "123456789012".into(),
         metrics: Arc::new(EmulatorMetrics::new(names)),
         ledger: Ledger::new(),
+        peers: Default::default(),
         refusals: Default::default(),
         broker: Arc::new(Broker::default()),
         host: HostRule::new(&[], true),
