@@ -207,7 +207,11 @@ def test_replay_resistant_tokens_over_mqtt_with_the_real_function(tmp_path):
 [run]
 duration_s = 4.0
 [devices]
-count = 6
+# 12 devices, not 6: a kept session makes no further CONNECTs, and a denied device waits out the client-id gap
+# and its reconnect backoff, so 6 devices made only 9-14 attempts in 4 s; in about half the runs every replay
+# drew before anything was captured (`exhausted`) and none reached the function. 12 give 25-30 attempts and
+# 3-6 replayed invocations in every run tried.
+count = 12
 token = "replay_resistant"
 [transports]
 https = 0.0
