@@ -58,12 +58,14 @@ pub struct Target {
 }
 
 impl Row {
-    /// `transport.class[.variant].outcome`, the key rows are lined up by (as the hlog's tags).
+    /// `transport.class[.variant].outcome`, the key rows are lined up by: the hlog's tag and `.hgrm` name.
     pub fn key(&self) -> String {
-        match &self.variant {
-            Some(v) => format!("{}.{}.{v}.{}", self.transport, self.class, self.outcome),
-            None => format!("{}.{}.{}", self.transport, self.class, self.outcome),
-        }
+        crate::report::histograms::key(
+            &self.transport,
+            &self.class,
+            self.variant.as_deref(),
+            &self.outcome,
+        )
     }
 }
 
