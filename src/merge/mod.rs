@@ -189,3 +189,6 @@ fn shards_complete(count: u32, missing: &[u32]) -> Verdict {
         .collect();
     v
 }
+
+#[cfg(test)]
+mod tests;

@@ -209,7 +209,32 @@ async fn three_shards_against_one_emulator_merge_exactly_and_bad_sets_are_refuse
     assert_eq!(hlog_rows(&merged_dir), want_log);
 
     refusals(dir.path(), &scenario, &dirs);
+    partial(dir.path(), &dirs);
     emu.stop().await;
+}
+
+/// `run --processes` after a shard crashed: the library merge with `partial` writes the report of the shards
+/// there are, `shards_complete` inconclusive naming the missing one, exit 1.
+fn partial(dir: &Path, dirs: &[PathBuf]) {
+    use tokenstorm::merge::{Options, merge};
+    let out = dir.join("partial");
+    let opts = Options {
+        partial: true,
+        verbose: false,
+    };
+    let m = merge(&[dirs[0].clone(), dirs[2].clone()], &out, &opts).unwrap();
+    assert_eq!(m.exit, tokenstorm::error::Exit::Failed);
+    assert_eq!(m.run_dir, out);
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let v = invariant(&r, "shards_complete");
+    assert_eq!(v["status"], "inconclusive", "{v}");
+    assert_eq!(v["evidence"], serde_json::json!(["shard 1/3"]));
+    assert_eq!(
+        r["verdict"], "fail",
+        "the threshold fails on two shards' attempts"
+    );
+    assert_eq!(r["merged_from"].as_array().unwrap().len(), 2);
 }
 
 /// A missing shard, a shard given twice (the same folder, or a copy), a shard of another plan and a folder that
