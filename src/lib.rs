@@ -54,9 +54,14 @@
 //! - [`thresholds`]: `[thresholds]`, k6-style `NAME OP NUMBER` checks over the report's metric namespace
 //!   (resolved with the plan, judged into verdict rows after the run, `abort_on_fail` ones live by the
 //!   `[abort]` monitor).
-//! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render.
+//! - [`report`]: the single `Report` and its renderers (terminal, JSON); renderers only render. Also the run's
+//!   last step shared by `run` and `merge` ([`report::conclude`]: judge, build, write the run folder) and the
+//!   evidence every run folder keeps for a merge ([`report::evidence`]).
 //! - [`compare`]: two saved runs' report.json lined up metric by metric, regressions beyond a tolerance marked
 //!   (`tokenstorm compare`); pure.
+//! - [`merge`]: `tokenstorm merge`'s core: shard run folders of one plan read back from their evidence
+//!   (`evidence.json`, `latency.hlog`), checked (one plan hash, each shard once), added up exactly, and judged
+//!   through the run's own tail ([`report::conclude`]); offline (no key, no socket).
 //! - [`fuzz`]: `arbitrary`-driven attack cases against the embedded emulator, their oracle, minimized
 //!   reproducers.
 //! - [`calibrate`]: measures a target's gate settings with a few valid probes per setting (a table of probes and

@@ -1,6 +1,6 @@
 //! `tokenstorm merge`: shard run folders (`run --shard I/N`) joined into one ordinary run folder. Each shard's
-//! `evidence.json` and `latency.hlog` are read back ([`shards`], [`hlog`]), checked to be one plan's shards,
-//! each once, then added up ([`combine`]: counters summed, histograms added exactly, ledger joins merged,
+//! `evidence.json` and `latency.hlog` are read back (`shards`, `hlog`), checked to be one plan's shards,
+//! each once, then added up (`combine`: counters summed, histograms added exactly, ledger joins merged,
 //! seconds aligned), and the merged evidence goes through the same judge → build → publish path a run's does
 //! ([`crate::report::conclude`]): the merged verdict comes from the merged evidence only, never from the
 //! shards' verdicts. Nothing here signs, loads or generates a key, or opens a socket: the plan is rebuilt

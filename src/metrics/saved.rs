@@ -77,8 +77,8 @@ pub fn decode(text: &str, what: &str) -> anyhow::Result<Histogram<u64>> {
     growable(&h)
 }
 
-/// A decoded histogram as [`new_hist`] makes them: the decoder's does not grow, so adding a larger one into
-/// it would fail (and a merge would lose it). Same precision: the copy is exact.
+/// A decoded histogram as [`super::recorder::new_hist`] makes them: the decoder's does not grow, so adding a
+/// larger one into it would fail (and a merge would lose it). Same precision: the copy is exact.
 pub fn growable(h: &Histogram<u64>) -> anyhow::Result<Histogram<u64>> {
     let mut g = super::recorder::new_hist();
     g.add(h)
