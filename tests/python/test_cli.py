@@ -11,7 +11,7 @@ import urllib.parse
 
 import pytest
 
-SUBCOMMANDS = ["run", "emulate", "fuzz", "catalogue", "keygen", "sign", "verify", "test-invoke", "report", "compare"]
+SUBCOMMANDS = ["run", "emulate", "fuzz", "catalogue", "keygen", "sign", "verify", "test-invoke", "report", "compare", "merge"]
 FLAGS = {
     "keygen": ["--out", "--public-out", "--bits"],
     "sign": ["--key", "--token", "--token-file", "--url-encode"],
