@@ -36,7 +36,7 @@ pub fn describe_json(status: &str) -> String {
     .unwrap()
 }
 
-fn emulate(args: &[&str], dir: &Path) -> Child {
+pub(crate) fn emulate(args: &[&str], dir: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
         .arg("emulate")
         .args(args)

@@ -90,29 +90,52 @@ fn add_all<K: Ord + Clone>(a: &mut BTreeMap<K, Histogram<u64>>, b: BTreeMap<K, H
     }
 }
 
+/// `tokenstorm emulate` on port 0 (HTTPS and admin), the seed authorizer with its default allowing function:
+/// the process (killed when dropped), its HTTPS and admin addresses and its CA file.
+async fn emulate(dir: &Path) -> (tokio::process::Child, String, String, PathBuf) {
+    use tokio::io::AsyncBufReadExt as _;
+    let json = crate::emulator::process::describe_json("ACTIVE");
+    std::fs::write(dir.join("authorizer.json"), json).unwrap();
+    let args = [
+        "--authorizer-json",
+        "authorizer.json",
+        "--bind-https",
+        ":0",
+        "--bind-http",
+        "off",
+        "--bind-admin",
+        "127.0.0.1:0",
+        "--state-dir",
+        "state",
+    ];
+    let mut child = crate::emulator::process::emulate(&args, dir);
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("no ready line within 30 s")
+        .unwrap()
+        .expect("stdout closed before the ready line");
+    let ready: Value = serde_json::from_str(&line).unwrap();
+    let s = |k: &str| ready[k].as_str().unwrap().to_string();
+    (child, s("https"), s("admin"), PathBuf::from(s("ca_cert")))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_shards_against_one_emulator_merge_exactly_and_bad_sets_are_refused() {
-    use crate::support::{emulator, keys};
-    use tokenstorm::contract::authorizer::FunctionBehaviour;
+    use crate::support::keys;
 
-    let emu = emulator::start(emulator::config(
-        vec![emulator::seed_authorizer(FunctionBehaviour::seed_article())],
-        Some(keys::SEED_AUTHORIZER),
-    ))
-    .await;
     let dir = tempfile::tempdir().unwrap();
+    let (emu, https, admin, ca) = emulate(dir.path()).await;
     let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
     // Each shard alone starts about a third of the 150 attempts: only the merged run meets the threshold.
     let body = format!(
         "name = \"merged\"\n[run]\nduration_s = 60.0\nmax_attempts = 150\nrate_per_s = 600.0\nseed = 9\n\
          [devices]\ncount = 12\ntoken = \"per_device\"\n\
          [keys]\nprivate_key_files = [{private:?}]\n\
-         [target]\nkind = \"external\"\nurl = \"https://127.0.0.1:{}\"\nadmin_url = \"http://{}\"\nca_file = {:?}\n\
+         [target]\nkind = \"external\"\nurl = \"https://{https}\"\nadmin_url = \"http://{admin}\"\nca_file = {ca:?}\n\
          [mix]\nvalid = 1.0\nforged = 1.0\nreplayed = 1.0\n\
          [thresholds]\nchecks = [\"throughput.attempts_started >= 150\"]\n",
-        emu.https_port(),
-        emu.addrs().admin.expect("admin listener"),
-        emu.ca_cert_path(),
     );
     let scenario = write_scenario(dir.path(), "merged.toml", &body);
     let outs: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("s{i}"))).collect();
@@ -194,7 +217,6 @@ async fn three_shards_against_one_emulator_merge_exactly_and_bad_sets_are_refuse
         reaching(&classes)
     );
     assert_eq!(m["invocations"]["foreign"], 0);
-    assert_eq!(emu.ledger().entries().len() as u64, reaching(&classes));
     assert_eq!(invariant(&m, "forged_never_invoked")["status"], "pass");
 
     // Histograms: exactly the shards' added, in the evidence and in latency.hlog.
@@ -210,7 +232,7 @@ async fn three_shards_against_one_emulator_merge_exactly_and_bad_sets_are_refuse
 
     refusals(dir.path(), &scenario, &dirs);
     partial(dir.path(), &dirs);
-    emu.stop().await;
+    drop(emu);
 }
 
 /// `run --processes` after a shard crashed: the library merge with `partial` writes the report of the shards
