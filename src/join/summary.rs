@@ -306,9 +306,12 @@ impl LedgerSummary {
 
     /// Counts a foreign entry under its run id (bounded: past [`MAX_FOREIGN_RUNS`] runs, under `"…"`).
     fn count_foreign(&mut self, run: &str) {
-        let key = if self.foreign_by_run.contains_key(run)
-            || self.foreign_by_run.len() < MAX_FOREIGN_RUNS
-        {
+        // Most entries are of a run already seen: no allocation for them.
+        if let Some(n) = self.foreign_by_run.get_mut(run) {
+            *n += 1;
+            return;
+        }
+        let key = if self.foreign_by_run.len() < MAX_FOREIGN_RUNS {
             run
         } else {
             "…"

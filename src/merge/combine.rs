@@ -145,13 +145,17 @@ fn add_class(a: &mut crate::join::ClassInvocations, b: &crate::join::ClassInvoca
     a.refreshes += b.refreshes;
 }
 
-/// Why the shards' ledgers could not be read, each named by its shard.
+/// Why the shards' ledgers could not be read, each named by its shard (an unsharded run's as it was).
 pub fn unreadable(shards: &[ShardRun]) -> Option<String> {
     let whys: Vec<String> = shards
         .iter()
         .filter_map(|s| {
             let why = s.evidence.unreadable.as_ref()?;
-            Some(format!("shard {}: {why}", s.shard()))
+            Some(if s.shard().count == 1 {
+                why.clone()
+            } else {
+                format!("shard {}: {why}", s.shard())
+            })
         })
         .collect();
     (!whys.is_empty()).then(|| whys.join("; "))
