@@ -113,13 +113,16 @@ fn plan(runs: &[ShardRun]) -> anyhow::Result<Plan> {
     let first = &runs[0];
     let info = &first.evidence.scenario;
     let file = PathBuf::from(&info.file);
-    let scenario: crate::scenario::Scenario = serde_json::from_value(info.resolved.clone())
+    let mut scenario: crate::scenario::Scenario = serde_json::from_value(info.resolved.clone())
         .with_context(|| {
             format!(
                 "{}: evidence.json: the effective scenario does not parse",
                 first.dir.display()
             )
         })?;
+    // The target's CA file matters to connections only (the report does not show it), and a merge may run where
+    // it is not (a Kubernetes merge Job): it is not looked for.
+    scenario.target.ca_file = PathBuf::new();
     let mut plan = Plan::resolve_offline(scenario, &file).with_context(|| {
         format!(
             "{}: the shards' scenario does not resolve again",
