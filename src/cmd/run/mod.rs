@@ -168,7 +168,7 @@ fn resolve(args: &Args, progress: bool) -> anyhow::Result<Plan> {
             args.scenario.display()
         );
     }
-    Plan::resolve(s, &args.scenario)
+    Ok(Plan::resolve(s, &args.scenario)?)
 }
 
 /// How the command line asked for the run.

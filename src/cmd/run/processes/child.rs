@@ -32,7 +32,12 @@ pub struct Spawned {
 }
 
 /// Starts shard `shard` of the run `args` describes, writing into `dir`; the process to wait for beside it.
-pub fn spawn(args: &Args, shard: Shard, dir: &Path, quiet: bool) -> anyhow::Result<(Spawned, Child)> {
+pub fn spawn(
+    args: &Args,
+    shard: Shard,
+    dir: &Path,
+    quiet: bool,
+) -> anyhow::Result<(Spawned, Child)> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let exe = std::env::current_exe().context("cannot find this program's own path")?;
     let stdout = std::fs::File::create(dir.join("stdout.txt"))
@@ -62,7 +67,12 @@ pub fn spawn(args: &Args, shard: Shard, dir: &Path, quiet: bool) -> anyhow::Resu
     let metrics = Arc::new(OnceLock::new());
     let err = child.stderr.take().context("no stderr pipe")?;
     let echo = (!quiet).then(|| format!("shard {shard}: "));
-    let stderr = tokio::spawn(read_stderr(err, dir.join("stderr.txt"), metrics.clone(), echo));
+    let stderr = tokio::spawn(read_stderr(
+        err,
+        dir.join("stderr.txt"),
+        metrics.clone(),
+        echo,
+    ));
     let spawned = Spawned {
         shard,
         pid,
@@ -97,7 +107,7 @@ fn overrides(args: &Args) -> Vec<std::ffi::OsString> {
 }
 
 /// Copies the shard's stderr into `file`, notes where its `/metrics` listens, echoes the rest with `echo` before
-/// each line.
+/// each line (but its `error:` lines: a setup error is quoted once, by the supervisor).
 async fn read_stderr(
     err: ChildStderr,
     file: PathBuf,
@@ -112,7 +122,7 @@ async fn read_stderr(
         }
         if let Some(addr) = metrics_line(&line) {
             let _ = metrics.set(addr);
-        } else if let Some(prefix) = &echo {
+        } else if let (Some(prefix), false) = (&echo, line.starts_with("error:")) {
             crate::live::logs::line(&format!("{prefix}{line}"));
         }
     }
@@ -132,7 +142,10 @@ fn metrics_line(line: &str) -> Option<SocketAddr> {
 /// The `error:` lines of a shard's `stderr.txt`, joined (what a setup error said).
 pub fn errors(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("stderr.txt")).unwrap_or_default();
-    let quoted: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    let quoted: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: "))
+        .collect();
     if quoted.is_empty() {
         "(it printed no error; see its stderr.txt)".into()
     } else {

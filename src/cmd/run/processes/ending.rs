@@ -35,7 +35,9 @@ fn judge_parts(code: Option<i32>, signal: Option<i32>, has_report: bool) -> Ende
     match (code, signal) {
         (Some(2), _) => Ended::Setup,
         (Some(c @ (0 | 1 | 3)), _) if has_report => Ended::Reported(c),
-        (Some(c @ (0 | 1 | 3)), _) => Ended::Crashed(format!("exited with code {c} but wrote no report")),
+        (Some(c @ (0 | 1 | 3)), _) => {
+            Ended::Crashed(format!("exited with code {c} but wrote no report"))
+        }
         (Some(c), _) => Ended::Crashed(format!("exited with code {c}")),
         (None, Some(s)) => Ended::Crashed(format!("killed by {}", signal_name(s))),
         (None, None) => Ended::Crashed("ended without an exit code".into()),

@@ -56,7 +56,11 @@ pub fn run(args: &Args, n: u32) -> anyhow::Result<Exit> {
             n,
             plan.plan_hash,
             run_dir.display(),
-            if matches!(plan.target, crate::scenario::Target::Embedded { .. }) { ", its own embedded emulator" } else { "" }
+            if matches!(plan.target, crate::scenario::Target::Embedded { .. }) {
+                ", its own embedded emulator"
+            } else {
+                ""
+            }
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -133,7 +137,10 @@ fn finish(args: &Args, run_dir: &std::path::Path, ended: &[Ended]) -> anyhow::Re
         .map(|(i, _)| shard_dir(run_dir, i as u32))
         .collect();
     if dirs.is_empty() {
-        eprintln!("the run fails, no shard process wrote a report: {}", crashed.join("; "));
+        eprintln!(
+            "the run fails, no shard process wrote a report: {}",
+            crashed.join("; ")
+        );
         return Ok(Exit::Failed);
     }
     let opts = crate::merge::Options {

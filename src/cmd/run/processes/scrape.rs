@@ -58,7 +58,10 @@ pub fn parse(text: &str, planned: Duration) -> Reading {
         let count = value as u64;
         match (name, t) {
             ("attempts_total", Some(t)) => {
-                if let (Some(k), Some(o)) = (label("class").and_then(kind), label("outcome").and_then(outcome)) {
+                if let (Some(k), Some(o)) = (
+                    label("class").and_then(kind),
+                    label("outcome").and_then(outcome),
+                ) {
                     r.detail.ended[t][k][o] = count;
                 }
             }
@@ -172,7 +175,10 @@ mod tests {
 
     #[test]
     fn no_ledger_means_no_invocations_and_foreign_lines_are_skipped() {
-        let r = parse("# HELP x\nother_metric 3\ntokenstorm_generator_bogus{a=\"b\"} x\n", Duration::ZERO);
+        let r = parse(
+            "# HELP x\nother_metric 3\ntokenstorm_generator_bogus{a=\"b\"} x\n",
+            Duration::ZERO,
+        );
         assert_eq!(r.invocations, None);
         assert_eq!(r.detail, Detail::default());
     }

@@ -37,7 +37,9 @@ pub fn start(shards: Vec<Watched>, planned: Duration) -> JoinHandle<()> {
         loop {
             tick.tick().await;
             for (w, seen) in shards.iter().zip(last.iter_mut()) {
-                let Some(addr) = w.metrics.get() else { continue };
+                let Some(addr) = w.metrics.get() else {
+                    continue;
+                };
                 if !w.running.load(Ordering::Relaxed) {
                     continue;
                 }
@@ -52,7 +54,11 @@ pub fn start(shards: Vec<Watched>, planned: Duration) -> JoinHandle<()> {
             let ended = total.detail.ended_total();
             let rate = ended.saturating_sub(ended_then) as f64 / printed_at.elapsed().as_secs_f64();
             (printed_at, ended_then) = (tokio::time::Instant::now(), ended);
-            crate::live::logs::line(&format!("{} · {}", status::plain(&total, rate), running(&shards)));
+            crate::live::logs::line(&format!(
+                "{} · {}",
+                status::plain(&total, rate),
+                running(&shards)
+            ));
         }
     })
 }
@@ -141,6 +147,9 @@ mod tests {
         assert_eq!(t.detail.outcome(Outcome::Allowed), 5);
         assert_eq!(t.invocations, Some([3, 0, 0]));
         assert_eq!(t.elapsed, Duration::from_secs(5));
-        assert_eq!(t.detail.quantile_all(0.5), one(5, None, 0).detail.quantile_all(0.5));
+        assert_eq!(
+            t.detail.quantile_all(0.5),
+            one(5, None, 0).detail.quantile_all(0.5)
+        );
     }
 }
