@@ -86,8 +86,11 @@ pub fn parse(text: &str, planned: Duration) -> Reading {
     r
 }
 
+/// A sample's labels, `(name, value)`.
+type Labels<'a> = Vec<(&'a str, &'a str)>;
+
 /// `tokenstorm_generator_NAME{k="v",...} VALUE` → (NAME, labels, value).
-fn sample(line: &str) -> Option<(&str, Vec<(&str, &str)>, f64)> {
+fn sample(line: &str) -> Option<(&str, Labels<'_>, f64)> {
     let rest = line.strip_prefix("tokenstorm_generator_")?;
     let (series, value) = rest.rsplit_once(' ')?;
     let value: f64 = value.parse().ok()?;
