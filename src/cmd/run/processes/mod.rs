@@ -92,6 +92,8 @@ async fn shards(
     run_dir: &std::path::Path,
     planned: std::time::Duration,
 ) -> anyhow::Result<Vec<Ended>> {
+    // Listening before the first shard starts: from here a signal is the parent's to forward, not its end.
+    let signals = supervise::Signals::new()?;
     let mut started = Vec::with_capacity(n as usize);
     let mut watched = Vec::with_capacity(n as usize);
     for index in 0..n {
@@ -107,7 +109,7 @@ async fn shards(
         started.push((spawned, process, running));
     }
     let status = (!args.quiet).then(|| view::start(watched, planned));
-    let ended = supervise::watch(started, !args.quiet).await;
+    let ended = supervise::watch(started, signals, !args.quiet).await;
     if let Some(s) = status {
         s.abort();
     }
@@ -147,14 +149,20 @@ fn finish(args: &Args, run_dir: &std::path::Path, ended: &[Ended]) -> anyhow::Re
         partial: !crashed.is_empty(),
         verbose: args.verbose,
     };
-    let merged = crate::merge::merge(&dirs, run_dir, &opts)?;
     if crashed.is_empty() {
-        return Ok(merged.exit);
+        return Ok(crate::merge::merge(&dirs, run_dir, &opts)?.exit);
     }
-    eprintln!(
-        "the run fails: {}; the report merges the other shards only ({})",
-        crashed.join("; "),
-        merged.run_dir.display()
-    );
+    // A crash is the run's failure (exit 1) whether or not the others' evidence merges.
+    match crate::merge::merge(&dirs, run_dir, &opts) {
+        Ok(merged) => eprintln!(
+            "the run fails: {}; the report merges the other shards only ({})",
+            crashed.join("; "),
+            merged.run_dir.display()
+        ),
+        Err(e) => eprintln!(
+            "the run fails: {}; the other shards could not be merged either: {e:#}",
+            crashed.join("; ")
+        ),
+    }
     Ok(Exit::Failed)
 }

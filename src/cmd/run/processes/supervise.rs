@@ -31,6 +31,7 @@ struct Tracked {
 /// The shards' ends, in shard order, once all have ended; `Err` when one had a setup error (the others killed).
 pub async fn watch(
     shards: Vec<(Spawned, Child, Arc<AtomicBool>)>,
+    mut signals: Signals,
     progress: bool,
 ) -> anyhow::Result<Vec<Ended>> {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -49,7 +50,6 @@ pub async fn watch(
             ended: None,
         });
     }
-    let mut signals = Signals::new()?;
     let mut forward = tokio::time::interval(FORWARD_EVERY);
     let mut stop: Option<Signal> = None;
     while tracked.iter().any(|t| t.ended.is_none()) {
@@ -138,13 +138,13 @@ async fn setup_failed(
 }
 
 /// SIGINT and SIGTERM to the parent.
-struct Signals {
+pub struct Signals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
 }
 
 impl Signals {
-    fn new() -> anyhow::Result<Self> {
+    pub fn new() -> anyhow::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Self {
             int: signal(SignalKind::interrupt())?,
