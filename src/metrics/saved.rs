@@ -152,7 +152,11 @@ impl SavedRecorder {
                 .collect(),
             session_ends: s.ends.iter().map(|e| e.to_vec()).collect(),
             after_kick: s.after_kick.to_vec(),
-            storms: s.storms.iter().map(SavedStorm::of).collect::<Result<_, _>>()?,
+            storms: s
+                .storms
+                .iter()
+                .map(SavedStorm::of)
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -165,7 +169,10 @@ impl SavedRecorder {
         rec.service = decode_cells(&self.service, CELLS, "recorder.service")?;
         rec.phases = decode_cells(&self.phases, PHASES, "recorder.phases")?;
         if self.pubs.len() != PUBS {
-            bail!("recorder.pubs: {} numbers where {PUBS} belong", self.pubs.len());
+            bail!(
+                "recorder.pubs: {} numbers where {PUBS} belong",
+                self.pubs.len()
+            );
         }
         rec.pubs = self.pubs.clone();
         rec.missed = self.missed;
@@ -193,7 +200,10 @@ impl SavedRecorder {
         for (slot, saved) in t.first.iter_mut().zip(&self.first_errors) {
             if let Some(f) = saved {
                 let transport = *Transport::ALL.get(f.transport).ok_or_else(|| {
-                    anyhow!("recorder.first_errors: transport {} is unknown", f.transport)
+                    anyhow!(
+                        "recorder.first_errors: transport {} is unknown",
+                        f.transport
+                    )
                 })?;
                 *slot = Some(FirstError {
                     at: instant_of(f.at_unix_ms),

@@ -282,7 +282,12 @@ async fn session(
         refused_valid,
         usage,
     };
-    let exit = conclude::conclude(measured, conclude::Merging::default(), &run_dir, how.verbose)?;
+    let exit = conclude::conclude(
+        measured,
+        conclude::Merging::default(),
+        &run_dir,
+        how.verbose,
+    )?;
     if let Some(metrics) = metrics {
         metrics.close(how.linger, &stop.shutdown).await;
     }
