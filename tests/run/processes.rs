@@ -315,3 +315,23 @@ fn the_shards_die_with_the_parent_even_when_it_is_killed() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_second_sigint_kills_the_shards_and_exits_at_once_without_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, mut err, out) = start(dir.path(), LONG, "2", &[]);
+    let shards = shards_of(&child);
+    let parent = Pid::from_raw(child.id() as i32);
+    kill(parent, Signal::SIGINT).unwrap();
+    let mut line = String::new();
+    while !line.contains("SIGINT: stopping the shards") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no stopping line");
+    }
+    kill(parent, Signal::SIGINT).unwrap();
+    let (o, rest) = ended(child, err);
+    assert_eq!(o.status.code(), Some(130), "{rest}");
+    assert!(rest.contains("killed the shards"), "{rest}");
+    assert!(report_in(&out).is_none(), "no merged report");
+    assert!(shards.iter().all(|(pid, _)| gone(*pid)), "{shards:?}");
+}
