@@ -198,8 +198,10 @@ impl SavedRecorder {
     }
 
     fn errors(&self) -> anyhow::Result<ErrorTable> {
-        let mut t = ErrorTable::default();
-        t.counts = exact(&self.error_counts, "recorder.error_counts")?;
+        let mut t = ErrorTable {
+            counts: exact(&self.error_counts, "recorder.error_counts")?,
+            ..ErrorTable::default()
+        };
         if self.first_errors.len() != ErrorKind::COUNT {
             bail!(
                 "recorder.first_errors: {} entries where {} belong",
