@@ -204,7 +204,7 @@ fn the_stop_file_stops_every_shard_and_the_merged_report_says_so() {
 #[test]
 fn a_shard_killed_mid_run_fails_the_run_named_with_an_inconclusive_report() {
     let dir = tempfile::tempdir().unwrap();
-    let body = LONG.replace("duration_s = 60.0", "duration_s = 9.0");
+    let body = LONG.replace("duration_s = 60.0", "duration_s = 12.0");
     let (child, err, out) = start(dir.path(), &body, "2", &[]);
     let shards = shards_of(&child);
     let (pid, shard) = shards
