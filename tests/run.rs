@@ -16,6 +16,7 @@ mod merge_verdicts;
 mod mosquitto;
 mod mqtt;
 mod preflight;
+mod processes;
 mod refused_valid;
 mod report_cmd;
 pub(crate) mod safety;
