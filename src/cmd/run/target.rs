@@ -247,6 +247,17 @@ fn connections(plan: &Plan, https: bool) -> u64 {
         .sum()
 }
 
+/// The most connections this process keeps to one destination (address and port): each transport's devices
+/// go to one, and under `run --shard` only the shard's own devices count (each shard process has its own
+/// source ports and, with the embedded emulator, its own destination).
+pub(super) fn per_destination(plan: &Plan) -> u64 {
+    Transport::ALL
+        .into_iter()
+        .map(|t| u64::from(load::shard::devices_of(plan, t)))
+        .max()
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +285,14 @@ mod tests {
         assert!(parts.iter().all(|&n| (8_333..=8_334).contains(&n)), "{parts:?}");
         let fds = fdlimit::FdCheck::needed(parts[0], true);
         assert!(fds < 20_000, "{fds}");
+    }
+
+    /// `generator_kept_up` failed every shard of a 100,000-device plan for "ephemeral ports": it counted the
+    /// whole plan's 90,000 MQTT/TLS connections to one destination against the 28,232 local ports.
+    #[test]
+    fn a_shard_counts_its_own_connections_per_destination() {
+        assert_eq!(per_destination(&plan(None)), 90_000);
+        assert_eq!(per_destination(&plan(Some("0/12"))), 7_500);
+        assert_eq!(per_destination(&plan(Some("11/12"))), 7_500);
     }
 }
