@@ -186,7 +186,9 @@ fn pool(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Option<Arc<
         return Ok(Some(Arc::new(TokenPool::from_rows(rows.rows.clone()))));
     }
     let now_ms = unix_now() * 1000;
-    let pool = TokenPool::build(
+    // A shard signs its own devices' tokens only (a replay's capture comes from a device of this process).
+    let runs = |d: u32| plan.shard.is_none() || crate::load::shard::runs_device(plan, d);
+    let pool = TokenPool::build_for(
         PoolSpec {
             devices: plan.devices,
             per_device: plan.token_pool,
@@ -197,6 +199,7 @@ fn pool(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Option<Arc<
             seed: plan.seed,
         },
         signers,
+        runs,
     )
     .context("signing the token pool")?;
     Ok(Some(Arc::new(pool)))
