@@ -209,7 +209,10 @@ impl Catalogue {
         let key_of: Vec<usize> = kept.iter().map(|&i| specs[i].key_index).collect();
         let tokens: Vec<String> = kept.iter().map(|&i| specs[i].token.clone()).collect();
         let mut valid = vec![Vec::new(); specs.len()];
-        for (i, sig) in kept.into_iter().zip(sign_by_key(signers, &key_of, &tokens)?) {
+        for (i, sig) in kept
+            .into_iter()
+            .zip(sign_by_key(signers, &key_of, &tokens)?)
+        {
             valid[i] = sig;
         }
         let sources = Sources {
@@ -336,10 +339,7 @@ struct Sources {
 
 /// Each set's crafting set, and its signing set: a local key signs every set's own forgeries; an external
 /// signer only the crafting sets' (a bounded number of calls), which further sets borrow whole.
-fn sources<S: TokenSigner + ?Sized>(
-    specs: &[SetSpec],
-    signers: &[&S],
-) -> (Vec<usize>, Vec<usize>) {
+fn sources<S: TokenSigner + ?Sized>(specs: &[SetSpec], signers: &[&S]) -> (Vec<usize>, Vec<usize>) {
     let crafting = crafting_sets(specs);
     let signing = (0..specs.len())
         .map(|i| match signers[specs[i].key_index].private_key() {

@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
-use crate::attempt::pool as token_pool;
 use crate::attempt::catalogue::Hold;
+use crate::attempt::pool as token_pool;
 use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
 use crate::contract::Class;
 use crate::scenario::Plan;
@@ -226,7 +226,10 @@ mod tests {
 
     /// Nine per-device tokens over HTTPS and MQTT/TLS, replays weighted, the repository's test signing key.
     fn plan() -> Plan {
-        let key = concat!(env!("CARGO_MANIFEST_DIR"), "/src/attempt/testdata/signing_key.pem");
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/attempt/testdata/signing_key.pem"
+        );
         let text = format!(
             "[devices]\ncount = 9\ntoken = \"per_device\"\n\
              [transports]\nhttps = 50.0\nmqtt_tls = 50.0\n\
@@ -274,7 +277,10 @@ mod tests {
                 }
             }
             let held_whole = part.sets().iter().filter(|s| s.held() == Hold::All).count();
-            assert!(held_whole < 9, "shard {index} holds {held_whole} sets whole");
+            assert!(
+                held_whole < 9,
+                "shard {index} holds {held_whole} sets whole"
+            );
         }
         assert_eq!(runs, vec![1; 9], "every device in exactly one shard");
         assert!(plan.groups.count(Transport::Https) > 0 && plan.groups.mqtt_devices() > 0);

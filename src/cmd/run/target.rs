@@ -282,7 +282,10 @@ mod tests {
             .map(|i| connections(&plan(Some(&format!("{i}/12"))), true))
             .collect();
         assert_eq!(parts.iter().sum::<u64>(), 100_000);
-        assert!(parts.iter().all(|&n| (8_333..=8_334).contains(&n)), "{parts:?}");
+        assert!(
+            parts.iter().all(|&n| (8_333..=8_334).contains(&n)),
+            "{parts:?}"
+        );
         let fds = fdlimit::FdCheck::needed(parts[0], true);
         assert!(fds < 20_000, "{fds}");
     }
