@@ -14,6 +14,7 @@ mod live;
 mod mosquitto;
 mod mqtt;
 mod preflight;
+mod processes;
 mod refused_valid;
 mod report_cmd;
 pub(crate) mod safety;

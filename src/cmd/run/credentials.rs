@@ -109,7 +109,7 @@ fn catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Catalo
         device_set,
         held.as_deref(),
         signers,
-        &plan.attacker,
+        attacker(plan)?,
         plan.seed,
     )
     .context("signing the credentials")
@@ -163,7 +163,7 @@ fn file_catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<C
         valid,
         device_set,
         signers,
-        &plan.attacker,
+        attacker(plan)?,
         plan.seed,
     )
     .context("signing the forgeries of the token file's rows")
@@ -217,6 +217,13 @@ fn warn_short_rows(plan: &Plan) {
             "warning: devices.token_file has {fewest} rows for some device, and the plan expects up to {wanted} valid attempts per device: once a device's rows are used up, its valid attempts are not sent and end `exhausted`"
         );
     }
+}
+
+/// The attacker's key (every plan a run resolves has one; only a merge's offline plan has none).
+fn attacker(plan: &Plan) -> anyhow::Result<&crate::token::PrivateKey> {
+    plan.attacker
+        .as_ref()
+        .context("the plan has no attacker's key (resolved offline): it cannot sign")
 }
 
 #[cfg(test)]

@@ -21,10 +21,9 @@ use crate::contract::Transport;
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
-use crate::invariant::{self};
 use crate::join;
 use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit};
-use crate::report::{build, json, terminal};
+use crate::report::{conclude, json};
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
@@ -32,6 +31,7 @@ mod abort;
 mod credentials;
 mod load_step;
 mod preflight;
+mod processes;
 mod remote;
 pub mod stop;
 mod target;
@@ -93,32 +93,30 @@ pub struct Args {
     /// attempt per transport and say what came back (exit 0 when each answered as it must).
     #[arg(long)]
     pub preflight: bool,
+    /// Run the plan as N shard processes of this binary on this machine (`--shard i/N` each, every one under
+    /// its own descriptor limit, each with its own embedded emulator), show their summed progress, forward
+    /// SIGINT/SIGTERM to them and merge their run folders (under `<run folder>/shards/<i>/`) into one report.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with_all = ["shard", "preflight"])]
+    pub processes: Option<u32>,
+    /// Write the run folder exactly here (created if absent) instead of a new `<out-dir>/<timestamp>-<name>`:
+    /// how `--processes` gives each shard process its folder.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub run_dir: Option<PathBuf>,
+    /// The `--processes` parent's pid: this shard process dies with it (and does not start without it).
+    #[arg(long, value_name = "PID", hide = true)]
+    pub parent_pid: Option<i32>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let mut s = scenario::load(&args.scenario)?;
-    let file = args.scenario.display().to_string();
-    scenario::stages::check_overrides(&s, &file, args.duration, args.rate)?;
-    if let Some(d) = args.duration {
-        s.run.duration_s = d;
+    if let Some(pid) = args.parent_pid {
+        processes::die_with_parent(pid)?;
     }
-    if let Some(n) = args.attempts {
-        s.run.max_attempts = n;
-    }
-    if let Some(seed) = args.seed {
-        s.run.seed = seed;
-    }
-    if let Some(rate) = args.rate {
-        s.run.rate_per_s = rate;
+    if let Some(n) = args.processes {
+        return processes::run(&args, n);
     }
     let progress = !args.quiet;
-    if progress {
-        eprintln!(
-            "tokenstorm run {}: checking the scenario, preparing keys",
-            args.scenario.display()
-        );
-    }
-    let mut plan = Plan::resolve(s, &args.scenario)?;
+    let mut plan = resolve(&args, progress)?;
     plan.shard = args.shard;
     if let Some(p) = &args.stop_file {
         stop::check_stop_file(p)?;
@@ -139,9 +137,37 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             metrics_addr: args.metrics_addr,
             linger: args.linger,
             verbose: args.verbose,
+            run_dir: args.run_dir.clone(),
         };
         session(plan, catalogue, pool, &args.out_dir, how, stop).await
     })
+}
+
+/// The scenario with the command line's overrides, resolved into the plan (unsharded): a bad scenario or
+/// override is an error here, before anything starts.
+fn resolve(args: &Args, progress: bool) -> anyhow::Result<Plan> {
+    let mut s = scenario::load(&args.scenario)?;
+    let file = args.scenario.display().to_string();
+    scenario::stages::check_overrides(&s, &file, args.duration, args.rate)?;
+    if let Some(d) = args.duration {
+        s.run.duration_s = d;
+    }
+    if let Some(n) = args.attempts {
+        s.run.max_attempts = n;
+    }
+    if let Some(seed) = args.seed {
+        s.run.seed = seed;
+    }
+    if let Some(rate) = args.rate {
+        s.run.rate_per_s = rate;
+    }
+    if progress {
+        eprintln!(
+            "tokenstorm run {}: checking the scenario, preparing keys",
+            args.scenario.display()
+        );
+    }
+    Ok(Plan::resolve(s, &args.scenario)?)
 }
 
 /// How the command line asked for the run.
@@ -156,6 +182,8 @@ struct How {
     linger: bool,
     /// `-v`: every row of the terminal table.
     verbose: bool,
+    /// The hidden `--run-dir`: this exact run folder (kept, not removed, when the setup fails).
+    run_dir: Option<PathBuf>,
 }
 
 async fn session(
@@ -177,12 +205,21 @@ async fn session(
     let board = crate::live::Board::new(plan.duration);
     let metrics =
         crate::live::serve::start(how.metrics_addr.filter(|_| !how.preflight), &board).await?;
-    let run_dir = json::run_dir(out_dir, started.as_secs(), &plan.name)?;
+    let run_dir = match &how.run_dir {
+        Some(dir) => exact_run_dir(dir)?,
+        None => json::run_dir(out_dir, started.as_secs(), &plan.name)?,
+    };
     let emu_shutdown = Shutdown::new();
     let (emulator, endpoint, https, links) =
         match prepare(&plan, &catalogue, &run_dir, &safety, emu_shutdown.clone()).await {
             Ok(s) => s,
-            Err(e) => return Err(abandon_setup(e, &emu_shutdown, &run_dir)),
+            Err(e) => {
+                emu_shutdown.trigger();
+                if how.run_dir.is_none() {
+                    let _ = std::fs::remove_dir_all(&run_dir);
+                }
+                return Err(e);
+            }
         };
     let urls = target_urls(endpoint.as_ref(), &links);
     raise_fd_limit(&plan, https.is_some(), emulator.is_some());
@@ -228,10 +265,7 @@ async fn session(
         joined, cloudwatch, &plan, &result, &run_id, &signals, progress,
     )
     .await;
-    let verdicts = judge(&plan, &result, &seen, &usage);
-    let timeseries =
-        crate::report::timeseries::build(&result.series, result.elapsed, seen.ledger.as_ref())?;
-    let report = build::build(build::Parts {
+    let measured = conclude::Measured {
         plan: &plan,
         run_id: &run_id,
         started_unix_ms: started.as_millis() as u64,
@@ -240,15 +274,15 @@ async fn session(
         stopped_by: result.interrupted.then(|| stop.stopped_by()).flatten(),
         urls,
         recorder: &result.recorder,
+        series: &result.series,
         ledger: seen.ledger.as_ref(),
         aws: seen.aws,
+        unreadable: seen.unreadable.as_deref(),
         safety,
-        verdicts,
         refused_valid,
-        timeseries,
-    });
-    crate::report::histograms::write(&result.recorder, &result.series, result.elapsed, &run_dir)?;
-    let exit = publish(&report, &run_dir, how.verbose)?;
+        usage,
+    };
+    let exit = conclude::conclude(measured, conclude::Merging::default(), &run_dir, how.verbose)?;
     if let Some(metrics) = metrics {
         metrics.close(how.linger, &stop.shutdown).await;
     }
@@ -264,27 +298,10 @@ fn identity() -> (Duration, String) {
     (started, run_id)
 }
 
-/// A setup that failed before any load: stops what started, removes the empty run folder, returns the error.
-fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> anyhow::Error {
-    emu_shutdown.trigger();
-    let _ = std::fs::remove_dir_all(run_dir);
-    e
-}
-
-/// Writes `report.json`, `junit.xml` and `summary.md` into the run folder and the terminal rendering to stdout;
-/// exits with the report's `exit_code` (0 pass, 1 a verdict failed, 3 interrupted).
-fn publish(report: &crate::report::Report, run_dir: &Path, verbose: bool) -> anyhow::Result<Exit> {
-    let path = json::write(report, run_dir)?;
-    crate::report::files::write_all(report, run_dir)?;
-    print!(
-        "{}",
-        terminal::render(report, Some(&path.display().to_string()), verbose)
-    );
-    Ok(match report.exit_code {
-        0 => Exit::Ok,
-        crate::report::build::INTERRUPTED => Exit::Interrupted,
-        _ => Exit::Failed,
-    })
+/// `--run-dir DIR`: the folder as given, created if absent (its parent too).
+fn exact_run_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir.to_path_buf())
 }
 
 /// The progress line that opens the load.
@@ -325,38 +342,6 @@ async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown, run_dir: &Path
     if progress && log.exists() {
         eprintln!("the authorizer function's output: {}", log.display());
     }
-}
-
-/// Every invariant on the load's measurements and the join (with the CloudWatch count folded into
-/// `forged_never_invoked`, and an unreadable ledger making it inconclusive), whether the generator kept up, then
-/// the catalogue's coverage of the transports in use.
-fn judge(
-    plan: &Plan,
-    result: &load::LoadResult,
-    seen: &Seen,
-    usage: &load::usage::Usage,
-) -> Vec<invariant::Verdict> {
-    let mut verdicts = invariant::evaluate(&invariant::Inputs {
-        recorder: &result.recorder,
-        ledger: seen.ledger.as_ref(),
-        run_secs: result.elapsed.as_secs(),
-        gate: plan.gate,
-    });
-    if let Some(v) = verdicts
-        .iter_mut()
-        .find(|v| v.name == "forged_never_invoked")
-    {
-        if let Some(r) = &seen.aws {
-            invariant::forged_count::apply(v, r);
-        }
-        if let Some(why) = &seen.unreadable {
-            invariant::forged::unreadable_ledger(v, why);
-        }
-    }
-    verdicts.push(invariant::kept_up::check(&result.recorder, usage));
-    let in_use: Vec<Transport> = plan.groups.in_use().collect();
-    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
-    verdicts
 }
 
 /// A printable payload of `n` bytes.
