@@ -89,9 +89,10 @@ impl SavedLedger {
             );
         }
         for (slot, row) in l.by_transport.iter_mut().zip(&self.by_transport) {
-            *slot = row.as_slice().try_into().map_err(|_| {
-                anyhow!("ledger.by_transport: a row of {} classes", row.len())
-            })?;
+            *slot = row
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow!("ledger.by_transport: a row of {} classes", row.len()))?;
         }
         l.forged_examples = self.forged_examples.clone();
         l.by_storm = self.by_storm.clone();

@@ -45,6 +45,8 @@ pub fn read(dir: &Path) -> anyhow::Result<Vec<Interval>> {
         let h: Histogram<u64> = deserializer
             .deserialize(&mut encoded.as_slice())
             .map_err(|e| anyhow!("{}: interval {tag}: {e:?}", path.display()))?;
+        let h = crate::metrics::saved::growable(&h)
+            .with_context(|| format!("{}: interval {tag}", path.display()))?;
         out.push((i.start_timestamp().as_secs() as usize, cell, h));
     }
     Ok(out)

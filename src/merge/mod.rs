@@ -64,7 +64,9 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, opts: &Options) -> anyhow::Result
     let unreadable = combine::unreadable(&runs);
     let first = &runs[0].evidence;
     let mut safety = first.safety.clone();
-    safety.aborted_by = runs.iter().find_map(|s| s.evidence.safety.aborted_by.clone());
+    safety.aborted_by = runs
+        .iter()
+        .find_map(|s| s.evidence.safety.aborted_by.clone());
     let mut refused_valid: Vec<_> = runs
         .iter()
         .flat_map(|s| s.evidence.refused_valid.iter().cloned())
@@ -76,7 +78,11 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, opts: &Options) -> anyhow::Result
     let measured = Measured {
         plan: &plan,
         run_id: &run_id,
-        started_unix_ms: runs.iter().map(|s| s.evidence.started_unix_ms).min().unwrap_or(0),
+        started_unix_ms: runs
+            .iter()
+            .map(|s| s.evidence.started_unix_ms)
+            .min()
+            .unwrap_or(0),
         elapsed: combine::elapsed(&runs),
         interrupted: runs.iter().any(|s| s.evidence.interrupted),
         stopped_by: runs.iter().find_map(|s| s.evidence.stopped_by),
@@ -131,7 +137,11 @@ fn scenario_info(runs: &[ShardRun]) -> ScenarioInfo {
     let mut info = runs[0].evidence.scenario.clone();
     for s in &runs[1..] {
         for k in &s.evidence.scenario.keys {
-            if !info.keys.iter().any(|mine| mine.fingerprint == k.fingerprint) {
+            if !info
+                .keys
+                .iter()
+                .any(|mine| mine.fingerprint == k.fingerprint)
+            {
                 info.keys.push(k.clone());
             }
         }
@@ -173,6 +183,9 @@ fn shards_complete(count: u32, missing: &[u32]) -> Verdict {
     };
     v.details.insert("shards".into(), u64::from(count));
     v.details.insert("missing".into(), missing.len() as u64);
-    v.evidence = missing.iter().map(|i| format!("shard {i}/{count}")).collect();
+    v.evidence = missing
+        .iter()
+        .map(|i| format!("shard {i}/{count}"))
+        .collect();
     v
 }

@@ -71,9 +71,19 @@ pub fn decode(text: &str, what: &str) -> anyhow::Result<Histogram<u64>> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)
         .with_context(|| format!("{what}: not base64"))?;
-    Deserializer::new()
+    let h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|e| anyhow!("{what}: not an HdrHistogram V2 encoding: {e:?}"))
+        .map_err(|e| anyhow!("{what}: not an HdrHistogram V2 encoding: {e:?}"))?;
+    growable(&h)
+}
+
+/// A decoded histogram as [`new_hist`] makes them: the decoder's does not grow, so adding a larger one into
+/// it would fail (and a merge would lose it). Same precision: the copy is exact.
+pub fn growable(h: &Histogram<u64>) -> anyhow::Result<Histogram<u64>> {
+    let mut g = super::recorder::new_hist();
+    g.add(h)
+        .map_err(|e| anyhow!("a histogram of another precision: {e:?}"))?;
+    Ok(g)
 }
 
 fn encode_cells(cells: &[Option<Histogram<u64>>]) -> anyhow::Result<Vec<(usize, String)>> {
@@ -152,7 +162,11 @@ impl SavedRecorder {
                 .collect(),
             session_ends: s.ends.iter().map(|e| e.to_vec()).collect(),
             after_kick: s.after_kick.to_vec(),
-            storms: s.storms.iter().map(SavedStorm::of).collect::<Result<_, _>>()?,
+            storms: s
+                .storms
+                .iter()
+                .map(SavedStorm::of)
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -165,7 +179,10 @@ impl SavedRecorder {
         rec.service = decode_cells(&self.service, CELLS, "recorder.service")?;
         rec.phases = decode_cells(&self.phases, PHASES, "recorder.phases")?;
         if self.pubs.len() != PUBS {
-            bail!("recorder.pubs: {} numbers where {PUBS} belong", self.pubs.len());
+            bail!(
+                "recorder.pubs: {} numbers where {PUBS} belong",
+                self.pubs.len()
+            );
         }
         rec.pubs = self.pubs.clone();
         rec.missed = self.missed;
@@ -181,8 +198,10 @@ impl SavedRecorder {
     }
 
     fn errors(&self) -> anyhow::Result<ErrorTable> {
-        let mut t = ErrorTable::default();
-        t.counts = exact(&self.error_counts, "recorder.error_counts")?;
+        let mut t = ErrorTable {
+            counts: exact(&self.error_counts, "recorder.error_counts")?,
+            ..ErrorTable::default()
+        };
         if self.first_errors.len() != ErrorKind::COUNT {
             bail!(
                 "recorder.first_errors: {} entries where {} belong",
@@ -193,7 +212,10 @@ impl SavedRecorder {
         for (slot, saved) in t.first.iter_mut().zip(&self.first_errors) {
             if let Some(f) = saved {
                 let transport = *Transport::ALL.get(f.transport).ok_or_else(|| {
-                    anyhow!("recorder.first_errors: transport {} is unknown", f.transport)
+                    anyhow!(
+                        "recorder.first_errors: transport {} is unknown",
+                        f.transport
+                    )
                 })?;
                 *slot = Some(FirstError {
                     at: instant_of(f.at_unix_ms),
@@ -301,6 +323,29 @@ mod tests {
         assert_eq!(b.sessions.ends, r.sessions.ends);
         assert_eq!(b.sessions.storms.len(), 2);
         assert_eq!(b.sessions.storms[1].delay_us, r.sessions.storms[1].delay_us);
+    }
+
+    /// A restored recorder still grows: a shard's larger latencies merge into it without loss (the decoder's
+    /// own histograms do not grow, and `Histogram::add` into one would fail).
+    #[test]
+    fn a_restored_recorder_takes_larger_values_in_a_merge() {
+        let t = Transport::Https;
+        let mut small = Recorder::new();
+        small.end(t, Class::Valid, Outcome::Allowed, 100, 100, true);
+        let mut big = Recorder::new();
+        big.end(
+            t,
+            Class::Valid,
+            Outcome::Allowed,
+            90_000_000,
+            90_000_000,
+            true,
+        );
+        let mut merged = SavedRecorder::of(&small).unwrap().restore().unwrap();
+        merged.merge(&SavedRecorder::of(&big).unwrap().restore().unwrap());
+        let h = merged.latency(t, Class::Valid, Outcome::Allowed).unwrap();
+        assert_eq!(h.len(), 2);
+        assert!(h.equivalent(h.max(), 90_000_000));
     }
 
     #[test]

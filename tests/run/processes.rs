@@ -86,14 +86,20 @@ fn three_processes_make_one_merged_report_equal_to_the_plan() {
     assert_schema_valid(&report);
 }
 
-/// Starts `--processes n` on `body` (progress on: the parent's summed status) and waits for its first progress
-/// line, the shards under way. Returns the parent, its stderr and the out dir.
-fn start(dir: &Path, body: &str, n: &str) -> (Child, BufReader<ChildStderr>, PathBuf) {
+/// Starts `--processes n` on `body` with `extra` flags (progress on: the parent's summed status) and waits for its
+/// first progress line, the shards under way. Returns the parent, its stderr and the out dir.
+fn start(
+    dir: &Path,
+    body: &str,
+    n: &str,
+    extra: &[&str],
+) -> (Child, BufReader<ChildStderr>, PathBuf) {
     let path = write_scenario(dir, "long.toml", body);
     let out = dir.join("out");
     let mut child = Command::new(bin())
         .args(["run", path.to_str().unwrap(), "--processes", n, "--out-dir"])
         .arg(&out)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -153,7 +159,7 @@ fn shards_of(parent: &Child) -> Vec<(i32, String)> {
 #[test]
 fn sigint_to_the_parent_writes_a_merged_interrupted_report() {
     let dir = tempfile::tempdir().unwrap();
-    let (child, err, out) = start(dir.path(), LONG, "2");
+    let (child, err, out) = start(dir.path(), LONG, "2", &[]);
     assert_eq!(shards_of(&child).len(), 2, "two shard processes");
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let (o, rest) = ended(child, err);
@@ -178,10 +184,28 @@ fn sigint_to_the_parent_writes_a_merged_interrupted_report() {
 }
 
 #[test]
+fn the_stop_file_stops_every_shard_and_the_merged_report_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = dir.path().join("stop-now");
+    let (child, err, out) = start(
+        dir.path(),
+        LONG,
+        "2",
+        &["--stop-file", stop.to_str().unwrap()],
+    );
+    std::fs::write(&stop, "").unwrap();
+    let (o, rest) = ended(child, err);
+    assert_eq!(o.status.code(), Some(3), "{}{rest}", text(&o.stdout));
+    let r = report_in(&out).expect("a merged report after the stop file");
+    assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "stop_file");
+}
+
+#[test]
 fn a_shard_killed_mid_run_fails_the_run_named_with_an_inconclusive_report() {
     let dir = tempfile::tempdir().unwrap();
-    let body = LONG.replace("duration_s = 60.0", "duration_s = 9.0");
-    let (child, err, out) = start(dir.path(), &body, "2");
+    let body = LONG.replace("duration_s = 60.0", "duration_s = 12.0");
+    let (child, err, out) = start(dir.path(), &body, "2", &[]);
     let shards = shards_of(&child);
     let (pid, shard) = shards
         .iter()
@@ -262,4 +286,57 @@ fn processes_with_shard_preflight_or_metrics_addr_is_a_usage_error() {
         );
         assert!(!out.exists(), "{args:?}: nothing started");
     }
+}
+
+/// Whether process `pid` is gone (or a zombie: dead, not yet reaped by its new parent).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn the_shards_die_with_the_parent_even_when_it_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _err, _out) = start(dir.path(), LONG, "2", &[]);
+    let shards = shards_of(&child);
+    assert_eq!(shards.len(), 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    all_gone(&shards);
+}
+
+/// Waits (at most 10 s: the kernel's kill is not instant) until every shard process is gone.
+fn all_gone(shards: &[(i32, String)]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !shards.iter().all(|(pid, _)| gone(*pid)) {
+        assert!(
+            Instant::now() < deadline,
+            "a shard outlived its parent: {shards:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_second_sigint_kills_the_shards_and_exits_at_once_without_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, mut err, out) = start(dir.path(), LONG, "2", &[]);
+    let shards = shards_of(&child);
+    let parent = Pid::from_raw(child.id() as i32);
+    kill(parent, Signal::SIGINT).unwrap();
+    let mut line = String::new();
+    while !line.contains("SIGINT: stopping the shards") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no stopping line");
+    }
+    kill(parent, Signal::SIGINT).unwrap();
+    let (o, rest) = ended(child, err);
+    assert_eq!(o.status.code(), Some(130), "{rest}");
+    assert!(rest.contains("killed the shards"), "{rest}");
+    assert!(report_in(&out).is_none(), "no merged report");
+    all_gone(&shards);
 }

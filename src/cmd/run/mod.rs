@@ -118,7 +118,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let progress = !args.quiet;
     let mut plan = resolve(&args, progress)?;
     plan.shard = args.shard;
-    if let Some(p) = &args.stop_file {
+    // A `--processes` shard (`--parent-pid`) takes the stop file its parent checked: one that appears while the
+    // shard is still starting is a stop request, not a leftover.
+    if let (Some(p), None) = (&args.stop_file, args.parent_pid) {
         stop::check_stop_file(p)?;
     }
     let (catalogue, pool) = credentials::prepare(&mut plan, progress)?;
@@ -282,7 +284,12 @@ async fn session(
         refused_valid,
         usage,
     };
-    let exit = conclude::conclude(measured, conclude::Merging::default(), &run_dir, how.verbose)?;
+    let exit = conclude::conclude(
+        measured,
+        conclude::Merging::default(),
+        &run_dir,
+        how.verbose,
+    )?;
     if let Some(metrics) = metrics {
         metrics.close(how.linger, &stop.shutdown).await;
     }

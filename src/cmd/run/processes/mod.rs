@@ -43,6 +43,12 @@ pub fn run(args: &Args, n: u32) -> anyhow::Result<Exit> {
             plan.devices
         );
     }
+    if plan.target.aws().is_some() {
+        anyhow::bail!(
+            "--processes {n}: the scenario's [target.aws] witness reads the account's CloudWatch, which counts \
+             every shard's invocations at once, so shards witnessed by it cannot be merged; run it as one process"
+        );
+    }
     if let Some(p) = &args.stop_file {
         super::stop::check_stop_file(p)?;
     }
