@@ -33,8 +33,30 @@ pub struct CredentialSet {
 }
 
 impl CredentialSet {
+    /// The set's credential for `class`; an empty one (no token, no signature) for a class this process does
+    /// not hold ([`Hold`]): none of its attempts sends it.
     pub fn get(&self, class: Class) -> &Credential {
-        &self.creds[class.index()]
+        static NOT_HELD: Credential = Credential {
+            token: String::new(),
+            signature: None,
+            wire: Wire::Standard,
+        };
+        self.creds.get(class.index()).unwrap_or(&NOT_HELD)
+    }
+
+    /// The classes this process holds of the set, in [`Class::index`] order (all of them, the valid one, or
+    /// none).
+    pub fn classes(&self) -> impl Iterator<Item = Class> + use<> {
+        Class::ALL.into_iter().take(self.creds.len())
+    }
+
+    /// What this process holds of the set ([`Catalogue::build_held`]).
+    pub fn held(&self) -> Hold {
+        match self.creds.len() {
+            0 => Hold::None,
+            1 => Hold::Valid,
+            _ => Hold::All,
+        }
     }
 }
 
@@ -83,6 +105,19 @@ impl SetInputs<'_> {
     /// Whether set `i` sends another set's pair for `f` (left empty here, copied in [`Catalogue::build`]).
     fn borrows(&self, i: usize, f: Forgery) -> bool {
         (needs_raw_rsa(f) && self.crafting[i] != i) || (needs_signed(f) && self.signing[i] != i)
+    }
+
+    /// Set `i`'s valid pair alone (a replay victim held by a shard that runs none of its devices).
+    fn valid_only(&self, i: usize) -> CredentialSet {
+        let spec = &self.specs[i];
+        CredentialSet {
+            key_index: spec.key_index,
+            creds: vec![Credential {
+                token: spec.token.clone(),
+                signature: Some(encode_signature(&self.valid[i])),
+                wire: Wire::Standard,
+            }],
+        }
     }
 
     /// Set `i`'s credentials, one per class (borrowed forgeries left empty).
@@ -151,11 +186,41 @@ impl Catalogue {
         attacker: &PrivateKey,
         seed: u64,
     ) -> Result<Self, SignError> {
+        Self::build_held(specs, device_set, None, signers, attacker, seed)
+    }
+
+    /// As [`Catalogue::build`], keeping only what `held` names (one [`Hold`] per set; `None`: every set
+    /// whole), with what those sets borrow ([`held`]): a shard signs its own devices' credentials only, each
+    /// held set equal to the whole catalogue's.
+    pub fn build_held<S: TokenSigner + ?Sized>(
+        specs: &[SetSpec],
+        device_set: Vec<u32>,
+        held: Option<&[Hold]>,
+        signers: &[&S],
+        attacker: &PrivateKey,
+        seed: u64,
+    ) -> Result<Self, SignError> {
+        let (crafting, signing) = sources(specs, signers);
+        let held = held::closure(held, &crafting, &signing);
         // Valid signatures first: other-token forgeries reuse another set's valid signature when tokens differ.
-        let key_of: Vec<usize> = specs.iter().map(|s| s.key_index).collect();
-        let tokens: Vec<String> = specs.iter().map(|s| s.token.clone()).collect();
-        let valid = sign_by_key(signers, &key_of, &tokens)?;
-        Self::build_presigned(specs, valid, device_set, signers, attacker, seed)
+        let kept: Vec<usize> = (0..specs.len())
+            .filter(|&i| held[i] != Hold::None)
+            .collect();
+        let key_of: Vec<usize> = kept.iter().map(|&i| specs[i].key_index).collect();
+        let tokens: Vec<String> = kept.iter().map(|&i| specs[i].token.clone()).collect();
+        let mut valid = vec![Vec::new(); specs.len()];
+        for (i, sig) in kept
+            .into_iter()
+            .zip(sign_by_key(signers, &key_of, &tokens)?)
+        {
+            valid[i] = sig;
+        }
+        let sources = Sources {
+            crafting,
+            signing,
+            held,
+        };
+        Self::assemble(specs, valid, device_set, sources, signers, attacker, seed)
     }
 
     /// As [`Catalogue::build`], with each set's valid signature given (`valid[i]` signs `specs[i].token`, e.g.
@@ -169,17 +234,31 @@ impl Catalogue {
         attacker: &PrivateKey,
         seed: u64,
     ) -> Result<Self, SignError> {
-        let key_of: Vec<usize> = specs.iter().map(|s| s.key_index).collect();
-        let crafting = crafting_sets(specs);
-        // A local key signs every set's own; an external signer only the crafting sets' (a bounded number of
-        // calls), which further sets borrow whole.
-        let signing: Vec<usize> = (0..specs.len())
-            .map(|i| match signers[key_of[i]].private_key() {
-                Some(_) => i,
-                None => crafting[i],
-            })
-            .collect();
-        let signed = sign_forgeries(specs, &valid, &signing, signers)?;
+        let (crafting, signing) = sources(specs, signers);
+        let held = vec![Hold::All; specs.len()];
+        let sources = Sources {
+            crafting,
+            signing,
+            held,
+        };
+        Self::assemble(specs, valid, device_set, sources, signers, attacker, seed)
+    }
+
+    /// Every held set from its valid signature (empty for a set not held), the borrowed forgeries copied in.
+    fn assemble<S: TokenSigner + ?Sized>(
+        specs: &[SetSpec],
+        valid: Vec<Vec<u8>>,
+        device_set: Vec<u32>,
+        Sources {
+            crafting,
+            signing,
+            held,
+        }: Sources,
+        signers: &[&S],
+        attacker: &PrivateKey,
+        seed: u64,
+    ) -> Result<Self, SignError> {
+        let signed = sign_forgeries(specs, &valid, &signing, &held, signers)?;
         let publics: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
         let crafting_keys: Vec<&PrivateKey> = signers
             .iter()
@@ -197,8 +276,15 @@ impl Catalogue {
             signed: &signed,
         };
         let indices: Vec<usize> = (0..specs.len()).collect();
-        let mut sets = par_map(&indices, |&i| inputs.set(i));
-        for i in 0..sets.len() {
+        let mut sets = par_map(&indices, |&i| match held[i] {
+            Hold::All => inputs.set(i),
+            Hold::Valid => inputs.valid_only(i),
+            Hold::None => CredentialSet {
+                key_index: specs[i].key_index,
+                creds: Vec::new(),
+            },
+        });
+        for i in (0..sets.len()).filter(|&i| held[i] == Hold::All) {
             for f in Forgery::ALL {
                 let from = if needs_raw_rsa(f) {
                     crafting[i]
@@ -243,6 +329,27 @@ impl Catalogue {
     }
 }
 
+/// Per set: the set whose raw-RSA forgeries it sends, the set whose signer-made forgeries it sends, and what
+/// this process keeps of it.
+struct Sources {
+    crafting: Vec<usize>,
+    signing: Vec<usize>,
+    held: Vec<Hold>,
+}
+
+/// Each set's crafting set, and its signing set: a local key signs every set's own forgeries; an external
+/// signer only the crafting sets' (a bounded number of calls), which further sets borrow whole.
+fn sources<S: TokenSigner + ?Sized>(specs: &[SetSpec], signers: &[&S]) -> (Vec<usize>, Vec<usize>) {
+    let crafting = crafting_sets(specs);
+    let signing = (0..specs.len())
+        .map(|i| match signers[specs[i].key_index].private_key() {
+            Some(_) => i,
+            None => crafting[i],
+        })
+        .collect();
+    (crafting, signing)
+}
+
 /// Distinct tokens per signing key whose raw-RSA forgeries are crafted (the `rsa` crate's private-key operation
 /// is slow in debug builds); further sets send one of these (token and signature together, so the forgery is
 /// exactly the named variant, only over another device's token).
@@ -274,6 +381,7 @@ fn sign_forgeries<S: TokenSigner + ?Sized>(
     specs: &[SetSpec],
     valid: &[Vec<u8>],
     signing: &[usize],
+    held: &[Hold],
     signers: &[&S],
 ) -> Result<Vec<SignedSet>, SignError> {
     let mut key_of = Vec::new();
@@ -281,7 +389,7 @@ fn sign_forgeries<S: TokenSigner + ?Sized>(
     // Per set: (first message, other-token message present, plus candidates).
     let mut layout = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
-        if signing[i] != i {
+        if signing[i] != i || held[i] != Hold::All {
             layout.push(None);
             continue;
         }
@@ -327,6 +435,9 @@ fn sign_forgeries<S: TokenSigner + ?Sized>(
         })
         .collect())
 }
+
+mod held;
+pub use held::Hold;
 
 #[cfg(test)]
 mod tests;

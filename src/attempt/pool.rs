@@ -168,7 +168,18 @@ impl TokenPool {
         spec: PoolSpec,
         signers: &[&S],
     ) -> Result<Self, SignError> {
-        let devices: Vec<u32> = (0..spec.devices).collect();
+        Self::build_for(spec, signers, |_| true)
+    }
+
+    /// As [`TokenPool::build`], signing only the devices `runs` names (a shard's own, `run --shard`): each
+    /// of their tokens is the whole pool's (rendered from the device's own seeded RNG, signed by its key); the
+    /// other devices get none (none of this process's attempts asks for theirs).
+    pub fn build_for<S: TokenSigner + ?Sized>(
+        spec: PoolSpec,
+        signers: &[&S],
+        runs: impl Fn(u32) -> bool,
+    ) -> Result<Self, SignError> {
+        let devices: Vec<u32> = (0..spec.devices).filter(|&d| runs(d)).collect();
         let per_device = spec.per_device as usize;
         let rendered = par_map(&devices, |&d| {
             let client_id = format!("{}{d:06}", spec.client_id_prefix);
@@ -190,12 +201,16 @@ impl TokenPool {
         });
         let tokens: Vec<String> = rendered.into_iter().flatten().collect();
         let key_of: Vec<usize> = (0..tokens.len())
-            .map(|i| (i / (per_device + 1)) % signers.len().max(1))
+            .map(|i| devices[i / (per_device + 1)] as usize % signers.len().max(1))
             .collect();
         let sigs = sign_by_key(signers, &key_of, &tokens)?;
-        let mut rows = Vec::with_capacity(devices.len());
+        let mut rows = Vec::with_capacity(spec.devices as usize);
         let mut sigs = tokens.into_iter().zip(&sigs);
-        for _ in &devices {
+        for d in 0..spec.devices {
+            if !runs(d) {
+                rows.push((Vec::new(), None));
+                continue;
+            }
             let valid: Vec<Credential> = sigs
                 .by_ref()
                 .take(per_device)

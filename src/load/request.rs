@@ -65,7 +65,8 @@ impl RequestBook {
         let mut prepared = Vec::with_capacity(catalogue.sets().len());
         for set in catalogue.sets() {
             let mut per_class = Vec::with_capacity(Class::COUNT);
-            for class in Class::ALL {
+            // Only what this process holds (a shard's sets of other devices are empty or valid-only).
+            for class in set.classes() {
                 let cred = set.get(class);
                 per_class.push([
                     prepare(shape, cred, Placement::Headers)?,

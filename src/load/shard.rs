@@ -63,6 +63,20 @@ pub fn devices_of(plan: &crate::scenario::Plan, t: crate::contract::Transport) -
     }
 }
 
+/// Whether the plan's shard runs device `d` (every device unsharded): as [`devices_of`] counts them, an HTTPS
+/// device under the closed model with its slot (d mod concurrency), every other device by its id.
+pub fn runs_device(plan: &crate::scenario::Plan, d: u32) -> bool {
+    use crate::contract::Transport;
+    let shard = plan.shard();
+    match (plan.model, plan.groups.transport_of(d)) {
+        (crate::scenario::Model::Closed { concurrency }, Some(Transport::Https)) => {
+            let https = plan.groups.range(Transport::Https).len().max(1) as u32;
+            shard.owns(d % concurrency.clamp(1, https))
+        }
+        _ => shard.owns(d),
+    }
+}
+
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)

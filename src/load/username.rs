@@ -54,8 +54,8 @@ impl UsernameBook {
             .sets()
             .iter()
             .map(|set| {
-                Class::ALL
-                    .into_iter()
+                // Only what this process holds (a shard's sets of other devices are empty or valid-only).
+                set.classes()
                     .map(|c| wire_query(&shape, set.get(c)))
                     .collect()
             })

@@ -97,3 +97,39 @@ fn a_bad_shard_is_a_usage_error_naming_the_flag() {
         assert!(report.is_none(), "{bad}: no run");
     }
 }
+
+/// Per-device tokens with forgeries and replays: each shard signs only its own devices' credential sets (and
+/// the valid pairs its replays reuse), and every verdict still holds in each, class counts adding up to the
+/// unsharded run's: no attempt sends a credential its shard did not prepare.
+#[test]
+fn shards_of_a_per_device_plan_sign_their_own_credentials_and_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = format!(
+        "{PLAN}token = \"per_device\"\n[mix]\nvalid = 60.0\nforged = 30.0\nreplayed = 10.0\n"
+    );
+    let scenario = write_scenario(dir.path(), "per-device.toml", &plan);
+    let whole = run_plan(dir.path(), &scenario, "whole", &[]);
+    let parts: Vec<Value> = (0..3)
+        .map(|i| {
+            run_plan(
+                dir.path(),
+                &scenario,
+                &format!("s{i}"),
+                &["--shard", &format!("{i}/3")],
+            )
+        })
+        .collect();
+    let mut sum = std::collections::BTreeMap::<String, u64>::new();
+    for r in &parts {
+        assert_eq!(r["verdict"], "pass", "{}", r["invariants"]);
+        for (class, n) in class_counts(r) {
+            *sum.entry(class).or_default() += n;
+        }
+    }
+    assert_eq!(sum, class_counts(&whole));
+    assert!(
+        sum.keys().any(|c| c.starts_with("forged"))
+            && sum.keys().any(|c| c.starts_with("replayed")),
+        "{sum:?}"
+    );
+}

@@ -2,8 +2,8 @@ use super::*;
 use crate::attempt::test_keys;
 use crate::token::verify_token;
 
-fn pool() -> TokenPool {
-    let spec = PoolSpec {
+fn spec() -> PoolSpec {
+    PoolSpec {
         devices: 3,
         per_device: 4,
         issued_unix_ms: 1_800_000_000_000,
@@ -11,8 +11,29 @@ fn pool() -> TokenPool {
         format: TokenFormat::Template(replay_resistant_template()),
         client_id_prefix: "tokenstorm-".into(),
         seed: 9,
-    };
-    TokenPool::build(spec, &[test_keys::signing()]).unwrap()
+    }
+}
+
+fn pool() -> TokenPool {
+    TokenPool::build(spec(), &[test_keys::signing()]).unwrap()
+}
+
+/// A shard signed every device's pool tokens; now only its own, each the whole pool's.
+#[test]
+fn a_shards_pool_holds_its_own_devices_tokens_equal_to_the_whole_pools() {
+    let keys = [test_keys::signing(), test_keys::attacker()];
+    let whole = TokenPool::build(spec(), &keys).unwrap();
+    let part = TokenPool::build_for(spec(), &keys, |d| d % 2 == 1).unwrap();
+    assert_eq!(part.devices(), 3);
+    for d in 0..3 {
+        for k in 0..5 {
+            let want = (d % 2 == 1).then(|| whole.valid(d, k)).flatten();
+            assert_eq!(part.valid(d, k), want, "device {d}, token {k}");
+        }
+        let want = (d % 2 == 1).then(|| whole.expired(d)).flatten();
+        assert_eq!(part.expired(d), want, "device {d}");
+    }
+    assert!(part.valid(1, 0).is_some() && part.valid(0, 0).is_none());
 }
 
 #[test]

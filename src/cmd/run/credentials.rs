@@ -7,8 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
+use crate::attempt::catalogue::Hold;
 use crate::attempt::pool as token_pool;
 use crate::attempt::{Catalogue, PoolSpec, SetSpec, TokenPool};
+use crate::contract::Class;
 use crate::scenario::Plan;
 use crate::scenario::file::TokenScheme;
 use crate::token::TokenSigner;
@@ -26,9 +28,16 @@ pub(super) fn prepare(
     warn_short_rows(plan);
     if progress {
         eprintln!(
-            "prepared {} credential sets for {} devices ({} signing keys{}){} in {:.1} s; no signing from here on",
-            catalogue.sets().len(),
+            "prepared {} credential sets for {} devices{} ({} signing keys{}){} in {:.1} s; no signing from here on",
+            catalogue
+                .sets()
+                .iter()
+                .filter(|s| s.held() != Hold::None)
+                .count(),
             plan.devices,
+            plan.shard
+                .map(|s| format!(" (shard {s}: its own devices' sets)"))
+                .unwrap_or_default(),
             plan.keys.len(),
             match plan.signer.kind() {
                 "pem" => String::new(),
@@ -94,8 +103,40 @@ fn catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Catalo
         }
         TokenScheme::File => return file_catalogue(plan, signers),
     };
-    Catalogue::build(&specs, device_set, signers, attacker(plan)?, plan.seed)
-        .context("signing the credentials")
+    let held = held(plan, specs.len());
+    Catalogue::build_held(
+        &specs,
+        device_set,
+        held.as_deref(),
+        signers,
+        attacker(plan)?,
+        plan.seed,
+    )
+    .context("signing the credentials")
+}
+
+/// What a shard signs of a catalogue with one set per device (`None`: everything, unsharded or one set per
+/// key): its own devices' sets whole, and, when its catalogue replays reuse other devices' valid pairs (static
+/// and per-device tokens with `replayed` weighted; pooled schemes replay from the pool), every other set's
+/// valid pair. A shard of 100,000 per-device tokens signs about 1/N of the forgeries instead of all of them.
+fn held(plan: &Plan, sets: usize) -> Option<Vec<Hold>> {
+    let per_device = sets == plan.devices as usize && plan.tokens != TokenScheme::Static;
+    if plan.shard.is_none() || !per_device {
+        return None;
+    }
+    let replays = !plan.tokens.pooled() && plan.mix.share(Class::Replayed) > 0.0;
+    let other = if replays { Hold::Valid } else { Hold::None };
+    Some(
+        (0..plan.devices)
+            .map(|d| {
+                if crate::load::shard::runs_device(plan, d) {
+                    Hold::All
+                } else {
+                    other
+                }
+            })
+            .collect(),
+    )
 }
 
 /// `file`: forgeries derive from each device's base row (one no valid attempt sends, see
@@ -145,7 +186,9 @@ fn pool(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Option<Arc<
         return Ok(Some(Arc::new(TokenPool::from_rows(rows.rows.clone()))));
     }
     let now_ms = unix_now() * 1000;
-    let pool = TokenPool::build(
+    // A shard signs its own devices' tokens only (a replay's capture comes from a device of this process).
+    let runs = |d: u32| plan.shard.is_none() || crate::load::shard::runs_device(plan, d);
+    let pool = TokenPool::build_for(
         PoolSpec {
             devices: plan.devices,
             per_device: plan.token_pool,
@@ -156,6 +199,7 @@ fn pool(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Option<Arc<
             seed: plan.seed,
         },
         signers,
+        runs,
     )
     .context("signing the token pool")?;
     Ok(Some(Arc::new(pool)))
@@ -180,4 +224,92 @@ fn attacker(plan: &Plan) -> anyhow::Result<&crate::token::PrivateKey> {
     plan.attacker
         .as_ref()
         .context("the plan has no attacker's key (resolved offline): it cannot sign")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Transport;
+
+    /// Nine per-device tokens over HTTPS and MQTT/TLS, replays weighted, the repository's test signing key.
+    fn plan() -> Plan {
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/attempt/testdata/signing_key.pem"
+        );
+        let text = format!(
+            "[devices]\ncount = 9\ntoken = \"per_device\"\n\
+             [transports]\nhttps = 50.0\nmqtt_tls = 50.0\n\
+             [keys]\nprivate_key_files = [\"{key}\"]\n\
+             [mix]\nvalid = 50.0\nforged = 30.0\nreplayed = 20.0\n"
+        );
+        let s = crate::scenario::parse(&text, "t.toml").unwrap();
+        Plan::resolve(s, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    /// A shard signed the whole plan's credentials (100,000 per-device tokens signed again in every process).
+    /// Now it holds its own devices' sets whole, equal to the unsharded catalogue's, and of the others only the
+    /// valid pairs its replays may reuse.
+    #[test]
+    fn a_shard_signs_only_its_own_devices_credentials_and_they_equal_the_whole_plans() {
+        let mut plan = plan();
+        let (whole, _) = prepare(&mut plan, false).unwrap();
+        // Some forgeries are randomized (a PSS salt): two whole builds tell which; those compare without it.
+        let (again, _) = prepare(&mut plan, false).unwrap();
+        assert!(whole.sets().iter().all(|s| s.held() == Hold::All));
+        let mut runs = vec![0u32; 9];
+        for index in 0..3 {
+            plan.shard = Some(crate::load::shard::Shard { index, count: 3 });
+            let (part, _) = prepare(&mut plan, false).unwrap();
+            assert_eq!(part.devices(), whole.devices());
+            for d in 0..9u32 {
+                let set = part.set_of(d as usize);
+                assert_eq!(set, whole.set_of(d as usize));
+                let mine = crate::load::shard::runs_device(&plan, d);
+                let classes: Vec<Class> = if mine {
+                    runs[d as usize] += 1;
+                    Class::ALL.to_vec()
+                } else {
+                    vec![Class::Valid]
+                };
+                let held = part.sets()[set].held();
+                assert!(held == Hold::All || !mine, "device {d} of shard {index}");
+                for c in classes {
+                    let cred = |cat: &Catalogue| cat.credential(d as usize, c, d as usize).clone();
+                    let (mut got, mut want) = (cred(&part), cred(&whole));
+                    if want != cred(&again) {
+                        (got.signature, want.signature) = (None, None);
+                    }
+                    assert_eq!(got, want, "device {d}, {c:?}, shard {index}");
+                }
+            }
+            let held_whole = part.sets().iter().filter(|s| s.held() == Hold::All).count();
+            assert!(
+                held_whole < 9,
+                "shard {index} holds {held_whole} sets whole"
+            );
+        }
+        assert_eq!(runs, vec![1; 9], "every device in exactly one shard");
+        assert!(plan.groups.count(Transport::Https) > 0 && plan.groups.mqtt_devices() > 0);
+    }
+
+    /// Without replays in the mix a shard keeps nothing of the devices it does not run (beyond what its own
+    /// sets borrow).
+    #[test]
+    fn without_replays_a_shard_keeps_nothing_of_other_devices() {
+        let mut plan = plan();
+        plan.mix = crate::attempt::Mix::new({
+            let mut w = [0.0; Class::COUNT];
+            w[Class::Valid.index()] = 1.0;
+            w
+        })
+        .unwrap();
+        plan.shard = Some(crate::load::shard::Shard { index: 0, count: 3 });
+        let held = held(&plan, 9).unwrap();
+        let own = (0..9)
+            .filter(|&d| crate::load::shard::runs_device(&plan, d))
+            .count();
+        assert_eq!(held.iter().filter(|&&h| h == Hold::All).count(), own);
+        assert_eq!(held.iter().filter(|&&h| h == Hold::Valid).count(), 0);
+    }
 }

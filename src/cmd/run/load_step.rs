@@ -52,12 +52,7 @@ pub(super) async fn watched_load(
         crate::live::ticker::Mode::detect(!progress),
         s.board.clone(),
     );
-    // Each transport's devices keep their connections to one destination (address and port).
-    let per_destination = Transport::ALL
-        .into_iter()
-        .map(|t| u64::from(plan.groups.count(t)))
-        .max()
-        .unwrap_or(0);
+    let per_destination = super::target::per_destination(plan);
     let usage = load::usage::Sampler::start(per_destination, plan.source_addrs.len() as u64);
     let result = load::groups::run(
         load::groups::Parts {

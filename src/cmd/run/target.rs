@@ -227,17 +227,75 @@ pub(super) type Prepared = (
     Vec<(load::link::LinkSpec, std::ops::Range<u32>)>,
 );
 
-/// Raises the open-file limit for one connection per device (and the embedded emulator's side); warns when it
-/// cannot.
+/// Raises the open-file limit for one connection per device of this process (and the embedded emulator's
+/// side); warns when it cannot.
 pub(super) fn raise_fd_limit(plan: &Plan, https: bool, embedded: bool) {
-    let connections = u64::from(plan.groups.mqtt_devices())
-        + if https {
-            u64::from(plan.groups.count(Transport::Https))
-        } else {
-            0
-        };
-    let fds = fdlimit::raise(fdlimit::FdCheck::needed(connections, embedded));
+    let fds = fdlimit::raise(fdlimit::FdCheck::needed(connections(plan, https), embedded));
     if let Some(w) = fds.warning() {
         eprintln!("warning: {w}");
+    }
+}
+
+/// The connections this process keeps: one per MQTT device and (when HTTPS runs) per HTTPS device, counting
+/// only the shard's own devices under `run --shard`, so a shard of a 100,000-device plan is judged on its
+/// share, not on the whole plan.
+fn connections(plan: &Plan, https: bool) -> u64 {
+    Transport::ALL
+        .into_iter()
+        .filter(|&t| t.is_mqtt() || (https && t == Transport::Https))
+        .map(|t| u64::from(load::shard::devices_of(plan, t)))
+        .sum()
+}
+
+/// The most connections this process keeps to one destination (address and port): each transport's devices
+/// go to one, and under `run --shard` only the shard's own devices count (each shard process has its own
+/// source ports and, with the embedded emulator, its own destination).
+pub(super) fn per_destination(plan: &Plan) -> u64 {
+    Transport::ALL
+        .into_iter()
+        .map(|t| u64::from(load::shard::devices_of(plan, t)))
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(shard: Option<&str>) -> Plan {
+        let text = "[devices]\ncount = 100000\ntoken = \"static\"\n\
+                    [transports]\nhttps = 10.0\nmqtt_tls = 90.0\n";
+        let s = crate::scenario::parse(text, "t.toml").unwrap();
+        let mut p = Plan::resolve(s, Path::new("t.toml")).unwrap();
+        p.shard = shard.map(|s| s.parse().unwrap());
+        p
+    }
+
+    /// A shard of a 100,000-device plan was judged on the whole plan's connections (and warned it needed
+    /// 200,064 descriptors when it holds a twelfth of them).
+    #[test]
+    fn a_shard_needs_descriptors_for_its_own_devices_only() {
+        let whole = plan(None);
+        assert_eq!(connections(&whole, true), 100_000);
+        assert_eq!(connections(&whole, false), 90_000);
+        let parts: Vec<u64> = (0..12)
+            .map(|i| connections(&plan(Some(&format!("{i}/12"))), true))
+            .collect();
+        assert_eq!(parts.iter().sum::<u64>(), 100_000);
+        assert!(
+            parts.iter().all(|&n| (8_333..=8_334).contains(&n)),
+            "{parts:?}"
+        );
+        let fds = fdlimit::FdCheck::needed(parts[0], true);
+        assert!(fds < 20_000, "{fds}");
+    }
+
+    /// `generator_kept_up` failed every shard of a 100,000-device plan for "ephemeral ports": it counted the
+    /// whole plan's 90,000 MQTT/TLS connections to one destination against the 28,232 local ports.
+    #[test]
+    fn a_shard_counts_its_own_connections_per_destination() {
+        assert_eq!(per_destination(&plan(None)), 90_000);
+        assert_eq!(per_destination(&plan(Some("0/12"))), 7_500);
+        assert_eq!(per_destination(&plan(Some("11/12"))), 7_500);
     }
 }
