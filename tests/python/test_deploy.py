@@ -82,6 +82,8 @@ def test_deploy_shard_job_fails_on_a_violation_and_retries_disruptions(shards):
     assert spec["completionMode"] == "Indexed"
     assert spec["backoffLimitPerIndex"] >= 1
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
+    # The merge takes each index's newest run folder: a retry starts only after the failed pod has ended.
+    assert spec["podReplacementPolicy"] == "Failed"
     rules = spec["podFailurePolicy"]["rules"]
     # The disruption rule comes first: an evicted pod exits 3 (interrupted), and that attempt must be retried.
     assert rules[0]["action"] == "Ignore"
