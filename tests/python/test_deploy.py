@@ -137,12 +137,13 @@ def test_dockerfile_builder_stage_has_what_cargo_build_locked_needs(repo_root, t
     assert build.base.startswith("rust:") and build.name == "build"
     runs = [r for r in build.all("RUN") if "cargo " in r]
     assert len(runs) == 1 and runs[0].startswith("cargo build --release --locked"), runs
-    # The builder's copies, laid out as in the image; cargo reads the manifest and checks the lock file offline.
+    # The builder's copies, laid out as in the image; cargo reads the manifest and resolves it against the lock file
+    # offline (with --no-deps it would skip the resolution, and so the --locked check).
     src = tmp_path / "root"
     _dockerfile.lay_out(build, src, repo_root, {})
     workdir = src / build.all("WORKDIR")[-1].lstrip("/")
     out = subprocess.run(
-        ["cargo", "metadata", "--locked", "--offline", "--format-version", "1", "--no-deps"],
+        ["cargo", "metadata", "--locked", "--offline", "--format-version", "1"],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -150,7 +151,9 @@ def test_dockerfile_builder_stage_has_what_cargo_build_locked_needs(repo_root, t
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    for target in json.loads(out.stdout)["packages"][0]["targets"]:
+    metadata = json.loads(out.stdout)
+    [package] = [p for p in metadata["packages"] if p["id"] in metadata["workspace_members"]]
+    for target in package["targets"]:
         assert Path(target["src_path"]).is_file(), f"the builder stage does not copy {target['src_path']}"
 
 
