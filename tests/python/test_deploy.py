@@ -176,17 +176,22 @@ def test_dockerfile_runtime_stage_runs_the_shard_jobs_command(repo_root, tokenst
             os.chown(runs, uid, gid)
         c = _kube.container(shard_job(shards)["spec"]["template"]["spec"], "tokenstorm")
         env = {**_kube.env_of(c), "SHARDS": "2", "JOB_COMPLETION_INDEX": "0", "RUNS": str(runs)}
-        args = [_kube.expand(a, env) for a in c["args"]]
-        out = subprocess.run(
-            [str(root / "usr/local/bin" / image.entrypoint[0]), *args, "--duration", "1"],
-            cwd=root / image.workdir.relative_to("/"),
-            env={"PATH": f"{root}/usr/local/bin:/usr/bin:/bin", "HOME": str(root / "opt")},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            **({"user": uid, "group": gid, "extra_groups": []} if os.geteuid() == 0 else {}),
-        )
+
+        def in_image(*args):
+            return subprocess.run(
+                [str(root / "usr/local/bin" / image.entrypoint[0]), *args],
+                cwd=root / image.workdir.relative_to("/"),
+                env={"PATH": f"{root}/usr/local/bin:/usr/bin:/bin", "HOME": str(root / "opt")},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+                **({"user": uid, "group": gid, "extra_groups": []} if os.geteuid() == 0 else {}),
+            )
+
+        out = in_image(*image.cmd)  # the image run without arguments
+        assert out.returncode == 0 and "Usage: tokenstorm" in out.stdout, out.stdout + out.stderr
+        out = in_image(*[_kube.expand(a, env) for a in c["args"]], "--duration", "1")
         assert out.returncode == 0, out.stdout + out.stderr
         folders = list((runs / "shards" / "shard-0").iterdir())
         assert len(folders) == 1
