@@ -81,6 +81,7 @@ def test_deploy_shard_job_fails_on_a_violation_and_retries_disruptions(shards):
     spec = shard_job(shards)["spec"]
     assert spec["completionMode"] == "Indexed"
     assert spec["backoffLimitPerIndex"] >= 1
+    assert spec["maxFailedIndexes"] == 0, "a shard lost for good fails the run at once: the merge would refuse it"
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
     # The merge takes each index's newest run folder: a retry starts only after the failed pod has ended.
     assert spec["podReplacementPolicy"] == "Failed"
