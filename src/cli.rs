@@ -50,6 +50,9 @@ pub enum Command {
     /// Two finished runs side by side from their report.json: exit 0 no regression beyond tolerance, 1 a
     /// regression, 2 bad input.
     Compare(cmd::compare::Args),
+    /// Merge the run folders of one plan's shards (`run --shard I/N`) into one run folder judged on the merged
+    /// evidence: exit 0 pass, 1 fail or inconclusive, 3 interrupted, 2 a refused or bad shard set.
+    Merge(cmd::merge::Args),
 }
 
 impl Command {
@@ -73,6 +76,10 @@ impl Command {
             Self::Policy(args) => cmd::policy::run(args),
             Self::Report(args) => cmd::report::run(args),
             Self::Compare(args) => cmd::compare::run(args),
+            Self::Merge(mut args) => {
+                args.verbose = verbose > 0;
+                cmd::merge::run(args)
+            }
         }
     }
 }

@@ -91,6 +91,7 @@ pub mod invariant;
 pub mod join;
 pub mod live;
 pub mod load;
+pub mod merge;
 pub mod metrics;
 pub mod policy_check;
 pub mod report;

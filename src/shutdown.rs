@@ -3,7 +3,7 @@
 use tokio_util::sync::CancellationToken;
 
 /// What stopped a run before its end (`stopped_by` in report.json).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoppedBy {
     Signal,

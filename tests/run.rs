@@ -11,6 +11,7 @@ mod e2e;
 mod kept_up;
 mod kicks;
 mod live;
+mod merge;
 mod mosquitto;
 mod mqtt;
 mod preflight;

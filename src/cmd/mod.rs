@@ -9,6 +9,7 @@ pub mod fuzz;
 pub mod gate_args;
 pub mod keygen;
 pub mod lambda_args;
+pub mod merge;
 pub mod policy;
 pub mod report;
 pub mod run;

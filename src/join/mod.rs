@@ -28,6 +28,7 @@ pub mod cloudwatch;
 pub mod in_process;
 pub mod per_second;
 pub mod refusals;
+pub mod saved;
 pub mod summary;
 pub mod windows;
 

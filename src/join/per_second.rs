@@ -82,6 +82,34 @@ impl PerSecond {
         })
     }
 
+    /// Adds `other`'s counts `offset` seconds later (a merge aligning shards that started apart).
+    pub fn add_shifted(&mut self, other: &PerSecond, offset: usize) {
+        self.truncated |= other.truncated;
+        for (s, by_kind) in other.counts.iter().enumerate() {
+            let at = s + offset;
+            if at >= MAX_SECONDS {
+                self.truncated = true;
+                continue;
+            }
+            if self.counts.len() <= at {
+                self.counts.resize(at + 1, [0; KINDS.len()]);
+            }
+            for (a, b) in self.counts[at].iter_mut().zip(by_kind) {
+                *a += b;
+            }
+        }
+    }
+
+    /// The counts per second ([`KINDS`] order) and whether later ones were left out, to save them.
+    pub fn parts(&self) -> (&[[u64; KINDS.len()]], bool) {
+        (&self.counts, self.truncated)
+    }
+
+    /// The series [`Self::parts`] gave.
+    pub fn from_parts(counts: Vec<[u64; KINDS.len()]>, truncated: bool) -> Self {
+        Self { counts, truncated }
+    }
+
     /// Seconds covered (up to the last with an invocation).
     pub fn seconds(&self) -> usize {
         self.counts.len()

@@ -106,7 +106,7 @@ impl LedgerRow {
 }
 
 /// Invocations of one class, and what they are billed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassInvocations {
     pub invocations: u64,
     pub allowed: u64,
@@ -166,6 +166,10 @@ pub struct LedgerSummary {
     pub total: u64,
     /// Entries without an attempt id of this run.
     pub foreign: u64,
+    /// The foreign entries by the run id their attempt id names (`""`: none), at most [`MAX_FOREIGN_RUNS`] runs
+    /// (the rest under `"…"`): a merge takes its sibling shards' entries out of `foreign` by it.
+    #[serde(skip)]
+    pub foreign_by_run: std::collections::BTreeMap<String, u64>,
     /// Entries of the run's span that were evicted before they were joined: nobody knows what they were.
     pub missed: u64,
     /// The seq the join started after (entries up to it predate the run).
@@ -200,6 +204,9 @@ pub struct LedgerSummary {
 
 const MAX_EXAMPLES: usize = 10;
 
+/// Foreign run ids counted apart; more share one key.
+pub const MAX_FOREIGN_RUNS: usize = 64;
+
 /// The remedy for an emulator's ledger read from outside (the default).
 pub const EXTERNAL_REMEDY: &str =
     "raise the emulator's --ledger-capacity (ledger_capacity in its config file)";
@@ -213,6 +220,7 @@ impl LedgerSummary {
             run_id: run_id.to_string(),
             total: 0,
             foreign: 0,
+            foreign_by_run: std::collections::BTreeMap::new(),
             missed: 0,
             start_seq,
             last_seq: start_seq,
@@ -268,13 +276,10 @@ impl LedgerSummary {
 
     fn count(&mut self, row: LedgerRow) {
         self.total += 1;
-        let parsed = row
-            .attempt_id
-            .as_deref()
-            .and_then(id::parse)
-            .filter(|a| a.run == self.run_id);
-        let Some(a) = parsed else {
+        let parsed = row.attempt_id.as_deref().and_then(id::parse);
+        let Some(a) = parsed.filter(|a| a.run == self.run_id) else {
             self.foreign += 1;
+            self.count_foreign(parsed.map_or("", |a| a.run));
             return;
         };
         let t = self
@@ -297,6 +302,18 @@ impl LedgerSummary {
         if must_be_refused(a.class, &self.gate) && self.forged_examples.len() < MAX_EXAMPLES {
             self.forged_examples.extend(row.attempt_id);
         }
+    }
+
+    /// Counts a foreign entry under its run id (bounded: past [`MAX_FOREIGN_RUNS`] runs, under `"…"`).
+    fn count_foreign(&mut self, run: &str) {
+        let key = if self.foreign_by_run.contains_key(run)
+            || self.foreign_by_run.len() < MAX_FOREIGN_RUNS
+        {
+            run
+        } else {
+            "…"
+        };
+        *self.foreign_by_run.entry(key.to_string()).or_default() += 1;
     }
 
     pub fn class(&self, c: Class) -> ClassInvocations {

@@ -24,8 +24,8 @@ pub struct FirstError {
 
 #[derive(Debug, Clone, Default)]
 pub struct ErrorTable {
-    counts: [u64; CELLS],
-    first: [Option<FirstError>; ErrorKind::COUNT],
+    pub(super) counts: [u64; CELLS],
+    pub(super) first: [Option<FirstError>; ErrorKind::COUNT],
 }
 
 impl ErrorTable {

@@ -8,6 +8,7 @@ pub mod outcome;
 pub mod phase;
 pub mod prometheus;
 pub mod recorder;
+pub mod saved;
 pub mod series;
 pub mod sessions;
 

@@ -14,9 +14,9 @@ use crate::contract::Transport;
 
 /// Every (transport, class, outcome), as an index.
 pub const CELLS: usize = Transport::COUNT * Class::COUNT * Outcome::COUNT;
-const STARTS: usize = Transport::COUNT * Class::COUNT;
-const PHASES: usize = STARTS * Phase::COUNT;
-const PUBS: usize = STARTS * PubEvent::COUNT;
+pub(super) const STARTS: usize = Transport::COUNT * Class::COUNT;
+pub(super) const PHASES: usize = STARTS * Phase::COUNT;
+pub(super) const PUBS: usize = STARTS * PubEvent::COUNT;
 
 /// The index of (transport, class, outcome) among [`CELLS`]: transport major, then class, then outcome (the
 /// report's row order).
@@ -59,25 +59,25 @@ pub(super) fn record(h: &mut Histogram<u64>, us: u64) {
 
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    started: [u64; STARTS],
-    ended: [u64; CELLS],
+    pub(super) started: [u64; STARTS],
+    pub(super) ended: [u64; CELLS],
     /// From the intended start (open model) or the actual start (closed model) to the response.
-    latency: Vec<Option<Histogram<u64>>>,
+    pub(super) latency: Vec<Option<Histogram<u64>>>,
     /// From the moment the request was actually sent to the response.
-    service: Vec<Option<Histogram<u64>>>,
+    pub(super) service: Vec<Option<Histogram<u64>>>,
     /// Connection phases and message latencies per (transport, class, phase).
-    phases: Vec<Option<Histogram<u64>>>,
+    pub(super) phases: Vec<Option<Histogram<u64>>>,
     /// MQTT publish and delivery counts per (transport, class, event).
-    pubs: Vec<u64>,
+    pub(super) pubs: Vec<u64>,
     /// Attempts the schedule wanted that could not start before the deadline (the device was behind).
     pub missed: u64,
     /// Schedule lag: from the intended to the actual start (latency − service), every transport; what
     /// `generator_kept_up` judges the generator's pace by.
-    lag: Option<Histogram<u64>>,
+    pub(super) lag: Option<Histogram<u64>>,
     /// Per transport: HTTPS attempts skipped, MQTT CONNECTs held, by a backoff after a throttle.
-    backed_off: [u64; Transport::COUNT],
+    pub(super) backed_off: [u64; Transport::COUNT],
     /// Why attempts went unanswered (transport errors and timeouts), by kind.
-    errors: ErrorTable,
+    pub(super) errors: ErrorTable,
     /// How kept MQTT sessions ended (kicks, drops, storms) and what each storm did.
     pub sessions: SessionTally,
     /// This task's current second of the run's series; `None`: not part of one (merged recorders, tests).

@@ -93,11 +93,11 @@ fn cell(t: Transport, c: Class) -> usize {
 /// Session ends and storms, per recorder; merged losslessly.
 #[derive(Debug, Clone)]
 pub struct SessionTally {
-    ends: [[u64; SessionEnd::COUNT]; CELLS],
+    pub(super) ends: [[u64; SessionEnd::COUNT]; CELLS],
     /// CONNECTs sent by a device whose last session was kicked, until one is allowed (the kick's cost).
-    after_kick: [u64; CELLS],
+    pub(super) after_kick: [u64; CELLS],
     /// Per storm, in `[[mqtt.storms]]` order (grown on first use).
-    storms: Vec<StormTally>,
+    pub(super) storms: Vec<StormTally>,
 }
 
 impl Default for SessionTally {

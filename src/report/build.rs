@@ -147,6 +147,7 @@ fn measured(p: Parts<'_>) -> Report {
         aws: p.aws,
         safety: p.safety,
         invariants: p.verdicts,
+        merged_from: None,
         verdict: String::new(),
         exit_code: 0,
     }

@@ -88,7 +88,8 @@ mod tests {
                 .map(Into::into),
         );
         assert_eq!(listed.as_array().unwrap(), &want);
-        // ... and every invariant a report carries (the other branch: `threshold: <expr>`).
+        // ... and every invariant a report carries (the other branch: `threshold: <expr>`); a merged report adds
+        // `shards_complete`.
         let names =
             schema["properties"]["invariants"]["items"]["properties"]["name"]["anyOf"][0]["enum"]
                 .as_array()
@@ -100,6 +101,7 @@ mod tests {
             .collect();
         rules.push("generator_kept_up".into());
         rules.push("catalogue_coverage".into());
+        rules.push("shards_complete".into());
         assert_eq!(names, rules);
     }
 

@@ -3,8 +3,10 @@
 //! run folder's `junit.xml`, `summary.md` and `report.html` ([`files`]).
 
 pub mod build;
+pub mod conclude;
 pub mod cost;
 pub mod errors;
+pub mod evidence;
 pub mod files;
 mod hgrm;
 pub mod histograms;

@@ -66,9 +66,24 @@ pub struct Report {
     /// predicted attempts, invocations and cost, and the abort guard that stopped the run (null: none).
     pub safety: crate::safety::SafetyRecord,
     pub invariants: Vec<Verdict>,
+    /// `tokenstorm merge`: the shard run folders this report was merged from; absent for a run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Vec<MergedShard>>,
     /// `fail` when an invariant failed, else `inconclusive` when one could not be judged, else `pass`.
     pub verdict: String,
     pub exit_code: u8,
+}
+
+/// One shard of a merged report: which part of the plan it ran, where its folder is, and its own verdict (for
+/// reference: the merged verdict is judged on the merged evidence only).
+#[derive(Debug, Clone, Serialize)]
+pub struct MergedShard {
+    pub index: u32,
+    pub count: u32,
+    pub run_id: String,
+    pub folder: String,
+    pub started_at: String,
+    pub verdict: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,7 +92,7 @@ pub struct Tool {
     pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScenarioInfo {
     pub name: String,
     pub file: String,
@@ -89,7 +104,7 @@ pub struct ScenarioInfo {
     pub tokens: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct KeyInfo {
     pub name: String,
     pub bits: usize,

@@ -20,7 +20,7 @@ pub const REMOTE_MAX_THROTTLED_SHARE: f64 = 0.1;
 pub const REMOTE_MAX_ERROR_SHARE: f64 = 0.2;
 
 /// The guards in force.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Guards {
     /// Stop when the witness sees an invocation caused by a forged attempt the gate must refuse.
     pub on_forged_invocation: bool,
@@ -65,7 +65,7 @@ pub struct Observed {
 }
 
 /// The guard that stopped the run (report.json `safety.aborted_by`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct AbortedBy {
     /// The field, e.g. `abort.max_throttled_share`.
     pub guard: String,

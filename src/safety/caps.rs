@@ -32,7 +32,7 @@ pub const MAX_CLIENT_ID_GAP_S: f64 = 3600.0;
 pub const MAX_RAMP_S: f64 = 3600.0;
 
 /// The caps in force; `None`: uncapped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Caps {
     pub max_rate_per_s: Option<f64>,
     pub max_connections: Option<u64>,

@@ -67,7 +67,7 @@ pub fn authorize(remote: bool, allow_remote: bool, authorized: &str) -> Result<(
 
 /// report.json `safety`: whether the target was remote, where it resolved, who authorized it, the caps in force
 /// and the plan's prediction.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SafetyRecord {
     pub remote: bool,
     /// Every address the target resolved to (the embedded emulator: its loopback listener).
@@ -86,7 +86,7 @@ pub struct SafetyRecord {
 }
 
 /// What the plan predicts before any traffic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Predicted {
     /// HTTPS publishes + MQTT connects; null when unbounded (closed model without `run.max_attempts`).
     pub attempts: Option<u64>,

@@ -132,8 +132,9 @@ pub struct Plan {
     pub keys: Vec<SigningKey>,
     /// Who signs the tokens: the PEM keys of `keys`, or an external signer.
     pub signer: super::signer::SignerPlan,
-    /// The attacker's key for wrong-key forgeries; never listed by the authorizer.
-    pub attacker: PrivateKey,
+    /// The attacker's key for wrong-key forgeries; never listed by the authorizer. `None`: a plan resolved
+    /// [`Plan::resolve_offline`] (it signs nothing).
+    pub attacker: Option<PrivateKey>,
     pub authorizer: AuthorizerPlan,
     pub target: Target,
     pub http: HttpPlan,
@@ -192,12 +193,29 @@ impl Plan {
     /// Validates and resolves `s`, loading or generating keys. `file` is how errors name the scenario.
     /// Checks run in file order so the first problem reported stays the same.
     pub fn resolve(s: Scenario, file: &Path) -> Result<Self, ScenarioError> {
+        Self::resolve_with(s, file, false)
+    }
+
+    /// The plan of an effective scenario as a run's evidence keeps it (secrets shortened), for `tokenstorm
+    /// merge`, which rebuilds a report and signs nothing: no key is loaded, generated or asked of a signer,
+    /// no JWT key or token file is read, and the shortened tokens are not checked again (the run checked
+    /// them). `keys`, `attacker`, `jwt` and `token_rows` stay empty: the report's keys and tokens come from
+    /// the evidence.
+    pub fn resolve_offline(s: Scenario, file: &Path) -> Result<Self, ScenarioError> {
+        Self::resolve_with(s, file, true)
+    }
+
+    fn resolve_with(s: Scenario, file: &Path, offline: bool) -> Result<Self, ScenarioError> {
         let f = file.display().to_string();
         let err = |field: &str, problem: String| ScenarioError::new(f.clone(), field, problem);
         let mut s = s;
         let ramps = super::stages::resolve(&mut s, &err)?;
         let model = resolve_model(&s, &err)?;
-        let token_template = check_tokens(&s, &err)?;
+        let token_template = if offline && s.devices.token != TokenScheme::Template {
+            None
+        } else {
+            check_tokens(&s, &err)?
+        };
         let function = resolve_authorizer(&s, file, &f, &err)?;
         check_http(&s.http, &err)?;
         let mix = super::mix::resolve_mix(&s, &err)?;
@@ -225,14 +243,19 @@ impl Plan {
         let thresholds =
             crate::thresholds::resolve(&s.thresholds.checks, &scope, target.live_witness())
                 .map_err(|(field, p)| err(&field, p))?;
-        let (keys, attacker, signer) = super::keys::resolve_keys(&s, file, &err)?;
-        let jwt = super::token_sources::jwt(&s, file, &err)?;
-        let checks = super::token_sources::RowChecks {
-            mix: &mix,
-            target: &target,
-            keys: &keys,
+        let (keys, attacker, signer, jwt, token_rows) = if offline {
+            (Vec::new(), None, super::signer::SignerPlan::Pem, None, None)
+        } else {
+            let (keys, attacker, signer) = super::keys::resolve_keys(&s, file, &err)?;
+            let jwt = super::token_sources::jwt(&s, file, &err)?;
+            let checks = super::token_sources::RowChecks {
+                mix: &mix,
+                target: &target,
+                keys: &keys,
+            };
+            let token_rows = super::token_sources::rows(&s, file, &checks, &err)?;
+            (keys, Some(attacker), signer, jwt, token_rows)
         };
-        let token_rows = super::token_sources::rows(&s, file, &checks, &err)?;
         let source_addrs = super::source_addrs::expand(s.load.source_addrs.items())
             .map_err(|p| err("load.source_addrs", p))?;
         let r = &s.run;

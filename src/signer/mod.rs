@@ -101,10 +101,10 @@ pub fn connect(plan: &mut Plan) -> anyhow::Result<Option<Box<dyn TokenSigner>>> 
         }
     };
     let bits = signer.public_key().bits();
-    if plan.attacker.bits() != bits {
-        plan.attacker = PrivateKey::generate(bits).map_err(|e| {
+    if plan.attacker.as_ref().is_none_or(|a| a.bits() != bits) {
+        plan.attacker = Some(PrivateKey::generate(bits).map_err(|e| {
             anyhow::anyhow!("the attacker's key at the signer's key size ({bits} bits): {e}")
-        })?;
+        })?);
     }
     Ok(Some(signer))
 }

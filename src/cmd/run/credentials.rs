@@ -94,7 +94,7 @@ fn catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<Catalo
         }
         TokenScheme::File => return file_catalogue(plan, signers),
     };
-    Catalogue::build(&specs, device_set, signers, &plan.attacker, plan.seed)
+    Catalogue::build(&specs, device_set, signers, attacker(plan)?, plan.seed)
         .context("signing the credentials")
 }
 
@@ -122,7 +122,7 @@ fn file_catalogue(plan: &Plan, signers: &[&dyn TokenSigner]) -> anyhow::Result<C
         valid,
         device_set,
         signers,
-        &plan.attacker,
+        attacker(plan)?,
         plan.seed,
     )
     .context("signing the forgeries of the token file's rows")
@@ -173,4 +173,11 @@ fn warn_short_rows(plan: &Plan) {
             "warning: devices.token_file has {fewest} rows for some device, and the plan expects up to {wanted} valid attempts per device: once a device's rows are used up, its valid attempts are not sent and end `exhausted`"
         );
     }
+}
+
+/// The attacker's key (every plan a run resolves has one; only a merge's offline plan has none).
+fn attacker(plan: &Plan) -> anyhow::Result<&crate::token::PrivateKey> {
+    plan.attacker
+        .as_ref()
+        .context("the plan has no attacker's key (resolved offline): it cannot sign")
 }

@@ -21,10 +21,9 @@ use crate::contract::Transport;
 use crate::emulator::RunningEmulator;
 use crate::emulator::config::{DEFAULT_ACCOUNT, DEFAULT_REGION, EmulatorConfig};
 use crate::error::Exit;
-use crate::invariant::{self};
 use crate::join;
 use crate::load::{self, Connector, RequestBook, RequestShape, fdlimit};
-use crate::report::{build, json, terminal};
+use crate::report::{conclude, json};
 use crate::scenario::{self, Plan, Target};
 use crate::shutdown::Shutdown;
 
@@ -228,10 +227,7 @@ async fn session(
         joined, cloudwatch, &plan, &result, &run_id, &signals, progress,
     )
     .await;
-    let verdicts = judge(&plan, &result, &seen, &usage);
-    let timeseries =
-        crate::report::timeseries::build(&result.series, result.elapsed, seen.ledger.as_ref())?;
-    let report = build::build(build::Parts {
+    let measured = conclude::Measured {
         plan: &plan,
         run_id: &run_id,
         started_unix_ms: started.as_millis() as u64,
@@ -240,15 +236,20 @@ async fn session(
         stopped_by: result.interrupted.then(|| stop.stopped_by()).flatten(),
         urls,
         recorder: &result.recorder,
+        series: &result.series,
         ledger: seen.ledger.as_ref(),
         aws: seen.aws,
+        unreadable: seen.unreadable.as_deref(),
         safety,
-        verdicts,
         refused_valid,
-        timeseries,
-    });
-    crate::report::histograms::write(&result.recorder, &result.series, result.elapsed, &run_dir)?;
-    let exit = publish(&report, &run_dir, how.verbose)?;
+        usage,
+    };
+    let exit = conclude::conclude(
+        measured,
+        conclude::Merging::default(),
+        &run_dir,
+        how.verbose,
+    )?;
     if let Some(metrics) = metrics {
         metrics.close(how.linger, &stop.shutdown).await;
     }
@@ -269,22 +270,6 @@ fn abandon_setup(e: anyhow::Error, emu_shutdown: &Shutdown, run_dir: &Path) -> a
     emu_shutdown.trigger();
     let _ = std::fs::remove_dir_all(run_dir);
     e
-}
-
-/// Writes `report.json`, `junit.xml` and `summary.md` into the run folder and the terminal rendering to stdout;
-/// exits with the report's `exit_code` (0 pass, 1 a verdict failed, 3 interrupted).
-fn publish(report: &crate::report::Report, run_dir: &Path, verbose: bool) -> anyhow::Result<Exit> {
-    let path = json::write(report, run_dir)?;
-    crate::report::files::write_all(report, run_dir)?;
-    print!(
-        "{}",
-        terminal::render(report, Some(&path.display().to_string()), verbose)
-    );
-    Ok(match report.exit_code {
-        0 => Exit::Ok,
-        crate::report::build::INTERRUPTED => Exit::Interrupted,
-        _ => Exit::Failed,
-    })
 }
 
 /// The progress line that opens the load.
@@ -325,38 +310,6 @@ async fn stop_embedded(emu: RunningEmulator, shutdown: &Shutdown, run_dir: &Path
     if progress && log.exists() {
         eprintln!("the authorizer function's output: {}", log.display());
     }
-}
-
-/// Every invariant on the load's measurements and the join (with the CloudWatch count folded into
-/// `forged_never_invoked`, and an unreadable ledger making it inconclusive), whether the generator kept up, then
-/// the catalogue's coverage of the transports in use.
-fn judge(
-    plan: &Plan,
-    result: &load::LoadResult,
-    seen: &Seen,
-    usage: &load::usage::Usage,
-) -> Vec<invariant::Verdict> {
-    let mut verdicts = invariant::evaluate(&invariant::Inputs {
-        recorder: &result.recorder,
-        ledger: seen.ledger.as_ref(),
-        run_secs: result.elapsed.as_secs(),
-        gate: plan.gate,
-    });
-    if let Some(v) = verdicts
-        .iter_mut()
-        .find(|v| v.name == "forged_never_invoked")
-    {
-        if let Some(r) = &seen.aws {
-            invariant::forged_count::apply(v, r);
-        }
-        if let Some(why) = &seen.unreadable {
-            invariant::forged::unreadable_ledger(v, why);
-        }
-    }
-    verdicts.push(invariant::kept_up::check(&result.recorder, usage));
-    let in_use: Vec<Transport> = plan.groups.in_use().collect();
-    verdicts.push(invariant::catalogue::coverage(&plan.mix, &in_use));
-    verdicts
 }
 
 /// A printable payload of `n` bytes.
