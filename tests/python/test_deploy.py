@@ -8,7 +8,8 @@ steps say (through .dockerignore) and cargo checks the manifest and lock file th
 `cargo build --release --locked`; the runtime stage's COPY, WORKDIR, USER and ENTRYPOINT are carried out in a
 temporary root with the already-built debug binary standing for the release one, and the entrypoint runs the
 shard Job's own arguments (`run SCENARIO --shard 0/2`, 1 s) as the image's user against the embedded emulator. The
-runtime stage's RUN steps (apt-get, useradd) need the Debian base image and are only checked for the uid.
+runtime stage's RUN steps (apt-get, useradd) need the Debian base image and are only checked for the uid. The
+merge Job's shell runs with the real `tokenstorm merge` over folders the shard Job's arguments wrote.
 """
 
 import json
@@ -214,41 +215,46 @@ def run_merge_script(script: str, runs: Path, bin_dir: Path) -> subprocess.Compl
         env={"RUNS": str(runs), "PATH": f"{bin_dir}:/usr/bin:/bin"},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
 
 
-def test_deploy_merge_job_passes_the_newest_attempt_of_each_shard(tokenstorm, shards, merge, tmp_path):
-    """The merge Job's shell picks one run folder per shard: index 0 ran twice here (as a retried index does), so
-    the newer attempt is the one passed. `tokenstorm merge` itself is tested where it is built: on PATH here is a
-    stand-in named tokenstorm that records the arguments it was given."""
+def test_deploy_merge_job_merges_the_newest_attempt_of_each_shard(tokenstorm, tokenstorm_bin, shards, merge, tmp_path):
+    """The shard Job's arguments for 2 shards, index 0 twice (as a retried index runs), then the merge Job's shell
+    with the real `tokenstorm merge` on PATH: it passes the newer attempt of index 0, and the merged run passes."""
     runs = tmp_path / "runs"
     c = _kube.container(shard_job(shards)["spec"]["template"]["spec"], "tokenstorm")
     for index in (0, 0, 1):
         env = {**_kube.env_of(c), "SHARDS": "2", "JOB_COMPLETION_INDEX": str(index), "RUNS": str(runs)}
         out = tokenstorm(*[_kube.expand(a, env) for a in c["args"]], "--duration", "1")
         assert out.returncode == 0, out.stderr.decode()
-    bin_dir, record = tmp_path / "bin", tmp_path / "argv"
-    bin_dir.mkdir()
-    (bin_dir / "tokenstorm").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {record}\n")
-    (bin_dir / "tokenstorm").chmod(0o755)
-
-    out = run_merge_script(merge_script(merge), runs, bin_dir)
-    assert out.returncode == 0, out.stderr
-    argv = record.read_text().splitlines()
     attempts = sorted((runs / "shards" / "shard-0").iterdir())
     assert len(attempts) == 2
     [shard1] = (runs / "shards" / "shard-1").iterdir()
-    assert argv == ["merge", str(attempts[-1]), str(shard1), "--out", str(runs / "merged")]
+
+    out = run_merge_script(merge_script(merge), runs, tokenstorm_bin.parent)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads((runs / "merged" / "report.json").read_text())
+    assert [(m["index"], m["folder"]) for m in report["merged_from"]] == [(0, str(attempts[-1])), (1, str(shard1))]
+    assert report["verdict"] == "pass"
+    assert (runs / "merged" / "report.html").is_file()
+
+    # Run again (a re-run merge pod) over the same volume: the old merged folder is replaced, not refused.
+    out = run_merge_script(merge_script(merge), runs, tokenstorm_bin.parent)
+    assert out.returncode == 0, out.stdout + out.stderr
 
     # A shard folder without a finished run is named, and nothing is merged.
     (shard1 / "report.json").unlink()
-    record.unlink()
-    out = run_merge_script(merge_script(merge), runs, bin_dir)
+    out = run_merge_script(merge_script(merge), runs, tokenstorm_bin.parent)
     assert out.returncode == 2
     assert f"{runs}/shards/shard-1 holds no run folder with a report.json" in out.stderr
-    assert not record.exists()
+
+    # A missing index is passed over by the shell and refused by the merge, which names it.
+    shutil.rmtree(runs / "shards" / "shard-1")
+    out = run_merge_script(merge_script(merge), runs, tokenstorm_bin.parent)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "shard 1" in out.stderr, out.stderr
 
 
 def test_deploy_merge_job_refuses_an_empty_volume(merge, tmp_path):
