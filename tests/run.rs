@@ -48,6 +48,67 @@ pub fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
 
+/// A `tokenstorm run` under way: the child, its stderr (to keep reading), its out dir and its first progress line.
+pub struct Started {
+    pub child: std::process::Child,
+    pub err: std::io::BufReader<std::process::ChildStderr>,
+    pub out: PathBuf,
+    pub progress: String,
+}
+
+/// Starts `tokenstorm run` on `body` (written to `dir/long.toml`) with `extra` arguments, its out dir
+/// `dir/out`, and waits for its first plain progress line (the load has been running for 5 s).
+pub fn start_until_progress(dir: &Path, body: &str, extra: &[&str]) -> Started {
+    use std::io::BufRead as _;
+    let path = write_scenario(dir, "long.toml", body);
+    let out = dir.join("out");
+    let mut child = Command::new(bin())
+        .args(["run", path.to_str().unwrap(), "--out-dir"])
+        .arg(&out)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "stderr closed before the load started"
+        );
+        if line.starts_with("progress ") {
+            break;
+        }
+    }
+    Started {
+        child,
+        err,
+        out,
+        progress: line,
+    }
+}
+
+/// Waits (at most `limit`) for a started run to exit; returns its output and the rest of its stderr.
+pub fn wait_ended(
+    mut child: std::process::Child,
+    mut err: std::io::BufReader<std::process::ChildStderr>,
+    limit: Duration,
+) -> (Output, String) {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not stop");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    (child.wait_with_output().unwrap(), rest)
+}
+
 /// Runs `tokenstorm run` with a bounded wait; returns the output and the report (if one was written).
 pub fn run(args: &[&str], out_dir: &Path) -> (Output, Option<Value>) {
     run_with_env(args, out_dir, &[])

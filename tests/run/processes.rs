@@ -94,45 +94,14 @@ fn start(
     n: &str,
     extra: &[&str],
 ) -> (Child, BufReader<ChildStderr>, PathBuf) {
-    let path = write_scenario(dir, "long.toml", body);
-    let out = dir.join("out");
-    let mut child = Command::new(bin())
-        .args(["run", path.to_str().unwrap(), "--processes", n, "--out-dir"])
-        .arg(&out)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "stderr closed before the load started"
-        );
-        if line.starts_with("progress ") {
-            assert!(line.contains("shards running"), "{line}");
-            break;
-        }
-    }
-    (child, err, out)
+    let s = start_until_progress(dir, body, &[&["--processes", n], extra].concat());
+    assert!(s.progress.contains("shards running"), "{}", s.progress);
+    (s.child, s.err, s.out)
 }
 
 /// Waits (at most 60 s) for the parent to exit; its output and the rest of its stderr.
-fn ended(mut child: Child, mut err: BufReader<ChildStderr>) -> (Output, String) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-    (child.wait_with_output().unwrap(), rest)
+fn ended(child: Child, err: BufReader<ChildStderr>) -> (Output, String) {
+    wait_ended(child, err, Duration::from_secs(60))
 }
 
 /// The parent's child processes (from /proc), with the `--shard` each runs.

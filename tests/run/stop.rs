@@ -4,7 +4,7 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead as _, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Child, ChildStderr};
 
@@ -19,45 +19,14 @@ const LONG: &str = "[run]\nduration_s = 60.0\nrate_per_s = 20.0\n[devices]\ncoun
 /// Starts `tokenstorm run` on `body` with `extra` arguments and waits for its first plain progress line (the
 /// load has been running for 5 s). Returns the child, its stderr (to keep reading) and the out dir.
 fn start(dir: &Path, body: &str, extra: &[&str]) -> (Child, BufReader<ChildStderr>, PathBuf) {
-    let path = write_scenario(dir, "long.toml", body);
-    let out = dir.join("out");
-    let mut child = Command::new(bin())
-        .args(["run", path.to_str().unwrap(), "--out-dir"])
-        .arg(&out)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "stderr closed before the load started"
-        );
-        if line.starts_with("progress ") {
-            break;
-        }
-    }
-    (child, err, out)
+    let s = start_until_progress(dir, body, extra);
+    (s.child, s.err, s.out)
 }
 
 /// Waits (at most a generous 30 s, far beyond the 5 s drain) for the child to exit; returns its output and
 /// the rest of its stderr.
-fn ended(mut child: Child, mut err: BufReader<ChildStderr>) -> (Output, String) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-    (child.wait_with_output().unwrap(), rest)
+fn ended(child: Child, err: BufReader<ChildStderr>) -> (Output, String) {
+    wait_ended(child, err, Duration::from_secs(30))
 }
 
 fn signal(child: &Child, s: Signal) {
