@@ -143,6 +143,19 @@ impl ClassInvocations {
         self.refreshes += u64::from(row.trigger == Some(Trigger::Refresh));
     }
 
+    /// Adds another join's counts of the same class (shards' joins are disjoint: each joined its own run id).
+    pub fn merge(&mut self, o: &Self) {
+        self.invocations += o.invocations;
+        self.allowed += o.allowed;
+        self.denied += o.denied;
+        self.billed += o.billed;
+        self.billed_ms = self.billed_ms.saturating_add(o.billed_ms);
+        self.mb_ms += o.mb_ms;
+        self.cold_starts += o.cold_starts;
+        self.throttled += o.throttled;
+        self.refreshes += o.refreshes;
+    }
+
     /// Attempts that reached the authorizer function: each attempt invokes it at most once, refreshes are the
     /// rest.
     pub fn reached(&self) -> u64 {
@@ -202,7 +215,8 @@ pub struct LedgerSummary {
     pub per_second: super::PerSecond,
 }
 
-const MAX_EXAMPLES: usize = 10;
+/// How many forged examples a join keeps (a merge too).
+pub const MAX_EXAMPLES: usize = 10;
 
 /// Foreign run ids counted apart; more share one key.
 pub const MAX_FOREIGN_RUNS: usize = 64;

@@ -105,21 +105,21 @@ pub fn ledger(shards: &[ShardRun], t0_ms: u64) -> anyhow::Result<Option<LedgerSu
 /// Adds one shard's join to the merged one (`shift`: its start second after the merged run's).
 fn add(m: &mut LedgerSummary, l: &LedgerSummary, shift: usize) {
     for (a, b) in m.by_class.iter_mut().zip(&l.by_class) {
-        add_class(a, b);
+        a.merge(b);
     }
     for (ta, tb) in m.by_transport.iter_mut().zip(&l.by_transport) {
         for (a, b) in ta.iter_mut().zip(tb) {
-            add_class(a, b);
+            a.merge(b);
         }
     }
     if m.by_storm.len() < l.by_storm.len() {
         m.by_storm.resize(l.by_storm.len(), Default::default());
     }
     for (a, b) in m.by_storm.iter_mut().zip(&l.by_storm) {
-        add_class(a, b);
+        a.merge(b);
     }
     for e in &l.forged_examples {
-        if m.forged_examples.len() < 10 {
+        if m.forged_examples.len() < crate::join::summary::MAX_EXAMPLES {
             m.forged_examples.push(e.clone());
         }
     }
@@ -131,18 +131,6 @@ fn add(m: &mut LedgerSummary, l: &LedgerSummary, shift: usize) {
     if !m.source.split(", ").any(|s| s == l.source) {
         m.source = format!("{}, {}", m.source, l.source);
     }
-}
-
-fn add_class(a: &mut crate::join::ClassInvocations, b: &crate::join::ClassInvocations) {
-    a.invocations += b.invocations;
-    a.allowed += b.allowed;
-    a.denied += b.denied;
-    a.billed += b.billed;
-    a.billed_ms = a.billed_ms.saturating_add(b.billed_ms);
-    a.mb_ms += b.mb_ms;
-    a.cold_starts += b.cold_starts;
-    a.throttled += b.throttled;
-    a.refreshes += b.refreshes;
 }
 
 /// Why the shards' ledgers could not be read, each named by its shard (an unsharded run's as it was).

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
 use crate::metrics::recorder::{CELLS, cell_parts};
@@ -26,7 +25,6 @@ pub fn read(dir: &Path) -> anyhow::Result<Vec<Interval>> {
             (key(t.as_str(), c.kind(), c.variant(), o.as_str()), i as u16)
         })
         .collect();
-    let mut deserializer = Deserializer::new();
     let mut out = Vec::new();
     for entry in IntervalLogIterator::new(&bytes) {
         let entry = entry.map_err(|e| anyhow!("{}: not an interval log: {e:?}", path.display()))?;
@@ -37,16 +35,10 @@ pub fn read(dir: &Path) -> anyhow::Result<Vec<Interval>> {
         let cell = *cells
             .get(&tag)
             .ok_or_else(|| anyhow!("{}: the tag {tag:?} names no report row", path.display()))?;
-        let encoded = base64::Engine::decode(
-            &base64::engine::general_purpose::STANDARD,
+        let h = crate::metrics::saved::decode(
             i.encoded_histogram(),
-        )
-        .with_context(|| format!("{}: interval {tag}: not base64", path.display()))?;
-        let h: Histogram<u64> = deserializer
-            .deserialize(&mut encoded.as_slice())
-            .map_err(|e| anyhow!("{}: interval {tag}: {e:?}", path.display()))?;
-        let h = crate::metrics::saved::growable(&h)
-            .with_context(|| format!("{}: interval {tag}", path.display()))?;
+            &format!("{}: interval {tag}", path.display()),
+        )?;
         out.push((i.start_timestamp().as_secs() as usize, cell, h));
     }
     Ok(out)
