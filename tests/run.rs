@@ -12,6 +12,7 @@ mod kept_up;
 mod kicks;
 mod live;
 mod merge;
+mod merge_aws;
 mod merge_verdicts;
 mod mosquitto;
 mod mqtt;

@@ -23,6 +23,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let opts = crate::merge::Options {
         partial: false,
         verbose: args.verbose,
+        progress: true,
     };
     Ok(crate::merge::merge(&args.shards, &args.out, &opts)?.exit)
 }

@@ -15,6 +15,21 @@ use crate::join::cloudwatch::{Reconciliation, WitnessRecord, WitnessStatus};
 
 /// Folds the CloudWatch witnesses into the `forged_never_invoked` verdict `v`.
 pub fn apply(v: &mut Verdict, r: &Reconciliation) {
+    if r.metrics_deferred {
+        v.evidence.push(
+            "cloudwatch-metrics: not read by this shard (AWS/Lambda Invocations counts every shard's invocations at once): `tokenstorm merge` reads it once over all shards".into(),
+        );
+        if r.logs.is_none() {
+            // The deferred count was this shard's only witness: the answers are all it can judge by.
+            if v.status == Status::Skipped {
+                let sent = v.details.get("forged_attempts").copied().unwrap_or(0);
+                v.summary = format!(
+                    "left to `tokenstorm merge`, which reads AWS/Lambda Invocations once over every shard; none of {sent} forged attempts was answered 200 / CONNACK 0"
+                );
+            }
+            return;
+        }
+    }
     let mut reasons = Vec::new();
     if let Some(l) = &r.logs {
         record(v, "logs", l);
@@ -176,6 +191,7 @@ mod tests {
             },
             logs,
             metrics,
+            metrics_deferred: false,
         }
     }
 
@@ -189,6 +205,31 @@ mod tests {
     fn judged(mut v: Verdict, r: &Reconciliation) -> Verdict {
         apply(&mut v, r);
         v
+    }
+
+    /// A shard whose metrics are left to the merge: its only witness absent, the answers' verdict stays (skipped,
+    /// never a pass on no evidence; a failure stays a failure); with the logs it is judged by them.
+    #[test]
+    fn a_shard_s_deferred_metrics_judge_nothing_and_say_who_will() {
+        let mut r = recon(None, None);
+        r.metrics_deferred = true;
+        let v = judged(base(Status::Skipped), &r);
+        assert_eq!(v.status, Status::Skipped, "{v:?}");
+        assert!(v.summary.starts_with("left to `tokenstorm merge`"), "{v:?}");
+        assert!(
+            v.evidence[0].contains("reads it once over all shards"),
+            "{v:?}"
+        );
+        let failed = judged(base(Status::Fail), &r);
+        assert_eq!(
+            (failed.status, failed.summary.as_str()),
+            (Status::Fail, "base")
+        );
+        let mut with_logs = recon(Some(witness(&[12, 12], true)), None);
+        with_logs.metrics_deferred = true;
+        let v = judged(base(Status::Pass), &with_logs);
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        assert!(v.summary.contains("(cloudwatch-logs)"), "{v:?}");
     }
 
     #[test]

@@ -3,8 +3,13 @@
 //! each once, then added up (`combine`: counters summed, histograms added exactly, ledger joins merged,
 //! seconds aligned), and the merged evidence goes through the same judge → build → publish path a run's does
 //! ([`crate::report::conclude`]): the merged verdict comes from the merged evidence only, never from the
-//! shards' verdicts. Nothing here signs, loads or generates a key, or opens a socket: the plan is rebuilt
-//! offline from the evidence's effective scenario ([`crate::scenario::Plan::resolve_offline`]).
+//! shards' verdicts. Nothing here signs, loads or generates a key, and only `[target.aws]` shards open a
+//! socket (below): the plan is rebuilt offline from the evidence's effective scenario
+//! ([`crate::scenario::Plan::resolve_offline`]).
+//!
+//! Shards witnessed by the account's CloudWatch (`[target.aws]`) merge their logs witnesses (each shard's own
+//! lines) and have the account-wide metrics count read once, here, over all shards' window ([`aws`]): the one
+//! step that talks to AWS.
 //!
 //! [`merge`] is also what `run --processes N` calls once its shard processes have ended.
 
@@ -12,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
+mod aws;
 mod combine;
 mod hlog;
 mod shards;
@@ -30,6 +36,8 @@ pub struct Options {
     pub partial: bool,
     /// Every row of the terminal table (`-v`).
     pub verbose: bool,
+    /// Progress lines on stderr (reading the account's CloudWatch metrics for `[target.aws]` shards).
+    pub progress: bool,
 }
 
 /// The merged run: its exit (0 pass, 1 fail or inconclusive, 3 interrupted) and the folder written.
@@ -60,7 +68,17 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, opts: &Options) -> anyhow::Result
     let recorder = combine::recorder(&runs)?;
     let t0 = combine::load_start(&runs);
     let series = combine::series(&runs, t0)?;
-    let ledger = combine::ledger(&runs, t0)?;
+    let elapsed = combine::elapsed(&runs);
+    let aws = aws::reconcile(&runs, &plan, &recorder, elapsed, opts.progress)?;
+    let mut ledger = combine::ledger(&runs, t0)?;
+    if aws
+        .as_ref()
+        .and_then(|a| a.logs.as_ref())
+        .is_some_and(|l| !l.complete())
+    {
+        // A shard's logs witness never settled on every line: as in a run, no partial join is judged.
+        ledger = None;
+    }
     let unreadable = combine::unreadable(&runs);
     let first = &runs[0].evidence;
     let mut safety = first.safety.clone();
@@ -83,14 +101,14 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, opts: &Options) -> anyhow::Result
             .map(|s| s.evidence.started_unix_ms)
             .min()
             .unwrap_or(0),
-        elapsed: combine::elapsed(&runs),
+        elapsed,
         interrupted: runs.iter().any(|s| s.evidence.interrupted),
         stopped_by: runs.iter().find_map(|s| s.evidence.stopped_by),
         urls: first.urls.clone(),
         recorder: &recorder,
         series: &series,
         ledger: ledger.as_ref(),
-        aws: None,
+        aws,
         unreadable: unreadable.as_deref(),
         safety,
         refused_valid,

@@ -67,8 +67,8 @@ pub fn distinct_folders(dirs: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Checks the shards are one plan's (same plan hash, same shard count), each index at most once, and none
-/// measured by CloudWatch; returns the missing indexes (refused unless `partial`).
+/// Checks the shards are one plan's (same plan hash, same shard count), each index at most once, witnessed
+/// alike ([`super::aws::check`]); returns the missing indexes (refused unless `partial`).
 pub fn check(shards: &[ShardRun], partial: bool) -> anyhow::Result<Vec<u32>> {
     let Some(first) = shards.first() else {
         bail!("nothing to merge: give at least one shard folder");
@@ -92,13 +92,8 @@ pub fn check(shards: &[ShardRun], partial: bool) -> anyhow::Result<Vec<u32>> {
                 first.shard()
             );
         }
-        if s.evidence.aws.is_some() {
-            bail!(
-                "{} was witnessed by the account's CloudWatch ([target.aws]), which counts every shard's invocations at once: merging such shards is not supported",
-                s.dir.display()
-            );
-        }
     }
+    super::aws::check(shards)?;
     let mut by_index: BTreeMap<u32, &Path> = BTreeMap::new();
     for s in shards {
         if let Some(other) = by_index.insert(s.shard().index, &s.dir) {

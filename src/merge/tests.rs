@@ -10,7 +10,7 @@ use crate::join::{LedgerRow, LedgerSummary};
 use crate::report::evidence::{Evidence, SavedSecond};
 
 /// A shard's evidence: shard `index` of `count` of plan `hash`, run `run`, its load started at `start_ms`.
-fn shard(hash: &str, index: u32, count: u32, run: &str, start_ms: u64) -> ShardRun {
+pub(super) fn shard(hash: &str, index: u32, count: u32, run: &str, start_ms: u64) -> ShardRun {
     let recorder =
         crate::metrics::saved::SavedRecorder::of(&crate::metrics::Recorder::new()).unwrap();
     let v = serde_json::json!({
@@ -63,9 +63,44 @@ fn refusals_name_the_folders() {
     let one = vec![shard("h", 1, 3, "b", 0)];
     assert!(refusal(&one, false).contains("shards 0, 2 of 3 are missing"));
     assert_eq!(shards::check(&one, true).unwrap(), [0, 2]);
-    let mut aws = ok();
-    aws[0].evidence.aws = Some(serde_json::json!({}));
-    assert!(refusal(&aws, false).contains("[target.aws]"));
+    let reconciliation = || {
+        let section = crate::scenario::aws::AwsSection {
+            region: "eu-west-1".into(),
+            function_name: "Auth".into(),
+            ..Default::default()
+        };
+        let target = crate::scenario::aws::resolve(&section).unwrap();
+        crate::join::cloudwatch::Reconciliation::new(
+            &target,
+            crate::join::cloudwatch::Window::of_run(0, 1000),
+        )
+    };
+    let mut mixed = ok();
+    mixed[1].evidence.aws = Some(reconciliation());
+    assert!(
+        refusal(&mixed, false)
+            .contains("shards/b was witnessed by CloudWatch ([target.aws]) but shards/a was not"),
+        "{}",
+        refusal(&mixed, false)
+    );
+    let mut deferred = ok();
+    for s in &mut deferred {
+        let mut r = reconciliation();
+        r.metrics_deferred = true;
+        s.evidence.aws = Some(r);
+    }
+    assert!(shards::check(&deferred, false).is_ok());
+    let read_alone = serde_json::json!({"status": "reconciled", "observed": 3,
+        "expected": {"min": 1, "max": 3}, "reads": [], "waited_ms": 0, "error": null, "gave_up": null,
+        "dimensions": [], "throttles": 0, "iot": []});
+    deferred[0].evidence.aws.as_mut().unwrap().metrics =
+        Some(serde_json::from_value(read_alone).unwrap());
+    assert!(
+        refusal(&deferred, false)
+            .contains("shards/a (shard 0/2) read the account's AWS/Lambda Invocations itself"),
+        "{}",
+        refusal(&deferred, false)
+    );
     assert!(refusal(&[], false).contains("nothing to merge"));
     let e = shards::distinct_folders(&[PathBuf::from("x"), PathBuf::from("y"), PathBuf::from("x")])
         .unwrap_err()

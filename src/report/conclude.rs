@@ -63,7 +63,7 @@ pub fn conclude(
     let mut verdicts = judge(&m);
     verdicts.extend(merging.verdicts);
     let timeseries = super::timeseries::build(m.series, m.elapsed, m.ledger)?;
-    let aws_json = m.aws.as_ref().and_then(|a| serde_json::to_value(a).ok());
+    let aws = m.aws.clone();
     let mut report = build::build(build::Parts {
         plan: m.plan,
         run_id: m.run_id,
@@ -105,7 +105,7 @@ pub fn conclude(
             .ledger
             .map(|l| crate::join::saved::SavedLedger::of(l, m.plan.gate)),
         unreadable: m.unreadable.map(str::to_string),
-        aws: aws_json,
+        aws,
         refused_valid: m.refused_valid,
         usage: m.usage,
     };

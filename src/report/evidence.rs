@@ -14,6 +14,7 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
 use super::model::ScenarioInfo;
+use crate::join::cloudwatch::Reconciliation;
 use crate::join::refusals::RefusedAttempt;
 use crate::join::saved::SavedLedger;
 use crate::load::shard::Shard;
@@ -59,9 +60,9 @@ pub struct Evidence {
     pub ledger: Option<SavedLedger>,
     /// Why a configured ledger could not be read.
     pub unreadable: Option<String>,
-    /// The `[target.aws]` reconciliation, as report.json shows it (a merge refuses it: CloudWatch counts the
-    /// whole account, not one shard).
-    pub aws: Option<serde_json::Value>,
+    /// The `[target.aws]` reconciliation, as report.json shows it (a shard's logs witness counts its own run id's
+    /// lines; its metrics, which count the whole account, are left to the merge: `metrics_deferred`).
+    pub aws: Option<Reconciliation>,
     pub refused_valid: Vec<RefusedAttempt>,
     /// What the generator process used (`generator_kept_up`).
     pub usage: Usage,

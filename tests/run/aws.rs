@@ -12,7 +12,7 @@ const POLL_S: u64 = 2;
 
 /// The scenario's `[target.aws]` for the tests: settle at once, read every [`POLL_S`].
 #[cfg(feature = "aws")]
-fn aws_table(endpoint_url: &str, function_name: &str, witness: &str) -> String {
+pub(super) fn aws_table(endpoint_url: &str, function_name: &str, witness: &str) -> String {
     format!(
         "[target.aws]\nregion = \"eu-west-1\"\nfunction_name = \"{function_name}\"\nwitness = \"{witness}\"\n\
          endpoint_url = \"{endpoint_url}\"\nsettle_s = 0\npoll_s = {POLL_S}\nreconcile_timeout_s = 60\n"
@@ -21,7 +21,7 @@ fn aws_table(endpoint_url: &str, function_name: &str, witness: &str) -> String {
 
 /// A mixed valid / forged / replayed run over `transports` against the external emulator `emu`.
 #[cfg(feature = "aws")]
-fn scenario(
+pub(super) fn scenario(
     emu: &crate::support::emulator::Handle,
     private: &Path,
     transports: &str,
@@ -159,22 +159,34 @@ struct Judged {
     report: Value,
 }
 
-/// Runs the mixed scenario over `transports` against an emulator publishing to moto (no admin listener), its
-/// authorizer's signing disabled or not, judged by `witness = "both"`.
+/// An emulator without an admin listener publishing its authorizer's logs and metrics to `moto`, as Lambda
+/// publishes to CloudWatch (its signing disabled or not).
 #[cfg(feature = "aws")]
-async fn judged_through_moto(transports: &str, signing_disabled: bool) -> Judged {
-    use crate::support::moto::{self, Moto};
-    use crate::support::{emulator, keys};
+pub(super) async fn publishing(
+    moto: &crate::support::moto::Moto,
+    signing_disabled: bool,
+) -> crate::support::emulator::Handle {
+    use crate::support::{emulator, keys, moto};
     use tokenstorm::contract::authorizer::FunctionBehaviour;
 
-    let moto = Moto::start();
     let mut authorizer = emulator::seed_authorizer(FunctionBehaviour::default_allow());
     authorizer.signing_disabled = signing_disabled;
     let mut config = emulator::config(vec![authorizer], Some(keys::SEED_AUTHORIZER));
     config.bind_admin = None;
     config.region = moto::REGION.into();
     config.cloudwatch_url = Some(moto.url());
-    let emu = emulator::start(config).await;
+    emulator::start(config).await
+}
+
+/// Runs the mixed scenario over `transports` against an emulator publishing to moto (no admin listener), its
+/// authorizer's signing disabled or not, judged by `witness = "both"`.
+#[cfg(feature = "aws")]
+async fn judged_through_moto(transports: &str, signing_disabled: bool) -> Judged {
+    use crate::support::keys;
+    use crate::support::moto::Moto;
+
+    let moto = Moto::start();
+    let emu = publishing(&moto, signing_disabled).await;
     let dir = tempfile::tempdir().unwrap();
     let (private, _) = keys::write_pems(keys::signing_key(), dir.path(), "signer");
     let aws = aws_table(&moto.url(), keys::SEED_AUTHORIZER, "both");

@@ -14,11 +14,21 @@ use super::*;
 
 /// Runs `tokenstorm merge ARGS...`; the output and the merged report (if written).
 pub(super) fn merge(args: &[&Path], out: &Path) -> (Output, Option<Value>) {
+    merge_with_env(args, out, &[])
+}
+
+/// [`merge`] with extra environment variables (the AWS credential chain's, for `[target.aws]` shards).
+pub(super) fn merge_with_env(
+    args: &[&Path],
+    out: &Path,
+    env: &[(&str, &str)],
+) -> (Output, Option<Value>) {
     let o = Command::new(bin())
         .arg("merge")
         .args(args)
         .arg("--out")
         .arg(out)
+        .envs(env.iter().copied())
         .output()
         .expect("cannot start tokenstorm merge");
     let report = std::fs::read_to_string(out.join("report.json"))
@@ -246,6 +256,7 @@ fn partial(dir: &Path, dirs: &[PathBuf]) {
     let opts = Options {
         partial: true,
         verbose: false,
+        progress: false,
     };
     let m = merge(&[dirs[0].clone(), dirs[2].clone()], &out, &opts).unwrap();
     assert_eq!(m.exit, tokenstorm::error::Exit::Failed);

@@ -6,17 +6,21 @@ use super::*;
 
 /// With `[target.aws]`, the account's CloudWatch clients, connected before any traffic (a build without AWS
 /// support, or no region, stops the run here: exit 2); none for a preflight (CloudWatch settles long after two
-/// attempts).
+/// attempts). A shard of several leaves the account-wide metrics count to `tokenstorm merge`.
 pub(super) async fn connect_cloudwatch(
     plan: &Plan,
     preflight: bool,
 ) -> anyhow::Result<Option<join::cloudwatch::CloudWatchWitness>> {
     match plan.target.aws().filter(|_| !preflight) {
-        Some(a) => Ok(Some(
-            join::cloudwatch::CloudWatchWitness::connect(a)
+        Some(a) => {
+            let mut cw = join::cloudwatch::CloudWatchWitness::connect(a)
                 .await
-                .context("[target.aws]: cannot read the account's CloudWatch")?,
-        )),
+                .context("[target.aws]: cannot read the account's CloudWatch")?;
+            if plan.shard.is_some_and(|s| s.count > 1) {
+                cw.defer_metrics();
+            }
+            Ok(Some(cw))
+        }
         None => Ok(None),
     }
 }

@@ -16,7 +16,7 @@
 //!   cache and invoke nothing, so HTTPS proves only 1 (when any attempt was allowed). A count below min means
 //!   the witness is not seeing this function's invocations (another function, log group or alias).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::attempt::oracle::must_be_refused;
 use crate::contract::{Class, Transport};
@@ -27,7 +27,7 @@ use crate::wire::settings::GateSettings;
 const MIN_REFRESH_S: u64 = 300;
 
 /// The invocations a run can explain: CloudWatch's count must fall within `[min, max]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expected {
     pub min: u64,
     pub max: u64,

@@ -2,13 +2,13 @@
 //! account coordinates, the window, and per witness its status, every read, the bounds it was judged against
 //! and (metrics) the throttles and the `AWS/IoT` figures.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Expected, Read, Settled, Window, WitnessStatus};
 use crate::scenario::AwsTarget;
 
 /// `report.aws`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reconciliation {
     /// The region CloudWatch was read in.
     pub region: String,
@@ -20,10 +20,14 @@ pub struct Reconciliation {
     pub logs: Option<WitnessRecord>,
     /// `AWS/Lambda` `Invocations` (`witness = "metrics"` or `"both"`).
     pub metrics: Option<MetricsRecord>,
+    /// A shard of several (`run --shard I/N`, N > 1) does not read `Invocations`: it counts every shard's
+    /// invocations at once, so `tokenstorm merge` reads it once over all the shards' window instead.
+    #[serde(default)]
+    pub metrics_deferred: bool,
 }
 
 /// One witness's count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WitnessRecord {
     pub status: WitnessStatus,
     /// The settled count; when pending, the last read's (`null` when no read succeeded).
@@ -41,7 +45,7 @@ pub struct WitnessRecord {
 }
 
 /// The metrics witness: the count, and what else CloudWatch said.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsRecord {
     #[serde(flatten)]
     pub count: WitnessRecord,
@@ -53,14 +57,14 @@ pub struct MetricsRecord {
     pub iot: Vec<IotFigure>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dimension {
     pub name: String,
     pub value: String,
 }
 
 /// One `AWS/IoT` metric's sum over the window (`null`: no data points).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IotFigure {
     pub metric: String,
     pub protocol: String,
@@ -135,6 +139,7 @@ impl Reconciliation {
             window,
             logs: None,
             metrics: None,
+            metrics_deferred: false,
         }
     }
 
@@ -150,6 +155,9 @@ impl Reconciliation {
                 s.push_str(&format!(", {t} throttled"));
             }
             parts.push(s);
+        }
+        if self.metrics_deferred {
+            parts.push("cloudwatch-metrics left to `tokenstorm merge` (it counts every shard's invocations)".into());
         }
         format!("witness: {}", parts.join(" · "))
     }
@@ -188,6 +196,7 @@ mod tests {
             },
             logs: Some(WitnessRecord::new(&settled(&[50, 50], Some(50)), e)),
             metrics: None,
+            metrics_deferred: false,
         };
         assert_eq!(
             r.terminal_line(),

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::expected::Expected;
@@ -29,7 +29,7 @@ pub trait Reader: Send {
 }
 
 /// `[target.aws]`'s timing.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     pub settle: Duration,
     pub poll: Duration,
@@ -37,8 +37,24 @@ pub struct Timing {
     pub timeout: Duration,
 }
 
+impl Timing {
+    /// The timing left `since` the load ended (a merge reads long after its shards' loads): what remains of the
+    /// settle and of the timeout, the timeout never so short that two reads a poll apart cannot both happen.
+    pub fn after(self, since: Duration) -> Self {
+        let settle = self.settle.saturating_sub(since);
+        Self {
+            settle,
+            poll: self.poll,
+            timeout: self
+                .timeout
+                .saturating_sub(since)
+                .max(settle + self.poll * 2),
+        }
+    }
+}
+
 /// One read: when, and what it said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Read {
     pub at_unix_ms: u64,
     pub value: u64,
@@ -60,7 +76,7 @@ pub struct Settled {
 }
 
 /// `reconciled | mismatch | pending`: the settled count against the run's bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WitnessStatus {
     /// Settled within `[min, max]`.
@@ -221,6 +237,14 @@ mod tests {
     }
 
     const T0: u64 = 1_796_288_400_000;
+
+    #[test]
+    fn the_timing_after_the_load_keeps_what_is_left_and_room_for_two_reads() {
+        let t = timing(120, 30, 900);
+        assert_eq!(t.after(Duration::ZERO), t);
+        assert_eq!(t.after(Duration::from_secs(100)), timing(20, 30, 800));
+        assert_eq!(t.after(Duration::from_secs(3600)), timing(0, 30, 60));
+    }
 
     fn timing(settle: u64, poll: u64, timeout: u64) -> Timing {
         Timing {

@@ -3,10 +3,10 @@
 //! started to one minute past the minute it ended in, the 5 s covering invocations the authorizer finishes
 //! after the generator stopped waiting. Log events are filtered over the same span in milliseconds.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A half-open span of whole minutes, Unix seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub start_unix_s: i64,
     pub end_unix_s: i64,

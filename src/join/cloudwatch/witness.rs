@@ -25,6 +25,8 @@ pub struct CloudWatchWitness {
     region: String,
     logs: Option<Logs>,
     metrics: Option<CloudWatch>,
+    /// A shard of several: `Invocations` is left to the merge ([`Reconciliation::metrics_deferred`]).
+    metrics_deferred: bool,
 }
 
 /// When the load ran, Unix ms.
@@ -63,14 +65,30 @@ impl CloudWatchWitness {
             region,
             logs,
             metrics,
+            metrics_deferred: false,
         })
+    }
+
+    /// For a shard of several (`run --shard I/N`, N > 1): `AWS/Lambda` `Invocations` counts the function's
+    /// invocations of every shard at once, so this shard does not read it; `tokenstorm merge` reads it once over
+    /// all shards' window. The logs witness, per run id, stays the shard's.
+    pub fn defer_metrics(&mut self) {
+        if self.metrics.take().is_some() {
+            self.metrics_deferred = true;
+        }
     }
 
     /// `settle, then every poll, up to timeout` for the progress line that opens the wait.
     pub fn describe(&self) -> String {
         let t = &self.target;
+        if self.logs.is_none() && self.metrics.is_none() {
+            return format!(
+                "CloudWatch metrics of {} are read by `tokenstorm merge` over every shard's load (they count all shards' invocations at once)",
+                t.function.label()
+            );
+        }
         format!(
-            "reading CloudWatch ({} of {}): settle {} s, then every {} s until two reads agree, up to {} s",
+            "reading CloudWatch ({} of {}): settle {} s, then every {} s until two reads agree, up to {} s{}",
             match (self.logs.is_some(), self.metrics.is_some()) {
                 (true, true) => "logs and metrics",
                 (true, false) => "logs",
@@ -79,7 +97,12 @@ impl CloudWatchWitness {
             t.function.label(),
             t.settle.as_secs(),
             t.poll.as_secs(),
-            t.reconcile_timeout.as_secs()
+            t.reconcile_timeout.as_secs(),
+            if self.metrics_deferred {
+                "; the metrics are left to `tokenstorm merge`"
+            } else {
+                ""
+            }
         )
     }
 
@@ -97,6 +120,7 @@ impl CloudWatchWitness {
         let expected = Expected::of(basis);
         let mut reconciliation = Reconciliation::new(t, reads.window);
         reconciliation.region = self.region;
+        reconciliation.metrics_deferred = self.metrics_deferred;
         let mut ledger = None;
         if let Some((reader, s)) = reads.logs {
             let record = WitnessRecord::new(&s, expected);
@@ -106,23 +130,30 @@ impl CloudWatchWitness {
             reconciliation.logs = Some(record);
         }
         if let Some((reader, s)) = reads.metrics {
-            let last = reader.last;
-            reconciliation.metrics = Some(MetricsRecord {
-                count: WitnessRecord::new(&s, expected),
-                dimensions: t
-                    .function
-                    .dimensions()
-                    .into_iter()
-                    .map(|(name, value)| Dimension { name, value })
-                    .collect(),
-                throttles: last.as_ref().map(|f| f.throttles),
-                iot: last.map(|f| f.iot).unwrap_or_default(),
-            });
+            reconciliation.metrics = Some(metrics_record(t, reader, &s, expected));
         }
         Found {
             reconciliation,
             ledger,
         }
+    }
+
+    /// Waits for the metrics witness alone to settle on the load in `span` and judges it against `expected`:
+    /// `tokenstorm merge`'s one read over its shards' union (`None` when `[target.aws]` reads no metrics).
+    pub async fn finish_metrics(
+        mut self,
+        span: LoadSpan,
+        expected: Expected,
+        stop: &Shutdown,
+        progress: bool,
+    ) -> (Window, Option<MetricsRecord>) {
+        self.logs = None;
+        let reads = self.settle(span, "", stop, progress).await;
+        let t = &self.target;
+        let record = reads
+            .metrics
+            .map(|(reader, s)| metrics_record(t, reader, &s, expected));
+        (reads.window, record)
     }
 
     /// Reads the witnesses over `span` (the records of `run_id`) until each settles or gives up, concurrently;
@@ -136,12 +167,16 @@ impl CloudWatchWitness {
     ) -> Reads {
         let t = &self.target;
         let window = Window::of_run(span.start_unix_ms, span.end_unix_ms);
+        let now = crate::join::cloudwatch::unix_ms_now();
+        // Read right after the load this is the whole timing; read later (a merge) only what is left of it.
         let timing = Timing {
             settle: t.settle,
             poll: t.poll,
             timeout: t.reconcile_timeout,
-        };
-        let now = crate::join::cloudwatch::unix_ms_now();
+        }
+        .after(std::time::Duration::from_millis(
+            now.saturating_sub(span.end_unix_ms),
+        ));
         let mut logs = self
             .logs
             .take()
@@ -167,6 +202,27 @@ pub struct Reads {
     pub window: Window,
     pub logs: Option<(LogsReader, Settled)>,
     pub metrics: Option<(MetricsReader, Settled)>,
+}
+
+/// The metrics witness's record: the settled count judged against `expected`, and what else the last read said.
+fn metrics_record(
+    t: &AwsTarget,
+    reader: MetricsReader,
+    s: &Settled,
+    expected: Expected,
+) -> MetricsRecord {
+    let last = reader.last;
+    MetricsRecord {
+        count: WitnessRecord::new(s, expected),
+        dimensions: t
+            .function
+            .dimensions()
+            .into_iter()
+            .map(|(name, value)| Dimension { name, value })
+            .collect(),
+        throttles: last.as_ref().map(|f| f.throttles),
+        iot: last.map(|f| f.iot).unwrap_or_default(),
+    }
 }
 
 async fn maybe_settle<R: super::Reader>(

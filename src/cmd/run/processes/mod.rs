@@ -43,12 +43,6 @@ pub fn run(args: &Args, n: u32) -> anyhow::Result<Exit> {
             plan.devices
         );
     }
-    if plan.target.aws().is_some() {
-        anyhow::bail!(
-            "--processes {n}: the scenario's [target.aws] witness reads the account's CloudWatch, which counts \
-             every shard's invocations at once, so shards witnessed by it cannot be merged; run it as one process"
-        );
-    }
     if let Some(p) = &args.stop_file {
         super::stop::check_stop_file(p)?;
     }
@@ -154,6 +148,7 @@ fn finish(args: &Args, run_dir: &std::path::Path, ended: &[Ended]) -> anyhow::Re
     let opts = crate::merge::Options {
         partial: !crashed.is_empty(),
         verbose: args.verbose,
+        progress: !args.quiet,
     };
     if crashed.is_empty() {
         return Ok(crate::merge::merge(&dirs, run_dir, &opts)?.exit);
