@@ -139,7 +139,10 @@ impl Ledger {
 
     /// Like [`since`](Self::since), but at most `limit` entries.
     pub fn page(&self, since: u64, limit: usize) -> Since {
-        let inner = self.lock();
+        Self::page_of(&self.lock(), since, limit)
+    }
+
+    fn page_of(inner: &Inner, since: u64, limit: usize) -> Since {
         let first_seq = inner.evicted + 1;
         // Entries hold seqs first_seq..=recorded, in order, without holes.
         let skip = since.saturating_sub(inner.evicted);
@@ -160,6 +163,19 @@ impl Ledger {
             evicted: inner.evicted,
             capacity: inner.capacity,
         }
+    }
+
+    /// Like [`since`](Self::since) for the ledger's only reader (an embedded run's join): the entries returned are
+    /// handed over and no longer held, nor are older ones the reader has seen, so a ledger drained as it fills
+    /// keeps nothing between drains. They count as evicted (seqs stay contiguous: `first_seq` moves on), without
+    /// the eviction hook (the reader has them).
+    pub fn take_since(&self, since: u64) -> Since {
+        let mut inner = self.lock();
+        let page = Self::page_of(&inner, since, usize::MAX);
+        let taken = inner.entries.len();
+        inner.entries.clear();
+        inner.evicted += taken as u64;
+        page
     }
 
     /// Entries currently held (at most the capacity).
@@ -217,6 +233,24 @@ mod tests {
 
     fn seqs(s: &Since) -> Vec<u64> {
         s.entries.iter().map(|e| e.seq).collect()
+    }
+
+    /// The only reader takes what it reads: nothing stays held, later entries keep their seqs, and a reader
+    /// that took everything has missed nothing.
+    #[test]
+    fn take_since_hands_entries_over_and_keeps_none() {
+        let ledger = Ledger::with_capacity(10);
+        for n in ["a", "b", "c"] {
+            ledger.record(entry(n));
+        }
+        let first = ledger.take_since(1);
+        assert_eq!((seqs(&first), first.missed), (vec![2, 3], 0));
+        assert!(ledger.is_empty());
+        assert_eq!((ledger.recorded(), ledger.evicted()), (3, 3));
+        assert_eq!(ledger.record(entry("d")), 4);
+        let next = ledger.take_since(3);
+        assert_eq!((seqs(&next), next.missed, next.first_seq), (vec![4], 0, 4));
+        assert!(ledger.is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The embedded emulator's ledger as a [`Witness`]: read directly, drained every [`super::EVERY`] and once more
 //! after the load, and its evictions hooked, so an entry is joined before it is evicted even when the periodic
-//! drain falls behind: nothing is missed.
+//! drain falls behind: nothing is missed. A run, the ledger's only reader, takes what it joins
+//! ([`InProcess::attach_taking`]), so a long run's ledger holds at most one drain's entries, not its capacity.
 
 use std::future::ready;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,11 +22,23 @@ pub const REMEDY: &str = "raise target.ledger_capacity in the scenario";
 pub struct InProcess {
     ledger: Ledger,
     summary: Arc<Mutex<LedgerSummary>>,
+    /// Joined entries are taken out of the ledger ([`Ledger::take_since`]).
+    taking: bool,
 }
 
 impl InProcess {
     /// Joins every entry recorded from now on; entries about to be evicted are joined by the eviction hook.
     pub fn attach(ledger: &Ledger, spec: &Spec) -> Self {
+        Self::attach_with(ledger, spec, false)
+    }
+
+    /// [`attach`](Self::attach) for the ledger's only reader: each drain takes the entries it joins, so the
+    /// ledger keeps nothing between drains (a run's memory stays flat however long it lasts).
+    pub fn attach_taking(ledger: &Ledger, spec: &Spec) -> Self {
+        Self::attach_with(ledger, spec, true)
+    }
+
+    fn attach_with(ledger: &Ledger, spec: &Spec, taking: bool) -> Self {
         let mut summary = spec.summary("in-process", ledger.recorded());
         summary.remedy = REMEDY;
         let summary = Arc::new(Mutex::new(summary));
@@ -36,6 +49,7 @@ impl InProcess {
         Self {
             ledger: ledger.clone(),
             summary,
+            taking,
         }
     }
 
@@ -43,7 +57,10 @@ impl InProcess {
     pub fn drain_now(&self) {
         // Never hold the summary while taking the ledger's lock: the eviction hook takes them the other way.
         let since = lock(&self.summary).last_seq;
-        let page = self.ledger.since(since);
+        let page = match self.taking {
+            true => self.ledger.take_since(since),
+            false => self.ledger.since(since),
+        };
         let mut s = lock(&self.summary);
         for e in &page.entries {
             s.absorb(LedgerRow::from(e));
@@ -203,6 +220,27 @@ mod tests {
         // Finishing detached the hook: later evictions reach nobody.
         record_valid(&ledger, 5);
         assert_eq!(ledger.evicted(), 15);
+    }
+
+    /// A taking join leaves the ledger empty after each drain and still joins every entry exactly once, the
+    /// evicted ones by the hook.
+    #[tokio::test]
+    async fn a_taking_join_keeps_the_ledger_empty_and_joins_everything() {
+        let ledger = Ledger::with_capacity(3);
+        record_valid(&ledger, 2); // before the run: not joined
+        let join = InProcess::attach_taking(&ledger, &Spec::new("r"));
+        record_valid(&ledger, 5);
+        join.drain_now();
+        assert!(ledger.is_empty());
+        record_valid(&ledger, 2);
+        join.drain_now();
+        assert!(ledger.is_empty());
+        record_valid(&ledger, 1);
+        let s = Box::new(join).finish().await.unwrap();
+        assert!(ledger.is_empty());
+        assert_eq!((s.start_seq, s.last_seq), (2, 10));
+        assert_eq!((s.total, s.missed, s.ours()), (8, 0, 8));
+        assert_eq!(s.class(Class::Valid).allowed, 8);
     }
 
     #[test]

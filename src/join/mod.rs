@@ -158,6 +158,9 @@ impl Spec {
 pub enum Source<'a> {
     /// The embedded emulator's ledger.
     InProcess(&'a Ledger),
+    /// The embedded emulator's ledger with the run as its only reader: joined entries are taken out of it
+    /// ([`InProcess::attach_taking`]), so it holds nothing between drains.
+    Taken(&'a Ledger),
     /// An external emulator's admin listener (`http://HOST:PORT`).
     Admin(&'a str),
 }
@@ -166,6 +169,7 @@ pub enum Source<'a> {
 pub async fn start(source: Source<'_>, spec: &Spec) -> anyhow::Result<Box<dyn Witness>> {
     Ok(match source {
         Source::InProcess(ledger) => Box::new(InProcess::attach(ledger, spec)),
+        Source::Taken(ledger) => Box::new(InProcess::attach_taking(ledger, spec)),
         Source::Admin(url) => Box::new(Admin::start(url, spec).await?),
     })
 }

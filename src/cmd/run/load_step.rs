@@ -39,6 +39,7 @@ pub(super) async fn watched_load(
         s.run_id,
         storm.as_ref().map(|(_, w)| w),
         &origin,
+        true,
     )
     .await
     .map(|w| w.map(join::spawn));

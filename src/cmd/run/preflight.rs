@@ -128,6 +128,7 @@ pub(super) async fn run(
         p.run_id,
         None,
         &join::Origin::default(),
+        false,
     )
     .await
     .ok()

@@ -131,14 +131,18 @@ fn join_spec(
 /// through its `admin_url`; `Ok(None)` (judged without a ledger) for a real endpoint, and with `[target.aws]`
 /// (CloudWatch is the witness then, read after the load); `Err` (the reason, warned on stderr) when the
 /// `admin_url` ledger cannot be read: the rules that need it are then inconclusive, never skipped.
+/// `taking`: the caller is the embedded ledger's only reader (a run, not a preflight that reads the entries
+/// again), so joined entries are taken out of it and a long run's ledger stays empty between drains.
 pub(super) async fn witness(
     plan: &Plan,
     emulator: Option<&RunningEmulator>,
     run_id: &str,
     storms: Option<&join::Windows>,
     origin: &join::Origin,
+    taking: bool,
 ) -> Result<Option<Box<dyn join::Witness>>, String> {
     let source = match (emulator, &plan.target) {
+        (Some(emu), _) if taking => join::Source::Taken(emu.ledger()),
         (Some(emu), _) => join::Source::InProcess(emu.ledger()),
         (
             None,
