@@ -171,7 +171,7 @@ impl Prober {
         attempt_id::format_into(&mut id, &self.run, probe.class, 0, self.sent);
         let cred = self.pair.credential(&probe);
         let req = match probe.transport {
-            Transport::Https => Some(self.book.request_with(&cred, Placement::Query, &id)?),
+            Transport::Https => Some(self.book.wire_with(&cred, Placement::Query, &id)?),
             _ => None,
         };
         if let Some(last) = self.last {

@@ -1,16 +1,12 @@
 //! Keep-alive HTTPS connections: TCP, then rustls with the target's CA and/or the system's roots (or, when
-//! asked, no verification),
-//! SNI = the endpoint name, then a hyper HTTP/1.1 client connection driven by its own task.
+//! asked, no verification), SNI = the endpoint name, then the generator's own HTTP/1.1 client
+//! ([`super::http1`]), driven by the attempt's task.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
 use tokio_rustls::TlsConnector;
 
@@ -25,8 +21,8 @@ pub struct Connector {
     sources: super::source::Sources,
 }
 
-/// The client half of one keep-alive connection.
-pub type Sender = SendRequest<Full<Bytes>>;
+/// One keep-alive connection.
+pub type Sender = super::http1::Conn<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
 impl Connector {
     /// Trusts as [`client_config`] says.
@@ -59,8 +55,7 @@ impl Connector {
         self
     }
 
-    /// Opens a connection; its driver runs as a task until the connection closes. A failure says which step
-    /// failed (TCP connect, TLS, the HTTP handshake).
+    /// Opens a connection. A failure says which step failed (TCP connect, TLS).
     pub async fn connect(&self) -> Result<Sender, Failure> {
         let tcp = self
             .sources
@@ -72,13 +67,7 @@ impl Connector {
             .connect(self.server_name.clone(), tcp)
             .await
             .map_err(|e| Failure::tls(&e))?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| super::exchange::hyper_failure(&e, "during the HTTP handshake"))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
+        Ok(super::http1::Conn::new(tls))
     }
 }
 

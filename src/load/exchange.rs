@@ -4,80 +4,42 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper::Request;
-
 use super::connect::{Connector, Sender};
-use crate::metrics::{ErrorKind, Failure, Outcome};
+use crate::metrics::{Failure, Outcome};
 
 /// What one attempt came to: the connection to keep (None: it is gone), the outcome, and why it went
 /// unanswered (`transport_error` and `timeout` only).
 pub type Exchanged = (Option<Sender>, Outcome, Option<Failure>);
 
-/// Runs one attempt within `timeout`.
+/// Runs one attempt (`request`: its bytes, [`super::RequestBook::wire`]) within `timeout`.
 pub async fn exchange(
     connector: &Connector,
     conn: Option<Sender>,
-    req: Request<Full<Bytes>>,
+    request: Vec<u8>,
     timeout: Duration,
 ) -> Exchanged {
-    match tokio::time::timeout(timeout, send(connector, conn, req)).await {
+    match tokio::time::timeout(timeout, send(connector, conn, &request)).await {
         Ok(done) => done,
         Err(_) => (None, Outcome::Timeout, Some(Failure::timeout(timeout))),
     }
 }
 
-async fn send(connector: &Connector, conn: Option<Sender>, req: Request<Full<Bytes>>) -> Exchanged {
+async fn send(connector: &Connector, conn: Option<Sender>, request: &[u8]) -> Exchanged {
     let failed = |f: Failure| (None, Outcome::TransportError, Some(f));
-    let mut sender = match usable(conn).await {
-        Some(s) => s,
+    let kept = conn.and_then(|mut c| c.reusable().then_some(c));
+    let mut conn = match kept {
+        Some(c) => c,
         None => match connector.connect().await {
-            Ok(s) => s,
+            Ok(c) => c,
             Err(f) => return failed(f),
         },
     };
-    if sender.ready().await.is_err() {
-        return failed(Failure::closed("before the request"));
+    match conn.exchange(request).await {
+        Ok(a) => (
+            a.keep_alive.then_some(conn),
+            Outcome::from_status(a.status),
+            None,
+        ),
+        Err(f) => failed(f),
     }
-    let resp = match sender.send_request(req).await {
-        Ok(r) => r,
-        Err(e) => return failed(hyper_failure(&e, "before the response")),
-    };
-    let status = resp.status().as_u16();
-    if let Err(e) = resp.into_body().collect().await {
-        return failed(hyper_failure(&e, "during the response body"));
-    }
-    let keep = (!sender.is_closed()).then_some(sender);
-    (keep, Outcome::from_status(status), None)
-}
-
-/// A hyper error as a failure: the peer closing or resetting the connection is `closed`, anything else `http`.
-pub fn hyper_failure(e: &hyper::Error, when: &str) -> Failure {
-    let io_kind = std::error::Error::source(e)
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .map(std::io::Error::kind);
-    use std::io::ErrorKind as K;
-    let closed = e.is_incomplete_message()
-        || e.is_canceled()
-        || e.is_closed()
-        || matches!(
-            io_kind,
-            Some(K::ConnectionReset | K::UnexpectedEof | K::BrokenPipe | K::ConnectionAborted)
-        );
-    if closed {
-        Failure::closed(when)
-    } else {
-        Failure::new(ErrorKind::Http, format!("HTTP: {e}"))
-    }
-}
-
-/// The kept connection, if it is still open and ready for a request.
-async fn usable(conn: Option<Sender>) -> Option<Sender> {
-    let mut s = conn?;
-    if s.is_closed() {
-        return None;
-    }
-    s.ready().await.ok()?;
-    Some(s)
 }

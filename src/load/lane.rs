@@ -273,10 +273,10 @@ impl Lane {
             Credentials::Catalogue { set, replay_set } => {
                 Some(
                     sh.book
-                        .request(set, a.class, replay_set, placement, &self.id_buf),
+                        .wire(set, a.class, replay_set, placement, &self.id_buf),
                 )
             }
-            Credentials::Pooled(c) => match sh.book.request_with(c, placement, &self.id_buf) {
+            Credentials::Pooled(c) => match sh.book.wire_with(c, placement, &self.id_buf) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     tracing::error!("device {}: {e}", a.device);

@@ -19,6 +19,7 @@ pub mod exchange;
 pub mod fdlimit;
 pub mod fleet;
 pub mod groups;
+pub mod http1;
 pub mod lane;
 pub mod link;
 pub mod mqtt_targets;

@@ -1,10 +1,15 @@
 //! Pre-built HTTPS publish requests: for every credential set, class and placement (headers or query string),
-//! the URI and header values are encoded once at setup. The request path clones cheap handles and adds the
-//! attempt id.
+//! the URI and header values are encoded once at setup, and so are the request's bytes on the wire up to the
+//! attempt id ([`Prepared::wire`]). The request path copies them into one buffer with the attempt id, the
+//! `content-length` and the body ([`RequestBook::wire`]): what the generator's HTTP/1.1 client writes
+//! ([`super::http1`]). The same request as an `http::Request` ([`RequestBook::request`]) is what the tests judge
+//! by the gate; a test holds the two to the same bytes.
 
 use bytes::Bytes;
+use hyper::Uri;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
-use hyper::{Method, Request, Uri};
+#[cfg(test)]
+use hyper::{Method, Request};
 
 use crate::attempt::forge::{
     BARE_SIGNATURE, MISNAMED_SIGNATURE, SIGNATURE_DOCS_CASE, UNKNOWN_AUTHORIZER, decoy_signature,
@@ -43,6 +48,8 @@ pub struct Prepared {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Instead of the payload (`forged.in_body`: the credentials, form-encoded).
     pub body: Option<Bytes>,
+    /// `POST <uri> HTTP/1.1` and the header lines, each ending in CRLF: the wire up to the attempt id.
+    pub wire: Bytes,
 }
 
 /// Every prepared request: `[set][class][placement]`. Replays use another set's valid request.
@@ -95,6 +102,7 @@ impl RequestBook {
     }
 
     /// The request for one attempt. For a replay, `replay_set` is the set whose valid pair is reused.
+    #[cfg(test)]
     pub fn request(
         &self,
         set: usize,
@@ -103,15 +111,38 @@ impl RequestBook {
         placement: Placement,
         attempt_id: &str,
     ) -> Request<http_body_util::Full<Bytes>> {
-        let p = match class {
+        self.assemble(self.prepared(set, class, replay_set, placement), attempt_id)
+    }
+
+    /// The request for one attempt as the bytes on the wire (see [`Self::request`]).
+    pub fn wire(
+        &self,
+        set: usize,
+        class: Class,
+        replay_set: usize,
+        placement: Placement,
+        attempt_id: &str,
+    ) -> Vec<u8> {
+        self.serialize(self.prepared(set, class, replay_set, placement), attempt_id)
+    }
+
+    /// The prepared request of (`set`, `class`, `placement`); a replay's is `replay_set`'s valid one.
+    pub fn prepared(
+        &self,
+        set: usize,
+        class: Class,
+        replay_set: usize,
+        placement: Placement,
+    ) -> &Prepared {
+        match class {
             Class::Replayed => &self.prepared[replay_set][Class::Valid.index()][placement as usize],
             c => &self.prepared[set][c.index()][placement as usize],
-        };
-        self.assemble(p, attempt_id)
+        }
     }
 
     /// The request for a credential not in the catalogue (a pre-signed replay-resistant token): encoded here,
     /// which is string work only (no signing).
+    #[cfg(test)]
     pub fn request_with(
         &self,
         cred: &Credential,
@@ -122,6 +153,37 @@ impl RequestBook {
         Ok(self.assemble(&p, attempt_id))
     }
 
+    /// [`Self::request_with`] as the bytes on the wire.
+    pub fn wire_with(
+        &self,
+        cred: &Credential,
+        placement: Placement,
+        attempt_id: &str,
+    ) -> Result<Vec<u8>, PrepareError> {
+        let p = prepare(&self.shape, cred, placement)?;
+        Ok(self.serialize(&p, attempt_id))
+    }
+
+    /// The prepared head, the attempt id (left out when it is no header value, as [`Self::assemble`] does), the
+    /// body's length and the body: what hyper wrote for [`Self::assemble`]'s request.
+    fn serialize(&self, p: &Prepared, attempt_id: &str) -> Vec<u8> {
+        let body = p.body.as_ref().unwrap_or(&self.payload);
+        let mut out = Vec::with_capacity(p.wire.len() + attempt_id.len() + body.len() + 64);
+        out.extend_from_slice(&p.wire);
+        if HeaderValue::from_str(attempt_id).is_ok() {
+            out.extend_from_slice(self.attempt_header.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(attempt_id.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[cfg(test)]
     fn assemble(&self, p: &Prepared, attempt_id: &str) -> Request<http_body_util::Full<Bytes>> {
         let body = p.body.clone().unwrap_or_else(|| self.payload.clone());
         let mut req = Request::new(http_body_util::Full::new(body));
@@ -212,7 +274,28 @@ fn prepare(
         }
     }
     let uri = path.parse::<Uri>().map_err(|e| bad("uri", &e))?;
-    Ok(Prepared { uri, headers, body })
+    let wire = head_bytes(&uri, &headers);
+    Ok(Prepared {
+        uri,
+        headers,
+        body,
+        wire,
+    })
+}
+
+/// `POST <uri> HTTP/1.1` and the header lines (names lowercase, as hyper writes them), each ending in CRLF.
+fn head_bytes(uri: &Uri, headers: &[(HeaderName, HeaderValue)]) -> Bytes {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"POST ");
+    out.extend_from_slice(uri.to_string().as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (k, v) in headers {
+        out.extend_from_slice(k.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    Bytes::from(out)
 }
 
 /// Where the credentials actually ride. A value an HTTP header cannot carry (the line breaks of `wrapped_64`), or a

@@ -144,11 +144,11 @@ fn every_forged_https_request_is_explained_with_the_oracles_rule() {
     let book = RequestBook::build(&shape, &catalogue()).unwrap();
     for s in settings() {
         for (c, want) in oracle::expected_over(Transport::Https, &s) {
-            let req = book.request(0, c, 0, Placement::Headers, "r1-x-0-0");
+            let req = book.prepared(0, c, 0, Placement::Headers);
             let mut args = auth.clone();
             args.extend(gate_flags(&s));
-            args.extend(["--url".into(), format!("https://{ENDPOINT}{}", req.uri())]);
-            for (k, v) in req.headers() {
+            args.extend(["--url".into(), format!("https://{ENDPOINT}{}", req.uri)]);
+            for (k, v) in &req.headers {
                 args.extend(["--header".into(), format!("{k}: {}", v.to_str().unwrap())]);
             }
             check(dir.path(), args, want, &format!("{c:?} {}", s.describe()));

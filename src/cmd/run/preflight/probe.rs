@@ -82,10 +82,10 @@ async fn send_https(
     };
     let req = match a.credentials {
         Credentials::Catalogue { set, replay_set } => {
-            book.request(set, a.class, replay_set, placement, id)
+            book.wire(set, a.class, replay_set, placement, id)
         }
         Credentials::Pooled(c) => book
-            .request_with(c, placement, id)
+            .wire_with(c, placement, id)
             .map_err(|e| anyhow::anyhow!("{e}"))?,
         Credentials::Exhausted => anyhow::bail!("no credential to send for {}", a.class.label()),
     };

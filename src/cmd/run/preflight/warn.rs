@@ -34,14 +34,14 @@ fn https(p: &Parts<'_>) -> Vec<Warning> {
         crate::scenario::file::CredentialsIn::Query => load::request::Placement::Query,
         _ => load::request::Placement::Headers,
     };
-    let req = book.request(0, Class::Valid, 0, placement, "preflight");
+    let uri = &book.prepared(0, Class::Valid, 0, placement).uri;
     warnings(
         Transport::Https,
         &Connection {
             host: Some(&origin.host),
             port: Some(origin.port),
             sni: Some(p.plan.target.endpoint_name()),
-            query: req.uri().query(),
+            query: uri.query(),
             ..Connection::default()
         },
     )
