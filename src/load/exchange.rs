@@ -29,7 +29,9 @@ async fn send(connector: &Connector, conn: Option<Sender>, request: &[u8]) -> Ex
     let kept = conn.and_then(|mut c| c.reusable().then_some(c));
     let mut conn = match kept {
         Some(c) => c,
-        None => match connector.connect().await {
+        // Boxed: a TLS handshake's future holds a whole connection by value (kilobytes), and left inline it would
+        // make every attempt's task that large, copied in and out of the task on every attempt.
+        None => match Box::pin(connector.connect()).await {
             Ok(c) => c,
             Err(f) => return failed(f),
         },
@@ -41,5 +43,26 @@ async fn send(connector: &Connector, conn: Option<Sender>, request: &[u8]) -> Ex
             None,
         ),
         Err(f) => failed(f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An attempt's future stays small (what an attempt task copies in and out), whatever a handshake holds.
+    #[test]
+    fn an_attempt_s_future_is_small() {
+        let c = Connector::new(
+            "127.0.0.1:1".parse().unwrap(),
+            "localhost",
+            None,
+            false,
+            false,
+        )
+        .unwrap();
+        let f = exchange(&c, None, Vec::new(), Duration::from_secs(1));
+        let size = std::mem::size_of_val(&f);
+        assert!(size < 1024, "{size} bytes");
     }
 }

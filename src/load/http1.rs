@@ -11,6 +11,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use bytes::{Buf as _, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 
 use crate::metrics::{ErrorKind, Failure};
@@ -27,7 +28,7 @@ const READ_CHUNK: usize = 4096;
 /// One keep-alive connection: the (TLS) stream and what was read past the last response.
 pub struct Conn<S> {
     io: S,
-    buf: Vec<u8>,
+    buf: BytesMut,
 }
 
 impl<S> std::fmt::Debug for Conn<S> {
@@ -58,7 +59,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     pub fn new(io: S) -> Self {
         Self {
             io,
-            buf: Vec::with_capacity(READ_CHUNK),
+            buf: BytesMut::with_capacity(READ_CHUNK),
         }
     }
 
@@ -88,7 +89,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             .await
             .map_err(|e| io_failure(&e, "before the request was sent"))?;
         let (status, framing, keep_alive, head_len) = self.read_head().await?;
-        self.buf.drain(..head_len);
+        self.buf.advance(head_len);
         let keep = match framing {
             Framing::Length(n) => {
                 self.skip(n).await?;
@@ -116,7 +117,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             if let Some(parsed) = parse_head(&self.buf)? {
                 let (status, _, _, len) = parsed;
                 if (100..200).contains(&status) && status != 101 {
-                    self.buf.drain(..len);
+                    self.buf.advance(len);
                     continue;
                 }
                 return Ok(parsed);
@@ -133,28 +134,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
     }
 
-    /// Reads more into the buffer; 0 at the end of the stream.
+    /// Reads more into the buffer (no zeroing: `read_buf` fills spare capacity); 0 at the end of the stream.
     async fn fill(&mut self) -> Result<usize, Failure> {
-        let start = self.buf.len();
-        self.buf.resize(start + READ_CHUNK, 0);
-        let n = self.io.read(&mut self.buf[start..]).await;
-        match n {
-            Ok(n) => {
-                self.buf.truncate(start + n);
-                Ok(n)
-            }
-            Err(e) => {
-                self.buf.truncate(start);
-                Err(io_failure(&e, "before the response"))
-            }
-        }
+        self.buf.reserve(READ_CHUNK);
+        self.io
+            .read_buf(&mut self.buf)
+            .await
+            .map_err(|e| io_failure(&e, "before the response"))
     }
 
     /// Drops `n` body bytes.
     async fn skip(&mut self, mut n: u64) -> Result<(), Failure> {
         loop {
             let have = (self.buf.len() as u64).min(n);
-            self.buf.drain(..have as usize);
+            self.buf.advance(have as usize);
             n -= have;
             if n == 0 {
                 return Ok(());
@@ -190,7 +183,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         loop {
             if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
                 let line = self.buf[..i].to_vec();
-                self.buf.drain(..i + 2);
+                self.buf.advance(i + 2);
                 return Ok(line);
             }
             if self.buf.len() > MAX_HEAD {

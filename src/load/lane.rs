@@ -114,12 +114,14 @@ struct Lane {
 }
 
 /// Runs the lane until its work is done, the deadline passes or `shutdown` fires; in-flight attempts drain.
+/// The recorder comes back boxed: a task's output is its poll's return type, copied on every poll of the lane
+/// (once per attempt it joins), and a recorder by value is tens of kilobytes.
 pub async fn run(
     shared: Arc<Shared>,
     work: Work,
     shutdown: Shutdown,
     progress: Arc<Progress>,
-) -> Recorder {
+) -> Box<Recorder> {
     let mut lane = Lane {
         shared: shared.clone(),
         devices: Vec::new(),
@@ -133,7 +135,7 @@ pub async fn run(
         Work::Closed { slots } => lane.run_closed(slots, shutdown).await,
     }
     lane.rec.flush_series();
-    lane.rec
+    Box::new(lane.rec)
 }
 
 impl Lane {
@@ -292,7 +294,9 @@ impl Lane {
         let sent = Instant::now();
         d.in_flight = Some((a.class, intended, sent, a.ticket));
         let shared = self.shared.clone();
-        self.tasks.spawn(async move {
+        // Boxed: the task then holds a pointer, and tokio moves only that into the task and out of it at its end,
+        // not the attempt's whole state (its timer, the exchange, the drain's wait) three times per attempt.
+        self.tasks.spawn(Box::pin(async move {
             let Some(req) = req else {
                 // Nothing to send. A short pause keeps a closed-model slot whose devices are all used up
                 // from spinning until the deadline.
@@ -308,7 +312,7 @@ impl Lane {
                 }
             };
             (li, done, Instant::now())
-        });
+        }));
     }
 
     /// Records a finished attempt; returns its device's lane index.
