@@ -80,6 +80,7 @@ fn mqtt_probe(emu: &emulator::Handle) -> MqttProbe {
             tls: Some(tls_connector(tls)),
             path: String::new(),
             sources: Default::default(),
+            resumption: None,
         },
         shape: UsernameShape {
             mode: UsernameMode::CustomAuthorizer,

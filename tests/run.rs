@@ -20,6 +20,7 @@ mod preflight;
 mod processes;
 mod refused_valid;
 mod report_cmd;
+mod resumption;
 pub(crate) mod safety;
 mod scenarios;
 mod shard;

@@ -320,6 +320,8 @@ fn mqtt_probe(plan: &Plan, transport: Transport, addr: SocketAddr) -> anyhow::Re
             path: String::new(),
             // A handful of probes: the kernel's source address is enough.
             sources: Default::default(),
+            // Each probe a full handshake, as a device's first connect is.
+            resumption: None,
         },
         shape: UsernameShape {
             mode: UsernameMode::CustomAuthorizer,

@@ -132,6 +132,8 @@ pub struct EmulatorMetrics {
     tls_refused: [[AtomicU64; TlsRefusal::COUNT]; Listener::COUNT],
     /// Storms triggered (every MQTT session dropped at once).
     storms: AtomicU64,
+    /// TLS handshakes completed, per listener: [full, resumed].
+    handshakes: [[AtomicU64; 2]; Listener::COUNT],
 }
 
 impl EmulatorMetrics {
@@ -149,7 +151,22 @@ impl EmulatorMetrics {
             refused: Default::default(),
             tls_refused: Default::default(),
             storms: AtomicU64::new(0),
+            handshakes: Default::default(),
         }
+    }
+
+    /// A TLS handshake completed on `listener`; `resumed`: by a session the client kept (no certificate sent).
+    pub fn record_handshake(&self, listener: Listener, resumed: bool) {
+        self.handshakes[listener.index()][usize::from(resumed)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TLS handshakes completed on `listener`: (full, resumed).
+    pub fn handshakes(&self, listener: Listener) -> (u64, u64) {
+        let [full, resumed] = &self.handshakes[listener.index()];
+        (
+            full.load(Ordering::Relaxed),
+            resumed.load(Ordering::Relaxed),
+        )
     }
 
     pub fn record_invocation(&self, authorizer: usize) {
@@ -380,6 +397,22 @@ impl EmulatorMetrics {
                 );
             }
         }
+        prometheus::family(
+            &mut out,
+            "tokenstorm_tls_handshakes_total",
+            "counter",
+            "TLS handshakes completed, by listener and kind (resumed: by a session the client kept, no certificate sent).",
+        );
+        for listener in [Listener::Https, Listener::MqttTls] {
+            let (full, resumed) = self.handshakes(listener);
+            for (kind, n) in [("full", full), ("resumed", resumed)] {
+                let _ = writeln!(
+                    out,
+                    "tokenstorm_tls_handshakes_total{{listener=\"{}\",kind=\"{kind}\"}} {n}",
+                    listener.as_str(),
+                );
+            }
+        }
         out
     }
 }
@@ -423,7 +456,15 @@ mod tests {
                 + 4 // connections refused per listener (https, http, mqtt_tls, mqtt)
                 + 2 * TlsRefusal::COUNT // TLS refusals on https and mqtt_tls
                 + 1 // storms
+                + 2 * 2 // TLS handshakes on https and mqtt_tls, full and resumed
         );
+        m.record_handshake(Listener::MqttTls, true);
+        m.record_handshake(Listener::MqttTls, false);
+        m.record_handshake(Listener::MqttTls, true);
+        assert_eq!(m.handshakes(Listener::MqttTls), (1, 2));
+        assert!(m.render_prometheus().contains(
+            "tokenstorm_tls_handshakes_total{listener=\"mqtt_tls\",kind=\"resumed\"} 2\n"
+        ));
         m.record_storm();
         assert!(
             m.render_prometheus()

@@ -175,6 +175,8 @@ async fn handshake(
         },
         _ = shutdown.wait() => return None,
     };
+    let resumed = tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+    shared.metrics.record_handshake(listener, resumed);
     if dedicated
         && let Err(reason) = alpn::admit(shared.mqtt_tls_alpn, tls.get_ref().1.alpn_protocol())
     {

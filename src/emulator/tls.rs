@@ -146,6 +146,9 @@ fn server_config(
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(HostResolver { certified, rule }));
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Stateless session tickets, as a large endpoint issues them: a client that keeps its session resumes it
+    // (no certificate, no signature) however many clients there are, with no session state kept here.
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().context("TLS session tickets")?;
     Ok(Arc::new(config))
 }
 

@@ -100,6 +100,9 @@ pub fn client_config(
             .with_no_client_auth()
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    // A device resumes only its own session, and only with `[tls] resumption` (LinkSpec::device_tls): a store
+    // shared by the whole fleet would let any device resume another's.
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(config)
 }
 

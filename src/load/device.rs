@@ -65,6 +65,8 @@ pub(super) struct Device<'f> {
     id_number: u32,
     /// The admissions with its client id when its session's CONNECT was sent ([`super::comeback::ClientIds`]).
     mark: u64,
+    /// Its own TLS connector (its own session to resume) under `[tls] resumption`.
+    tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl<'f> Device<'f> {
@@ -97,6 +99,7 @@ impl<'f> Device<'f> {
             comeback: Comeback::new(m.reconnect, fleet.seed, d),
             id_number: m.client_id_number(d),
             mark: 0,
+            tls: link.device_tls(),
         }
     }
 
@@ -288,7 +291,9 @@ impl<'f> Device<'f> {
         sink: &mut DeviceSink<'_>,
     ) -> (Outcome, Option<Failure>, Option<Session>) {
         let timeout = self.fleet.timeout;
-        let Ok(opened) = tokio::time::timeout(timeout, self.link.open()).await else {
+        let Ok(opened) =
+            tokio::time::timeout(timeout, self.link.open_with(self.tls.as_ref())).await
+        else {
             return (Outcome::Timeout, Some(Failure::timeout(timeout)), None);
         };
         for (p, dur) in &opened.timings {

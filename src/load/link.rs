@@ -38,6 +38,9 @@ pub struct LinkSpec {
     pub path: String,
     /// The source addresses connections bind to in turn (`load.source_addrs`; empty: the kernel's choice).
     pub sources: super::source::Sources,
+    /// `[tls] resumption`: the TLS configuration each device copies with a session store of its own
+    /// ([`Self::device_tls`]); `None`: every connection a full handshake through `tls`.
+    pub resumption: Option<Arc<rustls::ClientConfig>>,
 }
 
 type Ws = WebSocketStream<TlsStream<TcpStream>>;
@@ -56,8 +59,25 @@ pub struct Opened {
 }
 
 impl LinkSpec {
+    /// A device's own TLS connector under `[tls] resumption`: the shared configuration with a session store of
+    /// its own (one server's sessions), so its reconnects resume its own session and never another device's.
+    /// `None`: the device uses the shared connector.
+    pub fn device_tls(&self) -> Option<TlsConnector> {
+        let base = self.resumption.as_ref()?;
+        let mut own = (**base).clone();
+        own.resumption = rustls::client::Resumption::store(Arc::new(
+            rustls::client::ClientSessionMemoryCache::new(1),
+        ));
+        Some(TlsConnector::from(Arc::new(own)))
+    }
+
     /// Opens the link; never fails with an error value, only with a described [`Opened::result`].
     pub async fn open(&self) -> Opened {
+        self.open_with(None).await
+    }
+
+    /// [`Self::open`] through a device's own TLS connector ([`Self::device_tls`]) when it has one.
+    pub async fn open_with(&self, own_tls: Option<&TlsConnector>) -> Opened {
         let mut timings = Vec::with_capacity(3);
         let t = Instant::now();
         let tcp = match self.sources.connect(self.addr).await {
@@ -70,7 +90,7 @@ impl LinkSpec {
             }
         };
         timings.push((Phase::TcpConnect, t.elapsed()));
-        let Some(tls) = &self.tls else {
+        let Some(tls) = own_tls.or(self.tls.as_ref()) else {
             return Opened {
                 timings,
                 result: Ok(Link::Tcp(tcp)),

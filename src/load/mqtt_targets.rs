@@ -67,21 +67,21 @@ pub async fn link_specs(
                     plan.source.display()
                 )
             })?;
-        let tls = match t {
+        let config = match t {
             Transport::Mqtt => None,
-            Transport::MqttTls => Some(tls_connector(client_config(
+            Transport::MqttTls => Some(client_config(
                 ca.as_deref(),
                 system_roots,
                 verify,
                 &[ALPN_MQTT],
-            )?)),
-            _ => Some(tls_connector(client_config(
-                ca.as_deref(),
-                system_roots,
-                verify,
-                &[],
-            )?)),
+            )?),
+            _ => Some(client_config(ca.as_deref(), system_roots, verify, &[])?),
         };
+        let resumption = config
+            .as_ref()
+            .filter(|_| plan.scenario.tls.resumption)
+            .map(|c| std::sync::Arc::new(c.clone()));
+        let tls = config.map(tls_connector);
         let host = match t {
             Transport::Wss => format!("{name}:{}", addr.port()),
             _ => name.clone(),
@@ -94,6 +94,7 @@ pub async fn link_specs(
             tls,
             path,
             sources: sources.clone(),
+            resumption,
         };
         out.push((spec, range));
     }

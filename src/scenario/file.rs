@@ -16,6 +16,7 @@ mod reconnect;
 mod safety;
 mod stages;
 mod thresholds;
+mod tls;
 
 pub use super::pricing::{Architecture, PricingSection};
 pub use abort::AbortSection;
@@ -26,6 +27,7 @@ pub use reconnect::{BackoffKind, ReconnectSection, StormSection};
 pub use safety::SafetySection;
 pub use stages::StageSection;
 pub use thresholds::{Check, ThresholdsSection};
+pub use tls::TlsSection;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,6 +50,9 @@ pub struct Scenario {
     /// How the generator opens connections (`source_addrs`); left out of the resolved scenario when unset.
     #[serde(skip_serializing_if = "LoadSection::is_empty")]
     pub load: LoadSection,
+    /// The generator's TLS clients (`resumption`); left out of the resolved scenario when unset.
+    #[serde(skip_serializing_if = "TlsSection::is_empty")]
+    pub tls: TlsSection,
     pub mix: MixSection,
     pub pricing: PricingSection,
     /// The signature gate's unconfirmed behaviours: the embedded emulator's settings, or what an external
