@@ -116,6 +116,22 @@ pub fn run(args: &[&str], out_dir: &Path) -> (Output, Option<Value>) {
     run_with_env(args, out_dir, &[])
 }
 
+/// Runs the scenario at `path` into `out` from a blocking thread (an async test's emulator keeps serving
+/// meanwhile); asserts the exit code `want`, showing the run's output otherwise, and returns the report.
+pub async fn run_expecting(path: PathBuf, out: PathBuf, want: i32) -> Value {
+    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(want),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    r.expect("report.json")
+}
+
 /// [`run`] with extra environment variables (the AWS credential chain's, for `[target.aws]`).
 pub fn run_with_env(
     args: &[&str],

@@ -207,17 +207,7 @@ async fn an_external_emulator_is_judged_through_its_admin_ledger() {
     let (emu, path) = external_target(dir.path(), None).await;
     let admin = emu.addrs().admin.expect("admin listener");
     let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
-        .await
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    let r = r.unwrap();
+    let r = run_expecting(path, out, 0).await;
     assert_eq!(r["target"]["kind"], "external");
     assert_eq!(r["invocations"]["source"], format!("http://{admin}"));
     let counts = class_counts(&r);

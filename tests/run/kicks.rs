@@ -228,17 +228,7 @@ async fn a_storm_reaches_an_external_emulator_through_its_admin_listener() {
     );
     let path = write_scenario(dir.path(), "external-storm.toml", &body);
     let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
-        .await
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    let r = r.unwrap();
+    let r = run_expecting(path, out, 0).await;
     let s = &r["storms"][0];
     assert_eq!(
         (s["target_dropped"].as_u64(), s["dropped"].as_u64()),

@@ -34,22 +34,13 @@ async fn reconnecting(resumption: bool) -> ((u64, u64), (u64, u64), Value) {
     );
     let path = write_scenario(dir.path(), "resume.toml", &body);
     let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
-        .await
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
+    let r = run_expecting(path, out, 0).await;
     let m = emu.metrics().clone();
     emu.stop().await;
     (
         m.handshakes(Listener::MqttTls),
         m.handshakes(Listener::Https),
-        r.expect("report.json"),
+        r,
     )
 }
 

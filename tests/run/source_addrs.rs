@@ -40,12 +40,7 @@ async fn connections_come_from_several_source_addresses_on_every_transport() {
     );
     let path = write_scenario(dir.path(), "sources.toml", &body);
     let out = dir.path().join("out");
-    let (o, r) = tokio::task::spawn_blocking(move || run(&[path.to_str().unwrap()], &out))
-        .await
-        .unwrap();
-    let stdout = text(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{stdout}{}", text(&o.stderr));
-    let r = r.unwrap();
+    let r = run_expecting(path, out, 0).await;
     assert_eq!(
         r["scenario"]["resolved"]["load"]["source_addrs"],
         "127.0.0.0/28"
