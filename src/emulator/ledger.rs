@@ -171,9 +171,11 @@ impl Ledger {
     /// the eviction hook (the reader has them).
     pub fn take_since(&self, since: u64) -> Since {
         let mut inner = self.lock();
-        let page = Self::page_of(&inner, since, usize::MAX);
+        // The counts as a page of nothing says them, then the entries moved out (not copied: they hold events).
+        let mut page = Self::page_of(&inner, since, 0);
+        let seen = usize::try_from(since.saturating_sub(inner.evicted)).unwrap_or(usize::MAX);
         let taken = inner.entries.len();
-        inner.entries.clear();
+        page.entries = inner.entries.drain(..).skip(seen).collect();
         inner.evicted += taken as u64;
         page
     }

@@ -18,8 +18,8 @@ use anyhow::bail;
 
 use super::shards::ShardRun;
 use crate::join::cloudwatch::{
-    Basis, CloudWatchWitness, Dimension, Expected, LoadSpan, MetricsRecord, Reconciliation,
-    Settled, Window, WitnessRecord, WitnessStatus,
+    Basis, CloudWatchWitness, Expected, LoadSpan, MetricsRecord, Reconciliation, Window,
+    WitnessRecord, WitnessStatus,
 };
 use crate::metrics::Recorder;
 use crate::scenario::aws::AwsWitness;
@@ -113,11 +113,7 @@ pub fn check(runs: &[ShardRun]) -> anyhow::Result<()> {
 
 /// From the first shard's load start to the last one's end.
 fn span(runs: &[ShardRun]) -> LoadSpan {
-    let start = runs
-        .iter()
-        .map(|s| s.evidence.load_started_unix_ms)
-        .min()
-        .unwrap_or(0);
+    let start = super::combine::load_start(runs);
     let end = runs
         .iter()
         .map(|s| s.evidence.load_started_unix_ms + s.evidence.elapsed_us / 1000)
@@ -144,16 +140,13 @@ fn logs(runs: &[ShardRun], expected: Expected) -> Option<WitnessRecord> {
 /// Disjoint counts (each shard's own run id's lines) summed and judged against `expected`: pending when any
 /// shard's is, naming it.
 fn sum(each: &[(String, &WitnessRecord)], expected: Expected) -> WitnessRecord {
-    let pending: Vec<&(String, &WitnessRecord)> = each
-        .iter()
-        .filter(|(_, w)| w.status == WitnessStatus::Pending)
-        .collect();
+    let pending = each.iter().any(|(_, w)| w.status == WitnessStatus::Pending);
     let observed = each
         .iter()
         .filter_map(|(_, w)| w.observed)
         .reduce(|a, b| a + b);
     let status = match observed {
-        _ if !pending.is_empty() => WitnessStatus::Pending,
+        _ if pending => WitnessStatus::Pending,
         Some(n) if expected.contains(n) => WitnessStatus::Reconciled,
         Some(_) => WitnessStatus::Mismatch,
         None => WitnessStatus::Pending,
@@ -191,23 +184,13 @@ fn read_metrics(
     let mut target = target.clone();
     target.region = region.to_string();
     target.witness = AwsWitness::Metrics;
-    let unread = |why: String| MetricsRecord {
-        count: WitnessRecord::new(
-            &Settled {
-                error: Some(why),
-                gave_up: Some("CloudWatch could not be read at merge".into()),
-                ..Settled::default()
-            },
+    let unread = |why: String| {
+        MetricsRecord::unread(
+            &target,
             expected,
-        ),
-        dimensions: target
-            .function
-            .dimensions()
-            .into_iter()
-            .map(|(name, value)| Dimension { name, value })
-            .collect(),
-        throttles: None,
-        iot: Vec::new(),
+            why,
+            "CloudWatch could not be read at merge",
+        )
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -225,19 +208,12 @@ fn read_metrics(
         if progress {
             eprintln!("merge: {}", cw.describe());
         }
-        let (_, record) = cw.finish_metrics(span, expected, &stop, progress).await;
-        let record = record.unwrap_or_else(|| unread("no metrics witness was read".into()));
+        let record = cw
+            .finish_metrics(span, expected, &stop, progress)
+            .await
+            .unwrap_or_else(|| unread("no metrics witness was read".into()));
         if progress {
-            let r = Reconciliation {
-                region: target.region.clone(),
-                function: target.function.label(),
-                log_group: target.log_group.clone(),
-                window: Window::of_run(span.start_unix_ms, span.end_unix_ms),
-                logs: None,
-                metrics: Some(record.clone()),
-                metrics_deferred: false,
-            };
-            eprintln!("merge: {}", r.terminal_line());
+            eprintln!("merge: witness: {}", record.brief());
         }
         record
     })
@@ -246,7 +222,7 @@ fn read_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::join::cloudwatch::Read;
+    use crate::join::cloudwatch::{Read, Settled};
 
     fn read(at_unix_ms: u64, value: u64) -> Read {
         Read { at_unix_ms, value }

@@ -129,6 +129,44 @@ impl WitnessRecord {
     }
 }
 
+impl MetricsRecord {
+    /// The record of a count that was never read (`why`: the error), judged pending against `expected`.
+    pub fn unread(target: &AwsTarget, expected: Expected, why: String, gave_up: &str) -> Self {
+        let s = Settled {
+            error: Some(why),
+            gave_up: Some(gave_up.to_string()),
+            ..Settled::default()
+        };
+        Self {
+            count: WitnessRecord::new(&s, expected),
+            dimensions: Dimension::of(target),
+            throttles: None,
+            iot: Vec::new(),
+        }
+    }
+
+    /// `cloudwatch-metrics reconciled (… invocations within [min, max], 2 reads), 3 throttled`.
+    pub fn brief(&self) -> String {
+        let mut s = format!("cloudwatch-metrics {}", self.count.brief("invocations"));
+        if let Some(t) = self.throttles.filter(|&t| t > 0) {
+            s.push_str(&format!(", {t} throttled"));
+        }
+        s
+    }
+}
+
+impl Dimension {
+    /// The dimensions `target`'s function's metrics are read by.
+    pub fn of(target: &AwsTarget) -> Vec<Self> {
+        target
+            .function
+            .dimensions()
+            .into_iter()
+            .map(|(name, value)| Self { name, value })
+            .collect()
+    }
+}
+
 impl Reconciliation {
     /// The record of a run judged through `target`'s CloudWatch.
     pub fn new(target: &AwsTarget, window: Window) -> Self {
@@ -150,11 +188,7 @@ impl Reconciliation {
             parts.push(format!("cloudwatch-logs {}", l.brief("lines")));
         }
         if let Some(m) = &self.metrics {
-            let mut s = format!("cloudwatch-metrics {}", m.count.brief("invocations"));
-            if let Some(t) = m.throttles.filter(|&t| t > 0) {
-                s.push_str(&format!(", {t} throttled"));
-            }
-            parts.push(s);
+            parts.push(m.brief());
         }
         if self.metrics_deferred {
             parts.push("cloudwatch-metrics left to `tokenstorm merge` (it counts every shard's invocations)".into());

@@ -146,14 +146,13 @@ impl CloudWatchWitness {
         expected: Expected,
         stop: &Shutdown,
         progress: bool,
-    ) -> (Window, Option<MetricsRecord>) {
+    ) -> Option<MetricsRecord> {
         self.logs = None;
         let reads = self.settle(span, "", stop, progress).await;
         let t = &self.target;
-        let record = reads
+        reads
             .metrics
-            .map(|(reader, s)| metrics_record(t, reader, &s, expected));
-        (reads.window, record)
+            .map(|(reader, s)| metrics_record(t, reader, &s, expected))
     }
 
     /// Reads the witnesses over `span` (the records of `run_id`) until each settles or gives up, concurrently;
@@ -214,12 +213,7 @@ fn metrics_record(
     let last = reader.last;
     MetricsRecord {
         count: WitnessRecord::new(s, expected),
-        dimensions: t
-            .function
-            .dimensions()
-            .into_iter()
-            .map(|(name, value)| Dimension { name, value })
-            .collect(),
+        dimensions: Dimension::of(t),
         throttles: last.as_ref().map(|f| f.throttles),
         iot: last.map(|f| f.iot).unwrap_or_default(),
     }
