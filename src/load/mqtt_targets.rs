@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::connect::{client_config, server_name};
-use super::link::{LinkSpec, tls_connector};
+use super::link::LinkSpec;
 use crate::contract::Transport;
 use crate::scenario::{Plan, Target};
 use crate::wire::mqtt::{ALPN_MQTT, WS_PATH};
@@ -77,11 +77,9 @@ pub async fn link_specs(
             )?),
             _ => Some(client_config(ca.as_deref(), system_roots, verify, &[])?),
         };
-        let resumption = config
-            .as_ref()
-            .filter(|_| plan.scenario.tls.resumption)
-            .map(|c| std::sync::Arc::new(c.clone()));
-        let tls = config.map(tls_connector);
+        let config = config.map(std::sync::Arc::new);
+        let resumption = config.clone().filter(|_| plan.scenario.tls.resumption);
+        let tls = config.map(tokio_rustls::TlsConnector::from);
         let host = match t {
             Transport::Wss => format!("{name}:{}", addr.port()),
             _ => name.clone(),
