@@ -53,7 +53,7 @@ def descendants(roots):
 
 
 def monitor(out_path, roots):
-    cpu, peak_rss, peak_total, samples, peak_at = {}, {}, 0, 0, 0.0
+    cpu, peak_rss, peak_total, samples, peak_at, first_total = {}, {}, 0, 0, 0.0, None
     t0 = time.monotonic()
     while any(os.path.exists(f"/proc/{p}") and stat(p) for p in roots):
         total = 0
@@ -65,6 +65,8 @@ def monitor(out_path, roots):
             cpu[pid] = s[1]
             peak_rss[pid] = max(peak_rss.get(pid, 0), s[2])
             total += s[2]
+        if first_total is None and total:
+            first_total = total
         if total > peak_total:
             peak_total, peak_at = total, time.monotonic() - t0
         samples += 1
@@ -73,6 +75,7 @@ def monitor(out_path, roots):
         {
             "samples": samples,
             "peak_rss_total_kb": peak_total,
+            "first_rss_total_kb": first_total or 0,
             "peak_at_s": round(peak_at, 1),
             "peak_rss_kb": {str(p): v for p, v in peak_rss.items()},
             "cpu_s": {str(p): round(v, 2) for p, v in cpu.items()},
@@ -151,11 +154,15 @@ def split(gen_path, emu_path, devices, report_path):
     connected, rate, _ = connects([r])
     p99 = connack_p99([r])
     per = lambda m: m["peak_rss_total_kb"] * 1024 / max(devices, 1) / 1000
+    # Net of the first sample (the process before its devices: the generator just started, the emulator idle).
+    net = lambda m: (m["peak_rss_total_kb"] - m.get("first_rss_total_kb", 0)) * 1024 / max(devices, 1) / 1000
     rows = [
         ("devices connected", f"{connected:,} of {devices:,} at {rate:,.0f}/s"),
         ("CONNECT->CONNACK p99", f"{p99:.1f} ms" if p99 is not None else "-"),
-        ("generator peak RSS", f"{gen['peak_rss_total_kb'] / 1024:,.0f} MiB = {per(gen):.1f} kB per device"),
-        ("emulator peak RSS", f"{emu['peak_rss_total_kb'] / 1024:,.0f} MiB = {per(emu):.1f} kB per session"),
+        ("generator peak RSS", f"{gen['peak_rss_total_kb'] / 1024:,.0f} MiB = {per(gen):.1f} kB per device"
+         f" ({net(gen):.1f} kB over its first sample)"),
+        ("emulator peak RSS", f"{emu['peak_rss_total_kb'] / 1024:,.0f} MiB = {per(emu):.1f} kB per session"
+         f" ({net(emu):.1f} kB over its idle {emu.get('first_rss_total_kb', 0) / 1024:,.0f} MiB)"),
         ("generator CPU", f"{gen['cpu_total_s']:.1f} s = {gen['cpu_total_s'] * 1000 / max(devices, 1):.2f} ms per device"),
         ("emulator CPU", f"{emu['cpu_total_s']:.1f} s = {emu['cpu_total_s'] * 1000 / max(devices, 1):.2f} ms per device"),
         ("verdict", r["verdict"]),

@@ -202,8 +202,12 @@ async fn connection(
     let dedicated = matches!(role, Role::MqttTls(_));
     match role {
         Role::Https(acceptor) | Role::MqttTls(acceptor) => {
-            let Some(tls) =
-                handshake(acceptor, stream, dedicated, &shared, limits, &shutdown).await
+            // Each stage boxed: the task of a connection holds only the stage it is in (a handshake's state
+            // and an HTTP connection's are dropped when done), not the largest of them for its whole life.
+            let Some(tls) = Box::pin(handshake(
+                acceptor, stream, dedicated, &shared, limits, &shutdown,
+            ))
+            .await
             else {
                 return;
             };
@@ -221,10 +225,10 @@ async fn connection(
                     upgrade: None,
                     connection_id: uuid::Uuid::new_v4().to_string(),
                 };
-                return session::run(tls, origin, shared, shutdown).await;
+                return Box::pin(session::run(tls, origin, shared, shutdown)).await;
             }
             let ctx = Arc::new(ConnCtx::new(Route::of(Transport::Https), sni).with_slot(slot));
-            data_plane(TokioIo::new(tls), ctx, shared, shutdown, limits).await
+            Box::pin(data_plane(TokioIo::new(tls), ctx, shared, shutdown, limits)).await
         }
         Role::Mqtt => {
             let origin = Origin {
@@ -233,11 +237,18 @@ async fn connection(
                 upgrade: None,
                 connection_id: uuid::Uuid::new_v4().to_string(),
             };
-            session::run(stream, origin, shared, shutdown).await
+            Box::pin(session::run(stream, origin, shared, shutdown)).await
         }
         Role::Http => {
             let ctx = Arc::new(ConnCtx::new(Route::PLAIN_HTTP, None).with_slot(slot));
-            data_plane(TokioIo::new(stream), ctx, shared, shutdown, limits).await
+            Box::pin(data_plane(
+                TokioIo::new(stream),
+                ctx,
+                shared,
+                shutdown,
+                limits,
+            ))
+            .await
         }
         Role::Admin => {
             let service = service_fn(move |req: Request<Incoming>| {

@@ -291,9 +291,10 @@ impl<'f> Device<'f> {
         sink: &mut DeviceSink<'_>,
     ) -> (Outcome, Option<Failure>, Option<Session>) {
         let timeout = self.fleet.timeout;
-        let Ok(opened) =
-            tokio::time::timeout(timeout, self.link.open_with(self.tls.as_ref())).await
-        else {
+        // Boxed: opening a link (TCP, TLS handshake, WebSocket upgrade) is an 11 KiB future that would
+        // otherwise size every device's task for the whole run, though it lives only while connecting.
+        let open = Box::pin(self.link.open_with(self.tls.as_ref()));
+        let Ok(opened) = tokio::time::timeout(timeout, open).await else {
             return (Outcome::Timeout, Some(Failure::timeout(timeout)), None);
         };
         for (p, dur) in &opened.timings {

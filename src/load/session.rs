@@ -61,6 +61,10 @@ pub enum ReadError {
     Timeout,
 }
 
+/// The write buffer's first capacity, and the most it keeps between packets.
+const WBUF_START: usize = 256;
+const WBUF_KEEP: usize = 1024;
+
 /// One connection's packet reader and writer.
 pub struct Session {
     pub link: Link,
@@ -75,13 +79,19 @@ impl Session {
             link,
             version,
             rbuf: BytesMut::with_capacity(256),
-            wbuf: BytesMut::with_capacity(256),
+            wbuf: BytesMut::with_capacity(WBUF_START),
         }
     }
 
     async fn write(&mut self, p: Out<'_>) -> std::io::Result<()> {
         encode(self.version, p, &mut self.wbuf).map_err(std::io::Error::other)?;
-        self.link.send(&self.wbuf).await
+        let sent = self.link.send(&self.wbuf).await;
+        // A CONNECT (its username carries the token and signature) or a large PUBLISH grows the buffer past
+        // what the session's small packets need; it is not kept for the session's life.
+        if self.wbuf.capacity() > WBUF_KEEP {
+            self.wbuf = BytesMut::with_capacity(WBUF_START);
+        }
+        sent
     }
 
     /// The next packet (cancel-safe: bytes read stay in the buffer).

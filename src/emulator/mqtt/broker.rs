@@ -14,7 +14,9 @@ use super::topics::TopicTree;
 /// Messages queued per session before new ones are dropped.
 pub const QUEUE_DEPTH: usize = 256;
 
-/// A message routed to a subscriber, at the QoS it was granted (at most the publisher's).
+/// A message routed to a subscriber, at the QoS it was granted (at most the publisher's). Queued boxed: a
+/// bounded channel allocates its first block of 32 slots up front, 256 bytes of pointers rather than 2 KiB of
+/// `Delivery` for every session, most of which never receive anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub topic: String,
@@ -25,7 +27,7 @@ pub struct Delivery {
 /// A session's handle on the broker.
 pub struct Registration {
     pub id: u64,
-    pub deliveries: mpsc::Receiver<Delivery>,
+    pub deliveries: mpsc::Receiver<Box<Delivery>>,
     /// Notified when another connection takes the client id over.
     pub kicked: Arc<Notify>,
     /// Changes when a storm drops every session (a watch, so a storm between two waits is not missed).
@@ -41,7 +43,7 @@ struct Client {
 struct Inner {
     next: u64,
     by_client_id: HashMap<String, Client>,
-    queues: HashMap<u64, mpsc::Sender<Delivery>>,
+    queues: HashMap<u64, mpsc::Sender<Box<Delivery>>>,
     tree: TopicTree<u64>,
 }
 
@@ -135,11 +137,11 @@ impl Broker {
         for (id, granted) in inner.tree.matches(topic) {
             if let Some(tx) = inner.queues.get(&id)
                 && tx
-                    .try_send(Delivery {
+                    .try_send(Box::new(Delivery {
                         topic: topic.to_string(),
                         qos: granted.min(qos),
                         payload: payload.clone(),
-                    })
+                    }))
                     .is_ok()
             {
                 sent += 1;

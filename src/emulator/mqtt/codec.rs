@@ -174,6 +174,27 @@ fn connect_frame(buf: &[u8]) -> Result<Option<ConnectFrame>, DecodeError> {
     }))
 }
 
+/// Bytes a session's read buffer makes room for when the frame at its front does not say how many it needs.
+const READ_CHUNK: usize = 512;
+
+/// A read buffer this much larger than the frame it waits for is given back (a large PUBLISH once need not
+/// stay with an idle session).
+const KEEP_CAPACITY: usize = 16 * 1024;
+
+/// Readies `buf` for the next read: room for the rest of the frame at its front (the length its fixed header
+/// gives, checked against [`MAX_PACKET_BYTES`] by the decoder), else [`READ_CHUNK`]; an empty buffer grown past
+/// [`KEEP_CAPACITY`] is dropped first. An idle session so holds a small buffer, not a 4 KiB one.
+pub fn make_room(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > KEEP_CAPACITY {
+        *buf = BytesMut::new();
+    }
+    let frame_rest = match mb::check(buf.iter(), MAX_PACKET_BYTES) {
+        Err(mb::Error::InsufficientBytes(n)) => n.min(MAX_PACKET_BYTES),
+        _ => 0,
+    };
+    buf.reserve(frame_rest.max(READ_CHUNK));
+}
+
 /// Takes one packet off the front of `buf`. `version` is `None` until CONNECT: then the packet must be a
 /// CONNECT (read by [`connect_packet::parse`], which keeps binary passwords) and its level picks the codec for
 /// the rest. `Ok(None)`: more bytes needed (nothing consumed).

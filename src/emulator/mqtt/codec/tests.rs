@@ -202,3 +202,27 @@ fn a_field_cut_short_inside_a_whole_frame_is_malformed_not_partial() {
         Err(DecodeError::Malformed(_))
     ));
 }
+
+#[test]
+fn make_room_reserves_the_rest_of_a_frame_and_gives_back_a_grown_buffer() {
+    // Empty: a small chunk, not a 4 KiB buffer per idle session.
+    let mut buf = BytesMut::new();
+    make_room(&mut buf);
+    assert!(
+        buf.capacity() >= 512 && buf.capacity() < 4096,
+        "{}",
+        buf.capacity()
+    );
+    // The front of a 20,000-byte PUBLISH (remaining length 19,997 in two bytes): room for all of it.
+    let mut buf = BytesMut::from(&[0x30u8, 0x9d, 0x9c, 0x01][..]);
+    make_room(&mut buf);
+    assert!(
+        buf.capacity() - buf.len() >= 20_000 - 4,
+        "{}",
+        buf.capacity()
+    );
+    // Emptied after that large packet: the big allocation goes.
+    buf.clear();
+    make_room(&mut buf);
+    assert!(buf.capacity() < 4096, "{}", buf.capacity());
+}

@@ -27,9 +27,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let transport = origin.transport;
-    let mut buf = BytesMut::with_capacity(4096);
-    let Some((connect, admitted)) = open(&mut stream, &mut buf, &origin, &shared, &shutdown).await
-    else {
+    let mut buf = BytesMut::new();
+    // Boxed: reading CONNECT and asking the authorizer is a large future a live session no longer needs.
+    let opening = Box::pin(open(&mut stream, &mut buf, &origin, &shared, &shutdown));
+    let Some((connect, admitted)) = opening.await else {
         return;
     };
     shared.metrics.record_request(transport, Outcome::Allowed);
@@ -147,6 +148,7 @@ async fn read_connect<S: AsyncRead + Unpin>(
         if let Some(c) = state::first_packet(decoded)? {
             return Ok(c);
         }
+        codec::make_room(buf);
         match timeout_at(deadline, stream.read_buf(buf)).await {
             Err(_) => return Err(CloseReason::Timeout),
             Ok(Ok(0)) | Ok(Err(_)) => return Err(CloseReason::Client),
@@ -172,7 +174,7 @@ pub(super) async fn serve<S>(
     buf: &mut BytesMut,
     connect: &ConnectPacket,
     live: &mut Live,
-    mut deliveries: tokio::sync::mpsc::Receiver<Delivery>,
+    mut deliveries: tokio::sync::mpsc::Receiver<Box<Delivery>>,
     links: Links<'_>,
 ) -> CloseReason
 where
@@ -201,6 +203,7 @@ where
         if let Err(reason) = drain_buffer(stream, buf, live, &mut clocks, peer).await {
             return reason;
         }
+        codec::make_room(buf);
         // Biased: ending the connection wins over a refresh due at the same instant.
         tokio::select! {
             biased;
@@ -220,7 +223,7 @@ where
                 Ok(_) => {}
             },
             Some(d) = deliveries.recv() => {
-                if let Some(p) = deliver(live, account, d)
+                if let Some(p) = deliver(live, account, *d)
                     && send(stream, live.version, &p).await.is_err()
                 {
                     return CloseReason::Client;
