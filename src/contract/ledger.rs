@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Route;
 use super::deny_reason::DenyReason;
+use super::json_text::JsonText;
 
 /// Entries a ledger keeps when nothing else is configured (the emulator's ring, a scenario's
 /// `target.ledger_capacity`).
@@ -118,10 +119,10 @@ pub struct LedgerEntry {
     pub trigger: Trigger,
     /// `signatureVerified` as given to the function (false only with `signingDisabled`).
     pub signature_verified: bool,
-    /// The event the function received.
-    pub event: serde_json::Value,
+    /// The event the function received (held as compact text: [`JsonText`]).
+    pub event: JsonText,
     /// The function's raw response; `None` when it failed or timed out.
-    pub response: Option<serde_json::Value>,
+    pub response: Option<JsonText>,
     pub verdict: Verdict,
     /// Why it was denied.
     pub deny_reason: Option<DenyReason>,

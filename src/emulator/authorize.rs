@@ -15,7 +15,7 @@ use super::metrics::Outcome;
 use super::policy::Decision;
 use super::response::{Authorization, Judgement, judge};
 pub(crate) use crate::contract::Trigger;
-use crate::contract::{DenyReason, LedgerEntry, Route, Verdict as LedgerVerdict};
+use crate::contract::{DenyReason, JsonText, LedgerEntry, Route, Verdict as LedgerVerdict};
 
 /// One invocation to make.
 pub(crate) struct Call<'a> {
@@ -117,8 +117,8 @@ pub(crate) async fn authorize(
         transport: call.transport,
         trigger: call.trigger,
         signature_verified: call.pass.signature_verified,
-        event: call.event,
-        response: result.ok(),
+        event: (&call.event).into(),
+        response: result.as_ref().ok().map(JsonText::from),
         verdict: if allowed {
             LedgerVerdict::Allow
         } else {
@@ -133,7 +133,14 @@ pub(crate) async fn authorize(
         throttled: invocation.throttled,
     };
     if let Some(publisher) = &shared.cloudwatch {
-        publisher.invocation(call.index, &entry, &spec.function.backend, invocation.ran);
+        let sent = (&call.event, result.as_ref().ok());
+        publisher.invocation(
+            call.index,
+            &entry,
+            sent,
+            &spec.function.backend,
+            invocation.ran,
+        );
     }
     shared.ledger.record(entry);
     verdict

@@ -220,7 +220,7 @@ mod tests {
             transport: Route::of(Transport::Https),
             trigger: Trigger::Publish,
             signature_verified: true,
-            event: serde_json::json!({}),
+            event: serde_json::json!({}).into(),
             response: None,
             verdict: Verdict::Deny,
             deny_reason: Some(DenyReason::Timeout),

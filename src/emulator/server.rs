@@ -255,7 +255,13 @@ async fn connection(
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(admin::handle(req, &shared).await) }
             });
-            serve_connection(TokioIo::new(stream), service, shutdown, limits).await
+            Box::pin(serve_connection(
+                TokioIo::new(stream),
+                service,
+                shutdown,
+                limits,
+            ))
+            .await
         }
     }
 }

@@ -143,7 +143,7 @@ mod tests {
             transport: crate::contract::Route::of(crate::contract::Transport::Mqtt),
             trigger: crate::contract::Trigger::Connect,
             signature_verified: true,
-            event: serde_json::Value::Null,
+            event: serde_json::Value::Null.into(),
             response: None,
             verdict: crate::contract::Verdict::Allow,
             deny_reason: None,

@@ -114,7 +114,7 @@ mod tests {
             transport: crate::contract::Route::of(crate::contract::Transport::Https),
             trigger: crate::contract::Trigger::Publish,
             signature_verified: true,
-            event: serde_json::json!({}),
+            event: serde_json::json!({}).into(),
             response: None,
             verdict: crate::contract::Verdict::Allow,
             deny_reason: None,

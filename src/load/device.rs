@@ -133,7 +133,9 @@ impl<'f> Device<'f> {
 
     pub(super) async fn run(mut self, shutdown: &Shutdown) {
         while let Some(intended) = self.turn(shutdown).await {
-            let Some((session, class)) = self.attempt(intended).await else {
+            // Boxed: an attempt's state (its login, CONNECT and the wait for CONNACK) lives only while it
+            // runs; a device's task keeps only what a connected session needs.
+            let Some((session, class)) = Box::pin(self.attempt(intended)).await else {
                 continue;
             };
             if self.keep(session, class, shutdown).await {

@@ -182,5 +182,8 @@ max_token_age_s = 60
             Some("not_authenticated: malformed".into())
         ]
     );
-    assert_eq!(entries[0].response.as_ref().unwrap()["principalId"], "dev7");
+    assert_eq!(
+        entries[0].response.as_ref().unwrap().value()["principalId"],
+        "dev7"
+    );
 }

@@ -57,17 +57,33 @@ async fn https_valid_signature_is_allowed_and_forged_never_invoked() {
         ("https", "publish")
     );
     assert!(e.signature_verified);
-    assert_eq!(e.event["token"], SEED_TOKEN);
-    assert_eq!(e.event["protocols"], serde_json::json!(["tls", "http"]));
-    assert_eq!(e.event["protocolData"]["tls"]["serverName"], "localhost");
-    assert_eq!(e.event["protocolData"]["http"]["queryString"], "?qos=1");
+    assert_eq!(e.event.value()["token"], SEED_TOKEN);
     assert_eq!(
-        e.event["protocolData"]["http"]["headers"]["x-tokenstorm-attempt"],
+        e.event.value()["protocols"],
+        serde_json::json!(["tls", "http"])
+    );
+    assert_eq!(
+        e.event.value()["protocolData"]["tls"]["serverName"],
+        "localhost"
+    );
+    assert_eq!(
+        e.event.value()["protocolData"]["http"]["queryString"],
+        "?qos=1"
+    );
+    assert_eq!(
+        e.event.value()["protocolData"]["http"]["headers"]["x-tokenstorm-attempt"],
         "a-1"
     );
-    assert!(uuid::Uuid::parse_str(e.event["connectionMetadata"]["id"].as_str().unwrap()).is_ok());
+    assert!(
+        uuid::Uuid::parse_str(
+            e.event.value()["connectionMetadata"]["id"]
+                .as_str()
+                .unwrap()
+        )
+        .is_ok()
+    );
     assert_eq!(
-        e.response.as_ref().unwrap()["principalId"],
+        e.response.as_ref().unwrap().value()["principalId"],
         "myPrincipalDevice123"
     );
 
@@ -118,13 +134,13 @@ async fn query_string_credentials_and_raw_plus_is_not_a_space() {
     conn.post(&path, &[]).await.assert_message(200, "OK");
     let e = &emu.ledger().entries()[0];
     assert_eq!(
-        e.event["protocols"],
+        e.event.value()["protocols"],
         serde_json::json!(["http"]),
         "the plain listener has no tls"
     );
-    assert!(e.event["protocolData"].get("tls").is_none());
+    assert!(e.event.value()["protocolData"].get("tls").is_none());
     assert_eq!(
-        e.event["protocolData"]["http"]["queryString"],
+        e.event.value()["protocolData"]["http"]["queryString"],
         format!("?qos=0&{}", query_creds(&sig))
     );
     assert_eq!(e.transport.label(), "http");
@@ -135,7 +151,10 @@ async fn query_string_credentials_and_raw_plus_is_not_a_space() {
         "/topics/t?x-amz-customauthorizer-name={SEED_AUTHORIZER}&{SEED_TOKEN_KEY_NAME}={token}&x-amz-customauthorizer-signature={plus_sig}"
     );
     conn.post(&raw, &[]).await.assert_message(200, "OK");
-    assert_eq!(emu.ledger().entries()[1].event["token"], token.as_str());
+    assert_eq!(
+        emu.ledger().entries()[1].event.value()["token"],
+        token.as_str()
+    );
     // The same signature with the `+` sent as a space (`%20`) is refused at the gate.
     let spaced = raw.replace('+', "%20");
     conn.post(&spaced, &[])
@@ -279,8 +298,8 @@ async fn signing_disabled_lets_a_forged_signature_reach_the_function() {
         .assert_message(200, "OK");
     let e = &emu.ledger().entries()[0];
     assert!(!e.signature_verified);
-    assert_eq!(e.event["signatureVerified"], false);
-    assert_eq!(e.event["token"], SEED_TOKEN);
+    assert_eq!(e.event.value()["signatureVerified"], false);
+    assert_eq!(e.event.value()["token"], SEED_TOKEN);
     assert_eq!(emu.metrics().invocations(SEED_AUTHORIZER), 1);
     emu.stop().await;
 }

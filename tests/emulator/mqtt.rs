@@ -96,14 +96,14 @@ async fn mqtt311_connect_publish_subscribe_receive_ping_over_tcp() {
         ("mqtt", "connect")
     );
     assert_eq!(e.attempt_id.as_deref(), Some("r1-valid-0-0"));
-    assert_eq!(e.event["protocols"], json!(["mqtt"]));
-    assert_eq!(e.event["token"], SEED_TOKEN);
+    assert_eq!(e.event.value()["protocols"], json!(["mqtt"]));
+    assert_eq!(e.event.value()["token"], SEED_TOKEN);
     assert_eq!(
-        e.event["protocolData"]["mqtt"],
+        e.event.value()["protocolData"]["mqtt"],
         json!({"username": user, "password": "cHc=", "clientId": "dev-1"})
     );
     assert!(
-        e.event["connectionMetadata"]["id"]
+        e.event.value()["connectionMetadata"]["id"]
             .as_str()
             .is_some_and(|s| !s.is_empty())
     );
@@ -317,9 +317,9 @@ async fn tls_with_alpn_mqtt_on_both_tls_listeners_and_sni_rules() {
     assert_eq!(entries.len(), 2);
     for e in &entries {
         assert_eq!(e.transport.label(), "mqtt_tls");
-        assert_eq!(e.event["protocols"], json!(["tls", "mqtt"]));
+        assert_eq!(e.event.value()["protocols"], json!(["tls", "mqtt"]));
         assert_eq!(
-            e.event["protocolData"]["tls"]["serverName"],
+            e.event.value()["protocolData"]["tls"]["serverName"],
             DEFAULT_ENDPOINT
         );
         assert_eq!(
@@ -367,7 +367,7 @@ async fn a_binary_password_reaches_the_authorizer_base64_encoded() {
         assert!(matches!(c.read().await, Read::Packet(p) if p[0] == 0x20));
     }
     for e in emu.ledger().entries() {
-        assert_eq!(e.event["protocolData"]["mqtt"]["password"], "/wCA");
+        assert_eq!(e.event.value()["protocolData"]["mqtt"]["password"], "/wCA");
     }
     assert_eq!(emu.ledger().len(), 2);
     emu.stop().await;

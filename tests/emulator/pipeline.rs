@@ -164,7 +164,7 @@ async fn table_mode_and_invalid_responses_deny() {
     let entries = emu.ledger().entries();
     assert_eq!(entries.len(), 4);
     for (entry, (token, _, reason)) in entries.iter().zip(cases) {
-        assert_eq!(entry.event["token"], token);
+        assert_eq!(entry.event.value()["token"], token);
         assert_eq!(entry.deny_text().as_deref(), reason);
     }
     assert_eq!(

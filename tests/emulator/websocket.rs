@@ -135,25 +135,27 @@ async fn credentials_in_headers_query_or_username() {
             (e.transport.label(), e.trigger.as_str()),
             ("wss", "connect")
         );
-        assert_eq!(e.event["protocols"], json!(["tls", "http", "mqtt"]));
+        assert_eq!(e.event.value()["protocols"], json!(["tls", "http", "mqtt"]));
         assert_eq!(
-            e.event["protocolData"]["tls"]["serverName"],
+            e.event.value()["protocolData"]["tls"]["serverName"],
             DEFAULT_ENDPOINT
         );
-        assert!(e.event["protocolData"]["http"]["headers"]["sec-websocket-key"].is_string());
+        assert!(
+            e.event.value()["protocolData"]["http"]["headers"]["sec-websocket-key"].is_string()
+        );
     }
     assert_eq!(entries[0].attempt_id.as_deref(), Some("r9-valid-1-1"));
     assert_eq!(
-        entries[0].event["protocolData"]["mqtt"],
+        entries[0].event.value()["protocolData"]["mqtt"],
         json!({"clientId": "ws-1"})
     );
     assert_eq!(
-        entries[1].event["protocolData"]["http"]["queryString"],
+        entries[1].event.value()["protocolData"]["http"]["queryString"],
         json!(query)
     );
     assert_eq!(entries[2].attempt_id.as_deref(), Some("r9-valid-1-3"));
     assert_eq!(
-        entries[2].event["protocolData"]["mqtt"]["username"],
+        entries[2].event.value()["protocolData"]["mqtt"]["username"],
         json!(user)
     );
     emu.stop().await;
@@ -222,7 +224,7 @@ async fn websocket_on_the_plain_http_listener_has_no_tls_part() {
     assert!(matches!(answer, Some(Ok(Message::Binary(b))) if b.as_ref() == CONNACK_OK_V4));
     let [entry] = emu.ledger().entries().try_into().expect("one invocation");
     assert_eq!(entry.transport.label(), "wss");
-    assert_eq!(entry.event["protocols"], json!(["http", "mqtt"]));
-    assert!(entry.event["protocolData"].get("tls").is_none());
+    assert_eq!(entry.event.value()["protocols"], json!(["http", "mqtt"]));
+    assert!(entry.event.value()["protocolData"].get("tls").is_none());
     emu.stop().await;
 }

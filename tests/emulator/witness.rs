@@ -117,7 +117,8 @@ async fn from_event_on_real_emulator_events_matches_the_python_and_node_helpers(
     assert_eq!(labels, ["https", "mqtt_tls", "wss"]);
     for (i, e) in entries.iter().enumerate() {
         let request_id = format!("req-{i}");
-        let line = witness_line::from_event(&e.event, e.response.as_ref(), &request_id, e.unix_ms);
+        let (event, response) = (e.event.value(), e.response.as_ref().map(|r| r.value()));
+        let line = witness_line::from_event(&event, response.as_ref(), &request_id, e.unix_ms);
         assert_eq!(line.attempt, e.attempt_id, "{}", e.event);
         assert_eq!(line.run.as_deref(), Some("w1"));
         assert_eq!(line.authenticated, Some(true));
@@ -133,8 +134,8 @@ async fn from_event_on_real_emulator_events_matches_the_python_and_node_helpers(
             let printed = helper_line(
                 tool,
                 script,
-                &e.event,
-                e.response.as_ref(),
+                &event,
+                response.as_ref(),
                 &request_id,
                 e.unix_ms,
             );

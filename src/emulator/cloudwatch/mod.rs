@@ -161,12 +161,14 @@ impl Publisher {
             .map(|(name, _)| Environment::new(name))
     }
 
-    /// Hands one invocation to the publisher (never waits). `ran`: a runtime process's request id and
-    /// environment; others get a fresh request id and their function's shared environment.
+    /// Hands one invocation to the publisher (never waits). `sent`: the event and the function's response, as
+    /// `entry` holds them in text. `ran`: a runtime process's request id and environment; others get a fresh
+    /// request id and their function's shared environment.
     pub fn invocation(
         &self,
         index: usize,
         entry: &LedgerEntry,
+        sent: (&serde_json::Value, Option<&serde_json::Value>),
         backend: &Backend,
         ran: Option<Ran>,
     ) {
@@ -184,8 +186,8 @@ impl Publisher {
             Some(r) => (r.request_id, r.environment, true),
             None => (uuid::Uuid::new_v4().to_string(), shared_env.clone(), false),
         };
-        let witness = matches!(backend, Backend::InProcess)
-            .then(|| (entry.event.clone(), entry.response.clone()));
+        let witness =
+            matches!(backend, Backend::InProcess).then(|| (sent.0.clone(), sent.1.cloned()));
         self.send(Record::Invocation(Box::new(Invoked {
             environment,
             request_id,

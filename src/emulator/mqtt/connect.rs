@@ -13,8 +13,8 @@ use super::super::metrics::Outcome;
 use super::super::policy::{self, Decision, Variables};
 use super::super::response::Authorization;
 use super::codec::{CLIENT_ID_NOT_VALID, ConnectPacket, NOT_AUTHORIZED};
-use crate::contract::Route;
 use crate::contract::limits::MAX_CLIENT_ID_BYTES;
+use crate::contract::{JsonText, Route};
 use crate::wire::mqtt::{ParsedUsername, attempt_id};
 use crate::wire::query::parse_pairs_with;
 
@@ -41,7 +41,8 @@ pub struct Origin {
 pub struct Admitted {
     pub index: usize,
     pub pass: GatePass,
-    pub event: serde_json::Value,
+    /// The CONNECT's event, re-sent on each refresh (kept as text for the session's life).
+    pub event: JsonText,
     pub attempt_id: Option<String>,
     pub authorization: Authorization,
 }
@@ -172,6 +173,7 @@ pub(crate) async fn admit(
         }
     };
     let event = connect_event(origin, connect, &pass);
+    let kept = JsonText::from(&event);
     let header_attempt = headers
         .get(crate::wire::http::ATTEMPT_ID)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -180,7 +182,7 @@ pub(crate) async fn admit(
     let call = Call {
         index,
         pass: &pass,
-        event: event.clone(),
+        event,
         attempt_id: attempt_id.clone(),
         transport: origin.transport,
         trigger: Trigger::Connect,
@@ -193,7 +195,7 @@ pub(crate) async fn admit(
         (Outcome::Allowed, Some(authorization)) => Ok(Admitted {
             index,
             pass,
-            event,
+            event: kept,
             attempt_id,
             authorization,
         }),
@@ -212,7 +214,7 @@ pub(crate) async fn refresh(
     let call = Call {
         index: admitted.index,
         pass: &admitted.pass,
-        event: admitted.event.clone(),
+        event: admitted.event.value(),
         attempt_id: admitted.attempt_id.clone(),
         transport,
         trigger: Trigger::Refresh,

@@ -6,7 +6,7 @@
 //! `admin_url`) it says how to check it instead.
 
 use super::Probe;
-use crate::contract::{Class, LedgerEntry};
+use crate::contract::{Class, JsonText, LedgerEntry};
 use crate::emulator::Ledger;
 use crate::emulator::response::{Judgement, judge};
 use crate::policy_check::{self, Account, Devices, Input, Report};
@@ -70,7 +70,7 @@ pub(super) fn check(
                 .iter()
                 .rev()
                 .find(|e| e.attempt_id.as_deref() == Some(p.attempt_id.as_str()))
-                .and_then(|e| e.response.clone())
+                .and_then(|e| e.response.as_ref().map(JsonText::value))
         });
         let Some(response) = response else {
             println!(

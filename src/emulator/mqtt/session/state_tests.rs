@@ -59,7 +59,7 @@ fn live(version: Version) -> Live {
                 signature_verified: false,
                 key_index: None,
             },
-            event: json!({}),
+            event: json!({}).into(),
             attempt_id: None,
             authorization: authorization(None, None),
         },

@@ -235,7 +235,7 @@ async fn a_failed_refresh_disconnects() {
                 signature_verified: false,
                 key_index: None,
             },
-            event: json!({"token": "t"}),
+            event: json!({"token": "t"}).into(),
             attempt_id: Some("a-1".into()),
             authorization: auth,
         },
