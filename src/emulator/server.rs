@@ -225,7 +225,9 @@ async fn connection(
                     upgrade: None,
                     connection_id: uuid::Uuid::new_v4().to_string(),
                 };
-                return Box::pin(session::run(tls, origin, shared, shutdown)).await;
+                // The stream boxed too: an async fn keeps a by-value argument twice in its state, and a TLS
+                // stream is over a kilobyte.
+                return Box::pin(session::run(Box::new(tls), origin, shared, shutdown)).await;
             }
             let ctx = Arc::new(ConnCtx::new(Route::of(Transport::Https), sni).with_slot(slot));
             Box::pin(data_plane(TokioIo::new(tls), ctx, shared, shutdown, limits)).await

@@ -131,7 +131,7 @@ impl<'f> Device<'f> {
             })
     }
 
-    pub(super) async fn run(mut self, shutdown: &Shutdown) {
+    pub(super) async fn run(mut self: Box<Self>, shutdown: &Shutdown) {
         while let Some(intended) = self.turn(shutdown).await {
             // Boxed: an attempt's state (its login, CONNECT and the wait for CONNACK) lives only while it
             // runs; a device's task keeps only what a connected session needs.

@@ -172,7 +172,13 @@ pub async fn run(fleet: Arc<Fleet>, shutdown: Shutdown) -> Recorder {
             if fleet.shard.owns(d) {
                 let fleet = fleet.clone();
                 let shutdown = shutdown.clone();
-                tasks.spawn(async move { Device::new(&fleet, gi, d, index).run(&shutdown).await });
+                // Boxed: an async fn keeps its by-value arguments twice in its state (as given and as moved
+                // in), and a device is over a kilobyte.
+                tasks.spawn(async move {
+                    Box::new(Device::new(&fleet, gi, d, index))
+                        .run(&shutdown)
+                        .await
+                });
             }
             index += 1;
         }
