@@ -40,6 +40,8 @@ pub struct Parts<'a> {
     pub storm: Option<(super::storm::Trigger, crate::join::Windows)>,
     /// Set to the load's start on the wall clock as it starts (the ledger join counts per second from it).
     pub origin: crate::join::Origin,
+    /// The run folder: the per-second series spills its sealed seconds there; `None`: kept in memory.
+    pub spill_dir: Option<&'a std::path::Path>,
 }
 
 /// Runs every group until the deadline, the attempt bound (HTTPS) or `shutdown`; attempts still in flight
@@ -50,6 +52,14 @@ pub async fn run(parts: Parts<'_>, shutdown: Shutdown, drain: (Shutdown, Duratio
     let t0_unix_ms = crate::join::cloudwatch::unix_ms_now();
     parts.origin.set(t0_unix_ms);
     let series = Arc::new(SeriesStore::new(t0, t0_unix_ms));
+    if let Some(dir) = parts.spill_dir
+        && let Err(e) = series.spill_to(dir)
+    {
+        tracing::warn!(
+            "cannot spill the per-second series to {}: kept in memory ({e})",
+            dir.display()
+        );
+    }
     let sealer = seal_every_second(series.clone());
     let clock = (t0, t0 + plan.duration, t0 + plan.warmup);
     let planner = Arc::new(Planner::new(

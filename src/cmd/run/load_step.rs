@@ -14,6 +14,8 @@ pub(super) struct Setup<'a> {
     pub(super) progress: bool,
     /// What the live status and `/metrics` read; its counters are the engines'.
     pub(super) board: Arc<crate::live::Board>,
+    /// The run folder (the per-second series spills there).
+    pub(super) run_dir: &'a std::path::Path,
 }
 
 /// The load, with the emulator's ledger joined while it runs (it is bounded: not only at the end) and the abort
@@ -68,6 +70,7 @@ pub(super) async fn watched_load(
             storm,
             counters,
             origin,
+            spill_dir: Some(s.run_dir),
         },
         stop.shutdown.clone(),
         (stop.abandon.clone(), stop::DRAIN),

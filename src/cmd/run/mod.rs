@@ -250,6 +250,7 @@ async fn session(
         safety: &safety,
         progress,
         board: board.clone(),
+        run_dir: &run_dir,
     };
     let (result, joined, aborted_by, usage) =
         watched_load(setup, https, links, emulator.as_ref(), &stop).await;

@@ -14,7 +14,15 @@
 //! keeps about 6.4 MB, plus the open seconds (the last two or three) and each task's own current second. The counts take 288 B per second. At most [`MAX_SECONDS`] seconds are
 //! kept apart; everything later is folded into one last slot (`truncated`), so merging every slot still
 //! gives each cell's whole-run histogram exactly.
+//!
+//! A run's store spills ([`SeriesStore::spill_to`]): the sealed pieces go to a file in the run folder, unlinked
+//! as soon as it is open (nothing is left behind, however the run ends), and the store keeps 12 bytes per piece
+//! to find it again, so a long run's memory does not grow with its seconds. A piece the file cannot take stays
+//! in memory.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use hdrhistogram::Histogram;
@@ -39,13 +47,45 @@ pub fn pair(t: Transport, o: Outcome) -> usize {
 /// Histograms per cell ([`crate::metrics::recorder::cell`] index).
 pub type Cells = Vec<(u16, Histogram<u64>)>;
 
+/// An encoded piece (V2 deflate): in memory, or at `offset` in the spill file.
+enum Piece {
+    Held(Vec<u8>),
+    Spilled { offset: u64, len: u32 },
+}
+
+impl Piece {
+    fn len(&self) -> usize {
+        match self {
+            Self::Held(b) => b.len(),
+            Self::Spilled { len, .. } => *len as usize,
+        }
+    }
+}
+
+/// The file sealed pieces spill to, and how far it is written.
+struct Spill {
+    file: File,
+    end: u64,
+}
+
+impl Spill {
+    /// Appends `bytes`; where they start.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<u64> {
+        // Positioned: a write that failed halfway leaves no doubt where the next piece goes.
+        let at = self.end;
+        self.file.write_all_at(bytes, at)?;
+        self.end += bytes.len() as u64;
+        Ok(at)
+    }
+}
+
 /// One second (or, at [`MAX_SECONDS`], everything after).
 struct Slot {
     counts: [u64; PAIRS],
     /// Histograms folded in since the slot was last sealed, per cell.
     open: Cells,
-    /// Encoded pieces (V2 deflate), per cell; a cell may have several.
-    sealed: Vec<(u16, Vec<u8>)>,
+    /// Encoded pieces, per cell; a cell may have several.
+    sealed: Vec<(u16, Piece)>,
 }
 
 impl Slot {
@@ -109,8 +149,8 @@ pub struct SeriesStore {
     t0_unix_ms: u64,
     inner: Mutex<Inner>,
     /// Held by a sealing for its whole length (its histograms are out of `inner` while it encodes them) and by
-    /// readers, so a reader never misses them; tasks folding in never take it.
-    sealing: Mutex<()>,
+    /// readers, so a reader never misses them; tasks folding in never take it. It holds the spill file, if any.
+    sealing: Mutex<Option<Spill>>,
 }
 
 impl SeriesStore {
@@ -124,8 +164,30 @@ impl SeriesStore {
                 highest: None,
                 dirty: Vec::new(),
             }),
-            sealing: Mutex::new(()),
+            sealing: Mutex::new(None),
         }
+    }
+
+    /// Spills sealed pieces to a new file in `dir` (removed from the folder at once: it lives as long as the
+    /// store). `Err` when it cannot be created: the store keeps them in memory, as without a spill.
+    pub fn spill_to(&self, dir: &Path) -> std::io::Result<()> {
+        let path = dir.join(format!(".series-{}.spill", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        *self.sealing.lock().unwrap_or_else(|p| p.into_inner()) = Some(Spill { file, end: 0 });
+        Ok(())
+    }
+
+    /// Whether sealed pieces go to a file.
+    pub fn spills(&self) -> bool {
+        self.sealing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -174,7 +236,7 @@ impl SeriesStore {
     /// Encodes the open histograms of every second before `second` (V2 deflate); the encoding runs outside the
     /// lock. Returns how many bytes it added.
     pub fn seal_before(&self, second: usize) -> usize {
-        let _sealing = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut spill = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
         let taken: Vec<(usize, Cells)> = {
             let mut inner = self.lock();
             let (old, young): (Vec<usize>, Vec<usize>) =
@@ -195,7 +257,7 @@ impl SeriesStore {
                 match serializer.serialize(&h, &mut bytes) {
                     Ok(_) => {
                         added += bytes.len();
-                        pieces.push((cell, bytes));
+                        pieces.push((cell, spilled(spill.as_mut(), bytes)));
                     }
                     // Never expected; kept open rather than lost.
                     Err(e) => {
@@ -231,6 +293,20 @@ impl SeriesStore {
             .sum()
     }
 
+    /// Bytes of sealed pieces held in memory (not spilled).
+    pub fn held_bytes(&self) -> usize {
+        let inner = self.lock();
+        inner
+            .slots
+            .iter()
+            .flat_map(|s| &s.sealed)
+            .map(|(_, p)| match p {
+                Piece::Held(b) => b.len(),
+                Piece::Spilled { .. } => 0,
+            })
+            .sum()
+    }
+
     /// Seconds covered: up to the latest that had an ended attempt, at most [`MAX_SECONDS`].
     pub fn seconds(&self) -> usize {
         self.lock().highest.map_or(0, |h| (h + 1).min(MAX_SECONDS))
@@ -244,9 +320,10 @@ impl SeriesStore {
     /// Every second that had an ended attempt, in order, with its cells' histograms decoded and merged (one
     /// second in memory at a time). `Err` when a sealed piece does not decode (it was encoded here: a bug).
     pub fn each_second(&self, mut f: impl FnMut(Second<'_>)) -> anyhow::Result<()> {
-        let _sealing = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
+        let spill = self.sealing.lock().unwrap_or_else(|p| p.into_inner());
         let inner = self.lock();
         let mut deserializer = Deserializer::new();
+        let mut read = Vec::new();
         for (index, slot) in inner.slots.iter().enumerate() {
             if slot.counts.iter().all(|&n| n == 0) && slot.open.is_empty() && slot.sealed.is_empty()
             {
@@ -264,13 +341,28 @@ impl SeriesStore {
                         cells.push((cell, m));
                     }
                 };
-            for (cell, bytes) in &slot.sealed {
-                let h: Histogram<u64> =
-                    deserializer
-                        .deserialize(&mut bytes.as_slice())
-                        .map_err(|e| {
-                            anyhow::anyhow!("second {index}: cannot decode a histogram: {e:?}")
+            for (cell, piece) in &slot.sealed {
+                let bytes = match piece {
+                    Piece::Held(b) => b.as_slice(),
+                    Piece::Spilled { offset, len } => {
+                        let file = &spill
+                            .as_ref()
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("second {index}: the spill file is gone")
+                            })?
+                            .file;
+                        read.resize(*len as usize, 0);
+                        file.read_exact_at(&mut read, *offset).map_err(|e| {
+                            anyhow::anyhow!(
+                                "second {index}: cannot read the series spill file: {e}"
+                            )
                         })?;
+                        read.as_slice()
+                    }
+                };
+                let h: Histogram<u64> = deserializer.deserialize(&mut &*bytes).map_err(|e| {
+                    anyhow::anyhow!("second {index}: cannot decode a histogram: {e:?}")
+                })?;
                 merge(*cell, &h);
             }
             for (cell, h) in &slot.open {
@@ -284,5 +376,22 @@ impl SeriesStore {
             });
         }
         Ok(())
+    }
+}
+
+/// `bytes` appended to the spill file when there is one and it takes them, else held.
+fn spilled(spill: Option<&mut Spill>, bytes: Vec<u8>) -> Piece {
+    let Some(spill) = spill else {
+        return Piece::Held(bytes);
+    };
+    let Ok(len) = u32::try_from(bytes.len()) else {
+        return Piece::Held(bytes);
+    };
+    match spill.append(&bytes) {
+        Ok(offset) => Piece::Spilled { offset, len },
+        Err(e) => {
+            tracing::warn!("cannot spill a per-second histogram, kept in memory: {e}");
+            Piece::Held(bytes)
+        }
     }
 }

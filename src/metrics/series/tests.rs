@@ -160,3 +160,63 @@ fn sealed_memory_per_second() {
     one.flush_series();
     eprintln!("a cell with one attempt: {} bytes", store.seal_before(4));
 }
+
+/// A spilling store reads back exactly what one that keeps its pieces in memory does, holds none of them in
+/// memory, and leaves no file in the folder.
+#[test]
+fn a_spilled_store_reads_back_what_a_held_one_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = Instant::now();
+    let (held, spilled) = (
+        Arc::new(SeriesStore::new(t0, 1_000)),
+        Arc::new(SeriesStore::new(t0, 1_000)),
+    );
+    spilled.spill_to(dir.path()).unwrap();
+    assert!(spilled.spills() && !held.spills());
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let valid = (HTTPS, Class::Valid, Outcome::Allowed);
+    let forged = (HTTPS, Class::Forged(Forgery::BitFlip), Outcome::Forbidden);
+    for store in [&held, &spilled] {
+        let mut r = Recorder::with_series(store.clone());
+        for i in 0..3_000u64 {
+            let class = if i % 3 == 0 { forged } else { valid };
+            r.end_at(at(i * 2), class, (100 + i * 37 % 5_000, 1), true);
+            if i % 700 == 0 {
+                r.flush_series();
+                store.seal_before((i / 500) as usize);
+            }
+        }
+        r.flush_series();
+        store.seal_before(usize::MAX);
+    }
+    assert_eq!(seconds_of(&held), seconds_of(&spilled));
+    assert_eq!(held.sealed_bytes(), spilled.sealed_bytes());
+    assert!(held.held_bytes() > 0);
+    assert_eq!(spilled.held_bytes(), 0, "every sealed piece is in the file");
+    let hists = |s: &SeriesStore| {
+        let mut out = Vec::new();
+        s.each_second(|sec| out.push(sec.cells.to_vec())).unwrap();
+        out
+    };
+    assert_eq!(hists(&held), hists(&spilled));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the spill file is unlinked"
+    );
+}
+
+/// A folder the spill cannot be made in is an error the caller reports; the store still works in memory.
+#[test]
+fn a_spill_that_cannot_be_made_leaves_the_store_in_memory() {
+    let store = SeriesStore::new(Instant::now(), 0);
+    assert!(
+        store
+            .spill_to(std::path::Path::new("/nonexistent/tokenstorm"))
+            .is_err()
+    );
+    assert!(!store.spills());
+    store.add_one(0, 0, 0, Some(10));
+    store.seal_before(1);
+    assert!(store.held_bytes() > 0);
+}
