@@ -69,12 +69,16 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt as _;
 
+    async fn body(r: Response<Full<Bytes>>) -> Bytes {
+        r.into_body().collect().await.unwrap().to_bytes()
+    }
+
     #[tokio::test]
     async fn the_message_body_is_the_json_it_always_was() {
         for text in ["Forbidden", "OK", "say \"hi\"\n"] {
             let r = message(StatusCode::FORBIDDEN, text);
             assert_eq!(r.status(), StatusCode::FORBIDDEN);
-            let body = r.into_body().collect().await.unwrap().to_bytes();
+            let body = body(r).await;
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(v["message"], text);
             let id = v["traceId"].as_str().unwrap();
@@ -84,18 +88,7 @@ mod tests {
             let expected = serde_json::json!({"message": text, "traceId": id}).to_string();
             assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
         }
-        let a = message(StatusCode::OK, "OK")
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes();
-        let b = message(StatusCode::OK, "OK")
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes();
+        let (a, b) = (body(ok()).await, body(ok()).await);
         assert_ne!(a, b, "every answer has its own trace id");
     }
 }

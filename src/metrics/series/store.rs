@@ -284,26 +284,24 @@ impl SeriesStore {
 
     /// Bytes the sealed pieces take.
     pub fn sealed_bytes(&self) -> usize {
-        let inner = self.lock();
-        inner
-            .slots
-            .iter()
-            .flat_map(|s| &s.sealed)
-            .map(|(_, b)| b.len())
-            .sum()
+        self.sum_pieces(Piece::len)
     }
 
     /// Bytes of sealed pieces held in memory (not spilled).
     pub fn held_bytes(&self) -> usize {
+        self.sum_pieces(|p| match p {
+            Piece::Held(b) => b.len(),
+            Piece::Spilled { .. } => 0,
+        })
+    }
+
+    fn sum_pieces(&self, size: impl Fn(&Piece) -> usize) -> usize {
         let inner = self.lock();
         inner
             .slots
             .iter()
             .flat_map(|s| &s.sealed)
-            .map(|(_, p)| match p {
-                Piece::Held(b) => b.len(),
-                Piece::Spilled { .. } => 0,
-            })
+            .map(|(_, p)| size(p))
             .sum()
     }
 
