@@ -109,6 +109,7 @@ pub(crate) async fn authorize(
         shared.function_metrics.record_cold_start(call.index);
     }
     let allowed = verdict.outcome == Outcome::Allowed;
+    let response = result.as_ref().ok();
     let entry = LedgerEntry {
         seq: 0,
         unix_ms,
@@ -118,7 +119,7 @@ pub(crate) async fn authorize(
         trigger: call.trigger,
         signature_verified: call.pass.signature_verified,
         event: (&call.event).into(),
-        response: result.as_ref().ok().map(JsonText::from),
+        response: response.map(JsonText::from),
         verdict: if allowed {
             LedgerVerdict::Allow
         } else {
@@ -133,11 +134,10 @@ pub(crate) async fn authorize(
         throttled: invocation.throttled,
     };
     if let Some(publisher) = &shared.cloudwatch {
-        let sent = (&call.event, result.as_ref().ok());
         publisher.invocation(
             call.index,
             &entry,
-            sent,
+            (&call.event, response),
             &spec.function.backend,
             invocation.ran,
         );

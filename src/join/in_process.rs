@@ -57,9 +57,10 @@ impl InProcess {
     pub fn drain_now(&self) {
         // Never hold the summary while taking the ledger's lock: the eviction hook takes them the other way.
         let since = lock(&self.summary).last_seq;
-        let page = match self.taking {
-            true => self.ledger.take_since(since),
-            false => self.ledger.since(since),
+        let page = if self.taking {
+            self.ledger.take_since(since)
+        } else {
+            self.ledger.since(since)
         };
         let mut s = lock(&self.summary);
         for e in &page.entries {

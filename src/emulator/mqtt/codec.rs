@@ -189,7 +189,7 @@ pub fn make_room(buf: &mut BytesMut) {
         *buf = BytesMut::new();
     }
     let frame_rest = match mb::check(buf.iter(), MAX_PACKET_BYTES) {
-        Err(mb::Error::InsufficientBytes(n)) => n.min(MAX_PACKET_BYTES),
+        Err(mb::Error::InsufficientBytes(n)) => n,
         _ => 0,
     };
     buf.reserve(frame_rest.max(READ_CHUNK));

@@ -183,6 +183,7 @@ impl SeriesStore {
     }
 
     /// Whether sealed pieces go to a file.
+    #[cfg(test)]
     pub fn spills(&self) -> bool {
         self.sealing
             .lock()
@@ -288,6 +289,7 @@ impl SeriesStore {
     }
 
     /// Bytes of sealed pieces held in memory (not spilled).
+    #[cfg(test)]
     pub fn held_bytes(&self) -> usize {
         self.sum_pieces(|p| match p {
             Piece::Held(b) => b.len(),
