@@ -94,6 +94,7 @@ pub mod explain;
 pub mod fuzz;
 pub mod invariant;
 pub mod join;
+pub mod lean_tls;
 pub mod live;
 pub mod load;
 pub mod merge;

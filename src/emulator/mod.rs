@@ -287,14 +287,11 @@ impl Listeners {
         tasks: &mut JoinSet<()>,
     ) {
         // AWS serves HTTPS and MQTT (ALPN `mqtt`) on the same port 443; so does the HTTPS listener.
-        let https_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
+        let https_acceptor = tls::with_alpn(
             &setup.server_config,
             &[b"http/1.1", crate::wire::mqtt::ALPN_MQTT],
-        ));
-        let mqtt_acceptor = tokio_rustls::TlsAcceptor::from(tls::with_alpn(
-            &setup.server_config,
-            &[crate::wire::mqtt::ALPN_MQTT],
-        ));
+        );
+        let mqtt_acceptor = tls::with_alpn(&setup.server_config, &[crate::wire::mqtt::ALPN_MQTT]);
         let listeners = [
             (self.https, Role::Https(https_acceptor)),
             (self.http, Role::Http),

@@ -19,7 +19,6 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
 
 use super::alpn::{self, TlsRefusal};
 use super::connection::{ConnCtx, OpenConnections, Slot};
@@ -69,10 +68,10 @@ const REFUSED_HTTP: &[u8] =
 /// What a listener serves.
 #[derive(Clone)]
 pub(crate) enum Role {
-    Https(TlsAcceptor),
+    Https(Arc<rustls::ServerConfig>),
     Http,
     Admin,
-    MqttTls(TlsAcceptor),
+    MqttTls(Arc<rustls::ServerConfig>),
     Mqtt,
 }
 
@@ -143,25 +142,29 @@ fn refuse(stream: &TcpStream, role: &Role, shared: &Shared) {
     );
 }
 
-/// The TLS handshake, bounded in time; `None` (the connection refused, the reason counted) when it fails, or
-/// on the MQTT/TLS listener (`dedicated`) when the client negotiated no ALPN `mqtt` where it is required.
+/// The TLS handshake, bounded in time: the stream and the server name the client sent (SNI); `None` (the
+/// connection refused, the reason counted) when it fails, or on the MQTT/TLS listener (`dedicated`) when the
+/// client negotiated no ALPN `mqtt` where it is required.
 async fn handshake(
-    acceptor: TlsAcceptor,
+    acceptor: Arc<rustls::ServerConfig>,
     stream: TcpStream,
     dedicated: bool,
     shared: &Shared,
     limits: Limits,
     shutdown: &Shutdown,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+) -> Option<(crate::lean_tls::ServerStream, Option<String>)> {
     let listener = if dedicated {
         Listener::MqttTls
     } else {
         Listener::Https
     };
-    let handshake = tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(stream));
-    let mut tls = tokio::select! {
+    let handshake = tokio::time::timeout(
+        limits.tls_handshake_timeout,
+        crate::lean_tls::accept(acceptor, stream),
+    );
+    let (mut tls, sni) = tokio::select! {
         r = handshake => match r {
-            Ok(Ok(tls)) => tls,
+            Ok(Ok(accepted)) => accepted,
             Ok(Err(err)) => {
                 let reason = TlsRefusal::of_handshake_error(&err);
                 tracing::debug!(%err, reason = reason.as_str(), "TLS handshake failed");
@@ -175,17 +178,17 @@ async fn handshake(
         },
         _ = shutdown.wait() => return None,
     };
-    let resumed = tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+    let resumed = tls.connection().handshake_kind() == Some(rustls::HandshakeKind::Resumed);
     shared.metrics.record_handshake(listener, resumed);
     if dedicated
-        && let Err(reason) = alpn::admit(shared.mqtt_tls_alpn, tls.get_ref().1.alpn_protocol())
+        && let Err(reason) = alpn::admit(shared.mqtt_tls_alpn, tls.connection().alpn_protocol())
     {
         tracing::debug!(reason = reason.as_str(), "{}", reason.explain());
         shared.metrics.record_tls_refusal(listener, reason);
         let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
         return None;
     }
-    Some(tls)
+    Some((tls, sni))
 }
 
 async fn connection(
@@ -204,16 +207,15 @@ async fn connection(
         Role::Https(acceptor) | Role::MqttTls(acceptor) => {
             // Each stage boxed: the task of a connection holds only the stage it is in (a handshake's state
             // and an HTTP connection's are dropped when done), not the largest of them for its whole life.
-            let Some(tls) = Box::pin(handshake(
+            let Some((tls, sni)) = Box::pin(handshake(
                 acceptor, stream, dedicated, &shared, limits, &shutdown,
             ))
             .await
             else {
                 return;
             };
-            let session = tls.get_ref().1;
-            let sni = session.server_name().map(str::to_string);
-            let mqtt = dedicated || session.alpn_protocol() == Some(crate::wire::mqtt::ALPN_MQTT);
+            let mqtt =
+                dedicated || tls.connection().alpn_protocol() == Some(crate::wire::mqtt::ALPN_MQTT);
             if mqtt {
                 let origin = Origin {
                     transport: if dedicated {

@@ -65,8 +65,8 @@ pub(super) struct Device<'f> {
     id_number: u32,
     /// The admissions with its client id when its session's CONNECT was sent ([`super::comeback::ClientIds`]).
     mark: u64,
-    /// Its own TLS connector (its own session to resume) under `[tls] resumption`.
-    tls: Option<tokio_rustls::TlsConnector>,
+    /// Its own TLS configuration (its own session to resume) under `[tls] resumption`.
+    tls: Option<super::link::TlsConfig>,
 }
 
 impl<'f> Device<'f> {

@@ -14,13 +14,12 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 use crate::contract::Transport;
+use crate::lean_tls::ClientStream;
 use crate::metrics::{ErrorKind, Failure, Phase};
 use crate::wire::mqtt::WS_SUBPROTOCOL;
 
@@ -33,7 +32,7 @@ pub struct LinkSpec {
     pub server_name: ServerName<'static>,
     pub host: String,
     /// TLS and WebSocket only.
-    pub tls: Option<TlsConnector>,
+    pub tls: Option<TlsConfig>,
     /// WebSocket only: the request path (`/mqtt`).
     pub path: String,
     /// The source addresses connections bind to in turn (`load.source_addrs`; empty: the kernel's choice).
@@ -43,12 +42,15 @@ pub struct LinkSpec {
     pub resumption: Option<Arc<rustls::ClientConfig>>,
 }
 
-type Ws = WebSocketStream<TlsStream<TcpStream>>;
+/// A TLS client configuration, shared by the connections made with it.
+pub type TlsConfig = Arc<rustls::ClientConfig>;
+
+type Ws = WebSocketStream<ClientStream>;
 
 /// An open link.
 pub enum Link {
     Tcp(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<ClientStream>),
     Ws(Box<Ws>),
 }
 
@@ -59,16 +61,16 @@ pub struct Opened {
 }
 
 impl LinkSpec {
-    /// A device's own TLS connector under `[tls] resumption`: the shared configuration with a session store of
+    /// A device's own TLS configuration under `[tls] resumption`: the shared configuration with a session store of
     /// its own (one server's sessions), so its reconnects resume its own session and never another device's.
-    /// `None`: the device uses the shared connector.
-    pub fn device_tls(&self) -> Option<TlsConnector> {
+    /// `None`: the device uses the shared configuration.
+    pub fn device_tls(&self) -> Option<TlsConfig> {
         let base = self.resumption.as_ref()?;
         let mut own = (**base).clone();
         own.resumption = rustls::client::Resumption::store(Arc::new(
             rustls::client::ClientSessionMemoryCache::new(1),
         ));
-        Some(TlsConnector::from(Arc::new(own)))
+        Some(Arc::new(own))
     }
 
     /// Opens the link; never fails with an error value, only with a described [`Opened::result`].
@@ -76,8 +78,8 @@ impl LinkSpec {
         self.open_with(None).await
     }
 
-    /// [`Self::open`] through a device's own TLS connector ([`Self::device_tls`]) when it has one.
-    pub async fn open_with(&self, own_tls: Option<&TlsConnector>) -> Opened {
+    /// [`Self::open`] through a device's own TLS configuration ([`Self::device_tls`]) when it has one.
+    pub async fn open_with(&self, own_tls: Option<&TlsConfig>) -> Opened {
         let mut timings = Vec::with_capacity(3);
         let t = Instant::now();
         let tcp = match self.sources.connect(self.addr).await {
@@ -97,15 +99,16 @@ impl LinkSpec {
             };
         };
         let t = Instant::now();
-        let stream = match tls.connect(self.server_name.clone(), tcp).await {
-            Ok(s) => s,
-            Err(e) => {
-                return Opened {
-                    timings,
-                    result: Err(Failure::tls(&e)),
-                };
-            }
-        };
+        let stream =
+            match crate::lean_tls::connect(tls.clone(), self.server_name.clone(), tcp).await {
+                Ok(s) => s,
+                Err(e) => {
+                    return Opened {
+                        timings,
+                        result: Err(Failure::tls(&e)),
+                    };
+                }
+            };
         timings.push((Phase::TlsHandshake, t.elapsed()));
         if self.transport != Transport::Wss {
             return Opened {
@@ -124,7 +127,7 @@ impl LinkSpec {
         Opened { timings, result }
     }
 
-    async fn upgrade(&self, stream: TlsStream<TcpStream>) -> Result<Ws, Failure> {
+    async fn upgrade(&self, stream: ClientStream) -> Result<Ws, Failure> {
         let url = format!("wss://{}{}", self.host, self.path);
         // The path's query may carry credentials (AWS accepts a token there): messages name the path only.
         let shown = url.split('?').next().unwrap_or_default();
@@ -160,9 +163,10 @@ impl LinkSpec {
     }
 }
 
-/// A TLS connector offering ALPN `mqtt` (MQTT over TLS) or nothing (WebSocket: forcing ALPN breaks real SDKs).
-pub fn tls_connector(config: rustls::ClientConfig) -> TlsConnector {
-    TlsConnector::from(Arc::new(config))
+/// A TLS configuration offering ALPN `mqtt` (MQTT over TLS) or nothing (WebSocket: forcing ALPN breaks real
+/// SDKs), shared.
+pub fn tls_connector(config: rustls::ClientConfig) -> TlsConfig {
+    Arc::new(config)
 }
 
 impl Link {

@@ -77,9 +77,8 @@ pub async fn link_specs(
             )?),
             _ => Some(client_config(ca.as_deref(), system_roots, verify, &[])?),
         };
-        let config = config.map(std::sync::Arc::new);
-        let resumption = config.clone().filter(|_| plan.scenario.tls.resumption);
-        let tls = config.map(tokio_rustls::TlsConnector::from);
+        let tls = config.map(std::sync::Arc::new);
+        let resumption = tls.clone().filter(|_| plan.scenario.tls.resumption);
         let host = match t {
             Transport::Wss => format!("{name}:{}", addr.port()),
             _ => name.clone(),
