@@ -56,12 +56,17 @@ pub enum Use {
 }
 
 /// One device's backoff.
+///
+/// It keeps its RNG's seed and how many waits it drew, not the RNG (a ChaCha state is over 300 bytes, and every
+/// device has two backoffs that most never use): a hold re-creates the RNG at its position, which draws exactly
+/// what one RNG kept for the device's life would have.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     spec: BackoffSpec,
     streak: u32,
     until: Option<Instant>,
-    rng: ChaCha8Rng,
+    seed: u64,
+    drawn: u64,
 }
 
 impl Backoff {
@@ -79,16 +84,25 @@ impl Backoff {
             spec,
             streak: 0,
             until: None,
-            rng: ChaCha8Rng::seed_from_u64(
-                seed ^ u64::from(device).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt,
-            ),
+            seed: seed ^ u64::from(device).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt,
+            drawn: 0,
         }
+    }
+
+    /// The next draw in [0, 1) of the device's RNG for this use (each draw takes one 64-bit word: two of the
+    /// RNG's 32-bit words).
+    fn draw(&mut self) -> f64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_word_pos(u128::from(self.drawn) * 2);
+        self.drawn += 1;
+        rng.random::<f64>()
     }
 
     /// One more hold in a row, from `now`: draws the wait and opens the window; returns the wait.
     pub fn hold(&mut self, now: Instant) -> Duration {
         self.streak = self.streak.saturating_add(1);
-        let wait = self.spec.wait(self.streak, self.rng.random::<f64>());
+        let draw = self.draw();
+        let wait = self.spec.wait(self.streak, draw);
         self.until = Some(now + wait);
         wait
     }
@@ -137,6 +151,16 @@ mod tests {
         max: Duration::from_secs(60),
         jitter: 1.0,
     };
+
+    #[test]
+    fn draws_are_those_of_one_rng_kept_for_the_devices_life() {
+        let mut b = Backoff::for_use(SPEC, 42, 9, Use::Reconnect);
+        let mut kept = ChaCha8Rng::seed_from_u64(b.seed);
+        // 300 draws: 600 words, across many of the RNG's 64-word buffers.
+        for n in 0..300 {
+            assert_eq!(b.draw(), kept.random::<f64>(), "draw {n}");
+        }
+    }
 
     #[test]
     fn the_ceiling_doubles_up_to_the_cap() {

@@ -135,10 +135,10 @@ impl<'f> Device<'f> {
         while let Some(intended) = self.turn(shutdown).await {
             // Boxed: an attempt's state (its login, CONNECT and the wait for CONNACK) lives only while it
             // runs; a device's task keeps only what a connected session needs.
-            let Some((session, class)) = Box::pin(self.attempt(intended)).await else {
+            let Some((mut session, class)) = Box::pin(self.attempt(intended)).await else {
                 continue;
             };
-            if self.keep(session, class, shutdown).await {
+            if self.keep(&mut session, class, shutdown).await {
                 break;
             }
         }
@@ -318,7 +318,7 @@ impl<'f> Device<'f> {
 
     /// Keeps an allowed session until the deadline, `mqtt.session_s`, a shutdown or a drop. Returns whether
     /// the device is done (otherwise it comes back with a fresh attempt).
-    async fn keep(&mut self, mut session: Session, class: Class, shutdown: &Shutdown) -> bool {
+    async fn keep(&mut self, session: &mut Session, class: Class, shutdown: &Shutdown) -> bool {
         let fleet = self.fleet;
         fleet.progress.connected();
         let first = self.session.publish_interval.map_or(Duration::ZERO, |p| {
@@ -331,12 +331,6 @@ impl<'f> Device<'f> {
             .session
             .map_or(fleet.deadline, |s| (Instant::now() + s).min(fleet.deadline))
             .min(self.leaves_at());
-        let stop = async {
-            tokio::select! {
-                _ = tokio::time::sleep_until(until) => {}
-                _ = shutdown.wait() => {}
-            }
-        };
         let mut sink = DeviceSink {
             fleet,
             device: self.cursor.id(),
@@ -344,7 +338,9 @@ impl<'f> Device<'f> {
             class,
         };
         let opened = Instant::now();
-        let ended = session.keep(&self.session, first, &mut sink, stop).await;
+        let ended = session
+            .keep(&self.session, first, &mut sink, until, shutdown)
+            .await;
         fleet.progress.disconnected();
         self.lost(ended, class, opened).await;
         ended == Ended::Done && (until >= fleet.deadline || shutdown.is_triggered())

@@ -17,6 +17,7 @@ use super::link::Link;
 use super::username::Login;
 use crate::contract::MqttVersion;
 use crate::metrics::{ErrorKind, Failure, Outcome, PubEvent};
+use crate::shutdown::Shutdown;
 pub use state::{SessionSpec, SessionState, Sink};
 
 /// MQTT 5 CONNACK reason code 0x97.
@@ -61,9 +62,8 @@ pub enum ReadError {
     Timeout,
 }
 
-/// The write buffer's first capacity, and the most it keeps between packets.
+/// The write buffer's capacity for a packet (it grows for a larger one); none is kept between packets.
 const WBUF_START: usize = 256;
-const WBUF_KEEP: usize = 1024;
 
 /// One connection's packet reader and writer.
 pub struct Session {
@@ -79,18 +79,18 @@ impl Session {
             link,
             version,
             rbuf: BytesMut::with_capacity(256),
-            wbuf: BytesMut::with_capacity(WBUF_START),
+            wbuf: BytesMut::new(),
         }
     }
 
     async fn write(&mut self, p: Out<'_>) -> std::io::Result<()> {
+        self.wbuf.reserve(WBUF_START);
         encode(self.version, p, &mut self.wbuf).map_err(std::io::Error::other)?;
         let sent = self.link.send(&self.wbuf).await;
-        // A CONNECT (its username carries the token and signature) or a large PUBLISH grows the buffer past
-        // what the session's small packets need; it is not kept for the session's life.
-        if self.wbuf.capacity() > WBUF_KEEP {
-            self.wbuf = BytesMut::with_capacity(WBUF_START);
-        }
+        // A device writes a packet every few seconds at most (a PUBLISH, a PINGREQ): the buffer is released
+        // rather than kept for the session's life (a CONNECT, whose username carries the token and signature,
+        // grows it to about 1 KiB).
+        self.wbuf = BytesMut::new();
         sent
     }
 
@@ -152,14 +152,17 @@ pub enum Ended {
 }
 
 impl Session {
-    /// Runs the kept session until `stop` resolves (then drains PUBACKs and disconnects) or the server drops it.
-    /// `first_publish` offsets the first publish so a fleet does not publish in lockstep.
+    /// Runs the kept session until `until` or a shutdown (then drains PUBACKs and disconnects) or until the
+    /// server drops it. `first_publish` offsets the first publish so a fleet does not publish in lockstep.
+    /// One timer serves the session's own deadlines and `until` (a connected device waits on as little as it
+    /// can: this future is most of an idle device's task).
     pub async fn keep(
         &mut self,
         spec: &SessionSpec,
         first_publish: Duration,
         sink: &mut (dyn Sink + Send),
-        stop: impl std::future::Future<Output = ()>,
+        until: Instant,
+        shutdown: &Shutdown,
     ) -> Ended {
         let mut st = SessionState::new(spec, first_publish, Instant::now());
         if let Some(sub) = st.subscribe()
@@ -167,11 +170,19 @@ impl Session {
         {
             return Ended::Dropped;
         }
-        tokio::pin!(stop);
         let ended = loop {
             tokio::select! {
                 biased;
-                _ = &mut stop => break Ended::Done,
+                _ = shutdown.wait() => break Ended::Done,
+                // Before the reads: a flood of incoming messages cannot hold the deadline or a due PUBLISH off.
+                _ = tokio::time::sleep_until(st.wake().min(until)) => {
+                    if Instant::now() >= until {
+                        break Ended::Done;
+                    }
+                    if self.tick(&mut st, sink).await.is_err() {
+                        break Ended::Dropped;
+                    }
+                }
                 read = self.read() => {
                     let p = match read {
                         Ok(p) => p,
@@ -181,11 +192,6 @@ impl Session {
                     if let Some(id) = st.absorb(p, Instant::now(), sink)
                         && self.write(Out::PubAck { pkid: id }).await.is_err()
                     {
-                        break Ended::Dropped;
-                    }
-                }
-                _ = tokio::time::sleep_until(st.wake()) => {
-                    if self.tick(&mut st, sink).await.is_err() {
                         break Ended::Dropped;
                     }
                 }
