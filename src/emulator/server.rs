@@ -152,7 +152,7 @@ async fn handshake(
     shared: &Shared,
     limits: Limits,
     shutdown: &Shutdown,
-) -> Option<(crate::lean_tls::ServerStream, Option<String>)> {
+) -> Option<(Box<crate::lean_tls::ServerStream>, Option<String>)> {
     let listener = if dedicated {
         Listener::MqttTls
     } else {
@@ -164,7 +164,8 @@ async fn handshake(
     );
     let (mut tls, sni) = tokio::select! {
         r = handshake => match r {
-            Ok(Ok(accepted)) => accepted,
+            // Boxed here: the connection's task then holds a pointer, not the stream's kilobyte.
+            Ok(Ok((tls, sni))) => (Box::new(tls), sni),
             Ok(Err(err)) => {
                 let reason = TlsRefusal::of_handshake_error(&err);
                 tracing::debug!(%err, reason = reason.as_str(), "TLS handshake failed");
@@ -227,9 +228,9 @@ async fn connection(
                     upgrade: None,
                     connection_id: uuid::Uuid::new_v4().to_string(),
                 };
-                // The stream boxed too: an async fn keeps a by-value argument twice in its state, and a TLS
-                // stream is over a kilobyte.
-                return Box::pin(session::run(Box::new(tls), origin, shared, shutdown)).await;
+                // The stream is boxed (by `handshake`): an async fn keeps a by-value argument twice in its state,
+                // and a TLS stream is over a kilobyte.
+                return Box::pin(session::run(tls, Box::new(origin), shared, shutdown)).await;
             }
             let ctx = Arc::new(ConnCtx::new(Route::of(Transport::Https), sni).with_slot(slot));
             Box::pin(data_plane(TokioIo::new(tls), ctx, shared, shutdown, limits)).await
@@ -241,7 +242,7 @@ async fn connection(
                 upgrade: None,
                 connection_id: uuid::Uuid::new_v4().to_string(),
             };
-            Box::pin(session::run(stream, origin, shared, shutdown)).await
+            Box::pin(session::run(stream, Box::new(origin), shared, shutdown)).await
         }
         Role::Http => {
             let ctx = Arc::new(ConnCtx::new(Route::PLAIN_HTTP, None).with_slot(slot));

@@ -106,7 +106,7 @@ async fn session_over(
         WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
     let (near, far) = tokio::io::duplex(64 * 1024);
     let mut pump = tokio::spawn(bridge(ws, far));
-    session::run(near, origin, shared, shutdown).await;
+    session::run(near, Box::new(origin), shared, shutdown).await;
     // The bridge ends once the session has; a client that stopped reading could stall its last send.
     if tokio::time::timeout(session::WRITE_TIMEOUT, &mut pump)
         .await

@@ -194,7 +194,13 @@ pub(crate) async fn admit(
     match (verdict.outcome, verdict.authorization) {
         (Outcome::Allowed, Some(authorization)) => Ok(Admitted {
             index,
-            pass,
+            // A refresh re-sends the kept event, which carries the token; the token and signature themselves
+            // (a few hundred bytes) are not kept for the session's life.
+            pass: GatePass {
+                token: None,
+                signature: None,
+                ..pass
+            },
             event: kept,
             attempt_id,
             authorization,

@@ -22,8 +22,15 @@ use crate::contract::Route;
 use crate::shutdown::Shutdown;
 
 /// Serves one MQTT connection to its end.
-pub(crate) async fn run<S>(mut stream: S, origin: Origin, shared: Arc<Shared>, shutdown: Shutdown)
-where
+///
+/// `origin` is boxed (an async fn keeps a by-value argument in its state for its whole life) and dropped once
+/// CONNECT is admitted.
+pub(crate) async fn run<S>(
+    mut stream: S,
+    origin: Box<Origin>,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let transport = origin.transport;
@@ -33,10 +40,18 @@ where
     let Some((connect, admitted)) = opening.await else {
         return;
     };
+    drop(origin);
     shared.metrics.record_request(transport, Outcome::Allowed);
     let reg = shared.broker.register(&connect.client_id);
     shared.metrics.session_opened(transport);
     let mut live = Live::new(&connect, admitted);
+    // The CONNECT's username and password (the password a slice of the read buffer's first block, about
+    // 1 KiB with a token and signature) are not kept for the session's life: `live` has what it needs.
+    let keep_alive_s = connect.keep_alive_s;
+    drop(connect);
+    if buf.is_empty() {
+        buf = BytesMut::new();
+    }
     let reason = if send(&mut stream, live.version, &Outbound::ConnAck { reason: 0 })
         .await
         .is_err()
@@ -54,7 +69,7 @@ where
         serve(
             &mut stream,
             &mut buf,
-            &connect,
+            keep_alive_s,
             &mut live,
             reg.deliveries,
             links,
@@ -172,7 +187,7 @@ pub(super) struct Links<'a> {
 pub(super) async fn serve<S>(
     stream: &mut S,
     buf: &mut BytesMut,
-    connect: &ConnectPacket,
+    keep_alive_s: u16,
     live: &mut Live,
     mut deliveries: tokio::sync::mpsc::Receiver<Box<Delivery>>,
     links: Links<'_>,
@@ -192,7 +207,7 @@ where
         region: &shared.region,
         account_id: &shared.account_id,
     };
-    let mut clocks = Clocks::start(connect.keep_alive_s, live.auth(), Instant::now());
+    let mut clocks = Clocks::start(keep_alive_s, live.auth(), Instant::now());
     loop {
         // Whatever is already buffered first.
         let peer = Peer {

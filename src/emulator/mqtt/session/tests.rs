@@ -118,7 +118,12 @@ fn triggers(shared: &Shared) -> Vec<String> {
 async fn refreshes_every_refresh_period_and_closes_at_disconnect_after() {
     let shared = shared(vec![authorizer("A", allow(300, 900))]);
     let (mut client, server) = tokio::io::duplex(4096);
-    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+    let task = tokio::spawn(run(
+        server,
+        Box::new(origin()),
+        shared.clone(),
+        Shutdown::new(),
+    ));
     let start = Instant::now();
     client.write_all(&connect_bytes(0)).await.unwrap();
     let got = read_to_end(&mut client).await;
@@ -144,7 +149,12 @@ async fn refreshes_every_refresh_period_and_closes_at_disconnect_after() {
 async fn silence_for_one_and_a_half_keep_alives_closes() {
     let shared = shared(vec![authorizer("A", allow(3600, 86400))]);
     let (mut client, server) = tokio::io::duplex(4096);
-    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+    let task = tokio::spawn(run(
+        server,
+        Box::new(origin()),
+        shared.clone(),
+        Shutdown::new(),
+    ));
     client.write_all(&connect_bytes(60)).await.unwrap();
     let mut connack = [0u8; 4];
     client.read_exact(&mut connack).await.unwrap();
@@ -171,7 +181,12 @@ async fn keep_alive_is_clamped_to_30_to_1200_seconds() {
     for (asked, closes_after) in [(5, 45), (0, 1800), (4000, 1800)] {
         let shared = shared(vec![authorizer("A", allow(86400, 86400))]);
         let (mut client, server) = tokio::io::duplex(4096);
-        let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+        let task = tokio::spawn(run(
+            server,
+            Box::new(origin()),
+            shared.clone(),
+            Shutdown::new(),
+        ));
         client.write_all(&connect_bytes(asked)).await.unwrap();
         let mut connack = [0u8; 4];
         client.read_exact(&mut connack).await.unwrap();
@@ -190,7 +205,12 @@ async fn keep_alive_is_clamped_to_30_to_1200_seconds() {
 async fn no_connect_within_the_connect_timeout_closes() {
     let shared = shared(vec![authorizer("A", allow(300, 900))]);
     let (mut client, server) = tokio::io::duplex(4096);
-    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+    let task = tokio::spawn(run(
+        server,
+        Box::new(origin()),
+        shared.clone(),
+        Shutdown::new(),
+    ));
     client.write_all(&[0x10]).await.unwrap();
     let start = Instant::now();
     assert!(read_to_end(&mut client).await.is_empty());
@@ -255,7 +275,7 @@ async fn a_failed_refresh_disconnects() {
     let reason = serve(
         &mut server,
         &mut buf,
-        &connect,
+        connect.keep_alive_s,
         &mut live,
         reg.deliveries,
         links,
@@ -281,7 +301,12 @@ async fn a_failed_refresh_disconnects() {
 async fn a_client_that_stops_reading_is_given_up_after_the_write_timeout() {
     let shared = shared(vec![authorizer("A", allow(3600, 86400))]);
     let (mut client, server) = tokio::io::duplex(64);
-    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
+    let task = tokio::spawn(run(
+        server,
+        Box::new(origin()),
+        shared.clone(),
+        Shutdown::new(),
+    ));
     client.write_all(&connect_bytes(0)).await.unwrap();
     let mut connack = [0u8; 4];
     client.read_exact(&mut connack).await.unwrap();
