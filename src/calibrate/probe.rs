@@ -183,7 +183,7 @@ impl Prober {
         let (outcome, failure) = match (req, &self.mqtt) {
             (Some(req), _) => {
                 let (conn, outcome, failure) =
-                    exchange(&self.connector, self.conn.take(), req, self.timeout).await;
+                    exchange(&self.connector, None, self.conn.take(), req, self.timeout).await;
                 self.conn = conn;
                 (outcome, failure)
             }

@@ -16,9 +16,11 @@ use crate::metrics::Failure;
 #[derive(Clone)]
 pub struct Connector {
     addr: SocketAddr,
-    tls: TlsConnector,
+    tls: Arc<rustls::ClientConfig>,
     server_name: ServerName<'static>,
     sources: super::source::Sources,
+    /// `[tls] resumption`: each device resumes its own session ([`Self::device_tls`]).
+    resumption: bool,
 }
 
 /// One keep-alive connection, boxed: it moves into each attempt's task and back to its device, and a TLS
@@ -44,10 +46,23 @@ impl Connector {
         .with_context(|| format!("{server_name:?} is not a valid TLS server name"))?;
         Ok(Self {
             addr,
-            tls: TlsConnector::from(Arc::new(config)),
+            tls: Arc::new(config),
             server_name,
             sources: Default::default(),
+            resumption: false,
         })
+    }
+
+    /// `[tls] resumption`: devices keep the session the endpoint gave them and resume it when they reconnect.
+    pub fn with_resumption(mut self, on: bool) -> Self {
+        self.resumption = on;
+        self
+    }
+
+    /// A device's own TLS configuration under `[tls] resumption` ([`own_session_store`]); `None`: the device
+    /// connects through the shared one, a full handshake each time.
+    pub fn device_tls(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.resumption.then(|| own_session_store(&self.tls))
     }
 
     /// Binds each connection to the next of `sources` (`load.source_addrs`).
@@ -58,13 +73,20 @@ impl Connector {
 
     /// Opens a connection. A failure says which step failed (TCP connect, TLS).
     pub async fn connect(&self) -> Result<Sender, Failure> {
+        self.connect_with(None).await
+    }
+
+    /// [`Self::connect`] through a device's own TLS configuration ([`Self::device_tls`]) when it has one.
+    pub async fn connect_with(
+        &self,
+        own_tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<Sender, Failure> {
         let tcp = self
             .sources
             .connect(self.addr)
             .await
             .map_err(|e| Failure::connect(self.addr, &e))?;
-        let tls = self
-            .tls
+        let tls = TlsConnector::from(own_tls.unwrap_or(&self.tls).clone())
             .connect(self.server_name.clone(), tcp)
             .await
             .map_err(|e| Failure::tls(&e))?;
@@ -100,10 +122,20 @@ pub fn client_config(
             .with_no_client_auth()
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    // A device resumes only its own session, and only with `[tls] resumption` (LinkSpec::device_tls): a store
+    // A device resumes only its own session, and only with `[tls] resumption` (own_session_store): a store
     // shared by the whole fleet would let any device resume another's.
     config.resumption = rustls::client::Resumption::disabled();
     Ok(config)
+}
+
+/// A copy of `base` with a session store of its own holding one server's session: one device's configuration
+/// under `[tls] resumption`, so its reconnects resume its own session and never another device's.
+pub fn own_session_store(base: &rustls::ClientConfig) -> Arc<rustls::ClientConfig> {
+    let mut own = base.clone();
+    own.resumption = rustls::client::Resumption::store(Arc::new(
+        rustls::client::ClientSessionMemoryCache::new(1),
+    ));
+    Arc::new(own)
 }
 
 /// Adds every certificate of a PEM file.

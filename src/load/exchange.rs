@@ -2,6 +2,7 @@
 //! prepared request, read the whole response, and turn whatever happened into an [`Outcome`]. Never an error:
 //! an unanswered attempt comes back with the [`Failure`] that says why (allocated only then).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::connect::{Connector, Sender};
@@ -12,26 +13,34 @@ use crate::metrics::{Failure, Outcome};
 pub type Exchanged = (Option<Sender>, Outcome, Option<Failure>);
 
 /// Runs one attempt (`request`: its bytes, [`super::RequestBook::wire`]) within `timeout`.
+/// A new connection goes through the device's own TLS configuration (`own_tls`, `[tls] resumption`) when it
+/// has one.
 pub async fn exchange(
     connector: &Connector,
+    own_tls: Option<Arc<rustls::ClientConfig>>,
     conn: Option<Sender>,
     request: Vec<u8>,
     timeout: Duration,
 ) -> Exchanged {
-    match tokio::time::timeout(timeout, send(connector, conn, &request)).await {
+    match tokio::time::timeout(timeout, send(connector, own_tls, conn, &request)).await {
         Ok(done) => done,
         Err(_) => (None, Outcome::Timeout, Some(Failure::timeout(timeout))),
     }
 }
 
-async fn send(connector: &Connector, conn: Option<Sender>, request: &[u8]) -> Exchanged {
+async fn send(
+    connector: &Connector,
+    own_tls: Option<Arc<rustls::ClientConfig>>,
+    conn: Option<Sender>,
+    request: &[u8],
+) -> Exchanged {
     let failed = |f: Failure| (None, Outcome::TransportError, Some(f));
     let kept = conn.and_then(|mut c| c.reusable().then_some(c));
     let mut conn = match kept {
         Some(c) => c,
         // Boxed: a TLS handshake's future holds a whole connection by value (kilobytes), and left inline it would
         // make every attempt's task that large, copied in and out of the task on every attempt.
-        None => match Box::pin(connector.connect()).await {
+        None => match Box::pin(connector.connect_with(own_tls.as_ref())).await {
             Ok(c) => c,
             Err(f) => return failed(f),
         },
@@ -61,7 +70,7 @@ mod tests {
             false,
         )
         .unwrap();
-        let f = exchange(&c, None, Vec::new(), Duration::from_secs(1));
+        let f = exchange(&c, None, None, Vec::new(), Duration::from_secs(1));
         let size = std::mem::size_of_val(&f);
         assert!(size < 1024, "{size} bytes");
     }

@@ -78,6 +78,8 @@ struct Device {
     /// Open-model attempts skipped by a backoff (the schedule's index is started + skipped).
     skipped: u64,
     backoff: Option<Backoff>,
+    /// Its own TLS configuration (its own session to resume) under `[tls] resumption`.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Device {
@@ -152,6 +154,7 @@ impl Lane {
             in_flight: None,
             skipped: 0,
             backoff,
+            tls: self.shared.connector.device_tls(),
         });
         self.devices.len() - 1
     }
@@ -291,6 +294,7 @@ impl Lane {
         self.rec.start(Transport::Https, a.class);
         self.ended.start(Transport::Https);
         let conn = d.conn.take();
+        let own_tls = d.tls.clone();
         let sent = Instant::now();
         d.in_flight = Some((a.class, intended, sent, a.ticket));
         let shared = self.shared.clone();
@@ -303,8 +307,13 @@ impl Lane {
                 tokio::time::sleep(Duration::from_millis(1)).await;
                 return (li, (conn, Outcome::Exhausted, None), Instant::now());
             };
-            let exchange =
-                super::exchange::exchange(&shared.connector, conn, req, shared.request_timeout);
+            let exchange = super::exchange::exchange(
+                &shared.connector,
+                own_tls,
+                conn,
+                req,
+                shared.request_timeout,
+            );
             let done = tokio::select! {
                 done = exchange => done,
                 _ = shared.abandon.wait() => {

@@ -65,12 +65,7 @@ impl LinkSpec {
     /// its own (one server's sessions), so its reconnects resume its own session and never another device's.
     /// `None`: the device uses the shared configuration.
     pub fn device_tls(&self) -> Option<TlsConfig> {
-        let base = self.resumption.as_ref()?;
-        let mut own = (**base).clone();
-        own.resumption = rustls::client::Resumption::store(Arc::new(
-            rustls::client::ClientSessionMemoryCache::new(1),
-        ));
-        Some(Arc::new(own))
+        Some(super::connect::own_session_store(self.resumption.as_ref()?))
     }
 
     /// Opens the link; never fails with an error value, only with a described [`Opened::result`].

@@ -78,3 +78,54 @@ async fn without_resumption_every_connect_is_a_full_handshake() {
         assert_eq!((full, resumed), (n, 0), "{t}");
     }
 }
+
+/// HTTPS devices (`tokenstorm::load::connect::Connector`, as the lanes use it): with `[tls] resumption` a
+/// device's reconnect resumes its own session and another device's first connect is still a full handshake;
+/// without it every connect is a full handshake. Each connection answers one request (so the session ticket,
+/// sent after the handshake, has arrived) and is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_devices_resume_their_own_sessions_too() {
+    use crate::support::emulator;
+    use std::time::Duration;
+    use tokenstorm::contract::Listener;
+    use tokenstorm::contract::authorizer::FunctionBehaviour;
+    use tokenstorm::load::connect::Connector;
+    use tokenstorm::load::exchange::exchange;
+    use tokenstorm::metrics::Outcome;
+
+    for resumption in [true, false] {
+        let emu = emulator::start(emulator::config(
+            vec![emulator::seed_authorizer(FunctionBehaviour::default_allow())],
+            None,
+        ))
+        .await;
+        let addr = format!("127.0.0.1:{}", emu.https_port()).parse().unwrap();
+        let connector = Connector::new(addr, "localhost", Some(emu.ca_cert_path()), false, true)
+            .unwrap()
+            .with_resumption(resumption);
+        let request =
+            b"POST /topics/t HTTP/1.1\r\nHost: localhost\r\ncontent-length: 0\r\n\r\n".to_vec();
+        let (a, b) = (connector.device_tls(), connector.device_tls());
+        assert_eq!(a.is_some(), resumption);
+        for own in [&a, &a, &a, &b] {
+            let (kept, outcome, failure) = exchange(
+                &connector,
+                own.clone(),
+                None,
+                request.clone(),
+                Duration::from_secs(10),
+            )
+            .await;
+            assert!(failure.is_none(), "{failure:?}");
+            assert_ne!(outcome, Outcome::TransportError);
+            drop(kept);
+        }
+        let handshakes = emu.metrics().handshakes(Listener::Https);
+        emu.stop().await;
+        let want = if resumption { (2, 2) } else { (4, 0) };
+        assert_eq!(
+            handshakes, want,
+            "resumption = {resumption}: (full, resumed)"
+        );
+    }
+}

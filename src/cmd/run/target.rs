@@ -168,7 +168,8 @@ pub(super) async fn prepare(
                 e.system_roots,
                 e.verify,
             )?
-            .with_sources(sources.clone());
+            .with_sources(sources.clone())
+            .with_resumption(plan.scenario.tls.resumption);
             let shape = RequestShape {
                 host: plan.target.endpoint_name().to_string(),
                 topic: plan.http.topic.clone(),

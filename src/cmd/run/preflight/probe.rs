@@ -90,7 +90,7 @@ async fn send_https(
         Credentials::Exhausted => anyhow::bail!("no credential to send for {}", a.class.label()),
     };
     let (_, outcome, failure) =
-        load::exchange::exchange(connector, None, req, p.plan.request_timeout).await;
+        load::exchange::exchange(connector, None, None, req, p.plan.request_timeout).await;
     Ok((outcome, failure.map(|f| f.message)))
 }
 
