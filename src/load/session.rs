@@ -62,6 +62,9 @@ pub enum ReadError {
     Timeout,
 }
 
+/// The most read buffer an idle session keeps.
+const RBUF_KEEP: usize = 256;
+
 /// The write buffer's capacity for a packet (it grows for a larger one); none is kept between packets.
 const WBUF_START: usize = 256;
 
@@ -78,7 +81,8 @@ impl Session {
         Self {
             link,
             version,
-            rbuf: BytesMut::with_capacity(256),
+            // Grown by the reads as they need (64 bytes at first: CONNACK, PUBACK and PINGRESP are a few bytes).
+            rbuf: BytesMut::new(),
             wbuf: BytesMut::new(),
         }
     }
@@ -100,7 +104,13 @@ impl Session {
             match decode(self.version, &mut self.rbuf) {
                 Ok(In::Disconnect { taken_over: true }) => return Err(ReadError::TakenOver),
                 Ok(In::Disconnect { .. }) => return Err(ReadError::Closed),
-                Ok(p) => return Ok(p),
+                Ok(p) => {
+                    // A large packet's buffer is not kept once it is read.
+                    if self.rbuf.is_empty() && self.rbuf.capacity() > RBUF_KEEP {
+                        self.rbuf = BytesMut::new();
+                    }
+                    return Ok(p);
+                }
                 Err(DecodeError::Incomplete) => {}
                 Err(DecodeError::Bad(e)) => return Err(ReadError::Codec(e)),
             }
