@@ -16,7 +16,7 @@ use tokenstorm::contract::transport::DEFAULT_ENDPOINT;
 use tokenstorm::contract::{Class, Forgery, MqttVersion, Transport};
 use tokenstorm::load::Connector;
 use tokenstorm::load::connect::{client_config, server_name};
-use tokenstorm::load::link::{LinkSpec, tls_connector};
+use tokenstorm::load::link::LinkSpec;
 use tokenstorm::load::username::UsernameShape;
 use tokenstorm::scenario::file::UsernameMode;
 use tokenstorm::wire::gate_file;
@@ -77,10 +77,10 @@ fn mqtt_probe(emu: &emulator::Handle) -> MqttProbe {
             addr: emu.addrs().mqtt_tls.unwrap(),
             server_name: server_name(DEFAULT_ENDPOINT).unwrap(),
             host: DEFAULT_ENDPOINT.into(),
-            tls: Some(tls_connector(tls)),
+            tls: Some(std::sync::Arc::new(tls)),
             path: String::new(),
             sources: Default::default(),
-            resumption: None,
+            resumption: false,
         },
         shape: UsernameShape {
             mode: UsernameMode::CustomAuthorizer,

@@ -26,7 +26,7 @@ use crate::error::Exit;
 use crate::join::cloudwatch::{CloudWatchWitness, LoadSpan, unix_ms_now};
 use crate::load::Connector;
 use crate::load::connect::{client_config, server_name};
-use crate::load::link::{LinkSpec, tls_connector};
+use crate::load::link::LinkSpec;
 use crate::load::username::UsernameShape;
 use crate::safety::{self, Caps};
 use crate::scenario::file::UsernameMode;
@@ -306,7 +306,7 @@ fn mqtt_probe(plan: &Plan, transport: Transport, addr: SocketAddr) -> anyhow::Re
     let tls = (transport == Transport::MqttTls)
         .then(|| {
             client_config(ca_file.as_deref(), *system_roots, *verify_tls, &[ALPN_MQTT])
-                .map(tls_connector)
+                .map(std::sync::Arc::new)
         })
         .transpose()?;
     let a = &plan.authorizer;
@@ -321,7 +321,7 @@ fn mqtt_probe(plan: &Plan, transport: Transport, addr: SocketAddr) -> anyhow::Re
             // A handful of probes: the kernel's source address is enough.
             sources: Default::default(),
             // Each probe a full handshake, as a device's first connect is.
-            resumption: None,
+            resumption: false,
         },
         shape: UsernameShape {
             mode: UsernameMode::CustomAuthorizer,

@@ -16,12 +16,16 @@ use crate::metrics::Failure;
 #[derive(Clone)]
 pub struct Connector {
     addr: SocketAddr,
-    tls: Arc<rustls::ClientConfig>,
+    tls: TlsConfig,
     server_name: ServerName<'static>,
     sources: super::source::Sources,
     /// `[tls] resumption`: each device resumes its own session ([`Self::device_tls`]).
     resumption: bool,
 }
+
+/// A TLS client configuration, shared by the connections made with it (a device's own under `[tls]
+/// resumption`).
+pub type TlsConfig = Arc<rustls::ClientConfig>;
 
 /// One keep-alive connection, boxed: it moves into each attempt's task and back to its device, and a TLS
 /// connection's state is kilobytes (moving it by value was a tenth of the generator's CPU).
@@ -61,7 +65,7 @@ impl Connector {
 
     /// A device's own TLS configuration under `[tls] resumption` ([`own_session_store`]); `None`: the device
     /// connects through the shared one, a full handshake each time.
-    pub fn device_tls(&self) -> Option<Arc<rustls::ClientConfig>> {
+    pub fn device_tls(&self) -> Option<TlsConfig> {
         self.resumption.then(|| own_session_store(&self.tls))
     }
 
@@ -77,10 +81,7 @@ impl Connector {
     }
 
     /// [`Self::connect`] through a device's own TLS configuration ([`Self::device_tls`]) when it has one.
-    pub async fn connect_with(
-        &self,
-        own_tls: Option<&Arc<rustls::ClientConfig>>,
-    ) -> Result<Sender, Failure> {
+    pub async fn connect_with(&self, own_tls: Option<&TlsConfig>) -> Result<Sender, Failure> {
         let tcp = self
             .sources
             .connect(self.addr)
@@ -130,7 +131,7 @@ pub fn client_config(
 
 /// A copy of `base` with a session store of its own holding one server's session: one device's configuration
 /// under `[tls] resumption`, so its reconnects resume its own session and never another device's.
-pub fn own_session_store(base: &rustls::ClientConfig) -> Arc<rustls::ClientConfig> {
+pub fn own_session_store(base: &rustls::ClientConfig) -> TlsConfig {
     let mut own = base.clone();
     own.resumption = rustls::client::Resumption::store(Arc::new(
         rustls::client::ClientSessionMemoryCache::new(1),

@@ -66,7 +66,7 @@ pub(super) struct Device<'f> {
     /// The admissions with its client id when its session's CONNECT was sent ([`super::comeback::ClientIds`]).
     mark: u64,
     /// Its own TLS configuration (its own session to resume) under `[tls] resumption`.
-    tls: Option<super::link::TlsConfig>,
+    tls: Option<super::connect::TlsConfig>,
 }
 
 impl<'f> Device<'f> {

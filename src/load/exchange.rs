@@ -2,10 +2,9 @@
 //! prepared request, read the whole response, and turn whatever happened into an [`Outcome`]. Never an error:
 //! an unanswered attempt comes back with the [`Failure`] that says why (allocated only then).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::connect::{Connector, Sender};
+use super::connect::{Connector, Sender, TlsConfig};
 use crate::metrics::{Failure, Outcome};
 
 /// What one attempt came to: the connection to keep (None: it is gone), the outcome, and why it went
@@ -17,7 +16,7 @@ pub type Exchanged = (Option<Sender>, Outcome, Option<Failure>);
 /// has one.
 pub async fn exchange(
     connector: &Connector,
-    own_tls: Option<Arc<rustls::ClientConfig>>,
+    own_tls: Option<TlsConfig>,
     conn: Option<Sender>,
     request: Vec<u8>,
     timeout: Duration,
@@ -30,7 +29,7 @@ pub async fn exchange(
 
 async fn send(
     connector: &Connector,
-    own_tls: Option<Arc<rustls::ClientConfig>>,
+    own_tls: Option<TlsConfig>,
     conn: Option<Sender>,
     request: &[u8],
 ) -> Exchanged {

@@ -79,7 +79,7 @@ struct Device {
     skipped: u64,
     backoff: Option<Backoff>,
     /// Its own TLS configuration (its own session to resume) under `[tls] resumption`.
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<super::connect::TlsConfig>,
 }
 
 impl Device {

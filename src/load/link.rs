@@ -5,7 +5,6 @@
 //! speaks MQTT over it with rumqttc's `mqttbytes` codec (see [`super::session`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -18,6 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
+use super::connect::TlsConfig;
 use crate::contract::Transport;
 use crate::lean_tls::ClientStream;
 use crate::metrics::{ErrorKind, Failure, Phase};
@@ -37,13 +37,10 @@ pub struct LinkSpec {
     pub path: String,
     /// The source addresses connections bind to in turn (`load.source_addrs`; empty: the kernel's choice).
     pub sources: super::source::Sources,
-    /// `[tls] resumption`: the TLS configuration each device copies with a session store of its own
-    /// ([`Self::device_tls`]); `None`: every connection a full handshake through `tls`.
-    pub resumption: Option<Arc<rustls::ClientConfig>>,
+    /// `[tls] resumption`: each device copies `tls` with a session store of its own ([`Self::device_tls`]);
+    /// off, every connection is a full handshake through `tls`.
+    pub resumption: bool,
 }
-
-/// A TLS client configuration, shared by the connections made with it.
-pub type TlsConfig = Arc<rustls::ClientConfig>;
 
 type Ws = WebSocketStream<ClientStream>;
 
@@ -65,7 +62,8 @@ impl LinkSpec {
     /// its own (one server's sessions), so its reconnects resume its own session and never another device's.
     /// `None`: the device uses the shared configuration.
     pub fn device_tls(&self) -> Option<TlsConfig> {
-        Some(super::connect::own_session_store(self.resumption.as_ref()?))
+        let base = self.tls.as_ref().filter(|_| self.resumption)?;
+        Some(super::connect::own_session_store(base))
     }
 
     /// Opens the link; never fails with an error value, only with a described [`Opened::result`].
@@ -156,12 +154,6 @@ impl LinkSpec {
                 })?;
         Ok(ws)
     }
-}
-
-/// A TLS configuration offering ALPN `mqtt` (MQTT over TLS) or nothing (WebSocket: forcing ALPN breaks real
-/// SDKs), shared.
-pub fn tls_connector(config: rustls::ClientConfig) -> TlsConfig {
-    Arc::new(config)
 }
 
 impl Link {

@@ -78,7 +78,6 @@ pub async fn link_specs(
             _ => Some(client_config(ca.as_deref(), system_roots, verify, &[])?),
         };
         let tls = config.map(std::sync::Arc::new);
-        let resumption = tls.clone().filter(|_| plan.scenario.tls.resumption);
         let host = match t {
             Transport::Wss => format!("{name}:{}", addr.port()),
             _ => name.clone(),
@@ -91,7 +90,7 @@ pub async fn link_specs(
             tls,
             path,
             sources: sources.clone(),
-            resumption,
+            resumption: plan.scenario.tls.resumption,
         };
         out.push((spec, range));
     }

@@ -73,7 +73,6 @@ pub struct Session {
     pub link: Link,
     version: MqttVersion,
     rbuf: BytesMut,
-    wbuf: BytesMut,
 }
 
 impl Session {
@@ -83,19 +82,16 @@ impl Session {
             version,
             // Grown by the reads as they need (64 bytes at first: CONNACK, PUBACK and PINGRESP are a few bytes).
             rbuf: BytesMut::new(),
-            wbuf: BytesMut::new(),
         }
     }
 
     async fn write(&mut self, p: Out<'_>) -> std::io::Result<()> {
-        self.wbuf.reserve(WBUF_START);
-        encode(self.version, p, &mut self.wbuf).map_err(std::io::Error::other)?;
-        let sent = self.link.send(&self.wbuf).await;
-        // A device writes a packet every few seconds at most (a PUBLISH, a PINGREQ): the buffer is released
-        // rather than kept for the session's life (a CONNECT, whose username carries the token and signature,
-        // grows it to about 1 KiB).
-        self.wbuf = BytesMut::new();
-        sent
+        // A device writes a packet every few seconds at most (a PUBLISH, a PINGREQ): the buffer is the write's
+        // own rather than kept for the session's life (a CONNECT, whose username carries the token and
+        // signature, grows it to about 1 KiB).
+        let mut buf = BytesMut::with_capacity(WBUF_START);
+        encode(self.version, p, &mut buf).map_err(std::io::Error::other)?;
+        self.link.send(&buf).await
     }
 
     /// The next packet (cancel-safe: bytes read stay in the buffer).

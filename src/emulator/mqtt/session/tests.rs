@@ -78,13 +78,13 @@ fn shared(authorizers: Vec<AuthorizerSpec>) -> Arc<Shared> {
     })
 }
 
-fn origin() -> Origin {
-    Origin {
+fn origin() -> Box<Origin> {
+    Box::new(Origin {
         transport: Route::of(Transport::Mqtt),
         server_name: None,
         upgrade: None,
         connection_id: "c1".into(),
-    }
+    })
 }
 
 /// A 3.1.1 CONNECT with username `?tok=t` and `keep_alive` seconds.
@@ -118,12 +118,7 @@ fn triggers(shared: &Shared) -> Vec<String> {
 async fn refreshes_every_refresh_period_and_closes_at_disconnect_after() {
     let shared = shared(vec![authorizer("A", allow(300, 900))]);
     let (mut client, server) = tokio::io::duplex(4096);
-    let task = tokio::spawn(run(
-        server,
-        Box::new(origin()),
-        shared.clone(),
-        Shutdown::new(),
-    ));
+    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
     let start = Instant::now();
     client.write_all(&connect_bytes(0)).await.unwrap();
     let got = read_to_end(&mut client).await;
@@ -149,12 +144,7 @@ async fn refreshes_every_refresh_period_and_closes_at_disconnect_after() {
 async fn silence_for_one_and_a_half_keep_alives_closes() {
     let shared = shared(vec![authorizer("A", allow(3600, 86400))]);
     let (mut client, server) = tokio::io::duplex(4096);
-    let task = tokio::spawn(run(
-        server,
-        Box::new(origin()),
-        shared.clone(),
-        Shutdown::new(),
-    ));
+    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
     client.write_all(&connect_bytes(60)).await.unwrap();
     let mut connack = [0u8; 4];
     client.read_exact(&mut connack).await.unwrap();
@@ -181,12 +171,7 @@ async fn keep_alive_is_clamped_to_30_to_1200_seconds() {
     for (asked, closes_after) in [(5, 45), (0, 1800), (4000, 1800)] {
         let shared = shared(vec![authorizer("A", allow(86400, 86400))]);
         let (mut client, server) = tokio::io::duplex(4096);
-        let task = tokio::spawn(run(
-            server,
-            Box::new(origin()),
-            shared.clone(),
-            Shutdown::new(),
-        ));
+        let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
         client.write_all(&connect_bytes(asked)).await.unwrap();
         let mut connack = [0u8; 4];
         client.read_exact(&mut connack).await.unwrap();
@@ -205,12 +190,7 @@ async fn keep_alive_is_clamped_to_30_to_1200_seconds() {
 async fn no_connect_within_the_connect_timeout_closes() {
     let shared = shared(vec![authorizer("A", allow(300, 900))]);
     let (mut client, server) = tokio::io::duplex(4096);
-    let task = tokio::spawn(run(
-        server,
-        Box::new(origin()),
-        shared.clone(),
-        Shutdown::new(),
-    ));
+    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
     client.write_all(&[0x10]).await.unwrap();
     let start = Instant::now();
     assert!(read_to_end(&mut client).await.is_empty());
@@ -301,12 +281,7 @@ async fn a_failed_refresh_disconnects() {
 async fn a_client_that_stops_reading_is_given_up_after_the_write_timeout() {
     let shared = shared(vec![authorizer("A", allow(3600, 86400))]);
     let (mut client, server) = tokio::io::duplex(64);
-    let task = tokio::spawn(run(
-        server,
-        Box::new(origin()),
-        shared.clone(),
-        Shutdown::new(),
-    ));
+    let task = tokio::spawn(run(server, origin(), shared.clone(), Shutdown::new()));
     client.write_all(&connect_bytes(0)).await.unwrap();
     let mut connack = [0u8; 4];
     client.read_exact(&mut connack).await.unwrap();
