@@ -4,14 +4,15 @@
 //! it has read: 4 KiB of every idle MQTT device and session, about a third of what one costs. Here the
 //! connection's buffers are ours: received records (`incoming`), decrypted data not yet read (`plain`) and
 //! records not yet sent (`outgoing`) are each allocated when there is something to hold and released when they
-//! are emptied, so an idle connection keeps only rustls's state and keys. The socket is read on readiness
-//! (`poll_read_ready`, then `try_read_buf`), so a read that would block holds no buffer either.
+//! are emptied, so an idle connection keeps only rustls's state and keys. A read lands in a buffer on the stack
+//! first (see `poll_fill`), so a read that would block holds no buffer either.
 //!
 //! Errors look as `tokio_rustls`'s did: a rustls error as an `InvalidData` I/O error carrying it (the alert it
 //! raised is sent first), a handshake cut short as `UnexpectedEof` ("tls handshake eof"), a close without
 //! `close_notify` after the handshake as `UnexpectedEof` from a read.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::ops::DerefMut;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,8 +28,10 @@ use rustls::unbuffered::{
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// How much a read from the socket asks for at least (rustls's own read size).
+/// How much a read that completes a partial record asks for at least (rustls's own read size).
 const READ_SIZE: usize = 4096;
+/// How much a read into the stack buffer asks for: a whole record of the largest size and its header.
+const STACK_READ: usize = 5 + 16_384 + 256;
 /// The most application data one `poll_write` encrypts, and the most queued before a write waits for the
 /// socket.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -282,9 +285,26 @@ impl<C: Side> LeanTls<C> {
         Poll::Ready(Ok(()))
     }
 
-    /// Reads what the socket has into `incoming` (allocated only once the socket is readable); `Ok(0)` at
-    /// the end of the stream.
+    /// Reads what the socket has into `incoming`; `Ok(0)` at the end of the stream.
+    ///
+    /// With nothing held, the read lands in a buffer on the stack and `incoming` is allocated at the size it
+    /// brought (a request or a PUBLISH: a small allocation, not a 4 KiB one), so a read that would block
+    /// holds no buffer. A partial record is completed by reading into `incoming` itself, sized for the rest
+    /// of the record. `TcpStream::poll_read` takes a short read to mean the socket is drained (as epoll's
+    /// edge-triggered readiness allows) and does not ask again until the next readiness event.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.incoming.is_empty() {
+            let mut scratch = [const { MaybeUninit::<u8>::uninit() }; STACK_READ];
+            let mut buf = ReadBuf::uninit(&mut scratch);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+            let n = buf.filled().len();
+            if n == 0 {
+                self.eof = true;
+            }
+            self.incoming = buf.filled().to_vec();
+            release_if_empty(&mut self.incoming);
+            return Poll::Ready(Ok(n));
+        }
         loop {
             ready!(self.io.poll_read_ready(cx))?;
             self.incoming
@@ -294,16 +314,10 @@ impl<C: Side> LeanTls<C> {
                     if n == 0 {
                         self.eof = true;
                     }
-                    release_if_empty(&mut self.incoming);
                     return Poll::Ready(Ok(n));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    release_if_empty(&mut self.incoming);
-                }
-                Err(e) => {
-                    release_if_empty(&mut self.incoming);
-                    return Poll::Ready(Err(e));
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
