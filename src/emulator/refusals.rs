@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyper::HeaderMap;
+use hyper::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::gate::{Presented, explain_gate};
@@ -64,9 +65,48 @@ struct Kept {
     unix_ms: u64,
     attempt_id: Option<String>,
     route: Route,
-    headers: HeaderMap,
+    headers: KeptHeaders,
     query: Option<String>,
     username: Option<String>,
+}
+
+/// A request's headers as one owned buffer: each name and value followed by a NUL, which neither may contain.
+/// A `HeaderMap`'s clone would share its values with the connection's read buffer (hyper slices them from it),
+/// keeping that buffer from being reused for the next request and alive until the refusal is dropped, and
+/// would free one allocation per header then.
+#[derive(Clone)]
+struct KeptHeaders(Box<[u8]>);
+
+impl KeptHeaders {
+    fn of(headers: &HeaderMap) -> Self {
+        let len = headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 2)
+            .sum();
+        let mut buf = Vec::with_capacity(len);
+        for (name, value) in headers {
+            buf.extend_from_slice(name.as_str().as_bytes());
+            buf.push(0);
+            buf.extend_from_slice(value.as_bytes());
+            buf.push(0);
+        }
+        Self(buf.into_boxed_slice())
+    }
+
+    /// The headers again, in the order kept.
+    fn map(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        let mut parts = self.0.split(|&b| b == 0);
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            // Both were a header's name and value when kept.
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+            {
+                map.append(name, value);
+            }
+        }
+        map
+    }
 }
 
 #[derive(Default)]
@@ -136,7 +176,7 @@ impl RefusalLog {
             unix_ms,
             attempt_id: r.attempt_id,
             route: r.route,
-            headers: r.presented.headers.clone(),
+            headers: KeptHeaders::of(r.presented.headers),
             query: r.presented.query.map(str::to_string),
             username: r.presented.username.map(str::to_string),
         };
@@ -175,8 +215,9 @@ impl RefusalLog {
     }
 
     fn explain(&self, k: Kept) -> Refusal {
+        let headers = k.headers.map();
         let presented = Presented {
-            headers: &k.headers,
+            headers: &headers,
             query: k.query.as_deref(),
             username: k.username.as_deref(),
         };
@@ -254,5 +295,20 @@ mod tests {
         assert_eq!(log.page(2, None).refusals.len(), 2);
         assert_eq!(log.page(0, None).valid.len(), 1 + VALID_PER_RUN);
         assert_eq!(log.page(0, Some("r2")).valid.len(), VALID_PER_RUN);
+    }
+
+    #[test]
+    fn kept_headers_give_back_every_value_in_order() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-amz-customauthorizer-name", "Auth".parse().unwrap());
+        headers.append("x-token", "a".parse().unwrap());
+        headers.append("x-token", "b\tc".parse().unwrap());
+        headers.append("empty", HeaderValue::from_static(""));
+        headers.append("x-raw", HeaderValue::from_bytes(b"\xff\x80=").unwrap());
+        let back = KeptHeaders::of(&headers).map();
+        assert_eq!(back, headers);
+        let tokens: Vec<_> = back.get_all("x-token").iter().collect();
+        assert_eq!(tokens, ["a", "b\tc"]);
+        assert_eq!(KeptHeaders::of(&HeaderMap::new()).map(), HeaderMap::new());
     }
 }
