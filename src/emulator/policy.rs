@@ -136,13 +136,14 @@ pub fn strings(value: &Value) -> Vec<&str> {
     }
 }
 
-/// Whether the statement's `Action` (or `NotAction`) covers `action`.
+/// Whether the statement's `Action` (or `NotAction`) covers `action` (ASCII case-insensitively, as IAM).
 pub fn action_matches(statement: &Value, action: &str) -> bool {
-    let action = action.to_ascii_lowercase();
     let any = |v: &Value| {
-        strings(v)
-            .iter()
-            .any(|p| glob(&literal_pattern(&p.to_ascii_lowercase()), &action))
+        strings(v).iter().any(|p| {
+            glob_by(&literal_pattern(p), action, |a, b| {
+                a.eq_ignore_ascii_case(&b)
+            })
+        })
     };
     match (statement.get("Action"), statement.get("NotAction")) {
         (Some(a), None) => any(a),
@@ -205,10 +206,15 @@ fn substitute(pattern: &str, vars: &Variables<'_>) -> Option<Vec<Tok>> {
 
 /// Wildcard match, linear-time with single-star backtracking (no recursion, no blow-up on many stars).
 fn glob(pattern: &[Tok], text: &str) -> bool {
-    let text: Vec<char> = text.chars().collect();
+    glob_by(pattern, text, |a, b| a == b)
+}
+
+/// [`glob`] with `same` deciding whether a literal matches a character. Walks `text` by byte offset, a character
+/// at a time, without copying it.
+fn glob_by(pattern: &[Tok], text: &str, same: impl Fn(char, char) -> bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
+    while let Some(c) = text[t..].chars().next() {
         match pattern.get(p) {
             Some(Tok::Star) => {
                 star = Some((p, t));
@@ -216,17 +222,19 @@ fn glob(pattern: &[Tok], text: &str) -> bool {
             }
             Some(Tok::One) => {
                 p += 1;
-                t += 1;
+                t += c.len_utf8();
             }
-            Some(Tok::Lit(c)) if *c == text[t] => {
+            Some(Tok::Lit(l)) if same(*l, c) => {
                 p += 1;
-                t += 1;
+                t += c.len_utf8();
             }
             _ => match star {
                 Some((sp, st)) => {
+                    // The star takes one more character.
+                    let next = st + text[st..].chars().next().map_or(1, char::len_utf8);
                     p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
+                    t = next;
+                    star = Some((sp, next));
                 }
                 None => return false,
             },

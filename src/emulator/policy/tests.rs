@@ -31,6 +31,37 @@ fn wildcards() {
     assert!(!g("t/+", "t/x"));
     assert!(g("h\u{e9}llo?", "h\u{e9}llo\u{e9}"));
     assert!(!g(&"*a".repeat(30), &"a".repeat(29)));
+    // A star backtracks a character at a time, however many bytes it is.
+    assert!(g("*\u{e9}x", "\u{e9}\u{e9}\u{1f600}\u{e9}x"));
+    assert!(g("a*?z", "a\u{1f600}\u{e9}z"));
+    assert!(!g("a*??z", "a\u{1f600}z"));
+    assert!(g("?", "\u{1f600}") && !g("?", "\u{e9}\u{e9}") && !g("??", "\u{e9}"));
+    assert!(!g("\u{c9}", "\u{e9}"), "literals are case-sensitive");
+}
+
+#[test]
+fn actions_match_ascii_case_insensitively() {
+    let statement = |action: Value| json!({"Effect": "Allow", "Action": action, "Resource": "*"});
+    assert!(action_matches(
+        &statement(json!("IOT:publish")),
+        "iot:Publish"
+    ));
+    assert!(action_matches(&statement(json!("iot:*")), "IoT:Connect"));
+    assert!(action_matches(
+        &statement(json!(["iot:Receive", "Iot:Pub?ish"])),
+        "iot:PUBLISH"
+    ));
+    assert!(!action_matches(
+        &statement(json!("iot:Publish")),
+        "iot:Publis"
+    ));
+    assert!(!action_matches(
+        &statement(json!("iot:Subscribe")),
+        "iot:Publish"
+    ));
+    let not = json!({"Effect": "Allow", "NotAction": "IOT:CONNECT", "Resource": "*"});
+    assert!(!action_matches(&not, "iot:Connect"));
+    assert!(action_matches(&not, "iot:Publish"));
 }
 
 #[test]
