@@ -111,7 +111,7 @@ pub fn answer(judgement: &Judgement) -> Option<Value> {
         }) => Some(json!({
             "isAuthenticated": true,
             "principalId": principal_id,
-            "policyDocuments": policies.iter().map(Value::to_string).collect::<Vec<_>>(),
+            "policyDocuments": policies.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
             "refreshAfterInSeconds": refresh_after_s,
             "disconnectAfterInSeconds": disconnect_after_s,
         })),
@@ -213,7 +213,7 @@ fn dry_run(
         }
     };
     let input = Input {
-        documents: auth.policies.clone(),
+        documents: auth.policies.iter().map(|d| Value::clone(d)).collect(),
         refused: None,
     };
     let account = Account::resolve(region, account, &input.documents);

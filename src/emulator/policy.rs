@@ -8,6 +8,8 @@
 //! `Condition` is not evaluated by the emulator: it never allows, and a `Deny` with one always applies (fail
 //! closed).
 
+use std::borrow::Borrow;
+
 use serde_json::Value;
 
 /// The outcome of evaluating one action on one resource.
@@ -43,8 +45,8 @@ pub fn topicfilter_arn(region: &str, account: &str, filter: &str) -> String {
 }
 
 /// Evaluates `action` on `resource` against every statement of every document.
-pub fn evaluate(
-    documents: &[Value],
+pub fn evaluate<D: Borrow<Value>>(
+    documents: &[D],
     action: &str,
     resource: &str,
     vars: &Variables<'_>,
@@ -57,15 +59,15 @@ pub type StatementRef = (usize, usize);
 
 /// [`evaluate`], also naming the statement that decided: the matching `Deny`, or the first matching `Allow`;
 /// `None` for an implicit deny (no statement allows). `tokenstorm policy check` reports it.
-pub fn evaluate_explained(
-    documents: &[Value],
+pub fn evaluate_explained<D: Borrow<Value>>(
+    documents: &[D],
     action: &str,
     resource: &str,
     vars: &Variables<'_>,
 ) -> (Decision, Option<StatementRef>) {
     let mut allowed = None;
     for (d, doc) in documents.iter().enumerate() {
-        for (s, statement) in statements(doc).into_iter().enumerate() {
+        for (s, statement) in statements(doc.borrow()).into_iter().enumerate() {
             let Some(effect) = statement.get("Effect").and_then(Value::as_str) else {
                 continue;
             };

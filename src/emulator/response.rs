@@ -1,6 +1,9 @@
 //! Judging the authorizer's response as AWS IoT does (spec §4). Pure: JSON in, a [`Judgement`] out.
 //! Anything that breaks a rule denies the request (fail closed), naming the rule.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use serde_json::Value;
 
 use crate::contract::limits::{
@@ -11,8 +14,9 @@ use crate::contract::limits::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct Authorization {
     pub principal_id: String,
-    /// The policy documents, each parsed to a JSON object (string documents are parsed here).
-    pub policies: Vec<Value>,
+    /// The policy documents, each parsed to a JSON object (string documents are parsed here, once for each
+    /// text: see [`policy_document`]).
+    pub policies: Vec<Arc<Value>>,
     pub disconnect_after_s: Option<u32>,
     pub refresh_after_s: Option<u32>,
 }
@@ -141,24 +145,48 @@ fn judge_inner(response: &Value) -> Result<Option<Authorization>, ResponseRule> 
     }))
 }
 
-fn policy_document(index: usize, doc: &Value) -> Result<Value, ResponseRule> {
-    let (text_len, parsed) = match doc {
-        Value::String(s) => {
-            let parsed: Value = serde_json::from_str(s)
-                .map_err(|_| ResponseRule::PolicyDocumentNotJson { index })?;
-            (s.chars().count(), parsed)
+/// Document texts already parsed, and what they parsed to: a function answers every device with the same few
+/// documents, so each text is parsed once and its tree shared by every request and session it authorizes (an
+/// MQTT session keeps its policies for its life). Emptied when it reaches [`PARSED_KEPT`] texts, so documents
+/// made for each device (a client id in the resource) cost a parse each, as before, and bounded memory.
+static PARSED: LazyLock<Mutex<HashMap<Box<str>, Arc<Value>>>> = LazyLock::new(Mutex::default);
+const PARSED_KEPT: usize = 1024;
+
+/// A policy document, parsed (a string) or as given (an object), kept in [`PARSED`] by its text (an object's is
+/// its compact JSON, which the length rule counts). Only texts that pass every rule are kept, so finding one there
+/// gives what the rules would.
+fn policy_document(index: usize, doc: &Value) -> Result<Arc<Value>, ResponseRule> {
+    let serialized;
+    let text = match doc {
+        Value::String(s) => s.as_str(),
+        Value::Object(_) => {
+            serialized = doc.to_string();
+            serialized.as_str()
         }
-        Value::Object(_) => (doc.to_string().chars().count(), doc.clone()),
         _ => return Err(ResponseRule::PolicyDocumentNotObject { index }),
     };
-    if text_len > MAX_POLICY_CHARS {
-        return Err(ResponseRule::PolicyDocumentTooLong {
-            index,
-            chars: text_len,
-        });
+    if let Some(parsed) = PARSED.lock().ok().and_then(|p| p.get(text).cloned()) {
+        return Ok(parsed);
+    }
+    let parsed: Value = match doc {
+        Value::String(_) => {
+            serde_json::from_str(text).map_err(|_| ResponseRule::PolicyDocumentNotJson { index })?
+        }
+        _ => doc.clone(),
+    };
+    let chars = text.chars().count();
+    if chars > MAX_POLICY_CHARS {
+        return Err(ResponseRule::PolicyDocumentTooLong { index, chars });
     }
     if !parsed.is_object() {
         return Err(ResponseRule::PolicyDocumentNotObject { index });
+    }
+    let parsed = Arc::new(parsed);
+    if let Ok(mut kept) = PARSED.lock() {
+        if kept.len() >= PARSED_KEPT {
+            kept.clear();
+        }
+        kept.insert(text.into(), Arc::clone(&parsed));
     }
     Ok(parsed)
 }
@@ -218,9 +246,54 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            auth.policies[0],
+            *auth.policies[0],
             json!({"Version": "2012-10-17", "Statement": []})
         );
+    }
+
+    fn parsed(doc: &str) -> Result<Arc<Value>, ResponseRule> {
+        policy_document(0, &json!(doc))
+    }
+
+    #[test]
+    fn a_document_text_is_parsed_once_and_its_tree_shared() {
+        let doc = r#"{"Statement":[{"Action":"iot:*","Effect":"Allow","Resource":"*","Sid":"shared-1"}]}"#;
+        let (first, again) = (parsed(doc).unwrap(), parsed(doc).unwrap());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(*first, serde_json::from_str::<Value>(doc).unwrap());
+        // An object document is kept by its compact text: the same tree as that text's.
+        let object = policy_document(0, &serde_json::from_str(doc).unwrap()).unwrap();
+        assert!(Arc::ptr_eq(&first, &object));
+        let other = parsed(&doc.replace("shared-1", "shared-2")).unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(other["Statement"][0]["Sid"], "shared-2");
+        // A text that breaks a rule is not kept: it is refused every time.
+        let long = format!(r#"{{"Sid":"{}"}}"#, "x".repeat(MAX_POLICY_CHARS));
+        for _ in 0..2 {
+            assert_eq!(
+                parsed(&long),
+                Err(ResponseRule::PolicyDocumentTooLong {
+                    index: 0,
+                    chars: MAX_POLICY_CHARS + 10
+                })
+            );
+            assert_eq!(
+                parsed("[1]"),
+                Err(ResponseRule::PolicyDocumentNotObject { index: 0 })
+            );
+            assert_eq!(
+                parsed("{"),
+                Err(ResponseRule::PolicyDocumentNotJson { index: 0 })
+            );
+        }
+        // Bounded: after as many other texts as it keeps, the first is parsed again.
+        for i in 0..PARSED_KEPT {
+            parsed(&format!(r#"{{"Sid":"filler-{i}"}}"#)).unwrap();
+        }
+        assert!(PARSED.lock().unwrap().len() <= PARSED_KEPT);
+        let later = parsed(doc).unwrap();
+        assert!(!Arc::ptr_eq(&first, &later));
+        assert_eq!(later, first);
     }
 
     #[test]

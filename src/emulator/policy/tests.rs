@@ -113,7 +113,7 @@ fn deny_wins_in_any_order_and_across_documents() {
         );
     }
     assert_eq!(
-        evaluate(&[], "iot:Publish", &arn("x"), &NONE),
+        evaluate::<Value>(&[], "iot:Publish", &arn("x"), &NONE),
         Decision::ImplicitDeny
     );
 }
@@ -242,7 +242,7 @@ fn the_deciding_statement_is_named_and_variables_expand_as_evaluated() {
         (Decision::Allow, Some((0, 0)))
     );
     assert_eq!(
-        evaluate_explained(&[], "iot:Publish", &arn("y"), &NONE),
+        evaluate_explained::<Value>(&[], "iot:Publish", &arn("y"), &NONE),
         (Decision::ImplicitDeny, None)
     );
     let dev = Variables {

@@ -81,7 +81,11 @@ pub(super) fn check(
         };
         let input = match judge(&response) {
             Judgement::Authenticated(auth) => Input {
-                documents: auth.policies,
+                documents: auth
+                    .policies
+                    .iter()
+                    .map(|d| serde_json::Value::clone(d))
+                    .collect(),
                 refused: None,
             },
             // The probe's own verdict already says so.

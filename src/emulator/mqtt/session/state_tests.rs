@@ -28,11 +28,14 @@ fn authorization(refresh: Option<u32>, disconnect: Option<u32>) -> Authorization
     let arn = "arn:aws:iot:eu-west-1:123456789012";
     Authorization {
         principal_id: "p".into(),
-        policies: vec![json!({"Statement": [
-            {"Effect": "Allow", "Action": "iot:Publish", "Resource": format!("{arn}:topic/t/*")},
-            {"Effect": "Allow", "Action": "iot:Subscribe", "Resource": format!("{arn}:topicfilter/t/*")},
-            {"Effect": "Allow", "Action": "iot:Receive", "Resource": format!("{arn}:topic/t/in")}
-        ]})],
+        policies: vec![
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "iot:Publish", "Resource": format!("{arn}:topic/t/*")},
+                {"Effect": "Allow", "Action": "iot:Subscribe", "Resource": format!("{arn}:topicfilter/t/*")},
+                {"Effect": "Allow", "Action": "iot:Receive", "Resource": format!("{arn}:topic/t/in")}
+            ]})
+            .into(),
+        ],
         disconnect_after_s: disconnect,
         refresh_after_s: refresh,
     }

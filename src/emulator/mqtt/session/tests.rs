@@ -210,7 +210,7 @@ async fn a_failed_refresh_disconnects() {
     let auth = crate::emulator::response::Authorization {
         principal_id: "p".into(),
         policies: vec![
-            json!({"Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}),
+            json!({"Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}).into(),
         ],
         disconnect_after_s: Some(900),
         refresh_after_s: Some(300),
