@@ -49,12 +49,15 @@ pub fn http_event(input: &HttpEventInput<'_>) -> Value {
 fn http_part(headers_in: &HeaderMap, query: Option<&str>) -> Value {
     let mut headers = Map::new();
     for name in headers_in.keys() {
-        let joined = headers_in
-            .get_all(name)
-            .iter()
+        let mut values = headers_in.get_all(name).iter();
+        let mut joined = values
+            .next()
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect::<Vec<_>>()
-            .join(",");
+            .unwrap_or_default();
+        for v in values {
+            joined.push(',');
+            joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+        }
         headers.insert(name.as_str().to_string(), Value::String(joined));
     }
     let mut http = Map::new();
@@ -175,6 +178,7 @@ mod tests {
         headers.insert("X-My-App-custom-key", "tok".parse().unwrap());
         headers.append("x-multi", "a".parse().unwrap());
         headers.append("x-multi", "b".parse().unwrap());
+        headers.append("x-multi", "c".parse().unwrap());
         let event = http_event(&HttpEventInput {
             token: Some("tok"),
             signature_verified: true,
@@ -192,7 +196,7 @@ mod tests {
                 "protocols": ["tls", "http"],
                 "protocolData": {
                     "tls": {"serverName": "example-ats.iot.eu-west-1.amazonaws.com"},
-                    "http": {"headers": {"x-my-app-custom-key": "tok", "x-multi": "a,b"}, "queryString": "?qos=1"}
+                    "http": {"headers": {"x-my-app-custom-key": "tok", "x-multi": "a,b,c"}, "queryString": "?qos=1"}
                 },
                 "connectionMetadata": {"id": "c1"}
             })

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::contract::DenyReason;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::replay_resistant::{self, Nonces};
 use crate::contract::authorizer::{FunctionBehaviour, FunctionSpec};
@@ -40,13 +40,22 @@ pub fn respond_to(
             policy_documents,
             disconnect_after_s,
             refresh_after_s,
-        } => json!({
-            "isAuthenticated": true,
-            "principalId": principal_id,
-            "disconnectAfterInSeconds": disconnect_after_s,
-            "refreshAfterInSeconds": refresh_after_s,
-            "policyDocuments": policy_documents,
-        }),
+        } => {
+            // Built field by field: `json!` would copy the documents through serde's `to_value`.
+            let mut response = Map::new();
+            response.insert("isAuthenticated".into(), Value::Bool(true));
+            response.insert("principalId".into(), Value::String(principal_id.clone()));
+            response.insert(
+                "disconnectAfterInSeconds".into(),
+                (*disconnect_after_s).into(),
+            );
+            response.insert("refreshAfterInSeconds".into(), (*refresh_after_s).into());
+            response.insert(
+                "policyDocuments".into(),
+                Value::Array(policy_documents.clone()),
+            );
+            Value::Object(response)
+        }
         FunctionBehaviour::Deny => json!({ "isAuthenticated": false }),
         FunctionBehaviour::Table { entries, fallback } => {
             match entries.iter().find(|(t, _)| Some(t.as_str()) == token) {
@@ -170,6 +179,21 @@ mod tests {
         );
         assert_eq!(respond(&b, Some("b")), json!({"isAuthenticated": false}));
         assert_eq!(respond(&b, None), json!({"isAuthenticated": false}));
+    }
+
+    #[test]
+    fn allow_answers_with_its_principal_periods_and_documents() {
+        let b = FunctionBehaviour::Allow {
+            principal_id: "p1".into(),
+            policy_documents: vec![json!({"Statement": []}), json!("{\"Statement\":[]}")],
+            disconnect_after_s: 86400,
+            refresh_after_s: 300,
+        };
+        assert_eq!(
+            respond(&b, Some("t")),
+            json!({"isAuthenticated": true, "principalId": "p1", "disconnectAfterInSeconds": 86400,
+                "refreshAfterInSeconds": 300, "policyDocuments": [{"Statement": []}, "{\"Statement\":[]}"]})
+        );
     }
 
     #[test]
