@@ -293,33 +293,26 @@ impl<C: Side> LeanTls<C> {
     /// of the record. `TcpStream::poll_read` takes a short read to mean the socket is drained (as epoll's
     /// edge-triggered readiness allows) and does not ask again until the next readiness event.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.incoming.is_empty() {
+        let n = if self.incoming.is_empty() {
             let mut scratch = [const { MaybeUninit::<u8>::uninit() }; STACK_READ];
             let mut buf = ReadBuf::uninit(&mut scratch);
             ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
-            let n = buf.filled().len();
-            if n == 0 {
-                self.eof = true;
-            }
             self.incoming = buf.filled().to_vec();
-            release_if_empty(&mut self.incoming);
-            return Poll::Ready(Ok(n));
-        }
-        loop {
-            ready!(self.io.poll_read_ready(cx))?;
-            self.incoming
-                .reserve(READ_SIZE.max(record_rest(&self.incoming)));
-            match self.io.try_read_buf(&mut self.incoming) {
-                Ok(n) => {
-                    if n == 0 {
-                        self.eof = true;
-                    }
-                    return Poll::Ready(Ok(n));
+            self.incoming.len()
+        } else {
+            loop {
+                ready!(self.io.poll_read_ready(cx))?;
+                self.incoming
+                    .reserve(READ_SIZE.max(record_rest(&self.incoming)));
+                match self.io.try_read_buf(&mut self.incoming) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Poll::Ready(Err(e)),
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
             }
-        }
+        };
+        self.eof |= n == 0;
+        Poll::Ready(Ok(n))
     }
 
     /// Hands out decrypted data; `false` when there is none.

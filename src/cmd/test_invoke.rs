@@ -212,10 +212,7 @@ fn dry_run(
             )
         }
     };
-    let input = Input {
-        documents: auth.policies.iter().map(|d| Value::clone(d)).collect(),
-        refused: None,
-    };
+    let input = Input::allowed(auth);
     let account = Account::resolve(region, account, &input.documents);
     let report = crate::policy_check::check(&input, &devices, &account);
     Ok(crate::policy_check::text(&report, false))

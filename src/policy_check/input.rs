@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::emulator::response::{Judgement, judge};
+use crate::emulator::response::{Authorization, Judgement, judge};
 
 /// The documents to evaluate, and whether the response itself denies everything.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +17,14 @@ pub struct Input {
 }
 
 impl Input {
+    /// The documents of an authenticated response, as the emulator judged it.
+    pub fn allowed(auth: &Authorization) -> Self {
+        Self {
+            documents: auth.policies.iter().map(|d| Value::clone(d)).collect(),
+            refused: None,
+        }
+    }
+
     /// Adds another file's documents (a refusal in any file stands).
     pub fn extend(&mut self, other: Input) {
         self.documents.extend(other.documents);

@@ -80,14 +80,7 @@ pub(super) fn check(
             continue;
         };
         let input = match judge(&response) {
-            Judgement::Authenticated(auth) => Input {
-                documents: auth
-                    .policies
-                    .iter()
-                    .map(|d| serde_json::Value::clone(d))
-                    .collect(),
-                refused: None,
-            },
+            Judgement::Authenticated(auth) => Input::allowed(&auth),
             // The probe's own verdict already says so.
             _ => continue,
         };
